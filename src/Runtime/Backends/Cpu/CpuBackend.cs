@@ -1,0 +1,139 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using DeepSharp.Ops;
+
+namespace DeepSharp.Backends.Cpu;
+
+/// <summary>
+/// The managed host backend: Vector256 loops over the same op structs the ILGPU kernels use, split over cores for large
+/// tensors, and a packed SIMD GEMM. This — not ILGPU's thread-per-lane CPU simulator — is what <c>Device.Cpu</c> runs.
+/// </summary>
+internal sealed partial class CpuBackend : IBackend
+{
+    public static readonly CpuBackend Instance = new();
+    private CpuBackend() { }
+
+    public Device Device => Device.Cpu;
+
+    public Storage Allocate(DType dtype, int count) => new CpuStorage(dtype, count);
+
+    private static Span<T> S<T>(Storage s) where T : unmanaged => ((CpuStorage)s).Span<T>();
+
+    public void Upload<T>(ReadOnlySpan<T> src, Storage dst) where T : unmanaged => src.CopyTo(S<T>(dst));
+
+    public void Download<T>(Storage src, Span<T> dst) where T : unmanaged => S<T>(src)[..dst.Length].CopyTo(dst);
+
+    public void Fill<T, TOp>(Storage dst, TOp op) where T : unmanaged where TOp : struct, IIndexOp<T>
+    {
+        var arr = (T[])((CpuStorage)dst).Data;
+        CpuParallel.For(arr.Length, 4, (lo, hi) => { for (int i = lo; i < hi; i++) arr[i] = op.At(i); });
+    }
+
+    public void Copy(Storage src, Storage dst, StridedMap map, int count) =>
+        DTypeDispatch.Run(src.DType, dst.DType, new CopyVisitor((CpuStorage)src, (CpuStorage)dst, map, count));
+
+    private readonly record struct CopyVisitor(CpuStorage Src, CpuStorage Dst, StridedMap Map, int Count) : IConvertVisitor
+    {
+        public void Run<TIn, EIn, TOut, EOut>() where TIn : unmanaged where EIn : struct, IElement<TIn>
+            where TOut : unmanaged where EOut : struct, IElement<TOut>
+        {
+            var x = (TIn[])Src.Data; var y = (TOut[])Dst.Data; var map = Map;
+            bool same = typeof(TIn) == typeof(TOut);
+            Segments(map, Count, 1, (i, len) =>
+            {
+                var (a, b, _) = map.Map(i);
+                var (sa, sb, _) = map.InnerStrides;
+                if (same && sa == 1 && sb == 1)
+                    MemoryMarshal.Cast<TIn, TOut>(x.AsSpan(a, len)).CopyTo(y.AsSpan(b, len));
+                else if (same)
+                    for (int k = 0; k < len; k++) y[b + k * sb] = Unsafe.As<TIn, TOut>(ref x[a + k * sa]);
+                else
+                    for (int k = 0; k < len; k++) y[b + k * sb] = default(EOut).FromDouble(default(EIn).ToDouble(x[a + k * sa]));
+            });
+        }
+    }
+
+    public void Unary<TOp>(Storage x, Storage y, StridedMap map, int count, TOp op) where TOp : struct, IUnaryOp
+    {
+        var xs = (float[])((CpuStorage)x).Data; var ys = (float[])((CpuStorage)y).Data;
+        Segments(map, count, 4, (i, len) =>
+        {
+            int a = map.Map(i).A, sa = map.InnerStrides.A, k = 0;
+            if (sa == 1)
+            {
+                for (; k <= len - 8; k += 8)
+                    op.Apply(Vector256.Create<float>(xs.AsSpan(a + k, 8))).CopyTo(ys.AsSpan(i + k, 8));
+            }
+            for (; k < len; k++) ys[i + k] = op.Apply(xs[a + k * sa]);
+        });
+    }
+
+    public void Binary<TOp>(Storage a, Storage b, Storage y, StridedMap map, int count, TOp op) where TOp : struct, IBinaryOp
+    {
+        var xa = (float[])((CpuStorage)a).Data; var xb = (float[])((CpuStorage)b).Data; var ys = (float[])((CpuStorage)y).Data;
+        Segments(map, count, 2, (i, len) =>
+        {
+            var (oa, ob, _) = map.Map(i);
+            var (sa, sb, _) = map.InnerStrides;
+            int k = 0;
+            if ((sa | sb) is 0 or 1 && len >= 8)
+            {
+                // Dense or broadcast-scalar inner runs: one of 1/1, 1/0, 0/1 (0/0 is a scalar splat).
+                var va = Vector256.Create(xa[oa]); var vb = Vector256.Create(xb[ob]);
+                for (; k <= len - 8; k += 8)
+                {
+                    if (sa == 1) va = Vector256.Create<float>(xa.AsSpan(oa + k, 8));
+                    if (sb == 1) vb = Vector256.Create<float>(xb.AsSpan(ob + k, 8));
+                    op.Apply(va, vb).CopyTo(ys.AsSpan(i + k, 8));
+                }
+            }
+            for (; k < len; k++) ys[i + k] = op.Apply(xa[oa + k * sa], xb[ob + k * sb]);
+        });
+    }
+
+    public void Where(Storage cond, Storage a, Storage b, Storage y, StridedMap map, int count)
+    {
+        var c = (float[])((CpuStorage)cond).Data; var xa = (float[])((CpuStorage)a).Data;
+        var xb = (float[])((CpuStorage)b).Data; var ys = (float[])((CpuStorage)y).Data;
+        Segments(map, count, 2, (i, len) =>
+        {
+            var (oc, oa, ob) = map.Map(i);
+            var (sc, sa, sb) = map.InnerStrides;
+            for (int k = 0; k < len; k++) ys[i + k] = c[oc + k * sc] != 0f ? xa[oa + k * sa] : xb[ob + k * sb];
+        });
+    }
+
+    public void GatherRows(Storage x, int xOffset, int rows, int cols, Storage index, int indexOffset, Storage y, int count)
+    {
+        var xs = (float[])((CpuStorage)x).Data; var ys = (float[])((CpuStorage)y).Data;
+        for (int r = 0; r < count; r++)
+        {
+            long ix = index.DType == DType.Int32 ? S<int>(index)[indexOffset + r] : S<long>(index)[indexOffset + r];
+            if (ix < -rows || ix >= rows)
+                throw new IndexOutOfRangeException($"GatherRows: index {ix} at position {r} is out of range for {rows} rows (expected {-rows}..{rows - 1}).");
+            if (ix < 0) ix += rows;
+            Array.Copy(xs, xOffset + ix * cols, ys, (long)r * cols, cols);
+        }
+    }
+
+    public void Synchronize() { }
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(linear index, run length) over runs that stay inside one innermost row, so the body
+    /// can use the map's inner strides; chunks of the flat index space go to different cores.
+    /// </summary>
+    private static void Segments(StridedMap map, int count, int cost, Action<int, int> body)
+    {
+        int inner = Math.Max(map.Inner, 1);
+        CpuParallel.For(count, cost, (lo, hi) =>
+        {
+            for (int i = lo; i < hi;)
+            {
+                int len = Math.Min(inner - i % inner, hi - i);
+                body(i, len);
+                i += len;
+            }
+        });
+    }
+}

@@ -1,0 +1,170 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using V = System.Runtime.Intrinsics.Vector256<float>;
+
+namespace DeepSharp.Backends.Cpu;
+
+/// <summary>
+/// Packed, cache-blocked SIMD GEMM (the BLIS scheme: pack a KC×N slab of B into 16-wide panels and an MC×KC block of A
+/// into 6-tall panels, then a 6×16 register-blocked FMA micro-kernel). Strided A and B (transposed views) are handled by
+/// the packing, so they cost no extra copy.
+/// </summary>
+internal sealed partial class CpuBackend
+{
+    private const int MR = 6, NR = 16, KC = 256, MC = 96;
+
+    public unsafe void MatMul(Storage a, Storage b, Storage c, GemmArgs g)
+    {
+        var xa = (float[])((CpuStorage)a).Data; var xb = (float[])((CpuStorage)b).Data; var xc = (float[])((CpuStorage)c).Data;
+        fixed (float* pa = xa, pb = xb, pc = xc)
+        {
+            var (A, B, C) = ((nint)pa, (nint)pb, (nint)pc);
+            for (int bi = 0; bi < g.Batch; bi++)
+            {
+                var op = new Operands(A + 4 * (nint)(g.OffA + bi * g.BatchA), B + 4 * (nint)(g.OffB + bi * g.BatchB),
+                    C + 4 * (nint)bi * g.M * g.N);
+                if ((long)g.M * g.N * g.K <= 32 * 32 * 32 || g.M < MR) SmallGemm(g, op);
+                else BlockedGemm(g, op);
+            }
+        }
+    }
+
+    private readonly record struct Operands(nint A, nint B, nint C);
+
+    /// <summary>Row-times-panel loop for tiny products, where packing would cost more than it saves.</summary>
+    private static unsafe void SmallGemm(GemmArgs g, Operands op)
+    {
+        float* a = (float*)op.A, b = (float*)op.B, c = (float*)op.C;
+        for (int i = 0; i < g.M; i++)
+        {
+            float* crow = c + (long)i * g.N;
+            new Span<float>(crow, g.N).Clear();
+            for (int p = 0; p < g.K; p++)
+            {
+                float av = a[i * g.RowA + p * g.ColA];
+                float* brow = b + (long)p * g.RowB;
+                int j = 0;
+                if (g.ColB == 1)
+                    for (; j <= g.N - 8; j += 8)
+                        Vector256.Store(Fma3(Vector256.Create(av), Vector256.Load(brow + j), Vector256.Load(crow + j)), crow + j);
+                for (; j < g.N; j++) crow[j] += av * brow[j * g.ColB];
+            }
+        }
+    }
+
+    private static unsafe void BlockedGemm(GemmArgs g, Operands op)
+    {
+        int nPanels = (g.N + NR - 1) / NR;
+        int mBlocks = (g.M + MC - 1) / MC;
+        // Enough work items for every core: split the column panels too when M alone gives too few blocks.
+        int nChunks = Math.Clamp(2 * Environment.ProcessorCount / mBlocks, 1, nPanels);
+        float[] bPack = ArrayPool<float>.Shared.Rent(nPanels * NR * KC);
+        try
+        {
+            for (int p0 = 0; p0 < g.K; p0 += KC)
+            {
+                int kc = Math.Min(KC, g.K - p0);
+                fixed (float* bp = bPack) PackB(g, op, p0, kc, nPanels, bp);
+                bool accumulate = p0 > 0;
+                int items = mBlocks * nChunks;
+                long work = (long)g.M * g.N * kc;
+                Action<int> item = t =>
+                {
+                    int mb = t / nChunks, nc = t % nChunks;
+                    int i0 = mb * MC, mc = Math.Min(MC, g.M - i0);
+                    int j0 = nc * nPanels / nChunks, j1 = (nc + 1) * nPanels / nChunks;
+                    var aPack = ArrayPool<float>.Shared.Rent(MC * KC);
+                    fixed (float* ap = aPack, bp = bPack)
+                    {
+                        PackA(g, op, i0, mc, p0, kc, ap);
+                        for (int jp = j0; jp < j1; jp++)
+                            for (int ir = 0; ir < mc; ir += MR)
+                            {
+                                int mr = Math.Min(MR, mc - ir), nr = Math.Min(NR, g.N - jp * NR);
+                                float* cTile = (float*)op.C + (long)(i0 + ir) * g.N + jp * NR;
+                                Micro(kc, ap + ir * kc, bp + jp * NR * kc, cTile, g.N, mr, nr, accumulate);
+                            }
+                    }
+                    ArrayPool<float>.Shared.Return(aPack);
+                };
+                if (items > 1 && work >= 64 * 64 * 64) Parallel.For(0, items, item);
+                else for (int t = 0; t < items; t++) item(t);
+            }
+        }
+        finally { ArrayPool<float>.Shared.Return(bPack); }
+    }
+
+    /// <summary>B[p0.., :] → panels of 16 columns, each kc rows of 16 contiguous floats (zero-padded past N).</summary>
+    private static unsafe void PackB(GemmArgs g, Operands op, int p0, int kc, int nPanels, float* dst)
+    {
+        float* b = (float*)op.B;
+        for (int jp = 0; jp < nPanels; jp++)
+        {
+            int j0 = jp * NR, nr = Math.Min(NR, g.N - j0);
+            float* panel = dst + jp * NR * kc;
+            for (int p = 0; p < kc; p++)
+            {
+                float* src = b + (long)(p0 + p) * g.RowB + (long)j0 * g.ColB;
+                float* d = panel + p * NR;
+                if (nr == NR && g.ColB == 1) { Vector256.Store(Vector256.Load(src), d); Vector256.Store(Vector256.Load(src + 8), d + 8); continue; }
+                for (int j = 0; j < nr; j++) d[j] = src[j * g.ColB];
+                for (int j = nr; j < NR; j++) d[j] = 0f;
+            }
+        }
+    }
+
+    /// <summary>A[i0.., p0..] → panels of 6 rows, each kc columns of 6 contiguous floats (zero-padded past M).</summary>
+    private static unsafe void PackA(GemmArgs g, Operands op, int i0, int mc, int p0, int kc, float* dst)
+    {
+        float* a = (float*)op.A;
+        for (int ir = 0; ir < mc; ir += MR)
+        {
+            int mr = Math.Min(MR, mc - ir);
+            float* panel = dst + ir * kc;
+            for (int r = 0; r < MR; r++)
+            {
+                if (r >= mr) { for (int p = 0; p < kc; p++) panel[p * MR + r] = 0f; continue; }
+                float* src = a + (long)(i0 + ir + r) * g.RowA + (long)p0 * g.ColA;
+                for (int p = 0; p < kc; p++) panel[p * MR + r] = src[p * g.ColA];
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static V Fma3(V a, V b, V c) => Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
+
+    /// <summary>C[0..mr, 0..nr] (+)= Apanel(6×kc) · Bpanel(kc×16); twelve accumulators stay in registers.</summary>
+    private static unsafe void Micro(int kc, float* a, float* b, float* c, int ldc, int mr, int nr, bool accumulate)
+    {
+        V c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        V c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++, a += MR, b += NR)
+        {
+            V b0 = Vector256.Load(b), b1 = Vector256.Load(b + 8);
+            V x = Vector256.Create(a[0]); c00 = Fma3(x, b0, c00); c01 = Fma3(x, b1, c01);
+            x = Vector256.Create(a[1]); c10 = Fma3(x, b0, c10); c11 = Fma3(x, b1, c11);
+            x = Vector256.Create(a[2]); c20 = Fma3(x, b0, c20); c21 = Fma3(x, b1, c21);
+            x = Vector256.Create(a[3]); c30 = Fma3(x, b0, c30); c31 = Fma3(x, b1, c31);
+            x = Vector256.Create(a[4]); c40 = Fma3(x, b0, c40); c41 = Fma3(x, b1, c41);
+            x = Vector256.Create(a[5]); c50 = Fma3(x, b0, c50); c51 = Fma3(x, b1, c51);
+        }
+        float* t = stackalloc float[MR * NR];
+        Vector256.Store(c00, t); Vector256.Store(c01, t + 8); Vector256.Store(c10, t + 16); Vector256.Store(c11, t + 24);
+        Vector256.Store(c20, t + 32); Vector256.Store(c21, t + 40); Vector256.Store(c30, t + 48); Vector256.Store(c31, t + 56);
+        Vector256.Store(c40, t + 64); Vector256.Store(c41, t + 72); Vector256.Store(c50, t + 80); Vector256.Store(c51, t + 88);
+        for (int r = 0; r < mr; r++)
+        {
+            float* crow = c + (long)r * ldc, trow = t + r * NR;
+            if (nr == NR)
+            {
+                V lo = Vector256.Load(trow), hi = Vector256.Load(trow + 8);
+                if (accumulate) { lo += Vector256.Load(crow); hi += Vector256.Load(crow + 8); }
+                Vector256.Store(lo, crow); Vector256.Store(hi, crow + 8);
+            }
+            else
+                for (int j = 0; j < nr; j++) crow[j] = accumulate ? crow[j] + trow[j] : trow[j];
+        }
+    }
+}

@@ -1,0 +1,102 @@
+using System.Runtime.Intrinsics;
+using DeepSharp.Ops;
+
+namespace DeepSharp.Backends.Cpu;
+
+internal sealed partial class CpuBackend
+{
+    public void Reduce<TOp>(Storage x, int xOffset, Storage y, int outer, int n, int inner) where TOp : struct, IReduceOp
+    {
+        var xs = (float[])((CpuStorage)x).Data; var ys = (float[])((CpuStorage)y).Data;
+        if (inner == 1 && outer < Environment.ProcessorCount && n >= CpuParallel.MinParallelWork)
+        {
+            // Few long rows (a full sum): split each row over the cores, then fold the partials.
+            for (int o = 0; o < outer; o++)
+            {
+                int row = xOffset + o * n, parts = Environment.ProcessorCount * 4;
+                var partial = new float[parts];
+                Parallel.For(0, parts, p =>
+                {
+                    int lo = (int)((long)n * p / parts), hi = (int)((long)n * (p + 1) / parts);
+                    partial[p] = FoldRow<TOp>(xs.AsSpan(row + lo, hi - lo));
+                });
+                ys[o] = FoldRow<TOp>(partial);
+            }
+            return;
+        }
+        CpuParallel.For(outer, n * inner, (lo, hi) =>
+        {
+            for (int o = lo; o < hi; o++)
+            {
+                int src = xOffset + o * n * inner;
+                if (inner == 1) { ys[o] = FoldRow<TOp>(xs.AsSpan(src, n)); continue; }
+                var dst = ys.AsSpan(o * inner, inner);
+                dst.Fill(default(TOp).Identity);
+                for (int k = 0; k < n; k++) CombineInto<TOp>(dst, xs.AsSpan(src + k * inner, inner));
+            }
+        });
+    }
+
+    private static float FoldRow<TOp>(ReadOnlySpan<float> row) where TOp : struct, IReduceOp
+    {
+        var op = default(TOp);
+        int k = 0;
+        float acc = op.Identity;
+        if (row.Length >= 16)
+        {
+            // Two accumulators hide the add latency; lanes are folded at the end (pairwise-ish, better than serial).
+            var v0 = Vector256.Create(op.Identity); var v1 = v0;
+            for (; k <= row.Length - 16; k += 16)
+            {
+                v0 = op.Combine(v0, Vector256.Create(row.Slice(k, 8)));
+                v1 = op.Combine(v1, Vector256.Create(row.Slice(k + 8, 8)));
+            }
+            v0 = op.Combine(v0, v1);
+            for (int l = 0; l < 8; l++) acc = op.Combine(acc, v0.GetElement(l));
+        }
+        for (; k < row.Length; k++) acc = op.Combine(acc, row[k]);
+        return acc;
+    }
+
+    private static void CombineInto<TOp>(Span<float> acc, ReadOnlySpan<float> x) where TOp : struct, IReduceOp
+    {
+        var op = default(TOp);
+        int k = 0;
+        for (; k <= acc.Length - 8; k += 8)
+            op.Combine(Vector256.Create<float>(acc.Slice(k, 8)), Vector256.Create(x.Slice(k, 8))).CopyTo(acc.Slice(k, 8));
+        for (; k < acc.Length; k++) acc[k] = op.Combine(acc[k], x[k]);
+    }
+
+    public void ArgReduce(Storage x, int xOffset, Storage y, int outer, int n, int inner, bool max)
+    {
+        var xs = (float[])((CpuStorage)x).Data; var ys = (long[])((CpuStorage)y).Data;
+        CpuParallel.For(outer * inner, n, (lo, hi) =>
+        {
+            for (int t = lo; t < hi; t++)
+            {
+                int o = t / inner, j = t % inner, src = xOffset + o * n * inner + j;
+                ys[t] = ArgScan.Best(xs, src, inner, n, max);
+            }
+        });
+    }
+}
+
+/// <summary>The arg-max/min rule shared by both backends: first best index wins; the first NaN beats everything.</summary>
+public static class ArgScan
+{
+    /// <summary>True when <paramref name="v"/> should replace the current <paramref name="best"/>.</summary>
+    public static bool Better(float v, float best, bool max) =>
+        !float.IsNaN(best) && (float.IsNaN(v) || (max ? v > best : v < best));
+
+    /// <summary>Index along n of the best of x[start + k·stride], k &lt; n.</summary>
+    public static long Best(float[] x, int start, int stride, int n, bool max)
+    {
+        float best = x[start]; long idx = 0;
+        for (int k = 1; k < n; k++)
+        {
+            float v = x[start + k * stride];
+            if (Better(v, best, max)) { best = v; idx = k; }
+        }
+        return idx;
+    }
+}

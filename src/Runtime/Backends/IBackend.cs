@@ -1,0 +1,49 @@
+using DeepSharp.Ops;
+
+namespace DeepSharp.Backends;
+
+/// <summary>Sizes and strides of a (batched) matrix product C[b] = A[b] · B[b]; C is dense [batch, M, N].</summary>
+public struct GemmArgs
+{
+    /// <summary>Batch count and matrix sizes.</summary>
+    public int Batch, M, N, K;
+    /// <summary>A: offset, batch stride, row stride, column stride (in elements).</summary>
+    public int OffA, BatchA, RowA, ColA;
+    /// <summary>B: offset, batch stride, row stride, column stride (in elements).</summary>
+    public int OffB, BatchB, RowB, ColB;
+}
+
+/// <summary>
+/// The device contract: the primitive operations every backend implements (Candle keeps this in one small interface too).
+/// Outputs are dense and start at element 0 unless a map says otherwise; inputs carry their layout in a <see cref="StridedMap"/>.
+/// </summary>
+internal interface IBackend
+{
+    Device Device { get; }
+
+    /// <summary>Uninitialized storage for <paramref name="count"/> elements.</summary>
+    Storage Allocate(DType dtype, int count);
+    void Upload<T>(ReadOnlySpan<T> src, Storage dst) where T : unmanaged;
+    void Download<T>(Storage src, Span<T> dst) where T : unmanaged;
+
+    /// <summary>dst[i] = op.At(i) for every element.</summary>
+    void Fill<T, TOp>(Storage dst, TOp op) where T : unmanaged where TOp : struct, IIndexOp<T>;
+    /// <summary>dst[map.B(i)] = convert(src[map.A(i)]) for i &lt; count (strided copy with dtype conversion).</summary>
+    void Copy(Storage src, Storage dst, StridedMap map, int count);
+    /// <summary>y[i] = op(x[map.A(i)]).</summary>
+    void Unary<TOp>(Storage x, Storage y, StridedMap map, int count, TOp op) where TOp : struct, IUnaryOp;
+    /// <summary>y[i] = op(a[map.A(i)], b[map.B(i)]).</summary>
+    void Binary<TOp>(Storage a, Storage b, Storage y, StridedMap map, int count, TOp op) where TOp : struct, IBinaryOp;
+    /// <summary>y[i] = cond[map.A(i)] != 0 ? a[map.B(i)] : b[map.C(i)].</summary>
+    void Where(Storage cond, Storage a, Storage b, Storage y, StridedMap map, int count);
+    /// <summary>x dense from xOffset as [outer, n, inner] → y [outer, inner].</summary>
+    void Reduce<TOp>(Storage x, int xOffset, Storage y, int outer, int n, int inner) where TOp : struct, IReduceOp;
+    /// <summary>Index (int64) of the first max (or min) along n; NaN counts as the largest and smallest.</summary>
+    void ArgReduce(Storage x, int xOffset, Storage y, int outer, int n, int inner, bool max);
+    /// <summary>C = A · B for each batch.</summary>
+    void MatMul(Storage a, Storage b, Storage c, GemmArgs g);
+    /// <summary>y[r, :] = x[index[r], :] for x dense [rows, cols]; throws when an index is outside [-rows, rows).</summary>
+    void GatherRows(Storage x, int xOffset, int rows, int cols, Storage index, int indexOffset, Storage y, int count);
+    /// <summary>Waits for queued work.</summary>
+    void Synchronize();
+}

@@ -1,0 +1,112 @@
+using System.Numerics;
+using System.Collections.Concurrent;
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+
+namespace DeepSharp.Backends.Ilgpu;
+
+/// <summary>
+/// A caching allocator for one accelerator (ILGPU 1.5.3 has no memory pool). Freed buffers are kept by size class and
+/// reused; all work runs on one in-order stream, so a buffer handed out again is never overwritten while an earlier kernel
+/// still reads it. On allocation failure the cache is released and the allocation retried once.
+/// </summary>
+internal sealed class DevicePool(Accelerator accelerator, Device device)
+{
+    private readonly Dictionary<long, Stack<MemoryBuffer1D<byte, Stride1D.Dense>>> _free = new();
+    private readonly ConcurrentQueue<MemoryBuffer1D<byte, Stride1D.Dense>> _returned = new();
+    private readonly Lock _lock = new();
+
+    /// <summary>Bytes held in the cache, ready for reuse.</summary>
+    public long CachedBytes { get; private set; }
+    /// <summary>Bytes handed out and not yet returned.</summary>
+    public long InUseBytes { get; private set; }
+
+    /// <summary>Size classes: 256-byte multiples up to 1 MiB rounded to powers of two, then whole MiB.</summary>
+    public static long SizeClass(long bytes)
+    {
+        if (bytes <= 256) return 256;
+        if (bytes <= 1 << 20) return (long)BitOperations.RoundUpToPowerOf2((ulong)bytes);
+        return (bytes + (1 << 20) - 1) & ~((1L << 20) - 1);
+    }
+
+    public MemoryBuffer1D<byte, Stride1D.Dense> Rent(long bytes)
+    {
+        long size = SizeClass(bytes);
+        lock (_lock)
+        {
+            DrainReturned();
+            if (_free.TryGetValue(size, out var stack) && stack.Count > 0)
+            {
+                CachedBytes -= size; InUseBytes += size;
+                return stack.Pop();
+            }
+            MemoryBuffer1D<byte, Stride1D.Dense> buffer;
+            try { buffer = accelerator.Allocate1D<byte>(size); }
+            catch (Exception first) when (first is not DeviceOutOfMemoryException)
+            {
+                // Give back everything cached (and anything the GC is about to return), then try once more.
+                ReleaseCache();
+                GC.Collect(); GC.WaitForPendingFinalizers();
+                DrainReturned(); ReleaseCache();
+                try { buffer = accelerator.Allocate1D<byte>(size); }
+                catch (Exception second)
+                {
+                    var (free, total) = MemoryInfo();
+                    throw new DeviceOutOfMemoryException(device, size, free, total, InUseBytes, second);
+                }
+            }
+            InUseBytes += size;
+            return buffer;
+        }
+    }
+
+    /// <summary>Returns a buffer to the cache; safe to call from a finalizer thread (it only enqueues).</summary>
+    public void Return(MemoryBuffer1D<byte, Stride1D.Dense> buffer) => _returned.Enqueue(buffer);
+
+    private void DrainReturned()
+    {
+        while (_returned.TryDequeue(out var b))
+        {
+            long size = b.LengthInBytes;
+            if (!_free.TryGetValue(size, out var stack)) _free[size] = stack = new();
+            stack.Push(b);
+            CachedBytes += size; InUseBytes -= size;
+        }
+    }
+
+    /// <summary>Frees every cached buffer back to the device.</summary>
+    public void ReleaseCache()
+    {
+        lock (_lock)
+        {
+            foreach (var stack in _free.Values) while (stack.Count > 0) stack.Pop().Dispose();
+            CachedBytes = 0;
+        }
+    }
+
+    /// <summary>Free and total device memory in bytes (free is -1 where the backend cannot tell).</summary>
+    public (long Free, long Total) MemoryInfo()
+    {
+        if (accelerator is CudaAccelerator)
+        {
+            using var _ = accelerator.BindScoped();
+            if (CudaAPI.CurrentAPI.GetMemoryInfo(out long free, out long total) == CudaError.CUDA_SUCCESS) return (free, total);
+        }
+        return (-1, accelerator.MemorySize);
+    }
+}
+
+/// <summary>A device allocation failed even after the cache was released. The device stays usable.</summary>
+public sealed class DeviceOutOfMemoryException(Device device, long requested, long free, long total, long inUse, Exception inner)
+    : Exception($"Out of memory on {device}: tried to allocate {Bytes(requested)} with {(free < 0 ? "unknown" : Bytes(free))} free of " +
+                $"{Bytes(total)} ({Bytes(inUse)} held by live tensors). Free tensors you no longer need (Dispose), use smaller batches, " +
+                $"or move work to another device. Cause: {inner.Message}", inner)
+{
+    /// <summary>The device that ran out.</summary>
+    public Device Device { get; } = device;
+    /// <summary>Bytes requested (after size-class rounding).</summary>
+    public long RequestedBytes { get; } = requested;
+
+    private static string Bytes(long b) => b >= 1 << 30 ? $"{b / (double)(1 << 30):F2} GiB" : b >= 1 << 20 ? $"{b / (double)(1 << 20):F1} MiB" : $"{b} B";
+}

@@ -1,0 +1,154 @@
+using DeepSharp.Backends.Cpu;
+using DeepSharp.Ops;
+using ILGPU;
+
+namespace DeepSharp.Backends.Ilgpu;
+
+/// <summary>Shape of a reduction over the middle axis of a dense [Outer, N, Inner] block starting at Offset.</summary>
+public struct ReduceArgs
+{
+    /// <summary>Offset of the block, outer count, reduced length, inner count.</summary>
+    public int Offset, Outer, N, Inner;
+}
+
+/// <summary>
+/// Every ILGPU kernel of the runtime. Each is generic over an op struct from <c>DeepSharp.Ops</c> — the same structs the
+/// managed CPU backend runs — so an operation is written once. Elementwise kernels are implicitly grouped; reductions and
+/// GEMM are explicitly grouped with <see cref="GroupSize"/> threads and shared memory.
+/// </summary>
+public static class Kernels
+{
+    /// <summary>Threads per group of the explicitly grouped kernels (also the GEMM tile: 16 × 16).</summary>
+    public const int GroupSize = 256;
+    /// <summary>GEMM tile edge.</summary>
+    public const int Tile = 16;
+
+    /// <summary>y[i] = op.At(i).</summary>
+    public static void Fill<T, TOp>(Index1D i, ArrayView<T> y, TOp op) where T : unmanaged where TOp : struct, IIndexOp<T> =>
+        y[i] = op.At(i);
+
+    /// <summary>Strided copy: y[map.B(i)] = x[map.A(i)].</summary>
+    public static void Copy<T>(Index1D i, ArrayView<T> x, ArrayView<T> y, StridedMap map) where T : unmanaged
+    {
+        var (a, b, _) = map.Map(i);
+        y[b] = x[a];
+    }
+
+    /// <summary>Strided copy with dtype conversion through double: y[map.B(i)] = (TOut)x[map.A(i)].</summary>
+    public static void Convert<TIn, EIn, TOut, EOut>(Index1D i, ArrayView<TIn> x, ArrayView<TOut> y, StridedMap map)
+        where TIn : unmanaged where EIn : struct, IElement<TIn> where TOut : unmanaged where EOut : struct, IElement<TOut>
+    {
+        var (a, b, _) = map.Map(i);
+        y[b] = default(EOut).FromDouble(default(EIn).ToDouble(x[a]));
+    }
+
+    /// <summary>y[i] = op(x[map.A(i)]).</summary>
+    public static void Unary<TOp>(Index1D i, ArrayView<float> x, ArrayView<float> y, StridedMap map, TOp op)
+        where TOp : struct, IUnaryOp => y[i] = op.Apply(x[map.Map(i).A]);
+
+    /// <summary>y[i] = op(a[map.A(i)], b[map.B(i)]).</summary>
+    public static void Binary<TOp>(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, StridedMap map, TOp op)
+        where TOp : struct, IBinaryOp
+    {
+        var (oa, ob, _) = map.Map(i);
+        y[i] = op.Apply(a[oa], b[ob]);
+    }
+
+    /// <summary>y[i] = cond != 0 ? a : b.</summary>
+    public static void Where(Index1D i, ArrayView<float> cond, ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, StridedMap map)
+    {
+        var (oc, oa, ob) = map.Map(i);
+        y[i] = cond[oc] != 0f ? a[oa] : b[ob];
+    }
+
+    /// <summary>One group per row of a [Outer, N] block (Inner = 1): strided partial folds, then a shared-memory tree.</summary>
+    public static void ReduceRows<TOp>(ArrayView<float> x, ArrayView<float> y, ReduceArgs r) where TOp : struct, IReduceOp
+    {
+        var shared = SharedMemory.Allocate<float>(GroupSize);
+        var op = default(TOp);
+        int row = Grid.IdxX, t = Group.IdxX, start = r.Offset + row * r.N;
+        float acc = op.Identity;
+        for (int k = t; k < r.N; k += GroupSize) acc = op.Combine(acc, x[start + k]);
+        shared[t] = acc;
+        Group.Barrier();
+        for (int s = GroupSize / 2; s > 0; s >>= 1)
+        {
+            if (t < s) shared[t] = op.Combine(shared[t], shared[t + s]);
+            Group.Barrier();
+        }
+        if (t == 0) y[row] = shared[0];
+    }
+
+    /// <summary>One thread per output of [Outer, N, Inner] with Inner &gt; 1: neighbours read neighbouring columns (coalesced).</summary>
+    public static void ReduceColumns<TOp>(Index1D t, ArrayView<float> x, ArrayView<float> y, ReduceArgs r) where TOp : struct, IReduceOp
+    {
+        var op = default(TOp);
+        int o = t / r.Inner, j = t - o * r.Inner, start = r.Offset + o * r.N * r.Inner + j;
+        float acc = op.Identity;
+        for (int k = 0; k < r.N; k++) acc = op.Combine(acc, x[start + k * r.Inner]);
+        y[t] = acc;
+    }
+
+    /// <summary>Arg-max (max ≠ 0) or arg-min along N; ties keep the first index, NaN wins (as in PyTorch).</summary>
+    public static void ArgReduce(Index1D t, ArrayView<float> x, ArrayView<long> y, ReduceArgs r, int max)
+    {
+        int o = t / r.Inner, j = t - o * r.Inner, start = r.Offset + o * r.N * r.Inner + j;
+        float best = x[start];
+        long idx = 0;
+        for (int k = 1; k < r.N; k++)
+        {
+            float v = x[start + k * r.Inner];
+            if (ArgScan.Better(v, best, max != 0)) { best = v; idx = k; }
+        }
+        y[t] = idx;
+    }
+
+    /// <summary>
+    /// Shared-memory tiled GEMM: a 16×16 group computes a 16×16 tile of C[batch], staging 16×16 tiles of A and B through
+    /// shared memory. Strided operands (transposed views) are read through their strides.
+    /// </summary>
+    public static void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmArgs g)
+    {
+        var sa = SharedMemory.Allocate<float>(Tile * Tile);
+        var sb = SharedMemory.Allocate<float>(Tile * Tile);
+        int tx = Group.IdxX, ty = Group.IdxY, batch = Grid.IdxZ;
+        int row = Grid.IdxY * Tile + ty, col = Grid.IdxX * Tile + tx;
+        int baseA = g.OffA + batch * g.BatchA, baseB = g.OffB + batch * g.BatchB;
+        float acc = 0f;
+        for (int k0 = 0; k0 < g.K; k0 += Tile)
+        {
+            int ka = k0 + tx, kb = k0 + ty;
+            sa[ty * Tile + tx] = row < g.M && ka < g.K ? a[baseA + row * g.RowA + ka * g.ColA] : 0f;
+            sb[ty * Tile + tx] = kb < g.K && col < g.N ? b[baseB + kb * g.RowB + col * g.ColB] : 0f;
+            Group.Barrier();
+            // Unrolled by four by hand: ILGPU does not unroll loops.
+            for (int k = 0; k < Tile; k += 4)
+            {
+                acc += sa[ty * Tile + k] * sb[k * Tile + tx];
+                acc += sa[ty * Tile + k + 1] * sb[(k + 1) * Tile + tx];
+                acc += sa[ty * Tile + k + 2] * sb[(k + 2) * Tile + tx];
+                acc += sa[ty * Tile + k + 3] * sb[(k + 3) * Tile + tx];
+            }
+            Group.Barrier();
+        }
+        if (row < g.M && col < g.N) c[(batch * g.M + row) * g.N + col] = acc;
+    }
+
+    /// <summary>y[r, c] = x[index[r], c]; an out-of-range index writes 0 and sets error[0] = 1 + position.</summary>
+    public static void GatherRows<TIdx, EIdx>(Index1D t, ArrayView<float> x, ArrayView<TIdx> index, ArrayView<float> y, ArrayView<int> error,
+        GatherArgs g) where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
+    {
+        int r = t / g.Cols, col = t - r * g.Cols;
+        long ix = (long)default(EIdx).ToDouble(index[g.IndexOffset + r]);
+        if (ix < 0) ix += g.Rows;
+        if (ix < 0 || ix >= g.Rows) { y[t] = 0f; error[0] = 1 + r; return; }
+        y[t] = x[g.XOffset + (int)ix * g.Cols + col];
+    }
+}
+
+/// <summary>Arguments of <see cref="Kernels.GatherRows{TIdx, EIdx}"/>.</summary>
+public struct GatherArgs
+{
+    /// <summary>Offsets of x and index; rows and columns of x.</summary>
+    public int XOffset, IndexOffset, Rows, Cols;
+}

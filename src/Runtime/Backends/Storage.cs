@@ -1,0 +1,53 @@
+namespace DeepSharp.Backends;
+
+/// <summary>
+/// A flat block of elements on one device. Tensors hold a reference; views share it. Device memory goes back to its pool
+/// when the last tensor using it is disposed (or, as a safety net, when the storage is collected).
+/// </summary>
+public abstract class Storage
+{
+    private int _refs;
+
+    /// <summary>The device the elements live on.</summary>
+    public abstract Device Device { get; }
+    /// <summary>Element type.</summary>
+    public DType DType { get; }
+    /// <summary>Number of elements.</summary>
+    public int Count { get; }
+
+    /// <summary>Records the element type and count.</summary>
+    protected Storage(DType dtype, int count) { DType = dtype; Count = count; }
+
+    internal void AddRef() => Interlocked.Increment(ref _refs);
+
+    internal void Release()
+    {
+        if (Interlocked.Decrement(ref _refs) == 0) Free();
+    }
+
+    /// <summary>Returns the memory to its owner; called once, when the last reference is released.</summary>
+    protected abstract void Free();
+}
+
+/// <summary>Elements in a managed array on the host.</summary>
+internal sealed class CpuStorage : Storage
+{
+    public Array Data { get; }
+
+    public CpuStorage(DType dtype, int count) : base(dtype, count)
+    {
+        Data = dtype switch
+        {
+            DType.Float32 => new float[count],
+            DType.Float64 => new double[count],
+            DType.Int32 => new int[count],
+            _ => new long[count],
+        };
+    }
+
+    public override Device Device => Device.Cpu;
+
+    public Span<T> Span<T>() where T : unmanaged => (T[])Data;
+
+    protected override void Free() { } // The GC owns managed arrays.
+}

@@ -1,0 +1,118 @@
+using DeepSharp.Backends;
+
+namespace DeepSharp;
+
+/// <summary>What executes a device's work.</summary>
+public enum DeviceKind
+{
+    /// <summary>The managed host backend (SIMD loops, multi-threaded, blocked GEMM).</summary>
+    Cpu,
+    /// <summary>An NVIDIA GPU through ILGPU's CUDA backend.</summary>
+    Cuda,
+    /// <summary>An OpenCL 2.0+ device through ILGPU's OpenCL backend.</summary>
+    OpenCL,
+    /// <summary>ILGPU's CPU accelerator: runs the exact GPU kernels, one OS thread per lane. Slow; for tests.</summary>
+    IlgpuCpu,
+}
+
+/// <summary>
+/// A place where tensors live and compute: <c>cpu</c>, <c>cuda:0</c>, <c>opencl:0</c> or <c>ilgpu-cpu</c>. A device value is
+/// only a name; it is checked against the machine when a tensor is first created on it.
+/// </summary>
+public sealed class Device : IEquatable<Device>
+{
+    private Device(DeviceKind kind, int index) { Kind = kind; Index = index; }
+
+    /// <summary>Backend kind.</summary>
+    public DeviceKind Kind { get; }
+    /// <summary>Ordinal among devices of the same kind.</summary>
+    public int Index { get; }
+
+    /// <summary>The host CPU (the managed backend).</summary>
+    public static Device Cpu { get; } = new(DeviceKind.Cpu, 0);
+    /// <summary>ILGPU's CPU simulator, which runs the GPU kernels on the host (for testing kernels without a GPU).</summary>
+    public static Device IlgpuCpu { get; } = new(DeviceKind.IlgpuCpu, 0);
+
+    /// <summary>CUDA GPU number <paramref name="index"/> (printed <c>cuda:i</c>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">index is negative.</exception>
+    public static Device Cuda(int index = 0) => new(DeviceKind.Cuda, CheckIndex(index));
+    /// <summary>OpenCL device number <paramref name="index"/> (printed <c>opencl:i</c>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">index is negative.</exception>
+    public static Device OpenCL(int index = 0) => new(DeviceKind.OpenCL, CheckIndex(index));
+
+    private static int CheckIndex(int i) =>
+        i >= 0 ? i : throw new ArgumentOutOfRangeException(nameof(i), $"A device index must be >= 0, got {i}.");
+
+    /// <summary>Parses <c>cpu</c>, <c>cuda</c>, <c>cuda:1</c>, <c>opencl:0</c> or <c>ilgpu-cpu</c> (case-insensitive).</summary>
+    /// <exception cref="FormatException">The text is not one of those forms.</exception>
+    public static Device Parse(string text)
+    {
+        var t = (text ?? "").Trim().ToLowerInvariant();
+        var parts = t.Split(':');
+        int index = 0;
+        if (parts.Length > 2 || (parts.Length == 2 && (!int.TryParse(parts[1], out index) || index < 0)))
+            throw BadName(text);
+        return parts[0] switch
+        {
+            "cpu" when index == 0 => Cpu,
+            "ilgpu-cpu" when index == 0 => IlgpuCpu,
+            "cuda" or "gpu" => Cuda(index),
+            "opencl" => OpenCL(index),
+            _ => throw BadName(text),
+        };
+    }
+
+    private static FormatException BadName(string? text) =>
+        new($"'{text}' is not a device name; expected 'cpu', 'cuda', 'cuda:<index>', 'opencl:<index>' or 'ilgpu-cpu'.");
+
+    /// <summary>Number of GPUs (CUDA devices, then OpenCL devices) on this machine.</summary>
+    public static int GpuCount => DeviceManager.Gpus.Count;
+
+    /// <summary>GPU number <paramref name="i"/> if it exists (CUDA first, then OpenCL), else <see cref="Cpu"/> — never throws.</summary>
+    public static Device TryGpu(int i = 0) => i >= 0 && i < DeviceManager.Gpus.Count ? DeviceManager.Gpus[i] : Cpu;
+
+    /// <summary>Every GPU, or <c>[cpu]</c> when there is none.</summary>
+    public static IReadOnlyList<Device> TryAllGpus() => DeviceManager.Gpus.Count > 0 ? DeviceManager.Gpus : [Cpu];
+
+    /// <summary>Every usable device with its name, memory and compute capability.</summary>
+    public static IReadOnlyList<DeviceInfo> List() => DeviceManager.List();
+
+    /// <summary>A printable listing of the devices (the <c>nvidia-smi</c> moment), including why a backend is unavailable.</summary>
+    public static string Describe() => DeviceManager.Describe();
+
+    /// <summary>True when this device exists on this machine.</summary>
+    public bool IsAvailable => DeviceManager.Exists(this);
+
+    /// <summary>Waits until all work queued on this device has finished.</summary>
+    public void Synchronize() => Backend.Synchronize();
+
+    internal IBackend Backend => DeviceManager.Backend(this);
+
+    /// <inheritdoc/>
+    public override string ToString() => Kind switch
+    {
+        DeviceKind.Cpu => "cpu",
+        DeviceKind.IlgpuCpu => "ilgpu-cpu",
+        DeviceKind.Cuda => $"cuda:{Index}",
+        _ => $"opencl:{Index}",
+    };
+
+    /// <inheritdoc/>
+    public bool Equals(Device? other) => other is not null && other.Kind == Kind && other.Index == Index;
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => Equals(obj as Device);
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Kind, Index);
+    /// <summary>Value equality.</summary>
+    public static bool operator ==(Device? a, Device? b) => a is null ? b is null : a.Equals(b);
+    /// <summary>Value inequality.</summary>
+    public static bool operator !=(Device? a, Device? b) => !(a == b);
+}
+
+/// <summary>One line of the device listing.</summary>
+/// <param name="Device">The device.</param>
+/// <param name="Name">Hardware name as the driver reports it.</param>
+/// <param name="MemoryBytes">Total memory in bytes.</param>
+/// <param name="ComputeCapability">CUDA compute capability (e.g. "9.0"), or null.</param>
+/// <param name="Details">Backend details (driver, threads, cuBLAS …).</param>
+public sealed record DeviceInfo(Device Device, string Name, long MemoryBytes, string? ComputeCapability, string Details);

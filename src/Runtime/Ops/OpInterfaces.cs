@@ -1,0 +1,62 @@
+using System.Runtime.Intrinsics;
+
+namespace DeepSharp.Ops;
+
+// Each elementwise or reduce operation is one small struct implementing one of these interfaces. The ILGPU kernels are
+// generic over the struct and call the scalar member; the managed CPU backend calls the Vector256 member in its loops.
+
+/// <summary>y = f(x), elementwise on float32.</summary>
+public interface IUnaryOp
+{
+    /// <summary>The scalar rule (used by every ILGPU kernel and by CPU tails).</summary>
+    float Apply(float x);
+    /// <summary>The same rule on 8 lanes (used by the managed CPU backend).</summary>
+    Vector256<float> Apply(Vector256<float> x);
+}
+
+/// <summary>y = f(a, b), elementwise on float32 with broadcasting.</summary>
+public interface IBinaryOp
+{
+    /// <summary>The scalar rule.</summary>
+    float Apply(float a, float b);
+    /// <summary>The same rule on 8 lanes.</summary>
+    Vector256<float> Apply(Vector256<float> a, Vector256<float> b);
+}
+
+/// <summary>An associative, commutative fold over an axis.</summary>
+public interface IReduceOp
+{
+    /// <summary>The neutral element (0 for sum, -inf for max).</summary>
+    float Identity { get; }
+    /// <summary>Combines two partial results.</summary>
+    float Combine(float a, float b);
+    /// <summary>Combines two vectors of partial results lane by lane.</summary>
+    Vector256<float> Combine(Vector256<float> a, Vector256<float> b);
+}
+
+/// <summary>y[i] = f(i): fills, ranges and counter-based random numbers.</summary>
+public interface IIndexOp<T> where T : unmanaged
+{
+    /// <summary>The value at linear index <paramref name="i"/>.</summary>
+    T At(int i);
+}
+
+/// <summary>Lane-by-lane fallback for rules with no vector form.</summary>
+internal static class Lanes
+{
+    public static Vector256<float> Map<TOp>(TOp op, Vector256<float> x) where TOp : struct, IUnaryOp
+    {
+        Span<float> t = stackalloc float[8];
+        x.CopyTo(t);
+        for (int i = 0; i < 8; i++) t[i] = op.Apply(t[i]);
+        return Vector256.Create<float>(t);
+    }
+
+    public static Vector256<float> Map<TOp>(TOp op, Vector256<float> a, Vector256<float> b) where TOp : struct, IBinaryOp
+    {
+        Span<float> x = stackalloc float[8], y = stackalloc float[8];
+        a.CopyTo(x); b.CopyTo(y);
+        for (int i = 0; i < 8; i++) x[i] = op.Apply(x[i], y[i]);
+        return Vector256.Create<float>(x);
+    }
+}

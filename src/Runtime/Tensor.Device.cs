@@ -1,0 +1,36 @@
+namespace DeepSharp;
+
+public sealed partial class Tensor
+{
+    /// <summary>This tensor on <paramref name="device"/>: the same instance when it is already there, else a copy.</summary>
+    /// <exception cref="ArgumentException">The device does not exist on this machine.</exception>
+    public Tensor To(Device device) => device == Device ? this : Copy(device);
+
+    /// <summary>A dense copy on <paramref name="device"/> (always copies, even to the same device).</summary>
+    public Tensor Copy(Device device)
+    {
+        if (device == Device) return Clone();
+        var src = IsContiguous && Layout.Offset == 0 ? this : Clone();
+        var dst = Empty(Shape, DType, device);
+        switch (DType)
+        {
+            case DType.Float32: Move<float>(src, dst); break;
+            case DType.Float64: Move<double>(src, dst); break;
+            case DType.Int32: Move<int>(src, dst); break;
+            default: Move<long>(src, dst); break;
+        }
+        if (!ReferenceEquals(src, this)) src.Dispose();
+        return dst;
+    }
+
+    // Between two devices the elements pass through host memory once (device → host → device).
+    private static void Move<T>(Tensor src, Tensor dst) where T : unmanaged
+    {
+        var host = new T[src.Count];
+        src.Backend.Download<T>(src.Storage, host);
+        dst.Backend.Upload<T>(host, dst.Storage);
+    }
+
+    /// <summary>This tensor converted to <paramref name="dtype"/> (the same instance when it already has it). Float → int truncates toward zero.</summary>
+    public Tensor To(DType dtype) => dtype == DType ? this : CopyInto(Empty(Shape, dtype, Device));
+}

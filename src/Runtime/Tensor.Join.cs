@@ -1,0 +1,68 @@
+namespace DeepSharp;
+
+public sealed partial class Tensor
+{
+    /// <summary>Joins tensors along an existing <paramref name="axis"/> (torch.cat). All must share dtype, device and the other dims.</summary>
+    /// <exception cref="ArgumentException">No tensors, or ranks/dims/dtypes differ.</exception>
+    /// <exception cref="DeviceMismatchException">The tensors are on different devices.</exception>
+    public static Tensor Concat(IReadOnlyList<Tensor> tensors, int axis = 0)
+    {
+        const string op = nameof(Concat);
+        if (tensors.Count == 0) throw new ArgumentException($"{op}: expected at least one tensor, got none.");
+        var first = tensors[0];
+        if (first.Rank == 0) throw new ArgumentException($"{op}: 0-D tensors cannot be concatenated; use Stack.");
+        int ax = Layout.Axis(axis, first.Rank, op), total = 0;
+        for (int i = 0; i < tensors.Count; i++)
+        {
+            var t = tensors[i];
+            Check.SameDevice(op, first, "tensors[0]", t, $"tensors[{i}]");
+            if (t.DType != first.DType)
+                throw new ArgumentException($"{op}: tensors[{i}] has dtype {t.DType.Name()} but tensors[0] has {first.DType.Name()}.");
+            if (t.Rank != first.Rank || Enumerable.Range(0, t.Rank).Any(d => d != ax && t.Layout.Shape[d] != first.Layout.Shape[d]))
+                throw new ArgumentException($"{op}: tensors[{i}] has shape {Layout.Format(t.Layout.Shape)} but tensors[0] has " +
+                    $"{Layout.Format(first.Layout.Shape)}; all dims except {axis} must match.");
+            total += t.Layout.Shape[ax];
+        }
+        var shape = first.Shape;
+        shape[ax] = total;
+        var y = Empty(shape, first.DType, first.Device);
+        int at = 0;
+        foreach (var t in tensors)
+        {
+            int n = t.Layout.Shape[ax];
+            if (n > 0) t.CopyInto(y.WithLayout(y.Layout.Slice(ax, at, at + n, 1)));
+            at += n;
+        }
+        return y;
+    }
+
+    /// <summary>Joins same-shaped tensors along a new <paramref name="axis"/> (torch.stack).</summary>
+    public static Tensor Stack(IReadOnlyList<Tensor> tensors, int axis = 0)
+    {
+        if (tensors.Count == 0) throw new ArgumentException("Stack: expected at least one tensor, got none.");
+        for (int i = 1; i < tensors.Count; i++)
+            if (!tensors[i].Layout.Shape.SequenceEqual(tensors[0].Layout.Shape))
+                throw new ArgumentException($"Stack: tensors[{i}] has shape {Layout.Format(tensors[i].Layout.Shape)} but tensors[0] has {Layout.Format(tensors[0].Layout.Shape)}.");
+        return Concat(tensors.Select(t => t.Unsqueeze(axis)).ToList(), axis);
+    }
+
+    /// <summary>
+    /// Rows of this tensor picked by an int32/int64 <paramref name="index"/> of any shape: the result has shape
+    /// index.shape + this.shape[1..] (an embedding lookup). Negative indices count from the end.
+    /// </summary>
+    /// <exception cref="IndexOutOfRangeException">An index is outside [-rows, rows).</exception>
+    public Tensor GatherRows(Tensor index)
+    {
+        const string op = nameof(GatherRows);
+        Check.Float32(op, this, "x");
+        Check.SameDevice(op, this, "x", index, "index");
+        if (index.DType is not (DType.Int32 or DType.Int64))
+            throw new ArgumentException($"{op}: the index must be int32 or int64, got {index.DType.Name()}.");
+        if (Rank == 0) throw new ArgumentException($"{op}: cannot pick rows of a 0-D tensor.");
+        var x = Contiguous(); var idx = index.Contiguous();
+        int rows = Layout.Shape[0], cols = Count / Math.Max(rows, 1);
+        var y = Empty([.. index.Layout.Shape, .. Layout.Shape[1..]], DType.Float32, Device);
+        Backend.GatherRows(x.Storage, x.Layout.Offset, rows, cols, idx.Storage, idx.Layout.Offset, y.Storage, idx.Count);
+        return y;
+    }
+}

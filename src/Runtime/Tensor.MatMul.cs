@@ -1,0 +1,55 @@
+using DeepSharp.Backends;
+
+namespace DeepSharp;
+
+public sealed partial class Tensor
+{
+    /// <summary>
+    /// Matrix product with torch.matmul's rules: 1-D·1-D is a dot product; 2-D·2-D [m,k]·[k,n] → [m,n]; a 1-D operand is
+    /// treated as a row (left) or column (right) and that dim is dropped; leading batch dims broadcast.
+    /// Transposed views are read through their strides, without a copy.
+    /// </summary>
+    /// <exception cref="ArgumentException">The inner dims differ, a batch dim does not broadcast, or an operand is 0-D.</exception>
+    /// <exception cref="DeviceMismatchException">The operands are on different devices.</exception>
+    public static Tensor MatMul(Tensor a, Tensor b)
+    {
+        const string op = nameof(MatMul);
+        Check.Float32(op, a, "a"); Check.Float32(op, b, "b");
+        Check.SameDevice(op, a, "a", b, "b");
+        if (a.Rank == 0 || b.Rank == 0)
+            throw new ArgumentException($"{op}: both operands need at least one dim, got shapes {Layout.Format(a.Layout.Shape)} and {Layout.Format(b.Layout.Shape)}.");
+        var A = a.Rank == 1 ? a.Unsqueeze(0) : a;
+        var B = b.Rank == 1 ? b.Unsqueeze(1) : b;
+        int m = A.Layout.Shape[^2], k = A.Layout.Shape[^1], k2 = B.Layout.Shape[^2], n = B.Layout.Shape[^1];
+        if (k != k2)
+            throw new ArgumentException($"{op}: shapes {Layout.Format(a.Layout.Shape)} and {Layout.Format(b.Layout.Shape)} are not aligned: " +
+                $"the first has {k} columns but the second has {k2} rows.");
+        var batchShape = Check.Broadcast(op, A.Layout.Shape[..^2], B.Layout.Shape[..^2]);
+        int batch = Layout.Numel(batchShape);
+        var A3 = Batched(A, batchShape, batch, m, k);
+        var B3 = Batched(B, batchShape, batch, k, n);
+        var c = Empty([batch, m, n], DType.Float32, a.Device);
+        var g = new GemmArgs
+        {
+            Batch = batch, M = m, N = n, K = k,
+            OffA = A3.Layout.Offset, BatchA = A3.Layout.Strides[0], RowA = A3.Layout.Strides[1], ColA = A3.Layout.Strides[2],
+            OffB = B3.Layout.Offset, BatchB = B3.Layout.Strides[0], RowB = B3.Layout.Strides[1], ColB = B3.Layout.Strides[2],
+        };
+        a.Backend.MatMul(A3.Storage, B3.Storage, c.Storage, g);
+        var shape = batchShape.ToList();
+        if (a.Rank > 1) shape.Add(m);
+        if (b.Rank > 1) shape.Add(n);
+        return c.WithLayout(Layout.Contiguous(shape.ToArray()));
+    }
+
+    /// <summary>Matrix product with <paramref name="other"/> (see <see cref="MatMul(Tensor, Tensor)"/>).</summary>
+    public Tensor MatMul(Tensor other) => MatMul(this, other);
+
+    /// <summary>[..batch, r, c] → a [batch, r, c] view (copying only when broadcast batch dims cannot merge).</summary>
+    private static Tensor Batched(Tensor x, int[] batchShape, int batch, int rows, int cols)
+    {
+        var e = x.Expand([.. batchShape, rows, cols]);
+        var view = e.Layout.TryReshape([batch, rows, cols]);
+        return view != null ? e.WithLayout(view) : e.Contiguous().Reshape(batch, rows, cols);
+    }
+}

@@ -1,0 +1,143 @@
+namespace DeepSharp;
+
+public sealed partial class Tensor
+{
+    /// <summary>Same elements, new shape; one dim may be -1 (inferred). A view when the strides allow it, else a copy.</summary>
+    /// <exception cref="ArgumentException">The element counts differ, or more than one dim is -1.</exception>
+    public Tensor Reshape(params int[] shape)
+    {
+        var target = InferShape(shape);
+        var view = Layout.TryReshape(target);
+        return view != null ? WithLayout(view) : Contiguous().Reshape(target);
+    }
+
+    /// <summary>Like <see cref="Reshape"/> but never copies (torch's <c>view</c>).</summary>
+    /// <exception cref="InvalidOperationException">The strides do not allow a view; call Contiguous() or Reshape.</exception>
+    public Tensor View(params int[] shape)
+    {
+        var target = InferShape(shape);
+        return WithLayout(Layout.TryReshape(target) ?? throw new InvalidOperationException(
+            $"View: a tensor with {Layout} cannot be viewed as {Layout.Format(target)} without copying; use Reshape or Contiguous()."));
+    }
+
+    private int[] InferShape(int[] shape)
+    {
+        var s = (int[])shape.Clone();
+        int infer = Array.IndexOf(s, -1);
+        if (infer >= 0 && Array.IndexOf(s, -1, infer + 1) >= 0) throw new ArgumentException($"Reshape: only one dim may be -1, got {Layout.Format(shape)}.");
+        if (s.Any(d => d < -1)) throw new ArgumentException($"Reshape: dims must be >= 0 (or one -1), got {Layout.Format(shape)}.");
+        if (infer >= 0)
+        {
+            int known = Layout.Numel(s.Where((_, i) => i != infer).ToArray());
+            if (known == 0 || Count % known != 0)
+                throw new ArgumentException($"Reshape: cannot infer -1 in {Layout.Format(shape)} for {Count} elements (shape {Layout.Format(Layout.Shape)}).");
+            s[infer] = Count / known;
+        }
+        if (Layout.Numel(s) != Count)
+            throw new ArgumentException($"Reshape: shape {Layout.Format(shape)} holds {Layout.Numel(s)} elements but the tensor of shape {Layout.Format(Layout.Shape)} has {Count}.");
+        return s;
+    }
+
+    /// <summary>Flattens to 1-D.</summary>
+    public Tensor Flatten() => Reshape(-1);
+
+    /// <summary>Reorders dims: result dim i is input dim <paramref name="order"/>[i] (a view).</summary>
+    /// <exception cref="ArgumentException">order is not a permutation of 0..Rank-1.</exception>
+    public Tensor Permute(params int[] order)
+    {
+        var o = order.Select(a => Layout.Axis(a, Rank, nameof(Permute))).ToArray();
+        if (o.Length != Rank || o.Distinct().Count() != Rank)
+            throw new ArgumentException($"Permute: {Layout.Format(order)} is not a permutation of the {Rank} dims of a tensor of shape {Layout.Format(Layout.Shape)}.");
+        return WithLayout(Layout.Permute(o));
+    }
+
+    /// <summary>Swaps two dims (a view).</summary>
+    public Tensor Transpose(int axis0, int axis1)
+    {
+        int a = Layout.Axis(axis0, Rank, nameof(Transpose)), b = Layout.Axis(axis1, Rank, nameof(Transpose));
+        var order = Enumerable.Range(0, Rank).ToArray();
+        (order[a], order[b]) = (order[b], order[a]);
+        return WithLayout(Layout.Permute(order));
+    }
+
+    /// <summary>Matrix transpose of a 2-D tensor (a view); a 0-D or 1-D tensor is returned as is.</summary>
+    /// <exception cref="InvalidOperationException">Rank &gt; 2 (use Transpose(a, b) or Permute).</exception>
+    public Tensor T => Rank < 2 ? this : Rank == 2 ? Transpose(0, 1)
+        : throw new InvalidOperationException($"T: the tensor has rank {Rank}; .T is for 2-D tensors. Use Transpose(a, b) or Permute.");
+
+    /// <summary>Elements start, start+step, … below end along <paramref name="axis"/> (a view); negative and
+    /// out-of-range bounds are clamped as in Python slicing.</summary>
+    /// <exception cref="ArgumentException">step is not positive.</exception>
+    public Tensor Slice(int axis, int start, int? end = null, int step = 1)
+    {
+        int ax = Layout.Axis(axis, Rank, nameof(Slice)), n = Layout.Shape[ax];
+        if (step <= 0) throw new ArgumentException($"Slice: step must be positive, got {step}.");
+        int s = Math.Clamp(start < 0 ? start + n : start, 0, n);
+        int e = Math.Clamp(end is { } x ? (x < 0 ? x + n : x) : n, 0, n);
+        return WithLayout(Layout.Slice(ax, s, Math.Max(e, s), step));
+    }
+
+    /// <summary>The sub-tensor at <paramref name="index"/> along <paramref name="axis"/>, with that dim removed (a view).</summary>
+    /// <exception cref="IndexOutOfRangeException">index is outside [-size, size).</exception>
+    public Tensor Select(int axis, int index)
+    {
+        int ax = Layout.Axis(axis, Rank, nameof(Select)), n = Layout.Shape[ax];
+        if (index < -n || index >= n)
+            throw new IndexOutOfRangeException($"Select: index {index} is out of range for dim {axis} of size {n} (shape {Layout.Format(Layout.Shape)}).");
+        var sliced = Layout.Slice(ax, index < 0 ? index + n : index, (index < 0 ? index + n : index) + 1, 1);
+        var shape = sliced.Shape.Where((_, i) => i != ax).ToArray();
+        var strides = sliced.Strides.Where((_, i) => i != ax).ToArray();
+        return WithLayout(new Layout(shape, strides, sliced.Offset));
+    }
+
+    /// <summary>x[i]: the sub-tensor at index i of dim 0; x[i, j] for two dims (views). Negative indices count from the end.</summary>
+    [System.Runtime.CompilerServices.IndexerName("At")]
+    public Tensor this[int i] => Select(0, i);
+    /// <summary>x[i, j]: index dims 0 and 1 (a view).</summary>
+    [System.Runtime.CompilerServices.IndexerName("At")]
+    public Tensor this[int i, int j] => Select(0, i).Select(0, j);
+
+    /// <summary>Broadcast view to <paramref name="shape"/>: size-1 dims repeat without copying (stride 0).</summary>
+    /// <exception cref="ArgumentException">A dim is neither equal nor 1.</exception>
+    public Tensor Expand(params int[] shape)
+    {
+        int lead = shape.Length - Rank;
+        if (lead < 0 || Enumerable.Range(0, Rank).Any(d => Layout.Shape[d] != shape[d + lead] && Layout.Shape[d] != 1))
+            throw new ArgumentException($"Expand: a tensor of shape {Layout.Format(Layout.Shape)} cannot be expanded to {Layout.Format(shape)} (only size-1 dims can grow).");
+        return WithLayout(Layout.Expand(shape));
+    }
+
+    /// <summary>Inserts a size-1 dim at <paramref name="axis"/> (a view).</summary>
+    public Tensor Unsqueeze(int axis)
+    {
+        int ax = axis < 0 ? axis + Rank + 1 : axis;
+        if (ax < 0 || ax > Rank) throw new ArgumentOutOfRangeException(nameof(axis), $"Unsqueeze: axis {axis} is out of range for rank {Rank} (expected {-Rank - 1}..{Rank}).");
+        var shape = Layout.Shape.ToList(); var strides = Layout.Strides.ToList();
+        shape.Insert(ax, 1);
+        strides.Insert(ax, ax < Rank ? Layout.Strides[ax] * Layout.Shape[ax] : 1);
+        return WithLayout(new Layout(shape.ToArray(), strides.ToArray(), Layout.Offset));
+    }
+
+    /// <summary>Removes size-1 dims (all, or only <paramref name="axis"/>) (a view).</summary>
+    public Tensor Squeeze(int? axis = null)
+    {
+        int? ax = axis is { } a ? Layout.Axis(a, Rank, nameof(Squeeze)) : null;
+        bool Keep(int d) => Layout.Shape[d] != 1 || (ax is { } only && only != d);
+        var dims = Enumerable.Range(0, Rank).Where(Keep).ToArray();
+        return WithLayout(new Layout(dims.Select(d => Layout.Shape[d]).ToArray(), dims.Select(d => Layout.Strides[d]).ToArray(), Layout.Offset));
+    }
+
+    /// <summary>This tensor if already dense and row-major, else a dense copy.</summary>
+    public Tensor Contiguous() => IsContiguous ? this : Clone();
+
+    /// <summary>A dense copy on the same device (always copies).</summary>
+    public Tensor Clone() => CopyInto(Empty(Shape, DType, Device));
+
+    /// <summary>Copies this tensor's elements, converted, into <paramref name="dst"/> (same shape) and returns dst.</summary>
+    internal Tensor CopyInto(Tensor dst)
+    {
+        var map = Backends.StridedMap.Create(Layout.Shape, Layout, dst.Layout);
+        dst.Backend.Copy(Storage, dst.Storage, map, Count);
+        return dst;
+    }
+}

@@ -1,0 +1,65 @@
+using DeepSharp.Backends;
+
+namespace DeepSharp;
+
+/// <summary>
+/// An n-dimensional array on a device: a <see cref="Storage"/> plus a <see cref="Layout"/> (shape, strides, offset).
+/// Views (reshape, transpose, slice, expand) share storage; everything else returns a new tensor. Disposing a tensor
+/// releases its reference to device memory at once; undisposed tensors are reclaimed by the GC.
+/// </summary>
+public sealed partial class Tensor : IDisposable
+{
+    private readonly Storage _storage;
+    private bool _disposed;
+
+    internal Tensor(Storage storage, Layout layout)
+    {
+        _storage = storage;
+        Layout = layout;
+        storage.AddRef();
+    }
+
+    /// <summary>The elements' storage (shared with views).</summary>
+    public Storage Storage => _disposed ? throw Disposed() : _storage;
+    /// <summary>Shape, strides and offset into <see cref="Storage"/>.</summary>
+    public Layout Layout { get; }
+    /// <summary>Dimension sizes, outermost first (a copy; the tensor is unaffected by changes).</summary>
+    public int[] Shape => (int[])Layout.Shape.Clone();
+    /// <summary>Number of dimensions.</summary>
+    public int Rank => Layout.Rank;
+    /// <summary>Number of elements.</summary>
+    public int Count => Layout.Count;
+    /// <summary>Element type.</summary>
+    public DType DType => _storage.DType;
+    /// <summary>Where the elements live.</summary>
+    public Device Device => _storage.Device;
+    /// <summary>True when the elements are dense and row-major (views made by transpose or slicing usually are not).</summary>
+    public bool IsContiguous => Layout.IsContiguous;
+
+    /// <summary>Size of dimension <paramref name="axis"/> (negative counts from the end).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">axis is out of range.</exception>
+    public int Size(int axis) => Layout.Shape[Layout.Axis(axis, Rank, nameof(Size))];
+
+    /// <summary>Releases this tensor's hold on its storage; the memory returns to the device pool when no view uses it.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _storage.Release();
+    }
+
+    private static ObjectDisposedException Disposed() =>
+        new(nameof(Tensor), "This tensor was disposed; its memory may already hold another tensor's data.");
+
+    internal IBackend Backend => Device.Backend;
+
+    /// <summary>A new dense tensor whose storage is allocated but not initialized.</summary>
+    internal static Tensor Empty(int[] shape, DType dtype, Device device)
+    {
+        int n = Layout.Numel(shape);
+        return new Tensor(device.Backend.Allocate(dtype, n), Layout.Contiguous(shape));
+    }
+
+    /// <summary>A view of the same storage with another layout.</summary>
+    internal Tensor WithLayout(Layout layout) => new(Storage, layout);
+}
