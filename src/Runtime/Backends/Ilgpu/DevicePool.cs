@@ -15,6 +15,9 @@ internal sealed class DevicePool(Accelerator accelerator, Device device)
 {
     private readonly Dictionary<long, Stack<MemoryBuffer1D<byte, Stride1D.Dense>>> _free = new();
     private readonly ConcurrentQueue<MemoryBuffer1D<byte, Stride1D.Dense>> _returned = new();
+    // Rented buffers stay strongly referenced here: ILGPU buffers have finalizers of their own, and a buffer reachable only
+    // from a collected storage would otherwise be freed by ILGPU in the same GC in which our storage returns it to the pool.
+    private readonly HashSet<MemoryBuffer1D<byte, Stride1D.Dense>> _rented = new(ReferenceEqualityComparer.Instance);
     private readonly Lock _lock = new();
 
     /// <summary>Bytes held in the cache, ready for reuse.</summary>
@@ -39,7 +42,9 @@ internal sealed class DevicePool(Accelerator accelerator, Device device)
             if (_free.TryGetValue(size, out var stack) && stack.Count > 0)
             {
                 CachedBytes -= size; InUseBytes += size;
-                return stack.Pop();
+                var reused = stack.Pop();
+                _rented.Add(reused);
+                return reused;
             }
             MemoryBuffer1D<byte, Stride1D.Dense> buffer;
             try { buffer = accelerator.Allocate1D<byte>(size); }
@@ -57,7 +62,18 @@ internal sealed class DevicePool(Accelerator accelerator, Device device)
                 }
             }
             InUseBytes += size;
+            _rented.Add(buffer);
             return buffer;
+        }
+    }
+
+    /// <summary>Number of cached buffers of one size class (for tests and diagnostics).</summary>
+    public int CachedCount(long sizeClass)
+    {
+        lock (_lock)
+        {
+            DrainReturned();
+            return _free.TryGetValue(sizeClass, out var s) ? s.Count : 0;
         }
     }
 
@@ -68,6 +84,7 @@ internal sealed class DevicePool(Accelerator accelerator, Device device)
     {
         while (_returned.TryDequeue(out var b))
         {
+            _rented.Remove(b);
             long size = b.LengthInBytes;
             if (!_free.TryGetValue(size, out var stack)) _free[size] = stack = new();
             stack.Push(b);

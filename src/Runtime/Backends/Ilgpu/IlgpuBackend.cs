@@ -12,6 +12,9 @@ namespace DeepSharp.Backends.Ilgpu;
 internal sealed partial class IlgpuBackend : IBackend
 {
     private readonly ConcurrentDictionary<(string, Type, Type?), Delegate> _kernels = new();
+    // One caller at a time per accelerator: ILGPU's launchers and the CPU simulator's thread team are not re-entrant,
+    // and all work shares one in-order stream anyway.
+    private readonly Lock _sync = new();
 
     public IlgpuBackend(Accelerator accelerator, Device device)
     {
@@ -33,26 +36,38 @@ internal sealed partial class IlgpuBackend : IBackend
 
     public void Upload<T>(ReadOnlySpan<T> src, Storage dst) where T : unmanaged
     {
-        if (src.Length > 0) V<T>(dst).SubView(0, src.Length).CopyFromCPU(Accelerator.DefaultStream, src);
+        lock (_sync)
+        {
+            if (src.Length > 0) V<T>(dst).SubView(0, src.Length).CopyFromCPU(Accelerator.DefaultStream, src);
+        }
     }
 
     public void Download<T>(Storage src, Span<T> dst) where T : unmanaged
     {
-        if (dst.Length == 0) return;
-        V<T>(src).SubView(0, dst.Length).CopyToCPU(Accelerator.DefaultStream, dst);
-        Accelerator.DefaultStream.Synchronize();
+        lock (_sync)
+        {
+            if (dst.Length == 0) return;
+            V<T>(src).SubView(0, dst.Length).CopyToCPU(Accelerator.DefaultStream, dst);
+            Accelerator.DefaultStream.Synchronize();
+        }
     }
 
     public void Fill<T, TOp>(Storage dst, TOp op) where T : unmanaged where TOp : struct, IIndexOp<T>
     {
-        if (dst.Count == 0) return;
-        Kernel("fill", typeof(T), typeof(TOp), () =>
-            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, TOp>(Kernels.Fill<T, TOp>))(dst.Count, V<T>(dst), op);
+        lock (_sync)
+        {
+            if (dst.Count == 0) return;
+            Kernel("fill", typeof(T), typeof(TOp), () =>
+                Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, TOp>(Kernels.Fill<T, TOp>))(dst.Count, V<T>(dst), op);
+        }
     }
 
     public void Copy(Storage src, Storage dst, StridedMap map, int count)
     {
-        if (count > 0) DTypeDispatch.Run(src.DType, dst.DType, new CopyVisitor(this, src, dst, map, count));
+        lock (_sync)
+        {
+            if (count > 0) DTypeDispatch.Run(src.DType, dst.DType, new CopyVisitor(this, src, dst, map, count));
+        }
     }
 
     private readonly record struct CopyVisitor(IlgpuBackend B, Storage Src, Storage Dst, StridedMap Map, int Count) : IConvertVisitor
@@ -74,73 +89,94 @@ internal sealed partial class IlgpuBackend : IBackend
 
     public void Unary<TOp>(Storage x, Storage y, StridedMap map, int count, TOp op) where TOp : struct, IUnaryOp
     {
-        if (count == 0) return;
-        Kernel("unary", typeof(TOp), null, () =>
-            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, StridedMap, TOp>(Kernels.Unary<TOp>))(
-            count, V<float>(x), V<float>(y), map, op);
+        lock (_sync)
+        {
+            if (count == 0) return;
+            Kernel("unary", typeof(TOp), null, () =>
+                Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, StridedMap, TOp>(Kernels.Unary<TOp>))(
+                count, V<float>(x), V<float>(y), map, op);
+        }
     }
 
     public void Binary<TOp>(Storage a, Storage b, Storage y, StridedMap map, int count, TOp op) where TOp : struct, IBinaryOp
     {
-        if (count == 0) return;
-        Kernel("binary", typeof(TOp), null, () =>
-            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap, TOp>(
-                Kernels.Binary<TOp>))(count, V<float>(a), V<float>(b), V<float>(y), map, op);
+        lock (_sync)
+        {
+            if (count == 0) return;
+            Kernel("binary", typeof(TOp), null, () =>
+                Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap, TOp>(
+                    Kernels.Binary<TOp>))(count, V<float>(a), V<float>(b), V<float>(y), map, op);
+        }
     }
 
     public void Where(Storage cond, Storage a, Storage b, Storage y, StridedMap map, int count)
     {
-        if (count == 0) return;
-        Kernel("where", typeof(float), null, () =>
-            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap>(
-                Kernels.Where))(count, V<float>(cond), V<float>(a), V<float>(b), V<float>(y), map);
+        lock (_sync)
+        {
+            if (count == 0) return;
+            Kernel("where", typeof(float), null, () =>
+                Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap>(
+                    Kernels.Where))(count, V<float>(cond), V<float>(a), V<float>(b), V<float>(y), map);
+        }
     }
 
     public void Reduce<TOp>(Storage x, int xOffset, Storage y, int outer, int n, int inner) where TOp : struct, IReduceOp
     {
-        if (outer * inner == 0) return;
-        var r = new ReduceArgs { Offset = xOffset, Outer = outer, N = n, Inner = inner };
-        if (inner == 1)
-            Kernel("reduceRows", typeof(TOp), null, () =>
-                Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ReduceArgs>(Kernels.ReduceRows<TOp>))(
-                new KernelConfig(outer, Kernels.GroupSize), V<float>(x), V<float>(y), r);
-        else
-            Kernel("reduceCols", typeof(TOp), null, () =>
-                Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ReduceArgs>(Kernels.ReduceColumns<TOp>))(
-                outer * inner, V<float>(x), V<float>(y), r);
+        lock (_sync)
+        {
+            if (outer * inner == 0) return;
+            var r = new ReduceArgs { Offset = xOffset, Outer = outer, N = n, Inner = inner };
+            if (inner == 1)
+                Kernel("reduceRows", typeof(TOp), null, () =>
+                    Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ReduceArgs>(Kernels.ReduceRows<TOp>))(
+                    new KernelConfig(outer, Kernels.GroupSize), V<float>(x), V<float>(y), r);
+            else
+                Kernel("reduceCols", typeof(TOp), null, () =>
+                    Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ReduceArgs>(Kernels.ReduceColumns<TOp>))(
+                    outer * inner, V<float>(x), V<float>(y), r);
+        }
     }
 
     public void ArgReduce(Storage x, int xOffset, Storage y, int outer, int n, int inner, bool max)
     {
-        if (outer * inner == 0) return;
-        var r = new ReduceArgs { Offset = xOffset, Outer = outer, N = n, Inner = inner };
-        Kernel("argReduce", typeof(float), null, () =>
-            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<long>, ReduceArgs, int>(Kernels.ArgReduce))(
-            outer * inner, V<float>(x), V<long>(y), r, max ? 1 : 0);
+        lock (_sync)
+        {
+            if (outer * inner == 0) return;
+            var r = new ReduceArgs { Offset = xOffset, Outer = outer, N = n, Inner = inner };
+            Kernel("argReduce", typeof(float), null, () =>
+                Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<long>, ReduceArgs, int>(Kernels.ArgReduce))(
+                outer * inner, V<float>(x), V<long>(y), r, max ? 1 : 0);
+        }
     }
 
     public void MatMul(Storage a, Storage b, Storage c, GemmArgs g)
     {
-        if (g.Batch * g.M * g.N == 0) return;
-        if (g.K == 0) { Fill<float, FillOp<float>>(c, new FillOp<float>(0f)); return; }
-        if (TryCuBlas(a, b, c, g)) return;
-        var grid = new Index3D((g.N + Kernels.Tile - 1) / Kernels.Tile, (g.M + Kernels.Tile - 1) / Kernels.Tile, g.Batch);
-        Kernel("gemm", typeof(float), null, () =>
-            Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm))(
-            new KernelConfig(grid, new Index3D(Kernels.Tile, Kernels.Tile, 1)), V<float>(a), V<float>(b), V<float>(c), g);
+        lock (_sync)
+        {
+            if (g.Batch * g.M * g.N == 0) return;
+            if (g.K == 0) { Fill<float, FillOp<float>>(c, new FillOp<float>(0f)); return; }
+            if (TryCuBlas(a, b, c, g)) return;
+            var grid = new Index3D((g.N + Kernels.Tile - 1) / Kernels.Tile, (g.M + Kernels.Tile - 1) / Kernels.Tile, g.Batch);
+            Kernel("gemm", typeof(float), null, () =>
+                Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm))(
+                new KernelConfig(grid, new Index3D(Kernels.Tile, Kernels.Tile, 1)), V<float>(a), V<float>(b), V<float>(c), g);
+        }
     }
 
     public void GatherRows(Storage x, int xOffset, int rows, int cols, Storage index, int indexOffset, Storage y, int count)
     {
-        if (count * cols == 0) return;
-        var args = new GatherArgs { XOffset = xOffset, IndexOffset = indexOffset, Rows = rows, Cols = cols };
-        using var error = Accelerator.Allocate1D<int>(1);
-        error.MemSetToZero(Accelerator.DefaultStream);
-        if (index.DType == DType.Int32) LaunchGather<int, I32>(x, index, y, error.View, args, count * cols);
-        else LaunchGather<long, I64>(x, index, y, error.View, args, count * cols);
-        int bad = error.GetAsArray1D(Accelerator.DefaultStream)[0];
-        if (bad != 0)
-            throw new IndexOutOfRangeException($"GatherRows: the index at position {bad - 1} is out of range for {rows} rows (expected {-rows}..{rows - 1}).");
+        lock (_sync)
+        {
+            if (count * cols == 0) return;
+            var args = new GatherArgs { XOffset = xOffset, IndexOffset = indexOffset, Rows = rows, Cols = cols };
+            using var error = Accelerator.Allocate1D<int>(1);
+            error.MemSetToZero(Accelerator.DefaultStream);
+            if (index.DType == DType.Int32) LaunchGather<int, I32>(x, index, y, error.View, args, count * cols);
+            else LaunchGather<long, I64>(x, index, y, error.View, args, count * cols);
+            int bad = error.GetAsArray1D(Accelerator.DefaultStream)[0];
+            if (bad != 0)
+                throw new IndexOutOfRangeException($"GatherRows: the index at position {bad - 1} is out of range for {rows} rows (expected {-rows}..{rows - 1}).");
+        }
     }
 
     private void LaunchGather<TIdx, EIdx>(Storage x, Storage index, Storage y, ArrayView<int> error, GatherArgs args, int n)
@@ -149,5 +185,5 @@ internal sealed partial class IlgpuBackend : IBackend
             Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<int>, GatherArgs>(
                 Kernels.GatherRows<TIdx, EIdx>))(n, V<float>(x), V<TIdx>(index), V<float>(y), error, args);
 
-    public void Synchronize() => Accelerator.Synchronize();
+    public void Synchronize() { lock (_sync) Accelerator.Synchronize(); }
 }

@@ -1,0 +1,112 @@
+using DeepSharp;
+
+namespace DeepSharp.Tests;
+
+public class DeviceTests
+{
+    [Fact]
+    public void NamesParseAndPrint()
+    {
+        Assert.Equal("cpu", Device.Cpu.ToString());
+        Assert.Equal("cuda:1", Device.Parse("cuda:1").ToString());
+        Assert.Equal(Device.Cuda(0), Device.Parse("CUDA"));
+        Assert.Equal(Device.OpenCL(2), Device.Parse("opencl:2"));
+        Assert.Equal(Device.IlgpuCpu, Device.Parse("ilgpu-cpu"));
+        Assert.True(Device.Cuda(3) == Device.Parse("cuda:3"));
+        foreach (var bad in new[] { "tpu", "cuda:-1", "cuda:x", "cpu:1", "" })
+            Assert.Contains("expected 'cpu'", Assert.Throws<FormatException>(() => Device.Parse(bad)).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Device.Cuda(-1));
+    }
+
+    [Fact]
+    public void GpuFallbacksNeverThrow()
+    {
+        Assert.Equal(Device.Cpu, Device.TryGpu(Device.GpuCount)); // one past the last GPU
+        var all = Device.TryAllGpus();
+        if (Device.GpuCount == 0) Assert.Equal([Device.Cpu], all);
+        else Assert.Equal(Device.GpuCount, all.Count);
+        Assert.Equal(Device.GpuCount > 0 ? all[0] : Device.Cpu, Device.TryGpu());
+        Assert.Contains("cpu", Device.Describe());
+        Assert.Contains(Device.List(), i => i.Device == Device.IlgpuCpu);
+    }
+
+    [Fact]
+    public void MissingDeviceGivesAClearError()
+    {
+        var missing = Device.Cuda(Device.List().Count(i => i.Device.Kind == DeviceKind.Cuda) + 7);
+        Assert.False(missing.IsAvailable);
+        var e = Assert.Throws<ArgumentException>(() => Tensor.Zeros([2], device: missing));
+        Assert.Contains(missing.ToString(), e.Message);
+        Assert.Contains("TryGpu", e.Message);
+    }
+
+    [Theory, MemberData(nameof(TestDevices.Accelerators), MemberType = typeof(TestDevices))]
+    public void ToIsIdentityOnSameDeviceAndCopiesOtherwise(string device)
+    {
+        var d = TestDevices.Use(device);
+        var x = Tensor.FromArray(new float[] { 1, 2, 3, 4, 5, 6 }, [2, 3]);
+        Assert.Same(x, x.To(Device.Cpu));
+        var g = x.To(d);
+        Assert.Equal(d, g.Device);
+        Assert.Same(g, g.To(d));
+        Assert.NotSame(g, g.Copy(d));
+        Assert.Equal(x.ToArray<float>(), g.Copy(d).ToArray<float>());
+        Assert.Equal(x.T.ToArray<float>(), g.T.To(Device.Cpu).ToArray<float>()); // strided view → dense copy
+        var back = g.To(Device.Cpu);
+        Assert.Equal(Device.Cpu, back.Device);
+        Assert.Equal(x.ToArray<float>(), back.ToArray<float>());
+        Assert.Equal(new long[] { 7, 8 }, Tensor.FromArray(new long[] { 7, 8 }).To(d).To(Device.Cpu).ToArray<long>());
+        Assert.Contains($"device='{d}'", g.ToString());
+    }
+
+    [Theory, MemberData(nameof(TestDevices.Accelerators), MemberType = typeof(TestDevices))]
+    public void MixedDevicesFailBeforeLaunchNamingOpArgumentsAndDevices(string device)
+    {
+        var d = TestDevices.Use(device);
+        var cpu = Tensor.Ones(2, 2);
+        var acc = Tensor.Ones([2, 2], device: d);
+        foreach (var (op, call) in new (string, Func<Tensor>)[]
+        {
+            ("Add", () => cpu + acc), ("Mul", () => acc * cpu), ("MatMul", () => cpu.MatMul(acc)),
+            ("Where", () => Tensor.Where(cpu, acc, acc)), ("Concat", () => Tensor.Concat([cpu, acc])),
+            ("GatherRows", () => acc.GatherRows(Tensor.Zeros([1], DType.Int64))),
+        })
+        {
+            var e = Assert.Throws<DeviceMismatchException>(call);
+            Assert.Contains(op, e.Message);
+            Assert.Contains("cpu", e.Message);
+            Assert.Contains(d.ToString(), e.Message);
+            Assert.Contains("'", e.Message); // names the argument
+        }
+    }
+
+    [Fact]
+    public void CudaDeviceComputesWhenPresent()
+    {
+        var d = TestDevices.Use("cuda:0");
+        var info = Device.List().Single(i => i.Device == d);
+        Assert.NotNull(info.ComputeCapability);
+        Assert.True(info.MemoryBytes > 0);
+        var x = Tensor.Rand([512, 256], device: d);
+        var y = x.MatMul(x.T).Sum();
+        var yCpu = x.To(Device.Cpu).MatMul(x.To(Device.Cpu).T).Sum();
+        Assert.True(Math.Abs(y.Item() - yCpu.Item()) < 1e-3 * Math.Abs(yCpu.Item()));
+    }
+
+    [Theory, MemberData(nameof(TestDevices.Accelerators), MemberType = typeof(TestDevices))]
+    public void DisposedMemoryIsReusedByThePool(string device)
+    {
+        var d = TestDevices.Use(device);
+        var pool = Backends.DeviceManager.Ilgpu(d).Pool;
+        // A size class no other test uses (3 MB → the 3 MiB class), so parallel tests cannot disturb the counts.
+        const int n = 750_001;
+        long size = Backends.Ilgpu.DevicePool.SizeClass(4L * n);
+        int before = pool.CachedCount(size);
+        Tensor.Empty([n], DType.Float32, d).Dispose();
+        Assert.Equal(before + 1, pool.CachedCount(size));
+        var again = Tensor.Empty([n], DType.Float32, d);
+        Assert.Equal(before, pool.CachedCount(size));
+        again.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => again.ToArray<float>());
+    }
+}

@@ -1,0 +1,77 @@
+using DeepSharp;
+
+namespace DeepSharp.Tests;
+
+/// <summary>
+/// The device fixture: every device test is a theory over these names. The managed CPU backend and the ILGPU CPU
+/// simulator always run; CUDA rows skip with a reason on machines without an NVIDIA GPU (never pass vacuously).
+/// </summary>
+public static class TestDevices
+{
+    public static readonly string[] Names = ["cpu", "ilgpu-cpu", "cuda:0"];
+    public static TheoryData<string> All => new(Names);
+
+    /// <summary>Only accelerators (kernel paths): the simulator and CUDA.</summary>
+    public static TheoryData<string> Accelerators => new() { "ilgpu-cpu", "cuda:0" };
+
+    public static Device Use(string name)
+    {
+        var d = Device.Parse(name);
+        if (!d.IsAvailable) Assert.Skip($"{name} is not available on this machine: {Device.Describe().ReplaceLineEndings(" ")}");
+        return d;
+    }
+
+    /// <summary>Tolerance for float32 results against a double reference: CUDA's fast exp/tanh are approximate.</summary>
+    public static double Tol(Device d, double cpu = 1e-5) => d.Kind == DeviceKind.Cuda ? Math.Max(cpu, 2e-5) : cpu;
+}
+
+/// <summary>Assertions against double-precision references.</summary>
+public static class Ref
+{
+    public static void Close(double[] expected, float[] actual, double tol, string what = "")
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double e = (float)expected[i], a = actual[i]; // the reference rounded to float32 (overflow → inf)
+            if (double.IsNaN(e)) { Assert.True(float.IsNaN(actual[i]), $"{what}[{i}]: expected NaN, got {a}"); continue; }
+            if (double.IsInfinity(e)) { Assert.True(a == e, $"{what}[{i}]: expected {e}, got {a}"); continue; }
+            Assert.True(Math.Abs(e - a) <= tol * (1 + Math.Abs(e)), $"{what}[{i}]: expected {e}, got {a} (tol {tol})");
+        }
+    }
+
+    public static float[] Random(int n, int seed, float lo = -2f, float hi = 2f)
+    {
+        var r = new Random(seed);
+        return Enumerable.Range(0, n).Select(_ => (float)(lo + (hi - lo) * r.NextDouble())).ToArray();
+    }
+
+    /// <summary>Row-major strides for a shape.</summary>
+    public static int[] Strides(int[] shape)
+    {
+        var s = new int[shape.Length];
+        for (int d = shape.Length - 1, acc = 1; d >= 0; d--) { s[d] = acc; acc *= shape[d]; }
+        return s;
+    }
+
+    /// <summary>Element of a row-major array of <paramref name="shape"/> at the broadcast position of multi-index idx.</summary>
+    public static double At(float[] x, int[] shape, int[] idx)
+    {
+        int lead = idx.Length - shape.Length, off = 0;
+        var st = Strides(shape);
+        for (int d = 0; d < shape.Length; d++) off += (shape[d] == 1 ? 0 : idx[d + lead]) * st[d];
+        return x[off];
+    }
+
+    /// <summary>All multi-indices of a shape in row-major order.</summary>
+    public static IEnumerable<int[]> Indices(int[] shape)
+    {
+        int n = shape.Aggregate(1, (a, b) => a * b);
+        for (int i = 0; i < n; i++)
+        {
+            var idx = new int[shape.Length];
+            for (int d = shape.Length - 1, r = i; d >= 0; d--) { idx[d] = r % shape[d]; r /= shape[d]; }
+            yield return idx;
+        }
+    }
+}
