@@ -29,7 +29,7 @@ public abstract class Storage
     protected abstract void Free();
 }
 
-/// <summary>Elements in a managed array on the host.</summary>
+/// <summary>Elements in a managed array on the host, rented from <see cref="Cpu.CpuArrayPool"/> and returned on release.</summary>
 internal sealed class CpuStorage : Storage
 {
     public Array Data { get; }
@@ -38,16 +38,17 @@ internal sealed class CpuStorage : Storage
     {
         Data = dtype switch
         {
-            DType.Float32 => new float[count],
-            DType.Float64 => new double[count],
-            DType.Int32 => new int[count],
-            _ => new long[count],
+            DType.Float32 => Cpu.CpuArrayPool.Rent<float>(count),
+            DType.Float64 => Cpu.CpuArrayPool.Rent<double>(count),
+            DType.Int32 => Cpu.CpuArrayPool.Rent<int>(count),
+            _ => Cpu.CpuArrayPool.Rent<long>(count),
         };
     }
 
     public override Device Device => Device.Cpu;
 
-    public Span<T> Span<T>() where T : unmanaged => (T[])Data;
+    public Span<T> Span<T>() where T : unmanaged => ((T[])Data).AsSpan(0, Count);
 
-    protected override void Free() { } // The GC owns managed arrays.
+    // Undisposed tensors are simply collected by the GC; disposed ones hand their array back for reuse.
+    protected override void Free() => Cpu.CpuArrayPool.Return(DType, Data);
 }

@@ -59,7 +59,7 @@ internal sealed partial class CpuBackend
         int nPanels = (g.N + NR - 1) / NR;
         int mBlocks = (g.M + MC - 1) / MC;
         // Enough work items for every core: split the column panels too when M alone gives too few blocks.
-        int nChunks = Math.Clamp(2 * Environment.ProcessorCount / mBlocks, 1, nPanels);
+        int nChunks = Math.Clamp(2 * CpuParallel.Threads / mBlocks, 1, nPanels);
         float[] bPack = ArrayPool<float>.Shared.Rent(nPanels * NR * KC);
         try
         {
@@ -89,7 +89,7 @@ internal sealed partial class CpuBackend
                     }
                     ArrayPool<float>.Shared.Return(aPack);
                 };
-                if (items > 1 && work >= 64 * 64 * 64) Parallel.For(0, items, item);
+                if (items > 1 && CpuParallel.Threads > 1 && work >= 64 * 64 * 64) Parallel.For(0, items, CpuParallel.Options, item);
                 else for (int t = 0; t < items; t++) item(t);
             }
         }

@@ -8,14 +8,14 @@ internal sealed partial class CpuBackend
     public void Reduce<TOp>(Storage x, int xOffset, Storage y, int outer, int n, int inner) where TOp : struct, IReduceOp
     {
         var xs = (float[])((CpuStorage)x).Data; var ys = (float[])((CpuStorage)y).Data;
-        if (inner == 1 && outer < Environment.ProcessorCount && n >= CpuParallel.MinParallelWork)
+        if (inner == 1 && outer < CpuParallel.Threads && CpuParallel.Threads > 1 && n >= CpuParallel.MinParallelWork)
         {
             // Few long rows (a full sum): split each row over the cores, then fold the partials.
             for (int o = 0; o < outer; o++)
             {
-                int row = xOffset + o * n, parts = Environment.ProcessorCount * 4;
+                int row = xOffset + o * n, parts = CpuParallel.Threads * 4;
                 var partial = new float[parts];
-                Parallel.For(0, parts, p =>
+                Parallel.For(0, parts, CpuParallel.Options, p =>
                 {
                     int lo = (int)((long)n * p / parts), hi = (int)((long)n * (p + 1) / parts);
                     partial[p] = FoldRow<TOp>(xs.AsSpan(row + lo, hi - lo));

@@ -8,6 +8,10 @@ internal sealed partial class IlgpuBackend
     private CuBlas? _cublas;
     private bool _cublasTried;
 
+    /// <summary>Whether GEMM may use cuBLAS on CUDA (default true; DEEPSHARP_NO_CUBLAS=1 turns it off). Benchmarks switch
+    /// it off to measure the C# tiled kernel, which is what OpenCL devices run.</summary>
+    public bool UseCuBlas { get; set; } = Environment.GetEnvironmentVariable("DEEPSHARP_NO_CUBLAS") != "1";
+
     /// <summary>Why cuBLAS is or is not used on this device (null before the first GEMM on CUDA).</summary>
     public string? CuBlasStatus { get; private set; }
 
@@ -17,7 +21,7 @@ internal sealed partial class IlgpuBackend
     /// </summary>
     private bool TryCuBlas(Storage a, Storage b, Storage c, GemmArgs g)
     {
-        if (Accelerator is not CudaAccelerator cuda || Environment.GetEnvironmentVariable("DEEPSHARP_NO_CUBLAS") == "1") return false;
+        if (Accelerator is not CudaAccelerator cuda || !UseCuBlas) return false;
         if (!_cublasTried)
         {
             _cublasTried = true;

@@ -1,0 +1,95 @@
+// A small benchmark harness: medians of repeated runs, printed next to a peer measured in the same process.
+// Usage: dotnet run -c Release --project benchmarks/Runtime.Bench [cpu|gpu|all]
+using System.Diagnostics;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using DeepSharp;
+using DeepSharp.Backends;
+using DeepSharp.Backends.Cpu;
+
+string what = args.Length > 0 ? args[0] : "cpu";
+Console.WriteLine($"DeepSharp runtime benchmarks — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+if (what is "cpu" or "all") { CpuGemm(); CpuElementwise(); }
+if (what is "gpu" or "all") Gpu();
+return 0;
+
+static double Median(int reps, Action body, Action? sync = null)
+{
+    // Warm-up until tiered JIT has promoted the hot loops, kernels are compiled and pools are filled.
+    var warm = Stopwatch.StartNew();
+    for (int i = 0; i < 3 || warm.ElapsedMilliseconds < 300; i++) { body(); sync?.Invoke(); }
+    var times = new double[reps];
+    for (int i = 0; i < reps; i++)
+    {
+        var sw = Stopwatch.StartNew();
+        body(); sync?.Invoke();
+        times[i] = sw.Elapsed.TotalSeconds;
+    }
+    Array.Sort(times);
+    return times[reps / 2];
+}
+
+static void CpuGemm()
+{
+    Console.WriteLine("\n## CPU GEMM (fp32, C = A·B, square n), GFLOP/s — median of runs");
+    Console.WriteLine("| n | 1 thread | all threads |");
+    Console.WriteLine("|---|---|---|");
+    foreach (int n in new[] { 256, 512, 1024 })
+    {
+        var a = Tensor.Rand([n, n]); var b = Tensor.Rand([n, n]);
+        double flops = 2.0 * n * n * n, one, all;
+        CpuParallel.Threads = 1;
+        one = flops / Median(n <= 512 ? 15 : 5, () => Tensor.MatMul(a, b).Dispose()) / 1e9;
+        CpuParallel.Threads = Environment.ProcessorCount;
+        all = flops / Median(n <= 512 ? 15 : 5, () => Tensor.MatMul(a, b).Dispose()) / 1e9;
+        Console.WriteLine($"| {n} | {one:F1} | {all:F1} |");
+    }
+}
+
+static void CpuElementwise()
+{
+    Console.WriteLine("\n## CPU elementwise, GB/s moved (read + write) — ours allocates its output, the peer writes into a preallocated one");
+    Console.WriteLine("| op | n | DeepSharp | TensorPrimitives | ratio (ours / peer) |");
+    Console.WriteLine("|---|---|---|---|---|");
+    foreach (int n in new[] { 1 << 16, 1 << 20, 1 << 24 })
+    {
+        var xa = new float[n]; var ya = new float[n]; var dst = new float[n];
+        for (int i = 0; i < n; i++) { xa[i] = i % 7 - 3; ya[i] = i % 5; }
+        var x = Tensor.From(xa); var y = Tensor.From(ya);
+        int reps = n >= 1 << 24 ? 7 : 51;
+        Row("relu", n, 8.0 * n, Median(reps, () => x.Relu().Dispose()), Median(reps, () => TensorPrimitives.Max(xa, 0f, dst)));
+        Row("add", n, 12.0 * n, Median(reps, () => (x + y).Dispose()), Median(reps, () => TensorPrimitives.Add(xa, ya, dst)));
+        Row("exp", n, 8.0 * n, Median(reps, () => x.Exp().Dispose()), Median(reps, () => TensorPrimitives.Exp(xa, dst)));
+    }
+
+    static void Row(string op, int n, double bytes, double ours, double peer) =>
+        Console.WriteLine($"| {op} | {n:N0} | {bytes / ours / 1e9:F1} | {bytes / peer / 1e9:F1} | {peer / ours:F2} |");
+}
+
+static void Gpu()
+{
+    var d = Device.TryGpu();
+    if (d == Device.Cpu) { Console.WriteLine("\nNo GPU: GPU benchmarks skipped.\n" + Device.Describe()); return; }
+    Console.WriteLine($"\n## {d}: {Device.List().First(i => i.Device == d).Name}");
+    var backend = DeviceManager.Ilgpu(d);
+    Console.WriteLine("| GEMM n | cuBLAS TFLOP/s | C# tiled kernel TFLOP/s |");
+    Console.WriteLine("|---|---|---|");
+    foreach (int n in new[] { 1024, 4096 })
+    {
+        var a = Tensor.Rand([n, n], device: d); var b = Tensor.Rand([n, n], device: d);
+        double flops = 2.0 * n * n * n;
+        backend.UseCuBlas = true;
+        double cublas = flops / Median(10, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
+        backend.UseCuBlas = false;
+        double ours = flops / Median(5, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
+        backend.UseCuBlas = true;
+        Console.WriteLine($"| {n} | {cublas:F2} ({backend.CuBlasStatus}) | {ours:F2} |");
+    }
+    int m = 16 << 20;
+    var x = Tensor.Rand([m], device: d); var y = Tensor.Rand([m], device: d);
+    double add = 12.0 * m / Median(20, () => (x + y).Dispose(), d.Synchronize) / 1e9;
+    double relu = 8.0 * m / Median(20, () => x.Relu().Dispose(), d.Synchronize) / 1e9;
+    Console.WriteLine($"\nadd on 16M floats: {add:F0} GB/s; relu: {relu:F0} GB/s");
+    var s = Tensor.Rand([2, 20], device: d);
+    double launch = Median(200, () => (s + 1f).Dispose(), d.Synchronize) * 1e6;
+    Console.WriteLine($"one small elementwise op incl. synchronize: {launch:F1} µs");
+}
