@@ -109,4 +109,19 @@ public class DeviceTests
         again.Dispose();
         Assert.Throws<ObjectDisposedException>(() => again.ToArray<float>());
     }
+
+    [Theory, MemberData(nameof(TestDevices.Accelerators), MemberType = typeof(TestDevices))]
+    public void OutOfMemoryIsClearAndTheDeviceStillWorks(string device)
+    {
+        var d = TestDevices.Use(device);
+        var pool = Backends.DeviceManager.Ilgpu(d).Pool;
+        const long huge = 1L << 45; // 32 TiB: more than any device has
+        var e = Assert.Throws<Backends.Ilgpu.DeviceOutOfMemoryException>(() => pool.Rent(huge));
+        Assert.Contains(d.ToString(), e.Message);
+        Assert.Contains("32768.00 GiB", e.Message); // what was requested
+        Assert.Contains("free", e.Message);
+        Assert.Equal(huge, e.RequestedBytes);
+        var x = Tensor.Arange(0, 10, 1, device: d);
+        Assert.Equal(45f, x.Sum().Item()); // the device still computes after the failure
+    }
 }

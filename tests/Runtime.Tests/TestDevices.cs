@@ -8,11 +8,11 @@ namespace DeepSharp.Tests;
 /// </summary>
 public static class TestDevices
 {
-    public static readonly string[] Names = ["cpu", "ilgpu-cpu", "cuda:0"];
+    public static readonly string[] Names = ["cpu", "ilgpu-cpu", "cuda:0", "opencl:0"];
     public static TheoryData<string> All => new(Names);
 
     /// <summary>Only accelerators (kernel paths): the simulator and CUDA.</summary>
-    public static TheoryData<string> Accelerators => new() { "ilgpu-cpu", "cuda:0" };
+    public static TheoryData<string> Accelerators => new() { "ilgpu-cpu", "cuda:0", "opencl:0" };
 
     public static Device Use(string name)
     {
@@ -21,8 +21,8 @@ public static class TestDevices
         return d;
     }
 
-    /// <summary>Tolerance for float32 results against a double reference: CUDA's fast exp/tanh are approximate.</summary>
-    public static double Tol(Device d, double cpu = 1e-5) => d.Kind == DeviceKind.Cuda ? Math.Max(cpu, 2e-5) : cpu;
+    /// <summary>Tolerance for float32 results against a double reference: CUDA's and OpenCL's fast exp/tanh are approximate.</summary>
+    public static double Tol(Device d, double cpu = 1e-5) => d.Kind is DeviceKind.Cuda or DeviceKind.OpenCL ? Math.Max(cpu, 2e-5) : cpu;
 }
 
 /// <summary>Assertions against double-precision references.</summary>

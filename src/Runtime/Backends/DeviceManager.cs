@@ -47,8 +47,10 @@ internal static class DeviceManager
             };
             if (dev != null) devices.Add((dev, d));
         }
-        var gpus = devices.Select(x => x.Item1).Where(d => d.Kind is DeviceKind.Cuda).Concat(
-            devices.Select(x => x.Item1).Where(d => d.Kind is DeviceKind.OpenCL)).ToList();
+        // GPUs: every CUDA device, then OpenCL devices that are GPUs or accelerators (CPU OpenCL runtimes stay opencl:i
+        // devices but are not GPUs, so TryGpu never picks one over the faster managed CPU backend).
+        var gpus = devices.Where(x => x.Item1.Kind is DeviceKind.Cuda).Concat(devices.Where(x => x.Item2 is CLDevice cl &&
+            (cl.DeviceType & (CLDeviceType.CL_DEVICE_TYPE_GPU | CLDeviceType.CL_DEVICE_TYPE_ACCELERATOR)) != 0)).Select(x => x.Item1).ToList();
         var notes = new List<string>(NativeLibraries.Problems);
         if (cuda == 0) notes.Add("CUDA: " + WhyNoCuda());
         if (cl == 0) notes.Add("OpenCL: " + WhyNoOpenCL());
@@ -120,6 +122,7 @@ internal static class DeviceManager
             {
                 CudaDevice c => $"CUDA driver {c.DriverVersion}, {d.NumMultiprocessors} SMs",
                 CPUDevice => $"ILGPU CPU simulator, {d.MaxNumThreadsPerGroup} threads/group (runs GPU kernels; slow, for tests)",
+                CLDevice cl => $"OpenCL {cl.CLStdVersion}, {cl.DeviceType.ToString().Replace("CL_DEVICE_TYPE_", "")}, {cl.VendorName} (OpenCL support is lightly tested)",
                 _ => $"{d.AcceleratorType}",
             };
             list.Add(new DeviceInfo(dev, d.Name, d is CPUDevice ? list[0].MemoryBytes : d.MemorySize, cc, details));

@@ -24,6 +24,8 @@ public struct StridedMap
     /// <summary>Offsets of operands A, B and C for linear index <paramref name="i"/>.</summary>
     public readonly (int A, int B, int C) Map(int i)
     {
+        // Dense operands collapse to rank 1: no division (slow on GPUs) at all.
+        if (Rank == 1) return (OffA + i * A7, OffB + i * B7, OffC + i * C7);
         int a = OffA, b = OffB, c = OffC, r = i, q;
         // Unrolled by hand: ILGPU does not unroll loops, and fields cannot be indexed.
         if (Rank > 0) { q = r % D7; r /= D7; a += q * A7; b += q * B7; c += q * C7; }
