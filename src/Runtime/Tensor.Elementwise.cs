@@ -10,7 +10,7 @@ public sealed partial class Tensor
     {
         Check.Float32(op, x, "x");
         var y = Empty(x.Shape, DType.Float32, x.Device);
-        x.Backend.Unary(x.Storage, y.Storage, StridedMap.Create(x.Layout.Shape, x.Layout), x.Count, f);
+        x.Backend.Unary(x.Storage, y.Storage, StridedMap.Create(x.Layout.Shape, x.Layout, y.Layout), x.Count, f);
         return y;
     }
 
@@ -23,7 +23,7 @@ public sealed partial class Tensor
         Check.SameDevice(op, a, "a", b, "b");
         var shape = Check.Broadcast(op, a.Layout.Shape, b.Layout.Shape);
         var y = Empty(shape, DType.Float32, a.Device);
-        var map = StridedMap.Create(shape, a.Layout.Expand(shape), b.Layout.Expand(shape));
+        var map = StridedMap.Create(shape, a.Layout.Expand(shape), b.Layout.Expand(shape), y.Layout);
         a.Backend.Binary(a.Storage, b.Storage, y.Storage, map, y.Count, f);
         return y;
     }

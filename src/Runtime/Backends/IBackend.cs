@@ -30,9 +30,9 @@ internal interface IBackend
     void Fill<T, TOp>(Storage dst, TOp op) where T : unmanaged where TOp : struct, IIndexOp<T>;
     /// <summary>dst[map.B(i)] = convert(src[map.A(i)]) for i &lt; count (strided copy with dtype conversion).</summary>
     void Copy(Storage src, Storage dst, StridedMap map, int count);
-    /// <summary>y[i] = op(x[map.A(i)]).</summary>
+    /// <summary>y[map.B(i)] = op(x[map.A(i)]); y may alias x (in-place ops).</summary>
     void Unary<TOp>(Storage x, Storage y, StridedMap map, int count, TOp op) where TOp : struct, IUnaryOp;
-    /// <summary>y[i] = op(a[map.A(i)], b[map.B(i)]).</summary>
+    /// <summary>y[map.C(i)] = op(a[map.A(i)], b[map.B(i)]); y may alias a or b (in-place ops).</summary>
     void Binary<TOp>(Storage a, Storage b, Storage y, StridedMap map, int count, TOp op) where TOp : struct, IBinaryOp;
     /// <summary>y[i] = cond[map.A(i)] != 0 ? a[map.B(i)] : b[map.C(i)].</summary>
     void Where(Storage cond, Storage a, Storage b, Storage y, StridedMap map, int count);

@@ -61,22 +61,24 @@ internal sealed partial class CpuBackend : IBackend
         Segments(map, count, 2, (i, len) =>
         {
             ref float xr = ref MemoryMarshal.GetArrayDataReference(xs), yr = ref MemoryMarshal.GetArrayDataReference(ys);
-            int a = map.Map(i).A, sa = map.InnerStrides.A, k = 0;
-            if (sa == 1)
+            var (a, o, _) = map.Map(i);
+            var (sa, so, _) = map.InnerStrides;
+            int k = 0;
+            if (sa == 1 && so == 1)
             {
                 // Four vectors per step keep several loads in flight.
                 for (; k <= len - 32; k += 32)
                 {
-                    nuint s = (nuint)(a + k), d = (nuint)(i + k);
+                    nuint s = (nuint)(a + k), d = (nuint)(o + k);
                     var v0 = Vector256.LoadUnsafe(ref xr, s); var v1 = Vector256.LoadUnsafe(ref xr, s + 8);
                     var v2 = Vector256.LoadUnsafe(ref xr, s + 16); var v3 = Vector256.LoadUnsafe(ref xr, s + 24);
                     op.Apply(v0).StoreUnsafe(ref yr, d); op.Apply(v1).StoreUnsafe(ref yr, d + 8);
                     op.Apply(v2).StoreUnsafe(ref yr, d + 16); op.Apply(v3).StoreUnsafe(ref yr, d + 24);
                 }
                 for (; k <= len - 8; k += 8)
-                    op.Apply(Vector256.LoadUnsafe(ref xr, (nuint)(a + k))).StoreUnsafe(ref yr, (nuint)(i + k));
+                    op.Apply(Vector256.LoadUnsafe(ref xr, (nuint)(a + k))).StoreUnsafe(ref yr, (nuint)(o + k));
             }
-            for (; k < len; k++) Unsafe.Add(ref yr, i + k) = op.Apply(Unsafe.Add(ref xr, a + k * sa));
+            for (; k < len; k++) Unsafe.Add(ref yr, o + k * so) = op.Apply(Unsafe.Add(ref xr, a + k * sa));
         });
     }
 
@@ -87,17 +89,17 @@ internal sealed partial class CpuBackend : IBackend
         {
             ref float ar = ref MemoryMarshal.GetArrayDataReference(xa), br = ref MemoryMarshal.GetArrayDataReference(xb);
             ref float yr = ref MemoryMarshal.GetArrayDataReference(ys);
-            var (oa, ob, _) = map.Map(i);
-            var (sa, sb, _) = map.InnerStrides;
+            var (oa, ob, o) = map.Map(i);
+            var (sa, sb, so) = map.InnerStrides;
             int k = 0;
-            if ((sa | sb) is 0 or 1 && len >= 8)
+            if ((sa | sb) is 0 or 1 && so == 1 && len >= 8)
             {
                 // Dense or broadcast-scalar inner runs: one of 1/1, 1/0, 0/1 (0/0 is a scalar splat).
                 var va = Vector256.Create(Unsafe.Add(ref ar, oa)); var vb = Vector256.Create(Unsafe.Add(ref br, ob));
                 if (sa == 1 && sb == 1)
                     for (; k <= len - 16; k += 16)
                     {
-                        nuint pa = (nuint)(oa + k), pb = (nuint)(ob + k), d = (nuint)(i + k);
+                        nuint pa = (nuint)(oa + k), pb = (nuint)(ob + k), d = (nuint)(o + k);
                         var a0 = Vector256.LoadUnsafe(ref ar, pa); var a1 = Vector256.LoadUnsafe(ref ar, pa + 8);
                         var b0 = Vector256.LoadUnsafe(ref br, pb); var b1 = Vector256.LoadUnsafe(ref br, pb + 8);
                         op.Apply(a0, b0).StoreUnsafe(ref yr, d); op.Apply(a1, b1).StoreUnsafe(ref yr, d + 8);
@@ -106,10 +108,11 @@ internal sealed partial class CpuBackend : IBackend
                 {
                     if (sa == 1) va = Vector256.LoadUnsafe(ref ar, (nuint)(oa + k));
                     if (sb == 1) vb = Vector256.LoadUnsafe(ref br, (nuint)(ob + k));
-                    op.Apply(va, vb).StoreUnsafe(ref yr, (nuint)(i + k));
+                    op.Apply(va, vb).StoreUnsafe(ref yr, (nuint)(o + k));
                 }
             }
-            for (; k < len; k++) Unsafe.Add(ref yr, i + k) = op.Apply(Unsafe.Add(ref ar, oa + k * sa), Unsafe.Add(ref br, ob + k * sb));
+            for (; k < len; k++)
+                Unsafe.Add(ref yr, o + k * so) = op.Apply(Unsafe.Add(ref ar, oa + k * sa), Unsafe.Add(ref br, ob + k * sb));
         });
     }
 

@@ -42,16 +42,20 @@ public static class Kernels
         y[b] = default(EOut).FromDouble(default(EIn).ToDouble(x[a]));
     }
 
-    /// <summary>y[i] = op(x[map.A(i)]).</summary>
+    /// <summary>y[map.B(i)] = op(x[map.A(i)]).</summary>
     public static void Unary<TOp>(Index1D i, ArrayView<float> x, ArrayView<float> y, StridedMap map, TOp op)
-        where TOp : struct, IUnaryOp => y[i] = op.Apply(x[map.Map(i).A]);
+        where TOp : struct, IUnaryOp
+    {
+        var (a, o, _) = map.Map(i);
+        y[o] = op.Apply(x[a]);
+    }
 
-    /// <summary>y[i] = op(a[map.A(i)], b[map.B(i)]).</summary>
+    /// <summary>y[map.C(i)] = op(a[map.A(i)], b[map.B(i)]).</summary>
     public static void Binary<TOp>(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, StridedMap map, TOp op)
         where TOp : struct, IBinaryOp
     {
-        var (oa, ob, _) = map.Map(i);
-        y[i] = op.Apply(a[oa], b[ob]);
+        var (oa, ob, o) = map.Map(i);
+        y[o] = op.Apply(a[oa], b[ob]);
     }
 
     /// <summary>y[i] = cond != 0 ? a : b.</summary>
