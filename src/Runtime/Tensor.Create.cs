@@ -107,7 +107,7 @@ public sealed partial class Tensor
     {
         if (DTypes.Of<T>() != DType)
             throw new InvalidOperationException($"ToArray<{typeof(T).Name}>: the tensor's dtype is {DType.Name()}; call .To(DType.{DTypes.Of<T>()}) first or use ToArray<{ClrName(DType)}>().");
-        var dense = IsContiguous && Layout.Offset == 0 ? this : Clone();
+        var dense = IsContiguous && Layout.Offset == 0 ? this : Dense(copy: true);
         var result = new T[Count];
         dense.Backend.Download<T>(dense.Storage, result);
         if (!ReferenceEquals(dense, this)) dense.Dispose();

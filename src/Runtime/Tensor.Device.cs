@@ -10,7 +10,7 @@ public sealed partial class Tensor
     public Tensor Copy(Device device)
     {
         if (device == Device) return Clone();
-        var src = IsContiguous && Layout.Offset == 0 ? this : Clone();
+        var src = IsContiguous && Layout.Offset == 0 ? this : Dense(copy: true);
         var dst = Empty(Shape, DType, device);
         switch (DType)
         {
@@ -20,7 +20,8 @@ public sealed partial class Tensor
             default: Move<long>(src, dst); break;
         }
         if (!ReferenceEquals(src, this)) src.Dispose();
-        return dst;
+        var from = Device;
+        return Autograd.Record(dst, "To", [this], g => [g.To(from)]);
     }
 
     // Between two devices the elements pass through host memory once (device → host → device).
@@ -32,5 +33,11 @@ public sealed partial class Tensor
     }
 
     /// <summary>This tensor converted to <paramref name="dtype"/> (the same instance when it already has it). Float → int truncates toward zero.</summary>
-    public Tensor To(DType dtype) => dtype == DType ? this : CopyInto(Empty(Shape, dtype, Device));
+    public Tensor To(DType dtype)
+    {
+        if (dtype == DType) return this;
+        var y = CopyInto(Empty(Shape, dtype, Device));
+        var from = DType;
+        return dtype.IsFloat() ? Autograd.Record(y, "To", [this], g => [g.To(from)]) : y; // integers carry no gradient
+    }
 }

@@ -6,7 +6,7 @@ namespace DeepSharp;
 public sealed partial class Tensor
 {
     /// <summary>y = op(x) elementwise; x may be any strided view. The output is dense float32 on x's device.</summary>
-    public static Tensor Map<TOp>(string op, Tensor x, TOp f) where TOp : struct, IUnaryOp
+    internal static Tensor Map<TOp>(string op, Tensor x, TOp f) where TOp : struct, IUnaryOp
     {
         Check.Float32(op, x, "x");
         var y = Empty(x.Shape, DType.Float32, x.Device);
@@ -17,7 +17,7 @@ public sealed partial class Tensor
     /// <summary>y = op(a, b) elementwise with numpy broadcasting.</summary>
     /// <exception cref="ArgumentException">The shapes do not broadcast.</exception>
     /// <exception cref="DeviceMismatchException">a and b are on different devices.</exception>
-    public static Tensor Map<TOp>(string op, Tensor a, Tensor b, TOp f) where TOp : struct, IBinaryOp
+    internal static Tensor Map<TOp>(string op, Tensor a, Tensor b, TOp f) where TOp : struct, IBinaryOp
     {
         Check.Float32(op, a, "a"); Check.Float32(op, b, "b");
         Check.SameDevice(op, a, "a", b, "b");
@@ -28,7 +28,8 @@ public sealed partial class Tensor
         return y;
     }
 
-    /// <summary>cond ? a : b elementwise (cond is a float mask: nonzero = true), with broadcasting over all three.</summary>
+    /// <summary>cond ? a : b elementwise (cond is a float mask: nonzero = true), with broadcasting over all three.
+    /// Differentiable in a and b.</summary>
     public static Tensor Where(Tensor cond, Tensor a, Tensor b)
     {
         const string op = nameof(Where);
@@ -38,43 +39,63 @@ public sealed partial class Tensor
         var y = Empty(shape, DType.Float32, a.Device);
         var map = StridedMap.Create(shape, cond.Layout.Expand(shape), a.Layout.Expand(shape), b.Layout.Expand(shape));
         a.Backend.Where(cond.Storage, a.Storage, b.Storage, y.Storage, map, y.Count);
-        return y;
+        return Autograd.Record(y, op, [a, b], g => [Grads.WhereA(cond, g).SumTo(a.Layout.Shape), Grads.WhereB(cond, g).SumTo(b.Layout.Shape)], cond);
     }
 
-    /// <summary>-x.</summary>
-    public Tensor Neg() => Map("Neg", this, new NegOp());
-    /// <summary>|x|.</summary>
-    public Tensor Abs() => Map("Abs", this, new AbsOp());
-    /// <summary>e^x.</summary>
-    public Tensor Exp() => Map("Exp", this, new ExpOp());
-    /// <summary>Natural log (NaN for x &lt; 0, -inf at 0).</summary>
-    public Tensor Log() => Map("Log", this, new LogOp());
-    /// <summary>Square root (NaN for x &lt; 0).</summary>
-    public Tensor Sqrt() => Map("Sqrt", this, new SqrtOp());
-    /// <summary>x².</summary>
-    public Tensor Square() => Map("Square", this, new SquareOp());
-    /// <summary>sin x.</summary>
-    public Tensor Sin() => Map("Sin", this, new SinOp());
-    /// <summary>cos x.</summary>
-    public Tensor Cos() => Map("Cos", this, new CosOp());
-    /// <summary>tanh x.</summary>
-    public Tensor Tanh() => Map("Tanh", this, new TanhOp());
-    /// <summary>max(x, 0).</summary>
-    public Tensor Relu() => Map("Relu", this, new ReluOp());
-    /// <summary>1 / (1 + e^-x).</summary>
-    public Tensor Sigmoid() => Map("Sigmoid", this, new SigmoidOp());
-    /// <summary>Sign: -1, 0 or 1.</summary>
-    public Tensor Sign() => Map("Sign", this, new SignOp());
-    /// <summary>x ** p.</summary>
-    public Tensor Pow(float p) => Map("Pow", this, new RightScalar<PowOp>(p));
-    /// <summary>x ** p elementwise with broadcasting.</summary>
-    public Tensor Pow(Tensor p) => Map("Pow", this, p, new PowOp());
-    /// <summary>Elementwise larger value (NaN propagates).</summary>
-    public static Tensor Maximum(Tensor a, Tensor b) => Map("Maximum", a, b, new MaximumOp());
-    /// <summary>Elementwise smaller value (NaN propagates).</summary>
-    public static Tensor Minimum(Tensor a, Tensor b) => Map("Minimum", a, b, new MinimumOp());
+    /// <summary>A recorded unary op: y = f(x), dL/dx = rule(x, y, dL/dy).</summary>
+    private static Tensor Unary<TOp>(string op, Tensor x, TOp f, Func<Tensor, Tensor, Tensor, Tensor> rule) where TOp : struct, IUnaryOp
+    {
+        var y = Map(op, x, f);
+        return Autograd.Record(y, op, [x], g => [rule(x, y, g)], x, y);
+    }
 
-    // Comparisons return float32 masks of 1 and 0 (usable directly in Where and in arithmetic).
+    /// <summary>A recorded binary op with broadcasting: the rule's gradients are summed back to each input's shape here.</summary>
+    private static Tensor Binary<TOp>(string op, Tensor a, Tensor b, TOp f, Func<Tensor, Tensor, Tensor, Tensor, (Tensor A, Tensor B)> rule)
+        where TOp : struct, IBinaryOp
+    {
+        var y = Map(op, a, b, f);
+        return Autograd.Record(y, op, [a, b], g =>
+        {
+            var (ga, gb) = rule(a, b, y, g);
+            return [ga.SumTo(a.Layout.Shape), gb.SumTo(b.Layout.Shape)];
+        }, a, b, y);
+    }
+
+
+    /// <summary>-x.</summary>
+    public Tensor Neg() => Unary("Neg", this, new NegOp(), Grads.Neg);
+    /// <summary>|x| (gradient sign(x), 0 at 0).</summary>
+    public Tensor Abs() => Unary("Abs", this, new AbsOp(), Grads.Abs);
+    /// <summary>e^x.</summary>
+    public Tensor Exp() => Unary("Exp", this, new ExpOp(), Grads.Exp);
+    /// <summary>Natural log (NaN for x &lt; 0, -inf at 0).</summary>
+    public Tensor Log() => Unary("Log", this, new LogOp(), Grads.Log);
+    /// <summary>Square root (NaN for x &lt; 0).</summary>
+    public Tensor Sqrt() => Unary("Sqrt", this, new SqrtOp(), Grads.Sqrt);
+    /// <summary>x².</summary>
+    public Tensor Square() => Unary("Square", this, new SquareOp(), Grads.Square);
+    /// <summary>sin x.</summary>
+    public Tensor Sin() => Unary("Sin", this, new SinOp(), Grads.Sin);
+    /// <summary>cos x.</summary>
+    public Tensor Cos() => Unary("Cos", this, new CosOp(), Grads.Cos);
+    /// <summary>tanh x.</summary>
+    public Tensor Tanh() => Unary("Tanh", this, new TanhOp(), Grads.Tanh);
+    /// <summary>max(x, 0) (gradient 0 at x ≤ 0).</summary>
+    public Tensor Relu() => Unary("Relu", this, new ReluOp(), Grads.Relu);
+    /// <summary>1 / (1 + e^-x).</summary>
+    public Tensor Sigmoid() => Unary("Sigmoid", this, new SigmoidOp(), Grads.Sigmoid);
+    /// <summary>Sign: -1, 0 or 1 (gradient 0).</summary>
+    public Tensor Sign() => Unary("Sign", this, new SignOp(), Grads.Zero);
+    /// <summary>x ** p.</summary>
+    public Tensor Pow(float p) => Unary("Pow", this, new RightScalar<PowOp>(p), (x, _, g) => Grads.PowScalar(x, p, g));
+    /// <summary>x ** p elementwise with broadcasting.</summary>
+    public Tensor Pow(Tensor p) => Binary("Pow", this, p, new PowOp(), Grads.Pow);
+    /// <summary>Elementwise larger value (NaN propagates; ties split the gradient).</summary>
+    public static Tensor Maximum(Tensor a, Tensor b) => Binary("Maximum", a, b, new MaximumOp(), Grads.Maximum);
+    /// <summary>Elementwise smaller value (NaN propagates; ties split the gradient).</summary>
+    public static Tensor Minimum(Tensor a, Tensor b) => Binary("Minimum", a, b, new MinimumOp(), Grads.Minimum);
+
+    // Comparisons return float32 masks of 1 and 0 (usable directly in Where and in arithmetic); they carry no gradient.
     /// <summary>1 where a == b, else 0.</summary>
     public Tensor Eq(Tensor b) => Map("Eq", this, b, new EqOp());
     /// <summary>1 where a != b, else 0.</summary>
@@ -95,29 +116,29 @@ public sealed partial class Tensor
     public Tensor Gt(float s) => Map("Gt", this, new RightScalar<GtOp>(s));
 
     /// <summary>Elementwise sum with broadcasting.</summary>
-    public static Tensor operator +(Tensor a, Tensor b) => Map("Add", a, b, new AddOp());
+    public static Tensor operator +(Tensor a, Tensor b) => Binary("Add", a, b, new AddOp(), Grads.Add);
     /// <summary>Elementwise difference with broadcasting.</summary>
-    public static Tensor operator -(Tensor a, Tensor b) => Map("Sub", a, b, new SubOp());
+    public static Tensor operator -(Tensor a, Tensor b) => Binary("Sub", a, b, new SubOp(), Grads.Sub);
     /// <summary>Elementwise product with broadcasting.</summary>
-    public static Tensor operator *(Tensor a, Tensor b) => Map("Mul", a, b, new MulOp());
+    public static Tensor operator *(Tensor a, Tensor b) => Binary("Mul", a, b, new MulOp(), Grads.Mul);
     /// <summary>Elementwise quotient with broadcasting.</summary>
-    public static Tensor operator /(Tensor a, Tensor b) => Map("Div", a, b, new DivOp());
+    public static Tensor operator /(Tensor a, Tensor b) => Binary("Div", a, b, new DivOp(), Grads.Div);
     /// <summary>-x.</summary>
     public static Tensor operator -(Tensor x) => x.Neg();
     /// <summary>x + s.</summary>
-    public static Tensor operator +(Tensor x, float s) => Map("Add", x, new RightScalar<AddOp>(s));
+    public static Tensor operator +(Tensor x, float s) => Unary("Add", x, new RightScalar<AddOp>(s), Grads.Identity);
     /// <summary>s + x.</summary>
-    public static Tensor operator +(float s, Tensor x) => Map("Add", x, new LeftScalar<AddOp>(s));
+    public static Tensor operator +(float s, Tensor x) => Unary("Add", x, new LeftScalar<AddOp>(s), Grads.Identity);
     /// <summary>x - s.</summary>
-    public static Tensor operator -(Tensor x, float s) => Map("Sub", x, new RightScalar<SubOp>(s));
+    public static Tensor operator -(Tensor x, float s) => Unary("Sub", x, new RightScalar<SubOp>(s), Grads.Identity);
     /// <summary>s - x.</summary>
-    public static Tensor operator -(float s, Tensor x) => Map("Sub", x, new LeftScalar<SubOp>(s));
+    public static Tensor operator -(float s, Tensor x) => Unary("Sub", x, new LeftScalar<SubOp>(s), Grads.Neg);
     /// <summary>x · s.</summary>
-    public static Tensor operator *(Tensor x, float s) => Map("Mul", x, new RightScalar<MulOp>(s));
+    public static Tensor operator *(Tensor x, float s) => Unary("Mul", x, new RightScalar<MulOp>(s), (_, _, g) => g * s);
     /// <summary>s · x.</summary>
-    public static Tensor operator *(float s, Tensor x) => Map("Mul", x, new LeftScalar<MulOp>(s));
+    public static Tensor operator *(float s, Tensor x) => Unary("Mul", x, new LeftScalar<MulOp>(s), (_, _, g) => g * s);
     /// <summary>x / s.</summary>
-    public static Tensor operator /(Tensor x, float s) => Map("Div", x, new RightScalar<DivOp>(s));
+    public static Tensor operator /(Tensor x, float s) => Unary("Div", x, new RightScalar<DivOp>(s), (_, _, g) => g / s);
     /// <summary>s / x.</summary>
-    public static Tensor operator /(float s, Tensor x) => Map("Div", x, new LeftScalar<DivOp>(s));
+    public static Tensor operator /(float s, Tensor x) => Unary("Div", x, new LeftScalar<DivOp>(s), Grads.Reciprocal);
 }

@@ -26,14 +26,17 @@ public sealed partial class Tensor
         var shape = first.Shape;
         shape[ax] = total;
         var y = Empty(shape, first.DType, first.Device);
+        var starts = new int[tensors.Count];
         int at = 0;
-        foreach (var t in tensors)
+        for (int i = 0; i < tensors.Count; i++)
         {
-            int n = t.Layout.Shape[ax];
-            if (n > 0) t.CopyInto(y.WithLayout(y.Layout.Slice(ax, at, at + n, 1)));
+            int n = tensors[i].Layout.Shape[ax];
+            starts[i] = at;
+            if (n > 0) tensors[i].CopyInto(y.WithLayout(y.Layout.Slice(ax, at, at + n, 1)));
             at += n;
         }
-        return y;
+        var inputs = tensors.ToArray();
+        return Autograd.Record(y, op, inputs, g => inputs.Select((t, i) => (Tensor?)g.Slice(ax, starts[i], starts[i] + t.Layout.Shape[ax])).ToArray());
     }
 
     /// <summary>Joins same-shaped tensors along a new <paramref name="axis"/> (torch.stack).</summary>
@@ -59,10 +62,11 @@ public sealed partial class Tensor
         if (index.DType is not (DType.Int32 or DType.Int64))
             throw new ArgumentException($"{op}: the index must be int32 or int64, got {index.DType.Name()}.");
         if (Rank == 0) throw new ArgumentException($"{op}: cannot pick rows of a 0-D tensor.");
-        var x = Contiguous(); var idx = index.Contiguous();
+        var x = Dense(); var idx = index.Dense();
         int rows = Layout.Shape[0], cols = Count / Math.Max(rows, 1);
         var y = Empty([.. index.Layout.Shape, .. Layout.Shape[1..]], DType.Float32, Device);
         Backend.GatherRows(x.Storage, x.Layout.Offset, rows, cols, idx.Storage, idx.Layout.Offset, y.Storage, idx.Count);
-        return y;
+        var source = this;
+        return Autograd.Record(y, op, [this], g => [Grads.ScatterAddRows(source, idx, g)], idx);
     }
 }

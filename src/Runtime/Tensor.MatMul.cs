@@ -36,20 +36,18 @@ public sealed partial class Tensor
             OffB = B3.Layout.Offset, BatchB = B3.Layout.Strides[0], RowB = B3.Layout.Strides[1], ColB = B3.Layout.Strides[2],
         };
         a.Backend.MatMul(A3.Storage, B3.Storage, c.Storage, g);
+        // Only the batched core is one recorded op; the promotions and broadcasts around it are recorded views.
+        c = Autograd.Record(c, op, [A3, B3], gc => [gc.MatMul(B3.Transpose(1, 2)), A3.Transpose(1, 2).MatMul(gc)], A3, B3);
         var shape = batchShape.ToList();
         if (a.Rank > 1) shape.Add(m);
         if (b.Rank > 1) shape.Add(n);
-        return c.WithLayout(Layout.Contiguous(shape.ToArray()));
+        return c.Reshape(shape.ToArray());
     }
 
     /// <summary>Matrix product with <paramref name="other"/> (see <see cref="MatMul(Tensor, Tensor)"/>).</summary>
     public Tensor MatMul(Tensor other) => MatMul(this, other);
 
     /// <summary>[..batch, r, c] → a [batch, r, c] view (copying only when broadcast batch dims cannot merge).</summary>
-    private static Tensor Batched(Tensor x, int[] batchShape, int batch, int rows, int cols)
-    {
-        var e = x.Expand([.. batchShape, rows, cols]);
-        var view = e.Layout.TryReshape([batch, rows, cols]);
-        return view != null ? e.WithLayout(view) : e.Contiguous().Reshape(batch, rows, cols);
-    }
+    private static Tensor Batched(Tensor x, int[] batchShape, int batch, int rows, int cols) =>
+        x.Expand([.. batchShape, rows, cols]).Reshape(batch, rows, cols);
 }

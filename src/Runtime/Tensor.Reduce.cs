@@ -5,7 +5,7 @@ namespace DeepSharp;
 public sealed partial class Tensor
 {
     /// <summary>Sum over <paramref name="axes"/> (all when null or empty); reduced dims are kept as size 1 when keepDim.</summary>
-    public Tensor Sum(int[]? axes = null, bool keepDim = false) => Reduce<SumOp>("Sum", axes, keepDim);
+    public Tensor Sum(int[]? axes = null, bool keepDim = false) => Reduce<SumOp>("Sum", axes, keepDim, Grads.Sum);
     /// <summary>Sum over one axis.</summary>
     public Tensor Sum(int axis, bool keepDim = false) => Sum([axis], keepDim);
 
@@ -14,19 +14,18 @@ public sealed partial class Tensor
     {
         var norm = NormalizeAxes("Mean", axes);
         int n = norm.Aggregate(1, (acc, a) => acc * Layout.Shape[a]);
-        using var sum = Reduce<SumOp>("Mean", axes, keepDim);
-        return sum * (n == 0 ? float.NaN : 1f / n);
+        return Sum(axes, keepDim) * (n == 0 ? float.NaN : 1f / n);
     }
     /// <summary>Mean over one axis.</summary>
     public Tensor Mean(int axis, bool keepDim = false) => Mean([axis], keepDim);
 
     /// <summary>Largest value over <paramref name="axes"/> (all when null); NaN if any is NaN.</summary>
     /// <exception cref="ArgumentException">A reduced dim is empty.</exception>
-    public Tensor Max(int[]? axes = null, bool keepDim = false) => Reduce<MaxOp>("Max", axes, keepDim, nonEmpty: true);
+    public Tensor Max(int[]? axes = null, bool keepDim = false) => Reduce<MaxOp>("Max", axes, keepDim, Grads.MaxMin, nonEmpty: true);
     /// <summary>Largest value over one axis.</summary>
     public Tensor Max(int axis, bool keepDim = false) => Max([axis], keepDim);
     /// <summary>Smallest value over <paramref name="axes"/> (all when null); NaN if any is NaN.</summary>
-    public Tensor Min(int[]? axes = null, bool keepDim = false) => Reduce<MinOp>("Min", axes, keepDim, nonEmpty: true);
+    public Tensor Min(int[]? axes = null, bool keepDim = false) => Reduce<MinOp>("Min", axes, keepDim, Grads.MaxMin, nonEmpty: true);
     /// <summary>Smallest value over one axis.</summary>
     public Tensor Min(int axis, bool keepDim = false) => Min([axis], keepDim);
 
@@ -44,13 +43,15 @@ public sealed partial class Tensor
         return Rank == 0 ? [] : norm;
     }
 
-    private Tensor Reduce<TOp>(string op, int[]? axes, bool keepDim, bool nonEmpty = false) where TOp : struct, IReduceOp
+    /// <summary>Folds the axes one run at a time; the gradient rule gets (x, result with kept dims, dL/dresult with kept dims, axes).</summary>
+    private Tensor Reduce<TOp>(string op, int[]? axes, bool keepDim, Func<Tensor, Tensor, Tensor, int[], Tensor> rule, bool nonEmpty = false)
+        where TOp : struct, IReduceOp
     {
         Check.Float32(op, this, "x");
         var norm = NormalizeAxes(op, axes);
         if (nonEmpty && norm.Any(a => Layout.Shape[a] == 0))
             throw new ArgumentException($"{op}: cannot reduce over an empty dim (shape {Layout.Format(Layout.Shape)}); the result has no identity.");
-        var x = Contiguous();
+        var x = Dense();
         var shape = x.Shape;
         // Runs of adjacent reduced axes fold in one pass; a full reduction is a single [1, n, 1] pass.
         for (int end = norm.Length - 1; end >= 0;)
@@ -60,14 +61,17 @@ public sealed partial class Tensor
             int first = norm[start], last = norm[end];
             int outer = Prod(shape, 0, first), n = Prod(shape, first, last + 1), inner = Prod(shape, last + 1, shape.Length);
             for (int d = first; d <= last; d++) shape[d] = 1;
-            var y = Empty((int[])shape.Clone(), DType.Float32, Device);
-            Backend.Reduce<TOp>(x.Storage, x.Layout.Offset, y.Storage, outer, n, inner);
+            var part = Empty((int[])shape.Clone(), DType.Float32, Device);
+            Backend.Reduce<TOp>(x.Storage, x.Layout.Offset, part.Storage, outer, n, inner);
             if (!ReferenceEquals(x, this)) x.Dispose();
-            x = y;
+            x = part;
             end = start - 1;
         }
-        if (ReferenceEquals(x, this)) x = Clone();
-        return keepDim ? x : x.WithLayout(Layout.Contiguous(Layout.Shape.Where((_, d) => !norm.Contains(d)).ToArray(), x.Layout.Offset));
+        if (ReferenceEquals(x, this)) x = Dense(copy: true);
+        var kept = x;
+        var y = keepDim ? kept : kept.WithLayout(Layout.Contiguous(Layout.Shape.Where((_, d) => !norm.Contains(d)).ToArray(), kept.Layout.Offset));
+        var input = this;
+        return Autograd.Record(y, op, [this], g => [rule(input, kept, g.Reshape(kept.Layout.Shape), norm)], this, kept);
     }
 
     private Tensor ArgReduce(string op, int? axis, bool keepDim, bool max)
@@ -77,7 +81,7 @@ public sealed partial class Tensor
         int ax = Layout.Axis(axis.Value, Rank, op);
         if (Rank > 0 && Layout.Shape[ax] == 0)
             throw new ArgumentException($"{op}: cannot take the arg-{(max ? "max" : "min")} of an empty dim (shape {Layout.Format(Layout.Shape)}).");
-        var x = Contiguous();
+        var x = Dense();
         var shape = x.Shape;
         int outer = Prod(shape, 0, ax), n = Rank == 0 ? 1 : shape[ax], inner = Prod(shape, ax + 1, shape.Length);
         if (Rank > 0) shape[ax] = 1;

@@ -8,16 +8,21 @@ public sealed partial class Tensor
     {
         var target = InferShape(shape);
         var view = Layout.TryReshape(target);
-        return view != null ? WithLayout(view) : Contiguous().Reshape(target);
+        var y = view != null ? WithLayout(view) : Dense().WithLayout(Layout.Contiguous(target, 0));
+        return Moved(y, "Reshape", g => g.Reshape(Layout.Shape));
     }
+
+    /// <summary>Records a movement op whose gradient is <paramref name="rule"/>(dL/dy).</summary>
+    private Tensor Moved(Tensor y, string op, Func<Tensor, Tensor> rule) => Autograd.Record(y, op, [this], g => [rule(g)]);
 
     /// <summary>Like <see cref="Reshape"/> but never copies (torch's <c>view</c>).</summary>
     /// <exception cref="InvalidOperationException">The strides do not allow a view; call Contiguous() or Reshape.</exception>
     public Tensor View(params int[] shape)
     {
         var target = InferShape(shape);
-        return WithLayout(Layout.TryReshape(target) ?? throw new InvalidOperationException(
+        var y = WithLayout(Layout.TryReshape(target) ?? throw new InvalidOperationException(
             $"View: a tensor with {Layout} cannot be viewed as {Layout.Format(target)} without copying; use Reshape or Contiguous()."));
+        return Moved(y, "View", g => g.Reshape(Layout.Shape));
     }
 
     private int[] InferShape(int[] shape)
@@ -48,7 +53,9 @@ public sealed partial class Tensor
         var o = order.Select(a => Layout.Axis(a, Rank, nameof(Permute))).ToArray();
         if (o.Length != Rank || o.Distinct().Count() != Rank)
             throw new ArgumentException($"Permute: {Layout.Format(order)} is not a permutation of the {Rank} dims of a tensor of shape {Layout.Format(Layout.Shape)}.");
-        return WithLayout(Layout.Permute(o));
+        var inverse = new int[Rank];
+        for (int i = 0; i < Rank; i++) inverse[o[i]] = i;
+        return Moved(WithLayout(Layout.Permute(o)), "Permute", g => g.Permute(inverse));
     }
 
     /// <summary>Swaps two dims (a view).</summary>
@@ -57,7 +64,7 @@ public sealed partial class Tensor
         int a = Layout.Axis(axis0, Rank, nameof(Transpose)), b = Layout.Axis(axis1, Rank, nameof(Transpose));
         var order = Enumerable.Range(0, Rank).ToArray();
         (order[a], order[b]) = (order[b], order[a]);
-        return WithLayout(Layout.Permute(order));
+        return Moved(WithLayout(Layout.Permute(order)), "Transpose", g => g.Transpose(a, b));
     }
 
     /// <summary>Matrix transpose of a 2-D tensor (a view); a 0-D or 1-D tensor is returned as is.</summary>
@@ -74,7 +81,8 @@ public sealed partial class Tensor
         if (step <= 0) throw new ArgumentException($"Slice: step must be positive, got {step}.");
         int s = Math.Clamp(start < 0 ? start + n : start, 0, n);
         int e = Math.Clamp(end is { } x ? (x < 0 ? x + n : x) : n, 0, n);
-        return WithLayout(Layout.Slice(ax, s, Math.Max(e, s), step));
+        int end2 = Math.Max(e, s);
+        return Moved(WithLayout(Layout.Slice(ax, s, end2, step)), "Slice", g => Grads.Scatter(this, g, z => z.Slice(ax, s, end2, step)));
     }
 
     /// <summary>The sub-tensor at <paramref name="index"/> along <paramref name="axis"/>, with that dim removed (a view).</summary>
@@ -84,10 +92,11 @@ public sealed partial class Tensor
         int ax = Layout.Axis(axis, Rank, nameof(Select)), n = Layout.Shape[ax];
         if (index < -n || index >= n)
             throw new IndexOutOfRangeException($"Select: index {index} is out of range for dim {axis} of size {n} (shape {Layout.Format(Layout.Shape)}).");
-        var sliced = Layout.Slice(ax, index < 0 ? index + n : index, (index < 0 ? index + n : index) + 1, 1);
+        int at = index < 0 ? index + n : index;
+        var sliced = Layout.Slice(ax, at, at + 1, 1);
         var shape = sliced.Shape.Where((_, i) => i != ax).ToArray();
         var strides = sliced.Strides.Where((_, i) => i != ax).ToArray();
-        return WithLayout(new Layout(shape, strides, sliced.Offset));
+        return Moved(WithLayout(new Layout(shape, strides, sliced.Offset)), "Select", g => Grads.Scatter(this, g, z => z.Select(ax, at)));
     }
 
     /// <summary>x[i]: the sub-tensor at index i of dim 0; x[i, j] for two dims (views). Negative indices count from the end.</summary>
@@ -104,7 +113,7 @@ public sealed partial class Tensor
         int lead = shape.Length - Rank;
         if (lead < 0 || Enumerable.Range(0, Rank).Any(d => Layout.Shape[d] != shape[d + lead] && Layout.Shape[d] != 1))
             throw new ArgumentException($"Expand: a tensor of shape {Layout.Format(Layout.Shape)} cannot be expanded to {Layout.Format(shape)} (only size-1 dims can grow).");
-        return WithLayout(Layout.Expand(shape));
+        return Moved(WithLayout(Layout.Expand(shape)), "Expand", g => g.SumTo(Layout.Shape));
     }
 
     /// <summary>Inserts a size-1 dim at <paramref name="axis"/> (a view).</summary>
@@ -115,7 +124,7 @@ public sealed partial class Tensor
         var shape = Layout.Shape.ToList(); var strides = Layout.Strides.ToList();
         shape.Insert(ax, 1);
         strides.Insert(ax, ax < Rank ? Layout.Strides[ax] * Layout.Shape[ax] : 1);
-        return WithLayout(new Layout(shape.ToArray(), strides.ToArray(), Layout.Offset));
+        return Moved(WithLayout(new Layout(shape.ToArray(), strides.ToArray(), Layout.Offset)), "Unsqueeze", g => g.Reshape(Layout.Shape));
     }
 
     /// <summary>Removes size-1 dims (all, or only <paramref name="axis"/>) (a view).</summary>
@@ -124,14 +133,15 @@ public sealed partial class Tensor
         int? ax = axis is { } a ? Layout.Axis(a, Rank, nameof(Squeeze)) : null;
         bool Keep(int d) => Layout.Shape[d] != 1 || (ax is { } only && only != d);
         var dims = Enumerable.Range(0, Rank).Where(Keep).ToArray();
-        return WithLayout(new Layout(dims.Select(d => Layout.Shape[d]).ToArray(), dims.Select(d => Layout.Strides[d]).ToArray(), Layout.Offset));
+        var y = WithLayout(new Layout(dims.Select(d => Layout.Shape[d]).ToArray(), dims.Select(d => Layout.Strides[d]).ToArray(), Layout.Offset));
+        return Moved(y, "Squeeze", g => g.Reshape(Layout.Shape));
     }
 
     /// <summary>This tensor if already dense and row-major, else a dense copy.</summary>
     public Tensor Contiguous() => IsContiguous ? this : Clone();
 
     /// <summary>A dense copy on the same device (always copies).</summary>
-    public Tensor Clone() => CopyInto(Empty(Shape, DType, Device));
+    public Tensor Clone() => Moved(Dense(copy: true), "Clone", g => g);
 
     /// <summary>Copies this tensor's elements, converted, into <paramref name="dst"/> (same shape) and returns dst.</summary>
     internal Tensor CopyInto(Tensor dst)

@@ -17,6 +17,7 @@ public sealed partial class Tensor : IDisposable
         _storage = storage;
         Layout = layout;
         storage.AddRef();
+        TensorScope.Register(this);
     }
 
     /// <summary>The elements' storage (shared with views).</summary>
@@ -60,6 +61,9 @@ public sealed partial class Tensor : IDisposable
         return new Tensor(device.Backend.Allocate(dtype, n), Layout.Contiguous(shape));
     }
 
-    /// <summary>A view of the same storage with another layout.</summary>
+    /// <summary>A view of the same storage with another layout (not recorded by autograd).</summary>
     internal Tensor WithLayout(Layout layout) => new(Storage, layout);
+
+    /// <summary>This tensor if dense (and <paramref name="copy"/> is false), else a dense copy; never recorded by autograd.</summary>
+    internal Tensor Dense(bool copy = false) => !copy && IsContiguous ? this : CopyInto(Empty(Shape, DType, Device));
 }

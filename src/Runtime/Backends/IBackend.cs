@@ -44,6 +44,8 @@ internal interface IBackend
     void MatMul(Storage a, Storage b, Storage c, GemmArgs g);
     /// <summary>y[r, :] = x[index[r], :] for x dense [rows, cols]; throws when an index is outside [-rows, rows).</summary>
     void GatherRows(Storage x, int xOffset, int rows, int cols, Storage index, int indexOffset, Storage y, int count);
+    /// <summary>y[index[r], :] += src[r, :] for y dense [rows, cols]; repeated indices add up (atomically on accelerators).</summary>
+    void IndexAddRows(Storage y, int rows, int cols, Storage index, int indexOffset, Storage src, int srcOffset, int count);
     /// <summary>Waits for queued work.</summary>
     void Synchronize();
 }

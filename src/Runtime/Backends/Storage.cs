@@ -15,6 +15,11 @@ public abstract class Storage
     /// <summary>Number of elements.</summary>
     public int Count { get; }
 
+    /// <summary>Incremented by every in-place write (autograd refuses gradients computed from overwritten values).</summary>
+    public int Version { get; private set; }
+
+    internal void Bump() => Version++;
+
     /// <summary>Records the element type and count.</summary>
     protected Storage(DType dtype, int count) { DType = dtype; Count = count; }
 

@@ -52,3 +52,14 @@ public struct LeftScalar<TOp>(float s) : IUnaryOp where TOp : struct, IBinaryOp
     public V Apply(V x) => default(TOp).Apply(Vector256.Create(S), x);
 }
 #pragma warning restore CS1591
+
+/// <summary>Ignores x and returns a constant (in-place fills).</summary>
+public struct FillScalar(float value) : IUnaryOp
+{
+    /// <summary>The value written.</summary>
+    public float Value = value;
+    /// <inheritdoc/>
+    public float Apply(float x) => Value;
+    /// <inheritdoc/>
+    public Vector256<float> Apply(Vector256<float> x) => Vector256.Create(Value);
+}

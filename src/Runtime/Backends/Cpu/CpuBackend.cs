@@ -141,6 +141,19 @@ internal sealed partial class CpuBackend : IBackend
         }
     }
 
+    public void IndexAddRows(Storage y, int rows, int cols, Storage index, int indexOffset, Storage src, int srcOffset, int count)
+    {
+        var ys = ((CpuStorage)y).Span<float>(); var xs = (float[])((CpuStorage)src).Data;
+        for (int r = 0; r < count; r++)
+        {
+            long ix = index.DType == DType.Int32 ? S<int>(index)[indexOffset + r] : S<long>(index)[indexOffset + r];
+            if (ix < 0) ix += rows; // validated by the forward GatherRows
+            var dst = ys.Slice((int)ix * cols, cols);
+            var row = xs.AsSpan(srcOffset + r * cols, cols);
+            for (int c = 0; c < cols; c++) dst[c] += row[c];
+        }
+    }
+
     public void Synchronize() { }
 
     /// <summary>

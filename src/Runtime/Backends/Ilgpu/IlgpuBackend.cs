@@ -185,5 +185,22 @@ internal sealed partial class IlgpuBackend : IBackend
             Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<int>, GatherArgs>(
                 Kernels.GatherRows<TIdx, EIdx>))(n, V<float>(x), V<TIdx>(index), V<float>(y), error, args);
 
+    public void IndexAddRows(Storage y, int rows, int cols, Storage index, int indexOffset, Storage src, int srcOffset, int count)
+    {
+        if (count * cols == 0) return;
+        var args = new GatherArgs { XOffset = srcOffset, IndexOffset = indexOffset, Rows = rows, Cols = cols };
+        lock (_sync)
+        {
+            if (index.DType == DType.Int32) LaunchIndexAdd<int, I32>(y, index, src, args, count * cols);
+            else LaunchIndexAdd<long, I64>(y, index, src, args, count * cols);
+        }
+    }
+
+    private void LaunchIndexAdd<TIdx, EIdx>(Storage y, Storage index, Storage src, GatherArgs args, int n)
+        where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
+        Kernel("indexAdd", typeof(TIdx), null, () =>
+            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, GatherArgs>(
+                Kernels.IndexAddRows<TIdx, EIdx>))(n, V<float>(y), V<TIdx>(index), V<float>(src), args);
+
     public void Synchronize() { lock (_sync) Accelerator.Synchronize(); }
 }

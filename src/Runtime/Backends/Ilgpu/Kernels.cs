@@ -138,6 +138,16 @@ public static class Kernels
         if (row < g.M && col < g.N) c[(batch * g.M + row) * g.N + col] = acc;
     }
 
+    /// <summary>y[index[r], c] += src[r, c] with atomic adds (several r may name the same row).</summary>
+    public static void IndexAddRows<TIdx, EIdx>(Index1D t, ArrayView<float> y, ArrayView<TIdx> index, ArrayView<float> src, GatherArgs g)
+        where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
+    {
+        int r = t / g.Cols, col = t - r * g.Cols;
+        long ix = (long)default(EIdx).ToDouble(index[g.IndexOffset + r]);
+        if (ix < 0) ix += g.Rows;
+        Atomic.Add(ref y[(int)ix * g.Cols + col], src[g.XOffset + t]);
+    }
+
     /// <summary>y[r, c] = x[index[r], c]; an out-of-range index writes 0 and sets error[0] = 1 + position.</summary>
     public static void GatherRows<TIdx, EIdx>(Index1D t, ArrayView<float> x, ArrayView<TIdx> index, ArrayView<float> y, ArrayView<int> error,
         GatherArgs g) where TIdx : unmanaged where EIdx : struct, IElement<TIdx>

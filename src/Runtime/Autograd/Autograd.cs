@@ -1,0 +1,84 @@
+namespace DeepSharp;
+
+/// <summary>
+/// Reverse-mode automatic differentiation. Operations on tensors that require gradients record a <see cref="Node"/>;
+/// <see cref="Tensor.Backward(Tensor?, bool)"/> walks the recorded graph once, in reverse topological order.
+/// </summary>
+public static class Autograd
+{
+    [ThreadStatic] private static int _noGradDepth;
+
+    /// <summary>True unless inside a <see cref="NoGrad"/> scope on this thread.</summary>
+    public static bool IsEnabled => _noGradDepth == 0;
+
+    /// <summary>
+    /// Turns recording off on this thread until disposed (<c>using (Autograd.NoGrad()) { … }</c>): for initialization,
+    /// optimizer steps and evaluation. In-place updates of leaves are allowed inside it.
+    /// </summary>
+    public static IDisposable NoGrad() => new NoGradScope();
+
+    private sealed class NoGradScope : IDisposable
+    {
+        private bool _done;
+        public NoGradScope() => _noGradDepth++;
+        public void Dispose() { if (!_done) { _done = true; _noGradDepth--; } }
+    }
+
+    /// <summary>Records <paramref name="y"/> = op(inputs) when any input requires a gradient; returns y.</summary>
+    internal static Tensor Record(Tensor y, string op, Tensor[] inputs, Func<Tensor, Tensor?[]> rule, params Tensor[] saved)
+    {
+        if (!IsEnabled || !inputs.Any(t => t.RequiresGrad)) return y;
+        y.SetNode(new Node(op, inputs, rule, saved));
+        return y;
+    }
+
+    internal static void Backward(Tensor root, Tensor grad, bool retainGraph)
+    {
+        var order = TopologicalOrder(root);
+        var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance) { [root] = grad };
+        using (NoGrad())
+        {
+            foreach (var t in order)
+            {
+                if (!grads.Remove(t, out var g)) continue;
+                var node = t.Node!;
+                var inputGrads = node.Apply(g);
+                if (!retainGraph) node.Release();
+                for (int i = 0; i < node.Inputs.Length; i++)
+                {
+                    var x = node.Inputs[i]; var gx = inputGrads[i];
+                    if (gx is null || !x.RequiresGrad) continue;
+                    if (!gx.Layout.Shape.SequenceEqual(x.Layout.Shape))
+                        throw new InvalidOperationException($"Backward: the rule of {node.Op} returned a gradient of shape {Layout.Format(gx.Layout.Shape)} " +
+                            $"for an input of shape {Layout.Format(x.Layout.Shape)} (a bug in the rule).");
+                    if (x.Node is null) x.AccumulateGrad(gx);
+                    else grads[x] = grads.TryGetValue(x, out var acc) ? acc + gx : gx;
+                }
+            }
+        }
+    }
+
+    /// <summary>Non-leaf tensors reachable from root, each after every tensor that uses it (iterative DFS: deep graphs are fine).</summary>
+    private static List<Tensor> TopologicalOrder(Tensor root)
+    {
+        var post = new List<Tensor>();
+        var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance) { root };
+        var stack = new Stack<(Tensor T, int Next)>();
+        stack.Push((root, 0));
+        while (stack.Count > 0)
+        {
+            var (t, next) = stack.Pop();
+            var inputs = t.Node!.Inputs;
+            if (next < inputs.Length)
+            {
+                stack.Push((t, next + 1));
+                var x = inputs[next];
+                if (x.Node != null && seen.Add(x)) stack.Push((x, 0));
+                continue;
+            }
+            post.Add(t);
+        }
+        post.Reverse();
+        return post;
+    }
+}

@@ -1,0 +1,45 @@
+namespace DeepSharp;
+
+// Gradient rules of reductions, movement (views) and indexing.
+internal static partial class Grads
+{
+    /// <summary>Sum: every input element receives the gradient of its output element.</summary>
+    public static Tensor Sum(Tensor x, Tensor yKept, Tensor gKept, int[] axes) => gKept.Expand(x.Shape);
+
+    /// <summary>Max/Min: the gradient goes to the elements equal to the result, split evenly among ties (torch.amax).</summary>
+    public static Tensor MaxMin(Tensor x, Tensor yKept, Tensor gKept, int[] axes)
+    {
+        var mask = x.Eq(yKept);
+        return gKept * mask / mask.Sum(axes, keepDim: true);
+    }
+
+    /// <summary>Gradient of a view that selects part of x: zeros of x's shape with g written where the view looked.</summary>
+    public static Tensor Scatter(Tensor x, Tensor g, Func<Tensor, Tensor> view)
+    {
+        var z = Tensor.Zeros(x.Shape, DType.Float32, x.Device);
+        view(z).CopyFrom(g);
+        return z;
+    }
+
+    /// <summary>Gradient of GatherRows: rows of g added into the rows they were read from (repeats add up).</summary>
+    public static Tensor ScatterAddRows(Tensor x, Tensor index, Tensor g)
+    {
+        var z = Tensor.Zeros(x.Shape, DType.Float32, x.Device);
+        int rows = x.Layout.Shape[0], cols = x.Count / Math.Max(rows, 1);
+        var src = g.Dense();
+        x.Backend.IndexAddRows(z.Storage, rows, cols, index.Storage, index.Layout.Offset, src.Storage, src.Layout.Offset, index.Count);
+        return z;
+    }
+}
+
+public sealed partial class Tensor
+{
+    /// <summary>Sums a broadcast gradient back to <paramref name="shape"/>: over added leading dims and over dims that were 1.</summary>
+    internal Tensor SumTo(int[] shape)
+    {
+        if (Layout.Shape.SequenceEqual(shape)) return this;
+        int lead = Rank - shape.Length;
+        var axes = Enumerable.Range(0, Rank).Where(d => d < lead || (shape[d - lead] == 1 && Layout.Shape[d] != 1)).ToArray();
+        return (axes.Length == 0 ? this : Sum(axes, keepDim: true)).Reshape(shape);
+    }
+}

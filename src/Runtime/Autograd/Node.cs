@@ -1,0 +1,31 @@
+namespace DeepSharp;
+
+/// <summary>
+/// How one tensor was computed: the op's name, its inputs, and its gradient rule (a closure over whatever the rule needs).
+/// The rule maps the gradient of the output to one gradient per input (null where the input needs none).
+/// </summary>
+internal sealed class Node(string op, Tensor[] inputs, Func<Tensor, Tensor?[]> rule, Tensor[] saved)
+{
+    public string Op { get; } = op;
+    public Tensor[] Inputs { get; } = inputs;
+    private Func<Tensor, Tensor?[]>? _rule = rule;
+    private Tensor[]? _saved = saved;
+    // Versions of the tensors the rule reads, taken when the op ran; an in-place write since then invalidates the rule.
+    private readonly int[] _versions = saved.Select(t => t.Version).ToArray();
+
+    public Tensor?[] Apply(Tensor grad)
+    {
+        var rule = _rule ?? throw new InvalidOperationException(
+            $"Backward: trying to go through the graph a second time: the intermediate results of {Op} were freed after the " +
+            "first Backward(). Call Backward(retainGraph: true) the first time if you need to backward twice.");
+        for (int i = 0; i < _saved!.Length; i++)
+            if (_saved[i].Version != _versions[i])
+                throw new InvalidOperationException(
+                    $"Backward: an input of {Op} with shape {Layout.Format(_saved[i].Layout.Shape)} was modified in place after {Op} used it " +
+                    $"(version {_versions[i]} then, {_saved[i].Version} now), so its gradient would be wrong. Clone it before changing it in place.");
+        return rule(grad);
+    }
+
+    /// <summary>Drops the rule and the tensors it kept alive (after a Backward without retainGraph).</summary>
+    public void Release() { _rule = null; _saved = []; }
+}

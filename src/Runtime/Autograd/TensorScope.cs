@@ -1,0 +1,56 @@
+namespace DeepSharp;
+
+/// <summary>
+/// Disposes every tensor created on this thread while it is the innermost scope, except those passed to
+/// <see cref="Keep"/>. Wrap a training step in one to return its intermediates' device memory at once instead of
+/// waiting for the GC. Gradients accumulated into leaves and optimizer state are never owned by a scope.
+/// </summary>
+public sealed class TensorScope : IDisposable
+{
+    [ThreadStatic] private static TensorScope? _current;
+    private readonly TensorScope? _parent;
+    private readonly HashSet<Tensor> _owned = new(ReferenceEqualityComparer.Instance);
+    private readonly bool _suspended;
+    private bool _disposed;
+
+    private TensorScope(bool suspended)
+    {
+        _parent = _current;
+        _suspended = suspended;
+        _current = this;
+    }
+
+    /// <summary>Starts a scope: <c>using (TensorScope.Begin()) { … }</c>.</summary>
+    public static TensorScope Begin() => new(suspended: false);
+
+    /// <summary>A scope that owns nothing: tensors created inside it belong to no scope (for state that must outlive a step).</summary>
+    internal static TensorScope Suspend() => new(suspended: true);
+
+    internal static void Register(Tensor t)
+    {
+        var s = _current;
+        if (s is { _suspended: false }) s._owned.Add(t);
+    }
+
+    /// <summary>Takes <paramref name="tensor"/> out of this scope (into the enclosing one, if any) and returns it.</summary>
+    public Tensor Keep(Tensor tensor)
+    {
+        if (_owned.Remove(tensor) && _parent is { _suspended: false } p) p._owned.Add(tensor);
+        return tensor;
+    }
+
+    /// <summary>Number of tensors this scope will dispose.</summary>
+    public int Count => _owned.Count;
+
+    /// <summary>Disposes the owned tensors and makes the enclosing scope current again.</summary>
+    /// <exception cref="InvalidOperationException">Scopes were disposed out of order.</exception>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        if (_current != this) throw new InvalidOperationException("TensorScope: scopes must be disposed innermost first (use 'using').");
+        _disposed = true;
+        _current = _parent;
+        foreach (var t in _owned) t.Dispose();
+        _owned.Clear();
+    }
+}

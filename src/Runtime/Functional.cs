@@ -1,0 +1,95 @@
+namespace DeepSharp;
+
+/// <summary>
+/// Composite functions and losses (PyTorch's <c>torch.nn.functional</c>), built from the primitive ops, so their
+/// gradients come from autograd. Each is numerically stable for large logits (no NaN at ±100).
+/// </summary>
+public static class Functional
+{
+    /// <summary>softmax(x) along <paramref name="axis"/>: exp(x - max) / sum(exp(x - max)).</summary>
+    public static Tensor Softmax(Tensor x, int axis = -1)
+    {
+        var e = (x - x.Max(axis, keepDim: true).Detach()).Exp();
+        return e / e.Sum(axis, keepDim: true);
+    }
+
+    /// <summary>log(softmax(x)) along <paramref name="axis"/>, computed as x - max - log(sum(exp(x - max))).</summary>
+    public static Tensor LogSoftmax(Tensor x, int axis = -1)
+    {
+        // The max is a constant shift (it cancels in the gradient), so it is detached.
+        var shifted = x - x.Max(axis, keepDim: true).Detach();
+        return shifted - shifted.Exp().Sum(axis, keepDim: true).Log();
+    }
+
+    /// <summary>Mean (or sum) of squared differences. Shapes must match exactly.</summary>
+    /// <exception cref="ArgumentException">The shapes differ.</exception>
+    public static Tensor MseLoss(Tensor prediction, Tensor target, Reduction reduction = Reduction.Mean)
+    {
+        SameShape(nameof(MseLoss), prediction, target);
+        return Reduce((prediction - target).Square(), reduction);
+    }
+
+    /// <summary>
+    /// Cross-entropy from logits [batch, classes] and integer labels [batch] (int32 or int64, values in [0, classes)).
+    /// </summary>
+    /// <exception cref="ArgumentException">Shapes or label dtype are wrong.</exception>
+    /// <exception cref="IndexOutOfRangeException">A label is outside [0, classes).</exception>
+    public static Tensor CrossEntropy(Tensor logits, Tensor labels, Reduction reduction = Reduction.Mean)
+    {
+        const string op = nameof(CrossEntropy);
+        if (logits.Rank != 2) throw new ArgumentException($"{op}: logits must be [batch, classes], got {Layout.Format(logits.Layout.Shape)}.");
+        if (labels.DType is not (DType.Int32 or DType.Int64))
+            throw new ArgumentException($"{op}: labels must be int32 or int64 class indices, got {labels.DType.Name()}.");
+        if (labels.Rank != 1 || labels.Count != logits.Layout.Shape[0])
+            throw new ArgumentException($"{op}: labels must be [batch] = [{logits.Layout.Shape[0]}], got {Layout.Format(labels.Layout.Shape)}.");
+        int classes = logits.Layout.Shape[1];
+        using (Autograd.NoGrad())
+        {
+            var range = labels.To(DType.Float32);
+            if (labels.Count > 0 && (range.Min().Item() < 0 || range.Max().Item() >= classes))
+                throw new IndexOutOfRangeException($"{op}: labels must lie in [0, {classes}); got values from {range.Min().Item()} to {range.Max().Item()}.");
+        }
+        var oneHot = OneHot(labels, classes, logits.Device);
+        var nll = -(LogSoftmax(logits, 1) * oneHot).Sum(1);
+        return Reduce(nll, reduction);
+    }
+
+    /// <summary>
+    /// Binary cross-entropy from logits and targets in [0, 1] of the same shape, computed stably as
+    /// max(x, 0) - x·t + log(1 + e^-|x|).
+    /// </summary>
+    public static Tensor BinaryCrossEntropyWithLogits(Tensor logits, Tensor targets, Reduction reduction = Reduction.Mean)
+    {
+        SameShape(nameof(BinaryCrossEntropyWithLogits), logits, targets);
+        var loss = logits.Relu() - logits * targets + (1f + (-logits.Abs()).Exp()).Log();
+        return Reduce(loss, reduction);
+    }
+
+    /// <summary>Float32 one-hot rows: [n] integer labels → [n, classes].</summary>
+    public static Tensor OneHot(Tensor labels, int classes, Device? device = null) =>
+        labels.To(DType.Float32).Unsqueeze(1).Eq(Tensor.Arange(0, classes, 1, DType.Float32, device ?? labels.Device));
+
+    private static Tensor Reduce(Tensor x, Reduction r) => r switch
+    {
+        Reduction.Mean => x.Mean(),
+        Reduction.Sum => x.Sum(),
+        _ => x,
+    };
+
+    private static void SameShape(string op, Tensor a, Tensor b)
+    {
+        if (!a.Layout.Shape.SequenceEqual(b.Layout.Shape))
+            throw new ArgumentException($"{op}: prediction has shape {Layout.Format(a.Layout.Shape)} but target has {Layout.Format(b.Layout.Shape)}; they must match.");
+    }
+}
+
+/// <summary>How a loss combines per-element values.</summary>
+public enum Reduction
+{
+    /// <summary>The mean over all elements.</summary>
+    Mean,
+    /// <summary>The sum over all elements.</summary>
+    Sum,
+    /// <summary>No reduction: one value per element (per row for cross-entropy).</summary>
+    None,
+}

@@ -1,0 +1,63 @@
+using DeepSharp.Backends;
+using DeepSharp.Ops;
+
+namespace DeepSharp;
+
+public sealed partial class Tensor
+{
+    /// <summary>this += other (broadcast to this shape), in place.</summary>
+    public Tensor AddInPlace(Tensor other) => InPlace("AddInPlace", other, new AddOp());
+    /// <summary>this -= other (broadcast to this shape), in place.</summary>
+    public Tensor SubInPlace(Tensor other) => InPlace("SubInPlace", other, new SubOp());
+    /// <summary>this *= other (broadcast to this shape), in place.</summary>
+    public Tensor MulInPlace(Tensor other) => InPlace("MulInPlace", other, new MulOp());
+    /// <summary>this *= s, in place.</summary>
+    public Tensor MulInPlace(float s) => InPlace("MulInPlace", new RightScalar<MulOp>(s));
+    /// <summary>Every element = value, in place.</summary>
+    public Tensor FillInPlace(float value) => InPlace("FillInPlace", new FillScalar(value));
+    /// <summary>Every element = 0, in place.</summary>
+    public Tensor ZeroInPlace() => FillInPlace(0f);
+
+    /// <summary>Copies <paramref name="source"/> (broadcast to this shape, converted to this dtype) into this tensor, in place.
+    /// Works through views: <c>w.Slice(0, 0, 2).CopyFrom(x)</c> writes into w.</summary>
+    public Tensor CopyFrom(Tensor source)
+    {
+        CheckInPlace("CopyFrom", source);
+        source.Expand(Shape).CopyInto(this);
+        _storage.Bump();
+        return this;
+    }
+
+    internal Tensor InPlace<TOp>(string op, Tensor other, TOp f) where TOp : struct, IBinaryOp
+    {
+        CheckInPlace(op, other);
+        Check.Float32(op, this, "this"); Check.Float32(op, other, "other");
+        var map = StridedMap.Create(Layout.Shape, Layout, other.Expand(Shape).Layout, Layout);
+        Backend.Binary(Storage, other.Storage, Storage, map, Count, f);
+        _storage.Bump();
+        return this;
+    }
+
+    private Tensor InPlace<TOp>(string op, TOp f) where TOp : struct, IUnaryOp
+    {
+        CheckInPlace(op, null);
+        Check.Float32(op, this, "this");
+        Backend.Unary(Storage, Storage, StridedMap.Create(Layout.Shape, Layout, Layout), Count, f);
+        _storage.Bump();
+        return this;
+    }
+
+    private void CheckInPlace(string op, Tensor? other)
+    {
+        if (Autograd.IsEnabled && RequiresGrad)
+            throw new InvalidOperationException($"{op}: this tensor {(IsLeaf ? "is a leaf that requires grad" : $"is part of a recorded graph ({GradFn})")}; " +
+                "changing it in place would corrupt gradients. Do it inside 'using (Autograd.NoGrad())', or on a Detach()ed copy.");
+        if (other != null) Check.SameDevice(op, this, "this", other, "other");
+        for (int d = 0; d < Rank; d++)
+            if (Layout.Strides[d] == 0 && Layout.Shape[d] > 1)
+                throw new InvalidOperationException($"{op}: this tensor is a broadcast view (dim {d} repeats one element {Layout.Shape[d]} times); " +
+                    "writing to it in place is ambiguous. Call Contiguous() first.");
+        if (other != null && !Check.Broadcast(op, other.Layout.Shape, Layout.Shape).SequenceEqual(Layout.Shape))
+            throw new ArgumentException($"{op}: a tensor of shape {Layout.Format(other.Layout.Shape)} cannot be written into one of shape {Layout.Format(Layout.Shape)}.");
+    }
+}
