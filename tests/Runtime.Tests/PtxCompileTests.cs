@@ -48,6 +48,9 @@ public class PtxCompileTests
         yield return (K(nameof(Kernels.Gemm)), true);
         yield return (K(nameof(Kernels.GatherRows)).MakeGenericMethod(typeof(int), typeof(I32)), false);
         yield return (K(nameof(Kernels.GatherRows)).MakeGenericMethod(typeof(long), typeof(I64)), false);
+        yield return (K(nameof(Kernels.IndexAddRows)).MakeGenericMethod(typeof(int), typeof(I32)), false);
+        yield return (K(nameof(Kernels.IndexAddRows)).MakeGenericMethod(typeof(long), typeof(I64)), false);
+        foreach (var u in Implementing(typeof(IUpdateOp))) yield return (K(nameof(Kernels.Update)).MakeGenericMethod(u), false);
     }
 
     [Fact]

@@ -46,6 +46,8 @@ internal interface IBackend
     void GatherRows(Storage x, int xOffset, int rows, int cols, Storage index, int indexOffset, Storage y, int count);
     /// <summary>y[index[r], :] += src[r, :] for y dense [rows, cols]; repeated indices add up (atomically on accelerators).</summary>
     void IndexAddRows(Storage y, int rows, int cols, Storage index, int indexOffset, Storage src, int srcOffset, int count);
+    /// <summary>(p, m, v)[i] = op(p, g, m, v)[i] for dense runs from the given offsets; m and v may alias g when unused.</summary>
+    void Update<TOp>(Storage p, int pOffset, Storage g, int gOffset, Storage m, Storage v, int count, TOp op) where TOp : struct, IUpdateOp;
     /// <summary>Waits for queued work.</summary>
     void Synchronize();
 }

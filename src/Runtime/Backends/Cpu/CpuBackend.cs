@@ -154,6 +154,20 @@ internal sealed partial class CpuBackend : IBackend
         }
     }
 
+    public void Update<TOp>(Storage p, int pOffset, Storage g, int gOffset, Storage m, Storage v, int count, TOp op) where TOp : struct, IUpdateOp
+    {
+        var ps = (float[])((CpuStorage)p).Data; var gs = (float[])((CpuStorage)g).Data;
+        var ms = (float[])((CpuStorage)m).Data; var vs = (float[])((CpuStorage)v).Data;
+        CpuParallel.For(count, 8, (lo, hi) =>
+        {
+            for (int i = lo; i < hi; i++)
+            {
+                var (np, nm, nv) = op.Apply(ps[pOffset + i], gs[gOffset + i], ms[i], vs[i]);
+                ms[i] = nm; vs[i] = nv; ps[pOffset + i] = np; // parameter last: m and v may alias g
+            }
+        });
+    }
+
     public void Synchronize() { }
 
     /// <summary>

@@ -202,5 +202,14 @@ internal sealed partial class IlgpuBackend : IBackend
             Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, GatherArgs>(
                 Kernels.IndexAddRows<TIdx, EIdx>))(n, V<float>(y), V<TIdx>(index), V<float>(src), args);
 
+    public void Update<TOp>(Storage p, int pOffset, Storage g, int gOffset, Storage m, Storage v, int count, TOp op) where TOp : struct, IUpdateOp
+    {
+        if (count == 0) return;
+        lock (_sync)
+            Kernel("update", typeof(TOp), null, () =>
+                Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, UpdateArgs, TOp>(
+                    Kernels.Update<TOp>))(count, V<float>(p), V<float>(g), V<float>(m), V<float>(v), new UpdateArgs { POffset = pOffset, GOffset = gOffset }, op);
+    }
+
     public void Synchronize() { lock (_sync) Accelerator.Synchronize(); }
 }

@@ -138,6 +138,14 @@ public static class Kernels
         if (row < g.M && col < g.N) c[(batch * g.M + row) * g.N + col] = acc;
     }
 
+    /// <summary>Fused optimizer step: (p, m, v) = op(p, g, m, v); the parameter is written last (m and v may alias g).</summary>
+    public static void Update<TOp>(Index1D i, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, UpdateArgs a, TOp op)
+        where TOp : struct, IUpdateOp
+    {
+        var (np, nm, nv) = op.Apply(p[a.POffset + i], g[a.GOffset + i], m[i], v[i]);
+        m[i] = nm; v[i] = nv; p[a.POffset + i] = np;
+    }
+
     /// <summary>y[index[r], c] += src[r, c] with atomic adds (several r may name the same row).</summary>
     public static void IndexAddRows<TIdx, EIdx>(Index1D t, ArrayView<float> y, ArrayView<TIdx> index, ArrayView<float> src, GatherArgs g)
         where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
@@ -158,6 +166,13 @@ public static class Kernels
         if (ix < 0 || ix >= g.Rows) { y[t] = 0f; error[0] = 1 + r; return; }
         y[t] = x[g.XOffset + (int)ix * g.Cols + col];
     }
+}
+
+/// <summary>Offsets of the parameter and gradient in <see cref="Kernels.Update{TOp}"/>.</summary>
+public struct UpdateArgs
+{
+    /// <summary>Element offsets.</summary>
+    public int POffset, GOffset;
 }
 
 /// <summary>Arguments of <see cref="Kernels.GatherRows{TIdx, EIdx}"/>.</summary>

@@ -1,0 +1,45 @@
+namespace DeepSharp.Ops;
+
+/// <summary>One optimizer step for one element: new (parameter, state1, state2) from (parameter, gradient, state1, state2).
+/// One fused kernel applies it to a whole parameter.</summary>
+public interface IUpdateOp
+{
+    /// <summary>The update rule.</summary>
+    (float P, float M, float V) Apply(float p, float g, float m, float v);
+}
+
+/// <summary>SGD with optional momentum and L2 weight decay (torch.optim.SGD, dampening 0, no Nesterov).</summary>
+public struct SgdStep : IUpdateOp
+{
+    /// <summary>Hyper-parameters.</summary>
+    public float Lr, Momentum, WeightDecay;
+    /// <summary>1 on the first step with momentum: the buffer starts as the gradient (PyTorch's rule).</summary>
+    public int FirstStep;
+
+    /// <inheritdoc/>
+    public readonly (float P, float M, float V) Apply(float p, float g, float m, float v)
+    {
+        float d = g + WeightDecay * p;
+        if (Momentum != 0f) { m = FirstStep != 0 ? d : Momentum * m + d; d = m; }
+        return (p - Lr * d, m, v);
+    }
+}
+
+/// <summary>Adam with bias correction and L2 weight decay (torch.optim.Adam, amsgrad off).</summary>
+public struct AdamStep : IUpdateOp
+{
+    /// <summary>Hyper-parameters.</summary>
+    public float Lr, Beta1, Beta2, Eps, WeightDecay;
+    /// <summary>1 - β1^t and 1 - β2^t for the current step t.</summary>
+    public float Correction1, Correction2;
+
+    /// <inheritdoc/>
+    public readonly (float P, float M, float V) Apply(float p, float g, float m, float v)
+    {
+        float d = g + WeightDecay * p;
+        m = Beta1 * m + (1f - Beta1) * d;
+        v = Beta2 * v + (1f - Beta2) * d * d;
+        float step = Lr * (m / Correction1) / (MathF.Sqrt(v / Correction2) + Eps);
+        return (p - step, m, v);
+    }
+}
