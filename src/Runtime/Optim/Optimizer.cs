@@ -9,7 +9,7 @@ namespace DeepSharp.Optim;
 public abstract class Optimizer
 {
     private readonly Tensor[] _parameters;
-    private readonly Dictionary<Tensor, (Tensor M, Tensor V)> _state = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<Tensor, (Tensor M, Tensor? V)> _state = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>Takes any sequence of float32 tensors that require grad; a tensor listed twice is updated once.</summary>
     /// <exception cref="ArgumentException">A tensor does not require grad, is not float32, or is not dense.</exception>
@@ -72,12 +72,13 @@ public abstract class Optimizer
     {
         _fresh.Remove(p);
         if (StateCount == 0) return (g, g);
-        if (_state.TryGetValue(p, out var s)) return s;
-        using var _ = TensorScope.Suspend(); // optimizer state outlives every step's scope
-        var m = Tensor.Zeros(p.Shape, DType.Float32, p.Device);
-        var v = StateCount > 1 ? Tensor.Zeros(p.Shape, DType.Float32, p.Device) : g;
-        _state[p] = (m, v);
-        _fresh.Add(p);
-        return (m, v);
+        if (!_state.TryGetValue(p, out var s))
+        {
+            using var _ = TensorScope.Suspend(); // optimizer state outlives every step's scope
+            s = (Tensor.Zeros(p.Shape, DType.Float32, p.Device), StateCount > 1 ? Tensor.Zeros(p.Shape, DType.Float32, p.Device) : null);
+            _state[p] = s;
+            _fresh.Add(p);
+        }
+        return (s.M, s.V ?? g); // an unused slot aliases this step's gradient, never a stored one
     }
 }

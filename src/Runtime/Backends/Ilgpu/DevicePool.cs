@@ -22,8 +22,13 @@ internal sealed class DevicePool(Accelerator accelerator, Device device)
 
     /// <summary>Bytes held in the cache, ready for reuse.</summary>
     public long CachedBytes { get; private set; }
-    /// <summary>Bytes handed out and not yet returned.</summary>
-    public long InUseBytes { get; private set; }
+    private long _inUse;
+
+    /// <summary>Bytes handed out and not yet returned (counting returns queued by finalizers).</summary>
+    public long InUseBytes
+    {
+        get { lock (_lock) { DrainReturned(); return _inUse; } }
+    }
 
     /// <summary>Size classes: 256-byte multiples up to 1 MiB rounded to powers of two, then whole MiB.</summary>
     public static long SizeClass(long bytes)
@@ -41,7 +46,7 @@ internal sealed class DevicePool(Accelerator accelerator, Device device)
             DrainReturned();
             if (_free.TryGetValue(size, out var stack) && stack.Count > 0)
             {
-                CachedBytes -= size; InUseBytes += size;
+                CachedBytes -= size; _inUse += size;
                 var reused = stack.Pop();
                 _rented.Add(reused);
                 return reused;
@@ -58,10 +63,10 @@ internal sealed class DevicePool(Accelerator accelerator, Device device)
                 catch (Exception second)
                 {
                     var (free, total) = MemoryInfo();
-                    throw new DeviceOutOfMemoryException(device, size, free, total, InUseBytes, second);
+                    throw new DeviceOutOfMemoryException(device, size, free, total, _inUse, second);
                 }
             }
-            InUseBytes += size;
+            _inUse += size;
             _rented.Add(buffer);
             return buffer;
         }
@@ -88,7 +93,7 @@ internal sealed class DevicePool(Accelerator accelerator, Device device)
             long size = b.LengthInBytes;
             if (!_free.TryGetValue(size, out var stack)) _free[size] = stack = new();
             stack.Push(b);
-            CachedBytes += size; InUseBytes -= size;
+            CachedBytes += size; _inUse -= size;
         }
     }
 

@@ -21,7 +21,14 @@ internal sealed partial class IlgpuBackend : IBackend
         Accelerator = accelerator;
         Device = device;
         Pool = new DevicePool(accelerator, device);
+        ReduceGroup = Math.Min(256, 1 << (int)Math.Log2(accelerator.MaxNumThreadsPerGroup));
+        Tile = ReduceGroup >= 256 ? 16 : ReduceGroup >= 64 ? 8 : 4;
     }
+
+    /// <summary>Threads per group of the row reduction (a power of two ≤ 256).</summary>
+    public int ReduceGroup { get; }
+    /// <summary>Edge of the GEMM's square group (its C block is 4·Tile on a side; 16 → 64×64 blocks, 32 KB of shared memory).</summary>
+    public int Tile { get; }
 
     public Accelerator Accelerator { get; }
     public Device Device { get; }
@@ -126,10 +133,11 @@ internal sealed partial class IlgpuBackend : IBackend
         {
             if (outer * inner == 0) return;
             var r = new ReduceArgs { Offset = xOffset, Outer = outer, N = n, Inner = inner };
-            if (inner == 1)
+            // A group per row pays off for long rows; short rows (a loss over classes) fold one per thread, with no barriers.
+            if (inner == 1 && n >= 256)
                 Kernel("reduceRows", typeof(TOp), null, () =>
                     Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ReduceArgs>(Kernels.ReduceRows<TOp>))(
-                    new KernelConfig(outer, Kernels.GroupSize), V<float>(x), V<float>(y), r);
+                    new KernelConfig(outer, ReduceGroup, SharedMemoryConfig.RequestDynamic<float>(ReduceGroup)), V<float>(x), V<float>(y), r);
             else
                 Kernel("reduceCols", typeof(TOp), null, () =>
                     Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ReduceArgs>(Kernels.ReduceColumns<TOp>))(
@@ -156,10 +164,12 @@ internal sealed partial class IlgpuBackend : IBackend
             if (g.Batch * g.M * g.N == 0) return;
             if (g.K == 0) { Fill<float, FillOp<float>>(c, new FillOp<float>(0f)); return; }
             if (TryCuBlas(a, b, c, g)) return;
-            var grid = new Index3D((g.N + Kernels.Tile - 1) / Kernels.Tile, (g.M + Kernels.Tile - 1) / Kernels.Tile, g.Batch);
+            int block = 4 * Tile; // each thread of a Tile×Tile group computes a 4×4 patch
+        var grid = new Index3D((g.N + block - 1) / block, (g.M + block - 1) / block, g.Batch);
             Kernel("gemm", typeof(float), null, () =>
                 Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm))(
-                new KernelConfig(grid, new Index3D(Kernels.Tile, Kernels.Tile, 1)), V<float>(a), V<float>(b), V<float>(c), g);
+                new KernelConfig(grid, new Index3D(Tile, Tile, 1), SharedMemoryConfig.RequestDynamic<float>(2 * block * block)),
+            V<float>(a), V<float>(b), V<float>(c), g);
         }
     }
 

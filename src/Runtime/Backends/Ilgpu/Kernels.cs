@@ -68,14 +68,14 @@ public static class Kernels
     /// <summary>One group per row of a [Outer, N] block (Inner = 1): strided partial folds, then a shared-memory tree.</summary>
     public static void ReduceRows<TOp>(ArrayView<float> x, ArrayView<float> y, ReduceArgs r) where TOp : struct, IReduceOp
     {
-        var shared = SharedMemory.Allocate<float>(GroupSize);
+        var shared = SharedMemory.GetDynamic<float>(); // one float per thread; the group size is a power of two
         var op = default(TOp);
-        int row = Grid.IdxX, t = Group.IdxX, start = r.Offset + row * r.N;
+        int row = Grid.IdxX, t = Group.IdxX, size = Group.DimX, start = r.Offset + row * r.N;
         float acc = op.Identity;
-        for (int k = t; k < r.N; k += GroupSize) acc = op.Combine(acc, x[start + k]);
+        for (int k = t; k < r.N; k += size) acc = op.Combine(acc, x[start + k]);
         shared[t] = acc;
         Group.Barrier();
-        for (int s = GroupSize / 2; s > 0; s >>= 1)
+        for (int s = size / 2; s > 0; s >>= 1)
         {
             if (t < s) shared[t] = op.Combine(shared[t], shared[t + s]);
             Group.Barrier();
@@ -108,34 +108,59 @@ public static class Kernels
     }
 
     /// <summary>
-    /// Shared-memory tiled GEMM: a 16×16 group computes a 16×16 tile of C[batch], staging 16×16 tiles of A and B through
-    /// shared memory. Strided operands (transposed views) are read through their strides.
+    /// Shared-memory tiled GEMM with 4×4 register blocking: a T×T group (T = Group.DimX) computes a 4T×4T block of
+    /// C[batch], each thread a 4×4 patch held in registers. Tiles of A (4T rows × 4T k) and B (4T k × 4T columns) are
+    /// staged through dynamic shared memory (2·16T² floats). Strided operands (transposed views) are read through their
+    /// strides. The inner loop is unrolled by hand (ILGPU does not unroll).
     /// </summary>
     public static void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmArgs g)
     {
-        var sa = SharedMemory.Allocate<float>(Tile * Tile);
-        var sb = SharedMemory.Allocate<float>(Tile * Tile);
-        int tx = Group.IdxX, ty = Group.IdxY, batch = Grid.IdxZ;
-        int row = Grid.IdxY * Tile + ty, col = Grid.IdxX * Tile + tx;
+        const int R = 4;
+        int T = Group.DimX, TR = T * R, tile = TR * TR;
+        var shared = SharedMemory.GetDynamic<float>();
+        var sa = shared.SubView(0, tile);    // sa[r · TR + k]
+        var sb = shared.SubView(tile, tile); // sb[k · TR + col]
+        int tx = Group.IdxX, ty = Group.IdxY, batch = Grid.IdxZ, tid = ty * T + tx;
+        int row0 = Grid.IdxY * TR, col0 = Grid.IdxX * TR, ar = ty * R, bc = tx * R;
         int baseA = g.OffA + batch * g.BatchA, baseB = g.OffB + batch * g.BatchB;
-        float acc = 0f;
-        for (int k0 = 0; k0 < g.K; k0 += Tile)
+        float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+        float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+        for (int k0 = 0; k0 < g.K; k0 += TR)
         {
-            int ka = k0 + tx, kb = k0 + ty;
-            sa[ty * Tile + tx] = row < g.M && ka < g.K ? a[baseA + row * g.RowA + ka * g.ColA] : 0f;
-            sb[ty * Tile + tx] = kb < g.K && col < g.N ? b[baseB + kb * g.RowB + col * g.ColB] : 0f;
-            Group.Barrier();
-            // Unrolled by four by hand: ILGPU does not unroll loops.
-            for (int k = 0; k < Tile; k += 4)
+            for (int e = tid; e < tile; e += T * T)
             {
-                acc += sa[ty * Tile + k] * sb[k * Tile + tx];
-                acc += sa[ty * Tile + k + 1] * sb[(k + 1) * Tile + tx];
-                acc += sa[ty * Tile + k + 2] * sb[(k + 2) * Tile + tx];
-                acc += sa[ty * Tile + k + 3] * sb[(k + 3) * Tile + tx];
+                int r = e / TR, q = e - r * TR; // (row, k) of the A tile and (k, col) of the B tile
+                int gr = row0 + r, gk = k0 + q, gkb = k0 + r, gc = col0 + q;
+                sa[e] = gr < g.M && gk < g.K ? a[baseA + gr * g.RowA + gk * g.ColA] : 0f;
+                sb[e] = gkb < g.K && gc < g.N ? b[baseB + gkb * g.RowB + gc * g.ColB] : 0f;
+            }
+            Group.Barrier();
+            for (int k = 0; k < TR; k++)
+            {
+                float a0 = sa[ar * TR + k], a1 = sa[(ar + 1) * TR + k], a2 = sa[(ar + 2) * TR + k], a3 = sa[(ar + 3) * TR + k];
+                float b0 = sb[k * TR + bc], b1 = sb[k * TR + bc + 1], b2 = sb[k * TR + bc + 2], b3 = sb[k * TR + bc + 3];
+                c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+                c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+                c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+                c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
             }
             Group.Barrier();
         }
-        if (row < g.M && col < g.N) c[(batch * g.M + row) * g.N + col] = acc;
+        int row = row0 + ar, col = col0 + bc;
+        StoreRow(c, g, batch, row, col, c00, c01, c02, c03);
+        StoreRow(c, g, batch, row + 1, col, c10, c11, c12, c13);
+        StoreRow(c, g, batch, row + 2, col, c20, c21, c22, c23);
+        StoreRow(c, g, batch, row + 3, col, c30, c31, c32, c33);
+    }
+
+    private static void StoreRow(ArrayView<float> c, GemmArgs g, int batch, int row, int col, float v0, float v1, float v2, float v3)
+    {
+        if (row >= g.M) return;
+        int at = (batch * g.M + row) * g.N + col;
+        if (col < g.N) c[at] = v0;
+        if (col + 1 < g.N) c[at + 1] = v1;
+        if (col + 2 < g.N) c[at + 2] = v2;
+        if (col + 3 < g.N) c[at + 3] = v3;
     }
 
     /// <summary>Fused optimizer step: (p, m, v) = op(p, g, m, v); the parameter is written last (m and v may alias g).</summary>
