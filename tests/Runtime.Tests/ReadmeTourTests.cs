@@ -19,6 +19,23 @@ public class ReadmeTourTests
         Assert.Equal(4, v.Count);
         var h = y.To(Device.Cpu).ToArray<float>();
         Assert.All(h, value => Assert.True(value >= 0));
+        var w1 = Tensor.Randn([20, 256], 0f, 0.1f, device: d).RequiresGradient();
+        var w2 = Tensor.Randn([256, 10], 0f, 0.1f, device: d).RequiresGradient();
+        var opt = new DeepSharp.Optim.Sgd([w1, w2], lr: 0.1f);
+        var X = Tensor.Randn([64, 20], device: d);
+        var labels = X.Slice(1, 0, 10).ArgMax(1);
+        float first = 0, last = 0;
+        for (int step = 0; step < 100; step++)
+        {
+            using var scope = TensorScope.Begin();
+            opt.ZeroGrad();
+            var loss = Functional.CrossEntropy(X.MatMul(w1).Relu().MatMul(w2), labels);
+            loss.Backward();
+            opt.Step();
+            if (step == 0) first = loss.Item();
+            last = loss.Item();
+        }
+        Assert.True(last < first / 2, $"loss {first} → {last}");
         if (d != Device.Cpu)
             Assert.Contains("Add: argument 'b' is on cpu", Assert.Throws<DeviceMismatchException>(() => y + Tensor.Ones(4)).Message);
     }
