@@ -9,7 +9,7 @@ namespace DeepSharp;
 /// </summary>
 public sealed partial class Tensor : IDisposable
 {
-    private readonly Storage _storage;
+    private Storage _storage;
     private bool _disposed;
 
     internal Tensor(Storage storage, Layout layout)
@@ -23,7 +23,7 @@ public sealed partial class Tensor : IDisposable
     /// <summary>The elements' storage (shared with views).</summary>
     public Storage Storage => _disposed ? throw Disposed() : _storage;
     /// <summary>Shape, strides and offset into <see cref="Storage"/>.</summary>
-    public Layout Layout { get; }
+    public Layout Layout { get; private set; }
     /// <summary>Dimension sizes, outermost first (a copy; the tensor is unaffected by changes).</summary>
     public int[] Shape => (int[])Layout.Shape.Clone();
     /// <summary>Number of dimensions.</summary>
@@ -59,6 +59,29 @@ public sealed partial class Tensor : IDisposable
     {
         int n = Layout.Numel(shape);
         return new Tensor(device.Backend.Allocate(dtype, n), Layout.Contiguous(shape));
+    }
+
+    /// <summary>
+    /// Makes this leaf hold <paramref name="source"/>'s elements (any device, same dtype), keeping the tensor object, so
+    /// references to it (tied parameters, optimizers) see the change: how a model moves to a device or loads weights.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">This tensor is not a leaf, or the dtypes differ.</exception>
+    public void SetData(Tensor source)
+    {
+        if (!IsLeaf) throw new InvalidOperationException($"SetData: only leaf tensors can take new data; this one was computed by {GradFn}.");
+        if (source.DType != DType) throw new InvalidOperationException($"SetData: the source is {source.DType.Name()} but this tensor is {DType.Name()}.");
+        var storage = source.Storage;
+        storage.AddRef();
+        var old = _storage;
+        _storage = storage;
+        Layout = source.Layout;
+        storage.Bump(); // graphs that saved the old data must not use it
+        if (!_disposed) old.Release();
+        if (Grad is { } g && (g.Device != Device || !g.Layout.Shape.SequenceEqual(Layout.Shape)))
+        {
+            using var _ = TensorScope.Suspend();
+            Grad = g.Layout.Shape.SequenceEqual(Layout.Shape) ? g.To(Device) : null;
+        }
     }
 
     /// <summary>A view of the same storage with another layout (not recorded by autograd).</summary>

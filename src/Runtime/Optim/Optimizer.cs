@@ -79,6 +79,12 @@ public abstract class Optimizer
             _state[p] = s;
             _fresh.Add(p);
         }
+        if (s.M.Device != p.Device) // the model moved (Block.To): its state follows
+        {
+            using var _ = TensorScope.Suspend();
+            s.M.SetData(s.M.To(p.Device));
+            s.V?.SetData(s.V.To(p.Device));
+        }
         return (s.M, s.V ?? g); // an unused slot aliases this step's gradient, never a stored one
     }
 }
