@@ -24,7 +24,7 @@ public sealed class TensorScope : IDisposable
     public static TensorScope Begin() => new(suspended: false);
 
     /// <summary>A scope that owns nothing: tensors created inside it belong to no scope (for state that must outlive a step).</summary>
-    internal static TensorScope Suspend() => new(suspended: true);
+    public static TensorScope Suspend() => new(suspended: true);
 
     internal static void Register(Tensor t)
     {

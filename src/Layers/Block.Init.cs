@@ -1,0 +1,97 @@
+namespace DeepSharp.Layers;
+
+public abstract partial class Block
+{
+    private Device _device = Device.Cpu;
+
+    /// <summary>
+    /// Initializes the tree's parameters (paths relative to this block): those with known shapes get data now, on
+    /// <paramref name="device"/>; deferred ones get <paramref name="init"/> recorded and applied when their shapes are known.
+    /// With an initializer, it replaces each matched parameter's own; <paramref name="where"/> picks parameters by path.
+    /// </summary>
+    /// <returns>How many parameters the rule touched (0 means it matched nothing — usually a typo in <paramref name="where"/>).</returns>
+    public int Initialize(IInitializer? init = null, Func<string, Parameter, bool>? where = null, Device? device = null)
+    {
+        if (device != null) foreach (var (_, b) in NamedBlocks()) b._device = device;
+        int touched = 0;
+        foreach (var (path, p) in NamedParameters())
+        {
+            if (where != null && !where(path, p)) continue;
+            touched++;
+            if (init != null) p.Initializer = init;
+            if (p.IsInitialized) { if (init != null) p.Refill(init, Init.StreamSeed(path)); }
+            else if (!p.Shape.Contains(-1)) p.Materialize(p.Shape, device ?? _device, Init.StreamSeed(path));
+        }
+        return touched;
+    }
+
+    /// <summary>
+    /// Infers every deferred shape from a dry run on an empty batch of <paramref name="inputShape"/> (its first dim is
+    /// replaced by 0, so nothing is computed) and returns the parameters with their shapes.
+    /// </summary>
+    public IReadOnlyList<(string Path, int[] Shape)> Materialize(int[] inputShape, Device? device = null)
+    {
+        var shape = (int[])inputShape.Clone();
+        if (shape.Length > 0) shape[0] = 0;
+        using (Autograd.NoGrad()) Call(Tensor.Zeros(shape, DType.Float32, device ?? _device));
+        return NamedParameters().Select(p => (p.Path, p.Parameter.Shape)).ToList();
+    }
+
+    /// <summary>Gives a deferred parameter its data once <paramref name="shape"/> is known (call from <see cref="Forward"/>).</summary>
+    protected void Materialize(Parameter parameter, int[] shape, Device device)
+    {
+        if (parameter.IsInitialized) return;
+        var root = CurrentRoot ?? this;
+        var path = root.NamedParameters().FirstOrDefault(p => ReferenceEquals(p.Parameter, parameter)).Path ?? parameter.Path;
+        parameter.Path = path;
+        parameter.Materialize(shape, device, Init.StreamSeed(path));
+    }
+
+    /// <summary>Fails before any launch when <paramref name="x"/> and <paramref name="parameter"/> are on different devices,
+    /// naming the block and the parameter's path.</summary>
+    /// <exception cref="DeviceMismatchException">The devices differ.</exception>
+    protected void CheckDevice(Parameter parameter, Tensor x)
+    {
+        if (parameter.IsInitialized && parameter.Data.Device != x.Device)
+            throw new DeviceMismatchException($"{GetType().Name}: parameter {parameter.Path} is on {parameter.Data.Device}, input on {x.Device}. " +
+                "Move the model with net.To(device) or the input with x.To(device); nothing is copied silently.");
+    }
+
+    private void InitializeKnown(Device device)
+    {
+        foreach (var (path, p) in NamedParameters())
+        {
+            p.Path = path;
+            if (!p.IsInitialized && !p.Shape.Contains(-1)) p.Materialize(p.Shape, device, Init.StreamSeed(path));
+        }
+    }
+
+    /// <summary>
+    /// Moves every parameter and buffer to <paramref name="device"/> in place: the parameter and tensor objects stay the
+    /// same, so ties and optimizer references survive. Deferred parameters will be created there.
+    /// </summary>
+    public Block To(Device device)
+    {
+        CheckRegistration();
+        using var _ = TensorScope.Suspend();
+        foreach (var (_, b) in NamedBlocks())
+        {
+            b._device = device;
+            foreach (var (_, t) in b._buffers) if (t.Device != device) t.SetData(t.To(device));
+        }
+        foreach (var p in Parameters())
+            if (p.IsInitialized && p.Data.Device != device) p.Data.SetData(p.Data.To(device));
+        return this;
+    }
+}
+
+/// <summary>Extensions for initializers.</summary>
+public static class InitializerExtensions
+{
+    /// <summary>Fills <paramref name="parameter"/> now if it has data, else records this initializer for when it gets data.</summary>
+    public static void ApplyTo(this IInitializer init, Parameter parameter)
+    {
+        parameter.Initializer = init;
+        if (parameter.IsInitialized) parameter.Refill(init, Init.StreamSeed(parameter.Path));
+    }
+}

@@ -1,0 +1,94 @@
+namespace DeepSharp.Layers;
+
+public abstract partial class Block
+{
+    /// <summary>Every block in the tree with its dotted path ("" for this one), each shared block once, parents first.</summary>
+    public IEnumerable<(string Path, Block Block)> NamedBlocks()
+    {
+        var seen = new HashSet<Block>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<(string, Block)>();
+        stack.Push(("", this));
+        while (stack.Count > 0)
+        {
+            var (path, b) = stack.Pop();
+            if (!seen.Add(b)) continue;
+            yield return (path, b);
+            for (int i = b._children.Count - 1; i >= 0; i--) stack.Push((Join(path, b._children[i].Name), b._children[i].Block));
+        }
+    }
+
+    /// <summary>Every parameter with its dotted path ("0.weight"); a tied parameter is listed once, under its first path.</summary>
+    public IEnumerable<(string Path, Parameter Parameter)> NamedParameters()
+    {
+        CheckRegistration();
+        var seen = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
+        foreach (var (path, b) in NamedBlocks())
+            foreach (var (name, p) in b._parameters)
+                if (seen.Add(p))
+                {
+                    var full = Join(path, name);
+                    if (p.Path.Length < full.Length) p.Path = full; // messages name the path from the outermost block
+                    yield return (full, p);
+                }
+    }
+
+    /// <summary>Every distinct parameter.</summary>
+    public IEnumerable<Parameter> Parameters() => NamedParameters().Select(p => p.Parameter);
+
+    /// <summary>Every buffer with its dotted path.</summary>
+    public IEnumerable<(string Path, Tensor Buffer)> NamedBuffers() =>
+        NamedBlocks().SelectMany(x => x.Block._buffers.Select(b => (Join(x.Path, b.Name), b.Tensor)));
+
+    /// <summary>
+    /// Name → tensor for every parameter (once, as in <see cref="NamedParameters"/>) and buffer, in order:
+    /// <c>net[2].StateDict()</c> gives {"weight", "bias"}; <c>net.StateDict()</c> gives {"0.weight", …}.
+    /// </summary>
+    /// <exception cref="UninitializedParameterException">A parameter has no data yet.</exception>
+    public OrderedDictionary<string, Tensor> StateDict()
+    {
+        var d = new OrderedDictionary<string, Tensor>();
+        foreach (var (path, p) in NamedParameters()) d.Add(path, p.Data);
+        foreach (var (path, b) in NamedBuffers()) d.Add(path, b);
+        return d;
+    }
+
+    /// <summary>The parameter at a dotted path ("2.bias").</summary>
+    /// <exception cref="KeyNotFoundException">No parameter there; the message lists the valid paths.</exception>
+    public Parameter GetParameter(string path)
+    {
+        int dot = path.LastIndexOf('.');
+        var block = this;
+        if (dot >= 0)
+            foreach (var name in path[..dot].Split('.'))
+                block = block._children.FirstOrDefault(c => c.Name == name).Block ?? throw NoParameter(path);
+        var leaf = dot >= 0 ? path[(dot + 1)..] : path;
+        var found = block._parameters.FirstOrDefault(p => p.Name == leaf).Parameter ?? throw NoParameter(path);
+        if (found.Path.Length < path.Length) found.Path = path; // messages name the path from the outermost block asked
+        return found;
+    }
+
+    private KeyNotFoundException NoParameter(string path) =>
+        new($"{GetType().Name} has no parameter '{path}'. Parameters: {string.Join(", ", NamedParameters().Select(p => p.Path))}.");
+
+    /// <summary>Calls <paramref name="fn"/> on every block of the tree, children first, then this one (each shared block once).</summary>
+    public Block Apply(Action<Block> fn)
+    {
+        foreach (var (_, b) in NamedBlocks().Reverse()) fn(b);
+        return this;
+    }
+
+    /// <summary>Sets training mode on the whole tree (dropout is active only in training mode).</summary>
+    public Block Train(bool training = true)
+    {
+        foreach (var (_, b) in NamedBlocks()) b.IsTraining = training;
+        return this;
+    }
+
+    /// <summary>Sets evaluation mode on the whole tree.</summary>
+    public Block Eval() => Train(false);
+
+    /// <summary>True in training mode (the default).</summary>
+    public bool IsTraining { get; private set; } = true;
+
+    private static string Join(string prefix, string name) => prefix.Length == 0 ? name : prefix + "." + name;
+}

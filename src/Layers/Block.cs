@@ -1,0 +1,106 @@
+namespace DeepSharp.Layers;
+
+/// <summary>
+/// A layer, a group of layers or a whole model. Subclasses register their children, parameters and buffers in the
+/// constructor and implement <see cref="Forward"/>, which may use any C# control flow. Run a block with
+/// <see cref="Call"/> (C# has no <c>__call__</c>): <c>var y = net.Call(x);</c>.
+/// </summary>
+public abstract partial class Block
+{
+    private readonly List<(string Name, Block Block)> _children = new();
+    private readonly List<(string Name, Parameter Parameter)> _parameters = new();
+    private readonly List<(string Name, Tensor Tensor)> _buffers = new();
+    [ThreadStatic] private static Block? _root;
+
+    /// <summary>The computation: input → output. Called through <see cref="Call"/>; never call it directly.</summary>
+    protected abstract Tensor Forward(Tensor x);
+
+    /// <summary>
+    /// Runs the block: on the outermost call, checks that every child and parameter held in a field is registered and
+    /// initializes parameters whose shapes are known; then runs <see cref="Forward"/>, where deferred parameters learn
+    /// their shapes.
+    /// </summary>
+    /// <exception cref="UnregisteredStateException">A field holds a block, parameter or tensor that is not registered.</exception>
+    public Tensor Call(Tensor x)
+    {
+        if (_root != null) return Forward(x);
+        _root = this;
+        try
+        {
+            CheckRegistration();
+            InitializeKnown(x.Device);
+            return Forward(x);
+        }
+        finally { _root = null; }
+    }
+
+    /// <summary>Registers a child block under <paramref name="name"/> and returns it (<c>_out = Register("out", new Dense(10));</c>).</summary>
+    /// <exception cref="ArgumentException">The name is empty, contains '.', or is taken.</exception>
+    protected T Register<T>(string name, T block) where T : Block
+    {
+        CheckName(name);
+        _children.Add((name, block));
+        return block;
+    }
+
+    /// <summary>Registers a parameter under <paramref name="name"/> and returns it. Registering one parameter in two blocks ties them.</summary>
+    protected Parameter Register(string name, Parameter parameter)
+    {
+        CheckName(name);
+        if (parameter.Path.Length == 0) parameter.Path = name;
+        _parameters.Add((name, parameter));
+        return parameter;
+    }
+
+    /// <summary>Registers non-trainable state (a constant weight, running statistics): moved and saved with the model, never trained.</summary>
+    protected Tensor RegisterBuffer(string name, Tensor tensor)
+    {
+        CheckName(name);
+        var t = tensor.IsLeaf && !tensor.RequiresGrad ? tensor : tensor.Detach();
+        _buffers.Add((name, t));
+        return t;
+    }
+
+    /// <summary>Adds a child under the next free numeric name (for sequential containers).</summary>
+    protected void AddChild(Block block) => Register(_children.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), block);
+
+    private void CheckName(string name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Contains('.'))
+            throw new ArgumentException($"{GetType().Name}: '{name}' is not a valid name (non-empty, no '.').");
+        if (_children.Any(c => c.Name == name) || _parameters.Any(p => p.Name == name) || _buffers.Any(b => b.Name == name))
+            throw new ArgumentException($"{GetType().Name}: the name '{name}' is already registered.");
+    }
+
+    /// <summary>The direct children with their names, in registration order.</summary>
+    public IEnumerable<(string Name, Block Block)> NamedChildren() => _children;
+
+    /// <summary>The direct children, in registration order.</summary>
+    public IEnumerable<Block> Children() => _children.Select(c => c.Block);
+
+    /// <summary>Direct child number <paramref name="index"/> (negative counts from the end): <c>net[0][1]</c>.</summary>
+    /// <exception cref="IndexOutOfRangeException">No such child.</exception>
+    public Block this[int index]
+    {
+        get
+        {
+            int i = index < 0 ? index + _children.Count : index;
+            if (i < 0 || i >= _children.Count)
+                throw new IndexOutOfRangeException($"{GetType().Name} has {_children.Count} children; index {index} is out of range.");
+            return _children[i].Block;
+        }
+    }
+
+    /// <summary>Direct child called <paramref name="name"/>.</summary>
+    /// <exception cref="KeyNotFoundException">No such child.</exception>
+    public Block this[string name] => _children.FirstOrDefault(c => c.Name == name).Block
+        ?? throw new KeyNotFoundException($"{GetType().Name} has no child '{name}'; its children are: {string.Join(", ", _children.Select(c => c.Name))}.");
+
+    /// <summary>This block's own parameters (not its children's), in registration order.</summary>
+    protected IEnumerable<(string Name, Parameter Parameter)> OwnParameters => _parameters;
+
+    /// <summary>This block's own buffers.</summary>
+    protected IEnumerable<(string Name, Tensor Tensor)> OwnBuffers => _buffers;
+
+    internal static Block? CurrentRoot => _root;
+}

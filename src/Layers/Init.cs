@@ -1,0 +1,113 @@
+namespace DeepSharp.Layers;
+
+/// <summary>What an initializer knows about the parameter it fills.</summary>
+/// <param name="Path">Dotted path of the parameter ("0.weight").</param>
+/// <param name="Shape">Its shape ([out, in, …] for weights, as in PyTorch).</param>
+/// <param name="Generator">Its own random stream, derived from the seed and the path.</param>
+public sealed record InitContext(string Path, int[] Shape, Generator Generator)
+{
+    private int Receptive => Shape.Length > 2 ? Shape[2..].Aggregate(1, (a, b) => a * b) : 1;
+    /// <summary>Inputs per output unit: shape[1]·receptive field (shape[0] for vectors).</summary>
+    public int FanIn => Shape.Length < 2 ? Shape.FirstOrDefault(1) : Shape[1] * Receptive;
+    /// <summary>Outputs per input unit: shape[0]·receptive field.</summary>
+    public int FanOut => Shape.Length < 2 ? Shape.FirstOrDefault(1) : Shape[0] * Receptive;
+}
+
+/// <summary>Fills a parameter's data (called under no-grad). A custom initializer is one small class or <see cref="Init.Custom"/>.</summary>
+public interface IInitializer
+{
+    /// <summary>Writes initial values into <paramref name="data"/>.</summary>
+    void Fill(Tensor data, InitContext context);
+}
+
+/// <summary>Which fan Kaiming initialization preserves.</summary>
+public enum FanMode
+{
+    /// <summary>Preserve the variance of activations in the forward pass.</summary>
+    FanIn,
+    /// <summary>Preserve the variance of gradients in the backward pass.</summary>
+    FanOut,
+}
+
+/// <summary>The nonlinearity after the layer, for Kaiming's gain.</summary>
+public enum Nonlinearity
+{
+    /// <summary>gain √2.</summary>
+    Relu,
+    /// <summary>gain 1.</summary>
+    Linear,
+    /// <summary>gain √(2 / (1 + a²)) with the negative slope a.</summary>
+    LeakyRelu,
+}
+
+/// <summary>Built-in initializers (torch.nn.init) and the seed every parameter's stream derives from.</summary>
+public static class Init
+{
+    /// <summary>The seed of all parameter initialization; each parameter draws from (seed, its path).</summary>
+    public static ulong Seed { get; set; } = 0x1417;
+
+    /// <summary>Sets <see cref="Seed"/> (like torch.manual_seed for initialization).</summary>
+    public static void ManualSeed(ulong seed) => Seed = seed;
+
+    /// <summary>The stream seed of the parameter at <paramref name="path"/>: FNV-1a of the path mixed with the seed.</summary>
+    public static ulong StreamSeed(string path)
+    {
+        ulong h = 0xCBF29CE484222325UL;
+        foreach (char c in path) { h ^= c; h *= 0x100000001B3UL; }
+        return h ^ (Seed * 0x9E3779B97F4A7C15UL);
+    }
+
+    /// <summary>N(mean, std²).</summary>
+    public static IInitializer Normal(float mean = 0f, float std = 1f) => new Rule($"Normal({mean}, {std})", (t, c) => Randn(t, c, mean, std));
+    /// <summary>U[a, b).</summary>
+    public static IInitializer Uniform(float a = 0f, float b = 1f) => new Rule($"Uniform({a}, {b})", (t, c) => Rand(t, c, a, b));
+    /// <summary>All zeros.</summary>
+    public static IInitializer Zeros { get; } = Constant(0f);
+    /// <summary>All ones.</summary>
+    public static IInitializer Ones { get; } = Constant(1f);
+    /// <summary>Every element = <paramref name="value"/>.</summary>
+    public static IInitializer Constant(float value) => new Rule($"Constant({value})", (t, _) => t.FillInPlace(value));
+
+    /// <summary>Xavier/Glorot uniform: U(±gain·√(6 / (fanIn + fanOut))) (Glorot &amp; Bengio 2010).</summary>
+    public static IInitializer XavierUniform(float gain = 1f) => new Rule($"XavierUniform({gain})", (t, c) =>
+    {
+        float bound = gain * MathF.Sqrt(6f / (c.FanIn + c.FanOut));
+        Rand(t, c, -bound, bound);
+    });
+
+    /// <summary>Xavier/Glorot normal: N(0, gain²·2 / (fanIn + fanOut)).</summary>
+    public static IInitializer XavierNormal(float gain = 1f) => new Rule($"XavierNormal({gain})", (t, c) =>
+        Randn(t, c, 0f, gain * MathF.Sqrt(2f / (c.FanIn + c.FanOut))));
+
+    /// <summary>Kaiming/He uniform: U(±gain·√(3 / fan)) (He et al. 2015).</summary>
+    public static IInitializer KaimingUniform(float a = 0f, FanMode mode = FanMode.FanIn, Nonlinearity nonlinearity = Nonlinearity.LeakyRelu) =>
+        new Rule($"KaimingUniform({a}, {mode}, {nonlinearity})", (t, c) =>
+        {
+            float bound = Gain(nonlinearity, a) * MathF.Sqrt(3f / Fan(c, mode));
+            Rand(t, c, -bound, bound);
+        });
+
+    /// <summary>Kaiming/He normal: N(0, gain² / fan) (He et al. 2015).</summary>
+    public static IInitializer KaimingNormal(float a = 0f, FanMode mode = FanMode.FanIn, Nonlinearity nonlinearity = Nonlinearity.LeakyRelu) =>
+        new Rule($"KaimingNormal({a}, {mode}, {nonlinearity})", (t, c) => Randn(t, c, 0f, Gain(nonlinearity, a) / MathF.Sqrt(Fan(c, mode))));
+
+    /// <summary>A custom initializer from a delegate (runs under no-grad; write with in-place ops or <c>CopyFrom</c>).</summary>
+    public static IInitializer Custom(string name, Action<Tensor, InitContext> fill) => new Rule(name, fill);
+
+    private static float Gain(Nonlinearity n, float a) => n switch
+    {
+        Nonlinearity.Relu => MathF.Sqrt(2f),
+        Nonlinearity.Linear => 1f,
+        _ => MathF.Sqrt(2f / (1f + a * a)),
+    };
+
+    private static float Fan(InitContext c, FanMode mode) => Math.Max(1, mode == FanMode.FanIn ? c.FanIn : c.FanOut);
+    private static void Rand(Tensor t, InitContext c, float a, float b) => t.CopyFrom(Tensor.Rand(c.Shape, a, b, c.Generator, t.Device));
+    private static void Randn(Tensor t, InitContext c, float mean, float std) => t.CopyFrom(Tensor.Randn(c.Shape, mean, std, c.Generator, t.Device));
+
+    private sealed class Rule(string name, Action<Tensor, InitContext> fill) : IInitializer
+    {
+        public void Fill(Tensor data, InitContext context) => fill(data, context);
+        public override string ToString() => name;
+    }
+}
