@@ -70,7 +70,7 @@ static void CpuElementwise()
 static void Mlp(Device d, int threads)
 {
     CpuParallel.Threads = threads;
-    Console.WriteLine($"\n## MLP 20-256-10 on {d} ({threads} thread{(threads > 1 ? "s" : "")}), µs per call — median");
+    Console.WriteLine($"\n## MLP 20-256-10 on {d}{(d == Device.Cpu ? $" ({threads} thread{(threads > 1 ? "s" : "")})" : " (incl. synchronize)")}, µs per call — median");
     Console.WriteLine("| batch | forward (no grad) | training step |");
     Console.WriteLine("|---|---|---|");
     foreach (int batch in new[] { 2, 256 })
@@ -127,4 +127,5 @@ static void Gpu()
     var s = Tensor.Rand([2, 20], device: d);
     double launch = Median(200, () => (s + 1f).Dispose(), d.Synchronize) * 1e6;
     Console.WriteLine($"one small elementwise op incl. synchronize: {launch:F1} µs");
+    Mlp(d, Environment.ProcessorCount);
 }

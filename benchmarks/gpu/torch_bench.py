@@ -25,3 +25,15 @@ print(f"add on 16M floats: {12 * m / median(lambda: x + y, 20) / 1e9:.0f} GB/s")
 print(f"relu on 16M floats: {8 * m / median(lambda: torch.relu(x), 20) / 1e9:.0f} GB/s")
 s = torch.rand(2, 20, device=d)
 print(f"one small elementwise op incl. synchronize: {median(lambda: s + 1, 200) * 1e6:.1f} us")
+
+for batch in (2, 256):
+    net = torch.nn.Sequential(torch.nn.Linear(20, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10)).to(d)
+    x = torch.randn(batch, 20, device=d); y = (torch.arange(batch, device=d) % 10)
+    opt = torch.optim.SGD(net.parameters(), lr=0.01)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    def fwd():
+        with torch.no_grad():
+            net(x)
+    def step():
+        opt.zero_grad(); loss_fn(net(x), y).backward(); opt.step()
+    print(f"MLP 20-256-10 batch {batch}: forward {median(fwd, 200) * 1e6:.1f} us, SGD step {median(step, 200) * 1e6:.1f} us")
