@@ -11,6 +11,8 @@ public struct GemmArgs
     public int OffA, BatchA, RowA, ColA;
     /// <summary>B: offset, batch stride, row stride, column stride (in elements).</summary>
     public int OffB, BatchB, RowB, ColB;
+    /// <summary>Blocks of C per row of blocks and per column of blocks (set by accelerator backends for the 1-D launch grid).</summary>
+    public int BlocksX, BlocksY;
 }
 
 /// <summary>

@@ -165,7 +165,9 @@ internal sealed partial class IlgpuBackend : IBackend
             if (g.K == 0) { Fill<float, FillOp<float>>(c, new FillOp<float>(0f)); return; }
             if (TryCuBlas(a, b, c, g)) return;
             int block = 4 * Tile; // each thread of a Tile×Tile group computes a 4×4 patch
-        var grid = new Index3D((g.N + block - 1) / block, (g.M + block - 1) / block, g.Batch);
+            g.BlocksX = (g.N + block - 1) / block;
+            g.BlocksY = (g.M + block - 1) / block;
+            var grid = new Index3D(g.BlocksX * g.BlocksY * g.Batch, 1, 1);
             Kernel("gemm", typeof(float), null, () =>
                 Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm))(
                 new KernelConfig(grid, new Index3D(Tile, Tile, 1), SharedMemoryConfig.RequestDynamic<float>(2 * block * block)),

@@ -120,8 +120,10 @@ public static class Kernels
         var shared = SharedMemory.GetDynamic<float>();
         var sa = shared.SubView(0, tile);    // sa[r · TR + k]
         var sb = shared.SubView(tile, tile); // sb[k · TR + col]
-        int tx = Group.IdxX, ty = Group.IdxY, batch = Grid.IdxZ, tid = ty * T + tx;
-        int row0 = Grid.IdxY * TR, col0 = Grid.IdxX * TR, ar = ty * R, bc = tx * R;
+        // A 1-D grid decoded by hand: on PoCL's OpenCL the y/z grid indices gave wrong products (measured 2026-11-26).
+        int block = Grid.IdxX, bx = block % g.BlocksX, rest = block / g.BlocksX, by = rest % g.BlocksY, batch = rest / g.BlocksY;
+        int tx = Group.IdxX, ty = Group.IdxY, tid = ty * T + tx;
+        int row0 = by * TR, col0 = bx * TR, ar = ty * R, bc = tx * R;
         int baseA = g.OffA + batch * g.BatchA, baseB = g.OffB + batch * g.BatchB;
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
         float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
