@@ -46,6 +46,7 @@ public class PtxCompileTests
         yield return (K(nameof(Kernels.Where)), false);
         yield return (K(nameof(Kernels.ArgReduce)), false);
         yield return (K(nameof(Kernels.Gemm)), true);
+        yield return (K(nameof(Kernels.GemmDirect)), false);
         yield return (K(nameof(Kernels.GatherRows)).MakeGenericMethod(typeof(int), typeof(I32)), false);
         yield return (K(nameof(Kernels.GatherRows)).MakeGenericMethod(typeof(long), typeof(I64)), false);
         yield return (K(nameof(Kernels.IndexAddRows)).MakeGenericMethod(typeof(int), typeof(I32)), false);

@@ -120,4 +120,21 @@ public class MemoryTests
         // No GC here: the scope must have returned every intermediate deterministically.
         Assert.Equal(baseline, pool.InUseBytes);
     }
+
+    [Fact]
+    public void DirectGemmKernelMatchesTheTiledOne()
+    {
+        var backend = Backends.DeviceManager.Ilgpu(Device.IlgpuCpu);
+        var a = Tensor.Rand([2, 37, 19], generator: new Generator(1), device: Device.IlgpuCpu);
+        var b = Tensor.Rand([19, 23], generator: new Generator(2), device: Device.IlgpuCpu);
+        var tiled = a.MatMul(b).ToArray<float>();
+        backend.UseTiledGemm = false;
+        try
+        {
+            var direct = a.MatMul(b.T.Contiguous().T).ToArray<float>(); // a strided operand too
+            Assert.Equal(tiled.Length, direct.Length);
+            for (int i = 0; i < tiled.Length; i++) Assert.True(Math.Abs(tiled[i] - direct[i]) <= 1e-4f * (1 + Math.Abs(tiled[i])), $"C[{i}]: tiled {tiled[i]}, direct {direct[i]}");
+        }
+        finally { backend.UseTiledGemm = true; }
+    }
 }

@@ -23,7 +23,12 @@ internal sealed partial class IlgpuBackend : IBackend
         Pool = new DevicePool(accelerator, device);
         ReduceGroup = Math.Min(256, 1 << (int)Math.Log2(accelerator.MaxNumThreadsPerGroup));
         Tile = ReduceGroup >= 256 ? 16 : ReduceGroup >= 64 ? 8 : 4;
+        UseTiledGemm = accelerator.AcceleratorType != AcceleratorType.OpenCL;
     }
+
+    /// <summary>Whether GEMM uses the shared-memory tiled kernel (default) or the direct one (default on OpenCL, where
+    /// PoCL computed wrong tiled products).</summary>
+    public bool UseTiledGemm { get; set; }
 
     /// <summary>Threads per group of the row reduction (a power of two ≤ 256).</summary>
     public int ReduceGroup { get; }
@@ -134,7 +139,7 @@ internal sealed partial class IlgpuBackend : IBackend
             if (outer * inner == 0) return;
             var r = new ReduceArgs { Offset = xOffset, Outer = outer, N = n, Inner = inner };
             // A group per row pays off for long rows; short rows (a loss over classes) fold one per thread, with no barriers.
-            if (inner == 1 && n >= 256)
+            if (inner == 1 && n >= 256 && Accelerator.AcceleratorType != AcceleratorType.OpenCL)
                 Kernel("reduceRows", typeof(TOp), null, () =>
                     Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ReduceArgs>(Kernels.ReduceRows<TOp>))(
                     new KernelConfig(outer, ReduceGroup, SharedMemoryConfig.RequestDynamic<float>(ReduceGroup)), V<float>(x), V<float>(y), r);
@@ -164,6 +169,13 @@ internal sealed partial class IlgpuBackend : IBackend
             if (g.Batch * g.M * g.N == 0) return;
             if (g.K == 0) { Fill<float, FillOp<float>>(c, new FillOp<float>(0f)); return; }
             if (TryCuBlas(a, b, c, g)) return;
+            if (!UseTiledGemm)
+            {
+                Kernel("gemmDirect", typeof(float), null, () =>
+                    Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmDirect))(
+                    g.Batch * g.M * g.N, V<float>(a), V<float>(b), V<float>(c), g);
+                return;
+            }
             int block = 4 * Tile; // each thread of a Tile×Tile group computes a 4×4 patch
             g.BlocksX = (g.N + block - 1) / block;
             g.BlocksY = (g.M + block - 1) / block;

@@ -155,6 +155,23 @@ public static class Kernels
         StoreRow(c, g, batch, row + 3, col, c30, c31, c32, c33);
     }
 
+    /// <summary>
+    /// GEMM without shared memory: one thread per element of C, k unrolled by four. Used on OpenCL, where PoCL gave
+    /// wrong products from the tiled kernel when several groups ran at once (measured 2026-11-26; cause not yet found).
+    /// </summary>
+    public static void GemmDirect(Index1D t, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmArgs g)
+    {
+        int col = t % g.N, rest = t / g.N, row = rest % g.M, batch = rest / g.M;
+        int pa = g.OffA + batch * g.BatchA + row * g.RowA, pb = g.OffB + batch * g.BatchB + col * g.ColB;
+        float acc = 0f;
+        int k = 0;
+        for (; k + 4 <= g.K; k += 4)
+            acc += a[pa + k * g.ColA] * b[pb + k * g.RowB] + a[pa + (k + 1) * g.ColA] * b[pb + (k + 1) * g.RowB]
+                 + a[pa + (k + 2) * g.ColA] * b[pb + (k + 2) * g.RowB] + a[pa + (k + 3) * g.ColA] * b[pb + (k + 3) * g.RowB];
+        for (; k < g.K; k++) acc += a[pa + k * g.ColA] * b[pb + k * g.RowB];
+        c[t] = acc;
+    }
+
     private static void StoreRow(ArrayView<float> c, GemmArgs g, int batch, int row, int col, float v0, float v1, float v2, float v3)
     {
         if (row >= g.M) return;
