@@ -23,15 +23,21 @@ public abstract partial class Block
     /// <exception cref="UnregisteredStateException">A field holds a block, parameter or tensor that is not registered.</exception>
     public Tensor Call(Tensor x)
     {
-        if (_root != null) return Forward(x);
+        if (_root != null) return Recorded(Forward(x));
         _root = this;
         try
         {
             CheckRegistration();
             InitializeKnown(x.Device);
-            return Forward(x);
+            return Recorded(Forward(x));
         }
         finally { _root = null; }
+    }
+
+    private Tensor Recorded(Tensor y)
+    {
+        Record(this, y);
+        return y;
     }
 
     /// <summary>Registers a child block under <paramref name="name"/> and returns it (<c>_out = Register("out", new Dense(10));</c>).</summary>

@@ -1,0 +1,56 @@
+using DeepSharp.Layers;
+
+namespace DeepSharp.Layers.Tests;
+
+/// <summary>Finite-difference checks of every built-in layer: gradients of the input and of every parameter.</summary>
+public class LayerGradTests
+{
+    public static TheoryData<string> Layers => new() { "dense", "conv", "conv_stride_pad", "maxpool", "avgpool", "relu", "sigmoid", "tanh", "flatten", "dropout_eval" };
+
+    private static (Block Block, int[] Input) Make(string name) => name switch
+    {
+        "dense" => (new Dense(3, 4), [2, 4]),
+        "conv" => (new Conv2d(2, 2, inChannels: 2), [1, 2, 4, 4]),
+        "conv_stride_pad" => (new Conv2d(2, 3, stride: 2, padding: 1, inChannels: 1), [1, 1, 5, 5]),
+        "maxpool" => (new MaxPool2d(2), [1, 2, 4, 4]),
+        "avgpool" => (new AvgPool2d(2, stride: 1), [1, 1, 3, 3]),
+        "relu" => (new Relu(), [2, 3]),
+        "sigmoid" => (new Sigmoid(), [2, 3]),
+        "tanh" => (new Tanh(), [2, 3]),
+        "flatten" => (new Flatten(), [2, 2, 2]),
+        _ => (new Dropout(0.5f).Eval(), [2, 3]),
+    };
+
+    [Theory, MemberData(nameof(Layers))]
+    public void GradientsMatchFiniteDifferences(string name)
+    {
+        var (block, shape) = Make(name);
+        int count = shape.Aggregate(1, (a, b) => a * b);
+        // Distinct values away from relu's kink and max-pool ties.
+        var xv = Enumerable.Range(0, count).Select(i => (float)((i * 7 % count) - count / 2.0 + 0.37) * 0.3f).ToArray();
+        var x = Tensor.FromArray(xv, shape).RequiresGradient();
+        var y = block.Call(x);
+        var w = Tensor.FromArray(Enumerable.Range(0, y.Count).Select(i => (float)Math.Cos(i + 0.3)).ToArray(), y.Shape);
+        (y * w).Sum().Backward();
+        double Loss() { using var _ = Autograd.NoGrad(); return (block.Call(x.Detach()) * w).Sum().Item(); }
+        var targets = new List<(string What, Tensor Data, Tensor Grad)> { ("x", x, x.Grad!) };
+        targets.AddRange(block.NamedParameters().Select(p => (p.Path, p.Parameter.Data, p.Parameter.Grad!)));
+        const float eps = 1e-2f;
+        foreach (var (what, data, grad) in targets)
+        {
+            var analytic = grad.ToArray<float>();
+            for (int j = 0; j < data.Count; j++)
+            {
+                var flat = data.Detach().Reshape(-1);
+                float orig = flat[j].Item();
+                using (Autograd.NoGrad()) flat[j].FillInPlace(orig + eps);
+                double up = Loss();
+                using (Autograd.NoGrad()) flat[j].FillInPlace(orig - eps);
+                double down = Loss();
+                using (Autograd.NoGrad()) flat[j].FillInPlace(orig);
+                double numeric = (up - down) / (2 * eps);
+                Assert.True(Math.Abs(numeric - analytic[j]) <= 2e-2 * (1 + Math.Abs(numeric)), $"{name}: d/d{what}[{j}] autograd {analytic[j]} vs {numeric}");
+            }
+        }
+    }
+}
