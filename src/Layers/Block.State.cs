@@ -70,6 +70,13 @@ public abstract partial class Block
     private KeyNotFoundException NoParameter(string path) =>
         new($"{GetType().Name} has no parameter '{path}'. Parameters: {string.Join(", ", NamedParameters().Select(p => p.Path))}.");
 
+    /// <summary>
+    /// Paths of trainable parameters that have no gradient — after a backward, these did not take part in the loss (a
+    /// layer that used detached data in its Forward, or a branch never taken). Empty when every parameter was reached.
+    /// </summary>
+    public IReadOnlyList<string> ParametersWithoutGrad() =>
+        NamedParameters().Where(p => p.Parameter.RequiresGrad && p.Parameter.Grad is null).Select(p => p.Path).ToList();
+
     /// <summary>Calls <paramref name="fn"/> on every block of the tree, children first, then this one (each shared block once).</summary>
     public Block Apply(Action<Block> fn)
     {

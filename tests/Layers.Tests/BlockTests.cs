@@ -204,4 +204,32 @@ public class BlockTests
         net.To(Device.Cpu);
         Assert.Equal(Device.Cpu, w.Data.Device);
     }
+
+    [Fact]
+    public void TiesSurviveDeviceMoves()
+    {
+        var shared = new Dense(4, 4);
+        var net = new Sequential(shared, new Relu(), shared);
+        net.Initialize();
+        net.To(Device.IlgpuCpu);
+        Assert.Same(((Dense)net[0]).Weight, ((Dense)net[2]).Weight);
+        Assert.Equal(Device.IlgpuCpu, ((Dense)net[2]).Weight.Data.Device);
+        Assert.Single(net.NamedParameters(), p => p.Path.EndsWith("weight"));
+    }
+
+    /// <summary>The book's MyLinear bug in PyTorch: using detached data in Forward silently stops the gradient.</summary>
+    private sealed class DetachedLinear : Block
+    {
+        private readonly Parameter _w;
+        public DetachedLinear() => _w = Register("weight", new Parameter([3, 2], Init.Normal()));
+        protected override Tensor Forward(Tensor x) => x.MatMul(_w.Data.Detach());
+    }
+
+    [Fact]
+    public void ParametersThatGotNoGradientAreListed()
+    {
+        var net = new Sequential(new Dense(3, 3), new DetachedLinear());
+        net.Call(Tensor.Rand([2, 3])).Sum().Backward();
+        Assert.Equal(["1.weight"], net.ParametersWithoutGrad());
+    }
 }

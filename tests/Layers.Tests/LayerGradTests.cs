@@ -5,7 +5,14 @@ namespace DeepSharp.Layers.Tests;
 /// <summary>Finite-difference checks of every built-in layer: gradients of the input and of every parameter.</summary>
 public class LayerGradTests
 {
-    public static TheoryData<string> Layers => new() { "dense", "conv", "conv_stride_pad", "maxpool", "avgpool", "relu", "sigmoid", "tanh", "flatten", "dropout_eval" };
+    private static readonly string[] Names = ["dense", "conv", "conv_stride_pad", "maxpool", "avgpool", "relu", "sigmoid", "tanh", "flatten", "dropout_eval"];
+
+    public static TheoryData<string, string> Layers()
+    {
+        var d = new TheoryData<string, string>();
+        foreach (var dev in DeepSharp.Tests.TestDevices.Names) foreach (var n in Names) d.Add(dev, n);
+        return d;
+    }
 
     private static (Block Block, int[] Input) Make(string name) => name switch
     {
@@ -22,19 +29,26 @@ public class LayerGradTests
     };
 
     [Theory, MemberData(nameof(Layers))]
-    public void GradientsMatchFiniteDifferences(string name)
+    public void GradientsMatchFiniteDifferences(string device, string name)
     {
+        var d = DeepSharp.Tests.TestDevices.Use(device);
         var (block, shape) = Make(name);
+        block.Initialize(device: d);
         int count = shape.Aggregate(1, (a, b) => a * b);
         // Distinct values away from relu's kink and max-pool ties.
         var xv = Enumerable.Range(0, count).Select(i => (float)((i * 7 % count) - count / 2.0 + 0.37) * 0.3f).ToArray();
-        var x = Tensor.FromArray(xv, shape).RequiresGradient();
+        var x = Tensor.FromArray(xv, shape, d).RequiresGradient();
         var y = block.Call(x);
-        var w = Tensor.FromArray(Enumerable.Range(0, y.Count).Select(i => (float)Math.Cos(i + 0.3)).ToArray(), y.Shape);
+        var w = Tensor.FromArray(Enumerable.Range(0, y.Count).Select(i => (float)Math.Cos(i + 0.3)).ToArray(), y.Shape, d);
         (y * w).Sum().Backward();
         double Loss() { using var _ = Autograd.NoGrad(); return (block.Call(x.Detach()) * w).Sum().Item(); }
+        Assert.Empty(block.ParametersWithoutGrad());
         var targets = new List<(string What, Tensor Data, Tensor Grad)> { ("x", x, x.Grad!) };
         targets.AddRange(block.NamedParameters().Select(p => (p.Path, p.Parameter.Data, p.Parameter.Grad!)));
+        // The numerical side runs on the CPU: move the block there (in place) with the same values.
+        block.To(Device.Cpu);
+        x = x.To(Device.Cpu).Detach(); w = w.To(Device.Cpu);
+        targets = targets.Select(t => (t.What, t.What == "x" ? x : t.Data, t.Grad)).ToList();
         const float eps = 1e-2f;
         foreach (var (what, data, grad) in targets)
         {
@@ -49,7 +63,7 @@ public class LayerGradTests
                 double down = Loss();
                 using (Autograd.NoGrad()) flat[j].FillInPlace(orig);
                 double numeric = (up - down) / (2 * eps);
-                Assert.True(Math.Abs(numeric - analytic[j]) <= 2e-2 * (1 + Math.Abs(numeric)), $"{name}: d/d{what}[{j}] autograd {analytic[j]} vs {numeric}");
+                Assert.True(Math.Abs(numeric - analytic[j]) <= 2e-2 * (1 + Math.Abs(numeric)), $"{name} on {d}: d/d{what}[{j}] autograd {analytic[j]} vs {numeric}");
             }
         }
     }
