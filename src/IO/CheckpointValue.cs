@@ -1,0 +1,33 @@
+namespace DeepSharp.IO;
+
+/// <summary>What a checkpoint file holds: a tensor, a list, or a string-keyed dictionary, nested arbitrarily.</summary>
+public abstract record CheckpointValue
+{
+    /// <summary>A tensor leaf.</summary>
+    public static implicit operator CheckpointValue(Tensor t) => new TensorValue(t);
+
+    /// <summary>The tensor, when this is one.</summary>
+    /// <exception cref="InvalidOperationException">This is a list or a dictionary.</exception>
+    public Tensor AsTensor() => this is TensorValue t ? t.Tensor : throw new InvalidOperationException($"The checkpoint holds a {Kind}, not a tensor.");
+    /// <summary>The items, when this is a list.</summary>
+    public IReadOnlyList<CheckpointValue> AsList() => this is ListValue l ? l.Items : throw new InvalidOperationException($"The checkpoint holds a {Kind}, not a list.");
+    /// <summary>The entries, when this is a dictionary.</summary>
+    public IReadOnlyDictionary<string, CheckpointValue> AsDict() => this is DictValue d ? d.Entries : throw new InvalidOperationException($"The checkpoint holds a {Kind}, not a dictionary.");
+
+    private string Kind => this switch { TensorValue => "tensor", ListValue => "list", _ => "dictionary" };
+}
+
+/// <summary>A tensor in a checkpoint tree.</summary>
+public sealed record TensorValue(Tensor Tensor) : CheckpointValue;
+/// <summary>A list in a checkpoint tree.</summary>
+public sealed record ListValue(IReadOnlyList<CheckpointValue> Items) : CheckpointValue;
+/// <summary>A dictionary (insertion-ordered) in a checkpoint tree.</summary>
+public sealed record DictValue(OrderedDictionary<string, CheckpointValue> Entries) : CheckpointValue;
+
+/// <summary>A file is not a valid checkpoint: wrong kind of file, newer version, truncated, corrupted or malformed.
+/// The message names what was found and, where it applies, the byte offset and the tensor.</summary>
+public sealed class CheckpointFormatException(string message, long offset = -1) : Exception(offset >= 0 ? $"{message} (at byte {offset})" : message)
+{
+    /// <summary>Byte offset in the file where the problem was found, or -1.</summary>
+    public long Offset { get; } = offset;
+}

@@ -1,0 +1,30 @@
+using DeepSharp.Layers;
+
+namespace DeepSharp.IO;
+
+/// <summary>Saving and loading a model's parameters and buffers (its <see cref="Block.StateDict"/>).</summary>
+public static class ModelCheckpoint
+{
+    /// <summary>Saves the state dict atomically, with the block type in the metadata.</summary>
+    public static void Save(this Block net, string path)
+    {
+        var entries = new OrderedDictionary<string, CheckpointValue>();
+        foreach (var (k, v) in net.StateDict()) entries.Add(k, v);
+        Checkpoint.Save(path, new DictValue(entries), new Dictionary<string, string> { ["kind"] = "state_dict", ["block"] = net.GetType().Name });
+    }
+
+    /// <summary>Loads a state dict file into the model (strict and transactional, see <see cref="Block.LoadStateDict"/>);
+    /// a never-run model with deferred shapes takes them from the file.</summary>
+    /// <exception cref="CheckpointFormatException">The file is not a valid checkpoint.</exception>
+    /// <exception cref="StateDictMismatchException">It does not fit the model; the model is unchanged.</exception>
+    public static LoadReport Load(this Block net, string path, bool strict = true, string? stripPrefix = null)
+    {
+        var value = Checkpoint.Load(path);
+        if (value is not DictValue dict)
+            throw new CheckpointFormatException($"'{path}' holds a {(value is ListValue ? "list" : "tensor")}, not a model's state dict.");
+        var state = new OrderedDictionary<string, Tensor>();
+        foreach (var (k, v) in dict.Entries)
+            state.Add(k, v is TensorValue t ? t.Tensor : throw new CheckpointFormatException($"'{path}': entry '{k}' is not a tensor, so this is not a state dict."));
+        return net.LoadStateDict(state, strict, stripPrefix);
+    }
+}
