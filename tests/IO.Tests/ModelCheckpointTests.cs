@@ -1,0 +1,83 @@
+using DeepSharp.IO;
+using DeepSharp.Layers;
+
+namespace DeepSharp.IO.Tests;
+
+public class ModelCheckpointTests
+{
+    private static Sequential Mlp() => new(new Dense(256), new Relu(), new Dense(10));
+
+    [Fact]
+    public void ACloneLoadedFromFileGivesIdenticalOutputs()
+    {
+        using var dir = new TempDir();
+        var net = Mlp();
+        var x = Tensor.Rand([2, 20], generator: new Generator(3));
+        var y = net.Call(x);
+        net.Save(dir.File("mlp.params"));
+        var clone = Mlp(); // never run: its deferred shapes come from the file
+        var report = clone.Load(dir.File("mlp.params"));
+        Assert.Empty(report.Missing);
+        Assert.Equal(new[] { 256, 20 }, clone.GetParameter("0.weight").Shape);
+        Assert.Equal(y.ToArray<float>(), clone.Call(x).ToArray<float>());
+        Assert.Equal("Sequential", Checkpoint.LoadWithMeta(dir.File("mlp.params")).Meta["block"]);
+    }
+
+    [Fact]
+    public void StrictLoadListsEveryProblemAndChangesNothing()
+    {
+        var net = new Sequential(new Dense(4, 3), new Relu(), new Dense(2, 4));
+        net.Initialize();
+        var before = net.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.ToArray<float>());
+        var state = new Dictionary<string, Tensor>
+        {
+            ["0.weight"] = Tensor.Ones(4, 3),            // fine
+            ["0.bias"] = Tensor.Ones(5),                 // wrong shape
+            ["2.weight"] = Tensor.Ones([2, 4], DType.Float64), // wrong dtype
+            ["3.weight"] = Tensor.Ones(1),               // unexpected
+        };                                               // 2.bias missing
+        var e = Assert.Throws<StateDictMismatchException>(() => net.LoadStateDict(state));
+        Assert.Equal(["2.bias"], e.Missing);
+        Assert.Equal(["3.weight"], e.Unexpected);
+        Assert.Equal(2, e.Mismatched.Count);
+        Assert.Contains("0.bias: model float32 [4], state dict float32 [5]", e.Message);
+        Assert.Contains("nothing was loaded", e.Message);
+        foreach (var (k, v) in net.StateDict()) Assert.Equal(before[k], v.ToArray<float>()); // transactional
+        // Non-strict still refuses the mismatches…
+        Assert.Throws<StateDictMismatchException>(() => net.LoadStateDict(state, strict: false));
+        // …and reports what it skipped when only keys differ.
+        var report = net.LoadStateDict(new Dictionary<string, Tensor> { ["0.weight"] = Tensor.Ones(4, 3), ["extra"] = Tensor.Ones(1) }, strict: false);
+        Assert.Equal(["0.bias", "2.weight", "2.bias"], report.Missing);
+        Assert.Equal(["extra"], report.Unexpected);
+        Assert.All(net.GetParameter("0.weight").Data.ToArray<float>(), v => Assert.Equal(1f, v));
+    }
+
+    [Fact]
+    public void APrefixedStateDictGetsARemapSuggestion()
+    {
+        var net = new Sequential(new Dense(2, 2));
+        net.Initialize();
+        var prefixed = net.StateDict().ToDictionary(kv => "module." + kv.Key, kv => kv.Value.Clone());
+        var e = Assert.Throws<StateDictMismatchException>(() => net.LoadStateDict(prefixed));
+        Assert.Contains("stripPrefix: \"module.\"", e.Message);
+        Assert.Empty(net.LoadStateDict(prefixed, stripPrefix: "module.").Missing);
+    }
+
+    [Fact]
+    public void LoadingKeepsParameterIdentityAndDevice()
+    {
+        using var dir = new TempDir();
+        var net = new Sequential(new Dense(3, 2));
+        net.Initialize();
+        net.Save(dir.File("a"));
+        var sim = new Sequential(new Dense(3, 2));
+        sim.Initialize(device: Device.IlgpuCpu);
+        var w = sim.GetParameter("0.weight"); var data = w.Data;
+        sim.Load(dir.File("a"));
+        Assert.Same(data, w.Data);
+        Assert.Equal(Device.IlgpuCpu, w.Data.Device);
+        Assert.Equal(net.GetParameter("0.weight").Data.ToArray<float>(), w.Data.ToArray<float>());
+        Checkpoint.Save(dir.File("t"), Tensor.Ones(2));
+        Assert.Throws<CheckpointFormatException>(() => sim.Load(dir.File("t")));
+    }
+}
