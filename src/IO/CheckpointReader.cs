@@ -101,9 +101,19 @@ internal sealed class CheckpointReader
         return (root, meta);
     }
 
+    // MessagePack's own guard for untrusted input, on top of the explicit depth check (belt and braces).
+    private static readonly MessagePackSecurity Security = MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(CheckpointFormat.MaxDepth + 2);
+
     private CheckpointValue ReadNode(ref MessagePackReader r, int depth, string path, long at)
     {
         if (depth > CheckpointFormat.MaxDepth) throw Bad($"'{path}' is nested deeper than {CheckpointFormat.MaxDepth} levels", at + r.Consumed);
+        Security.DepthStep(ref r);
+        try { return ReadNodeBody(ref r, depth, path, at); }
+        finally { r.Depth--; }
+    }
+
+    private CheckpointValue ReadNodeBody(ref MessagePackReader r, int depth, string path, long at)
+    {
         if (r.ReadArrayHeader() != 2) throw Bad($"'{path}': a node must be [kind, value]", at + r.Consumed);
         switch (r.ReadInt32())
         {

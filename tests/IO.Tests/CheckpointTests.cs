@@ -162,6 +162,20 @@ public class CheckpointTests
         Assert.Contains("'dup' twice", Assert.Throws<CheckpointFormatException>(() => Read(file)).Message);
     }
 
+    [Fact]
+    public void DeeplyNestedFilesAreRefused()
+    {
+        var file = Forge(w =>
+        {
+            w.Write("tensors"); w.WriteArrayHeader(0);
+            w.Write("root");
+            for (int i = 0; i < 500; i++) { w.WriteArrayHeader(2); w.Write(1); w.WriteArrayHeader(1); }
+            w.WriteArrayHeader(2); w.Write(1); w.WriteArrayHeader(0);
+            w.Flush();
+        });
+        Assert.Contains("deeper", Assert.Throws<CheckpointFormatException>(() => Read(file)).Message);
+    }
+
     private sealed class FailAfter(Stream inner, long limit) : Stream
     {
         private long _written;
