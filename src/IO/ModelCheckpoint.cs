@@ -10,8 +10,13 @@ public static class ModelCheckpoint
     {
         var entries = new OrderedDictionary<string, CheckpointValue>();
         foreach (var (k, v) in net.StateDict()) entries.Add(k, v);
-        Checkpoint.Save(path, new DictValue(entries), new Dictionary<string, string> { ["kind"] = "state_dict", ["block"] = net.GetType().Name });
+        var meta = new Dictionary<string, string> { ["kind"] = "state_dict", ["block"] = net.GetType().Name };
+        // A tied parameter is stored once, under its first path; its other paths are recorded as aliases.
+        foreach (var (alias, canonical) in net.ParameterAliases()) meta[AliasPrefix + alias] = canonical;
+        Checkpoint.Save(path, new DictValue(entries), meta);
     }
+
+    private const string AliasPrefix = "alias:";
 
     /// <summary>Loads a state dict file into the model (strict and transactional, see <see cref="Block.LoadStateDict"/>);
     /// a never-run model with deferred shapes takes them from the file.</summary>
@@ -19,12 +24,24 @@ public static class ModelCheckpoint
     /// <exception cref="StateDictMismatchException">It does not fit the model; the model is unchanged.</exception>
     public static LoadReport Load(this Block net, string path, bool strict = true, string? stripPrefix = null)
     {
-        var value = Checkpoint.Load(path);
+        var (value, meta) = Checkpoint.LoadWithMeta(path);
         if (value is not DictValue dict)
             throw new CheckpointFormatException($"'{path}' holds a {(value is ListValue ? "list" : "tensor")}, not a model's state dict.");
         var state = new OrderedDictionary<string, Tensor>();
         foreach (var (k, v) in dict.Entries)
             state.Add(k, v is TensorValue t ? t.Tensor : throw new CheckpointFormatException($"'{path}': entry '{k}' is not a tensor, so this is not a state dict."));
+        if (strict) CheckTies(net, meta, path);
         return net.LoadStateDict(state, strict, stripPrefix);
+    }
+
+    /// <summary>Refuses a file whose parameter ties differ from the model's (before anything is written).</summary>
+    private static void CheckTies(Block net, IReadOnlyDictionary<string, string> meta, string path)
+    {
+        var inFile = meta.Where(kv => kv.Key.StartsWith(AliasPrefix, StringComparison.Ordinal))
+            .Select(kv => $"{kv.Key[AliasPrefix.Length..]} = {kv.Value}").ToHashSet();
+        var inModel = net.ParameterAliases().Select(a => $"{a.Alias} = {a.Canonical}").ToHashSet();
+        if (inFile.SetEquals(inModel)) return;
+        throw new StateDictMismatchException($"'{path}' ties parameters differently from {net.GetType().Name}; nothing was loaded. " +
+            $"File ties: [{string.Join(", ", inFile)}]; model ties: [{string.Join(", ", inModel)}].", [], [], [.. inFile.Except(inModel), .. inModel.Except(inFile)]);
     }
 }

@@ -32,6 +32,26 @@ public abstract partial class Block
                 }
     }
 
+    /// <summary>Every extra path of a tied parameter, with the path it is listed under in <see cref="NamedParameters"/>.</summary>
+    public IEnumerable<(string Alias, string Canonical)> ParameterAliases()
+    {
+        var first = new Dictionary<Parameter, string>(ReferenceEqualityComparer.Instance);
+        foreach (var (path, b) in AllPaths(""))
+            foreach (var (name, p) in b._parameters)
+            {
+                var full = Join(path, name);
+                if (!first.TryAdd(p, full) && first[p] != full) yield return (full, first[p]);
+            }
+    }
+
+    /// <summary>Every (path, block) pair, a shared block once per place it appears.</summary>
+    private IEnumerable<(string Path, Block Block)> AllPaths(string prefix)
+    {
+        yield return (prefix, this);
+        foreach (var (name, child) in _children)
+            foreach (var x in child.AllPaths(Join(prefix, name))) yield return x;
+    }
+
     /// <summary>Every distinct parameter.</summary>
     public IEnumerable<Parameter> Parameters() => NamedParameters().Select(p => p.Parameter);
 

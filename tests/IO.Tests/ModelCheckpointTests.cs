@@ -80,4 +80,26 @@ public class ModelCheckpointTests
         Checkpoint.Save(dir.File("t"), Tensor.Ones(2));
         Assert.Throws<CheckpointFormatException>(() => sim.Load(dir.File("t")));
     }
+
+    [Fact]
+    public void TiedParametersAreStoredOnceAndRestoredShared()
+    {
+        using var dir = new TempDir();
+        Sequential Tied() { var s = new Dense(4, 4); return new Sequential(new Dense(4, 3), s, new Relu(), s); }
+        var net = Tied();
+        net.Initialize();
+        net.Save(dir.File("tied"));
+        var (file, meta) = Checkpoint.LoadWithMeta(dir.File("tied"));
+        Assert.Equal(4, file.AsDict().Count); // the shared layer's two tensors once
+        Assert.Equal("1.weight", meta["alias:3.weight"]);
+        var clone = Tied();
+        clone.Load(dir.File("tied"));
+        Assert.Same(((Dense)clone[1]).Weight, ((Dense)clone[3]).Weight);
+        Assert.Equal(net.GetParameter("1.weight").Data.ToArray<float>(), clone.GetParameter("3.weight").Data.ToArray<float>());
+        // A model without the tie has 3.weight of its own: the file's tie topology is reported.
+        var untied = new Sequential(new Dense(4, 3), new Dense(4, 4), new Relu(), new Dense(4, 4));
+        untied.Initialize();
+        var e = Assert.Throws<StateDictMismatchException>(() => untied.Load(dir.File("tied")));
+        Assert.Contains("ties parameters differently", e.Message);
+    }
 }
