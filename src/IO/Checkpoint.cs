@@ -12,6 +12,30 @@ public static class Checkpoint
     public static void Save(string path, CheckpointValue value, IReadOnlyDictionary<string, string>? meta = null) =>
         SaveAtomic(path, value, meta, s => s);
 
+    /// <summary>Writes a file atomically: a temporary file beside <paramref name="path"/>, flushed to disk, renamed over it.</summary>
+    internal static void WriteAtomic(string path, Action<Stream> write, Func<Stream, Stream> wrap)
+    {
+        var full = Path.GetFullPath(path);
+        var dir = Path.GetDirectoryName(full)!;
+        var tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                var s = wrap(file);
+                write(s);
+                s.Flush();
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, full, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw;
+        }
+    }
+
     /// <summary>Saves one tensor (the chapter's <c>x-file</c>).</summary>
     public static void Save(string path, Tensor tensor) => Save(path, new TensorValue(tensor));
     /// <summary>Saves a list of tensors.</summary>
@@ -59,26 +83,6 @@ public static class Checkpoint
     }
 
     /// <summary>The atomic save, with a hook that wraps the temporary file's stream (tests inject failures there).</summary>
-    internal static void SaveAtomic(string path, CheckpointValue value, IReadOnlyDictionary<string, string>? meta, Func<Stream, Stream> wrap)
-    {
-        var full = Path.GetFullPath(path);
-        var dir = Path.GetDirectoryName(full)!;
-        var tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-            {
-                var s = wrap(file);
-                CheckpointWriter.Write(s, value, meta);
-                s.Flush();
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
-    }
+    internal static void SaveAtomic(string path, CheckpointValue value, IReadOnlyDictionary<string, string>? meta, Func<Stream, Stream> wrap) =>
+        WriteAtomic(path, s => CheckpointWriter.Write(s, value, meta), wrap);
 }
