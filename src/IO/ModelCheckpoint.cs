@@ -44,4 +44,14 @@ public static class ModelCheckpoint
         throw new StateDictMismatchException($"'{path}' ties parameters differently from {net.GetType().Name}; nothing was loaded. " +
             $"File ties: [{string.Join(", ", inFile)}]; model ties: [{string.Join(", ", inModel)}].", [], [], [.. inFile.Except(inModel), .. inModel.Except(inFile)]);
     }
+
+    /// <summary>Saves the state dict as safetensors (PyTorch's <c>safetensors.torch.load_file</c> reads it; ties are
+    /// written once, under their first path).</summary>
+    public static void SaveSafeTensors(this Block net, string path) =>
+        SafeTensors.Save(path, net.StateDict(), new Dictionary<string, string> { ["block"] = net.GetType().Name });
+
+    /// <summary>Loads a safetensors state dict (e.g. from PyTorch) into the model: strict and transactional as
+    /// <see cref="Block.LoadStateDict"/>; F16/BF16 weights are widened to float32.</summary>
+    public static LoadReport LoadSafeTensors(this Block net, string path, bool strict = true, string? stripPrefix = null) =>
+        net.LoadStateDict(SafeTensors.Load(path), strict, stripPrefix);
 }
