@@ -42,7 +42,7 @@ internal sealed class CheckpointReader
                 $"{_length - CheckpointFormat.PrefixLength} follow the prefix", 10);
         var header = new byte[headerLength];
         _stream.ReadExactly(header);
-        if (Crc32.Append(0, header) != headerCrc)
+        if (Crc32.Of(header) != headerCrc)
             throw new CheckpointFormatException("Corrupted checkpoint header: its CRC-32 does not match (the header or the prefix was changed)", CheckpointFormat.PrefixLength);
         var reader = new MessagePackReader(header);
         try { return Parse(ref reader, CheckpointFormat.PrefixLength + headerLength); }
@@ -150,10 +150,10 @@ internal sealed class CheckpointReader
         _stream.Position = e.Offset;
         var t = e.DType switch
         {
-            DType.Float32 => Fill(new float[e.Bytes / 4]),
-            DType.Float64 => Fill(new double[e.Bytes / 8]),
-            DType.Int32 => Fill(new int[e.Bytes / 4]),
-            _ => Fill(new long[e.Bytes / 8]),
+            DType.Float32 => Fill(GC.AllocateUninitializedArray<float>((int)(e.Bytes / 4))),
+            DType.Float64 => Fill(GC.AllocateUninitializedArray<double>((int)(e.Bytes / 8))),
+            DType.Int32 => Fill(GC.AllocateUninitializedArray<int>((int)(e.Bytes / 4))),
+            _ => Fill(GC.AllocateUninitializedArray<long>((int)(e.Bytes / 8))),
         };
         return t.To(_device);
 
@@ -161,9 +161,9 @@ internal sealed class CheckpointReader
         {
             var bytes = CheckpointWriter.Bytes(host);
             _stream.ReadExactly(bytes);
-            if (Crc32.Append(0, bytes) != e.Crc)
+            if (Crc32.Of(bytes) != e.Crc)
                 throw new CheckpointFormatException($"Corrupted tensor '{path}' (table entry {index}): its bytes do not match their CRC-32", e.Offset);
-            return Tensor.FromArray(host, e.Shape);
+            return Tensor.Adopt(host, e.Shape);
         }
     }
 

@@ -36,7 +36,7 @@ internal static class CheckpointWriter
             w.Write(CheckpointFormat.DTypeName(t.DType));
             w.WriteArrayHeader(t.Rank);
             foreach (var d in t.Layout.Shape) w.Write(d);
-            w.Write(Crc32.Append(0, bytes));
+            w.Write(Crc32.Of(bytes));
         }
         w.Write("root");
         w.WriteRaw(tree.WrittenSpan);
@@ -46,7 +46,7 @@ internal static class CheckpointWriter
         CheckpointFormat.Magic.CopyTo(prefix);
         BinaryPrimitives.WriteUInt16LittleEndian(prefix[8..], CheckpointFormat.Version);
         BinaryPrimitives.WriteUInt32LittleEndian(prefix[10..], (uint)header.WrittenCount);
-        BinaryPrimitives.WriteUInt32LittleEndian(prefix[14..], Crc32.Append(0, header.WrittenSpan));
+        BinaryPrimitives.WriteUInt32LittleEndian(prefix[14..], Crc32.Of(header.WrittenSpan));
         stream.Write(prefix);
         stream.Write(header.WrittenSpan);
         foreach (var p in payloads) stream.Write(Bytes(p));

@@ -138,10 +138,10 @@ public static class SafeTensors
     {
         switch (dtype)
         {
-            case "F32": { var a = new float[bytes / 4]; s.ReadExactly(MemoryMarshal.AsBytes(a.AsSpan())); return Tensor.FromArray(a, shape); }
-            case "F64": { var a = new double[bytes / 8]; s.ReadExactly(MemoryMarshal.AsBytes(a.AsSpan())); return Tensor.FromArray(a, shape); }
-            case "I32": { var a = new int[bytes / 4]; s.ReadExactly(MemoryMarshal.AsBytes(a.AsSpan())); return Tensor.FromArray(a, shape); }
-            case "I64": { var a = new long[bytes / 8]; s.ReadExactly(MemoryMarshal.AsBytes(a.AsSpan())); return Tensor.FromArray(a, shape); }
+            case "F32": { var a = GC.AllocateUninitializedArray<float>(bytes / 4); s.ReadExactly(MemoryMarshal.AsBytes(a.AsSpan())); return Tensor.Adopt(a, shape); }
+            case "F64": { var a = GC.AllocateUninitializedArray<double>(bytes / 8); s.ReadExactly(MemoryMarshal.AsBytes(a.AsSpan())); return Tensor.Adopt(a, shape); }
+            case "I32": { var a = GC.AllocateUninitializedArray<int>(bytes / 4); s.ReadExactly(MemoryMarshal.AsBytes(a.AsSpan())); return Tensor.Adopt(a, shape); }
+            case "I64": { var a = GC.AllocateUninitializedArray<long>(bytes / 8); s.ReadExactly(MemoryMarshal.AsBytes(a.AsSpan())); return Tensor.Adopt(a, shape); }
             default:
             {
                 var raw = new ushort[bytes / 2];
@@ -149,7 +149,7 @@ public static class SafeTensors
                 // bfloat16 is the top half of a float32; half converts exactly.
                 var f = dtype == "BF16" ? raw.Select(b => BitConverter.Int32BitsToSingle(b << 16)).ToArray()
                                         : raw.Select(b => (float)BitConverter.UInt16BitsToHalf(b)).ToArray();
-                return Tensor.FromArray(f, shape);
+                return Tensor.Adopt(f, shape);
             }
         }
     }

@@ -80,6 +80,14 @@ public sealed partial class Tensor
         return t;
     }
 
+    /// <summary>A CPU tensor that takes ownership of <paramref name="data"/> without copying (loaders read straight into it).</summary>
+    internal static Tensor Adopt<T>(T[] data, int[] shape) where T : unmanaged
+    {
+        if (Layout.Numel(shape) != data.Length)
+            throw new ArgumentException($"Adopt: shape {Layout.Format(shape)} holds {Layout.Numel(shape)} elements but the array has {data.Length}.");
+        return new Tensor(new Backends.CpuStorage(DTypes.Of<T>(), data), Layout.Contiguous(shape));
+    }
+
     /// <summary>A tensor from a multi-dimensional C# array (<c>float[,]</c>, <c>long[,,]</c>, …), keeping its shape.</summary>
     public static Tensor FromArray<T>(Array data, Device? device = null) where T : unmanaged
     {

@@ -126,7 +126,7 @@ public class CheckpointTests
         CheckpointFormat.Magic.CopyTo(file, 0);
         BinaryPrimitives.WriteUInt16LittleEndian(file.AsSpan(8), 1);
         BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(10), (uint)header.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(14), Crc32.Append(0, header));
+        BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(14), Crc32.Of(header));
         header.CopyTo(file, CheckpointFormat.PrefixLength);
         return file;
     }

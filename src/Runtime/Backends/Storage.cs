@@ -50,6 +50,9 @@ internal sealed class CpuStorage : Storage
         };
     }
 
+    /// <summary>Adopts <paramref name="data"/> as the storage (no copy); the caller gives up the array.</summary>
+    public CpuStorage(DType dtype, Array data) : base(dtype, data.Length) => Data = data;
+
     public override Device Device => Device.Cpu;
 
     public Span<T> Span<T>() where T : unmanaged => ((T[])Data).AsSpan(0, Count);
