@@ -46,9 +46,11 @@ internal sealed class CheckpointReader
             throw new CheckpointFormatException("Corrupted checkpoint header: its CRC-32 does not match (the header or the prefix was changed)", CheckpointFormat.PrefixLength);
         var reader = new MessagePackReader(header);
         try { return Parse(ref reader, CheckpointFormat.PrefixLength + headerLength); }
-        catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException or OverflowException or InvalidOperationException)
+        catch (Exception e) when (e is not (CheckpointFormatException or OutOfMemoryException))
         {
-            throw new CheckpointFormatException($"Malformed checkpoint header: {e.Message}", CheckpointFormat.PrefixLength + reader.Consumed);
+            // MessagePackReader reports bad input with several exception types (the fuzz test found ArgumentOutOfRange
+            // for a string longer than the header, and EndOfStream for an array longer than it); all mean malformed.
+            throw new CheckpointFormatException($"Malformed checkpoint header: {e.Message}", CheckpointFormat.PrefixLength + reader.Consumed, e);
         }
     }
 

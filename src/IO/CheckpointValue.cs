@@ -26,7 +26,8 @@ public sealed record DictValue(OrderedDictionary<string, CheckpointValue> Entrie
 
 /// <summary>A file is not a valid checkpoint: wrong kind of file, newer version, truncated, corrupted or malformed.
 /// The message names what was found and, where it applies, the byte offset and the tensor.</summary>
-public sealed class CheckpointFormatException(string message, long offset = -1) : Exception(offset >= 0 ? $"{message} (at byte {offset})" : message)
+public sealed class CheckpointFormatException(string message, long offset = -1, Exception? inner = null)
+    : Exception(offset >= 0 ? $"{message} (at byte {offset})" : message, inner)
 {
     /// <summary>Byte offset in the file where the problem was found, or -1.</summary>
     public long Offset { get; } = offset;

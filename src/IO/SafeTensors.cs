@@ -108,9 +108,9 @@ public static class SafeTensors
                 entries.Add((prop.Name, dtype, shape, offsets[0], offsets[1]));
             }
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
+        catch (Exception e) when (e is not (CheckpointFormatException or OutOfMemoryException))
         {
-            throw new CheckpointFormatException($"Invalid safetensors header: {e.Message}", 8);
+            throw new CheckpointFormatException($"Invalid safetensors header: {e.Message}", 8, e);
         }
         // The entries must tile the data region exactly, in offset order, with sizes matching dtype × shape.
         long at = 0;
