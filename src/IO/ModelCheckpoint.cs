@@ -10,7 +10,14 @@ public static class ModelCheckpoint
     {
         var entries = new OrderedDictionary<string, CheckpointValue>();
         foreach (var (k, v) in net.StateDict()) entries.Add(k, v);
-        var meta = new Dictionary<string, string> { ["kind"] = "state_dict", ["block"] = net.GetType().Name };
+        var meta = new Dictionary<string, string>
+        {
+            ["kind"] = "state_dict",
+            ["block"] = net.GetType().Name,
+            ["library"] = "DeepSharp " + (typeof(Checkpoint).Assembly.GetName().Version?.ToString(3) ?? "?"),
+        };
+        // The block type at each path, for humans and tools (never used to create types when loading).
+        foreach (var (p, b) in net.NamedBlocks()) if (p.Length > 0) meta["block:" + p] = b.GetType().Name;
         // A tied parameter is stored once, under its first path; its other paths are recorded as aliases.
         foreach (var (alias, canonical) in net.ParameterAliases()) meta[AliasPrefix + alias] = canonical;
         Checkpoint.Save(path, new DictValue(entries), meta);

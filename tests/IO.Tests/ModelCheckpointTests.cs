@@ -20,7 +20,10 @@ public class ModelCheckpointTests
         Assert.Empty(report.Missing);
         Assert.Equal(new[] { 256, 20 }, clone.GetParameter("0.weight").Shape);
         Assert.Equal(y.ToArray<float>(), clone.Call(x).ToArray<float>());
-        Assert.Equal("Sequential", Checkpoint.LoadWithMeta(dir.File("mlp.params")).Meta["block"]);
+        var meta = Checkpoint.LoadWithMeta(dir.File("mlp.params")).Meta;
+        Assert.Equal("Sequential", meta["block"]);
+        Assert.Equal("Dense", meta["block:2"]);
+        Assert.StartsWith("DeepSharp ", meta["library"]);
     }
 
     [Fact]
