@@ -57,6 +57,8 @@ public class ConvTests
             new Conv2d(32, kernel: 3), new Relu(), new MaxPool2d(2),
             new Conv2d(64, kernel: 3), new Relu(), new MaxPool2d(2),
             new Flatten(), new Dense(256), new Relu(), new Dense(10));
+        var shapes = net.Materialize([1, 1, 16, 16]); // dry run on an empty batch infers every shape
+        Assert.Contains(shapes, s => s.Path == "7.weight" && s.Shape.SequenceEqual(new[] { 256, 256 }));
         var y = net.Call(Tensor.Rand([2, 1, 16, 16]));
         Assert.Equal(new[] { 2, 10 }, y.Shape);
         Assert.Contains("(0): Conv2d(1 → 32, kernel 3, stride 1, padding 0)", net.ToString());

@@ -25,7 +25,7 @@ public sealed class Tanh : Block
 public sealed class Flatten : Block
 {
     /// <inheritdoc/>
-    protected override Tensor Forward(Tensor x) => x.Rank <= 1 ? x : x.Reshape(x.Size(0), -1);
+    protected override Tensor Forward(Tensor x) => x.Rank <= 1 ? x : x.Reshape(x.Size(0), x.Shape[1..].Aggregate(1, (a, b) => a * b)); // explicit: -1 is ambiguous for an empty batch
 }
 
 /// <summary>
