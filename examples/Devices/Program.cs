@@ -1,28 +1,53 @@
-// The chapter's "GPUs" moment for the runtime core: list the devices, then compute the same thing on each and check it.
-using DeepSharp;
+// "GPUs": the device listing, TryGpu/TryAllGpus, tensors created on a device, copies between devices, a model moved to
+// a GPU, and the mixed-device error. Without a GPU it says so and uses ILGPU's CPU simulator (which runs the GPU
+// kernels) as the second device; every device must compute the same numbers.
+using DeepSharp.Layers;
 
 Console.WriteLine(Device.Describe());
 Console.WriteLine($"GPU count: {Device.GpuCount}; TryGpu() = {Device.TryGpu()}; TryGpu(10) = {Device.TryGpu(10)}; " +
                   $"TryAllGpus() = [{string.Join(", ", Device.TryAllGpus())}]");
+Expect.That(Device.TryGpu(Device.GpuCount) == Device.Cpu, "TryGpu falls back to the CPU");
+var gpu = Device.TryGpu();
+if (gpu == Device.Cpu) Console.WriteLine("No GPU here: the GPU steps below run on the ILGPU CPU simulator instead.");
+var other = gpu == Device.Cpu ? Device.IlgpuCpu : gpu;
 
-var reference = Device.Cpu;
-var devices = new List<Device> { Device.Cpu, Device.IlgpuCpu };
-devices.AddRange(Device.TryAllGpus().Where(d => d != Device.Cpu));
-
-float[]? expected = null;
-bool ok = true;
-foreach (var device in devices)
+var X = Tensor.Ones([2, 3], device: other);
+Console.WriteLine($"X = {X}");
+var Y = Tensor.Rand([2, 3], generator: new Generator(7), device: other);
+var Z = X.Copy(Device.Cpu);                        // an explicit copy between devices
+Console.WriteLine($"Z = X.Copy(cpu) = {Z}");
+Expect.That(ReferenceEquals(Z.To(Device.Cpu), Z), "To(its own device) returns the same tensor");
+try
 {
-    // Same seed on every device: the counter-based generator gives the same numbers everywhere.
-    var x = Tensor.Rand([4, 5], generator: new Generator(7), device: device);
-    var w = Tensor.Randn([5, 3], generator: new Generator(8), device: device);
-    var y = (x.MatMul(w) + 1f).Relu().Sum(axis: 0);
-    var got = y.ToArray<float>();
-    Console.WriteLine($"{device,-10} relu(x @ w + 1).sum(0) = {y}");
-    expected ??= got;
-    float err = got.Zip(expected, (a, b) => MathF.Abs(a - b)).Max();
-    if (err > 1e-4f) { Console.WriteLine($"  MISMATCH vs {reference}: max |diff| = {err}"); ok = false; }
+    _ = Y + Z;
+    Expect.That(false, "mixing devices throws");
+}
+catch (DeviceMismatchException e)
+{
+    Console.WriteLine($"Y + Z: {e.Message}");
+    Expect.That(e.Message.Contains("Add") && e.Message.Contains(other.ToString()) && e.Message.Contains("cpu"), "the error names the op and both devices");
 }
 
-Console.WriteLine(ok ? "All devices agree." : "Devices disagree!");
-return ok ? 0 : 1;
+var net = new Sequential(new Dense(1, 3));
+net.Initialize();
+var w = net.GetParameter("0.weight").Data;
+net.To(other);                                      // in place: the same parameter and tensor objects
+Console.WriteLine($"net moved to {other}: weight on {net.GetParameter("0.weight").Data.Device}, same object: {ReferenceEquals(w, net.GetParameter("0.weight").Data)}");
+var yDev = net.Call(X);
+Console.WriteLine($"net(X) = {yDev}");
+Expect.That(yDev.Device == other, "the model computes on its device");
+
+// The same computation on every device gives the same numbers (counter-based random numbers are device-independent).
+var devices = new List<Device> { Device.Cpu, Device.IlgpuCpu };
+devices.AddRange(Device.TryAllGpus().Where(d => d != Device.Cpu));
+float[]? expected = null;
+foreach (var device in devices)
+{
+    var x = Tensor.Rand([4, 5], generator: new Generator(7), device: device);
+    var wts = Tensor.Randn([5, 3], generator: new Generator(8), device: device);
+    var got = (x.MatMul(wts) + 1f).Relu().Sum(axis: 0).ToArray<float>();
+    Console.WriteLine($"{device,-10} relu(x @ w + 1).sum(0) = [{string.Join(", ", got.Select(v => v.ToString("F4")))}]");
+    expected ??= got;
+    Expect.That(got.Zip(expected, (a, b) => MathF.Abs(a - b)).Max() < 1e-4f, $"{device} agrees with the CPU");
+}
+return Expect.ExitCode();

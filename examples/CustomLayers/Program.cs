@@ -1,0 +1,36 @@
+// "Custom Layers": CenteredLayer without parameters, MyLinear with its own, both inside Sequential.
+using DeepSharp.Layers;
+
+var centered = new CenteredLayer().Call(Tensor.From(new float[] { 1, 2, 3, 4, 5 }));
+Console.WriteLine($"CenteredLayer([1..5]) = {centered}");
+Expect.That(MathF.Abs(centered.Mean().Item()) < 1e-6f, "centered output has mean 0");
+var net = new Sequential(new Dense(128), new CenteredLayer());
+var mean = net.Call(Tensor.Rand([4, 8])).Mean().Item();
+Console.WriteLine($"mean after Dense + CenteredLayer: {mean}");
+Expect.That(MathF.Abs(mean) < 1e-5f, "mean ≈ 0 inside Sequential");
+
+var linear = new MyLinear(5, 3);
+linear.Initialize(); // parameters get data when the model is initialized or first run
+Console.WriteLine($"MyLinear(5, 3) weight: {linear.StateDict()["weight"].Shape.Length}-D {Layout.Format(linear.StateDict()["weight"].Shape)}");
+var model = new Sequential(new MyLinear(64, 8), new MyLinear(8, 1));
+var y = model.Call(Tensor.Rand([2, 64]));
+Console.WriteLine($"Sequential(MyLinear(64, 8), MyLinear(8, 1))(X) = {y}");
+y.Sum().Backward();
+Expect.That(model.ParametersWithoutGrad().Count == 0, "gradients reach MyLinear's own parameters");
+return Expect.ExitCode();
+
+sealed class CenteredLayer : Block
+{
+    protected override Tensor Forward(Tensor x) => x - x.Mean();
+}
+
+sealed class MyLinear : Block
+{
+    private readonly Parameter _weight, _bias;
+    public MyLinear(int inUnits, int units)
+    {
+        _weight = Register("weight", new Parameter([inUnits, units], Init.Normal()));
+        _bias = Register("bias", new Parameter([units], Init.Normal()));
+    }
+    protected override Tensor Forward(Tensor x) => (x.MatMul(_weight) + _bias).Relu();
+}
