@@ -45,8 +45,9 @@ public static class Functional
         int classes = logits.Layout.Shape[1];
         using (Autograd.NoGrad())
         {
+            // One host read per call (a GPU synchronisation): a label outside the classes would silently give a zero row.
             var range = labels.To(DType.Float32);
-            if (labels.Count > 0 && (range.Min().Item() < 0 || range.Max().Item() >= classes))
+            if (labels.Count > 0 && (range.Lt(0f) + range.Gt(classes - 1)).Sum().Item() > 0)
                 throw new IndexOutOfRangeException($"{op}: labels must lie in [0, {classes}); got values from {range.Min().Item()} to {range.Max().Item()}.");
         }
         var oneHot = OneHot(labels, classes, logits.Device);
