@@ -18,6 +18,7 @@ public sealed partial class Tensor
         Check.SameDevice(op, a, "a", b, "b");
         if (a.Rank == 0 || b.Rank == 0)
             throw new ArgumentException($"{op}: both operands need at least one dim, got shapes {Layout.Format(a.Layout.Shape)} and {Layout.Format(b.Layout.Shape)}.");
+        if (a.Rank == 2 && b.Rank == 2) return MatMul2D(a, b);
         var A = a.Rank == 1 ? a.Unsqueeze(0) : a;
         var B = b.Rank == 1 ? b.Unsqueeze(1) : b;
         int m = A.Layout.Shape[^2], k = A.Layout.Shape[^1], k2 = B.Layout.Shape[^2], n = B.Layout.Shape[^1];
@@ -42,6 +43,27 @@ public sealed partial class Tensor
         if (a.Rank > 1) shape.Add(m);
         if (b.Rank > 1) shape.Add(n);
         return c.Reshape(shape.ToArray());
+    }
+
+    /// <summary>
+    /// The common 2-D case without the batch machinery (no promotion or broadcast views): measured to matter for small
+    /// layers, where the per-op bookkeeping is most of the cost.
+    /// </summary>
+    private static Tensor MatMul2D(Tensor a, Tensor b)
+    {
+        int m = a.Layout.Shape[0], k = a.Layout.Shape[1], k2 = b.Layout.Shape[0], n = b.Layout.Shape[1];
+        if (k != k2)
+            throw new ArgumentException($"MatMul: shapes {Layout.Format(a.Layout.Shape)} and {Layout.Format(b.Layout.Shape)} are not aligned: " +
+                $"the first has {k} columns but the second has {k2} rows.");
+        var c = Empty([m, n], DType.Float32, a.Device);
+        var g = new GemmArgs
+        {
+            Batch = 1, M = m, N = n, K = k,
+            OffA = a.Layout.Offset, RowA = a.Layout.Strides[0], ColA = a.Layout.Strides[1],
+            OffB = b.Layout.Offset, RowB = b.Layout.Strides[0], ColB = b.Layout.Strides[1],
+        };
+        a.Backend.MatMul(a.Storage, b.Storage, c.Storage, g);
+        return Autograd.Record(c, "MatMul", [a, b], gc => [gc.MatMul(b.T), a.T.MatMul(gc)], a, b);
     }
 
     /// <summary>Matrix product with <paramref name="other"/> (see <see cref="MatMul(Tensor, Tensor)"/>).</summary>
