@@ -50,6 +50,11 @@ public class PtxCompileTests
         yield return (K(nameof(Kernels.GatherRows)).MakeGenericMethod(typeof(int), typeof(I32)), false);
         yield return (K(nameof(Kernels.GatherRows)).MakeGenericMethod(typeof(long), typeof(I64)), false);
         yield return (K(nameof(Kernels.IndexAddRows)).MakeGenericMethod(typeof(int), typeof(I32)), false);
+        foreach (var (t, e) in new[] { (typeof(int), typeof(I32)), (typeof(long), typeof(I64)) })
+        {
+            yield return (K(nameof(Kernels.CrossEntropy)).MakeGenericMethod(t, e), false);
+            yield return (K(nameof(Kernels.CrossEntropyBackward)).MakeGenericMethod(t, e), false);
+        }
         yield return (K(nameof(Kernels.IndexAddRows)).MakeGenericMethod(typeof(long), typeof(I64)), false);
         foreach (var u in Implementing(typeof(IUpdateOp))) yield return (K(nameof(Kernels.Update)).MakeGenericMethod(u), false);
     }

@@ -50,6 +50,13 @@ internal interface IBackend
     void IndexAddRows(Storage y, int rows, int cols, Storage index, int indexOffset, Storage src, int srcOffset, int count);
     /// <summary>(p, m, v)[i] = op(p, g, m, v)[i] for dense runs from the given offsets; m and v may alias g when unused.</summary>
     void Update<TOp>(Storage p, int pOffset, Storage g, int gOffset, Storage m, Storage v, int count, TOp op) where TOp : struct, IUpdateOp;
+    /// <summary>
+    /// Cross-entropy rows of dense logits [n, c] with integer labels: loss[r] = logsumexp(x[r]) - x[r, label[r]] and
+    /// probs = softmax(x) (kept for the backward). A label outside [0, c) throws on the CPU and gives NaN on accelerators.
+    /// </summary>
+    void CrossEntropy(Storage logits, int offset, int n, int c, Storage labels, int labelsOffset, Storage loss, Storage probs);
+    /// <summary>dx[r, j] = (probs[r, j] - [j == label[r]]) · g[r].</summary>
+    void CrossEntropyBackward(Storage probs, int n, int c, Storage labels, int labelsOffset, Storage g, int gOffset, Storage dx);
     /// <summary>Waits for queued work.</summary>
     void Synchronize();
 }

@@ -168,6 +168,36 @@ internal sealed partial class CpuBackend : IBackend
         });
     }
 
+    public void CrossEntropy(Storage logits, int offset, int n, int c, Storage labels, int labelsOffset, Storage loss, Storage probs)
+    {
+        var x = (float[])((CpuStorage)logits).Data; var l = (float[])((CpuStorage)loss).Data; var p = (float[])((CpuStorage)probs).Data;
+        for (int r = 0; r < n; r++)
+        {
+            long label = Label(labels, labelsOffset + r);
+            if (label < 0 || label >= c)
+                throw new IndexOutOfRangeException($"CrossEntropy: labels must lie in [0, {c}); row {r} has {label}.");
+            var row = x.AsSpan(offset + r * c, c);
+            float m = float.NegativeInfinity, s = 0f;
+            foreach (var v in row) m = default(MaximumOp).Apply(m, v);
+            foreach (var v in row) s += MathF.Exp(v - m);
+            float lse = m + MathF.Log(s);
+            l[r] = lse - row[(int)label];
+            for (int j = 0; j < c; j++) p[r * c + j] = MathF.Exp(row[j] - lse);
+        }
+    }
+
+    public void CrossEntropyBackward(Storage probs, int n, int c, Storage labels, int labelsOffset, Storage g, int gOffset, Storage dx)
+    {
+        var p = (float[])((CpuStorage)probs).Data; var gs = (float[])((CpuStorage)g).Data; var d = (float[])((CpuStorage)dx).Data;
+        for (int r = 0; r < n; r++)
+        {
+            long label = Label(labels, labelsOffset + r);
+            for (int j = 0; j < c; j++) d[r * c + j] = (p[r * c + j] - (label == j ? 1f : 0f)) * gs[gOffset + r];
+        }
+    }
+
+    private static long Label(Storage labels, int i) => labels.DType == DType.Int32 ? S<int>(labels)[i] : S<long>(labels)[i];
+
     public void Synchronize() { }
 
     /// <summary>

@@ -235,5 +235,39 @@ internal sealed partial class IlgpuBackend : IBackend
                     Kernels.Update<TOp>))(count, V<float>(p), V<float>(g), V<float>(m), V<float>(v), new UpdateArgs { POffset = pOffset, GOffset = gOffset }, op);
     }
 
+    public void CrossEntropy(Storage logits, int offset, int n, int c, Storage labels, int labelsOffset, Storage loss, Storage probs)
+    {
+        if (n == 0) return;
+        var args = new GatherArgs { XOffset = offset, IndexOffset = labelsOffset, Rows = n, Cols = c };
+        lock (_sync)
+        {
+            if (labels.DType == DType.Int32) LaunchCe<int, I32>(logits, labels, loss, probs, args);
+            else LaunchCe<long, I64>(logits, labels, loss, probs, args);
+        }
+    }
+
+    private void LaunchCe<TIdx, EIdx>(Storage x, Storage labels, Storage loss, Storage probs, GatherArgs args)
+        where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
+        Kernel("crossEntropy", typeof(TIdx), null, () =>
+            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs>(
+                Kernels.CrossEntropy<TIdx, EIdx>))(args.Rows, V<float>(x), V<TIdx>(labels), V<float>(loss), V<float>(probs), args);
+
+    public void CrossEntropyBackward(Storage probs, int n, int c, Storage labels, int labelsOffset, Storage g, int gOffset, Storage dx)
+    {
+        if (n * c == 0) return;
+        var args = new GatherArgs { XOffset = gOffset, IndexOffset = labelsOffset, Rows = n, Cols = c };
+        lock (_sync)
+        {
+            if (labels.DType == DType.Int32) LaunchCeBack<int, I32>(probs, labels, g, dx, args);
+            else LaunchCeBack<long, I64>(probs, labels, g, dx, args);
+        }
+    }
+
+    private void LaunchCeBack<TIdx, EIdx>(Storage probs, Storage labels, Storage g, Storage dx, GatherArgs args)
+        where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
+        Kernel("crossEntropyBackward", typeof(TIdx), null, () =>
+            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs>(
+                Kernels.CrossEntropyBackward<TIdx, EIdx>))(args.Rows * args.Cols, V<float>(probs), V<TIdx>(labels), V<float>(g), V<float>(dx), args);
+
     public void Synchronize() { lock (_sync) Accelerator.Synchronize(); }
 }

@@ -190,6 +190,29 @@ public static class Kernels
         m[i] = nm; v[i] = nv; p[a.POffset + i] = np;
     }
 
+    /// <summary>One thread per row: a stable log-sum-exp, the row's loss (NaN for an out-of-range label) and its softmax.</summary>
+    public static void CrossEntropy<TIdx, EIdx>(Index1D r, ArrayView<float> x, ArrayView<TIdx> labels, ArrayView<float> loss, ArrayView<float> probs,
+        GatherArgs g) where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
+    {
+        int row = g.XOffset + r * g.Cols;
+        float m = float.NegativeInfinity, s = 0f;
+        for (int j = 0; j < g.Cols; j++) m = default(MaximumOp).Apply(m, x[row + j]);
+        for (int j = 0; j < g.Cols; j++) s += MathF.Exp(x[row + j] - m);
+        float lse = m + MathF.Log(s);
+        long label = (long)default(EIdx).ToDouble(labels[g.IndexOffset + r]);
+        loss[r] = label < 0 || label >= g.Cols ? float.NaN : lse - x[row + (int)label];
+        for (int j = 0; j < g.Cols; j++) probs[r * g.Cols + j] = MathF.Exp(x[row + j] - lse);
+    }
+
+    /// <summary>dx = (softmax - one-hot) · g per row.</summary>
+    public static void CrossEntropyBackward<TIdx, EIdx>(Index1D t, ArrayView<float> probs, ArrayView<TIdx> labels, ArrayView<float> g,
+        ArrayView<float> dx, GatherArgs a) where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
+    {
+        int r = t / a.Cols, j = t - r * a.Cols;
+        long label = (long)default(EIdx).ToDouble(labels[a.IndexOffset + r]);
+        dx[t] = (probs[t] - (label == j ? 1f : 0f)) * g[a.XOffset + r];
+    }
+
     /// <summary>y[index[r], c] += src[r, c] with atomic adds (several r may name the same row).</summary>
     public static void IndexAddRows<TIdx, EIdx>(Index1D t, ArrayView<float> y, ArrayView<TIdx> index, ArrayView<float> src, GatherArgs g)
         where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
