@@ -96,7 +96,16 @@ static void Mlp(Device d, int threads)
             Functional.CrossEntropy(Net(x), labels).Backward();
             opt.Step();
         }, d == Device.Cpu ? null : d.Synchronize) * 1e6;
-        Console.WriteLine($"| {batch} | {fwd:F1} | {step:F1} |");
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+        {
+            using var scope = TensorScope.Begin();
+            opt.ZeroGrad();
+            Functional.CrossEntropy(Net(x), labels).Backward();
+            opt.Step();
+        }
+        long perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / 100;
+        Console.WriteLine($"| {batch} | {fwd:F1} | {step:F1} | {perStep / 1024.0:F1} KiB managed allocations per step (this thread) |");
     }
     CpuParallel.Threads = Environment.ProcessorCount;
 }
