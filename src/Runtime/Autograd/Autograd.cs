@@ -27,8 +27,9 @@ public static class Autograd
     /// <summary>Records <paramref name="y"/> = op(inputs) when any input requires a gradient; returns y.</summary>
     internal static Tensor Record(Tensor y, string op, Tensor[] inputs, Func<Tensor, Tensor?[]> rule, params Tensor[] saved)
     {
-        if (!IsEnabled || !inputs.Any(t => t.RequiresGrad)) return y;
-        y.SetNode(new Node(op, inputs, rule, saved));
+        if (!IsEnabled) return y;
+        foreach (var t in inputs)
+            if (t.RequiresGrad) { y.SetNode(new Node(op, inputs, rule, saved)); break; }
         return y;
     }
 

@@ -15,6 +15,7 @@ internal sealed partial class IlgpuBackend : IBackend
     // One caller at a time per accelerator: ILGPU's launchers and the CPU simulator's thread team are not re-entrant,
     // and all work shares one in-order stream anyway.
     private readonly Lock _sync = new();
+    private MemoryBuffer1D<int, Stride1D.Dense>? _gatherError;
 
     public IlgpuBackend(Accelerator accelerator, Device device)
     {
@@ -137,7 +138,7 @@ internal sealed partial class IlgpuBackend : IBackend
         lock (_sync)
         {
             if (outer * inner == 0) return;
-            var r = new ReduceArgs { Offset = xOffset, Outer = outer, N = n, Inner = inner };
+            var r = new ReduceArgs { Offset = xOffset, N = n, Inner = inner };
             // A group per row pays off for long rows; short rows (a loss over classes) fold one per thread, with no barriers.
             if (inner == 1 && n >= 256 && Accelerator.AcceleratorType != AcceleratorType.OpenCL)
                 Kernel("reduceRows", typeof(TOp), null, () =>
@@ -155,7 +156,7 @@ internal sealed partial class IlgpuBackend : IBackend
         lock (_sync)
         {
             if (outer * inner == 0) return;
-            var r = new ReduceArgs { Offset = xOffset, Outer = outer, N = n, Inner = inner };
+            var r = new ReduceArgs { Offset = xOffset, N = n, Inner = inner };
             Kernel("argReduce", typeof(float), null, () =>
                 Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<long>, ReduceArgs, int>(Kernels.ArgReduce))(
                 outer * inner, V<float>(x), V<long>(y), r, max ? 1 : 0);
@@ -193,7 +194,8 @@ internal sealed partial class IlgpuBackend : IBackend
         {
             if (count * cols == 0) return;
             var args = new GatherArgs { XOffset = xOffset, IndexOffset = indexOffset, Rows = rows, Cols = cols };
-            using var error = Accelerator.Allocate1D<int>(1);
+            // One 4-byte flag per accelerator, reused: the read-back below is the only cost of the clear error.
+            var error = _gatherError ??= Accelerator.Allocate1D<int>(1);
             error.MemSetToZero(Accelerator.DefaultStream);
             if (index.DType == DType.Int32) LaunchGather<int, I32>(x, index, y, error.View, args, count * cols);
             else LaunchGather<long, I64>(x, index, y, error.View, args, count * cols);

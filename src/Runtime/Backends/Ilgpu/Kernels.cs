@@ -7,8 +7,8 @@ namespace DeepSharp.Backends.Ilgpu;
 /// <summary>Shape of a reduction over the middle axis of a dense [Outer, N, Inner] block starting at Offset.</summary>
 public struct ReduceArgs
 {
-    /// <summary>Offset of the block, outer count, reduced length, inner count.</summary>
-    public int Offset, Outer, N, Inner;
+    /// <summary>Offset of the block, reduced length, inner count (the outer count is the launch size).</summary>
+    public int Offset, N, Inner;
 }
 
 /// <summary>
