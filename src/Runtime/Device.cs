@@ -86,6 +86,22 @@ public sealed class Device : IEquatable<Device>
     /// <summary>Waits until all work queued on this device has finished.</summary>
     public void Synchronize() => Backend.Synchronize();
 
+    /// <summary>
+    /// Work and memory counters of this device: kernel launches and compiled kernels since the process started, time spent
+    /// compiling them, and the caching allocator's bytes (in use by live tensors, the most in use at once since
+    /// <see cref="ResetPeakMemory"/>, and cached for reuse). On <c>cpu</c> there are no kernels and host memory belongs to the
+    /// GC: launches and compile figures are 0 and the bytes in use are reported as -1.
+    /// </summary>
+    public DeviceStats Stats => Kind == DeviceKind.Cpu
+        ? new DeviceStats(0, 0, TimeSpan.Zero, -1, -1, Backends.Cpu.CpuArrayPool.CachedBytes)
+        : DeviceManager.Ilgpu(this).Stats();
+
+    /// <summary>Restarts <see cref="DeviceStats.PeakBytesInUse"/> from the bytes in use now (no effect on <c>cpu</c>).</summary>
+    public void ResetPeakMemory()
+    {
+        if (Kind != DeviceKind.Cpu) DeviceManager.Ilgpu(this).Pool.ResetPeak();
+    }
+
     internal IBackend Backend => DeviceManager.Backend(this);
 
     /// <inheritdoc/>
@@ -108,6 +124,16 @@ public sealed class Device : IEquatable<Device>
     /// <summary>Value inequality.</summary>
     public static bool operator !=(Device? a, Device? b) => !(a == b);
 }
+
+/// <summary>Counters of one device (see <see cref="Device.Stats"/>).</summary>
+/// <param name="KernelLaunches">Kernels launched (cuBLAS calls included) since the process started.</param>
+/// <param name="KernelsCompiled">Distinct kernels compiled (each once per process and device).</param>
+/// <param name="CompileTime">Total time spent compiling them.</param>
+/// <param name="BytesInUse">Device bytes held by live tensors (size-class rounded); -1 on <c>cpu</c>.</param>
+/// <param name="PeakBytesInUse">Most bytes in use at once since the device was first used or <see cref="Device.ResetPeakMemory"/>; -1 on <c>cpu</c>.</param>
+/// <param name="BytesCached">Freed bytes kept by the allocator for reuse.</param>
+public readonly record struct DeviceStats(long KernelLaunches, int KernelsCompiled, TimeSpan CompileTime, long BytesInUse,
+    long PeakBytesInUse, long BytesCached);
 
 /// <summary>One line of the device listing.</summary>
 /// <param name="Device">The device.</param>

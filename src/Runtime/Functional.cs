@@ -21,6 +21,34 @@ public static class Functional
         return shifted - shifted.Exp().Sum(axis, keepDim: true).Log();
     }
 
+    /// <summary>
+    /// y = x·Wᵀ + b (PyTorch's <c>F.linear</c>): x [..., in], weight [out, in], bias [out] or null → [..., out]. The bias is
+    /// added inside the product's kernel (one launch on accelerators for small layers) and backward computes only the
+    /// gradients that are needed.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes do not fit together or a tensor is not float32.</exception>
+    /// <exception cref="DeviceMismatchException">The tensors are on different devices.</exception>
+    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null)
+    {
+        const string op = nameof(Linear);
+        Check.Float32(op, x, "x"); Check.Float32(op, weight, "weight");
+        Check.SameDevice(op, x, "x", weight, "weight");
+        if (weight.Rank != 2) throw new ArgumentException($"{op}: weight must be [out, in], got {Layout.Format(weight.Layout.Shape)}.");
+        int outF = weight.Layout.Shape[0], inF = weight.Layout.Shape[1];
+        if (x.Rank == 0 || x.Layout.Shape[^1] != inF)
+            throw new ArgumentException($"{op}: x has shape {Layout.Format(x.Layout.Shape)}; its last dim must be the weight's in = {inF} (weight is [{outF}, {inF}]).");
+        if (bias != null)
+        {
+            Check.Float32(op, bias, "bias");
+            Check.SameDevice(op, x, "x", bias, "bias");
+            if (bias.Rank != 1 || bias.Count != outF)
+                throw new ArgumentException($"{op}: bias must be [out] = [{outF}], got {Layout.Format(bias.Layout.Shape)}.");
+        }
+        if (x.Rank == 2) return Tensor.Linear2D(x, weight, bias);
+        var flat = Tensor.Linear2D(x.Reshape(Layout.Numel(x.Layout.Shape[..^1]), inF), weight, bias);
+        return flat.Reshape([.. x.Layout.Shape[..^1], outF]);
+    }
+
     /// <summary>Mean (or sum) of squared differences. Shapes must match exactly.</summary>
     /// <exception cref="ArgumentException">The shapes differ.</exception>
     public static Tensor MseLoss(Tensor prediction, Tensor target, Reduction reduction = Reduction.Mean)

@@ -38,7 +38,8 @@ public sealed partial class Tensor
         };
         a.Backend.MatMul(A3.Storage, B3.Storage, c.Storage, g);
         // Only the batched core is one recorded op; the promotions and broadcasts around it are recorded views.
-        c = Autograd.Record(c, op, [A3, B3], gc => [gc.MatMul(B3.Transpose(1, 2)), A3.Transpose(1, 2).MatMul(gc)], A3, B3);
+        c = Autograd.Record(c, op, [A3, B3], gc =>
+            [A3.RequiresGrad ? gc.MatMul(B3.Transpose(1, 2)) : null, B3.RequiresGrad ? A3.Transpose(1, 2).MatMul(gc) : null], A3, B3);
         var shape = batchShape.ToList();
         if (a.Rank > 1) shape.Add(m);
         if (b.Rank > 1) shape.Add(n);
@@ -63,7 +64,30 @@ public sealed partial class Tensor
             OffB = b.Layout.Offset, RowB = b.Layout.Strides[0], ColB = b.Layout.Strides[1],
         };
         a.Backend.MatMul(a.Storage, b.Storage, c.Storage, g);
-        return Autograd.Record(c, "MatMul", [a, b], gc => [gc.MatMul(b.T), a.T.MatMul(gc)], a, b);
+        return Autograd.Record(c, "MatMul", [a, b], gc => [a.RequiresGrad ? gc.MatMul(b.T) : null, b.RequiresGrad ? a.T.MatMul(gc) : null], a, b);
+    }
+
+    /// <summary>
+    /// y = x·Wᵀ + b for x [m, in], W [out, in], b [out] (or null): one product with the bias added in the same kernel
+    /// (the GEMM's epilogue) and one autograd node whose backward skips the gradients nobody needs.
+    /// </summary>
+    internal static Tensor Linear2D(Tensor x, Tensor w, Tensor? bias)
+    {
+        int m = x.Layout.Shape[0], k = x.Layout.Shape[1], n = w.Layout.Shape[0];
+        var b = bias is null || bias.IsContiguous ? bias : bias.Dense(copy: true);
+        var c = Empty([m, n], DType.Float32, x.Device);
+        var g = new GemmArgs
+        {
+            Batch = 1, M = m, N = n, K = k,
+            OffA = x.Layout.Offset, RowA = x.Layout.Strides[0], ColA = x.Layout.Strides[1],
+            OffB = w.Layout.Offset, RowB = w.Layout.Strides[1], ColB = w.Layout.Strides[0], // Wᵀ as a view
+            HasBias = b is null ? 0 : 1, OffBias = b?.Layout.Offset ?? 0,
+        };
+        x.Backend.MatMul(x.Storage, w.Storage, c.Storage, g, b?.Storage);
+        if (bias is null)
+            return Autograd.Record(c, "Linear", [x, w], gc => [x.RequiresGrad ? gc.MatMul(w) : null, w.RequiresGrad ? gc.T.MatMul(x) : null], x, w);
+        return Autograd.Record(c, "Linear", [x, w, bias], gc =>
+            [x.RequiresGrad ? gc.MatMul(w) : null, w.RequiresGrad ? gc.T.MatMul(x) : null, bias.RequiresGrad ? gc.Sum(0) : null], x, w);
     }
 
     /// <summary>Matrix product with <paramref name="other"/> (see <see cref="MatMul(Tensor, Tensor)"/>).</summary>

@@ -83,6 +83,84 @@ public class MatMulTests
         Assert.Throws<ArgumentException>(() => Tensor.MatMul(Tensor.Zeros([2, 2, 3], device: d), Tensor.Zeros([3, 3, 4], device: d)));
     }
 
+    /// <summary>
+    /// The C# GEMM kernel itself (cuBLAS off on CUDA) for every operand layout (row-major or transposed A and B), with and
+    /// without the fused bias, on sizes with ragged edge tiles, a K that is not a multiple of the k-tile, and a batch.
+    /// </summary>
+    [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
+    public void LinearAndGemmKernelMatchReferenceForEveryLayout(string device)
+    {
+        var d = TestDevices.Use(device);
+        var ilgpu = d.Kind == DeviceKind.Cpu ? null : DeepSharp.Backends.DeviceManager.Ilgpu(d);
+        bool cublas = ilgpu?.UseCuBlas ?? false;
+        if (ilgpu != null) ilgpu.UseCuBlas = false;
+        try
+        {
+            // The simulator's tiles are 32×32 (k-tile 2); CUDA's 128×128 (k-tile 8) or 64×64 for small grids.
+            (int M, int K, int N)[] sizes = d.Kind == DeviceKind.IlgpuCpu ? [(37, 19, 45), (2, 3, 70)] : [(37, 19, 45), (130, 67, 259), (300, 1000, 9), (2, 20, 256)];
+            int seed = 0;
+            foreach (var (m, k, n) in sizes)
+                foreach (bool ta in new[] { false, true })
+                    foreach (bool tb in new[] { false, true })
+                    {
+                        var xa = Ref.Random(m * k, ++seed); var wa = Ref.Random(n * k, ++seed); var ba = Ref.Random(n, ++seed);
+                        // x [m, k] (or a transposed view of [k, m]); w [n, k] (or a transposed view of [k, n]).
+                        var x = ta ? Tensor.FromArray(Transpose(xa, m, k), [k, m], d).T : Tensor.FromArray(xa, [m, k], d);
+                        var w = tb ? Tensor.FromArray(Transpose(wa, n, k), [k, n], d).T : Tensor.FromArray(wa, [n, k], d);
+                        var bias = Tensor.FromArray(ba, [n], d);
+                        var expected = new double[m * n];
+                        for (int i = 0; i < m; i++)
+                            for (int j = 0; j < n; j++)
+                            {
+                                double acc = 0;
+                                for (int p = 0; p < k; p++) acc += (double)xa[i * k + p] * wa[j * k + p];
+                                expected[i * n + j] = acc;
+                            }
+                        string what = $"{m}x{k}x{n} ta={ta} tb={tb}";
+                        Ref.Close(expected, Tensor.MatMul(x, w.T).ToArray<float>(), 1e-4, "matmul " + what);
+                        Ref.Close(expected.Select((v, i) => v + ba[i % n]).ToArray(), Functional.Linear(x, w, bias).ToArray<float>(), 1e-4, "linear " + what);
+                    }
+            // A batched product goes through the same kernel (one launch for the whole batch).
+            var a3 = Ref.Random(3 * 9 * 33, 91); var b3 = Ref.Random(3 * 33 * 40, 92);
+            var y3 = Tensor.MatMul(Tensor.FromArray(a3, [3, 9, 33], d), Tensor.FromArray(b3, [3, 33, 40], d));
+            var r3 = Reference(a3, [3, 9, 33], b3, [3, 33, 40], out _);
+            Ref.Close(r3, y3.ToArray<float>(), 1e-4, "batched");
+        }
+        finally
+        {
+            if (ilgpu != null) ilgpu.UseCuBlas = cublas;
+        }
+
+        static float[] Transpose(float[] v, int rows, int cols)
+        {
+            var t = new float[v.Length];
+            for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) t[j * rows + i] = v[i * cols + j];
+            return t;
+        }
+    }
+
+    [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
+    public void LinearGradientsMatchTheComposedOps(string device)
+    {
+        var d = TestDevices.Use(device);
+        var x = Tensor.FromArray(Ref.Random(4 * 3 * 5, 1), [4, 3, 5], d).RequiresGradient();
+        var w = Tensor.FromArray(Ref.Random(6 * 5, 2), [6, 5], d).RequiresGradient();
+        var b = Tensor.FromArray(Ref.Random(6, 3), [6], d).RequiresGradient();
+        var y = Functional.Linear(x, w, b);
+        Assert.Equal([4, 3, 6], y.Shape);
+        (y * y).Sum().Backward();
+        var (gx, gw, gb) = (x.Grad!.ToArray<float>(), w.Grad!.ToArray<float>(), b.Grad!.ToArray<float>());
+        x.Grad = null; w.Grad = null; b.Grad = null;
+        var z = x.MatMul(w.T) + b;
+        (z * z).Sum().Backward();
+        Ref.Close(x.Grad!.ToArray<float>().Select(v => (double)v).ToArray(), gx, 1e-5, "dx");
+        Ref.Close(w.Grad!.ToArray<float>().Select(v => (double)v).ToArray(), gw, 1e-5, "dw");
+        Ref.Close(b.Grad!.ToArray<float>().Select(v => (double)v).ToArray(), gb, 1e-5, "db");
+        var e = Assert.Throws<ArgumentException>(() => Functional.Linear(x, Tensor.Zeros([6, 4], device: d)));
+        Assert.Contains("[6, 4]", e.Message);
+        Assert.Throws<ArgumentException>(() => Functional.Linear(x, w, Tensor.Zeros([5], device: d)));
+    }
+
     [Fact]
     public void CpuBlockedPathMatchesReferenceOnLargeOddSizes()
     {

@@ -36,8 +36,7 @@ public sealed class Dense : Block
         CheckDevice(Weight, x);
         if (InFeatures != inFeatures)
             throw new ArgumentException($"Dense '{Weight.Path}': expected inputs with {InFeatures} features (last dim) but got {inFeatures} (shape {Layout.Format(x.Layout.Shape)}).");
-        var y = x.MatMul(Weight.Data.T);
-        return Bias is null ? y : y + Bias.Data;
+        return Functional.Linear(x, Weight.Data, Bias?.Data);
     }
 
     /// <inheritdoc/>

@@ -13,6 +13,8 @@ public struct GemmArgs
     public int OffB, BatchB, RowB, ColB;
     /// <summary>Blocks of C per row of blocks and per column of blocks (set by accelerator backends for the 1-D launch grid).</summary>
     public int BlocksX, BlocksY;
+    /// <summary>1 when a bias row is added to every row of C (bias[OffBias + col]), else 0.</summary>
+    public int HasBias, OffBias;
 }
 
 /// <summary>
@@ -42,8 +44,8 @@ internal interface IBackend
     void Reduce<TOp>(Storage x, int xOffset, Storage y, int outer, int n, int inner) where TOp : struct, IReduceOp;
     /// <summary>Index (int64) of the first max (or min) along n; NaN counts as the largest and smallest.</summary>
     void ArgReduce(Storage x, int xOffset, Storage y, int outer, int n, int inner, bool max);
-    /// <summary>C = A · B for each batch.</summary>
-    void MatMul(Storage a, Storage b, Storage c, GemmArgs g);
+    /// <summary>C = A · B for each batch, plus the bias row when <see cref="GemmArgs.HasBias"/> (then <paramref name="bias"/> is set).</summary>
+    void MatMul(Storage a, Storage b, Storage c, GemmArgs g, Storage? bias = null);
     /// <summary>y[r, :] = x[index[r], :] for x dense [rows, cols]; throws when an index is outside [-rows, rows).</summary>
     void GatherRows(Storage x, int xOffset, int rows, int cols, Storage index, int indexOffset, Storage y, int count);
     /// <summary>y[index[r], :] += src[r, :] for y dense [rows, cols]; repeated indices add up (atomically on accelerators).</summary>

@@ -15,8 +15,22 @@ internal sealed partial class CpuBackend
 {
     private const int MR = 6, NR = 16, KC = 256, MC = 96;
 
-    public unsafe void MatMul(Storage a, Storage b, Storage c, GemmArgs g)
+    public unsafe void MatMul(Storage a, Storage b, Storage c, GemmArgs g, Storage? bias = null)
     {
+        if (g.HasBias != 0)
+        {
+            MatMul(a, b, c, g with { HasBias = 0 });
+            var bv = ((float[])((CpuStorage)bias!).Data).AsSpan(g.OffBias, g.N);
+            var cv = (float[])((CpuStorage)c).Data;
+            for (int r = 0; r < g.Batch * g.M; r++)
+            {
+                var row = cv.AsSpan(r * g.N, g.N);
+                int j = 0;
+                for (; j <= g.N - 8; j += 8) (Vector256.Create<float>(row[j..]) + Vector256.Create<float>(bv[j..])).CopyTo(row[j..]);
+                for (; j < g.N; j++) row[j] += bv[j];
+            }
+            return;
+        }
         var xa = (float[])((CpuStorage)a).Data; var xb = (float[])((CpuStorage)b).Data; var xc = (float[])((CpuStorage)c).Data;
         fixed (float* pa = xa, pb = xb, pc = xc)
         {

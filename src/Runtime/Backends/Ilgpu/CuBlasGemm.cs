@@ -12,6 +12,9 @@ internal sealed partial class IlgpuBackend
     /// it off to measure the C# tiled kernel, which is what OpenCL devices run.</summary>
     public bool UseCuBlas { get; set; } = Environment.GetEnvironmentVariable("DEEPSHARP_NO_CUBLAS") != "1";
 
+    /// <summary>Smallest M·N·K sent to cuBLAS (16× that for batched products, which cuBLAS runs as one call per entry).</summary>
+    public const long CuBlasMinWork = 1 << 20;
+
     /// <summary>Why cuBLAS is or is not used on this device (null before the first GEMM on CUDA).</summary>
     public string? CuBlasStatus { get; private set; }
 
@@ -22,6 +25,10 @@ internal sealed partial class IlgpuBackend
     private bool TryCuBlas(Storage a, Storage b, Storage c, GemmArgs g)
     {
         if (Accelerator is not CudaAccelerator cuda || !UseCuBlas) return false;
+        // Small products go to the C# kernel: one launch with the bias fused, where cuBLAS costs a call per batch entry plus
+        // its own host-side setup (the step of a small MLP is launch-bound).
+        long work = (long)g.M * g.N * g.K;
+        if (work < CuBlasMinWork || (g.Batch > 1 && work < CuBlasMinWork * 16)) return false;
         if (!_cublasTried)
         {
             _cublasTried = true;
@@ -37,6 +44,7 @@ internal sealed partial class IlgpuBackend
         if (!Operand(g.RowB, g.ColB, g.N, g.K, out var opB, out int ldb) || !Operand(g.RowA, g.ColA, g.K, g.M, out var opA, out int lda))
             return false;
         var av = V<float>(a); var bv = V<float>(b); var cv = V<float>(c);
+        _launches += g.Batch;
         for (int i = 0; i < g.Batch; i++)
             _cublas.Gemm(opB, opA, g.N, g.M, g.K, 1f,
                 bv.SubView(g.OffB + i * g.BatchB), ldb, av.SubView(g.OffA + i * g.BatchA), lda,

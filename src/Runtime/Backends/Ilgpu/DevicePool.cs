@@ -22,7 +22,19 @@ internal sealed class DevicePool(Accelerator accelerator, Device device)
 
     /// <summary>Bytes held in the cache, ready for reuse.</summary>
     public long CachedBytes { get; private set; }
-    private long _inUse;
+    private long _inUse, _peak;
+
+    /// <summary>Most bytes in use at once since creation or the last <see cref="ResetPeak"/>.</summary>
+    public long PeakBytes
+    {
+        get { lock (_lock) return _peak; }
+    }
+
+    /// <summary>Starts peak tracking again from the bytes in use now.</summary>
+    public void ResetPeak()
+    {
+        lock (_lock) { DrainReturned(); _peak = _inUse; }
+    }
 
     /// <summary>Bytes handed out and not yet returned (counting returns queued by finalizers).</summary>
     public long InUseBytes
@@ -46,7 +58,7 @@ internal sealed class DevicePool(Accelerator accelerator, Device device)
             DrainReturned();
             if (_free.TryGetValue(size, out var stack) && stack.Count > 0)
             {
-                CachedBytes -= size; _inUse += size;
+                CachedBytes -= size; _inUse += size; _peak = Math.Max(_peak, _inUse);
                 var reused = stack.Pop();
                 _rented.Add(reused);
                 return reused;
@@ -66,7 +78,7 @@ internal sealed class DevicePool(Accelerator accelerator, Device device)
                     throw new DeviceOutOfMemoryException(device, size, free, total, _inUse, second);
                 }
             }
-            _inUse += size;
+            _inUse += size; _peak = Math.Max(_peak, _inUse);
             _rented.Add(buffer);
             return buffer;
         }

@@ -33,15 +33,35 @@ internal sealed partial class IlgpuBackend : IBackend
 
     /// <summary>Threads per group of the row reduction (a power of two ≤ 256).</summary>
     public int ReduceGroup { get; }
-    /// <summary>Edge of the GEMM's square group (its C block is 4·Tile on a side; 16 → 64×64 blocks, 32 KB of shared memory).</summary>
+    /// <summary>Edge of the GEMM's square group (its C block is 8·Tile on a side; 16 → 128×128 blocks, 16.5 KB of shared memory).</summary>
     public int Tile { get; }
 
     public Accelerator Accelerator { get; }
     public Device Device { get; }
     public DevicePool Pool { get; }
 
-    private TDelegate Kernel<TDelegate>(string name, Type t1, Type? t2, Func<TDelegate> load) where TDelegate : Delegate =>
-        (TDelegate)_kernels.GetOrAdd((name, t1, t2), _ => load());
+    private long _launches, _compileTicks;
+
+    /// <summary>The cached kernel for (name, t1, t2), compiled on first use; every call counts one launch (callers launch
+    /// what it returns at once, under <see cref="_sync"/>).</summary>
+    private TDelegate Kernel<TDelegate>(string name, Type t1, Type? t2, Func<TDelegate> load) where TDelegate : Delegate
+    {
+        _launches++; if (Environment.GetEnvironmentVariable("KTRACE") == "1") Console.WriteLine($"  k {name} {t1.Name} {t2?.Name} @ {new System.Diagnostics.StackTrace(2, false).GetFrame(0)?.GetMethod()?.Name}/{new System.Diagnostics.StackTrace(3, false).GetFrame(0)?.GetMethod()?.Name}/{new System.Diagnostics.StackTrace(4, false).GetFrame(0)?.GetMethod()?.Name}");
+        if (_kernels.TryGetValue((name, t1, t2), out var k)) return (TDelegate)k;
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        var loaded = load();
+        _compileTicks += System.Diagnostics.Stopwatch.GetTimestamp() - start;
+        _kernels[(name, t1, t2)] = loaded;
+        return loaded;
+    }
+
+    /// <summary>Counters for <see cref="DeepSharp.Device.Stats"/>.</summary>
+    public DeviceStats Stats()
+    {
+        lock (_sync)
+            return new DeviceStats(_launches, _kernels.Count, System.Diagnostics.Stopwatch.GetElapsedTime(0, _compileTicks),
+                Pool.InUseBytes, Pool.PeakBytes, Pool.CachedBytes);
+    }
 
     private static ArrayView<T> V<T>(Storage s) where T : unmanaged => ((IlgpuStorage)s).View<T>();
 
@@ -163,29 +183,52 @@ internal sealed partial class IlgpuBackend : IBackend
         }
     }
 
-    public void MatMul(Storage a, Storage b, Storage c, GemmArgs g)
+    public void MatMul(Storage a, Storage b, Storage c, GemmArgs g, Storage? bias = null)
     {
         lock (_sync)
         {
             if (g.Batch * g.M * g.N == 0) return;
-            if (g.K == 0) { Fill<float, FillOp<float>>(c, new FillOp<float>(0f)); return; }
-            if (TryCuBlas(a, b, c, g)) return;
+            var biasView = bias is null ? V<float>(c) : V<float>(bias); // unused unless HasBias
+            if (g.K == 0)
+            {
+                Fill<float, FillOp<float>>(c, new FillOp<float>(0f));
+                if (g.HasBias != 0) AddBiasRows(c, bias!, g);
+                return;
+            }
+            if (TryCuBlas(a, b, c, g))
+            {
+                if (g.HasBias != 0) AddBiasRows(c, bias!, g);
+                return;
+            }
             if (!UseTiledGemm)
             {
                 Kernel("gemmDirect", typeof(float), null, () =>
-                    Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmDirect))(
-                    g.Batch * g.M * g.N, V<float>(a), V<float>(b), V<float>(c), g);
+                    Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmDirect))(
+                    g.Batch * g.M * g.N, V<float>(a), V<float>(b), V<float>(c), biasView, g);
                 return;
             }
-            int block = 4 * Tile; // each thread of a Tile×Tile group computes a 4×4 patch
-            g.BlocksX = (g.N + block - 1) / block;
-            g.BlocksY = (g.M + block - 1) / block;
+            // A T×T group computes an (8T)² block of C, 8×8 per thread. Halve T when the grid would not fill the device twice.
+            int t = Tile;
+            if (t > 8 && (long)Blocks(g.N, 8 * t) * Blocks(g.M, 8 * t) * g.Batch < 2L * Accelerator.NumMultiprocessors) t /= 2;
+            int block = 8 * t, bk = t / 2;
+            g.BlocksX = Blocks(g.N, block);
+            g.BlocksY = Blocks(g.M, block);
             var grid = new Index3D(g.BlocksX * g.BlocksY * g.Batch, 1, 1);
             Kernel("gemm", typeof(float), null, () =>
-                Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm))(
-                new KernelConfig(grid, new Index3D(Tile, Tile, 1), SharedMemoryConfig.RequestDynamic<float>(2 * block * block)),
-            V<float>(a), V<float>(b), V<float>(c), g);
+                Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm))(
+                new KernelConfig(grid, new Index3D(t, t, 1), SharedMemoryConfig.RequestDynamic<float>(4 * bk * (block + 4))),
+                V<float>(a), V<float>(b), V<float>(c), biasView, g);
         }
+    }
+
+    private static int Blocks(int n, int block) => (n + block - 1) / block;
+
+    /// <summary>c[b, i, :] += bias (after a cuBLAS product, which has no bias epilogue).</summary>
+    private void AddBiasRows(Storage c, Storage bias, GemmArgs g)
+    {
+        int[] shape = [g.Batch * g.M, g.N];
+        var map = StridedMap.Create(shape, Layout.Contiguous(shape), new Layout(shape, [0, 1], g.OffBias), Layout.Contiguous(shape));
+        Binary(c, bias, c, map, g.Batch * g.M * g.N, new AddOp());
     }
 
     public void GatherRows(Storage x, int xOffset, int rows, int cols, Storage index, int indexOffset, Storage y, int count)
@@ -197,6 +240,7 @@ internal sealed partial class IlgpuBackend : IBackend
             // One 4-byte flag per accelerator, reused: the read-back below is the only cost of the clear error.
             var error = _gatherError ??= Accelerator.Allocate1D<int>(1);
             error.MemSetToZero(Accelerator.DefaultStream);
+            _launches++;
             if (index.DType == DType.Int32) LaunchGather<int, I32>(x, index, y, error.View, args, count * cols);
             else LaunchGather<long, I64>(x, index, y, error.View, args, count * cols);
             int bad = error.GetAsArray1D(Accelerator.DefaultStream)[0];

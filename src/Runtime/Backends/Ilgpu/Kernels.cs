@@ -14,15 +14,10 @@ public struct ReduceArgs
 /// <summary>
 /// Every ILGPU kernel of the runtime. Each is generic over an op struct from <c>DeepSharp.Ops</c> — the same structs the
 /// managed CPU backend runs — so an operation is written once. Elementwise kernels are implicitly grouped; reductions and
-/// GEMM are explicitly grouped with <see cref="GroupSize"/> threads and shared memory.
+/// GEMM are explicitly grouped, with shared memory sized per device.
 /// </summary>
-public static class Kernels
+public static partial class Kernels
 {
-    /// <summary>Threads per group of the explicitly grouped kernels (also the GEMM tile: 16 × 16).</summary>
-    public const int GroupSize = 256;
-    /// <summary>GEMM tile edge.</summary>
-    public const int Tile = 16;
-
     /// <summary>y[i] = op.At(i).</summary>
     public static void Fill<T, TOp>(Index1D i, ArrayView<T> y, TOp op) where T : unmanaged where TOp : struct, IIndexOp<T> =>
         y[i] = op.At(i);
@@ -108,58 +103,10 @@ public static class Kernels
     }
 
     /// <summary>
-    /// Shared-memory tiled GEMM with 4×4 register blocking: a T×T group (T = Group.DimX) computes a 4T×4T block of
-    /// C[batch], each thread a 4×4 patch held in registers. Tiles of A (4T rows × 4T k) and B (4T k × 4T columns) are
-    /// staged through dynamic shared memory (2·16T² floats). Strided operands (transposed views) are read through their
-    /// strides. The inner loop is unrolled by hand (ILGPU does not unroll).
-    /// </summary>
-    public static void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmArgs g)
-    {
-        const int R = 4;
-        int T = Group.DimX, TR = T * R, tile = TR * TR;
-        var shared = SharedMemory.GetDynamic<float>();
-        var sa = shared.SubView(0, tile);    // sa[r · TR + k]
-        var sb = shared.SubView(tile, tile); // sb[k · TR + col]
-        // A 1-D grid decoded by hand: on PoCL's OpenCL the y/z grid indices gave wrong products (measured 2026-11-26).
-        int block = Grid.IdxX, bx = block % g.BlocksX, rest = block / g.BlocksX, by = rest % g.BlocksY, batch = rest / g.BlocksY;
-        int tx = Group.IdxX, ty = Group.IdxY, tid = ty * T + tx;
-        int row0 = by * TR, col0 = bx * TR, ar = ty * R, bc = tx * R;
-        int baseA = g.OffA + batch * g.BatchA, baseB = g.OffB + batch * g.BatchB;
-        float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-        float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
-        for (int k0 = 0; k0 < g.K; k0 += TR)
-        {
-            for (int e = tid; e < tile; e += T * T)
-            {
-                int r = e / TR, q = e - r * TR; // (row, k) of the A tile and (k, col) of the B tile
-                int gr = row0 + r, gk = k0 + q, gkb = k0 + r, gc = col0 + q;
-                sa[e] = gr < g.M && gk < g.K ? a[baseA + gr * g.RowA + gk * g.ColA] : 0f;
-                sb[e] = gkb < g.K && gc < g.N ? b[baseB + gkb * g.RowB + gc * g.ColB] : 0f;
-            }
-            Group.Barrier();
-            for (int k = 0; k < TR; k++)
-            {
-                float a0 = sa[ar * TR + k], a1 = sa[(ar + 1) * TR + k], a2 = sa[(ar + 2) * TR + k], a3 = sa[(ar + 3) * TR + k];
-                float b0 = sb[k * TR + bc], b1 = sb[k * TR + bc + 1], b2 = sb[k * TR + bc + 2], b3 = sb[k * TR + bc + 3];
-                c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-                c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-                c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-                c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
-            }
-            Group.Barrier();
-        }
-        int row = row0 + ar, col = col0 + bc;
-        StoreRow(c, g, batch, row, col, c00, c01, c02, c03);
-        StoreRow(c, g, batch, row + 1, col, c10, c11, c12, c13);
-        StoreRow(c, g, batch, row + 2, col, c20, c21, c22, c23);
-        StoreRow(c, g, batch, row + 3, col, c30, c31, c32, c33);
-    }
-
-    /// <summary>
     /// GEMM without shared memory: one thread per element of C, k unrolled by four. Used on OpenCL, where PoCL gave
     /// wrong products from the tiled kernel when several groups ran at once (measured 2026-11-26; cause not yet found).
     /// </summary>
-    public static void GemmDirect(Index1D t, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmArgs g)
+    public static void GemmDirect(Index1D t, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, GemmArgs g)
     {
         int col = t % g.N, rest = t / g.N, row = rest % g.M, batch = rest / g.M;
         int pa = g.OffA + batch * g.BatchA + row * g.RowA, pb = g.OffB + batch * g.BatchB + col * g.ColB;
@@ -169,17 +116,7 @@ public static class Kernels
             acc += a[pa + k * g.ColA] * b[pb + k * g.RowB] + a[pa + (k + 1) * g.ColA] * b[pb + (k + 1) * g.RowB]
                  + a[pa + (k + 2) * g.ColA] * b[pb + (k + 2) * g.RowB] + a[pa + (k + 3) * g.ColA] * b[pb + (k + 3) * g.RowB];
         for (; k < g.K; k++) acc += a[pa + k * g.ColA] * b[pb + k * g.RowB];
-        c[t] = acc;
-    }
-
-    private static void StoreRow(ArrayView<float> c, GemmArgs g, int batch, int row, int col, float v0, float v1, float v2, float v3)
-    {
-        if (row >= g.M) return;
-        int at = (batch * g.M + row) * g.N + col;
-        if (col < g.N) c[at] = v0;
-        if (col + 1 < g.N) c[at + 1] = v1;
-        if (col + 2 < g.N) c[at + 2] = v2;
-        if (col + 3 < g.N) c[at + 3] = v3;
+        c[t] = g.HasBias != 0 ? acc + bias[g.OffBias + col] : acc;
     }
 
     /// <summary>Fused optimizer step: (p, m, v) = op(p, g, m, v); the parameter is written last (m and v may alias g).</summary>
