@@ -77,17 +77,26 @@ public static class Functional
         // throws on the CPU and gives a NaN loss on accelerators (as a device-side assert would in PyTorch).
         int n = logits.Layout.Shape[0], classes = logits.Layout.Shape[1];
         var x = logits.Dense(); var idx = labels.Dense();
-        var loss = Tensor.Empty([n], DType.Float32, logits.Device);
+        // Mean and sum come out of the same launch (one group folds every row) up to 2^16 rows; beyond, rows then a reduction.
+        bool fused = reduction != Reduction.None && n <= 1 << 16;
+        float scale = reduction == Reduction.Mean ? 1f / Math.Max(n, 1) : 1f;
+        var loss = fused ? Tensor.Empty([], DType.Float32, logits.Device) : Tensor.Empty([n], DType.Float32, logits.Device);
         var probs = Tensor.Empty([n, classes], DType.Float32, logits.Device);
-        logits.Backend.CrossEntropy(x.Storage, x.Layout.Offset, n, classes, idx.Storage, idx.Layout.Offset, loss.Storage, probs.Storage);
+        if (fused && n == 0)
+        {
+            loss.Backend.Fill<float, Ops.FillOp<float>>(loss.Storage, new Ops.FillOp<float>(reduction == Reduction.Mean ? float.NaN : 0f));
+            return Autograd.Record(loss, op, [logits], g => [Tensor.Zeros([0, classes], device: g.Device)], logits);
+        }
+        logits.Backend.CrossEntropy(x.Storage, x.Layout.Offset, n, classes, idx.Storage, idx.Layout.Offset, loss.Storage, probs.Storage, fused, scale);
         loss = Autograd.Record(loss, op, [logits], g =>
         {
             var gd = g.Dense();
             var dx = Tensor.Empty([n, classes], DType.Float32, g.Device);
-            g.Backend.CrossEntropyBackward(probs.Storage, n, classes, idx.Storage, idx.Layout.Offset, gd.Storage, gd.Layout.Offset, dx.Storage);
+            g.Backend.CrossEntropyBackward(probs.Storage, n, classes, idx.Storage, idx.Layout.Offset, gd.Storage, gd.Layout.Offset,
+                fused ? 0 : 1, fused ? scale : 1f, dx.Storage);
             return [dx];
         }, logits);
-        return Reduce(loss, reduction);
+        return fused ? loss : Reduce(loss, reduction);
     }
 
     /// <summary>

@@ -68,10 +68,13 @@ public sealed partial class Tensor
             end = start - 1;
         }
         if (ReferenceEquals(x, this)) x = Dense(copy: true);
-        var kept = x;
-        var y = keepDim ? kept : kept.WithLayout(Layout.Contiguous(Layout.Shape.Where((_, d) => !norm.Contains(d)).ToArray(), kept.Layout.Offset));
+        // One tensor object for the result (a second view would keep the storage shared, and a fresh gradient could not be
+        // handed to a leaf without a copy); the rule sees it in the kept-dims shape.
+        var keptShape = x.Layout.Shape;
+        if (!keepDim) x.Relayout(Layout.Contiguous(Layout.Shape.Where((_, d) => !norm.Contains(d)).ToArray(), x.Layout.Offset));
+        var y = x;
         var input = this;
-        return Autograd.Record(y, op, [this], g => [rule(input, kept, g.Reshape(kept.Layout.Shape), norm)], this, kept);
+        return Autograd.Record(y, op, [this], g => [rule(input, keepDim ? y : y.Reshape(keptShape), g.Reshape(keptShape), norm)], this, y);
     }
 
     private Tensor ArgReduce(string op, int? axis, bool keepDim, bool max)

@@ -84,6 +84,9 @@ public sealed partial class Tensor : IDisposable
         }
     }
 
+    /// <summary>Gives this tensor (one just made by an op, not yet shared) another layout over the same elements.</summary>
+    internal void Relayout(Layout layout) => Layout = layout;
+
     /// <summary>A view of the same storage with another layout (not recorded by autograd).</summary>
     internal Tensor WithLayout(Layout layout) => new(Storage, layout);
 

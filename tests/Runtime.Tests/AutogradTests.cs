@@ -134,4 +134,35 @@ public class AutogradTests
         if (d == Device.Cpu) Assert.Contains("[0, 3)", Assert.Throws<IndexOutOfRangeException>(() => Functional.CrossEntropy(logits, badLabels)).Message);
         else Assert.True(float.IsNaN(Functional.CrossEntropy(logits, badLabels).Item())); // no host round-trip on accelerators
     }
+
+    /// <summary>
+    /// A leaf takes a rule's fresh gradient without a copy; these are the cases where it must not: the same tensor
+    /// handed to two leaves (a + b), the incoming gradient passed straight through, and a leaf reached twice (the second
+    /// contribution adds in place and must not leak into a tensor another path still reads).
+    /// </summary>
+    [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
+    public void LeafGradientsNeverAliasEachOtherOrTheGraph(string device)
+    {
+        var d = TestDevices.Use(device);
+        var a = Tensor.FromArray(new float[] { 1, 2 }, device: d).RequiresGradient();
+        var b = Tensor.FromArray(new float[] { 3, 4 }, device: d).RequiresGradient();
+        (a + b).Sum().Backward();
+        Assert.NotSame(a.Grad!.Storage, b.Grad!.Storage);
+        a.Grad.AddInPlace(Tensor.Ones([2], device: d));
+        Assert.Equal(new float[] { 1, 1 }, b.Grad.ToArray<float>());
+
+        // w reaches the loss through a pass-through add and through a product: 1·w + 3·w·w ⇒ dL/dw = 1 + 6w.
+        var w = Tensor.FromArray(new float[] { 0.5f, -1f }, device: d).RequiresGradient();
+        var t = w * w * 3f;
+        (w + t).Sum().Backward();
+        Assert.Equal(new float[] { 4f, -5f }, w.Grad!.ToArray<float>());
+
+        // A fresh gradient (from a product) becomes the leaf's gradient; a second backward adds into it.
+        var v = Tensor.FromArray(new float[] { 2f }, device: d).RequiresGradient();
+        var k = Tensor.FromArray(new float[] { 5f }, device: d);
+        (v * k).Sum().Backward();
+        (v * k).Sum().Backward();
+        Assert.Equal(10f, v.Grad!.Item());
+        Assert.Equal(5f, k.Item());
+    }
 }

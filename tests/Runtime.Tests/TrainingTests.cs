@@ -89,6 +89,33 @@ public class TrainingTests
         Assert.Throws<ArgumentException>(() => new Sgd([Tensor.Ones(2)], lr: 0.1f));
     }
 
+    /// <summary>Accelerators update four parameters per launch: six parameters of different sizes (two launches, the second
+    /// with unused slots) must end exactly where the CPU's one-at-a-time loop ends, for SGD with momentum and for Adam.</summary>
+    [Theory, MemberData(nameof(TestDevices.Accelerators), MemberType = typeof(TestDevices))]
+    public void BatchedOptimizerLaunchesMatchTheCpu(string device)
+    {
+        var d = TestDevices.Use(device);
+        int[] sizes = [3, 17, 1, 40, 5, 9];
+        foreach (bool adam in new[] { false, true })
+        {
+            float[][] Run(Device dev)
+            {
+                var ps = sizes.Select((n, i) => Tensor.FromArray(Ref.Random(n, 10 + i), [n], dev).RequiresGradient()).ToArray();
+                Optimizer opt = adam ? new Adam(ps, lr: 0.05f) : new Sgd(ps, lr: 0.1f, momentum: 0.9f, weightDecay: 0.01f);
+                for (int step = 0; step < 3; step++)
+                {
+                    opt.ZeroGrad();
+                    ps.Select((p, i) => (p * p * (i + 1f)).Sum()).Aggregate((a, b) => a + b).Backward();
+                    opt.Step();
+                }
+                return ps.Select(p => p.ToArray<float>()).ToArray();
+            }
+            var expected = Run(Device.Cpu); var actual = Run(d);
+            for (int i = 0; i < sizes.Length; i++)
+                Ref.Close(expected[i].Select(v => (double)v).ToArray(), actual[i], 1e-5, $"{(adam ? "Adam" : "SGD")} parameter {i}");
+        }
+    }
+
 }
 
 /// <summary>Tests that read a device pool's totals run alone: parallel tests would allocate on the same device.</summary>
@@ -119,6 +146,42 @@ public class MemoryTests
         for (int i = 0; i < 30; i++) Step();
         // No GC here: the scope must have returned every intermediate deterministically.
         Assert.Equal(baseline, pool.InUseBytes);
+    }
+
+    /// <summary>
+    /// Issue 7: the training step of the chapter's MLP (Dense 20→256, ReLU, Dense 256→10, cross-entropy, SGD) is
+    /// launch-bound on a GPU, so its kernel count is pinned: 3 forward (bias fused into each product), 1 loss, 7 backward
+    /// (no copy for any parameter's gradient), 1 optimizer launch for all four parameters. The simulator runs the same
+    /// kernels as CUDA; the CPU has no launches. Peak device memory stays flat over the steps.
+    /// </summary>
+    [Fact]
+    public void MlpTrainingStepLaunchesTwelveKernelsAndKeepsAFlatPeak()
+    {
+        var d = TestDevices.Use("ilgpu-cpu");
+        var g = new Generator(5);
+        var w1 = Tensor.Randn([256, 20], 0f, 0.1f, g, d).RequiresGradient(); var b1 = Tensor.Zeros([256], device: d).RequiresGradient();
+        var w2 = Tensor.Randn([10, 256], 0f, 0.1f, g, d).RequiresGradient(); var b2 = Tensor.Zeros([10], device: d).RequiresGradient();
+        var x = Tensor.Randn([2, 20], generator: g, device: d);
+        var labels = Tensor.FromArray(new long[] { 3, 7 }, device: d);
+        var opt = new Sgd([w1, b1, w2, b2], lr: 0.01f);
+        void Step()
+        {
+            using var scope = TensorScope.Begin();
+            opt.ZeroGrad();
+            var h = Functional.Linear(x, w1, b1).Relu();
+            Functional.CrossEntropy(Functional.Linear(h, w2, b2), labels).Backward();
+            opt.Step();
+        }
+        Step(); Step();
+        d.ResetPeakMemory();
+        long before = d.Stats.KernelLaunches;
+        Step();
+        Assert.Equal(12, d.Stats.KernelLaunches - before);
+        long peak = d.Stats.PeakBytesInUse;
+        for (int i = 0; i < 20; i++) Step();
+        Assert.Equal(peak, d.Stats.PeakBytesInUse);
+        Assert.True(d.Stats.KernelsCompiled > 0 && d.Stats.CompileTime > TimeSpan.Zero);
+        Assert.Equal(-1, Device.Cpu.Stats.BytesInUse);
     }
 
     [Fact]

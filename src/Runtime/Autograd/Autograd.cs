@@ -44,7 +44,6 @@ public static class Autograd
                 if (!grads.Remove(t, out var g)) continue;
                 var node = t.Node!;
                 var inputGrads = node.Apply(g);
-                if (!retainGraph) node.Release();
                 for (int i = 0; i < node.Inputs.Length; i++)
                 {
                     var x = node.Inputs[i]; var gx = inputGrads[i];
@@ -52,11 +51,26 @@ public static class Autograd
                     if (!gx.Layout.Shape.SequenceEqual(x.Layout.Shape))
                         throw new InvalidOperationException($"Backward: the rule of {node.Op} returned a gradient of shape {Layout.Format(gx.Layout.Shape)} " +
                             $"for an input of shape {Layout.Format(x.Layout.Shape)} (a bug in the rule).");
-                    if (x.Node is null) x.AccumulateGrad(gx);
+                    if (x.Node is null) x.AccumulateGrad(gx, Fresh(gx, g, node, inputGrads, i));
                     else grads[x] = grads.TryGetValue(x, out var acc) ? acc + gx : gx;
                 }
+                if (!retainGraph) node.Release();
             }
         }
+    }
+
+    /// <summary>
+    /// True when the rule made <paramref name="gx"/> just now for input i alone: a dense tensor that is the only user of its
+    /// storage, not the incoming gradient, not a tensor the node holds, and not returned for another input. A leaf can
+    /// then take its storage as its gradient instead of copying it (one launch less per parameter and step).
+    /// </summary>
+    private static bool Fresh(Tensor gx, Tensor g, Node node, Tensor?[] inputGrads, int i)
+    {
+        if (ReferenceEquals(gx, g) || !gx.IsContiguous || gx.Layout.Offset != 0 || gx.Storage.RefCount != 1 ||
+            gx.Storage.Count != gx.Count || node.Holds(gx)) return false;
+        for (int j = 0; j < inputGrads.Length; j++)
+            if (j != i && ReferenceEquals(inputGrads[j], gx)) return false;
+        return true;
     }
 
     /// <summary>Non-leaf tensors reachable from root, each after every tensor that uses it (iterative DFS: deep graphs are fine).</summary>

@@ -16,9 +16,9 @@ internal static partial class Grads
     public static Tensor Square(Tensor x, Tensor y, Tensor g) => g * x * 2f;
     public static Tensor Sin(Tensor x, Tensor y, Tensor g) => g * x.Cos();
     public static Tensor Cos(Tensor x, Tensor y, Tensor g) => -g * x.Sin();
-    public static Tensor Tanh(Tensor x, Tensor y, Tensor g) => g * (1f - y.Square());
-    public static Tensor Relu(Tensor x, Tensor y, Tensor g) => g * x.Gt(0f);
-    public static Tensor Sigmoid(Tensor x, Tensor y, Tensor g) => g * y * (1f - y);
+    public static Tensor Tanh(Tensor x, Tensor y, Tensor g) => Tensor.Map("TanhBackward", y, g, new Ops.TanhGradOp());
+    public static Tensor Relu(Tensor x, Tensor y, Tensor g) => Tensor.Map("ReluBackward", x, g, new Ops.ReluGradOp());
+    public static Tensor Sigmoid(Tensor x, Tensor y, Tensor g) => Tensor.Map("SigmoidBackward", y, g, new Ops.SigmoidGradOp());
     public static Tensor Reciprocal(Tensor x, Tensor y, Tensor g) => -g * y / x;  // d(s/x)/dx = -s/x² = -y/x
     public static Tensor PowScalar(Tensor x, float p, Tensor g) => p == 0f ? g * 0f : g * x.Pow(p - 1f) * p;
 

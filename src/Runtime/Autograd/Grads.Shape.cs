@@ -40,6 +40,10 @@ public sealed partial class Tensor
         if (Layout.Shape.SequenceEqual(shape)) return this;
         int lead = Rank - shape.Length;
         var axes = Enumerable.Range(0, Rank).Where(d => d < lead || (shape[d - lead] == 1 && Layout.Shape[d] != 1)).ToArray();
-        return (axes.Length == 0 ? this : Sum(axes, keepDim: true)).Reshape(shape);
+        if (axes.Length == 0) return Reshape(shape);
+        var summed = Sum(axes, keepDim: true);
+        if (Autograd.IsEnabled) return summed.Reshape(shape);
+        summed.Relayout(Layout.Contiguous(shape, summed.Layout.Offset)); // unrecorded: keep one tensor object (see Reduce)
+        return summed;
     }
 }

@@ -26,6 +26,14 @@ internal sealed class Node(string op, Tensor[] inputs, Func<Tensor, Tensor?[]> r
         return rule(grad);
     }
 
+    /// <summary>Whether <paramref name="t"/> is one of this node's inputs or saved tensors.</summary>
+    public bool Holds(Tensor t)
+    {
+        foreach (var x in Inputs) if (ReferenceEquals(x, t)) return true;
+        if (_saved != null) foreach (var x in _saved) if (ReferenceEquals(x, t)) return true;
+        return false;
+    }
+
     /// <summary>Drops the rule and the tensors it kept alive (after a Backward without retainGraph).</summary>
     public void Release() { _rule = null; _saved = []; }
 }

@@ -65,15 +65,25 @@ public sealed partial class Tensor
             if (!gradient.Layout.Shape.SequenceEqual(Layout.Shape))
                 throw new ArgumentException($"Backward: the gradient has shape {Layout.Format(gradient.Layout.Shape)} but this tensor has {Layout.Format(Layout.Shape)}.");
         }
-        var g = gradient ?? Full(Shape, 1, DType, Device);
+        var g = gradient ?? (Rank == 0 ? One(Device) : Full(Shape, 1, DType, Device));
         if (Node is null) { AccumulateGrad(g); return; }
         Autograd.Backward(this, g, retainGraph);
     }
 
-    internal void AccumulateGrad(Tensor g)
+    /// <summary>Adds g to <see cref="Grad"/>; a <paramref name="fresh"/> g (see Autograd) becomes the gradient without a copy.</summary>
+    internal void AccumulateGrad(Tensor g, bool fresh = false)
     {
         using var _ = TensorScope.Suspend(); // gradients outlive the step's scope
-        if (Grad is null) Grad = g.Dense(copy: true);
+        if (Grad is null) Grad = fresh ? g.WithLayout(g.Layout) : g.Dense(copy: true);
         else Grad.InPlace("AccumulateGrad", g, new AddOp());
     }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Device, Tensor> _ones = new();
+
+    /// <summary>A scalar 1 per device, made once: the seed of Backward() (rules never write to their incoming gradient).</summary>
+    private static Tensor One(Device device) => _ones.GetOrAdd(device, d =>
+    {
+        using var _ = TensorScope.Suspend();
+        return Full([], 1, DType.Float32, d);
+    });
 }

@@ -17,6 +17,9 @@ public struct GemmArgs
     public int HasBias, OffBias;
 }
 
+/// <summary>One parameter of an optimizer step: dense runs of p and g from their offsets, state m and v (from 0; they may alias g).</summary>
+internal readonly record struct UpdateItem(Storage P, int POffset, Storage G, int GOffset, Storage M, Storage V, int Count);
+
 /// <summary>
 /// The device contract: the primitive operations every backend implements (Candle keeps this in one small interface too).
 /// Outputs are dense and start at element 0 unless a map says otherwise; inputs carry their layout in a <see cref="StridedMap"/>.
@@ -51,14 +54,16 @@ internal interface IBackend
     /// <summary>y[index[r], :] += src[r, :] for y dense [rows, cols]; repeated indices add up (atomically on accelerators).</summary>
     void IndexAddRows(Storage y, int rows, int cols, Storage index, int indexOffset, Storage src, int srcOffset, int count);
     /// <summary>(p, m, v)[i] = op(p, g, m, v)[i] for dense runs from the given offsets; m and v may alias g when unused.</summary>
-    void Update<TOp>(Storage p, int pOffset, Storage g, int gOffset, Storage m, Storage v, int count, TOp op) where TOp : struct, IUpdateOp;
+    /// <remarks>Accelerators update up to four parameters per launch.</remarks>
+    void Update<TOp>(IReadOnlyList<UpdateItem> items, TOp op) where TOp : struct, IUpdateOp;
     /// <summary>
     /// Cross-entropy rows of dense logits [n, c] with integer labels: loss[r] = logsumexp(x[r]) - x[r, label[r]] and
     /// probs = softmax(x) (kept for the backward). A label outside [0, c) throws on the CPU and gives NaN on accelerators.
+    /// With <paramref name="reduce"/>, loss has one element: scale · Σ loss[r] (mean or sum in the same launch).
     /// </summary>
-    void CrossEntropy(Storage logits, int offset, int n, int c, Storage labels, int labelsOffset, Storage loss, Storage probs);
-    /// <summary>dx[r, j] = (probs[r, j] - [j == label[r]]) · g[r].</summary>
-    void CrossEntropyBackward(Storage probs, int n, int c, Storage labels, int labelsOffset, Storage g, int gOffset, Storage dx);
+    void CrossEntropy(Storage logits, int offset, int n, int c, Storage labels, int labelsOffset, Storage loss, Storage probs, bool reduce, float scale);
+    /// <summary>dx[r, j] = (probs[r, j] - [j == label[r]]) · g[gOffset + r·gStride] · scale (gStride 0: one gradient for every row).</summary>
+    void CrossEntropyBackward(Storage probs, int n, int c, Storage labels, int labelsOffset, Storage g, int gOffset, int gStride, float scale, Storage dx);
     /// <summary>Waits for queued work.</summary>
     void Synchronize();
 }

@@ -25,6 +25,9 @@ public abstract class Storage
 
     internal void AddRef() => Interlocked.Increment(ref _refs);
 
+    /// <summary>Number of live tensors (views included) on this storage.</summary>
+    internal int RefCount => Volatile.Read(ref _refs);
+
     internal void Release()
     {
         if (Interlocked.Decrement(ref _refs) == 0) Free();

@@ -32,6 +32,11 @@ public struct LeOp : IBinaryOp { public float Apply(float a, float b) => a <= b 
 public struct GtOp : IBinaryOp { public float Apply(float a, float b) => a > b ? 1f : 0f; public V Apply(V a, V b) => Vector256.GreaterThan(a, b) & V.One; }
 public struct GeOp : IBinaryOp { public float Apply(float a, float b) => a >= b ? 1f : 0f; public V Apply(V a, V b) => Vector256.GreaterThanOrEqual(a, b) & V.One; }
 
+// Backward rules of activations in one kernel each: a is the forward input (ReLU) or output (sigmoid, tanh), b is dL/dy.
+public struct ReluGradOp : IBinaryOp { public float Apply(float a, float b) => a > 0f ? b : 0f; public V Apply(V a, V b) => Vector256.GreaterThan(a, V.Zero) & b; }
+public struct SigmoidGradOp : IBinaryOp { public float Apply(float a, float b) => b * a * (1f - a); public V Apply(V a, V b) => b * a * (V.One - a); }
+public struct TanhGradOp : IBinaryOp { public float Apply(float a, float b) => b * (1f - a * a); public V Apply(V a, V b) => b * (V.One - a * a); }
+
 public struct SumOp : IReduceOp { public float Identity => 0f; public float Combine(float a, float b) => a + b; public V Combine(V a, V b) => a + b; }
 public struct MaxOp : IReduceOp { public float Identity => float.NegativeInfinity; public float Combine(float a, float b) => default(MaximumOp).Apply(a, b); public V Combine(V a, V b) => default(MaximumOp).Apply(a, b); }
 public struct MinOp : IReduceOp { public float Identity => float.PositiveInfinity; public float Combine(float a, float b) => default(MinimumOp).Apply(a, b); public V Combine(V a, V b) => default(MinimumOp).Apply(a, b); }

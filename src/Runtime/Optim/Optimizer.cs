@@ -52,11 +52,36 @@ public abstract class Optimizer
             Apply(p, g, m, v);
             p.Storage.Bump();
         }
+        Flush();
     }
 
-    /// <summary>Runs one fused update of <typeparamref name="TOp"/> over p.</summary>
-    protected static void Launch<TOp>(Tensor p, Tensor g, Tensor m, Tensor v, TOp op) where TOp : struct, IUpdateOp =>
-        p.Backend.Update(p.Storage, p.Layout.Offset, g.Storage, g.Layout.Offset, m.Storage, v.Storage, p.Count, op);
+    // Updates queued by Launch: consecutive parameters on one device with the same rule go out together (an accelerator
+    // updates four per launch), and everything is sent before Step returns.
+    private readonly List<Backends.UpdateItem> _queued = new();
+    private Backends.IBackend? _queuedBackend;
+    private object? _queuedOp;
+    private Action? _send;
+
+    /// <summary>Queues one fused update of <typeparamref name="TOp"/> over p (launched, with its neighbours, within this Step).</summary>
+    protected void Launch<TOp>(Tensor p, Tensor g, Tensor m, Tensor v, TOp op) where TOp : struct, IUpdateOp
+    {
+        var backend = p.Backend;
+        if (_queued.Count > 0 && (_queuedBackend != backend || _queuedOp is not TOp prev || !EqualityComparer<TOp>.Default.Equals(prev, op)))
+            Flush();
+        if (_queued.Count == 0)
+        {
+            (_queuedBackend, _queuedOp) = (backend, op);
+            _send = () => backend.Update(_queued, op);
+        }
+        _queued.Add(new Backends.UpdateItem(p.Storage, p.Layout.Offset, g.Storage, g.Layout.Offset, m.Storage, v.Storage, p.Count));
+    }
+
+    private void Flush()
+    {
+        if (_queued.Count == 0) return;
+        try { _send!(); }
+        finally { _queued.Clear(); _queuedBackend = null; _queuedOp = null; _send = null; }
+    }
 
     /// <summary>Applies the rule to one parameter; m and v are its state (the gradient itself where a state is unused).</summary>
     protected abstract void Apply(Tensor p, Tensor g, Tensor m, Tensor v);

@@ -154,7 +154,12 @@ internal sealed partial class CpuBackend : IBackend
         }
     }
 
-    public void Update<TOp>(Storage p, int pOffset, Storage g, int gOffset, Storage m, Storage v, int count, TOp op) where TOp : struct, IUpdateOp
+    public void Update<TOp>(IReadOnlyList<UpdateItem> items, TOp op) where TOp : struct, IUpdateOp
+    {
+        foreach (var u in items) Update(u.P, u.POffset, u.G, u.GOffset, u.M, u.V, u.Count, op);
+    }
+
+    private static void Update<TOp>(Storage p, int pOffset, Storage g, int gOffset, Storage m, Storage v, int count, TOp op) where TOp : struct, IUpdateOp
     {
         var ps = (float[])((CpuStorage)p).Data; var gs = (float[])((CpuStorage)g).Data;
         var ms = (float[])((CpuStorage)m).Data; var vs = (float[])((CpuStorage)v).Data;
@@ -168,9 +173,10 @@ internal sealed partial class CpuBackend : IBackend
         });
     }
 
-    public void CrossEntropy(Storage logits, int offset, int n, int c, Storage labels, int labelsOffset, Storage loss, Storage probs)
+    public void CrossEntropy(Storage logits, int offset, int n, int c, Storage labels, int labelsOffset, Storage loss, Storage probs, bool reduce, float scale)
     {
         var x = (float[])((CpuStorage)logits).Data; var l = (float[])((CpuStorage)loss).Data; var p = (float[])((CpuStorage)probs).Data;
+        double total = 0;
         for (int r = 0; r < n; r++)
         {
             long label = Label(labels, labelsOffset + r);
@@ -181,18 +187,22 @@ internal sealed partial class CpuBackend : IBackend
             foreach (var v in row) m = default(MaximumOp).Apply(m, v);
             foreach (var v in row) s += MathF.Exp(v - m);
             float lse = m + MathF.Log(s);
-            l[r] = lse - row[(int)label];
+            float rowLoss = lse - row[(int)label];
+            if (reduce) total += rowLoss;
+            else l[r] = rowLoss;
             for (int j = 0; j < c; j++) p[r * c + j] = MathF.Exp(row[j] - lse);
         }
+        if (reduce) l[0] = (float)total * scale;
     }
 
-    public void CrossEntropyBackward(Storage probs, int n, int c, Storage labels, int labelsOffset, Storage g, int gOffset, Storage dx)
+    public void CrossEntropyBackward(Storage probs, int n, int c, Storage labels, int labelsOffset, Storage g, int gOffset, int gStride, float scale, Storage dx)
     {
         var p = (float[])((CpuStorage)probs).Data; var gs = (float[])((CpuStorage)g).Data; var d = (float[])((CpuStorage)dx).Data;
         for (int r = 0; r < n; r++)
         {
             long label = Label(labels, labelsOffset + r);
-            for (int j = 0; j < c; j++) d[r * c + j] = (p[r * c + j] - (label == j ? 1f : 0f)) * gs[gOffset + r];
+            float gr = gs[gOffset + r * gStride] * scale;
+            for (int j = 0; j < c; j++) d[r * c + j] = (p[r * c + j] - (label == j ? 1f : 0f)) * gr;
         }
     }
 

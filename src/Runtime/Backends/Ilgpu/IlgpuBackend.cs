@@ -46,7 +46,7 @@ internal sealed partial class IlgpuBackend : IBackend
     /// what it returns at once, under <see cref="_sync"/>).</summary>
     private TDelegate Kernel<TDelegate>(string name, Type t1, Type? t2, Func<TDelegate> load) where TDelegate : Delegate
     {
-        _launches++; if (Environment.GetEnvironmentVariable("KTRACE") == "1") Console.WriteLine($"  k {name} {t1.Name} {t2?.Name} @ {new System.Diagnostics.StackTrace(2, false).GetFrame(0)?.GetMethod()?.Name}/{new System.Diagnostics.StackTrace(3, false).GetFrame(0)?.GetMethod()?.Name}/{new System.Diagnostics.StackTrace(4, false).GetFrame(0)?.GetMethod()?.Name}");
+        _launches++;
         if (_kernels.TryGetValue((name, t1, t2), out var k)) return (TDelegate)k;
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
         var loaded = load();
@@ -272,48 +272,67 @@ internal sealed partial class IlgpuBackend : IBackend
             Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, GatherArgs>(
                 Kernels.IndexAddRows<TIdx, EIdx>))(n, V<float>(y), V<TIdx>(index), V<float>(src), args);
 
-    public void Update<TOp>(Storage p, int pOffset, Storage g, int gOffset, Storage m, Storage v, int count, TOp op) where TOp : struct, IUpdateOp
+    public void Update<TOp>(IReadOnlyList<UpdateItem> items, TOp op) where TOp : struct, IUpdateOp
     {
-        if (count == 0) return;
         lock (_sync)
-            Kernel("update", typeof(TOp), null, () =>
-                Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, UpdateArgs, TOp>(
-                    Kernels.Update<TOp>))(count, V<float>(p), V<float>(g), V<float>(m), V<float>(v), new UpdateArgs { POffset = pOffset, GOffset = gOffset }, op);
+            for (int start = 0; start < items.Count; start += 4)
+            {
+                // Up to four parameters per launch; unused slots repeat the last one with an empty range.
+                var s = new UpdateSlots();
+                int end = 0;
+                for (int k = 0; k < 4; k++)
+                {
+                    var u = items[Math.Min(start + k, items.Count - 1)];
+                    if (start + k < items.Count) end += u.Count;
+                    s.Set(k, V<float>(u.P), u.POffset, V<float>(u.G), u.GOffset, V<float>(u.M), V<float>(u.V), end);
+                }
+                if (end == 0) continue;
+                Kernel("update", typeof(TOp), null, () =>
+                    Accelerator.LoadAutoGroupedStreamKernel<Index1D, UpdateSlots, TOp>(Kernels.Update<TOp>))(end, s, op);
+            }
     }
 
-    public void CrossEntropy(Storage logits, int offset, int n, int c, Storage labels, int labelsOffset, Storage loss, Storage probs)
+    public void CrossEntropy(Storage logits, int offset, int n, int c, Storage labels, int labelsOffset, Storage loss, Storage probs, bool reduce, float scale)
     {
         if (n == 0) return;
         var args = new GatherArgs { XOffset = offset, IndexOffset = labelsOffset, Rows = n, Cols = c };
         lock (_sync)
         {
-            if (labels.DType == DType.Int32) LaunchCe<int, I32>(logits, labels, loss, probs, args);
-            else LaunchCe<long, I64>(logits, labels, loss, probs, args);
+            if (labels.DType == DType.Int32) LaunchCe<int, I32>(logits, labels, loss, probs, args, reduce, scale);
+            else LaunchCe<long, I64>(logits, labels, loss, probs, args, reduce, scale);
         }
     }
 
-    private void LaunchCe<TIdx, EIdx>(Storage x, Storage labels, Storage loss, Storage probs, GatherArgs args)
-        where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
-        Kernel("crossEntropy", typeof(TIdx), null, () =>
-            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs>(
-                Kernels.CrossEntropy<TIdx, EIdx>))(args.Rows, V<float>(x), V<TIdx>(labels), V<float>(loss), V<float>(probs), args);
+    private void LaunchCe<TIdx, EIdx>(Storage x, Storage labels, Storage loss, Storage probs, GatherArgs args, bool reduce, float scale)
+        where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
+    {
+        if (reduce)
+            Kernel("crossEntropyReduced", typeof(TIdx), null, () =>
+                Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs, float>(
+                    Kernels.CrossEntropyReduced<TIdx, EIdx>))(new KernelConfig(1, ReduceGroup, SharedMemoryConfig.RequestDynamic<float>(ReduceGroup)),
+                V<float>(x), V<TIdx>(labels), V<float>(loss), V<float>(probs), args, scale);
+        else
+            Kernel("crossEntropy", typeof(TIdx), null, () =>
+                Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs>(
+                    Kernels.CrossEntropy<TIdx, EIdx>))(args.Rows, V<float>(x), V<TIdx>(labels), V<float>(loss), V<float>(probs), args);
+    }
 
-    public void CrossEntropyBackward(Storage probs, int n, int c, Storage labels, int labelsOffset, Storage g, int gOffset, Storage dx)
+    public void CrossEntropyBackward(Storage probs, int n, int c, Storage labels, int labelsOffset, Storage g, int gOffset, int gStride, float scale, Storage dx)
     {
         if (n * c == 0) return;
-        var args = new GatherArgs { XOffset = gOffset, IndexOffset = labelsOffset, Rows = n, Cols = c };
+        var args = new CeBackArgs { GOffset = gOffset, GStride = gStride, Scale = scale, IndexOffset = labelsOffset, Cols = c };
         lock (_sync)
         {
-            if (labels.DType == DType.Int32) LaunchCeBack<int, I32>(probs, labels, g, dx, args);
-            else LaunchCeBack<long, I64>(probs, labels, g, dx, args);
+            if (labels.DType == DType.Int32) LaunchCeBack<int, I32>(probs, labels, g, dx, args, n);
+            else LaunchCeBack<long, I64>(probs, labels, g, dx, args, n);
         }
     }
 
-    private void LaunchCeBack<TIdx, EIdx>(Storage probs, Storage labels, Storage g, Storage dx, GatherArgs args)
+    private void LaunchCeBack<TIdx, EIdx>(Storage probs, Storage labels, Storage g, Storage dx, CeBackArgs args, int n)
         where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
         Kernel("crossEntropyBackward", typeof(TIdx), null, () =>
-            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs>(
-                Kernels.CrossEntropyBackward<TIdx, EIdx>))(args.Rows * args.Cols, V<float>(probs), V<TIdx>(labels), V<float>(g), V<float>(dx), args);
+            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, CeBackArgs>(
+                Kernels.CrossEntropyBackward<TIdx, EIdx>))(n * args.Cols, V<float>(probs), V<TIdx>(labels), V<float>(g), V<float>(dx), args);
 
     public void Synchronize() { lock (_sync) Accelerator.Synchronize(); }
 }
