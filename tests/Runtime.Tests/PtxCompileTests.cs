@@ -27,8 +27,16 @@ public class PtxCompileTests
         var binary = Implementing(typeof(IBinaryOp)).ToList();
         var unary = Implementing(typeof(IUnaryOp)).Concat(binary.SelectMany(b => new[]
             { typeof(RightScalar<>).MakeGenericType(b), typeof(LeftScalar<>).MakeGenericType(b) })).ToList();
-        foreach (var u in unary) yield return (K(nameof(Kernels.Unary)).MakeGenericMethod(u), false);
-        foreach (var b in binary) yield return (K(nameof(Kernels.Binary)).MakeGenericMethod(b), false);
+        foreach (var u in unary)
+        {
+            yield return (K(nameof(Kernels.Unary)).MakeGenericMethod(u), false);
+            yield return (K(nameof(Kernels.UnaryDense)).MakeGenericMethod(u), false);
+        }
+        foreach (var b in binary)
+        {
+            yield return (K(nameof(Kernels.Binary)).MakeGenericMethod(b), false);
+            yield return (K(nameof(Kernels.BinaryDense)).MakeGenericMethod(b), false);
+        }
         foreach (var r in Implementing(typeof(IReduceOp)))
         {
             yield return (K(nameof(Kernels.ReduceRows)).MakeGenericMethod(r), true);

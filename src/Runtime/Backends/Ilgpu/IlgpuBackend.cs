@@ -125,6 +125,13 @@ internal sealed partial class IlgpuBackend : IBackend
         lock (_sync)
         {
             if (count == 0) return;
+            if (Dense(map, count, binary: false))
+            {
+                Kernel("unaryDense", typeof(TOp), null, () =>
+                    Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, DenseArgs, TOp>(Kernels.UnaryDense<TOp>))(
+                    (count + 3) / 4, V<float>(x), V<float>(y), new DenseArgs { OffA = map.OffA, OffC = map.OffB, Count = count }, op);
+                return;
+            }
             Kernel("unary", typeof(TOp), null, () =>
                 Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, StridedMap, TOp>(Kernels.Unary<TOp>))(
                 count, V<float>(x), V<float>(y), map, op);
@@ -136,11 +143,27 @@ internal sealed partial class IlgpuBackend : IBackend
         lock (_sync)
         {
             if (count == 0) return;
+            if (Dense(map, count, binary: true))
+            {
+                Kernel("binaryDense", typeof(TOp), null, () =>
+                    Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseArgs, TOp>(
+                        Kernels.BinaryDense<TOp>))((count + 3) / 4, V<float>(a), V<float>(b), V<float>(y),
+                    new DenseArgs { OffA = map.OffA, OffB = map.OffB, OffC = map.OffC, Count = count }, op);
+                return;
+            }
             Kernel("binary", typeof(TOp), null, () =>
                 Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap, TOp>(
                     Kernels.Binary<TOp>))(count, V<float>(a), V<float>(b), V<float>(y), map, op);
         }
     }
+
+    /// <summary>
+    /// Whether an elementwise launch can use the four-per-thread kernels: every operand one dense run with unit stride
+    /// (no broadcast), starting 16-byte aligned, and enough elements to matter (small ops are launch-bound anyway).
+    /// </summary>
+    private static bool Dense(StridedMap m, int count, bool binary) =>
+        count >= 4096 && m.Rank == 1 && m.A7 == 1 && m.B7 == 1 && (!binary || m.C7 == 1) &&
+        (m.OffA & 3) == 0 && (m.OffB & 3) == 0 && (!binary || (m.OffC & 3) == 0);
 
     public void Where(Storage cond, Storage a, Storage b, Storage y, StridedMap map, int count)
     {
