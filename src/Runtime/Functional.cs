@@ -49,6 +49,50 @@ public static class Functional
         return flat.Reshape([.. x.Layout.Shape[..^1], outF]);
     }
 
+    /// <summary>
+    /// 2-D convolution (PyTorch's <c>F.conv2d</c>): x [N, C, H, W], weight [O, C, k, k], bias [O] or null →
+    /// [N, O, (H + 2p - k)/s + 1, (W + 2p - k)/s + 1]. Three launches forward on accelerators: the windows (im2col), one
+    /// batched product with the bias fused, and nothing else; backward folds the windows back without atomics.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes do not fit together.</exception>
+    /// <exception cref="DeviceMismatchException">The tensors are on different devices.</exception>
+    public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0)
+    {
+        const string op = nameof(Conv2d);
+        Check.Float32(op, weight, "weight");
+        Check.SameDevice(op, x, "x", weight, "weight");
+        if (weight.Rank != 4 || weight.Layout.Shape[2] != weight.Layout.Shape[3])
+            throw new ArgumentException($"{op}: weight must be [out, in, k, k], got {Layout.Format(weight.Layout.Shape)}.");
+        int o = weight.Layout.Shape[0], c = weight.Layout.Shape[1], k = weight.Layout.Shape[2];
+        if (x.Rank != 4 || x.Layout.Shape[1] != c)
+            throw new ArgumentException($"{op}: expected input [batch, {c}, height, width] for weight {Layout.Format(weight.Layout.Shape)}, got {Layout.Format(x.Layout.Shape)}.");
+        if (bias != null)
+        {
+            Check.Float32(op, bias, "bias");
+            Check.SameDevice(op, x, "x", bias, "bias");
+            if (bias.Rank != 1 || bias.Count != o) throw new ArgumentException($"{op}: bias must be [out] = [{o}], got {Layout.Format(bias.Layout.Shape)}.");
+        }
+        var cols = Tensor.Windows(x, k, stride, padding, 0f, op); // [N, C, k·k, OH, OW]
+        int n = cols.Layout.Shape[0], oh = cols.Layout.Shape[3], ow = cols.Layout.Shape[4];
+        var y = Tensor.ConvProduct(weight.Reshape(o, c * k * k), cols.Reshape(n, c * k * k, oh * ow), bias);
+        return y.Reshape(n, o, oh, ow);
+    }
+
+    /// <summary>Max over each k×k window (padding reads -inf, so it never wins; ties share the gradient): [N, C, H, W] → [N, C, OH, OW].</summary>
+    public static Tensor MaxPool2d(Tensor x, int kernel, int? stride = null, int padding = 0) =>
+        Tensor.Windows(x, kernel, stride ?? kernel, padding, float.NegativeInfinity, nameof(MaxPool2d)).Max(2);
+
+    /// <summary>Mean over each k×k window (zero padding counts, as PyTorch's default): [N, C, H, W] → [N, C, OH, OW].</summary>
+    public static Tensor AvgPool2d(Tensor x, int kernel, int? stride = null, int padding = 0) =>
+        Tensor.Windows(x, kernel, stride ?? kernel, padding, 0f, nameof(AvgPool2d)).Mean(2);
+
+    /// <summary>The sliding windows as columns (PyTorch's <c>F.unfold</c>): [N, C, H, W] → [N, C·k·k, L], zero padding.</summary>
+    public static Tensor Unfold(Tensor x, int kernel, int stride = 1, int padding = 0)
+    {
+        var cols = Tensor.Windows(x, kernel, stride, padding, 0f, nameof(Unfold));
+        return cols.Reshape(cols.Layout.Shape[0], cols.Layout.Shape[1] * kernel * kernel, cols.Layout.Shape[3] * cols.Layout.Shape[4]);
+    }
+
     /// <summary>Mean (or sum) of squared differences. Shapes must match exactly.</summary>
     /// <exception cref="ArgumentException">The shapes differ.</exception>
     public static Tensor MseLoss(Tensor prediction, Tensor target, Reduction reduction = Reduction.Mean)

@@ -90,6 +90,59 @@ public sealed partial class Tensor
             [x.RequiresGrad ? gc.MatMul(w) : null, w.RequiresGrad ? gc.T.MatMul(x) : null, bias.RequiresGrad ? gc.Sum(0) : null], x, w);
     }
 
+    /// <summary>
+    /// The sliding windows of convolution and pooling in one launch (im2col): x [N, C, H, W] → [N, C, k·k, OH, OW], with
+    /// <paramref name="pad"/> read outside the input. The gradient folds the windows back in one launch (col2im).
+    /// </summary>
+    internal static Tensor Windows(Tensor x, int k, int stride, int padding, float pad, string op)
+    {
+        Check.Float32(op, x, "x");
+        if (x.Rank != 4) throw new ArgumentException($"{op}: expected input [batch, channels, height, width], got {Layout.Format(x.Layout.Shape)}.");
+        if (k <= 0 || stride <= 0 || padding < 0)
+            throw new ArgumentOutOfRangeException(nameof(k), $"{op}: kernel {k} and stride {stride} must be positive and padding {padding} >= 0.");
+        int n = x.Layout.Shape[0], c = x.Layout.Shape[1], h = x.Layout.Shape[2], w = x.Layout.Shape[3];
+        if (h + 2 * padding < k || w + 2 * padding < k)
+            throw new ArgumentException($"{op}: the (padded) input is {h + 2 * padding}×{w + 2 * padding} but the window is {k}×{k}.");
+        var xd = x.Dense();
+        var a = new WindowArgs
+        {
+            N = n, C = c, H = h, W = w, K = k, S = stride, P = padding,
+            OH = (h + 2 * padding - k) / stride + 1, OW = (w + 2 * padding - k) / stride + 1, Offset = xd.Layout.Offset, Pad = pad,
+        };
+        var cols = Empty([n, c, k * k, a.OH, a.OW], DType.Float32, x.Device);
+        x.Backend.Unfold(xd.Storage, cols.Storage, a);
+        return Autograd.Record(cols, op, [x], g =>
+        {
+            var gd = g.Dense();
+            var dx = Empty([n, c, h, w], DType.Float32, g.Device);
+            g.Backend.Fold(gd.Storage, dx.Storage, a with { Offset = gd.Layout.Offset });
+            return [dx];
+        });
+    }
+
+    /// <summary>
+    /// y[b] = w·cols[b] (+ bias[row]) for w [O, K] and cols [B, K, L]: the convolution's product, one launch for the whole
+    /// batch with the bias fused, and one autograd node.
+    /// </summary>
+    internal static Tensor ConvProduct(Tensor w, Tensor cols, Tensor? bias)
+    {
+        int o = w.Layout.Shape[0], k = w.Layout.Shape[1], batch = cols.Layout.Shape[0], l = cols.Layout.Shape[2];
+        var b = bias is null || bias.IsContiguous ? bias : bias.Dense(copy: true);
+        var y = Empty([batch, o, l], DType.Float32, w.Device);
+        var g = new GemmArgs
+        {
+            Batch = batch, M = o, N = l, K = k,
+            OffA = w.Layout.Offset, BatchA = 0, RowA = w.Layout.Strides[0], ColA = w.Layout.Strides[1],
+            OffB = cols.Layout.Offset, BatchB = cols.Layout.Strides[0], RowB = cols.Layout.Strides[1], ColB = cols.Layout.Strides[2],
+            HasBias = b is null ? 0 : 2, OffBias = b?.Layout.Offset ?? 0,
+        };
+        w.Backend.MatMul(w.Storage, cols.Storage, y.Storage, g, b?.Storage);
+        Tensor? Dw(Tensor gc) => w.RequiresGrad ? gc.MatMul(cols.Transpose(1, 2)).Sum(0) : null;
+        Tensor? Dcols(Tensor gc) => cols.RequiresGrad ? w.T.MatMul(gc) : null;
+        if (bias is null) return Autograd.Record(y, "Conv2d", [w, cols], gc => [Dw(gc), Dcols(gc)], w, cols);
+        return Autograd.Record(y, "Conv2d", [w, cols, bias], gc => [Dw(gc), Dcols(gc), bias.RequiresGrad ? gc.Sum([0, 2]) : null], w, cols);
+    }
+
     /// <summary>Matrix product with <paramref name="other"/> (see <see cref="MatMul(Tensor, Tensor)"/>).</summary>
     public Tensor MatMul(Tensor other) => MatMul(this, other);
 

@@ -1,4 +1,5 @@
 using DeepSharp.Layers;
+using DeepSharp.Tests;
 
 namespace DeepSharp.Layers.Tests;
 
@@ -22,15 +23,23 @@ public class ConvTests
         return y;
     }
 
-    [Theory]
-    [InlineData(1, 0)]
-    [InlineData(2, 1)]
-    [InlineData(1, 2)]
-    public void Conv2dMatchesDirectLoops(int stride, int padding)
+    public static TheoryData<string, int, int> ConvCases()
     {
+        var d = new TheoryData<string, int, int>();
+        foreach (var dev in TestDevices.Names) foreach (var (s, p) in new[] { (1, 0), (2, 1), (1, 2) }) d.Add(dev, s, p);
+        return d;
+    }
+
+    [Theory, MemberData(nameof(ConvCases))]
+    public void Conv2dMatchesDirectLoops(string device, int stride, int padding)
+    {
+        var dev = TestDevices.Use(device);
         var g = new Generator(5);
         var conv = new Conv2d(4, kernel: 3, stride: stride, padding: padding);
-        var x = Tensor.Randn([2, 3, 7, 6], generator: g);
+        var x = Tensor.Randn([2, 3, 7, 6], generator: g, device: dev);
+        conv.Materialize([2, 3, 7, 6]);
+        conv.To(dev);
+        using (Autograd.NoGrad()) conv.Bias!.Data.CopyFrom(Tensor.Randn([4], generator: g, device: dev)); // a bias that shows
         var y = conv.Call(x);
         var expected = ConvRef(x.ToArray<float>(), 2, 3, 7, 6, conv.Weight.Data.ToArray<float>(), conv.Bias!.Data.ToArray<float>(), 4, 3, stride, padding, out int oh, out int ow);
         Assert.Equal(new[] { 2, 4, oh, ow }, y.Shape);

@@ -2,9 +2,8 @@ namespace DeepSharp.Layers;
 
 /// <summary>
 /// 2-D convolution: x: [batch, in, H, W] → [batch, out, (H + 2p - k)/s + 1, (W + 2p - k)/s + 1], weight [out, in, k, k]
-/// as in PyTorch. Built from differentiable primitives (padding by concatenation, strided slices stacked into columns,
-/// one batched MatMul), so autograd needs no rule of its own. Without <c>inChannels</c> the input channels come from the
-/// first batch. Defaults: weight Kaiming-uniform with a = √5, bias zeros.
+/// as in PyTorch, computed by <see cref="Functional.Conv2d"/> (the windows as columns in one launch, then one batched
+/// product with the bias fused). Without <c>inChannels</c> the input channels come from the first batch. Defaults: weight Kaiming-uniform with a = √5, bias zeros.
 /// </summary>
 public sealed class Conv2d : Block
 {
@@ -41,11 +40,7 @@ public sealed class Conv2d : Block
         CheckDevice(Weight, x);
         if (Weight.Shape[1] != c)
             throw new ArgumentException($"Conv2d '{Weight.Path}': expected {Weight.Shape[1]} input channels but got {c} (shape {Layout.Format(x.Layout.Shape)}).");
-        var (cols, oh, ow) = Windows.Columns(x, Kernel, Stride, Padding, "Conv2d"); // [N, C, k·k, OH, OW]
-        int n = x.Size(0);
-        var y = Weight.Data.Reshape(OutChannels, -1).MatMul(cols.Reshape(n, c * Kernel * Kernel, oh * ow));
-        if (Bias != null) y = y + Bias.Data.Reshape(OutChannels, 1);
-        return y.Reshape(n, OutChannels, oh, ow);
+        return Functional.Conv2d(x, Weight.Data, Bias?.Data, Stride, Padding);
     }
 
     /// <inheritdoc/>
@@ -64,7 +59,7 @@ public sealed class MaxPool2d(int kernel, int? stride = null, int padding = 0) :
     public int Padding { get; } = padding;
 
     /// <inheritdoc/>
-    protected override Tensor Forward(Tensor x) => Windows.Columns(x, Kernel, Stride, Padding, "MaxPool2d", float.NegativeInfinity).Cols.Max(2);
+    protected override Tensor Forward(Tensor x) => Functional.MaxPool2d(x, Kernel, Stride, Padding);
 
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"kernel {Kernel}, stride {Stride}";
@@ -81,37 +76,8 @@ public sealed class AvgPool2d(int kernel, int? stride = null, int padding = 0) :
     public int Padding { get; } = padding;
 
     /// <inheritdoc/>
-    protected override Tensor Forward(Tensor x) => Windows.Columns(x, Kernel, Stride, Padding, "AvgPool2d").Cols.Mean(2);
+    protected override Tensor Forward(Tensor x) => Functional.AvgPool2d(x, Kernel, Stride, Padding);
 
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"kernel {Kernel}, stride {Stride}";
-}
-
-/// <summary>The sliding windows of convolution and pooling, as stacked strided views.</summary>
-internal static class Windows
-{
-    /// <summary>x [N, C, H, W] → [N, C, k·k, OH, OW]: window offset (i, j) is the strided view starting at (i, j).</summary>
-    public static (Tensor Cols, int OH, int OW) Columns(Tensor x, int k, int s, int p, string op, float padValue = 0f)
-    {
-        if (x.Rank != 4) throw new ArgumentException($"{op}: expected input [batch, channels, height, width], got {Layout.Format(x.Layout.Shape)}.");
-        if (p > 0) x = Pad(x, p, padValue);
-        int h = x.Size(2), w = x.Size(3);
-        if (h < k || w < k)
-            throw new ArgumentException($"{op}: the (padded) input is {h}×{w} but the window is {k}×{k}.");
-        int oh = (h - k) / s + 1, ow = (w - k) / s + 1;
-        var views = new List<Tensor>(k * k);
-        for (int i = 0; i < k; i++)
-            for (int j = 0; j < k; j++)
-                views.Add(x.Slice(2, i, i + s * (oh - 1) + 1, s).Slice(3, j, j + s * (ow - 1) + 1, s));
-        return (Tensor.Stack(views, 2), oh, ow);
-    }
-
-    private static Tensor Pad(Tensor x, int p, float value)
-    {
-        int n = x.Size(0), c = x.Size(1), h = x.Size(2), w = x.Size(3);
-        var side = Tensor.Full([n, c, h, p], value, DType.Float32, x.Device);
-        x = Tensor.Concat([side, x, side], 3);
-        var cap = Tensor.Full([n, c, p, w + 2 * p], value, DType.Float32, x.Device);
-        return Tensor.Concat([cap, x, cap], 2);
-    }
 }

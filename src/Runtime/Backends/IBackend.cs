@@ -13,8 +13,22 @@ public struct GemmArgs
     public int OffB, BatchB, RowB, ColB;
     /// <summary>Blocks of C per row of blocks and per column of blocks (set by accelerator backends for the 1-D launch grid).</summary>
     public int BlocksX, BlocksY;
-    /// <summary>1 when a bias row is added to every row of C (bias[OffBias + col]), else 0.</summary>
+    /// <summary>0: no bias; 1: bias[OffBias + col] added to every row of C (a dense layer); 2: bias[OffBias + row] added to every
+    /// column (a convolution, whose rows are output channels).</summary>
     public int HasBias, OffBias;
+}
+
+/// <summary>Sliding k×k windows with stride S and padding P over dense x [N, C, H, W]; OH, OW the output grid.</summary>
+public struct WindowArgs
+{
+    /// <summary>Input sizes.</summary>
+    public int N, C, H, W;
+    /// <summary>Window edge, stride, padding, output grid.</summary>
+    public int K, S, P, OH, OW;
+    /// <summary>Offset of x (Unfold) or of cols (Fold).</summary>
+    public int Offset;
+    /// <summary>Value read outside the input (0 for convolution, -inf for max pooling).</summary>
+    public float Pad;
 }
 
 /// <summary>One parameter of an optimizer step: dense runs of p and g from their offsets, state m and v (from 0; they may alias g).</summary>
@@ -64,6 +78,10 @@ internal interface IBackend
     void CrossEntropy(Storage logits, int offset, int n, int c, Storage labels, int labelsOffset, Storage loss, Storage probs, bool reduce, float scale);
     /// <summary>dx[r, j] = (probs[r, j] - [j == label[r]]) · g[gOffset + r·gStride] · scale (gStride 0: one gradient for every row).</summary>
     void CrossEntropyBackward(Storage probs, int n, int c, Storage labels, int labelsOffset, Storage g, int gOffset, int gStride, float scale, Storage dx);
+    /// <summary>im2col: cols [N, C, K·K, OH, OW] = x's window elements (Pad outside the input).</summary>
+    void Unfold(Storage x, Storage cols, WindowArgs a);
+    /// <summary>col2im: dx [N, C, H, W] = Σ of the cols entries that read each input element (the adjoint of Unfold).</summary>
+    void Fold(Storage cols, Storage dx, WindowArgs a);
     /// <summary>Waits for queued work.</summary>
     void Synchronize();
 }

@@ -208,6 +208,57 @@ internal sealed partial class CpuBackend : IBackend
 
     private static long Label(Storage labels, int i) => labels.DType == DType.Int32 ? S<int>(labels)[i] : S<long>(labels)[i];
 
+    public void Unfold(Storage x, Storage cols, WindowArgs a)
+    {
+        var xs = (float[])((CpuStorage)x).Data; var cs = (float[])((CpuStorage)cols).Data;
+        int kk = a.K * a.K, plane = a.OH * a.OW;
+        CpuParallel.For(a.N * a.C, kk * plane, (lo, hi) =>
+        {
+            for (int nc = lo; nc < hi; nc++)
+                for (int ij = 0; ij < kk; ij++)
+                {
+                    int i = ij / a.K, j = ij % a.K, dst = (nc * kk + ij) * plane;
+                    for (int oh = 0; oh < a.OH; oh++)
+                    {
+                        int h = oh * a.S - a.P + i;
+                        for (int ow = 0; ow < a.OW; ow++)
+                        {
+                            int w = ow * a.S - a.P + j;
+                            cs[dst + oh * a.OW + ow] = h >= 0 && h < a.H && w >= 0 && w < a.W ? xs[a.Offset + (nc * a.H + h) * a.W + w] : a.Pad;
+                        }
+                    }
+                }
+        });
+    }
+
+    public void Fold(Storage cols, Storage dx, WindowArgs a)
+    {
+        var cs = (float[])((CpuStorage)cols).Data; var ds = (float[])((CpuStorage)dx).Data;
+        int kk = a.K * a.K, plane = a.OH * a.OW;
+        CpuParallel.For(a.N * a.C, kk * plane, (lo, hi) =>
+        {
+            for (int nc = lo; nc < hi; nc++)
+            {
+                var img = ds.AsSpan(nc * a.H * a.W, a.H * a.W);
+                img.Clear();
+                for (int ij = 0; ij < kk; ij++)
+                {
+                    int i = ij / a.K, j = ij % a.K, src = a.Offset + (nc * kk + ij) * plane;
+                    for (int oh = 0; oh < a.OH; oh++)
+                    {
+                        int h = oh * a.S - a.P + i;
+                        if (h < 0 || h >= a.H) continue;
+                        for (int ow = 0; ow < a.OW; ow++)
+                        {
+                            int w = ow * a.S - a.P + j;
+                            if (w >= 0 && w < a.W) img[h * a.W + w] += cs[src + oh * a.OW + ow];
+                        }
+                    }
+                }
+            }
+        });
+    }
+
     public void Synchronize() { }
 
     /// <summary>

@@ -20,11 +20,12 @@ internal sealed partial class CpuBackend
         if (g.HasBias != 0)
         {
             MatMul(a, b, c, g with { HasBias = 0 });
-            var bv = ((float[])((CpuStorage)bias!).Data).AsSpan(g.OffBias, g.N);
+            var bv = ((float[])((CpuStorage)bias!).Data).AsSpan(g.OffBias, g.HasBias == 1 ? g.N : g.M);
             var cv = (float[])((CpuStorage)c).Data;
             for (int r = 0; r < g.Batch * g.M; r++)
             {
                 var row = cv.AsSpan(r * g.N, g.N);
+                if (g.HasBias == 2) { float rb = ((float[])((CpuStorage)bias).Data)[g.OffBias + r % g.M]; foreach (ref var v in row) v += rb; continue; }
                 int j = 0;
                 for (; j <= g.N - 8; j += 8) (Vector256.Create<float>(row[j..]) + Vector256.Create<float>(bv[j..])).CopyTo(row[j..]);
                 for (; j < g.N; j++) row[j] += bv[j];

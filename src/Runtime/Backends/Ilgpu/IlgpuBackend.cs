@@ -246,11 +246,12 @@ internal sealed partial class IlgpuBackend : IBackend
 
     private static int Blocks(int n, int block) => (n + block - 1) / block;
 
-    /// <summary>c[b, i, :] += bias (after a cuBLAS product, which has no bias epilogue).</summary>
+    /// <summary>c += bias along columns (HasBias 1) or rows (2), after a product without the fused epilogue (cuBLAS, K = 0).</summary>
     private void AddBiasRows(Storage c, Storage bias, GemmArgs g)
     {
-        int[] shape = [g.Batch * g.M, g.N];
-        var map = StridedMap.Create(shape, Layout.Contiguous(shape), new Layout(shape, [0, 1], g.OffBias), Layout.Contiguous(shape));
+        int[] shape = [g.Batch, g.M, g.N];
+        var biasLayout = new Layout(shape, g.HasBias == 1 ? [0, 0, 1] : [0, 1, 0], g.OffBias);
+        var map = StridedMap.Create(shape, Layout.Contiguous(shape), biasLayout, Layout.Contiguous(shape));
         Binary(c, bias, c, map, g.Batch * g.M * g.N, new AddOp());
     }
 
@@ -356,6 +357,26 @@ internal sealed partial class IlgpuBackend : IBackend
         Kernel("crossEntropyBackward", typeof(TIdx), null, () =>
             Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, CeBackArgs>(
                 Kernels.CrossEntropyBackward<TIdx, EIdx>))(n * args.Cols, V<float>(probs), V<TIdx>(labels), V<float>(g), V<float>(dx), args);
+
+    public void Unfold(Storage x, Storage cols, WindowArgs a)
+    {
+        int count = a.N * a.C * a.K * a.K * a.OH * a.OW;
+        if (count == 0) return;
+        lock (_sync)
+            Kernel("unfold", typeof(float), null, () =>
+                Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.Unfold))(
+                count, V<float>(x), V<float>(cols), a);
+    }
+
+    public void Fold(Storage cols, Storage dx, WindowArgs a)
+    {
+        int count = a.N * a.C * a.H * a.W;
+        if (count == 0) return;
+        lock (_sync)
+            Kernel("fold", typeof(float), null, () =>
+                Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.Fold))(
+                count, V<float>(cols), V<float>(dx), a);
+    }
 
     public void Synchronize() { lock (_sync) Accelerator.Synchronize(); }
 }

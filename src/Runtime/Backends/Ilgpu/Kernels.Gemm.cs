@@ -14,7 +14,7 @@ public struct Float4
 public static partial class Kernels
 {
     /// <summary>
-    /// Shared-memory GEMM, C[batch] = A[batch]·B[batch] (+ bias[col] when <see cref="GemmArgs.HasBias"/>), 8×8 outputs per
+    /// Shared-memory GEMM, C[batch] = A[batch]·B[batch] (+ bias[col] or bias[row], see <see cref="GemmArgs.HasBias"/>), 8×8 outputs per
     /// thread. A T×T group computes an 8T×8T block of C: thread (tx, ty) owns rows ty·4…+3 and 4T+ty·4…+3 and the same split of
     /// columns, so its operands come from shared memory as four 16-byte loads per k (LDS.128) feeding 64 FMAs. Each k-tile
     /// is T/2 deep, so every thread stages exactly four elements of A and four of B per tile whatever T is (16 on CUDA:
@@ -129,6 +129,11 @@ public static partial class Kernels
         float v0, float v1, float v2, float v3, float v4, float v5, float v6, float v7)
     {
         if (row >= g.M) return;
+        if (g.HasBias == 2)
+        {
+            float rb = bias[g.OffBias + row];
+            v0 += rb; v1 += rb; v2 += rb; v3 += rb; v4 += rb; v5 += rb; v6 += rb; v7 += rb;
+        }
         int at = cBase + row * g.N;
         Store4(c, bias, g, at, colLo, v0, v1, v2, v3);
         Store4(c, bias, g, at, colHi, v4, v5, v6, v7);
@@ -136,7 +141,7 @@ public static partial class Kernels
 
     private static void Store4(ArrayView<float> c, ArrayView<float> bias, GemmArgs g, int at, int col, float v0, float v1, float v2, float v3)
     {
-        if (g.HasBias != 0)
+        if (g.HasBias == 1)
         {
             if (col < g.N) v0 += bias[g.OffBias + col];
             if (col + 1 < g.N) v1 += bias[g.OffBias + col + 1];

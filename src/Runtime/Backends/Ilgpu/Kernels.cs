@@ -149,7 +149,7 @@ public static partial class Kernels
             acc += a[pa + k * g.ColA] * b[pb + k * g.RowB] + a[pa + (k + 1) * g.ColA] * b[pb + (k + 1) * g.RowB]
                  + a[pa + (k + 2) * g.ColA] * b[pb + (k + 2) * g.RowB] + a[pa + (k + 3) * g.ColA] * b[pb + (k + 3) * g.RowB];
         for (; k < g.K; k++) acc += a[pa + k * g.ColA] * b[pb + k * g.RowB];
-        c[t] = g.HasBias != 0 ? acc + bias[g.OffBias + col] : acc;
+        c[t] = g.HasBias == 1 ? acc + bias[g.OffBias + col] : g.HasBias == 2 ? acc + bias[g.OffBias + row] : acc;
     }
 
     /// <summary>
@@ -217,6 +217,37 @@ public static partial class Kernels
         int r = t / a.Cols, j = t - r * a.Cols;
         long label = (long)default(EIdx).ToDouble(labels[a.IndexOffset + r]);
         dx[t] = (probs[t] - (label == j ? 1f : 0f)) * g[a.GOffset + r * a.GStride] * a.Scale;
+    }
+
+    /// <summary>im2col, one thread per column entry: cols[n, c, i·K + j, oh, ow] = x[n, c, oh·S - P + i, ow·S - P + j] (Pad outside).</summary>
+    public static void Unfold(Index1D t, ArrayView<float> x, ArrayView<float> cols, WindowArgs a)
+    {
+        int r = t, ow = r % a.OW; r /= a.OW;
+        int oh = r % a.OH; r /= a.OH;
+        int kk = a.K * a.K, ij = r % kk, nc = r / kk, i = ij / a.K, j = ij - i * a.K;
+        int h = oh * a.S - a.P + i, w = ow * a.S - a.P + j;
+        cols[t] = h >= 0 && h < a.H && w >= 0 && w < a.W ? x[a.Offset + (nc * a.H + h) * a.W + w] : a.Pad;
+    }
+
+    /// <summary>col2im as a gather (no atomics, deterministic): each input element sums the column entries that read it
+    /// (cols from a.Offset).</summary>
+    public static void Fold(Index1D t, ArrayView<float> cols, ArrayView<float> dx, WindowArgs a)
+    {
+        int w = t % a.W, r = t / a.W, h = r % a.H, nc = r / a.H, kk = a.K * a.K;
+        float acc = 0f;
+        for (int i = 0; i < a.K; i++)
+        {
+            int hh = h + a.P - i;
+            if (hh < 0 || hh % a.S != 0 || hh / a.S >= a.OH) continue;
+            int oh = hh / a.S;
+            for (int j = 0; j < a.K; j++)
+            {
+                int ww = w + a.P - j;
+                if (ww < 0 || ww % a.S != 0 || ww / a.S >= a.OW) continue;
+                acc += cols[a.Offset + ((nc * kk + i * a.K + j) * a.OH + oh) * a.OW + ww / a.S];
+            }
+        }
+        dx[t] = acc;
     }
 
     /// <summary>y[index[r], c] += src[r, c] with atomic adds (several r may name the same row).</summary>
