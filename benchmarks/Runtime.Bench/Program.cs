@@ -11,14 +11,19 @@ Console.WriteLine($"DeepSharp runtime benchmarks — {DateTime.UtcNow:yyyy-MM-dd
 if (what is "cpu" or "all") { CpuGemm(); CpuElementwise(); }
 if (what is "mlp" or "all") { Mlp(Device.Cpu, threads: Environment.ProcessorCount); Mlp(Device.Cpu, threads: 1); }
 if (what is "io" or "all") Io();
-if (what is "gpu" or "all") Gpu();
+if (what is "gpu" or "all") Gpu(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu());
+if (what is "coldstart") ColdStart(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu());
 return 0;
+
+// BENCH_QUICK=1: three runs, no warm-up, small sizes — a smoke test of the harness itself (e.g. `gpu ilgpu-cpu` here).
+static bool Quick() => Environment.GetEnvironmentVariable("BENCH_QUICK") == "1";
 
 static double Median(int reps, Action body, Action? sync = null)
 {
+    if (Quick()) reps = 3;
     // Warm-up (1.5 s: shorter warm-ups measured the first workload in tier-0 code) until tiered JIT has promoted the hot loops, kernels are compiled and pools are filled.
     var warm = Stopwatch.StartNew();
-    for (int i = 0; i < 3 || warm.ElapsedMilliseconds < 1500; i++) { body(); sync?.Invoke(); }
+    for (int i = 0; i < 3 || (!Quick() && warm.ElapsedMilliseconds < 1500); i++) { body(); sync?.Invoke(); }
     var times = new double[reps];
     for (int i = 0; i < reps; i++)
     {
@@ -134,26 +139,25 @@ static void Io()
     finally { Directory.Delete(dir, true); }
 }
 
-static void Gpu()
+static void Gpu(Device d)
 {
-    var d = Device.TryGpu();
     if (d == Device.Cpu) { Console.WriteLine("\nNo GPU: GPU benchmarks skipped.\n" + Device.Describe()); return; }
     Console.WriteLine($"\n## {d}: {Device.List().First(i => i.Device == d).Name}");
     var backend = DeviceManager.Ilgpu(d);
-    Console.WriteLine("| GEMM n | cuBLAS TFLOP/s | C# tiled kernel TFLOP/s |");
-    Console.WriteLine("|---|---|---|");
-    foreach (int n in new[] { 1024, 4096 })
+    Console.WriteLine("| GEMM n | cuBLAS TFLOP/s | C# kernel TFLOP/s | C# / cuBLAS |");
+    Console.WriteLine("|---|---|---|---|");
+    foreach (int n in Quick() ? new[] { 64 } : new[] { 1024, 2048, 4096 })
     {
         var a = Tensor.Rand([n, n], device: d); var b = Tensor.Rand([n, n], device: d);
         double flops = 2.0 * n * n * n;
         backend.UseCuBlas = true;
         double cublas = flops / Median(10, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
         backend.UseCuBlas = false;
-        double ours = flops / Median(5, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
+        double ours = flops / Median(10, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
         backend.UseCuBlas = true;
-        Console.WriteLine($"| {n} | {cublas:F2} ({backend.CuBlasStatus}) | {ours:F2} |");
+        Console.WriteLine($"| {n} | {cublas:F2} ({backend.CuBlasStatus}) | {ours:F2} | {ours / cublas:F2} |");
     }
-    int m = 16 << 20;
+    int m = Quick() ? 1 << 14 : 16 << 20;
     var x = Tensor.Rand([m], device: d); var y = Tensor.Rand([m], device: d);
     double add = 12.0 * m / Median(20, () => (x + y).Dispose(), d.Synchronize) / 1e9;
     double relu = 8.0 * m / Median(20, () => x.Relu().Dispose(), d.Synchronize) / 1e9;
@@ -161,5 +165,103 @@ static void Gpu()
     var s = Tensor.Rand([2, 20], device: d);
     double launch = Median(200, () => (s + 1f).Dispose(), d.Synchronize) * 1e6;
     Console.WriteLine($"one small elementwise op incl. synchronize: {launch:F1} µs");
-    Mlp(d, Environment.ProcessorCount);
+    // Host cost of a launch: 200 small ops back to back, one synchronize.
+    double perOp = Median(20, () => { for (int i = 0; i < 200; i++) (s + 1f).Dispose(); }, d.Synchronize) / 200 * 1e6;
+    Console.WriteLine($"small elementwise op, 200 queued then one synchronize: {perOp:F2} µs per op");
+    if (!Quick()) Mlp(d, Environment.ProcessorCount);
+    Console.WriteLine("\n## Training steps with Blocks (Sequential + Dense, cross-entropy, SGD), µs — median; launches per step; device memory");
+    Console.WriteLine("| model | batch | step (cuBLAS on) | step (C# GEMM only) | launches | peak MiB after 10 steps | after 1000 |");
+    Console.WriteLine("|---|---|---|---|---|---|---|");
+    BlockStep(d, "20-256-10", [20, 256, 10], 2);
+    if (!Quick()) BlockStep(d, "20-256-10", [20, 256, 10], 256);
+    if (!Quick()) BlockStep(d, "784-1024-1024-10", [784, 1024, 1024, 10], 128);
+    ConvStep(d);
+}
+
+// A Sequential MLP trained the way users write it; the same model and loop as torch_bench.py.
+static void BlockStep(Device d, string name, int[] sizes, int batch)
+{
+    var backend = DeviceManager.Ilgpu(d);
+    var net = new DeepSharp.Layers.Sequential();
+    for (int i = 1; i < sizes.Length; i++)
+    {
+        net.Add(new DeepSharp.Layers.Dense(sizes[i], sizes[i - 1]));
+        if (i < sizes.Length - 1) net.Add(new DeepSharp.Layers.Relu());
+    }
+    net.Initialize();
+    net.To(d);
+    var x = Tensor.Randn([batch, sizes[0]], generator: new Generator(2), device: d);
+    var labels = Tensor.FromArray(Enumerable.Range(0, batch).Select(i => (long)(i % sizes[^1])).ToArray(), device: d);
+    var opt = new DeepSharp.Optim.Sgd(net.Parameters().Select(p => p.Data), lr: 0.01f);
+    void Step()
+    {
+        using var scope = TensorScope.Begin();
+        opt.ZeroGrad();
+        Functional.CrossEntropy(net.Call(x), labels).Backward();
+        opt.Step();
+    }
+    double withCublas = Median(batch <= 2 ? 2001 : 301, Step, d.Synchronize) * 1e6;
+    backend.UseCuBlas = false;
+    double oursOnly = Median(batch <= 2 ? 2001 : 301, Step, d.Synchronize) * 1e6;
+    backend.UseCuBlas = true;
+    long l0 = d.Stats.KernelLaunches;
+    Step();
+    long launches = d.Stats.KernelLaunches - l0;
+    d.Synchronize();
+    d.ResetPeakMemory();
+    for (int i = 0; i < 10; i++) Step();
+    double peak10 = d.Stats.PeakBytesInUse / 1048576.0;
+    for (int i = 0; i < (Quick() ? 10 : 990); i++) Step();
+    d.Synchronize();
+    double peak1000 = d.Stats.PeakBytesInUse / 1048576.0;
+    Console.WriteLine($"| {name} | {batch} | {withCublas:F1} | {oursOnly:F1} | {launches} | {peak10:F2} | {peak1000:F2} |");
+}
+
+// Conv2d 3→32, kernel 3, padding 1, on [32, 3, 32, 32]: forward and backward (weight and bias gradients; the input is data).
+static void ConvStep(Device d)
+{
+    var conv = new DeepSharp.Layers.Conv2d(32, 3, padding: 1, inChannels: 3);
+    conv.Initialize();
+    conv.To(d);
+    var x = Tensor.Randn([32, 3, 32, 32], generator: new Generator(3), device: d);
+    var gy = Tensor.Randn([32, 32, 32, 32], generator: new Generator(4), device: d);
+    void Step()
+    {
+        using var scope = TensorScope.Begin();
+        foreach (var p in conv.Parameters()) p.Data.Grad = null;
+        conv.Call(x).Backward(gy);
+    }
+    double t = Median(301, Step, d.Synchronize) * 1e6;
+    long l0 = d.Stats.KernelLaunches;
+    Step();
+    Console.WriteLine($"\nConv2d 3→32 k3 p1 on [32, 3, 32, 32], forward + backward: {t:F1} µs ({d.Stats.KernelLaunches - l0} launches)");
+}
+
+// Cold start: a fresh process's first training step of the main example's model (kernel compilation included).
+static void ColdStart(Device d)
+{
+    var total = Stopwatch.StartNew();
+    var net = new DeepSharp.Layers.Sequential(new DeepSharp.Layers.Flatten(), new DeepSharp.Layers.Dense(128), new DeepSharp.Layers.Relu(), new DeepSharp.Layers.Dense(10));
+    var x = Tensor.Randn([64, 1, 8, 8], device: d);
+    var labels = Tensor.FromArray(Enumerable.Range(0, 64).Select(i => (long)(i % 10)).ToArray(), device: d);
+    net.Materialize([64, 1, 8, 8]);
+    net.To(d);
+    var opt = new DeepSharp.Optim.Sgd(net.Parameters().Select(p => p.Data), lr: 0.1f);
+    double setup = total.Elapsed.TotalMilliseconds;
+    var first = Stopwatch.StartNew();
+    void Step()
+    {
+        using var scope = TensorScope.Begin();
+        opt.ZeroGrad();
+        Functional.CrossEntropy(net.Call(x), labels).Backward();
+        opt.Step();
+        d.Synchronize();
+    }
+    Step();
+    double firstMs = first.Elapsed.TotalMilliseconds;
+    var second = Stopwatch.StartNew();
+    Step();
+    var st = d.Stats;
+    Console.WriteLine($"cold start on {d}: device + model setup {setup:F0} ms; first training step {firstMs:F0} ms " +
+        $"({st.KernelsCompiled} kernels compiled in {st.CompileTime.TotalMilliseconds:F0} ms); second step {second.Elapsed.TotalMilliseconds:F2} ms");
 }

@@ -16,7 +16,7 @@ def median(fn, reps):
 torch.backends.cuda.matmul.allow_tf32 = False  # fp32 GEMM, as ours
 d = torch.device("cuda:0")
 print(f"PyTorch {torch.__version__} on {torch.cuda.get_device_name(0)}")
-for n in (1024, 4096):
+for n in (1024, 2048, 4096):
     a = torch.rand(n, n, device=d); b = torch.rand(n, n, device=d)
     print(f"sgemm n={n}: {2 * n**3 / median(lambda: a @ b, 10) / 1e12:.2f} TFLOP/s")
 m = 16 << 20
@@ -25,6 +25,10 @@ print(f"add on 16M floats: {12 * m / median(lambda: x + y, 20) / 1e9:.0f} GB/s")
 print(f"relu on 16M floats: {8 * m / median(lambda: torch.relu(x), 20) / 1e9:.0f} GB/s")
 s = torch.rand(2, 20, device=d)
 print(f"one small elementwise op incl. synchronize: {median(lambda: s + 1, 200) * 1e6:.1f} us")
+def queued():
+    for _ in range(200):
+        s + 1
+print(f"small elementwise op, 200 queued then one synchronize: {median(queued, 20) / 200 * 1e6:.2f} us per op")
 
 for batch in (2, 256):
     net = torch.nn.Sequential(torch.nn.Linear(20, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10)).to(d)
@@ -37,3 +41,30 @@ for batch in (2, 256):
     def step():
         opt.zero_grad(); loss_fn(net(x), y).backward(); opt.step()
     print(f"MLP 20-256-10 batch {batch}: forward {median(fwd, 200) * 1e6:.1f} us, SGD step {median(step, 200) * 1e6:.1f} us")
+
+def mlp(sizes):
+    layers = []
+    for i in range(1, len(sizes)):
+        layers.append(torch.nn.Linear(sizes[i - 1], sizes[i]))
+        if i < len(sizes) - 1:
+            layers.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*layers).to(d)
+
+for name, sizes, batch in (("20-256-10", [20, 256, 10], 2), ("20-256-10", [20, 256, 10], 256), ("784-1024-1024-10", [784, 1024, 1024, 10], 128)):
+    net = mlp(sizes)
+    x = torch.randn(batch, sizes[0], device=d); y = torch.arange(batch, device=d) % sizes[-1]
+    opt = torch.optim.SGD(net.parameters(), lr=0.01)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    def step():
+        opt.zero_grad(); loss_fn(net(x), y).backward(); opt.step()
+    torch.cuda.reset_peak_memory_stats()
+    t = median(step, 2001 if batch <= 2 else 301)
+    print(f"Block step {name} batch {batch}: {t * 1e6:.1f} us, peak {torch.cuda.max_memory_allocated() / 2**20:.2f} MiB (incl. the model)")
+
+conv = torch.nn.Conv2d(3, 32, 3, padding=1).to(d)
+x = torch.randn(32, 3, 32, 32, device=d); gy = torch.randn(32, 32, 32, 32, device=d)
+def conv_step():
+    for p in conv.parameters():
+        p.grad = None
+    conv(x).backward(gy)
+print(f"Conv2d 3->32 k3 p1 on [32, 3, 32, 32], forward + backward: {median(conv_step, 301) * 1e6:.1f} us (cudnn.benchmark={torch.backends.cudnn.benchmark})")

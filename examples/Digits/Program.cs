@@ -114,5 +114,11 @@ File.WriteAllLines(csv, ["epoch,loss,train_accuracy,test_accuracy",
     .. history.Select((h, i) => string.Create(CultureInfo.InvariantCulture, $"{i + 1},{h.Loss:F6},{h.TrainAcc:F6},{h.TestAcc:F6}"))]);
 Plot.Write(Path.Combine(o.Out, "metrics.png"), history.Select(h => h.Loss).ToList(), history.Select(h => h.TrainAcc).ToList(), history.Select(h => h.TestAcc).ToList());
 Console.WriteLine($"wrote {csv}, {Path.Combine(o.Out, "metrics.png")} and {ckpt}");
+if (device != Device.Cpu)
+{
+    var st = device.Stats;
+    Console.WriteLine($"{device}: {st.KernelLaunches} kernel launches, {st.KernelsCompiled} kernels compiled in {st.CompileTime.TotalMilliseconds:F0} ms, " +
+        $"peak {st.PeakBytesInUse / 1048576.0:F1} MiB in use, {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:F1} s since the process started");
+}
 if (!cnn && final < 0.95f) { Console.Error.WriteLine($"FAILED: the MLP should reach 95 % test accuracy, got {final:P2}"); return 1; }
 return 0;
