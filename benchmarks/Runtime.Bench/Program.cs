@@ -12,6 +12,7 @@ if (what is "cpu" or "all") { CpuGemm(); CpuElementwise(); }
 if (what is "mlp" or "all") { Mlp(Device.Cpu, threads: Environment.ProcessorCount); Mlp(Device.Cpu, threads: 1); }
 if (what is "io" or "all") Io();
 if (what is "gpu" or "all") Gpu(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu());
+if (what is "gemm") GemmTable(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu());
 if (what is "coldstart") ColdStart(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu());
 return 0;
 
@@ -143,7 +144,22 @@ static void Gpu(Device d)
 {
     if (d == Device.Cpu) { Console.WriteLine("\nNo GPU: GPU benchmarks skipped.\n" + Device.Describe()); return; }
     Console.WriteLine($"\n## {d}: {Device.List().First(i => i.Device == d).Name}");
+    GemmTable(d);
+    ElementwiseAndLaunches(d);
+    if (!Quick()) Mlp(d, Environment.ProcessorCount);
+    Console.WriteLine("\n## Training steps with Blocks (Sequential + Dense, cross-entropy, SGD), µs — median; launches per step; device memory");
+    Console.WriteLine("| model | batch | step (cuBLAS on) | step (C# GEMM only) | launches | peak MiB after 10 steps | after 1000 |");
+    Console.WriteLine("|---|---|---|---|---|---|---|");
+    BlockStep(d, "20-256-10", [20, 256, 10], 2);
+    if (!Quick()) BlockStep(d, "20-256-10", [20, 256, 10], 256);
+    if (!Quick()) BlockStep(d, "784-1024-1024-10", [784, 1024, 1024, 10], 128);
+    ConvStep(d);
+}
+
+static void GemmTable(Device d)
+{
     var backend = DeviceManager.Ilgpu(d);
+    Console.WriteLine($"\nILGPU optimization level: {Environment.GetEnvironmentVariable("DEEPSHARP_ILGPU_OPT") ?? "O1"}");
     Console.WriteLine("| GEMM n | cuBLAS TFLOP/s | C# kernel TFLOP/s | C# / cuBLAS |");
     Console.WriteLine("|---|---|---|---|");
     foreach (int n in Quick() ? new[] { 64 } : new[] { 1024, 2048, 4096 })
@@ -157,6 +173,10 @@ static void Gpu(Device d)
         backend.UseCuBlas = true;
         Console.WriteLine($"| {n} | {cublas:F2} ({backend.CuBlasStatus}) | {ours:F2} | {ours / cublas:F2} |");
     }
+}
+
+static void ElementwiseAndLaunches(Device d)
+{
     int m = Quick() ? 1 << 14 : 16 << 20;
     var x = Tensor.Rand([m], device: d); var y = Tensor.Rand([m], device: d);
     double add = 12.0 * m / Median(20, () => (x + y).Dispose(), d.Synchronize) / 1e9;
@@ -168,14 +188,6 @@ static void Gpu(Device d)
     // Host cost of a launch: 200 small ops back to back, one synchronize.
     double perOp = Median(20, () => { for (int i = 0; i < 200; i++) (s + 1f).Dispose(); }, d.Synchronize) / 200 * 1e6;
     Console.WriteLine($"small elementwise op, 200 queued then one synchronize: {perOp:F2} µs per op");
-    if (!Quick()) Mlp(d, Environment.ProcessorCount);
-    Console.WriteLine("\n## Training steps with Blocks (Sequential + Dense, cross-entropy, SGD), µs — median; launches per step; device memory");
-    Console.WriteLine("| model | batch | step (cuBLAS on) | step (C# GEMM only) | launches | peak MiB after 10 steps | after 1000 |");
-    Console.WriteLine("|---|---|---|---|---|---|---|");
-    BlockStep(d, "20-256-10", [20, 256, 10], 2);
-    if (!Quick()) BlockStep(d, "20-256-10", [20, 256, 10], 256);
-    if (!Quick()) BlockStep(d, "784-1024-1024-10", [784, 1024, 1024, 10], 128);
-    ConvStep(d);
 }
 
 // A Sequential MLP trained the way users write it; the same model and loop as torch_bench.py.

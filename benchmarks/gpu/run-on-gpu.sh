@@ -11,6 +11,7 @@ if [ "${SKIP_BENCH:-0}" != 1 ]; then
   timeout 200 /tmp/app/app/DeepSharp.Runtime.Bench gpu 2>&1 | tee "$out/bench.txt"
   timeout 120 python3 benchmarks/gpu/torch_bench.py 2>&1 | tee "$out/torch.txt"
   timeout 60 /tmp/app/app/DeepSharp.Runtime.Bench coldstart cuda:0 2>&1 | tail -1 | tee "$out/coldstart.txt"
+  DEEPSHARP_ILGPU_OPT=O2 timeout 60 /tmp/app/app/DeepSharp.Runtime.Bench gemm cuda:0 2>&1 | tee "$out/gemm-o2.txt"
   ( time timeout 60 /tmp/app/app/Digits --device cuda:0 --out /tmp/digits ) > "$out/digits.txt" 2>&1; grep -E "test accuracy|kernels compiled|real" "$out/digits.txt"
 fi
 [ "${SKIP_TESTS:-0}" = 1 ] && exit 0

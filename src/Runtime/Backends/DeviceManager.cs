@@ -37,7 +37,9 @@ internal static class DeviceManager
     private static State Create()
     {
         NativeLibraries.Install();
-        var context = Context.Create(b => b.Cuda().OpenCL().CPU(SimulatorDevice).EnableAlgorithms().Optimize(OptimizationLevel.O1));
+        // O1 by default; DEEPSHARP_ILGPU_OPT=O2 (or O0) picks another ILGPU pipeline for measurements.
+        var level = Environment.GetEnvironmentVariable("DEEPSHARP_ILGPU_OPT") switch { "O0" => OptimizationLevel.O0, "O2" => OptimizationLevel.O2, _ => OptimizationLevel.O1 };
+        var context = Context.Create(b => b.Cuda().OpenCL().CPU(SimulatorDevice).EnableAlgorithms().Optimize(level));
         var devices = new List<(Device, ILGPU.Runtime.Device)>();
         int cuda = 0, cl = 0;
         foreach (var d in context.Devices)
