@@ -159,7 +159,8 @@ static void Gpu(Device d)
 static void GemmTable(Device d)
 {
     var backend = DeviceManager.Ilgpu(d);
-    Console.WriteLine($"\nILGPU optimization level: {Environment.GetEnvironmentVariable("DEEPSHARP_ILGPU_OPT") ?? "O1"}");
+    Console.WriteLine($"\nILGPU optimization level: {Environment.GetEnvironmentVariable("DEEPSHARP_ILGPU_OPT") ?? "O1"}; " +
+        $"default C# kernel: {(backend.GemmDeep ? "deep" : "shallow")} k-tiles, swizzle {backend.GemmSwizzle}");
     Console.WriteLine("| GEMM n | cuBLAS TFLOP/s | C# kernel TFLOP/s | C# / cuBLAS |");
     Console.WriteLine("|---|---|---|---|");
     foreach (int n in Quick() ? new[] { 64 } : new[] { 1024, 2048, 4096 })
@@ -170,8 +171,20 @@ static void GemmTable(Device d)
         double cublas = flops / Median(10, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
         backend.UseCuBlas = false;
         double ours = flops / Median(10, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
-        backend.UseCuBlas = true;
         Console.WriteLine($"| {n} | {cublas:F2} ({backend.CuBlasStatus}) | {ours:F2} | {ours / cublas:F2} |");
+        if (n >= 2048 || Quick())
+        {
+            // The kernel variants side by side (the default is one of them).
+            var (deep0, swizzle0) = (backend.GemmDeep, backend.GemmSwizzle);
+            foreach (var (deep, swizzle) in new[] { (false, 0), (true, 0), (false, 8), (true, 8), (false, 16), (true, 16) })
+            {
+                (backend.GemmDeep, backend.GemmSwizzle) = (deep, swizzle);
+                double v = flops / Median(10, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
+                Console.WriteLine($"|   variant {(deep ? "deep" : "shallow")}, swizzle {swizzle} | | {v:F2} | {v / cublas:F2} |");
+            }
+            (backend.GemmDeep, backend.GemmSwizzle) = (deep0, swizzle0);
+        }
+        backend.UseCuBlas = true;
     }
 }
 

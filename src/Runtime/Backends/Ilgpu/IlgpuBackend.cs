@@ -31,6 +31,12 @@ internal sealed partial class IlgpuBackend : IBackend
     /// PoCL computed wrong tiled products).</summary>
     public bool UseTiledGemm { get; set; }
 
+    /// <summary>GEMM variant: stage eight elements per thread per k-tile (k-tile T) instead of four (k-tile T/2).</summary>
+    public bool GemmDeep { get; set; }
+
+    /// <summary>GEMM block order: block-rows walked per column of blocks (0: row-major order). See <see cref="GemmArgs.Swizzle"/>.</summary>
+    public int GemmSwizzle { get; set; }
+
     /// <summary>Threads per group of the row reduction (a power of two ≤ 256).</summary>
     public int ReduceGroup { get; }
     /// <summary>Edge of the GEMM's square group (its C block is 8·Tile on a side; 16 → 128×128 blocks, 16.5 KB of shared memory).</summary>
@@ -233,14 +239,20 @@ internal sealed partial class IlgpuBackend : IBackend
             // A T×T group computes an (8T)² block of C, 8×8 per thread. Halve T when the grid would not fill the device twice.
             int t = Tile;
             if (t > 8 && (long)Blocks(g.N, 8 * t) * Blocks(g.M, 8 * t) * g.Batch < 2L * Accelerator.NumMultiprocessors) t /= 2;
-            int block = 8 * t, bk = t / 2;
+            int block = 8 * t, bk = GemmDeep ? t : t / 2;
             g.BlocksX = Blocks(g.N, block);
             g.BlocksY = Blocks(g.M, block);
+            g.Swizzle = GemmSwizzle;
             var grid = new Index3D(g.BlocksX * g.BlocksY * g.Batch, 1, 1);
-            Kernel("gemm", typeof(float), null, () =>
-                Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm))(
-                new KernelConfig(grid, new Index3D(t, t, 1), SharedMemoryConfig.RequestDynamic<float>(4 * bk * (block + 4))),
-                V<float>(a), V<float>(b), V<float>(c), biasView, g);
+            var config = new KernelConfig(grid, new Index3D(t, t, 1), SharedMemoryConfig.RequestDynamic<float>(4 * bk * (block + 4)));
+            if (GemmDeep)
+                Kernel("gemmDeep", typeof(float), null, () =>
+                    Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmDeep))(
+                    config, V<float>(a), V<float>(b), V<float>(c), biasView, g);
+            else
+                Kernel("gemm", typeof(float), null, () =>
+                    Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm))(
+                    config, V<float>(a), V<float>(b), V<float>(c), biasView, g);
         }
     }
 
