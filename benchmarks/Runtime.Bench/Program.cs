@@ -286,7 +286,9 @@ static void ColdStart(Device d)
     double firstMs = first.Elapsed.TotalMilliseconds;
     var second = Stopwatch.StartNew();
     Step();
+    double secondMs = second.Elapsed.TotalMilliseconds;
     var st = d.Stats;
-    Console.WriteLine($"cold start on {d}: device + model setup {setup:F0} ms; first training step {firstMs:F0} ms " +
-        $"({st.KernelsCompiled} kernels compiled in {st.CompileTime.TotalMilliseconds:F0} ms); second step {second.Elapsed.TotalMilliseconds:F2} ms");
+    Console.WriteLine($"cold start on {d} (background warm-up {(d.Kind is DeviceKind.Cuda or DeviceKind.OpenCL && Environment.GetEnvironmentVariable("DEEPSHARP_WARMUP") != "0" ? "on" : "off")}): " +
+        $"device + model setup {setup:F0} ms; first training step {firstMs:F0} ms; second step {secondMs:F2} ms; " +
+        $"{setup + firstMs:F0} ms to the end of the first step; {st.KernelsCompiled} kernels compiled so far, {st.CompileTime.TotalMilliseconds:F0} ms of compile time (summed over threads)");
 }

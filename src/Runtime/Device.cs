@@ -96,6 +96,15 @@ public sealed class Device : IEquatable<Device>
         ? new DeviceStats(0, 0, TimeSpan.Zero, -1, -1, Backends.Cpu.CpuArrayPool.CachedBytes)
         : DeviceManager.Ilgpu(this).Stats();
 
+    /// <summary>
+    /// Compiles the kernels a typical training loop needs (dense and convolution layers, activations, cross-entropy, SGD,
+    /// Adam, accuracy) in parallel on background threads, and returns when they are ready. GPUs start this by themselves
+    /// when first used (set DEEPSHARP_WARMUP=0 to turn that off); awaiting it moves the compile cost to a known point, e.g.
+    /// before timing. Kernels compile once per process; a launch that needs one still compiling waits for it. Completed
+    /// at once on <c>cpu</c>.
+    /// </summary>
+    public Task WarmUp() => Kind == DeviceKind.Cpu ? Task.CompletedTask : DeviceManager.Ilgpu(this).WarmUp();
+
     /// <summary>Restarts <see cref="DeviceStats.PeakBytesInUse"/> from the bytes in use now (no effect on <c>cpu</c>).</summary>
     public void ResetPeakMemory()
     {

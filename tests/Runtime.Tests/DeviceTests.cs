@@ -125,4 +125,25 @@ public class DeviceTests
         var x = Tensor.Arange(0, 10, 1, device: d);
         Assert.Equal(45f, x.Sum().Item()); // the device still computes after the failure
     }
+
+    /// <summary>The background warm-up compiles the common kernels in parallel (ILGPU compiles on several threads at
+    /// once here, while other tests launch on the same simulator); afterwards a training step runs and is correct.</summary>
+    [Fact]
+    public async Task WarmUpCompilesTheCommonKernelsInParallelAndStepsStillWork()
+    {
+        var d = TestDevices.Use("ilgpu-cpu");
+        await d.WarmUp().WaitAsync(TimeSpan.FromMinutes(2), TestContext.Current.CancellationToken);
+        Assert.Same(d.WarmUp(), d.WarmUp()); // started once
+        Assert.True(d.Stats.KernelsCompiled >= 20, $"only {d.Stats.KernelsCompiled} kernels compiled");
+        Assert.True(Device.Cpu.WarmUp().IsCompleted);
+        float[] Step(Device dev)
+        {
+            var w = Tensor.FromArray(Ref.Random(6 * 4, 3), [6, 4], dev).RequiresGradient();
+            var x = Tensor.FromArray(Ref.Random(5 * 4, 4), [5, 4], dev);
+            Functional.CrossEntropy(Functional.Linear(x, w).Relu(), Tensor.FromArray(new long[] { 0, 1, 2, 3, 5 }, device: dev)).Backward();
+            new Optim.Sgd([w], lr: 0.5f).Step();
+            return w.ToArray<float>();
+        }
+        Ref.Close(Step(Device.Cpu).Select(v => (double)v).ToArray(), Step(d), 1e-5, "step after warm-up");
+    }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using DeepSharp.Ops;
 using ILGPU;
 using ILGPU.Runtime;
@@ -11,7 +10,6 @@ namespace DeepSharp.Backends.Ilgpu;
 /// </summary>
 internal sealed partial class IlgpuBackend : IBackend
 {
-    private readonly ConcurrentDictionary<(string, Type, Type?), Delegate> _kernels = new();
     // One caller at a time per accelerator: ILGPU's launchers and the CPU simulator's thread team are not re-entrant,
     // and all work shares one in-order stream anyway.
     private readonly Lock _sync = new();
@@ -46,26 +44,13 @@ internal sealed partial class IlgpuBackend : IBackend
     public Device Device { get; }
     public DevicePool Pool { get; }
 
-    private long _launches, _compileTicks;
-
-    /// <summary>The cached kernel for (name, t1, t2), compiled on first use; every call counts one launch (callers launch
-    /// what it returns at once, under <see cref="_sync"/>).</summary>
-    private TDelegate Kernel<TDelegate>(string name, Type t1, Type? t2, Func<TDelegate> load) where TDelegate : Delegate
-    {
-        _launches++;
-        if (_kernels.TryGetValue((name, t1, t2), out var k)) return (TDelegate)k;
-        long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        var loaded = load();
-        _compileTicks += System.Diagnostics.Stopwatch.GetTimestamp() - start;
-        _kernels[(name, t1, t2)] = loaded;
-        return loaded;
-    }
+    private long _launches; // kernels launched (under _sync)
 
     /// <summary>Counters for <see cref="DeepSharp.Device.Stats"/>.</summary>
     public DeviceStats Stats()
     {
         lock (_sync)
-            return new DeviceStats(_launches, _kernels.Count, System.Diagnostics.Stopwatch.GetElapsedTime(0, _compileTicks),
+            return new DeviceStats(_launches, CompiledCount, System.Diagnostics.Stopwatch.GetElapsedTime(0, _compileTicks),
                 Pool.InUseBytes, Pool.PeakBytes, Pool.CachedBytes);
     }
 
@@ -96,8 +81,8 @@ internal sealed partial class IlgpuBackend : IBackend
         lock (_sync)
         {
             if (dst.Count == 0) return;
-            Kernel("fill", typeof(T), typeof(TOp), () =>
-                Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, TOp>(Kernels.Fill<T, TOp>))(dst.Count, V<T>(dst), op);
+            _launches++;
+            FillK<T, TOp>()(dst.Count, V<T>(dst), op);
         }
     }
 
@@ -114,15 +99,9 @@ internal sealed partial class IlgpuBackend : IBackend
         public void Run<TIn, EIn, TOut, EOut>() where TIn : unmanaged where EIn : struct, IElement<TIn>
             where TOut : unmanaged where EOut : struct, IElement<TOut>
         {
-            var acc = B.Accelerator;
-            if (typeof(TIn) == typeof(TOut))
-                B.Kernel("copy", typeof(TIn), null, () =>
-                    acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<TIn>, ArrayView<TIn>, StridedMap>(Kernels.Copy<TIn>))(
-                    Count, V<TIn>(Src), V<TIn>(Dst), Map);
-            else
-                B.Kernel("convert", typeof(TIn), typeof(TOut), () =>
-                    acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<TIn>, ArrayView<TOut>, StridedMap>(Kernels.Convert<TIn, EIn, TOut, EOut>))(
-                    Count, V<TIn>(Src), V<TOut>(Dst), Map);
+            B._launches++;
+            if (typeof(TIn) == typeof(TOut)) B.CopyK<TIn>()(Count, V<TIn>(Src), V<TIn>(Dst), Map);
+            else B.ConvertK<TIn, EIn, TOut, EOut>()(Count, V<TIn>(Src), V<TOut>(Dst), Map);
         }
     }
 
@@ -133,14 +112,12 @@ internal sealed partial class IlgpuBackend : IBackend
             if (count == 0) return;
             if (Dense(map, count, binary: false))
             {
-                Kernel("unaryDense", typeof(TOp), null, () =>
-                    Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, DenseArgs, TOp>(Kernels.UnaryDense<TOp>))(
-                    (count + 3) / 4, V<float>(x), V<float>(y), new DenseArgs { OffA = map.OffA, OffC = map.OffB, Count = count }, op);
+                _launches++;
+                UnaryDenseK<TOp>()((count + 3) / 4, V<float>(x), V<float>(y), new DenseArgs { OffA = map.OffA, OffC = map.OffB, Count = count }, op);
                 return;
             }
-            Kernel("unary", typeof(TOp), null, () =>
-                Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, StridedMap, TOp>(Kernels.Unary<TOp>))(
-                count, V<float>(x), V<float>(y), map, op);
+            _launches++;
+            UnaryK<TOp>()(count, V<float>(x), V<float>(y), map, op);
         }
     }
 
@@ -151,15 +128,13 @@ internal sealed partial class IlgpuBackend : IBackend
             if (count == 0) return;
             if (Dense(map, count, binary: true))
             {
-                Kernel("binaryDense", typeof(TOp), null, () =>
-                    Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseArgs, TOp>(
-                        Kernels.BinaryDense<TOp>))((count + 3) / 4, V<float>(a), V<float>(b), V<float>(y),
+                _launches++;
+                BinaryDenseK<TOp>()((count + 3) / 4, V<float>(a), V<float>(b), V<float>(y),
                     new DenseArgs { OffA = map.OffA, OffB = map.OffB, OffC = map.OffC, Count = count }, op);
                 return;
             }
-            Kernel("binary", typeof(TOp), null, () =>
-                Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap, TOp>(
-                    Kernels.Binary<TOp>))(count, V<float>(a), V<float>(b), V<float>(y), map, op);
+            _launches++;
+            BinaryK<TOp>()(count, V<float>(a), V<float>(b), V<float>(y), map, op);
         }
     }
 
@@ -176,9 +151,8 @@ internal sealed partial class IlgpuBackend : IBackend
         lock (_sync)
         {
             if (count == 0) return;
-            Kernel("where", typeof(float), null, () =>
-                Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap>(
-                    Kernels.Where))(count, V<float>(cond), V<float>(a), V<float>(b), V<float>(y), map);
+            _launches++;
+            WhereK()(count, V<float>(cond), V<float>(a), V<float>(b), V<float>(y), map);
         }
     }
 
@@ -189,14 +163,11 @@ internal sealed partial class IlgpuBackend : IBackend
             if (outer * inner == 0) return;
             var r = new ReduceArgs { Offset = xOffset, N = n, Inner = inner };
             // A group per row pays off for long rows; short rows (a loss over classes) fold one per thread, with no barriers.
+            _launches++;
             if (inner == 1 && n >= 256 && Accelerator.AcceleratorType != AcceleratorType.OpenCL)
-                Kernel("reduceRows", typeof(TOp), null, () =>
-                    Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ReduceArgs>(Kernels.ReduceRows<TOp>))(
-                    new KernelConfig(outer, ReduceGroup, SharedMemoryConfig.RequestDynamic<float>(ReduceGroup)), V<float>(x), V<float>(y), r);
+                ReduceRowsK<TOp>()(new KernelConfig(outer, ReduceGroup, SharedMemoryConfig.RequestDynamic<float>(ReduceGroup)), V<float>(x), V<float>(y), r);
             else
-                Kernel("reduceCols", typeof(TOp), null, () =>
-                    Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ReduceArgs>(Kernels.ReduceColumns<TOp>))(
-                    outer * inner, V<float>(x), V<float>(y), r);
+                ReduceColumnsK<TOp>()(outer * inner, V<float>(x), V<float>(y), r);
         }
     }
 
@@ -206,9 +177,8 @@ internal sealed partial class IlgpuBackend : IBackend
         {
             if (outer * inner == 0) return;
             var r = new ReduceArgs { Offset = xOffset, N = n, Inner = inner };
-            Kernel("argReduce", typeof(float), null, () =>
-                Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<long>, ReduceArgs, int>(Kernels.ArgReduce))(
-                outer * inner, V<float>(x), V<long>(y), r, max ? 1 : 0);
+            _launches++;
+            ArgReduceK()(outer * inner, V<float>(x), V<long>(y), r, max ? 1 : 0);
         }
     }
 
@@ -231,9 +201,8 @@ internal sealed partial class IlgpuBackend : IBackend
             }
             if (!UseTiledGemm)
             {
-                Kernel("gemmDirect", typeof(float), null, () =>
-                    Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmDirect))(
-                    g.Batch * g.M * g.N, V<float>(a), V<float>(b), V<float>(c), biasView, g);
+                _launches++;
+                GemmDirectK()(g.Batch * g.M * g.N, V<float>(a), V<float>(b), V<float>(c), biasView, g);
                 return;
             }
             // A T×T group computes an (8T)² block of C, 8×8 per thread. Halve T when the grid would not fill the device twice.
@@ -245,14 +214,8 @@ internal sealed partial class IlgpuBackend : IBackend
             g.Swizzle = GemmSwizzle;
             var grid = new Index3D(g.BlocksX * g.BlocksY * g.Batch, 1, 1);
             var config = new KernelConfig(grid, new Index3D(t, t, 1), SharedMemoryConfig.RequestDynamic<float>(4 * bk * (block + 4)));
-            if (GemmDeep)
-                Kernel("gemmDeep", typeof(float), null, () =>
-                    Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmDeep))(
-                    config, V<float>(a), V<float>(b), V<float>(c), biasView, g);
-            else
-                Kernel("gemm", typeof(float), null, () =>
-                    Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm))(
-                    config, V<float>(a), V<float>(b), V<float>(c), biasView, g);
+            _launches++;
+            GemmK(GemmDeep)(config, V<float>(a), V<float>(b), V<float>(c), biasView, g);
         }
     }
 
@@ -286,10 +249,11 @@ internal sealed partial class IlgpuBackend : IBackend
     }
 
     private void LaunchGather<TIdx, EIdx>(Storage x, Storage index, Storage y, ArrayView<int> error, GatherArgs args, int n)
-        where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
-        Kernel("gather", typeof(TIdx), null, () =>
-            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<int>, GatherArgs>(
-                Kernels.GatherRows<TIdx, EIdx>))(n, V<float>(x), V<TIdx>(index), V<float>(y), error, args);
+        where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
+    {
+        _launches++;
+        GatherK<TIdx, EIdx>()(n, V<float>(x), V<TIdx>(index), V<float>(y), error, args);
+    }
 
     public void IndexAddRows(Storage y, int rows, int cols, Storage index, int indexOffset, Storage src, int srcOffset, int count)
     {
@@ -303,10 +267,11 @@ internal sealed partial class IlgpuBackend : IBackend
     }
 
     private void LaunchIndexAdd<TIdx, EIdx>(Storage y, Storage index, Storage src, GatherArgs args, int n)
-        where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
-        Kernel("indexAdd", typeof(TIdx), null, () =>
-            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, GatherArgs>(
-                Kernels.IndexAddRows<TIdx, EIdx>))(n, V<float>(y), V<TIdx>(index), V<float>(src), args);
+        where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
+    {
+        _launches++;
+        IndexAddK<TIdx, EIdx>()(n, V<float>(y), V<TIdx>(index), V<float>(src), args);
+    }
 
     public void Update<TOp>(IReadOnlyList<UpdateItem> items, TOp op) where TOp : struct, IUpdateOp
     {
@@ -323,8 +288,8 @@ internal sealed partial class IlgpuBackend : IBackend
                     s.Set(k, V<float>(u.P), u.POffset, V<float>(u.G), u.GOffset, V<float>(u.M), V<float>(u.V), end);
                 }
                 if (end == 0) continue;
-                Kernel("update", typeof(TOp), null, () =>
-                    Accelerator.LoadAutoGroupedStreamKernel<Index1D, UpdateSlots, TOp>(Kernels.Update<TOp>))(end, s, op);
+                _launches++;
+                UpdateK<TOp>()(end, s, op);
             }
     }
 
@@ -342,15 +307,12 @@ internal sealed partial class IlgpuBackend : IBackend
     private void LaunchCe<TIdx, EIdx>(Storage x, Storage labels, Storage loss, Storage probs, GatherArgs args, bool reduce, float scale)
         where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
     {
+        _launches++;
         if (reduce)
-            Kernel("crossEntropyReduced", typeof(TIdx), null, () =>
-                Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs, float>(
-                    Kernels.CrossEntropyReduced<TIdx, EIdx>))(new KernelConfig(1, ReduceGroup, SharedMemoryConfig.RequestDynamic<float>(ReduceGroup)),
+            CeReducedK<TIdx, EIdx>()(new KernelConfig(1, ReduceGroup, SharedMemoryConfig.RequestDynamic<float>(ReduceGroup)),
                 V<float>(x), V<TIdx>(labels), V<float>(loss), V<float>(probs), args, scale);
         else
-            Kernel("crossEntropy", typeof(TIdx), null, () =>
-                Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs>(
-                    Kernels.CrossEntropy<TIdx, EIdx>))(args.Rows, V<float>(x), V<TIdx>(labels), V<float>(loss), V<float>(probs), args);
+            CeK<TIdx, EIdx>()(args.Rows, V<float>(x), V<TIdx>(labels), V<float>(loss), V<float>(probs), args);
     }
 
     public void CrossEntropyBackward(Storage probs, int n, int c, Storage labels, int labelsOffset, Storage g, int gOffset, int gStride, float scale, Storage dx)
@@ -365,19 +327,21 @@ internal sealed partial class IlgpuBackend : IBackend
     }
 
     private void LaunchCeBack<TIdx, EIdx>(Storage probs, Storage labels, Storage g, Storage dx, CeBackArgs args, int n)
-        where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
-        Kernel("crossEntropyBackward", typeof(TIdx), null, () =>
-            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, CeBackArgs>(
-                Kernels.CrossEntropyBackward<TIdx, EIdx>))(n * args.Cols, V<float>(probs), V<TIdx>(labels), V<float>(g), V<float>(dx), args);
+        where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
+    {
+        _launches++;
+        CeBackK<TIdx, EIdx>()(n * args.Cols, V<float>(probs), V<TIdx>(labels), V<float>(g), V<float>(dx), args);
+    }
 
     public void Unfold(Storage x, Storage cols, WindowArgs a)
     {
         int count = a.N * a.C * a.K * a.K * a.OH * a.OW;
         if (count == 0) return;
         lock (_sync)
-            Kernel("unfold", typeof(float), null, () =>
-                Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.Unfold))(
-                count, V<float>(x), V<float>(cols), a);
+        {
+            _launches++;
+            UnfoldK()(count, V<float>(x), V<float>(cols), a);
+        }
     }
 
     public void Fold(Storage cols, Storage dx, WindowArgs a)
@@ -385,9 +349,10 @@ internal sealed partial class IlgpuBackend : IBackend
         int count = a.N * a.C * a.H * a.W;
         if (count == 0) return;
         lock (_sync)
-            Kernel("fold", typeof(float), null, () =>
-                Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.Fold))(
-                count, V<float>(cols), V<float>(dx), a);
+        {
+            _launches++;
+            FoldK()(count, V<float>(cols), V<float>(dx), a);
+        }
     }
 
     public void Synchronize() { lock (_sync) Accelerator.Synchronize(); }

@@ -1,0 +1,145 @@
+using DeepSharp.Ops;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace DeepSharp.Backends.Ilgpu;
+
+/// <summary>
+/// The backend's compiled kernels, one accessor per kernel: each compiles its kernel on first use (once per process and
+/// accelerator, even when a launch and the background warm-up ask at the same time) and returns the launcher. Launch
+/// sites and <see cref="WarmUp"/> go through the same accessors.
+/// </summary>
+internal sealed partial class IlgpuBackend
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, Type, Type?), Lazy<Delegate>> _kernels = new();
+    private long _compileTicks;
+
+    private TDelegate Compiled<TDelegate>(string name, Type t1, Type? t2, Func<TDelegate> load) where TDelegate : Delegate
+    {
+        var lazy = _kernels.GetOrAdd((name, t1, t2), _ => new Lazy<Delegate>(() =>
+        {
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            var loaded = load();
+            Interlocked.Add(ref _compileTicks, System.Diagnostics.Stopwatch.GetTimestamp() - start);
+            return loaded;
+        }, LazyThreadSafetyMode.ExecutionAndPublication));
+        return (TDelegate)lazy.Value;
+    }
+
+    private int CompiledCount => _kernels.Values.Count(l => l.IsValueCreated);
+
+    private Action<Index1D, ArrayView<T>, TOp> FillK<T, TOp>() where T : unmanaged where TOp : struct, IIndexOp<T> =>
+        Compiled("fill", typeof(T), typeof(TOp), () => Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, TOp>(Kernels.Fill<T, TOp>));
+
+    private Action<Index1D, ArrayView<T>, ArrayView<T>, StridedMap> CopyK<T>() where T : unmanaged =>
+        Compiled("copy", typeof(T), null, () => Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, StridedMap>(Kernels.Copy<T>));
+
+    private Action<Index1D, ArrayView<TIn>, ArrayView<TOut>, StridedMap> ConvertK<TIn, EIn, TOut, EOut>()
+        where TIn : unmanaged where EIn : struct, IElement<TIn> where TOut : unmanaged where EOut : struct, IElement<TOut> =>
+        Compiled("convert", typeof(TIn), typeof(TOut), () =>
+            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<TIn>, ArrayView<TOut>, StridedMap>(Kernels.Convert<TIn, EIn, TOut, EOut>));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, StridedMap, TOp> UnaryK<TOp>() where TOp : struct, IUnaryOp =>
+        Compiled("unary", typeof(TOp), null, () =>
+            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, StridedMap, TOp>(Kernels.Unary<TOp>));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, DenseArgs, TOp> UnaryDenseK<TOp>() where TOp : struct, IUnaryOp =>
+        Compiled("unaryDense", typeof(TOp), null, () =>
+            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, DenseArgs, TOp>(Kernels.UnaryDense<TOp>));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap, TOp> BinaryK<TOp>() where TOp : struct, IBinaryOp =>
+        Compiled("binary", typeof(TOp), null, () =>
+            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap, TOp>(Kernels.Binary<TOp>));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseArgs, TOp> BinaryDenseK<TOp>() where TOp : struct, IBinaryOp =>
+        Compiled("binaryDense", typeof(TOp), null, () =>
+            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseArgs, TOp>(Kernels.BinaryDense<TOp>));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap> WhereK() =>
+        Compiled("where", typeof(float), null, () =>
+            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap>(Kernels.Where));
+
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ReduceArgs> ReduceRowsK<TOp>() where TOp : struct, IReduceOp =>
+        Compiled("reduceRows", typeof(TOp), null, () =>
+            Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ReduceArgs>(Kernels.ReduceRows<TOp>));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ReduceArgs> ReduceColumnsK<TOp>() where TOp : struct, IReduceOp =>
+        Compiled("reduceCols", typeof(TOp), null, () =>
+            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ReduceArgs>(Kernels.ReduceColumns<TOp>));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<long>, ReduceArgs, int> ArgReduceK() =>
+        Compiled("argReduce", typeof(float), null, () =>
+            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<long>, ReduceArgs, int>(Kernels.ArgReduce));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmDirectK() =>
+        Compiled("gemmDirect", typeof(float), null, () =>
+            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmDirect));
+
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmK(bool deep) => deep
+        ? Compiled("gemmDeep", typeof(float), null, () =>
+            Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmDeep))
+        : Compiled("gemm", typeof(float), null, () =>
+            Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<int>, GatherArgs> GatherK<TIdx, EIdx>()
+        where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
+        Compiled("gather", typeof(TIdx), null, () =>
+            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<int>, GatherArgs>(Kernels.GatherRows<TIdx, EIdx>));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, GatherArgs> IndexAddK<TIdx, EIdx>()
+        where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
+        Compiled("indexAdd", typeof(TIdx), null, () =>
+            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, GatherArgs>(Kernels.IndexAddRows<TIdx, EIdx>));
+
+    private Action<Index1D, UpdateSlots, TOp> UpdateK<TOp>() where TOp : struct, IUpdateOp =>
+        Compiled("update", typeof(TOp), null, () => Accelerator.LoadAutoGroupedStreamKernel<Index1D, UpdateSlots, TOp>(Kernels.Update<TOp>));
+
+    private Action<KernelConfig, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs, float> CeReducedK<TIdx, EIdx>()
+        where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
+        Compiled("crossEntropyReduced", typeof(TIdx), null, () =>
+            Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs, float>(Kernels.CrossEntropyReduced<TIdx, EIdx>));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs> CeK<TIdx, EIdx>()
+        where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
+        Compiled("crossEntropy", typeof(TIdx), null, () =>
+            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs>(Kernels.CrossEntropy<TIdx, EIdx>));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, CeBackArgs> CeBackK<TIdx, EIdx>()
+        where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
+        Compiled("crossEntropyBackward", typeof(TIdx), null, () =>
+            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, CeBackArgs>(Kernels.CrossEntropyBackward<TIdx, EIdx>));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs> UnfoldK() =>
+        Compiled("unfold", typeof(float), null, () => Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.Unfold));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs> FoldK() =>
+        Compiled("fold", typeof(float), null, () => Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.Fold));
+
+    /// <summary>
+    /// Compiles, in parallel and off the caller's thread, the kernels a typical training loop needs (MLP and CNN layers,
+    /// cross-entropy, SGD and Adam, accuracy), so the first step mostly finds them ready. Kernels already compiled are
+    /// skipped; a launch that needs one still being compiled waits for it.
+    /// </summary>
+    public Task WarmUp()
+    {
+        if (Volatile.Read(ref _warmUp) is { } running) return running;
+        Action[] work =
+        [
+            () => GemmK(GemmDeep), () => UnaryDenseK<ReluOp>(), () => UnaryK<ReluOp>(), () => BinaryK<AddOp>(), () => BinaryDenseK<AddOp>(),
+            () => BinaryK<ReluGradOp>(), () => BinaryDenseK<ReluGradOp>(), () => BinaryK<MulOp>(), () => ReduceColumnsK<SumOp>(),
+            () => ReduceRowsK<SumOp>(), () => ReduceColumnsK<MaxOp>(), () => CopyK<float>(), () => CopyK<long>(),
+            () => FillK<float, FillOp<float>>(), () => CeReducedK<long, I64>(), () => CeBackK<long, I64>(), () => CeK<long, I64>(),
+            () => UpdateK<SgdStep>(), () => UpdateK<AdamStep>(), () => ArgReduceK(), () => UnfoldK(), () => FoldK(),
+            () => BinaryK<EqOp>(), () => UnaryK<RightScalar<MulOp>>(),
+        ];
+        var task = new Task(() => Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount / 2) }, w =>
+        {
+            Accelerator.Bind(); // CUDA needs the context current on the compiling thread (module load)
+            w();
+        }));
+        if (Interlocked.CompareExchange(ref _warmUp, task, null) is null) task.Start();
+        return _warmUp!;
+    }
+
+    private Task? _warmUp;
+}
