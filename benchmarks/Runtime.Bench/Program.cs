@@ -160,7 +160,7 @@ static void GemmTable(Device d)
 {
     var backend = DeviceManager.Ilgpu(d);
     Console.WriteLine($"\nILGPU optimization level: {Environment.GetEnvironmentVariable("DEEPSHARP_ILGPU_OPT") ?? "O1"}; " +
-        $"default C# kernel: {(backend.GemmDeep ? "deep" : "shallow")} k-tiles, swizzle {backend.GemmSwizzle}");
+        $"default C# kernel: {(backend.GemmDeep ? "deep" : "shallow")} k-tiles, swizzle {backend.GemmSwizzle}, launch bounds {(backend.GemmLaunchBounds ? "on" : "off")}");
     Console.WriteLine("| GEMM n | cuBLAS TFLOP/s | C# kernel TFLOP/s | C# / cuBLAS |");
     Console.WriteLine("|---|---|---|---|");
     foreach (int n in Quick() ? new[] { 64 } : new[] { 1024, 2048, 4096 })
@@ -174,15 +174,16 @@ static void GemmTable(Device d)
         Console.WriteLine($"| {n} | {cublas:F2} ({backend.CuBlasStatus}) | {ours:F2} | {ours / cublas:F2} |");
         if (n >= 2048 || Quick())
         {
-            // The kernel variants side by side (the default is one of them).
-            var (deep0, swizzle0) = (backend.GemmDeep, backend.GemmSwizzle);
-            foreach (var (deep, swizzle) in new[] { (false, 0), (true, 0), (false, 8), (true, 8), (false, 16), (true, 16) })
+            // The kernel variants side by side (the default is one of them), with the driver's occupancy estimate.
+            var (deep0, swizzle0, bounds0) = (backend.GemmDeep, backend.GemmSwizzle, backend.GemmLaunchBounds);
+            foreach (var (deep, swizzle, bounds) in new[] { (false, 0, false), (false, 0, true), (true, 0, false), (true, 0, true), (false, 8, true), (true, 8, true) })
             {
-                (backend.GemmDeep, backend.GemmSwizzle) = (deep, swizzle);
+                (backend.GemmDeep, backend.GemmSwizzle, backend.GemmLaunchBounds) = (deep, swizzle, bounds);
                 double v = flops / Median(10, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
-                Console.WriteLine($"|   variant {(deep ? "deep" : "shallow")}, swizzle {swizzle} | | {v:F2} | {v / cublas:F2} |");
+                string occupancy = d.Kind == DeviceKind.Cuda ? $", {backend.GemmOccupancy(deep, backend.Tile)} groups/SM" : "";
+                Console.WriteLine($"|   variant {(deep ? "deep" : "shallow")}, swizzle {swizzle}, launch bounds {(bounds ? "on" : "off")}{occupancy} | | {v:F2} | {v / cublas:F2} |");
             }
-            (backend.GemmDeep, backend.GemmSwizzle) = (deep0, swizzle0);
+            (backend.GemmDeep, backend.GemmSwizzle, backend.GemmLaunchBounds) = (deep0, swizzle0, bounds0);
         }
         backend.UseCuBlas = true;
     }

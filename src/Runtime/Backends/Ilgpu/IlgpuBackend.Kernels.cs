@@ -75,11 +75,29 @@ internal sealed partial class IlgpuBackend
         Compiled("gemmDirect", typeof(float), null, () =>
             Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmDirect));
 
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmK(bool deep) => deep
-        ? Compiled("gemmDeep", typeof(float), null, () =>
-            Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmDeep))
-        : Compiled("gemm", typeof(float), null, () =>
-            Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm));
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmK(bool deep)
+    {
+        // With launch bounds (256 threads, 2 groups per SM, CUDA only) ptxas keeps the kernel at 128 registers, so two
+        // 256-thread groups fit on an SM; without them it may take a few more and halve the occupancy.
+        var spec = GemmLaunchBounds && Accelerator.AcceleratorType == AcceleratorType.Cuda
+            ? new KernelSpecialization(maxNumThreadsPerGroup: 256, minNumGroupsPerMultiprocessor: 2) : KernelSpecialization.Empty;
+        string name = (deep ? "gemmDeep" : "gemm") + (spec.MinNumGroupsPerMultiprocessor.HasValue ? "/bounded" : "");
+        return deep
+            ? Compiled(name, typeof(float), null, () =>
+                Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmDeep, spec))
+            : Compiled(name, typeof(float), null, () =>
+                Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm, spec));
+    }
+
+    /// <summary>Groups of the GEMM kernel that fit on one multiprocessor at a group edge (the driver's occupancy estimate).</summary>
+    public int GemmOccupancy(bool deep, int t)
+    {
+        var spec = GemmLaunchBounds && Accelerator.AcceleratorType == AcceleratorType.Cuda
+            ? new KernelSpecialization(maxNumThreadsPerGroup: 256, minNumGroupsPerMultiprocessor: 2) : KernelSpecialization.Empty;
+        var kernel = Accelerator.LoadKernel(typeof(Kernels).GetMethod(deep ? nameof(Kernels.GemmDeep) : nameof(Kernels.Gemm))!, spec);
+        int bk = deep ? t : t / 2;
+        return Accelerator.EstimateMaxActiveGroupsPerMultiprocessor(kernel, t * t, 4 * bk * (8 * t + 4) * sizeof(float));
+    }
 
     private Action<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<int>, GatherArgs> GatherK<TIdx, EIdx>()
         where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>

@@ -32,6 +32,9 @@ internal sealed partial class IlgpuBackend : IBackend
     /// <summary>GEMM variant: stage eight elements per thread per k-tile (k-tile T) instead of four (k-tile T/2).</summary>
     public bool GemmDeep { get; set; }
 
+    /// <summary>GEMM on CUDA: compile with launch bounds (256 threads, 2 groups per multiprocessor), capping registers at 128.</summary>
+    public bool GemmLaunchBounds { get; set; } = Environment.GetEnvironmentVariable("DEEPSHARP_GEMM_BOUNDS") != "0";
+
     /// <summary>GEMM block order: block-rows walked per column of blocks (0: row-major order). See <see cref="GemmArgs.Swizzle"/>.</summary>
     public int GemmSwizzle { get; set; }
 
