@@ -10,8 +10,8 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | tee 
 if [ "${SKIP_BENCH:-0}" != 1 ]; then
   timeout 200 /tmp/app/app/DeepSharp.Runtime.Bench gpu 2>&1 | tee "$out/bench.txt"
   timeout 120 python3 benchmarks/gpu/torch_bench.py 2>&1 | tee "$out/torch.txt"
-  for w in 0 1 0 1; do DEEPSHARP_WARMUP=$w timeout 60 /tmp/app/app/DeepSharp.Runtime.Bench coldstart cuda:0 2>&1 | tail -1 | tee -a "$out/coldstart.txt"; done
-  for w in 0 1; do ( time DEEPSHARP_WARMUP=$w timeout 60 /tmp/app/app/Digits --device cuda:0 --out /tmp/digits ) > "$out/digits-$w.txt" 2>&1; echo "warm-up $w:"; grep -E "test accuracy|kernels compiled|real" "$out/digits-$w.txt"; done
+  for w in 0 1 0 1; do BENCH_WARMUP=$w timeout 60 /tmp/app/app/DeepSharp.Runtime.Bench coldstart cuda:0 2>&1 | tail -1 | tee -a "$out/coldstart.txt"; done
+  ( time timeout 60 /tmp/app/app/Digits --device cuda:0 --out /tmp/digits ) > "$out/digits.txt" 2>&1; grep -E "test accuracy|kernels compiled|real" "$out/digits.txt"
 fi
 [ "${SKIP_TESTS:-0}" = 1 ] && exit 0
 timeout 240 /tmp/app/app/DeepSharp.Runtime.Tests -noColor > "$out/tests.txt" 2>&1; echo "tests exit code: $?" | tee -a "$out/tests.txt"

@@ -98,10 +98,11 @@ public sealed class Device : IEquatable<Device>
 
     /// <summary>
     /// Compiles the kernels a typical training loop needs (dense and convolution layers, activations, cross-entropy, SGD,
-    /// Adam, accuracy) in parallel on background threads, and returns when they are ready. GPUs start this by themselves
-    /// when first used (set DEEPSHARP_WARMUP=0 to turn that off); awaiting it moves the compile cost to a known point, e.g.
-    /// before timing. Kernels compile once per process; a launch that needs one still compiling waits for it. Completed
-    /// at once on <c>cpu</c>.
+    /// Adam, accuracy) on background threads; the task completes when they are ready. Awaiting it moves the compile cost
+    /// to a point of your choosing (before a timed region, while data loads). It is not started automatically: on an H100
+    /// it made the main example's start slower (it compiles 25 kernels where the first step needs 9, and ILGPU compiles
+    /// largely one at a time). Kernels compile once per process; a launch that needs one still compiling waits for it.
+    /// Completed at once on <c>cpu</c>.
     /// </summary>
     public Task WarmUp() => Kind == DeviceKind.Cpu ? Task.CompletedTask : DeviceManager.Ilgpu(this).WarmUp();
 

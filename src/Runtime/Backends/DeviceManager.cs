@@ -40,7 +40,7 @@ internal static class DeviceManager
         // O1 by default; DEEPSHARP_ILGPU_OPT=O2 (or O0) picks another ILGPU pipeline for measurements.
         var level = Environment.GetEnvironmentVariable("DEEPSHARP_ILGPU_OPT") switch { "O0" => OptimizationLevel.O0, "O2" => OptimizationLevel.O2, _ => OptimizationLevel.O1 };
         // No ILGPU kernel cache: the backends keep every loaded kernel themselves, and ILGPU's cache would compile under a
-        // per-accelerator lock, which serialises the background warm-up (see IlgpuBackend.WarmUp).
+        // per-accelerator lock, which would serialise Device.WarmUp's parallel compiles.
         var context = Context.Create(b => b.Cuda().OpenCL().CPU(SimulatorDevice).EnableAlgorithms().Optimize(level).Caching(CachingMode.NoKernelCaching));
         var devices = new List<(Device, ILGPU.Runtime.Device)>();
         int cuda = 0, cl = 0;
@@ -112,9 +112,6 @@ internal static class DeviceManager
             }
             b = new IlgpuBackend(entry.Ilgpu.CreateAccelerator(s.Context), d);
             s.Backends[d] = b;
-            // GPUs start compiling the common kernels at once, in the background (DEEPSHARP_WARMUP=0 turns it off).
-            if (d.Kind is DeviceKind.Cuda or DeviceKind.OpenCL && Environment.GetEnvironmentVariable("DEEPSHARP_WARMUP") != "0")
-                _ = b.WarmUp();
             return b;
         }
     }
