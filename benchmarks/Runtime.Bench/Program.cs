@@ -5,6 +5,7 @@ using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using DeepSharp;
 using DeepSharp.Backends;
 using DeepSharp.Backends.Cpu;
+using DeepSharp.Backends.Ilgpu;
 
 string what = args.Length > 0 ? args[0] : "cpu";
 Console.WriteLine($"DeepSharp runtime benchmarks — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
@@ -160,7 +161,8 @@ static void GemmTable(Device d)
 {
     var backend = DeviceManager.Ilgpu(d);
     Console.WriteLine($"\nILGPU optimization level: {Environment.GetEnvironmentVariable("DEEPSHARP_ILGPU_OPT") ?? "O1"}; " +
-        $"default C# kernel: {(backend.GemmDeep ? "deep" : "shallow")} k-tiles, swizzle {backend.GemmSwizzle}, launch bounds {(backend.GemmLaunchBounds ? "on" : "off")}");
+        $"default C# kernel: {backend.GemmVariant}, launch bounds {(backend.GemmLaunchBounds ? "on" : "off")}" +
+        (d.Kind == DeviceKind.Cuda ? $" ({backend.GemmOccupancy(backend.Tile)} groups/SM)" : ""));
     Console.WriteLine("| GEMM n | cuBLAS TFLOP/s | C# kernel TFLOP/s | C# / cuBLAS |");
     Console.WriteLine("|---|---|---|---|");
     foreach (int n in Quick() ? new[] { 64 } : new[] { 1024, 2048, 4096 })
@@ -175,15 +177,14 @@ static void GemmTable(Device d)
         if (n >= 2048 || Quick())
         {
             // The kernel variants side by side (the default is one of them), with the driver's occupancy estimate.
-            var (deep0, swizzle0, bounds0) = (backend.GemmDeep, backend.GemmSwizzle, backend.GemmLaunchBounds);
-            foreach (var (deep, swizzle, bounds) in new[] { (false, 0, false), (false, 0, true), (true, 0, false), (true, 0, true), (false, 8, true), (true, 8, true) })
+            var (variant0, bounds0) = (backend.GemmVariant, backend.GemmLaunchBounds);
+            foreach (var (variant, bounds) in new[] { (GemmKernel.Runtime, false), (GemmKernel.Runtime, true), (GemmKernel.Fixed, true), (GemmKernel.FixedUnrolled, true) })
             {
-                (backend.GemmDeep, backend.GemmSwizzle, backend.GemmLaunchBounds) = (deep, swizzle, bounds);
+                (backend.GemmVariant, backend.GemmLaunchBounds) = (variant, bounds);
                 double v = flops / Median(10, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
-                string occupancy = d.Kind == DeviceKind.Cuda ? $", {backend.GemmOccupancy(deep, backend.Tile)} groups/SM" : "";
-                Console.WriteLine($"|   variant {(deep ? "deep" : "shallow")}, swizzle {swizzle}, launch bounds {(bounds ? "on" : "off")}{occupancy} | | {v:F2} | {v / cublas:F2} |");
+                Console.WriteLine($"|   kernel {variant}, launch bounds {(bounds ? "on" : "off")} | | {v:F2} | {v / cublas:F2} |");
             }
-            (backend.GemmDeep, backend.GemmSwizzle, backend.GemmLaunchBounds) = (deep0, swizzle0, bounds0);
+            (backend.GemmVariant, backend.GemmLaunchBounds) = (variant0, bounds0);
         }
         backend.UseCuBlas = true;
     }

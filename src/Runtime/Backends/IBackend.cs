@@ -16,8 +16,6 @@ public struct GemmArgs
     /// <summary>0: no bias; 1: bias[OffBias + col] added to every row of C (a dense layer); 2: bias[OffBias + row] added to every
     /// column (a convolution, whose rows are output channels).</summary>
     public int HasBias, OffBias;
-    /// <summary>Accelerators: block-rows walked per column of blocks before moving right (0: row by row).</summary>
-    public int Swizzle;
 }
 
 /// <summary>Sliding k×k windows with stride S and padding P over dense x [N, C, H, W]; OH, OW the output grid.</summary>

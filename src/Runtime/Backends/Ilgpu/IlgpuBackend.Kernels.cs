@@ -75,28 +75,35 @@ internal sealed partial class IlgpuBackend
         Compiled("gemmDirect", typeof(float), null, () =>
             Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmDirect));
 
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmK(bool deep)
+    // With launch bounds (256 threads, 2 groups per SM; CUDA only) ptxas keeps the GEMM at 128 registers so two 256-thread
+    // groups fit on an SM; without them it took a few more and the driver's occupancy estimate fell to one group per SM.
+    private KernelSpecialization GemmSpecialization => GemmLaunchBounds && Accelerator.AcceleratorType == AcceleratorType.Cuda
+        ? new KernelSpecialization(maxNumThreadsPerGroup: 256, minNumGroupsPerMultiprocessor: 2) : KernelSpecialization.Empty;
+
+    private string GemmKey(string name) => name + (GemmSpecialization.MinNumGroupsPerMultiprocessor.HasValue ? "/bounded" : "");
+
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmK()
     {
-        // With launch bounds (256 threads, 2 groups per SM, CUDA only) ptxas keeps the kernel at 128 registers, so two
-        // 256-thread groups fit on an SM; without them it may take a few more and halve the occupancy.
-        var spec = GemmLaunchBounds && Accelerator.AcceleratorType == AcceleratorType.Cuda
-            ? new KernelSpecialization(maxNumThreadsPerGroup: 256, minNumGroupsPerMultiprocessor: 2) : KernelSpecialization.Empty;
-        string name = (deep ? "gemmDeep" : "gemm") + (spec.MinNumGroupsPerMultiprocessor.HasValue ? "/bounded" : "");
-        return deep
-            ? Compiled(name, typeof(float), null, () =>
-                Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmDeep, spec))
-            : Compiled(name, typeof(float), null, () =>
-                Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm, spec));
+        var spec = GemmSpecialization;
+        return Compiled(GemmKey("gemm"), typeof(float), null, () =>
+            Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm, spec));
     }
 
-    /// <summary>Groups of the GEMM kernel that fit on one multiprocessor at a group edge (the driver's occupancy estimate).</summary>
-    public int GemmOccupancy(bool deep, int t)
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs, SpecializedValue<int>> GemmFixedK(bool unrolled)
     {
-        var spec = GemmLaunchBounds && Accelerator.AcceleratorType == AcceleratorType.Cuda
-            ? new KernelSpecialization(maxNumThreadsPerGroup: 256, minNumGroupsPerMultiprocessor: 2) : KernelSpecialization.Empty;
-        var kernel = Accelerator.LoadKernel(typeof(Kernels).GetMethod(deep ? nameof(Kernels.GemmDeep) : nameof(Kernels.Gemm))!, spec);
-        int bk = deep ? t : t / 2;
-        return Accelerator.EstimateMaxActiveGroupsPerMultiprocessor(kernel, t * t, 4 * bk * (8 * t + 4) * sizeof(float));
+        var spec = GemmSpecialization;
+        return unrolled
+            ? Compiled(GemmKey("gemmFixed2"), typeof(float), null, () =>
+                Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs, SpecializedValue<int>>(Kernels.GemmFixed2, spec))
+            : Compiled(GemmKey("gemmFixed"), typeof(float), null, () =>
+                Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs, SpecializedValue<int>>(Kernels.GemmFixed, spec));
+    }
+
+    /// <summary>Groups of the default GEMM kernel that fit on one multiprocessor with a T×T group (the driver's estimate).</summary>
+    public int GemmOccupancy(int t)
+    {
+        var kernel = Accelerator.LoadKernel(typeof(Kernels).GetMethod(nameof(Kernels.Gemm))!, GemmSpecialization);
+        return Accelerator.EstimateMaxActiveGroupsPerMultiprocessor(kernel, t * t, 4 * (t / 2) * (8 * t + 4) * sizeof(float));
     }
 
     private Action<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<int>, GatherArgs> GatherK<TIdx, EIdx>()
@@ -143,7 +150,7 @@ internal sealed partial class IlgpuBackend
         if (Volatile.Read(ref _warmUp) is { } running) return running;
         Action[] work =
         [
-            () => GemmK(GemmDeep), () => UnaryDenseK<ReluOp>(), () => UnaryK<ReluOp>(), () => BinaryK<AddOp>(), () => BinaryDenseK<AddOp>(),
+            () => GemmK(), () => UnaryDenseK<ReluOp>(), () => UnaryK<ReluOp>(), () => BinaryK<AddOp>(), () => BinaryDenseK<AddOp>(),
             () => BinaryK<ReluGradOp>(), () => BinaryDenseK<ReluGradOp>(), () => BinaryK<MulOp>(), () => ReduceColumnsK<SumOp>(),
             () => ReduceRowsK<SumOp>(), () => ReduceColumnsK<MaxOp>(), () => CopyK<float>(), () => CopyK<long>(),
             () => FillK<float, FillOp<float>>(), () => CeReducedK<long, I64>(), () => CeBackK<long, I64>(), () => CeK<long, I64>(),

@@ -8,6 +8,9 @@ namespace DeepSharp.Backends.Ilgpu;
 /// Runs the primitive ops as ILGPU kernels on one accelerator (CUDA, OpenCL or ILGPU's CPU simulator). Kernels are
 /// compiled on first use and cached per accelerator and op type; all work goes to the accelerator's default stream.
 /// </summary>
+/// <summary>The generated GEMM kernels: group edge read at run time, or specialised as a constant (optionally with the k loop unrolled twice).</summary>
+internal enum GemmKernel { Runtime, Fixed, FixedUnrolled }
+
 internal sealed partial class IlgpuBackend : IBackend
 {
     // One caller at a time per accelerator: ILGPU's launchers and the CPU simulator's thread team are not re-entrant,
@@ -29,14 +32,11 @@ internal sealed partial class IlgpuBackend : IBackend
     /// PoCL computed wrong tiled products).</summary>
     public bool UseTiledGemm { get; set; }
 
-    /// <summary>GEMM variant: stage eight elements per thread per k-tile (k-tile T) instead of four (k-tile T/2).</summary>
-    public bool GemmDeep { get; set; }
-
     /// <summary>GEMM on CUDA: compile with launch bounds (256 threads, 2 groups per multiprocessor), capping registers at 128.</summary>
-    public bool GemmLaunchBounds { get; set; } = Environment.GetEnvironmentVariable("DEEPSHARP_GEMM_BOUNDS") != "0";
+    public bool GemmLaunchBounds { get; set; } = true;
 
-    /// <summary>GEMM block order: block-rows walked per column of blocks (0: row-major order). See <see cref="GemmArgs.Swizzle"/>.</summary>
-    public int GemmSwizzle { get; set; }
+    /// <summary>Which generated GEMM kernel runs (see tools/gen_gemm.py); benchmarks compare them.</summary>
+    public GemmKernel GemmVariant { get; set; } = GemmKernel.Runtime;
 
     /// <summary>Threads per group of the row reduction (a power of two ≤ 256).</summary>
     public int ReduceGroup { get; }
@@ -211,14 +211,14 @@ internal sealed partial class IlgpuBackend : IBackend
             // A T×T group computes an (8T)² block of C, 8×8 per thread. Halve T when the grid would not fill the device twice.
             int t = Tile;
             if (t > 8 && (long)Blocks(g.N, 8 * t) * Blocks(g.M, 8 * t) * g.Batch < 2L * Accelerator.NumMultiprocessors) t /= 2;
-            int block = 8 * t, bk = GemmDeep ? t : t / 2;
+            int block = 8 * t;
             g.BlocksX = Blocks(g.N, block);
             g.BlocksY = Blocks(g.M, block);
-            g.Swizzle = GemmSwizzle;
             var grid = new Index3D(g.BlocksX * g.BlocksY * g.Batch, 1, 1);
-            var config = new KernelConfig(grid, new Index3D(t, t, 1), SharedMemoryConfig.RequestDynamic<float>(4 * bk * (block + 4)));
+            var config = new KernelConfig(grid, new Index3D(t, t, 1), SharedMemoryConfig.RequestDynamic<float>(4 * (t / 2) * (block + 4)));
             _launches++;
-            GemmK(GemmDeep)(config, V<float>(a), V<float>(b), V<float>(c), biasView, g);
+            if (GemmVariant == GemmKernel.Runtime) GemmK()(config, V<float>(a), V<float>(b), V<float>(c), biasView, g);
+            else GemmFixedK(GemmVariant == GemmKernel.FixedUnrolled)(config, V<float>(a), V<float>(b), V<float>(c), biasView, g, SpecializedValue.New(t));
         }
     }
 

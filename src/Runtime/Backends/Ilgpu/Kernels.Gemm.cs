@@ -23,19 +23,15 @@ public static partial class Kernels
 
     /// <summary>
     /// Which block of C this group computes: a 1-D grid decoded by hand (on PoCL's OpenCL the y/z grid indices gave wrong
-    /// products), batch outermost; with <see cref="GemmArgs.Swizzle"/> = G &gt; 0, consecutive groups walk down G block-rows
-    /// before moving right, so the groups in flight share panels of A and B in L2.
+    /// products), batch outermost, then block-rows, then blocks along a row.
     /// </summary>
     private static void GemmBlock(GemmArgs g, out int bx, out int by, out int batch)
     {
         int perBatch = g.BlocksX * g.BlocksY, block = Grid.IdxX;
         batch = block / perBatch;
         block -= batch * perBatch;
-        if (g.Swizzle <= 0) { by = block / g.BlocksX; bx = block - by * g.BlocksX; return; }
-        int perGroup = g.Swizzle * g.BlocksX, group = block / perGroup, first = group * g.Swizzle;
-        int rows = Math.Min(g.BlocksY - first, g.Swizzle), inGroup = block - group * perGroup;
-        by = first + inGroup % rows;
-        bx = inGroup / rows;
+        by = block / g.BlocksX;
+        bx = block - by * g.BlocksX;
     }
 
     /// <summary>Tile coordinates of staged element e: (row, k) of an A tile or (column, k) of a B tile; k-fastest when
