@@ -5,7 +5,6 @@ using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using DeepSharp;
 using DeepSharp.Backends;
 using DeepSharp.Backends.Cpu;
-using DeepSharp.Backends.Ilgpu;
 
 string what = args.Length > 0 ? args[0] : "cpu";
 Console.WriteLine($"DeepSharp runtime benchmarks — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
@@ -161,7 +160,7 @@ static void GemmTable(Device d)
 {
     var backend = DeviceManager.Ilgpu(d);
     Console.WriteLine($"\nILGPU optimization level: {Environment.GetEnvironmentVariable("DEEPSHARP_ILGPU_OPT") ?? "O1"}; " +
-        $"default C# kernel: {backend.GemmVariant}, launch bounds {(backend.GemmLaunchBounds ? "on" : "off")}" +
+        $"C# kernel launch bounds {(backend.GemmLaunchBounds ? "on" : "off")}" +
         (d.Kind == DeviceKind.Cuda ? $" ({backend.GemmOccupancy(backend.Tile)} groups/SM)" : ""));
     Console.WriteLine("| GEMM n | cuBLAS TFLOP/s | C# kernel TFLOP/s | C# / cuBLAS |");
     Console.WriteLine("|---|---|---|---|");
@@ -176,15 +175,11 @@ static void GemmTable(Device d)
         Console.WriteLine($"| {n} | {cublas:F2} ({backend.CuBlasStatus}) | {ours:F2} | {ours / cublas:F2} |");
         if (n >= 2048 || Quick())
         {
-            // The kernel variants side by side (the default is one of them), with the driver's occupancy estimate.
-            var (variant0, bounds0) = (backend.GemmVariant, backend.GemmLaunchBounds);
-            foreach (var (variant, bounds) in new[] { (GemmKernel.Runtime, false), (GemmKernel.Runtime, true), (GemmKernel.Fixed, true), (GemmKernel.FixedUnrolled, true) })
-            {
-                (backend.GemmVariant, backend.GemmLaunchBounds) = (variant, bounds);
-                double v = flops / Median(10, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
-                Console.WriteLine($"|   kernel {variant}, launch bounds {(bounds ? "on" : "off")} | | {v:F2} | {v / cublas:F2} |");
-            }
-            (backend.GemmVariant, backend.GemmLaunchBounds) = (variant0, bounds0);
+            // The other launch-bounds setting, for comparison.
+            backend.GemmLaunchBounds = !backend.GemmLaunchBounds;
+            double v = flops / Median(10, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
+            Console.WriteLine($"|   launch bounds {(backend.GemmLaunchBounds ? "on" : "off")} | | {v:F2} | {v / cublas:F2} |");
+            backend.GemmLaunchBounds = !backend.GemmLaunchBounds;
         }
         backend.UseCuBlas = true;
     }

@@ -54,8 +54,6 @@ public class PtxCompileTests
         yield return (K(nameof(Kernels.Where)), false);
         yield return (K(nameof(Kernels.ArgReduce)), false);
         yield return (K(nameof(Kernels.Gemm)), true);
-        yield return (K(nameof(Kernels.GemmFixed)), true);
-        yield return (K(nameof(Kernels.GemmFixed2)), true);
         yield return (K(nameof(Kernels.GemmDirect)), false);
         yield return (K(nameof(Kernels.Unfold)), false);
         yield return (K(nameof(Kernels.Fold)), false);

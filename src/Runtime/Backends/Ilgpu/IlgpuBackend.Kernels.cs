@@ -89,17 +89,7 @@ internal sealed partial class IlgpuBackend
             Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm, spec));
     }
 
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs, SpecializedValue<int>> GemmFixedK(bool unrolled)
-    {
-        var spec = GemmSpecialization;
-        return unrolled
-            ? Compiled(GemmKey("gemmFixed2"), typeof(float), null, () =>
-                Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs, SpecializedValue<int>>(Kernels.GemmFixed2, spec))
-            : Compiled(GemmKey("gemmFixed"), typeof(float), null, () =>
-                Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs, SpecializedValue<int>>(Kernels.GemmFixed, spec));
-    }
-
-    /// <summary>Groups of the default GEMM kernel that fit on one multiprocessor with a T×T group (the driver's estimate).</summary>
+    /// <summary>Groups of the GEMM kernel that fit on one multiprocessor with a T×T group (the driver's estimate).</summary>
     public int GemmOccupancy(int t)
     {
         var kernel = Accelerator.LoadKernel(typeof(Kernels).GetMethod(nameof(Kernels.Gemm))!, GemmSpecialization);

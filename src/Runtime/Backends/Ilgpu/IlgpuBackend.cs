@@ -8,9 +8,6 @@ namespace DeepSharp.Backends.Ilgpu;
 /// Runs the primitive ops as ILGPU kernels on one accelerator (CUDA, OpenCL or ILGPU's CPU simulator). Kernels are
 /// compiled on first use and cached per accelerator and op type; all work goes to the accelerator's default stream.
 /// </summary>
-/// <summary>The generated GEMM kernels: group edge read at run time, or specialised as a constant (optionally with the k loop unrolled twice).</summary>
-internal enum GemmKernel { Runtime, Fixed, FixedUnrolled }
-
 internal sealed partial class IlgpuBackend : IBackend
 {
     // One caller at a time per accelerator: ILGPU's launchers and the CPU simulator's thread team are not re-entrant,
@@ -34,9 +31,6 @@ internal sealed partial class IlgpuBackend : IBackend
 
     /// <summary>GEMM on CUDA: compile with launch bounds (256 threads, 2 groups per multiprocessor), capping registers at 128.</summary>
     public bool GemmLaunchBounds { get; set; } = true;
-
-    /// <summary>Which generated GEMM kernel runs (see tools/gen_gemm.py); benchmarks compare them.</summary>
-    public GemmKernel GemmVariant { get; set; } = GemmKernel.Runtime;
 
     /// <summary>Threads per group of the row reduction (a power of two ≤ 256).</summary>
     public int ReduceGroup { get; }
@@ -217,8 +211,7 @@ internal sealed partial class IlgpuBackend : IBackend
             var grid = new Index3D(g.BlocksX * g.BlocksY * g.Batch, 1, 1);
             var config = new KernelConfig(grid, new Index3D(t, t, 1), SharedMemoryConfig.RequestDynamic<float>(4 * (t / 2) * (block + 4)));
             _launches++;
-            if (GemmVariant == GemmKernel.Runtime) GemmK()(config, V<float>(a), V<float>(b), V<float>(c), biasView, g);
-            else GemmFixedK(GemmVariant == GemmKernel.FixedUnrolled)(config, V<float>(a), V<float>(b), V<float>(c), biasView, g, SpecializedValue.New(t));
+            GemmK()(config, V<float>(a), V<float>(b), V<float>(c), biasView, g);
         }
     }
 
