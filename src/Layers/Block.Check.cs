@@ -16,6 +16,52 @@ public abstract partial class Block
 {
     private static readonly ConcurrentDictionary<Type, FieldInfo[]> _stateFields = new();
 
+    // What the outermost Call checked last: the registration count it saw, the tree's blocks, the state fields' values,
+    // and whether every parameter had its data. While nothing was registered anywhere and no field changed, a call
+    // skips the full walk (measured: the walk cost ~13 µs per call of a three-layer MLP, three times its forward).
+    private static int _structureVersion;
+    private int _checkedVersion = -1;
+    private Block[] _tree = [];
+    private object?[][] _fieldValues = [];
+    private bool _allMaterialized;
+
+    /// <summary>The outermost call's checks: the registration check and initialization of known shapes, in full when the
+    /// tree or a state field changed since the last call, else only what can still change (deferred parameters).</summary>
+    private void PrepareRoot(Device device)
+    {
+        int version = Volatile.Read(ref _structureVersion);
+        if (version == _checkedVersion && FieldsUnchanged())
+        {
+            if (!_allMaterialized) { InitializeKnown(device); _allMaterialized = AllMaterialized(); }
+            return;
+        }
+        CheckRegistration();
+        InitializeKnown(device);
+        _tree = NamedBlocks().Select(b => b.Block).ToArray();
+        _fieldValues = _tree.Select(b => _stateFields.GetOrAdd(b.GetType(), StateFields).Select(f => f.GetValue(b)).ToArray()).ToArray();
+        _allMaterialized = AllMaterialized();
+        _checkedVersion = version;
+    }
+
+    private bool FieldsUnchanged()
+    {
+        for (int i = 0; i < _tree.Length; i++)
+        {
+            var fields = _stateFields.GetOrAdd(_tree[i].GetType(), StateFields);
+            for (int j = 0; j < fields.Length; j++)
+                if (!ReferenceEquals(fields[j].GetValue(_tree[i]), _fieldValues[i][j])) return false;
+        }
+        return true;
+    }
+
+    private bool AllMaterialized()
+    {
+        foreach (var b in _tree)
+            foreach (var (_, p) in b._parameters)
+                if (!p.IsInitialized) return false;
+        return true;
+    }
+
     /// <summary>
     /// Fails when a field of this tree holds a block, parameter or (non-[Transient]) tensor that is not registered —
     /// the silent weight loss TorchSharp users meet. Registration stays explicit; this only checks it.

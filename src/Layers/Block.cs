@@ -27,8 +27,7 @@ public abstract partial class Block
         _root = this;
         try
         {
-            CheckRegistration();
-            InitializeKnown(x.Device);
+            PrepareRoot(x.Device);
             return Recorded(Forward(x));
         }
         finally { _root = null; }
@@ -72,6 +71,7 @@ public abstract partial class Block
 
     private void CheckName(string name)
     {
+        Interlocked.Increment(ref _structureVersion); // every registration passes here: cached tree checks start over
         if (string.IsNullOrEmpty(name) || name.Contains('.'))
             throw new ArgumentException($"{GetType().Name}: '{name}' is not a valid name (non-empty, no '.').");
         if (_children.Any(c => c.Name == name) || _parameters.Any(p => p.Name == name) || _buffers.Any(b => b.Name == name))

@@ -166,6 +166,13 @@ public class BlockTests
         Assert.Contains("_hidden", e.Message);
         Assert.Contains("Register", e.Message);
         Assert.Throws<UnregisteredStateException>(() => new Forgetful().NamedParameters().ToList());
+
+        // Calls after the first skip the full walk while nothing changed, but a field swapped in later is still caught.
+        var net = new Sequential(new Swappable());
+        var x = Tensor.Rand([1, 3]);
+        net.Call(x); net.Call(x);
+        ((Swappable)net[0]).Head = new Dense(2);
+        Assert.Contains("Head", Assert.Throws<UnregisteredStateException>(() => net.Call(x)).Message);
     }
 
     [Fact]

@@ -80,3 +80,11 @@ public sealed class Forgetful : Block
     private readonly Dense _hidden = new(4);
     protected override Tensor Forward(Tensor x) => _hidden.Call(x);
 }
+
+/// <summary>A block whose public field is swapped after it ran once: the swap must still be caught by the next call.</summary>
+public sealed class Swappable : Block
+{
+    public Dense Head;
+    public Swappable() => Head = Register("head", new Dense(2));
+    protected override Tensor Forward(Tensor x) => Head.Call(x);
+}

@@ -52,6 +52,14 @@ internal sealed partial class CpuBackend
     private static unsafe void SmallGemm(GemmArgs g, Operands op)
     {
         float* a = (float*)op.A, b = (float*)op.B, c = (float*)op.C;
+        if (g.ColA == 1 && g.RowB == 1 && g.K >= 8)
+        {
+            // B is a transposed view (a dense layer's Wᵀ): every C entry is a dot product of two contiguous runs.
+            for (int i = 0; i < g.M; i++)
+                for (int j = 0; j < g.N; j++)
+                    c[(long)i * g.N + j] = Dot(a + (long)i * g.RowA, b + (long)j * g.ColB, g.K);
+            return;
+        }
         for (int i = 0; i < g.M; i++)
         {
             float* crow = c + (long)i * g.N;
@@ -67,6 +75,21 @@ internal sealed partial class CpuBackend
                 for (; j < g.N; j++) crow[j] += av * brow[j * g.ColB];
             }
         }
+    }
+
+    private static unsafe float Dot(float* x, float* y, int n)
+    {
+        var s0 = Vector256<float>.Zero; var s1 = Vector256<float>.Zero;
+        int p = 0;
+        for (; p <= n - 16; p += 16)
+        {
+            s0 = Fma3(Vector256.Load(x + p), Vector256.Load(y + p), s0);
+            s1 = Fma3(Vector256.Load(x + p + 8), Vector256.Load(y + p + 8), s1);
+        }
+        if (p <= n - 8) { s0 = Fma3(Vector256.Load(x + p), Vector256.Load(y + p), s0); p += 8; }
+        float sum = Vector256.Sum(s0 + s1);
+        for (; p < n; p++) sum += x[p] * y[p];
+        return sum;
     }
 
     private static unsafe void BlockedGemm(GemmArgs g, Operands op)
