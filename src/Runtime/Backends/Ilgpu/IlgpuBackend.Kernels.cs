@@ -14,12 +14,15 @@ internal sealed partial class IlgpuBackend
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, Type, Type?), Lazy<Delegate>> _kernels = new();
     private long _compileTicks;
 
-    private TDelegate Compiled<TDelegate>(string name, Type t1, Type? t2, Func<TDelegate> load) where TDelegate : Delegate
+    /// <summary>The kernel for (name, t1, t2). Loaders are static lambdas (no allocation per launch); after the first call
+    /// this is one dictionary lookup.</summary>
+    private TDelegate Compiled<TDelegate>(string name, Type t1, Type? t2, Func<IlgpuBackend, TDelegate> load) where TDelegate : Delegate
     {
+        if (_kernels.TryGetValue((name, t1, t2), out var ready) && ready.IsValueCreated) return (TDelegate)ready.Value;
         var lazy = _kernels.GetOrAdd((name, t1, t2), _ => new Lazy<Delegate>(() =>
         {
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
-            var loaded = load();
+            var loaded = load(this);
             Interlocked.Add(ref _compileTicks, System.Diagnostics.Stopwatch.GetTimestamp() - start);
             return loaded;
         }, LazyThreadSafetyMode.ExecutionAndPublication));
@@ -29,65 +32,60 @@ internal sealed partial class IlgpuBackend
     private int CompiledCount => _kernels.Values.Count(l => l.IsValueCreated);
 
     private Action<Index1D, ArrayView<T>, TOp> FillK<T, TOp>() where T : unmanaged where TOp : struct, IIndexOp<T> =>
-        Compiled("fill", typeof(T), typeof(TOp), () => Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, TOp>(Kernels.Fill<T, TOp>));
+        Compiled("fill", typeof(T), typeof(TOp), static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, TOp>(Kernels.Fill<T, TOp>));
 
     private Action<Index1D, ArrayView<T>, ArrayView<T>, StridedMap> CopyK<T>() where T : unmanaged =>
-        Compiled("copy", typeof(T), null, () => Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, StridedMap>(Kernels.Copy<T>));
+        Compiled("copy", typeof(T), null, static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, StridedMap>(Kernels.Copy<T>));
 
     private Action<Index1D, ArrayView<TIn>, ArrayView<TOut>, StridedMap> ConvertK<TIn, EIn, TOut, EOut>()
         where TIn : unmanaged where EIn : struct, IElement<TIn> where TOut : unmanaged where EOut : struct, IElement<TOut> =>
-        Compiled("convert", typeof(TIn), typeof(TOut), () =>
-            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<TIn>, ArrayView<TOut>, StridedMap>(Kernels.Convert<TIn, EIn, TOut, EOut>));
+        Compiled("convert", typeof(TIn), typeof(TOut), static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<TIn>, ArrayView<TOut>, StridedMap>(Kernels.Convert<TIn, EIn, TOut, EOut>));
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, StridedMap, TOp> UnaryK<TOp>() where TOp : struct, IUnaryOp =>
-        Compiled("unary", typeof(TOp), null, () =>
-            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, StridedMap, TOp>(Kernels.Unary<TOp>));
+        Compiled("unary", typeof(TOp), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, StridedMap, TOp>(Kernels.Unary<TOp>));
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, DenseArgs, TOp> UnaryDenseK<TOp>() where TOp : struct, IUnaryOp =>
-        Compiled("unaryDense", typeof(TOp), null, () =>
-            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, DenseArgs, TOp>(Kernels.UnaryDense<TOp>));
+        Compiled("unaryDense", typeof(TOp), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, DenseArgs, TOp>(Kernels.UnaryDense<TOp>));
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap, TOp> BinaryK<TOp>() where TOp : struct, IBinaryOp =>
-        Compiled("binary", typeof(TOp), null, () =>
-            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap, TOp>(Kernels.Binary<TOp>));
+        Compiled("binary", typeof(TOp), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap, TOp>(Kernels.Binary<TOp>));
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseArgs, TOp> BinaryDenseK<TOp>() where TOp : struct, IBinaryOp =>
-        Compiled("binaryDense", typeof(TOp), null, () =>
-            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseArgs, TOp>(Kernels.BinaryDense<TOp>));
+        Compiled("binaryDense", typeof(TOp), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseArgs, TOp>(Kernels.BinaryDense<TOp>));
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap> WhereK() =>
-        Compiled("where", typeof(float), null, () =>
-            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap>(Kernels.Where));
+        Compiled("where", typeof(float), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap>(Kernels.Where));
 
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ReduceArgs> ReduceRowsK<TOp>() where TOp : struct, IReduceOp =>
-        Compiled("reduceRows", typeof(TOp), null, () =>
-            Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ReduceArgs>(Kernels.ReduceRows<TOp>));
+        Compiled("reduceRows", typeof(TOp), null, static b =>
+            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ReduceArgs>(Kernels.ReduceRows<TOp>));
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ReduceArgs> ReduceColumnsK<TOp>() where TOp : struct, IReduceOp =>
-        Compiled("reduceCols", typeof(TOp), null, () =>
-            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ReduceArgs>(Kernels.ReduceColumns<TOp>));
+        Compiled("reduceCols", typeof(TOp), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ReduceArgs>(Kernels.ReduceColumns<TOp>));
 
     private Action<Index1D, ArrayView<float>, ArrayView<long>, ReduceArgs, int> ArgReduceK() =>
-        Compiled("argReduce", typeof(float), null, () =>
-            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<long>, ReduceArgs, int>(Kernels.ArgReduce));
+        Compiled("argReduce", typeof(float), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<long>, ReduceArgs, int>(Kernels.ArgReduce));
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmDirectK() =>
-        Compiled("gemmDirect", typeof(float), null, () =>
-            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmDirect));
+        Compiled("gemmDirect", typeof(float), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmDirect));
 
     // With launch bounds (256 threads, 2 groups per SM; CUDA only) ptxas keeps the GEMM at 128 registers so two 256-thread
     // groups fit on an SM; without them it took a few more and the driver's occupancy estimate fell to one group per SM.
     private KernelSpecialization GemmSpecialization => GemmLaunchBounds && Accelerator.AcceleratorType == AcceleratorType.Cuda
         ? new KernelSpecialization(maxNumThreadsPerGroup: 256, minNumGroupsPerMultiprocessor: 2) : KernelSpecialization.Empty;
 
-    private string GemmKey(string name) => name + (GemmSpecialization.MinNumGroupsPerMultiprocessor.HasValue ? "/bounded" : "");
-
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmK()
-    {
-        var spec = GemmSpecialization;
-        return Compiled(GemmKey("gemm"), typeof(float), null, () =>
-            Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm, spec));
-    }
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmK() =>
+        Compiled(GemmSpecialization.MinNumGroupsPerMultiprocessor.HasValue ? "gemm/bounded" : "gemm", typeof(float), null, static b =>
+            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm, b.GemmSpecialization));
 
     /// <summary>Groups of the GEMM kernel that fit on one multiprocessor with a T×T group (the driver's estimate).</summary>
     public int GemmOccupancy(int t)
@@ -98,37 +96,37 @@ internal sealed partial class IlgpuBackend
 
     private Action<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<int>, GatherArgs> GatherK<TIdx, EIdx>()
         where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
-        Compiled("gather", typeof(TIdx), null, () =>
-            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<int>, GatherArgs>(Kernels.GatherRows<TIdx, EIdx>));
+        Compiled("gather", typeof(TIdx), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<int>, GatherArgs>(Kernels.GatherRows<TIdx, EIdx>));
 
     private Action<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, GatherArgs> IndexAddK<TIdx, EIdx>()
         where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
-        Compiled("indexAdd", typeof(TIdx), null, () =>
-            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, GatherArgs>(Kernels.IndexAddRows<TIdx, EIdx>));
+        Compiled("indexAdd", typeof(TIdx), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, GatherArgs>(Kernels.IndexAddRows<TIdx, EIdx>));
 
     private Action<Index1D, UpdateSlots, TOp> UpdateK<TOp>() where TOp : struct, IUpdateOp =>
-        Compiled("update", typeof(TOp), null, () => Accelerator.LoadAutoGroupedStreamKernel<Index1D, UpdateSlots, TOp>(Kernels.Update<TOp>));
+        Compiled("update", typeof(TOp), null, static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, UpdateSlots, TOp>(Kernels.Update<TOp>));
 
     private Action<KernelConfig, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs, float> CeReducedK<TIdx, EIdx>()
         where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
-        Compiled("crossEntropyReduced", typeof(TIdx), null, () =>
-            Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs, float>(Kernels.CrossEntropyReduced<TIdx, EIdx>));
+        Compiled("crossEntropyReduced", typeof(TIdx), null, static b =>
+            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs, float>(Kernels.CrossEntropyReduced<TIdx, EIdx>));
 
     private Action<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs> CeK<TIdx, EIdx>()
         where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
-        Compiled("crossEntropy", typeof(TIdx), null, () =>
-            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs>(Kernels.CrossEntropy<TIdx, EIdx>));
+        Compiled("crossEntropy", typeof(TIdx), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs>(Kernels.CrossEntropy<TIdx, EIdx>));
 
     private Action<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, CeBackArgs> CeBackK<TIdx, EIdx>()
         where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
-        Compiled("crossEntropyBackward", typeof(TIdx), null, () =>
-            Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, CeBackArgs>(Kernels.CrossEntropyBackward<TIdx, EIdx>));
+        Compiled("crossEntropyBackward", typeof(TIdx), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, CeBackArgs>(Kernels.CrossEntropyBackward<TIdx, EIdx>));
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs> UnfoldK() =>
-        Compiled("unfold", typeof(float), null, () => Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.Unfold));
+        Compiled("unfold", typeof(float), null, static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.Unfold));
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs> FoldK() =>
-        Compiled("fold", typeof(float), null, () => Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.Fold));
+        Compiled("fold", typeof(float), null, static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.Fold));
 
     /// <summary>
     /// Compiles, in parallel and off the caller's thread, the kernels a typical training loop needs (MLP and CNN layers,
