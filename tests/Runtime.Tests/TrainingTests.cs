@@ -89,6 +89,27 @@ public class TrainingTests
         Assert.Throws<ArgumentException>(() => new Sgd([Tensor.Ones(2)], lr: 0.1f));
     }
 
+    /// <summary>A gradient that does not fit its parameter makes Step throw before anything changes, and the next Step
+    /// applies each update exactly once (nothing from the failed one is left queued).</summary>
+    [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
+    public void StepWithABadGradientChangesNothing(string device)
+    {
+        var d = TestDevices.Use(device);
+        var a = Tensor.FromArray(new float[] { 1f, 2f }, device: d).RequiresGradient();
+        var b = Tensor.FromArray(new float[] { 3f }, device: d).RequiresGradient();
+        var opt = new Sgd([a, b], lr: 0.5f);
+        a.Grad = Tensor.FromArray(new float[] { 1f, 1f }, device: d);
+        b.Grad = Tensor.FromArray(new float[] { 1f, 1f }, device: d); // wrong shape
+        var e = Assert.Throws<InvalidOperationException>(opt.Step);
+        Assert.Contains("[2]", e.Message);
+        Assert.Equal(new float[] { 1f, 2f }, a.ToArray<float>());
+        Assert.Equal(0, opt.StepCount);
+        b.Grad = Tensor.FromArray(new float[] { 2f }, device: d);
+        opt.Step();
+        Assert.Equal(new float[] { 0.5f, 1.5f }, a.ToArray<float>());
+        Assert.Equal(new float[] { 2f }, b.ToArray<float>());
+    }
+
     /// <summary>Accelerators update four parameters per launch: six parameters of different sizes (two launches, the second
     /// with unused slots) must end exactly where the CPU's one-at-a-time loop ends, for SGD with momentum and for Adam.</summary>
     [Theory, MemberData(nameof(TestDevices.Accelerators), MemberType = typeof(TestDevices))]

@@ -38,21 +38,29 @@ public abstract class Optimizer
     }
 
     /// <summary>Applies one update to every parameter that has a gradient.</summary>
+    /// <exception cref="InvalidOperationException">A gradient does not fit its parameter (shape or device); then no
+    /// parameter is changed.</exception>
     public void Step()
     {
+        // Every gradient is checked before anything is queued: a bad one leaves all parameters as they were.
+        foreach (var p in _parameters)
+            if (p.Grad is { } g && (g.Device != p.Device || !g.Layout.Shape.SequenceEqual(p.Layout.Shape)))
+                throw new InvalidOperationException($"{GetType().Name}: a gradient of shape {Layout.Format(g.Layout.Shape)} on {g.Device} does not fit its parameter {Layout.Format(p.Layout.Shape)} on {p.Device}.");
         StepCount++;
         using var _ = Autograd.NoGrad();
-        foreach (var p in _parameters)
+        try
         {
-            if (p.Grad is not { } g) continue;
-            if (g.Device != p.Device || !g.Layout.Shape.SequenceEqual(p.Layout.Shape))
-                throw new InvalidOperationException($"{GetType().Name}: a gradient of shape {Layout.Format(g.Layout.Shape)} on {g.Device} does not fit its parameter {Layout.Format(p.Layout.Shape)} on {p.Device}.");
-            g = g.Dense();
-            var (m, v) = State(p, g);
-            Apply(p, g, m, v);
-            p.Storage.Bump();
+            foreach (var p in _parameters)
+            {
+                if (p.Grad is not { } g) continue;
+                g = g.Dense();
+                var (m, v) = State(p, g);
+                Apply(p, g, m, v);
+                p.Storage.Bump();
+            }
+            Flush();
         }
-        Flush();
+        finally { _queued.Clear(); } // nothing queued outlives a Step, even one that failed
     }
 
     // Updates queued by Launch: consecutive parameters on one device with the same rule go out together (an accelerator
