@@ -94,11 +94,12 @@ public class MatMulTests
         var ilgpu = d.Kind == DeviceKind.Cpu ? null : DeepSharp.Backends.DeviceManager.Ilgpu(d);
         bool cublas = ilgpu?.UseCuBlas ?? false, bounds = ilgpu?.GemmLaunchBounds ?? true;
         if (ilgpu != null) ilgpu.UseCuBlas = false;
-        // With and without launch bounds (they only change code generation on CUDA).
-        foreach (var useBounds in ilgpu == null ? [true] : new[] { true, false })
+        // With and without launch bounds (they only change code generation on CUDA), then with cuBLAS allowed again (on
+        // CUDA the larger sizes go to cuBLAS, with the bias added by a second launch).
+        foreach (var (useBounds, useCuBlas) in ilgpu == null ? [(true, false)] : new[] { (true, false), (false, false), (true, true) })
         try
         {
-            if (ilgpu != null) ilgpu.GemmLaunchBounds = useBounds;
+            if (ilgpu != null) (ilgpu.GemmLaunchBounds, ilgpu.UseCuBlas) = (useBounds, useCuBlas);
             // The simulator's tiles are 32×32 (k-tile 2); CUDA's 128×128 (k-tile 8) or 64×64 for small grids.
             (int M, int K, int N)[] sizes = d.Kind == DeviceKind.IlgpuCpu ? [(37, 19, 45), (2, 3, 70)] : [(37, 19, 45), (130, 67, 259), (300, 1000, 9), (2, 20, 256)];
             int seed = 0;
@@ -119,7 +120,7 @@ public class MatMulTests
                                 for (int p = 0; p < k; p++) acc += (double)xa[i * k + p] * wa[j * k + p];
                                 expected[i * n + j] = acc;
                             }
-                        string what = $"{m}x{k}x{n} ta={ta} tb={tb} bounds={useBounds}";
+                        string what = $"{m}x{k}x{n} ta={ta} tb={tb} bounds={useBounds} cublas={useCuBlas}";
                         Ref.Close(expected, Tensor.MatMul(x, w.T).ToArray<float>(), 1e-4, "matmul " + what);
                         Ref.Close(expected.Select((v, i) => v + ba[i % n]).ToArray(), Functional.Linear(x, w, bias).ToArray<float>(), 1e-4, "linear " + what);
                     }
@@ -159,6 +160,9 @@ public class MatMulTests
         Ref.Close(x.Grad!.ToArray<float>().Select(v => (double)v).ToArray(), gx, 1e-5, "dx");
         Ref.Close(w.Grad!.ToArray<float>().Select(v => (double)v).ToArray(), gw, 1e-5, "dw");
         Ref.Close(b.Grad!.ToArray<float>().Select(v => (double)v).ToArray(), gb, 1e-5, "db");
+        // No input features: the product is empty and the output is the bias on every row.
+        var empty = Functional.Linear(Tensor.Zeros([3, 0], device: d), Tensor.Zeros([2, 0], device: d), Tensor.FromArray(new float[] { 5f, -1f }, device: d));
+        Assert.Equal(new float[] { 5f, -1f, 5f, -1f, 5f, -1f }, empty.ToArray<float>());
         var e = Assert.Throws<ArgumentException>(() => Functional.Linear(x, Tensor.Zeros([6, 4], device: d)));
         Assert.Contains("[6, 4]", e.Message);
         Assert.Throws<ArgumentException>(() => Functional.Linear(x, w, Tensor.Zeros([5], device: d)));
