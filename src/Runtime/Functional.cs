@@ -51,8 +51,8 @@ public static class Functional
 
     /// <summary>
     /// 2-D convolution (PyTorch's <c>F.conv2d</c>): x [N, C, H, W], weight [O, C, k, k], bias [O] or null →
-    /// [N, O, (H + 2p - k)/s + 1, (W + 2p - k)/s + 1]. Three launches forward on accelerators: the windows (im2col), one
-    /// batched product with the bias fused, and nothing else; backward folds the windows back without atomics.
+    /// [N, O, (H + 2p - k)/s + 1, (W + 2p - k)/s + 1]. Two launches forward on accelerators: the windows (im2col) and one
+    /// batched product with the bias fused; backward folds the windows back without atomics.
     /// </summary>
     /// <exception cref="ArgumentException">The shapes do not fit together.</exception>
     /// <exception cref="DeviceMismatchException">The tensors are on different devices.</exception>

@@ -27,6 +27,14 @@ internal sealed partial class CpuBackend : IBackend
     public void Fill<T, TOp>(Storage dst, TOp op) where T : unmanaged where TOp : struct, IIndexOp<T>
     {
         var arr = (T[])((CpuStorage)dst).Data;
+        // A constant fill is a vectorised Span.Fill (64 K floats: ~11 µs as a per-element loop split over threads, measured);
+        // index-dependent fills (arange, random) stay a loop, split over cores only when there is enough of it.
+        if (typeof(TOp) == typeof(FillOp<T>))
+        {
+            var value = Unsafe.As<TOp, FillOp<T>>(ref op).Value;
+            CpuParallel.For(dst.Count, 1, (lo, hi) => arr.AsSpan(lo, hi - lo).Fill(value));
+            return;
+        }
         CpuParallel.For(dst.Count, 4, (lo, hi) => { for (int i = lo; i < hi; i++) arr[i] = op.At(i); });
     }
 
