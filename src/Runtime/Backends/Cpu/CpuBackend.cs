@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using DeepSharp.Ops;
 
 namespace DeepSharp.Backends.Cpu;
@@ -72,6 +73,11 @@ internal sealed partial class CpuBackend : IBackend
             var (a, o, _) = map.Map(i);
             var (sa, so, _) = map.InnerStrides;
             int k = 0;
+            if (sa == 1 && so == 1 && len >= StreamMin && Avx.IsSupported)
+            {
+                StreamUnary(ref Unsafe.Add(ref xr, a), ref Unsafe.Add(ref yr, o), len, op);
+                return;
+            }
             if (sa == 1 && so == 1)
             {
                 // Four vectors per step keep several loads in flight.
@@ -100,6 +106,11 @@ internal sealed partial class CpuBackend : IBackend
             var (oa, ob, o) = map.Map(i);
             var (sa, sb, so) = map.InnerStrides;
             int k = 0;
+            if (sa == 1 && sb == 1 && so == 1 && len >= StreamMin && Avx.IsSupported)
+            {
+                StreamBinary(ref Unsafe.Add(ref ar, oa), ref Unsafe.Add(ref br, ob), ref Unsafe.Add(ref yr, o), len, op);
+                return;
+            }
             if ((sa | sb) is 0 or 1 && so == 1 && len >= 8)
             {
                 // Dense or broadcast-scalar inner runs: one of 1/1, 1/0, 0/1 (0/0 is a scalar splat).
@@ -122,6 +133,49 @@ internal sealed partial class CpuBackend : IBackend
             for (; k < len; k++)
                 Unsafe.Add(ref yr, o + k * so) = op.Apply(Unsafe.Add(ref ar, oa + k * sa), Unsafe.Add(ref br, ob + k * sb));
         });
+    }
+
+    /// <summary>Runs at least this long (2 MB of floats, past the caches) write with non-temporal stores.</summary>
+    private const int StreamMin = 1 << 19;
+
+    /// <summary>
+    /// y = op(x) over a long dense run with non-temporal stores: the output's cache lines are not read first (8 bytes of
+    /// memory traffic per element instead of 12). The destination is pinned and peeled to 32-byte alignment; a store fence
+    /// makes the streamed data visible before the run returns.
+    /// </summary>
+    private static unsafe void StreamUnary<TOp>(ref float x, ref float y, int len, TOp op) where TOp : struct, IUnaryOp
+    {
+        fixed (float* px = &x, py = &y)
+        {
+            int k = 0;
+            for (; k < len && ((nuint)(py + k) & 31) != 0; k++) py[k] = op.Apply(px[k]);
+            for (; k <= len - 32; k += 32)
+            {
+                Avx.StoreAlignedNonTemporal(py + k, op.Apply(Vector256.Load(px + k)));
+                Avx.StoreAlignedNonTemporal(py + k + 8, op.Apply(Vector256.Load(px + k + 8)));
+                Avx.StoreAlignedNonTemporal(py + k + 16, op.Apply(Vector256.Load(px + k + 16)));
+                Avx.StoreAlignedNonTemporal(py + k + 24, op.Apply(Vector256.Load(px + k + 24)));
+            }
+            for (; k < len; k++) py[k] = op.Apply(px[k]);
+            Sse.StoreFence();
+        }
+    }
+
+    /// <summary>y = op(a, b) over a long dense run with non-temporal stores (see <see cref="StreamUnary{TOp}"/>).</summary>
+    private static unsafe void StreamBinary<TOp>(ref float a, ref float b, ref float y, int len, TOp op) where TOp : struct, IBinaryOp
+    {
+        fixed (float* pa = &a, pb = &b, py = &y)
+        {
+            int k = 0;
+            for (; k < len && ((nuint)(py + k) & 31) != 0; k++) py[k] = op.Apply(pa[k], pb[k]);
+            for (; k <= len - 16; k += 16)
+            {
+                Avx.StoreAlignedNonTemporal(py + k, op.Apply(Vector256.Load(pa + k), Vector256.Load(pb + k)));
+                Avx.StoreAlignedNonTemporal(py + k + 8, op.Apply(Vector256.Load(pa + k + 8), Vector256.Load(pb + k + 8)));
+            }
+            for (; k < len; k++) py[k] = op.Apply(pa[k], pb[k]);
+            Sse.StoreFence();
+        }
     }
 
     public void Where(Storage cond, Storage a, Storage b, Storage y, StridedMap map, int count)
