@@ -64,8 +64,11 @@ public sealed partial class Tensor
             OffB = b.Layout.Offset, RowB = b.Layout.Strides[0], ColB = b.Layout.Strides[1],
         };
         a.Backend.MatMul(a.Storage, b.Storage, c.Storage, g);
-        return Autograd.Record(c, "MatMul", [a, b], gc => [a.RequiresGrad ? gc.MatMul(b.T) : null, b.RequiresGrad ? a.T.MatMul(gc) : null], a, b);
+        return Autograd.Needed(a, b) ? RecordMatMul2D(a, b, c) : c;
     }
+
+    private static Tensor RecordMatMul2D(Tensor a, Tensor b, Tensor c) =>
+        Autograd.Record(c, "MatMul", [a, b], gc => [a.RequiresGrad ? gc.MatMul(b.T) : null, b.RequiresGrad ? a.T.MatMul(gc) : null], a, b);
 
     /// <summary>
     /// y = x·Wᵀ + b for x [m, in], W [out, in], b [out] (or null): one product with the bias added in the same kernel
@@ -84,6 +87,11 @@ public sealed partial class Tensor
             HasBias = b is null ? 0 : 1, OffBias = b?.Layout.Offset ?? 0,
         };
         x.Backend.MatMul(x.Storage, w.Storage, c.Storage, g, b?.Storage);
+        return Autograd.Needed(x, w) || bias is { RequiresGrad: true } && Autograd.IsEnabled ? RecordLinear(x, w, bias, c) : c;
+    }
+
+    private static Tensor RecordLinear(Tensor x, Tensor w, Tensor? bias, Tensor c)
+    {
         if (bias is null)
             return Autograd.Record(c, "Linear", [x, w], gc => [x.RequiresGrad ? gc.MatMul(w) : null, w.RequiresGrad ? gc.T.MatMul(x) : null], x, w);
         return Autograd.Record(c, "Linear", [x, w, bias], gc =>
