@@ -1,0 +1,140 @@
+using System.Runtime.CompilerServices;
+using DeepSharp.Ops;
+
+namespace DeepSharp.Backends.Cpu;
+
+// The training operations on the host: row gather and scatter-add, the fused optimizer update, fused cross-entropy both
+// ways, im2col and col2im.
+internal sealed partial class CpuBackend
+{
+    public void GatherRows(Storage x, int xOffset, int rows, int cols, Storage index, int indexOffset, Storage y, int count)
+    {
+        var xs = (float[])((CpuStorage)x).Data; var ys = (float[])((CpuStorage)y).Data;
+        for (int r = 0; r < count; r++)
+        {
+            long ix = index.DType == DType.Int32 ? S<int>(index)[indexOffset + r] : S<long>(index)[indexOffset + r];
+            if (ix < -rows || ix >= rows)
+                throw new IndexOutOfRangeException($"GatherRows: index {ix} at position {r} is out of range for {rows} rows (expected {-rows}..{rows - 1}).");
+            if (ix < 0) ix += rows;
+            Array.Copy(xs, xOffset + ix * cols, ys, (long)r * cols, cols);
+        }
+    }
+
+    public void IndexAddRows(Storage y, int rows, int cols, Storage index, int indexOffset, Storage src, int srcOffset, int count)
+    {
+        var ys = ((CpuStorage)y).Span<float>(); var xs = (float[])((CpuStorage)src).Data;
+        for (int r = 0; r < count; r++)
+        {
+            long ix = index.DType == DType.Int32 ? S<int>(index)[indexOffset + r] : S<long>(index)[indexOffset + r];
+            if (ix < 0) ix += rows; // validated by the forward GatherRows
+            var dst = ys.Slice((int)ix * cols, cols);
+            var row = xs.AsSpan(srcOffset + r * cols, cols);
+            for (int c = 0; c < cols; c++) dst[c] += row[c];
+        }
+    }
+
+    public void Update<TOp>(IReadOnlyList<UpdateItem> items, TOp op) where TOp : struct, IUpdateOp
+    {
+        foreach (var u in items) Update(u.P, u.POffset, u.G, u.GOffset, u.M, u.V, u.Count, op);
+    }
+
+    private static void Update<TOp>(Storage p, int pOffset, Storage g, int gOffset, Storage m, Storage v, int count, TOp op) where TOp : struct, IUpdateOp
+    {
+        var ps = (float[])((CpuStorage)p).Data; var gs = (float[])((CpuStorage)g).Data;
+        var ms = (float[])((CpuStorage)m).Data; var vs = (float[])((CpuStorage)v).Data;
+        CpuParallel.For(count, 8, (lo, hi) =>
+        {
+            for (int i = lo; i < hi; i++)
+            {
+                var (np, nm, nv) = op.Apply(ps[pOffset + i], gs[gOffset + i], ms[i], vs[i]);
+                ms[i] = nm; vs[i] = nv; ps[pOffset + i] = np; // parameter last: m and v may alias g
+            }
+        });
+    }
+
+    public void CrossEntropy(Storage logits, int offset, int n, int c, Storage labels, int labelsOffset, Storage loss, Storage probs, bool reduce, float scale)
+    {
+        var x = (float[])((CpuStorage)logits).Data; var l = (float[])((CpuStorage)loss).Data; var p = (float[])((CpuStorage)probs).Data;
+        double total = 0;
+        for (int r = 0; r < n; r++)
+        {
+            long label = Label(labels, labelsOffset + r);
+            if (label < 0 || label >= c)
+                throw new IndexOutOfRangeException($"CrossEntropy: labels must lie in [0, {c}); row {r} has {label}.");
+            var row = x.AsSpan(offset + r * c, c);
+            float m = float.NegativeInfinity, s = 0f;
+            foreach (var v in row) m = default(MaximumOp).Apply(m, v);
+            foreach (var v in row) s += MathF.Exp(v - m);
+            float lse = m + MathF.Log(s);
+            float rowLoss = lse - row[(int)label];
+            if (reduce) total += rowLoss;
+            else l[r] = rowLoss;
+            for (int j = 0; j < c; j++) p[r * c + j] = MathF.Exp(row[j] - lse);
+        }
+        if (reduce) l[0] = (float)total * scale;
+    }
+
+    public void CrossEntropyBackward(Storage probs, int n, int c, Storage labels, int labelsOffset, Storage g, int gOffset, int gStride, float scale, Storage dx)
+    {
+        var p = (float[])((CpuStorage)probs).Data; var gs = (float[])((CpuStorage)g).Data; var d = (float[])((CpuStorage)dx).Data;
+        for (int r = 0; r < n; r++)
+        {
+            long label = Label(labels, labelsOffset + r);
+            float gr = gs[gOffset + r * gStride] * scale;
+            for (int j = 0; j < c; j++) d[r * c + j] = (p[r * c + j] - (label == j ? 1f : 0f)) * gr;
+        }
+    }
+
+    private static long Label(Storage labels, int i) => labels.DType == DType.Int32 ? S<int>(labels)[i] : S<long>(labels)[i];
+
+    public void Unfold(Storage x, Storage cols, WindowArgs a)
+    {
+        var xs = (float[])((CpuStorage)x).Data; var cs = (float[])((CpuStorage)cols).Data;
+        int kk = a.K * a.K, plane = a.OH * a.OW;
+        CpuParallel.For(a.N * a.C, kk * plane, (lo, hi) =>
+        {
+            for (int nc = lo; nc < hi; nc++)
+                for (int ij = 0; ij < kk; ij++)
+                {
+                    int i = ij / a.K, j = ij % a.K, dst = (nc * kk + ij) * plane;
+                    for (int oh = 0; oh < a.OH; oh++)
+                    {
+                        int h = oh * a.S - a.P + i;
+                        for (int ow = 0; ow < a.OW; ow++)
+                        {
+                            int w = ow * a.S - a.P + j;
+                            cs[dst + oh * a.OW + ow] = h >= 0 && h < a.H && w >= 0 && w < a.W ? xs[a.Offset + (nc * a.H + h) * a.W + w] : a.Pad;
+                        }
+                    }
+                }
+        });
+    }
+
+    public void Fold(Storage cols, Storage dx, WindowArgs a)
+    {
+        var cs = (float[])((CpuStorage)cols).Data; var ds = (float[])((CpuStorage)dx).Data;
+        int kk = a.K * a.K, plane = a.OH * a.OW;
+        CpuParallel.For(a.N * a.C, kk * plane, (lo, hi) =>
+        {
+            for (int nc = lo; nc < hi; nc++)
+            {
+                var img = ds.AsSpan(nc * a.H * a.W, a.H * a.W);
+                img.Clear();
+                for (int ij = 0; ij < kk; ij++)
+                {
+                    int i = ij / a.K, j = ij % a.K, src = a.Offset + (nc * kk + ij) * plane;
+                    for (int oh = 0; oh < a.OH; oh++)
+                    {
+                        int h = oh * a.S - a.P + i;
+                        if (h < 0 || h >= a.H) continue;
+                        for (int ow = 0; ow < a.OW; ow++)
+                        {
+                            int w = ow * a.S - a.P + j;
+                            if (w >= 0 && w < a.W) img[h * a.W + w] += cs[src + oh * a.OW + ow];
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
