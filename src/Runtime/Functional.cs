@@ -37,13 +37,7 @@ public static class Functional
         int outF = weight.Layout.Shape[0], inF = weight.Layout.Shape[1];
         if (x.Rank == 0 || x.Layout.Shape[^1] != inF)
             throw new ArgumentException($"{op}: x has shape {Layout.Format(x.Layout.Shape)}; its last dim must be the weight's in = {inF} (weight is [{outF}, {inF}]).");
-        if (bias != null)
-        {
-            Check.Float32(op, bias, "bias");
-            Check.SameDevice(op, x, "x", bias, "bias");
-            if (bias.Rank != 1 || bias.Count != outF)
-                throw new ArgumentException($"{op}: bias must be [out] = [{outF}], got {Layout.Format(bias.Layout.Shape)}.");
-        }
+        CheckBias(op, x, bias, outF);
         if (x.Rank == 2) return Tensor.Linear2D(x, weight, bias);
         var flat = Tensor.Linear2D(x.Reshape(Layout.Numel(x.Layout.Shape[..^1]), inF), weight, bias);
         return flat.Reshape([.. x.Layout.Shape[..^1], outF]);
@@ -66,12 +60,7 @@ public static class Functional
         int o = weight.Layout.Shape[0], c = weight.Layout.Shape[1], k = weight.Layout.Shape[2];
         if (x.Rank != 4 || x.Layout.Shape[1] != c)
             throw new ArgumentException($"{op}: expected input [batch, {c}, height, width] for weight {Layout.Format(weight.Layout.Shape)}, got {Layout.Format(x.Layout.Shape)}.");
-        if (bias != null)
-        {
-            Check.Float32(op, bias, "bias");
-            Check.SameDevice(op, x, "x", bias, "bias");
-            if (bias.Rank != 1 || bias.Count != o) throw new ArgumentException($"{op}: bias must be [out] = [{o}], got {Layout.Format(bias.Layout.Shape)}.");
-        }
+        CheckBias(op, x, bias, o);
         var cols = Tensor.Windows(x, k, stride, padding, 0f, op); // [N, C, k·k, OH, OW]
         int n = cols.Layout.Shape[0], oh = cols.Layout.Shape[3], ow = cols.Layout.Shape[4];
         var y = Tensor.ConvProduct(weight.Reshape(o, c * k * k), cols.Reshape(n, c * k * k, oh * ow), bias);
@@ -164,6 +153,16 @@ public static class Functional
         Reduction.Sum => x.Sum(),
         _ => x,
     };
+
+    /// <summary>A layer's optional bias: float32, on x's device, shape [out].</summary>
+    private static void CheckBias(string op, Tensor x, Tensor? bias, int outFeatures)
+    {
+        if (bias is null) return;
+        Check.Float32(op, bias, "bias");
+        Check.SameDevice(op, x, "x", bias, "bias");
+        if (bias.Rank != 1 || bias.Count != outFeatures)
+            throw new ArgumentException($"{op}: bias must be [out] = [{outFeatures}], got {Layout.Format(bias.Layout.Shape)}.");
+    }
 
     private static void SameShape(string op, Tensor a, Tensor b)
     {

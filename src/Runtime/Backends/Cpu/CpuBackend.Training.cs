@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using DeepSharp.Ops;
 
 namespace DeepSharp.Backends.Cpu;
@@ -12,7 +11,7 @@ internal sealed partial class CpuBackend
         var xs = (float[])((CpuStorage)x).Data; var ys = (float[])((CpuStorage)y).Data;
         for (int r = 0; r < count; r++)
         {
-            long ix = index.DType == DType.Int32 ? S<int>(index)[indexOffset + r] : S<long>(index)[indexOffset + r];
+            long ix = IndexAt(index, indexOffset + r);
             if (ix < -rows || ix >= rows)
                 throw new IndexOutOfRangeException($"GatherRows: index {ix} at position {r} is out of range for {rows} rows (expected {-rows}..{rows - 1}).");
             if (ix < 0) ix += rows;
@@ -25,7 +24,7 @@ internal sealed partial class CpuBackend
         var ys = ((CpuStorage)y).Span<float>(); var xs = (float[])((CpuStorage)src).Data;
         for (int r = 0; r < count; r++)
         {
-            long ix = index.DType == DType.Int32 ? S<int>(index)[indexOffset + r] : S<long>(index)[indexOffset + r];
+            long ix = IndexAt(index, indexOffset + r);
             if (ix < 0) ix += rows; // validated by the forward GatherRows
             var dst = ys.Slice((int)ix * cols, cols);
             var row = xs.AsSpan(srcOffset + r * cols, cols);
@@ -58,7 +57,7 @@ internal sealed partial class CpuBackend
         double total = 0;
         for (int r = 0; r < n; r++)
         {
-            long label = Label(labels, labelsOffset + r);
+            long label = IndexAt(labels, labelsOffset + r);
             if (label < 0 || label >= c)
                 throw new IndexOutOfRangeException($"CrossEntropy: labels must lie in [0, {c}); row {r} has {label}.");
             var row = x.AsSpan(offset + r * c, c);
@@ -79,13 +78,14 @@ internal sealed partial class CpuBackend
         var p = (float[])((CpuStorage)probs).Data; var gs = (float[])((CpuStorage)g).Data; var d = (float[])((CpuStorage)dx).Data;
         for (int r = 0; r < n; r++)
         {
-            long label = Label(labels, labelsOffset + r);
+            long label = IndexAt(labels, labelsOffset + r);
             float gr = gs[gOffset + r * gStride] * scale;
             for (int j = 0; j < c; j++) d[r * c + j] = (p[r * c + j] - (label == j ? 1f : 0f)) * gr;
         }
     }
 
-    private static long Label(Storage labels, int i) => labels.DType == DType.Int32 ? S<int>(labels)[i] : S<long>(labels)[i];
+    /// <summary>Element i of an int32 or int64 index (or label) tensor.</summary>
+    private static long IndexAt(Storage indices, int i) => indices.DType == DType.Int32 ? S<int>(indices)[i] : S<long>(indices)[i];
 
     public void Unfold(Storage x, Storage cols, WindowArgs a)
     {

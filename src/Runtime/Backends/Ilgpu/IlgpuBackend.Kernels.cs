@@ -16,9 +16,12 @@ internal sealed partial class IlgpuBackend
 
     /// <summary>The kernel for (name, t1, t2). Loaders are static lambdas (no allocation per launch); after the first call
     /// this is one dictionary lookup.</summary>
-    private TDelegate Compiled<TDelegate>(string name, Type t1, Type? t2, Func<IlgpuBackend, TDelegate> load) where TDelegate : Delegate
+    private TDelegate Compiled<TDelegate>(string name, Type t1, Type? t2, Func<IlgpuBackend, TDelegate> load) where TDelegate : Delegate =>
+        _kernels.TryGetValue((name, t1, t2), out var ready) && ready.IsValueCreated ? (TDelegate)ready.Value : Compile(name, t1, t2, load);
+
+    // The slow path in its own method: its closures would otherwise be allocated on every call of the fast one.
+    private TDelegate Compile<TDelegate>(string name, Type t1, Type? t2, Func<IlgpuBackend, TDelegate> load) where TDelegate : Delegate
     {
-        if (_kernels.TryGetValue((name, t1, t2), out var ready) && ready.IsValueCreated) return (TDelegate)ready.Value;
         var lazy = _kernels.GetOrAdd((name, t1, t2), _ => new Lazy<Delegate>(() =>
         {
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
