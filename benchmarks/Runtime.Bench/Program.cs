@@ -13,6 +13,7 @@ if (what is "mlp" or "all") { Mlp(Device.Cpu, threads: Environment.ProcessorCoun
 if (what is "io" or "all") Io();
 if (what is "gpu" or "all") Gpu(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu());
 if (what is "gemm") GemmTable(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu());
+if (what is "ptx") PtxDump.Run(args.Length > 1 ? args[1] : "ptx");
 if (what is "coldstart") ColdStart(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu());
 return 0;
 
@@ -212,6 +213,11 @@ static void GemmTable(Device d)
             double v = flops / Median(10, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
             Console.WriteLine($"|   launch bounds {(backend.GemmLaunchBounds ? "on" : "off")} | | {v:F2} | {v / cublas:F2} |");
             backend.GemmLaunchBounds = !backend.GemmLaunchBounds;
+            // The general tiled kernel instead of the vector-staged one (both operands here allow 16-byte runs).
+            backend.UseVectorGemm = !backend.UseVectorGemm;
+            v = flops / Median(10, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
+            Console.WriteLine($"|   vector staging {(backend.UseVectorGemm ? "on" : "off")} | | {v:F2} | {v / cublas:F2} |");
+            backend.UseVectorGemm = !backend.UseVectorGemm;
         }
         backend.UseCuBlas = true;
     }

@@ -184,4 +184,36 @@ public class MatMulTests
             Assert.True(Math.Abs(s - y[i * n + j]) < 1e-4 * (1 + Math.Abs(s)), $"C[{i},{j}] = {y[i * n + j]}, expected {s}");
         }
     }
+    /// <summary>
+    /// A batched product with a grid of at least two blocks per multiprocessor, so CUDA runs the 16×16-group kernels:
+    /// <see cref="DeepSharp.Backends.Ilgpu.Kernels.GemmVector{TA, TB}"/> for every staging pair (runs along k or along
+    /// rows and columns), and the general kernel where K is not a multiple of 4. Checked against the managed CPU GEMM.
+    /// </summary>
+    [Theory, InlineData("cuda:0"), InlineData("opencl:0")]
+    public void LargeGridKernelsMatchTheCpuForEveryLayout(string device)
+    {
+        var d = TestDevices.Use(device);
+        var ilgpu = DeepSharp.Backends.DeviceManager.Ilgpu(d);
+        bool cublas = ilgpu.UseCuBlas;
+        ilgpu.UseCuBlas = false;
+        try
+        {
+            // Blocks of 128×128: 3 × 11 per product, times the batch, against 2 per multiprocessor.
+            int batch = Math.Max(9, 2 * ilgpu.Accelerator.NumMultiprocessors / 33 + 1), m = 260, n = 1292;
+            foreach (int k in new[] { 36, 38 })
+                foreach (bool ta in new[] { false, true })
+                    foreach (bool tb in new[] { false, true })
+                    {
+                        var a = Ref.Random(batch * m * k, k + 1); var b = Ref.Random(batch * k * n, k + 2);
+                        Tensor On(float[] v, int rows, int cols, bool t, Device dev) =>
+                            t ? Tensor.FromArray(v, [batch, cols, rows], dev).Transpose(1, 2) : Tensor.FromArray(v, [batch, rows, cols], dev);
+                        var expected = Tensor.MatMul(On(a, m, k, ta, Device.Cpu), On(b, k, n, tb, Device.Cpu)).ToArray<float>();
+                        var actual = Tensor.MatMul(On(a, m, k, ta, d), On(b, k, n, tb, d)).ToArray<float>();
+                        Ref.Close(expected.Select(x => (double)x).ToArray(), actual, 1e-4, $"k={k} ta={ta} tb={tb}");
+                    }
+            if (ilgpu.UseTiledGemm) // (OpenCL runs the direct kernel)
+                Assert.Contains(ilgpu.CompiledKernels, name => name.StartsWith("gemmVector", StringComparison.Ordinal));
+        }
+        finally { ilgpu.UseCuBlas = cublas; }
+    }
 }

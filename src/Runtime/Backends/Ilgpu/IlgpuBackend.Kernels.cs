@@ -34,6 +34,10 @@ internal sealed partial class IlgpuBackend
 
     private int CompiledCount => _kernels.Values.Count(l => l.IsValueCreated);
 
+    /// <summary>The compiled kernels as "name" or "name/Type/Type" (diagnostics and tests).</summary>
+    internal IEnumerable<string> CompiledKernels =>
+        _kernels.Where(k => k.Value.IsValueCreated).Select(k => string.Join("/", new[] { k.Key.Item1, k.Key.Item2.Name, k.Key.Item3?.Name }.OfType<string>()));
+
     private Action<Index1D, ArrayView<T>, TOp> FillK<T, TOp>() where T : unmanaged where TOp : struct, IIndexOp<T> =>
         Compiled("fill", typeof(T), typeof(TOp), static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, TOp>(Kernels.Fill<T, TOp>));
 
@@ -89,6 +93,11 @@ internal sealed partial class IlgpuBackend
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmK() =>
         Compiled(GemmSpecialization.MinNumGroupsPerMultiprocessor.HasValue ? "gemm/bounded" : "gemm", typeof(float), null, static b =>
             b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm, b.GemmSpecialization));
+
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmVectorK<TA, TB>()
+        where TA : struct, IGemmStage where TB : struct, IGemmStage =>
+        Compiled(GemmSpecialization.MinNumGroupsPerMultiprocessor.HasValue ? "gemmVector/bounded" : "gemmVector", typeof(TA), typeof(TB), static b =>
+            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmVector<TA, TB>, b.GemmSpecialization));
 
     /// <summary>Groups of the GEMM kernel that fit on one multiprocessor with a T×T group (the driver's estimate).</summary>
     public int GemmOccupancy(int t)

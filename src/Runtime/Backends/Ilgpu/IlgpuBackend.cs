@@ -29,6 +29,10 @@ internal sealed partial class IlgpuBackend : IBackend
     /// PoCL computed wrong tiled products).</summary>
     public bool UseTiledGemm { get; set; }
 
+    /// <summary>GEMM with 16×16 groups: use <see cref="Kernels.GemmVector{TA, TB}"/> (16-byte staging, unrolled k-tile) where
+    /// both operands allow it (see <see cref="VectorStage"/>), else the general tiled kernel.</summary>
+    public bool UseVectorGemm { get; set; } = true;
+
     /// <summary>GEMM on CUDA: compile with launch bounds (256 threads, 2 groups per multiprocessor), capping registers at 128.</summary>
     public bool GemmLaunchBounds { get; set; } = true;
 
@@ -206,6 +210,23 @@ internal sealed partial class IlgpuBackend : IBackend
             int t = Tile;
             if (t > 8 && (long)Blocks(g.N, 8 * t) * Blocks(g.M, 8 * t) * g.Batch < 2L * Accelerator.NumMultiprocessors) t /= 2;
             int block = 8 * t;
+            if (t == 16 && UseVectorGemm && VectorStage(g.OffA, g.BatchA, g.Batch, g.RowA, g.ColA, g.M, g.K) is var sa and not 0
+                && VectorStage(g.OffB, g.BatchB, g.Batch, g.ColB, g.RowB, g.N, g.K) is var sb and not 0)
+            {
+                g.BlocksX = Blocks(g.N, block);
+                g.BlocksY = Blocks(g.M, block);
+                var vconfig = new KernelConfig(new Index3D(g.BlocksX * g.BlocksY * g.Batch, 1, 1), new Index3D(t, t, 1));
+                var kernel = (sa, sb) switch
+                {
+                    (1, 1) => GemmVectorK<KRun, KRun>(),
+                    (1, _) => GemmVectorK<KRun, MnRun>(),
+                    (_, 1) => GemmVectorK<MnRun, KRun>(),
+                    _ => GemmVectorK<MnRun, MnRun>(),
+                };
+                _launches++;
+                kernel(vconfig, V<float>(a), V<float>(b), V<float>(c), biasView, g);
+                return;
+            }
             g.BlocksX = Blocks(g.N, block);
             g.BlocksY = Blocks(g.M, block);
             var grid = new Index3D(g.BlocksX * g.BlocksY * g.Batch, 1, 1);
@@ -213,6 +234,20 @@ internal sealed partial class IlgpuBackend : IBackend
             _launches++;
             GemmK()(config, V<float>(a), V<float>(b), V<float>(c), biasView, g);
         }
+    }
+
+    /// <summary>
+    /// How <see cref="Kernels.GemmVector{TA, TB}"/> can stage an operand whose element (mn, k) sits at
+    /// off + batch·batchStride + mn·mnStride + k·kStride: 1 in runs of four k (<see cref="KRun"/>), 2 in runs of four rows
+    /// or columns (<see cref="MnRun"/>), 0 not at all. A run must be contiguous, start 16-byte aligned in every batch and
+    /// lie wholly inside or wholly outside the operand, so its dimension must be a multiple of 4.
+    /// </summary>
+    internal static int VectorStage(int off, int batchStride, int batch, int mnStride, int kStride, int mn, int k)
+    {
+        if (off % 4 != 0 || (batch > 1 && batchStride % 4 != 0)) return 0;
+        if (kStride == 1 && mnStride % 4 == 0 && k % 4 == 0) return 1;
+        if (mnStride == 1 && kStride % 4 == 0 && mn % 4 == 0) return 2;
+        return 0;
     }
 
     private static int Blocks(int n, int block) => (n + block - 1) / block;

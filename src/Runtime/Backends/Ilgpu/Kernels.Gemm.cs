@@ -77,3 +77,54 @@ public static partial class Kernels
         if (col + 3 < g.N) c[at + col + 3] = v3;
     }
 }
+
+/// <summary>
+/// How <see cref="Kernels.GemmVector{TA, TB}"/> stages an operand: four floats per 16-byte global load, either four
+/// consecutive k (<see cref="KRun"/>) or four consecutive rows of A / columns of B (<see cref="MnRun"/>). Element (mn, k)
+/// of the operand is x[at + mn·mnStride + k·kStride]; the host picks a run only where its loads are aligned and never
+/// straddle an edge (see <c>IlgpuBackend.VectorStage</c>). Tiles in shared memory are [k][mn] with rows of s floats.
+/// </summary>
+public interface IGemmStage
+{
+    /// <summary>Tile position (mn, k) of the e-th run of a bk × bm tile.</summary>
+    void Place(int e, int bk, int bm, out int mn, out int k);
+
+    /// <summary>The run at (mn, k), zeros past the operand's edges (mnLimit rows, kLimit k).</summary>
+    Float4 Load(ArrayView<float> x, int at, int mnStride, int kStride, int mnLimit, int kLimit, int mn, int k);
+
+    /// <summary>Writes the run into the tile that starts at shared[at].</summary>
+    void Store(ArrayView<float> shared, int at, int s, int mn, int k, Float4 v);
+}
+
+/// <summary>Runs of four consecutive k (A row-major, B column-major): one 16-byte load, four shared stores (one per k row).</summary>
+public struct KRun : IGemmStage
+{
+    /// <inheritdoc/>
+    public readonly void Place(int e, int bk, int bm, out int mn, out int k) { mn = e / (bk / 4); k = 4 * (e - mn * (bk / 4)); }
+
+    /// <inheritdoc/>
+    public readonly Float4 Load(ArrayView<float> x, int at, int mnStride, int kStride, int mnLimit, int kLimit, int mn, int k) =>
+        mn < mnLimit && k < kLimit ? x.Cast<Float4>().AsAligned(16)[(at + mn * mnStride + k) >> 2] : default;
+
+    /// <inheritdoc/>
+    public readonly void Store(ArrayView<float> shared, int at, int s, int mn, int k, Float4 v)
+    {
+        int p = at + k * s + mn;
+        shared[p] = v.X; shared[p + s] = v.Y; shared[p + 2 * s] = v.Z; shared[p + 3 * s] = v.W;
+    }
+}
+
+/// <summary>Runs of four consecutive rows of A or columns of B (A column-major, B row-major): one 16-byte load and store.</summary>
+public struct MnRun : IGemmStage
+{
+    /// <inheritdoc/>
+    public readonly void Place(int e, int bk, int bm, out int mn, out int k) { k = e / (bm / 4); mn = 4 * (e - k * (bm / 4)); }
+
+    /// <inheritdoc/>
+    public readonly Float4 Load(ArrayView<float> x, int at, int mnStride, int kStride, int mnLimit, int kLimit, int mn, int k) =>
+        mn < mnLimit && k < kLimit ? x.Cast<Float4>().AsAligned(16)[(at + mn + k * kStride) >> 2] : default;
+
+    /// <inheritdoc/>
+    public readonly void Store(ArrayView<float> shared, int at, int s, int mn, int k, Float4 v) =>
+        shared.Cast<Float4>().AsAligned(16)[(at + k * s + mn) >> 2] = v;
+}

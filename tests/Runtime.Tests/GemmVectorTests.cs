@@ -1,0 +1,117 @@
+using DeepSharp.Backends;
+using DeepSharp.Backends.Ilgpu;
+using ILGPU;
+using ILGPU.Runtime.CPU;
+
+namespace DeepSharp.Tests;
+
+/// <summary>
+/// <see cref="Kernels.GemmVector{TA, TB}"/> (16×16 groups, 16-byte staging) on a simulator with 256-thread groups, through the
+/// backend's own dispatch: every staging pair, ragged edges, a last k-tile of four, a batch with offsets, both fused
+/// biases. The shared test simulator has 16-thread groups, where this kernel is never chosen; CUDA runs it only on grids
+/// of at least two blocks per multiprocessor, which MatMulTests' large case covers there.
+/// </summary>
+public sealed class GemmVectorTests : IDisposable
+{
+    private readonly Context _context = Context.Create(b => b.CPU(new CPUDevice(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: 64, numMultiprocessors: 1)));
+    private readonly IlgpuBackend _backend;
+
+    public GemmVectorTests() => _backend = new IlgpuBackend(_context.CreateCPUAccelerator(0), Device.IlgpuCpu);
+
+    public void Dispose()
+    {
+        _backend.Pool.ReleaseCache();
+        _backend.Accelerator.Dispose();
+        _context.Dispose();
+    }
+
+    [Theory]
+    [InlineData(false, false, 1, 130, 20, 132, 1)]   // A row-major (runs along k), B row-major (runs along n); k-tiles 8 + 8 + 4
+    [InlineData(false, true, 1, 132, 12, 136, 2)]    // B column-major (runs along k); bias per row
+    [InlineData(true, false, 2, 136, 8, 260, 0)]     // A column-major (runs along m); a batch of two
+    [InlineData(true, true, 2, 140, 16, 132, 1)]
+    public void MatchesReferenceThroughDispatch(bool aColumnMajor, bool bColumnMajor, int batch, int m, int k, int n, int bias)
+    {
+        Assert.Equal(16, _backend.Tile);
+        const int off = 4; // operands start past a 16-byte prefix, as views into a larger tensor do
+        var a = Ref.Random(off + batch * m * k, 1); var b = Ref.Random(off + batch * k * n, 2); var bv = Ref.Random(off + Math.Max(m, n), 3);
+        var g = new GemmArgs
+        {
+            Batch = batch, M = m, N = n, K = k,
+            OffA = off, BatchA = m * k, RowA = aColumnMajor ? 1 : k, ColA = aColumnMajor ? m : 1,
+            OffB = off, BatchB = k * n, RowB = bColumnMajor ? 1 : n, ColB = bColumnMajor ? k : 1,
+            HasBias = bias, OffBias = off,
+        };
+        var c = Run(g, a, b, bv);
+        Assert.Contains(_backend.CompiledKernels, name => name.StartsWith("gemmVector", StringComparison.Ordinal));
+        var expected = new double[batch * m * n];
+        for (int p = 0; p < batch; p++)
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double acc = bias == 1 ? bv[off + j] : bias == 2 ? bv[off + i] : 0;
+                    for (int q = 0; q < k; q++)
+                        acc += (double)a[off + p * g.BatchA + i * g.RowA + q * g.ColA] * b[off + p * g.BatchB + q * g.RowB + j * g.ColB];
+                    expected[(p * m + i) * n + j] = acc;
+                }
+        Ref.Close(expected, c, 1e-4, $"{m}x{k}x{n} batch {batch}");
+    }
+
+    [Fact]
+    public void GivesTheGeneralKernelsBitsExactly()
+    {
+        // Only the staging differs: each output sums the same products in the same order, so the results are identical.
+        var a = Ref.Random(132 * 24, 6); var b = Ref.Random(24 * 136, 7); var bias = Ref.Random(136, 8);
+        var g = new GemmArgs { Batch = 1, M = 132, N = 136, K = 24, RowA = 24, ColA = 1, RowB = 136, ColB = 1, HasBias = 1 };
+        var vector = Run(g, a, b, bias);
+        Assert.Contains(_backend.CompiledKernels, name => name.StartsWith("gemmVector", StringComparison.Ordinal));
+        _backend.UseVectorGemm = false;
+        var general = Run(g, a, b, bias);
+        Assert.Equal(general, vector);
+    }
+
+    [Fact]
+    public void UnalignedOperandsFallBackToTheGeneralKernel()
+    {
+        // K = 10: runs of four k would straddle the edge, and a row-major A has no other run; the general kernel computes it.
+        var a = Ref.Random(130 * 10, 4); var b = Ref.Random(10 * 132, 5);
+        var g = new GemmArgs { Batch = 1, M = 130, N = 132, K = 10, RowA = 10, ColA = 1, RowB = 132, ColB = 1 };
+        var c = Run(g, a, b, [0f]);
+        Assert.DoesNotContain(_backend.CompiledKernels, name => name.StartsWith("gemmVector", StringComparison.Ordinal));
+        for (int i = 0; i < 130; i += 43)
+            for (int j = 0; j < 132; j += 17)
+            {
+                double acc = 0;
+                for (int q = 0; q < 10; q++) acc += (double)a[i * 10 + q] * b[q * 132 + j];
+                Assert.Equal(acc, c[i * 132 + j], 1e-4);
+            }
+    }
+
+    [Theory]
+    [InlineData(0, 0, 1, 8, 1, 128, 16, 1)]    // row-major A: runs along k
+    [InlineData(0, 0, 1, 1, 128, 128, 16, 2)]  // column-major A: runs along m
+    [InlineData(2, 0, 1, 8, 1, 128, 16, 0)]    // offset not a multiple of 4
+    [InlineData(0, 6, 2, 8, 1, 128, 16, 0)]    // batch stride not a multiple of 4
+    [InlineData(0, 6, 1, 8, 1, 128, 16, 1)]    // ...which does not matter for a single product
+    [InlineData(0, 0, 1, 10, 1, 128, 10, 0)]   // K not a multiple of 4 and no unit stride along m
+    [InlineData(0, 0, 1, 1, 128, 128, 10, 2)]  // ...but a column-major A still has runs along m
+    [InlineData(0, 0, 1, 0, 1, 128, 16, 1)]    // a broadcast row (stride 0) is still aligned
+    public void VectorStagePicksAlignedRuns(int off, int batchStride, int batch, int mnStride, int kStride, int mn, int k, int expected) =>
+        Assert.Equal(expected, IlgpuBackend.VectorStage(off, batchStride, batch, mnStride, kStride, mn, k));
+
+    private float[] Run(GemmArgs g, float[] a, float[] b, float[] bias)
+    {
+        Storage[] s = [_backend.Allocate(DType.Float32, a.Length), _backend.Allocate(DType.Float32, b.Length),
+            _backend.Allocate(DType.Float32, bias.Length), _backend.Allocate(DType.Float32, g.Batch * g.M * g.N)];
+        foreach (var x in s) x.AddRef();
+        try
+        {
+            _backend.Upload<float>(a, s[0]); _backend.Upload<float>(b, s[1]); _backend.Upload<float>(bias, s[2]);
+            _backend.MatMul(s[0], s[1], s[3], g, g.HasBias != 0 ? s[2] : null);
+            var c = new float[g.Batch * g.M * g.N];
+            _backend.Download<float>(s[3], c);
+            return c;
+        }
+        finally { foreach (var x in s) x.Release(); }
+    }
+}
