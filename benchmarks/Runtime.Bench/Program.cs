@@ -206,6 +206,14 @@ static void GemmTable(Device d)
         backend.UseCuBlas = false;
         double ours = flops / Median(10, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
         Console.WriteLine($"| {n} | {cublas:F2} ({backend.CuBlasStatus}) | {ours:F2} | {ours / cublas:F2} |");
+        if (n <= 2048 && !Quick())
+        {
+            // Without split-K (the single product's 128×128 grid is smaller than two groups per SM here).
+            backend.UseSplitK = false;
+            double v = flops / Median(10, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
+            Console.WriteLine($"|   split-K off | | {v:F2} | {v / cublas:F2} |");
+            backend.UseSplitK = true;
+        }
         if (n >= 2048 || Quick())
         {
             // The other launch-bounds setting, for comparison.

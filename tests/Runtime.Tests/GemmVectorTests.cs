@@ -8,8 +8,8 @@ namespace DeepSharp.Tests;
 /// <summary>
 /// <see cref="Kernels.GemmVector{TA, TB}"/> (16×16 groups, 16-byte staging) on a simulator with 256-thread groups, through the
 /// backend's own dispatch: every staging pair, ragged edges, a last k-tile of four, a batch with offsets, both fused
-/// biases. The shared test simulator has 16-thread groups, where this kernel is never chosen; CUDA runs it only on grids
-/// of at least two blocks per multiprocessor, which MatMulTests' large case covers there.
+/// biases; and split-K. The shared test simulator has 16-thread groups, where neither is ever chosen; CUDA runs them on
+/// large grids and on long-K products with small grids, which MatMulTests' large case covers there.
 /// </summary>
 public sealed class GemmVectorTests : IDisposable
 {
@@ -85,6 +85,40 @@ public sealed class GemmVectorTests : IDisposable
                 for (int q = 0; q < 10; q++) acc += (double)a[i * 10 + q] * b[q * 132 + j];
                 Assert.Equal(acc, c[i * 132 + j], 1e-4);
             }
+    }
+
+    [Theory]
+    [InlineData(false, false, 0)]
+    [InlineData(true, true, 1)]
+    [InlineData(false, true, 2)]
+    public void SplitKSumsSlicesOfALongK(bool aColumnMajor, bool bColumnMajor, int bias)
+    {
+        // One 128×128 block would fill half of this one-multiprocessor simulator: K = 768 runs as two slices of 384.
+        int m = 124, n = 128, k = 768;
+        var a = Ref.Random(m * k, 9); var b = Ref.Random(k * n, 10); var bv = Ref.Random(m + n, 11);
+        var g = new GemmArgs
+        {
+            Batch = 1, M = m, N = n, K = k,
+            RowA = aColumnMajor ? 1 : k, ColA = aColumnMajor ? m : 1, RowB = bColumnMajor ? 1 : n, ColB = bColumnMajor ? k : 1,
+            HasBias = bias,
+        };
+        long launches = _backend.Stats().KernelLaunches;
+        var c = Run(g, a, b, bv);
+        Assert.Equal(bias == 0 ? 2 : 3, _backend.Stats().KernelLaunches - launches); // slices, their sum, the bias
+        var expected = new double[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double acc = bias == 1 ? bv[j] : bias == 2 ? bv[i] : 0;
+                for (int q = 0; q < k; q++) acc += (double)a[i * g.RowA + q * g.ColA] * b[q * g.RowB + j * g.ColB];
+                expected[i * n + j] = acc;
+            }
+        Ref.Close(expected, c, 1e-4, "split-K");
+        // Without split-K the same product runs in one launch of the general kernel with 8×8 groups.
+        _backend.UseSplitK = false;
+        launches = _backend.Stats().KernelLaunches;
+        Ref.Close(expected, Run(g, a, b, bv), 1e-4, "8×8 groups");
+        Assert.Equal(1, _backend.Stats().KernelLaunches - launches);
     }
 
     [Theory]

@@ -187,7 +187,8 @@ public class MatMulTests
     /// <summary>
     /// A batched product with a grid of at least two blocks per multiprocessor, so CUDA runs the 16×16-group kernels:
     /// <see cref="DeepSharp.Backends.Ilgpu.Kernels.GemmVector{TA, TB}"/> for every staging pair (runs along k or along
-    /// rows and columns), and the general kernel where K is not a multiple of 4. Checked against the managed CPU GEMM.
+    /// rows and columns), the general kernel where K is not a multiple of 4, and split-K for a single product on a small grid.
+    /// Checked against the managed CPU GEMM.
     /// </summary>
     [Theory, InlineData("cuda:0"), InlineData("opencl:0")]
     public void LargeGridKernelsMatchTheCpuForEveryLayout(string device)
@@ -211,6 +212,11 @@ public class MatMulTests
                         var actual = Tensor.MatMul(On(a, m, k, ta, d), On(b, k, n, tb, d)).ToArray<float>();
                         Ref.Close(expected.Select(x => (double)x).ToArray(), actual, 1e-4, $"k={k} ta={ta} tb={tb}");
                     }
+            // A single product on a grid of 33 blocks: split-K (four slices of 256), then the slices' sum.
+            var x = Ref.Random(260 * 1024, 3); var y = Ref.Random(1024 * 1292, 4);
+            var single = Tensor.MatMul(Tensor.FromArray(x, [260, 1024], d), Tensor.FromArray(y, [1024, 1292], d)).ToArray<float>();
+            var cpu = Tensor.MatMul(Tensor.FromArray(x, [260, 1024]), Tensor.FromArray(y, [1024, 1292])).ToArray<float>();
+            Ref.Close(cpu.Select(v => (double)v).ToArray(), single, 1e-4, "split-K");
             if (ilgpu.UseTiledGemm) // (OpenCL runs the direct kernel)
                 Assert.Contains(ilgpu.CompiledKernels, name => name.StartsWith("gemmVector", StringComparison.Ordinal));
         }

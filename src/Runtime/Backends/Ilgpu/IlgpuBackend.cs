@@ -25,21 +25,8 @@ internal sealed partial class IlgpuBackend : IBackend
         UseTiledGemm = accelerator.AcceleratorType != AcceleratorType.OpenCL;
     }
 
-    /// <summary>Whether GEMM uses the shared-memory tiled kernel (default) or the direct one (default on OpenCL, where
-    /// PoCL computed wrong tiled products).</summary>
-    public bool UseTiledGemm { get; set; }
-
-    /// <summary>GEMM with 16×16 groups: use <see cref="Kernels.GemmVector{TA, TB}"/> (16-byte staging, unrolled k-tile) where
-    /// both operands allow it (see <see cref="VectorStage"/>), else the general tiled kernel.</summary>
-    public bool UseVectorGemm { get; set; } = true;
-
-    /// <summary>GEMM on CUDA: compile with launch bounds (256 threads, 2 groups per multiprocessor), capping registers at 128.</summary>
-    public bool GemmLaunchBounds { get; set; } = true;
-
     /// <summary>Threads per group of the row reduction (a power of two ≤ 256).</summary>
     public int ReduceGroup { get; }
-    /// <summary>Edge of the GEMM's square group (its C block is 8·Tile on a side; 16 → 128×128 blocks, 16.5 KB of shared memory).</summary>
-    public int Tile { get; }
 
     public Accelerator Accelerator { get; }
     public Device Device { get; }
@@ -181,84 +168,6 @@ internal sealed partial class IlgpuBackend : IBackend
             _launches++;
             ArgReduceK()(outer * inner, V<float>(x), V<long>(y), r, max ? 1 : 0);
         }
-    }
-
-    public void MatMul(Storage a, Storage b, Storage c, GemmArgs g, Storage? bias = null)
-    {
-        lock (_sync)
-        {
-            if (g.Batch * g.M * g.N == 0) return;
-            var biasView = bias is null ? V<float>(c) : V<float>(bias); // unused unless HasBias
-            if (g.K == 0)
-            {
-                Fill<float, FillOp<float>>(c, new FillOp<float>(0f));
-                if (g.HasBias != 0) AddBiasRows(c, bias!, g);
-                return;
-            }
-            if (TryCuBlas(a, b, c, g))
-            {
-                if (g.HasBias != 0) AddBiasRows(c, bias!, g);
-                return;
-            }
-            if (!UseTiledGemm)
-            {
-                _launches++;
-                GemmDirectK()(g.Batch * g.M * g.N, V<float>(a), V<float>(b), V<float>(c), biasView, g);
-                return;
-            }
-            // A T×T group computes an (8T)² block of C, 8×8 per thread. Halve T when the grid would not fill the device twice.
-            int t = Tile;
-            if (t > 8 && (long)Blocks(g.N, 8 * t) * Blocks(g.M, 8 * t) * g.Batch < 2L * Accelerator.NumMultiprocessors) t /= 2;
-            int block = 8 * t;
-            if (t == 16 && UseVectorGemm && VectorStage(g.OffA, g.BatchA, g.Batch, g.RowA, g.ColA, g.M, g.K) is var sa and not 0
-                && VectorStage(g.OffB, g.BatchB, g.Batch, g.ColB, g.RowB, g.N, g.K) is var sb and not 0)
-            {
-                g.BlocksX = Blocks(g.N, block);
-                g.BlocksY = Blocks(g.M, block);
-                var vconfig = new KernelConfig(new Index3D(g.BlocksX * g.BlocksY * g.Batch, 1, 1), new Index3D(t, t, 1));
-                var kernel = (sa, sb) switch
-                {
-                    (1, 1) => GemmVectorK<KRun, KRun>(),
-                    (1, _) => GemmVectorK<KRun, MnRun>(),
-                    (_, 1) => GemmVectorK<MnRun, KRun>(),
-                    _ => GemmVectorK<MnRun, MnRun>(),
-                };
-                _launches++;
-                kernel(vconfig, V<float>(a), V<float>(b), V<float>(c), biasView, g);
-                return;
-            }
-            g.BlocksX = Blocks(g.N, block);
-            g.BlocksY = Blocks(g.M, block);
-            var grid = new Index3D(g.BlocksX * g.BlocksY * g.Batch, 1, 1);
-            var config = new KernelConfig(grid, new Index3D(t, t, 1), SharedMemoryConfig.RequestDynamic<float>(4 * (t / 2) * (block + 4)));
-            _launches++;
-            GemmK()(config, V<float>(a), V<float>(b), V<float>(c), biasView, g);
-        }
-    }
-
-    /// <summary>
-    /// How <see cref="Kernels.GemmVector{TA, TB}"/> can stage an operand whose element (mn, k) sits at
-    /// off + batch·batchStride + mn·mnStride + k·kStride: 1 in runs of four k (<see cref="KRun"/>), 2 in runs of four rows
-    /// or columns (<see cref="MnRun"/>), 0 not at all. A run must be contiguous, start 16-byte aligned in every batch and
-    /// lie wholly inside or wholly outside the operand, so its dimension must be a multiple of 4.
-    /// </summary>
-    internal static int VectorStage(int off, int batchStride, int batch, int mnStride, int kStride, int mn, int k)
-    {
-        if (off % 4 != 0 || (batch > 1 && batchStride % 4 != 0)) return 0;
-        if (kStride == 1 && mnStride % 4 == 0 && k % 4 == 0) return 1;
-        if (mnStride == 1 && kStride % 4 == 0 && mn % 4 == 0) return 2;
-        return 0;
-    }
-
-    private static int Blocks(int n, int block) => (n + block - 1) / block;
-
-    /// <summary>c += bias along columns (HasBias 1) or rows (2), after a product without the fused epilogue (cuBLAS, K = 0).</summary>
-    private void AddBiasRows(Storage c, Storage bias, GemmArgs g)
-    {
-        int[] shape = [g.Batch, g.M, g.N];
-        var biasLayout = new Layout(shape, g.HasBias == 1 ? [0, 0, 1] : [0, 1, 0], g.OffBias);
-        var map = StridedMap.Create(shape, Layout.Contiguous(shape), biasLayout, Layout.Contiguous(shape));
-        Binary(c, bias, c, map, g.Batch * g.M * g.N, new AddOp());
     }
 
     public void Synchronize() { lock (_sync) Accelerator.Synchronize(); }

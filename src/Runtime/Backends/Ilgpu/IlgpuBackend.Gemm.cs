@@ -1,0 +1,149 @@
+using DeepSharp.Ops;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace DeepSharp.Backends.Ilgpu;
+
+/// <summary>GEMM dispatch: cuBLAS (CUDA, large products), the direct kernel (OpenCL), or the C# tiled kernels.</summary>
+internal sealed partial class IlgpuBackend
+{
+    /// <summary>Whether GEMM uses the shared-memory tiled kernel (default) or the direct one (default on OpenCL, where
+    /// PoCL computed wrong tiled products).</summary>
+    public bool UseTiledGemm { get; set; }
+
+    /// <summary>GEMM with 16×16 groups: use <see cref="Kernels.GemmVector{TA, TB}"/> (16-byte staging, unrolled k-tile) where
+    /// both operands allow it (see <see cref="VectorStage"/>), else the general tiled kernel.</summary>
+    public bool UseVectorGemm { get; set; } = true;
+
+    /// <summary>GEMM on CUDA: compile with launch bounds (256 threads, 2 groups per multiprocessor), capping registers at 128.</summary>
+    public bool GemmLaunchBounds { get; set; } = true;
+
+    /// <summary>Split K across a batch of partial products when the grid of a single product would not fill the device twice
+    /// (see <see cref="TrySplitK"/>).</summary>
+    public bool UseSplitK { get; set; } = true;
+
+    /// <summary>Shortest slice of K that split-K makes (32 k-tiles: the scratch's write and read stay small next to the product).</summary>
+    public const int SplitKMinSlice = 256;
+
+    /// <summary>Edge of the GEMM's square group (its C block is 8·Tile on a side; 16 → 128×128 blocks, 16.5 KB of shared memory).</summary>
+    public int Tile { get; }
+
+    public void MatMul(Storage a, Storage b, Storage c, GemmArgs g, Storage? bias = null)
+    {
+        lock (_sync)
+        {
+            if (g.Batch * g.M * g.N == 0) return;
+            var biasView = bias is null ? V<float>(c) : V<float>(bias); // unused unless HasBias
+            if (g.K == 0)
+            {
+                Fill<float, FillOp<float>>(c, new FillOp<float>(0f));
+                if (g.HasBias != 0) AddBiasRows(c, bias!, g);
+                return;
+            }
+            if (TryCuBlas(a, b, c, g))
+            {
+                if (g.HasBias != 0) AddBiasRows(c, bias!, g);
+                return;
+            }
+            if (!UseTiledGemm)
+            {
+                _launches++;
+                GemmDirectK()(g.Batch * g.M * g.N, V<float>(a), V<float>(b), V<float>(c), biasView, g);
+                return;
+            }
+            // A T×T group computes an (8T)² block of C, 8×8 per thread. When the grid would not fill the device twice, split
+            // K if it is long enough, else halve T.
+            int t = Tile;
+            if (t > 8 && (long)Blocks(g.N, 8 * t) * Blocks(g.M, 8 * t) * g.Batch < 2L * Accelerator.NumMultiprocessors)
+            {
+                if (TrySplitK(a, b, c, g, bias)) return;
+                t /= 2;
+            }
+            LaunchTiled(a, b, c, g, biasView, t);
+        }
+    }
+
+    /// <summary>
+    /// How <see cref="Kernels.GemmVector{TA, TB}"/> can stage an operand whose element (mn, k) sits at
+    /// off + batch·batchStride + mn·mnStride + k·kStride: 1 in runs of four k (<see cref="KRun"/>), 2 in runs of four rows
+    /// or columns (<see cref="MnRun"/>), 0 not at all. A run must be contiguous, start 16-byte aligned in every batch and
+    /// lie wholly inside or wholly outside the operand, so its dimension must be a multiple of 4.
+    /// </summary>
+    internal static int VectorStage(int off, int batchStride, int batch, int mnStride, int kStride, int mn, int k)
+    {
+        if (off % 4 != 0 || (batch > 1 && batchStride % 4 != 0)) return 0;
+        if (kStride == 1 && mnStride % 4 == 0 && k % 4 == 0) return 1;
+        if (mnStride == 1 && kStride % 4 == 0 && mn % 4 == 0) return 2;
+        return 0;
+    }
+
+    private static int Blocks(int n, int block) => (n + block - 1) / block;
+
+    /// <summary>c += bias along columns (HasBias 1) or rows (2), after a product without the fused epilogue (cuBLAS, K = 0).</summary>
+    private void AddBiasRows(Storage c, Storage bias, GemmArgs g)
+    {
+        int[] shape = [g.Batch, g.M, g.N];
+        var biasLayout = new Layout(shape, g.HasBias == 1 ? [0, 0, 1] : [0, 1, 0], g.OffBias);
+        var map = StridedMap.Create(shape, Layout.Contiguous(shape), biasLayout, Layout.Contiguous(shape));
+        Binary(c, bias, c, map, g.Batch * g.M * g.N, new AddOp());
+    }
+
+    /// <summary>One launch of a tiled kernel with T×T groups: the vector-staged one where T = 16 and both operands allow it.</summary>
+    private void LaunchTiled(Storage a, Storage b, Storage c, GemmArgs g, ArrayView<float> biasView, int t)
+    {
+        int block = 8 * t;
+        if (t == 16 && UseVectorGemm && VectorStage(g.OffA, g.BatchA, g.Batch, g.RowA, g.ColA, g.M, g.K) is var sa and not 0
+            && VectorStage(g.OffB, g.BatchB, g.Batch, g.ColB, g.RowB, g.N, g.K) is var sb and not 0)
+        {
+            g.BlocksX = Blocks(g.N, block);
+            g.BlocksY = Blocks(g.M, block);
+            var vconfig = new KernelConfig(new Index3D(g.BlocksX * g.BlocksY * g.Batch, 1, 1), new Index3D(t, t, 1));
+            var kernel = (sa, sb) switch
+            {
+                (1, 1) => GemmVectorK<KRun, KRun>(),
+                (1, _) => GemmVectorK<KRun, MnRun>(),
+                (_, 1) => GemmVectorK<MnRun, KRun>(),
+                _ => GemmVectorK<MnRun, MnRun>(),
+            };
+            _launches++;
+            kernel(vconfig, V<float>(a), V<float>(b), V<float>(c), biasView, g);
+            return;
+        }
+        g.BlocksX = Blocks(g.N, block);
+        g.BlocksY = Blocks(g.M, block);
+        var grid = new Index3D(g.BlocksX * g.BlocksY * g.Batch, 1, 1);
+        var config = new KernelConfig(grid, new Index3D(t, t, 1), SharedMemoryConfig.RequestDynamic<float>(4 * (t / 2) * (block + 4)));
+        _launches++;
+        GemmK()(config, V<float>(a), V<float>(b), V<float>(c), biasView, g);
+    }
+
+    /// <summary>
+    /// Split-K for a single product whose 128×128 grid would leave multiprocessors idle (n = 1024 on an H100: 64 blocks
+    /// for 132 SMs): s slices of K run as a batch of s products into a scratch [s, M, N] (the batched kernel, full-size
+    /// groups), then one reduction adds the slices in a fixed order, so results do not depend on scheduling. Used when
+    /// every slice is a whole number of k-tiles and at least <see cref="SplitKMinSlice"/> long (at most 16 slices).
+    /// </summary>
+    private bool TrySplitK(Storage a, Storage b, Storage c, GemmArgs g, Storage? bias)
+    {
+        if (!UseSplitK || g.Batch != 1) return false;
+        long blocks = (long)Blocks(g.N, 8 * Tile) * Blocks(g.M, 8 * Tile), target = 2L * Accelerator.NumMultiprocessors;
+        // The fewest slices that fill the device twice, else the most there can be; every slice a whole number of k-tiles.
+        int s = 1;
+        for (int n = 2; n <= 16 && g.K / n >= SplitKMinSlice && blocks * s < target; n++)
+            if (g.K % (8 * n) == 0) s = n;
+        if (s == 1) return false;
+        int slice = g.K / s;
+        var split = g;
+        (split.Batch, split.K, split.BatchA, split.BatchB, split.HasBias) = (s, slice, slice * g.ColA, slice * g.RowB, 0);
+        var scratch = Allocate(DType.Float32, s * g.M * g.N);
+        scratch.AddRef();
+        try
+        {
+            LaunchTiled(a, b, scratch, split, V<float>(scratch), Tile);
+            Reduce<SumOp>(scratch, 0, c, 1, s, g.M * g.N);
+            if (g.HasBias != 0) AddBiasRows(c, bias!, g);
+        }
+        finally { scratch.Release(); }
+        return true;
+    }
+}
