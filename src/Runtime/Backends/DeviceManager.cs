@@ -82,9 +82,9 @@ internal static class DeviceManager
             if (NativeLibrary.TryLoad(name, out var h))
             {
                 NativeLibrary.Free(h);
-                return $"{name} loaded but no device qualifies (ILGPU needs OpenCL 2.0, or 3.0 with generic address space; CPU runtimes such as PoCL are rejected).";
+                return $"{name} loaded but no device qualifies (ILGPU needs OpenCL 2.0, or 3.0 with generic address space; PoCL before 4.0, Debian 12's 3.1 among them, lacks the latter).";
             }
-        return "no OpenCL runtime found (libOpenCL.so.1 is not installed). OpenCL support is untested.";
+        return "no OpenCL runtime found (libOpenCL.so.1 is not installed).";
     }
 
     public static IReadOnlyList<Device> Gpus => _state.Value.Gpus;

@@ -7,9 +7,8 @@ namespace DeepSharp.Backends.Ilgpu;
 /// <summary>GEMM dispatch: cuBLAS (CUDA, large products), the direct kernel (OpenCL), or the C# tiled kernels.</summary>
 internal sealed partial class IlgpuBackend
 {
-    /// <summary>Whether GEMM uses the shared-memory tiled kernel (default) or the direct one (default on OpenCL, where
-    /// PoCL computed wrong tiled products).</summary>
-    public bool UseTiledGemm { get; set; }
+    /// <summary>Whether GEMM uses the shared-memory tiled kernels (default) or the direct one (one thread per output).</summary>
+    public bool UseTiledGemm { get; set; } = true;
 
     /// <summary>GEMM with 16×16 groups: use <see cref="Kernels.GemmVector{TA, TB}"/> (16-byte staging, unrolled k-tile) where
     /// both operands allow it (see <see cref="VectorStage"/>), else the general tiled kernel.</summary>
@@ -112,9 +111,12 @@ internal sealed partial class IlgpuBackend
         g.BlocksX = Blocks(g.N, block);
         g.BlocksY = Blocks(g.M, block);
         var grid = new Index3D(g.BlocksX * g.BlocksY * g.Batch, 1, 1);
-        var config = new KernelConfig(grid, new Index3D(t, t, 1), SharedMemoryConfig.RequestDynamic<float>(4 * (t / 2) * (block + 4)));
         _launches++;
-        GemmK()(config, V<float>(a), V<float>(b), V<float>(c), biasView, g);
+        if (Accelerator.AcceleratorType == AcceleratorType.OpenCL) // static shared memory: see Kernels.MaxReduceGroup
+            GemmStaticSharedK()(new KernelConfig(grid, new Index3D(t, t, 1)), V<float>(a), V<float>(b), V<float>(c), biasView, g);
+        else
+            GemmK()(new KernelConfig(grid, new Index3D(t, t, 1), SharedMemoryConfig.RequestDynamic<float>(4 * (t / 2) * (block + 4))),
+                V<float>(a), V<float>(b), V<float>(c), biasView, g);
     }
 
     /// <summary>

@@ -94,6 +94,10 @@ internal sealed partial class IlgpuBackend
         Compiled(GemmSpecialization.MinNumGroupsPerMultiprocessor.HasValue ? "gemm/bounded" : "gemm", typeof(float), null, static b =>
             b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm, b.GemmSpecialization));
 
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmStaticSharedK() =>
+        Compiled("gemmStaticShared", typeof(float), null, static b =>
+            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmStaticShared));
+
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmVectorK<TA, TB>()
         where TA : struct, IGemmStage where TB : struct, IGemmStage =>
         Compiled(GemmSpecialization.MinNumGroupsPerMultiprocessor.HasValue ? "gemmVector/bounded" : "gemmVector", typeof(TA), typeof(TB), static b =>

@@ -87,7 +87,7 @@ internal sealed partial class IlgpuBackend
     {
         _launches++;
         if (reduce)
-            CeReducedK<TIdx, EIdx>()(new KernelConfig(1, ReduceGroup, SharedMemoryConfig.RequestDynamic<float>(ReduceGroup)),
+            CeReducedK<TIdx, EIdx>()(new KernelConfig(1, ReduceGroup),
                 V<float>(x), V<TIdx>(labels), V<float>(loss), V<float>(probs), args, scale);
         else
             CeK<TIdx, EIdx>()(args.Rows, V<float>(x), V<TIdx>(labels), V<float>(loss), V<float>(probs), args);

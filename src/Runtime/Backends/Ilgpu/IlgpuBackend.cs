@@ -20,9 +20,8 @@ internal sealed partial class IlgpuBackend : IBackend
         Accelerator = accelerator;
         Device = device;
         Pool = new DevicePool(accelerator, device);
-        ReduceGroup = Math.Min(256, 1 << (int)Math.Log2(accelerator.MaxNumThreadsPerGroup));
+        ReduceGroup = Math.Min(Kernels.MaxReduceGroup, 1 << (int)Math.Log2(accelerator.MaxNumThreadsPerGroup));
         Tile = ReduceGroup >= 256 ? 16 : ReduceGroup >= 64 ? 8 : 4;
-        UseTiledGemm = accelerator.AcceleratorType != AcceleratorType.OpenCL;
     }
 
     /// <summary>Threads per group of the row reduction (a power of two ≤ 256).</summary>
@@ -152,8 +151,8 @@ internal sealed partial class IlgpuBackend : IBackend
             var r = new ReduceArgs { Offset = xOffset, N = n, Inner = inner };
             // A group per row pays off for long rows; short rows (a loss over classes) fold one per thread, with no barriers.
             _launches++;
-            if (inner == 1 && n >= 256 && Accelerator.AcceleratorType != AcceleratorType.OpenCL)
-                ReduceRowsK<TOp>()(new KernelConfig(outer, ReduceGroup, SharedMemoryConfig.RequestDynamic<float>(ReduceGroup)), V<float>(x), V<float>(y), r);
+            if (inner == 1 && n >= 256)
+                ReduceRowsK<TOp>()(new KernelConfig(outer, ReduceGroup), V<float>(x), V<float>(y), r);
             else
                 ReduceColumnsK<TOp>()(outer * inner, V<float>(x), V<float>(y), r);
         }

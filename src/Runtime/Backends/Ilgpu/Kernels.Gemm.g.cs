@@ -90,6 +90,90 @@ public static partial class Kernels
         StoreRow8(c, bias, g, cBase, rowHi + 3, colLo, colHi, c70, c71, c72, c73, c74, c75, c76, c77);
     }
 
+    /// <summary>Shared-memory GEMM, C[batch] = A[batch]·B[batch] (+ bias, see <see cref="GemmArgs.HasBias"/>), 8×8 outputs per thread; a T×T group computes an 8T×8T block (see <see cref="Kernels"/>' GEMM notes). The same as <see cref="Gemm"/> with its shared memory a static array sized for T ≤ 16; used on OpenCL (see <see cref="MaxReduceGroup"/> for why).</summary>
+    public static void GemmStaticShared(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, GemmArgs g)
+    {
+        int T = Group.DimX, BM = 8 * T, BK = 4 * T / 8, S = BM + 4; // S: padded shared row (no bank conflicts, 16-byte aligned)
+        int tile = BK * S;                                        // floats per staged tile
+        var shared = SharedMemory.Allocate<float>(4 * (4 * 16 / 8) * (8 * 16 + 4)); // T ≤ 16: [A 0][A 1][B 0][B 1]
+        var shared4 = shared.Cast<Float4>().AsAligned(16);
+        GemmBlock(g, out int bx, out int by, out int batch);
+        int tx = Group.IdxX, ty = Group.IdxY, tid = ty * T + tx, threads = T * T;
+        int row0 = by * BM, col0 = bx * BM, sB = 2 * tile;
+        int baseA = g.OffA + batch * g.BatchA, baseB = g.OffB + batch * g.BatchB;
+        bool aRowMajor = g.ColA == 1, bRowMajor = g.ColB == 1;
+        StageIndex(tid + 0 * threads, aRowMajor, BK, BM, out int am0, out int ak0); StageIndex(tid + 0 * threads, !bRowMajor, BK, BM, out int bn0, out int bk0);
+        StageIndex(tid + 1 * threads, aRowMajor, BK, BM, out int am1, out int ak1); StageIndex(tid + 1 * threads, !bRowMajor, BK, BM, out int bn1, out int bk1);
+        StageIndex(tid + 2 * threads, aRowMajor, BK, BM, out int am2, out int ak2); StageIndex(tid + 2 * threads, !bRowMajor, BK, BM, out int bn2, out int bk2);
+        StageIndex(tid + 3 * threads, aRowMajor, BK, BM, out int am3, out int ak3); StageIndex(tid + 3 * threads, !bRowMajor, BK, BM, out int bn3, out int bk3);
+        float ra0 = LoadA(a, g, baseA, row0 + am0, ak0), rb0 = LoadB(b, g, baseB, bk0, col0 + bn0);
+        float ra1 = LoadA(a, g, baseA, row0 + am1, ak1), rb1 = LoadB(b, g, baseB, bk1, col0 + bn1);
+        float ra2 = LoadA(a, g, baseA, row0 + am2, ak2), rb2 = LoadB(b, g, baseB, bk2, col0 + bn2);
+        float ra3 = LoadA(a, g, baseA, row0 + am3, ak3), rb3 = LoadB(b, g, baseB, bk3, col0 + bn3);
+        shared[ak0 * S + am0] = ra0; shared[sB + bk0 * S + bn0] = rb0;
+        shared[ak1 * S + am1] = ra1; shared[sB + bk1 * S + bn1] = rb1;
+        shared[ak2 * S + am2] = ra2; shared[sB + bk2 * S + bn2] = rb2;
+        shared[ak3 * S + am3] = ra3; shared[sB + bk3 * S + bn3] = rb3;
+        Group.Barrier();
+        float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c04 = 0, c05 = 0, c06 = 0, c07 = 0;
+        float c10 = 0, c11 = 0, c12 = 0, c13 = 0, c14 = 0, c15 = 0, c16 = 0, c17 = 0;
+        float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c24 = 0, c25 = 0, c26 = 0, c27 = 0;
+        float c30 = 0, c31 = 0, c32 = 0, c33 = 0, c34 = 0, c35 = 0, c36 = 0, c37 = 0;
+        float c40 = 0, c41 = 0, c42 = 0, c43 = 0, c44 = 0, c45 = 0, c46 = 0, c47 = 0;
+        float c50 = 0, c51 = 0, c52 = 0, c53 = 0, c54 = 0, c55 = 0, c56 = 0, c57 = 0;
+        float c60 = 0, c61 = 0, c62 = 0, c63 = 0, c64 = 0, c65 = 0, c66 = 0, c67 = 0;
+        float c70 = 0, c71 = 0, c72 = 0, c73 = 0, c74 = 0, c75 = 0, c76 = 0, c77 = 0;
+        int aLo = ty, aHi = T + ty, bLo = tx, bHi = T + tx, S4 = S / 4, cur = 0; // Float4 units within a shared row
+        for (int k0 = 0; k0 < g.K; k0 += BK)
+        {
+            bool more = k0 + BK < g.K;
+            if (more)
+            {
+                int kn = k0 + BK;
+                ra0 = LoadA(a, g, baseA, row0 + am0, kn + ak0); rb0 = LoadB(b, g, baseB, kn + bk0, col0 + bn0);
+                ra1 = LoadA(a, g, baseA, row0 + am1, kn + ak1); rb1 = LoadB(b, g, baseB, kn + bk1, col0 + bn1);
+                ra2 = LoadA(a, g, baseA, row0 + am2, kn + ak2); rb2 = LoadB(b, g, baseB, kn + bk2, col0 + bn2);
+                ra3 = LoadA(a, g, baseA, row0 + am3, kn + ak3); rb3 = LoadB(b, g, baseB, kn + bk3, col0 + bn3);
+            }
+            int pa = cur * tile / 4, pb = (2 + cur) * tile / 4;
+            for (int k = 0; k < BK; k += 1)
+            {
+                { var a0 = shared4[pa + aLo]; var a1 = shared4[pa + aHi];
+                  var b0 = shared4[pb + bLo]; var b1 = shared4[pb + bHi];
+                  c00 += a0.X * b0.X; c01 += a0.X * b0.Y; c02 += a0.X * b0.Z; c03 += a0.X * b0.W; c04 += a0.X * b1.X; c05 += a0.X * b1.Y; c06 += a0.X * b1.Z; c07 += a0.X * b1.W;
+                  c10 += a0.Y * b0.X; c11 += a0.Y * b0.Y; c12 += a0.Y * b0.Z; c13 += a0.Y * b0.W; c14 += a0.Y * b1.X; c15 += a0.Y * b1.Y; c16 += a0.Y * b1.Z; c17 += a0.Y * b1.W;
+                  c20 += a0.Z * b0.X; c21 += a0.Z * b0.Y; c22 += a0.Z * b0.Z; c23 += a0.Z * b0.W; c24 += a0.Z * b1.X; c25 += a0.Z * b1.Y; c26 += a0.Z * b1.Z; c27 += a0.Z * b1.W;
+                  c30 += a0.W * b0.X; c31 += a0.W * b0.Y; c32 += a0.W * b0.Z; c33 += a0.W * b0.W; c34 += a0.W * b1.X; c35 += a0.W * b1.Y; c36 += a0.W * b1.Z; c37 += a0.W * b1.W;
+                  c40 += a1.X * b0.X; c41 += a1.X * b0.Y; c42 += a1.X * b0.Z; c43 += a1.X * b0.W; c44 += a1.X * b1.X; c45 += a1.X * b1.Y; c46 += a1.X * b1.Z; c47 += a1.X * b1.W;
+                  c50 += a1.Y * b0.X; c51 += a1.Y * b0.Y; c52 += a1.Y * b0.Z; c53 += a1.Y * b0.W; c54 += a1.Y * b1.X; c55 += a1.Y * b1.Y; c56 += a1.Y * b1.Z; c57 += a1.Y * b1.W;
+                  c60 += a1.Z * b0.X; c61 += a1.Z * b0.Y; c62 += a1.Z * b0.Z; c63 += a1.Z * b0.W; c64 += a1.Z * b1.X; c65 += a1.Z * b1.Y; c66 += a1.Z * b1.Z; c67 += a1.Z * b1.W;
+                  c70 += a1.W * b0.X; c71 += a1.W * b0.Y; c72 += a1.W * b0.Z; c73 += a1.W * b0.W; c74 += a1.W * b1.X; c75 += a1.W * b1.Y; c76 += a1.W * b1.Z; c77 += a1.W * b1.W;
+                }
+                pa += 1 * S4; pb += 1 * S4;
+            }
+            if (more)
+            {
+                int na = (1 - cur) * tile, nb = sB + na;
+                shared[na + ak0 * S + am0] = ra0; shared[nb + bk0 * S + bn0] = rb0;
+                shared[na + ak1 * S + am1] = ra1; shared[nb + bk1 * S + bn1] = rb1;
+                shared[na + ak2 * S + am2] = ra2; shared[nb + bk2 * S + bn2] = rb2;
+                shared[na + ak3 * S + am3] = ra3; shared[nb + bk3 * S + bn3] = rb3;
+                cur = 1 - cur;
+            }
+            Group.Barrier();
+        }
+        int rowLo = row0 + 4 * ty, rowHi = row0 + 4 * T + 4 * ty, colLo = col0 + 4 * tx, colHi = col0 + 4 * T + 4 * tx;
+        int cBase = batch * g.M * g.N;
+        StoreRow8(c, bias, g, cBase, rowLo + 0, colLo, colHi, c00, c01, c02, c03, c04, c05, c06, c07);
+        StoreRow8(c, bias, g, cBase, rowLo + 1, colLo, colHi, c10, c11, c12, c13, c14, c15, c16, c17);
+        StoreRow8(c, bias, g, cBase, rowLo + 2, colLo, colHi, c20, c21, c22, c23, c24, c25, c26, c27);
+        StoreRow8(c, bias, g, cBase, rowLo + 3, colLo, colHi, c30, c31, c32, c33, c34, c35, c36, c37);
+        StoreRow8(c, bias, g, cBase, rowHi + 0, colLo, colHi, c40, c41, c42, c43, c44, c45, c46, c47);
+        StoreRow8(c, bias, g, cBase, rowHi + 1, colLo, colHi, c50, c51, c52, c53, c54, c55, c56, c57);
+        StoreRow8(c, bias, g, cBase, rowHi + 2, colLo, colHi, c60, c61, c62, c63, c64, c65, c66, c67);
+        StoreRow8(c, bias, g, cBase, rowHi + 3, colLo, colHi, c70, c71, c72, c73, c74, c75, c76, c77);
+    }
+
     /// <summary>Shared-memory GEMM, C[batch] = A[batch]·B[batch] (+ bias, see <see cref="GemmArgs.HasBias"/>), 8×8 outputs per thread; a T×T group computes an 8T×8T block (see <see cref="Kernels"/>' GEMM notes). For 16×16 groups: 128×128×8 tiles, each operand staged as one 16-byte run per thread (<see cref="IGemmStage"/>), the k-tile unrolled.</summary>
     public static void GemmVector<TA, TB>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, GemmArgs g)
         where TA : struct, IGemmStage where TB : struct, IGemmStage

@@ -93,10 +93,17 @@ public static partial class Kernels
         y[i] = cond[oc] != 0f ? a[oa] : b[ob];
     }
 
+    /// <summary>
+    /// Largest group of the tree reductions. Their shared memory is a static array of this size, not a dynamic one:
+    /// ILGPU's OpenCL code reaches dynamic shared memory through a program-scope pointer that every group overwrites with
+    /// its own, which breaks (a race) on runtimes where groups' local memory has different addresses, such as PoCL on CPUs.
+    /// </summary>
+    public const int MaxReduceGroup = 256;
+
     /// <summary>One group per row of a [Outer, N] block (Inner = 1): strided partial folds, then a shared-memory tree.</summary>
     public static void ReduceRows<TOp>(ArrayView<float> x, ArrayView<float> y, ReduceArgs r) where TOp : struct, IReduceOp
     {
-        var shared = SharedMemory.GetDynamic<float>(); // one float per thread; the group size is a power of two
+        var shared = SharedMemory.Allocate<float>(MaxReduceGroup); // one float per thread; the group size is a power of two
         var op = default(TOp);
         int row = Grid.IdxX, t = Group.IdxX, size = Group.DimX, start = r.Offset + row * r.N;
         float acc = op.Identity;
@@ -136,8 +143,9 @@ public static partial class Kernels
     }
 
     /// <summary>
-    /// GEMM without shared memory: one thread per element of C, k unrolled by four. Used on OpenCL, where PoCL gave
-    /// wrong products from the tiled kernel when several groups ran at once (measured 2026-11-26; cause not yet found).
+    /// GEMM without shared memory: one thread per element of C, k unrolled by four. Runs when
+    /// <c>IlgpuBackend.UseTiledGemm</c> is off (a fallback and a reference for the tiled kernels). It was OpenCL's GEMM
+    /// while PoCL gave wrong tiled products; the cause was the dynamic shared memory (see <see cref="MaxReduceGroup"/>).
     /// </summary>
     public static void GemmDirect(Index1D t, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, GemmArgs g)
     {
