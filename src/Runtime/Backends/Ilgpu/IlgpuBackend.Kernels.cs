@@ -154,7 +154,7 @@ internal sealed partial class IlgpuBackend
         if (Volatile.Read(ref _warmUp) is { } running) return running;
         Action[] work =
         [
-            () => GemmK(), () => UnaryDenseK<ReluOp>(), () => UnaryK<ReluOp>(), () => BinaryK<AddOp>(), () => BinaryDenseK<AddOp>(),
+            () => _ = Accelerator.AcceleratorType == AcceleratorType.OpenCL ? GemmStaticSharedK() : GemmK(), () => UnaryDenseK<ReluOp>(), () => UnaryK<ReluOp>(), () => BinaryK<AddOp>(), () => BinaryDenseK<AddOp>(),
             () => BinaryK<ReluGradOp>(), () => BinaryDenseK<ReluGradOp>(), () => BinaryK<MulOp>(), () => ReduceColumnsK<SumOp>(),
             () => ReduceRowsK<SumOp>(), () => ReduceColumnsK<MaxOp>(), () => CopyK<float>(), () => CopyK<long>(),
             () => FillK<float, FillOp<float>>(), () => CeReducedK<long, I64>(), () => CeBackK<long, I64>(), () => CeK<long, I64>(),
