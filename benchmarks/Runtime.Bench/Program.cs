@@ -194,7 +194,7 @@ static void GemmTable(Device d)
     var backend = DeviceManager.Ilgpu(d);
     Console.WriteLine($"\nILGPU optimization level: {Environment.GetEnvironmentVariable("DEEPSHARP_ILGPU_OPT") ?? "O1"}; " +
         $"C# kernel launch bounds {(backend.GemmLaunchBounds ? "on" : "off")}" +
-        (d.Kind == DeviceKind.Cuda ? $" ({backend.GemmOccupancy(backend.Tile)} groups/SM)" : ""));
+        (d.Kind == DeviceKind.Cuda ? $" (groups/SM: general {Try(() => backend.GemmOccupancy(backend.Tile))}, vector-staged {Try(backend.GemmVectorOccupancy)})" : ""));
     Console.WriteLine("| GEMM n | cuBLAS TFLOP/s | C# kernel TFLOP/s | C# / cuBLAS |");
     Console.WriteLine("|---|---|---|---|");
     foreach (int n in Quick() ? new[] { 64 } : new[] { 1024, 2048, 4096 })
@@ -229,6 +229,13 @@ static void GemmTable(Device d)
         }
         backend.UseCuBlas = true;
     }
+}
+
+// A diagnostic that must not stop the run: its value, or why there is none.
+static string Try(Func<int> f)
+{
+    try { return f().ToString(); }
+    catch (Exception e) { return $"n/a ({e.GetType().Name})"; }
 }
 
 static void ElementwiseAndLaunches(Device d)

@@ -110,6 +110,14 @@ internal sealed partial class IlgpuBackend
         return Accelerator.EstimateMaxActiveGroupsPerMultiprocessor(kernel, t * t, 4 * (t / 2) * (8 * t + 4) * sizeof(float));
     }
 
+    /// <summary>Groups of <see cref="Kernels.GemmVector{TA, TB}"/> (row-major A and B) that fit on one multiprocessor (the
+    /// driver's estimate; its shared memory is static).</summary>
+    public int GemmVectorOccupancy()
+    {
+        var method = typeof(Kernels).GetMethod(nameof(Kernels.GemmVector))!.MakeGenericMethod(typeof(KRun), typeof(MnRun));
+        return Accelerator.EstimateMaxActiveGroupsPerMultiprocessor(Accelerator.LoadKernel(method, GemmSpecialization), 256, 0);
+    }
+
     private Action<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<int>, GatherArgs> GatherK<TIdx, EIdx>()
         where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
         Compiled("gather", typeof(TIdx), null, static b =>
