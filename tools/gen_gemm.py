@@ -1,24 +1,50 @@
 #!/usr/bin/env python3
-"""Writes src/Runtime/Backends/Ilgpu/Kernels.Gemm.g.cs: the GEMM kernels with their 8x8 register tile and staging
-unrolled by hand (ILGPU does not unroll loops, and registers cannot be indexed). Run from the repository root:
-python3 tools/gen_gemm.py. The options of kernel() (a specialised group edge, an unrolled k loop, eight staged elements
-per thread) produced the variants that were measured against this one."""
+"""Writes the GEMM kernels with their 8x8 register tile and staging unrolled by hand (ILGPU does not unroll loops, and
+registers cannot be indexed): src/Runtime/Backends/Ilgpu/Kernels.Gemm.g.cs (the general kernel) and
+Kernels.GemmVector.g.cs (16-byte staging). Run from the repository root: python3 tools/gen_gemm.py. The options of
+general() (a specialised group edge, an unrolled k loop, eight staged elements per thread) and vector()'s k-tile produced
+the variants measured or inspected against these (benchmarks/NOTES.md)."""
 
-def kernel(name, loads, doc, specialized=False, unroll=1, static_shared=False):
+A_FRAG = ["a0.X", "a0.Y", "a0.Z", "a0.W", "a1.X", "a1.Y", "a1.Z", "a1.W"]
+B_FRAG = ["b0.X", "b0.Y", "b0.Z", "b0.W", "b1.X", "b1.Y", "b1.Z", "b1.W"]
+
+
+def fma_step(w, ind, a0, a1, b0, b1):
+    """One k step: four 16-byte fragments from shared memory, then the 64 multiply-adds of the 8x8 tile."""
+    w(f"{ind}{{ var a0 = {a0}; var a1 = {a1};")
+    w(f"{ind}  var b0 = {b0}; var b1 = {b1};")
+    for i in range(8):
+        w(f"{ind}  " + " ".join(f"c{i}{j} += {A_FRAG[i]} * {B_FRAG[j]};" for j in range(8)))
+    w(f"{ind}}}")
+
+
+def accumulators(w):
+    for i in range(8):
+        w("        float " + ", ".join(f"c{i}{j} = 0" for j in range(8)) + ";")
+
+
+def epilogue(w, t):
+    w(f"        int rowLo = row0 + 4 * ty, rowHi = row0 + 4 * {t} + 4 * ty, colLo = col0 + 4 * tx, colHi = col0 + 4 * {t} + 4 * tx;")
+    w("        int cBase = batch * g.M * g.N;")
+    for i in range(8):
+        r = f"rowLo + {i}" if i < 4 else f"rowHi + {i - 4}"
+        w(f"        StoreRow8(c, bias, g, cBase, {r}, colLo, colHi, " + ", ".join(f"c{i}{j}" for j in range(8)) + ");")
+
+
+def general(name, loads, doc, specialized=False, unroll=1):
+    """Any T×T group (T = 16 on GPUs, 8 for small grids, 4 on the simulator); scalar staging through the strides."""
     L = loads
     out = []
     w = out.append
     w(f"    /// <summary>{doc}</summary>")
     extra = ", SpecializedValue<int> edge" if specialized else ""
-    w(f"    public static void {name}(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, GemmArgs g{extra})")
+    w(f"    public static void {name}<TTiles>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, GemmArgs g{extra})")
+    w("        where TTiles : struct, IGemmTiles")
     w("    {")
     T = "edge" if specialized else "Group.DimX"
     w(f"        int T = {T}, BM = 8 * T, BK = {L} * T / 8, S = BM + 4; // S: padded shared row (no bank conflicts, 16-byte aligned)")
     w("        int tile = BK * S;                                        // floats per staged tile")
-    if static_shared:
-        w("        var shared = SharedMemory.Allocate<float>(4 * (4 * 16 / 8) * (8 * 16 + 4)); // T ≤ 16: [A 0][A 1][B 0][B 1]")
-    else:
-        w("        var shared = SharedMemory.GetDynamic<float>();            // [A buf 0][A buf 1][B buf 0][B buf 1]")
+    w("        var shared = default(TTiles).Allocate();                  // [A buf 0][A buf 1][B buf 0][B buf 1]")
     w("        var shared4 = shared.Cast<Float4>().AsAligned(16);")
     w("        GemmBlock(g, out int bx, out int by, out int batch);")
     w("        int tx = Group.IdxX, ty = Group.IdxY, tid = ty * T + tx, threads = T * T;")
@@ -32,8 +58,7 @@ def kernel(name, loads, doc, specialized=False, unroll=1, static_shared=False):
     for p in range(L):
         w(f"        shared[ak{p} * S + am{p}] = ra{p}; shared[sB + bk{p} * S + bn{p}] = rb{p};")
     w("        Group.Barrier();")
-    for i in range(8):
-        w("        float " + ", ".join(f"c{i}{j} = 0" for j in range(8)) + ";")
+    accumulators(w)
     w("        int aLo = ty, aHi = T + ty, bLo = tx, bHi = T + tx, S4 = S / 4, cur = 0; // Float4 units within a shared row")
     w("        for (int k0 = 0; k0 < g.K; k0 += BK)")
     w("        {")
@@ -47,15 +72,9 @@ def kernel(name, loads, doc, specialized=False, unroll=1, static_shared=False):
     w("            int pa = cur * tile / 4, pb = (2 + cur) * tile / 4;")
     w(f"            for (int k = 0; k < BK; k += {unroll})")
     w("            {")
-    an = ["a0.X", "a0.Y", "a0.Z", "a0.W", "a1.X", "a1.Y", "a1.Z", "a1.W"]
-    bn = ["b0.X", "b0.Y", "b0.Z", "b0.W", "b1.X", "b1.Y", "b1.Z", "b1.W"]
     for u in range(unroll):
         off = "" if u == 0 else f" + {u} * S4"
-        w(f"                {{ var a0 = shared4[pa{off} + aLo]; var a1 = shared4[pa{off} + aHi];")
-        w(f"                  var b0 = shared4[pb{off} + bLo]; var b1 = shared4[pb{off} + bHi];")
-        for i in range(8):
-            w("                  " + " ".join(f"c{i}{j} += {an[i]} * {bn[j]};" for j in range(8)))
-        w("                }")
+        fma_step(w, "                ", f"shared4[pa{off} + aLo]", f"shared4[pa{off} + aHi]", f"shared4[pb{off} + bLo]", f"shared4[pb{off} + bHi]")
     w(f"                pa += {unroll} * S4; pb += {unroll} * S4;")
     w("            }")
     w("            if (more)")
@@ -67,15 +86,12 @@ def kernel(name, loads, doc, specialized=False, unroll=1, static_shared=False):
     w("            }")
     w("            Group.Barrier();")
     w("        }")
-    w("        int rowLo = row0 + 4 * ty, rowHi = row0 + 4 * T + 4 * ty, colLo = col0 + 4 * tx, colHi = col0 + 4 * T + 4 * tx;")
-    w("        int cBase = batch * g.M * g.N;")
-    for i in range(8):
-        r = f"rowLo + {i}" if i < 4 else f"rowHi + {i - 4}"
-        w(f"        StoreRow8(c, bias, g, cBase, {r}, colLo, colHi, " + ", ".join(f"c{i}{j}" for j in range(8)) + ");")
+    epilogue(w, "T")
     w("    }")
     return "\n".join(out)
 
-def vector_kernel(name, bk, doc):
+
+def vector(name, bk, doc):
     """A 16x16 group (constant), 128x128 blocks, k-tile bk, operands staged in 16-byte runs (TA, TB: KRun or MnRun) and
     the k-tile's steps unrolled, so shared-memory addresses are register + constant."""
     P = bk * 128 // 4 // 256  # runs per thread per operand
@@ -86,7 +102,7 @@ def vector_kernel(name, bk, doc):
     w("        where TA : struct, IGemmStage where TB : struct, IGemmStage")
     w("    {")
     w(f"        const int T = 16, BM = 128, BK = {bk}, S = BM + 4, S4 = S / 4, tile = BK * S; // S: padded shared row")
-    w("        var shared = SharedMemory.Allocate<float>(4 * tile);       // [A buf 0][A buf 1][B buf 0][B buf 1]")
+    w("        var shared = default(StaticTiles).Allocate();             // [A buf 0][A buf 1][B buf 0][B buf 1]")
     w("        var shared4 = shared.Cast<Float4>().AsAligned(16);")
     w("        GemmBlock(g, out int bx, out int by, out int batch);")
     w("        int tx = Group.IdxX, ty = Group.IdxY, tid = ty * T + tx;")
@@ -96,18 +112,20 @@ def vector_kernel(name, bk, doc):
     for p in range(P):
         w(f"        sa.Place(tid + {p * 256}, BK, BM, out int am{p}, out int ak{p}); sb.Place(tid + {p * 256}, BK, BM, out int bn{p}, out int bk{p});")
         w(f"        am{p} += row0; bn{p} += col0;")
+
     def loads(ind, k):
         for p in range(P):
             w(f"{ind}ra{p} = sa.Load(a, baseA, g.RowA, g.ColA, g.M, g.K, am{p}, {k}ak{p}); rb{p} = sb.Load(b, baseB, g.ColB, g.RowB, g.N, g.K, bn{p}, {k}bk{p});")
+
     def stores(ind, at):
         for p in range(P):
             w(f"{ind}sa.Store(shared, {at}, S, am{p} - row0, ak{p}, ra{p}); sb.Store(shared, sB + {at}, S, bn{p} - col0, bk{p}, rb{p});")
+
     w("        " + " ".join(f"Float4 ra{p}, rb{p};" for p in range(P)))
     loads("        ", "")
     stores("        ", "0")
     w("        Group.Barrier();")
-    for i in range(8):
-        w("        float " + ", ".join(f"c{i}{j} = 0" for j in range(8)) + ";")
+    accumulators(w)
     w("        int cur = 0;")
     w("        for (int k0 = 0; k0 < g.K; k0 += BK)")
     w("        {")
@@ -117,14 +135,8 @@ def vector_kernel(name, bk, doc):
     loads("                ", "k0 + BK + ")
     w("            }")
     w("            var fa = shared4.SubView(cur * (tile / 4) + ty); var fb = shared4.SubView((2 + cur) * (tile / 4) + tx); // constant offsets below")
-    an = ["a0.X", "a0.Y", "a0.Z", "a0.W", "a1.X", "a1.Y", "a1.Z", "a1.W"]
-    bn = ["b0.X", "b0.Y", "b0.Z", "b0.W", "b1.X", "b1.Y", "b1.Z", "b1.W"]
     for u in range(bk):
-        w(f"            {{ var a0 = fa[{u} * S4]; var a1 = fa[{u} * S4 + T];")
-        w(f"              var b0 = fb[{u} * S4]; var b1 = fb[{u} * S4 + T];")
-        for i in range(8):
-            w("              " + " ".join(f"c{i}{j} += {an[i]} * {bn[j]};" for j in range(8)))
-        w("            }")
+        fma_step(w, "            ", f"fa[{u} * S4]", f"fa[{u} * S4 + T]", f"fb[{u} * S4]", f"fb[{u} * S4 + T]")
     w("            if (more)")
     w("            {")
     w("                int next = (1 - cur) * tile;")
@@ -133,23 +145,25 @@ def vector_kernel(name, bk, doc):
     w("            }")
     w("            Group.Barrier();")
     w("        }")
-    w("        int rowLo = row0 + 4 * ty, rowHi = row0 + 4 * T + 4 * ty, colLo = col0 + 4 * tx, colHi = col0 + 4 * T + 4 * tx;")
-    w("        int cBase = batch * g.M * g.N;")
-    for i in range(8):
-        r = f"rowLo + {i}" if i < 4 else f"rowHi + {i - 4}"
-        w(f"        StoreRow8(c, bias, g, cBase, {r}, colLo, colHi, " + ", ".join(f"c{i}{j}" for j in range(8)) + ");")
+    epilogue(w, "T")
     w("    }")
     return "\n".join(out)
+
+
+def write(path, body):
+    text = ("// <auto-generated> by tools/gen_gemm.py — edit the generator, not this file. </auto-generated>\n"
+            "using ILGPU;\nusing ILGPU.Runtime;\n\nnamespace DeepSharp.Backends.Ilgpu;\n\npublic static partial class Kernels\n{\n" + body + "\n}\n")
+    open(path, "w").write(text)
+
 
 doc = ("Shared-memory GEMM, C[batch] = A[batch]·B[batch] (+ bias, see <see cref=\"GemmArgs.HasBias\"/>), 8×8 outputs per "
        "thread; a T×T group computes an 8T×8T block (see <see cref=\"Kernels\"/>' GEMM notes). ")
 # Measured on an H100 (benchmarks/NOTES.md): a specialised constant T, a k loop unrolled twice, deeper k-tiles (8 staged
-# elements, k-tile T) and a swizzled block order were no faster, so only this variant is generated.
-body = kernel("Gemm", 4, doc + "Four elements of A and of B staged per thread per k-tile (k-tile T/2: 128×128×8 on CUDA).")
-body += "\n\n" + kernel("GemmStaticShared", 4, doc + "The same as <see cref=\"Gemm\"/> with its shared memory a static array "
-    "sized for T ≤ 16; used on OpenCL (see <see cref=\"MaxReduceGroup\"/> for why).", static_shared=True)
-body += "\n\n" + vector_kernel("GemmVector", 8, doc + "For 16×16 groups: 128×128×8 tiles, each operand staged as one 16-byte run per "
-    "thread (<see cref=\"IGemmStage\"/>), the k-tile unrolled.")
-text = ("// <auto-generated> by tools/gen_gemm.py — edit the generator, not this file. </auto-generated>\n"
-        "using ILGPU;\nusing ILGPU.Runtime;\n\nnamespace DeepSharp.Backends.Ilgpu;\n\npublic static partial class Kernels\n{\n" + body + "\n}\n")
-open("src/Runtime/Backends/Ilgpu/Kernels.Gemm.g.cs", "w").write(text)
+# elements, k-tile T) and a swizzled block order were no faster than general(); vector() with k-tiles of 16 had the same
+# share of multiply-adds in ptxas's output as with 8 (tools/sass_stats.sh), at twice the shared memory.
+write("src/Runtime/Backends/Ilgpu/Kernels.Gemm.g.cs",
+      general("Gemm", 4, doc + "Four elements of A and of B staged per thread per k-tile (k-tile T/2: 128×128×8 on CUDA); "
+              "the tiles in <typeparamref name=\"TTiles\"/>."))
+write("src/Runtime/Backends/Ilgpu/Kernels.GemmVector.g.cs",
+      vector("GemmVector", 8, doc + "For 16×16 groups: 128×128×8 tiles, each operand staged as one 16-byte run per "
+             "thread (<see cref=\"IGemmStage\"/>), the k-tile unrolled."))

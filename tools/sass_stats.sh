@@ -8,6 +8,7 @@
 set -euo pipefail
 bin=${CUDA_BIN:-$(dirname "$(command -v ptxas)")}
 dir=${1:-/tmp/deepsharp-ptx}
+rm -rf "$dir"
 dotnet run -c Release --project benchmarks/Runtime.Bench -- ptx "$dir" > /dev/null
 for ptx in "$dir"/*.ptx; do
   sed 's/^\.version .*/.version 7.8/' "$ptx" > "$dir/tmp.ptx"

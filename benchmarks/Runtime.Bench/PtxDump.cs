@@ -17,9 +17,8 @@ static class PtxDump
         Directory.CreateDirectory(dir);
         using var context = Context.Create(b => b.EnableAlgorithms().Optimize(OptimizationLevel.O1));
         using var backend = new PTXBackend(context, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null!);
-        Type[] stages = [typeof(KRun), typeof(MnRun)];
         var methods = typeof(Kernels).GetMethods(BindingFlags.Public | BindingFlags.Static).Where(m => m.Name.StartsWith("Gemm", StringComparison.Ordinal))
-            .SelectMany(m => m.IsGenericMethodDefinition ? stages.SelectMany(ta => stages.Select(tb => m.MakeGenericMethod(ta, tb))) : [m]);
+            .SelectMany(m => m.IsGenericMethodDefinition ? Instances(m) : [m]);
         foreach (var method in methods)
         {
             bool grouped = method.GetParameters()[0].ParameterType != typeof(Index1D);
@@ -30,5 +29,17 @@ static class PtxDump
             File.WriteAllText(path, compiled.PTXAssembly);
             Console.WriteLine($"{path}: {compiled.PTXAssembly.Length:N0} characters");
         }
+    }
+
+    // Every instantiation: each type parameter ranges over the kernel assembly's structs that meet its interface constraint.
+    private static IEnumerable<MethodInfo> Instances(MethodInfo m)
+    {
+        IEnumerable<Type[]> args = [[]];
+        foreach (var p in m.GetGenericArguments())
+        {
+            var options = typeof(Kernels).Assembly.GetTypes().Where(t => t.IsValueType && p.GetGenericParameterConstraints().All(c => c.IsAssignableFrom(t))).ToArray();
+            args = args.SelectMany(prefix => options.Select(o => (Type[])[.. prefix, o]));
+        }
+        return args.Select(a => m.MakeGenericMethod(a));
     }
 }

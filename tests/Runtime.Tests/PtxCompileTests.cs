@@ -53,8 +53,8 @@ public class PtxCompileTests
         yield return (K(nameof(Kernels.Fill)).MakeGenericMethod(typeof(float), typeof(RandomOp)), false);
         yield return (K(nameof(Kernels.Where)), false);
         yield return (K(nameof(Kernels.ArgReduce)), false);
-        yield return (K(nameof(Kernels.Gemm)), true);
-        yield return (K(nameof(Kernels.GemmStaticShared)), true);
+        yield return (K(nameof(Kernels.Gemm)).MakeGenericMethod(typeof(DynamicTiles)), true);
+        yield return (K(nameof(Kernels.Gemm)).MakeGenericMethod(typeof(StaticTiles)), true);
         foreach (var ta in new[] { typeof(KRun), typeof(MnRun) })
             foreach (var tb in new[] { typeof(KRun), typeof(MnRun) })
                 yield return (K(nameof(Kernels.GemmVector)).MakeGenericMethod(ta, tb), true);

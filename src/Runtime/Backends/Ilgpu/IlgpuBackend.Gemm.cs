@@ -112,10 +112,10 @@ internal sealed partial class IlgpuBackend
         g.BlocksY = Blocks(g.M, block);
         var grid = new Index3D(g.BlocksX * g.BlocksY * g.Batch, 1, 1);
         _launches++;
-        if (Accelerator.AcceleratorType == AcceleratorType.OpenCL) // static shared memory: see Kernels.MaxReduceGroup
-            GemmStaticSharedK()(new KernelConfig(grid, new Index3D(t, t, 1)), V<float>(a), V<float>(b), V<float>(c), biasView, g);
+        if (Accelerator.AcceleratorType == AcceleratorType.OpenCL) // see StaticTiles
+            GemmK<StaticTiles>()(new KernelConfig(grid, new Index3D(t, t, 1)), V<float>(a), V<float>(b), V<float>(c), biasView, g);
         else
-            GemmK()(new KernelConfig(grid, new Index3D(t, t, 1), SharedMemoryConfig.RequestDynamic<float>(4 * (t / 2) * (block + 4))),
+            GemmK<DynamicTiles>()(new KernelConfig(grid, new Index3D(t, t, 1), SharedMemoryConfig.RequestDynamic<float>(4 * (t / 2) * (block + 4))),
                 V<float>(a), V<float>(b), V<float>(c), biasView, g);
     }
 

@@ -90,13 +90,9 @@ internal sealed partial class IlgpuBackend
     private KernelSpecialization GemmSpecialization => GemmLaunchBounds && Accelerator.AcceleratorType == AcceleratorType.Cuda
         ? new KernelSpecialization(maxNumThreadsPerGroup: 256, minNumGroupsPerMultiprocessor: 2) : KernelSpecialization.Empty;
 
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmK() =>
-        Compiled(GemmSpecialization.MinNumGroupsPerMultiprocessor.HasValue ? "gemm/bounded" : "gemm", typeof(float), null, static b =>
-            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm, b.GemmSpecialization));
-
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmStaticSharedK() =>
-        Compiled("gemmStaticShared", typeof(float), null, static b =>
-            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmStaticShared));
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmK<TTiles>() where TTiles : struct, IGemmTiles =>
+        Compiled(GemmSpecialization.MinNumGroupsPerMultiprocessor.HasValue ? "gemm/bounded" : "gemm", typeof(TTiles), null, static b =>
+            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm<TTiles>, b.GemmSpecialization));
 
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmVectorK<TA, TB>()
         where TA : struct, IGemmStage where TB : struct, IGemmStage =>
@@ -106,7 +102,7 @@ internal sealed partial class IlgpuBackend
     /// <summary>Groups of the GEMM kernel that fit on one multiprocessor with a T×T group (the driver's estimate).</summary>
     public int GemmOccupancy(int t)
     {
-        var kernel = Accelerator.LoadKernel(typeof(Kernels).GetMethod(nameof(Kernels.Gemm))!, GemmSpecialization);
+        var kernel = Accelerator.LoadKernel(typeof(Kernels).GetMethod(nameof(Kernels.Gemm))!.MakeGenericMethod(typeof(DynamicTiles)), GemmSpecialization);
         return Accelerator.EstimateMaxActiveGroupsPerMultiprocessor(kernel, t * t, 4 * (t / 2) * (8 * t + 4) * sizeof(float));
     }
 
@@ -162,7 +158,7 @@ internal sealed partial class IlgpuBackend
         if (Volatile.Read(ref _warmUp) is { } running) return running;
         Action[] work =
         [
-            () => _ = Accelerator.AcceleratorType == AcceleratorType.OpenCL ? GemmStaticSharedK() : GemmK(), () => UnaryDenseK<ReluOp>(), () => UnaryK<ReluOp>(), () => BinaryK<AddOp>(), () => BinaryDenseK<AddOp>(),
+            () => _ = Accelerator.AcceleratorType == AcceleratorType.OpenCL ? GemmK<StaticTiles>() : GemmK<DynamicTiles>(), () => UnaryDenseK<ReluOp>(), () => UnaryK<ReluOp>(), () => BinaryK<AddOp>(), () => BinaryDenseK<AddOp>(),
             () => BinaryK<ReluGradOp>(), () => BinaryDenseK<ReluGradOp>(), () => BinaryK<MulOp>(), () => ReduceColumnsK<SumOp>(),
             () => ReduceRowsK<SumOp>(), () => ReduceColumnsK<MaxOp>(), () => CopyK<float>(), () => CopyK<long>(),
             () => FillK<float, FillOp<float>>(), () => CeReducedK<long, I64>(), () => CeBackK<long, I64>(), () => CeK<long, I64>(),

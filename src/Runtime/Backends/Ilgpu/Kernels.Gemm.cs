@@ -78,6 +78,34 @@ public static partial class Kernels
     }
 }
 
+/// <summary>Where a GEMM group keeps its four staged tiles ([A 0][A 1][B 0][B 1], double-buffered).</summary>
+public interface IGemmTiles
+{
+    /// <summary>The group's shared memory for the tiles.</summary>
+    ArrayView<float> Allocate();
+}
+
+/// <summary>Dynamic shared memory, sized by the launch for its group edge (CUDA and the simulator).</summary>
+public struct DynamicTiles : IGemmTiles
+{
+    /// <inheritdoc/>
+    public readonly ArrayView<float> Allocate() => SharedMemory.GetDynamic<float>();
+}
+
+/// <summary>
+/// A static array for groups up to 16×16 (k-tiles of 8 rows of 128 + 4 floats). OpenCL needs it: ILGPU's OpenCL code
+/// reaches dynamic shared memory through a program-scope pointer that every group overwrites with its own, a race where
+/// groups' local memory has different addresses (PoCL on CPUs computed wrong products). Measured in benchmarks/NOTES.md.
+/// </summary>
+public struct StaticTiles : IGemmTiles
+{
+    /// <summary>Floats in the array.</summary>
+    public const int Floats = 4 * 8 * (128 + 4);
+
+    /// <inheritdoc/>
+    public readonly ArrayView<float> Allocate() => SharedMemory.Allocate<float>(Floats);
+}
+
 /// <summary>
 /// How <see cref="Kernels.GemmVector{TA, TB}"/> stages an operand: four floats per 16-byte global load, either four
 /// consecutive k (<see cref="KRun"/>) or four consecutive rows of A / columns of B (<see cref="MnRun"/>). Element (mn, k)

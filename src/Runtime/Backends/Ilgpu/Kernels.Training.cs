@@ -38,7 +38,7 @@ public static partial class Kernels
     public static void CrossEntropyReduced<TIdx, EIdx>(ArrayView<float> x, ArrayView<TIdx> labels, ArrayView<float> loss, ArrayView<float> probs,
         GatherArgs g, float scale) where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
     {
-        var shared = SharedMemory.Allocate<float>(MaxReduceGroup); // static: see MaxReduceGroup
+        var shared = SharedMemory.Allocate<float>(MaxReduceGroup); // static: see StaticTiles
         int t = Group.IdxX, size = Group.DimX;
         float acc = 0f;
         for (int r = t; r < g.Rows; r += size) acc += CrossEntropyRow<TIdx, EIdx>(x, labels, probs, g, r);

@@ -93,11 +93,8 @@ public static partial class Kernels
         y[i] = cond[oc] != 0f ? a[oa] : b[ob];
     }
 
-    /// <summary>
-    /// Largest group of the tree reductions. Their shared memory is a static array of this size, not a dynamic one:
-    /// ILGPU's OpenCL code reaches dynamic shared memory through a program-scope pointer that every group overwrites with
-    /// its own, which breaks (a race) on runtimes where groups' local memory has different addresses, such as PoCL on CPUs.
-    /// </summary>
+    /// <summary>Largest group of the tree reductions; their shared memory is a static array of this size (on OpenCL dynamic
+    /// shared memory is unsafe: see <see cref="StaticTiles"/>).</summary>
     public const int MaxReduceGroup = 256;
 
     /// <summary>One group per row of a [Outer, N] block (Inner = 1): strided partial folds, then a shared-memory tree.</summary>
@@ -145,7 +142,7 @@ public static partial class Kernels
     /// <summary>
     /// GEMM without shared memory: one thread per element of C, k unrolled by four. Runs when
     /// <c>IlgpuBackend.UseTiledGemm</c> is off (a fallback and a reference for the tiled kernels). It was OpenCL's GEMM
-    /// while PoCL gave wrong tiled products; the cause was the dynamic shared memory (see <see cref="MaxReduceGroup"/>).
+    /// while PoCL gave wrong tiled products; the cause was the dynamic shared memory (see <see cref="StaticTiles"/>).
     /// </summary>
     public static void GemmDirect(Index1D t, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, GemmArgs g)
     {
