@@ -91,12 +91,14 @@ internal sealed partial class IlgpuBackend
     private void LaunchTiled(Storage a, Storage b, Storage c, GemmArgs g, ArrayView<float> biasView, int t)
     {
         int block = 8 * t;
+        g.BlocksX = Blocks(g.N, block);
+        g.BlocksY = Blocks(g.M, block);
+        var grid = new Index3D(g.BlocksX * g.BlocksY * g.Batch, 1, 1);
+        var config = new KernelConfig(grid, new Index3D(t, t, 1)); // for kernels with static shared memory
+        _launches++;
         if (t == 16 && UseVectorGemm && VectorStage(g.OffA, g.BatchA, g.Batch, g.RowA, g.ColA, g.M, g.K) is var sa and not 0
             && VectorStage(g.OffB, g.BatchB, g.Batch, g.ColB, g.RowB, g.N, g.K) is var sb and not 0)
         {
-            g.BlocksX = Blocks(g.N, block);
-            g.BlocksY = Blocks(g.M, block);
-            var vconfig = new KernelConfig(new Index3D(g.BlocksX * g.BlocksY * g.Batch, 1, 1), new Index3D(t, t, 1));
             var kernel = (sa, sb) switch
             {
                 (1, 1) => GemmVectorK<KRun, KRun>(),
@@ -104,20 +106,17 @@ internal sealed partial class IlgpuBackend
                 (_, 1) => GemmVectorK<MnRun, KRun>(),
                 _ => GemmVectorK<MnRun, MnRun>(),
             };
-            _launches++;
-            kernel(vconfig, V<float>(a), V<float>(b), V<float>(c), biasView, g);
-            return;
+            kernel(config, V<float>(a), V<float>(b), V<float>(c), biasView, g);
         }
-        g.BlocksX = Blocks(g.N, block);
-        g.BlocksY = Blocks(g.M, block);
-        var grid = new Index3D(g.BlocksX * g.BlocksY * g.Batch, 1, 1);
-        _launches++;
-        if (Accelerator.AcceleratorType == AcceleratorType.OpenCL) // see StaticTiles
-            GemmK<StaticTiles>()(new KernelConfig(grid, new Index3D(t, t, 1)), V<float>(a), V<float>(b), V<float>(c), biasView, g);
+        else if (StaticTilesOnly)
+            GemmK<StaticTiles>()(config, V<float>(a), V<float>(b), V<float>(c), biasView, g);
         else
             GemmK<DynamicTiles>()(new KernelConfig(grid, new Index3D(t, t, 1), SharedMemoryConfig.RequestDynamic<float>(4 * (t / 2) * (block + 4))),
                 V<float>(a), V<float>(b), V<float>(c), biasView, g);
     }
+
+    /// <summary>Whether shared memory must be static (OpenCL; see <see cref="StaticTiles"/>).</summary>
+    private bool StaticTilesOnly => Accelerator.AcceleratorType == AcceleratorType.OpenCL;
 
     /// <summary>
     /// Split-K for a single product whose 128×128 grid would leave multiprocessors idle (n = 1024 on an H100: 64 blocks

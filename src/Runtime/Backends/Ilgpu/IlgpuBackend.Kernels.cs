@@ -158,7 +158,8 @@ internal sealed partial class IlgpuBackend
         if (Volatile.Read(ref _warmUp) is { } running) return running;
         Action[] work =
         [
-            () => _ = Accelerator.AcceleratorType == AcceleratorType.OpenCL ? GemmK<StaticTiles>() : GemmK<DynamicTiles>(), () => UnaryDenseK<ReluOp>(), () => UnaryK<ReluOp>(), () => BinaryK<AddOp>(), () => BinaryDenseK<AddOp>(),
+            () => _ = StaticTilesOnly ? GemmK<StaticTiles>() : GemmK<DynamicTiles>(),
+            () => UnaryDenseK<ReluOp>(), () => UnaryK<ReluOp>(), () => BinaryK<AddOp>(), () => BinaryDenseK<AddOp>(),
             () => BinaryK<ReluGradOp>(), () => BinaryDenseK<ReluGradOp>(), () => BinaryK<MulOp>(), () => ReduceColumnsK<SumOp>(),
             () => ReduceRowsK<SumOp>(), () => ReduceColumnsK<MaxOp>(), () => CopyK<float>(), () => CopyK<long>(),
             () => FillK<float, FillOp<float>>(), () => CeReducedK<long, I64>(), () => CeBackK<long, I64>(), () => CeK<long, I64>(),
