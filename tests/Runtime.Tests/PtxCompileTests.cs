@@ -94,4 +94,52 @@ public class PtxCompileTests
         }
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
+    /// <summary>
+    /// The tiled GEMM kernels, compiled as CUDA loads them (launch bounds: 256 threads, 2 groups per SM), assembled to sm_90
+    /// machine code by NVIDIA's ptxas: no register spills. (Past 128 registers a second group stopped fitting on an SM and
+    /// the kernel lost 20 % on an H100; the bounds now cap registers, so the cost would show up as spills.) Needs ptxas:
+    /// DEEPSHARP_PTXAS or PATH; .ci/run fetches one with tools/get-ptxas.sh. Skips with a reason without it.
+    /// </summary>
+    [Fact]
+    public void GemmKernelsAssembleForSm90WithoutSpills()
+    {
+        var ptxas = Environment.GetEnvironmentVariable("DEEPSHARP_PTXAS") is { Length: > 0 } p ? p
+            : (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "ptxas")).FirstOrDefault(File.Exists);
+        if (ptxas == null || !File.Exists(ptxas)) Assert.Skip("ptxas not found (set DEEPSHARP_PTXAS, or run tools/get-ptxas.sh)");
+        var version = Run(ptxas, "--version");
+        // ptxas 11.x reads PTX ISA up to 7.8; ILGPU writes 8.0 for the same sm_80-level instructions.
+        bool lower = System.Text.RegularExpressions.Regex.Match(version, @"release (\d+)\.") is { Success: true } m && int.Parse(m.Groups[1].Value) < 12;
+        using var context = Context.Create(b => b.EnableAlgorithms().Optimize(OptimizationLevel.O1));
+        using var backend = new PTXBackend(context, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null!);
+        var gemm = typeof(Kernels).GetMethod(nameof(Kernels.Gemm))!;
+        var vector = typeof(Kernels).GetMethod(nameof(Kernels.GemmVector))!;
+        MethodInfo[] kernels = [gemm.MakeGenericMethod(typeof(DynamicTiles)), gemm.MakeGenericMethod(typeof(StaticTiles)),
+            .. new[] { typeof(KRun), typeof(MnRun) }.SelectMany(ta => new[] { typeof(KRun), typeof(MnRun) }.Select(tb => vector.MakeGenericMethod(ta, tb)))];
+        string dir = Directory.CreateTempSubdirectory("deepsharp-ptxas").FullName;
+        var report = new List<string>();
+        foreach (var method in kernels)
+        {
+            var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), new KernelSpecialization(256, 2));
+            string ptx = Path.Combine(dir, "kernel.ptx");
+            File.WriteAllText(ptx, lower ? compiled.PTXAssembly.Replace(".version 8.0", ".version 7.8") : compiled.PTXAssembly);
+            string info = Run(ptxas, $"-arch=sm_90 -O3 -v {ptx} -o {Path.Combine(dir, "kernel.cubin")}");
+            int registers = int.Parse(System.Text.RegularExpressions.Regex.Match(info, @"Used (\d+) registers").Groups[1].Value);
+            var spills = System.Text.RegularExpressions.Regex.Matches(info, @"(\d+) bytes spill").Select(x => int.Parse(x.Groups[1].Value)).Sum();
+            string name = $"{method.Name}<{string.Join(", ", method.GetGenericArguments().Select(a => a.Name))}>";
+            report.Add($"{name}: {registers} registers, {spills} bytes spilled");
+            Assert.True(registers <= 128 && spills == 0, string.Join("\n", report));
+        }
+        Directory.Delete(dir, true);
+        TestContext.Current.SendDiagnosticMessage(string.Join("; ", report));
+
+        static string Run(string exe, string args)
+        {
+            using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(exe, args)
+                { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            string output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            Assert.True(process.ExitCode == 0, $"{Path.GetFileName(exe)} {args} failed:\n{output}");
+            return output;
+        }
+    }
 }
