@@ -13,7 +13,9 @@ public struct Float4
 
 public static partial class Kernels
 {
-    // GEMM notes. The kernels themselves are generated (Kernels.Gemm.g.cs, by tools/gen_gemm.py); these helpers are shared.
+    // GEMM notes. The kernels themselves are generated (Kernels.Gemm.g.cs and Kernels.GemmVector.g.cs, by
+    // tools/gen_gemm.py); these helpers are shared. Gemm stages any layout element by element through the strides, for
+    // any group edge; GemmVector (16×16 groups only) stages aligned operands in 16-byte runs and unrolls the k-tile.
     // Thread (tx, ty) of a T×T group owns rows ty·4…+3 and 4T+ty·4…+3 of the block and the same split of columns, so its
     // operands come from shared memory as four 16-byte loads per k (LDS.128) feeding 64 FMAs. Tiles are double-buffered:
     // the next k-tile is read from global memory into registers before the current one is multiplied and stored after
