@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Prints the path of NVIDIA's ptxas (CUDA 11.8, from Debian's non-free nvidia-cuda-toolkit), fetching it into a cache
-# folder on first use without touching the system's apt configuration or installing anything. CI uses it so that
-# PtxCompileTests can check the GEMM kernels' registers and spills for sm_90 without a GPU; exits non-zero if it cannot.
+# folder on first use without touching the system's apt configuration or installing anything; with --sass, cuobjdump and
+# nvdisasm land beside it (tools/sass_stats.sh). CI uses it so that PtxCompileTests can check the GEMM kernels'
+# registers and spills for sm_90 without a GPU. Exits non-zero if it cannot.
 set -euo pipefail
 d=${XDG_CACHE_HOME:-$HOME/.cache}/deepsharp/cuda-tools
-if [ ! -x "$d/root/usr/bin/ptxas" ]; then
+tools=(./usr/bin/ptxas); [ "${1:-}" = --sass ] && tools+=(./usr/bin/cuobjdump ./usr/bin/nvdisasm)
+missing=0; for t in "${tools[@]}"; do [ -x "$d/root/$t" ] || missing=1; done
+if [ "$missing" = 1 ]; then
   mkdir -p "$d/lists/partial" "$d/archives/partial"
   echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm non-free" > "$d/sources.list"
   opts=(-q -o "Dir::Etc::SourceList=$d/sources.list" -o Dir::Etc::SourceParts=/nonexistent -o "Dir::State::Lists=$d/lists"
         -o "Dir::Cache::Archives=$d/archives" -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
   timeout 300 apt-get "${opts[@]}" update > /dev/null
   (cd "$d" && timeout 300 apt-get "${opts[@]}" download nvidia-cuda-toolkit > /dev/null)
-  mkdir -p "$d/root" && dpkg-deb --fsys-tarfile "$d"/nvidia-cuda-toolkit_*.deb | tar -x -C "$d/root" ./usr/bin/ptxas
+  mkdir -p "$d/root" && dpkg-deb --fsys-tarfile "$d"/nvidia-cuda-toolkit_*.deb | tar -x -C "$d/root" "${tools[@]}"
   rm -f "$d"/nvidia-cuda-toolkit_*.deb
 fi
 "$d/root/usr/bin/ptxas" --version > /dev/null

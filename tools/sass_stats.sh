@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Static look at the GEMM kernels as an H100 would run them, without a GPU: writes their PTX (Runtime.Bench ptx), assembles
-# it for sm_90 with ptxas and prints registers, spills and the instruction mix of each loop. Needs ptxas and cuobjdump
-# (Debian: the non-free package nvidia-cuda-toolkit; `apt-get download nvidia-cuda-toolkit && dpkg -x *.deb root`
-# is enough, its bin folder on CUDA_BIN). ptxas 11.8 reads PTX ISA up to 7.8: the .version line is lowered, the
-# instructions ILGPU emits (sm_80 target) are unchanged. The driver's JIT on the GPU machine is newer, so registers can
-# differ by a few; the bench's occupancy line is the figure that counts.
+# it for sm_90 with ptxas and prints registers, spills and the instruction mix of each loop. Uses ptxas and cuobjdump from
+# CUDA_BIN, else from PATH, else as fetched by tools/get-ptxas.sh (CUDA 11.8 from Debian's non-free nvidia-cuda-toolkit).
+# ptxas 11.8 reads PTX ISA up to 7.8: the .version line is lowered, the instructions ILGPU emits (sm_80 target) are
+# unchanged. The driver's JIT on the GPU machine is newer, so registers can differ by a few; the bench's occupancy line
+# is the figure that counts.
 set -euo pipefail
-bin=${CUDA_BIN:-$(dirname "$(command -v ptxas)")}
+bin=${CUDA_BIN:-$(dirname "$(command -v cuobjdump || bash "$(dirname "$0")/get-ptxas.sh" --sass)")}
+export PATH="$bin:$PATH" # cuobjdump runs nvdisasm
 dir=${1:-/tmp/deepsharp-ptx}
 rm -rf "$dir"
 dotnet run -c Release --project benchmarks/Runtime.Bench -- ptx "$dir" > /dev/null
