@@ -12,8 +12,8 @@ if [ "$missing" = 1 ]; then
   echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm non-free" > "$d/sources.list"
   opts=(-q -o "Dir::Etc::SourceList=$d/sources.list" -o Dir::Etc::SourceParts=/nonexistent -o "Dir::State::Lists=$d/lists"
         -o "Dir::Cache::Archives=$d/archives" -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
-  timeout 300 apt-get "${opts[@]}" update > /dev/null
-  (cd "$d" && timeout 300 apt-get "${opts[@]}" download nvidia-cuda-toolkit > /dev/null)
+  timeout 120 apt-get "${opts[@]}" update > /dev/null
+  (cd "$d" && timeout 120 apt-get "${opts[@]}" download nvidia-cuda-toolkit > /dev/null)
   mkdir -p "$d/root" && dpkg-deb --fsys-tarfile "$d"/nvidia-cuda-toolkit_*.deb | tar -x -C "$d/root" "${tools[@]}"
   rm -f "$d"/nvidia-cuda-toolkit_*.deb
 fi
