@@ -23,8 +23,9 @@ def accumulators(w):
         w("        float " + ", ".join(f"c{i}{j} = 0" for j in range(8)) + ";")
 
 
-def epilogue(w, t):
-    w(f"        int rowLo = row0 + 4 * ty, rowHi = row0 + 4 * {t} + 4 * ty, colLo = col0 + 4 * tx, colHi = col0 + 4 * {t} + 4 * tx;")
+def epilogue(w, rows, cols):
+    """Stores the 8x8 tile: rows rowLo..+3 and rowHi..+3, columns colLo..+3 and colHi..+3 (given as C# declarations)."""
+    w(f"        {rows}, {cols};")
     w("        int cBase = batch * g.M * g.N;")
     for i in range(8):
         r = f"rowLo + {i}" if i < 4 else f"rowHi + {i - 4}"
@@ -86,7 +87,7 @@ def general(name, loads, doc, specialized=False, unroll=1):
     w("            }")
     w("            Group.Barrier();")
     w("        }")
-    epilogue(w, "T")
+    epilogue(w, "int rowLo = row0 + 4 * ty, rowHi = row0 + 4 * T + 4 * ty", "colLo = col0 + 4 * tx, colHi = col0 + 4 * T + 4 * tx")
     w("    }")
     return "\n".join(out)
 
@@ -105,7 +106,11 @@ def vector(name, bk, doc):
     w("        var shared = default(StaticTiles).Allocate();             // [A buf 0][A buf 1][B buf 0][B buf 1]")
     w("        var shared4 = shared.Cast<Float4>().AsAligned(16);")
     w("        GemmBlock(g, out int bx, out int by, out int batch);")
-    w("        int tx = Group.IdxX, ty = Group.IdxY, tid = ty * T + tx;")
+    w("        int tid = Group.IdxY * T + Group.IdxX, lane = tid % 32, warp = tid / 32;")
+    w("        // Warp tiles of 32×64 (4 × 2 per block), lanes 4 × 8 within (as in CUTLASS's SIMT GEMMs): a warp's fragment loads")
+    w("        // read 384 distinct bytes of shared memory per k step, not 576 as with 2 × 16 lanes over 16×128. Rows 4·ar…+3 and")
+    w("        // +16, columns 4·bc…+3 and +32.")
+    w("        int ar = 8 * (warp / 2) + lane / 8, bc = 16 * (warp % 2) + lane % 8; // in Float4 units")
     w("        int row0 = by * BM, col0 = bx * BM, sB = 2 * tile;")
     w("        int baseA = g.OffA + batch * g.BatchA, baseB = g.OffB + batch * g.BatchB;")
     w("        TA sa = default; TB sb = default;")
@@ -134,9 +139,9 @@ def vector(name, bk, doc):
     w("            {")
     loads("                ", "k0 + BK + ")
     w("            }")
-    w("            var fa = shared4.SubView(cur * (tile / 4) + ty); var fb = shared4.SubView((2 + cur) * (tile / 4) + tx); // constant offsets below")
+    w("            var fa = shared4.SubView(cur * (tile / 4) + ar); var fb = shared4.SubView((2 + cur) * (tile / 4) + bc); // constant offsets below")
     for u in range(bk):
-        fma_step(w, "            ", f"fa[{u} * S4]", f"fa[{u} * S4 + T]", f"fb[{u} * S4]", f"fb[{u} * S4 + T]")
+        fma_step(w, "            ", f"fa[{u} * S4]", f"fa[{u} * S4 + 4]", f"fb[{u} * S4]", f"fb[{u} * S4 + 8]")
     w("            if (more)")
     w("            {")
     w("                int next = (1 - cur) * tile;")
@@ -145,7 +150,7 @@ def vector(name, bk, doc):
     w("            }")
     w("            Group.Barrier();")
     w("        }")
-    epilogue(w, "T")
+    epilogue(w, "int rowLo = row0 + 4 * ar, rowHi = rowLo + 16", "colLo = col0 + 4 * bc, colHi = colLo + 32")
     w("    }")
     return "\n".join(out)
 

@@ -14,7 +14,11 @@ public static partial class Kernels
         var shared = default(StaticTiles).Allocate();             // [A buf 0][A buf 1][B buf 0][B buf 1]
         var shared4 = shared.Cast<Float4>().AsAligned(16);
         GemmBlock(g, out int bx, out int by, out int batch);
-        int tx = Group.IdxX, ty = Group.IdxY, tid = ty * T + tx;
+        int tid = Group.IdxY * T + Group.IdxX, lane = tid % 32, warp = tid / 32;
+        // Warp tiles of 32×64 (4 × 2 per block), lanes 4 × 8 within (as in CUTLASS's SIMT GEMMs): a warp's fragment loads
+        // read 384 distinct bytes of shared memory per k step, not 576 as with 2 × 16 lanes over 16×128. Rows 4·ar…+3 and
+        // +16, columns 4·bc…+3 and +32.
+        int ar = 8 * (warp / 2) + lane / 8, bc = 16 * (warp % 2) + lane % 8; // in Float4 units
         int row0 = by * BM, col0 = bx * BM, sB = 2 * tile;
         int baseA = g.OffA + batch * g.BatchA, baseB = g.OffB + batch * g.BatchB;
         TA sa = default; TB sb = default;
@@ -40,9 +44,9 @@ public static partial class Kernels
             {
                 ra0 = sa.Load(a, baseA, g.RowA, g.ColA, g.M, g.K, am0, k0 + BK + ak0); rb0 = sb.Load(b, baseB, g.ColB, g.RowB, g.N, g.K, bn0, k0 + BK + bk0);
             }
-            var fa = shared4.SubView(cur * (tile / 4) + ty); var fb = shared4.SubView((2 + cur) * (tile / 4) + tx); // constant offsets below
-            { var a0 = fa[0 * S4]; var a1 = fa[0 * S4 + T];
-              var b0 = fb[0 * S4]; var b1 = fb[0 * S4 + T];
+            var fa = shared4.SubView(cur * (tile / 4) + ar); var fb = shared4.SubView((2 + cur) * (tile / 4) + bc); // constant offsets below
+            { var a0 = fa[0 * S4]; var a1 = fa[0 * S4 + 4];
+              var b0 = fb[0 * S4]; var b1 = fb[0 * S4 + 8];
               c00 += a0.X * b0.X; c01 += a0.X * b0.Y; c02 += a0.X * b0.Z; c03 += a0.X * b0.W; c04 += a0.X * b1.X; c05 += a0.X * b1.Y; c06 += a0.X * b1.Z; c07 += a0.X * b1.W;
               c10 += a0.Y * b0.X; c11 += a0.Y * b0.Y; c12 += a0.Y * b0.Z; c13 += a0.Y * b0.W; c14 += a0.Y * b1.X; c15 += a0.Y * b1.Y; c16 += a0.Y * b1.Z; c17 += a0.Y * b1.W;
               c20 += a0.Z * b0.X; c21 += a0.Z * b0.Y; c22 += a0.Z * b0.Z; c23 += a0.Z * b0.W; c24 += a0.Z * b1.X; c25 += a0.Z * b1.Y; c26 += a0.Z * b1.Z; c27 += a0.Z * b1.W;
@@ -52,8 +56,8 @@ public static partial class Kernels
               c60 += a1.Z * b0.X; c61 += a1.Z * b0.Y; c62 += a1.Z * b0.Z; c63 += a1.Z * b0.W; c64 += a1.Z * b1.X; c65 += a1.Z * b1.Y; c66 += a1.Z * b1.Z; c67 += a1.Z * b1.W;
               c70 += a1.W * b0.X; c71 += a1.W * b0.Y; c72 += a1.W * b0.Z; c73 += a1.W * b0.W; c74 += a1.W * b1.X; c75 += a1.W * b1.Y; c76 += a1.W * b1.Z; c77 += a1.W * b1.W;
             }
-            { var a0 = fa[1 * S4]; var a1 = fa[1 * S4 + T];
-              var b0 = fb[1 * S4]; var b1 = fb[1 * S4 + T];
+            { var a0 = fa[1 * S4]; var a1 = fa[1 * S4 + 4];
+              var b0 = fb[1 * S4]; var b1 = fb[1 * S4 + 8];
               c00 += a0.X * b0.X; c01 += a0.X * b0.Y; c02 += a0.X * b0.Z; c03 += a0.X * b0.W; c04 += a0.X * b1.X; c05 += a0.X * b1.Y; c06 += a0.X * b1.Z; c07 += a0.X * b1.W;
               c10 += a0.Y * b0.X; c11 += a0.Y * b0.Y; c12 += a0.Y * b0.Z; c13 += a0.Y * b0.W; c14 += a0.Y * b1.X; c15 += a0.Y * b1.Y; c16 += a0.Y * b1.Z; c17 += a0.Y * b1.W;
               c20 += a0.Z * b0.X; c21 += a0.Z * b0.Y; c22 += a0.Z * b0.Z; c23 += a0.Z * b0.W; c24 += a0.Z * b1.X; c25 += a0.Z * b1.Y; c26 += a0.Z * b1.Z; c27 += a0.Z * b1.W;
@@ -63,8 +67,8 @@ public static partial class Kernels
               c60 += a1.Z * b0.X; c61 += a1.Z * b0.Y; c62 += a1.Z * b0.Z; c63 += a1.Z * b0.W; c64 += a1.Z * b1.X; c65 += a1.Z * b1.Y; c66 += a1.Z * b1.Z; c67 += a1.Z * b1.W;
               c70 += a1.W * b0.X; c71 += a1.W * b0.Y; c72 += a1.W * b0.Z; c73 += a1.W * b0.W; c74 += a1.W * b1.X; c75 += a1.W * b1.Y; c76 += a1.W * b1.Z; c77 += a1.W * b1.W;
             }
-            { var a0 = fa[2 * S4]; var a1 = fa[2 * S4 + T];
-              var b0 = fb[2 * S4]; var b1 = fb[2 * S4 + T];
+            { var a0 = fa[2 * S4]; var a1 = fa[2 * S4 + 4];
+              var b0 = fb[2 * S4]; var b1 = fb[2 * S4 + 8];
               c00 += a0.X * b0.X; c01 += a0.X * b0.Y; c02 += a0.X * b0.Z; c03 += a0.X * b0.W; c04 += a0.X * b1.X; c05 += a0.X * b1.Y; c06 += a0.X * b1.Z; c07 += a0.X * b1.W;
               c10 += a0.Y * b0.X; c11 += a0.Y * b0.Y; c12 += a0.Y * b0.Z; c13 += a0.Y * b0.W; c14 += a0.Y * b1.X; c15 += a0.Y * b1.Y; c16 += a0.Y * b1.Z; c17 += a0.Y * b1.W;
               c20 += a0.Z * b0.X; c21 += a0.Z * b0.Y; c22 += a0.Z * b0.Z; c23 += a0.Z * b0.W; c24 += a0.Z * b1.X; c25 += a0.Z * b1.Y; c26 += a0.Z * b1.Z; c27 += a0.Z * b1.W;
@@ -74,8 +78,8 @@ public static partial class Kernels
               c60 += a1.Z * b0.X; c61 += a1.Z * b0.Y; c62 += a1.Z * b0.Z; c63 += a1.Z * b0.W; c64 += a1.Z * b1.X; c65 += a1.Z * b1.Y; c66 += a1.Z * b1.Z; c67 += a1.Z * b1.W;
               c70 += a1.W * b0.X; c71 += a1.W * b0.Y; c72 += a1.W * b0.Z; c73 += a1.W * b0.W; c74 += a1.W * b1.X; c75 += a1.W * b1.Y; c76 += a1.W * b1.Z; c77 += a1.W * b1.W;
             }
-            { var a0 = fa[3 * S4]; var a1 = fa[3 * S4 + T];
-              var b0 = fb[3 * S4]; var b1 = fb[3 * S4 + T];
+            { var a0 = fa[3 * S4]; var a1 = fa[3 * S4 + 4];
+              var b0 = fb[3 * S4]; var b1 = fb[3 * S4 + 8];
               c00 += a0.X * b0.X; c01 += a0.X * b0.Y; c02 += a0.X * b0.Z; c03 += a0.X * b0.W; c04 += a0.X * b1.X; c05 += a0.X * b1.Y; c06 += a0.X * b1.Z; c07 += a0.X * b1.W;
               c10 += a0.Y * b0.X; c11 += a0.Y * b0.Y; c12 += a0.Y * b0.Z; c13 += a0.Y * b0.W; c14 += a0.Y * b1.X; c15 += a0.Y * b1.Y; c16 += a0.Y * b1.Z; c17 += a0.Y * b1.W;
               c20 += a0.Z * b0.X; c21 += a0.Z * b0.Y; c22 += a0.Z * b0.Z; c23 += a0.Z * b0.W; c24 += a0.Z * b1.X; c25 += a0.Z * b1.Y; c26 += a0.Z * b1.Z; c27 += a0.Z * b1.W;
@@ -85,8 +89,8 @@ public static partial class Kernels
               c60 += a1.Z * b0.X; c61 += a1.Z * b0.Y; c62 += a1.Z * b0.Z; c63 += a1.Z * b0.W; c64 += a1.Z * b1.X; c65 += a1.Z * b1.Y; c66 += a1.Z * b1.Z; c67 += a1.Z * b1.W;
               c70 += a1.W * b0.X; c71 += a1.W * b0.Y; c72 += a1.W * b0.Z; c73 += a1.W * b0.W; c74 += a1.W * b1.X; c75 += a1.W * b1.Y; c76 += a1.W * b1.Z; c77 += a1.W * b1.W;
             }
-            { var a0 = fa[4 * S4]; var a1 = fa[4 * S4 + T];
-              var b0 = fb[4 * S4]; var b1 = fb[4 * S4 + T];
+            { var a0 = fa[4 * S4]; var a1 = fa[4 * S4 + 4];
+              var b0 = fb[4 * S4]; var b1 = fb[4 * S4 + 8];
               c00 += a0.X * b0.X; c01 += a0.X * b0.Y; c02 += a0.X * b0.Z; c03 += a0.X * b0.W; c04 += a0.X * b1.X; c05 += a0.X * b1.Y; c06 += a0.X * b1.Z; c07 += a0.X * b1.W;
               c10 += a0.Y * b0.X; c11 += a0.Y * b0.Y; c12 += a0.Y * b0.Z; c13 += a0.Y * b0.W; c14 += a0.Y * b1.X; c15 += a0.Y * b1.Y; c16 += a0.Y * b1.Z; c17 += a0.Y * b1.W;
               c20 += a0.Z * b0.X; c21 += a0.Z * b0.Y; c22 += a0.Z * b0.Z; c23 += a0.Z * b0.W; c24 += a0.Z * b1.X; c25 += a0.Z * b1.Y; c26 += a0.Z * b1.Z; c27 += a0.Z * b1.W;
@@ -96,8 +100,8 @@ public static partial class Kernels
               c60 += a1.Z * b0.X; c61 += a1.Z * b0.Y; c62 += a1.Z * b0.Z; c63 += a1.Z * b0.W; c64 += a1.Z * b1.X; c65 += a1.Z * b1.Y; c66 += a1.Z * b1.Z; c67 += a1.Z * b1.W;
               c70 += a1.W * b0.X; c71 += a1.W * b0.Y; c72 += a1.W * b0.Z; c73 += a1.W * b0.W; c74 += a1.W * b1.X; c75 += a1.W * b1.Y; c76 += a1.W * b1.Z; c77 += a1.W * b1.W;
             }
-            { var a0 = fa[5 * S4]; var a1 = fa[5 * S4 + T];
-              var b0 = fb[5 * S4]; var b1 = fb[5 * S4 + T];
+            { var a0 = fa[5 * S4]; var a1 = fa[5 * S4 + 4];
+              var b0 = fb[5 * S4]; var b1 = fb[5 * S4 + 8];
               c00 += a0.X * b0.X; c01 += a0.X * b0.Y; c02 += a0.X * b0.Z; c03 += a0.X * b0.W; c04 += a0.X * b1.X; c05 += a0.X * b1.Y; c06 += a0.X * b1.Z; c07 += a0.X * b1.W;
               c10 += a0.Y * b0.X; c11 += a0.Y * b0.Y; c12 += a0.Y * b0.Z; c13 += a0.Y * b0.W; c14 += a0.Y * b1.X; c15 += a0.Y * b1.Y; c16 += a0.Y * b1.Z; c17 += a0.Y * b1.W;
               c20 += a0.Z * b0.X; c21 += a0.Z * b0.Y; c22 += a0.Z * b0.Z; c23 += a0.Z * b0.W; c24 += a0.Z * b1.X; c25 += a0.Z * b1.Y; c26 += a0.Z * b1.Z; c27 += a0.Z * b1.W;
@@ -107,8 +111,8 @@ public static partial class Kernels
               c60 += a1.Z * b0.X; c61 += a1.Z * b0.Y; c62 += a1.Z * b0.Z; c63 += a1.Z * b0.W; c64 += a1.Z * b1.X; c65 += a1.Z * b1.Y; c66 += a1.Z * b1.Z; c67 += a1.Z * b1.W;
               c70 += a1.W * b0.X; c71 += a1.W * b0.Y; c72 += a1.W * b0.Z; c73 += a1.W * b0.W; c74 += a1.W * b1.X; c75 += a1.W * b1.Y; c76 += a1.W * b1.Z; c77 += a1.W * b1.W;
             }
-            { var a0 = fa[6 * S4]; var a1 = fa[6 * S4 + T];
-              var b0 = fb[6 * S4]; var b1 = fb[6 * S4 + T];
+            { var a0 = fa[6 * S4]; var a1 = fa[6 * S4 + 4];
+              var b0 = fb[6 * S4]; var b1 = fb[6 * S4 + 8];
               c00 += a0.X * b0.X; c01 += a0.X * b0.Y; c02 += a0.X * b0.Z; c03 += a0.X * b0.W; c04 += a0.X * b1.X; c05 += a0.X * b1.Y; c06 += a0.X * b1.Z; c07 += a0.X * b1.W;
               c10 += a0.Y * b0.X; c11 += a0.Y * b0.Y; c12 += a0.Y * b0.Z; c13 += a0.Y * b0.W; c14 += a0.Y * b1.X; c15 += a0.Y * b1.Y; c16 += a0.Y * b1.Z; c17 += a0.Y * b1.W;
               c20 += a0.Z * b0.X; c21 += a0.Z * b0.Y; c22 += a0.Z * b0.Z; c23 += a0.Z * b0.W; c24 += a0.Z * b1.X; c25 += a0.Z * b1.Y; c26 += a0.Z * b1.Z; c27 += a0.Z * b1.W;
@@ -118,8 +122,8 @@ public static partial class Kernels
               c60 += a1.Z * b0.X; c61 += a1.Z * b0.Y; c62 += a1.Z * b0.Z; c63 += a1.Z * b0.W; c64 += a1.Z * b1.X; c65 += a1.Z * b1.Y; c66 += a1.Z * b1.Z; c67 += a1.Z * b1.W;
               c70 += a1.W * b0.X; c71 += a1.W * b0.Y; c72 += a1.W * b0.Z; c73 += a1.W * b0.W; c74 += a1.W * b1.X; c75 += a1.W * b1.Y; c76 += a1.W * b1.Z; c77 += a1.W * b1.W;
             }
-            { var a0 = fa[7 * S4]; var a1 = fa[7 * S4 + T];
-              var b0 = fb[7 * S4]; var b1 = fb[7 * S4 + T];
+            { var a0 = fa[7 * S4]; var a1 = fa[7 * S4 + 4];
+              var b0 = fb[7 * S4]; var b1 = fb[7 * S4 + 8];
               c00 += a0.X * b0.X; c01 += a0.X * b0.Y; c02 += a0.X * b0.Z; c03 += a0.X * b0.W; c04 += a0.X * b1.X; c05 += a0.X * b1.Y; c06 += a0.X * b1.Z; c07 += a0.X * b1.W;
               c10 += a0.Y * b0.X; c11 += a0.Y * b0.Y; c12 += a0.Y * b0.Z; c13 += a0.Y * b0.W; c14 += a0.Y * b1.X; c15 += a0.Y * b1.Y; c16 += a0.Y * b1.Z; c17 += a0.Y * b1.W;
               c20 += a0.Z * b0.X; c21 += a0.Z * b0.Y; c22 += a0.Z * b0.Z; c23 += a0.Z * b0.W; c24 += a0.Z * b1.X; c25 += a0.Z * b1.Y; c26 += a0.Z * b1.Z; c27 += a0.Z * b1.W;
@@ -137,7 +141,7 @@ public static partial class Kernels
             }
             Group.Barrier();
         }
-        int rowLo = row0 + 4 * ty, rowHi = row0 + 4 * T + 4 * ty, colLo = col0 + 4 * tx, colHi = col0 + 4 * T + 4 * tx;
+        int rowLo = row0 + 4 * ar, rowHi = rowLo + 16, colLo = col0 + 4 * bc, colHi = colLo + 32;
         int cBase = batch * g.M * g.N;
         StoreRow8(c, bias, g, cBase, rowLo + 0, colLo, colHi, c00, c01, c02, c03, c04, c05, c06, c07);
         StoreRow8(c, bias, g, cBase, rowLo + 1, colLo, colHi, c10, c11, c12, c13, c14, c15, c16, c17);
