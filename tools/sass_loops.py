@@ -21,5 +21,8 @@ for at, text in ins:
 for lo, hi in sorted(loops, key=lambda l: l[1] - l[0]):
     body = collections.Counter(op(t) for a, t in ins if lo <= a <= hi)
     n = sum(body.values())
-    print(f"   loop {lo:#06x}-{hi:#06x}: {n} instructions, FFMA {100 * body['FFMA'] / n:.0f} %: "
+    inner = [(l, h) for l, h in loops if lo <= l and h <= hi and (l, h) != (lo, hi)]
+    own = sum(1 for a, _ in ins if lo <= a <= hi and not any(l <= a <= h for l, h in inner))
+    nested = f" ({own} outside its inner loops)" if inner else ""
+    print(f"   loop {lo:#06x}-{hi:#06x}: {n} instructions{nested}, FFMA {100 * body['FFMA'] / n:.0f} %: "
           + ", ".join(f"{k} {v}" for k, v in body.most_common(10)))
