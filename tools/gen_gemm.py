@@ -32,6 +32,26 @@ def epilogue(w, rows, cols):
         w(f"        StoreRow8(c, bias, g, cBase, {r}, colLo, colHi, " + ", ".join(f"c{i}{j}" for j in range(8)) + ");")
 
 
+def tile_loop(w, load_next, compute, store_next):
+    """The k loop: read the next k-tile into registers, multiply the current one, store the next into the other buffer,
+    one barrier per tile. Each argument writes its part at the indentation it is given."""
+    w("        for (int k0 = 0; k0 < g.K; k0 += BK)")
+    w("        {")
+    w("            bool more = k0 + BK < g.K;")
+    w("            if (more)")
+    w("            {")
+    load_next("                ")
+    w("            }")
+    compute("            ")
+    w("            if (more)")
+    w("            {")
+    store_next("                ")
+    w("                cur = 1 - cur;")
+    w("            }")
+    w("            Group.Barrier();")
+    w("        }")
+
+
 def general(name, loads, doc, specialized=False, unroll=1):
     """Any T×T group (T = 16 on GPUs, 8 for small grids, 4 on the simulator); scalar staging through the strides."""
     L = loads
@@ -61,32 +81,27 @@ def general(name, loads, doc, specialized=False, unroll=1):
     w("        Group.Barrier();")
     accumulators(w)
     w("        int aLo = ty, aHi = T + ty, bLo = tx, bHi = T + tx, S4 = S / 4, cur = 0; // Float4 units within a shared row")
-    w("        for (int k0 = 0; k0 < g.K; k0 += BK)")
-    w("        {")
-    w("            bool more = k0 + BK < g.K;")
-    w("            if (more)")
-    w("            {")
-    w("                int kn = k0 + BK;")
-    for p in range(L):
-        w(f"                ra{p} = LoadA(a, g, baseA, row0 + am{p}, kn + ak{p}); rb{p} = LoadB(b, g, baseB, kn + bk{p}, col0 + bn{p});")
-    w("            }")
-    w("            int pa = cur * tile / 4, pb = (2 + cur) * tile / 4;")
-    w(f"            for (int k = 0; k < BK; k += {unroll})")
-    w("            {")
-    for u in range(unroll):
-        off = "" if u == 0 else f" + {u} * S4"
-        fma_step(w, "                ", f"shared4[pa{off} + aLo]", f"shared4[pa{off} + aHi]", f"shared4[pb{off} + bLo]", f"shared4[pb{off} + bHi]")
-    w(f"                pa += {unroll} * S4; pb += {unroll} * S4;")
-    w("            }")
-    w("            if (more)")
-    w("            {")
-    w("                int na = (1 - cur) * tile, nb = sB + na;")
-    for p in range(L):
-        w(f"                shared[na + ak{p} * S + am{p}] = ra{p}; shared[nb + bk{p} * S + bn{p}] = rb{p};")
-    w("                cur = 1 - cur;")
-    w("            }")
-    w("            Group.Barrier();")
-    w("        }")
+    def load_next(ind):
+        w(f"{ind}int kn = k0 + BK;")
+        for p in range(L):
+            w(f"{ind}ra{p} = LoadA(a, g, baseA, row0 + am{p}, kn + ak{p}); rb{p} = LoadB(b, g, baseB, kn + bk{p}, col0 + bn{p});")
+
+    def compute(ind):
+        w(f"{ind}int pa = cur * tile / 4, pb = (2 + cur) * tile / 4;")
+        w(f"{ind}for (int k = 0; k < BK; k += {unroll})")
+        w(f"{ind}{{")
+        for u in range(unroll):
+            off = "" if u == 0 else f" + {u} * S4"
+            fma_step(w, ind + "    ", f"shared4[pa{off} + aLo]", f"shared4[pa{off} + aHi]", f"shared4[pb{off} + bLo]", f"shared4[pb{off} + bHi]")
+        w(f"{ind}    pa += {unroll} * S4; pb += {unroll} * S4;")
+        w(f"{ind}}}")
+
+    def store_next(ind):
+        w(f"{ind}int na = (1 - cur) * tile, nb = sB + na;")
+        for p in range(L):
+            w(f"{ind}shared[na + ak{p} * S + am{p}] = ra{p}; shared[nb + bk{p} * S + bn{p}] = rb{p};")
+
+    tile_loop(w, load_next, compute, store_next)
     epilogue(w, "int rowLo = row0 + 4 * ty, rowHi = row0 + 4 * T + 4 * ty", "colLo = col0 + 4 * tx, colHi = col0 + 4 * T + 4 * tx")
     w("    }")
     return "\n".join(out)
@@ -132,24 +147,16 @@ def vector(name, bk, doc):
     w("        Group.Barrier();")
     accumulators(w)
     w("        int cur = 0;")
-    w("        for (int k0 = 0; k0 < g.K; k0 += BK)")
-    w("        {")
-    w("            bool more = k0 + BK < g.K;")
-    w("            if (more)")
-    w("            {")
-    loads("                ", "k0 + BK + ")
-    w("            }")
-    w("            var fa = shared4.SubView(cur * (tile / 4) + ar); var fb = shared4.SubView((2 + cur) * (tile / 4) + bc); // constant offsets below")
-    for u in range(bk):
-        fma_step(w, "            ", f"fa[{u} * S4]", f"fa[{u} * S4 + 4]", f"fb[{u} * S4]", f"fb[{u} * S4 + 8]")
-    w("            if (more)")
-    w("            {")
-    w("                int next = (1 - cur) * tile;")
-    stores("                ", "next")
-    w("                cur = 1 - cur;")
-    w("            }")
-    w("            Group.Barrier();")
-    w("        }")
+    def compute(ind):
+        w(f"{ind}var fa = shared4.SubView(cur * (tile / 4) + ar); var fb = shared4.SubView((2 + cur) * (tile / 4) + bc); // constant offsets below")
+        for u in range(bk):
+            fma_step(w, ind, f"fa[{u} * S4]", f"fa[{u} * S4 + 4]", f"fb[{u} * S4]", f"fb[{u} * S4 + 8]")
+
+    def store_next(ind):
+        w(f"{ind}int next = (1 - cur) * tile;")
+        stores(ind, "next")
+
+    tile_loop(w, lambda ind: loads(ind, "k0 + BK + "), compute, store_next)
     epilogue(w, "int rowLo = row0 + 4 * ar, rowHi = rowLo + 16", "colLo = col0 + 4 * bc, colHi = colLo + 32")
     w("    }")
     return "\n".join(out)

@@ -122,16 +122,16 @@ public sealed class GemmVectorTests : IDisposable
     }
 
     [Theory]
-    [InlineData(0, 0, 1, 8, 1, 128, 16, 1)]    // row-major A: runs along k
-    [InlineData(0, 0, 1, 1, 128, 128, 16, 2)]  // column-major A: runs along m
-    [InlineData(2, 0, 1, 8, 1, 128, 16, 0)]    // offset not a multiple of 4
-    [InlineData(0, 6, 2, 8, 1, 128, 16, 0)]    // batch stride not a multiple of 4
-    [InlineData(0, 6, 1, 8, 1, 128, 16, 1)]    // ...which does not matter for a single product
-    [InlineData(0, 0, 1, 10, 1, 128, 10, 0)]   // K not a multiple of 4 and no unit stride along m
-    [InlineData(0, 0, 1, 1, 128, 128, 10, 2)]  // ...but a column-major A still has runs along m
-    [InlineData(0, 0, 1, 0, 1, 128, 16, 1)]    // a broadcast row (stride 0) is still aligned
-    public void VectorStagePicksAlignedRuns(int off, int batchStride, int batch, int mnStride, int kStride, int mn, int k, int expected) =>
-        Assert.Equal(expected, IlgpuBackend.VectorStage(off, batchStride, batch, mnStride, kStride, mn, k));
+    [InlineData(0, 0, 1, 8, 1, 128, 16, IlgpuBackend.Run.AlongK)]    // row-major A: runs along k
+    [InlineData(0, 0, 1, 1, 128, 128, 16, IlgpuBackend.Run.AlongMn)]  // column-major A: runs along m
+    [InlineData(2, 0, 1, 8, 1, 128, 16, IlgpuBackend.Run.None)]    // offset not a multiple of 4
+    [InlineData(0, 6, 2, 8, 1, 128, 16, IlgpuBackend.Run.None)]    // batch stride not a multiple of 4
+    [InlineData(0, 6, 1, 8, 1, 128, 16, IlgpuBackend.Run.AlongK)]    // ...which does not matter for a single product
+    [InlineData(0, 0, 1, 10, 1, 128, 10, IlgpuBackend.Run.None)]   // K not a multiple of 4 and no unit stride along m
+    [InlineData(0, 0, 1, 1, 128, 128, 10, IlgpuBackend.Run.AlongMn)]  // ...but a column-major A still has runs along m
+    [InlineData(0, 0, 1, 0, 1, 128, 16, IlgpuBackend.Run.AlongK)]    // a broadcast row (stride 0) is still aligned
+    public void VectorStagePicksAlignedRuns(int off, int batchStride, int batch, int mnStride, int kStride, int mn, int k, object expected) =>
+        Assert.Equal(expected, IlgpuBackend.VectorStage(off, batchStride, batch, mnStride, kStride, mn, k)); // object: the enum is internal
 
     private float[] Run(GemmArgs g, float[] a, float[] b, float[] bias)
     {

@@ -4,7 +4,8 @@ using ILGPU.Runtime;
 
 namespace DeepSharp.Backends.Ilgpu;
 
-/// <summary>GEMM dispatch: cuBLAS (CUDA, large products), the direct kernel (OpenCL), or the C# tiled kernels.</summary>
+/// <summary>GEMM dispatch: cuBLAS (CUDA, large products), the C# tiled kernels (split-K for small grids), or the direct
+/// kernel when <see cref="UseTiledGemm"/> is off.</summary>
 internal sealed partial class IlgpuBackend
 {
     /// <summary>Whether GEMM uses the shared-memory tiled kernels (default) or the direct one (one thread per output).</summary>
@@ -53,32 +54,37 @@ internal sealed partial class IlgpuBackend
             // A T×T group computes an (8T)² block of C, 8×8 per thread. When the grid would not fill the device twice, split
             // K if it is long enough, else halve T.
             int t = Tile;
-            if (t > 8 && (long)Blocks(g.N, 8 * t) * Blocks(g.M, 8 * t) * g.Batch < 2L * Accelerator.NumMultiprocessors)
+            long blocks = (long)Blocks(g.N, 8 * t) * Blocks(g.M, 8 * t) * g.Batch, target = 2L * Accelerator.NumMultiprocessors;
+            if (t > 8 && blocks < target)
             {
-                if (TrySplitK(a, b, c, g, bias)) return;
+                if (TrySplitK(a, b, c, g, bias, blocks, target)) return;
                 t /= 2;
             }
             LaunchTiled(a, b, c, g, biasView, t);
         }
     }
 
+    /// <summary>How <see cref="Kernels.GemmVector{TA, TB}"/> can stage an operand (see <see cref="VectorStage"/>).</summary>
+    internal enum Run { None, AlongK, AlongMn }
+
     /// <summary>
     /// How <see cref="Kernels.GemmVector{TA, TB}"/> can stage an operand whose element (mn, k) sits at
-    /// off + batch·batchStride + mn·mnStride + k·kStride: 1 in runs of four k (<see cref="KRun"/>), 2 in runs of four rows
-    /// or columns (<see cref="MnRun"/>), 0 not at all. A run must be contiguous, start 16-byte aligned in every batch and
-    /// lie wholly inside or wholly outside the operand, so its dimension must be a multiple of 4.
+    /// off + batch·batchStride + mn·mnStride + k·kStride: in runs of four k (<see cref="KRun"/>), of four rows or columns
+    /// (<see cref="MnRun"/>), or not at all. A run must be contiguous, start 16-byte aligned in every batch and lie wholly
+    /// inside or wholly outside the operand, so its dimension must be a multiple of 4.
     /// </summary>
-    internal static int VectorStage(int off, int batchStride, int batch, int mnStride, int kStride, int mn, int k)
+    internal static Run VectorStage(int off, int batchStride, int batch, int mnStride, int kStride, int mn, int k)
     {
-        if (off % 4 != 0 || (batch > 1 && batchStride % 4 != 0)) return 0;
-        if (kStride == 1 && mnStride % 4 == 0 && k % 4 == 0) return 1;
-        if (mnStride == 1 && kStride % 4 == 0 && mn % 4 == 0) return 2;
-        return 0;
+        if (off % 4 != 0 || (batch > 1 && batchStride % 4 != 0)) return Run.None;
+        if (kStride == 1 && mnStride % 4 == 0 && k % 4 == 0) return Run.AlongK;
+        if (mnStride == 1 && kStride % 4 == 0 && mn % 4 == 0) return Run.AlongMn;
+        return Run.None;
     }
 
     private static int Blocks(int n, int block) => (n + block - 1) / block;
 
-    /// <summary>c += bias along columns (HasBias 1) or rows (2), after a product without the fused epilogue (cuBLAS, K = 0).</summary>
+    /// <summary>c += bias along columns (HasBias 1) or rows (2), after a product without the fused epilogue (cuBLAS, K = 0,
+    /// split-K).</summary>
     private void AddBiasRows(Storage c, Storage bias, GemmArgs g)
     {
         int[] shape = [g.Batch, g.M, g.N];
@@ -96,14 +102,14 @@ internal sealed partial class IlgpuBackend
         var grid = new Index3D(g.BlocksX * g.BlocksY * g.Batch, 1, 1);
         var config = new KernelConfig(grid, new Index3D(t, t, 1)); // for kernels with static shared memory
         _launches++;
-        if (t == 16 && UseVectorGemm && VectorStage(g.OffA, g.BatchA, g.Batch, g.RowA, g.ColA, g.M, g.K) is var sa and not 0
-            && VectorStage(g.OffB, g.BatchB, g.Batch, g.ColB, g.RowB, g.N, g.K) is var sb and not 0)
+        if (t == 16 && UseVectorGemm && VectorStage(g.OffA, g.BatchA, g.Batch, g.RowA, g.ColA, g.M, g.K) is var sa and not Run.None
+            && VectorStage(g.OffB, g.BatchB, g.Batch, g.ColB, g.RowB, g.N, g.K) is var sb and not Run.None)
         {
             var kernel = (sa, sb) switch
             {
-                (1, 1) => GemmVectorK<KRun, KRun>(),
-                (1, _) => GemmVectorK<KRun, MnRun>(),
-                (_, 1) => GemmVectorK<MnRun, KRun>(),
+                (Run.AlongK, Run.AlongK) => GemmVectorK<KRun, KRun>(),
+                (Run.AlongK, _) => GemmVectorK<KRun, MnRun>(),
+                (_, Run.AlongK) => GemmVectorK<MnRun, KRun>(),
                 _ => GemmVectorK<MnRun, MnRun>(),
             };
             kernel(config, V<float>(a), V<float>(b), V<float>(c), biasView, g);
@@ -124,10 +130,9 @@ internal sealed partial class IlgpuBackend
     /// groups), then one reduction adds the slices in a fixed order, so results do not depend on scheduling. Used when
     /// every slice is a whole number of k-tiles and at least <see cref="SplitKMinSlice"/> long (at most 16 slices).
     /// </summary>
-    private bool TrySplitK(Storage a, Storage b, Storage c, GemmArgs g, Storage? bias)
+    private bool TrySplitK(Storage a, Storage b, Storage c, GemmArgs g, Storage? bias, long blocks, long target)
     {
         if (!UseSplitK || g.Batch != 1) return false;
-        long blocks = (long)Blocks(g.N, 8 * Tile) * Blocks(g.M, 8 * Tile), target = 2L * Accelerator.NumMultiprocessors;
         // The fewest slices that fill the device twice, else the most there can be; every slice a whole number of k-tiles.
         int s = 1;
         for (int n = 2; n <= 16 && g.K / n >= SplitKMinSlice && blocks * s < target; n++)
