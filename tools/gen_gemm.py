@@ -109,7 +109,9 @@ def general(name, loads, doc, specialized=False, unroll=1):
 
 def vector(name, bk, doc):
     """A 16x16 group (constant), 128x128 blocks, k-tile bk, operands staged in 16-byte runs (TA, TB: KRun or MnRun) and
-    the k-tile's steps unrolled, so shared-memory addresses are register + constant."""
+    the k-tile's steps unrolled, so shared-memory addresses are register + constant. The loop carries each run's index
+    (one add per tile) and has no branch: past K a run reads as zeros, and the last tile's store goes to the buffer no
+    one reads again."""
     P = bk * 128 // 4 // 256  # runs per thread per operand
     out = []
     w = out.append
@@ -120,43 +122,48 @@ def vector(name, bk, doc):
     w(f"        const int T = 16, BM = 128, BK = {bk}, S = BM + 4, S4 = S / 4, tile = BK * S; // S: padded shared row")
     w("        var shared = default(StaticTiles).Allocate();             // [A buf 0][A buf 1][B buf 0][B buf 1]")
     w("        var shared4 = shared.Cast<Float4>().AsAligned(16);")
+    w("        var a4 = a.Cast<Float4>().AsAligned(16); var b4 = b.Cast<Float4>().AsAligned(16);")
     w("        GemmBlock(g, out int bx, out int by, out int batch);")
     w("        int tid = Group.IdxY * T + Group.IdxX, lane = tid % 32, warp = tid / 32;")
     w("        // Warp tiles of 32×64 (4 × 2 per block), lanes 4 × 8 within (as in CUTLASS's SIMT GEMMs): a warp's fragment loads")
     w("        // read 384 distinct bytes of shared memory per k step, not 576 as with 2 × 16 lanes over 16×128. Rows 4·ar…+3 and")
     w("        // +16, columns 4·bc…+3 and +32.")
     w("        int ar = 8 * (warp / 2) + lane / 8, bc = 16 * (warp % 2) + lane % 8; // in Float4 units")
-    w("        int row0 = by * BM, col0 = bx * BM, sB = 2 * tile;")
+    w("        int row0 = by * BM, col0 = bx * BM;")
     w("        int baseA = g.OffA + batch * g.BatchA, baseB = g.OffB + batch * g.BatchB;")
     w("        TA sa = default; TB sb = default;")
+    w("        int da = sa.Step(BK, g.ColA), db = sb.Step(BK, g.RowB); // Float4s from a run to the same run a tile later")
     for p in range(P):
         w(f"        sa.Place(tid + {p * 256}, BK, BM, out int am{p}, out int ak{p}); sb.Place(tid + {p * 256}, BK, BM, out int bn{p}, out int bk{p});")
-        w(f"        am{p} += row0; bn{p} += col0;")
+        w(f"        bool aIn{p} = row0 + am{p} < g.M, bIn{p} = col0 + bn{p} < g.N;")
+        w(f"        int ia{p} = sa.Index(baseA, g.RowA, g.ColA, row0 + am{p}, ak{p}), ib{p} = sb.Index(baseB, g.ColB, g.RowB, col0 + bn{p}, bk{p});")
+        w(f"        int sa{p} = ak{p} * S + am{p}, sb{p} = 2 * tile + bk{p} * S + bn{p}; // in the first buffer of each pair")
 
     def loads(ind, k):
         for p in range(P):
-            w(f"{ind}ra{p} = sa.Load(a, baseA, g.RowA, g.ColA, g.M, g.K, am{p}, {k}ak{p}); rb{p} = sb.Load(b, baseB, g.ColB, g.RowB, g.N, g.K, bn{p}, {k}bk{p});")
+            w(f"{ind}ra{p} = aIn{p} && {k}ak{p} < g.K ? a4[ia{p}] : default; rb{p} = bIn{p} && {k}bk{p} < g.K ? b4[ib{p}] : default;")
 
     def stores(ind, at):
         for p in range(P):
-            w(f"{ind}sa.Store(shared, {at}, S, am{p} - row0, ak{p}, ra{p}); sb.Store(shared, sB + {at}, S, bn{p} - col0, bk{p}, rb{p});")
+            w(f"{ind}sa.Store(shared, {at}sa{p}, S, ra{p}); sb.Store(shared, {at}sb{p}, S, rb{p});")
 
     w("        " + " ".join(f"Float4 ra{p}, rb{p};" for p in range(P)))
     loads("        ", "")
-    stores("        ", "0")
+    stores("        ", "")
     w("        Group.Barrier();")
     accumulators(w)
-    w("        int cur = 0;")
-    def compute(ind):
-        w(f"{ind}var fa = shared4.SubView(cur * (tile / 4) + ar); var fb = shared4.SubView((2 + cur) * (tile / 4) + bc); // constant offsets below")
-        for u in range(bk):
-            fma_step(w, ind, f"fa[{u} * S4]", f"fa[{u} * S4 + 4]", f"fb[{u} * S4]", f"fb[{u} * S4 + 8]")
-
-    def store_next(ind):
-        w(f"{ind}int next = (1 - cur) * tile;")
-        stores(ind, "next")
-
-    tile_loop(w, lambda ind: loads(ind, "k0 + BK + "), compute, store_next)
+    w("        int cur = 0; // Float4s from a pair's first buffer to the one being multiplied")
+    w("        for (int k0 = 0; k0 < g.K; k0 += BK)")
+    w("        {")
+    w("            " + " ".join(f"ia{p} += da; ib{p} += db;" for p in range(P)))
+    loads("            ", "k0 + BK + ")
+    w("            var fa = shared4.SubView(cur + ar); var fb = shared4.SubView(2 * tile / 4 + cur + bc); // constant offsets below")
+    for u in range(bk):
+        fma_step(w, "            ", f"fa[{u} * S4]", f"fa[{u} * S4 + 4]", f"fb[{u} * S4]", f"fb[{u} * S4 + 8]")
+    w("            cur = tile / 4 - cur;")
+    stores("            ", "4 * cur + ")
+    w("            Group.Barrier();")
+    w("        }")
     epilogue(w, "int rowLo = row0 + 4 * ar, rowHi = rowLo + 16", "colLo = col0 + 4 * bc, colHi = colLo + 32")
     w("    }")
     return "\n".join(out)

@@ -119,11 +119,14 @@ public interface IGemmStage
     /// <summary>Tile position (mn, k) of the e-th run of a bk × bm tile.</summary>
     void Place(int e, int bk, int bm, out int mn, out int k);
 
-    /// <summary>The run at (mn, k), zeros past the operand's edges (mnLimit rows, kLimit k).</summary>
-    Float4 Load(ArrayView<float> x, int at, int mnStride, int kStride, int mnLimit, int kLimit, int mn, int k);
+    /// <summary>Index of the run at (mn, k) in the operand seen as 16-byte runs.</summary>
+    int Index(int at, int mnStride, int kStride, int mn, int k);
 
-    /// <summary>Writes the run into the tile that starts at shared[at].</summary>
-    void Store(ArrayView<float> shared, int at, int s, int mn, int k, Float4 v);
+    /// <summary>Runs from one run to the same run bk further along k.</summary>
+    int Step(int bk, int kStride);
+
+    /// <summary>Writes the run whose first element goes to shared[at] (k·s + mn into its tile).</summary>
+    void Store(ArrayView<float> shared, int at, int s, Float4 v);
 }
 
 /// <summary>Runs of four consecutive k (A row-major, B column-major): one 16-byte load, four shared stores (one per k row).</summary>
@@ -133,14 +136,15 @@ public struct KRun : IGemmStage
     public readonly void Place(int e, int bk, int bm, out int mn, out int k) { mn = e / (bk / 4); k = 4 * (e - mn * (bk / 4)); }
 
     /// <inheritdoc/>
-    public readonly Float4 Load(ArrayView<float> x, int at, int mnStride, int kStride, int mnLimit, int kLimit, int mn, int k) =>
-        mn < mnLimit && k < kLimit ? x.Cast<Float4>().AsAligned(16)[(at + mn * mnStride + k) >> 2] : default;
+    public readonly int Index(int at, int mnStride, int kStride, int mn, int k) => (at + mn * mnStride + k) >> 2;
 
     /// <inheritdoc/>
-    public readonly void Store(ArrayView<float> shared, int at, int s, int mn, int k, Float4 v)
+    public readonly int Step(int bk, int kStride) => bk >> 2;
+
+    /// <inheritdoc/>
+    public readonly void Store(ArrayView<float> shared, int at, int s, Float4 v)
     {
-        int p = at + k * s + mn;
-        shared[p] = v.X; shared[p + s] = v.Y; shared[p + 2 * s] = v.Z; shared[p + 3 * s] = v.W;
+        shared[at] = v.X; shared[at + s] = v.Y; shared[at + 2 * s] = v.Z; shared[at + 3 * s] = v.W;
     }
 }
 
@@ -151,10 +155,12 @@ public struct MnRun : IGemmStage
     public readonly void Place(int e, int bk, int bm, out int mn, out int k) { k = e / (bm / 4); mn = 4 * (e - k * (bm / 4)); }
 
     /// <inheritdoc/>
-    public readonly Float4 Load(ArrayView<float> x, int at, int mnStride, int kStride, int mnLimit, int kLimit, int mn, int k) =>
-        mn < mnLimit && k < kLimit ? x.Cast<Float4>().AsAligned(16)[(at + mn + k * kStride) >> 2] : default;
+    public readonly int Index(int at, int mnStride, int kStride, int mn, int k) => (at + mn + k * kStride) >> 2;
 
     /// <inheritdoc/>
-    public readonly void Store(ArrayView<float> shared, int at, int s, int mn, int k, Float4 v) =>
-        shared.Cast<Float4>().AsAligned(16)[(at + k * s + mn) >> 2] = v;
+    public readonly int Step(int bk, int kStride) => (bk * kStride) >> 2;
+
+    /// <inheritdoc/>
+    public readonly void Store(ArrayView<float> shared, int at, int s, Float4 v) =>
+        shared.Cast<Float4>().AsAligned(16)[at >> 2] = v;
 }

@@ -13,20 +13,24 @@ public static partial class Kernels
         const int T = 16, BM = 128, BK = 8, S = BM + 4, S4 = S / 4, tile = BK * S; // S: padded shared row
         var shared = default(StaticTiles).Allocate();             // [A buf 0][A buf 1][B buf 0][B buf 1]
         var shared4 = shared.Cast<Float4>().AsAligned(16);
+        var a4 = a.Cast<Float4>().AsAligned(16); var b4 = b.Cast<Float4>().AsAligned(16);
         GemmBlock(g, out int bx, out int by, out int batch);
         int tid = Group.IdxY * T + Group.IdxX, lane = tid % 32, warp = tid / 32;
         // Warp tiles of 32×64 (4 × 2 per block), lanes 4 × 8 within (as in CUTLASS's SIMT GEMMs): a warp's fragment loads
         // read 384 distinct bytes of shared memory per k step, not 576 as with 2 × 16 lanes over 16×128. Rows 4·ar…+3 and
         // +16, columns 4·bc…+3 and +32.
         int ar = 8 * (warp / 2) + lane / 8, bc = 16 * (warp % 2) + lane % 8; // in Float4 units
-        int row0 = by * BM, col0 = bx * BM, sB = 2 * tile;
+        int row0 = by * BM, col0 = bx * BM;
         int baseA = g.OffA + batch * g.BatchA, baseB = g.OffB + batch * g.BatchB;
         TA sa = default; TB sb = default;
+        int da = sa.Step(BK, g.ColA), db = sb.Step(BK, g.RowB); // Float4s from a run to the same run a tile later
         sa.Place(tid + 0, BK, BM, out int am0, out int ak0); sb.Place(tid + 0, BK, BM, out int bn0, out int bk0);
-        am0 += row0; bn0 += col0;
+        bool aIn0 = row0 + am0 < g.M, bIn0 = col0 + bn0 < g.N;
+        int ia0 = sa.Index(baseA, g.RowA, g.ColA, row0 + am0, ak0), ib0 = sb.Index(baseB, g.ColB, g.RowB, col0 + bn0, bk0);
+        int sa0 = ak0 * S + am0, sb0 = 2 * tile + bk0 * S + bn0; // in the first buffer of each pair
         Float4 ra0, rb0;
-        ra0 = sa.Load(a, baseA, g.RowA, g.ColA, g.M, g.K, am0, ak0); rb0 = sb.Load(b, baseB, g.ColB, g.RowB, g.N, g.K, bn0, bk0);
-        sa.Store(shared, 0, S, am0 - row0, ak0, ra0); sb.Store(shared, sB + 0, S, bn0 - col0, bk0, rb0);
+        ra0 = aIn0 && ak0 < g.K ? a4[ia0] : default; rb0 = bIn0 && bk0 < g.K ? b4[ib0] : default;
+        sa.Store(shared, sa0, S, ra0); sb.Store(shared, sb0, S, rb0);
         Group.Barrier();
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c04 = 0, c05 = 0, c06 = 0, c07 = 0;
         float c10 = 0, c11 = 0, c12 = 0, c13 = 0, c14 = 0, c15 = 0, c16 = 0, c17 = 0;
@@ -36,15 +40,12 @@ public static partial class Kernels
         float c50 = 0, c51 = 0, c52 = 0, c53 = 0, c54 = 0, c55 = 0, c56 = 0, c57 = 0;
         float c60 = 0, c61 = 0, c62 = 0, c63 = 0, c64 = 0, c65 = 0, c66 = 0, c67 = 0;
         float c70 = 0, c71 = 0, c72 = 0, c73 = 0, c74 = 0, c75 = 0, c76 = 0, c77 = 0;
-        int cur = 0;
+        int cur = 0; // Float4s from a pair's first buffer to the one being multiplied
         for (int k0 = 0; k0 < g.K; k0 += BK)
         {
-            bool more = k0 + BK < g.K;
-            if (more)
-            {
-                ra0 = sa.Load(a, baseA, g.RowA, g.ColA, g.M, g.K, am0, k0 + BK + ak0); rb0 = sb.Load(b, baseB, g.ColB, g.RowB, g.N, g.K, bn0, k0 + BK + bk0);
-            }
-            var fa = shared4.SubView(cur * (tile / 4) + ar); var fb = shared4.SubView((2 + cur) * (tile / 4) + bc); // constant offsets below
+            ia0 += da; ib0 += db;
+            ra0 = aIn0 && k0 + BK + ak0 < g.K ? a4[ia0] : default; rb0 = bIn0 && k0 + BK + bk0 < g.K ? b4[ib0] : default;
+            var fa = shared4.SubView(cur + ar); var fb = shared4.SubView(2 * tile / 4 + cur + bc); // constant offsets below
             { var a0 = fa[0 * S4]; var a1 = fa[0 * S4 + 4];
               var b0 = fb[0 * S4]; var b1 = fb[0 * S4 + 8];
               c00 += a0.X * b0.X; c01 += a0.X * b0.Y; c02 += a0.X * b0.Z; c03 += a0.X * b0.W; c04 += a0.X * b1.X; c05 += a0.X * b1.Y; c06 += a0.X * b1.Z; c07 += a0.X * b1.W;
@@ -133,12 +134,8 @@ public static partial class Kernels
               c60 += a1.Z * b0.X; c61 += a1.Z * b0.Y; c62 += a1.Z * b0.Z; c63 += a1.Z * b0.W; c64 += a1.Z * b1.X; c65 += a1.Z * b1.Y; c66 += a1.Z * b1.Z; c67 += a1.Z * b1.W;
               c70 += a1.W * b0.X; c71 += a1.W * b0.Y; c72 += a1.W * b0.Z; c73 += a1.W * b0.W; c74 += a1.W * b1.X; c75 += a1.W * b1.Y; c76 += a1.W * b1.Z; c77 += a1.W * b1.W;
             }
-            if (more)
-            {
-                int next = (1 - cur) * tile;
-                sa.Store(shared, next, S, am0 - row0, ak0, ra0); sb.Store(shared, sB + next, S, bn0 - col0, bk0, rb0);
-                cur = 1 - cur;
-            }
+            cur = tile / 4 - cur;
+            sa.Store(shared, 4 * cur + sa0, S, ra0); sb.Store(shared, 4 * cur + sb0, S, rb0);
             Group.Barrier();
         }
         int rowLo = row0 + 4 * ar, rowHi = rowLo + 16, colLo = col0 + 4 * bc, colHi = colLo + 32;
