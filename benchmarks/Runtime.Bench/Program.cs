@@ -195,8 +195,12 @@ static void GemmTable(Device d)
     Console.WriteLine($"\nILGPU optimization level: {Environment.GetEnvironmentVariable("DEEPSHARP_ILGPU_OPT") ?? "O1"}; " +
         $"C# kernel launch bounds {(backend.GemmLaunchBounds ? "on" : "off")}" +
         (d.Kind == DeviceKind.Cuda ? $" (groups/SM: general {Try(() => backend.GemmOccupancy(backend.Tile))}, vector-staged {Try(backend.GemmVectorOccupancy)})" : ""));
-    Console.WriteLine("| GEMM n | cuBLAS TFLOP/s | C# kernel TFLOP/s | C# / cuBLAS |");
-    Console.WriteLine("|---|---|---|---|");
+    // The device's fp32 rate as a C# kernel reaches it, to read both GEMMs against (a failure here must not stop the run).
+    double ceiling = double.NaN;
+    try { ceiling = FfmaCeiling.Measure(d, Quick()); Console.WriteLine($"FFMA ceiling (16 chains per thread, 2048 threads per SM): {ceiling:F2} TFLOP/s"); }
+    catch (Exception e) { Console.WriteLine($"FFMA ceiling: n/a ({e.GetType().Name}: {e.Message})"); }
+    Console.WriteLine("| GEMM n | cuBLAS TFLOP/s | C# kernel TFLOP/s | C# / cuBLAS | of the FFMA ceiling: cuBLAS, C# |");
+    Console.WriteLine("|---|---|---|---|---|");
     foreach (int n in Quick() ? new[] { 64 } : new[] { 1024, 2048, 4096 })
     {
         var a = Tensor.Rand([n, n], device: d); var b = Tensor.Rand([n, n], device: d);
@@ -205,7 +209,7 @@ static void GemmTable(Device d)
         double cublas = flops / Median(10, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
         backend.UseCuBlas = false;
         double ours = flops / Median(10, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
-        Console.WriteLine($"| {n} | {cublas:F2} ({backend.CuBlasStatus}) | {ours:F2} | {ours / cublas:F2} |");
+        Console.WriteLine($"| {n} | {cublas:F2} ({backend.CuBlasStatus}) | {ours:F2} | {ours / cublas:F2} | {cublas / ceiling:F2}, {ours / ceiling:F2} |");
         if (n <= 2048 && !Quick())
         {
             // Without split-K (the single product's 128×128 grid is smaller than two groups per SM here).

@@ -7,7 +7,8 @@ using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
 
 /// <summary>
-/// `ptx [dir]`: writes the PTX that CUDA would JIT for the GEMM kernels (sm_90, with the launch bounds the backend uses),
+/// `ptx [dir]`: writes the PTX that CUDA would JIT for the GEMM kernels (sm_90, with the launch bounds the backend uses)
+/// and for the FFMA-ceiling loop,
 /// without a GPU, so tools/sass_stats.sh can count registers, spills and the inner loop's instructions with ptxas.
 /// </summary>
 static class PtxDump
@@ -18,7 +19,8 @@ static class PtxDump
         using var context = Context.Create(b => b.EnableAlgorithms().Optimize(OptimizationLevel.O1));
         using var backend = new PTXBackend(context, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null!);
         var methods = typeof(Kernels).GetMethods(BindingFlags.Public | BindingFlags.Static).Where(m => m.Name.StartsWith("Gemm", StringComparison.Ordinal))
-            .SelectMany(m => m.IsGenericMethodDefinition ? Instances(m) : [m]);
+            .SelectMany(m => m.IsGenericMethodDefinition ? Instances(m) : [m])
+            .Append(typeof(FfmaCeiling).GetMethod("Chains", BindingFlags.NonPublic | BindingFlags.Static)!);
         foreach (var method in methods)
         {
             bool grouped = method.GetParameters()[0].ParameterType != typeof(Index1D);
