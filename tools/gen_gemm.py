@@ -70,7 +70,7 @@ def general(name, loads, doc, specialized=False, unroll=1):
     w("        GemmBlock(g, out int bx, out int by, out int batch);")
     w("        int tx = Group.IdxX, ty = Group.IdxY, tid = ty * T + tx, threads = T * T;")
     w("        int row0 = by * BM, col0 = bx * BM, sB = 2 * tile;")
-    w("        int baseA = g.OffA + batch * g.BatchA, baseB = g.OffB + batch * g.BatchB;")
+    w("        GemmBase(g, batch, out int baseA, out int baseB);")
     w("        bool aRowMajor = g.ColA == 1, bRowMajor = g.ColB == 1;")
     for p in range(L):
         w(f"        StageIndex(tid + {p} * threads, aRowMajor, BK, BM, out int am{p}, out int ak{p}); StageIndex(tid + {p} * threads, !bRowMajor, BK, BM, out int bn{p}, out int bk{p});")
@@ -130,7 +130,7 @@ def vector(name, bk, doc):
     w("        // +16, columns 4·bc…+3 and +32.")
     w("        int ar = 8 * (warp / 2) + lane / 8, bc = 16 * (warp % 2) + lane % 8; // in Float4 units")
     w("        int row0 = by * BM, col0 = bx * BM;")
-    w("        int baseA = g.OffA + batch * g.BatchA, baseB = g.OffB + batch * g.BatchB;")
+    w("        GemmBase(g, batch, out int baseA, out int baseB);")
     w("        TA sa = default; TB sb = default;")
     w("        int da = sa.Step(BK, g.ColA), db = sb.Step(BK, g.RowB); // Float4s from a run to the same run a tile later")
     for p in range(P):

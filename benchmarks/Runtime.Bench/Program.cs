@@ -314,6 +314,12 @@ static void ConvStep(Device d)
     long l0 = d.Stats.KernelLaunches;
     Step();
     Console.WriteLine($"\nConv2d 3→32 k3 p1 on [32, 3, 32, 32], forward + backward: {t:F1} µs ({d.Stats.KernelLaunches - l0} launches)");
+    // The weight gradient is 32 products of 32×27 with K = 1024: one block each, or four K slices each with split-K.
+    var backend = DeviceManager.Ilgpu(d);
+    backend.UseSplitK = false;
+    t = Median(301, Step, d.Synchronize) * 1e6;
+    backend.UseSplitK = true;
+    Console.WriteLine($"  split-K off: {t:F1} µs");
 }
 
 // Cold start: a fresh process's first training step of the main example's model (kernel compilation included).

@@ -44,17 +44,7 @@ public sealed class GemmVectorTests : IDisposable
         };
         var c = Run(g, a, b, bv);
         Assert.Contains(_backend.CompiledKernels, name => name.StartsWith("gemmVector", StringComparison.Ordinal));
-        var expected = new double[batch * m * n];
-        for (int p = 0; p < batch; p++)
-            for (int i = 0; i < m; i++)
-                for (int j = 0; j < n; j++)
-                {
-                    double acc = bias == 1 ? bv[off + j] : bias == 2 ? bv[off + i] : 0;
-                    for (int q = 0; q < k; q++)
-                        acc += (double)a[off + p * g.BatchA + i * g.RowA + q * g.ColA] * b[off + p * g.BatchB + q * g.RowB + j * g.ColB];
-                    expected[(p * m + i) * n + j] = acc;
-                }
-        Ref.Close(expected, c, 1e-4, $"{m}x{k}x{n} batch {batch}");
+        Ref.Close(Expected(g, a, b, bv), c, 1e-4, $"{m}x{k}x{n} batch {batch}");
     }
 
     [Fact]
@@ -105,20 +95,38 @@ public sealed class GemmVectorTests : IDisposable
         long launches = _backend.Stats().KernelLaunches;
         var c = Run(g, a, b, bv);
         Assert.Equal(bias == 0 ? 2 : 3, _backend.Stats().KernelLaunches - launches); // slices, their sum, the bias
-        var expected = new double[m * n];
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                double acc = bias == 1 ? bv[j] : bias == 2 ? bv[i] : 0;
-                for (int q = 0; q < k; q++) acc += (double)a[i * g.RowA + q * g.ColA] * b[q * g.RowB + j * g.ColB];
-                expected[i * n + j] = acc;
-            }
+        var expected = Expected(g, a, b, bv);
         Ref.Close(expected, c, 1e-4, "split-K");
         // Without split-K the same product runs in one launch of the general kernel with 8×8 groups.
         _backend.UseSplitK = false;
         launches = _backend.Stats().KernelLaunches;
         Ref.Close(expected, Run(g, a, b, bv), 1e-4, "8×8 groups");
         Assert.Equal(1, _backend.Stats().KernelLaunches - launches);
+    }
+
+    [Theory]
+    [InlineData(false, true, 768, 3, 0)]   // a convolution's weight gradient: dY [batch, O, L] times a transposed view of the columns
+    [InlineData(true, false, 768, 3, 2)]   // A broadcast over the batch (stride 0), column-major
+    [InlineData(false, false, 1024, 4, 1)] // K = 1024: four slices of 256 fill the target of 8 blocks (12 entries)
+    [InlineData(false, false, 760, 1, 0)]  // K = 760 has no whole k-tile slices of ≥ 256: the general kernel, 8×8 groups
+    public void SplitKSlicesEveryProductOfABatch(bool aColumnMajor, bool bColumnMajor, int k, int slices, int bias)
+    {
+        // Three 40×36 products: three blocks against a target of eight, so each product's K is cut into slices.
+        const int batch = 3, m = 40, n = 36;
+        _backend.FillTarget = 8;
+        var a = Ref.Random(batch * m * k, 12); var b = Ref.Random(batch * k * n, 13); var bv = Ref.Random(m + n, 14);
+        var g = new GemmArgs
+        {
+            Batch = batch, M = m, N = n, K = k,
+            BatchA = aColumnMajor ? 0 : m * k, RowA = aColumnMajor ? 1 : k, ColA = aColumnMajor ? m : 1,
+            BatchB = k * n, RowB = bColumnMajor ? 1 : n, ColB = bColumnMajor ? k : 1,
+            HasBias = bias,
+        };
+        long launches = _backend.Stats().KernelLaunches;
+        var c = Run(g, a, b, bv);
+        Assert.Equal((slices > 1 ? 2 : 1) + (bias != 0 && slices > 1 ? 1 : 0), _backend.Stats().KernelLaunches - launches);
+        Ref.Close(Expected(g, a, b, bv), c, 1e-4, $"{slices} slices");
+        Assert.Equal(slices > 1, _backend.CompiledKernels.Any(name => name.StartsWith("gemmVector", StringComparison.Ordinal)));
     }
 
     [Theory]
@@ -132,6 +140,22 @@ public sealed class GemmVectorTests : IDisposable
     [InlineData(0, 0, 1, 0, 1, 128, 16, IlgpuBackend.Run.AlongK)]    // a broadcast row (stride 0) is still aligned
     public void VectorStagePicksAlignedRuns(int off, int batchStride, int batch, int mnStride, int kStride, int mn, int k, object expected) =>
         Assert.Equal(expected, IlgpuBackend.VectorStage(off, batchStride, batch, mnStride, kStride, mn, k)); // object: the enum is internal
+
+    /// <summary>C in double precision from the same operands, strides and bias.</summary>
+    private static double[] Expected(GemmArgs g, float[] a, float[] b, float[] bias)
+    {
+        var expected = new double[g.Batch * g.M * g.N];
+        for (int p = 0; p < g.Batch; p++)
+            for (int i = 0; i < g.M; i++)
+                for (int j = 0; j < g.N; j++)
+                {
+                    double acc = g.HasBias == 1 ? bias[g.OffBias + j] : g.HasBias == 2 ? bias[g.OffBias + i] : 0;
+                    for (int q = 0; q < g.K; q++)
+                        acc += (double)a[g.OffA + p * g.BatchA + i * g.RowA + q * g.ColA] * b[g.OffB + p * g.BatchB + q * g.RowB + j * g.ColB];
+                    expected[(p * g.M + i) * g.N + j] = acc;
+                }
+        return expected;
+    }
 
     private float[] Run(GemmArgs g, float[] a, float[] b, float[] bias)
     {

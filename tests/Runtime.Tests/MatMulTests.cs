@@ -187,7 +187,8 @@ public class MatMulTests
     /// <summary>
     /// A batched product with a grid of at least two blocks per multiprocessor, so CUDA runs the 16×16-group kernels:
     /// <see cref="DeepSharp.Backends.Ilgpu.Kernels.GemmVector{TA, TB}"/> for every staging pair (runs along k or along
-    /// rows and columns), the general kernel where K is not a multiple of 4, and split-K for a single product on a small grid.
+    /// rows and columns), the general kernel where K is not a multiple of 4, and split-K on small grids (a single product; a
+    /// batch of small products with a long K).
     /// Checked against the managed CPU GEMM.
     /// </summary>
     [Theory, InlineData("cuda:0"), InlineData("opencl:0")]
@@ -218,6 +219,12 @@ public class MatMulTests
             var cpu = Tensor.MatMul(Tensor.FromArray(x, [260, 1024]), Tensor.FromArray(y, [1024, 1292])).ToArray<float>();
             Ref.Close(cpu.Select(v => (double)v).ToArray(), single, 1e-4, "split-K");
             Assert.Contains(ilgpu.CompiledKernels, name => name.StartsWith("gemmVector", StringComparison.Ordinal));
+            // A convolution's weight gradient: 32 products of 32×27 with K = 1024, one block each: on a GPU with over 16
+            // multiprocessors, four slices per product (B a transposed view), then each product's sum.
+            var gy = Ref.Random(32 * 32 * 1024, 5); var cols = Ref.Random(32 * 27 * 1024, 6);
+            float[] Dw(Device dev) =>
+                Tensor.MatMul(Tensor.FromArray(gy, [32, 32, 1024], dev), Tensor.FromArray(cols, [32, 27, 1024], dev).Transpose(1, 2)).ToArray<float>();
+            Ref.Close(Dw(Device.Cpu).Select(v => (double)v).ToArray(), Dw(d), 1e-4, "batched split-K");
         }
         finally { ilgpu.UseCuBlas = cublas; }
     }

@@ -16,6 +16,9 @@ public struct GemmArgs
     /// <summary>0: no bias; 1: bias[OffBias + col] added to every row of C (a dense layer); 2: bias[OffBias + row] added to every
     /// column (a convolution, whose rows are output channels).</summary>
     public int HasBias, OffBias;
+    /// <summary>Split-K (set by accelerator backends, 0 or 1 otherwise): the launch's batch entry e is slice e % Slices of
+    /// product e / Slices, covering k from (e % Slices)·K; A and B strides stay those of the products.</summary>
+    public int Slices;
 }
 
 /// <summary>Sliding k×k windows with stride S and padding P over dense x [N, C, H, W]; OH, OW the output grid.</summary>

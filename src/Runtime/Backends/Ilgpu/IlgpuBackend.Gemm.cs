@@ -18,9 +18,13 @@ internal sealed partial class IlgpuBackend
     /// <summary>GEMM on CUDA: compile with launch bounds (256 threads, 2 groups per multiprocessor), capping registers at 128.</summary>
     public bool GemmLaunchBounds { get; set; } = true;
 
-    /// <summary>Split K across a batch of partial products when the grid of a single product would not fill the device twice
+    /// <summary>Split K into slices run side by side when a product's (or a batch's) grid would not fill the device twice
     /// (see <see cref="TrySplitK"/>).</summary>
     public bool UseSplitK { get; set; } = true;
+
+    /// <summary>Blocks of C a GEMM launch should have to keep the device busy: two 256-thread groups per multiprocessor (as
+    /// the launch bounds allow). Below it split-K or smaller groups are used (tests lower it on one-multiprocessor simulators).</summary>
+    internal int FillTarget { get; set; }
 
     /// <summary>Shortest slice of K that split-K makes (32 k-tiles: the scratch's write and read stay small next to the product).</summary>
     public const int SplitKMinSlice = 256;
@@ -54,7 +58,7 @@ internal sealed partial class IlgpuBackend
             // A T×T group computes an (8T)² block of C, 8×8 per thread. When the grid would not fill the device twice, split
             // K if it is long enough, else halve T.
             int t = Tile;
-            long blocks = (long)Blocks(g.N, 8 * t) * Blocks(g.M, 8 * t) * g.Batch, target = 2L * Accelerator.NumMultiprocessors;
+            long blocks = (long)Blocks(g.N, 8 * t) * Blocks(g.M, 8 * t) * g.Batch, target = FillTarget;
             if (t > 8 && blocks < target)
             {
                 if (TrySplitK(a, b, c, g, bias, blocks, target)) return;
@@ -102,8 +106,9 @@ internal sealed partial class IlgpuBackend
         var grid = new Index3D(g.BlocksX * g.BlocksY * g.Batch, 1, 1);
         var config = new KernelConfig(grid, new Index3D(t, t, 1)); // for kernels with static shared memory
         _launches++;
-        if (t == 16 && UseVectorGemm && VectorStage(g.OffA, g.BatchA, g.Batch, g.RowA, g.ColA, g.M, g.K) is var sa and not Run.None
-            && VectorStage(g.OffB, g.BatchB, g.Batch, g.ColB, g.RowB, g.N, g.K) is var sb and not Run.None)
+        int products = g.Batch / Math.Max(g.Slices, 1); // a slice starts at a multiple of K: aligned where K % 4 == 0
+        if (t == 16 && UseVectorGemm && VectorStage(g.OffA, g.BatchA, products, g.RowA, g.ColA, g.M, g.K) is var sa and not Run.None
+            && VectorStage(g.OffB, g.BatchB, products, g.ColB, g.RowB, g.N, g.K) is var sb and not Run.None)
         {
             var kernel = (sa, sb) switch
             {
@@ -125,28 +130,29 @@ internal sealed partial class IlgpuBackend
     private bool StaticTilesOnly => Accelerator.AcceleratorType == AcceleratorType.OpenCL;
 
     /// <summary>
-    /// Split-K for a single product whose 128×128 grid would leave multiprocessors idle (n = 1024 on an H100: 64 blocks
-    /// for 132 SMs): s slices of K run as a batch of s products into a scratch [s, M, N] (the batched kernel, full-size
-    /// groups), then one reduction adds the slices in a fixed order, so results do not depend on scheduling. Used when
-    /// every slice is a whole number of k-tiles and at least <see cref="SplitKMinSlice"/> long (at most 16 slices).
+    /// Split-K for products whose 128×128 grid would leave multiprocessors idle (n = 1024 on an H100: 64 blocks for 132
+    /// SMs; a convolution's weight gradient: one small block per sample, K = the output's pixels): each product's K is cut
+    /// into s slices that run as s·batch entries of one launch (full-size groups, see <see cref="GemmArgs.Slices"/>) into a
+    /// scratch [batch, s, M, N], then one reduction adds each product's slices in a fixed order, so results do not depend
+    /// on scheduling. Used when every slice is a whole number of k-tiles and at least <see cref="SplitKMinSlice"/> long
+    /// (at most 16 slices).
     /// </summary>
     private bool TrySplitK(Storage a, Storage b, Storage c, GemmArgs g, Storage? bias, long blocks, long target)
     {
-        if (!UseSplitK || g.Batch != 1) return false;
+        if (!UseSplitK) return false;
         // The fewest slices that fill the device twice, else the most there can be; every slice a whole number of k-tiles.
         int s = 1;
         for (int n = 2; n <= 16 && g.K / n >= SplitKMinSlice && blocks * s < target; n++)
             if (g.K % (8 * n) == 0) s = n;
         if (s == 1) return false;
-        int slice = g.K / s;
         var split = g;
-        (split.Batch, split.K, split.BatchA, split.BatchB, split.HasBias) = (s, slice, slice * g.ColA, slice * g.RowB, 0);
-        var scratch = Allocate(DType.Float32, s * g.M * g.N);
+        (split.Batch, split.K, split.Slices, split.HasBias) = (g.Batch * s, g.K / s, s, 0);
+        var scratch = Allocate(DType.Float32, split.Batch * g.M * g.N);
         scratch.AddRef();
         try
         {
             LaunchTiled(a, b, scratch, split, V<float>(scratch), Tile);
-            Reduce<SumOp>(scratch, 0, c, 1, s, g.M * g.N);
+            Reduce<SumOp>(scratch, 0, c, g.Batch, s, g.M * g.N);
             if (g.HasBias != 0) AddBiasRows(c, bias!, g);
         }
         finally { scratch.Release(); }

@@ -22,6 +22,7 @@ internal sealed partial class IlgpuBackend : IBackend
         Pool = new DevicePool(accelerator, device);
         ReduceGroup = Math.Min(Kernels.MaxReduceGroup, 1 << (int)Math.Log2(accelerator.MaxNumThreadsPerGroup));
         Tile = ReduceGroup >= 256 ? 16 : ReduceGroup >= 64 ? 8 : 4;
+        FillTarget = 2 * accelerator.NumMultiprocessors;
     }
 
     /// <summary>Threads per group of the row reduction (a power of two ≤ 256).</summary>

@@ -36,6 +36,14 @@ public static partial class Kernels
         bx = block - by * g.BlocksX;
     }
 
+    /// <summary>Where batch entry <paramref name="entry"/> of a launch reads A and B (see <see cref="GemmArgs.Slices"/>).</summary>
+    private static void GemmBase(GemmArgs g, int entry, out int baseA, out int baseB)
+    {
+        int s = g.Slices > 1 ? g.Slices : 1, product = entry / s, kFrom = (entry - product * s) * g.K;
+        baseA = g.OffA + product * g.BatchA + kFrom * g.ColA;
+        baseB = g.OffB + product * g.BatchB + kFrom * g.RowB;
+    }
+
     /// <summary>Tile coordinates of staged element e: (row, k) of an A tile or (column, k) of a B tile; k-fastest when
     /// <paramref name="kFastest"/> (BK consecutive elements per row), else row-fastest (BM per k).</summary>
     private static void StageIndex(int e, bool kFastest, int bk, int bm, out int m, out int k)

@@ -17,7 +17,7 @@ public static partial class Kernels
         GemmBlock(g, out int bx, out int by, out int batch);
         int tx = Group.IdxX, ty = Group.IdxY, tid = ty * T + tx, threads = T * T;
         int row0 = by * BM, col0 = bx * BM, sB = 2 * tile;
-        int baseA = g.OffA + batch * g.BatchA, baseB = g.OffB + batch * g.BatchB;
+        GemmBase(g, batch, out int baseA, out int baseB);
         bool aRowMajor = g.ColA == 1, bRowMajor = g.ColB == 1;
         StageIndex(tid + 0 * threads, aRowMajor, BK, BM, out int am0, out int ak0); StageIndex(tid + 0 * threads, !bRowMajor, BK, BM, out int bn0, out int bk0);
         StageIndex(tid + 1 * threads, aRowMajor, BK, BM, out int am1, out int ak1); StageIndex(tid + 1 * threads, !bRowMajor, BK, BM, out int bn1, out int bk1);

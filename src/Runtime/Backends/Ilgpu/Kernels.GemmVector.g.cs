@@ -21,7 +21,7 @@ public static partial class Kernels
         // +16, columns 4·bc…+3 and +32.
         int ar = 8 * (warp / 2) + lane / 8, bc = 16 * (warp % 2) + lane % 8; // in Float4 units
         int row0 = by * BM, col0 = bx * BM;
-        int baseA = g.OffA + batch * g.BatchA, baseB = g.OffB + batch * g.BatchB;
+        GemmBase(g, batch, out int baseA, out int baseB);
         TA sa = default; TB sb = default;
         int da = sa.Step(BK, g.ColA), db = sb.Step(BK, g.RowB); // Float4s from a run to the same run a tile later
         sa.Place(tid + 0, BK, BM, out int am0, out int ak0); sb.Place(tid + 0, BK, BM, out int bn0, out int bk0);

@@ -147,7 +147,8 @@ public static partial class Kernels
     public static void GemmDirect(Index1D t, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, GemmArgs g)
     {
         int col = t % g.N, rest = t / g.N, row = rest % g.M, batch = rest / g.M;
-        int pa = g.OffA + batch * g.BatchA + row * g.RowA, pb = g.OffB + batch * g.BatchB + col * g.ColB;
+        GemmBase(g, batch, out int pa, out int pb);
+        pa += row * g.RowA; pb += col * g.ColB;
         float acc = 0f;
         int k = 0;
         for (; k + 4 <= g.K; k += 4)
