@@ -13,6 +13,11 @@ try { o = Options.Parse(args); }
 catch (Exception e) when (e is ArgumentException or FormatException) { Console.Error.WriteLine(e.Message); return 2; }
 
 var device = o.Device is null ? Device.TryGpu() : Device.Parse(o.Device);
+if (!device.IsAvailable)
+{
+    Console.Error.WriteLine($"--device {device}: this machine has no such device. What it has:\n{Device.Describe()}");
+    return 2;
+}
 Console.WriteLine($"device: {device} — {Device.List().First(i => i.Device == device).Name}");
 var data = DigitsData.Load(Path.Combine(AppContext.BaseDirectory, "data", "digits.csv.gz"));
 var (trainRows, testRows) = data.Split();
