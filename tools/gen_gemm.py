@@ -32,22 +32,18 @@ def epilogue(w, rows, cols):
         w(f"        StoreRow8(c, bias, g, cBase, {r}, colLo, colHi, " + ", ".join(f"c{i}{j}" for j in range(8)) + ");")
 
 
-def tile_loop(w, load_next, compute, store_next):
-    """The k loop: read the next k-tile into registers, multiply the current one, store the next into the other buffer,
-    one barrier per tile. Each argument writes its part at the indentation it is given."""
+def tile_loop(w, P, loads, compute, stores):
+    """The k loop, branchless: advance each staged element's index by a tile, read the next k-tile into registers (zeros
+    past K), multiply the current one, store the next into the other buffer (after the last tile, into the buffer no one
+    reads again), one barrier per tile. cur: Float4s from a pair's first buffer to the one being multiplied."""
+    w("        int cur = 0;")
     w("        for (int k0 = 0; k0 < g.K; k0 += BK)")
     w("        {")
-    w("            bool more = k0 + BK < g.K;")
-    w("            if (more)")
-    w("            {")
-    load_next("                ")
-    w("            }")
+    w("            " + " ".join(f"ia{p} += da; ib{p} += db;" for p in range(P)))
+    loads("            ", "k0 + BK")
     compute("            ")
-    w("            if (more)")
-    w("            {")
-    store_next("                ")
-    w("                cur = 1 - cur;")
-    w("            }")
+    w("            cur = tile / 4 - cur;")
+    stores("            ", "4 * cur + ")
     w("            Group.Barrier();")
     w("        }")
 
@@ -72,22 +68,30 @@ def general(name, loads, doc, specialized=False, unroll=1):
     w("        int row0 = by * BM, col0 = bx * BM, sB = 2 * tile;")
     w("        GemmBase(g, batch, out int baseA, out int baseB);")
     w("        bool aRowMajor = g.ColA == 1, bRowMajor = g.ColB == 1;")
+    w("        int da = BK * g.ColA, db = BK * g.RowB; // elements from one k-tile to the next")
     for p in range(L):
         w(f"        StageIndex(tid + {p} * threads, aRowMajor, BK, BM, out int am{p}, out int ak{p}); StageIndex(tid + {p} * threads, !bRowMajor, BK, BM, out int bn{p}, out int bk{p});")
-    for p in range(L):
-        w(f"        float ra{p} = LoadA(a, g, baseA, row0 + am{p}, ak{p}), rb{p} = LoadB(b, g, baseB, bk{p}, col0 + bn{p});")
-    for p in range(L):
-        w(f"        shared[ak{p} * S + am{p}] = ra{p}; shared[sB + bk{p} * S + bn{p}] = rb{p};")
+        w(f"        int ia{p} = baseA + (row0 + am{p}) * g.RowA + ak{p} * g.ColA, ib{p} = baseB + bk{p} * g.RowB + (col0 + bn{p}) * g.ColB;")
+        w(f"        int ka{p} = row0 + am{p} < g.M ? g.K - ak{p} : 0, kb{p} = col0 + bn{p} < g.N ? g.K - bk{p} : 0; // a tile from k0 < these: inside")
+        w(f"        int sa{p} = ak{p} * S + am{p}, sb{p} = sB + bk{p} * S + bn{p}; // in the first buffer of each pair")
+
+    def loads(ind, k):
+        for p in range(L):
+            w(f"{ind}ra{p} = {k} < ka{p} ? a[ia{p}] : 0f; rb{p} = {k} < kb{p} ? b[ib{p}] : 0f;")
+
+    def stores(ind, at):
+        for p in range(L):
+            w(f"{ind}shared[{at}sa{p}] = ra{p}; shared[{at}sb{p}] = rb{p};")
+
+    w("        " + " ".join(f"float ra{p}, rb{p};" for p in range(L)))
+    loads("        ", "0")
+    stores("        ", "")
     w("        Group.Barrier();")
     accumulators(w)
-    w("        int aLo = ty, aHi = T + ty, bLo = tx, bHi = T + tx, S4 = S / 4, cur = 0; // Float4 units within a shared row")
-    def load_next(ind):
-        w(f"{ind}int kn = k0 + BK;")
-        for p in range(L):
-            w(f"{ind}ra{p} = LoadA(a, g, baseA, row0 + am{p}, kn + ak{p}); rb{p} = LoadB(b, g, baseB, kn + bk{p}, col0 + bn{p});")
+    w("        int aLo = ty, aHi = T + ty, bLo = tx, bHi = T + tx, S4 = S / 4; // Float4 units within a shared row")
 
     def compute(ind):
-        w(f"{ind}int pa = cur * tile / 4, pb = (2 + cur) * tile / 4;")
+        w(f"{ind}int pa = cur, pb = 2 * tile / 4 + cur;")
         w(f"{ind}for (int k = 0; k < BK; k += {unroll})")
         w(f"{ind}{{")
         for u in range(unroll):
@@ -96,12 +100,7 @@ def general(name, loads, doc, specialized=False, unroll=1):
         w(f"{ind}    pa += {unroll} * S4; pb += {unroll} * S4;")
         w(f"{ind}}}")
 
-    def store_next(ind):
-        w(f"{ind}int na = (1 - cur) * tile, nb = sB + na;")
-        for p in range(L):
-            w(f"{ind}shared[na + ak{p} * S + am{p}] = ra{p}; shared[nb + bk{p} * S + bn{p}] = rb{p};")
-
-    tile_loop(w, load_next, compute, store_next)
+    tile_loop(w, L, loads, compute, stores)
     epilogue(w, "int rowLo = row0 + 4 * ty, rowHi = row0 + 4 * T + 4 * ty", "colLo = col0 + 4 * tx, colHi = col0 + 4 * T + 4 * tx")
     w("    }")
     return "\n".join(out)
@@ -141,29 +140,24 @@ def vector(name, bk, doc):
 
     def loads(ind, k):
         for p in range(P):
-            w(f"{ind}ra{p} = aIn{p} && {k}ak{p} < g.K ? a4[ia{p}] : default; rb{p} = bIn{p} && {k}bk{p} < g.K ? b4[ib{p}] : default;")
+            w(f"{ind}ra{p} = aIn{p} && {k} + ak{p} < g.K ? a4[ia{p}] : default; rb{p} = bIn{p} && {k} + bk{p} < g.K ? b4[ib{p}] : default;")
 
     def stores(ind, at):
         for p in range(P):
             w(f"{ind}sa.Store(shared, {at}sa{p}, S, ra{p}); sb.Store(shared, {at}sb{p}, S, rb{p});")
 
     w("        " + " ".join(f"Float4 ra{p}, rb{p};" for p in range(P)))
-    loads("        ", "")
+    loads("        ", "0")
     stores("        ", "")
     w("        Group.Barrier();")
     accumulators(w)
-    w("        int cur = 0; // Float4s from a pair's first buffer to the one being multiplied")
-    w("        for (int k0 = 0; k0 < g.K; k0 += BK)")
-    w("        {")
-    w("            " + " ".join(f"ia{p} += da; ib{p} += db;" for p in range(P)))
-    loads("            ", "k0 + BK + ")
-    w("            var fa = shared4.SubView(cur + ar); var fb = shared4.SubView(2 * tile / 4 + cur + bc); // constant offsets below")
-    for u in range(bk):
-        fma_step(w, "            ", f"fa[{u} * S4]", f"fa[{u} * S4 + 4]", f"fb[{u} * S4]", f"fb[{u} * S4 + 8]")
-    w("            cur = tile / 4 - cur;")
-    stores("            ", "4 * cur + ")
-    w("            Group.Barrier();")
-    w("        }")
+
+    def compute(ind):
+        w(f"{ind}var fa = shared4.SubView(cur + ar); var fb = shared4.SubView(2 * tile / 4 + cur + bc); // constant offsets below")
+        for u in range(bk):
+            fma_step(w, ind, f"fa[{u} * S4]", f"fa[{u} * S4 + 4]", f"fb[{u} * S4]", f"fb[{u} * S4 + 8]")
+
+    tile_loop(w, P, loads, compute, stores)
     epilogue(w, "int rowLo = row0 + 4 * ar, rowHi = rowLo + 16", "colLo = col0 + 4 * bc, colHi = colLo + 32")
     w("    }")
     return "\n".join(out)

@@ -19,18 +19,32 @@ public static partial class Kernels
         int row0 = by * BM, col0 = bx * BM, sB = 2 * tile;
         GemmBase(g, batch, out int baseA, out int baseB);
         bool aRowMajor = g.ColA == 1, bRowMajor = g.ColB == 1;
+        int da = BK * g.ColA, db = BK * g.RowB; // elements from one k-tile to the next
         StageIndex(tid + 0 * threads, aRowMajor, BK, BM, out int am0, out int ak0); StageIndex(tid + 0 * threads, !bRowMajor, BK, BM, out int bn0, out int bk0);
+        int ia0 = baseA + (row0 + am0) * g.RowA + ak0 * g.ColA, ib0 = baseB + bk0 * g.RowB + (col0 + bn0) * g.ColB;
+        int ka0 = row0 + am0 < g.M ? g.K - ak0 : 0, kb0 = col0 + bn0 < g.N ? g.K - bk0 : 0; // a tile from k0 < these: inside
+        int sa0 = ak0 * S + am0, sb0 = sB + bk0 * S + bn0; // in the first buffer of each pair
         StageIndex(tid + 1 * threads, aRowMajor, BK, BM, out int am1, out int ak1); StageIndex(tid + 1 * threads, !bRowMajor, BK, BM, out int bn1, out int bk1);
+        int ia1 = baseA + (row0 + am1) * g.RowA + ak1 * g.ColA, ib1 = baseB + bk1 * g.RowB + (col0 + bn1) * g.ColB;
+        int ka1 = row0 + am1 < g.M ? g.K - ak1 : 0, kb1 = col0 + bn1 < g.N ? g.K - bk1 : 0; // a tile from k0 < these: inside
+        int sa1 = ak1 * S + am1, sb1 = sB + bk1 * S + bn1; // in the first buffer of each pair
         StageIndex(tid + 2 * threads, aRowMajor, BK, BM, out int am2, out int ak2); StageIndex(tid + 2 * threads, !bRowMajor, BK, BM, out int bn2, out int bk2);
+        int ia2 = baseA + (row0 + am2) * g.RowA + ak2 * g.ColA, ib2 = baseB + bk2 * g.RowB + (col0 + bn2) * g.ColB;
+        int ka2 = row0 + am2 < g.M ? g.K - ak2 : 0, kb2 = col0 + bn2 < g.N ? g.K - bk2 : 0; // a tile from k0 < these: inside
+        int sa2 = ak2 * S + am2, sb2 = sB + bk2 * S + bn2; // in the first buffer of each pair
         StageIndex(tid + 3 * threads, aRowMajor, BK, BM, out int am3, out int ak3); StageIndex(tid + 3 * threads, !bRowMajor, BK, BM, out int bn3, out int bk3);
-        float ra0 = LoadA(a, g, baseA, row0 + am0, ak0), rb0 = LoadB(b, g, baseB, bk0, col0 + bn0);
-        float ra1 = LoadA(a, g, baseA, row0 + am1, ak1), rb1 = LoadB(b, g, baseB, bk1, col0 + bn1);
-        float ra2 = LoadA(a, g, baseA, row0 + am2, ak2), rb2 = LoadB(b, g, baseB, bk2, col0 + bn2);
-        float ra3 = LoadA(a, g, baseA, row0 + am3, ak3), rb3 = LoadB(b, g, baseB, bk3, col0 + bn3);
-        shared[ak0 * S + am0] = ra0; shared[sB + bk0 * S + bn0] = rb0;
-        shared[ak1 * S + am1] = ra1; shared[sB + bk1 * S + bn1] = rb1;
-        shared[ak2 * S + am2] = ra2; shared[sB + bk2 * S + bn2] = rb2;
-        shared[ak3 * S + am3] = ra3; shared[sB + bk3 * S + bn3] = rb3;
+        int ia3 = baseA + (row0 + am3) * g.RowA + ak3 * g.ColA, ib3 = baseB + bk3 * g.RowB + (col0 + bn3) * g.ColB;
+        int ka3 = row0 + am3 < g.M ? g.K - ak3 : 0, kb3 = col0 + bn3 < g.N ? g.K - bk3 : 0; // a tile from k0 < these: inside
+        int sa3 = ak3 * S + am3, sb3 = sB + bk3 * S + bn3; // in the first buffer of each pair
+        float ra0, rb0; float ra1, rb1; float ra2, rb2; float ra3, rb3;
+        ra0 = 0 < ka0 ? a[ia0] : 0f; rb0 = 0 < kb0 ? b[ib0] : 0f;
+        ra1 = 0 < ka1 ? a[ia1] : 0f; rb1 = 0 < kb1 ? b[ib1] : 0f;
+        ra2 = 0 < ka2 ? a[ia2] : 0f; rb2 = 0 < kb2 ? b[ib2] : 0f;
+        ra3 = 0 < ka3 ? a[ia3] : 0f; rb3 = 0 < kb3 ? b[ib3] : 0f;
+        shared[sa0] = ra0; shared[sb0] = rb0;
+        shared[sa1] = ra1; shared[sb1] = rb1;
+        shared[sa2] = ra2; shared[sb2] = rb2;
+        shared[sa3] = ra3; shared[sb3] = rb3;
         Group.Barrier();
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c04 = 0, c05 = 0, c06 = 0, c07 = 0;
         float c10 = 0, c11 = 0, c12 = 0, c13 = 0, c14 = 0, c15 = 0, c16 = 0, c17 = 0;
@@ -40,19 +54,16 @@ public static partial class Kernels
         float c50 = 0, c51 = 0, c52 = 0, c53 = 0, c54 = 0, c55 = 0, c56 = 0, c57 = 0;
         float c60 = 0, c61 = 0, c62 = 0, c63 = 0, c64 = 0, c65 = 0, c66 = 0, c67 = 0;
         float c70 = 0, c71 = 0, c72 = 0, c73 = 0, c74 = 0, c75 = 0, c76 = 0, c77 = 0;
-        int aLo = ty, aHi = T + ty, bLo = tx, bHi = T + tx, S4 = S / 4, cur = 0; // Float4 units within a shared row
+        int aLo = ty, aHi = T + ty, bLo = tx, bHi = T + tx, S4 = S / 4; // Float4 units within a shared row
+        int cur = 0;
         for (int k0 = 0; k0 < g.K; k0 += BK)
         {
-            bool more = k0 + BK < g.K;
-            if (more)
-            {
-                int kn = k0 + BK;
-                ra0 = LoadA(a, g, baseA, row0 + am0, kn + ak0); rb0 = LoadB(b, g, baseB, kn + bk0, col0 + bn0);
-                ra1 = LoadA(a, g, baseA, row0 + am1, kn + ak1); rb1 = LoadB(b, g, baseB, kn + bk1, col0 + bn1);
-                ra2 = LoadA(a, g, baseA, row0 + am2, kn + ak2); rb2 = LoadB(b, g, baseB, kn + bk2, col0 + bn2);
-                ra3 = LoadA(a, g, baseA, row0 + am3, kn + ak3); rb3 = LoadB(b, g, baseB, kn + bk3, col0 + bn3);
-            }
-            int pa = cur * tile / 4, pb = (2 + cur) * tile / 4;
+            ia0 += da; ib0 += db; ia1 += da; ib1 += db; ia2 += da; ib2 += db; ia3 += da; ib3 += db;
+            ra0 = k0 + BK < ka0 ? a[ia0] : 0f; rb0 = k0 + BK < kb0 ? b[ib0] : 0f;
+            ra1 = k0 + BK < ka1 ? a[ia1] : 0f; rb1 = k0 + BK < kb1 ? b[ib1] : 0f;
+            ra2 = k0 + BK < ka2 ? a[ia2] : 0f; rb2 = k0 + BK < kb2 ? b[ib2] : 0f;
+            ra3 = k0 + BK < ka3 ? a[ia3] : 0f; rb3 = k0 + BK < kb3 ? b[ib3] : 0f;
+            int pa = cur, pb = 2 * tile / 4 + cur;
             for (int k = 0; k < BK; k += 1)
             {
                 { var a0 = shared4[pa + aLo]; var a1 = shared4[pa + aHi];
@@ -68,15 +79,11 @@ public static partial class Kernels
                 }
                 pa += 1 * S4; pb += 1 * S4;
             }
-            if (more)
-            {
-                int na = (1 - cur) * tile, nb = sB + na;
-                shared[na + ak0 * S + am0] = ra0; shared[nb + bk0 * S + bn0] = rb0;
-                shared[na + ak1 * S + am1] = ra1; shared[nb + bk1 * S + bn1] = rb1;
-                shared[na + ak2 * S + am2] = ra2; shared[nb + bk2 * S + bn2] = rb2;
-                shared[na + ak3 * S + am3] = ra3; shared[nb + bk3 * S + bn3] = rb3;
-                cur = 1 - cur;
-            }
+            cur = tile / 4 - cur;
+            shared[4 * cur + sa0] = ra0; shared[4 * cur + sb0] = rb0;
+            shared[4 * cur + sa1] = ra1; shared[4 * cur + sb1] = rb1;
+            shared[4 * cur + sa2] = ra2; shared[4 * cur + sb2] = rb2;
+            shared[4 * cur + sa3] = ra3; shared[4 * cur + sb3] = rb3;
             Group.Barrier();
         }
         int rowLo = row0 + 4 * ty, rowHi = row0 + 4 * T + 4 * ty, colLo = col0 + 4 * tx, colHi = col0 + 4 * T + 4 * tx;

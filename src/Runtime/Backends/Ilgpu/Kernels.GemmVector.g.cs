@@ -29,7 +29,7 @@ public static partial class Kernels
         int ia0 = sa.Index(baseA, g.RowA, g.ColA, row0 + am0, ak0), ib0 = sb.Index(baseB, g.ColB, g.RowB, col0 + bn0, bk0);
         int sa0 = ak0 * S + am0, sb0 = 2 * tile + bk0 * S + bn0; // in the first buffer of each pair
         Float4 ra0, rb0;
-        ra0 = aIn0 && ak0 < g.K ? a4[ia0] : default; rb0 = bIn0 && bk0 < g.K ? b4[ib0] : default;
+        ra0 = aIn0 && 0 + ak0 < g.K ? a4[ia0] : default; rb0 = bIn0 && 0 + bk0 < g.K ? b4[ib0] : default;
         sa.Store(shared, sa0, S, ra0); sb.Store(shared, sb0, S, rb0);
         Group.Barrier();
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c04 = 0, c05 = 0, c06 = 0, c07 = 0;
@@ -40,7 +40,7 @@ public static partial class Kernels
         float c50 = 0, c51 = 0, c52 = 0, c53 = 0, c54 = 0, c55 = 0, c56 = 0, c57 = 0;
         float c60 = 0, c61 = 0, c62 = 0, c63 = 0, c64 = 0, c65 = 0, c66 = 0, c67 = 0;
         float c70 = 0, c71 = 0, c72 = 0, c73 = 0, c74 = 0, c75 = 0, c76 = 0, c77 = 0;
-        int cur = 0; // Float4s from a pair's first buffer to the one being multiplied
+        int cur = 0;
         for (int k0 = 0; k0 < g.K; k0 += BK)
         {
             ia0 += da; ib0 += db;
