@@ -1,5 +1,5 @@
 // A small benchmark harness: medians of repeated runs, printed next to a peer measured in the same process.
-// Usage: dotnet run -c Release --project benchmarks/Runtime.Bench [cpu|gpu|all]
+// Usage: dotnet run -c Release --project benchmarks/Runtime.Bench [cpu|gpu|all|mlp|io|coldstart <device>|ptx <dir>|gemm <device> [n ...]]
 using System.Diagnostics;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using DeepSharp;
@@ -12,7 +12,7 @@ if (what is "cpu" or "all") { CpuGemm(); CpuElementwise(); }
 if (what is "mlp" or "all") { Mlp(Device.Cpu, threads: Environment.ProcessorCount); Mlp(Device.Cpu, threads: 1); BlockMlpCpu(); }
 if (what is "io" or "all") Io();
 if (what is "gpu" or "all") Gpu(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu());
-if (what is "gemm") GemmTable(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu());
+if (what is "gemm") GemmTable(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu(), args.Skip(2).Select(int.Parse).ToArray());
 if (what is "ptx") PtxDump.Run(args.Length > 1 ? args[1] : "ptx");
 if (what is "coldstart") ColdStart(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu());
 return 0;
@@ -177,7 +177,7 @@ static void Gpu(Device d)
 {
     if (d == Device.Cpu) { Console.WriteLine("\nNo GPU: GPU benchmarks skipped.\n" + Device.Describe()); return; }
     Console.WriteLine($"\n## {d}: {Device.List().First(i => i.Device == d).Name}");
-    GemmTable(d);
+    GemmTable(d, []);
     ElementwiseAndLaunches(d);
     if (!Quick()) Mlp(d, Environment.ProcessorCount);
     Console.WriteLine("\n## Training steps with Blocks (Sequential + Dense, cross-entropy, SGD), µs — median; launches per step; device memory");
@@ -189,51 +189,50 @@ static void Gpu(Device d)
     ConvStep(d);
 }
 
-static void GemmTable(Device d)
+// GEMM of square n on an accelerator: cuBLAS (CUDA) against the C# kernels, with each dispatch option switched once.
+// Sizes default to 1024, 2048, 4096 (64 in quick mode).
+static void GemmTable(Device d, int[] sizes)
 {
     var backend = DeviceManager.Ilgpu(d);
+    bool cuda = d.Kind == DeviceKind.Cuda;
     Console.WriteLine($"\nILGPU optimization level: {Environment.GetEnvironmentVariable("DEEPSHARP_ILGPU_OPT") ?? "O1"}; " +
         $"C# kernel launch bounds {(backend.GemmLaunchBounds ? "on" : "off")}" +
-        (d.Kind == DeviceKind.Cuda ? $" (groups/SM: general {Try(() => backend.GemmOccupancy(backend.Tile))}, vector-staged {Try(backend.GemmVectorOccupancy)})" : ""));
+        (cuda ? $" (groups/SM: general {Try(() => backend.GemmOccupancy(backend.Tile))}, vector-staged {Try(backend.GemmVectorOccupancy)})" : ""));
     // The device's fp32 rate as a C# kernel reaches it, to read both GEMMs against (a failure here must not stop the run).
     double ceiling = double.NaN;
     try { ceiling = FfmaCeiling.Measure(d, Quick()); Console.WriteLine($"FFMA ceiling (16 chains per thread, 2048 threads per SM): {ceiling:F2} TFLOP/s"); }
     catch (Exception e) { Console.WriteLine($"FFMA ceiling: n/a ({e.GetType().Name}: {e.Message})"); }
     Console.WriteLine("| GEMM n | cuBLAS TFLOP/s | C# kernel TFLOP/s | C# / cuBLAS | of the FFMA ceiling: cuBLAS, C# |");
     Console.WriteLine("|---|---|---|---|---|");
-    foreach (int n in Quick() ? new[] { 64 } : new[] { 1024, 2048, 4096 })
+    if (sizes.Length == 0) sizes = Quick() ? [64] : [1024, 2048, 4096];
+    foreach (int n in sizes)
     {
         var a = Tensor.Rand([n, n], device: d); var b = Tensor.Rand([n, n], device: d);
         double flops = 2.0 * n * n * n;
+        double Tflops() => flops / Median(10, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
         backend.UseCuBlas = true;
-        double cublas = flops / Median(10, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
+        double cublas = cuda ? Tflops() : double.NaN;
         backend.UseCuBlas = false;
-        double ours = flops / Median(10, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
-        Console.WriteLine($"| {n} | {cublas:F2} ({backend.CuBlasStatus}) | {ours:F2} | {ours / cublas:F2} | {cublas / ceiling:F2}, {ours / ceiling:F2} |");
-        if (n <= 2048 && !Quick())
+        double ours = Tflops();
+        Console.WriteLine($"| {n} | {(cuda ? $"{cublas:F2} ({backend.CuBlasStatus})" : "n/a")} | {Fmt(ours)} | {ours / cublas:F2} | {cublas / ceiling:F2}, {ours / ceiling:F2} |");
+        void Variant(string name, Action flip)
         {
-            // Without split-K (the single product's 128×128 grid is smaller than two groups per SM here).
-            backend.UseSplitK = false;
-            double v = flops / Median(10, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
-            Console.WriteLine($"|   split-K off | | {v:F2} | {v / cublas:F2} |");
-            backend.UseSplitK = true;
+            flip();
+            double v = Tflops();
+            flip();
+            Console.WriteLine($"|   {name} | | {Fmt(v)} | {v / cublas:F2} | {v / ceiling:F2} |");
         }
-        if (n >= 2048 || Quick())
-        {
-            // The other launch-bounds setting, for comparison.
-            backend.GemmLaunchBounds = !backend.GemmLaunchBounds;
-            double v = flops / Median(10, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
-            Console.WriteLine($"|   launch bounds {(backend.GemmLaunchBounds ? "on" : "off")} | | {v:F2} | {v / cublas:F2} |");
-            backend.GemmLaunchBounds = !backend.GemmLaunchBounds;
-            // The general tiled kernel instead of the vector-staged one (both operands here allow 16-byte runs).
-            backend.UseVectorGemm = !backend.UseVectorGemm;
-            v = flops / Median(10, () => Tensor.MatMul(a, b).Dispose(), d.Synchronize) / 1e12;
-            Console.WriteLine($"|   vector staging {(backend.UseVectorGemm ? "on" : "off")} | | {v:F2} | {v / cublas:F2} |");
-            backend.UseVectorGemm = !backend.UseVectorGemm;
-        }
+        // Split-K where the single product's 128×128 grid is smaller than two groups per SM (an H100 at n ≤ 2048).
+        if (n <= 2048) Variant("split-K off", () => backend.UseSplitK = !backend.UseSplitK);
+        if (cuda && (n >= 2048 || Quick())) Variant($"launch bounds {(backend.GemmLaunchBounds ? "off" : "on")}", () => backend.GemmLaunchBounds = !backend.GemmLaunchBounds);
+        // The general tiled kernel instead of the vector-staged one (both operands here allow 16-byte runs).
+        Variant("vector staging off", () => backend.UseVectorGemm = !backend.UseVectorGemm);
         backend.UseCuBlas = true;
     }
 }
+
+// TFLOP/s with enough digits for a CPU-hosted OpenCL device.
+static string Fmt(double tflops) => tflops.ToString(tflops >= 1 ? "F2" : "F4");
 
 // A diagnostic that must not stop the run: its value, or why there is none.
 static string Try(Func<int> f)
