@@ -1,35 +1,39 @@
 #!/usr/bin/env python3
-"""Writes the GEMM kernels with their 8x8 register tile and staging unrolled by hand (ILGPU does not unroll loops, and
-registers cannot be indexed): src/Runtime/Backends/Ilgpu/Kernels.Gemm.g.cs (the general kernel) and
-Kernels.GemmVector.g.cs (16-byte staging). Run from the repository root: python3 tools/gen_gemm.py. The options of
-general() (a specialised group edge, an unrolled k loop, eight staged elements per thread) and vector()'s k-tile produced
-the variants measured or inspected against these (benchmarks/NOTES.md)."""
-
-A_FRAG = ["a0.X", "a0.Y", "a0.Z", "a0.W", "a1.X", "a1.Y", "a1.Z", "a1.W"]
-B_FRAG = ["b0.X", "b0.Y", "b0.Z", "b0.W", "b1.X", "b1.Y", "b1.Z", "b1.W"]
+"""Writes the GEMM kernels with their register tile and staging unrolled by hand (ILGPU does not unroll loops, and
+registers cannot be indexed): src/Runtime/Backends/Ilgpu/Kernels.Gemm.g.cs (the general kernel), Kernels.GemmVector.g.cs
+and Kernels.GemmWide.g.cs (16-byte staging; 8×8 or 16×8 outputs per thread). Run from the repository root:
+python3 tools/gen_gemm.py. The options of general() (a specialised group edge, an unrolled k loop, eight staged elements
+per thread) and vector()'s k-tile produced the variants measured or inspected against these (benchmarks/NOTES.md)."""
 
 
-def fma_step(w, ind, a0, a1, b0, b1):
-    """One k step: four 16-byte fragments from shared memory, then the 64 multiply-adds of the 8x8 tile."""
-    w(f"{ind}{{ var a0 = {a0}; var a1 = {a1};")
-    w(f"{ind}  var b0 = {b0}; var b1 = {b1};")
-    for i in range(8):
-        w(f"{ind}  " + " ".join(f"c{i}{j} += {A_FRAG[i]} * {B_FRAG[j]};" for j in range(8)))
+def comps(v):
+    return [f"{v}.X", f"{v}.Y", f"{v}.Z", f"{v}.W"]
+
+
+def fma_step(w, ind, a_loads, b_loads):
+    """One k step: 16-byte fragments from shared memory (a0…, b0…), then the multiply-adds of the thread's tile."""
+    w(f"{ind}{{ " + " ".join(f"var a{i} = {e};" for i, e in enumerate(a_loads)))
+    w(f"{ind}  " + " ".join(f"var b{j} = {e};" for j, e in enumerate(b_loads)))
+    a = [x for i in range(len(a_loads)) for x in comps(f"a{i}")]
+    b = [x for j in range(len(b_loads)) for x in comps(f"b{j}")]
+    for r, ar in enumerate(a):
+        w(f"{ind}  " + " ".join(f"c{r}_{c} += {ar} * {bc};" for c, bc in enumerate(b)))
     w(f"{ind}}}")
 
 
-def accumulators(w):
-    for i in range(8):
-        w("        float " + ", ".join(f"c{i}{j} = 0" for j in range(8)) + ";")
+def accumulators(w, rows=8, cols=8):
+    for r in range(rows):
+        w("        float " + ", ".join(f"c{r}_{c} = 0" for c in range(cols)) + ";")
 
 
-def epilogue(w, rows, cols):
-    """Stores the 8x8 tile: rows rowLo..+3 and rowHi..+3, columns colLo..+3 and colHi..+3 (given as C# declarations)."""
+def epilogue(w, rows, cols, row_expr=None, nrows=8):
+    """Stores the tile: row r at row_expr(r) (default rowLo..+3, rowHi..+3), columns colLo..+3 and colHi..+3 (given as C#
+    declarations)."""
     w(f"        {rows}, {cols};")
     w("        int cBase = batch * g.M * g.N;")
-    for i in range(8):
-        r = f"rowLo + {i}" if i < 4 else f"rowHi + {i - 4}"
-        w(f"        StoreRow8(c, bias, g, cBase, {r}, colLo, colHi, " + ", ".join(f"c{i}{j}" for j in range(8)) + ");")
+    for r in range(nrows):
+        row = row_expr(r) if row_expr else (f"rowLo + {r}" if r < 4 else f"rowHi + {r - 4}")
+        w(f"        StoreRow8(c, bias, g, cBase, {row}, colLo, colHi, " + ", ".join(f"c{r}_{c}" for c in range(8)) + ");")
 
 
 def tile_loop(w, P, loads, compute, stores):
@@ -96,7 +100,7 @@ def general(name, loads, doc, specialized=False, unroll=1):
         w(f"{ind}{{")
         for u in range(unroll):
             off = "" if u == 0 else f" + {u} * S4"
-            fma_step(w, ind + "    ", f"shared4[pa{off} + aLo]", f"shared4[pa{off} + aHi]", f"shared4[pb{off} + bLo]", f"shared4[pb{off} + bHi]")
+            fma_step(w, ind + "    ", [f"shared4[pa{off} + aLo]", f"shared4[pa{off} + aHi]"], [f"shared4[pb{off} + bLo]", f"shared4[pb{off} + bHi]"])
         w(f"{ind}    pa += {unroll} * S4; pb += {unroll} * S4;")
         w(f"{ind}}}")
 
@@ -106,34 +110,36 @@ def general(name, loads, doc, specialized=False, unroll=1):
     return "\n".join(out)
 
 
-def vector(name, bk, doc):
-    """A 16x16 group (constant), 128x128 blocks, k-tile bk, operands staged in 16-byte runs (TA, TB: KRun or MnRun) and
-    the k-tile's steps unrolled, so shared-memory addresses are register + constant. The loop carries each run's index
-    (one add per tile) and has no branch: past K a run reads as zeros, and the last tile's store goes to the buffer no
-    one reads again."""
-    P = bk * 128 // 4 // 256  # runs per thread per operand
+def vector(name, bk, doc, threads=256):
+    """128x128 blocks, k-tile bk, operands staged in 16-byte runs (TA, TB: KRun or MnRun) and the k-tile's steps
+    unrolled, so shared-memory addresses are register + constant. The loop carries each run's index (one add per tile)
+    and has no branch: past K a run reads as zeros, and the last tile's store goes to the buffer no one reads again.
+    threads = 256: 8×8 outputs per thread, warps of 32×64; threads = 128: 16×8 per thread, warps of 64×64. Groups are
+    16 × threads/16 (constant)."""
+    P = bk * 128 // 4 // threads  # runs per thread per operand
+    R = 128 * 128 // threads // 8 // 4  # 16-byte row chunks per thread: 2 (8 rows) or 4 (16 rows)
     out = []
     w = out.append
     w(f"    /// <summary>{doc}</summary>")
     w(f"    public static void {name}<TA, TB>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, GemmArgs g)")
     w("        where TA : struct, IGemmStage where TB : struct, IGemmStage")
     w("    {")
-    w(f"        const int T = 16, BM = 128, BK = {bk}, S = BM + 4, S4 = S / 4, tile = BK * S; // S: padded shared row")
+    w(f"        const int BM = 128, BK = {bk}, S = BM + 4, S4 = S / 4, tile = BK * S; // S: padded shared row")
     w("        var shared = default(StaticTiles).Allocate();             // [A buf 0][A buf 1][B buf 0][B buf 1]")
     w("        var shared4 = shared.Cast<Float4>().AsAligned(16);")
     w("        var a4 = a.Cast<Float4>().AsAligned(16); var b4 = b.Cast<Float4>().AsAligned(16);")
     w("        GemmBlock(g, out int bx, out int by, out int batch);")
-    w("        int tid = Group.IdxY * T + Group.IdxX, lane = tid % 32, warp = tid / 32;")
-    w("        // Warp tiles of 32×64 (4 × 2 per block), lanes 4 × 8 within (as in CUTLASS's SIMT GEMMs): a warp's fragment loads")
-    w("        // read 384 distinct bytes of shared memory per k step, not 576 as with 2 × 16 lanes over 16×128. Rows 4·ar…+3 and")
-    w("        // +16, columns 4·bc…+3 and +32.")
-    w("        int ar = 8 * (warp / 2) + lane / 8, bc = 16 * (warp % 2) + lane % 8; // in Float4 units")
+    w("        int tid = Group.IdxY * 16 + Group.IdxX, lane = tid % 32, warp = tid / 32;")
+    w(f"        // Warp tiles of {16 * R}×64 ({8 // R} × 2 per block), lanes 4 × 8 within (as in CUTLASS's SIMT GEMMs): a warp's fragment")
+    w("        // loads read 64 distinct bytes of A and 128 of B per 16-byte load. A thread's rows: 4·ar…+3, then every 16 further;")
+    w("        // columns 4·bc…+3 and +32.")
+    w(f"        int ar = {4 * R} * (warp / 2) + lane / 8, bc = 16 * (warp % 2) + lane % 8; // in Float4 units")
     w("        int row0 = by * BM, col0 = bx * BM;")
     w("        GemmBase(g, batch, out int baseA, out int baseB);")
     w("        TA sa = default; TB sb = default;")
     w("        int da = sa.Step(BK, g.ColA), db = sb.Step(BK, g.RowB); // Float4s from a run to the same run a tile later")
     for p in range(P):
-        w(f"        sa.Place(tid + {p * 256}, BK, BM, out int am{p}, out int ak{p}); sb.Place(tid + {p * 256}, BK, BM, out int bn{p}, out int bk{p});")
+        w(f"        sa.Place(tid + {p * threads}, BK, BM, out int am{p}, out int ak{p}); sb.Place(tid + {p * threads}, BK, BM, out int bn{p}, out int bk{p});")
         w(f"        bool aIn{p} = row0 + am{p} < g.M, bIn{p} = col0 + bn{p} < g.N;")
         w(f"        int ia{p} = sa.Index(baseA, g.RowA, g.ColA, row0 + am{p}, ak{p}), ib{p} = sb.Index(baseB, g.ColB, g.RowB, col0 + bn{p}, bk{p});")
         w(f"        int sa{p} = ak{p} * S + am{p}, sb{p} = 2 * tile + bk{p} * S + bn{p}; // in the first buffer of each pair")
@@ -150,15 +156,16 @@ def vector(name, bk, doc):
     loads("        ", "0")
     stores("        ", "")
     w("        Group.Barrier();")
-    accumulators(w)
+    accumulators(w, 4 * R)
 
     def compute(ind):
         w(f"{ind}var fa = shared4.SubView(cur + ar); var fb = shared4.SubView(2 * tile / 4 + cur + bc); // constant offsets below")
         for u in range(bk):
-            fma_step(w, ind, f"fa[{u} * S4]", f"fa[{u} * S4 + 4]", f"fb[{u} * S4]", f"fb[{u} * S4 + 8]")
+            fma_step(w, ind, [f"fa[{u} * S4 + {4 * i}]" for i in range(R)], [f"fb[{u} * S4]", f"fb[{u} * S4 + 8]"])
 
     tile_loop(w, P, loads, compute, stores)
-    epilogue(w, "int rowLo = row0 + 4 * ar, rowHi = rowLo + 16", "colLo = col0 + 4 * bc, colHi = colLo + 32")
+    epilogue(w, "int rowLo = row0 + 4 * ar", "colLo = col0 + 4 * bc, colHi = colLo + 32",
+             lambda r: f"rowLo + {16 * (r // 4) + r % 4}", 4 * R)
     w("    }")
     return "\n".join(out)
 
@@ -180,3 +187,6 @@ write("src/Runtime/Backends/Ilgpu/Kernels.Gemm.g.cs",
 write("src/Runtime/Backends/Ilgpu/Kernels.GemmVector.g.cs",
       vector("GemmVector", 8, doc + "For 16×16 groups: 128×128×8 tiles, each operand staged as one 16-byte run per "
              "thread (<see cref=\"IGemmStage\"/>), the k-tile unrolled."))
+write("src/Runtime/Backends/Ilgpu/Kernels.GemmWide.g.cs",
+      vector("GemmWide", 8, "<see cref=\"GemmVector{TA, TB}\"/> with 16×8 groups (128 threads) and 16×8 outputs per "
+             "thread: two 16-byte runs staged per operand and thread (see <c>IlgpuBackend.UseWideGemm</c>).", threads=128))

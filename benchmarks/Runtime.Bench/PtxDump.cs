@@ -25,7 +25,7 @@ static class PtxDump
         {
             bool grouped = method.GetParameters()[0].ParameterType != typeof(Index1D);
             var entry = grouped ? EntryPointDescription.FromExplicitlyGroupedKernel(method) : EntryPointDescription.FromImplicitlyGroupedKernel(method);
-            var spec = grouped ? new KernelSpecialization(256, 2) : default;
+            var spec = grouped ? new KernelSpecialization(Kernels.ThreadsPerGemmGroup(method), 2) : default;
             var compiled = (PTXCompiledKernel)backend.Compile(entry, spec);
             string path = Path.Combine(dir, string.Join("_", [method.Name, .. method.GetGenericArguments().Select(t => t.Name)]) + ".ptx");
             File.WriteAllText(path, compiled.PTXAssembly);

@@ -57,7 +57,10 @@ public class PtxCompileTests
         yield return (K(nameof(Kernels.Gemm)).MakeGenericMethod(typeof(StaticTiles)), true);
         foreach (var ta in new[] { typeof(KRun), typeof(MnRun) })
             foreach (var tb in new[] { typeof(KRun), typeof(MnRun) })
+            {
                 yield return (K(nameof(Kernels.GemmVector)).MakeGenericMethod(ta, tb), true);
+                yield return (K(nameof(Kernels.GemmWide)).MakeGenericMethod(ta, tb), true);
+            }
         yield return (K(nameof(Kernels.GemmDirect)), false);
         yield return (K(nameof(Kernels.Unfold)), false);
         yield return (K(nameof(Kernels.Fold)), false);
@@ -95,7 +98,7 @@ public class PtxCompileTests
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
     /// <summary>
-    /// The tiled GEMM kernels, compiled as CUDA loads them (launch bounds: 256 threads, 2 groups per SM), assembled to sm_90
+    /// The tiled GEMM kernels, compiled as CUDA loads them (launch bounds: 256 threads — 128 for GemmWide — and 2 groups per SM), assembled to sm_90
     /// machine code by NVIDIA's ptxas: no register spills. (Past 128 registers a second group stopped fitting on an SM and
     /// the kernel lost 20 % on an H100; the bounds now cap registers, so the cost would show up as spills.) Needs ptxas:
     /// DEEPSHARP_PTXAS or PATH; .ci/run fetches one with tools/get-ptxas.sh. Skips with a reason without it.
@@ -113,12 +116,13 @@ public class PtxCompileTests
         using var backend = new PTXBackend(context, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null!);
         // The tiled GEMM kernels from the list above (every instantiation).
         var kernels = AllKernels().Where(k => k.Explicit && k.Method.Name.StartsWith("Gemm", StringComparison.Ordinal)).Select(k => k.Method).ToList();
-        Assert.Equal(6, kernels.Count);
+        Assert.Equal(10, kernels.Count);
         string dir = Directory.CreateTempSubdirectory("deepsharp-ptxas").FullName;
         var report = new List<string>();
         foreach (var method in kernels)
         {
-            var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), new KernelSpecialization(256, 2));
+            int threads = Kernels.ThreadsPerGemmGroup(method), cap = Math.Min(255, 65536 / (2 * threads)); // two groups per SM
+            var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), new KernelSpecialization(threads, 2));
             string ptx = Path.Combine(dir, "kernel.ptx");
             File.WriteAllText(ptx, lower ? compiled.PTXAssembly.Replace(".version 8.0", ".version 7.8") : compiled.PTXAssembly);
             string info = Run(ptxas, $"-arch=sm_90 -O3 -v {ptx} -o {Path.Combine(dir, "kernel.cubin")}");
@@ -126,7 +130,7 @@ public class PtxCompileTests
             var spills = System.Text.RegularExpressions.Regex.Matches(info, @"(\d+) bytes spill").Select(x => int.Parse(x.Groups[1].Value)).Sum();
             string name = $"{method.Name}<{string.Join(", ", method.GetGenericArguments().Select(a => a.Name))}>";
             report.Add($"{name}: {registers} registers, {spills} bytes spilled");
-            Assert.True(registers <= 128 && spills == 0, string.Join("\n", report));
+            Assert.True(registers <= cap && spills == 0, string.Join("\n", report));
         }
         Directory.Delete(dir, true);
         TestContext.Current.SendDiagnosticMessage(string.Join("; ", report));

@@ -15,6 +15,11 @@ internal sealed partial class IlgpuBackend
     /// both operands allow it (see <see cref="VectorStage"/>), else the general tiled kernel.</summary>
     public bool UseVectorGemm { get; set; } = true;
 
+    /// <summary>Where <see cref="UseVectorGemm"/> applies: run <see cref="Kernels.GemmWide{TA, TB}"/> (128 threads, 16×8
+    /// outputs each) instead of <see cref="Kernels.GemmVector{TA, TB}"/> (256 threads, 8×8). Off until a GPU run measures
+    /// it faster (benchmarks/NOTES.md).</summary>
+    public bool UseWideGemm { get; set; }
+
     /// <summary>GEMM on CUDA: compile with launch bounds (256 threads, 2 groups per multiprocessor), capping registers at 128.</summary>
     public bool GemmLaunchBounds { get; set; } = true;
 
@@ -110,14 +115,18 @@ internal sealed partial class IlgpuBackend
         if (t == 16 && UseVectorGemm && VectorStage(g.OffA, g.BatchA, products, g.RowA, g.ColA, g.M, g.K) is var sa and not Run.None
             && VectorStage(g.OffB, g.BatchB, products, g.ColB, g.RowB, g.N, g.K) is var sb and not Run.None)
         {
-            var kernel = (sa, sb) switch
+            var kernel = (sa, sb, UseWideGemm) switch
             {
-                (Run.AlongK, Run.AlongK) => GemmVectorK<KRun, KRun>(),
-                (Run.AlongK, _) => GemmVectorK<KRun, MnRun>(),
-                (_, Run.AlongK) => GemmVectorK<MnRun, KRun>(),
-                _ => GemmVectorK<MnRun, MnRun>(),
+                (Run.AlongK, Run.AlongK, false) => GemmVectorK<KRun, KRun>(),
+                (Run.AlongK, _, false) => GemmVectorK<KRun, MnRun>(),
+                (_, Run.AlongK, false) => GemmVectorK<MnRun, KRun>(),
+                (_, _, false) => GemmVectorK<MnRun, MnRun>(),
+                (Run.AlongK, Run.AlongK, true) => GemmWideK<KRun, KRun>(),
+                (Run.AlongK, _, true) => GemmWideK<KRun, MnRun>(),
+                (_, Run.AlongK, true) => GemmWideK<MnRun, KRun>(),
+                (_, _, true) => GemmWideK<MnRun, MnRun>(),
             };
-            kernel(config, V<float>(a), V<float>(b), V<float>(c), biasView, g);
+            kernel(UseWideGemm ? new KernelConfig(grid, new Index3D(16, 8, 1)) : config, V<float>(a), V<float>(b), V<float>(c), biasView, g);
         }
         else if (StaticTilesOnly)
             GemmK<StaticTiles>()(config, V<float>(a), V<float>(b), V<float>(c), biasView, g);

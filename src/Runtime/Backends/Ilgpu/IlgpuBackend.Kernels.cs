@@ -85,33 +85,42 @@ internal sealed partial class IlgpuBackend
         Compiled("gemmDirect", typeof(float), null, static b =>
             b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmDirect));
 
-    // With launch bounds (256 threads, 2 groups per SM; CUDA only) ptxas keeps the GEMM at 128 registers so two 256-thread
-    // groups fit on an SM; without them it took a few more and the driver's occupancy estimate fell to one group per SM.
-    private KernelSpecialization GemmSpecialization => GemmLaunchBounds && Accelerator.AcceleratorType == AcceleratorType.Cuda
-        ? new KernelSpecialization(maxNumThreadsPerGroup: 256, minNumGroupsPerMultiprocessor: 2) : KernelSpecialization.Empty;
+    // With launch bounds (2 groups per SM of 256 threads, or of 128 for GemmWide; CUDA only) ptxas keeps the GEMM at 128
+    // (255) registers so two groups fit on an SM; without them it took a few more and the driver's occupancy estimate fell
+    // to one group per SM.
+    private KernelSpecialization GemmSpecialization(int threads) => GemmLaunchBounds && Accelerator.AcceleratorType == AcceleratorType.Cuda
+        ? new KernelSpecialization(maxNumThreadsPerGroup: threads, minNumGroupsPerMultiprocessor: 2) : KernelSpecialization.Empty;
+
+    private string Bounded(string name) => GemmLaunchBounds && Accelerator.AcceleratorType == AcceleratorType.Cuda ? name + "/bounded" : name;
 
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmK<TTiles>() where TTiles : struct, IGemmTiles =>
-        Compiled(GemmSpecialization.MinNumGroupsPerMultiprocessor.HasValue ? "gemm/bounded" : "gemm", typeof(TTiles), null, static b =>
-            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm<TTiles>, b.GemmSpecialization));
+        Compiled(Bounded("gemm"), typeof(TTiles), null, static b =>
+            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm<TTiles>, b.GemmSpecialization(256)));
 
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmVectorK<TA, TB>()
         where TA : struct, IGemmStage where TB : struct, IGemmStage =>
-        Compiled(GemmSpecialization.MinNumGroupsPerMultiprocessor.HasValue ? "gemmVector/bounded" : "gemmVector", typeof(TA), typeof(TB), static b =>
-            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmVector<TA, TB>, b.GemmSpecialization));
+        Compiled(Bounded("gemmVector"), typeof(TA), typeof(TB), static b =>
+            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmVector<TA, TB>, b.GemmSpecialization(256)));
+
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmWideK<TA, TB>()
+        where TA : struct, IGemmStage where TB : struct, IGemmStage =>
+        Compiled(Bounded("gemmWide"), typeof(TA), typeof(TB), static b =>
+            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmWide<TA, TB>, b.GemmSpecialization(128)));
 
     /// <summary>Groups of the GEMM kernel that fit on one multiprocessor with a T×T group (the driver's estimate).</summary>
     public int GemmOccupancy(int t)
     {
-        var kernel = Accelerator.LoadKernel(typeof(Kernels).GetMethod(nameof(Kernels.Gemm))!.MakeGenericMethod(typeof(DynamicTiles)), GemmSpecialization);
+        var kernel = Accelerator.LoadKernel(typeof(Kernels).GetMethod(nameof(Kernels.Gemm))!.MakeGenericMethod(typeof(DynamicTiles)), GemmSpecialization(256));
         return Accelerator.EstimateMaxActiveGroupsPerMultiprocessor(kernel, t * t, 4 * (t / 2) * (8 * t + 4) * sizeof(float));
     }
 
-    /// <summary>Groups of <see cref="Kernels.GemmVector{TA, TB}"/> (row-major A and B) that fit on one multiprocessor (the
-    /// driver's estimate; its shared memory is static).</summary>
-    public int GemmVectorOccupancy()
+    /// <summary>Groups of <see cref="Kernels.GemmVector{TA, TB}"/> or <see cref="Kernels.GemmWide{TA, TB}"/> (row-major A
+    /// and B) that fit on one multiprocessor (the driver's estimate; their shared memory is static).</summary>
+    public int GemmVectorOccupancy(bool wide)
     {
-        var method = typeof(Kernels).GetMethod(nameof(Kernels.GemmVector))!.MakeGenericMethod(typeof(KRun), typeof(MnRun));
-        return Accelerator.EstimateMaxActiveGroupsPerMultiprocessor(Accelerator.LoadKernel(method, GemmSpecialization), 256, 0);
+        var method = typeof(Kernels).GetMethod(wide ? nameof(Kernels.GemmWide) : nameof(Kernels.GemmVector))!.MakeGenericMethod(typeof(KRun), typeof(MnRun));
+        int threads = Kernels.ThreadsPerGemmGroup(method);
+        return Accelerator.EstimateMaxActiveGroupsPerMultiprocessor(Accelerator.LoadKernel(method, GemmSpecialization(threads)), threads, 0);
     }
 
     private Action<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<int>, GatherArgs> GatherK<TIdx, EIdx>()

@@ -10,15 +10,15 @@ public static partial class Kernels
     public static void GemmVector<TA, TB>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, GemmArgs g)
         where TA : struct, IGemmStage where TB : struct, IGemmStage
     {
-        const int T = 16, BM = 128, BK = 8, S = BM + 4, S4 = S / 4, tile = BK * S; // S: padded shared row
+        const int BM = 128, BK = 8, S = BM + 4, S4 = S / 4, tile = BK * S; // S: padded shared row
         var shared = default(StaticTiles).Allocate();             // [A buf 0][A buf 1][B buf 0][B buf 1]
         var shared4 = shared.Cast<Float4>().AsAligned(16);
         var a4 = a.Cast<Float4>().AsAligned(16); var b4 = b.Cast<Float4>().AsAligned(16);
         GemmBlock(g, out int bx, out int by, out int batch);
-        int tid = Group.IdxY * T + Group.IdxX, lane = tid % 32, warp = tid / 32;
-        // Warp tiles of 32×64 (4 × 2 per block), lanes 4 × 8 within (as in CUTLASS's SIMT GEMMs): a warp's fragment loads
-        // read 384 distinct bytes of shared memory per k step, not 576 as with 2 × 16 lanes over 16×128. Rows 4·ar…+3 and
-        // +16, columns 4·bc…+3 and +32.
+        int tid = Group.IdxY * 16 + Group.IdxX, lane = tid % 32, warp = tid / 32;
+        // Warp tiles of 32×64 (4 × 2 per block), lanes 4 × 8 within (as in CUTLASS's SIMT GEMMs): a warp's fragment
+        // loads read 64 distinct bytes of A and 128 of B per 16-byte load. A thread's rows: 4·ar…+3, then every 16 further;
+        // columns 4·bc…+3 and +32.
         int ar = 8 * (warp / 2) + lane / 8, bc = 16 * (warp % 2) + lane % 8; // in Float4 units
         int row0 = by * BM, col0 = bx * BM;
         GemmBase(g, batch, out int baseA, out int baseB);
@@ -32,121 +32,121 @@ public static partial class Kernels
         ra0 = aIn0 && 0 + ak0 < g.K ? a4[ia0] : default; rb0 = bIn0 && 0 + bk0 < g.K ? b4[ib0] : default;
         sa.Store(shared, sa0, S, ra0); sb.Store(shared, sb0, S, rb0);
         Group.Barrier();
-        float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c04 = 0, c05 = 0, c06 = 0, c07 = 0;
-        float c10 = 0, c11 = 0, c12 = 0, c13 = 0, c14 = 0, c15 = 0, c16 = 0, c17 = 0;
-        float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c24 = 0, c25 = 0, c26 = 0, c27 = 0;
-        float c30 = 0, c31 = 0, c32 = 0, c33 = 0, c34 = 0, c35 = 0, c36 = 0, c37 = 0;
-        float c40 = 0, c41 = 0, c42 = 0, c43 = 0, c44 = 0, c45 = 0, c46 = 0, c47 = 0;
-        float c50 = 0, c51 = 0, c52 = 0, c53 = 0, c54 = 0, c55 = 0, c56 = 0, c57 = 0;
-        float c60 = 0, c61 = 0, c62 = 0, c63 = 0, c64 = 0, c65 = 0, c66 = 0, c67 = 0;
-        float c70 = 0, c71 = 0, c72 = 0, c73 = 0, c74 = 0, c75 = 0, c76 = 0, c77 = 0;
+        float c0_0 = 0, c0_1 = 0, c0_2 = 0, c0_3 = 0, c0_4 = 0, c0_5 = 0, c0_6 = 0, c0_7 = 0;
+        float c1_0 = 0, c1_1 = 0, c1_2 = 0, c1_3 = 0, c1_4 = 0, c1_5 = 0, c1_6 = 0, c1_7 = 0;
+        float c2_0 = 0, c2_1 = 0, c2_2 = 0, c2_3 = 0, c2_4 = 0, c2_5 = 0, c2_6 = 0, c2_7 = 0;
+        float c3_0 = 0, c3_1 = 0, c3_2 = 0, c3_3 = 0, c3_4 = 0, c3_5 = 0, c3_6 = 0, c3_7 = 0;
+        float c4_0 = 0, c4_1 = 0, c4_2 = 0, c4_3 = 0, c4_4 = 0, c4_5 = 0, c4_6 = 0, c4_7 = 0;
+        float c5_0 = 0, c5_1 = 0, c5_2 = 0, c5_3 = 0, c5_4 = 0, c5_5 = 0, c5_6 = 0, c5_7 = 0;
+        float c6_0 = 0, c6_1 = 0, c6_2 = 0, c6_3 = 0, c6_4 = 0, c6_5 = 0, c6_6 = 0, c6_7 = 0;
+        float c7_0 = 0, c7_1 = 0, c7_2 = 0, c7_3 = 0, c7_4 = 0, c7_5 = 0, c7_6 = 0, c7_7 = 0;
         int cur = 0;
         for (int k0 = 0; k0 < g.K; k0 += BK)
         {
             ia0 += da; ib0 += db;
             ra0 = aIn0 && k0 + BK + ak0 < g.K ? a4[ia0] : default; rb0 = bIn0 && k0 + BK + bk0 < g.K ? b4[ib0] : default;
             var fa = shared4.SubView(cur + ar); var fb = shared4.SubView(2 * tile / 4 + cur + bc); // constant offsets below
-            { var a0 = fa[0 * S4]; var a1 = fa[0 * S4 + 4];
+            { var a0 = fa[0 * S4 + 0]; var a1 = fa[0 * S4 + 4];
               var b0 = fb[0 * S4]; var b1 = fb[0 * S4 + 8];
-              c00 += a0.X * b0.X; c01 += a0.X * b0.Y; c02 += a0.X * b0.Z; c03 += a0.X * b0.W; c04 += a0.X * b1.X; c05 += a0.X * b1.Y; c06 += a0.X * b1.Z; c07 += a0.X * b1.W;
-              c10 += a0.Y * b0.X; c11 += a0.Y * b0.Y; c12 += a0.Y * b0.Z; c13 += a0.Y * b0.W; c14 += a0.Y * b1.X; c15 += a0.Y * b1.Y; c16 += a0.Y * b1.Z; c17 += a0.Y * b1.W;
-              c20 += a0.Z * b0.X; c21 += a0.Z * b0.Y; c22 += a0.Z * b0.Z; c23 += a0.Z * b0.W; c24 += a0.Z * b1.X; c25 += a0.Z * b1.Y; c26 += a0.Z * b1.Z; c27 += a0.Z * b1.W;
-              c30 += a0.W * b0.X; c31 += a0.W * b0.Y; c32 += a0.W * b0.Z; c33 += a0.W * b0.W; c34 += a0.W * b1.X; c35 += a0.W * b1.Y; c36 += a0.W * b1.Z; c37 += a0.W * b1.W;
-              c40 += a1.X * b0.X; c41 += a1.X * b0.Y; c42 += a1.X * b0.Z; c43 += a1.X * b0.W; c44 += a1.X * b1.X; c45 += a1.X * b1.Y; c46 += a1.X * b1.Z; c47 += a1.X * b1.W;
-              c50 += a1.Y * b0.X; c51 += a1.Y * b0.Y; c52 += a1.Y * b0.Z; c53 += a1.Y * b0.W; c54 += a1.Y * b1.X; c55 += a1.Y * b1.Y; c56 += a1.Y * b1.Z; c57 += a1.Y * b1.W;
-              c60 += a1.Z * b0.X; c61 += a1.Z * b0.Y; c62 += a1.Z * b0.Z; c63 += a1.Z * b0.W; c64 += a1.Z * b1.X; c65 += a1.Z * b1.Y; c66 += a1.Z * b1.Z; c67 += a1.Z * b1.W;
-              c70 += a1.W * b0.X; c71 += a1.W * b0.Y; c72 += a1.W * b0.Z; c73 += a1.W * b0.W; c74 += a1.W * b1.X; c75 += a1.W * b1.Y; c76 += a1.W * b1.Z; c77 += a1.W * b1.W;
+              c0_0 += a0.X * b0.X; c0_1 += a0.X * b0.Y; c0_2 += a0.X * b0.Z; c0_3 += a0.X * b0.W; c0_4 += a0.X * b1.X; c0_5 += a0.X * b1.Y; c0_6 += a0.X * b1.Z; c0_7 += a0.X * b1.W;
+              c1_0 += a0.Y * b0.X; c1_1 += a0.Y * b0.Y; c1_2 += a0.Y * b0.Z; c1_3 += a0.Y * b0.W; c1_4 += a0.Y * b1.X; c1_5 += a0.Y * b1.Y; c1_6 += a0.Y * b1.Z; c1_7 += a0.Y * b1.W;
+              c2_0 += a0.Z * b0.X; c2_1 += a0.Z * b0.Y; c2_2 += a0.Z * b0.Z; c2_3 += a0.Z * b0.W; c2_4 += a0.Z * b1.X; c2_5 += a0.Z * b1.Y; c2_6 += a0.Z * b1.Z; c2_7 += a0.Z * b1.W;
+              c3_0 += a0.W * b0.X; c3_1 += a0.W * b0.Y; c3_2 += a0.W * b0.Z; c3_3 += a0.W * b0.W; c3_4 += a0.W * b1.X; c3_5 += a0.W * b1.Y; c3_6 += a0.W * b1.Z; c3_7 += a0.W * b1.W;
+              c4_0 += a1.X * b0.X; c4_1 += a1.X * b0.Y; c4_2 += a1.X * b0.Z; c4_3 += a1.X * b0.W; c4_4 += a1.X * b1.X; c4_5 += a1.X * b1.Y; c4_6 += a1.X * b1.Z; c4_7 += a1.X * b1.W;
+              c5_0 += a1.Y * b0.X; c5_1 += a1.Y * b0.Y; c5_2 += a1.Y * b0.Z; c5_3 += a1.Y * b0.W; c5_4 += a1.Y * b1.X; c5_5 += a1.Y * b1.Y; c5_6 += a1.Y * b1.Z; c5_7 += a1.Y * b1.W;
+              c6_0 += a1.Z * b0.X; c6_1 += a1.Z * b0.Y; c6_2 += a1.Z * b0.Z; c6_3 += a1.Z * b0.W; c6_4 += a1.Z * b1.X; c6_5 += a1.Z * b1.Y; c6_6 += a1.Z * b1.Z; c6_7 += a1.Z * b1.W;
+              c7_0 += a1.W * b0.X; c7_1 += a1.W * b0.Y; c7_2 += a1.W * b0.Z; c7_3 += a1.W * b0.W; c7_4 += a1.W * b1.X; c7_5 += a1.W * b1.Y; c7_6 += a1.W * b1.Z; c7_7 += a1.W * b1.W;
             }
-            { var a0 = fa[1 * S4]; var a1 = fa[1 * S4 + 4];
+            { var a0 = fa[1 * S4 + 0]; var a1 = fa[1 * S4 + 4];
               var b0 = fb[1 * S4]; var b1 = fb[1 * S4 + 8];
-              c00 += a0.X * b0.X; c01 += a0.X * b0.Y; c02 += a0.X * b0.Z; c03 += a0.X * b0.W; c04 += a0.X * b1.X; c05 += a0.X * b1.Y; c06 += a0.X * b1.Z; c07 += a0.X * b1.W;
-              c10 += a0.Y * b0.X; c11 += a0.Y * b0.Y; c12 += a0.Y * b0.Z; c13 += a0.Y * b0.W; c14 += a0.Y * b1.X; c15 += a0.Y * b1.Y; c16 += a0.Y * b1.Z; c17 += a0.Y * b1.W;
-              c20 += a0.Z * b0.X; c21 += a0.Z * b0.Y; c22 += a0.Z * b0.Z; c23 += a0.Z * b0.W; c24 += a0.Z * b1.X; c25 += a0.Z * b1.Y; c26 += a0.Z * b1.Z; c27 += a0.Z * b1.W;
-              c30 += a0.W * b0.X; c31 += a0.W * b0.Y; c32 += a0.W * b0.Z; c33 += a0.W * b0.W; c34 += a0.W * b1.X; c35 += a0.W * b1.Y; c36 += a0.W * b1.Z; c37 += a0.W * b1.W;
-              c40 += a1.X * b0.X; c41 += a1.X * b0.Y; c42 += a1.X * b0.Z; c43 += a1.X * b0.W; c44 += a1.X * b1.X; c45 += a1.X * b1.Y; c46 += a1.X * b1.Z; c47 += a1.X * b1.W;
-              c50 += a1.Y * b0.X; c51 += a1.Y * b0.Y; c52 += a1.Y * b0.Z; c53 += a1.Y * b0.W; c54 += a1.Y * b1.X; c55 += a1.Y * b1.Y; c56 += a1.Y * b1.Z; c57 += a1.Y * b1.W;
-              c60 += a1.Z * b0.X; c61 += a1.Z * b0.Y; c62 += a1.Z * b0.Z; c63 += a1.Z * b0.W; c64 += a1.Z * b1.X; c65 += a1.Z * b1.Y; c66 += a1.Z * b1.Z; c67 += a1.Z * b1.W;
-              c70 += a1.W * b0.X; c71 += a1.W * b0.Y; c72 += a1.W * b0.Z; c73 += a1.W * b0.W; c74 += a1.W * b1.X; c75 += a1.W * b1.Y; c76 += a1.W * b1.Z; c77 += a1.W * b1.W;
+              c0_0 += a0.X * b0.X; c0_1 += a0.X * b0.Y; c0_2 += a0.X * b0.Z; c0_3 += a0.X * b0.W; c0_4 += a0.X * b1.X; c0_5 += a0.X * b1.Y; c0_6 += a0.X * b1.Z; c0_7 += a0.X * b1.W;
+              c1_0 += a0.Y * b0.X; c1_1 += a0.Y * b0.Y; c1_2 += a0.Y * b0.Z; c1_3 += a0.Y * b0.W; c1_4 += a0.Y * b1.X; c1_5 += a0.Y * b1.Y; c1_6 += a0.Y * b1.Z; c1_7 += a0.Y * b1.W;
+              c2_0 += a0.Z * b0.X; c2_1 += a0.Z * b0.Y; c2_2 += a0.Z * b0.Z; c2_3 += a0.Z * b0.W; c2_4 += a0.Z * b1.X; c2_5 += a0.Z * b1.Y; c2_6 += a0.Z * b1.Z; c2_7 += a0.Z * b1.W;
+              c3_0 += a0.W * b0.X; c3_1 += a0.W * b0.Y; c3_2 += a0.W * b0.Z; c3_3 += a0.W * b0.W; c3_4 += a0.W * b1.X; c3_5 += a0.W * b1.Y; c3_6 += a0.W * b1.Z; c3_7 += a0.W * b1.W;
+              c4_0 += a1.X * b0.X; c4_1 += a1.X * b0.Y; c4_2 += a1.X * b0.Z; c4_3 += a1.X * b0.W; c4_4 += a1.X * b1.X; c4_5 += a1.X * b1.Y; c4_6 += a1.X * b1.Z; c4_7 += a1.X * b1.W;
+              c5_0 += a1.Y * b0.X; c5_1 += a1.Y * b0.Y; c5_2 += a1.Y * b0.Z; c5_3 += a1.Y * b0.W; c5_4 += a1.Y * b1.X; c5_5 += a1.Y * b1.Y; c5_6 += a1.Y * b1.Z; c5_7 += a1.Y * b1.W;
+              c6_0 += a1.Z * b0.X; c6_1 += a1.Z * b0.Y; c6_2 += a1.Z * b0.Z; c6_3 += a1.Z * b0.W; c6_4 += a1.Z * b1.X; c6_5 += a1.Z * b1.Y; c6_6 += a1.Z * b1.Z; c6_7 += a1.Z * b1.W;
+              c7_0 += a1.W * b0.X; c7_1 += a1.W * b0.Y; c7_2 += a1.W * b0.Z; c7_3 += a1.W * b0.W; c7_4 += a1.W * b1.X; c7_5 += a1.W * b1.Y; c7_6 += a1.W * b1.Z; c7_7 += a1.W * b1.W;
             }
-            { var a0 = fa[2 * S4]; var a1 = fa[2 * S4 + 4];
+            { var a0 = fa[2 * S4 + 0]; var a1 = fa[2 * S4 + 4];
               var b0 = fb[2 * S4]; var b1 = fb[2 * S4 + 8];
-              c00 += a0.X * b0.X; c01 += a0.X * b0.Y; c02 += a0.X * b0.Z; c03 += a0.X * b0.W; c04 += a0.X * b1.X; c05 += a0.X * b1.Y; c06 += a0.X * b1.Z; c07 += a0.X * b1.W;
-              c10 += a0.Y * b0.X; c11 += a0.Y * b0.Y; c12 += a0.Y * b0.Z; c13 += a0.Y * b0.W; c14 += a0.Y * b1.X; c15 += a0.Y * b1.Y; c16 += a0.Y * b1.Z; c17 += a0.Y * b1.W;
-              c20 += a0.Z * b0.X; c21 += a0.Z * b0.Y; c22 += a0.Z * b0.Z; c23 += a0.Z * b0.W; c24 += a0.Z * b1.X; c25 += a0.Z * b1.Y; c26 += a0.Z * b1.Z; c27 += a0.Z * b1.W;
-              c30 += a0.W * b0.X; c31 += a0.W * b0.Y; c32 += a0.W * b0.Z; c33 += a0.W * b0.W; c34 += a0.W * b1.X; c35 += a0.W * b1.Y; c36 += a0.W * b1.Z; c37 += a0.W * b1.W;
-              c40 += a1.X * b0.X; c41 += a1.X * b0.Y; c42 += a1.X * b0.Z; c43 += a1.X * b0.W; c44 += a1.X * b1.X; c45 += a1.X * b1.Y; c46 += a1.X * b1.Z; c47 += a1.X * b1.W;
-              c50 += a1.Y * b0.X; c51 += a1.Y * b0.Y; c52 += a1.Y * b0.Z; c53 += a1.Y * b0.W; c54 += a1.Y * b1.X; c55 += a1.Y * b1.Y; c56 += a1.Y * b1.Z; c57 += a1.Y * b1.W;
-              c60 += a1.Z * b0.X; c61 += a1.Z * b0.Y; c62 += a1.Z * b0.Z; c63 += a1.Z * b0.W; c64 += a1.Z * b1.X; c65 += a1.Z * b1.Y; c66 += a1.Z * b1.Z; c67 += a1.Z * b1.W;
-              c70 += a1.W * b0.X; c71 += a1.W * b0.Y; c72 += a1.W * b0.Z; c73 += a1.W * b0.W; c74 += a1.W * b1.X; c75 += a1.W * b1.Y; c76 += a1.W * b1.Z; c77 += a1.W * b1.W;
+              c0_0 += a0.X * b0.X; c0_1 += a0.X * b0.Y; c0_2 += a0.X * b0.Z; c0_3 += a0.X * b0.W; c0_4 += a0.X * b1.X; c0_5 += a0.X * b1.Y; c0_6 += a0.X * b1.Z; c0_7 += a0.X * b1.W;
+              c1_0 += a0.Y * b0.X; c1_1 += a0.Y * b0.Y; c1_2 += a0.Y * b0.Z; c1_3 += a0.Y * b0.W; c1_4 += a0.Y * b1.X; c1_5 += a0.Y * b1.Y; c1_6 += a0.Y * b1.Z; c1_7 += a0.Y * b1.W;
+              c2_0 += a0.Z * b0.X; c2_1 += a0.Z * b0.Y; c2_2 += a0.Z * b0.Z; c2_3 += a0.Z * b0.W; c2_4 += a0.Z * b1.X; c2_5 += a0.Z * b1.Y; c2_6 += a0.Z * b1.Z; c2_7 += a0.Z * b1.W;
+              c3_0 += a0.W * b0.X; c3_1 += a0.W * b0.Y; c3_2 += a0.W * b0.Z; c3_3 += a0.W * b0.W; c3_4 += a0.W * b1.X; c3_5 += a0.W * b1.Y; c3_6 += a0.W * b1.Z; c3_7 += a0.W * b1.W;
+              c4_0 += a1.X * b0.X; c4_1 += a1.X * b0.Y; c4_2 += a1.X * b0.Z; c4_3 += a1.X * b0.W; c4_4 += a1.X * b1.X; c4_5 += a1.X * b1.Y; c4_6 += a1.X * b1.Z; c4_7 += a1.X * b1.W;
+              c5_0 += a1.Y * b0.X; c5_1 += a1.Y * b0.Y; c5_2 += a1.Y * b0.Z; c5_3 += a1.Y * b0.W; c5_4 += a1.Y * b1.X; c5_5 += a1.Y * b1.Y; c5_6 += a1.Y * b1.Z; c5_7 += a1.Y * b1.W;
+              c6_0 += a1.Z * b0.X; c6_1 += a1.Z * b0.Y; c6_2 += a1.Z * b0.Z; c6_3 += a1.Z * b0.W; c6_4 += a1.Z * b1.X; c6_5 += a1.Z * b1.Y; c6_6 += a1.Z * b1.Z; c6_7 += a1.Z * b1.W;
+              c7_0 += a1.W * b0.X; c7_1 += a1.W * b0.Y; c7_2 += a1.W * b0.Z; c7_3 += a1.W * b0.W; c7_4 += a1.W * b1.X; c7_5 += a1.W * b1.Y; c7_6 += a1.W * b1.Z; c7_7 += a1.W * b1.W;
             }
-            { var a0 = fa[3 * S4]; var a1 = fa[3 * S4 + 4];
+            { var a0 = fa[3 * S4 + 0]; var a1 = fa[3 * S4 + 4];
               var b0 = fb[3 * S4]; var b1 = fb[3 * S4 + 8];
-              c00 += a0.X * b0.X; c01 += a0.X * b0.Y; c02 += a0.X * b0.Z; c03 += a0.X * b0.W; c04 += a0.X * b1.X; c05 += a0.X * b1.Y; c06 += a0.X * b1.Z; c07 += a0.X * b1.W;
-              c10 += a0.Y * b0.X; c11 += a0.Y * b0.Y; c12 += a0.Y * b0.Z; c13 += a0.Y * b0.W; c14 += a0.Y * b1.X; c15 += a0.Y * b1.Y; c16 += a0.Y * b1.Z; c17 += a0.Y * b1.W;
-              c20 += a0.Z * b0.X; c21 += a0.Z * b0.Y; c22 += a0.Z * b0.Z; c23 += a0.Z * b0.W; c24 += a0.Z * b1.X; c25 += a0.Z * b1.Y; c26 += a0.Z * b1.Z; c27 += a0.Z * b1.W;
-              c30 += a0.W * b0.X; c31 += a0.W * b0.Y; c32 += a0.W * b0.Z; c33 += a0.W * b0.W; c34 += a0.W * b1.X; c35 += a0.W * b1.Y; c36 += a0.W * b1.Z; c37 += a0.W * b1.W;
-              c40 += a1.X * b0.X; c41 += a1.X * b0.Y; c42 += a1.X * b0.Z; c43 += a1.X * b0.W; c44 += a1.X * b1.X; c45 += a1.X * b1.Y; c46 += a1.X * b1.Z; c47 += a1.X * b1.W;
-              c50 += a1.Y * b0.X; c51 += a1.Y * b0.Y; c52 += a1.Y * b0.Z; c53 += a1.Y * b0.W; c54 += a1.Y * b1.X; c55 += a1.Y * b1.Y; c56 += a1.Y * b1.Z; c57 += a1.Y * b1.W;
-              c60 += a1.Z * b0.X; c61 += a1.Z * b0.Y; c62 += a1.Z * b0.Z; c63 += a1.Z * b0.W; c64 += a1.Z * b1.X; c65 += a1.Z * b1.Y; c66 += a1.Z * b1.Z; c67 += a1.Z * b1.W;
-              c70 += a1.W * b0.X; c71 += a1.W * b0.Y; c72 += a1.W * b0.Z; c73 += a1.W * b0.W; c74 += a1.W * b1.X; c75 += a1.W * b1.Y; c76 += a1.W * b1.Z; c77 += a1.W * b1.W;
+              c0_0 += a0.X * b0.X; c0_1 += a0.X * b0.Y; c0_2 += a0.X * b0.Z; c0_3 += a0.X * b0.W; c0_4 += a0.X * b1.X; c0_5 += a0.X * b1.Y; c0_6 += a0.X * b1.Z; c0_7 += a0.X * b1.W;
+              c1_0 += a0.Y * b0.X; c1_1 += a0.Y * b0.Y; c1_2 += a0.Y * b0.Z; c1_3 += a0.Y * b0.W; c1_4 += a0.Y * b1.X; c1_5 += a0.Y * b1.Y; c1_6 += a0.Y * b1.Z; c1_7 += a0.Y * b1.W;
+              c2_0 += a0.Z * b0.X; c2_1 += a0.Z * b0.Y; c2_2 += a0.Z * b0.Z; c2_3 += a0.Z * b0.W; c2_4 += a0.Z * b1.X; c2_5 += a0.Z * b1.Y; c2_6 += a0.Z * b1.Z; c2_7 += a0.Z * b1.W;
+              c3_0 += a0.W * b0.X; c3_1 += a0.W * b0.Y; c3_2 += a0.W * b0.Z; c3_3 += a0.W * b0.W; c3_4 += a0.W * b1.X; c3_5 += a0.W * b1.Y; c3_6 += a0.W * b1.Z; c3_7 += a0.W * b1.W;
+              c4_0 += a1.X * b0.X; c4_1 += a1.X * b0.Y; c4_2 += a1.X * b0.Z; c4_3 += a1.X * b0.W; c4_4 += a1.X * b1.X; c4_5 += a1.X * b1.Y; c4_6 += a1.X * b1.Z; c4_7 += a1.X * b1.W;
+              c5_0 += a1.Y * b0.X; c5_1 += a1.Y * b0.Y; c5_2 += a1.Y * b0.Z; c5_3 += a1.Y * b0.W; c5_4 += a1.Y * b1.X; c5_5 += a1.Y * b1.Y; c5_6 += a1.Y * b1.Z; c5_7 += a1.Y * b1.W;
+              c6_0 += a1.Z * b0.X; c6_1 += a1.Z * b0.Y; c6_2 += a1.Z * b0.Z; c6_3 += a1.Z * b0.W; c6_4 += a1.Z * b1.X; c6_5 += a1.Z * b1.Y; c6_6 += a1.Z * b1.Z; c6_7 += a1.Z * b1.W;
+              c7_0 += a1.W * b0.X; c7_1 += a1.W * b0.Y; c7_2 += a1.W * b0.Z; c7_3 += a1.W * b0.W; c7_4 += a1.W * b1.X; c7_5 += a1.W * b1.Y; c7_6 += a1.W * b1.Z; c7_7 += a1.W * b1.W;
             }
-            { var a0 = fa[4 * S4]; var a1 = fa[4 * S4 + 4];
+            { var a0 = fa[4 * S4 + 0]; var a1 = fa[4 * S4 + 4];
               var b0 = fb[4 * S4]; var b1 = fb[4 * S4 + 8];
-              c00 += a0.X * b0.X; c01 += a0.X * b0.Y; c02 += a0.X * b0.Z; c03 += a0.X * b0.W; c04 += a0.X * b1.X; c05 += a0.X * b1.Y; c06 += a0.X * b1.Z; c07 += a0.X * b1.W;
-              c10 += a0.Y * b0.X; c11 += a0.Y * b0.Y; c12 += a0.Y * b0.Z; c13 += a0.Y * b0.W; c14 += a0.Y * b1.X; c15 += a0.Y * b1.Y; c16 += a0.Y * b1.Z; c17 += a0.Y * b1.W;
-              c20 += a0.Z * b0.X; c21 += a0.Z * b0.Y; c22 += a0.Z * b0.Z; c23 += a0.Z * b0.W; c24 += a0.Z * b1.X; c25 += a0.Z * b1.Y; c26 += a0.Z * b1.Z; c27 += a0.Z * b1.W;
-              c30 += a0.W * b0.X; c31 += a0.W * b0.Y; c32 += a0.W * b0.Z; c33 += a0.W * b0.W; c34 += a0.W * b1.X; c35 += a0.W * b1.Y; c36 += a0.W * b1.Z; c37 += a0.W * b1.W;
-              c40 += a1.X * b0.X; c41 += a1.X * b0.Y; c42 += a1.X * b0.Z; c43 += a1.X * b0.W; c44 += a1.X * b1.X; c45 += a1.X * b1.Y; c46 += a1.X * b1.Z; c47 += a1.X * b1.W;
-              c50 += a1.Y * b0.X; c51 += a1.Y * b0.Y; c52 += a1.Y * b0.Z; c53 += a1.Y * b0.W; c54 += a1.Y * b1.X; c55 += a1.Y * b1.Y; c56 += a1.Y * b1.Z; c57 += a1.Y * b1.W;
-              c60 += a1.Z * b0.X; c61 += a1.Z * b0.Y; c62 += a1.Z * b0.Z; c63 += a1.Z * b0.W; c64 += a1.Z * b1.X; c65 += a1.Z * b1.Y; c66 += a1.Z * b1.Z; c67 += a1.Z * b1.W;
-              c70 += a1.W * b0.X; c71 += a1.W * b0.Y; c72 += a1.W * b0.Z; c73 += a1.W * b0.W; c74 += a1.W * b1.X; c75 += a1.W * b1.Y; c76 += a1.W * b1.Z; c77 += a1.W * b1.W;
+              c0_0 += a0.X * b0.X; c0_1 += a0.X * b0.Y; c0_2 += a0.X * b0.Z; c0_3 += a0.X * b0.W; c0_4 += a0.X * b1.X; c0_5 += a0.X * b1.Y; c0_6 += a0.X * b1.Z; c0_7 += a0.X * b1.W;
+              c1_0 += a0.Y * b0.X; c1_1 += a0.Y * b0.Y; c1_2 += a0.Y * b0.Z; c1_3 += a0.Y * b0.W; c1_4 += a0.Y * b1.X; c1_5 += a0.Y * b1.Y; c1_6 += a0.Y * b1.Z; c1_7 += a0.Y * b1.W;
+              c2_0 += a0.Z * b0.X; c2_1 += a0.Z * b0.Y; c2_2 += a0.Z * b0.Z; c2_3 += a0.Z * b0.W; c2_4 += a0.Z * b1.X; c2_5 += a0.Z * b1.Y; c2_6 += a0.Z * b1.Z; c2_7 += a0.Z * b1.W;
+              c3_0 += a0.W * b0.X; c3_1 += a0.W * b0.Y; c3_2 += a0.W * b0.Z; c3_3 += a0.W * b0.W; c3_4 += a0.W * b1.X; c3_5 += a0.W * b1.Y; c3_6 += a0.W * b1.Z; c3_7 += a0.W * b1.W;
+              c4_0 += a1.X * b0.X; c4_1 += a1.X * b0.Y; c4_2 += a1.X * b0.Z; c4_3 += a1.X * b0.W; c4_4 += a1.X * b1.X; c4_5 += a1.X * b1.Y; c4_6 += a1.X * b1.Z; c4_7 += a1.X * b1.W;
+              c5_0 += a1.Y * b0.X; c5_1 += a1.Y * b0.Y; c5_2 += a1.Y * b0.Z; c5_3 += a1.Y * b0.W; c5_4 += a1.Y * b1.X; c5_5 += a1.Y * b1.Y; c5_6 += a1.Y * b1.Z; c5_7 += a1.Y * b1.W;
+              c6_0 += a1.Z * b0.X; c6_1 += a1.Z * b0.Y; c6_2 += a1.Z * b0.Z; c6_3 += a1.Z * b0.W; c6_4 += a1.Z * b1.X; c6_5 += a1.Z * b1.Y; c6_6 += a1.Z * b1.Z; c6_7 += a1.Z * b1.W;
+              c7_0 += a1.W * b0.X; c7_1 += a1.W * b0.Y; c7_2 += a1.W * b0.Z; c7_3 += a1.W * b0.W; c7_4 += a1.W * b1.X; c7_5 += a1.W * b1.Y; c7_6 += a1.W * b1.Z; c7_7 += a1.W * b1.W;
             }
-            { var a0 = fa[5 * S4]; var a1 = fa[5 * S4 + 4];
+            { var a0 = fa[5 * S4 + 0]; var a1 = fa[5 * S4 + 4];
               var b0 = fb[5 * S4]; var b1 = fb[5 * S4 + 8];
-              c00 += a0.X * b0.X; c01 += a0.X * b0.Y; c02 += a0.X * b0.Z; c03 += a0.X * b0.W; c04 += a0.X * b1.X; c05 += a0.X * b1.Y; c06 += a0.X * b1.Z; c07 += a0.X * b1.W;
-              c10 += a0.Y * b0.X; c11 += a0.Y * b0.Y; c12 += a0.Y * b0.Z; c13 += a0.Y * b0.W; c14 += a0.Y * b1.X; c15 += a0.Y * b1.Y; c16 += a0.Y * b1.Z; c17 += a0.Y * b1.W;
-              c20 += a0.Z * b0.X; c21 += a0.Z * b0.Y; c22 += a0.Z * b0.Z; c23 += a0.Z * b0.W; c24 += a0.Z * b1.X; c25 += a0.Z * b1.Y; c26 += a0.Z * b1.Z; c27 += a0.Z * b1.W;
-              c30 += a0.W * b0.X; c31 += a0.W * b0.Y; c32 += a0.W * b0.Z; c33 += a0.W * b0.W; c34 += a0.W * b1.X; c35 += a0.W * b1.Y; c36 += a0.W * b1.Z; c37 += a0.W * b1.W;
-              c40 += a1.X * b0.X; c41 += a1.X * b0.Y; c42 += a1.X * b0.Z; c43 += a1.X * b0.W; c44 += a1.X * b1.X; c45 += a1.X * b1.Y; c46 += a1.X * b1.Z; c47 += a1.X * b1.W;
-              c50 += a1.Y * b0.X; c51 += a1.Y * b0.Y; c52 += a1.Y * b0.Z; c53 += a1.Y * b0.W; c54 += a1.Y * b1.X; c55 += a1.Y * b1.Y; c56 += a1.Y * b1.Z; c57 += a1.Y * b1.W;
-              c60 += a1.Z * b0.X; c61 += a1.Z * b0.Y; c62 += a1.Z * b0.Z; c63 += a1.Z * b0.W; c64 += a1.Z * b1.X; c65 += a1.Z * b1.Y; c66 += a1.Z * b1.Z; c67 += a1.Z * b1.W;
-              c70 += a1.W * b0.X; c71 += a1.W * b0.Y; c72 += a1.W * b0.Z; c73 += a1.W * b0.W; c74 += a1.W * b1.X; c75 += a1.W * b1.Y; c76 += a1.W * b1.Z; c77 += a1.W * b1.W;
+              c0_0 += a0.X * b0.X; c0_1 += a0.X * b0.Y; c0_2 += a0.X * b0.Z; c0_3 += a0.X * b0.W; c0_4 += a0.X * b1.X; c0_5 += a0.X * b1.Y; c0_6 += a0.X * b1.Z; c0_7 += a0.X * b1.W;
+              c1_0 += a0.Y * b0.X; c1_1 += a0.Y * b0.Y; c1_2 += a0.Y * b0.Z; c1_3 += a0.Y * b0.W; c1_4 += a0.Y * b1.X; c1_5 += a0.Y * b1.Y; c1_6 += a0.Y * b1.Z; c1_7 += a0.Y * b1.W;
+              c2_0 += a0.Z * b0.X; c2_1 += a0.Z * b0.Y; c2_2 += a0.Z * b0.Z; c2_3 += a0.Z * b0.W; c2_4 += a0.Z * b1.X; c2_5 += a0.Z * b1.Y; c2_6 += a0.Z * b1.Z; c2_7 += a0.Z * b1.W;
+              c3_0 += a0.W * b0.X; c3_1 += a0.W * b0.Y; c3_2 += a0.W * b0.Z; c3_3 += a0.W * b0.W; c3_4 += a0.W * b1.X; c3_5 += a0.W * b1.Y; c3_6 += a0.W * b1.Z; c3_7 += a0.W * b1.W;
+              c4_0 += a1.X * b0.X; c4_1 += a1.X * b0.Y; c4_2 += a1.X * b0.Z; c4_3 += a1.X * b0.W; c4_4 += a1.X * b1.X; c4_5 += a1.X * b1.Y; c4_6 += a1.X * b1.Z; c4_7 += a1.X * b1.W;
+              c5_0 += a1.Y * b0.X; c5_1 += a1.Y * b0.Y; c5_2 += a1.Y * b0.Z; c5_3 += a1.Y * b0.W; c5_4 += a1.Y * b1.X; c5_5 += a1.Y * b1.Y; c5_6 += a1.Y * b1.Z; c5_7 += a1.Y * b1.W;
+              c6_0 += a1.Z * b0.X; c6_1 += a1.Z * b0.Y; c6_2 += a1.Z * b0.Z; c6_3 += a1.Z * b0.W; c6_4 += a1.Z * b1.X; c6_5 += a1.Z * b1.Y; c6_6 += a1.Z * b1.Z; c6_7 += a1.Z * b1.W;
+              c7_0 += a1.W * b0.X; c7_1 += a1.W * b0.Y; c7_2 += a1.W * b0.Z; c7_3 += a1.W * b0.W; c7_4 += a1.W * b1.X; c7_5 += a1.W * b1.Y; c7_6 += a1.W * b1.Z; c7_7 += a1.W * b1.W;
             }
-            { var a0 = fa[6 * S4]; var a1 = fa[6 * S4 + 4];
+            { var a0 = fa[6 * S4 + 0]; var a1 = fa[6 * S4 + 4];
               var b0 = fb[6 * S4]; var b1 = fb[6 * S4 + 8];
-              c00 += a0.X * b0.X; c01 += a0.X * b0.Y; c02 += a0.X * b0.Z; c03 += a0.X * b0.W; c04 += a0.X * b1.X; c05 += a0.X * b1.Y; c06 += a0.X * b1.Z; c07 += a0.X * b1.W;
-              c10 += a0.Y * b0.X; c11 += a0.Y * b0.Y; c12 += a0.Y * b0.Z; c13 += a0.Y * b0.W; c14 += a0.Y * b1.X; c15 += a0.Y * b1.Y; c16 += a0.Y * b1.Z; c17 += a0.Y * b1.W;
-              c20 += a0.Z * b0.X; c21 += a0.Z * b0.Y; c22 += a0.Z * b0.Z; c23 += a0.Z * b0.W; c24 += a0.Z * b1.X; c25 += a0.Z * b1.Y; c26 += a0.Z * b1.Z; c27 += a0.Z * b1.W;
-              c30 += a0.W * b0.X; c31 += a0.W * b0.Y; c32 += a0.W * b0.Z; c33 += a0.W * b0.W; c34 += a0.W * b1.X; c35 += a0.W * b1.Y; c36 += a0.W * b1.Z; c37 += a0.W * b1.W;
-              c40 += a1.X * b0.X; c41 += a1.X * b0.Y; c42 += a1.X * b0.Z; c43 += a1.X * b0.W; c44 += a1.X * b1.X; c45 += a1.X * b1.Y; c46 += a1.X * b1.Z; c47 += a1.X * b1.W;
-              c50 += a1.Y * b0.X; c51 += a1.Y * b0.Y; c52 += a1.Y * b0.Z; c53 += a1.Y * b0.W; c54 += a1.Y * b1.X; c55 += a1.Y * b1.Y; c56 += a1.Y * b1.Z; c57 += a1.Y * b1.W;
-              c60 += a1.Z * b0.X; c61 += a1.Z * b0.Y; c62 += a1.Z * b0.Z; c63 += a1.Z * b0.W; c64 += a1.Z * b1.X; c65 += a1.Z * b1.Y; c66 += a1.Z * b1.Z; c67 += a1.Z * b1.W;
-              c70 += a1.W * b0.X; c71 += a1.W * b0.Y; c72 += a1.W * b0.Z; c73 += a1.W * b0.W; c74 += a1.W * b1.X; c75 += a1.W * b1.Y; c76 += a1.W * b1.Z; c77 += a1.W * b1.W;
+              c0_0 += a0.X * b0.X; c0_1 += a0.X * b0.Y; c0_2 += a0.X * b0.Z; c0_3 += a0.X * b0.W; c0_4 += a0.X * b1.X; c0_5 += a0.X * b1.Y; c0_6 += a0.X * b1.Z; c0_7 += a0.X * b1.W;
+              c1_0 += a0.Y * b0.X; c1_1 += a0.Y * b0.Y; c1_2 += a0.Y * b0.Z; c1_3 += a0.Y * b0.W; c1_4 += a0.Y * b1.X; c1_5 += a0.Y * b1.Y; c1_6 += a0.Y * b1.Z; c1_7 += a0.Y * b1.W;
+              c2_0 += a0.Z * b0.X; c2_1 += a0.Z * b0.Y; c2_2 += a0.Z * b0.Z; c2_3 += a0.Z * b0.W; c2_4 += a0.Z * b1.X; c2_5 += a0.Z * b1.Y; c2_6 += a0.Z * b1.Z; c2_7 += a0.Z * b1.W;
+              c3_0 += a0.W * b0.X; c3_1 += a0.W * b0.Y; c3_2 += a0.W * b0.Z; c3_3 += a0.W * b0.W; c3_4 += a0.W * b1.X; c3_5 += a0.W * b1.Y; c3_6 += a0.W * b1.Z; c3_7 += a0.W * b1.W;
+              c4_0 += a1.X * b0.X; c4_1 += a1.X * b0.Y; c4_2 += a1.X * b0.Z; c4_3 += a1.X * b0.W; c4_4 += a1.X * b1.X; c4_5 += a1.X * b1.Y; c4_6 += a1.X * b1.Z; c4_7 += a1.X * b1.W;
+              c5_0 += a1.Y * b0.X; c5_1 += a1.Y * b0.Y; c5_2 += a1.Y * b0.Z; c5_3 += a1.Y * b0.W; c5_4 += a1.Y * b1.X; c5_5 += a1.Y * b1.Y; c5_6 += a1.Y * b1.Z; c5_7 += a1.Y * b1.W;
+              c6_0 += a1.Z * b0.X; c6_1 += a1.Z * b0.Y; c6_2 += a1.Z * b0.Z; c6_3 += a1.Z * b0.W; c6_4 += a1.Z * b1.X; c6_5 += a1.Z * b1.Y; c6_6 += a1.Z * b1.Z; c6_7 += a1.Z * b1.W;
+              c7_0 += a1.W * b0.X; c7_1 += a1.W * b0.Y; c7_2 += a1.W * b0.Z; c7_3 += a1.W * b0.W; c7_4 += a1.W * b1.X; c7_5 += a1.W * b1.Y; c7_6 += a1.W * b1.Z; c7_7 += a1.W * b1.W;
             }
-            { var a0 = fa[7 * S4]; var a1 = fa[7 * S4 + 4];
+            { var a0 = fa[7 * S4 + 0]; var a1 = fa[7 * S4 + 4];
               var b0 = fb[7 * S4]; var b1 = fb[7 * S4 + 8];
-              c00 += a0.X * b0.X; c01 += a0.X * b0.Y; c02 += a0.X * b0.Z; c03 += a0.X * b0.W; c04 += a0.X * b1.X; c05 += a0.X * b1.Y; c06 += a0.X * b1.Z; c07 += a0.X * b1.W;
-              c10 += a0.Y * b0.X; c11 += a0.Y * b0.Y; c12 += a0.Y * b0.Z; c13 += a0.Y * b0.W; c14 += a0.Y * b1.X; c15 += a0.Y * b1.Y; c16 += a0.Y * b1.Z; c17 += a0.Y * b1.W;
-              c20 += a0.Z * b0.X; c21 += a0.Z * b0.Y; c22 += a0.Z * b0.Z; c23 += a0.Z * b0.W; c24 += a0.Z * b1.X; c25 += a0.Z * b1.Y; c26 += a0.Z * b1.Z; c27 += a0.Z * b1.W;
-              c30 += a0.W * b0.X; c31 += a0.W * b0.Y; c32 += a0.W * b0.Z; c33 += a0.W * b0.W; c34 += a0.W * b1.X; c35 += a0.W * b1.Y; c36 += a0.W * b1.Z; c37 += a0.W * b1.W;
-              c40 += a1.X * b0.X; c41 += a1.X * b0.Y; c42 += a1.X * b0.Z; c43 += a1.X * b0.W; c44 += a1.X * b1.X; c45 += a1.X * b1.Y; c46 += a1.X * b1.Z; c47 += a1.X * b1.W;
-              c50 += a1.Y * b0.X; c51 += a1.Y * b0.Y; c52 += a1.Y * b0.Z; c53 += a1.Y * b0.W; c54 += a1.Y * b1.X; c55 += a1.Y * b1.Y; c56 += a1.Y * b1.Z; c57 += a1.Y * b1.W;
-              c60 += a1.Z * b0.X; c61 += a1.Z * b0.Y; c62 += a1.Z * b0.Z; c63 += a1.Z * b0.W; c64 += a1.Z * b1.X; c65 += a1.Z * b1.Y; c66 += a1.Z * b1.Z; c67 += a1.Z * b1.W;
-              c70 += a1.W * b0.X; c71 += a1.W * b0.Y; c72 += a1.W * b0.Z; c73 += a1.W * b0.W; c74 += a1.W * b1.X; c75 += a1.W * b1.Y; c76 += a1.W * b1.Z; c77 += a1.W * b1.W;
+              c0_0 += a0.X * b0.X; c0_1 += a0.X * b0.Y; c0_2 += a0.X * b0.Z; c0_3 += a0.X * b0.W; c0_4 += a0.X * b1.X; c0_5 += a0.X * b1.Y; c0_6 += a0.X * b1.Z; c0_7 += a0.X * b1.W;
+              c1_0 += a0.Y * b0.X; c1_1 += a0.Y * b0.Y; c1_2 += a0.Y * b0.Z; c1_3 += a0.Y * b0.W; c1_4 += a0.Y * b1.X; c1_5 += a0.Y * b1.Y; c1_6 += a0.Y * b1.Z; c1_7 += a0.Y * b1.W;
+              c2_0 += a0.Z * b0.X; c2_1 += a0.Z * b0.Y; c2_2 += a0.Z * b0.Z; c2_3 += a0.Z * b0.W; c2_4 += a0.Z * b1.X; c2_5 += a0.Z * b1.Y; c2_6 += a0.Z * b1.Z; c2_7 += a0.Z * b1.W;
+              c3_0 += a0.W * b0.X; c3_1 += a0.W * b0.Y; c3_2 += a0.W * b0.Z; c3_3 += a0.W * b0.W; c3_4 += a0.W * b1.X; c3_5 += a0.W * b1.Y; c3_6 += a0.W * b1.Z; c3_7 += a0.W * b1.W;
+              c4_0 += a1.X * b0.X; c4_1 += a1.X * b0.Y; c4_2 += a1.X * b0.Z; c4_3 += a1.X * b0.W; c4_4 += a1.X * b1.X; c4_5 += a1.X * b1.Y; c4_6 += a1.X * b1.Z; c4_7 += a1.X * b1.W;
+              c5_0 += a1.Y * b0.X; c5_1 += a1.Y * b0.Y; c5_2 += a1.Y * b0.Z; c5_3 += a1.Y * b0.W; c5_4 += a1.Y * b1.X; c5_5 += a1.Y * b1.Y; c5_6 += a1.Y * b1.Z; c5_7 += a1.Y * b1.W;
+              c6_0 += a1.Z * b0.X; c6_1 += a1.Z * b0.Y; c6_2 += a1.Z * b0.Z; c6_3 += a1.Z * b0.W; c6_4 += a1.Z * b1.X; c6_5 += a1.Z * b1.Y; c6_6 += a1.Z * b1.Z; c6_7 += a1.Z * b1.W;
+              c7_0 += a1.W * b0.X; c7_1 += a1.W * b0.Y; c7_2 += a1.W * b0.Z; c7_3 += a1.W * b0.W; c7_4 += a1.W * b1.X; c7_5 += a1.W * b1.Y; c7_6 += a1.W * b1.Z; c7_7 += a1.W * b1.W;
             }
             cur = tile / 4 - cur;
             sa.Store(shared, 4 * cur + sa0, S, ra0); sb.Store(shared, 4 * cur + sb0, S, rb0);
             Group.Barrier();
         }
-        int rowLo = row0 + 4 * ar, rowHi = rowLo + 16, colLo = col0 + 4 * bc, colHi = colLo + 32;
+        int rowLo = row0 + 4 * ar, colLo = col0 + 4 * bc, colHi = colLo + 32;
         int cBase = batch * g.M * g.N;
-        StoreRow8(c, bias, g, cBase, rowLo + 0, colLo, colHi, c00, c01, c02, c03, c04, c05, c06, c07);
-        StoreRow8(c, bias, g, cBase, rowLo + 1, colLo, colHi, c10, c11, c12, c13, c14, c15, c16, c17);
-        StoreRow8(c, bias, g, cBase, rowLo + 2, colLo, colHi, c20, c21, c22, c23, c24, c25, c26, c27);
-        StoreRow8(c, bias, g, cBase, rowLo + 3, colLo, colHi, c30, c31, c32, c33, c34, c35, c36, c37);
-        StoreRow8(c, bias, g, cBase, rowHi + 0, colLo, colHi, c40, c41, c42, c43, c44, c45, c46, c47);
-        StoreRow8(c, bias, g, cBase, rowHi + 1, colLo, colHi, c50, c51, c52, c53, c54, c55, c56, c57);
-        StoreRow8(c, bias, g, cBase, rowHi + 2, colLo, colHi, c60, c61, c62, c63, c64, c65, c66, c67);
-        StoreRow8(c, bias, g, cBase, rowHi + 3, colLo, colHi, c70, c71, c72, c73, c74, c75, c76, c77);
+        StoreRow8(c, bias, g, cBase, rowLo + 0, colLo, colHi, c0_0, c0_1, c0_2, c0_3, c0_4, c0_5, c0_6, c0_7);
+        StoreRow8(c, bias, g, cBase, rowLo + 1, colLo, colHi, c1_0, c1_1, c1_2, c1_3, c1_4, c1_5, c1_6, c1_7);
+        StoreRow8(c, bias, g, cBase, rowLo + 2, colLo, colHi, c2_0, c2_1, c2_2, c2_3, c2_4, c2_5, c2_6, c2_7);
+        StoreRow8(c, bias, g, cBase, rowLo + 3, colLo, colHi, c3_0, c3_1, c3_2, c3_3, c3_4, c3_5, c3_6, c3_7);
+        StoreRow8(c, bias, g, cBase, rowLo + 16, colLo, colHi, c4_0, c4_1, c4_2, c4_3, c4_4, c4_5, c4_6, c4_7);
+        StoreRow8(c, bias, g, cBase, rowLo + 17, colLo, colHi, c5_0, c5_1, c5_2, c5_3, c5_4, c5_5, c5_6, c5_7);
+        StoreRow8(c, bias, g, cBase, rowLo + 18, colLo, colHi, c6_0, c6_1, c6_2, c6_3, c6_4, c6_5, c6_6, c6_7);
+        StoreRow8(c, bias, g, cBase, rowLo + 19, colLo, colHi, c7_0, c7_1, c7_2, c7_3, c7_4, c7_5, c7_6, c7_7);
     }
 }
