@@ -8,7 +8,7 @@ mkdir -p /tmp/app && tar -C /tmp/app -xJf .device/app.tar.xz
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | tee "$out/gpu.txt"
 /tmp/app/app/Devices > "$out/devices.txt" 2>&1; tail -3 "$out/devices.txt"
 if [ "${SKIP_BENCH:-0}" != 1 ]; then
-  timeout 200 /tmp/app/app/DeepSharp.Runtime.Bench gpu 2>&1 | tee "$out/bench.txt"
+  timeout 240 /tmp/app/app/DeepSharp.Runtime.Bench gpu 2>&1 | tee "$out/bench.txt"
   timeout 120 python3 benchmarks/gpu/torch_bench.py 2>&1 | tee "$out/torch.txt"
   for w in 0 1 0 1; do BENCH_WARMUP=$w timeout 60 /tmp/app/app/DeepSharp.Runtime.Bench coldstart cuda:0 2>&1 | tail -1 | tee -a "$out/coldstart.txt"; done
   ( time timeout 60 /tmp/app/app/Digits --device cuda:0 --out /tmp/digits ) > "$out/digits.txt" 2>&1; grep -E "test accuracy|kernels compiled|real" "$out/digits.txt"
