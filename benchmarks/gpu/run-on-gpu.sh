@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # The one script run on the GPU machine (no .NET there): unpack the self-contained build made by pack-gpu.sh, then run
 # the device example, the benchmarks next to the PyTorch peer, the main job and its cold start, and the test suites
-# (CUDA rows included). SKIP_BENCH=1 runs only the tests; SKIP_TESTS=1 only the rest.
+# (CUDA rows included). SKIP_BENCH=1 runs only the tests; SKIP_TESTS=1 only the rest; GEMM_ONLY=1 only the GEMM table
+# (every dispatch option, the FFMA ceiling) and the CUDA GEMM tests — about a minute, for trying GEMM options.
 set -uo pipefail
 out=${OUT:-/tmp/out}; mkdir -p "$out"
 mkdir -p /tmp/app && tar -C /tmp/app -xJf .device/app.tar.xz
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | tee "$out/gpu.txt"
 /tmp/app/app/Devices > "$out/devices.txt" 2>&1; tail -3 "$out/devices.txt"
+if [ "${GEMM_ONLY:-0}" = 1 ]; then
+  timeout 150 /tmp/app/app/DeepSharp.Runtime.Bench gemm cuda:0 2>&1 | tee "$out/gemm.txt"
+  timeout 120 /tmp/app/app/DeepSharp.Runtime.Tests -noColor -class DeepSharp.Tests.MatMulTests -class DeepSharp.Tests.GemmVectorTests > "$out/gemm-tests.txt" 2>&1
+  echo "GEMM tests exit code: $?"; grep -A6 "\[FAIL\]" "$out/gemm-tests.txt" | head -40; grep -E "Total:" "$out/gemm-tests.txt"
+  exit 0
+fi
 if [ "${SKIP_BENCH:-0}" != 1 ]; then
   timeout 240 /tmp/app/app/DeepSharp.Runtime.Bench gpu 2>&1 | tee "$out/bench.txt"
   timeout 120 python3 benchmarks/gpu/torch_bench.py 2>&1 | tee "$out/torch.txt"
