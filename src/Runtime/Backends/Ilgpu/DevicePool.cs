@@ -65,14 +65,14 @@ internal sealed class DevicePool(Accelerator accelerator, Device device)
             }
             MemoryBuffer1D<byte, Stride1D.Dense> buffer;
             try { buffer = accelerator.Allocate1D<byte>(size); }
-            catch (Exception first) when (first is not DeviceOutOfMemoryException)
+            catch (Exception first) when (first is not DeviceOutOfMemoryException && IsOutOfMemory(first))
             {
                 // Give back everything cached (and anything the GC is about to return), then try once more.
                 ReleaseCache();
                 GC.Collect(); GC.WaitForPendingFinalizers();
                 DrainReturned(); ReleaseCache();
                 try { buffer = accelerator.Allocate1D<byte>(size); }
-                catch (Exception second)
+                catch (Exception second) when (IsOutOfMemory(second))
                 {
                     var (free, total) = MemoryInfo();
                     throw new DeviceOutOfMemoryException(device, size, free, total, _inUse, second);
@@ -83,6 +83,17 @@ internal sealed class DevicePool(Accelerator accelerator, Device device)
             return buffer;
         }
     }
+
+    /// <summary>Whether an allocation failed for lack of memory, rather than because the device failed (a sticky CUDA
+    /// error such as an illegal address from an earlier kernel: the backend reports that as a <see cref="DeviceFaultException"/>).</summary>
+    private static bool IsOutOfMemory(Exception e) => e switch
+    {
+        ILGPU.Runtime.Cuda.CudaException c => c.Error == nameof(ILGPU.Runtime.Cuda.CudaError.CUDA_ERROR_OUT_OF_MEMORY),
+        ILGPU.Runtime.OpenCL.CLException c => c.Error is ILGPU.Runtime.OpenCL.CLError.CL_MEM_OBJECT_ALLOCATION_FAILURE
+            or ILGPU.Runtime.OpenCL.CLError.CL_OUT_OF_RESOURCES or ILGPU.Runtime.OpenCL.CLError.CL_OUT_OF_HOST_MEMORY
+            or ILGPU.Runtime.OpenCL.CLError.CL_INVALID_BUFFER_SIZE,
+        _ => true,
+    };
 
     /// <summary>Number of cached buffers of one size class (for tests and diagnostics).</summary>
     public int CachedCount(long sizeClass)

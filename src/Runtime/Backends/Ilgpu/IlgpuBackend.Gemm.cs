@@ -39,7 +39,8 @@ internal sealed partial class IlgpuBackend
 
     public void MatMul(Storage a, Storage b, Storage c, GemmArgs g, Storage? bias = null)
     {
-        lock (_sync)
+        using var scope = Enter(nameof(MatMul));
+        try
         {
             if (g.Batch * g.M * g.N == 0) return;
             var biasView = bias is null ? V<float>(c) : V<float>(bias); // unused unless HasBias
@@ -71,6 +72,7 @@ internal sealed partial class IlgpuBackend
             }
             LaunchTiled(a, b, c, g, biasView, t);
         }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(MatMul)); }
     }
 
     /// <summary>How <see cref="Kernels.GemmVector{TA, TB}"/> can stage an operand (see <see cref="VectorStage"/>).</summary>

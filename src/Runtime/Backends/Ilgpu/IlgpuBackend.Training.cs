@@ -10,7 +10,8 @@ internal sealed partial class IlgpuBackend
 {
     public void GatherRows(Storage x, int xOffset, int rows, int cols, Storage index, int indexOffset, Storage y, int count)
     {
-        lock (_sync)
+        using var scope = Enter(nameof(GatherRows));
+        try
         {
             if (count * cols == 0) return;
             var args = new GatherArgs { XOffset = xOffset, IndexOffset = indexOffset, Rows = rows, Cols = cols };
@@ -24,6 +25,7 @@ internal sealed partial class IlgpuBackend
             if (bad != 0)
                 throw new IndexOutOfRangeException($"GatherRows: the index at position {bad - 1} is out of range for {rows} rows (expected {-rows}..{rows - 1}).");
         }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(GatherRows)); }
     }
 
     private void LaunchGather<TIdx, EIdx>(Storage x, Storage index, Storage y, ArrayView<int> error, GatherArgs args, int n)
@@ -37,11 +39,13 @@ internal sealed partial class IlgpuBackend
     {
         if (count * cols == 0) return;
         var args = new GatherArgs { XOffset = srcOffset, IndexOffset = indexOffset, Rows = rows, Cols = cols };
-        lock (_sync)
+        using var scope = Enter(nameof(IndexAddRows));
+        try
         {
             if (index.DType == DType.Int32) LaunchIndexAdd<int, I32>(y, index, src, args, count * cols);
             else LaunchIndexAdd<long, I64>(y, index, src, args, count * cols);
         }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(IndexAddRows)); }
     }
 
     private void LaunchIndexAdd<TIdx, EIdx>(Storage y, Storage index, Storage src, GatherArgs args, int n)
@@ -53,7 +57,9 @@ internal sealed partial class IlgpuBackend
 
     public void Update<TOp>(IReadOnlyList<UpdateItem> items, TOp op) where TOp : struct, IUpdateOp
     {
-        lock (_sync)
+        using var scope = Enter(nameof(Update));
+        try
+        {
             for (int start = 0; start < items.Count; start += 4)
             {
                 // Up to four parameters per launch; unused slots repeat the last one with an empty range.
@@ -69,17 +75,21 @@ internal sealed partial class IlgpuBackend
                 _launches++;
                 UpdateK<TOp>()(end, s, op);
             }
+        }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(Update)); }
     }
 
     public void CrossEntropy(Storage logits, int offset, int n, int c, Storage labels, int labelsOffset, Storage loss, Storage probs, bool reduce, float scale)
     {
         if (n == 0) return;
         var args = new GatherArgs { XOffset = offset, IndexOffset = labelsOffset, Rows = n, Cols = c };
-        lock (_sync)
+        using var scope = Enter(nameof(CrossEntropy));
+        try
         {
             if (labels.DType == DType.Int32) LaunchCe<int, I32>(logits, labels, loss, probs, args, reduce, scale);
             else LaunchCe<long, I64>(logits, labels, loss, probs, args, reduce, scale);
         }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(CrossEntropy)); }
     }
 
     private void LaunchCe<TIdx, EIdx>(Storage x, Storage labels, Storage loss, Storage probs, GatherArgs args, bool reduce, float scale)
@@ -97,11 +107,13 @@ internal sealed partial class IlgpuBackend
     {
         if (n * c == 0) return;
         var args = new CeBackArgs { GOffset = gOffset, GStride = gStride, Scale = scale, IndexOffset = labelsOffset, Cols = c };
-        lock (_sync)
+        using var scope = Enter(nameof(CrossEntropyBackward));
+        try
         {
             if (labels.DType == DType.Int32) LaunchCeBack<int, I32>(probs, labels, g, dx, args, n);
             else LaunchCeBack<long, I64>(probs, labels, g, dx, args, n);
         }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(CrossEntropyBackward)); }
     }
 
     private void LaunchCeBack<TIdx, EIdx>(Storage probs, Storage labels, Storage g, Storage dx, CeBackArgs args, int n)
@@ -115,21 +127,25 @@ internal sealed partial class IlgpuBackend
     {
         int count = a.N * a.C * a.K * a.K * a.OH * a.OW;
         if (count == 0) return;
-        lock (_sync)
+        using var scope = Enter(nameof(Unfold));
+        try
         {
             _launches++;
             UnfoldK()(count, V<float>(x), V<float>(cols), a);
         }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(Unfold)); }
     }
 
     public void Fold(Storage cols, Storage dx, WindowArgs a)
     {
         int count = a.N * a.C * a.H * a.W;
         if (count == 0) return;
-        lock (_sync)
+        using var scope = Enter(nameof(Fold));
+        try
         {
             _launches++;
             FoldK()(count, V<float>(cols), V<float>(dx), a);
         }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(Fold)); }
     }
 }

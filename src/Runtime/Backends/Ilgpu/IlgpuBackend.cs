@@ -1,6 +1,7 @@
 using DeepSharp.Ops;
 using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
 
 namespace DeepSharp.Backends.Ilgpu;
 
@@ -44,42 +45,86 @@ internal sealed partial class IlgpuBackend : IBackend
 
     private static ArrayView<T> V<T>(Storage s) where T : unmanaged => ((IlgpuStorage)s).View<T>();
 
-    public Storage Allocate(DType dtype, int count) => new IlgpuStorage(Device, Pool, dtype, count);
+    public Storage Allocate(DType dtype, int count)
+    {
+        if (Volatile.Read(ref _fault) is { } f) throw new DeviceFaultException(f, nameof(Allocate));
+        try { return new IlgpuStorage(Device, Pool, dtype, count); }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(Allocate)); } // the pool turns out-of-memory into its own exception
+    }
+
+    // A failed device (see DeviceFaultException): the first accelerator error is kept, and every later entry fails at once.
+    private DeviceFaultException? _fault;
+
+    /// <summary>Enters the device's lock, or throws its recorded failure (nothing is launched on a failed device).</summary>
+    private Lock.Scope Enter(string op)
+    {
+        var scope = _sync.EnterScope();
+        if (Volatile.Read(ref _fault) is { } f) { scope.Dispose(); throw new DeviceFaultException(f, op); }
+        return scope;
+    }
+
+    /// <summary>Whether the accelerator reported a failure of the device itself: one of CUDA's sticky errors, after which
+    /// the context returns the same error from every call. Other errors (a bad launch configuration, out of memory, any
+    /// OpenCL error) belong to the one call and pass through unchanged.</summary>
+    private static bool IsDeviceFailure(AcceleratorException e) => e is ILGPU.Runtime.Cuda.CudaException c && IsStickyCudaError(c.Error);
+
+    internal static bool IsStickyCudaError(string error) => error is nameof(CudaError.CUDA_ERROR_ILLEGAL_ADDRESS)
+        or nameof(CudaError.CUDA_ERROR_LAUNCH_FAILED) or nameof(CudaError.CUDA_ERROR_ILLEGAL_INSTRUCTION)
+        or nameof(CudaError.CUDA_ERROR_MISALIGNED_ADDRESS) or nameof(CudaError.CUDA_ERROR_INVALID_ADDRESS_SPACE)
+        or nameof(CudaError.CUDA_ERROR_INVALID_PC) or nameof(CudaError.CUDA_ERROR_HARDWARE_STACK_ERROR)
+        or nameof(CudaError.CUDA_ERROR_ASSERT) or nameof(CudaError.CUDA_ERROR_LAUNCH_TIMEOUT)
+        or nameof(CudaError.CUDA_ERROR_ECC_UNCORRECTABLE) or nameof(CudaError.CUDA_ERROR_CONTEXT_IS_DESTROYED);
+
+    /// <summary>Records <paramref name="e"/>, a failure the accelerator reported during <paramref name="op"/>, as this
+    /// device's failure (the first one is kept) and returns the exception to throw.</summary>
+    internal DeviceFaultException Fault(AcceleratorException e, string op)
+    {
+        Interlocked.CompareExchange(ref _fault, new DeviceFaultException(Device, op, e), null);
+        return _fault!.InnerException == e ? _fault : new DeviceFaultException(_fault, op);
+    }
 
     public void Upload<T>(ReadOnlySpan<T> src, Storage dst) where T : unmanaged
     {
-        lock (_sync)
+        using var scope = Enter(nameof(Upload));
+        try
         {
             if (src.Length > 0) V<T>(dst).SubView(0, src.Length).CopyFromCPU(Accelerator.DefaultStream, src);
         }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(Upload)); }
     }
 
     public void Download<T>(Storage src, Span<T> dst) where T : unmanaged
     {
-        lock (_sync)
+        using var scope = Enter(nameof(Download));
+        try
         {
             if (dst.Length == 0) return;
             V<T>(src).SubView(0, dst.Length).CopyToCPU(Accelerator.DefaultStream, dst);
             Accelerator.DefaultStream.Synchronize();
         }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(Download)); }
     }
 
     public void Fill<T, TOp>(Storage dst, TOp op) where T : unmanaged where TOp : struct, IIndexOp<T>
     {
-        lock (_sync)
+        using var scope = Enter(nameof(Fill));
+        try
         {
             if (dst.Count == 0) return;
             _launches++;
             FillK<T, TOp>()(dst.Count, V<T>(dst), op);
         }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(Fill)); }
     }
 
     public void Copy(Storage src, Storage dst, StridedMap map, int count)
     {
-        lock (_sync)
+        using var scope = Enter(nameof(Copy));
+        try
         {
             if (count > 0) DTypeDispatch.Run(src.DType, dst.DType, new CopyVisitor(this, src, dst, map, count));
         }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(Copy)); }
     }
 
     private readonly record struct CopyVisitor(IlgpuBackend B, Storage Src, Storage Dst, StridedMap Map, int Count) : IConvertVisitor
@@ -95,7 +140,8 @@ internal sealed partial class IlgpuBackend : IBackend
 
     public void Unary<TOp>(Storage x, Storage y, StridedMap map, int count, TOp op) where TOp : struct, IUnaryOp
     {
-        lock (_sync)
+        using var scope = Enter(nameof(Unary));
+        try
         {
             if (count == 0) return;
             if (Dense(map, count, binary: false))
@@ -107,11 +153,13 @@ internal sealed partial class IlgpuBackend : IBackend
             _launches++;
             UnaryK<TOp>()(count, V<float>(x), V<float>(y), map, op);
         }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(Unary)); }
     }
 
     public void Binary<TOp>(Storage a, Storage b, Storage y, StridedMap map, int count, TOp op) where TOp : struct, IBinaryOp
     {
-        lock (_sync)
+        using var scope = Enter(nameof(Binary));
+        try
         {
             if (count == 0) return;
             if (Dense(map, count, binary: true))
@@ -124,6 +172,7 @@ internal sealed partial class IlgpuBackend : IBackend
             _launches++;
             BinaryK<TOp>()(count, V<float>(a), V<float>(b), V<float>(y), map, op);
         }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(Binary)); }
     }
 
     /// <summary>
@@ -136,17 +185,20 @@ internal sealed partial class IlgpuBackend : IBackend
 
     public void Where(Storage cond, Storage a, Storage b, Storage y, StridedMap map, int count)
     {
-        lock (_sync)
+        using var scope = Enter(nameof(Where));
+        try
         {
             if (count == 0) return;
             _launches++;
             WhereK()(count, V<float>(cond), V<float>(a), V<float>(b), V<float>(y), map);
         }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(Where)); }
     }
 
     public void Reduce<TOp>(Storage x, int xOffset, Storage y, int outer, int n, int inner) where TOp : struct, IReduceOp
     {
-        lock (_sync)
+        using var scope = Enter(nameof(Reduce));
+        try
         {
             if (outer * inner == 0) return;
             var r = new ReduceArgs { Offset = xOffset, N = n, Inner = inner };
@@ -157,18 +209,26 @@ internal sealed partial class IlgpuBackend : IBackend
             else
                 ReduceColumnsK<TOp>()(outer * inner, V<float>(x), V<float>(y), r);
         }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(Reduce)); }
     }
 
     public void ArgReduce(Storage x, int xOffset, Storage y, int outer, int n, int inner, bool max)
     {
-        lock (_sync)
+        using var scope = Enter(nameof(ArgReduce));
+        try
         {
             if (outer * inner == 0) return;
             var r = new ReduceArgs { Offset = xOffset, N = n, Inner = inner };
             _launches++;
             ArgReduceK()(outer * inner, V<float>(x), V<long>(y), r, max ? 1 : 0);
         }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(ArgReduce)); }
     }
 
-    public void Synchronize() { lock (_sync) Accelerator.Synchronize(); }
+    public void Synchronize()
+    {
+        using var scope = Enter(nameof(Synchronize));
+        try { Accelerator.Synchronize(); }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(Synchronize)); }
+    }
 }
