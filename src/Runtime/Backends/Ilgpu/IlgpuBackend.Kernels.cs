@@ -88,23 +88,23 @@ internal sealed partial class IlgpuBackend
     // With launch bounds (2 groups per SM of 256 threads, or of 128 for GemmWide; CUDA only) ptxas keeps the GEMM at 128
     // (255) registers so two groups fit on an SM; without them it took a few more and the driver's occupancy estimate fell
     // to one group per SM.
-    private KernelSpecialization GemmSpecialization(int threads) => GemmLaunchBounds && Accelerator.AcceleratorType == AcceleratorType.Cuda
+    private bool Bounded => GemmLaunchBounds && Accelerator.AcceleratorType == AcceleratorType.Cuda;
+
+    private KernelSpecialization GemmSpecialization(int threads) => Bounded
         ? new KernelSpecialization(maxNumThreadsPerGroup: threads, minNumGroupsPerMultiprocessor: 2) : KernelSpecialization.Empty;
 
-    private string Bounded(string name) => GemmLaunchBounds && Accelerator.AcceleratorType == AcceleratorType.Cuda ? name + "/bounded" : name;
-
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmK<TTiles>() where TTiles : struct, IGemmTiles =>
-        Compiled(Bounded("gemm"), typeof(TTiles), null, static b =>
+        Compiled(Bounded ? "gemm/bounded" : "gemm", typeof(TTiles), null, static b =>
             b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm<TTiles>, b.GemmSpecialization(256)));
 
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmVectorK<TA, TB>()
         where TA : struct, IGemmStage where TB : struct, IGemmStage =>
-        Compiled(Bounded("gemmVector"), typeof(TA), typeof(TB), static b =>
+        Compiled(Bounded ? "gemmVector/bounded" : "gemmVector", typeof(TA), typeof(TB), static b =>
             b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmVector<TA, TB>, b.GemmSpecialization(256)));
 
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmWideK<TA, TB>()
         where TA : struct, IGemmStage where TB : struct, IGemmStage =>
-        Compiled(Bounded("gemmWide"), typeof(TA), typeof(TB), static b =>
+        Compiled(Bounded ? "gemmWide/bounded" : "gemmWide", typeof(TA), typeof(TB), static b =>
             b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmWide<TA, TB>, b.GemmSpecialization(128)));
 
     /// <summary>Groups of the GEMM kernel that fit on one multiprocessor with a T×T group (the driver's estimate).</summary>
