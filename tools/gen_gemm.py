@@ -52,9 +52,32 @@ def tile_loop(w, P, loads, compute, stores):
     w("        }")
 
 
-def general(name, loads, doc, specialized=False, unroll=1):
+def staging(w, P, reg, zero, a, b, store):
+    """Per staged element p (am/ak, bn/bk and the global indexes ia/ib already declared): its k limit (a tile from k0
+    below it lies inside the operand; 0 past the operand's rows/columns), its shared-memory offset in the first buffer of
+    each pair, and the first tile read and stored. Returns the loop's loads(ind, k) and stores(ind, at)."""
+    for p in range(P):
+        w(f"        int ka{p} = row0 + am{p} < g.M ? g.K - ak{p} : 0, kb{p} = col0 + bn{p} < g.N ? g.K - bk{p} : 0;")
+        w(f"        int sa{p} = ak{p} * S + am{p}, sb{p} = 2 * tile + bk{p} * S + bn{p};")
+
+    def loads(ind, k):
+        for p in range(P):
+            w(f"{ind}ra{p} = {k} < ka{p} ? {a}[ia{p}] : {zero}; rb{p} = {k} < kb{p} ? {b}[ib{p}] : {zero};")
+
+    def stores(ind, at):
+        for p in range(P):
+            w(f"{ind}{store('a', f'{at}sa{p}', f'ra{p}')} {store('b', f'{at}sb{p}', f'rb{p}')}")
+
+    w("        " + " ".join(f"{reg} ra{p}, rb{p};" for p in range(P)))
+    loads("        ", "0")
+    stores("        ", "")
+    w("        Group.Barrier();")
+    return loads, stores
+
+
+def general(name, staged, doc, specialized=False, unroll=1):
     """Any T×T group (T = 16 on GPUs, 8 for small grids, 4 on the simulator); scalar staging through the strides."""
-    L = loads
+    L = staged  # elements of A and of B staged per thread per k-tile
     out = []
     w = out.append
     w(f"    /// <summary>{doc}</summary>")
@@ -69,28 +92,14 @@ def general(name, loads, doc, specialized=False, unroll=1):
     w("        var shared4 = shared.Cast<Float4>().AsAligned(16);")
     w("        GemmBlock(g, out int bx, out int by, out int batch);")
     w("        int tx = Group.IdxX, ty = Group.IdxY, tid = ty * T + tx, threads = T * T;")
-    w("        int row0 = by * BM, col0 = bx * BM, sB = 2 * tile;")
+    w("        int row0 = by * BM, col0 = bx * BM;")
     w("        GemmBase(g, batch, out int baseA, out int baseB);")
     w("        bool aRowMajor = g.ColA == 1, bRowMajor = g.ColB == 1;")
     w("        int da = BK * g.ColA, db = BK * g.RowB; // elements from one k-tile to the next")
     for p in range(L):
         w(f"        StageIndex(tid + {p} * threads, aRowMajor, BK, BM, out int am{p}, out int ak{p}); StageIndex(tid + {p} * threads, !bRowMajor, BK, BM, out int bn{p}, out int bk{p});")
         w(f"        int ia{p} = baseA + (row0 + am{p}) * g.RowA + ak{p} * g.ColA, ib{p} = baseB + bk{p} * g.RowB + (col0 + bn{p}) * g.ColB;")
-        w(f"        int ka{p} = row0 + am{p} < g.M ? g.K - ak{p} : 0, kb{p} = col0 + bn{p} < g.N ? g.K - bk{p} : 0; // a tile from k0 < these: inside")
-        w(f"        int sa{p} = ak{p} * S + am{p}, sb{p} = sB + bk{p} * S + bn{p}; // in the first buffer of each pair")
-
-    def loads(ind, k):
-        for p in range(L):
-            w(f"{ind}ra{p} = {k} < ka{p} ? a[ia{p}] : 0f; rb{p} = {k} < kb{p} ? b[ib{p}] : 0f;")
-
-    def stores(ind, at):
-        for p in range(L):
-            w(f"{ind}shared[{at}sa{p}] = ra{p}; shared[{at}sb{p}] = rb{p};")
-
-    w("        " + " ".join(f"float ra{p}, rb{p};" for p in range(L)))
-    loads("        ", "0")
-    stores("        ", "")
-    w("        Group.Barrier();")
+    loads, stores = staging(w, L, "float", "0f", "a", "b", lambda side, at, v: f"shared[{at}] = {v};")
     accumulators(w)
     w("        int aLo = ty, aHi = T + ty, bLo = tx, bHi = T + tx, S4 = S / 4; // Float4 units within a shared row")
 
@@ -140,22 +149,8 @@ def vector(name, bk, doc, threads=256):
     w("        int da = sa.Step(BK, g.ColA), db = sb.Step(BK, g.RowB); // Float4s from a run to the same run a tile later")
     for p in range(P):
         w(f"        sa.Place(tid + {p * threads}, BK, BM, out int am{p}, out int ak{p}); sb.Place(tid + {p * threads}, BK, BM, out int bn{p}, out int bk{p});")
-        w(f"        bool aIn{p} = row0 + am{p} < g.M, bIn{p} = col0 + bn{p} < g.N;")
         w(f"        int ia{p} = sa.Index(baseA, g.RowA, g.ColA, row0 + am{p}, ak{p}), ib{p} = sb.Index(baseB, g.ColB, g.RowB, col0 + bn{p}, bk{p});")
-        w(f"        int sa{p} = ak{p} * S + am{p}, sb{p} = 2 * tile + bk{p} * S + bn{p}; // in the first buffer of each pair")
-
-    def loads(ind, k):
-        for p in range(P):
-            w(f"{ind}ra{p} = aIn{p} && {k} + ak{p} < g.K ? a4[ia{p}] : default; rb{p} = bIn{p} && {k} + bk{p} < g.K ? b4[ib{p}] : default;")
-
-    def stores(ind, at):
-        for p in range(P):
-            w(f"{ind}sa.Store(shared, {at}sa{p}, S, ra{p}); sb.Store(shared, {at}sb{p}, S, rb{p});")
-
-    w("        " + " ".join(f"Float4 ra{p}, rb{p};" for p in range(P)))
-    loads("        ", "0")
-    stores("        ", "")
-    w("        Group.Barrier();")
+    loads, stores = staging(w, P, "Float4", "default", "a4", "b4", lambda side, at, v: f"s{side}.Store(shared, {at}, S, {v});")
     accumulators(w, 4 * R)
 
     def compute(ind):

@@ -16,26 +16,26 @@ public static partial class Kernels
         var shared4 = shared.Cast<Float4>().AsAligned(16);
         GemmBlock(g, out int bx, out int by, out int batch);
         int tx = Group.IdxX, ty = Group.IdxY, tid = ty * T + tx, threads = T * T;
-        int row0 = by * BM, col0 = bx * BM, sB = 2 * tile;
+        int row0 = by * BM, col0 = bx * BM;
         GemmBase(g, batch, out int baseA, out int baseB);
         bool aRowMajor = g.ColA == 1, bRowMajor = g.ColB == 1;
         int da = BK * g.ColA, db = BK * g.RowB; // elements from one k-tile to the next
         StageIndex(tid + 0 * threads, aRowMajor, BK, BM, out int am0, out int ak0); StageIndex(tid + 0 * threads, !bRowMajor, BK, BM, out int bn0, out int bk0);
         int ia0 = baseA + (row0 + am0) * g.RowA + ak0 * g.ColA, ib0 = baseB + bk0 * g.RowB + (col0 + bn0) * g.ColB;
-        int ka0 = row0 + am0 < g.M ? g.K - ak0 : 0, kb0 = col0 + bn0 < g.N ? g.K - bk0 : 0; // a tile from k0 < these: inside
-        int sa0 = ak0 * S + am0, sb0 = sB + bk0 * S + bn0; // in the first buffer of each pair
         StageIndex(tid + 1 * threads, aRowMajor, BK, BM, out int am1, out int ak1); StageIndex(tid + 1 * threads, !bRowMajor, BK, BM, out int bn1, out int bk1);
         int ia1 = baseA + (row0 + am1) * g.RowA + ak1 * g.ColA, ib1 = baseB + bk1 * g.RowB + (col0 + bn1) * g.ColB;
-        int ka1 = row0 + am1 < g.M ? g.K - ak1 : 0, kb1 = col0 + bn1 < g.N ? g.K - bk1 : 0; // a tile from k0 < these: inside
-        int sa1 = ak1 * S + am1, sb1 = sB + bk1 * S + bn1; // in the first buffer of each pair
         StageIndex(tid + 2 * threads, aRowMajor, BK, BM, out int am2, out int ak2); StageIndex(tid + 2 * threads, !bRowMajor, BK, BM, out int bn2, out int bk2);
         int ia2 = baseA + (row0 + am2) * g.RowA + ak2 * g.ColA, ib2 = baseB + bk2 * g.RowB + (col0 + bn2) * g.ColB;
-        int ka2 = row0 + am2 < g.M ? g.K - ak2 : 0, kb2 = col0 + bn2 < g.N ? g.K - bk2 : 0; // a tile from k0 < these: inside
-        int sa2 = ak2 * S + am2, sb2 = sB + bk2 * S + bn2; // in the first buffer of each pair
         StageIndex(tid + 3 * threads, aRowMajor, BK, BM, out int am3, out int ak3); StageIndex(tid + 3 * threads, !bRowMajor, BK, BM, out int bn3, out int bk3);
         int ia3 = baseA + (row0 + am3) * g.RowA + ak3 * g.ColA, ib3 = baseB + bk3 * g.RowB + (col0 + bn3) * g.ColB;
-        int ka3 = row0 + am3 < g.M ? g.K - ak3 : 0, kb3 = col0 + bn3 < g.N ? g.K - bk3 : 0; // a tile from k0 < these: inside
-        int sa3 = ak3 * S + am3, sb3 = sB + bk3 * S + bn3; // in the first buffer of each pair
+        int ka0 = row0 + am0 < g.M ? g.K - ak0 : 0, kb0 = col0 + bn0 < g.N ? g.K - bk0 : 0;
+        int sa0 = ak0 * S + am0, sb0 = 2 * tile + bk0 * S + bn0;
+        int ka1 = row0 + am1 < g.M ? g.K - ak1 : 0, kb1 = col0 + bn1 < g.N ? g.K - bk1 : 0;
+        int sa1 = ak1 * S + am1, sb1 = 2 * tile + bk1 * S + bn1;
+        int ka2 = row0 + am2 < g.M ? g.K - ak2 : 0, kb2 = col0 + bn2 < g.N ? g.K - bk2 : 0;
+        int sa2 = ak2 * S + am2, sb2 = 2 * tile + bk2 * S + bn2;
+        int ka3 = row0 + am3 < g.M ? g.K - ak3 : 0, kb3 = col0 + bn3 < g.N ? g.K - bk3 : 0;
+        int sa3 = ak3 * S + am3, sb3 = 2 * tile + bk3 * S + bn3;
         float ra0, rb0; float ra1, rb1; float ra2, rb2; float ra3, rb3;
         ra0 = 0 < ka0 ? a[ia0] : 0f; rb0 = 0 < kb0 ? b[ib0] : 0f;
         ra1 = 0 < ka1 ? a[ia1] : 0f; rb1 = 0 < kb1 ? b[ib1] : 0f;

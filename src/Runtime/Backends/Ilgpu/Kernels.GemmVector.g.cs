@@ -25,11 +25,11 @@ public static partial class Kernels
         TA sa = default; TB sb = default;
         int da = sa.Step(BK, g.ColA), db = sb.Step(BK, g.RowB); // Float4s from a run to the same run a tile later
         sa.Place(tid + 0, BK, BM, out int am0, out int ak0); sb.Place(tid + 0, BK, BM, out int bn0, out int bk0);
-        bool aIn0 = row0 + am0 < g.M, bIn0 = col0 + bn0 < g.N;
         int ia0 = sa.Index(baseA, g.RowA, g.ColA, row0 + am0, ak0), ib0 = sb.Index(baseB, g.ColB, g.RowB, col0 + bn0, bk0);
-        int sa0 = ak0 * S + am0, sb0 = 2 * tile + bk0 * S + bn0; // in the first buffer of each pair
+        int ka0 = row0 + am0 < g.M ? g.K - ak0 : 0, kb0 = col0 + bn0 < g.N ? g.K - bk0 : 0;
+        int sa0 = ak0 * S + am0, sb0 = 2 * tile + bk0 * S + bn0;
         Float4 ra0, rb0;
-        ra0 = aIn0 && 0 + ak0 < g.K ? a4[ia0] : default; rb0 = bIn0 && 0 + bk0 < g.K ? b4[ib0] : default;
+        ra0 = 0 < ka0 ? a4[ia0] : default; rb0 = 0 < kb0 ? b4[ib0] : default;
         sa.Store(shared, sa0, S, ra0); sb.Store(shared, sb0, S, rb0);
         Group.Barrier();
         float c0_0 = 0, c0_1 = 0, c0_2 = 0, c0_3 = 0, c0_4 = 0, c0_5 = 0, c0_6 = 0, c0_7 = 0;
@@ -44,7 +44,7 @@ public static partial class Kernels
         for (int k0 = 0; k0 < g.K; k0 += BK)
         {
             ia0 += da; ib0 += db;
-            ra0 = aIn0 && k0 + BK + ak0 < g.K ? a4[ia0] : default; rb0 = bIn0 && k0 + BK + bk0 < g.K ? b4[ib0] : default;
+            ra0 = k0 + BK < ka0 ? a4[ia0] : default; rb0 = k0 + BK < kb0 ? b4[ib0] : default;
             var fa = shared4.SubView(cur + ar); var fb = shared4.SubView(2 * tile / 4 + cur + bc); // constant offsets below
             { var a0 = fa[0 * S4 + 0]; var a1 = fa[0 * S4 + 4];
               var b0 = fb[0 * S4]; var b1 = fb[0 * S4 + 8];

@@ -25,16 +25,16 @@ public static partial class Kernels
         TA sa = default; TB sb = default;
         int da = sa.Step(BK, g.ColA), db = sb.Step(BK, g.RowB); // Float4s from a run to the same run a tile later
         sa.Place(tid + 0, BK, BM, out int am0, out int ak0); sb.Place(tid + 0, BK, BM, out int bn0, out int bk0);
-        bool aIn0 = row0 + am0 < g.M, bIn0 = col0 + bn0 < g.N;
         int ia0 = sa.Index(baseA, g.RowA, g.ColA, row0 + am0, ak0), ib0 = sb.Index(baseB, g.ColB, g.RowB, col0 + bn0, bk0);
-        int sa0 = ak0 * S + am0, sb0 = 2 * tile + bk0 * S + bn0; // in the first buffer of each pair
         sa.Place(tid + 128, BK, BM, out int am1, out int ak1); sb.Place(tid + 128, BK, BM, out int bn1, out int bk1);
-        bool aIn1 = row0 + am1 < g.M, bIn1 = col0 + bn1 < g.N;
         int ia1 = sa.Index(baseA, g.RowA, g.ColA, row0 + am1, ak1), ib1 = sb.Index(baseB, g.ColB, g.RowB, col0 + bn1, bk1);
-        int sa1 = ak1 * S + am1, sb1 = 2 * tile + bk1 * S + bn1; // in the first buffer of each pair
+        int ka0 = row0 + am0 < g.M ? g.K - ak0 : 0, kb0 = col0 + bn0 < g.N ? g.K - bk0 : 0;
+        int sa0 = ak0 * S + am0, sb0 = 2 * tile + bk0 * S + bn0;
+        int ka1 = row0 + am1 < g.M ? g.K - ak1 : 0, kb1 = col0 + bn1 < g.N ? g.K - bk1 : 0;
+        int sa1 = ak1 * S + am1, sb1 = 2 * tile + bk1 * S + bn1;
         Float4 ra0, rb0; Float4 ra1, rb1;
-        ra0 = aIn0 && 0 + ak0 < g.K ? a4[ia0] : default; rb0 = bIn0 && 0 + bk0 < g.K ? b4[ib0] : default;
-        ra1 = aIn1 && 0 + ak1 < g.K ? a4[ia1] : default; rb1 = bIn1 && 0 + bk1 < g.K ? b4[ib1] : default;
+        ra0 = 0 < ka0 ? a4[ia0] : default; rb0 = 0 < kb0 ? b4[ib0] : default;
+        ra1 = 0 < ka1 ? a4[ia1] : default; rb1 = 0 < kb1 ? b4[ib1] : default;
         sa.Store(shared, sa0, S, ra0); sb.Store(shared, sb0, S, rb0);
         sa.Store(shared, sa1, S, ra1); sb.Store(shared, sb1, S, rb1);
         Group.Barrier();
@@ -58,8 +58,8 @@ public static partial class Kernels
         for (int k0 = 0; k0 < g.K; k0 += BK)
         {
             ia0 += da; ib0 += db; ia1 += da; ib1 += db;
-            ra0 = aIn0 && k0 + BK + ak0 < g.K ? a4[ia0] : default; rb0 = bIn0 && k0 + BK + bk0 < g.K ? b4[ib0] : default;
-            ra1 = aIn1 && k0 + BK + ak1 < g.K ? a4[ia1] : default; rb1 = bIn1 && k0 + BK + bk1 < g.K ? b4[ib1] : default;
+            ra0 = k0 + BK < ka0 ? a4[ia0] : default; rb0 = k0 + BK < kb0 ? b4[ib0] : default;
+            ra1 = k0 + BK < ka1 ? a4[ia1] : default; rb1 = k0 + BK < kb1 ? b4[ib1] : default;
             var fa = shared4.SubView(cur + ar); var fb = shared4.SubView(2 * tile / 4 + cur + bc); // constant offsets below
             { var a0 = fa[0 * S4 + 0]; var a1 = fa[0 * S4 + 4]; var a2 = fa[0 * S4 + 8]; var a3 = fa[0 * S4 + 12];
               var b0 = fb[0 * S4]; var b1 = fb[0 * S4 + 8];
