@@ -20,7 +20,8 @@ internal sealed partial class IlgpuBackend
     /// it faster (benchmarks/NOTES.md).</summary>
     public bool UseWideGemm { get; set; }
 
-    /// <summary>GEMM on CUDA: compile with launch bounds (256 threads, 2 groups per multiprocessor), capping registers at 128.</summary>
+    /// <summary>GEMM on CUDA: compile with launch bounds (2 groups per multiprocessor of 256 threads, or of 128 for
+    /// <see cref="Kernels.GemmWide{TA, TB}"/>), capping registers at 128 (255).</summary>
     public bool GemmLaunchBounds { get; set; } = true;
 
     /// <summary>Split K into slices run side by side when a product's (or a batch's) grid would not fill the device twice

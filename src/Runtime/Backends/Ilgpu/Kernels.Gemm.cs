@@ -13,13 +13,14 @@ public struct Float4
 
 public static partial class Kernels
 {
-    // GEMM notes. The kernels themselves are generated (Kernels.Gemm.g.cs and Kernels.GemmVector.g.cs, by
-    // tools/gen_gemm.py); these helpers are shared. Gemm stages any layout element by element through the strides, for
-    // any group edge; GemmVector (16×16 groups only) stages aligned operands in 16-byte runs and unrolls the k-tile.
-    // Thread (tx, ty) of a T×T group owns rows ty·4…+3 and 4T+ty·4…+3 of the block and the same split of columns, so its
-    // operands come from shared memory as four 16-byte loads per k (LDS.128) feeding 64 FMAs. Tiles are double-buffered:
-    // the next k-tile is read from global memory into registers before the current one is multiplied and stored after
-    // it, one barrier per tile. Strided operands (transposed views) are read through their strides, with the staging order
+    // GEMM notes. The kernels themselves are generated (Kernels.Gemm.g.cs, Kernels.GemmVector.g.cs and
+    // Kernels.GemmWide.g.cs, by tools/gen_gemm.py); these helpers are shared. Gemm stages any layout element by element
+    // through the strides, for any group edge; GemmVector (16×16 groups) and GemmWide (16×8 groups, 16×8 outputs per
+    // thread) stage aligned operands in 16-byte runs and unroll the k-tile. In Gemm, thread (tx, ty) of a T×T group owns
+    // rows ty·4…+3 and 4T+ty·4…+3 of the block and the same split of columns, so its operands come from shared memory as
+    // four 16-byte loads per k (LDS.128) feeding 64 FMAs. Tiles are double-buffered: the next k-tile is read from global
+    // memory into registers (zeros past the operand) before the current one is multiplied and stored after it, one
+    // barrier per tile, no branch in the loop. Strided operands (transposed views) are read through their strides, with the staging order
     // chosen so neighbouring threads read neighbouring addresses; shared rows are padded by 4 floats (no bank conflicts
     // on the transposed stores, 16-byte alignment kept).
 
@@ -121,7 +122,7 @@ public struct StaticTiles : IGemmTiles
 }
 
 /// <summary>
-/// How <see cref="Kernels.GemmVector{TA, TB}"/> stages an operand: four floats per 16-byte global load, either four
+/// How <see cref="Kernels.GemmVector{TA, TB}"/> and <see cref="Kernels.GemmWide{TA, TB}"/> stage an operand: four floats per 16-byte global load, either four
 /// consecutive k (<see cref="KRun"/>) or four consecutive rows of A / columns of B (<see cref="MnRun"/>). Element (mn, k)
 /// of the operand is x[at + mn·mnStride + k·kStride]; the host picks a run only where its loads are aligned and never
 /// straddle an edge (see <c>IlgpuBackend.VectorStage</c>). Tiles in shared memory are [k][mn] with rows of s floats.
