@@ -57,12 +57,6 @@ public static partial class Kernels
         else { k = e / bm; m = e - k * bm; }
     }
 
-    private static float LoadA(ArrayView<float> a, GemmArgs g, int baseA, int row, int k) =>
-        row < g.M && k < g.K ? a[baseA + row * g.RowA + k * g.ColA] : 0f;
-
-    private static float LoadB(ArrayView<float> b, GemmArgs g, int baseB, int k, int col) =>
-        k < g.K && col < g.N ? b[baseB + k * g.RowB + col * g.ColB] : 0f;
-
     private static void StoreRow8(ArrayView<float> c, ArrayView<float> bias, GemmArgs g, int cBase, int row, int colLo, int colHi,
         float v0, float v1, float v2, float v3, float v4, float v5, float v6, float v7)
     {
