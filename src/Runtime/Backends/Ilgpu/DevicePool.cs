@@ -84,16 +84,9 @@ internal sealed class DevicePool(Accelerator accelerator, Device device)
         }
     }
 
-    /// <summary>Whether an allocation failed for lack of memory, rather than because the device failed (a sticky CUDA
-    /// error such as an illegal address from an earlier kernel: the backend reports that as a <see cref="DeviceFaultException"/>).</summary>
-    private static bool IsOutOfMemory(Exception e) => e switch
-    {
-        ILGPU.Runtime.Cuda.CudaException c => c.Error == nameof(ILGPU.Runtime.Cuda.CudaError.CUDA_ERROR_OUT_OF_MEMORY),
-        ILGPU.Runtime.OpenCL.CLException c => c.Error is ILGPU.Runtime.OpenCL.CLError.CL_MEM_OBJECT_ALLOCATION_FAILURE
-            or ILGPU.Runtime.OpenCL.CLError.CL_OUT_OF_RESOURCES or ILGPU.Runtime.OpenCL.CLError.CL_OUT_OF_HOST_MEMORY
-            or ILGPU.Runtime.OpenCL.CLError.CL_INVALID_BUFFER_SIZE,
-        _ => true,
-    };
+    /// <summary>Whether a failed allocation is reported as out of memory: every failure except a sticky CUDA error left by
+    /// an earlier kernel (an illegal address…), which the backend reports as a <see cref="DeviceFaultException"/>.</summary>
+    private static bool IsOutOfMemory(Exception e) => !(e is ILGPU.Runtime.Cuda.CudaException c && IlgpuBackend.IsStickyCudaError(c.Error));
 
     /// <summary>Number of cached buffers of one size class (for tests and diagnostics).</summary>
     public int CachedCount(long sizeClass)
