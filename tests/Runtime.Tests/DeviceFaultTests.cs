@@ -3,7 +3,6 @@ using DeepSharp.Backends;
 using DeepSharp.Backends.Ilgpu;
 using ILGPU;
 using ILGPU.Runtime;
-using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 
 namespace DeepSharp.Tests;
@@ -16,28 +15,21 @@ namespace DeepSharp.Tests;
 /// </summary>
 public sealed class DeviceFaultTests : IDisposable
 {
-    private readonly Context _context = Context.Create(b => b.CPU(new CPUDevice(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: 4, numMultiprocessors: 1)));
-    private readonly IlgpuBackend _backend;
+    private readonly SimulatorBackend _simulator = new(warps: 4); // 16-thread groups
+    private IlgpuBackend Backend => _simulator.Backend;
 
-    public DeviceFaultTests() => _backend = new IlgpuBackend(_context.CreateCPUAccelerator(0), Device.IlgpuCpu);
-
-    public void Dispose()
-    {
-        _backend.Pool.ReleaseCache();
-        _backend.Accelerator.Dispose();
-        _context.Dispose();
-    }
+    public void Dispose() => _simulator.Dispose();
 
     [Fact]
     public void AFailedDeviceRefusesEveryLaterOperationWithTheSameCause()
     {
-        var x = _backend.Allocate(DType.Float32, 8);
+        var x = Backend.Allocate(DType.Float32, 8);
         x.AddRef();
-        _backend.Upload<float>([1, 2, 3, 4, 5, 6, 7, 8], x);
-        long launches = _backend.Stats().KernelLaunches;
+        Backend.Upload<float>([1, 2, 3, 4, 5, 6, 7, 8], x);
+        long launches = Backend.Stats().KernelLaunches;
 
         var cause = new CudaException("an illegal memory access was encountered");
-        var first = _backend.Fault(cause, nameof(IlgpuBackend.Synchronize));
+        var first = Backend.Fault(cause, nameof(IlgpuBackend.Synchronize));
         Assert.Same(cause, first.InnerException);
         Assert.Equal(Device.IlgpuCpu, first.Device);
         Assert.Contains("ilgpu-cpu failed during Synchronize", first.Message);
@@ -45,13 +37,13 @@ public sealed class DeviceFaultTests : IDisposable
 
         var refused = new (string Op, Action Call)[]
         {
-            ("Upload", () => _backend.Upload<float>([0f], x)),
-            ("Download", () => _backend.Download<float>(x, new float[8])),
-            ("Fill", () => _backend.Fill<float, Ops.FillOp<float>>(x, new Ops.FillOp<float>(0f))),
-            ("Reduce", () => _backend.Reduce<Ops.SumOp>(x, 0, x, 1, 8, 1)),
-            ("MatMul", () => _backend.MatMul(x, x, x, new GemmArgs { Batch = 1, M = 2, N = 2, K = 2, RowA = 2, ColA = 1, RowB = 2, ColB = 1 })),
-            ("Synchronize", _backend.Synchronize),
-            ("Allocate", () => _backend.Allocate(DType.Float32, 4)),
+            ("Upload", () => Backend.Upload<float>([0f], x)),
+            ("Download", () => Backend.Download<float>(x, new float[8])),
+            ("Fill", () => Backend.Fill<float, Ops.FillOp<float>>(x, new Ops.FillOp<float>(0f))),
+            ("Reduce", () => Backend.Reduce<Ops.SumOp>(x, 0, x, 1, 8, 1)),
+            ("MatMul", () => Backend.MatMul(x, x, x, new GemmArgs { Batch = 1, M = 2, N = 2, K = 2, RowA = 2, ColA = 1, RowB = 2, ColB = 1 })),
+            ("Synchronize", Backend.Synchronize),
+            ("Allocate", () => Backend.Allocate(DType.Float32, 4)),
         };
         foreach (var (op, call) in refused)
         {
@@ -60,9 +52,9 @@ public sealed class DeviceFaultTests : IDisposable
             Assert.Equal("Synchronize", e.DetectedIn);
             Assert.StartsWith($"{op} on ilgpu-cpu: the device failed earlier (during Synchronize", e.Message);
         }
-        Assert.Equal(launches, _backend.Stats().KernelLaunches);  // nothing was launched
+        Assert.Equal(launches, Backend.Stats().KernelLaunches);  // nothing was launched
         // A second failure does not replace the first.
-        Assert.Same(cause, _backend.Fault(new CudaException("another"), "Fill").InnerException);
+        Assert.Same(cause, Backend.Fault(new CudaException("another"), "Fill").InnerException);
         x.Release();                                               // freeing needs no device call
         // Other devices are unaffected.
         Assert.Equal([2f, 4f], (Tensor.FromArray([1f, 2f]) * 2).ToArray<float>());

@@ -1,29 +1,21 @@
 using DeepSharp.Backends;
 using DeepSharp.Backends.Ilgpu;
-using ILGPU;
-using ILGPU.Runtime.CPU;
 
 namespace DeepSharp.Tests;
 
 /// <summary>
 /// <see cref="Kernels.GemmVector{TA, TB}"/> (16×16 groups, 16-byte staging) and <see cref="Kernels.GemmWide{TA, TB}"/>
 /// (16×8 groups) on a simulator with 256-thread groups, through the backend's own dispatch: every staging pair, ragged
-/// edges, a last k-tile of four, a batch with offsets, both fused biases; and split-K. The shared test simulator has 16-thread groups, where neither is ever chosen; CUDA runs them on
-/// large grids and on long-K products with small grids, which MatMulTests' large case covers there.
+/// edges, a last k-tile of four, a batch with offsets, both fused biases; and split-K. The shared test simulator has
+/// 16-thread groups, where neither is ever chosen; CUDA runs them on large grids and on long-K products with small grids,
+/// which MatMulTests' large case covers there.
 /// </summary>
 public sealed class GemmVectorTests : IDisposable
 {
-    private readonly Context _context = Context.Create(b => b.CPU(new CPUDevice(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: 64, numMultiprocessors: 1)));
-    private readonly IlgpuBackend _backend;
+    private readonly SimulatorBackend _simulator = new(warps: 64); // 256-thread groups
+    private IlgpuBackend Backend => _simulator.Backend;
 
-    public GemmVectorTests() => _backend = new IlgpuBackend(_context.CreateCPUAccelerator(0), Device.IlgpuCpu);
-
-    public void Dispose()
-    {
-        _backend.Pool.ReleaseCache();
-        _backend.Accelerator.Dispose();
-        _context.Dispose();
-    }
+    public void Dispose() => _simulator.Dispose();
 
     [Theory]
     [InlineData(false, false, 1, 130, 20, 132, 1)]   // A row-major (runs along k), B row-major (runs along n); k-tiles 8 + 8 + 4
@@ -36,8 +28,8 @@ public sealed class GemmVectorTests : IDisposable
     [InlineData(true, true, 2, 140, 16, 132, 1, true)]
     public void MatchesReferenceThroughDispatch(bool aColumnMajor, bool bColumnMajor, int batch, int m, int k, int n, int bias, bool wide = false)
     {
-        Assert.Equal(16, _backend.Tile);
-        _backend.UseWideGemm = wide;
+        Assert.Equal(16, Backend.Tile);
+        Backend.UseWideGemm = wide;
         const int off = 4; // operands start past a 16-byte prefix, as views into a larger tensor do
         var a = Ref.Random(off + batch * m * k, 1); var b = Ref.Random(off + batch * k * n, 2); var bv = Ref.Random(off + Math.Max(m, n), 3);
         var g = new GemmArgs
@@ -48,7 +40,7 @@ public sealed class GemmVectorTests : IDisposable
             HasBias = bias, OffBias = off,
         };
         var c = Run(g, a, b, bv);
-        Assert.Contains(_backend.CompiledKernels, name => name.StartsWith(wide ? "gemmWide" : "gemmVector", StringComparison.Ordinal));
+        Assert.Contains(Backend.CompiledKernels, name => name.StartsWith(wide ? "gemmWide" : "gemmVector", StringComparison.Ordinal));
         Ref.Close(Expected(g, a, b, bv), c, 1e-4, $"{m}x{k}x{n} batch {batch}");
     }
 
@@ -59,11 +51,11 @@ public sealed class GemmVectorTests : IDisposable
         var a = Ref.Random(132 * 24, 6); var b = Ref.Random(24 * 136, 7); var bias = Ref.Random(136, 8);
         var g = new GemmArgs { Batch = 1, M = 132, N = 136, K = 24, RowA = 24, ColA = 1, RowB = 136, ColB = 1, HasBias = 1 };
         var vector = Run(g, a, b, bias);
-        Assert.Contains(_backend.CompiledKernels, name => name.StartsWith("gemmVector", StringComparison.Ordinal));
-        _backend.UseWideGemm = true;
+        Assert.Contains(Backend.CompiledKernels, name => name.StartsWith("gemmVector", StringComparison.Ordinal));
+        Backend.UseWideGemm = true;
         var wide = Run(g, a, b, bias);
-        Assert.Contains(_backend.CompiledKernels, name => name.StartsWith("gemmWide", StringComparison.Ordinal));
-        _backend.UseVectorGemm = false;
+        Assert.Contains(Backend.CompiledKernels, name => name.StartsWith("gemmWide", StringComparison.Ordinal));
+        Backend.UseVectorGemm = false;
         var general = Run(g, a, b, bias);
         Assert.Equal(general, vector);
         Assert.Equal(general, wide);
@@ -76,7 +68,7 @@ public sealed class GemmVectorTests : IDisposable
         var a = Ref.Random(130 * 10, 4); var b = Ref.Random(10 * 132, 5);
         var g = new GemmArgs { Batch = 1, M = 130, N = 132, K = 10, RowA = 10, ColA = 1, RowB = 132, ColB = 1 };
         var c = Run(g, a, b, [0f]);
-        Assert.DoesNotContain(_backend.CompiledKernels, name => name.StartsWith("gemmVector", StringComparison.Ordinal));
+        Assert.DoesNotContain(Backend.CompiledKernels, name => name.StartsWith("gemmVector", StringComparison.Ordinal));
         for (int i = 0; i < 130; i += 43)
             for (int j = 0; j < 132; j += 17)
             {
@@ -101,16 +93,16 @@ public sealed class GemmVectorTests : IDisposable
             RowA = aColumnMajor ? 1 : k, ColA = aColumnMajor ? m : 1, RowB = bColumnMajor ? 1 : n, ColB = bColumnMajor ? k : 1,
             HasBias = bias,
         };
-        long launches = _backend.Stats().KernelLaunches;
+        long launches = Backend.Stats().KernelLaunches;
         var c = Run(g, a, b, bv);
-        Assert.Equal(bias == 0 ? 2 : 3, _backend.Stats().KernelLaunches - launches); // slices, their sum, the bias
+        Assert.Equal(bias == 0 ? 2 : 3, Backend.Stats().KernelLaunches - launches); // slices, their sum, the bias
         var expected = Expected(g, a, b, bv);
         Ref.Close(expected, c, 1e-4, "split-K");
         // Without split-K the same product runs in one launch of the general kernel with 8×8 groups.
-        _backend.UseSplitK = false;
-        launches = _backend.Stats().KernelLaunches;
+        Backend.UseSplitK = false;
+        launches = Backend.Stats().KernelLaunches;
         Ref.Close(expected, Run(g, a, b, bv), 1e-4, "8×8 groups");
-        Assert.Equal(1, _backend.Stats().KernelLaunches - launches);
+        Assert.Equal(1, Backend.Stats().KernelLaunches - launches);
     }
 
     [Theory]
@@ -122,7 +114,7 @@ public sealed class GemmVectorTests : IDisposable
     {
         // Three 40×36 products: three blocks against a target of eight, so each product's K is cut into slices.
         const int batch = 3, m = 40, n = 36;
-        _backend.FillTarget = 8;
+        Backend.FillTarget = 8;
         var a = Ref.Random(batch * m * k, 12); var b = Ref.Random(batch * k * n, 13); var bv = Ref.Random(m + n, 14);
         var g = new GemmArgs
         {
@@ -131,11 +123,11 @@ public sealed class GemmVectorTests : IDisposable
             BatchB = k * n, RowB = bColumnMajor ? 1 : n, ColB = bColumnMajor ? k : 1,
             HasBias = bias,
         };
-        long launches = _backend.Stats().KernelLaunches;
+        long launches = Backend.Stats().KernelLaunches;
         var c = Run(g, a, b, bv);
-        Assert.Equal((slices > 1 ? 2 : 1) + (bias != 0 && slices > 1 ? 1 : 0), _backend.Stats().KernelLaunches - launches);
+        Assert.Equal((slices > 1 ? 2 : 1) + (bias != 0 && slices > 1 ? 1 : 0), Backend.Stats().KernelLaunches - launches);
         Ref.Close(Expected(g, a, b, bv), c, 1e-4, $"{slices} slices");
-        Assert.Equal(slices > 1, _backend.CompiledKernels.Any(name => name.StartsWith("gemmVector", StringComparison.Ordinal)));
+        Assert.Equal(slices > 1, Backend.CompiledKernels.Any(name => name.StartsWith("gemmVector", StringComparison.Ordinal)));
     }
 
     [Theory]
@@ -168,15 +160,15 @@ public sealed class GemmVectorTests : IDisposable
 
     private float[] Run(GemmArgs g, float[] a, float[] b, float[] bias)
     {
-        Storage[] s = [_backend.Allocate(DType.Float32, a.Length), _backend.Allocate(DType.Float32, b.Length),
-            _backend.Allocate(DType.Float32, bias.Length), _backend.Allocate(DType.Float32, g.Batch * g.M * g.N)];
+        Storage[] s = [Backend.Allocate(DType.Float32, a.Length), Backend.Allocate(DType.Float32, b.Length),
+            Backend.Allocate(DType.Float32, bias.Length), Backend.Allocate(DType.Float32, g.Batch * g.M * g.N)];
         foreach (var x in s) x.AddRef();
         try
         {
-            _backend.Upload<float>(a, s[0]); _backend.Upload<float>(b, s[1]); _backend.Upload<float>(bias, s[2]);
-            _backend.MatMul(s[0], s[1], s[3], g, g.HasBias != 0 ? s[2] : null);
+            Backend.Upload<float>(a, s[0]); Backend.Upload<float>(b, s[1]); Backend.Upload<float>(bias, s[2]);
+            Backend.MatMul(s[0], s[1], s[3], g, g.HasBias != 0 ? s[2] : null);
             var c = new float[g.Batch * g.M * g.N];
-            _backend.Download<float>(s[3], c);
+            Backend.Download<float>(s[3], c);
             return c;
         }
         finally { foreach (var x in s) x.Release(); }
