@@ -2,7 +2,7 @@
 # The one script run on the GPU machine (no .NET there): unpack the self-contained build made by pack-gpu.sh, then run
 # the device example, the benchmarks next to the PyTorch peer, the main job and its cold start, and the test suites
 # (CUDA rows included). SKIP_BENCH=1 runs only the tests; SKIP_TESTS=1 only the rest; GEMM_ONLY=1 only the GEMM table
-# (every dispatch option, the FFMA ceiling) and the CUDA GEMM tests — about a minute, for trying GEMM options.
+# (every dispatch option, the FFMA ceiling) and the CUDA GEMM tests, for trying GEMM options.
 set -uo pipefail
 out=${OUT:-/tmp/out}; mkdir -p "$out"
 mkdir -p /tmp/app && tar -C /tmp/app -xJf .device/app.tar.xz

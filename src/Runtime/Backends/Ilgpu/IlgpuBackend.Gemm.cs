@@ -129,7 +129,7 @@ internal sealed partial class IlgpuBackend
                 (_, Run.AlongK, true) => GemmWideK<MnRun, KRun>(),
                 (_, _, true) => GemmWideK<MnRun, MnRun>(),
             };
-            kernel(UseWideGemm ? new KernelConfig(grid, new Index3D(16, 8, 1)) : config, V<float>(a), V<float>(b), V<float>(c), biasView, g);
+            kernel(UseWideGemm ? new KernelConfig(grid, new Index3D(16, Kernels.GemmWideThreads / 16, 1)) : config, V<float>(a), V<float>(b), V<float>(c), biasView, g);
         }
         else if (StaticTilesOnly)
             GemmK<StaticTiles>()(config, V<float>(a), V<float>(b), V<float>(c), biasView, g);

@@ -105,7 +105,7 @@ internal sealed partial class IlgpuBackend
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmWideK<TA, TB>()
         where TA : struct, IGemmStage where TB : struct, IGemmStage =>
         Compiled(Bounded ? "gemmWide/bounded" : "gemmWide", typeof(TA), typeof(TB), static b =>
-            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmWide<TA, TB>, b.GemmSpecialization(128)));
+            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmWide<TA, TB>, b.GemmSpecialization(Kernels.GemmWideThreads)));
 
     /// <summary>Groups of the GEMM kernel that fit on one multiprocessor with a T×T group (the driver's estimate).</summary>
     public int GemmOccupancy(int t)

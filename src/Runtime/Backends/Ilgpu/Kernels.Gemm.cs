@@ -39,7 +39,10 @@ public static partial class Kernels
 
     /// <summary>Threads per group a tiled GEMM kernel is launched with on GPUs, and compiled for (launch bounds: two groups
     /// per multiprocessor): 128 for <see cref="GemmWide{TA, TB}"/>, 256 for the others.</summary>
-    public static int ThreadsPerGemmGroup(System.Reflection.MethodInfo kernel) => kernel.Name == nameof(GemmWide) ? 128 : 256;
+    public static int ThreadsPerGemmGroup(System.Reflection.MethodInfo kernel) => kernel.Name == nameof(GemmWide) ? GemmWideThreads : 256;
+
+    /// <summary>Threads per group of <see cref="GemmWide{TA, TB}"/> (16 × 8; tools/gen_gemm.py generates it for this many).</summary>
+    public const int GemmWideThreads = 128;
 
     /// <summary>Where batch entry <paramref name="entry"/> of a launch reads A and B (see <see cref="GemmArgs.Slices"/>).</summary>
     private static void GemmBase(GemmArgs g, int entry, out int baseA, out int baseB)
