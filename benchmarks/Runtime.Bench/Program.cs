@@ -1,10 +1,11 @@
 // A small benchmark harness: medians of repeated runs, printed next to a peer measured in the same process.
-// Usage: dotnet run -c Release --project benchmarks/Runtime.Bench [cpu|gpu|all|mlp|io|coldstart <device>|ptx <dir>|gemm <device> [n ...]]
+// Usage: dotnet run -c Release --project benchmarks/Runtime.Bench [cpu|gpu|all|mlp|io|peer [text]|coldstart <device>|ptx <dir>|gemm <device> [n ...]]
 using System.Diagnostics;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using DeepSharp;
 using DeepSharp.Backends;
 using DeepSharp.Backends.Cpu;
+using static Harness;
 
 string what = args.Length > 0 ? args[0] : "cpu";
 Console.WriteLine($"DeepSharp runtime benchmarks — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
@@ -14,28 +15,9 @@ if (what is "io" or "all") Io();
 if (what is "gpu" or "all") Gpu(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu());
 if (what is "gemm") GemmTable(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu(), args.Skip(2).Select(int.Parse).ToArray());
 if (what is "ptx") PtxDump.Run(args.Length > 1 ? args[1] : "ptx");
+if (what is "peer") Peer.Run(args.Length > 1 ? args[1] : null);
 if (what is "coldstart") ColdStart(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu());
 return 0;
-
-// BENCH_QUICK=1: three runs, no warm-up, small sizes — a smoke test of the harness itself (e.g. `gpu ilgpu-cpu` here).
-static bool Quick() => Environment.GetEnvironmentVariable("BENCH_QUICK") == "1";
-
-static double Median(int reps, Action body, Action? sync = null)
-{
-    if (Quick()) reps = 3;
-    // Warm-up (1.5 s: shorter warm-ups measured the first workload in tier-0 code) until tiered JIT has promoted the hot loops, kernels are compiled and pools are filled.
-    var warm = Stopwatch.StartNew();
-    for (int i = 0; i < 3 || (!Quick() && warm.ElapsedMilliseconds < 1500); i++) { body(); sync?.Invoke(); }
-    var times = new double[reps];
-    for (int i = 0; i < reps; i++)
-    {
-        var sw = Stopwatch.StartNew();
-        body(); sync?.Invoke();
-        times[i] = sw.Elapsed.TotalSeconds;
-    }
-    Array.Sort(times);
-    return times[reps / 2];
-}
 
 static void CpuGemm()
 {

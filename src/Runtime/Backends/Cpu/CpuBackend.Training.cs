@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using DeepSharp.Ops;
 
 namespace DeepSharp.Backends.Cpu;
@@ -96,18 +97,30 @@ internal sealed partial class CpuBackend
             for (int nc = lo; nc < hi; nc++)
                 for (int ij = 0; ij < kk; ij++)
                 {
-                    int i = ij / a.K, j = ij % a.K, dst = (nc * kk + ij) * plane;
+                    int i = ij / a.K, j = ij % a.K;
+                    var (owLo, owHi) = ValidColumns(a, j);
                     for (int oh = 0; oh < a.OH; oh++)
                     {
                         int h = oh * a.S - a.P + i;
-                        for (int ow = 0; ow < a.OW; ow++)
-                        {
-                            int w = ow * a.S - a.P + j;
-                            cs[dst + oh * a.OW + ow] = h >= 0 && h < a.H && w >= 0 && w < a.W ? xs[a.Offset + (nc * a.H + h) * a.W + w] : a.Pad;
-                        }
+                        var row = cs.AsSpan((nc * kk + ij) * plane + oh * a.OW, a.OW);
+                        if (h < 0 || h >= a.H || owLo >= owHi) { row.Fill(a.Pad); continue; }
+                        row[..owLo].Fill(a.Pad);
+                        row[owHi..].Fill(a.Pad);
+                        int src = a.Offset + (nc * a.H + h) * a.W + owLo * a.S - a.P + j; // input column of output column owLo
+                        if (a.S == 1) xs.AsSpan(src, owHi - owLo).CopyTo(row[owLo..owHi]);
+                        else for (int ow = owLo; ow < owHi; ow++, src += a.S) row[ow] = xs[src];
                     }
                 }
         });
+    }
+
+    /// <summary>The output columns [lo, hi) whose window column j lands inside the input (w = ow·S − P + j in [0, W)).</summary>
+    private static (int Lo, int Hi) ValidColumns(WindowArgs a, int j)
+    {
+        int before = a.P - j, last = a.W - 1 + a.P - j;                 // ow·S ≥ before and ow·S ≤ last
+        int lo = Math.Min(a.OW, before <= 0 ? 0 : (before + a.S - 1) / a.S);
+        int hi = last < 0 ? 0 : Math.Min(a.OW, last / a.S + 1);
+        return (lo, Math.Max(lo, hi));
     }
 
     public void Fold(Storage cols, Storage dx, WindowArgs a)
@@ -122,19 +135,28 @@ internal sealed partial class CpuBackend
                 img.Clear();
                 for (int ij = 0; ij < kk; ij++)
                 {
-                    int i = ij / a.K, j = ij % a.K, src = a.Offset + (nc * kk + ij) * plane;
+                    int i = ij / a.K, j = ij % a.K;
+                    var (owLo, owHi) = ValidColumns(a, j);
+                    if (owLo >= owHi) continue;
                     for (int oh = 0; oh < a.OH; oh++)
                     {
                         int h = oh * a.S - a.P + i;
                         if (h < 0 || h >= a.H) continue;
-                        for (int ow = 0; ow < a.OW; ow++)
-                        {
-                            int w = ow * a.S - a.P + j;
-                            if (w >= 0 && w < a.W) img[h * a.W + w] += cs[src + oh * a.OW + ow];
-                        }
+                        int src = a.Offset + (nc * kk + ij) * plane + oh * a.OW + owLo, dst = h * a.W + owLo * a.S - a.P + j;
+                        if (a.S == 1) AddInto(img.Slice(dst, owHi - owLo), cs.AsSpan(src, owHi - owLo));
+                        else for (int ow = owLo; ow < owHi; ow++, dst += a.S) img[dst] += cs[src + ow - owLo];
                     }
                 }
             }
         });
+    }
+
+    /// <summary>dst += src, element by element.</summary>
+    private static void AddInto(Span<float> dst, ReadOnlySpan<float> src)
+    {
+        int i = 0;
+        for (; i <= dst.Length - 8; i += 8)
+            (Vector256.Create<float>(dst[i..]) + Vector256.Create<float>(src[i..])).CopyTo(dst[i..]);
+        for (; i < dst.Length; i++) dst[i] += src[i];
     }
 }

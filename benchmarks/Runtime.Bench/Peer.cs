@@ -1,0 +1,175 @@
+using DeepSharp;
+using DeepSharp.Backends.Cpu;
+using DeepSharp.IO;
+using DeepSharp.Layers;
+using static Harness;
+
+/// <summary>One side of the CPU comparison: each method builds a workload's inputs and returns one run of it.</summary>
+interface ICpuSide
+{
+    string Name { get; }
+    void SetThreads(int threads);
+    Action Gemm(int n);
+    Action Unary(string op, int n);   // relu or exp, output allocated
+    Action Add(int n);
+    Action MlpForward(int batch);     // 20-256-10 written with tensors: x·W1 + b1, relu, ·W2 + b2
+    Action MlpStep(int batch);        // zero grads, forward, cross-entropy, backward, SGD
+    Action BlockForward(int batch);   // the same MLP as Sequential(Linear, ReLU, Linear)
+    Action BlockStep(int batch);
+    Action ConvStep();                // Conv2d 3→32 k3 p1 on [32, 3, 32, 32], forward + backward
+    (Action Save, Action Load) Checkpoint(string dir);  // a 784-1024-1024-10 MLP's parameters to a file and back
+}
+
+/// <summary>`peer`: the CPU workloads of issue 7, ours and libtorch's (through TorchSharp) in the same process, each pair
+/// timed back to back with the same thread count (`peer TEXT`: only the rows whose name contains TEXT). The peer exists only in a build with -p:TorchPeer=true
+/// (benchmarks/cpu-peer.sh builds it and supplies the libstdc++ that libtorch 2.10 needs on Debian 12).</summary>
+static class Peer
+{
+    public static void Run(string? filter)
+    {
+#if TORCH_PEER
+        Compare(new OursSide(), new TorchSide(), filter);
+#else
+        Console.WriteLine("\nThe libtorch peer is not in this build: run benchmarks/cpu-peer.sh (it builds with -p:TorchPeer=true).");
+#endif
+    }
+
+    static void Compare(ICpuSide ours, ICpuSide peer, string? filter)
+    {
+        int all = Environment.ProcessorCount;
+        Console.WriteLine($"\n## CPU: DeepSharp against {peer.Name}, same process, medians; ratio = peer's time / ours (> 1: ours is faster)");
+        Console.WriteLine("| workload | threads | DeepSharp | peer | unit | ratio |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        foreach (int n in new[] { 128, 256, 512, 1024 })
+            foreach (int t in new[] { 1, all })
+                Row($"GEMM n = {n}", t, n <= 256 ? 101 : n <= 512 ? 15 : 5, "GFLOP/s", 2.0 * n * n * n / 1e9, s => s.Gemm(n));
+        foreach (int n in new[] { 1 << 16, 1 << 20, 1 << 24 })
+        {
+            int reps = n >= 1 << 24 ? 7 : 51;
+            Row($"relu, {n:N0} floats", all, reps, "GB/s", 8.0 * n / 1e9, s => s.Unary("relu", n));
+            Row($"add, {n:N0} floats", all, reps, "GB/s", 12.0 * n / 1e9, s => s.Add(n));
+            Row($"exp, {n:N0} floats", all, reps, "GB/s", 8.0 * n / 1e9, s => s.Unary("exp", n));
+        }
+        foreach (int batch in new[] { 2, 256 })
+        {
+            int reps = batch == 2 ? 2001 : 301;
+            Row($"MLP 20-256-10 forward (tensors), batch {batch}", 1, reps, "µs", 0, s => s.MlpForward(batch));
+            Row($"MLP 20-256-10 training step (tensors), batch {batch}", 1, reps, "µs", 0, s => s.MlpStep(batch));
+            Row($"MLP 20-256-10 forward (Sequential), batch {batch}", 1, reps, "µs", 0, s => s.BlockForward(batch));
+            Row($"MLP 20-256-10 training step (Sequential), batch {batch}", 1, reps, "µs", 0, s => s.BlockStep(batch));
+        }
+        Row("Conv2d 3→32 k3 p1 on [32, 3, 32, 32], forward + backward", all, 51, "ms", 0, s => s.ConvStep());
+        var dir = Directory.CreateTempSubdirectory("deepsharp-peer-").FullName;
+        try
+        {
+            Row("save a 784-1024-1024-10 MLP (7.5 MB)", all, 21, "ms", 0, s => s.Checkpoint(dir).Save);
+            Row("load it into the model", all, 21, "ms", 0, s => s.Checkpoint(dir).Load);
+        }
+        finally { Directory.Delete(dir, true); }
+        CpuParallel.Threads = all;
+
+        // work > 0: a rate (work per second in the unit); otherwise a time in the unit (µs or ms).
+        void Row(string name, int threads, int reps, string unit, double work, Func<ICpuSide, Action> make)
+        {
+            if (filter != null && !name.Contains(filter, StringComparison.OrdinalIgnoreCase)) return;
+            double Time(ICpuSide side)
+            {
+                side.SetThreads(threads);
+                var run = make(side);
+                return Median(reps, run);
+            }
+            double b = Environment.GetEnvironmentVariable("PEER_FIRST") == "1" ? Time(peer) : 0, a = Time(ours);
+            if (b == 0) b = Time(peer);
+            string Show(double s) => work > 0 ? $"{work / s:F1}" : $"{s * (unit == "µs" ? 1e6 : 1e3):F1}";
+            Console.WriteLine($"| {name} | {threads} | {Show(a)} | {Show(b)} | {unit} | {b / a:F2} |");
+        }
+    }
+}
+
+/// <summary>DeepSharp's side: the same workloads as the rest of this harness.</summary>
+sealed class OursSide : ICpuSide
+{
+    public string Name => "DeepSharp";
+
+    public void SetThreads(int threads) => CpuParallel.Threads = threads;
+
+    public Action Gemm(int n)
+    {
+        var a = Tensor.Rand([n, n]); var b = Tensor.Rand([n, n]);
+        return () => Tensor.MatMul(a, b).Dispose();
+    }
+
+    public Action Unary(string op, int n)
+    {
+        var x = Tensor.Randn([n]);
+        return op == "relu" ? () => x.Relu().Dispose() : () => x.Exp().Dispose();
+    }
+
+    public Action Add(int n)
+    {
+        var x = Tensor.Randn([n]); var y = Tensor.Randn([n]);
+        return () => (x + y).Dispose();
+    }
+
+    sealed record Mlp(Func<Tensor, Tensor> Net, DeepSharp.Optim.Sgd Opt, Tensor X, Tensor Labels);
+
+    static Mlp Tensors(int batch)
+    {
+        var g = new Generator(1);
+        var w1 = Tensor.Randn([20, 256], 0, 0.1f, g).RequiresGradient(); var b1 = Tensor.Zeros([256]).RequiresGradient();
+        var w2 = Tensor.Randn([256, 10], 0, 0.1f, g).RequiresGradient(); var b2 = Tensor.Zeros([10]).RequiresGradient();
+        return new(x => (x.MatMul(w1) + b1).Relu().MatMul(w2) + b2, new([w1, b1, w2, b2], lr: 0.01f), Tensor.Randn([batch, 20], generator: g), Labels(batch));
+    }
+
+    static Mlp Blocks(int batch)
+    {
+        var net = new Sequential(new Dense(256, 20), new Relu(), new Dense(10, 256));
+        net.Initialize();
+        return new(net.Call, new(net.Parameters().Select(p => p.Data), lr: 0.01f), Tensor.Randn([batch, 20], generator: new Generator(1)), Labels(batch));
+    }
+
+    static Tensor Labels(int batch) => Tensor.FromArray(Enumerable.Range(0, batch).Select(i => (long)(i % 10)).ToArray());
+
+    static Action Forward(Mlp m) => () =>
+    {
+        using var scope = TensorScope.Begin();
+        using var _ = Autograd.NoGrad();
+        m.Net(m.X);
+    };
+
+    static Action Step(Mlp m) => () =>
+    {
+        using var scope = TensorScope.Begin();
+        m.Opt.ZeroGrad();
+        Functional.CrossEntropy(m.Net(m.X), m.Labels).Backward();
+        m.Opt.Step();
+    };
+
+    public Action MlpForward(int batch) => Forward(Tensors(batch));
+    public Action MlpStep(int batch) => Step(Tensors(batch));
+    public Action BlockForward(int batch) => Forward(Blocks(batch));
+    public Action BlockStep(int batch) => Step(Blocks(batch));
+
+    public Action ConvStep()
+    {
+        var conv = new Conv2d(32, 3, padding: 1, inChannels: 3);
+        conv.Initialize();
+        var x = Tensor.Randn([32, 3, 32, 32], generator: new Generator(3));
+        var gy = Tensor.Randn([32, 32, 32, 32], generator: new Generator(4));
+        return () =>
+        {
+            using var scope = TensorScope.Begin();
+            foreach (var p in conv.Parameters()) p.Data.Grad = null;
+            conv.Call(x).Backward(gy);
+        };
+    }
+
+    public (Action Save, Action Load) Checkpoint(string dir)
+    {
+        var net = new Sequential(new Dense(1024, 784), new Relu(), new Dense(1024, 1024), new Relu(), new Dense(10, 1024));
+        net.Initialize();
+        var path = Path.Combine(dir, "ours.ckpt");
+        net.Save(path);
+        return (() => net.Save(path), () => net.Load(path));
+    }
+}
