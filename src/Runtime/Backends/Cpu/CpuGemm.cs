@@ -34,7 +34,7 @@ internal sealed partial class CpuBackend
                 else BlockedGemm(g, op, split);
                 if (xbias is not null) AddBias(g, xbias, new Span<float>((float*)op.C, g.M * g.N));
             }
-            if (byEntry) Parallel.For(0, g.Batch, CpuParallel.Options, bi => One(bi, split: false));
+            if (byEntry) CpuParallel.Run(g.Batch, bi => One(bi, split: false));
             else for (int bi = 0; bi < g.Batch; bi++) One(bi, split: true);
         }
     }
@@ -196,7 +196,7 @@ internal sealed partial class CpuBackend
                     }
                     ArrayPool<float>.Shared.Return(aPack);
                 };
-                if (split && items > 1 && CpuParallel.Threads > 1 && work >= 64 * 64 * 64) Parallel.For(0, items, CpuParallel.Options, item);
+                if (split && items > 1 && CpuParallel.Threads > 1 && work >= 64 * 64 * 64) CpuParallel.Run(items, item);
                 else for (int t = 0; t < items; t++) item(t);
             }
         }

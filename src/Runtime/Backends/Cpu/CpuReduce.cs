@@ -15,7 +15,7 @@ internal sealed partial class CpuBackend
             {
                 int row = xOffset + o * n, parts = CpuParallel.Threads * 4;
                 var partial = new float[parts];
-                Parallel.For(0, parts, CpuParallel.Options, p =>
+                CpuParallel.Run(parts, p =>
                 {
                     int lo = (int)((long)n * p / parts), hi = (int)((long)n * (p + 1) / parts);
                     partial[p] = FoldRow<TOp>(xs.AsSpan(row + lo, hi - lo));

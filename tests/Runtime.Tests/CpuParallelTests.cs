@@ -1,0 +1,49 @@
+using DeepSharp.Backends.Cpu;
+
+namespace DeepSharp.Tests;
+
+/// <summary>The CPU backend's worker pool: every item once, errors surface unchanged, nested and concurrent calls finish.</summary>
+public class CpuParallelTests
+{
+    [Fact]
+    public void EveryItemRunsExactlyOnce()
+    {
+        for (int round = 0; round < 200; round++)
+        {
+            int items = 1 + round % 37;
+            var hits = new int[items];
+            CpuParallel.Run(items, i => Interlocked.Increment(ref hits[i]));
+            Assert.All(hits, h => Assert.Equal(1, h));
+        }
+    }
+
+    [Fact]
+    public void AnItemsExceptionIsRethrownAsItsOwnTypeAfterTheOthersRan()
+    {
+        int ran = 0;
+        var e = Assert.Throws<IndexOutOfRangeException>(() => CpuParallel.Run(8, i =>
+        {
+            Interlocked.Increment(ref ran);
+            if (i == 3) throw new IndexOutOfRangeException("item 3");
+        }));
+        Assert.Equal("item 3", e.Message);
+        Assert.Equal(8, ran);
+        // The pool still works afterwards.
+        int after = 0;
+        CpuParallel.Run(4, _ => Interlocked.Increment(ref after));
+        Assert.Equal(4, after);
+    }
+
+    [Fact]
+    public async Task NestedAndConcurrentCallsFinish()
+    {
+        long total = 0;
+        var callers = Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+        {
+            for (int r = 0; r < 50; r++)
+                CpuParallel.Run(4, i => CpuParallel.Run(3, j => Interlocked.Increment(ref total)));
+        })).ToArray();
+        await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+        Assert.Equal(4 * 50 * 4 * 3, Interlocked.Read(ref total));
+    }
+}
