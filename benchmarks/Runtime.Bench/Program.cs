@@ -22,17 +22,24 @@ return 0;
 static void CpuGemm()
 {
     Console.WriteLine("\n## CPU GEMM (fp32, C = A·B, square n), GFLOP/s — median of runs");
-    Console.WriteLine("| n | 1 thread | all threads |");
-    Console.WriteLine("|---|---|---|");
+    Console.WriteLine($"| n | 1 thread | all threads | 1 thread, 6×16 Vector256 kernel (default: {(CpuBackend.UseVector512 ? "6×32 Vector512" : "the same")}) |");
+    Console.WriteLine("|---|---|---|---|");
     foreach (int n in new[] { 256, 512, 1024 })
     {
         var a = Tensor.Rand([n, n]); var b = Tensor.Rand([n, n]);
-        double flops = 2.0 * n * n * n, one, all;
-        CpuParallel.Threads = 1;
-        one = flops / Median(n <= 512 ? 15 : 5, () => Tensor.MatMul(a, b).Dispose()) / 1e9;
-        CpuParallel.Threads = Environment.ProcessorCount;
-        all = flops / Median(n <= 512 ? 15 : 5, () => Tensor.MatMul(a, b).Dispose()) / 1e9;
-        Console.WriteLine($"| {n} | {one:F1} | {all:F1} |");
+        double flops = 2.0 * n * n * n;
+        double Gflops(int threads)
+        {
+            CpuParallel.Threads = threads;
+            try { return flops / Median(n <= 512 ? 15 : 5, () => Tensor.MatMul(a, b).Dispose()) / 1e9; }
+            finally { CpuParallel.Threads = Environment.ProcessorCount; }
+        }
+        double one = Gflops(1), all = Gflops(Environment.ProcessorCount);
+        bool wide = CpuBackend.UseVector512;
+        CpuBackend.UseVector512 = false;
+        double narrow = Gflops(1);
+        CpuBackend.UseVector512 = wide;
+        Console.WriteLine($"| {n} | {one:F1} | {all:F1} | {narrow:F1} |");
     }
 }
 

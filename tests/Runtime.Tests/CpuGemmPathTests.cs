@@ -35,12 +35,50 @@ public class CpuGemmPathTests
                     expected[(b * m + i) * n + j] = s;
                 }
         foreach (int threads in new[] { 1, Environment.ProcessorCount })
+            foreach (bool vector512 in new[] { false, System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated })
+            {
+                (int threadsBefore, bool wideBefore) = (CpuParallel.Threads, CpuBackend.UseVector512);
+                (CpuParallel.Threads, CpuBackend.UseVector512) = (threads, vector512);
+                try
+                {
+                    var y = batch == 1 ? x.Reshape(m, k).MatMul(wt.Reshape(k, n)) : x.MatMul(wt);
+                    Ref.Close(expected, y.ToArray<float>(), 1e-4, $"{threads} thread(s), vector512={vector512}");
+                }
+                finally { (CpuParallel.Threads, CpuBackend.UseVector512) = (threadsBefore, wideBefore); }
+            }
+    }
+
+    /// <summary>The blocked GEMM with each micro-kernel (6×32 Vector512 where the CPU has it, 6×16 Vector256), on sizes with
+    /// ragged row panels, column panels and K blocks, with A and B row-major or transposed views.</summary>
+    [Theory, InlineData(false), InlineData(true)]
+    public void BlockedProductsMatchReferenceWithEitherMicroKernel(bool vector512)
+    {
+        if (vector512 && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+            Assert.Skip("This CPU has no hardware Vector512: only the Vector256 kernel runs here.");
+        bool before = CpuBackend.UseVector512;
+        CpuBackend.UseVector512 = vector512;
+        try
         {
-            int before = CpuParallel.Threads;
-            CpuParallel.Threads = threads;
-            try { Ref.Close(expected, (batch == 1 ? x.Reshape(m, k).MatMul(wt.Reshape(k, n)) : x.MatMul(wt)).ToArray<float>(), 1e-4, $"{threads} thread(s)"); }
-            finally { CpuParallel.Threads = before; }
+            int seed = 0;
+            foreach (var (m, k, n) in new[] { (37, 300, 45), (100, 513, 70), (6, 40, 32), (13, 7, 100) })
+                foreach (bool ta in new[] { false, true })
+                    foreach (bool tb in new[] { false, true })
+                    {
+                        var av = Ref.Random(m * k, ++seed); var bv = Ref.Random(k * n, ++seed);
+                        var a = ta ? Tensor.FromArray(av, [m, k]).T.Contiguous().T : Tensor.FromArray(av, [m, k]);
+                        var b = tb ? Tensor.FromArray(bv, [k, n]).T.Contiguous().T : Tensor.FromArray(bv, [k, n]);
+                        var expected = new double[m * n];
+                        for (int i = 0; i < m; i++)
+                            for (int j = 0; j < n; j++)
+                            {
+                                double sum = 0;
+                                for (int p = 0; p < k; p++) sum += (double)av[i * k + p] * bv[p * n + j];
+                                expected[i * n + j] = sum;
+                            }
+                        Ref.Close(expected, a.MatMul(b).ToArray<float>(), 1e-4, $"{m}x{k}x{n} ta={ta} tb={tb} vector512={vector512}");
+                    }
         }
+        finally { CpuBackend.UseVector512 = before; }
     }
 
     public static TheoryData<int, int, int> ConvCases() => new() { { 3, 1, 1 }, { 3, 2, 1 }, { 1, 1, 2 }, { 2, 3, 0 }, { 3, 1, 3 } };
