@@ -79,7 +79,7 @@ static class Peer
                 return Median(reps, run);
             }
             double a = Time(ours), b = Time(peer); // measured the other way round once: the conv row's peer time did not move
-            string Show(double s) => work > 0 ? $"{work / s:F1}" : $"{s * (unit == "µs" ? 1e6 : 1e3):F1}";
+            string Show(double s) => work > 0 ? $"{work / s:F1}" : (unit == "µs" ? $"{s * 1e6:F1}" : $"{s * 1e3:F2}");
             Console.WriteLine($"| {name} | {threads} | {Show(a)} | {Show(b)} | {unit} | {b / a:F2} |");
         }
     }

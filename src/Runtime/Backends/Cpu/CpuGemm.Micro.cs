@@ -53,10 +53,27 @@ internal sealed partial class CpuBackend
             x = Vector512.Create(a[4]); c40 = Fma512(x, b0, c40); c41 = Fma512(x, b1, c41);
             x = Vector512.Create(a[5]); c50 = Fma512(x, b0, c50); c51 = Fma512(x, b1, c51);
         }
+        if (mr == MR && nr == 2 * NR)
+        {
+            // A whole tile straight into C (no round trip through t): ~10 % of a product with K = 27.
+            Put(c00, c, accumulate); Put(c01, c + 16, accumulate); Put(c10, c + ldc, accumulate); Put(c11, c + ldc + 16, accumulate);
+            c += 2 * ldc;
+            Put(c20, c, accumulate); Put(c21, c + 16, accumulate); Put(c30, c + ldc, accumulate); Put(c31, c + ldc + 16, accumulate);
+            c += 2 * ldc;
+            Put(c40, c, accumulate); Put(c41, c + 16, accumulate); Put(c50, c + ldc, accumulate); Put(c51, c + ldc + 16, accumulate);
+            return;
+        }
         Vector512.Store(c00, t); Vector512.Store(c01, t + 16); Vector512.Store(c10, t + 32); Vector512.Store(c11, t + 48);
         Vector512.Store(c20, t + 64); Vector512.Store(c21, t + 80); Vector512.Store(c30, t + 96); Vector512.Store(c31, t + 112);
         Vector512.Store(c40, t + 128); Vector512.Store(c41, t + 144); Vector512.Store(c50, t + 160); Vector512.Store(c51, t + 176);
         Epilogue(t, 2 * NR, c, ldc, mr, nr, accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Put(W v, float* dst, bool accumulate)
+    {
+        if (accumulate) v += Vector512.Load(dst);
+        Vector512.Store(v, dst);
     }
 
     /// <summary>The tile t (rows w apart) into C: rows 0..mr, columns 0..nr, added to C's values when accumulating.</summary>
