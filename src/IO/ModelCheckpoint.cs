@@ -38,7 +38,14 @@ public static class ModelCheckpoint
         foreach (var (k, v) in dict.Entries)
             state.Add(k, v is TensorValue t ? t.Tensor : throw new CheckpointFormatException($"'{path}': entry '{k}' is not a tensor, so this is not a state dict."));
         if (strict) CheckTies(net, meta, path);
-        return net.LoadStateDict(state, strict, stripPrefix);
+        try { return net.LoadStateDict(state, strict, stripPrefix); }
+        finally
+        {
+            // The parameters took the loaded storage (or, in a never-run model, the tensors themselves): drop this
+            // reader's references so that arrays replaced by the next load go back to the pool.
+            var adopted = net.Parameters().Where(p => p.IsInitialized).Select(p => p.Data).ToHashSet(ReferenceEqualityComparer.Instance);
+            foreach (var t in state.Values) if (!adopted.Contains(t)) t.Dispose();
+        }
     }
 
     /// <summary>Refuses a file whose parameter ties differ from the model's (before anything is written).</summary>

@@ -58,7 +58,10 @@ public sealed class Parameter
             if (_data is null) { Adopt(value); return; }
             if (!value.Layout.Shape.SequenceEqual(_data.Layout.Shape))
                 throw new ArgumentException($"Parameter '{Path}': new data has shape {Layout.Format(value.Layout.Shape)} but the parameter has {Layout.Format(_data.Layout.Shape)}.");
-            _data.SetData(value.IsContiguous ? value.Detach() : value.Contiguous().Detach());
+            // SetData takes the storage and layout only (no history); a dense copy made here is released after it.
+            var dense = value.Contiguous();
+            _data.SetData(dense);
+            if (!ReferenceEquals(dense, value)) dense.Dispose();
         }
     }
 

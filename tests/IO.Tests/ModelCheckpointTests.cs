@@ -26,6 +26,25 @@ public class ModelCheckpointTests
         Assert.StartsWith("DeepSharp ", meta["library"]);
     }
 
+    /// <summary>Loading into a model hands its old arrays back to the pool, so loading again allocates no new ones (it
+    /// allocated every tensor afresh on the large-object heap, and the collections made loads 1.4–3.7 ms instead of 0.8).</summary>
+    [Fact]
+    public void LoadingAgainReusesTheArraysTheModelReleased()
+    {
+        using var dir = new TempDir();
+        var net = new Sequential(new Dense(413, 371), new Relu(), new Dense(7)); // sizes no other test uses
+        var x = Tensor.Rand([3, 371], generator: new Generator(4));
+        var y = net.Call(x).ToArray<float>();
+        net.Save(dir.File("a"));
+        net.Load(dir.File("a"));
+        net.Load(dir.File("a"));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        net.Load(dir.File("a"));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 100_000, $"a third load allocated {allocated:N0} bytes for {413 * 371 * 4:N0} bytes of weights");
+        Assert.Equal(y, net.Call(x).ToArray<float>());
+    }
+
     [Fact]
     public void StrictLoadListsEveryProblemAndChangesNothing()
     {
