@@ -143,7 +143,7 @@ internal sealed partial class CpuBackend
                         int h = oh * a.S - a.P + i;
                         if (h < 0 || h >= a.H) continue;
                         int src = a.Offset + (nc * kk + ij) * plane + oh * a.OW + owLo, dst = h * a.W + owLo * a.S - a.P + j;
-                        if (a.S == 1) AddInto(img.Slice(dst, owHi - owLo), cs.AsSpan(src, owHi - owLo));
+                        if (a.S == 1) AddRun(img.Slice(dst, owHi - owLo), cs.AsSpan(src, owHi - owLo));
                         else for (int ow = owLo; ow < owHi; ow++, dst += a.S) img[dst] += cs[src + ow - owLo];
                     }
                 }
@@ -151,12 +151,8 @@ internal sealed partial class CpuBackend
         });
     }
 
-    /// <summary>dst += src, element by element.</summary>
-    private static void AddInto(Span<float> dst, ReadOnlySpan<float> src)
+    private static unsafe void AddRun(Span<float> dst, ReadOnlySpan<float> src)
     {
-        int i = 0;
-        for (; i <= dst.Length - 8; i += 8)
-            (Vector256.Create<float>(dst[i..]) + Vector256.Create<float>(src[i..])).CopyTo(dst[i..]);
-        for (; i < dst.Length; i++) dst[i] += src[i];
+        fixed (float* d = dst, s = src) AddInto(d, s, dst.Length);
     }
 }

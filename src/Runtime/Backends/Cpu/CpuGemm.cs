@@ -23,9 +23,9 @@ internal sealed partial class CpuBackend
     {
         var xa = (float[])((CpuStorage)a).Data; var xb = (float[])((CpuStorage)b).Data; var xc = (float[])((CpuStorage)c).Data;
         var xbias = g.HasBias != 0 ? (float[])((CpuStorage)bias!).Data : null;
-        fixed (float* pa = xa, pb = xb, pc = xc)
+        fixed (float* pa = xa, pb = xb, pc = xc, pbias = xbias)
         {
-            var (A, B, C) = ((nint)pa, (nint)pb, (nint)pc);
+            var (A, B, C, Bias) = ((nint)pa, (nint)pb, (nint)pc, (nint)pbias + 4 * (nint)g.OffBias);
             long entry = (long)g.M * g.N * g.K;
             // Many small products (a convolution's per-image GEMMs): one thread per product instead of splitting each.
             bool byEntry = g.Batch > 1 && CpuParallel.Threads > 1 && entry <= BatchParallelMax && entry * g.Batch >= 64 * 64 * 64;
@@ -36,7 +36,7 @@ internal sealed partial class CpuBackend
                 if (entry <= 32 * 32 * 32 || g.M < MR) SmallGemm(g, op);
                 else if (g.ColA == 1 && g.RowB == 1 && g.K >= DotMinK && Math.Min(g.M, g.N) <= DotMaxEdge) DotGemm(g, op, split);
                 else BlockedGemm(g, op, split);
-                if (xbias is not null) AddBias(g, xbias, new Span<float>((float*)op.C, g.M * g.N));
+                if (xbias is not null) AddBias(g, (float*)Bias, (float*)op.C);
             }
             if (byEntry) CpuParallel.Run(g.Batch, bi => One(bi, split: false));
             else for (int bi = 0; bi < g.Batch; bi++) One(bi, split: true);
@@ -44,17 +44,26 @@ internal sealed partial class CpuBackend
     }
 
     /// <summary>One product's C += bias: per column (HasBias 1, a dense layer) or per row (2, a convolution's channels).</summary>
-    private static void AddBias(GemmArgs g, float[] bias, Span<float> c)
+    private static unsafe void AddBias(GemmArgs g, float* bias, float* c)
     {
         for (int r = 0; r < g.M; r++)
         {
-            var row = c.Slice(r * g.N, g.N);
-            if (g.HasBias == 1) { AddInto(row, bias.AsSpan(g.OffBias, g.N)); continue; }
-            var rb = Vector256.Create(bias[g.OffBias + r]);
+            float* row = c + (long)r * g.N;
+            if (g.HasBias == 1) { AddInto(row, bias, g.N); continue; }
+            float v = bias[r];
+            var rb = Vector256.Create(v);
             int j = 0;
-            for (; j <= g.N - 8; j += 8) (Vector256.Create<float>(row[j..]) + rb).CopyTo(row[j..]);
-            for (; j < g.N; j++) row[j] += bias[g.OffBias + r];
+            for (; j <= g.N - 8; j += 8) Vector256.Store(Vector256.Load(row + j) + rb, row + j);
+            for (; j < g.N; j++) row[j] += v;
         }
+    }
+
+    /// <summary>dst[0..n) += src[0..n).</summary>
+    private static unsafe void AddInto(float* dst, float* src, int n)
+    {
+        int j = 0;
+        for (; j <= n - 8; j += 8) Vector256.Store(Vector256.Load(dst + j) + Vector256.Load(src + j), dst + j);
+        for (; j < n; j++) dst[j] += src[j];
     }
 
     /// <summary>Batched products up to this many multiply-adds each run one per thread (measured on the bench's conv:
