@@ -18,6 +18,7 @@ internal sealed partial class CpuBackend
     private static W Fma512(W a, W b, W c) => Avx512F.IsSupported ? Avx512F.FusedMultiplyAdd(a, b, c) : a * b + c;
 
     /// <summary>6×16 on Vector256 (w = 16).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // SIMD loops: tier-0 code runs them several times slower
     private static unsafe void Micro(int kc, float* a, float* b, float* c, int ldc, int mr, int nr, bool accumulate, float* t)
     {
         V c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -39,6 +40,7 @@ internal sealed partial class CpuBackend
     }
 
     /// <summary>6×32 on Vector512 (w = 32).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // SIMD loops: tier-0 code runs them several times slower
     private static unsafe void Micro512(int kc, float* a, float* b, float* c, int ldc, int mr, int nr, bool accumulate, float* t)
     {
         W c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -77,6 +79,7 @@ internal sealed partial class CpuBackend
     }
 
     /// <summary>The tile t (rows w apart) into C: rows 0..mr, columns 0..nr, added to C's values when accumulating.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // SIMD loops: tier-0 code runs them several times slower
     private static unsafe void Epilogue(float* t, int w, float* c, int ldc, int mr, int nr, bool accumulate)
     {
         for (int r = 0; r < mr; r++)
@@ -94,6 +97,7 @@ internal sealed partial class CpuBackend
     }
 
     /// <summary>c[r, s] = Σ_p a[r·lda + p]·b[s·ldb + p] for r &lt; 4, s &lt; 3: twelve accumulators, seven loads per twelve FMAs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // SIMD loops: tier-0 code runs them several times slower
     private static unsafe void Dot4x3(float* a, int lda, float* b, int ldb, int k, float* c, int ldc)
     {
         V s00 = default, s01 = default, s02 = default, s10 = default, s11 = default, s12 = default;
@@ -124,6 +128,7 @@ internal sealed partial class CpuBackend
     }
 
     /// <summary><see cref="Dot4x3"/> on Vector512.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // SIMD loops: tier-0 code runs them several times slower
     private static unsafe void Dot4x3W(float* a, int lda, float* b, int ldb, int k, float* c, int ldc)
     {
         W s00 = default, s01 = default, s02 = default, s10 = default, s11 = default, s12 = default;

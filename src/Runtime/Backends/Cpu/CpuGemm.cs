@@ -28,7 +28,7 @@ internal sealed partial class CpuBackend
             var (A, B, C, Bias) = ((nint)pa, (nint)pb, (nint)pc, (nint)pbias + 4 * (nint)g.OffBias);
             long entry = (long)g.M * g.N * g.K;
             // Many small products (a convolution's per-image GEMMs): one thread per product instead of splitting each.
-            bool byEntry = g.Batch > 1 && CpuParallel.Threads > 1 && entry <= BatchParallelMax && entry * g.Batch >= 64 * 64 * 64;
+            bool byEntry = g.Batch > 1 && CpuParallel.Threads > 1 && entry <= BatchParallelMax && entry * g.Batch >= MinSplitFmas;
             void One(int bi, bool split)
             {
                 var op = new Operands(A + 4 * (nint)(g.OffA + (long)bi * g.BatchA), B + 4 * (nint)(g.OffB + (long)bi * g.BatchB),
@@ -44,6 +44,7 @@ internal sealed partial class CpuBackend
     }
 
     /// <summary>One product's C += bias: per column (HasBias 1, a dense layer) or per row (2, a convolution's channels).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // SIMD loops: tier-0 code runs them several times slower
     private static unsafe void AddBias(GemmArgs g, float* bias, float* c)
     {
         for (int r = 0; r < g.M; r++)
@@ -59,12 +60,17 @@ internal sealed partial class CpuBackend
     }
 
     /// <summary>dst[0..n) += src[0..n).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // SIMD loops: tier-0 code runs them several times slower
     private static unsafe void AddInto(float* dst, float* src, int n)
     {
         int j = 0;
         for (; j <= n - 8; j += 8) Vector256.Store(Vector256.Load(dst + j) + Vector256.Load(src + j), dst + j);
         for (; j < n; j++) dst[j] += src[j];
     }
+
+    /// <summary>Products below this many multiply-adds stay on one thread (the digits MLP's 64×128×64 products trained
+    /// 211–226 K images/s split over two cores, 196–222 K with this raised to 2^21).</summary>
+    private const long MinSplitFmas = 64 * 64 * 64;
 
     /// <summary>Batched products up to this many multiply-adds each run one per thread (measured on the bench's conv:
     /// 32 products of 32×27×1024).</summary>
@@ -73,6 +79,7 @@ internal sealed partial class CpuBackend
     private readonly record struct Operands(nint A, nint B, nint C);
 
     /// <summary>Row-times-panel loop for tiny products, where packing would cost more than it saves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // SIMD loops: tier-0 code runs them several times slower
     private static unsafe void SmallGemm(GemmArgs g, Operands op)
     {
         float* a = (float*)op.A, b = (float*)op.B, c = (float*)op.C;
@@ -129,11 +136,12 @@ internal sealed partial class CpuBackend
                         c[(long)r * g.N + jj] = Dot(a + (long)r * g.RowA, b + (long)jj * g.ColB, g.K);
             }
         };
-        if (split && CpuParallel.Threads > 1 && blocks > 1 && (long)g.M * g.N * g.K >= 64 * 64 * 64)
+        if (split && CpuParallel.Threads > 1 && blocks > 1 && (long)g.M * g.N * g.K >= MinSplitFmas)
             CpuParallel.For(blocks, g.N * g.K, rows);
         else rows(0, blocks);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // SIMD loops: tier-0 code runs them several times slower
     private static unsafe float Dot(float* x, float* y, int n)
     {
         var s0 = Vector256<float>.Zero; var s1 = Vector256<float>.Zero;
@@ -188,7 +196,7 @@ internal sealed partial class CpuBackend
                     }
                     ArrayPool<float>.Shared.Return(aPack);
                 };
-                if (split && items > 1 && CpuParallel.Threads > 1 && work >= 64 * 64 * 64) CpuParallel.Run(items, item);
+                if (split && items > 1 && CpuParallel.Threads > 1 && work >= MinSplitFmas) CpuParallel.Run(items, item);
                 else for (int t = 0; t < items; t++) item(t);
             }
         }
@@ -199,6 +207,7 @@ internal sealed partial class CpuBackend
     private static unsafe float* Align64(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
 
     /// <summary>B[p0.., :] → panels of w columns, each kc rows of w contiguous floats (zero-padded past N).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // SIMD loops: tier-0 code runs them several times slower
     private static unsafe void PackB(GemmArgs g, Operands op, int p0, int kc, int nPanels, int w, float* dst)
     {
         float* b = (float*)op.B;
@@ -218,6 +227,7 @@ internal sealed partial class CpuBackend
     }
 
     /// <summary>A[i0.., p0..] → panels of 6 rows, each kc columns of 6 contiguous floats (zero-padded past M).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // SIMD loops: tier-0 code runs them several times slower
     private static unsafe void PackA(GemmArgs g, Operands op, int i0, int mc, int p0, int kc, float* dst)
     {
         float* a = (float*)op.A;
