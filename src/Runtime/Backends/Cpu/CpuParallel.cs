@@ -20,7 +20,7 @@ internal static class CpuParallel
     public static int Threads { get; set; } = Environment.ProcessorCount;
 
     /// <summary>How long an idle worker waits awake before it sleeps (a sleeping worker takes tens of µs to wake): it spins
-    /// for the first 20 µs, then yields between checks so that the JIT's and GC's threads get the core.</summary>
+    /// for the first 20 µs, then yields between checks, leaving the core to any other ready thread.</summary>
     private static readonly long SpinTicks = Stopwatch.Frequency / 50_000, AwakeTicks = Stopwatch.Frequency / 5000; // 20, 200 µs
 
     public static void For(int count, int workPerItem, Action<int, int> body)
