@@ -45,20 +45,25 @@ internal static class CpuParallel
         try
         {
             EnsureWorkers();
-            var job = new Job(body, items, Math.Min(Threads, _workers.Length + 1) - 1);
-            Volatile.Write(ref _job, job);
+            var job = new Job(body, items, Math.Min(Threads, _workers.Length + 1) - 1, ++_lastId);
+            Interlocked.Exchange(ref _job, job); // a full fence: the read of _sleepers below must not move above it
             if (Volatile.Read(ref _sleepers) > 0) Wake.Release(Math.Min(Volatile.Read(ref _sleepers), job.Helpers));
             job.Work();
             var spin = new SpinWait();
             while (Volatile.Read(ref job.Done) < items) spin.SpinOnce(sleep1Threshold: -1);
             job.Error?.Throw();
         }
-        finally { Volatile.Write(ref _busy, 0); }
+        finally
+        {
+            Volatile.Write(ref _job, null); // the finished job's closure (and the arrays it holds) is not kept alive
+            Volatile.Write(ref _busy, 0);
+        }
     }
 
-    private sealed class Job(Action<int> body, int items, int helpers)
+    private sealed class Job(Action<int> body, int items, int helpers, long id)
     {
         public readonly int Helpers = helpers; // workers allowed to join (Threads − 1 at submission)
+        public readonly long Id = id;
         public int Next, Done, Joined;
         public ExceptionDispatchInfo? Error;
 
@@ -76,6 +81,7 @@ internal static class CpuParallel
     private static readonly SemaphoreSlim Wake = new(0);
     private static Thread[] _workers = [];
     private static Job? _job;
+    private static long _lastId; // written under _busy
     private static int _sleepers;
     [ThreadStatic] private static bool _isWorker;
 
@@ -93,14 +99,14 @@ internal static class CpuParallel
     private static void WorkerLoop()
     {
         _isWorker = true;
-        Job? seen = null;
+        long seen = 0;
         var idle = Stopwatch.StartNew();
         while (true)
         {
             var job = Volatile.Read(ref _job);
-            if (job != seen && job != null)
+            if (job != null && job.Id != seen)
             {
-                seen = job;
+                seen = job.Id;
                 if (Interlocked.Increment(ref job.Joined) <= job.Helpers) job.Work();
                 idle.Restart();
                 continue;
@@ -108,7 +114,7 @@ internal static class CpuParallel
             if (idle.ElapsedTicks < SpinTicks) { Thread.SpinWait(20); continue; }
             if (idle.ElapsedTicks < AwakeTicks) { Thread.Yield(); continue; }
             Interlocked.Increment(ref _sleepers);
-            if (Volatile.Read(ref _job) == seen) Wake.Wait();
+            if (Volatile.Read(ref _job) is not { } next || next.Id == seen) Wake.Wait();
             Interlocked.Decrement(ref _sleepers);
             idle.Restart();
         }
