@@ -85,49 +85,54 @@ static class Peer
     }
 }
 
-/// <summary>DeepSharp's side: the same workloads as the rest of this harness.</summary>
-sealed class OursSide : ICpuSide
+/// <summary>DeepSharp's side, on any device: the workloads of this harness (the `mlp`, `io` and conv benchmarks build
+/// their models here too).</summary>
+sealed class OursSide(Device? device = null) : ICpuSide
 {
+    private readonly Device _d = device ?? Device.Cpu;
+
     public string Name => "DeepSharp";
 
     public void SetThreads(int threads) => CpuParallel.Threads = threads;
 
     public Action Gemm(int n)
     {
-        var a = Tensor.Rand([n, n]); var b = Tensor.Rand([n, n]);
+        var a = Tensor.Rand([n, n], device: _d); var b = Tensor.Rand([n, n], device: _d);
         return () => Tensor.MatMul(a, b).Dispose();
     }
 
     public Action Unary(string op, int n)
     {
-        var x = Tensor.Randn([n]);
+        var x = Tensor.Randn([n], device: _d);
         return op == "relu" ? () => x.Relu().Dispose() : () => x.Exp().Dispose();
     }
 
     public Action Add(int n)
     {
-        var x = Tensor.Randn([n]); var y = Tensor.Randn([n]);
+        var x = Tensor.Randn([n], device: _d); var y = Tensor.Randn([n], device: _d);
         return () => (x + y).Dispose();
     }
 
     sealed record Mlp(Func<Tensor, Tensor> Net, DeepSharp.Optim.Sgd Opt, Tensor X, Tensor Labels);
 
-    static Mlp Tensors(int batch)
+    Mlp Tensors(int batch)
     {
         var g = new Generator(1);
-        var w1 = Tensor.Randn([20, 256], 0, 0.1f, g).RequiresGradient(); var b1 = Tensor.Zeros([256]).RequiresGradient();
-        var w2 = Tensor.Randn([256, 10], 0, 0.1f, g).RequiresGradient(); var b2 = Tensor.Zeros([10]).RequiresGradient();
-        return new(x => (x.MatMul(w1) + b1).Relu().MatMul(w2) + b2, new([w1, b1, w2, b2], lr: 0.01f), Tensor.Randn([batch, 20], generator: g), Labels(batch));
+        var w1 = Tensor.Randn([20, 256], 0, 0.1f, g, _d).RequiresGradient(); var b1 = Tensor.Zeros([256], device: _d).RequiresGradient();
+        var w2 = Tensor.Randn([256, 10], 0, 0.1f, g, _d).RequiresGradient(); var b2 = Tensor.Zeros([10], device: _d).RequiresGradient();
+        return new(x => (x.MatMul(w1) + b1).Relu().MatMul(w2) + b2, new([w1, b1, w2, b2], lr: 0.01f),
+            Tensor.Randn([batch, 20], generator: g, device: _d), Labels(batch));
     }
 
-    static Mlp Blocks(int batch)
+    Mlp Blocks(int batch)
     {
         var net = new Sequential(new Dense(256, 20), new Relu(), new Dense(10, 256));
         net.Initialize();
-        return new(net.Call, new(net.Parameters().Select(p => p.Data), lr: 0.01f), Tensor.Randn([batch, 20], generator: new Generator(1)), Labels(batch));
+        net.To(_d);
+        return new(net.Call, new(net.Parameters().Select(p => p.Data), lr: 0.01f), Tensor.Randn([batch, 20], generator: new Generator(1), device: _d), Labels(batch));
     }
 
-    static Tensor Labels(int batch) => Tensor.FromArray(Enumerable.Range(0, batch).Select(i => (long)(i % 10)).ToArray());
+    Tensor Labels(int batch) => Tensor.FromArray(Enumerable.Range(0, batch).Select(i => (long)(i % 10)).ToArray(), device: _d);
 
     static Action Forward(Mlp m) => () =>
     {
@@ -153,8 +158,9 @@ sealed class OursSide : ICpuSide
     {
         var conv = new Conv2d(32, 3, padding: 1, inChannels: 3);
         conv.Initialize();
-        var x = Tensor.Randn([32, 3, 32, 32], generator: new Generator(3));
-        var gy = Tensor.Randn([32, 32, 32, 32], generator: new Generator(4));
+        conv.To(_d);
+        var x = Tensor.Randn([32, 3, 32, 32], generator: new Generator(3), device: _d);
+        var gy = Tensor.Randn([32, 32, 32, 32], generator: new Generator(4), device: _d);
         return () =>
         {
             using var scope = TensorScope.Begin();
@@ -163,10 +169,17 @@ sealed class OursSide : ICpuSide
         };
     }
 
-    public (Action Save, Action Load) Checkpoint(string dir)
+    /// <summary>The checkpoint workload's model: a 784-1024-1024-10 MLP (1.86 M parameters, 7.45 MB of float32).</summary>
+    public static Sequential CheckpointModel()
     {
         var net = new Sequential(new Dense(1024, 784), new Relu(), new Dense(1024, 1024), new Relu(), new Dense(10, 1024));
         net.Initialize();
+        return net;
+    }
+
+    public (Action Save, Action Load) Checkpoint(string dir)
+    {
+        var net = CheckpointModel();
         var path = Path.Combine(dir, "ours.ckpt");
         net.Save(path);
         return (() => net.Save(path), () => net.Load(path));

@@ -63,45 +63,26 @@ static void CpuElementwise()
         Console.WriteLine($"| {op} | {n:N0} | {bytes / ours / 1e9:F1} | {bytes / peer / 1e9:F1} | {peer / ours:F2} |");
 }
 
-// The chapter's MLP (20-256-10): forward, and one SGD training step (forward, cross-entropy, backward, update).
+// The chapter's MLP (20-256-10): forward, and one SGD training step (forward, cross-entropy, backward, update); the
+// workloads are OursSide's (Peer.cs), the ones `peer` times against libtorch.
 static void Mlp(Device d, int threads)
 {
     CpuParallel.Threads = threads;
+    var ours = new OursSide(d);
+    Action? sync = d == Device.Cpu ? null : d.Synchronize;
     Console.WriteLine($"\n## MLP 20-256-10 on {d}{(d == Device.Cpu ? $" ({threads} thread{(threads > 1 ? "s" : "")})" : " (incl. synchronize)")}, µs per call — median");
     Console.WriteLine("| batch | forward (no grad) | training step |");
     Console.WriteLine("|---|---|---|");
     foreach (int batch in new[] { 2, 256 })
     {
-        var g = new Generator(1);
-        var w1 = Tensor.Randn([20, 256], 0, 0.1f, g, d).RequiresGradient(); var b1 = Tensor.Zeros([256], device: d).RequiresGradient();
-        var w2 = Tensor.Randn([256, 10], 0, 0.1f, g, d).RequiresGradient(); var b2 = Tensor.Zeros([10], device: d).RequiresGradient();
-        var x = Tensor.Randn([batch, 20], generator: g, device: d);
-        var labels = Tensor.FromArray(Enumerable.Range(0, batch).Select(i => (long)(i % 10)).ToArray(), device: d);
-        var opt = new DeepSharp.Optim.Sgd([w1, b1, w2, b2], lr: 0.01f);
-        Tensor Net(Tensor input) => (input.MatMul(w1) + b1).Relu().MatMul(w2) + b2;
-        double fwd = Median(batch == 2 ? 2001 : 301, () =>
-        {
-            using var scope = TensorScope.Begin();
-            using var _ = Autograd.NoGrad();
-            Net(x);
-        }, d == Device.Cpu ? null : d.Synchronize) * 1e6;
-        double step = Median(batch == 2 ? 2001 : 301, () =>
-        {
-            using var scope = TensorScope.Begin();
-            opt.ZeroGrad();
-            Functional.CrossEntropy(Net(x), labels).Backward();
-            opt.Step();
-        }, d == Device.Cpu ? null : d.Synchronize) * 1e6;
+        int reps = batch == 2 ? 2001 : 301;
+        double fwd = Median(reps, ours.MlpForward(batch), sync) * 1e6;
+        var step = ours.MlpStep(batch);
+        double stepTime = Median(reps, step, sync) * 1e6;
         long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100; i++)
-        {
-            using var scope = TensorScope.Begin();
-            opt.ZeroGrad();
-            Functional.CrossEntropy(Net(x), labels).Backward();
-            opt.Step();
-        }
+        for (int i = 0; i < 100; i++) step();
         long perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / 100;
-        Console.WriteLine($"| {batch} | {fwd:F1} | {step:F1} | {perStep / 1024.0:F1} KiB managed allocations per step (this thread) |");
+        Console.WriteLine($"| {batch} | {fwd:F1} | {stepTime:F1} | {perStep / 1024.0:F1} KiB managed allocations per step (this thread) |");
     }
     CpuParallel.Threads = Environment.ProcessorCount;
 }
@@ -110,30 +91,14 @@ static void Mlp(Device d, int threads)
 static void BlockMlpCpu()
 {
     CpuParallel.Threads = 1;
-    var net = new DeepSharp.Layers.Sequential(new DeepSharp.Layers.Dense(256, 20), new DeepSharp.Layers.Relu(), new DeepSharp.Layers.Dense(10, 256));
-    net.Initialize();
-    var opt = new DeepSharp.Optim.Sgd(net.Parameters().Select(p => p.Data), lr: 0.01f);
+    var ours = new OursSide();
     Console.WriteLine("\n## The MLP as Blocks (Sequential, Dense, Relu) on cpu (1 thread), µs per call — median");
     Console.WriteLine("| batch | forward (no grad) | training step |");
     Console.WriteLine("|---|---|---|");
     foreach (int batch in new[] { 2, 256 })
     {
-        var x = Tensor.Randn([batch, 20], generator: new Generator(1));
-        var labels = Tensor.FromArray(Enumerable.Range(0, batch).Select(i => (long)(i % 10)).ToArray());
-        double fwd = Median(batch == 2 ? 2001 : 301, () =>
-        {
-            using var scope = TensorScope.Begin();
-            using var _ = Autograd.NoGrad();
-            net.Call(x);
-        }) * 1e6;
-        double step = Median(batch == 2 ? 2001 : 301, () =>
-        {
-            using var scope = TensorScope.Begin();
-            opt.ZeroGrad();
-            Functional.CrossEntropy(net.Call(x), labels).Backward();
-            opt.Step();
-        }) * 1e6;
-        Console.WriteLine($"| {batch} | {fwd:F1} | {step:F1} |");
+        int reps = batch == 2 ? 2001 : 301;
+        Console.WriteLine($"| {batch} | {Median(reps, ours.BlockForward(batch)) * 1e6:F1} | {Median(reps, ours.BlockStep(batch)) * 1e6:F1} |");
     }
     CpuParallel.Threads = Environment.ProcessorCount;
 }
@@ -141,9 +106,7 @@ static void BlockMlpCpu()
 // Save and load a 784-1024-1024-10 MLP (1.86 M parameters, 7.45 MB of float32), as issue 5 asks.
 static void Io()
 {
-    var net = new DeepSharp.Layers.Sequential(new DeepSharp.Layers.Dense(1024, 784), new DeepSharp.Layers.Relu(),
-        new DeepSharp.Layers.Dense(1024, 1024), new DeepSharp.Layers.Relu(), new DeepSharp.Layers.Dense(10, 1024));
-    net.Initialize();
+    var net = OursSide.CheckpointModel();
     var dir = Directory.CreateTempSubdirectory("deepsharp-bench-").FullName;
     var path = Path.Combine(dir, "mlp.ckpt");
     var st = Path.Combine(dir, "mlp.safetensors");
@@ -289,25 +252,15 @@ static void BlockStep(Device d, string name, int[] sizes, int batch)
 // Conv2d 3→32, kernel 3, padding 1, on [32, 3, 32, 32]: forward and backward (weight and bias gradients; the input is data).
 static void ConvStep(Device d)
 {
-    var conv = new DeepSharp.Layers.Conv2d(32, 3, padding: 1, inChannels: 3);
-    conv.Initialize();
-    conv.To(d);
-    var x = Tensor.Randn([32, 3, 32, 32], generator: new Generator(3), device: d);
-    var gy = Tensor.Randn([32, 32, 32, 32], generator: new Generator(4), device: d);
-    void Step()
-    {
-        using var scope = TensorScope.Begin();
-        foreach (var p in conv.Parameters()) p.Data.Grad = null;
-        conv.Call(x).Backward(gy);
-    }
-    double t = Median(301, Step, d.Synchronize) * 1e6;
+    var step = new OursSide(d).ConvStep();
+    double t = Median(301, step, d.Synchronize) * 1e6;
     long l0 = d.Stats.KernelLaunches;
-    Step();
+    step();
     Console.WriteLine($"\nConv2d 3→32 k3 p1 on [32, 3, 32, 32], forward + backward: {t:F1} µs ({d.Stats.KernelLaunches - l0} launches)");
     // The weight gradient is 32 products of 32×27 with K = 1024: one block each, or four K slices each with split-K.
     var backend = DeviceManager.Ilgpu(d);
     backend.UseSplitK = false;
-    t = Median(301, Step, d.Synchronize) * 1e6;
+    t = Median(301, step, d.Synchronize) * 1e6;
     backend.UseSplitK = true;
     Console.WriteLine($"  split-K off: {t:F1} µs");
 }

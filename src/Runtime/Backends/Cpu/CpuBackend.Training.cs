@@ -1,4 +1,3 @@
-using System.Runtime.Intrinsics;
 using DeepSharp.Ops;
 
 namespace DeepSharp.Backends.Cpu;

@@ -117,14 +117,7 @@ internal sealed partial class CpuBackend
         r1[0] = Vector256.Sum(s10); r1[1] = Vector256.Sum(s11); r1[2] = Vector256.Sum(s12);
         r2[0] = Vector256.Sum(s20); r2[1] = Vector256.Sum(s21); r2[2] = Vector256.Sum(s22);
         r3[0] = Vector256.Sum(s30); r3[1] = Vector256.Sum(s31); r3[2] = Vector256.Sum(s32);
-        for (; p < k; p++)
-        {
-            float y0 = b[p], y1 = b1[p], y2 = b2[p];
-            r0[0] += a[p] * y0; r0[1] += a[p] * y1; r0[2] += a[p] * y2;
-            r1[0] += a1[p] * y0; r1[1] += a1[p] * y1; r1[2] += a1[p] * y2;
-            r2[0] += a2[p] * y0; r2[1] += a2[p] * y1; r2[2] += a2[p] * y2;
-            r3[0] += a3[p] * y0; r3[1] += a3[p] * y1; r3[2] += a3[p] * y2;
-        }
+        AddTail4x3(a, lda, b, ldb, p, k, c, ldc);
     }
 
     /// <summary><see cref="Dot4x3"/> on Vector512.</summary>
@@ -148,13 +141,18 @@ internal sealed partial class CpuBackend
         r1[0] = Vector512.Sum(s10); r1[1] = Vector512.Sum(s11); r1[2] = Vector512.Sum(s12);
         r2[0] = Vector512.Sum(s20); r2[1] = Vector512.Sum(s21); r2[2] = Vector512.Sum(s22);
         r3[0] = Vector512.Sum(s30); r3[1] = Vector512.Sum(s31); r3[2] = Vector512.Sum(s32);
-        for (; p < k; p++)
-        {
-            float y0 = b[p], y1 = b1[p], y2 = b2[p];
-            r0[0] += a[p] * y0; r0[1] += a[p] * y1; r0[2] += a[p] * y2;
-            r1[0] += a1[p] * y0; r1[1] += a1[p] * y1; r1[2] += a1[p] * y2;
-            r2[0] += a2[p] * y0; r2[1] += a2[p] * y1; r2[2] += a2[p] * y2;
-            r3[0] += a3[p] * y0; r3[1] += a3[p] * y1; r3[2] += a3[p] * y2;
-        }
+        AddTail4x3(a, lda, b, ldb, p, k, c, ldc);
+    }
+
+    /// <summary>The K remainder [from, k) of a 4×3 block of dot products (fewer than one vector), added into c.</summary>
+    private static unsafe void AddTail4x3(float* a, int lda, float* b, int ldb, int from, int k, float* c, int ldc)
+    {
+        for (int r = 0; r < 4; r++)
+            for (int s = 0; s < 3; s++)
+            {
+                float sum = 0f;
+                for (int p = from; p < k; p++) sum += a[r * lda + p] * b[s * ldb + p];
+                c[r * ldc + s] += sum;
+            }
     }
 }

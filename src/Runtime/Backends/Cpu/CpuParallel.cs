@@ -45,7 +45,7 @@ internal static class CpuParallel
         try
         {
             EnsureWorkers();
-            var job = new Job(body, items, Math.Min(Threads, _workers.Length + 1) - 1, ++_lastId);
+            var job = new Job(body, items, Math.Min(Threads, _workerCount + 1) - 1, ++_lastId);
             Interlocked.Exchange(ref _job, job); // a full fence: the read of _sleepers below must not move above it
             if (Volatile.Read(ref _sleepers) > 0) Wake.Release(Math.Min(Volatile.Read(ref _sleepers), job.Helpers));
             job.Work();
@@ -79,7 +79,7 @@ internal static class CpuParallel
 
     private static int _busy; // 1 while a job runs (not reentrant: a nested call runs inline)
     private static readonly SemaphoreSlim Wake = new(0);
-    private static Thread[] _workers = [];
+    private static int _workerCount; // started on the first job (written under _busy)
     private static Job? _job;
     private static long _lastId; // written under _busy
     private static int _sleepers;
@@ -87,13 +87,9 @@ internal static class CpuParallel
 
     private static void EnsureWorkers()
     {
-        if (_workers.Length > 0 || Environment.ProcessorCount < 2) return;
-        _workers = new Thread[Environment.ProcessorCount - 1];
-        for (int i = 0; i < _workers.Length; i++)
-        {
-            _workers[i] = new Thread(WorkerLoop) { IsBackground = true, Name = $"DeepSharp CPU worker {i + 1}" };
-            _workers[i].Start();
-        }
+        if (_workerCount > 0 || Environment.ProcessorCount < 2) return;
+        for (; _workerCount < Environment.ProcessorCount - 1; _workerCount++)
+            new Thread(WorkerLoop) { IsBackground = true, Name = $"DeepSharp CPU worker {_workerCount + 1}" }.Start();
     }
 
     private static void WorkerLoop()
