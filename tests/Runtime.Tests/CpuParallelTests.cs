@@ -46,4 +46,34 @@ public class CpuParallelTests
         await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
         Assert.Equal(4 * 50 * 4 * 3, Interlocked.Read(ref total));
     }
+
+    [Fact]
+    public void JobsSubmittedWhileTheWorkersFallAsleepAllRun()
+    {
+        // Jobs too short for a worker to join leave it to fall asleep while more are submitted: the submitter then races
+        // the worker's way into and out of its sleep (once it asked the semaphore to release zero waiters and threw).
+        if (CpuParallel.Threads < 2) Assert.Skip("needs two CPU threads");
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        long jobs = 0, items = 0;
+        while (deadline.ElapsedMilliseconds < 1500)
+        {
+            CpuParallel.Run(2, _ => Interlocked.Increment(ref items));
+            jobs++;
+        }
+        Assert.Equal(2 * jobs, Interlocked.Read(ref items));
+    }
+
+    [Fact]
+    public void TheCallerRunsItsOwnShareOfItemsFirst()
+    {
+        // The same items land on the same threads call after call (what an item wrote stays in that core's cache for
+        // the next op): the caller owns the first half of 8 items. Under a first-come schedule a worker that joined
+        // while the caller slept in item 0 took item 1.
+        if (CpuParallel.Threads != 2) Assert.Skip("the shares are laid out for two CPU threads here");
+        CpuParallel.Run(2, _ => { }); // wakes the worker
+        int caller = Environment.CurrentManagedThreadId;
+        var ranOn = new int[8];
+        CpuParallel.Run(8, i => { ranOn[i] = Environment.CurrentManagedThreadId; Thread.Sleep(1); });
+        Assert.All(ranOn[..4], t => Assert.Equal(caller, t));
+    }
 }

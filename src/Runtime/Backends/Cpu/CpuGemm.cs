@@ -163,6 +163,9 @@ internal sealed partial class CpuBackend
         int w = wide ? 2 * NR : NR; // panel width: 16 floats (two Vector256) or 32 (two Vector512)
         int nPanels = (g.N + w - 1) / w;
         int mBlocks = (g.M + MC - 1) / MC;
+        // Blocks of equal height (a multiple of MR, at most MC): the cores take equal shares of a few blocks (M = 128 was
+        // one block of 96 rows and one of 32).
+        int mcBlock = Math.Min(MC, ((g.M + mBlocks - 1) / mBlocks + MR - 1) / MR * MR);
         // Enough work items for every core: split the column panels too when M alone gives too few blocks.
         int nChunks = split ? Math.Clamp(2 * CpuParallel.Threads / mBlocks, 1, nPanels) : 1;
         float[] bPack = ArrayPool<float>.Shared.Rent(nPanels * w * KC + 16); // + room to align to 64 bytes
@@ -178,7 +181,7 @@ internal sealed partial class CpuBackend
                 Action<int> item = t =>
                 {
                     int mb = t / nChunks, nc = t % nChunks;
-                    int i0 = mb * MC, mc = Math.Min(MC, g.M - i0);
+                    int i0 = mb * mcBlock, mc = Math.Min(mcBlock, g.M - i0);
                     int j0 = nc * nPanels / nChunks, j1 = (nc + 1) * nPanels / nChunks;
                     var aPack = ArrayPool<float>.Shared.Rent(MC * KC + MR * 2 * NR); // + the micro-kernels' tile
                     fixed (float* ap = aPack, raw = bPack)
