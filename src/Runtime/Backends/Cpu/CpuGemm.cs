@@ -180,7 +180,8 @@ internal sealed partial class CpuBackend
                 long work = (long)g.M * g.N * kc;
                 Action<int> item = t =>
                 {
-                    int mb = t / nChunks, nc = t % nChunks;
+                    // Column chunk major: a core's share of the items then reads one part of the packed B.
+                    int mb = t % mBlocks, nc = t / mBlocks;
                     int i0 = mb * mcBlock, mc = Math.Min(mcBlock, g.M - i0);
                     int j0 = nc * nPanels / nChunks, j1 = (nc + 1) * nPanels / nChunks;
                     var aPack = ArrayPool<float>.Shared.Rent(MC * KC + MR * 2 * NR); // + the micro-kernels' tile
