@@ -215,15 +215,31 @@ internal sealed partial class CpuBackend
     private static unsafe void PackB(GemmArgs g, Operands op, int p0, int kc, int nPanels, int w, float* dst)
     {
         float* b = (float*)op.B;
-        for (int jp = 0; jp < nPanels; jp++)
+        int full = g.ColB == 1 ? g.N / w : 0; // panels copied as whole rows of w floats
+        // Row by row through B (its rows are contiguous here), each row scattered over the panels.
+        for (int p = 0; p < kc; p++)
+        {
+            float* src = b + (long)(p0 + p) * g.RowB, d = dst + p * w;
+            if (w == 2 * NR)
+                for (int jp = 0; jp < full; jp++, src += w, d += w * kc)
+                {
+                    Vector512.Store(Vector512.Load(src), d);
+                    Vector512.Store(Vector512.Load(src + 16), d + 16);
+                }
+            else
+                for (int jp = 0; jp < full; jp++, src += w, d += w * kc)
+                {
+                    Vector256.Store(Vector256.Load(src), d);
+                    Vector256.Store(Vector256.Load(src + 8), d + 8);
+                }
+        }
+        for (int jp = full; jp < nPanels; jp++)
         {
             int j0 = jp * w, nr = Math.Min(w, g.N - j0);
             float* panel = dst + jp * w * kc;
             for (int p = 0; p < kc; p++)
             {
-                float* src = b + (long)(p0 + p) * g.RowB + (long)j0 * g.ColB;
-                float* d = panel + p * w;
-                if (nr == w && g.ColB == 1) { Buffer.MemoryCopy(src, d, 4 * w, 4 * w); continue; }
+                float* src = b + (long)(p0 + p) * g.RowB + (long)j0 * g.ColB, d = panel + p * w;
                 for (int j = 0; j < nr; j++) d[j] = src[j * g.ColB];
                 for (int j = nr; j < w; j++) d[j] = 0f;
             }
