@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
-using DeepSharp.Backends.Cpu;
+using DeepSharp.Backends;
 using MessagePack;
 
 namespace DeepSharp.IO;
@@ -151,27 +152,32 @@ internal sealed class CheckpointReader
     {
         var e = _entries[index];
         _stream.Position = e.Offset;
-        // Host arrays come from the CPU pool: a model that loads a file releases its parameters' old arrays to it, so the
+        // Host storage comes from the CPU pool: a model that loads a file releases its parameters' old arrays to it, so the
         // next load reuses them instead of allocating 7.5 MB (one MLP) on the large-object heap each time.
         var t = e.DType switch
         {
-            DType.Float32 => Fill(CpuArrayPool.Rent<float>((int)(e.Bytes / 4))),
-            DType.Float64 => Fill(CpuArrayPool.Rent<double>((int)(e.Bytes / 8))),
-            DType.Int32 => Fill(CpuArrayPool.Rent<int>((int)(e.Bytes / 4))),
-            _ => Fill(CpuArrayPool.Rent<long>((int)(e.Bytes / 8))),
+            DType.Float32 => Fill<float>(),
+            DType.Float64 => Fill<double>(),
+            DType.Int32 => Fill<int>(),
+            _ => Fill<long>(),
         };
         if (_device == Device.Cpu) return t;
         var onDevice = t.To(_device);
         t.Dispose(); // the host copy goes back to the pool
         return onDevice;
 
-        Tensor Fill<T>(T[] host) where T : unmanaged
+        Tensor Fill<T>() where T : unmanaged
         {
-            var bytes = CheckpointWriter.Bytes(host);
-            _stream.ReadExactly(bytes);
-            if (Crc32.Of(bytes) != e.Crc)
-                throw new CheckpointFormatException($"Corrupted tensor '{path}' (table entry {index}): its bytes do not match their CRC-32", e.Offset);
-            return Tensor.Adopt(host, e.Shape);
+            var host = Tensor.Empty(e.Shape, e.DType, Device.Cpu);
+            var bytes = MemoryMarshal.AsBytes(((CpuStorage)host.Storage).Span<T>());
+            try
+            {
+                _stream.ReadExactly(bytes);
+                if (Crc32.Of(bytes) != e.Crc)
+                    throw new CheckpointFormatException($"Corrupted tensor '{path}' (table entry {index}): its bytes do not match their CRC-32", e.Offset);
+            }
+            catch { host.Dispose(); throw; }
+            return host;
         }
     }
 

@@ -37,29 +37,43 @@ public abstract class Storage
     protected abstract void Free();
 }
 
-/// <summary>Elements in a managed array on the host, rented from <see cref="Cpu.CpuArrayPool"/> and returned on release.</summary>
+/// <summary>
+/// Elements in a managed array on the host, rented from <see cref="Cpu.CpuArrayPool"/> and returned on release. Element 0
+/// sits <see cref="Base"/> elements into the array, at a 64-byte boundary: a Vector512 load across two cache lines costs
+/// two (a convolution's weight-gradient dots ran at 135 GFLOP/s on misaligned rows, 180 on aligned ones, one core).
+/// Arrays of 1 KB or more are pinned, so the boundary stays; smaller ones may be moved by the GC (still correct, maybe
+/// unaligned). Adopted arrays start at 0.
+/// </summary>
 internal sealed class CpuStorage : Storage
 {
-    public Array Data { get; }
+    private readonly Array _data;
+
+    /// <summary>The array's index of element 0.</summary>
+    public int Base { get; }
 
     public CpuStorage(DType dtype, int count) : base(dtype, count)
     {
-        Data = dtype switch
+        (_data, Base) = dtype switch
         {
-            DType.Float32 => Cpu.CpuArrayPool.Rent<float>(count),
-            DType.Float64 => Cpu.CpuArrayPool.Rent<double>(count),
-            DType.Int32 => Cpu.CpuArrayPool.Rent<int>(count),
-            _ => Cpu.CpuArrayPool.Rent<long>(count),
+            DType.Float32 => Aligned<float>(count),
+            DType.Float64 => Aligned<double>(count),
+            DType.Int32 => Aligned<int>(count),
+            _ => Aligned<long>(count),
         };
     }
 
+    private static (Array, int) Aligned<T>(int count) where T : unmanaged => Cpu.CpuArrayPool.RentAligned<T>(count);
+
     /// <summary>Adopts <paramref name="data"/> as the storage (no copy); the caller gives up the array.</summary>
-    public CpuStorage(DType dtype, Array data) : base(dtype, data.Length) => Data = data;
+    public CpuStorage(DType dtype, Array data) : base(dtype, data.Length) => _data = data;
 
     public override Device Device => Device.Cpu;
 
-    public Span<T> Span<T>() where T : unmanaged => ((T[])Data).AsSpan(0, Count);
+    /// <summary>The elements as an indexable handle (element i is array[Base + i]) that lambdas can capture.</summary>
+    public Cpu.HostElements<T> Elements<T>() where T : unmanaged => new((T[])_data, Base);
+
+    public Span<T> Span<T>() where T : unmanaged => ((T[])_data).AsSpan(Base, Count);
 
     // Undisposed tensors are simply collected by the GC; disposed ones hand their array back for reuse.
-    protected override void Free() => Cpu.CpuArrayPool.Return(DType, Data);
+    protected override void Free() => Cpu.CpuArrayPool.Return(DType, _data);
 }

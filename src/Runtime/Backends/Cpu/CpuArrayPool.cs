@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace DeepSharp.Backends.Cpu;
 
@@ -17,14 +19,20 @@ internal static class CpuArrayPool
     /// <summary>Bytes currently cached.</summary>
     public static long CachedBytes => Interlocked.Read(ref _cached);
 
-    public static T[] Rent<T>(int length) where T : unmanaged
+    /// <summary>An array with room for <paramref name="count"/> elements from a 64-byte boundary, and the index of that
+    /// boundary. Arrays of 1 KB or more are allocated pinned, so the boundary does not move.</summary>
+    public static unsafe (T[] Array, int Base) RentAligned<T>(int count) where T : unmanaged
     {
-        if (length > 0 && _free.TryGetValue((DTypes.Of<T>(), length), out var bag) && bag.TryTake(out var a))
+        int pad = 64 / sizeof(T), length = count + pad;
+        T[]? a = null;
+        if (_free.TryGetValue((DTypes.Of<T>(), length), out var bag) && bag.TryTake(out var cached))
         {
-            Interlocked.Add(ref _cached, -(long)length * DTypes.Of<T>().SizeOf());
-            return (T[])a;
+            Interlocked.Add(ref _cached, -(long)length * sizeof(T));
+            a = (T[])cached;
         }
-        return GC.AllocateUninitializedArray<T>(length);
+        a ??= GC.AllocateUninitializedArray<T>(length, pinned: (long)length * sizeof(T) >= 1024);
+        nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(a)); // arrays are 8-byte aligned
+        return (a, (int)((64 - (address & 63)) & 63) / sizeof(T));
     }
 
     public static void Return(DType dtype, Array a)

@@ -8,20 +8,20 @@ internal sealed partial class CpuBackend
 {
     public void GatherRows(Storage x, int xOffset, int rows, int cols, Storage index, int indexOffset, Storage y, int count)
     {
-        var xs = (float[])((CpuStorage)x).Data; var ys = (float[])((CpuStorage)y).Data;
+        var xs = E(x); var ys = E(y);
         for (int r = 0; r < count; r++)
         {
             long ix = IndexAt(index, indexOffset + r);
             if (ix < -rows || ix >= rows)
                 throw new IndexOutOfRangeException($"GatherRows: index {ix} at position {r} is out of range for {rows} rows (expected {-rows}..{rows - 1}).");
             if (ix < 0) ix += rows;
-            Array.Copy(xs, xOffset + ix * cols, ys, (long)r * cols, cols);
+            xs.AsSpan((int)(xOffset + ix * cols), cols).CopyTo(ys.AsSpan(r * cols, cols));
         }
     }
 
     public void IndexAddRows(Storage y, int rows, int cols, Storage index, int indexOffset, Storage src, int srcOffset, int count)
     {
-        var ys = ((CpuStorage)y).Span<float>(); var xs = (float[])((CpuStorage)src).Data;
+        var ys = ((CpuStorage)y).Span<float>(); var xs = E(src);
         for (int r = 0; r < count; r++)
         {
             long ix = IndexAt(index, indexOffset + r);
@@ -39,8 +39,7 @@ internal sealed partial class CpuBackend
 
     private static void Update<TOp>(Storage p, int pOffset, Storage g, int gOffset, Storage m, Storage v, int count, TOp op) where TOp : struct, IUpdateOp
     {
-        var ps = (float[])((CpuStorage)p).Data; var gs = (float[])((CpuStorage)g).Data;
-        var ms = (float[])((CpuStorage)m).Data; var vs = (float[])((CpuStorage)v).Data;
+        var ps = E(p); var gs = E(g); var ms = E(m); var vs = E(v);
         CpuParallel.For(count, 8, (lo, hi) =>
         {
             for (int i = lo; i < hi; i++)
@@ -53,7 +52,7 @@ internal sealed partial class CpuBackend
 
     public void CrossEntropy(Storage logits, int offset, int n, int c, Storage labels, int labelsOffset, Storage loss, Storage probs, bool reduce, float scale)
     {
-        var x = (float[])((CpuStorage)logits).Data; var l = (float[])((CpuStorage)loss).Data; var p = (float[])((CpuStorage)probs).Data;
+        var x = E(logits); var l = E(loss); var p = E(probs);
         double total = 0;
         for (int r = 0; r < n; r++)
         {
@@ -75,7 +74,7 @@ internal sealed partial class CpuBackend
 
     public void CrossEntropyBackward(Storage probs, int n, int c, Storage labels, int labelsOffset, Storage g, int gOffset, int gStride, float scale, Storage dx)
     {
-        var p = (float[])((CpuStorage)probs).Data; var gs = (float[])((CpuStorage)g).Data; var d = (float[])((CpuStorage)dx).Data;
+        var p = E(probs); var gs = E(g); var d = E(dx);
         for (int r = 0; r < n; r++)
         {
             long label = IndexAt(labels, labelsOffset + r);
@@ -89,7 +88,7 @@ internal sealed partial class CpuBackend
 
     public void Unfold(Storage x, Storage cols, WindowArgs a)
     {
-        var xs = (float[])((CpuStorage)x).Data; var cs = (float[])((CpuStorage)cols).Data;
+        var xs = E(x); var cs = E(cols);
         int kk = a.K * a.K, plane = a.OH * a.OW;
         CpuParallel.For(a.N * a.C, kk * plane, (lo, hi) =>
         {
@@ -124,7 +123,7 @@ internal sealed partial class CpuBackend
 
     public void Fold(Storage cols, Storage dx, WindowArgs a)
     {
-        var cs = (float[])((CpuStorage)cols).Data; var ds = (float[])((CpuStorage)dx).Data;
+        var cs = E(cols); var ds = E(dx);
         int kk = a.K * a.K, plane = a.OH * a.OW;
         CpuParallel.For(a.N * a.C, kk * plane, (lo, hi) =>
         {

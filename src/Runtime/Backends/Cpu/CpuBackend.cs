@@ -21,13 +21,15 @@ internal sealed partial class CpuBackend : IBackend
 
     private static Span<T> S<T>(Storage s) where T : unmanaged => ((CpuStorage)s).Span<T>();
 
+    private static HostElements<float> E(Storage s) => ((CpuStorage)s).Elements<float>();
+
     public void Upload<T>(ReadOnlySpan<T> src, Storage dst) where T : unmanaged => src.CopyTo(S<T>(dst));
 
     public void Download<T>(Storage src, Span<T> dst) where T : unmanaged => S<T>(src)[..dst.Length].CopyTo(dst);
 
     public void Fill<T, TOp>(Storage dst, TOp op) where T : unmanaged where TOp : struct, IIndexOp<T>
     {
-        var arr = (T[])((CpuStorage)dst).Data;
+        var arr = ((CpuStorage)dst).Elements<T>();
         // A constant fill is a vectorised Span.Fill (64 K floats: ~11 µs as a per-element loop split over threads, measured);
         // index-dependent fills (arange, random) stay a loop, split over cores only when there is enough of it.
         if (typeof(TOp) == typeof(FillOp<T>))
@@ -47,7 +49,7 @@ internal sealed partial class CpuBackend : IBackend
         public void Run<TIn, EIn, TOut, EOut>() where TIn : unmanaged where EIn : struct, IElement<TIn>
             where TOut : unmanaged where EOut : struct, IElement<TOut>
         {
-            var x = (TIn[])Src.Data; var y = (TOut[])Dst.Data; var map = Map;
+            var x = Src.Elements<TIn>(); var y = Dst.Elements<TOut>(); var map = Map;
             bool same = typeof(TIn) == typeof(TOut);
             Segments(map, Count, 1, (i, len) =>
             {
@@ -66,10 +68,10 @@ internal sealed partial class CpuBackend : IBackend
     // The inner loops index through refs without bounds checks: offsets come from validated layouts.
     public void Unary<TOp>(Storage x, Storage y, StridedMap map, int count, TOp op) where TOp : struct, IUnaryOp
     {
-        var xs = (float[])((CpuStorage)x).Data; var ys = (float[])((CpuStorage)y).Data;
+        var xs = E(x); var ys = E(y);
         Segments(map, count, 2, (i, len) =>
         {
-            ref float xr = ref MemoryMarshal.GetArrayDataReference(xs), yr = ref MemoryMarshal.GetArrayDataReference(ys);
+            ref float xr = ref xs.Ref, yr = ref ys.Ref;
             var (a, o, _) = map.Map(i);
             var (sa, so, _) = map.InnerStrides;
             int k = 0;
@@ -98,11 +100,11 @@ internal sealed partial class CpuBackend : IBackend
 
     public void Binary<TOp>(Storage a, Storage b, Storage y, StridedMap map, int count, TOp op) where TOp : struct, IBinaryOp
     {
-        var xa = (float[])((CpuStorage)a).Data; var xb = (float[])((CpuStorage)b).Data; var ys = (float[])((CpuStorage)y).Data;
+        var xa = E(a); var xb = E(b); var ys = E(y);
         Segments(map, count, 2, (i, len) =>
         {
-            ref float ar = ref MemoryMarshal.GetArrayDataReference(xa), br = ref MemoryMarshal.GetArrayDataReference(xb);
-            ref float yr = ref MemoryMarshal.GetArrayDataReference(ys);
+            ref float ar = ref xa.Ref, br = ref xb.Ref;
+            ref float yr = ref ys.Ref;
             var (oa, ob, o) = map.Map(i);
             var (sa, sb, so) = map.InnerStrides;
             int k = 0;
@@ -180,8 +182,7 @@ internal sealed partial class CpuBackend : IBackend
 
     public void Where(Storage cond, Storage a, Storage b, Storage y, StridedMap map, int count)
     {
-        var c = (float[])((CpuStorage)cond).Data; var xa = (float[])((CpuStorage)a).Data;
-        var xb = (float[])((CpuStorage)b).Data; var ys = (float[])((CpuStorage)y).Data;
+        var c = E(cond); var xa = E(a); var xb = E(b); var ys = E(y);
         Segments(map, count, 2, (i, len) =>
         {
             var (oc, oa, ob) = map.Map(i);

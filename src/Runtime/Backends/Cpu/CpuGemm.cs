@@ -21,8 +21,8 @@ internal sealed partial class CpuBackend
 
     public unsafe void MatMul(Storage a, Storage b, Storage c, GemmArgs g, Storage? bias = null)
     {
-        var xa = (float[])((CpuStorage)a).Data; var xb = (float[])((CpuStorage)b).Data; var xc = (float[])((CpuStorage)c).Data;
-        var xbias = g.HasBias != 0 ? (float[])((CpuStorage)bias!).Data : null;
+        var xa = E(a); var xb = E(b); var xc = E(c);
+        var xbias = g.HasBias != 0 ? E(bias!) : default;
         fixed (float* pa = xa, pb = xb, pc = xc, pbias = xbias)
         {
             var (A, B, C, Bias) = ((nint)pa, (nint)pb, (nint)pc, (nint)pbias + 4 * (nint)g.OffBias);
@@ -36,7 +36,7 @@ internal sealed partial class CpuBackend
                 if (entry <= 32 * 32 * 32 || g.M < MR) SmallGemm(g, op);
                 else if (g.ColA == 1 && g.RowB == 1 && g.K >= DotMinK && Math.Min(g.M, g.N) <= DotMaxEdge) DotGemm(g, op, split);
                 else BlockedGemm(g, op, split);
-                if (xbias is not null) AddBias(g, (float*)Bias, (float*)op.C);
+                if (g.HasBias != 0) AddBias(g, (float*)Bias, (float*)op.C);
             }
             if (byEntry) CpuParallel.Run(g.Batch, bi => One(bi, split: false));
             else for (int bi = 0; bi < g.Batch; bi++) One(bi, split: true);

@@ -7,7 +7,7 @@ internal sealed partial class CpuBackend
 {
     public void Reduce<TOp>(Storage x, int xOffset, Storage y, int outer, int n, int inner) where TOp : struct, IReduceOp
     {
-        var xs = (float[])((CpuStorage)x).Data; var ys = (float[])((CpuStorage)y).Data;
+        var xs = E(x); var ys = E(y);
         if (inner == 1 && outer < CpuParallel.Threads && CpuParallel.Threads > 1 && n >= CpuParallel.MinParallelWork)
         {
             // Few long rows (a full sum): split each row over the cores, then fold the partials.
@@ -69,13 +69,13 @@ internal sealed partial class CpuBackend
 
     public void ArgReduce(Storage x, int xOffset, Storage y, int outer, int n, int inner, bool max)
     {
-        var xs = (float[])((CpuStorage)x).Data; var ys = (long[])((CpuStorage)y).Data;
+        var xs = E(x); var ys = ((CpuStorage)y).Elements<long>();
         CpuParallel.For(outer * inner, n, (lo, hi) =>
         {
             for (int t = lo; t < hi; t++)
             {
                 int o = t / inner, j = t % inner, src = xOffset + o * n * inner + j;
-                ys[t] = ArgScan.Best(xs, src, inner, n, max);
+                ys[t] = ArgScan.Best(xs.Array, xs.Start + src, inner, n, max);
             }
         });
     }
