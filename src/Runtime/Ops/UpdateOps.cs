@@ -1,11 +1,15 @@
+using V = System.Runtime.Intrinsics.Vector256<float>;
+
 namespace DeepSharp.Ops;
 
 /// <summary>One optimizer step for one element: new (parameter, state1, state2) from (parameter, gradient, state1, state2).
 /// One fused kernel applies it to a whole parameter.</summary>
 public interface IUpdateOp
 {
-    /// <summary>The update rule.</summary>
+    /// <summary>The update rule (used by the ILGPU kernel and by CPU tails).</summary>
     (float P, float M, float V) Apply(float p, float g, float m, float v);
+    /// <summary>The same rule on 8 lanes, operation for operation (same bits), for the managed CPU backend.</summary>
+    (V P, V M, V V) Apply(V p, V g, V m, V v);
 }
 
 /// <summary>SGD with optional momentum and L2 weight decay (torch.optim.SGD, dampening 0, no Nesterov).</summary>
@@ -20,6 +24,14 @@ public struct SgdStep : IUpdateOp
     public readonly (float P, float M, float V) Apply(float p, float g, float m, float v)
     {
         float d = g + WeightDecay * p;
+        if (Momentum != 0f) { m = FirstStep != 0 ? d : Momentum * m + d; d = m; }
+        return (p - Lr * d, m, v);
+    }
+
+    /// <inheritdoc/>
+    public readonly (V P, V M, V V) Apply(V p, V g, V m, V v)
+    {
+        V d = g + WeightDecay * p;
         if (Momentum != 0f) { m = FirstStep != 0 ? d : Momentum * m + d; d = m; }
         return (p - Lr * d, m, v);
     }
@@ -40,6 +52,16 @@ public struct AdamStep : IUpdateOp
         m = Beta1 * m + (1f - Beta1) * d;
         v = Beta2 * v + (1f - Beta2) * d * d;
         float step = Lr * (m / Correction1) / (MathF.Sqrt(v / Correction2) + Eps);
+        return (p - step, m, v);
+    }
+
+    /// <inheritdoc/>
+    public readonly (V P, V M, V V) Apply(V p, V g, V m, V v)
+    {
+        V d = g + WeightDecay * p;
+        m = Beta1 * m + (1f - Beta1) * d;
+        v = Beta2 * v + (1f - Beta2) * d * d;
+        V step = Lr * (m / Correction1) / (System.Runtime.Intrinsics.Vector256.Sqrt(v / Correction2) + System.Runtime.Intrinsics.Vector256.Create(Eps));
         return (p - step, m, v);
     }
 }
