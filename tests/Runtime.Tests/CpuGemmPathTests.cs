@@ -81,7 +81,7 @@ public class CpuGemmPathTests
         finally { CpuBackend.UseVector512 = before; }
     }
 
-    public static TheoryData<int, int, int> ConvCases() => new() { { 3, 1, 1 }, { 3, 2, 1 }, { 1, 1, 2 }, { 2, 3, 0 }, { 3, 1, 3 } };
+    public static TheoryData<int, int, int> ConvCases() => new() { { 3, 1, 1 }, { 5, 1, 2 }, { 3, 2, 1 }, { 1, 1, 2 }, { 2, 3, 0 }, { 3, 1, 3 } };
 
     /// <summary>[8, 3, 16, 15] through 6 filters: a batch of per-image products large enough to run one per thread.</summary>
     [Theory, MemberData(nameof(ConvCases))]

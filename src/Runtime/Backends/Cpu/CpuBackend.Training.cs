@@ -109,6 +109,11 @@ internal sealed partial class CpuBackend
                 for (int ij = 0; ij < kk; ij++)
                 {
                     int i = ij / a.K, j = ij % a.K;
+                    if (a.S == 1 && a.OW == a.W && Math.Abs(j - a.P) < a.OW)
+                    {
+                        ShiftedPlane(xs, cs, a, nc, i, j, (nc * kk + ij) * plane);
+                        continue;
+                    }
                     var (owLo, owHi) = ValidColumns(a, j);
                     for (int oh = 0; oh < a.OH; oh++)
                     {
@@ -123,6 +128,27 @@ internal sealed partial class CpuBackend
                     }
                 }
         });
+    }
+
+    /// <summary>
+    /// One window plane at stride 1 when output rows are as wide as input rows ("same" convolutions): the input plane
+    /// shifted by (i − P, j − P) — one copy of all valid rows at once, then the columns that wrapped into a neighbouring
+    /// row and the rows outside the input set to the pad value (a 32×32 plane: one copy instead of 32 row copies).
+    /// </summary>
+    private static void ShiftedPlane(HostElements<float> xs, HostElements<float> cs, WindowArgs a, int nc, int i, int j, int dst)
+    {
+        int shift = j - a.P, ow = a.OW;
+        int ohLo = Math.Max(0, a.P - i), ohHi = Math.Min(a.OH, a.H + a.P - i); // output rows whose input row exists
+        var plane = cs.AsSpan(dst, a.OH * ow);
+        if (ohLo >= ohHi) { plane.Fill(a.Pad); return; }
+        plane[..(ohLo * ow)].Fill(a.Pad);
+        plane[(ohHi * ow)..].Fill(a.Pad);
+        int rows = (ohHi - ohLo) * ow, src = a.Offset + (nc * a.H + ohLo + i - a.P) * a.W; // input row of output row ohLo
+        if (shift >= 0) xs.AsSpan(src + shift, rows - shift).CopyTo(plane.Slice(ohLo * ow, rows - shift));
+        else xs.AsSpan(src, rows + shift).CopyTo(plane.Slice(ohLo * ow - shift, rows + shift));
+        for (int oh = ohLo; oh < ohHi; oh++)
+            if (shift >= 0) plane.Slice(oh * ow + ow - shift, shift).Fill(a.Pad);
+            else plane.Slice(oh * ow, -shift).Fill(a.Pad);
     }
 
     /// <summary>The output columns [lo, hi) whose window column j lands inside the input (w = ow·S − P + j in [0, W)).</summary>
