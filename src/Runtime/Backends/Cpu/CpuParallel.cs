@@ -17,9 +17,9 @@ internal static class CpuParallel
     public const int MinParallelWork = 1 << 15;
 
     /// <summary>Jobs with less work than this are split into one chunk per core, larger ones into four per core (for
-    /// balance when a core is busy elsewhere). Each extra chunk costs shared-counter traffic between cores: a 64 K-float
-    /// add took 3.4 µs in eight chunks and 2.9 in two, and 6.4 against 4.8 while this VM's cores were slow to talk
-    /// (medians of 7 runs of 4001, alternated).</summary>
+    /// balance when a core is busy elsewhere). Each extra chunk costs traffic between the cores: a 64 K-float add took
+    /// 3.39 µs in eight chunks and 3.07 in two, and 6.40 against 4.88 while this VM's cores were slow to talk (medians of
+    /// 7 runs of 4001, alternated).</summary>
     public const long BalancedWork = 1 << 20;
 
     /// <summary>Threads the CPU backend may use (default: all cores). Benchmarks set 1 to measure one core.</summary>
@@ -30,7 +30,7 @@ internal static class CpuParallel
     private static readonly long SpinTicks = Stopwatch.Frequency / 50_000, AwakeTicks = Stopwatch.Frequency / 5000; // 20, 200 µs
 
     /// <summary>Thread.SpinWait iterations per check while spinning, in workers and in the caller waiting for them. With 20
-    /// (and SpinWait's back-off in the caller) the 64 K-float add above took 3.06 µs, with 4 2.93.</summary>
+    /// (and SpinWait's back-off in the caller) the 64 K-float add above took 3.07 µs, with 4 2.93.</summary>
     private const int SpinIterations = 4;
 
     public static void For(int count, int workPerItem, Action<int, int> body)
