@@ -22,7 +22,7 @@ return 0;
 static void CpuGemm()
 {
     Console.WriteLine("\n## CPU GEMM (fp32, C = A·B, square n), GFLOP/s — median of runs");
-    Console.WriteLine($"| n | 1 thread | all threads | 1 thread, 6×16 Vector256 kernel (default: {(CpuBackend.UseVector512 ? "6×32 Vector512" : "the same")}) |");
+    Console.WriteLine($"| n | 1 thread | all threads | 1 thread, 6×16 Vector256 kernel (default: {(CpuBackend.UseVector512 ? "8×32 Vector512" : "the same")}) |");
     Console.WriteLine("|---|---|---|---|");
     foreach (int n in new[] { 256, 512, 1024 })
     {

@@ -48,7 +48,7 @@ public class CpuGemmPathTests
             }
     }
 
-    /// <summary>The blocked GEMM with each micro-kernel (6×32 Vector512 where the CPU has it, 6×16 Vector256), on sizes with
+    /// <summary>The blocked GEMM with each micro-kernel (8×32 Vector512 where the CPU has it, 6×16 Vector256), on sizes with
     /// ragged row panels, column panels and K blocks, with A and B row-major or transposed views.</summary>
     [Theory, InlineData(false), InlineData(true)]
     public void BlockedProductsMatchReferenceWithEitherMicroKernel(bool vector512)

@@ -6,9 +6,9 @@ using W = System.Runtime.Intrinsics.Vector512<float>;
 
 namespace DeepSharp.Backends.Cpu;
 
-// The blocked GEMM's micro-kernels: C[0..mr, 0..nr] (+)= Apanel(6×kc) · Bpanel(kc×w), twelve accumulators in registers,
-// written through the caller's tile t (6×w floats). Not stackalloc: a method with one ran the Vector512 kernel at 91
-// GFLOP/s instead of 255 on this machine (the accumulators left the registers).
+// The blocked GEMM's micro-kernels: C[0..mr, 0..nr] (+)= Apanel(6×kc or 8×kc) · Bpanel(kc×w), the accumulators in
+// registers, partial tiles written through the caller's tile t (rows × w floats). Not stackalloc: a method with one ran
+// the Vector512 kernel at 91 GFLOP/s instead of 255 on this machine (the accumulators left the registers).
 internal sealed partial class CpuBackend
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -39,13 +39,13 @@ internal sealed partial class CpuBackend
         Epilogue(t, NR, c, ldc, mr, nr, accumulate);
     }
 
-    /// <summary>6×32 on Vector512 (w = 32).</summary>
+    /// <summary>8×32 on Vector512 (w = 32): sixteen accumulators, two B vectors and a broadcast of the 32 registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // SIMD loops: tier-0 code runs them several times slower
     private static unsafe void Micro512(int kc, float* a, float* b, float* c, int ldc, int mr, int nr, bool accumulate, float* t)
     {
-        W c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        W c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++, a += MR, b += 2 * NR)
+        W c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        W c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int p = 0; p < kc; p++, a += MR512, b += 2 * NR)
         {
             W b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16);
             W x = Vector512.Create(a[0]); c00 = Fma512(x, b0, c00); c01 = Fma512(x, b1, c01);
@@ -54,8 +54,10 @@ internal sealed partial class CpuBackend
             x = Vector512.Create(a[3]); c30 = Fma512(x, b0, c30); c31 = Fma512(x, b1, c31);
             x = Vector512.Create(a[4]); c40 = Fma512(x, b0, c40); c41 = Fma512(x, b1, c41);
             x = Vector512.Create(a[5]); c50 = Fma512(x, b0, c50); c51 = Fma512(x, b1, c51);
+            x = Vector512.Create(a[6]); c60 = Fma512(x, b0, c60); c61 = Fma512(x, b1, c61);
+            x = Vector512.Create(a[7]); c70 = Fma512(x, b0, c70); c71 = Fma512(x, b1, c71);
         }
-        if (mr == MR && nr == 2 * NR)
+        if (mr == MR512 && nr == 2 * NR)
         {
             // A whole tile straight into C (no round trip through t): ~10 % of a product with K = 27.
             Put(c00, c, accumulate); Put(c01, c + 16, accumulate); Put(c10, c + ldc, accumulate); Put(c11, c + ldc + 16, accumulate);
@@ -63,11 +65,14 @@ internal sealed partial class CpuBackend
             Put(c20, c, accumulate); Put(c21, c + 16, accumulate); Put(c30, c + ldc, accumulate); Put(c31, c + ldc + 16, accumulate);
             c += 2 * ldc;
             Put(c40, c, accumulate); Put(c41, c + 16, accumulate); Put(c50, c + ldc, accumulate); Put(c51, c + ldc + 16, accumulate);
+            c += 2 * ldc;
+            Put(c60, c, accumulate); Put(c61, c + 16, accumulate); Put(c70, c + ldc, accumulate); Put(c71, c + ldc + 16, accumulate);
             return;
         }
         Vector512.Store(c00, t); Vector512.Store(c01, t + 16); Vector512.Store(c10, t + 32); Vector512.Store(c11, t + 48);
         Vector512.Store(c20, t + 64); Vector512.Store(c21, t + 80); Vector512.Store(c30, t + 96); Vector512.Store(c31, t + 112);
         Vector512.Store(c40, t + 128); Vector512.Store(c41, t + 144); Vector512.Store(c50, t + 160); Vector512.Store(c51, t + 176);
+        Vector512.Store(c60, t + 192); Vector512.Store(c61, t + 208); Vector512.Store(c70, t + 224); Vector512.Store(c71, t + 240);
         Epilogue(t, 2 * NR, c, ldc, mr, nr, accumulate);
     }
 

@@ -8,14 +8,16 @@ namespace DeepSharp.Backends.Cpu;
 
 /// <summary>
 /// Packed, cache-blocked SIMD GEMM (the BLIS scheme: pack a KC×N slab of B into 16- or 32-wide panels and an MC×KC block
-/// of A into 6-tall panels, then a 6×16 (Vector256) or 6×32 (Vector512) register-blocked FMA micro-kernel). Strided A and
+/// of A into 6- or 8-tall panels, then a 6×16 (Vector256) or 8×32 (Vector512) register-blocked FMA micro-kernel). Strided A and
 /// B (transposed views) are handled by the packing, so they cost no extra copy.
 /// </summary>
 internal sealed partial class CpuBackend
 {
-    private const int MR = 6, NR = 16, KC = 256, MC = 96;
+    // MR: rows per micro-tile of the Vector256 kernel (6 × 2 accumulators of its 16 registers); MR512 for the Vector512
+    // kernel (8 × 2 of 32 registers: row counts that are multiples of 8, as most layer sizes are, leave no partial tile).
+    private const int MR = 6, MR512 = 8, NR = 16, KC = 256, MC = 96;
 
-    /// <summary>The blocked GEMM's micro-kernel: 6×32 on Vector512 where the CPU runs it natively (this machine's AVX-512
+    /// <summary>The blocked GEMM's micro-kernel: 8×32 on Vector512 where the CPU runs it natively (this machine's AVX-512
     /// FMA rate is twice its AVX2 rate), else 6×16 on Vector256. Tests switch it to check both.</summary>
     internal static bool UseVector512 { get; set; } = Vector512.IsHardwareAccelerated;
 
@@ -163,9 +165,10 @@ internal sealed partial class CpuBackend
         int w = wide ? 2 * NR : NR; // panel width: 16 floats (two Vector256) or 32 (two Vector512)
         int nPanels = (g.N + w - 1) / w;
         int mBlocks = (g.M + MC - 1) / MC;
-        // Blocks of equal height (a multiple of MR, at most MC): the cores take equal shares of a few blocks (M = 128 was
-        // one block of 96 rows and one of 32).
-        int mcBlock = Math.Min(MC, ((g.M + mBlocks - 1) / mBlocks + MR - 1) / MR * MR);
+        int mrTile = wide ? MR512 : MR;
+        // Blocks of equal height (a multiple of the tile's rows, at most MC): the cores take equal shares of a few blocks
+        // (M = 128 was one block of 96 rows and one of 32).
+        int mcBlock = Math.Min(MC, ((g.M + mBlocks - 1) / mBlocks + mrTile - 1) / mrTile * mrTile);
         // Enough work items for every core: split the column panels too when M alone gives too few blocks.
         int nChunks = split ? Math.Clamp(2 * CpuParallel.Threads / mBlocks, 1, nPanels) : 1;
         float[] bPack = ArrayPool<float>.Shared.Rent(nPanels * w * KC + 16); // + room to align to 64 bytes
@@ -184,15 +187,15 @@ internal sealed partial class CpuBackend
                     int mb = t % mBlocks, nc = t / mBlocks;
                     int i0 = mb * mcBlock, mc = Math.Min(mcBlock, g.M - i0);
                     int j0 = nc * nPanels / nChunks, j1 = (nc + 1) * nPanels / nChunks;
-                    var aPack = ArrayPool<float>.Shared.Rent(MC * KC + MR * 2 * NR); // + the micro-kernels' tile
+                    var aPack = ArrayPool<float>.Shared.Rent(MC * KC + MR512 * 2 * NR); // + the micro-kernels' tile
                     fixed (float* ap = aPack, raw = bPack)
                     {
                         float* bp = Align64(raw), tile = ap + MC * KC;
-                        PackA(g, op, i0, mc, p0, kc, ap);
+                        PackA(g, op, i0, mc, p0, kc, mrTile, ap);
                         for (int jp = j0; jp < j1; jp++)
-                            for (int ir = 0; ir < mc; ir += MR)
+                            for (int ir = 0; ir < mc; ir += mrTile)
                             {
-                                int mr = Math.Min(MR, mc - ir), nr = Math.Min(w, g.N - jp * w);
+                                int mr = Math.Min(mrTile, mc - ir), nr = Math.Min(w, g.N - jp * w);
                                 float* cTile = (float*)op.C + (long)(i0 + ir) * g.N + jp * w;
                                 if (wide) Micro512(kc, ap + ir * kc, bp + jp * w * kc, cTile, g.N, mr, nr, accumulate, tile);
                                 else Micro(kc, ap + ir * kc, bp + jp * w * kc, cTile, g.N, mr, nr, accumulate, tile);
@@ -246,20 +249,20 @@ internal sealed partial class CpuBackend
         }
     }
 
-    /// <summary>A[i0.., p0..] → panels of 6 rows, each kc columns of 6 contiguous floats (zero-padded past M).</summary>
+    /// <summary>A[i0.., p0..] → panels of mrTile rows, each kc columns of mrTile contiguous floats (zero-padded past M).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // SIMD loops: tier-0 code runs them several times slower
-    private static unsafe void PackA(GemmArgs g, Operands op, int i0, int mc, int p0, int kc, float* dst)
+    private static unsafe void PackA(GemmArgs g, Operands op, int i0, int mc, int p0, int kc, int mrTile, float* dst)
     {
         float* a = (float*)op.A;
-        for (int ir = 0; ir < mc; ir += MR)
+        for (int ir = 0; ir < mc; ir += mrTile)
         {
-            int mr = Math.Min(MR, mc - ir);
+            int mr = Math.Min(mrTile, mc - ir);
             float* panel = dst + ir * kc;
-            for (int r = 0; r < MR; r++)
+            for (int r = 0; r < mrTile; r++)
             {
-                if (r >= mr) { for (int p = 0; p < kc; p++) panel[p * MR + r] = 0f; continue; }
+                if (r >= mr) { for (int p = 0; p < kc; p++) panel[p * mrTile + r] = 0f; continue; }
                 float* src = a + (long)(i0 + ir + r) * g.RowA + (long)p0 * g.ColA;
-                for (int p = 0; p < kc; p++) panel[p * MR + r] = src[p * g.ColA];
+                for (int p = 0; p < kc; p++) panel[p * mrTile + r] = src[p * g.ColA];
             }
         }
     }
