@@ -49,7 +49,8 @@ public class CpuGemmPathTests
     }
 
     /// <summary>The blocked GEMM with each micro-kernel (8×32 Vector512 where the CPU has it, 6×16 Vector256), on sizes with
-    /// ragged row panels, column panels and K blocks, with A and B row-major or transposed views.</summary>
+    /// ragged row panels, column panels and K blocks, with A and B row-major or transposed views (and a B of 13 columns, which
+    /// runs as dot products against its transpose).</summary>
     [Theory, InlineData(false), InlineData(true)]
     public void BlockedProductsMatchReferenceWithEitherMicroKernel(bool vector512)
     {
@@ -60,7 +61,7 @@ public class CpuGemmPathTests
         try
         {
             int seed = 0;
-            foreach (var (m, k, n) in new[] { (37, 300, 45), (100, 513, 70), (6, 40, 32), (13, 7, 100) })
+            foreach (var (m, k, n) in new[] { (37, 300, 45), (100, 513, 70), (6, 40, 32), (13, 7, 100), (37, 300, 13) })
                 foreach (bool ta in new[] { false, true })
                     foreach (bool tb in new[] { false, true })
                     {

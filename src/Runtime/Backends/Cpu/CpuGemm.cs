@@ -37,6 +37,7 @@ internal sealed partial class CpuBackend
                     C + 4 * (nint)bi * g.M * g.N);
                 if (entry <= 32 * 32 * 32 || g.M < MR) SmallGemm(g, op);
                 else if (g.ColA == 1 && g.RowB == 1 && g.K >= DotMinK && Math.Min(g.M, g.N) <= DotMaxEdge) DotGemm(g, op, split);
+                else if (g.ColA == 1 && g.ColB == 1 && g.K >= DotMinK && g.N <= NarrowN) NarrowGemm(g, op, split);
                 else BlockedGemm(g, op, split);
                 if (g.HasBias != 0) AddBias(g, (float*)Bias, (float*)op.C);
             }
@@ -141,6 +142,26 @@ internal sealed partial class CpuBackend
         if (split && CpuParallel.Threads > 1 && blocks > 1 && (long)g.M * g.N * g.K >= MinSplitFmas)
             CpuParallel.For(blocks, g.N * g.K, rows);
         else rows(0, blocks);
+    }
+
+    /// <summary>Products with a row-major B this narrow (N ≤ 16: a layer with few outputs written as x·W) waste most of a
+    /// 32-wide panel in the blocked GEMM; they run as dot products against Bᵀ copied K-contiguous instead.</summary>
+    private const int NarrowN = 16;
+
+    private static unsafe void NarrowGemm(GemmArgs g, Operands op, bool split)
+    {
+        float[] bt = ArrayPool<float>.Shared.Rent(g.N * g.K + 16);
+        try
+        {
+            fixed (float* raw = bt)
+            {
+                float* t = Align64(raw), b = (float*)op.B;
+                for (int p = 0; p < g.K; p++)
+                    for (int j = 0; j < g.N; j++) t[(long)j * g.K + p] = b[(long)p * g.RowB + j];
+                DotGemm(g with { RowB = 1, ColB = g.K }, new Operands(op.A, (nint)t, op.C), split);
+            }
+        }
+        finally { ArrayPool<float>.Shared.Return(bt); }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // SIMD loops: tier-0 code runs them several times slower
