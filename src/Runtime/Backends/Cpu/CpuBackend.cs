@@ -51,9 +51,8 @@ internal sealed partial class CpuBackend : IBackend
         {
             var x = Src.Elements<TIn>(); var y = Dst.Elements<TOut>(); var map = Map;
             bool same = typeof(TIn) == typeof(TOut);
-            Segments(map, Count, 1, (i, len) =>
+            Segments(map, Count, 1, (i, len, a, b, _) =>
             {
-                var (a, b, _) = map.Map(i);
                 var (sa, sb, _) = map.InnerStrides;
                 if (same && sa == 1 && sb == 1)
                     MemoryMarshal.Cast<TIn, TOut>(x.AsSpan(a, len)).CopyTo(y.AsSpan(b, len));
@@ -69,10 +68,9 @@ internal sealed partial class CpuBackend : IBackend
     public void Unary<TOp>(Storage x, Storage y, StridedMap map, int count, TOp op) where TOp : struct, IUnaryOp
     {
         var xs = E(x); var ys = E(y);
-        Segments(map, count, 2, (i, len) =>
+        Segments(map, count, 2, (i, len, a, o, _) =>
         {
             ref float xr = ref xs.Ref, yr = ref ys.Ref;
-            var (a, o, _) = map.Map(i);
             var (sa, so, _) = map.InnerStrides;
             int k = 0;
             if (sa == 1 && so == 1 && len >= StreamMin && Avx.IsSupported)
@@ -101,11 +99,10 @@ internal sealed partial class CpuBackend : IBackend
     public void Binary<TOp>(Storage a, Storage b, Storage y, StridedMap map, int count, TOp op) where TOp : struct, IBinaryOp
     {
         var xa = E(a); var xb = E(b); var ys = E(y);
-        Segments(map, count, 2, (i, len) =>
+        Segments(map, count, 2, (i, len, oa, ob, o) =>
         {
             ref float ar = ref xa.Ref, br = ref xb.Ref;
             ref float yr = ref ys.Ref;
-            var (oa, ob, o) = map.Map(i);
             var (sa, sb, so) = map.InnerStrides;
             int k = 0;
             if (sa == 1 && sb == 1 && so == 1 && len >= StreamMin && Avx.IsSupported)
@@ -183,9 +180,8 @@ internal sealed partial class CpuBackend : IBackend
     public void Where(Storage cond, Storage a, Storage b, Storage y, StridedMap map, int count)
     {
         var c = E(cond); var xa = E(a); var xb = E(b); var ys = E(y);
-        Segments(map, count, 2, (i, len) =>
+        Segments(map, count, 2, (i, len, oc, oa, ob) =>
         {
-            var (oc, oa, ob) = map.Map(i);
             var (sc, sa, sb) = map.InnerStrides;
             for (int k = 0; k < len; k++) ys[i + k] = c[oc + k * sc] != 0f ? xa[oa + k * sa] : xb[ob + k * sb];
         });
@@ -193,20 +189,42 @@ internal sealed partial class CpuBackend : IBackend
 
     public void Synchronize() { }
 
+    /// <summary>body(linear index, run length, offsets of A, B and C at that index) for one run inside an innermost row.</summary>
+    private delegate void SegmentBody(int i, int len, int a, int b, int c);
+
     /// <summary>
-    /// Runs <paramref name="body"/>(linear index, run length) over runs that stay inside one innermost row, so the body
-    /// can use the map's inner strides; chunks of the flat index space go to different cores.
+    /// Runs <paramref name="body"/> over runs that stay inside one innermost row, so the body can use the map's inner
+    /// strides; chunks of the flat index space go to different cores. Each chunk decodes its first index once and then
+    /// steps the row offsets like an odometer: a broadcast over short rows (a pooling window's 16 outputs) decoded every
+    /// row with divisions before.
     /// </summary>
-    private static void Segments(StridedMap map, int count, int cost, Action<int, int> body)
+    private static void Segments(StridedMap map, int count, int cost, SegmentBody body)
     {
-        int inner = Math.Max(map.Inner, 1);
+        int inner = Math.Max(map.Inner, 1), rank = map.Rank;
+        var (ia, ib, ic) = map.InnerStrides;
         CpuParallel.For(count, cost, (lo, hi) =>
         {
-            for (int i = lo; i < hi;)
+            if (lo >= hi) return;
+            int col = lo % inner, row = lo / inner;
+            var (a, b, c) = map.Map(lo - col); // offsets at the start of lo's row
+            Span<int> dims = stackalloc int[8], sa = stackalloc int[8], sb = stackalloc int[8], sc = stackalloc int[8], digit = stackalloc int[8];
+            (dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], dims[6]) = (map.D0, map.D1, map.D2, map.D3, map.D4, map.D5, map.D6);
+            (sa[0], sa[1], sa[2], sa[3], sa[4], sa[5], sa[6]) = (map.A0, map.A1, map.A2, map.A3, map.A4, map.A5, map.A6);
+            (sb[0], sb[1], sb[2], sb[3], sb[4], sb[5], sb[6]) = (map.B0, map.B1, map.B2, map.B3, map.B4, map.B5, map.B6);
+            (sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6]) = (map.C0, map.C1, map.C2, map.C3, map.C4, map.C5, map.C6);
+            for (int d = 6, r = row; d >= 8 - rank; d--) { digit[d] = r % dims[d]; r /= dims[d]; }
+            for (int i = lo; ;)
             {
-                int len = Math.Min(inner - i % inner, hi - i);
-                body(i, len);
-                i += len;
+                int len = Math.Min(inner - col, hi - i);
+                body(i, len, a + col * ia, b + col * ib, c + col * ic);
+                if ((i += len) >= hi) return;
+                col = 0;
+                for (int d = 6; d >= 8 - rank; d--) // the next row: carry through the outer dims
+                {
+                    a += sa[d]; b += sb[d]; c += sc[d];
+                    if (++digit[d] < dims[d]) break;
+                    digit[d] = 0; a -= dims[d] * sa[d]; b -= dims[d] * sb[d]; c -= dims[d] * sc[d];
+                }
             }
         });
     }
