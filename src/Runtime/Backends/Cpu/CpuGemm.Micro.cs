@@ -152,6 +152,7 @@ internal sealed partial class CpuBackend
     /// <summary>The K remainder [from, k) of a 4×3 block of dot products (fewer than one vector), added into c.</summary>
     private static unsafe void AddTail4x3(float* a, int lda, float* b, int ldb, int from, int k, float* c, int ldc)
     {
+        if (from == k) return; // K a multiple of the vector width (twelve empty sums per block: 2 % of the main job's CPU samples)
         for (int r = 0; r < 4; r++)
             for (int s = 0; s < 3; s++)
             {
