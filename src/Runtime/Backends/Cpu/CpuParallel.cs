@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 
 namespace DeepSharp.Backends.Cpu;
@@ -124,6 +125,9 @@ internal static class CpuParallel
             new Thread(WorkerLoop) { IsBackground = true, Name = $"DeepSharp CPU worker {_workerCount + 1}" }.Start();
     }
 
+    // Compiled optimized at once: a worker runs this loop for the whole process, so tiering never replaced its tier-0
+    // code (a profile of the main job found the workers there).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WorkerLoop()
     {
         _isWorker = true;
