@@ -160,36 +160,37 @@ internal sealed partial class CpuBackend
         return (lo, Math.Max(lo, hi));
     }
 
-    public void Fold(Storage cols, Storage dx, WindowArgs a)
+    public unsafe void Fold(Storage cols, Storage dx, WindowArgs a)
     {
         var cs = E(cols); var ds = E(dx);
         int kk = a.K * a.K, plane = a.OH * a.OW;
         CpuParallel.For(a.N * a.C, kk * plane, (lo, hi) =>
         {
-            for (int nc = lo; nc < hi; nc++)
-            {
-                var img = ds.AsSpan(nc * a.H * a.W, a.H * a.W);
-                img.Clear();
-                for (int ij = 0; ij < kk; ij++)
+            // Raw pointers: a small image's rows are a few floats, and a span slice and a call per row cost more than the
+            // adds (the digits CNN's second layer: 18,432 rows of ≤ 4 floats per batch).
+            fixed (float* cp = cs, dp = ds)
+                for (int nc = lo; nc < hi; nc++)
                 {
-                    int i = ij / a.K, j = ij % a.K;
-                    var (owLo, owHi) = ValidColumns(a, j);
-                    if (owLo >= owHi) continue;
-                    for (int oh = 0; oh < a.OH; oh++)
+                    float* img = dp + (long)nc * a.H * a.W;
+                    new Span<float>(img, a.H * a.W).Clear();
+                    for (int ij = 0; ij < kk; ij++)
                     {
-                        int h = oh * a.S - a.P + i;
-                        if (h < 0 || h >= a.H) continue;
-                        int src = a.Offset + (nc * kk + ij) * plane + oh * a.OW + owLo, dst = h * a.W + owLo * a.S - a.P + j;
-                        if (a.S == 1) AddRun(img.Slice(dst, owHi - owLo), cs.AsSpan(src, owHi - owLo));
-                        else for (int ow = owLo; ow < owHi; ow++, dst += a.S) img[dst] += cs[src + ow - owLo];
+                        int i = ij / a.K, j = ij % a.K;
+                        var (owLo, owHi) = ValidColumns(a, j);
+                        int n = owHi - owLo;
+                        if (n <= 0) continue;
+                        for (int oh = 0; oh < a.OH; oh++)
+                        {
+                            int h = oh * a.S - a.P + i;
+                            if (h < 0 || h >= a.H) continue;
+                            float* src = cp + a.Offset + (long)(nc * kk + ij) * plane + oh * a.OW + owLo;
+                            float* dst = img + h * a.W + owLo * a.S - a.P + j;
+                            if (a.S != 1) for (int k = 0; k < n; k++) dst[k * a.S] += src[k];
+                            else if (n >= 8) AddInto(dst, src, n);
+                            else for (int k = 0; k < n; k++) dst[k] += src[k];
+                        }
                     }
                 }
-            }
         });
-    }
-
-    private static unsafe void AddRun(Span<float> dst, ReadOnlySpan<float> src)
-    {
-        fixed (float* d = dst, s = src) AddInto(d, s, dst.Length);
     }
 }
