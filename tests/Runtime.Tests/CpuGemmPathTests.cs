@@ -82,13 +82,18 @@ public class CpuGemmPathTests
         finally { CpuBackend.UseVector512 = before; }
     }
 
-    public static TheoryData<int, int, int> ConvCases() => new() { { 3, 1, 1 }, { 5, 1, 2 }, { 3, 2, 1 }, { 1, 1, 2 }, { 2, 3, 0 }, { 3, 1, 3 } };
-
-    /// <summary>[8, 3, 16, 15] through 6 filters: a batch of per-image products large enough to run one per thread.</summary>
-    [Theory, MemberData(nameof(ConvCases))]
-    public void ConvolutionAndItsGradientsMatchDirectLoops(int kernel, int stride, int padding)
+    public static TheoryData<int, int, int, int, int> ConvCases() => new()
     {
-        const int N = 8, C = 3, H = 16, W = 15, O = 6;
+        { 3, 1, 1, 16, 15 }, { 5, 1, 2, 16, 15 }, { 3, 2, 1, 16, 15 }, { 1, 1, 2, 16, 15 }, { 2, 3, 0, 16, 15 }, { 3, 1, 3, 16, 15 },
+        { 3, 1, 1, 5, 4 }, { 2, 2, 0, 6, 7 }, // images with rows shorter than a vector
+    };
+
+    /// <summary>[8, 3, H, W] through 6 filters: a batch of per-image products large enough to run one per thread (at 16×15),
+    /// and small images whose rows are shorter than a vector.</summary>
+    [Theory, MemberData(nameof(ConvCases))]
+    public void ConvolutionAndItsGradientsMatchDirectLoops(int kernel, int stride, int padding, int H, int W)
+    {
+        const int N = 8, C = 3, O = 6;
         var xs = Ref.Random(N * C * H * W, 3); var ws = Ref.Random(O * C * kernel * kernel, 4); var bs = Ref.Random(O, 5);
         var x = Tensor.FromArray(xs, [N, C, H, W]).RequiresGradient();
         var weight = Tensor.FromArray(ws, [O, C, kernel, kernel]).RequiresGradient();
@@ -116,7 +121,7 @@ public class CpuGemmPathTests
             }
             ey[yi] = acc;
         }
-        string what = $"k {kernel} s {stride} p {padding}";
+        string what = $"k {kernel} s {stride} p {padding} on {H}×{W}";
         Ref.Close(ey, y.ToArray<float>(), 1e-4, "y " + what);
         Ref.Close(ex, x.Grad!.ToArray<float>(), 1e-4, "dx " + what);
         Ref.Close(ew, weight.Grad!.ToArray<float>(), 1e-3, "dw " + what);
