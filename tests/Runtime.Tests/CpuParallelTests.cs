@@ -67,13 +67,19 @@ public class CpuParallelTests
     public void TheCallerRunsItsOwnShareOfItemsFirst()
     {
         // The same items land on the same threads call after call (what an item wrote stays in that core's cache for
-        // the next op): the caller owns the first half of 8 items. Under a first-come schedule a worker that joined
-        // while the caller slept in item 0 took item 1.
+        // the next op): the caller owns the first half of 8 items. The worker's items wait until the caller's four are
+        // done, so a worker can never get to steal from the caller's share, however the threads are scheduled; under
+        // a first-come schedule a worker that joined while the caller slept in item 0 took item 1.
         if (CpuParallel.Threads != 2) Assert.Skip("the shares are laid out for two CPU threads here");
         CpuParallel.Run(2, _ => { }); // wakes the worker
-        int caller = Environment.CurrentManagedThreadId;
+        int caller = Environment.CurrentManagedThreadId, callersDone = 0;
         var ranOn = new int[8];
-        CpuParallel.Run(8, i => { ranOn[i] = Environment.CurrentManagedThreadId; Thread.Sleep(1); });
+        CpuParallel.Run(8, i =>
+        {
+            ranOn[i] = Environment.CurrentManagedThreadId;
+            if (i < 4) { Thread.Sleep(1); Interlocked.Increment(ref callersDone); }
+            else SpinWait.SpinUntil(() => Volatile.Read(ref callersDone) == 4);
+        });
         Assert.All(ranOn[..4], t => Assert.Equal(caller, t));
     }
 }
