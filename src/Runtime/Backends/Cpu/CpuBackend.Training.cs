@@ -166,8 +166,8 @@ internal sealed partial class CpuBackend
         int kk = a.K * a.K, plane = a.OH * a.OW;
         CpuParallel.For(a.N * a.C, kk * plane, (lo, hi) =>
         {
-            // Raw pointers: a small image's rows are a few floats, and a span slice and a call per row cost more than the
-            // adds (the digits CNN's second layer: 18,432 rows of ≤ 4 floats per batch).
+            // Raw pointers, and rows shorter than a vector added inline: a small image's rows are a few floats (the digits
+            // CNN's second layer: 18,432 rows of ≤ 4 floats per batch; its unfold forward + backward 71–75 → 66–68 µs).
             fixed (float* cp = cs, dp = ds)
                 for (int nc = lo; nc < hi; nc++)
                 {

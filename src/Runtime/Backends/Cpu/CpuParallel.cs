@@ -62,8 +62,8 @@ internal static class CpuParallel
             int sleepers = Math.Min(Volatile.Read(ref _sleepers), job.Helpers);
             if (sleepers > 0) Wake.Release(sleepers);
             job.Work(0);
-            // Waits for the helpers' items: short pauses for the first 20 µs (SpinWait's growing back-off overshot the
-            // end of a few-µs job), then backing off to yields.
+            // Waits for the helpers' items: short pauses for the first 20 µs (see SpinIterations: with SpinWait's growing
+            // back-off from the start, a 3 µs job took longer), then backing off to yields.
             var spin = new SpinWait();
             long waitStart = Stopwatch.GetTimestamp();
             while (Volatile.Read(ref job.Done) < items)

@@ -14,8 +14,6 @@ internal readonly struct HostElements<T>(T[] array, int start) where T : unmanag
 
     public ref T this[int i] => ref Array[Start + i];
 
-    public ref T this[long i] => ref Array[Start + i];
-
     public Span<T> AsSpan(int start, int length) => Array.AsSpan(Start + start, length);
 
     /// <summary>Element 0, unchecked (for vector loads through refs).</summary>
