@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Writes the GEMM kernels with their register tile and staging unrolled by hand (ILGPU does not unroll loops, and
-registers cannot be indexed): src/Runtime/Backends/Ilgpu/Kernels.Gemm.g.cs (the general kernel), Kernels.GemmVector.g.cs
-and Kernels.GemmWide.g.cs (16-byte staging; 8×8 or 16×8 outputs per thread). Run from the repository root:
+registers cannot be indexed): src/Runtime/Backends/Ilgpu/Kernels.Gemm.g.cs (the general kernel) and
+Kernels.GemmVector.g.cs (16-byte staging, 16×8 outputs per thread). Run from the repository root:
 python3 tools/gen_gemm.py. The options of general() (a specialised group edge, an unrolled k loop, eight staged elements
-per thread) and vector()'s k-tile produced the variants measured or inspected against these (benchmarks/NOTES.md)."""
+per thread) and vector()'s k-tile and thread count produced the variants measured or inspected against these
+(benchmarks/NOTES.md)."""
 
 
 def comps(v):
@@ -119,7 +120,7 @@ def general(name, staged, doc, specialized=False, unroll=1):
     return "\n".join(out)
 
 
-def vector(name, bk, doc, threads=256):
+def vector(name, bk, doc, threads=128):
     """128x128 blocks, k-tile bk, operands staged in 16-byte runs (TA, TB: KRun or MnRun) and the k-tile's steps
     unrolled, so shared-memory addresses are register + constant. The loop carries each run's index (one add per tile)
     and has no branch: past K a run reads as zeros, and the last tile's store goes to the buffer no one reads again.
@@ -175,13 +176,14 @@ doc = ("Shared-memory GEMM, C[batch] = A[batch]·B[batch] (+ bias, see <see cref
        "thread; a T×T group computes an 8T×8T block (see <see cref=\"Kernels\"/>' GEMM notes). ")
 # Measured on an H100 (benchmarks/NOTES.md): a specialised constant T, a k loop unrolled twice, deeper k-tiles (8 staged
 # elements, k-tile T) and a swizzled block order were no faster than general(); vector() with k-tiles of 16 had the same
-# share of multiply-adds in ptxas's output as with 8 (tools/sass_stats.sh), at twice the shared memory.
+# share of multiply-adds in ptxas's output as with 8 (tools/sass_stats.sh), at twice the shared memory. On an H200 (run
+# 11) vector() with 128 threads (16×8 outputs each) beat 256 threads (8×8 each): 48.1 against 46.8–46.9 TFLOP/s at
+# n = 4096, 43.3–43.4 against 42.1 at n = 2048.
 write("src/Runtime/Backends/Ilgpu/Kernels.Gemm.g.cs",
       general("Gemm", 4, doc + "Four elements of A and of B staged per thread per k-tile (k-tile T/2: 128×128×8 on CUDA); "
               "the tiles in <typeparamref name=\"TTiles\"/>."))
 write("src/Runtime/Backends/Ilgpu/Kernels.GemmVector.g.cs",
-      vector("GemmVector", 8, doc + "For 16×16 groups: 128×128×8 tiles, each operand staged as one 16-byte run per "
-             "thread (<see cref=\"IGemmStage\"/>), the k-tile unrolled."))
-write("src/Runtime/Backends/Ilgpu/Kernels.GemmWide.g.cs",
-      vector("GemmWide", 8, "<see cref=\"GemmVector{TA, TB}\"/> with 16×8 groups (128 threads) and 16×8 outputs per "
-             "thread: two 16-byte runs staged per operand and thread (see <c>IlgpuBackend.UseWideGemm</c>).", threads=128))
+      vector("GemmVector", 8, "Shared-memory GEMM, C[batch] = A[batch]·B[batch] (+ bias, see <see cref=\"GemmArgs.HasBias\"/>) "
+             "for operands that can be staged in 16-byte runs: 16×8 groups (128 threads) compute 128×128 blocks, 16×8 outputs "
+             "per thread, 128×128×8 tiles; two runs staged per operand and thread (<see cref=\"IGemmStage\"/>), the k-tile "
+             "unrolled."))

@@ -149,7 +149,7 @@ static void GemmTable(Device d, int[] sizes)
     bool cuda = d.Kind == DeviceKind.Cuda;
     Console.WriteLine($"\nILGPU optimization level: {Environment.GetEnvironmentVariable("DEEPSHARP_ILGPU_OPT") ?? "O1"}; " +
         $"C# kernel launch bounds {(backend.GemmLaunchBounds ? "on" : "off")}" +
-        (cuda ? $" (groups/SM: general {Try(() => backend.GemmOccupancy(backend.Tile))}, vector-staged {Try(() => backend.GemmVectorOccupancy(false))}, wide {Try(() => backend.GemmVectorOccupancy(true))})" : ""));
+        (cuda ? $" (groups/SM: general {Try(() => backend.GemmOccupancy(backend.Tile))}, vector-staged {Try(() => backend.GemmVectorOccupancy())})" : ""));
     // The device's fp32 rate as a C# kernel reaches it, to read both GEMMs against (a failure here must not stop the run).
     double ceiling = double.NaN;
     try { ceiling = FfmaCeiling.Measure(d, Quick()); Console.WriteLine($"FFMA ceiling (16 chains per thread, 2048 threads per SM): {ceiling:F2} TFLOP/s"); }
@@ -179,8 +179,6 @@ static void GemmTable(Device d, int[] sizes)
         if (cuda && (n >= 2048 || Quick())) Variant($"launch bounds {(backend.GemmLaunchBounds ? "off" : "on")}", () => backend.GemmLaunchBounds = !backend.GemmLaunchBounds);
         // The general tiled kernel instead of the vector-staged one (both operands here allow 16-byte runs).
         Variant("vector staging off", () => backend.UseVectorGemm = !backend.UseVectorGemm);
-        // 128 threads with 16×8 outputs each instead of 256 with 8×8 (off by default until measured here).
-        Variant($"wide kernel (16×8 per thread) {(backend.UseWideGemm ? "off" : "on")}", () => backend.UseWideGemm = !backend.UseWideGemm);
         backend.UseCuBlas = true;
     }
 }

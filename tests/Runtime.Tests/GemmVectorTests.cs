@@ -4,10 +4,9 @@ using DeepSharp.Backends.Ilgpu;
 namespace DeepSharp.Tests;
 
 /// <summary>
-/// <see cref="Kernels.GemmVector{TA, TB}"/> (16×16 groups, 16-byte staging) and <see cref="Kernels.GemmWide{TA, TB}"/>
-/// (16×8 groups) on a simulator with 256-thread groups, through the backend's own dispatch: every staging pair, ragged
-/// edges, a last k-tile of four, a batch with offsets, both fused biases; and split-K. The shared test simulator has
-/// 16-thread groups, where neither is ever chosen; CUDA runs them on large grids and on long-K products with small grids,
+/// <see cref="Kernels.GemmVector{TA, TB}"/> (16×8 groups of 16×8 outputs each, 16-byte staging) on a simulator with
+/// 256-thread groups, through the backend's own dispatch: every staging pair, ragged edges, a last k-tile of four, a batch
+/// with offsets, both fused biases; and split-K. The shared test simulator has 16-thread groups, where it is never chosen; CUDA runs them on large grids and on long-K products with small grids,
 /// which MatMulTests' large case covers there.
 /// </summary>
 public sealed class GemmVectorTests : IDisposable
@@ -22,14 +21,9 @@ public sealed class GemmVectorTests : IDisposable
     [InlineData(false, true, 1, 132, 12, 136, 2)]    // B column-major (runs along k); bias per row
     [InlineData(true, false, 2, 136, 8, 260, 0)]     // A column-major (runs along m); a batch of two
     [InlineData(true, true, 2, 140, 16, 132, 1)]
-    [InlineData(false, false, 1, 130, 20, 132, 1, true)] // the same four through GemmWide (128 threads, 16×8 outputs each)
-    [InlineData(false, true, 1, 132, 12, 136, 2, true)]
-    [InlineData(true, false, 2, 136, 8, 260, 0, true)]
-    [InlineData(true, true, 2, 140, 16, 132, 1, true)]
-    public void MatchesReferenceThroughDispatch(bool aColumnMajor, bool bColumnMajor, int batch, int m, int k, int n, int bias, bool wide = false)
+    public void MatchesReferenceThroughDispatch(bool aColumnMajor, bool bColumnMajor, int batch, int m, int k, int n, int bias)
     {
         Assert.Equal(16, Backend.Tile);
-        Backend.UseWideGemm = wide;
         const int off = 4; // operands start past a 16-byte prefix, as views into a larger tensor do
         var a = Ref.Random(off + batch * m * k, 1); var b = Ref.Random(off + batch * k * n, 2); var bv = Ref.Random(off + Math.Max(m, n), 3);
         var g = new GemmArgs
@@ -40,7 +34,7 @@ public sealed class GemmVectorTests : IDisposable
             HasBias = bias, OffBias = off,
         };
         var c = Run(g, a, b, bv);
-        Assert.Contains(Backend.CompiledKernels, name => name.StartsWith(wide ? "gemmWide" : "gemmVector", StringComparison.Ordinal));
+        Assert.Contains(Backend.CompiledKernels, name => name.StartsWith("gemmVector", StringComparison.Ordinal));
         Ref.Close(Expected(g, a, b, bv), c, 1e-4, $"{m}x{k}x{n} batch {batch}");
     }
 
@@ -52,13 +46,9 @@ public sealed class GemmVectorTests : IDisposable
         var g = new GemmArgs { Batch = 1, M = 132, N = 136, K = 24, RowA = 24, ColA = 1, RowB = 136, ColB = 1, HasBias = 1 };
         var vector = Run(g, a, b, bias);
         Assert.Contains(Backend.CompiledKernels, name => name.StartsWith("gemmVector", StringComparison.Ordinal));
-        Backend.UseWideGemm = true;
-        var wide = Run(g, a, b, bias);
-        Assert.Contains(Backend.CompiledKernels, name => name.StartsWith("gemmWide", StringComparison.Ordinal));
         Backend.UseVectorGemm = false;
         var general = Run(g, a, b, bias);
         Assert.Equal(general, vector);
-        Assert.Equal(general, wide);
     }
 
     [Fact]

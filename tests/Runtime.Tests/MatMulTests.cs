@@ -185,9 +185,8 @@ public class MatMulTests
         }
     }
     /// <summary>
-    /// A batched product with a grid of at least two blocks per multiprocessor, so CUDA runs the 16×16-group kernels:
-    /// <see cref="DeepSharp.Backends.Ilgpu.Kernels.GemmVector{TA, TB}"/> and <see cref="DeepSharp.Backends.Ilgpu.Kernels.GemmWide{TA, TB}"/>
-    /// for every staging pair (runs along k or along rows and columns), the general kernel where K is not a multiple of 4, and split-K on small grids (a single product; a
+    /// A batched product with a grid of at least two blocks per multiprocessor, so CUDA runs the 128×128-block kernels:
+    /// <see cref="DeepSharp.Backends.Ilgpu.Kernels.GemmVector{TA, TB}"/> for every staging pair (runs along k or along rows and columns), the general kernel where K is not a multiple of 4, and split-K on small grids (a single product; a
     /// batch of small products with a long K).
     /// Checked against the managed CPU GEMM.
     /// </summary>
@@ -202,19 +201,17 @@ public class MatMulTests
         {
             // Blocks of 128×128: 3 × 11 per product, times the batch, against 2 per multiprocessor.
             int batch = Math.Max(9, 2 * ilgpu.Accelerator.NumMultiprocessors / 33 + 1), m = 260, n = 1292;
-            foreach (var (k, wide) in new[] { (36, false), (38, false), (36, true) }) // K = 38: the general kernel
+            foreach (int k in new[] { 36, 38 }) // K = 38: the general kernel
                 foreach (bool ta in new[] { false, true })
                     foreach (bool tb in new[] { false, true })
                     {
-                        ilgpu.UseWideGemm = wide;
                         var a = Ref.Random(batch * m * k, k + 1); var b = Ref.Random(batch * k * n, k + 2);
                         Tensor On(float[] v, int rows, int cols, bool t, Device dev) =>
                             t ? Tensor.FromArray(v, [batch, cols, rows], dev).Transpose(1, 2) : Tensor.FromArray(v, [batch, rows, cols], dev);
                         var expected = Tensor.MatMul(On(a, m, k, ta, Device.Cpu), On(b, k, n, tb, Device.Cpu)).ToArray<float>();
                         var actual = Tensor.MatMul(On(a, m, k, ta, d), On(b, k, n, tb, d)).ToArray<float>();
-                        Ref.Close(expected.Select(x => (double)x).ToArray(), actual, 1e-4, $"k={k} ta={ta} tb={tb} wide={wide}");
+                        Ref.Close(expected.Select(x => (double)x).ToArray(), actual, 1e-4, $"k={k} ta={ta} tb={tb}");
                     }
-            ilgpu.UseWideGemm = false;
             // A single product on a grid of 33 blocks: split-K (four slices of 256), then the slices' sum.
             var x = Ref.Random(260 * 1024, 3); var y = Ref.Random(1024 * 1292, 4);
             var single = Tensor.MatMul(Tensor.FromArray(x, [260, 1024], d), Tensor.FromArray(y, [1024, 1292], d)).ToArray<float>();
@@ -228,6 +225,6 @@ public class MatMulTests
                 Tensor.MatMul(Tensor.FromArray(gy, [32, 32, 1024], dev), Tensor.FromArray(cols, [32, 27, 1024], dev).Transpose(1, 2)).ToArray<float>();
             Ref.Close(Dw(Device.Cpu).Select(v => (double)v).ToArray(), Dw(d), 1e-4, "batched split-K");
         }
-        finally { ilgpu.UseCuBlas = cublas; ilgpu.UseWideGemm = false; }
+        finally { ilgpu.UseCuBlas = cublas; }
     }
 }

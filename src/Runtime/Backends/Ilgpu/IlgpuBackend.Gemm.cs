@@ -11,25 +11,21 @@ internal sealed partial class IlgpuBackend
     /// <summary>Whether GEMM uses the shared-memory tiled kernels (default) or the direct one (one thread per output).</summary>
     public bool UseTiledGemm { get; set; } = true;
 
-    /// <summary>GEMM with 16×16 groups: use <see cref="Kernels.GemmVector{TA, TB}"/> (16-byte staging, unrolled k-tile) where
-    /// both operands allow it (see <see cref="VectorStage"/>), else the general tiled kernel.</summary>
+    /// <summary>GEMM with 128×128 blocks: use <see cref="Kernels.GemmVector{TA, TB}"/> (16-byte staging, unrolled k-tile,
+    /// 128 threads of 16×8 outputs) where both operands allow it (see <see cref="VectorStage"/>), else the general tiled
+    /// kernel (256 threads of 8×8).</summary>
     public bool UseVectorGemm { get; set; } = true;
 
-    /// <summary>Where <see cref="UseVectorGemm"/> applies: run <see cref="Kernels.GemmWide{TA, TB}"/> (128 threads, 16×8
-    /// outputs each) instead of <see cref="Kernels.GemmVector{TA, TB}"/> (256 threads, 8×8). Off until a GPU run measures
-    /// it faster (benchmarks/NOTES.md).</summary>
-    public bool UseWideGemm { get; set; }
-
     /// <summary>GEMM on CUDA: compile with launch bounds (2 groups per multiprocessor of 256 threads, or of 128 for
-    /// <see cref="Kernels.GemmWide{TA, TB}"/>), capping registers at 128 (255).</summary>
+    /// <see cref="Kernels.GemmVector{TA, TB}"/>), capping registers at 128 (255).</summary>
     public bool GemmLaunchBounds { get; set; } = true;
 
     /// <summary>Split K into slices run side by side when a product's (or a batch's) grid would not fill the device twice
     /// (see <see cref="TrySplitK"/>).</summary>
     public bool UseSplitK { get; set; } = true;
 
-    /// <summary>Blocks of C a GEMM launch should have to keep the device busy: two 256-thread groups per multiprocessor (as
-    /// the launch bounds allow). Below it split-K or smaller groups are used (tests lower it on one-multiprocessor simulators).</summary>
+    /// <summary>Blocks of C a GEMM launch should have to keep the device busy: two groups per multiprocessor (as the launch
+    /// bounds allow). Below it split-K or smaller groups are used (tests lower it on one-multiprocessor simulators).</summary>
     internal int FillTarget { get; set; }
 
     /// <summary>Shortest slice of K that split-K makes (32 k-tiles: the scratch's write and read stay small next to the product).</summary>
@@ -105,7 +101,8 @@ internal sealed partial class IlgpuBackend
         Binary(c, bias, c, map, g.Batch * g.M * g.N, new AddOp());
     }
 
-    /// <summary>One launch of a tiled kernel with T×T groups: the vector-staged one where T = 16 and both operands allow it.</summary>
+    /// <summary>One launch of a tiled kernel computing (8T)² blocks: the vector-staged one (16×8 groups) where T = 16 and both
+    /// operands allow it, else the general one (T×T groups).</summary>
     private void LaunchTiled(Storage a, Storage b, Storage c, GemmArgs g, ArrayView<float> biasView, int t)
     {
         int block = 8 * t;
@@ -118,18 +115,14 @@ internal sealed partial class IlgpuBackend
         if (t == 16 && UseVectorGemm && VectorStage(g.OffA, g.BatchA, products, g.RowA, g.ColA, g.M, g.K) is var sa and not Run.None
             && VectorStage(g.OffB, g.BatchB, products, g.ColB, g.RowB, g.N, g.K) is var sb and not Run.None)
         {
-            var kernel = (sa, sb, UseWideGemm) switch
+            var kernel = (sa, sb) switch
             {
-                (Run.AlongK, Run.AlongK, false) => GemmVectorK<KRun, KRun>(),
-                (Run.AlongK, _, false) => GemmVectorK<KRun, MnRun>(),
-                (_, Run.AlongK, false) => GemmVectorK<MnRun, KRun>(),
-                (_, _, false) => GemmVectorK<MnRun, MnRun>(),
-                (Run.AlongK, Run.AlongK, true) => GemmWideK<KRun, KRun>(),
-                (Run.AlongK, _, true) => GemmWideK<KRun, MnRun>(),
-                (_, Run.AlongK, true) => GemmWideK<MnRun, KRun>(),
-                (_, _, true) => GemmWideK<MnRun, MnRun>(),
+                (Run.AlongK, Run.AlongK) => GemmVectorK<KRun, KRun>(),
+                (Run.AlongK, _) => GemmVectorK<KRun, MnRun>(),
+                (_, Run.AlongK) => GemmVectorK<MnRun, KRun>(),
+                _ => GemmVectorK<MnRun, MnRun>(),
             };
-            kernel(UseWideGemm ? new KernelConfig(grid, new Index3D(16, Kernels.GemmWideThreads / 16, 1)) : config, V<float>(a), V<float>(b), V<float>(c), biasView, g);
+            kernel(new KernelConfig(grid, new Index3D(16, Kernels.GemmVectorThreads / 16, 1)), V<float>(a), V<float>(b), V<float>(c), biasView, g);
         }
         else if (StaticTilesOnly)
             GemmK<StaticTiles>()(config, V<float>(a), V<float>(b), V<float>(c), biasView, g);

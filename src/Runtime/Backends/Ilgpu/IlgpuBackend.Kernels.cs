@@ -85,7 +85,7 @@ internal sealed partial class IlgpuBackend
         Compiled("gemmDirect", typeof(float), null, static b =>
             b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmDirect));
 
-    // With launch bounds (2 groups per SM of 256 threads, or of 128 for GemmWide; CUDA only) ptxas keeps the GEMM at 128
+    // With launch bounds (2 groups per SM of 256 threads, or of 128 for GemmVector; CUDA only) ptxas keeps the GEMM at 128
     // (255) registers so two groups fit on an SM; without them it took a few more and the driver's occupancy estimate fell
     // to one group per SM.
     private bool Bounded => GemmLaunchBounds && Accelerator.AcceleratorType == AcceleratorType.Cuda;
@@ -100,12 +100,7 @@ internal sealed partial class IlgpuBackend
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmVectorK<TA, TB>()
         where TA : struct, IGemmStage where TB : struct, IGemmStage =>
         Compiled(Bounded ? "gemmVector/bounded" : "gemmVector", typeof(TA), typeof(TB), static b =>
-            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmVector<TA, TB>, b.GemmSpecialization(256)));
-
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmWideK<TA, TB>()
-        where TA : struct, IGemmStage where TB : struct, IGemmStage =>
-        Compiled(Bounded ? "gemmWide/bounded" : "gemmWide", typeof(TA), typeof(TB), static b =>
-            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmWide<TA, TB>, b.GemmSpecialization(Kernels.GemmWideThreads)));
+            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmVector<TA, TB>, b.GemmSpecialization(Kernels.GemmVectorThreads)));
 
     /// <summary>Groups of the GEMM kernel that fit on one multiprocessor with a T×T group (the driver's estimate).</summary>
     public int GemmOccupancy(int t)
@@ -114,11 +109,11 @@ internal sealed partial class IlgpuBackend
         return Accelerator.EstimateMaxActiveGroupsPerMultiprocessor(kernel, t * t, 4 * (t / 2) * (8 * t + 4) * sizeof(float));
     }
 
-    /// <summary>Groups of <see cref="Kernels.GemmVector{TA, TB}"/> or <see cref="Kernels.GemmWide{TA, TB}"/> (row-major A
-    /// and B) that fit on one multiprocessor (the driver's estimate; their shared memory is static).</summary>
-    public int GemmVectorOccupancy(bool wide)
+    /// <summary>Groups of <see cref="Kernels.GemmVector{TA, TB}"/> (row-major A and B) that fit on one multiprocessor (the
+    /// driver's estimate; its shared memory is static).</summary>
+    public int GemmVectorOccupancy()
     {
-        var method = typeof(Kernels).GetMethod(wide ? nameof(Kernels.GemmWide) : nameof(Kernels.GemmVector))!.MakeGenericMethod(typeof(KRun), typeof(MnRun));
+        var method = typeof(Kernels).GetMethod(nameof(Kernels.GemmVector))!.MakeGenericMethod(typeof(KRun), typeof(MnRun));
         int threads = Kernels.ThreadsPerGemmGroup(method);
         return Accelerator.EstimateMaxActiveGroupsPerMultiprocessor(Accelerator.LoadKernel(method, GemmSpecialization(threads)), threads, 0);
     }

@@ -13,10 +13,10 @@ public struct Float4
 
 public static partial class Kernels
 {
-    // GEMM notes. The kernels themselves are generated (Kernels.Gemm.g.cs, Kernels.GemmVector.g.cs and
-    // Kernels.GemmWide.g.cs, by tools/gen_gemm.py); these helpers are shared. Gemm stages any layout element by element
-    // through the strides, for any group edge; GemmVector (16×16 groups) and GemmWide (16×8 groups, 16×8 outputs per
-    // thread) stage aligned operands in 16-byte runs and unroll the k-tile. In Gemm, thread (tx, ty) of a T×T group owns
+    // GEMM notes. The kernels themselves are generated (Kernels.Gemm.g.cs and Kernels.GemmVector.g.cs, by
+    // tools/gen_gemm.py); these helpers are shared. Gemm stages any layout element by element through the strides, for
+    // any group edge; GemmVector (16×8 groups, 16×8 outputs per thread) stages aligned operands in 16-byte runs and
+    // unrolls the k-tile. In Gemm, thread (tx, ty) of a T×T group owns
     // rows ty·4…+3 and 4T+ty·4…+3 of the block and the same split of columns, so its operands come from shared memory as
     // four 16-byte loads per k (LDS.128) feeding 64 FMAs. Tiles are double-buffered: the next k-tile is read from global
     // memory into registers (zeros past the operand) before the current one is multiplied and stored after it, one
@@ -38,11 +38,11 @@ public static partial class Kernels
     }
 
     /// <summary>Threads per group a tiled GEMM kernel is launched with on GPUs, and compiled for (launch bounds: two groups
-    /// per multiprocessor): 128 for <see cref="GemmWide{TA, TB}"/>, 256 for the others.</summary>
-    public static int ThreadsPerGemmGroup(System.Reflection.MethodInfo kernel) => kernel.Name == nameof(GemmWide) ? GemmWideThreads : 256;
+    /// per multiprocessor): 128 for <see cref="GemmVector{TA, TB}"/>, 256 for the general one.</summary>
+    public static int ThreadsPerGemmGroup(System.Reflection.MethodInfo kernel) => kernel.Name == nameof(GemmVector) ? GemmVectorThreads : 256;
 
-    /// <summary>Threads per group of <see cref="GemmWide{TA, TB}"/> (16 × 8; tools/gen_gemm.py generates it for this many).</summary>
-    public const int GemmWideThreads = 128;
+    /// <summary>Threads per group of <see cref="GemmVector{TA, TB}"/> (16 × 8; tools/gen_gemm.py generates it for this many).</summary>
+    public const int GemmVectorThreads = 128;
 
     /// <summary>Where batch entry <paramref name="entry"/> of a launch reads A and B (see <see cref="GemmArgs.Slices"/>).</summary>
     private static void GemmBase(GemmArgs g, int entry, out int baseA, out int baseB)
@@ -119,7 +119,7 @@ public struct StaticTiles : IGemmTiles
 }
 
 /// <summary>
-/// How <see cref="Kernels.GemmVector{TA, TB}"/> and <see cref="Kernels.GemmWide{TA, TB}"/> stage an operand: four floats per 16-byte global load, either four
+/// How <see cref="Kernels.GemmVector{TA, TB}"/> stages an operand: four floats per 16-byte global load, either four
 /// consecutive k (<see cref="KRun"/>) or four consecutive rows of A / columns of B (<see cref="MnRun"/>). Element (mn, k)
 /// of the operand is x[at + mn·mnStride + k·kStride]; the host picks a run only where its loads are aligned and never
 /// straddle an edge (see <c>IlgpuBackend.VectorStage</c>). Tiles in shared memory are [k][mn] with rows of s floats.

@@ -6,7 +6,7 @@ namespace DeepSharp.Backends.Ilgpu;
 
 public static partial class Kernels
 {
-    /// <summary>Shared-memory GEMM, C[batch] = A[batch]·B[batch] (+ bias, see <see cref="GemmArgs.HasBias"/>), 8×8 outputs per thread; a T×T group computes an 8T×8T block (see <see cref="Kernels"/>' GEMM notes). For 16×16 groups: 128×128×8 tiles, each operand staged as one 16-byte run per thread (<see cref="IGemmStage"/>), the k-tile unrolled.</summary>
+    /// <summary>Shared-memory GEMM, C[batch] = A[batch]·B[batch] (+ bias, see <see cref="GemmArgs.HasBias"/>) for operands that can be staged in 16-byte runs: 16×8 groups (128 threads) compute 128×128 blocks, 16×8 outputs per thread, 128×128×8 tiles; two runs staged per operand and thread (<see cref="IGemmStage"/>), the k-tile unrolled.</summary>
     public static void GemmVector<TA, TB>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, GemmArgs g)
         where TA : struct, IGemmStage where TB : struct, IGemmStage
     {
@@ -16,21 +16,27 @@ public static partial class Kernels
         var a4 = a.Cast<Float4>().AsAligned(16); var b4 = b.Cast<Float4>().AsAligned(16);
         GemmBlock(g, out int bx, out int by, out int batch);
         int tid = Group.IdxY * 16 + Group.IdxX, lane = tid % 32, warp = tid / 32;
-        // Warp tiles of 32×64 (4 × 2 per block), lanes 4 × 8 within (as in CUTLASS's SIMT GEMMs): a warp's fragment
+        // Warp tiles of 64×64 (2 × 2 per block), lanes 4 × 8 within (as in CUTLASS's SIMT GEMMs): a warp's fragment
         // loads read 64 distinct bytes of A and 128 of B per 16-byte load. A thread's rows: 4·ar…+3, then every 16 further;
         // columns 4·bc…+3 and +32.
-        int ar = 8 * (warp / 2) + lane / 8, bc = 16 * (warp % 2) + lane % 8; // in Float4 units
+        int ar = 16 * (warp / 2) + lane / 8, bc = 16 * (warp % 2) + lane % 8; // in Float4 units
         int row0 = by * BM, col0 = bx * BM;
         GemmBase(g, batch, out int baseA, out int baseB);
         TA sa = default; TB sb = default;
         int da = sa.Step(BK, g.ColA), db = sb.Step(BK, g.RowB); // Float4s from a run to the same run a tile later
         sa.Place(tid + 0, BK, BM, out int am0, out int ak0); sb.Place(tid + 0, BK, BM, out int bn0, out int bk0);
         int ia0 = sa.Index(baseA, g.RowA, g.ColA, row0 + am0, ak0), ib0 = sb.Index(baseB, g.ColB, g.RowB, col0 + bn0, bk0);
+        sa.Place(tid + 128, BK, BM, out int am1, out int ak1); sb.Place(tid + 128, BK, BM, out int bn1, out int bk1);
+        int ia1 = sa.Index(baseA, g.RowA, g.ColA, row0 + am1, ak1), ib1 = sb.Index(baseB, g.ColB, g.RowB, col0 + bn1, bk1);
         int ka0 = row0 + am0 < g.M ? g.K - ak0 : 0, kb0 = col0 + bn0 < g.N ? g.K - bk0 : 0;
         int sa0 = ak0 * S + am0, sb0 = 2 * tile + bk0 * S + bn0;
-        Float4 ra0, rb0;
+        int ka1 = row0 + am1 < g.M ? g.K - ak1 : 0, kb1 = col0 + bn1 < g.N ? g.K - bk1 : 0;
+        int sa1 = ak1 * S + am1, sb1 = 2 * tile + bk1 * S + bn1;
+        Float4 ra0, rb0; Float4 ra1, rb1;
         ra0 = 0 < ka0 ? a4[ia0] : default; rb0 = 0 < kb0 ? b4[ib0] : default;
+        ra1 = 0 < ka1 ? a4[ia1] : default; rb1 = 0 < kb1 ? b4[ib1] : default;
         sa.Store(shared, sa0, S, ra0); sb.Store(shared, sb0, S, rb0);
+        sa.Store(shared, sa1, S, ra1); sb.Store(shared, sb1, S, rb1);
         Group.Barrier();
         float c0_0 = 0, c0_1 = 0, c0_2 = 0, c0_3 = 0, c0_4 = 0, c0_5 = 0, c0_6 = 0, c0_7 = 0;
         float c1_0 = 0, c1_1 = 0, c1_2 = 0, c1_3 = 0, c1_4 = 0, c1_5 = 0, c1_6 = 0, c1_7 = 0;
@@ -40,13 +46,22 @@ public static partial class Kernels
         float c5_0 = 0, c5_1 = 0, c5_2 = 0, c5_3 = 0, c5_4 = 0, c5_5 = 0, c5_6 = 0, c5_7 = 0;
         float c6_0 = 0, c6_1 = 0, c6_2 = 0, c6_3 = 0, c6_4 = 0, c6_5 = 0, c6_6 = 0, c6_7 = 0;
         float c7_0 = 0, c7_1 = 0, c7_2 = 0, c7_3 = 0, c7_4 = 0, c7_5 = 0, c7_6 = 0, c7_7 = 0;
+        float c8_0 = 0, c8_1 = 0, c8_2 = 0, c8_3 = 0, c8_4 = 0, c8_5 = 0, c8_6 = 0, c8_7 = 0;
+        float c9_0 = 0, c9_1 = 0, c9_2 = 0, c9_3 = 0, c9_4 = 0, c9_5 = 0, c9_6 = 0, c9_7 = 0;
+        float c10_0 = 0, c10_1 = 0, c10_2 = 0, c10_3 = 0, c10_4 = 0, c10_5 = 0, c10_6 = 0, c10_7 = 0;
+        float c11_0 = 0, c11_1 = 0, c11_2 = 0, c11_3 = 0, c11_4 = 0, c11_5 = 0, c11_6 = 0, c11_7 = 0;
+        float c12_0 = 0, c12_1 = 0, c12_2 = 0, c12_3 = 0, c12_4 = 0, c12_5 = 0, c12_6 = 0, c12_7 = 0;
+        float c13_0 = 0, c13_1 = 0, c13_2 = 0, c13_3 = 0, c13_4 = 0, c13_5 = 0, c13_6 = 0, c13_7 = 0;
+        float c14_0 = 0, c14_1 = 0, c14_2 = 0, c14_3 = 0, c14_4 = 0, c14_5 = 0, c14_6 = 0, c14_7 = 0;
+        float c15_0 = 0, c15_1 = 0, c15_2 = 0, c15_3 = 0, c15_4 = 0, c15_5 = 0, c15_6 = 0, c15_7 = 0;
         int cur = 0;
         for (int k0 = 0; k0 < g.K; k0 += BK)
         {
-            ia0 += da; ib0 += db;
+            ia0 += da; ib0 += db; ia1 += da; ib1 += db;
             ra0 = k0 + BK < ka0 ? a4[ia0] : default; rb0 = k0 + BK < kb0 ? b4[ib0] : default;
+            ra1 = k0 + BK < ka1 ? a4[ia1] : default; rb1 = k0 + BK < kb1 ? b4[ib1] : default;
             var fa = shared4.SubView(cur + ar); var fb = shared4.SubView(2 * tile / 4 + cur + bc); // constant offsets below
-            { var a0 = fa[0 * S4 + 0]; var a1 = fa[0 * S4 + 4];
+            { var a0 = fa[0 * S4 + 0]; var a1 = fa[0 * S4 + 4]; var a2 = fa[0 * S4 + 8]; var a3 = fa[0 * S4 + 12];
               var b0 = fb[0 * S4]; var b1 = fb[0 * S4 + 8];
               c0_0 += a0.X * b0.X; c0_1 += a0.X * b0.Y; c0_2 += a0.X * b0.Z; c0_3 += a0.X * b0.W; c0_4 += a0.X * b1.X; c0_5 += a0.X * b1.Y; c0_6 += a0.X * b1.Z; c0_7 += a0.X * b1.W;
               c1_0 += a0.Y * b0.X; c1_1 += a0.Y * b0.Y; c1_2 += a0.Y * b0.Z; c1_3 += a0.Y * b0.W; c1_4 += a0.Y * b1.X; c1_5 += a0.Y * b1.Y; c1_6 += a0.Y * b1.Z; c1_7 += a0.Y * b1.W;
@@ -56,8 +71,16 @@ public static partial class Kernels
               c5_0 += a1.Y * b0.X; c5_1 += a1.Y * b0.Y; c5_2 += a1.Y * b0.Z; c5_3 += a1.Y * b0.W; c5_4 += a1.Y * b1.X; c5_5 += a1.Y * b1.Y; c5_6 += a1.Y * b1.Z; c5_7 += a1.Y * b1.W;
               c6_0 += a1.Z * b0.X; c6_1 += a1.Z * b0.Y; c6_2 += a1.Z * b0.Z; c6_3 += a1.Z * b0.W; c6_4 += a1.Z * b1.X; c6_5 += a1.Z * b1.Y; c6_6 += a1.Z * b1.Z; c6_7 += a1.Z * b1.W;
               c7_0 += a1.W * b0.X; c7_1 += a1.W * b0.Y; c7_2 += a1.W * b0.Z; c7_3 += a1.W * b0.W; c7_4 += a1.W * b1.X; c7_5 += a1.W * b1.Y; c7_6 += a1.W * b1.Z; c7_7 += a1.W * b1.W;
+              c8_0 += a2.X * b0.X; c8_1 += a2.X * b0.Y; c8_2 += a2.X * b0.Z; c8_3 += a2.X * b0.W; c8_4 += a2.X * b1.X; c8_5 += a2.X * b1.Y; c8_6 += a2.X * b1.Z; c8_7 += a2.X * b1.W;
+              c9_0 += a2.Y * b0.X; c9_1 += a2.Y * b0.Y; c9_2 += a2.Y * b0.Z; c9_3 += a2.Y * b0.W; c9_4 += a2.Y * b1.X; c9_5 += a2.Y * b1.Y; c9_6 += a2.Y * b1.Z; c9_7 += a2.Y * b1.W;
+              c10_0 += a2.Z * b0.X; c10_1 += a2.Z * b0.Y; c10_2 += a2.Z * b0.Z; c10_3 += a2.Z * b0.W; c10_4 += a2.Z * b1.X; c10_5 += a2.Z * b1.Y; c10_6 += a2.Z * b1.Z; c10_7 += a2.Z * b1.W;
+              c11_0 += a2.W * b0.X; c11_1 += a2.W * b0.Y; c11_2 += a2.W * b0.Z; c11_3 += a2.W * b0.W; c11_4 += a2.W * b1.X; c11_5 += a2.W * b1.Y; c11_6 += a2.W * b1.Z; c11_7 += a2.W * b1.W;
+              c12_0 += a3.X * b0.X; c12_1 += a3.X * b0.Y; c12_2 += a3.X * b0.Z; c12_3 += a3.X * b0.W; c12_4 += a3.X * b1.X; c12_5 += a3.X * b1.Y; c12_6 += a3.X * b1.Z; c12_7 += a3.X * b1.W;
+              c13_0 += a3.Y * b0.X; c13_1 += a3.Y * b0.Y; c13_2 += a3.Y * b0.Z; c13_3 += a3.Y * b0.W; c13_4 += a3.Y * b1.X; c13_5 += a3.Y * b1.Y; c13_6 += a3.Y * b1.Z; c13_7 += a3.Y * b1.W;
+              c14_0 += a3.Z * b0.X; c14_1 += a3.Z * b0.Y; c14_2 += a3.Z * b0.Z; c14_3 += a3.Z * b0.W; c14_4 += a3.Z * b1.X; c14_5 += a3.Z * b1.Y; c14_6 += a3.Z * b1.Z; c14_7 += a3.Z * b1.W;
+              c15_0 += a3.W * b0.X; c15_1 += a3.W * b0.Y; c15_2 += a3.W * b0.Z; c15_3 += a3.W * b0.W; c15_4 += a3.W * b1.X; c15_5 += a3.W * b1.Y; c15_6 += a3.W * b1.Z; c15_7 += a3.W * b1.W;
             }
-            { var a0 = fa[1 * S4 + 0]; var a1 = fa[1 * S4 + 4];
+            { var a0 = fa[1 * S4 + 0]; var a1 = fa[1 * S4 + 4]; var a2 = fa[1 * S4 + 8]; var a3 = fa[1 * S4 + 12];
               var b0 = fb[1 * S4]; var b1 = fb[1 * S4 + 8];
               c0_0 += a0.X * b0.X; c0_1 += a0.X * b0.Y; c0_2 += a0.X * b0.Z; c0_3 += a0.X * b0.W; c0_4 += a0.X * b1.X; c0_5 += a0.X * b1.Y; c0_6 += a0.X * b1.Z; c0_7 += a0.X * b1.W;
               c1_0 += a0.Y * b0.X; c1_1 += a0.Y * b0.Y; c1_2 += a0.Y * b0.Z; c1_3 += a0.Y * b0.W; c1_4 += a0.Y * b1.X; c1_5 += a0.Y * b1.Y; c1_6 += a0.Y * b1.Z; c1_7 += a0.Y * b1.W;
@@ -67,8 +90,16 @@ public static partial class Kernels
               c5_0 += a1.Y * b0.X; c5_1 += a1.Y * b0.Y; c5_2 += a1.Y * b0.Z; c5_3 += a1.Y * b0.W; c5_4 += a1.Y * b1.X; c5_5 += a1.Y * b1.Y; c5_6 += a1.Y * b1.Z; c5_7 += a1.Y * b1.W;
               c6_0 += a1.Z * b0.X; c6_1 += a1.Z * b0.Y; c6_2 += a1.Z * b0.Z; c6_3 += a1.Z * b0.W; c6_4 += a1.Z * b1.X; c6_5 += a1.Z * b1.Y; c6_6 += a1.Z * b1.Z; c6_7 += a1.Z * b1.W;
               c7_0 += a1.W * b0.X; c7_1 += a1.W * b0.Y; c7_2 += a1.W * b0.Z; c7_3 += a1.W * b0.W; c7_4 += a1.W * b1.X; c7_5 += a1.W * b1.Y; c7_6 += a1.W * b1.Z; c7_7 += a1.W * b1.W;
+              c8_0 += a2.X * b0.X; c8_1 += a2.X * b0.Y; c8_2 += a2.X * b0.Z; c8_3 += a2.X * b0.W; c8_4 += a2.X * b1.X; c8_5 += a2.X * b1.Y; c8_6 += a2.X * b1.Z; c8_7 += a2.X * b1.W;
+              c9_0 += a2.Y * b0.X; c9_1 += a2.Y * b0.Y; c9_2 += a2.Y * b0.Z; c9_3 += a2.Y * b0.W; c9_4 += a2.Y * b1.X; c9_5 += a2.Y * b1.Y; c9_6 += a2.Y * b1.Z; c9_7 += a2.Y * b1.W;
+              c10_0 += a2.Z * b0.X; c10_1 += a2.Z * b0.Y; c10_2 += a2.Z * b0.Z; c10_3 += a2.Z * b0.W; c10_4 += a2.Z * b1.X; c10_5 += a2.Z * b1.Y; c10_6 += a2.Z * b1.Z; c10_7 += a2.Z * b1.W;
+              c11_0 += a2.W * b0.X; c11_1 += a2.W * b0.Y; c11_2 += a2.W * b0.Z; c11_3 += a2.W * b0.W; c11_4 += a2.W * b1.X; c11_5 += a2.W * b1.Y; c11_6 += a2.W * b1.Z; c11_7 += a2.W * b1.W;
+              c12_0 += a3.X * b0.X; c12_1 += a3.X * b0.Y; c12_2 += a3.X * b0.Z; c12_3 += a3.X * b0.W; c12_4 += a3.X * b1.X; c12_5 += a3.X * b1.Y; c12_6 += a3.X * b1.Z; c12_7 += a3.X * b1.W;
+              c13_0 += a3.Y * b0.X; c13_1 += a3.Y * b0.Y; c13_2 += a3.Y * b0.Z; c13_3 += a3.Y * b0.W; c13_4 += a3.Y * b1.X; c13_5 += a3.Y * b1.Y; c13_6 += a3.Y * b1.Z; c13_7 += a3.Y * b1.W;
+              c14_0 += a3.Z * b0.X; c14_1 += a3.Z * b0.Y; c14_2 += a3.Z * b0.Z; c14_3 += a3.Z * b0.W; c14_4 += a3.Z * b1.X; c14_5 += a3.Z * b1.Y; c14_6 += a3.Z * b1.Z; c14_7 += a3.Z * b1.W;
+              c15_0 += a3.W * b0.X; c15_1 += a3.W * b0.Y; c15_2 += a3.W * b0.Z; c15_3 += a3.W * b0.W; c15_4 += a3.W * b1.X; c15_5 += a3.W * b1.Y; c15_6 += a3.W * b1.Z; c15_7 += a3.W * b1.W;
             }
-            { var a0 = fa[2 * S4 + 0]; var a1 = fa[2 * S4 + 4];
+            { var a0 = fa[2 * S4 + 0]; var a1 = fa[2 * S4 + 4]; var a2 = fa[2 * S4 + 8]; var a3 = fa[2 * S4 + 12];
               var b0 = fb[2 * S4]; var b1 = fb[2 * S4 + 8];
               c0_0 += a0.X * b0.X; c0_1 += a0.X * b0.Y; c0_2 += a0.X * b0.Z; c0_3 += a0.X * b0.W; c0_4 += a0.X * b1.X; c0_5 += a0.X * b1.Y; c0_6 += a0.X * b1.Z; c0_7 += a0.X * b1.W;
               c1_0 += a0.Y * b0.X; c1_1 += a0.Y * b0.Y; c1_2 += a0.Y * b0.Z; c1_3 += a0.Y * b0.W; c1_4 += a0.Y * b1.X; c1_5 += a0.Y * b1.Y; c1_6 += a0.Y * b1.Z; c1_7 += a0.Y * b1.W;
@@ -78,8 +109,16 @@ public static partial class Kernels
               c5_0 += a1.Y * b0.X; c5_1 += a1.Y * b0.Y; c5_2 += a1.Y * b0.Z; c5_3 += a1.Y * b0.W; c5_4 += a1.Y * b1.X; c5_5 += a1.Y * b1.Y; c5_6 += a1.Y * b1.Z; c5_7 += a1.Y * b1.W;
               c6_0 += a1.Z * b0.X; c6_1 += a1.Z * b0.Y; c6_2 += a1.Z * b0.Z; c6_3 += a1.Z * b0.W; c6_4 += a1.Z * b1.X; c6_5 += a1.Z * b1.Y; c6_6 += a1.Z * b1.Z; c6_7 += a1.Z * b1.W;
               c7_0 += a1.W * b0.X; c7_1 += a1.W * b0.Y; c7_2 += a1.W * b0.Z; c7_3 += a1.W * b0.W; c7_4 += a1.W * b1.X; c7_5 += a1.W * b1.Y; c7_6 += a1.W * b1.Z; c7_7 += a1.W * b1.W;
+              c8_0 += a2.X * b0.X; c8_1 += a2.X * b0.Y; c8_2 += a2.X * b0.Z; c8_3 += a2.X * b0.W; c8_4 += a2.X * b1.X; c8_5 += a2.X * b1.Y; c8_6 += a2.X * b1.Z; c8_7 += a2.X * b1.W;
+              c9_0 += a2.Y * b0.X; c9_1 += a2.Y * b0.Y; c9_2 += a2.Y * b0.Z; c9_3 += a2.Y * b0.W; c9_4 += a2.Y * b1.X; c9_5 += a2.Y * b1.Y; c9_6 += a2.Y * b1.Z; c9_7 += a2.Y * b1.W;
+              c10_0 += a2.Z * b0.X; c10_1 += a2.Z * b0.Y; c10_2 += a2.Z * b0.Z; c10_3 += a2.Z * b0.W; c10_4 += a2.Z * b1.X; c10_5 += a2.Z * b1.Y; c10_6 += a2.Z * b1.Z; c10_7 += a2.Z * b1.W;
+              c11_0 += a2.W * b0.X; c11_1 += a2.W * b0.Y; c11_2 += a2.W * b0.Z; c11_3 += a2.W * b0.W; c11_4 += a2.W * b1.X; c11_5 += a2.W * b1.Y; c11_6 += a2.W * b1.Z; c11_7 += a2.W * b1.W;
+              c12_0 += a3.X * b0.X; c12_1 += a3.X * b0.Y; c12_2 += a3.X * b0.Z; c12_3 += a3.X * b0.W; c12_4 += a3.X * b1.X; c12_5 += a3.X * b1.Y; c12_6 += a3.X * b1.Z; c12_7 += a3.X * b1.W;
+              c13_0 += a3.Y * b0.X; c13_1 += a3.Y * b0.Y; c13_2 += a3.Y * b0.Z; c13_3 += a3.Y * b0.W; c13_4 += a3.Y * b1.X; c13_5 += a3.Y * b1.Y; c13_6 += a3.Y * b1.Z; c13_7 += a3.Y * b1.W;
+              c14_0 += a3.Z * b0.X; c14_1 += a3.Z * b0.Y; c14_2 += a3.Z * b0.Z; c14_3 += a3.Z * b0.W; c14_4 += a3.Z * b1.X; c14_5 += a3.Z * b1.Y; c14_6 += a3.Z * b1.Z; c14_7 += a3.Z * b1.W;
+              c15_0 += a3.W * b0.X; c15_1 += a3.W * b0.Y; c15_2 += a3.W * b0.Z; c15_3 += a3.W * b0.W; c15_4 += a3.W * b1.X; c15_5 += a3.W * b1.Y; c15_6 += a3.W * b1.Z; c15_7 += a3.W * b1.W;
             }
-            { var a0 = fa[3 * S4 + 0]; var a1 = fa[3 * S4 + 4];
+            { var a0 = fa[3 * S4 + 0]; var a1 = fa[3 * S4 + 4]; var a2 = fa[3 * S4 + 8]; var a3 = fa[3 * S4 + 12];
               var b0 = fb[3 * S4]; var b1 = fb[3 * S4 + 8];
               c0_0 += a0.X * b0.X; c0_1 += a0.X * b0.Y; c0_2 += a0.X * b0.Z; c0_3 += a0.X * b0.W; c0_4 += a0.X * b1.X; c0_5 += a0.X * b1.Y; c0_6 += a0.X * b1.Z; c0_7 += a0.X * b1.W;
               c1_0 += a0.Y * b0.X; c1_1 += a0.Y * b0.Y; c1_2 += a0.Y * b0.Z; c1_3 += a0.Y * b0.W; c1_4 += a0.Y * b1.X; c1_5 += a0.Y * b1.Y; c1_6 += a0.Y * b1.Z; c1_7 += a0.Y * b1.W;
@@ -89,8 +128,16 @@ public static partial class Kernels
               c5_0 += a1.Y * b0.X; c5_1 += a1.Y * b0.Y; c5_2 += a1.Y * b0.Z; c5_3 += a1.Y * b0.W; c5_4 += a1.Y * b1.X; c5_5 += a1.Y * b1.Y; c5_6 += a1.Y * b1.Z; c5_7 += a1.Y * b1.W;
               c6_0 += a1.Z * b0.X; c6_1 += a1.Z * b0.Y; c6_2 += a1.Z * b0.Z; c6_3 += a1.Z * b0.W; c6_4 += a1.Z * b1.X; c6_5 += a1.Z * b1.Y; c6_6 += a1.Z * b1.Z; c6_7 += a1.Z * b1.W;
               c7_0 += a1.W * b0.X; c7_1 += a1.W * b0.Y; c7_2 += a1.W * b0.Z; c7_3 += a1.W * b0.W; c7_4 += a1.W * b1.X; c7_5 += a1.W * b1.Y; c7_6 += a1.W * b1.Z; c7_7 += a1.W * b1.W;
+              c8_0 += a2.X * b0.X; c8_1 += a2.X * b0.Y; c8_2 += a2.X * b0.Z; c8_3 += a2.X * b0.W; c8_4 += a2.X * b1.X; c8_5 += a2.X * b1.Y; c8_6 += a2.X * b1.Z; c8_7 += a2.X * b1.W;
+              c9_0 += a2.Y * b0.X; c9_1 += a2.Y * b0.Y; c9_2 += a2.Y * b0.Z; c9_3 += a2.Y * b0.W; c9_4 += a2.Y * b1.X; c9_5 += a2.Y * b1.Y; c9_6 += a2.Y * b1.Z; c9_7 += a2.Y * b1.W;
+              c10_0 += a2.Z * b0.X; c10_1 += a2.Z * b0.Y; c10_2 += a2.Z * b0.Z; c10_3 += a2.Z * b0.W; c10_4 += a2.Z * b1.X; c10_5 += a2.Z * b1.Y; c10_6 += a2.Z * b1.Z; c10_7 += a2.Z * b1.W;
+              c11_0 += a2.W * b0.X; c11_1 += a2.W * b0.Y; c11_2 += a2.W * b0.Z; c11_3 += a2.W * b0.W; c11_4 += a2.W * b1.X; c11_5 += a2.W * b1.Y; c11_6 += a2.W * b1.Z; c11_7 += a2.W * b1.W;
+              c12_0 += a3.X * b0.X; c12_1 += a3.X * b0.Y; c12_2 += a3.X * b0.Z; c12_3 += a3.X * b0.W; c12_4 += a3.X * b1.X; c12_5 += a3.X * b1.Y; c12_6 += a3.X * b1.Z; c12_7 += a3.X * b1.W;
+              c13_0 += a3.Y * b0.X; c13_1 += a3.Y * b0.Y; c13_2 += a3.Y * b0.Z; c13_3 += a3.Y * b0.W; c13_4 += a3.Y * b1.X; c13_5 += a3.Y * b1.Y; c13_6 += a3.Y * b1.Z; c13_7 += a3.Y * b1.W;
+              c14_0 += a3.Z * b0.X; c14_1 += a3.Z * b0.Y; c14_2 += a3.Z * b0.Z; c14_3 += a3.Z * b0.W; c14_4 += a3.Z * b1.X; c14_5 += a3.Z * b1.Y; c14_6 += a3.Z * b1.Z; c14_7 += a3.Z * b1.W;
+              c15_0 += a3.W * b0.X; c15_1 += a3.W * b0.Y; c15_2 += a3.W * b0.Z; c15_3 += a3.W * b0.W; c15_4 += a3.W * b1.X; c15_5 += a3.W * b1.Y; c15_6 += a3.W * b1.Z; c15_7 += a3.W * b1.W;
             }
-            { var a0 = fa[4 * S4 + 0]; var a1 = fa[4 * S4 + 4];
+            { var a0 = fa[4 * S4 + 0]; var a1 = fa[4 * S4 + 4]; var a2 = fa[4 * S4 + 8]; var a3 = fa[4 * S4 + 12];
               var b0 = fb[4 * S4]; var b1 = fb[4 * S4 + 8];
               c0_0 += a0.X * b0.X; c0_1 += a0.X * b0.Y; c0_2 += a0.X * b0.Z; c0_3 += a0.X * b0.W; c0_4 += a0.X * b1.X; c0_5 += a0.X * b1.Y; c0_6 += a0.X * b1.Z; c0_7 += a0.X * b1.W;
               c1_0 += a0.Y * b0.X; c1_1 += a0.Y * b0.Y; c1_2 += a0.Y * b0.Z; c1_3 += a0.Y * b0.W; c1_4 += a0.Y * b1.X; c1_5 += a0.Y * b1.Y; c1_6 += a0.Y * b1.Z; c1_7 += a0.Y * b1.W;
@@ -100,8 +147,16 @@ public static partial class Kernels
               c5_0 += a1.Y * b0.X; c5_1 += a1.Y * b0.Y; c5_2 += a1.Y * b0.Z; c5_3 += a1.Y * b0.W; c5_4 += a1.Y * b1.X; c5_5 += a1.Y * b1.Y; c5_6 += a1.Y * b1.Z; c5_7 += a1.Y * b1.W;
               c6_0 += a1.Z * b0.X; c6_1 += a1.Z * b0.Y; c6_2 += a1.Z * b0.Z; c6_3 += a1.Z * b0.W; c6_4 += a1.Z * b1.X; c6_5 += a1.Z * b1.Y; c6_6 += a1.Z * b1.Z; c6_7 += a1.Z * b1.W;
               c7_0 += a1.W * b0.X; c7_1 += a1.W * b0.Y; c7_2 += a1.W * b0.Z; c7_3 += a1.W * b0.W; c7_4 += a1.W * b1.X; c7_5 += a1.W * b1.Y; c7_6 += a1.W * b1.Z; c7_7 += a1.W * b1.W;
+              c8_0 += a2.X * b0.X; c8_1 += a2.X * b0.Y; c8_2 += a2.X * b0.Z; c8_3 += a2.X * b0.W; c8_4 += a2.X * b1.X; c8_5 += a2.X * b1.Y; c8_6 += a2.X * b1.Z; c8_7 += a2.X * b1.W;
+              c9_0 += a2.Y * b0.X; c9_1 += a2.Y * b0.Y; c9_2 += a2.Y * b0.Z; c9_3 += a2.Y * b0.W; c9_4 += a2.Y * b1.X; c9_5 += a2.Y * b1.Y; c9_6 += a2.Y * b1.Z; c9_7 += a2.Y * b1.W;
+              c10_0 += a2.Z * b0.X; c10_1 += a2.Z * b0.Y; c10_2 += a2.Z * b0.Z; c10_3 += a2.Z * b0.W; c10_4 += a2.Z * b1.X; c10_5 += a2.Z * b1.Y; c10_6 += a2.Z * b1.Z; c10_7 += a2.Z * b1.W;
+              c11_0 += a2.W * b0.X; c11_1 += a2.W * b0.Y; c11_2 += a2.W * b0.Z; c11_3 += a2.W * b0.W; c11_4 += a2.W * b1.X; c11_5 += a2.W * b1.Y; c11_6 += a2.W * b1.Z; c11_7 += a2.W * b1.W;
+              c12_0 += a3.X * b0.X; c12_1 += a3.X * b0.Y; c12_2 += a3.X * b0.Z; c12_3 += a3.X * b0.W; c12_4 += a3.X * b1.X; c12_5 += a3.X * b1.Y; c12_6 += a3.X * b1.Z; c12_7 += a3.X * b1.W;
+              c13_0 += a3.Y * b0.X; c13_1 += a3.Y * b0.Y; c13_2 += a3.Y * b0.Z; c13_3 += a3.Y * b0.W; c13_4 += a3.Y * b1.X; c13_5 += a3.Y * b1.Y; c13_6 += a3.Y * b1.Z; c13_7 += a3.Y * b1.W;
+              c14_0 += a3.Z * b0.X; c14_1 += a3.Z * b0.Y; c14_2 += a3.Z * b0.Z; c14_3 += a3.Z * b0.W; c14_4 += a3.Z * b1.X; c14_5 += a3.Z * b1.Y; c14_6 += a3.Z * b1.Z; c14_7 += a3.Z * b1.W;
+              c15_0 += a3.W * b0.X; c15_1 += a3.W * b0.Y; c15_2 += a3.W * b0.Z; c15_3 += a3.W * b0.W; c15_4 += a3.W * b1.X; c15_5 += a3.W * b1.Y; c15_6 += a3.W * b1.Z; c15_7 += a3.W * b1.W;
             }
-            { var a0 = fa[5 * S4 + 0]; var a1 = fa[5 * S4 + 4];
+            { var a0 = fa[5 * S4 + 0]; var a1 = fa[5 * S4 + 4]; var a2 = fa[5 * S4 + 8]; var a3 = fa[5 * S4 + 12];
               var b0 = fb[5 * S4]; var b1 = fb[5 * S4 + 8];
               c0_0 += a0.X * b0.X; c0_1 += a0.X * b0.Y; c0_2 += a0.X * b0.Z; c0_3 += a0.X * b0.W; c0_4 += a0.X * b1.X; c0_5 += a0.X * b1.Y; c0_6 += a0.X * b1.Z; c0_7 += a0.X * b1.W;
               c1_0 += a0.Y * b0.X; c1_1 += a0.Y * b0.Y; c1_2 += a0.Y * b0.Z; c1_3 += a0.Y * b0.W; c1_4 += a0.Y * b1.X; c1_5 += a0.Y * b1.Y; c1_6 += a0.Y * b1.Z; c1_7 += a0.Y * b1.W;
@@ -111,8 +166,16 @@ public static partial class Kernels
               c5_0 += a1.Y * b0.X; c5_1 += a1.Y * b0.Y; c5_2 += a1.Y * b0.Z; c5_3 += a1.Y * b0.W; c5_4 += a1.Y * b1.X; c5_5 += a1.Y * b1.Y; c5_6 += a1.Y * b1.Z; c5_7 += a1.Y * b1.W;
               c6_0 += a1.Z * b0.X; c6_1 += a1.Z * b0.Y; c6_2 += a1.Z * b0.Z; c6_3 += a1.Z * b0.W; c6_4 += a1.Z * b1.X; c6_5 += a1.Z * b1.Y; c6_6 += a1.Z * b1.Z; c6_7 += a1.Z * b1.W;
               c7_0 += a1.W * b0.X; c7_1 += a1.W * b0.Y; c7_2 += a1.W * b0.Z; c7_3 += a1.W * b0.W; c7_4 += a1.W * b1.X; c7_5 += a1.W * b1.Y; c7_6 += a1.W * b1.Z; c7_7 += a1.W * b1.W;
+              c8_0 += a2.X * b0.X; c8_1 += a2.X * b0.Y; c8_2 += a2.X * b0.Z; c8_3 += a2.X * b0.W; c8_4 += a2.X * b1.X; c8_5 += a2.X * b1.Y; c8_6 += a2.X * b1.Z; c8_7 += a2.X * b1.W;
+              c9_0 += a2.Y * b0.X; c9_1 += a2.Y * b0.Y; c9_2 += a2.Y * b0.Z; c9_3 += a2.Y * b0.W; c9_4 += a2.Y * b1.X; c9_5 += a2.Y * b1.Y; c9_6 += a2.Y * b1.Z; c9_7 += a2.Y * b1.W;
+              c10_0 += a2.Z * b0.X; c10_1 += a2.Z * b0.Y; c10_2 += a2.Z * b0.Z; c10_3 += a2.Z * b0.W; c10_4 += a2.Z * b1.X; c10_5 += a2.Z * b1.Y; c10_6 += a2.Z * b1.Z; c10_7 += a2.Z * b1.W;
+              c11_0 += a2.W * b0.X; c11_1 += a2.W * b0.Y; c11_2 += a2.W * b0.Z; c11_3 += a2.W * b0.W; c11_4 += a2.W * b1.X; c11_5 += a2.W * b1.Y; c11_6 += a2.W * b1.Z; c11_7 += a2.W * b1.W;
+              c12_0 += a3.X * b0.X; c12_1 += a3.X * b0.Y; c12_2 += a3.X * b0.Z; c12_3 += a3.X * b0.W; c12_4 += a3.X * b1.X; c12_5 += a3.X * b1.Y; c12_6 += a3.X * b1.Z; c12_7 += a3.X * b1.W;
+              c13_0 += a3.Y * b0.X; c13_1 += a3.Y * b0.Y; c13_2 += a3.Y * b0.Z; c13_3 += a3.Y * b0.W; c13_4 += a3.Y * b1.X; c13_5 += a3.Y * b1.Y; c13_6 += a3.Y * b1.Z; c13_7 += a3.Y * b1.W;
+              c14_0 += a3.Z * b0.X; c14_1 += a3.Z * b0.Y; c14_2 += a3.Z * b0.Z; c14_3 += a3.Z * b0.W; c14_4 += a3.Z * b1.X; c14_5 += a3.Z * b1.Y; c14_6 += a3.Z * b1.Z; c14_7 += a3.Z * b1.W;
+              c15_0 += a3.W * b0.X; c15_1 += a3.W * b0.Y; c15_2 += a3.W * b0.Z; c15_3 += a3.W * b0.W; c15_4 += a3.W * b1.X; c15_5 += a3.W * b1.Y; c15_6 += a3.W * b1.Z; c15_7 += a3.W * b1.W;
             }
-            { var a0 = fa[6 * S4 + 0]; var a1 = fa[6 * S4 + 4];
+            { var a0 = fa[6 * S4 + 0]; var a1 = fa[6 * S4 + 4]; var a2 = fa[6 * S4 + 8]; var a3 = fa[6 * S4 + 12];
               var b0 = fb[6 * S4]; var b1 = fb[6 * S4 + 8];
               c0_0 += a0.X * b0.X; c0_1 += a0.X * b0.Y; c0_2 += a0.X * b0.Z; c0_3 += a0.X * b0.W; c0_4 += a0.X * b1.X; c0_5 += a0.X * b1.Y; c0_6 += a0.X * b1.Z; c0_7 += a0.X * b1.W;
               c1_0 += a0.Y * b0.X; c1_1 += a0.Y * b0.Y; c1_2 += a0.Y * b0.Z; c1_3 += a0.Y * b0.W; c1_4 += a0.Y * b1.X; c1_5 += a0.Y * b1.Y; c1_6 += a0.Y * b1.Z; c1_7 += a0.Y * b1.W;
@@ -122,8 +185,16 @@ public static partial class Kernels
               c5_0 += a1.Y * b0.X; c5_1 += a1.Y * b0.Y; c5_2 += a1.Y * b0.Z; c5_3 += a1.Y * b0.W; c5_4 += a1.Y * b1.X; c5_5 += a1.Y * b1.Y; c5_6 += a1.Y * b1.Z; c5_7 += a1.Y * b1.W;
               c6_0 += a1.Z * b0.X; c6_1 += a1.Z * b0.Y; c6_2 += a1.Z * b0.Z; c6_3 += a1.Z * b0.W; c6_4 += a1.Z * b1.X; c6_5 += a1.Z * b1.Y; c6_6 += a1.Z * b1.Z; c6_7 += a1.Z * b1.W;
               c7_0 += a1.W * b0.X; c7_1 += a1.W * b0.Y; c7_2 += a1.W * b0.Z; c7_3 += a1.W * b0.W; c7_4 += a1.W * b1.X; c7_5 += a1.W * b1.Y; c7_6 += a1.W * b1.Z; c7_7 += a1.W * b1.W;
+              c8_0 += a2.X * b0.X; c8_1 += a2.X * b0.Y; c8_2 += a2.X * b0.Z; c8_3 += a2.X * b0.W; c8_4 += a2.X * b1.X; c8_5 += a2.X * b1.Y; c8_6 += a2.X * b1.Z; c8_7 += a2.X * b1.W;
+              c9_0 += a2.Y * b0.X; c9_1 += a2.Y * b0.Y; c9_2 += a2.Y * b0.Z; c9_3 += a2.Y * b0.W; c9_4 += a2.Y * b1.X; c9_5 += a2.Y * b1.Y; c9_6 += a2.Y * b1.Z; c9_7 += a2.Y * b1.W;
+              c10_0 += a2.Z * b0.X; c10_1 += a2.Z * b0.Y; c10_2 += a2.Z * b0.Z; c10_3 += a2.Z * b0.W; c10_4 += a2.Z * b1.X; c10_5 += a2.Z * b1.Y; c10_6 += a2.Z * b1.Z; c10_7 += a2.Z * b1.W;
+              c11_0 += a2.W * b0.X; c11_1 += a2.W * b0.Y; c11_2 += a2.W * b0.Z; c11_3 += a2.W * b0.W; c11_4 += a2.W * b1.X; c11_5 += a2.W * b1.Y; c11_6 += a2.W * b1.Z; c11_7 += a2.W * b1.W;
+              c12_0 += a3.X * b0.X; c12_1 += a3.X * b0.Y; c12_2 += a3.X * b0.Z; c12_3 += a3.X * b0.W; c12_4 += a3.X * b1.X; c12_5 += a3.X * b1.Y; c12_6 += a3.X * b1.Z; c12_7 += a3.X * b1.W;
+              c13_0 += a3.Y * b0.X; c13_1 += a3.Y * b0.Y; c13_2 += a3.Y * b0.Z; c13_3 += a3.Y * b0.W; c13_4 += a3.Y * b1.X; c13_5 += a3.Y * b1.Y; c13_6 += a3.Y * b1.Z; c13_7 += a3.Y * b1.W;
+              c14_0 += a3.Z * b0.X; c14_1 += a3.Z * b0.Y; c14_2 += a3.Z * b0.Z; c14_3 += a3.Z * b0.W; c14_4 += a3.Z * b1.X; c14_5 += a3.Z * b1.Y; c14_6 += a3.Z * b1.Z; c14_7 += a3.Z * b1.W;
+              c15_0 += a3.W * b0.X; c15_1 += a3.W * b0.Y; c15_2 += a3.W * b0.Z; c15_3 += a3.W * b0.W; c15_4 += a3.W * b1.X; c15_5 += a3.W * b1.Y; c15_6 += a3.W * b1.Z; c15_7 += a3.W * b1.W;
             }
-            { var a0 = fa[7 * S4 + 0]; var a1 = fa[7 * S4 + 4];
+            { var a0 = fa[7 * S4 + 0]; var a1 = fa[7 * S4 + 4]; var a2 = fa[7 * S4 + 8]; var a3 = fa[7 * S4 + 12];
               var b0 = fb[7 * S4]; var b1 = fb[7 * S4 + 8];
               c0_0 += a0.X * b0.X; c0_1 += a0.X * b0.Y; c0_2 += a0.X * b0.Z; c0_3 += a0.X * b0.W; c0_4 += a0.X * b1.X; c0_5 += a0.X * b1.Y; c0_6 += a0.X * b1.Z; c0_7 += a0.X * b1.W;
               c1_0 += a0.Y * b0.X; c1_1 += a0.Y * b0.Y; c1_2 += a0.Y * b0.Z; c1_3 += a0.Y * b0.W; c1_4 += a0.Y * b1.X; c1_5 += a0.Y * b1.Y; c1_6 += a0.Y * b1.Z; c1_7 += a0.Y * b1.W;
@@ -133,9 +204,18 @@ public static partial class Kernels
               c5_0 += a1.Y * b0.X; c5_1 += a1.Y * b0.Y; c5_2 += a1.Y * b0.Z; c5_3 += a1.Y * b0.W; c5_4 += a1.Y * b1.X; c5_5 += a1.Y * b1.Y; c5_6 += a1.Y * b1.Z; c5_7 += a1.Y * b1.W;
               c6_0 += a1.Z * b0.X; c6_1 += a1.Z * b0.Y; c6_2 += a1.Z * b0.Z; c6_3 += a1.Z * b0.W; c6_4 += a1.Z * b1.X; c6_5 += a1.Z * b1.Y; c6_6 += a1.Z * b1.Z; c6_7 += a1.Z * b1.W;
               c7_0 += a1.W * b0.X; c7_1 += a1.W * b0.Y; c7_2 += a1.W * b0.Z; c7_3 += a1.W * b0.W; c7_4 += a1.W * b1.X; c7_5 += a1.W * b1.Y; c7_6 += a1.W * b1.Z; c7_7 += a1.W * b1.W;
+              c8_0 += a2.X * b0.X; c8_1 += a2.X * b0.Y; c8_2 += a2.X * b0.Z; c8_3 += a2.X * b0.W; c8_4 += a2.X * b1.X; c8_5 += a2.X * b1.Y; c8_6 += a2.X * b1.Z; c8_7 += a2.X * b1.W;
+              c9_0 += a2.Y * b0.X; c9_1 += a2.Y * b0.Y; c9_2 += a2.Y * b0.Z; c9_3 += a2.Y * b0.W; c9_4 += a2.Y * b1.X; c9_5 += a2.Y * b1.Y; c9_6 += a2.Y * b1.Z; c9_7 += a2.Y * b1.W;
+              c10_0 += a2.Z * b0.X; c10_1 += a2.Z * b0.Y; c10_2 += a2.Z * b0.Z; c10_3 += a2.Z * b0.W; c10_4 += a2.Z * b1.X; c10_5 += a2.Z * b1.Y; c10_6 += a2.Z * b1.Z; c10_7 += a2.Z * b1.W;
+              c11_0 += a2.W * b0.X; c11_1 += a2.W * b0.Y; c11_2 += a2.W * b0.Z; c11_3 += a2.W * b0.W; c11_4 += a2.W * b1.X; c11_5 += a2.W * b1.Y; c11_6 += a2.W * b1.Z; c11_7 += a2.W * b1.W;
+              c12_0 += a3.X * b0.X; c12_1 += a3.X * b0.Y; c12_2 += a3.X * b0.Z; c12_3 += a3.X * b0.W; c12_4 += a3.X * b1.X; c12_5 += a3.X * b1.Y; c12_6 += a3.X * b1.Z; c12_7 += a3.X * b1.W;
+              c13_0 += a3.Y * b0.X; c13_1 += a3.Y * b0.Y; c13_2 += a3.Y * b0.Z; c13_3 += a3.Y * b0.W; c13_4 += a3.Y * b1.X; c13_5 += a3.Y * b1.Y; c13_6 += a3.Y * b1.Z; c13_7 += a3.Y * b1.W;
+              c14_0 += a3.Z * b0.X; c14_1 += a3.Z * b0.Y; c14_2 += a3.Z * b0.Z; c14_3 += a3.Z * b0.W; c14_4 += a3.Z * b1.X; c14_5 += a3.Z * b1.Y; c14_6 += a3.Z * b1.Z; c14_7 += a3.Z * b1.W;
+              c15_0 += a3.W * b0.X; c15_1 += a3.W * b0.Y; c15_2 += a3.W * b0.Z; c15_3 += a3.W * b0.W; c15_4 += a3.W * b1.X; c15_5 += a3.W * b1.Y; c15_6 += a3.W * b1.Z; c15_7 += a3.W * b1.W;
             }
             cur = tile / 4 - cur;
             sa.Store(shared, 4 * cur + sa0, S, ra0); sb.Store(shared, 4 * cur + sb0, S, rb0);
+            sa.Store(shared, 4 * cur + sa1, S, ra1); sb.Store(shared, 4 * cur + sb1, S, rb1);
             Group.Barrier();
         }
         int rowLo = row0 + 4 * ar, colLo = col0 + 4 * bc, colHi = colLo + 32;
@@ -148,5 +228,13 @@ public static partial class Kernels
         StoreRow8(c, bias, g, cBase, rowLo + 17, colLo, colHi, c5_0, c5_1, c5_2, c5_3, c5_4, c5_5, c5_6, c5_7);
         StoreRow8(c, bias, g, cBase, rowLo + 18, colLo, colHi, c6_0, c6_1, c6_2, c6_3, c6_4, c6_5, c6_6, c6_7);
         StoreRow8(c, bias, g, cBase, rowLo + 19, colLo, colHi, c7_0, c7_1, c7_2, c7_3, c7_4, c7_5, c7_6, c7_7);
+        StoreRow8(c, bias, g, cBase, rowLo + 32, colLo, colHi, c8_0, c8_1, c8_2, c8_3, c8_4, c8_5, c8_6, c8_7);
+        StoreRow8(c, bias, g, cBase, rowLo + 33, colLo, colHi, c9_0, c9_1, c9_2, c9_3, c9_4, c9_5, c9_6, c9_7);
+        StoreRow8(c, bias, g, cBase, rowLo + 34, colLo, colHi, c10_0, c10_1, c10_2, c10_3, c10_4, c10_5, c10_6, c10_7);
+        StoreRow8(c, bias, g, cBase, rowLo + 35, colLo, colHi, c11_0, c11_1, c11_2, c11_3, c11_4, c11_5, c11_6, c11_7);
+        StoreRow8(c, bias, g, cBase, rowLo + 48, colLo, colHi, c12_0, c12_1, c12_2, c12_3, c12_4, c12_5, c12_6, c12_7);
+        StoreRow8(c, bias, g, cBase, rowLo + 49, colLo, colHi, c13_0, c13_1, c13_2, c13_3, c13_4, c13_5, c13_6, c13_7);
+        StoreRow8(c, bias, g, cBase, rowLo + 50, colLo, colHi, c14_0, c14_1, c14_2, c14_3, c14_4, c14_5, c14_6, c14_7);
+        StoreRow8(c, bias, g, cBase, rowLo + 51, colLo, colHi, c15_0, c15_1, c15_2, c15_3, c15_4, c15_5, c15_6, c15_7);
     }
 }
