@@ -17,6 +17,7 @@ interface ICpuSide
     Action BlockForward(int batch);   // the same MLP as Sequential(Linear, ReLU, Linear)
     Action BlockStep(int batch);
     Action ConvStep();                // Conv2d 3→32 k3 p1 on [32, 3, 32, 32], forward + backward
+    Action CnnStep();                 // the main job's CNN (examples/Digits --model cnn) on a batch of 32 8×8 images, SGD
     (Action Save, Action Load) Checkpoint(string dir);  // a 784-1024-1024-10 MLP's parameters to a file and back
 }
 
@@ -59,6 +60,8 @@ static class Peer
             Row($"MLP 20-256-10 training step (Sequential), batch {batch}", 1, reps, "µs", 0, s => s.BlockStep(batch));
         }
         Row("Conv2d 3→32 k3 p1 on [32, 3, 32, 32], forward + backward", all, 51, "ms", 0, s => s.ConvStep());
+        foreach (int t in new[] { 1, all })
+            Row("digits CNN training step, batch 32 of 8×8", t, 501, "µs", 0, s => s.CnnStep());
         var dir = Directory.CreateTempSubdirectory("deepsharp-peer-").FullName;
         try
         {
@@ -167,6 +170,15 @@ sealed class OursSide(Device? device = null) : ICpuSide
             foreach (var p in conv.Parameters()) p.Data.Grad = null;
             conv.Call(x).Backward(gy);
         };
+    }
+
+    public Action CnnStep()
+    {
+        var net = new Sequential(new Conv2d(16, 3, padding: 1), new Relu(), new MaxPool2d(2), new Conv2d(32, 3, padding: 1), new Relu(),
+            new MaxPool2d(2), new Flatten(), new Dense(10));
+        net.Materialize([1, 1, 8, 8], _d);
+        var g = new Generator(5);
+        return Step(new(net.Call, new(net.Parameters().Select(p => p.Data), lr: 0.01f), Tensor.Rand([32, 1, 8, 8], generator: g, device: _d), Labels(32)));
     }
 
     /// <summary>The checkpoint workload's model: a 784-1024-1024-10 MLP (1.86 M parameters, 7.45 MB of float32).</summary>

@@ -83,6 +83,13 @@ sealed class TorchSide : ICpuSide
         });
     }
 
+    public Action CnnStep()
+    {
+        var net = nn.Sequential(nn.Conv2d(1, 16, 3, padding: 1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding: 1), nn.ReLU(),
+            nn.MaxPool2d(2), nn.Flatten(), nn.Linear(128, 10));
+        return Step(new(x => net.forward(x), optim.SGD(net.parameters(), 0.01), rand(32, 1, 8, 8), Labels(32)));
+    }
+
     public (Action Save, Action Load) Checkpoint(string dir)
     {
         var net = nn.Sequential(("0", nn.Linear(784, 1024)), ("1", nn.ReLU()), ("2", nn.Linear(1024, 1024)), ("3", nn.ReLU()),

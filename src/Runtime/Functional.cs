@@ -61,11 +61,24 @@ public static class Functional
         if (x.Rank != 4 || x.Layout.Shape[1] != c)
             throw new ArgumentException($"{op}: expected input [batch, {c}, height, width] for weight {Layout.Format(weight.Layout.Shape)}, got {Layout.Format(x.Layout.Shape)}.");
         CheckBias(op, x, bias, o);
+        int n = x.Layout.Shape[0], oh = (x.Layout.Shape[2] + 2 * padding - k) / stride + 1, ow = (x.Layout.Shape[3] + 2 * padding - k) / stride + 1;
+        if (oh * ow < BatchedConvMinPixels)
+        {
+            // Small images: one product for the whole batch, [O, C·k·k] · [C·k·k, N·OH·OW], then [O, N, L] → [N, O, L].
+            var all = Tensor.Windows(x, k, stride, padding, 0f, op, batchInner: true);
+            var yAll = Tensor.ConvProduct(weight.Reshape(o, c * k * k), all.Reshape(1, c * k * k, n * oh * ow), bias);
+            return yAll.Reshape(o, n, oh * ow).Permute(1, 0, 2).Reshape(n, o, oh, ow);
+        }
         var cols = Tensor.Windows(x, k, stride, padding, 0f, op); // [N, C, k·k, OH, OW]
-        int n = cols.Layout.Shape[0], oh = cols.Layout.Shape[3], ow = cols.Layout.Shape[4];
         var y = Tensor.ConvProduct(weight.Reshape(o, c * k * k), cols.Reshape(n, c * k * k, oh * ow), bias);
         return y.Reshape(n, o, oh, ow);
     }
+
+    /// <summary>Output pixels per image from which <see cref="Conv2d"/> multiplies image by image (a batched product) rather
+    /// than the whole batch at once: below it each image's product is too small to run fast, and above it the product's
+    /// [O, N, L] → [N, O, L] copy grows (the digits CNN's 4×4 layer on one core: the three products 84 + 79 + 140 µs
+    /// image by image, 28 + 27 + 24 µs batched, benchmarks/NOTES.md).</summary>
+    internal const int BatchedConvMinPixels = 256;
 
     /// <summary>Max over each k×k window (padding reads -inf, so it never wins; ties share the gradient): [N, C, H, W] → [N, C, OH, OW].</summary>
     public static Tensor MaxPool2d(Tensor x, int kernel, int? stride = null, int padding = 0) =>

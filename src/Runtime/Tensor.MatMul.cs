@@ -99,10 +99,11 @@ public sealed partial class Tensor
     }
 
     /// <summary>
-    /// The sliding windows of convolution and pooling in one launch (im2col): x [N, C, H, W] → [N, C, k·k, OH, OW], with
-    /// <paramref name="pad"/> read outside the input. The gradient folds the windows back in one launch (col2im).
+    /// The sliding windows of convolution and pooling in one launch (im2col): x [N, C, H, W] → [N, C, k·k, OH, OW], or with
+    /// <paramref name="batchInner"/> the whole batch's columns as one matrix [C·k·k, N·OH·OW]; <paramref name="pad"/> is read
+    /// outside the input. The gradient folds the windows back in one launch (col2im).
     /// </summary>
-    internal static Tensor Windows(Tensor x, int k, int stride, int padding, float pad, string op)
+    internal static Tensor Windows(Tensor x, int k, int stride, int padding, float pad, string op, bool batchInner = false)
     {
         Check.Float32(op, x, "x");
         if (x.Rank != 4) throw new ArgumentException($"{op}: expected input [batch, channels, height, width], got {Layout.Format(x.Layout.Shape)}.");
@@ -116,8 +117,9 @@ public sealed partial class Tensor
         {
             N = n, C = c, H = h, W = w, K = k, S = stride, P = padding,
             OH = (h + 2 * padding - k) / stride + 1, OW = (w + 2 * padding - k) / stride + 1, Offset = xd.Layout.Offset, Pad = pad,
+            BatchInner = batchInner ? 1 : 0,
         };
-        var cols = Empty([n, c, k * k, a.OH, a.OW], DType.Float32, x.Device);
+        var cols = Empty(batchInner ? [c * k * k, n * a.OH * a.OW] : [n, c, k * k, a.OH, a.OW], DType.Float32, x.Device);
         x.Backend.Unfold(xd.Storage, cols.Storage, a);
         return Autograd.Record(cols, op, [x], g =>
         {
@@ -145,7 +147,7 @@ public sealed partial class Tensor
             HasBias = b is null ? 0 : 2, OffBias = b?.Layout.Offset ?? 0,
         };
         w.Backend.MatMul(w.Storage, cols.Storage, y.Storage, g, b?.Storage);
-        Tensor? Dw(Tensor gc) => w.RequiresGrad ? gc.MatMul(cols.Transpose(1, 2)).Sum(0) : null;
+        Tensor? Dw(Tensor gc) => !w.RequiresGrad ? null : batch == 1 ? gc.MatMul(cols.Transpose(1, 2)).Reshape(o, k) : gc.MatMul(cols.Transpose(1, 2)).Sum(0);
         Tensor? Dcols(Tensor gc) => cols.RequiresGrad ? w.T.MatMul(gc) : null;
         if (bias is null) return Autograd.Record(y, "Conv2d", [w, cols], gc => [Dw(gc), Dcols(gc)], w, cols);
         return Autograd.Record(y, "Conv2d", [w, cols, bias], gc => [Dw(gc), Dcols(gc), bias.RequiresGrad ? gc.Sum([0, 2]) : null], w, cols);

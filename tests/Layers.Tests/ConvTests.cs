@@ -23,25 +23,26 @@ public class ConvTests
         return y;
     }
 
-    public static TheoryData<string, int, int> ConvCases()
+    /// <summary>7×6 images (one product for the batch) and one 17×16 (272 output pixels: one product per image).</summary>
+    public static TheoryData<string, int, int, int, int> ConvCases()
     {
-        var d = new TheoryData<string, int, int>();
-        foreach (var dev in TestDevices.Names) foreach (var (s, p) in new[] { (1, 0), (2, 1), (1, 2) }) d.Add(dev, s, p);
+        var d = new TheoryData<string, int, int, int, int>();
+        foreach (var dev in TestDevices.Names) foreach (var (s, p, h, w) in new[] { (1, 0, 7, 6), (2, 1, 7, 6), (1, 2, 7, 6), (1, 1, 17, 16) }) d.Add(dev, s, p, h, w);
         return d;
     }
 
     [Theory, MemberData(nameof(ConvCases))]
-    public void Conv2dMatchesDirectLoops(string device, int stride, int padding)
+    public void Conv2dMatchesDirectLoops(string device, int stride, int padding, int h, int w)
     {
         var dev = TestDevices.Use(device);
         var g = new Generator(5);
         var conv = new Conv2d(4, kernel: 3, stride: stride, padding: padding);
-        var x = Tensor.Randn([2, 3, 7, 6], generator: g, device: dev);
-        conv.Materialize([2, 3, 7, 6]);
+        var x = Tensor.Randn([2, 3, h, w], generator: g, device: dev);
+        conv.Materialize([2, 3, h, w]);
         conv.To(dev);
         using (Autograd.NoGrad()) conv.Bias!.Data.CopyFrom(Tensor.Randn([4], generator: g, device: dev)); // a bias that shows
         var y = conv.Call(x);
-        var expected = ConvRef(x.ToArray<float>(), 2, 3, 7, 6, conv.Weight.Data.ToArray<float>(), conv.Bias!.Data.ToArray<float>(), 4, 3, stride, padding, out int oh, out int ow);
+        var expected = ConvRef(x.ToArray<float>(), 2, 3, h, w, conv.Weight.Data.ToArray<float>(), conv.Bias!.Data.ToArray<float>(), 4, 3, stride, padding, out int oh, out int ow);
         Assert.Equal(new[] { 2, 4, oh, ow }, y.Shape);
         var got = y.ToArray<float>();
         for (int i = 0; i < got.Length; i++) Assert.True(Math.Abs(got[i] - expected[i]) < 1e-4, $"y[{i}] = {got[i]}, expected {expected[i]}");

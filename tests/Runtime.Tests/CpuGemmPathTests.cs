@@ -86,10 +86,12 @@ public class CpuGemmPathTests
     {
         { 3, 1, 1, 16, 15 }, { 5, 1, 2, 16, 15 }, { 3, 2, 1, 16, 15 }, { 1, 1, 2, 16, 15 }, { 2, 3, 0, 16, 15 }, { 3, 1, 3, 16, 15 },
         { 3, 1, 1, 5, 4 }, { 2, 2, 0, 6, 7 }, // images with rows shorter than a vector
+        { 3, 1, 1, 16, 16 }, { 3, 1, 1, 24, 24 }, { 3, 2, 1, 48, 48 }, // 256 or more output pixels: one product per image
     };
 
-    /// <summary>[8, 3, H, W] through 6 filters: a batch of per-image products large enough to run one per thread (at 16×15),
-    /// and small images whose rows are shorter than a vector.</summary>
+    /// <summary>[8, 3, H, W] through 6 filters: small images (under <see cref="Functional.BatchedConvMinPixels"/> output
+    /// pixels) as one product for the whole batch, with rows shorter than a vector among them; larger ones as a batch of
+    /// per-image products, large enough to run one per thread.</summary>
     [Theory, MemberData(nameof(ConvCases))]
     public void ConvolutionAndItsGradientsMatchDirectLoops(int kernel, int stride, int padding, int H, int W)
     {

@@ -9,8 +9,10 @@ internal static partial class Grads
     /// <summary>Max/Min: the gradient goes to the elements equal to the result, split evenly among ties (torch.amax).</summary>
     public static Tensor MaxMin(Tensor x, Tensor yKept, Tensor gKept, int[] axes)
     {
+        // g / count on the reduced shape, then one full-size product: the same bits as (g · mask) / count (mask is 0 or 1,
+        // count ≥ 1 wherever mask is 1), one full-size pass fewer.
         var mask = x.Eq(yKept);
-        return gKept * mask / mask.Sum(axes, keepDim: true);
+        return mask * (gKept / mask.Sum(axes, keepDim: true));
     }
 
     /// <summary>Gradient of a view that selects part of x: zeros of x's shape with g written where the view looked.</summary>

@@ -21,7 +21,12 @@ public struct GemmArgs
     public int Slices;
 }
 
-/// <summary>Sliding k×k windows with stride S and padding P over dense x [N, C, H, W]; OH, OW the output grid.</summary>
+/// <summary>
+/// Sliding k×k windows with stride S and padding P over dense x [N, C, H, W]; OH, OW the output grid. The columns are
+/// planes of OH·OW window elements, one per (image nc = n·C + c, window position ij), laid out [N, C, k·k] (plane
+/// (nc·k² + ij)) or, with <see cref="BatchInner"/>, [C, k·k, N] (plane ((c·k² + ij)·N + n)): the convolution of small
+/// images multiplies the whole batch's columns as one matrix [C·k², N·OH·OW].
+/// </summary>
 public struct WindowArgs
 {
     /// <summary>Input sizes.</summary>
@@ -32,6 +37,27 @@ public struct WindowArgs
     public int Offset;
     /// <summary>Value read outside the input (0 for convolution, -inf for max pooling).</summary>
     public float Pad;
+    /// <summary>1: the columns' planes are laid out [C, k·k, N] instead of [N, C, k·k].</summary>
+    public int BatchInner;
+
+    /// <summary>Index of the plane of image <paramref name="nc"/> at window position <paramref name="ij"/>.</summary>
+    public readonly int Plane(int nc, int ij)
+    {
+        int kk = K * K;
+        if (BatchInner == 0) return nc * kk + ij;
+        int n = nc / C;
+        return ((nc - n * C) * kk + ij) * N + n;
+    }
+
+    /// <summary>The image and window position of plane <paramref name="plane"/> (the inverse of <see cref="Plane"/>).</summary>
+    public readonly void ImageOf(int plane, out int nc, out int ij)
+    {
+        int kk = K * K;
+        if (BatchInner == 0) { nc = plane / kk; ij = plane - nc * kk; return; }
+        int n = plane % N, r = plane / N, c = r / kk;
+        ij = r - c * kk;
+        nc = n * C + c;
+    }
 }
 
 /// <summary>One parameter of an optimizer step: dense runs of p and g from their offsets, state m and v (from 0; they may alias g).</summary>

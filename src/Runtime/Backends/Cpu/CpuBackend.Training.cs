@@ -102,6 +102,7 @@ internal sealed partial class CpuBackend
     public void Unfold(Storage x, Storage cols, WindowArgs a)
     {
         var xs = E(x); var cs = E(cols);
+        if (TableFor(a) is { } table) { UnfoldByTable(xs, cs, a, table); return; }
         int kk = a.K * a.K, plane = a.OH * a.OW;
         CpuParallel.For(a.N * a.C, kk * plane, (lo, hi) =>
         {
@@ -111,14 +112,14 @@ internal sealed partial class CpuBackend
                     int i = ij / a.K, j = ij % a.K;
                     if (a.S == 1 && a.OW == a.W && Math.Abs(j - a.P) < a.OW)
                     {
-                        ShiftedPlane(xs, cs, a, nc, i, j, (nc * kk + ij) * plane);
+                        ShiftedPlane(xs, cs, a, nc, i, j, a.Plane(nc, ij) * plane);
                         continue;
                     }
                     var (owLo, owHi) = ValidColumns(a, j);
                     for (int oh = 0; oh < a.OH; oh++)
                     {
                         int h = oh * a.S - a.P + i;
-                        var row = cs.AsSpan((nc * kk + ij) * plane + oh * a.OW, a.OW);
+                        var row = cs.AsSpan(a.Plane(nc, ij) * plane + oh * a.OW, a.OW);
                         if (h < 0 || h >= a.H || owLo >= owHi) { row.Fill(a.Pad); continue; }
                         row[..owLo].Fill(a.Pad);
                         row[owHi..].Fill(a.Pad);
@@ -163,6 +164,7 @@ internal sealed partial class CpuBackend
     public unsafe void Fold(Storage cols, Storage dx, WindowArgs a)
     {
         var cs = E(cols); var ds = E(dx);
+        if (TableFor(a) is { } table) { FoldByTable(cs, ds, a, table); return; }
         int kk = a.K * a.K, plane = a.OH * a.OW;
         CpuParallel.For(a.N * a.C, kk * plane, (lo, hi) =>
         {
@@ -183,7 +185,7 @@ internal sealed partial class CpuBackend
                         {
                             int h = oh * a.S - a.P + i;
                             if (h < 0 || h >= a.H) continue;
-                            float* src = cp + a.Offset + (long)(nc * kk + ij) * plane + oh * a.OW + owLo;
+                            float* src = cp + a.Offset + (long)a.Plane(nc, ij) * plane + oh * a.OW + owLo;
                             float* dst = img + h * a.W + owLo * a.S - a.P + j;
                             if (a.S != 1) for (int k = 0; k < n; k++) dst[k * a.S] += src[k];
                             else if (n >= 8) AddInto(dst, src, n);

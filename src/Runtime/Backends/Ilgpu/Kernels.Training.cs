@@ -79,7 +79,8 @@ public static partial class Kernels
     {
         int r = t, ow = r % a.OW; r /= a.OW;
         int oh = r % a.OH; r /= a.OH;
-        int kk = a.K * a.K, ij = r % kk, nc = r / kk, i = ij / a.K, j = ij - i * a.K;
+        a.ImageOf(r, out int nc, out int ij);
+        int i = ij / a.K, j = ij - i * a.K;
         int h = oh * a.S - a.P + i, w = ow * a.S - a.P + j;
         cols[t] = h >= 0 && h < a.H && w >= 0 && w < a.W ? x[a.Offset + (nc * a.H + h) * a.W + w] : a.Pad;
     }
@@ -88,7 +89,7 @@ public static partial class Kernels
     /// (cols from a.Offset).</summary>
     public static void Fold(Index1D t, ArrayView<float> cols, ArrayView<float> dx, WindowArgs a)
     {
-        int w = t % a.W, r = t / a.W, h = r % a.H, nc = r / a.H, kk = a.K * a.K;
+        int w = t % a.W, r = t / a.W, h = r % a.H, nc = r / a.H;
         float acc = 0f;
         for (int i = 0; i < a.K; i++)
         {
@@ -99,7 +100,7 @@ public static partial class Kernels
             {
                 int ww = w + a.P - j;
                 if (ww < 0 || ww % a.S != 0 || ww / a.S >= a.OW) continue;
-                acc += cols[a.Offset + ((nc * kk + i * a.K + j) * a.OH + oh) * a.OW + ww / a.S];
+                acc += cols[a.Offset + (a.Plane(nc, i * a.K + j) * a.OH + oh) * a.OW + ww / a.S];
             }
         }
         dx[t] = acc;

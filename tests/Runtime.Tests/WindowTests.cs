@@ -1,0 +1,58 @@
+namespace DeepSharp.Tests;
+
+/// <summary>
+/// The sliding windows (im2col) and their gradient (col2im) in both column layouts — per image [N, C, k·k, OH, OW] and
+/// batch-inner [C·k·k, N·OH·OW] — against direct loops on every device. On the CPU the small cases run through the index
+/// tables and the large ones (over 4,096 table entries) row by row, at stride 1 (shifted planes) and 2.
+/// </summary>
+public class WindowTests
+{
+    public static TheoryData<string, int, int, int, int, int> Cases()
+    {
+        var d = new TheoryData<string, int, int, int, int, int>();
+        foreach (var dev in TestDevices.Names)
+            foreach (var (k, s, p, h, w) in new[] { (3, 1, 1, 5, 4), (2, 2, 0, 8, 8), (3, 2, 1, 7, 6), (3, 3, 0, 7, 7), (3, 1, 1, 24, 24), (3, 2, 1, 48, 47), (5, 1, 2, 16, 15) })
+                d.Add(dev, k, s, p, h, w);
+        return d;
+    }
+
+    [Theory, MemberData(nameof(Cases))]
+    public void BothLayoutsMatchDirectLoopsBothWays(string device, int k, int s, int p, int h, int w)
+    {
+        var d = TestDevices.Use(device);
+        const int N = 3, C = 2;
+        const float pad = -7f;
+        int oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1, kk = k * k, l = oh * ow;
+        var xs = Ref.Random(N * C * h * w, 1); var gs = Ref.Random(N * C * kk * l, 2);
+        // Reference: column (n, c, ij, o) reads x[n, c, oh·s − p + i, ow·s − p + j] or the pad; dx sums the g that read it.
+        var cols = new double[gs.Length]; var dx = new double[xs.Length];
+        for (int n = 0; n < N; n++) for (int c = 0; c < C; c++) for (int ij = 0; ij < kk; ij++) for (int o = 0; o < l; o++)
+        {
+            int hh = o / ow * s - p + ij / k, ww = o % ow * s - p + ij % k, t = ((n * C + c) * kk + ij) * l + o;
+            bool inside = hh >= 0 && hh < h && ww >= 0 && ww < w;
+            cols[t] = inside ? xs[((n * C + c) * h + hh) * w + ww] : pad;
+            if (inside) dx[((n * C + c) * h + hh) * w + ww] += gs[t];
+        }
+        string what = $"k {k} s {s} p {p} on {h}×{w}, {device}";
+
+        var x = Tensor.FromArray(xs, [N, C, h, w], d).RequiresGradient();
+        var perImage = Tensor.Windows(x, k, s, p, pad, "test");
+        Assert.Equal(new[] { N, C, kk, oh, ow }, perImage.Shape);
+        Ref.Close(cols, perImage.ToArray<float>(), 0, "cols " + what);
+        Tensor.Full(x.Shape, 1e6, device: d).Dispose(); // the pool hands this storage to the gradient next: col2im must not add to it
+        perImage.Backward(Tensor.FromArray(gs, perImage.Shape, d));
+        var dxPerImage = x.Grad!.ToArray<float>();
+        Ref.Close(dx, dxPerImage, 1e-5, "dx " + what);
+
+        x.Grad = null;
+        var batchInner = Tensor.Windows(x, k, s, p, pad, "test", batchInner: true);
+        Assert.Equal(new[] { C * kk, N * l }, batchInner.Shape);
+        // The same columns in [C, k·k, N, L] order, and the same gradient: each input sums the same values in the same order.
+        var permuted = Tensor.FromArray(cols.Select(v => (float)v).ToArray(), [N, C * kk, l]).Permute(1, 0, 2).Reshape(C * kk, N * l);
+        Assert.Equal(permuted.ToArray<float>(), batchInner.ToArray<float>());
+        var g = Tensor.FromArray(gs, [N, C * kk, l]).Permute(1, 0, 2).Reshape(C * kk, N * l).To(d);
+        Tensor.Full(x.Shape, 1e6, device: d).Dispose();
+        batchInner.Backward(g);
+        Assert.Equal(dxPerImage, x.Grad!.ToArray<float>());
+    }
+}
