@@ -82,7 +82,7 @@ public static class Functional
 
     /// <summary>Max over each k×k window (padding reads -inf, so it never wins; ties share the gradient): [N, C, H, W] → [N, C, OH, OW].</summary>
     public static Tensor MaxPool2d(Tensor x, int kernel, int? stride = null, int padding = 0) =>
-        Tensor.Windows(x, kernel, stride ?? kernel, padding, float.NegativeInfinity, nameof(MaxPool2d)).Max(2);
+        Tensor.MaxPool(x, kernel, stride ?? kernel, padding, nameof(MaxPool2d));
 
     /// <summary>Mean over each k×k window (zero padding counts, as PyTorch's default): [N, C, H, W] → [N, C, OH, OW].</summary>
     public static Tensor AvgPool2d(Tensor x, int kernel, int? stride = null, int padding = 0) =>

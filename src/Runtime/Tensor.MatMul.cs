@@ -105,20 +105,8 @@ public sealed partial class Tensor
     /// </summary>
     internal static Tensor Windows(Tensor x, int k, int stride, int padding, float pad, string op, bool batchInner = false)
     {
-        Check.Float32(op, x, "x");
-        if (x.Rank != 4) throw new ArgumentException($"{op}: expected input [batch, channels, height, width], got {Layout.Format(x.Layout.Shape)}.");
-        if (k <= 0 || stride <= 0 || padding < 0)
-            throw new ArgumentOutOfRangeException(nameof(k), $"{op}: kernel {k} and stride {stride} must be positive and padding {padding} >= 0.");
-        int n = x.Layout.Shape[0], c = x.Layout.Shape[1], h = x.Layout.Shape[2], w = x.Layout.Shape[3];
-        if (h + 2 * padding < k || w + 2 * padding < k)
-            throw new ArgumentException($"{op}: the (padded) input is {h + 2 * padding}×{w + 2 * padding} but the window is {k}×{k}.");
-        var xd = x.Dense();
-        var a = new WindowArgs
-        {
-            N = n, C = c, H = h, W = w, K = k, S = stride, P = padding,
-            OH = (h + 2 * padding - k) / stride + 1, OW = (w + 2 * padding - k) / stride + 1, Offset = xd.Layout.Offset, Pad = pad,
-            BatchInner = batchInner ? 1 : 0,
-        };
+        var a = WindowArgsFor(x, k, stride, padding, pad, op, out var xd) with { BatchInner = batchInner ? 1 : 0 };
+        int n = a.N, c = a.C, h = a.H, w = a.W;
         var cols = Empty(batchInner ? [c * k * k, n * a.OH * a.OW] : [n, c, k * k, a.OH, a.OW], DType.Float32, x.Device);
         x.Backend.Unfold(xd.Storage, cols.Storage, a);
         return Autograd.Record(cols, op, [x], g =>
@@ -128,6 +116,47 @@ public sealed partial class Tensor
             g.Backend.Fold(gd.Storage, dx.Storage, a with { Offset = gd.Layout.Offset });
             return [dx];
         });
+    }
+
+    /// <summary>
+    /// Max pooling (<see cref="Functional.MaxPool2d"/>): the max of each window; backward, one launch gives each input
+    /// element its share of the gradient of every window whose max it equals — the same additions, bit for bit, as the
+    /// composite <c>Windows(x).Max(2)</c>, whose backward takes five launches more and keeps the windows alive until then.
+    /// </summary>
+    internal static Tensor MaxPool(Tensor x, int k, int stride, int padding, string op)
+    {
+        var a = WindowArgsFor(x, k, stride, padding, float.NegativeInfinity, op, out var xd);
+        Tensor y;
+        using (var cols = Empty([a.N, a.C, k * k, a.OH, a.OW], DType.Float32, x.Device))
+        {
+            x.Backend.Unfold(xd.Storage, cols.Storage, a);
+            y = cols.Max(2);
+        }
+        return Autograd.Record(y, op, [x], g =>
+        {
+            var gd = g.Layout.Offset == 0 ? g.Dense() : g.Dense(copy: true);
+            var dx = Empty([a.N, a.C, a.H, a.W], DType.Float32, g.Device);
+            g.Backend.MaxPoolBack(xd.Storage, y.Storage, gd.Storage, dx.Storage, a);
+            return [dx];
+        }, x, y);
+    }
+
+    /// <summary>Checks x, k, stride and padding, and describes the windows over x's dense form <paramref name="xd"/>.</summary>
+    private static WindowArgs WindowArgsFor(Tensor x, int k, int stride, int padding, float pad, string op, out Tensor xd)
+    {
+        Check.Float32(op, x, "x");
+        if (x.Rank != 4) throw new ArgumentException($"{op}: expected input [batch, channels, height, width], got {Layout.Format(x.Layout.Shape)}.");
+        if (k <= 0 || stride <= 0 || padding < 0)
+            throw new ArgumentOutOfRangeException(nameof(k), $"{op}: kernel {k} and stride {stride} must be positive and padding {padding} >= 0.");
+        int n = x.Layout.Shape[0], c = x.Layout.Shape[1], h = x.Layout.Shape[2], w = x.Layout.Shape[3];
+        if (h + 2 * padding < k || w + 2 * padding < k)
+            throw new ArgumentException($"{op}: the (padded) input is {h + 2 * padding}×{w + 2 * padding} but the window is {k}×{k}.");
+        xd = x.Dense();
+        return new WindowArgs
+        {
+            N = n, C = c, H = h, W = w, K = k, S = stride, P = padding,
+            OH = (h + 2 * padding - k) / stride + 1, OW = (w + 2 * padding - k) / stride + 1, Offset = xd.Layout.Offset, Pad = pad,
+        };
     }
 
     /// <summary>

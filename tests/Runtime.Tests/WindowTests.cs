@@ -56,3 +56,43 @@ public class WindowTests
         Assert.Equal(dxPerImage, x.Grad!.ToArray<float>());
     }
 }
+
+/// <summary>Max pooling's fused gradient against the composite it replaced (the windows, their max, its gradient rule and
+/// col2im): the same bits on every device, with ties inside windows, windows that overlap and pad, a stride past the
+/// window, and infinite and NaN upstream gradients.</summary>
+public class MaxPoolTests
+{
+    public static TheoryData<string, int, int, int> Cases()
+    {
+        var d = new TheoryData<string, int, int, int>();
+        foreach (var dev in TestDevices.Names)
+            foreach (var (k, s, p) in new[] { (2, 2, 0), (3, 1, 1), (3, 2, 1), (2, 3, 0) })
+                d.Add(dev, k, s, p);
+        return d;
+    }
+
+    [Theory, MemberData(nameof(Cases))]
+    public void FusedGradientEqualsTheComposite(string device, int k, int s, int p)
+    {
+        var d = TestDevices.Use(device);
+        const int N = 2, C = 3, H = 7, W = 6;
+        // Values on a coarse grid, so windows hold ties; a 2×2 corner of -inf, whose padded windows' max ties the padding.
+        var xs = Ref.Random(N * C * H * W, 7).Select(v => MathF.Round(v * 2) / 2).ToArray();
+        foreach (int i in new[] { 0, 1, W, W + 1 }) xs[i] = float.NegativeInfinity;
+        var x = Tensor.FromArray(xs, [N, C, H, W], d).RequiresGradient();
+        var y = Functional.MaxPool2d(x, k, s, p);
+        var composite = Tensor.Windows(x, k, s, p, float.NegativeInfinity, "composite").Max(2);
+        Assert.Equal(composite.ToArray<float>(), y.ToArray<float>());
+        var gs = Ref.Random(y.Count, 8);
+        gs[^1] = float.PositiveInfinity; gs[^3] = float.NaN; // far from the -inf corner, whose windows they would turn to NaN
+        Tensor.Full(x.Shape, 1e6, device: d).Dispose(); // the pool hands this storage to the gradient next
+        y.Backward(Tensor.FromArray(gs, y.Shape, d));
+        var fused = x.Grad!.ToArray<float>();
+        x.Grad = null;
+        composite.Backward(Tensor.FromArray(gs, y.Shape, d));
+        var expected = x.Grad!.ToArray<float>();
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(fused[i]) || (float.IsNaN(expected[i]) && float.IsNaN(fused[i])),
+                $"dx[{i}]: composite {expected[i]}, fused {fused[i]} (k {k} s {s} p {p}, {device})");
+    }
+}

@@ -111,6 +111,12 @@ internal interface IBackend
     void Unfold(Storage x, Storage cols, WindowArgs a);
     /// <summary>col2im: dx [N, C, H, W] = Σ of the cols entries that read each input element (the adjoint of Unfold).</summary>
     void Fold(Storage cols, Storage dx, WindowArgs a);
+    /// <summary>
+    /// Max pooling's gradient: dx [N, C, H, W] (x dense from a.Offset; y = the windows' max and g its gradient, dense
+    /// [N, C, OH, OW] from 0). Each input element sums, over the windows that read it in increasing window position,
+    /// (x == y ? 1 : 0) · (g / the number of the window's elements equal to y) — padding counts as a.Pad.
+    /// </summary>
+    void MaxPoolBack(Storage x, Storage y, Storage g, Storage dx, WindowArgs a);
     /// <summary>Waits for queued work.</summary>
     void Synchronize();
 }

@@ -85,6 +85,79 @@ internal sealed partial class CpuBackend
         });
     }
 
+    public unsafe void MaxPoolBack(Storage x, Storage y, Storage g, Storage dx, WindowArgs a)
+    {
+        var xs = E(x); var ys = E(y); var gs = E(g); var ds = E(dx);
+        int plane = a.H * a.W, window = a.OH * a.OW;
+        CpuParallel.For(a.N * a.C, a.K * a.K * window, (lo, hi) =>
+        {
+            var (share, start) = CpuArrayPool.RentAligned<float>(window); // g / ties of each window of one image
+            try
+            {
+                fixed (float* xp = xs, yp = ys, gp = gs, dp = ds, qp = &share[start])
+                    for (int nc = lo; nc < hi; nc++)
+                        MaxPoolBackPlane(xp + a.Offset + (long)nc * plane, yp + (long)nc * window, gp + (long)nc * window, dp + (long)nc * plane, qp, a);
+            }
+            finally { CpuArrayPool.Return(DType.Float32, share); }
+        });
+    }
+
+    /// <summary>One image of <see cref="MaxPoolBack"/>: each window's share g / ties, then the shares added window position
+    /// by window position (the order of col2im) to the elements equal to the max. Windows that tile the image (stride =
+    /// kernel, no padding) write each element once.</summary>
+    private static unsafe void MaxPoolBackPlane(float* x, float* y, float* g, float* dx, float* share, WindowArgs a)
+    {
+        int k = a.K, s = a.S, p = a.P, h = a.H, w = a.W, oh = a.OH, ow = a.OW;
+        float pad = a.Pad;
+        if (s == k && p == 0)
+        {
+            new Span<float>(dx, h * w).Clear(); // rows and columns past the last window
+            for (int r = 0, o = 0; r < oh; r++)
+                for (int c = 0; c < ow; c++, o++)
+                {
+                    float* at = x + r * k * w + c * k;
+                    float max = y[o];
+                    int ties = 0;
+                    for (int i = 0; i < k; i++)
+                        for (int j = 0; j < k; j++) ties += at[i * w + j] == max ? 1 : 0;
+                    float q = g[o] / ties; // ties counted as floats 1 + 1 + … in the composite: the same whole number
+                    float* d = dx + r * k * w + c * k;
+                    for (int i = 0; i < k; i++)
+                        for (int j = 0; j < k; j++) d[i * w + j] = 0f + (at[i * w + j] == max ? 1f : 0f) * q;
+                }
+            return;
+        }
+        for (int r = 0, o = 0; r < oh; r++)
+            for (int c = 0; c < ow; c++, o++)
+            {
+                int ties = 0;
+                float max = y[o];
+                for (int i = 0; i < k; i++)
+                    for (int j = 0; j < k; j++)
+                    {
+                        int hh = r * s - p + i, ww = c * s - p + j;
+                        ties += (hh >= 0 && hh < h && ww >= 0 && ww < w ? x[hh * w + ww] : pad) == max ? 1 : 0;
+                    }
+                share[o] = g[o] / ties;
+            }
+        new Span<float>(dx, h * w).Clear();
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++)
+            {
+                var (cLo, cHi) = ValidColumns(a, j);
+                for (int r = 0; r < oh; r++)
+                {
+                    int hh = r * s - p + i;
+                    if (hh < 0 || hh >= h) continue;
+                    for (int c = cLo; c < cHi; c++)
+                    {
+                        int e = hh * w + c * s - p + j, o = r * ow + c;
+                        dx[e] += (x[e] == y[o] ? 1f : 0f) * share[o];
+                    }
+                }
+            }
+    }
+
     /// <summary>dst[t] = src[index[t]], or <paramref name="pad"/> where the index is negative.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // SIMD loops: tier-0 code runs them several times slower
     private static unsafe void GatherPlane(float* src, int* index, float* dst, int n, float pad)

@@ -149,6 +149,10 @@ internal sealed partial class IlgpuBackend
     private Action<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs> UnfoldK() =>
         Compiled("unfold", typeof(float), null, static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.Unfold));
 
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, WindowArgs> MaxPoolBackK() =>
+        Compiled("maxPoolBack", typeof(float), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.MaxPoolBack));
+
     private Action<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs> FoldK() =>
         Compiled("fold", typeof(float), null, static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.Fold));
 
@@ -167,7 +171,7 @@ internal sealed partial class IlgpuBackend
             () => BinaryK<ReluGradOp>(), () => BinaryDenseK<ReluGradOp>(), () => BinaryK<MulOp>(), () => ReduceColumnsK<SumOp>(),
             () => ReduceRowsK<SumOp>(), () => ReduceColumnsK<MaxOp>(), () => CopyK<float>(), () => CopyK<long>(),
             () => FillK<float, FillOp<float>>(), () => CeReducedK<long, I64>(), () => CeBackK<long, I64>(), () => CeK<long, I64>(),
-            () => UpdateK<SgdStep>(), () => UpdateK<AdamStep>(), () => ArgReduceK(), () => UnfoldK(), () => FoldK(),
+            () => UpdateK<SgdStep>(), () => UpdateK<AdamStep>(), () => ArgReduceK(), () => UnfoldK(), () => FoldK(), () => MaxPoolBackK(),
             () => BinaryK<EqOp>(), () => UnaryK<RightScalar<MulOp>>(),
         ];
         var task = new Task(() => Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount / 2) }, w =>

@@ -136,6 +136,19 @@ internal sealed partial class IlgpuBackend
         catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(Unfold)); }
     }
 
+    public void MaxPoolBack(Storage x, Storage y, Storage g, Storage dx, WindowArgs a)
+    {
+        int count = a.N * a.C * a.H * a.W;
+        if (count == 0) return;
+        using var scope = Enter(nameof(MaxPoolBack));
+        try
+        {
+            _launches++;
+            MaxPoolBackK()(count, V<float>(x), V<float>(y), V<float>(g), V<float>(dx), a);
+        }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(MaxPoolBack)); }
+    }
+
     public void Fold(Storage cols, Storage dx, WindowArgs a)
     {
         int count = a.N * a.C * a.H * a.W;

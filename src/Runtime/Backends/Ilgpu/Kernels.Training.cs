@@ -106,6 +106,35 @@ public static partial class Kernels
         dx[t] = acc;
     }
 
+    /// <summary>Max pooling's gradient as a gather (see <c>IBackend.MaxPoolBack</c>): each input element visits the windows
+    /// that read it in increasing window position, counts each window's elements equal to its max, and adds its share.</summary>
+    public static void MaxPoolBack(Index1D t, ArrayView<float> x, ArrayView<float> y, ArrayView<float> g, ArrayView<float> dx, WindowArgs a)
+    {
+        int w = t % a.W, r = t / a.W, h = r % a.H, nc = r / a.H;
+        float xv = x[a.Offset + t], acc = 0f;
+        for (int i = 0; i < a.K; i++)
+        {
+            int hh = h + a.P - i;
+            if (hh < 0 || hh % a.S != 0 || hh / a.S >= a.OH) continue;
+            int oh = hh / a.S;
+            for (int j = 0; j < a.K; j++)
+            {
+                int ww = w + a.P - j;
+                if (ww < 0 || ww % a.S != 0 || ww / a.S >= a.OW) continue;
+                int ow = ww / a.S, o = (nc * a.OH + oh) * a.OW + ow;
+                float max = y[o], ties = 0f;
+                for (int ii = 0; ii < a.K; ii++)
+                    for (int jj = 0; jj < a.K; jj++)
+                    {
+                        int h2 = oh * a.S - a.P + ii, w2 = ow * a.S - a.P + jj;
+                        ties += (h2 >= 0 && h2 < a.H && w2 >= 0 && w2 < a.W ? x[a.Offset + (nc * a.H + h2) * a.W + w2] : a.Pad) == max ? 1f : 0f;
+                    }
+                acc += (xv == max ? 1f : 0f) * (g[o] / ties);
+            }
+        }
+        dx[t] = acc;
+    }
+
     /// <summary>y[index[r], c] += src[r, c] with atomic adds (several r may name the same row).</summary>
     public static void IndexAddRows<TIdx, EIdx>(Index1D t, ArrayView<float> y, ArrayView<TIdx> index, ArrayView<float> src, GatherArgs g)
         where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
