@@ -139,6 +139,7 @@ static void Gpu(Device d)
     if (!Quick()) BlockStep(d, "20-256-10", [20, 256, 10], 256);
     if (!Quick()) BlockStep(d, "784-1024-1024-10", [784, 1024, 1024, 10], 128);
     ConvStep(d);
+    CnnStep(d);
 }
 
 // GEMM of square n on an accelerator: cuBLAS (CUDA) against the C# kernels, with each dispatch option switched once.
@@ -261,6 +262,16 @@ static void ConvStep(Device d)
     t = Median(301, step, d.Synchronize) * 1e6;
     backend.UseSplitK = true;
     Console.WriteLine($"  split-K off: {t:F1} µs");
+}
+
+// The main job's CNN (examples/Digits --model cnn): a training step on a batch of 32 8×8 images.
+static void CnnStep(Device d)
+{
+    var step = new OursSide(d).CnnStep();
+    double t = Median(301, step, d.Synchronize) * 1e6;
+    long l0 = d.Stats.KernelLaunches;
+    step();
+    Console.WriteLine($"digits CNN training step, batch 32 of 8×8: {t:F1} µs ({d.Stats.KernelLaunches - l0} launches)");
 }
 
 // Cold start: a fresh process's first training step of the main example's model (kernel compilation included).
