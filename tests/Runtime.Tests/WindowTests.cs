@@ -66,7 +66,7 @@ public class MaxPoolTests
     {
         var d = new TheoryData<string, int, int, int>();
         foreach (var dev in TestDevices.Names)
-            foreach (var (k, s, p) in new[] { (2, 2, 0), (3, 1, 1), (3, 2, 1), (2, 3, 0) })
+            foreach (var (k, s, p) in new[] { (2, 2, 0), (3, 1, 1), (3, 2, 1), (2, 3, 0), (3, 3, 0) })
                 d.Add(dev, k, s, p);
         return d;
     }

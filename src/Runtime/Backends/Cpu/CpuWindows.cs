@@ -103,28 +103,29 @@ internal sealed partial class CpuBackend
     }
 
     /// <summary>One image of <see cref="MaxPoolBack"/>: each window's share g / ties, then the shares added window position
-    /// by window position (the order of col2im) to the elements equal to the max. Windows that tile the image (stride =
-    /// kernel, no padding) write each element once.</summary>
+    /// by window position (the order of col2im) to the elements equal to the max. 2×2 windows that tile the image write
+    /// each element once.</summary>
     private static unsafe void MaxPoolBackPlane(float* x, float* y, float* g, float* dx, float* share, WindowArgs a)
     {
         int k = a.K, s = a.S, p = a.P, h = a.H, w = a.W, oh = a.OH, ow = a.OW;
         float pad = a.Pad;
-        if (s == k && p == 0)
+        if (k == 2 && s == 2 && p == 0)
         {
-            new Span<float>(dx, h * w).Clear(); // rows and columns past the last window
+            // The common 2×2 pooling, unrolled: the digits CNN's first pooling forward + backward 77 → 35 µs on one core
+            // against loops over the window (~22 cycles per window).
+            if (h != 2 * oh || w != 2 * ow) new Span<float>(dx, h * w).Clear(); // a row or column past the last window
             for (int r = 0, o = 0; r < oh; r++)
+            {
+                float* a0 = x + 2 * r * w, a1 = a0 + w, d0 = dx + 2 * r * w, d1 = d0 + w;
                 for (int c = 0; c < ow; c++, o++)
                 {
-                    float* at = x + r * k * w + c * k;
+                    int j = 2 * c;
                     float max = y[o];
-                    int ties = 0;
-                    for (int i = 0; i < k; i++)
-                        for (int j = 0; j < k; j++) ties += at[i * w + j] == max ? 1 : 0;
-                    float q = g[o] / ties; // ties counted as floats 1 + 1 + … in the composite: the same whole number
-                    float* d = dx + r * k * w + c * k;
-                    for (int i = 0; i < k; i++)
-                        for (int j = 0; j < k; j++) d[i * w + j] = 0f + (at[i * w + j] == max ? 1f : 0f) * q;
+                    float m0 = a0[j] == max ? 1f : 0f, m1 = a0[j + 1] == max ? 1f : 0f, m2 = a1[j] == max ? 1f : 0f, m3 = a1[j + 1] == max ? 1f : 0f;
+                    float q = g[o] / (m0 + m1 + m2 + m3); // whole numbers: the same count in any order
+                    d0[j] = 0f + m0 * q; d0[j + 1] = 0f + m1 * q; d1[j] = 0f + m2 * q; d1[j + 1] = 0f + m3 * q;
                 }
+            }
             return;
         }
         for (int r = 0, o = 0; r < oh; r++)
