@@ -57,9 +57,9 @@ public class WindowTests
     }
 }
 
-/// <summary>Max pooling's fused gradient against the composite it replaced (the windows, their max, its gradient rule and
-/// col2im): the same bits on every device, with ties inside windows, windows that overlap and pad, a stride past the
-/// window, and infinite and NaN upstream gradients.</summary>
+/// <summary>Max pooling's fused gradient against the composite it replaced (the windows' max, its gradient rule and
+/// col2im): the same bits on every device, with ties inside windows (-0 against +0 among them), a NaN, windows that
+/// overlap and pad, a stride past the window, and infinite and NaN upstream gradients.</summary>
 public class MaxPoolTests
 {
     public static TheoryData<string, int, int, int> Cases()
@@ -79,10 +79,12 @@ public class MaxPoolTests
         // Values on a coarse grid, so windows hold ties; a 2×2 corner of -inf, whose padded windows' max ties the padding.
         var xs = Ref.Random(N * C * H * W, 7).Select(v => MathF.Round(v * 2) / 2).ToArray();
         foreach (int i in new[] { 0, 1, W, W + 1 }) xs[i] = float.NegativeInfinity;
+        xs[3 * W + 3] = float.NaN;                                   // a NaN wins its windows (and ties nothing)
+        (xs[4 * W], xs[4 * W + 1], xs[5 * W], xs[5 * W + 1]) = (-1f, -1f, -0f, 0f); // -0 and +0 tie; the fold's order picks the sign
         var x = Tensor.FromArray(xs, [N, C, H, W], d).RequiresGradient();
         var y = Functional.MaxPool2d(x, k, s, p);
         var composite = Tensor.Windows(x, k, s, p, float.NegativeInfinity, "composite").Max(2);
-        Assert.Equal(composite.ToArray<float>(), y.ToArray<float>());
+        SameBits(composite.ToArray<float>(), y.ToArray<float>(), $"y (k {k} s {s} p {p}, {device})");
         var gs = Ref.Random(y.Count, 8);
         gs[^1] = float.PositiveInfinity; gs[^3] = float.NaN; // far from the -inf corner, whose windows they would turn to NaN
         Tensor.Full(x.Shape, 1e6, device: d).Dispose(); // the pool hands this storage to the gradient next
@@ -90,9 +92,15 @@ public class MaxPoolTests
         var fused = x.Grad!.ToArray<float>();
         x.Grad = null;
         composite.Backward(Tensor.FromArray(gs, y.Shape, d));
-        var expected = x.Grad!.ToArray<float>();
+        SameBits(x.Grad!.ToArray<float>(), fused, $"dx (k {k} s {s} p {p}, {device})");
+    }
+
+    /// <summary>Equal bit for bit (-0 is not +0), any NaN matching any NaN.</summary>
+    private static void SameBits(float[] expected, float[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
         for (int i = 0; i < expected.Length; i++)
-            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(fused[i]) || (float.IsNaN(expected[i]) && float.IsNaN(fused[i])),
-                $"dx[{i}]: composite {expected[i]}, fused {fused[i]} (k {k} s {s} p {p}, {device})");
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]) || (float.IsNaN(expected[i]) && float.IsNaN(actual[i])),
+                $"{what}[{i}]: composite {expected[i]}, fused {actual[i]}");
     }
 }

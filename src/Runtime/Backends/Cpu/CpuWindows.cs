@@ -117,7 +117,20 @@ internal sealed partial class CpuBackend
             for (int r = 0, o = 0; r < oh; r++)
             {
                 float* a0 = x + 2 * r * w, a1 = a0 + w, d0 = dx + 2 * r * w, d1 = d0 + w;
-                for (int c = 0; c < ow; c++, o++)
+                int c = 0;
+                // Two windows per step without branches (compares whose outcome follows the data mispredict).
+                for (; c + 2 <= ow; c += 2, o += 2)
+                {
+                    int j = 2 * c;
+                    var max = Vector128.Create(y[o], y[o], y[o + 1], y[o + 1]);
+                    var top = Vector128.Equals(Vector128.Load(a0 + j), max) & Vector128<float>.One;
+                    var bottom = Vector128.Equals(Vector128.Load(a1 + j), max) & Vector128<float>.One;
+                    var columns = top + bottom;
+                    var q = Vector128.Create(g[o], g[o], g[o + 1], g[o + 1]) / (columns + Vector128.Shuffle(columns, Vector128.Create(1, 0, 3, 2)));
+                    (Vector128<float>.Zero + top * q).Store(d0 + j);
+                    (Vector128<float>.Zero + bottom * q).Store(d1 + j);
+                }
+                for (; c < ow; c++, o++)
                 {
                     int j = 2 * c;
                     float max = y[o];
