@@ -251,27 +251,26 @@ static void BlockStep(Device d, string name, int[] sizes, int batch)
 // Conv2d 3→32, kernel 3, padding 1, on [32, 3, 32, 32]: forward and backward (weight and bias gradients; the input is data).
 static void ConvStep(Device d)
 {
-    var step = new OursSide(d).ConvStep();
-    double t = Median(301, step, d.Synchronize) * 1e6;
-    long l0 = d.Stats.KernelLaunches;
-    step();
-    Console.WriteLine($"\nConv2d 3→32 k3 p1 on [32, 3, 32, 32], forward + backward: {t:F1} µs ({d.Stats.KernelLaunches - l0} launches)");
+    var step = TimedStep(d, "\nConv2d 3→32 k3 p1 on [32, 3, 32, 32], forward + backward", new OursSide(d).ConvStep());
     // The weight gradient is 32 products of 32×27 with K = 1024: one block each, or four K slices each with split-K.
     var backend = DeviceManager.Ilgpu(d);
     backend.UseSplitK = false;
-    t = Median(301, step, d.Synchronize) * 1e6;
+    double t = Median(301, step, d.Synchronize) * 1e6;
     backend.UseSplitK = true;
     Console.WriteLine($"  split-K off: {t:F1} µs");
 }
 
 // The main job's CNN (examples/Digits --model cnn): a training step on a batch of 32 8×8 images.
-static void CnnStep(Device d)
+static void CnnStep(Device d) => TimedStep(d, "digits CNN training step, batch 32 of 8×8", new OursSide(d).CnnStep());
+
+// Prints a step's median time and its launches; returns the step.
+static Action TimedStep(Device d, string name, Action step)
 {
-    var step = new OursSide(d).CnnStep();
     double t = Median(301, step, d.Synchronize) * 1e6;
     long l0 = d.Stats.KernelLaunches;
     step();
-    Console.WriteLine($"digits CNN training step, batch 32 of 8×8: {t:F1} µs ({d.Stats.KernelLaunches - l0} launches)");
+    Console.WriteLine($"{name}: {t:F1} µs ({d.Stats.KernelLaunches - l0} launches)");
+    return step;
 }
 
 // Cold start: a fresh process's first training step of the main example's model (kernel compilation included).

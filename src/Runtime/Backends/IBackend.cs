@@ -49,6 +49,15 @@ public struct WindowArgs
         return ((nc - n * C) * kk + ij) * N + n;
     }
 
+    /// <summary>Whether input coordinate <paramref name="x"/> (a row or column) is at position <paramref name="i"/> of the
+    /// window of output <paramref name="o"/> along an axis of <paramref name="outputs"/> outputs.</summary>
+    public readonly bool Covers(int x, int i, int outputs, out int o)
+    {
+        int v = x + P - i;
+        o = v / S;
+        return v >= 0 && v - o * S == 0 && o < outputs;
+    }
+
     /// <summary>The image and window position of plane <paramref name="plane"/> (the inverse of <see cref="Plane"/>).</summary>
     public readonly void ImageOf(int plane, out int nc, out int ij)
     {

@@ -92,17 +92,9 @@ public static partial class Kernels
         int w = t % a.W, r = t / a.W, h = r % a.H, nc = r / a.H;
         float acc = 0f;
         for (int i = 0; i < a.K; i++)
-        {
-            int hh = h + a.P - i;
-            if (hh < 0 || hh % a.S != 0 || hh / a.S >= a.OH) continue;
-            int oh = hh / a.S;
             for (int j = 0; j < a.K; j++)
-            {
-                int ww = w + a.P - j;
-                if (ww < 0 || ww % a.S != 0 || ww / a.S >= a.OW) continue;
-                acc += cols[a.Offset + (a.Plane(nc, i * a.K + j) * a.OH + oh) * a.OW + ww / a.S];
-            }
-        }
+                if (a.Covers(h, i, a.OH, out int oh) && a.Covers(w, j, a.OW, out int ow))
+                    acc += cols[a.Offset + (a.Plane(nc, i * a.K + j) * a.OH + oh) * a.OW + ow];
         dx[t] = acc;
     }
 
@@ -113,15 +105,10 @@ public static partial class Kernels
         int w = t % a.W, r = t / a.W, h = r % a.H, nc = r / a.H;
         float xv = x[a.Offset + t], acc = 0f;
         for (int i = 0; i < a.K; i++)
-        {
-            int hh = h + a.P - i;
-            if (hh < 0 || hh % a.S != 0 || hh / a.S >= a.OH) continue;
-            int oh = hh / a.S;
             for (int j = 0; j < a.K; j++)
             {
-                int ww = w + a.P - j;
-                if (ww < 0 || ww % a.S != 0 || ww / a.S >= a.OW) continue;
-                int ow = ww / a.S, o = (nc * a.OH + oh) * a.OW + ow;
+                if (!a.Covers(h, i, a.OH, out int oh) || !a.Covers(w, j, a.OW, out int ow)) continue;
+                int o = (nc * a.OH + oh) * a.OW + ow;
                 float max = y[o], ties = 0f;
                 for (int ii = 0; ii < a.K; ii++)
                     for (int jj = 0; jj < a.K; jj++)
@@ -131,7 +118,6 @@ public static partial class Kernels
                     }
                 acc += (xv == max ? 1f : 0f) * (g[o] / ties);
             }
-        }
         dx[t] = acc;
     }
 
