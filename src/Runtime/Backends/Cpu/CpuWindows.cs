@@ -10,6 +10,7 @@ namespace DeepSharp.Backends.Cpu;
 /// and for each input element the window elements that read it. One image plane's worth of table serves every (sample,
 /// channel) plane, and each plane is then one gather loop (eight elements per AVX2 gather). A row-by-row copy pays its
 /// per-row cost for rows of a few floats: the digits CNN's second convolution (4×4 images) copies 18,432 rows of ≤ 4.
+/// Also max pooling's gradient, image by image.
 /// </summary>
 internal sealed partial class CpuBackend
 {
