@@ -5,7 +5,7 @@ namespace DeepSharp.Layers.Tests;
 /// <summary>Finite-difference checks of every built-in layer: gradients of the input and of every parameter.</summary>
 public class LayerGradTests
 {
-    private static readonly string[] Names = ["dense", "conv", "conv_stride_pad", "maxpool", "avgpool", "relu", "sigmoid", "tanh", "flatten", "dropout_eval"];
+    private static readonly string[] Names = ["dense", "conv", "conv_stride_pad", "conv_batch", "maxpool", "maxpool_overlap", "avgpool", "relu", "sigmoid", "tanh", "flatten", "dropout_eval"];
 
     public static TheoryData<string, string> Layers()
     {
@@ -19,7 +19,9 @@ public class LayerGradTests
         "dense" => (new Dense(3, 4), [2, 4]),
         "conv" => (new Conv2d(2, 2, inChannels: 2), [1, 2, 4, 4]),
         "conv_stride_pad" => (new Conv2d(2, 3, stride: 2, padding: 1, inChannels: 1), [1, 1, 5, 5]),
+        "conv_batch" => (new Conv2d(3, 3, padding: 1, inChannels: 2), [3, 2, 4, 4]), // the batch as one product (small images)
         "maxpool" => (new MaxPool2d(2), [1, 2, 4, 4]),
+        "maxpool_overlap" => (new MaxPool2d(3, stride: 1, padding: 1), [2, 1, 4, 4]),
         "avgpool" => (new AvgPool2d(2, stride: 1), [1, 1, 3, 3]),
         "relu" => (new Relu(), [2, 3]),
         "sigmoid" => (new Sigmoid(), [2, 3]),
