@@ -75,10 +75,12 @@ public static class Functional
     }
 
     /// <summary>Output pixels per image from which <see cref="Conv2d"/> multiplies image by image (a batched product) rather
-    /// than the whole batch at once: below it each image's product is too small to run fast, and above it the product's
-    /// [O, N, L] → [N, O, L] copy grows (the digits CNN's 4×4 layer on one core: the three products 84 + 79 + 140 µs
-    /// image by image, 28 + 27 + 24 µs batched, benchmarks/NOTES.md).</summary>
-    internal const int BatchedConvMinPixels = 256;
+    /// than the whole batch at once: below it each image's product is too small to run fast (the digits CNN's 4×4 layer
+    /// on one core: its three products 84 + 79 + 140 µs image by image, 28 + 27 + 24 µs at once), above it the one product
+    /// and its [O, N, L] → [N, O, L] copies cost more (3×3 "same" convolutions of 32 images, 16 → 32 channels, forward +
+    /// backward on two cores: 8×8 images 370–419 µs at once against 444–680 image by image, 12×12 897–918 against
+    /// 806–831, 16×16 1906–2069 against 1230–1266; benchmarks/NOTES.md).</summary>
+    internal const int BatchedConvMinPixels = 128;
 
     /// <summary>Max over each k×k window (padding reads -inf, so it never wins; ties share the gradient): [N, C, H, W] → [N, C, OH, OW].</summary>
     public static Tensor MaxPool2d(Tensor x, int kernel, int? stride = null, int padding = 0) =>

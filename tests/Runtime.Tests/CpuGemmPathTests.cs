@@ -86,7 +86,8 @@ public class CpuGemmPathTests
     {
         { 3, 1, 1, 16, 15 }, { 5, 1, 2, 16, 15 }, { 3, 2, 1, 16, 15 }, { 1, 1, 2, 16, 15 }, { 2, 3, 0, 16, 15 }, { 3, 1, 3, 16, 15 },
         { 3, 1, 1, 5, 4 }, { 2, 2, 0, 6, 7 }, // images with rows shorter than a vector
-        { 3, 1, 1, 16, 16 }, { 3, 1, 1, 24, 24 }, { 3, 2, 1, 48, 48 }, // 256 or more output pixels: one product per image
+        { 3, 1, 1, 16, 16 }, { 3, 1, 1, 24, 24 }, { 3, 2, 1, 48, 48 }, // 128 or more output pixels: one product per image
+        { 7, 1, 3, 10, 12 }, // under 128 output pixels but 49 window positions: the batch-inner columns copied row by row
     };
 
     /// <summary>[8, 3, H, W] through 6 filters: small images (under <see cref="Functional.BatchedConvMinPixels"/> output
