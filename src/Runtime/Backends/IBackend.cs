@@ -49,6 +49,9 @@ public struct WindowArgs
         return ((nc - n * C) * kk + ij) * N + n;
     }
 
+    /// <summary>Whether (h, w) lies inside the input (else a window reads <see cref="Pad"/> there).</summary>
+    public readonly bool Inside(int h, int w) => h >= 0 && h < H && w >= 0 && w < W;
+
     /// <summary>Whether input coordinate <paramref name="x"/> (a row or column) is at position <paramref name="i"/> of the
     /// window of output <paramref name="o"/> along an axis of <paramref name="outputs"/> outputs.</summary>
     public readonly bool Covers(int x, int i, int outputs, out int o)

@@ -82,7 +82,7 @@ public static partial class Kernels
         a.ImageOf(r, out int nc, out int ij);
         int i = ij / a.K, j = ij - i * a.K;
         int h = oh * a.S - a.P + i, w = ow * a.S - a.P + j;
-        cols[t] = h >= 0 && h < a.H && w >= 0 && w < a.W ? x[a.Offset + (nc * a.H + h) * a.W + w] : a.Pad;
+        cols[t] = a.Inside(h, w) ? x[a.Offset + (nc * a.H + h) * a.W + w] : a.Pad;
     }
 
     /// <summary>col2im as a gather (no atomics, deterministic): each input element sums the column entries that read it
@@ -92,9 +92,12 @@ public static partial class Kernels
         int w = t % a.W, r = t / a.W, h = r % a.H, nc = r / a.H;
         float acc = 0f;
         for (int i = 0; i < a.K; i++)
+        {
+            if (!a.Covers(h, i, a.OH, out int oh)) continue;
             for (int j = 0; j < a.K; j++)
-                if (a.Covers(h, i, a.OH, out int oh) && a.Covers(w, j, a.OW, out int ow))
+                if (a.Covers(w, j, a.OW, out int ow))
                     acc += cols[a.Offset + (a.Plane(nc, i * a.K + j) * a.OH + oh) * a.OW + ow];
+        }
         dx[t] = acc;
     }
 
@@ -105,19 +108,22 @@ public static partial class Kernels
         int w = t % a.W, r = t / a.W, h = r % a.H, nc = r / a.H;
         float xv = x[a.Offset + t], acc = 0f;
         for (int i = 0; i < a.K; i++)
+        {
+            if (!a.Covers(h, i, a.OH, out int oh)) continue;
             for (int j = 0; j < a.K; j++)
             {
-                if (!a.Covers(h, i, a.OH, out int oh) || !a.Covers(w, j, a.OW, out int ow)) continue;
+                if (!a.Covers(w, j, a.OW, out int ow)) continue;
                 int o = (nc * a.OH + oh) * a.OW + ow;
                 float max = y[o], ties = 0f;
                 for (int ii = 0; ii < a.K; ii++)
                     for (int jj = 0; jj < a.K; jj++)
                     {
                         int h2 = oh * a.S - a.P + ii, w2 = ow * a.S - a.P + jj;
-                        ties += (h2 >= 0 && h2 < a.H && w2 >= 0 && w2 < a.W ? x[a.Offset + (nc * a.H + h2) * a.W + w2] : a.Pad) == max ? 1f : 0f;
+                        ties += (a.Inside(h2, w2) ? x[a.Offset + (nc * a.H + h2) * a.W + w2] : a.Pad) == max ? 1f : 0f;
                     }
                 acc += (xv == max ? 1f : 0f) * (g[o] / ties);
             }
+        }
         dx[t] = acc;
     }
 
