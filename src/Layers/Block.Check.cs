@@ -1,24 +1,26 @@
+using System.Collections;
 using System.Collections.Concurrent;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace DeepSharp.Layers;
 
-/// <summary>Marks a tensor field that is deliberately not model state (a cache), so the registration check skips it.</summary>
+/// <summary>Marks a field that deliberately holds no model state (a cache), so the registration check skips it.</summary>
 [AttributeUsage(AttributeTargets.Field)]
 public sealed class TransientAttribute : Attribute;
 
-/// <summary>A field holds a block, parameter or tensor that was never registered, so it would be missing from
-/// parameters, state dicts, device moves and checkpoints.</summary>
+/// <summary>A field holds a block, parameter or tensor (directly or in a collection or tuple) that was never registered,
+/// so it would be missing from parameters, state dicts, device moves and checkpoints.</summary>
 public sealed class UnregisteredStateException(string message) : InvalidOperationException(message);
 
 public abstract partial class Block
 {
     private static readonly ConcurrentDictionary<Type, FieldInfo[]> _stateFields = new();
 
-    // What the outermost Call checked last: the registration count it saw, the tree's blocks, the state fields' values,
+    // What the outermost Call checked last: the registration count it saw, the tree's blocks, what the state fields held,
     // and whether every parameter had its data. While nothing was registered anywhere and no field changed, a call
-    // skips the full walk (measured: the walk cost ~13 µs per call of a three-layer MLP, three times its forward).
+    // skips the full walk (it cost ~13 µs per call of a three-layer MLP, three times its forward; benchmarks/NOTES.md).
     private static int _structureVersion;
     private int _checkedVersion = -1;
     private Block[] _tree = [];
@@ -38,7 +40,7 @@ public abstract partial class Block
         CheckRegistration();
         InitializeKnown(device);
         _tree = NamedBlocks().Select(b => b.Block).ToArray();
-        _fieldValues = _tree.Select(b => _stateFields.GetOrAdd(b.GetType(), StateFields).Select(f => f.GetValue(b)).ToArray()).ToArray();
+        _fieldValues = _tree.Select(b => StateFieldsOf(b.GetType()).Select(f => Snapshot(f.GetValue(b))).ToArray()).ToArray();
         _allMaterialized = AllMaterialized();
         _checkedVersion = version;
     }
@@ -47,11 +49,25 @@ public abstract partial class Block
     {
         for (int i = 0; i < _tree.Length; i++)
         {
-            var fields = _stateFields.GetOrAdd(_tree[i].GetType(), StateFields);
+            var fields = StateFieldsOf(_tree[i].GetType());
             for (int j = 0; j < fields.Length; j++)
-                if (!ReferenceEquals(fields[j].GetValue(_tree[i]), _fieldValues[i][j])) return false;
+                if (!SameSnapshot(fields[j].GetValue(_tree[i]), _fieldValues[i][j])) return false;
         }
         return true;
+    }
+
+    /// <summary>What a state field holds, for change detection: the object itself, or the items of a collection or tuple
+    /// (whose contents can change while the field keeps the same object).</summary>
+    private static object? Snapshot(object? value) =>
+        value is null or Block or Parameter or Tensor ? value : StateItems(value, null).Select(x => x.Item).ToArray();
+
+    private static bool SameSnapshot(object? value, object? snapshot)
+    {
+        if (value is null or Block or Parameter or Tensor || snapshot is not object[] items) return ReferenceEquals(value, snapshot);
+        int i = 0;
+        foreach (var (_, item) in StateItems(value, null))
+            if (i >= items.Length || !ReferenceEquals(items[i++], item)) return false;
+        return i == items.Length;
     }
 
     private bool AllMaterialized()
@@ -63,38 +79,112 @@ public abstract partial class Block
     }
 
     /// <summary>
-    /// Fails when a field of this tree holds a block, parameter or (non-[Transient]) tensor that is not registered —
-    /// the silent weight loss TorchSharp users meet. Registration stays explicit; this only checks it.
+    /// Fails when a field of a block in this tree holds a block, parameter or (non-[Transient]) tensor — directly, or inside
+    /// an array, list, dictionary, set or tuple — that is not registered anywhere in the tree: the silent weight loss
+    /// TorchSharp users meet. Registration stays explicit; this only checks it.
     /// </summary>
     private void CheckRegistration()
     {
+        var blocks = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        var state = new HashSet<object>(ReferenceEqualityComparer.Instance);
         foreach (var (_, b) in NamedBlocks())
-            foreach (var f in _stateFields.GetOrAdd(b.GetType(), StateFields))
-            {
-                var value = f.GetValue(b);
-                bool registered = value switch
+        {
+            blocks.Add(b);
+            foreach (var (_, p) in b._parameters) { state.Add(p); if (p.IsInitialized) state.Add(p.Data); }
+            foreach (var (_, t) in b._buffers) state.Add(t);
+        }
+        foreach (var b in blocks.Cast<Block>())
+            foreach (var f in StateFieldsOf(b.GetType()))
+                foreach (var (label, item) in StateItems(f.GetValue(b), f.Name))
                 {
-                    Block child => b._children.Any(c => ReferenceEquals(c.Block, child)),
-                    Parameter p => b._parameters.Any(x => ReferenceEquals(x.Parameter, p)),
-                    Tensor t => b._buffers.Any(x => ReferenceEquals(x.Tensor, t)) || b._parameters.Any(x => x.Parameter.IsInitialized && ReferenceEquals(x.Parameter.Data, t)),
-                    _ => true,
-                };
-                if (!registered)
-                    throw new UnregisteredStateException($"{b.GetType().Name}: field '{f.Name}' holds a {value!.GetType().Name} that is not registered, so it " +
-                        "would be missing from parameters, state dicts, device moves and checkpoints. Assign it through Register(\"name\", …) " +
-                        "(or RegisterBuffer for a constant tensor; mark a deliberate cache [Transient]).");
-            }
+                    if (item is Block ? blocks.Contains(item) : state.Contains(item)) continue;
+                    var where = label == f.Name ? $"field '{f.Name}'" : $"field '{f.Name}' ({FriendlyName(f.FieldType)}) at {label}";
+                    throw new UnregisteredStateException($"{b.GetType().Name}: {where} holds a {item.GetType().Name} that is not registered, " +
+                        "so it would be missing from parameters, state dicts, device moves and checkpoints. Assign it through " +
+                        "Register(\"name\", …) (RegisterBuffer for a constant tensor); keep groups of blocks or parameters in a registered " +
+                        "BlockList, BlockDict, ParameterList or ParameterDict; mark a deliberate cache [Transient].");
+                }
     }
+
+    /// <summary>The blocks, parameters and tensors a field's value holds, with where (when <paramref name="label"/> is not
+    /// null): the value itself, or the items of arrays, collections, dictionaries (keys and values) and tuples, nested a
+    /// few levels.</summary>
+    private static IEnumerable<(string? Label, object Item)> StateItems(object? value, string? label, int depth = 0)
+    {
+        switch (value)
+        {
+            case null or string: yield break;
+            case Block or Parameter or Tensor: yield return (label, value); yield break;
+        }
+        if (depth >= 4) yield break;
+        if (value is ITuple tuple)
+        {
+            for (int i = 0; i < tuple.Length; i++)
+                foreach (var x in StateItems(tuple[i], label is null ? null : $"{label}.Item{i + 1}", depth + 1)) yield return x;
+        }
+        else if (value is IDictionary dict)
+        {
+            foreach (DictionaryEntry e in dict)
+            {
+                foreach (var x in StateItems(e.Key, label is null ? null : $"{label}[key {e.Key}]", depth + 1)) yield return x;
+                foreach (var x in StateItems(e.Value, label is null ? null : $"{label}[{Quote(e.Key)}]", depth + 1)) yield return x;
+            }
+        }
+        else if (value is IEnumerable items && IsCollection(value.GetType()))
+        {
+            int i = 0;
+            foreach (var item in items)
+            {
+                var (key, inner) = KeyValue(item);
+                var at = label is null ? null : key is null ? $"{label}[{i}]" : $"{label}[{Quote(key)}]";
+                foreach (var x in StateItems(inner, at, depth + 1)) yield return x;
+                i++;
+            }
+        }
+    }
+
+    private static string Quote(object? key) => key is string s ? $"\"{s}\"" : $"{key}";
+
+    /// <summary>A key-value pair's parts (dictionaries that are not <see cref="IDictionary"/>), else (null, item).</summary>
+    private static (object? Key, object? Value) KeyValue(object? item)
+    {
+        var t = item?.GetType();
+        if (t is not { IsGenericType: true } || t.GetGenericTypeDefinition() != typeof(KeyValuePair<,>)) return (null, item);
+        return (t.GetProperty("Key")!.GetValue(item), t.GetProperty("Value")!.GetValue(item));
+    }
+
+    /// <summary>Materialized collections only: enumerating a lazy sequence (a LINQ query, an iterator) could run user code.</summary>
+    private static bool IsCollection(Type t) => _isCollection.GetOrAdd(t, static t => t.IsArray || typeof(ICollection).IsAssignableFrom(t) ||
+        t.GetInterfaces().Any(i => i.IsGenericType &&
+            (i.GetGenericTypeDefinition() == typeof(IReadOnlyCollection<>) || i.GetGenericTypeDefinition() == typeof(ICollection<>))));
+
+    private static readonly ConcurrentDictionary<Type, bool> _isCollection = new();
+
+    private static FieldInfo[] StateFieldsOf(Type t) => _stateFields.GetOrAdd(t, StateFields);
 
     private static FieldInfo[] StateFields(Type t)
     {
         var fields = new List<FieldInfo>();
         for (var type = t; type != null && type != typeof(Block); type = type.BaseType)
             fields.AddRange(type.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly)
-                .Where(f => (typeof(Block).IsAssignableFrom(f.FieldType) || f.FieldType == typeof(Parameter) || f.FieldType == typeof(Tensor))
-                            && f.GetCustomAttribute<TransientAttribute>() == null));
+                .Where(f => MayHoldState(f.FieldType, 0) && f.GetCustomAttribute<TransientAttribute>() == null));
         return fields.ToArray();
     }
+
+    /// <summary>Whether a field of this type can hold a block, parameter or tensor: those types, or arrays, generic
+    /// collections and tuples of them (or of object, which can hold anything).</summary>
+    private static bool MayHoldState(Type t, int depth)
+    {
+        if (depth > 4 || t == typeof(string) || t.IsPrimitive || t.IsEnum || t.IsPointer || typeof(Delegate).IsAssignableFrom(t)) return false;
+        if (typeof(Block).IsAssignableFrom(t) || t == typeof(Parameter) || t == typeof(Tensor)) return true;
+        if (depth > 0 && t == typeof(object)) return true;
+        if (t.IsArray) return MayHoldState(t.GetElementType()!, depth + 1);
+        return t.IsGenericType && t.GetGenericArguments().Any(a => MayHoldState(a, depth + 1)) &&
+               (typeof(IEnumerable).IsAssignableFrom(t) || typeof(ITuple).IsAssignableFrom(t) || t.GetGenericTypeDefinition() == typeof(KeyValuePair<,>));
+    }
+
+    private static string FriendlyName(Type t) => !t.IsGenericType ? t.Name
+        : $"{t.Name[..t.Name.IndexOf('`')]}<{string.Join(", ", t.GetGenericArguments().Select(FriendlyName))}>";
 
     /// <summary>One line describing a leaf block's configuration, e.g. "20 → 256" (printed inside the parentheses).</summary>
     protected virtual string ExtraRepr() => "";

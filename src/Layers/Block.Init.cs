@@ -5,24 +5,40 @@ public abstract partial class Block
     private Device _device = Device.Cpu;
 
     /// <summary>
-    /// Initializes the tree's parameters (paths relative to this block): those with known shapes get data now, on
-    /// <paramref name="device"/>; deferred ones get <paramref name="init"/> recorded and applied when their shapes are known.
-    /// With an initializer, it replaces each matched parameter's own; <paramref name="where"/> picks parameters by path.
+    /// Initializes the tree's parameters: those with known shapes get data now, on <paramref name="device"/>; deferred ones
+    /// get <paramref name="init"/> recorded and applied when their shapes are known. With an initializer, it replaces each
+    /// matched parameter's own; <paramref name="where"/> picks parameters by path (relative to this block). Parameters are
+    /// visited in PyTorch's <c>apply</c> order (see <see cref="Apply"/>: each child's subtree in registration order, then the
+    /// block's own parameters), each once; each draws from its own random stream (see <see cref="Init"/>).
     /// </summary>
     /// <returns>How many parameters the rule touched (0 means it matched nothing — usually a typo in <paramref name="where"/>).</returns>
     public int Initialize(IInitializer? init = null, Func<string, Parameter, bool>? where = null, Device? device = null)
     {
+        CheckRegistration();
         if (device != null) foreach (var (_, b) in NamedBlocks()) b._device = device;
         int touched = 0;
-        foreach (var (path, p) in NamedParameters())
+        foreach (var (path, p) in ParametersInApplyOrder())
         {
             if (where != null && !where(path, p)) continue;
             touched++;
             if (init != null) p.Initializer = init;
-            if (p.IsInitialized) { if (init != null) p.Refill(init, Init.StreamSeed(path)); }
-            else if (!p.Shape.Contains(-1)) p.Materialize(p.Shape, device ?? _device, Init.StreamSeed(path));
+            if (p.IsInitialized) { if (init != null) p.Refill(init); }
+            else if (!p.IsDeferred) p.Materialize(p.Shape, device ?? _device);
         }
         return touched;
+    }
+
+    /// <summary>Each distinct parameter once with its path, block by block in <see cref="Apply"/>'s order.</summary>
+    private List<(string Path, Parameter Parameter)> ParametersInApplyOrder()
+    {
+        var paths = new Dictionary<Parameter, string>(ReferenceEqualityComparer.Instance);
+        foreach (var (path, p) in NamedParameters()) paths.Add(p, path);
+        var seen = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
+        var list = new List<(string, Parameter)>();
+        foreach (var b in PostOrder())
+            foreach (var (_, p) in b._parameters)
+                if (seen.Add(p)) list.Add((paths[p], p));
+        return list;
     }
 
     /// <summary>
@@ -41,10 +57,7 @@ public abstract partial class Block
     protected void Materialize(Parameter parameter, int[] shape, Device device)
     {
         if (parameter.IsInitialized) return;
-        var root = CurrentRoot ?? this;
-        var path = root.NamedParameters().FirstOrDefault(p => ReferenceEquals(p.Parameter, parameter)).Path ?? parameter.Path;
-        parameter.Path = path;
-        parameter.Materialize(shape, device, Init.StreamSeed(path));
+        parameter.Materialize(shape, device);
     }
 
     /// <summary>Fails before any launch when <paramref name="x"/> and <paramref name="parameter"/> are on different devices,
@@ -59,11 +72,8 @@ public abstract partial class Block
 
     private void InitializeKnown(Device device)
     {
-        foreach (var (path, p) in NamedParameters())
-        {
-            p.Path = path;
-            if (!p.IsInitialized && !p.Shape.Contains(-1)) p.Materialize(p.Shape, device, Init.StreamSeed(path));
-        }
+        foreach (var (_, p) in NamedParameters())
+            if (!p.IsInitialized && !p.IsDeferred) p.Materialize(p.Shape, device);
     }
 
     /// <summary>
@@ -91,7 +101,9 @@ public static class InitializerExtensions
     /// <summary>Fills <paramref name="parameter"/> now if it has data, else records this initializer for when it gets data.</summary>
     public static void ApplyTo(this IInitializer init, Parameter parameter)
     {
+        ArgumentNullException.ThrowIfNull(init);
+        ArgumentNullException.ThrowIfNull(parameter);
         parameter.Initializer = init;
-        if (parameter.IsInitialized) parameter.Refill(init, Init.StreamSeed(parameter.Path));
+        if (parameter.IsInitialized) parameter.Refill(init);
     }
 }

@@ -20,7 +20,8 @@ public sealed class StateDictMismatchException(string message, IReadOnlyList<str
 public abstract partial class Block
 {
     /// <summary>
-    /// Copies a state dict (path → tensor) into the model's parameters and buffers, in place (the objects stay the same).
+    /// Copies a state dict (path → tensor) into the model's parameters and buffers, in place (the objects stay the same, and
+    /// the model never shares memory with the dictionary).
     /// Transactional: everything is checked first; on any problem one exception lists all missing and unexpected keys and
     /// all shape/dtype mismatches, and nothing is changed. Non-strict mode tolerates missing/unexpected keys (returned in
     /// the report) but never a mismatch. Deferred parameters take their shapes from the state dict.
@@ -31,13 +32,20 @@ public abstract partial class Block
     /// <exception cref="StateDictMismatchException">The state dict does not fit; the model is unchanged.</exception>
     public LoadReport LoadStateDict(IReadOnlyDictionary<string, Tensor> state, bool strict = true, string? stripPrefix = null)
     {
+        ArgumentNullException.ThrowIfNull(state);
         CheckRegistration();
         var targets = new Dictionary<string, (Parameter? P, Tensor? B)>();
         foreach (var (path, p) in NamedParameters()) targets[path] = (p, null);
         foreach (var (path, b) in NamedBuffers()) targets.TryAdd(path, (null, b));
         var given = new Dictionary<string, Tensor>();
         foreach (var (k, v) in state)
-            given[stripPrefix != null && k.StartsWith(stripPrefix, StringComparison.Ordinal) ? k[stripPrefix.Length..] : k] = v;
+        {
+            if (v is null) throw new ArgumentException($"LoadStateDict: the entry '{k}' is null; nothing was loaded.", nameof(state));
+            var key = stripPrefix != null && k.StartsWith(stripPrefix, StringComparison.Ordinal) ? k[stripPrefix.Length..] : k;
+            if (!given.TryAdd(key, v))
+                throw new ArgumentException($"LoadStateDict: '{k}' becomes '{key}' after removing '{stripPrefix}', a key the state dict " +
+                    "already has; nothing was loaded.", nameof(state));
+        }
 
         var missing = targets.Keys.Where(k => !given.ContainsKey(k)).ToList();
         var unexpected = given.Keys.Where(k => !targets.ContainsKey(k)).ToList();
@@ -53,13 +61,28 @@ public abstract partial class Block
         if (mismatched.Count > 0 || (strict && (missing.Count > 0 || unexpected.Count > 0)))
             throw new StateDictMismatchException(Describe(missing, unexpected, mismatched, targets.Keys), missing, unexpected, mismatched);
 
+        // Values are copied into the model's own storage (as torch's load_state_dict does): the state dict and the model
+        // stay independent, and two models loaded from one dictionary share nothing.
         using var _ = Autograd.NoGrad();
         using var __ = TensorScope.Suspend();
         foreach (var (key, value) in given)
         {
             if (!targets.TryGetValue(key, out var target)) continue;
-            if (target.P is { } p) p.Data = value.To(p.IsInitialized ? p.Data.Device : _device);
-            else target.B!.SetData(value.To(target.B.Device).Contiguous());
+            if (target.P is { } p)
+            {
+                if (p.IsInitialized || value.Device == _device) p.Data = value; // the setter copies, across devices too
+                else
+                {
+                    using var moved = value.Copy(_device);
+                    p.Data = moved;
+                }
+            }
+            else if (value.Device == target.B!.Device) target.B.CopyFrom(value);
+            else
+            {
+                using var moved = value.Copy(target.B.Device);
+                target.B.CopyFrom(moved);
+            }
         }
         return new LoadReport(missing, unexpected);
     }

@@ -97,11 +97,37 @@ public abstract partial class Block
     public IReadOnlyList<string> ParametersWithoutGrad() =>
         NamedParameters().Where(p => p.Parameter.RequiresGrad && p.Parameter.Grad is null).Select(p => p.Path).ToList();
 
-    /// <summary>Calls <paramref name="fn"/> on every block of the tree, children first, then this one (each shared block once).</summary>
+    /// <summary>
+    /// Calls <paramref name="fn"/> on every block of the tree in PyTorch's <c>apply</c> order (post-order): each child's
+    /// subtree in registration order, then the block itself; a shared block once, where it first appears.
+    /// </summary>
     public Block Apply(Action<Block> fn)
     {
-        foreach (var (_, b) in NamedBlocks().Reverse()) fn(b);
+        ArgumentNullException.ThrowIfNull(fn);
+        foreach (var b in PostOrder()) fn(b);
         return this;
+    }
+
+    /// <summary>Every block of the tree, children (in registration order) before their parent, each shared block once.</summary>
+    private List<Block> PostOrder()
+    {
+        var order = new List<Block>();
+        var seen = new HashSet<Block>(ReferenceEqualityComparer.Instance) { this };
+        var stack = new Stack<(Block Block, int Next)>();
+        stack.Push((this, 0));
+        while (stack.Count > 0)
+        {
+            var (b, next) = stack.Pop();
+            if (next < b._children.Count)
+            {
+                stack.Push((b, next + 1));
+                var child = b._children[next].Block;
+                if (seen.Add(child)) stack.Push((child, 0));
+                continue;
+            }
+            order.Add(b);
+        }
+        return order;
     }
 
     /// <summary>Sets training mode on the whole tree (dropout is active only in training mode).</summary>

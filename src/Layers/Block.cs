@@ -23,7 +23,12 @@ public abstract partial class Block
     /// <exception cref="UnregisteredStateException">A field holds a block, parameter or tensor that is not registered.</exception>
     public Tensor Call(Tensor x)
     {
-        if (_root != null) return Recorded(Forward(x));
+        ArgumentNullException.ThrowIfNull(x);
+        if (_root != null)
+        {
+            if (!_ownReady) PrepareOwn(x.Device);
+            return Recorded(Forward(x));
+        }
         _root = this;
         try
         {
@@ -31,6 +36,17 @@ public abstract partial class Block
             return Recorded(Forward(x));
         }
         finally { _root = null; }
+    }
+
+    // True once every own parameter has data. A block called inside another's Forward without being part of its tree (one
+    // made on the fly) gets its known-shape parameters here rather than failing later on a missing bias.
+    private bool _ownReady;
+
+    private void PrepareOwn(Device device)
+    {
+        foreach (var (_, p) in _parameters)
+            if (!p.IsInitialized && !p.IsDeferred) p.Materialize(p.Shape, device);
+        _ownReady = _parameters.TrueForAll(p => p.Parameter.IsInitialized);
     }
 
     private Tensor Recorded(Tensor y)
@@ -43,6 +59,7 @@ public abstract partial class Block
     /// <exception cref="ArgumentException">The name is empty, contains '.', or is taken.</exception>
     protected T Register<T>(string name, T block) where T : Block
     {
+        ArgumentNullException.ThrowIfNull(block);
         CheckName(name);
         _children.Add((name, block));
         return block;
@@ -51,7 +68,9 @@ public abstract partial class Block
     /// <summary>Registers a parameter under <paramref name="name"/> and returns it. Registering one parameter in two blocks ties them.</summary>
     protected Parameter Register(string name, Parameter parameter)
     {
+        ArgumentNullException.ThrowIfNull(parameter);
         CheckName(name);
+        _ownReady = false;
         if (parameter.Path.Length == 0) parameter.Path = name;
         _parameters.Add((name, parameter));
         return parameter;
@@ -60,6 +79,7 @@ public abstract partial class Block
     /// <summary>Registers non-trainable state (a constant weight, running statistics): moved and saved with the model, never trained.</summary>
     protected Tensor RegisterBuffer(string name, Tensor tensor)
     {
+        ArgumentNullException.ThrowIfNull(tensor);
         CheckName(name);
         var t = tensor.IsLeaf && !tensor.RequiresGrad ? tensor : tensor.Detach();
         _buffers.Add((name, t));
@@ -73,10 +93,25 @@ public abstract partial class Block
     {
         Interlocked.Increment(ref _structureVersion); // every registration passes here: cached tree checks start over
         if (string.IsNullOrEmpty(name) || name.Contains('.'))
-            throw new ArgumentException($"{GetType().Name}: '{name}' is not a valid name (non-empty, no '.').");
+            throw new ArgumentException($"{GetType().Name}: '{name}' is not a valid name (non-empty, no '.').", nameof(name));
+        if (!IsWellFormed(name))
+            throw new ArgumentException($"{GetType().Name}: the name '{Escape(name)}' is not well-formed UTF-16 (it has an unpaired surrogate), " +
+                "so it could not be saved in a checkpoint; use another name.", nameof(name));
         if (_children.Any(c => c.Name == name) || _parameters.Any(p => p.Name == name) || _buffers.Any(b => b.Name == name))
-            throw new ArgumentException($"{GetType().Name}: the name '{name}' is already registered.");
+            throw new ArgumentException($"{GetType().Name}: the name '{name}' is already registered.", nameof(name));
     }
+
+    private static bool IsWellFormed(string s)
+    {
+        for (int i = 0; i < s.Length; i++)
+        {
+            if (char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1])) { i++; continue; }
+            if (char.IsSurrogate(s[i])) return false;
+        }
+        return true;
+    }
+
+    private static string Escape(string s) => string.Concat(s.Select(c => char.IsSurrogate(c) ? $"\\u{(int)c:X4}" : c.ToString()));
 
     /// <summary>The direct children with their names, in registration order.</summary>
     public IEnumerable<(string Name, Block Block)> NamedChildren() => _children;
@@ -85,14 +120,14 @@ public abstract partial class Block
     public IEnumerable<Block> Children() => _children.Select(c => c.Block);
 
     /// <summary>Direct child number <paramref name="index"/> (negative counts from the end): <c>net[0][1]</c>.</summary>
-    /// <exception cref="IndexOutOfRangeException">No such child.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">No such child.</exception>
     public Block this[int index]
     {
         get
         {
             int i = index < 0 ? index + _children.Count : index;
             if (i < 0 || i >= _children.Count)
-                throw new IndexOutOfRangeException($"{GetType().Name} has {_children.Count} children; index {index} is out of range.");
+                throw new ArgumentOutOfRangeException(nameof(index), $"{GetType().Name} has {_children.Count} children; index {index} is out of range.");
             return _children[i].Block;
         }
     }

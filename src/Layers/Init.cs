@@ -3,7 +3,7 @@ namespace DeepSharp.Layers;
 /// <summary>What an initializer knows about the parameter it fills.</summary>
 /// <param name="Path">Dotted path of the parameter ("0.weight").</param>
 /// <param name="Shape">Its shape ([out, in, …] for weights, as in PyTorch).</param>
-/// <param name="Generator">Its own random stream, derived from the seed and the path.</param>
+/// <param name="Generator">The parameter's own random stream (see <see cref="Init"/> for the rule).</param>
 public sealed record InitContext(string Path, int[] Shape, Generator Generator)
 {
     private int Receptive => Shape.Length > 2 ? Shape[2..].Aggregate(1, (a, b) => a * b) : 1;
@@ -40,21 +40,50 @@ public enum Nonlinearity
     LeakyRelu,
 }
 
-/// <summary>Built-in initializers (torch.nn.init) and the seed every parameter's stream derives from.</summary>
+/// <summary>
+/// Built-in initializers (torch.nn.init) and the seed of every parameter's random stream.
+/// <para>
+/// <b>The initialization rule.</b> Each <see cref="Parameter"/> takes its own random stream when it is constructed: the
+/// next number of a process-wide sequence that <see cref="ManualSeed"/> restarts (as <c>torch.manual_seed</c> restarts
+/// PyTorch's global generator). Every fill of that parameter — its first, whenever its shape becomes known, and each
+/// re-initialization — draws the next numbers of its own stream, whatever else happens in between. So the same program
+/// with the same seed builds the same weights; a lazy model and its eager twin get identical weights; models built one
+/// after another get different weights; and nothing depends on which block sees data first, on
+/// <see cref="Block.Materialize(int[], Device?)"/> versus a first batch, on the device, or on which block is the root.
+/// Only the order in which parameters are constructed matters (threads that construct models at the same time take
+/// numbers in whatever order they arrive).
+/// </para>
+/// </summary>
 public static class Init
 {
-    /// <summary>The seed of all parameter initialization; each parameter draws from (seed, its path).</summary>
-    public static ulong Seed { get; set; } = 0x1417;
+    private static readonly object _lock = new();
+    private static ulong _seed = 0x1417, _next;
 
-    /// <summary>Sets <see cref="Seed"/> (like torch.manual_seed for initialization).</summary>
-    public static void ManualSeed(ulong seed) => Seed = seed;
-
-    /// <summary>The stream seed of the parameter at <paramref name="path"/>: FNV-1a of the path mixed with the seed.</summary>
-    public static ulong StreamSeed(string path)
+    /// <summary>The seed of all parameter initialization. Setting it restarts the sequence of parameter streams
+    /// (the same as <see cref="ManualSeed"/>).</summary>
+    public static ulong Seed
     {
-        ulong h = 0xCBF29CE484222325UL;
-        foreach (char c in path) { h ^= c; h *= 0x100000001B3UL; }
-        return h ^ (Seed * 0x9E3779B97F4A7C15UL);
+        get { lock (_lock) return _seed; }
+        set => ManualSeed(value);
+    }
+
+    /// <summary>Restarts parameter initialization from <paramref name="seed"/> (torch.manual_seed for weights): the
+    /// parameters constructed from now on get the same streams, in order, as after any other call with this seed.</summary>
+    public static void ManualSeed(ulong seed)
+    {
+        lock (_lock) { _seed = seed; _next = 0; }
+    }
+
+    /// <summary>The stream seed for the next parameter constructed (SplitMix64 of the seed and a running count, so
+    /// neighbouring parameters get unrelated streams).</summary>
+    internal static ulong NextStreamSeed()
+    {
+        ulong seed, n;
+        lock (_lock) { seed = _seed; n = _next++; }
+        ulong z = seed + (n + 1) * 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
     }
 
     /// <summary>N(mean, std²).</summary>

@@ -1,30 +1,47 @@
+using DeepSharp.Optim;
+
 namespace DeepSharp.Layers;
 
 /// <summary>
-/// A trainable tensor of a block: its data (a leaf that requires grad), gradient, and initializer. The same
-/// <see cref="Parameter"/> object placed in two blocks is one parameter (tied weights). Its shape may have unknown
-/// dims (-1) until the first batch shows them (deferred initialization).
+/// A trainable tensor of a block: its data (a leaf that requires grad), gradient, initializer and random stream. The
+/// same <see cref="Parameter"/> object placed in two blocks is one parameter (tied weights). Its shape may have unknown
+/// dims (-1) until the first batch shows them (deferred initialization). An optimizer can take parameters before they
+/// have data: <c>new Sgd(net.Parameters(), lr: 0.1f)</c>.
 /// </summary>
-public sealed class Parameter
+public sealed class Parameter : IParameter
 {
     private Tensor? _data;
     private int[] _shape;
+    private readonly Generator _stream = new(Init.NextStreamSeed()); // see Init: one stream per parameter, from construction
 
-    /// <summary>A parameter holding <paramref name="data"/> (used as is: it becomes a leaf that requires grad).</summary>
+    /// <summary>A parameter holding <paramref name="data"/> itself (no copy, as <c>nn.Parameter(t)</c>): it becomes a leaf
+    /// that requires grad.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="data"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="data"/> is not float32.</exception>
     public Parameter(Tensor data, bool requiresGrad = true)
     {
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.DType != DType.Float32)
+            throw new ArgumentException($"Parameter: data must be float32, got {data.DType.Name()}; convert it with .To(DType.Float32).", nameof(data));
         if (!data.IsLeaf) data = data.Detach();
         _data = data;
         _shape = data.Shape;
         data.RequiresGrad = requiresGrad;
         Initializer = Init.Zeros;
+        RequiresGrad = requiresGrad;
     }
 
     /// <summary>A parameter of <paramref name="shape"/> (-1 marks a dim the first batch decides), filled by
     /// <paramref name="initializer"/> when the model is initialized.</summary>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">A dim is below -1, or the known dims hold more than 2^31 - 1 elements.</exception>
     public Parameter(int[] shape, IInitializer initializer, bool requiresGrad = true)
     {
-        if (shape.Any(d => d < -1)) throw new ArgumentException($"Parameter: dims must be >= 0 or -1 (unknown), got {Layout.Format(shape)}.");
+        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentNullException.ThrowIfNull(initializer);
+        if (shape.Any(d => d < -1))
+            throw new ArgumentException($"Parameter: dims must be >= 0 or -1 (unknown), got {Layout.Format(shape)}.", nameof(shape));
+        Layout.Numel(shape.Select(d => Math.Max(d, 0)).ToArray()); // the known dims alone must fit a tensor
         _shape = (int[])shape.Clone();
         Initializer = initializer;
         RequiresGrad = requiresGrad;
@@ -36,8 +53,11 @@ public sealed class Parameter
     /// <summary>True once the parameter has data (all dims known and initialized).</summary>
     public bool IsInitialized => _data != null;
 
+    /// <summary>True while some dim is unknown (-1) until the first batch (deferred initialization).</summary>
+    public bool IsDeferred => _data is null && _shape.Contains(-1);
+
     /// <summary>How the data is filled at initialization (and re-filled by <see cref="Block.Initialize"/>).</summary>
-    public IInitializer Initializer { get; set; }
+    public IInitializer Initializer { get; set => field = value ?? throw new ArgumentNullException(nameof(value)); }
 
     /// <summary>Whether the optimizer should train it (frozen parameters keep RequiresGrad false).</summary>
     public bool RequiresGrad { get; set { field = value; if (_data != null) _data.RequiresGrad = value; } } = true;
@@ -46,24 +66,41 @@ public sealed class Parameter
     public string Path { get; internal set; } = "";
 
     /// <summary>
-    /// The values. Assigning replaces them in place (the tensor object stays the same, so optimizers and ties follow);
-    /// the new data must have this parameter's shape.
+    /// The values, as the tensor that takes part in computations (a leaf that requires grad). Assigning copies the
+    /// assigned values into the parameter's own storage: the tensor object stays the same, so optimizers and ties follow,
+    /// and the source stays independent (editing or training one never changes the other). A parameter without data yet
+    /// gets a copy on the source's device, and a deferred one takes the source's shape.
+    /// To edit the values in place, use <see cref="Values"/>.
     /// </summary>
-    /// <exception cref="UninitializedParameterException">Read before the shape is known and the model initialized.</exception>
+    /// <exception cref="UninitializedParameterException">Read before the parameter has data.</exception>
+    /// <exception cref="ArgumentException">Assigned a tensor whose shape does not fit or that is not float32.</exception>
     public Tensor Data
     {
         get => _data ?? throw new UninitializedParameterException(this);
         set
         {
-            if (_data is null) { Adopt(value); return; }
-            if (!value.Layout.Shape.SequenceEqual(_data.Layout.Shape))
-                throw new ArgumentException($"Parameter '{Path}': new data has shape {Layout.Format(value.Layout.Shape)} but the parameter has {Layout.Format(_data.Layout.Shape)}.");
-            // SetData takes the storage and layout only (no history); a dense copy made here is released after it.
-            var dense = value.Contiguous();
-            _data.SetData(dense);
-            if (!ReferenceEquals(dense, value)) dense.Dispose();
+            ArgumentNullException.ThrowIfNull(value);
+            CheckFits(value);
+            using var _ = Autograd.NoGrad();
+            using var __ = TensorScope.Suspend(); // the parameter's data outlives any step's scope
+            if (_data is null) Adopt(value.Copy(value.Device));
+            else if (value.Device == _data.Device) _data.CopyFrom(value);
+            else
+            {
+                using var moved = value.To(_data.Device);
+                _data.CopyFrom(moved);
+            }
         }
     }
+
+    /// <summary>
+    /// The data as a tensor that does not record gradients and shares the parameter's storage — PyTorch's
+    /// <c>param.data</c>: edit it in place freely, e.g. <c>p.Values.AddInPlace(1f)</c> or <c>p.Values[0, 0].FillInPlace(42f)</c>
+    /// (the book's <c>net[0].weight.data[:] += 1</c>). Writes bump the storage's version, so a graph that saved the old
+    /// values refuses to backward through them.
+    /// </summary>
+    /// <exception cref="UninitializedParameterException">The parameter has no data yet.</exception>
+    public Tensor Values => Data.Detach();
 
     /// <summary>The gradient of the data after a backward (null before, and while uninitialized).</summary>
     public Tensor? Grad => _data?.Grad;
@@ -71,28 +108,37 @@ public sealed class Parameter
     /// <summary>The data, for use in tensor expressions (<c>x.MatMul(weight)</c>).</summary>
     public static implicit operator Tensor(Parameter p) => p.Data;
 
-    /// <summary>Creates the data with a now-known shape and fills it with the initializer's stream for <paramref name="seed"/>.</summary>
-    internal void Materialize(int[] shape, Device device, ulong seed)
+    /// <summary>Creates the data with a now-known shape on <paramref name="device"/> and fills it from the initializer.</summary>
+    internal void Materialize(int[] shape, Device device)
     {
         if (shape.Length != _shape.Length || shape.Where((d, i) => _shape[i] != -1 && _shape[i] != d).Any())
             throw new InvalidOperationException($"Parameter '{Path}': shape {Layout.Format(_shape)} cannot become {Layout.Format(shape)}.");
-        _shape = (int[])shape.Clone();
-        var t = Tensor.Zeros(_shape, DType.Float32, device);
-        using (Autograd.NoGrad()) Initializer.Fill(t, new InitContext(Path, _shape, new Generator(seed)));
+        using var _ = TensorScope.Suspend(); // the parameter's data outlives any step's scope
+        var t = Tensor.Zeros(shape, DType.Float32, device);
+        using (Autograd.NoGrad()) Initializer.Fill(t, new InitContext(Path, (int[])shape.Clone(), _stream));
         Adopt(t);
     }
 
-    /// <summary>Re-fills existing data with the initializer.</summary>
-    internal void Refill(IInitializer init, ulong seed)
+    /// <summary>Re-fills existing data with <paramref name="init"/>, drawing the next numbers of this parameter's stream.</summary>
+    internal void Refill(IInitializer init)
     {
-        using (Autograd.NoGrad()) init.Fill(Data, new InitContext(Path, _shape, new Generator(seed)));
+        using (Autograd.NoGrad()) init.Fill(Data, new InitContext(Path, Shape, _stream));
     }
 
+    private void CheckFits(Tensor t)
+    {
+        if (t.DType != DType.Float32)
+            throw new ArgumentException($"Parameter '{Path}': data must be float32, got {t.DType.Name()}; convert it with .To(DType.Float32).");
+        var shape = t.Layout.Shape;
+        if (shape.Length != _shape.Length || _shape.Where((d, i) => d != -1 && d != shape[i]).Any())
+            throw new ArgumentException($"Parameter '{Path}': data of shape {Layout.Format(shape)} does not fit its shape {Layout.Format(_shape)}" +
+                (shape.Length != _shape.Length ? $" (rank {shape.Length}, expected {_shape.Length})." : "."));
+    }
+
+    /// <summary>Takes <paramref name="t"/> (a tensor nothing else holds) as the data.</summary>
     private void Adopt(Tensor t)
     {
-        if (!_shape.Select((d, i) => d == -1 || d == t.Layout.Shape[i]).All(ok => ok) || _shape.Length != t.Rank)
-            throw new ArgumentException($"Parameter '{Path}': data of shape {Layout.Format(t.Layout.Shape)} does not fit {Layout.Format(_shape)}.");
-        using var _ = TensorScope.Suspend();
+        CheckFits(t);
         _data = t.IsLeaf && t.IsContiguous ? t : t.Contiguous().Detach();
         _shape = _data.Shape;
         _data.RequiresGrad = RequiresGrad;
@@ -102,11 +148,21 @@ public sealed class Parameter
     public override string ToString() => $"Parameter({Path}, shape {Layout.Format(_shape)}{(IsInitialized ? $", {_data!.Device}" : ", uninitialized")})";
 }
 
-/// <summary>A parameter was used before its shape was known. Nothing was changed.</summary>
-public sealed class UninitializedParameterException(Parameter p) : InvalidOperationException(
-    $"Parameter '{p.Path}' has no data yet: its shape {Layout.Format(p.Shape)} has dims (-1) that the first batch decides (deferred initialization). " +
-    "Run one batch through the model first (net.Call(x)), call net.Materialize(inputShape), or give the layer its input size when you create it.")
+/// <summary>A parameter was used before it had data. Nothing was changed.</summary>
+public sealed class UninitializedParameterException(Parameter p) : InvalidOperationException(Describe(p))
 {
     /// <summary>The parameter.</summary>
     public Parameter Parameter { get; } = p;
+
+    private static string Describe(Parameter p)
+    {
+        var name = p.Path.Length > 0 ? $"'{p.Path}'" : "(not registered in any block)";
+        return p.IsDeferred
+            ? $"Parameter {name} has no data yet: its shape {Layout.Format(p.Shape)} has dims (-1) that the first batch decides (deferred " +
+              "initialization). Run one batch through the model first (net.Call(x)), call net.Materialize(inputShape), or give the layer " +
+              "its input size when you create it."
+            : $"Parameter {name} of shape {Layout.Format(p.Shape)} has no data yet: parameters get their data when the model they are " +
+              "registered in is first called or initialized. Call net.Initialize() (or run a batch) on the model, and check that the " +
+              "block holding it is registered in its parent with Register(\"name\", block).";
+    }
 }

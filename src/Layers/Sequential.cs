@@ -2,19 +2,29 @@ using System.Collections;
 
 namespace DeepSharp.Layers;
 
-/// <summary>Blocks applied in order; children are named "0", "1", …</summary>
+/// <summary>Blocks applied in order; children are named "0", "1", … unless added with a name.</summary>
 public class Sequential : Block, IEnumerable<Block>
 {
-    /// <summary>A sequence of <paramref name="blocks"/> (may be empty; add more with <see cref="Add"/>).</summary>
+    /// <summary>A sequence of <paramref name="blocks"/> (may be empty; add more with <see cref="Add(Block)"/>).</summary>
     public Sequential(params Block[] blocks)
     {
+        ArgumentNullException.ThrowIfNull(blocks);
         foreach (var b in blocks) Add(b);
     }
 
-    /// <summary>Appends a block and returns this sequence.</summary>
+    /// <summary>Appends a block (named by its position) and returns this sequence.</summary>
     public Sequential Add(Block block)
     {
         AddChild(block);
+        return this;
+    }
+
+    /// <summary>Appends a block under <paramref name="name"/> (PyTorch's <c>add_module</c>, e.g. <c>$"block {i}"</c>) and returns
+    /// this sequence.</summary>
+    /// <exception cref="ArgumentException">The name is empty, contains '.', or is taken.</exception>
+    public Sequential Add(string name, Block block)
+    {
+        Register(name, block);
         return this;
     }
 

@@ -120,6 +120,12 @@ public sealed partial class Tensor
     public Tensor Lt(float s) => Map("Lt", this, new RightScalar<LtOp>(s));
     /// <summary>1 where x &gt; s, else 0.</summary>
     public Tensor Gt(float s) => Map("Gt", this, new RightScalar<GtOp>(s));
+    /// <summary>1 where x != s, else 0 (1 for NaN).</summary>
+    public Tensor Ne(float s) => Map("Ne", this, new RightScalar<NeOp>(s));
+    /// <summary>1 where x &lt;= s, else 0.</summary>
+    public Tensor Le(float s) => Map("Le", this, new RightScalar<LeOp>(s));
+    /// <summary>1 where x &gt;= s, else 0 (<c>w.Abs().Ge(5f)</c>).</summary>
+    public Tensor Ge(float s) => Map("Ge", this, new RightScalar<GeOp>(s));
 
     /// <summary>Elementwise sum with broadcasting.</summary>
     public static Tensor operator +(Tensor a, Tensor b) => Binary("Add", a, b, new AddOp(), Grads.Add);

@@ -11,8 +11,16 @@ public sealed partial class Tensor
     public Tensor SubInPlace(Tensor other) => InPlace("SubInPlace", other, new SubOp());
     /// <summary>this *= other (broadcast to this shape), in place.</summary>
     public Tensor MulInPlace(Tensor other) => InPlace("MulInPlace", other, new MulOp());
+    /// <summary>this /= other (broadcast to this shape), in place.</summary>
+    public Tensor DivInPlace(Tensor other) => InPlace("DivInPlace", other, new DivOp());
+    /// <summary>this += s, in place (<c>p.Values.AddInPlace(1f)</c>).</summary>
+    public Tensor AddInPlace(float s) => InPlace("AddInPlace", new RightScalar<AddOp>(s));
+    /// <summary>this -= s, in place.</summary>
+    public Tensor SubInPlace(float s) => InPlace("SubInPlace", new RightScalar<SubOp>(s));
     /// <summary>this *= s, in place.</summary>
     public Tensor MulInPlace(float s) => InPlace("MulInPlace", new RightScalar<MulOp>(s));
+    /// <summary>this /= s, in place.</summary>
+    public Tensor DivInPlace(float s) => InPlace("DivInPlace", new RightScalar<DivOp>(s));
     /// <summary>Every element = value, in place.</summary>
     public Tensor FillInPlace(float value) => InPlace("FillInPlace", new FillScalar(value));
     /// <summary>Every element = 0, in place.</summary>

@@ -35,7 +35,7 @@ public class BlockTests
         var rgnet = new Sequential(new Sequential(new Sequential(new Dense(8, 4), new Relu()), new Dense(4, 8)), new Dense(1, 4));
         Assert.IsType<Dense>(rgnet[0][0][0]);
         Assert.Contains("  (0): Sequential(\n    (0): Sequential(\n      (0): Dense(4 → 8)", rgnet.ToString());
-        Assert.Throws<IndexOutOfRangeException>(() => net[5]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => net[5]);
     }
 
     [Fact]
@@ -126,23 +126,6 @@ public class BlockTests
         var dry = new Sequential(new Dense(64), new Relu(), new Dense(3)).Materialize([1, 7]);
         Assert.Equal(new[] { 64, 7 }, dry[0].Shape);
         Assert.Equal(new[] { 3, 64 }, dry[2].Shape);
-    }
-
-    [Fact]
-    public void LazyAndEagerModelsGetTheSameWeightsForTheSameSeed()
-    {
-        Init.ManualSeed(123);
-        var eager = new Sequential(new Dense(16, 20), new Relu(), new Dense(10, 16));
-        var lazy = new Sequential(new Dense(16), new Relu(), new Dense(10));
-        // Built in a different order and materialized later: each parameter draws from (seed, its path).
-        lazy.Call(Tensor.Rand([2, 20]));
-        eager.Initialize();
-        foreach (var (path, p) in eager.NamedParameters())
-            Assert.Equal(p.Data.ToArray<float>(), lazy.GetParameter(path).Data.ToArray<float>());
-        Init.ManualSeed(124);
-        var other = new Sequential(new Dense(16, 20), new Relu(), new Dense(10, 16));
-        other.Initialize();
-        Assert.NotEqual(eager.GetParameter("0.weight").Data.ToArray<float>(), other.GetParameter("0.weight").Data.ToArray<float>());
     }
 
     [Fact]

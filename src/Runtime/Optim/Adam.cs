@@ -3,27 +3,52 @@ using DeepSharp.Ops;
 namespace DeepSharp.Optim;
 
 /// <summary>Adam with bias correction (Kingma &amp; Ba 2015, Algorithm 1; torch.optim.Adam with amsgrad off).</summary>
-/// <param name="parameters">Tensors to update.</param>
-/// <param name="lr">Step size (&gt; 0).</param>
-/// <param name="beta1">Decay of the first-moment average, in [0, 1).</param>
-/// <param name="beta2">Decay of the second-moment average, in [0, 1).</param>
-/// <param name="eps">Added to the denominator for stability (&gt; 0).</param>
-/// <param name="weightDecay">L2 penalty added to the gradient (≥ 0).</param>
-public sealed class Adam(IEnumerable<Tensor> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f,
-    float weightDecay = 0f) : Optimizer(parameters)
+public sealed class Adam : Optimizer
 {
     private readonly Dictionary<Tensor, int> _steps = new(ReferenceEqualityComparer.Instance);
 
+    /// <summary>Adam over <paramref name="parameters"/>: tensors that require grad.</summary>
+    /// <param name="parameters">Tensors to update.</param>
+    /// <param name="lr">Step size (&gt; 0).</param>
+    /// <param name="beta1">Decay of the first-moment average, in [0, 1).</param>
+    /// <param name="beta2">Decay of the second-moment average, in [0, 1).</param>
+    /// <param name="eps">Added to the denominator for stability (&gt; 0).</param>
+    /// <param name="weightDecay">L2 penalty added to the gradient (≥ 0).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A hyper-parameter is out of range.</exception>
+    public Adam(IEnumerable<Tensor> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f,
+        float weightDecay = 0f) : base(parameters) => Configure(lr, beta1, beta2, eps, weightDecay);
+
+    /// <summary>Adam over a model's parameters (<c>new Adam(net.Parameters())</c>), deferred ones included.</summary>
+    /// <inheritdoc cref="Adam(IEnumerable{Tensor}, float, float, float, float, float)"/>
+    public Adam(IEnumerable<IParameter> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f,
+        float weightDecay = 0f) : base(parameters) => Configure(lr, beta1, beta2, eps, weightDecay);
+
+    private void Configure(float lr, float beta1, float beta2, float eps, float weightDecay)
+    {
+        LearningRate = lr;
+        Beta1 = beta1 is >= 0 and < 1 ? beta1 : throw new ArgumentOutOfRangeException(nameof(beta1), $"Adam: beta1 must be in [0, 1), got {beta1}.");
+        Beta2 = beta2 is >= 0 and < 1 ? beta2 : throw new ArgumentOutOfRangeException(nameof(beta2), $"Adam: beta2 must be in [0, 1), got {beta2}.");
+        Eps = eps > 0 && float.IsFinite(eps) ? eps : throw new ArgumentOutOfRangeException(nameof(eps), $"Adam: eps must be > 0, got {eps}.");
+        WeightDecay = weightDecay >= 0 && float.IsFinite(weightDecay) ? weightDecay
+            : throw new ArgumentOutOfRangeException(nameof(weightDecay), $"Adam: weight decay must be >= 0, got {weightDecay}.");
+    }
+
     /// <summary>Step size; may be changed between steps.</summary>
-    public float LearningRate { get; set; } = lr > 0 ? lr : throw new ArgumentOutOfRangeException(nameof(lr), $"Adam: the learning rate must be > 0, got {lr}.");
-    /// <summary>Moment decays.</summary>
-    public float Beta1 { get; } = beta1 is >= 0 and < 1 ? beta1 : throw new ArgumentOutOfRangeException(nameof(beta1), $"Adam: beta1 must be in [0, 1), got {beta1}.");
+    public float LearningRate
+    {
+        get;
+        set => field = value > 0 && float.IsFinite(value) ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), $"Adam: the learning rate must be > 0, got {value}.");
+    }
+
+    /// <summary>First-moment decay.</summary>
+    public float Beta1 { get; private set; }
     /// <summary>Second-moment decay.</summary>
-    public float Beta2 { get; } = beta2 is >= 0 and < 1 ? beta2 : throw new ArgumentOutOfRangeException(nameof(beta2), $"Adam: beta2 must be in [0, 1), got {beta2}.");
+    public float Beta2 { get; private set; }
     /// <summary>Denominator epsilon.</summary>
-    public float Eps { get; } = eps > 0 ? eps : throw new ArgumentOutOfRangeException(nameof(eps), $"Adam: eps must be > 0, got {eps}.");
+    public float Eps { get; private set; }
     /// <summary>L2 weight decay.</summary>
-    public float WeightDecay { get; } = weightDecay >= 0 ? weightDecay : throw new ArgumentOutOfRangeException(nameof(weightDecay), $"Adam: weight decay must be >= 0, got {weightDecay}.");
+    public float WeightDecay { get; private set; }
 
     /// <inheritdoc/>
     protected override int StateCount => 2;

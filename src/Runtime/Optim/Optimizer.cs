@@ -8,25 +8,46 @@ namespace DeepSharp.Optim;
 /// </summary>
 public abstract class Optimizer
 {
-    private readonly Tensor[] _parameters;
+    private readonly IParameter[] _sources;
     private readonly Dictionary<Tensor, (Tensor M, Tensor? V)> _state = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>Takes any sequence of float32 tensors that require grad; a tensor listed twice is updated once.</summary>
+    /// <exception cref="ArgumentNullException">The sequence or one of its tensors is null.</exception>
     /// <exception cref="ArgumentException">A tensor does not require grad, is not float32, or is not dense.</exception>
     protected Optimizer(IEnumerable<Tensor> parameters)
     {
-        _parameters = parameters.Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>().ToArray();
-        for (int i = 0; i < _parameters.Length; i++)
+        ArgumentNullException.ThrowIfNull(parameters);
+        var tensors = parameters.Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor?>().ToArray();
+        for (int i = 0; i < tensors.Length; i++)
         {
-            var p = _parameters[i];
+            var p = tensors[i] ?? throw new ArgumentNullException(nameof(parameters), $"{GetType().Name}: parameter {i} is null.");
             if (!p.RequiresGrad || !p.IsLeaf) throw new ArgumentException($"{GetType().Name}: parameter {i} (shape {Layout.Format(p.Layout.Shape)}) is not a leaf that requires grad.");
-            if (p.DType != DType.Float32) throw new ArgumentException($"{GetType().Name}: parameter {i} is {p.DType.Name()}; optimizers update float32 tensors.");
-            if (!p.IsContiguous) throw new ArgumentException($"{GetType().Name}: parameter {i} is a strided view; optimize the dense tensor it views.");
+            Check(p, $"parameter {i}");
         }
+        _sources = tensors.Select(t => (IParameter)new FixedParameter(t!)).ToArray();
     }
 
-    /// <summary>The parameters this optimizer updates.</summary>
-    public IReadOnlyList<Tensor> Parameters => _parameters;
+    /// <summary>
+    /// Takes a model's parameters (<c>net.Parameters()</c>), also before they have data: each step reads their current
+    /// tensors, so deferred parameters join once the first batch has created them. Frozen parameters (no gradient) are
+    /// skipped; a parameter listed twice is updated once.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">The sequence or one of its items is null.</exception>
+    protected Optimizer(IEnumerable<IParameter> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        _sources = parameters.Distinct(ReferenceEqualityComparer.Instance).Cast<IParameter?>()
+            .Select((p, i) => p ?? throw new ArgumentNullException(nameof(parameters), $"{GetType().Name}: parameter {i} is null.")).ToArray();
+    }
+
+    private void Check(Tensor p, string name)
+    {
+        if (p.DType != DType.Float32) throw new ArgumentException($"{GetType().Name}: {name} is {p.DType.Name()}; optimizers update float32 tensors.");
+        if (!p.IsContiguous) throw new ArgumentException($"{GetType().Name}: {name} is a strided view; optimize the dense tensor it views.");
+    }
+
+    /// <summary>The tensors this optimizer updates (those of deferred parameters once they exist).</summary>
+    public IReadOnlyList<Tensor> Parameters => _sources.Where(s => s.IsInitialized).Select(s => s.Data).Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>().ToList();
 
     /// <summary>Number of steps taken.</summary>
     public int StepCount { get; private set; }
@@ -34,26 +55,33 @@ public abstract class Optimizer
     /// <summary>Resets every parameter's gradient to null (the next backward starts fresh).</summary>
     public void ZeroGrad()
     {
-        foreach (var p in _parameters) { p.Grad?.Dispose(); p.Grad = null; }
+        foreach (var s in _sources)
+            if (s.IsInitialized && s.Data is { } p) { p.Grad?.Dispose(); p.Grad = null; }
     }
 
     /// <summary>Applies one update to every parameter that has a gradient.</summary>
     /// <exception cref="InvalidOperationException">A gradient does not fit its parameter (shape or device); then no
     /// parameter is changed.</exception>
+    /// <exception cref="ArgumentException">A parameter that has a gradient is not a dense float32 tensor; then no parameter
+    /// is changed.</exception>
     public void Step()
     {
         // Every gradient is checked before anything is queued: a bad one leaves all parameters as they were.
-        foreach (var p in _parameters)
-            if (p.Grad is { } g && (g.Device != p.Device || !g.Layout.Shape.SequenceEqual(p.Layout.Shape)))
-                throw new InvalidOperationException($"{GetType().Name}: a gradient of shape {Layout.Format(g.Layout.Shape)} on {g.Device} does not fit its parameter {Layout.Format(p.Layout.Shape)} on {p.Device}.");
+        foreach (var s in _sources)
+        {
+            if (!s.IsInitialized || s.Data is not { Grad: { } g } p) continue;
+            if (g.Device != p.Device || !g.Layout.Shape.SequenceEqual(p.Layout.Shape))
+                throw new InvalidOperationException($"{GetType().Name}: a gradient of shape {Layout.Format(g.Layout.Shape)} on {g.Device} does not fit its parameter {Name(s)} {Layout.Format(p.Layout.Shape)} on {p.Device}.");
+            Check(p, Name(s));
+        }
         StepCount++;
         using var _ = Autograd.NoGrad();
         try
         {
-            foreach (var p in _parameters)
+            foreach (var s in _sources)
             {
-                if (p.Grad is not { } g) continue;
-                g = g.Dense();
+                if (!s.IsInitialized || s.Data is not { Grad: { } grad } p) continue;
+                var g = grad.Dense();
                 var (m, v) = State(p, g);
                 Apply(p, g, m, v);
                 p.Storage.Bump();
@@ -61,6 +89,16 @@ public abstract class Optimizer
             Flush();
         }
         finally { _queued.Clear(); } // nothing queued outlives a Step, even one that failed
+    }
+
+    private static string Name(IParameter s) => s.Path.Length > 0 ? $"'{s.Path}'" : "parameter";
+
+    /// <summary>A plain tensor given to the optimizer.</summary>
+    private sealed class FixedParameter(Tensor t) : IParameter
+    {
+        public bool IsInitialized => true;
+        public Tensor Data => t;
+        public string Path => "";
     }
 
     // Updates queued by Launch: consecutive parameters on one device with the same rule go out together (an accelerator

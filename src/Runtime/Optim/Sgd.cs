@@ -3,18 +3,42 @@ using DeepSharp.Ops;
 namespace DeepSharp.Optim;
 
 /// <summary>Stochastic gradient descent: p -= lr · (g + wd·p), with optional momentum (torch.optim.SGD).</summary>
-/// <param name="parameters">Tensors to update.</param>
-/// <param name="lr">Learning rate (&gt; 0).</param>
-/// <param name="momentum">Momentum factor in [0, 1); 0 disables the buffer.</param>
-/// <param name="weightDecay">L2 penalty factor (≥ 0).</param>
-public sealed class Sgd(IEnumerable<Tensor> parameters, float lr, float momentum = 0f, float weightDecay = 0f) : Optimizer(parameters)
+public sealed class Sgd : Optimizer
 {
+    /// <summary>SGD over <paramref name="parameters"/>: tensors that require grad.</summary>
+    /// <param name="parameters">Tensors to update.</param>
+    /// <param name="lr">Learning rate (&gt; 0).</param>
+    /// <param name="momentum">Momentum factor in [0, 1); 0 disables the buffer.</param>
+    /// <param name="weightDecay">L2 penalty factor (≥ 0).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A hyper-parameter is out of range.</exception>
+    public Sgd(IEnumerable<Tensor> parameters, float lr, float momentum = 0f, float weightDecay = 0f) : base(parameters) =>
+        (LearningRate, Momentum, WeightDecay) = Checked(lr, momentum, weightDecay);
+
+    /// <summary>SGD over a model's parameters (<c>new Sgd(net.Parameters(), lr: 0.1f)</c>), deferred ones included.</summary>
+    /// <inheritdoc cref="Sgd(IEnumerable{Tensor}, float, float, float)"/>
+    public Sgd(IEnumerable<IParameter> parameters, float lr, float momentum = 0f, float weightDecay = 0f) : base(parameters) =>
+        (LearningRate, Momentum, WeightDecay) = Checked(lr, momentum, weightDecay);
+
+    private static (float, float, float) Checked(float lr, float momentum, float weightDecay) =>
+    (
+        lr > 0 && float.IsFinite(lr) ? lr : throw new ArgumentOutOfRangeException(nameof(lr), $"SGD: the learning rate must be > 0, got {lr}."),
+        momentum is >= 0 and < 1 ? momentum : throw new ArgumentOutOfRangeException(nameof(momentum), $"SGD: momentum must be in [0, 1), got {momentum}."),
+        weightDecay >= 0 && float.IsFinite(weightDecay) ? weightDecay
+            : throw new ArgumentOutOfRangeException(nameof(weightDecay), $"SGD: weight decay must be >= 0, got {weightDecay}.")
+    );
+
     /// <summary>Learning rate; may be changed between steps (schedules).</summary>
-    public float LearningRate { get; set; } = lr > 0 ? lr : throw new ArgumentOutOfRangeException(nameof(lr), $"SGD: the learning rate must be > 0, got {lr}.");
+    public float LearningRate
+    {
+        get;
+        set => field = value > 0 && float.IsFinite(value) ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), $"SGD: the learning rate must be > 0, got {value}.");
+    }
+
     /// <summary>Momentum factor.</summary>
-    public float Momentum { get; } = momentum is >= 0 and < 1 ? momentum : throw new ArgumentOutOfRangeException(nameof(momentum), $"SGD: momentum must be in [0, 1), got {momentum}.");
+    public float Momentum { get; }
     /// <summary>L2 weight decay.</summary>
-    public float WeightDecay { get; } = weightDecay >= 0 ? weightDecay : throw new ArgumentOutOfRangeException(nameof(weightDecay), $"SGD: weight decay must be >= 0, got {weightDecay}.");
+    public float WeightDecay { get; }
 
     /// <inheritdoc/>
     protected override int StateCount => Momentum == 0 ? 0 : 1;

@@ -1,0 +1,117 @@
+using DeepSharp.Layers;
+using DeepSharp.Tests;
+using DeepSharp.Optim;
+
+namespace DeepSharp.Layers.Tests;
+
+/// <summary>Loading copies values into the model's own storage (torch's load_state_dict copies): nothing is shared with
+/// the dictionary, with the model it came from, or with another model loaded from it.</summary>
+public class LoadStateDictTests
+{
+    private sealed class WithBuffer : Block
+    {
+        private readonly Dense _dense;
+        private readonly Tensor _scale;
+        public WithBuffer(int? inFeatures)
+        {
+            _dense = Register("dense", new Dense(3, inFeatures));
+            _scale = RegisterBuffer("scale", Tensor.Full([3], 2f));
+        }
+        protected override Tensor Forward(Tensor x) => _dense.Call(x) * _scale;
+    }
+
+    private static readonly Tensor X = Tensor.Rand([2, 4], generator: new Generator(1));
+
+    private static float[] Values(Block net, string key) => net.StateDict()[key].ToArray<float>();
+
+    [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
+    public void LoadingCopiesEveryEntryIntoTheModelsOwnStorage(string device)
+    {
+        var d = TestDevices.Use(device);
+        foreach (bool lazyClone in new[] { false, true })
+        {
+            var source = new WithBuffer(4);
+            source.Call(X);
+            var before = source.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.ToArray<float>());
+            var clone = new WithBuffer(lazyClone ? null : 4).To(d);
+            var twin = new WithBuffer(lazyClone ? null : 4).To(d);
+            var state = source.StateDict();
+            clone.LoadStateDict(state);
+            twin.LoadStateDict(state);
+            foreach (var (k, v) in clone.StateDict())
+            {
+                Assert.Equal(d, v.Device);
+                Assert.Equal(before[k], v.ToArray<float>());
+                Assert.NotSame(state[k], v);
+                Assert.NotSame(state[k].Storage, v.Storage);
+                Assert.NotSame(twin.StateDict()[k].Storage, v.Storage);
+            }
+            // Edit the clone in place and train it: the source and the twin keep their values.
+            foreach (var (_, v) in clone.StateDict()) v.Detach().AddInPlace(1f);
+            var opt = new Sgd(clone.Parameters(), lr: 0.5f);
+            clone.Call(X.To(d)).Sum().Backward();
+            opt.Step();
+            foreach (var (k, v) in before)
+            {
+                Assert.Equal(v, Values(source, k));
+                Assert.Equal(v, twin.StateDict()[k].ToArray<float>());
+                Assert.NotEqual(v, Values(clone, k));
+            }
+            // The other way round: training the source leaves the clone alone.
+            var afterClone = clone.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.ToArray<float>());
+            using (Autograd.NoGrad()) foreach (var p in source.Parameters()) p.Data.AddInPlace(5f);
+            foreach (var (k, v) in afterClone) Assert.Equal(v, Values(clone, k));
+        }
+    }
+
+    [Fact]
+    public void AssigningParameterDataCopiesAndChecksTheShape()
+    {
+        var p = new Parameter([2, 3], Init.Zeros);
+        var source = Tensor.Ones(2, 3);
+        p.Data = source;                                // a parameter without data takes a copy
+        Assert.NotSame(source.Storage, p.Data.Storage);
+        Assert.False(source.RequiresGrad);              // the caller's tensor is not turned into a parameter
+        using (Autograd.NoGrad()) source.FillInPlace(7f);
+        Assert.All(p.Data.ToArray<float>(), v => Assert.Equal(1f, v));
+        var data = p.Data;
+        p.Data = Tensor.Full([2, 3], 3f);               // one with data keeps its tensor object and storage
+        Assert.Same(data, p.Data);
+        Assert.All(p.Data.ToArray<float>(), v => Assert.Equal(3f, v));
+        // Wrong rank or shape: an ArgumentException naming both shapes, never an index error.
+        var rank = Assert.Throws<ArgumentException>(() => new Parameter([2, -1], Init.Zeros).Data = Tensor.Ones(2));
+        Assert.Contains("rank 1, expected 2", rank.Message);
+        Assert.Throws<ArgumentException>(() => new Parameter([2, -1], Init.Zeros).Data = Tensor.Ones(2, 3, 4));
+        Assert.Throws<ArgumentException>(() => p.Data = Tensor.Ones(3, 2));
+        Assert.Throws<ArgumentException>(() => p.Data = Tensor.Ones([2, 3], DType.Float64));
+        Assert.Throws<ArgumentNullException>(() => p.Data = null!);
+        // A deferred dim takes the assigned size.
+        var deferred = new Parameter([2, -1], Init.Zeros) { Data = Tensor.Ones(2, 5) };
+        Assert.Equal(new[] { 2, 5 }, deferred.Shape);
+    }
+
+    [Fact]
+    public void ValuesEditsTheParameterInPlaceWithoutNoGrad()
+    {
+        var net = new Sequential(new Dense(2, 3));
+        net.Initialize(Init.Constant(1f));
+        var w = net.GetParameter("0.weight");
+        w.Values.AddInPlace(1f);                        // the book's net[0].weight.data[:] += 1
+        w.Values[0, 0].FillInPlace(42f);                // net[0].weight.data[0, 0] = 42
+        Assert.Equal(new[] { 42f, 2, 2, 2, 2, 2 }, w.Data.ToArray<float>());
+        Assert.True(w.Data.RequiresGrad);
+        Assert.Throws<InvalidOperationException>(() => w.Data.AddInPlace(1f)); // the trainable tensor itself stays guarded
+    }
+
+    [Fact]
+    public void NullAndCollidingEntriesAreRefusedBeforeAnythingChanges()
+    {
+        var net = new Sequential(new Dense(2, 3));
+        net.Initialize(Init.Constant(1f));
+        var state = new Dictionary<string, Tensor> { ["0.weight"] = Tensor.Zeros(2, 3), ["0.bias"] = null! };
+        Assert.Contains("0.bias", Assert.Throws<ArgumentException>(() => net.LoadStateDict(state)).Message);
+        var colliding = new Dictionary<string, Tensor> { ["m.0.weight"] = Tensor.Zeros(2, 3), ["0.weight"] = Tensor.Zeros(2, 3), ["0.bias"] = Tensor.Zeros(2) };
+        Assert.Throws<ArgumentException>(() => net.LoadStateDict(colliding, stripPrefix: "m."));
+        Assert.All(net.GetParameter("0.weight").Data.ToArray<float>(), v => Assert.Equal(1f, v));
+    }
+}
