@@ -48,7 +48,7 @@ if (o.Resume && File.Exists(ckpt))
     start = history.Count;
     Console.WriteLine($"resumed from {ckpt} after epoch {start} ({meta.GetValueOrDefault("options")})");
 }
-var opt = new Sgd(net.Parameters().Select(p => p.Data), lr: o.LearningRate);
+var opt = new Sgd(net.Parameters(), lr: o.LearningRate);
 
 float Accuracy(int[] rows)
 {

@@ -23,12 +23,16 @@ var myInit = Init.Custom("MyInit", (t, c) =>
 {
     Console.WriteLine($"Init {c.Path} {Layout.Format(c.Shape)}");
     t.CopyFrom(Tensor.Rand(c.Shape, -10f, 10f, c.Generator, t.Device));
-    t.MulInPlace(t.Abs().Ge(Tensor.Scalar(5f, t.Device)));
+    t.MulInPlace(t.Abs().Ge(5f));
 });
 net.Initialize(myInit, (path, _) => path.EndsWith("weight"));
 var custom = net.GetParameter("0.weight").Data;
 Console.WriteLine($"custom: {custom[0]}");
 Expect.That(custom.ToArray<float>().All(v => v == 0 || MathF.Abs(v) >= 5), "custom rule zeroes |w| < 5");
-using (Autograd.NoGrad()) { custom.AddInPlace(Tensor.Scalar(1f)); custom[0, 0].FillInPlace(42f); }
-Expect.That(custom[0, 0].Item() == 42f, "direct edits under no-grad change the model");
+// The book's net[0].weight.data[:] += 1 and net[0].weight.data[0, 0] = 42: Values is the editable view (PyTorch's .data).
+var w = net.GetParameter("0.weight");
+w.Values.AddInPlace(1f);
+w.Values[0, 0].FillInPlace(42f);
+Console.WriteLine($"after += 1 and [0, 0] = 42: {w.Data[0]}");
+Expect.That(custom[0, 0].Item() == 42f, "direct edits through Values change the model");
 return Expect.ExitCode();

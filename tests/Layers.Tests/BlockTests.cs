@@ -177,7 +177,7 @@ public class BlockTests
         var net = new Sequential(new Dense(4, 3), new Relu(), new Dense(2, 4));
         net.Call(Tensor.Rand([2, 3]));
         var w = net.GetParameter("0.weight"); var data = w.Data;
-        var opt = new Sgd(net.Parameters().Select(p => p.Data), lr: 0.1f);
+        var opt = new Sgd(net.Parameters(), lr: 0.1f);
         var sim = Device.IlgpuCpu;
         net.To(sim);
         Assert.Same(w, net.GetParameter("0.weight"));

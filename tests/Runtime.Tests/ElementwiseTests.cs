@@ -26,6 +26,17 @@ public class ElementwiseTests
         ["mul"] = (x => x * 0.5f, x => x * 0.5),
         ["rdiv"] = (x => 1f / x, x => 1 / x),
         ["gt0"] = (x => x.Gt(0f), x => x > 0 ? 1 : 0),
+        ["ge0"] = (x => x.Ge(0f), x => x >= 0 ? 1 : 0),
+        ["le0"] = (x => x.Le(0f), x => x <= 0 ? 1 : 0),
+        ["lt0"] = (x => x.Lt(0f), x => x < 0 ? 1 : 0),
+        ["ne0"] = (x => x.Ne(0f), x => x != 0 ? 1 : 0), // NaN != 0
+        ["eq3"] = (x => x.Eq(3f), x => x == 3 ? 1 : 0),
+        // The in-place scalar forms, on a copy: they must give the out-of-place results.
+        ["addInPlace"] = (x => x.Clone().AddInPlace(2f), x => x + 2),
+        ["subInPlace"] = (x => x.Clone().SubInPlace(2f), x => x - 2),
+        ["mulInPlace"] = (x => x.Clone().MulInPlace(-3f), x => x * -3),
+        ["divInPlace"] = (x => x.Clone().DivInPlace(4f), x => x / 4),
+        ["divInPlaceTensor"] = (x => x.Clone().DivInPlace(Tensor.Full([1], 2f, device: x.Device)), x => x / 2),
     };
 
     public static TheoryData<string, string> UnaryCases()
