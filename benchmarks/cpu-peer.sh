@@ -11,7 +11,7 @@ libs="$cache/trixie"
 mkdir -p "$cache"
 command -v patchelf >/dev/null || { apt-get install -y patchelf >/dev/null || sudo apt-get install -y patchelf >/dev/null; }
 if [ ! -e "$libs/usr/lib/x86_64-linux-gnu/libstdc++.so.6" ]; then
-  mirror=http://deb.debian.org/debian
+  mirror=$(bash tools/debian-archive.sh)  # the machine's configured Debian archive, never a hard-coded host
   curl -fsS "$mirror/dists/trixie/main/binary-amd64/Packages.xz" | xz -d > "$cache/Packages"
   for pkg in libc6 libstdc++6 libgcc-s1; do
     file=$(awk -v P="Package: $pkg" '$0 == P { p = 1 } p && /^Filename:/ { print $2; exit }' "$cache/Packages")

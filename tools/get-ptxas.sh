@@ -9,7 +9,9 @@ tools=(./usr/bin/ptxas); [ "${1:-}" = --sass ] && tools+=(./usr/bin/cuobjdump ./
 missing=0; for t in "${tools[@]}"; do [ -x "$d/root/$t" ] || missing=1; done
 if [ "$missing" = 1 ]; then
   mkdir -p "$d/lists/partial" "$d/archives/partial"
-  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm non-free" > "$d/sources.list"
+  archive=$(bash "$(dirname "$0")/debian-archive.sh")  # the machine's configured Debian archive, never a hard-coded host
+  codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $archive $codename non-free" > "$d/sources.list"
   opts=(-q -o "Dir::Etc::SourceList=$d/sources.list" -o Dir::Etc::SourceParts=/nonexistent -o "Dir::State::Lists=$d/lists"
         -o "Dir::Cache::Archives=$d/archives" -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
   timeout 120 apt-get "${opts[@]}" update > /dev/null

@@ -31,7 +31,10 @@ public sealed partial class Tensor
     public Tensor CopyFrom(Tensor source)
     {
         CheckInPlace("CopyFrom", source);
-        source.Expand(Shape).CopyInto(this);
+        // Straight from the source's storage through a broadcast layout: a view tensor here would hold the source's storage
+        // until the GC finds it, so a disposed source could not return its memory to the pool.
+        var map = StridedMap.Create(Layout.Shape, source.Layout.Expand(Layout.Shape), Layout);
+        Backend.Copy(source.Storage, Storage, map, Count);
         _storage.Bump();
         return this;
     }

@@ -14,12 +14,20 @@ public static class TestDevices
     /// <summary>Only accelerators (kernel paths): the simulator and CUDA.</summary>
     public static TheoryData<string> Accelerators => new() { "ilgpu-cpu", "cuda:0", "opencl:0" };
 
+    /// <summary>The device called <paramref name="name"/>; the test skips, with the reason, when it is absent, unless
+    /// DEEPSHARP_REQUIRE_DEVICES (comma-separated names; CI sets "opencl:0") requires it: then the test fails.</summary>
     public static Device Use(string name)
     {
         var d = Device.Parse(name);
-        if (!d.IsAvailable) Assert.Skip($"{name} is not available on this machine: {Device.Describe().ReplaceLineEndings(" ")}");
+        if (d.IsAvailable) return d;
+        var why = $"{name} is not available on this machine: {Device.Describe().ReplaceLineEndings(" ")}";
+        if (Required.Contains(name)) Assert.Fail($"DEEPSHARP_REQUIRE_DEVICES requires {name}, but {why}");
+        Assert.Skip(why);
         return d;
     }
+
+    private static readonly string[] Required =
+        (Environment.GetEnvironmentVariable("DEEPSHARP_REQUIRE_DEVICES") ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>Tolerance for float32 results against a double reference: CUDA's and OpenCL's fast exp/tanh are approximate.</summary>
     public static double Tol(Device d, double cpu = 1e-5) => d.Kind is DeviceKind.Cuda or DeviceKind.OpenCL ? Math.Max(cpu, 2e-5) : cpu;
