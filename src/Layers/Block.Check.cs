@@ -98,7 +98,8 @@ public abstract partial class Block
                 foreach (var (label, item) in StateItems(f.GetValue(b), f.Name))
                 {
                     if (item is Block ? blocks.Contains(item) : state.Contains(item)) continue;
-                    var where = label == f.Name ? $"field '{f.Name}'" : $"field '{f.Name}' ({FriendlyName(f.FieldType)}) at {label}";
+                    var name = FieldName(f);
+                    var where = label == f.Name ? $"field '{name}'" : $"field '{name}' ({FriendlyName(f.FieldType)}) at {label!.Replace(f.Name, name)}";
                     throw new UnregisteredStateException($"{b.GetType().Name}: {where} holds a {item.GetType().Name} that is not registered, " +
                         "so it would be missing from parameters, state dicts, device moves and checkpoints. Assign it through " +
                         "Register(\"name\", …) (RegisterBuffer for a constant tensor); keep groups of blocks or parameters in a registered " +
@@ -182,6 +183,10 @@ public abstract partial class Block
         return t.IsGenericType && t.GetGenericArguments().Any(a => MayHoldState(a, depth + 1)) &&
                (typeof(IEnumerable).IsAssignableFrom(t) || typeof(ITuple).IsAssignableFrom(t) || t.GetGenericTypeDefinition() == typeof(KeyValuePair<,>));
     }
+
+    /// <summary>The name a user wrote: an auto-property's, not its compiler-made backing field's.</summary>
+    private static string FieldName(FieldInfo f) =>
+        f.Name.StartsWith('<') && f.Name.IndexOf(">k__BackingField", StringComparison.Ordinal) is > 1 and var end ? f.Name[1..end] : f.Name;
 
     private static string FriendlyName(Type t) => !t.IsGenericType ? t.Name
         : $"{t.Name[..t.Name.IndexOf('`')]}<{string.Join(", ", t.GetGenericArguments().Select(FriendlyName))}>";

@@ -22,7 +22,7 @@ public abstract class Optimizer
         {
             var p = tensors[i] ?? throw new ArgumentNullException(nameof(parameters), $"{GetType().Name}: parameter {i} is null.");
             if (!p.RequiresGrad || !p.IsLeaf) throw new ArgumentException($"{GetType().Name}: parameter {i} (shape {Layout.Format(p.Layout.Shape)}) is not a leaf that requires grad.");
-            Check(p, $"parameter {i}");
+            Check(p, i, null);
         }
         _sources = tensors.Select(t => (IParameter)new FixedParameter(t!)).ToArray();
     }
@@ -40,10 +40,12 @@ public abstract class Optimizer
             .Select((p, i) => p ?? throw new ArgumentNullException(nameof(parameters), $"{GetType().Name}: parameter {i} is null.")).ToArray();
     }
 
-    private void Check(Tensor p, string name)
+    private void Check(Tensor p, int index, IParameter? source)
     {
+        if (p.DType == DType.Float32 && p.IsContiguous) return;
+        var name = source is { Path.Length: > 0 } ? $"parameter '{source.Path}'" : $"parameter {index}";
         if (p.DType != DType.Float32) throw new ArgumentException($"{GetType().Name}: {name} is {p.DType.Name()}; optimizers update float32 tensors.");
-        if (!p.IsContiguous) throw new ArgumentException($"{GetType().Name}: {name} is a strided view; optimize the dense tensor it views.");
+        throw new ArgumentException($"{GetType().Name}: {name} is a strided view; optimize the dense tensor it views.");
     }
 
     /// <summary>The tensors this optimizer updates (those of deferred parameters once they exist).</summary>
@@ -67,12 +69,13 @@ public abstract class Optimizer
     public void Step()
     {
         // Every gradient is checked before anything is queued: a bad one leaves all parameters as they were.
-        foreach (var s in _sources)
+        for (int i = 0; i < _sources.Length; i++)
         {
+            var s = _sources[i];
             if (!s.IsInitialized || s.Data is not { Grad: { } g } p) continue;
             if (g.Device != p.Device || !g.Layout.Shape.SequenceEqual(p.Layout.Shape))
                 throw new InvalidOperationException($"{GetType().Name}: a gradient of shape {Layout.Format(g.Layout.Shape)} on {g.Device} does not fit its parameter {Name(s)} {Layout.Format(p.Layout.Shape)} on {p.Device}.");
-            Check(p, Name(s));
+            Check(p, i, s);
         }
         StepCount++;
         using var _ = Autograd.NoGrad();
