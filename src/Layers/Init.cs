@@ -45,13 +45,13 @@ public enum Nonlinearity
 /// <para>
 /// <b>The initialization rule.</b> Each <see cref="Parameter"/> takes its own random stream when it is constructed: the
 /// next number of a process-wide sequence that <see cref="ManualSeed"/> restarts (as <c>torch.manual_seed</c> restarts
-/// PyTorch's global generator). Every fill of that parameter — its first, whenever its shape becomes known, and each
-/// re-initialization — draws the next numbers of its own stream, whatever else happens in between. So the same program
-/// with the same seed builds the same weights; a lazy model and its eager twin get identical weights; models built one
-/// after another get different weights; and nothing depends on which block sees data first, on
+/// PyTorch's global generator). Every fill of that parameter — the first, whenever its shape becomes known, and each
+/// re-initialization — reads its stream from the start, so its values depend only on its stream, its initializer and its
+/// shape. So the same program with the same seed builds the same weights; a lazy model and its eager twin get identical
+/// weights; models built one after another get different weights; and nothing depends on which block sees data first, on
 /// <see cref="Block.Materialize(int[], Device?)"/> versus a first batch, on the device, or on which block is the root.
 /// Only the order in which parameters are constructed matters (threads that construct models at the same time take
-/// numbers in whatever order they arrive).
+/// streams in whatever order they arrive). Re-initializing with the same initializer gives the same values again.
 /// </para>
 /// </summary>
 public static class Init

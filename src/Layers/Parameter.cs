@@ -12,7 +12,7 @@ public sealed class Parameter : IParameter
 {
     private Tensor? _data;
     private int[] _shape;
-    private readonly Generator _stream = new(Init.NextStreamSeed()); // see Init: one stream per parameter, from construction
+    private readonly ulong _seed = Init.NextStreamSeed(); // see Init: one stream per parameter, taken at construction
 
     /// <summary>A parameter holding <paramref name="data"/> itself (no copy, as <c>nn.Parameter(t)</c>): it becomes a leaf
     /// that requires grad.</summary>
@@ -115,14 +115,14 @@ public sealed class Parameter : IParameter
             throw new InvalidOperationException($"Parameter '{Path}': shape {Layout.Format(_shape)} cannot become {Layout.Format(shape)}.");
         using var _ = TensorScope.Suspend(); // the parameter's data outlives any step's scope
         var t = Tensor.Zeros(shape, DType.Float32, device);
-        using (Autograd.NoGrad()) Initializer.Fill(t, new InitContext(Path, (int[])shape.Clone(), _stream));
+        using (Autograd.NoGrad()) Initializer.Fill(t, new InitContext(Path, (int[])shape.Clone(), new Generator(_seed)));
         Adopt(t);
     }
 
-    /// <summary>Re-fills existing data with <paramref name="init"/>, drawing the next numbers of this parameter's stream.</summary>
+    /// <summary>Re-fills existing data with <paramref name="init"/>, from the start of this parameter's stream.</summary>
     internal void Refill(IInitializer init)
     {
-        using (Autograd.NoGrad()) init.Fill(Data, new InitContext(Path, Shape, _stream));
+        using (Autograd.NoGrad()) init.Fill(Data, new InitContext(Path, Shape, new Generator(_seed)));
     }
 
     private void CheckFits(Tensor t)

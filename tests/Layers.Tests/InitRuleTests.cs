@@ -71,6 +71,23 @@ public class InitRuleTests
     }
 
     [Fact]
+    public void ReinitializingDoesNotBreakTheRule()
+    {
+        // Initializing an eager model twice before data (materialize, then refill) against a lazy one that only records.
+        var eager = Built(13, () => new Mlp(8), n => { n.Initialize(Init.Normal()); n.Initialize(Init.Normal()); n.Call(X); });
+        var lazy = Built(13, () => new Mlp(null), n => { n.Initialize(Init.Normal()); n.Initialize(Init.Normal()); n.Call(X); });
+        Same(eager, lazy);
+        // A parameter's values are a function of its stream, initializer and shape: the same initializer again, the same values.
+        Init.ManualSeed(14);
+        var net = new Mlp(8);
+        net.Initialize(Init.Uniform(-1f, 1f));
+        var first = Weights(net);
+        net.Initialize(Init.Constant(3f));
+        net.Initialize(Init.Uniform(-1f, 1f));
+        Same(first, Weights(net));
+    }
+
+    [Fact]
     public void ModelsBuiltOneAfterAnotherDiffer()
     {
         Init.ManualSeed(3);
