@@ -113,7 +113,8 @@ internal interface IBackend
     void Update<TOp>(IReadOnlyList<UpdateItem> items, TOp op) where TOp : struct, IUpdateOp;
     /// <summary>
     /// Cross-entropy rows of dense logits [n, c] with integer labels: loss[r] = logsumexp(x[r]) - x[r, label[r]] and
-    /// probs = softmax(x) (kept for the backward). A label outside [0, c) throws on the CPU and gives NaN on accelerators.
+    /// probs = softmax(x) (kept for the backward), both from max-shifted logits (<see cref="Ops.LossMath"/>). A label
+    /// outside [0, c) throws on the CPU and gives NaN on accelerators.
     /// With <paramref name="reduce"/>, loss has one element: scale · Σ loss[r] (mean or sum in the same launch).
     /// </summary>
     void CrossEntropy(Storage logits, int offset, int n, int c, Storage labels, int labelsOffset, Storage loss, Storage probs, bool reduce, float scale);
