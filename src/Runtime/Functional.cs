@@ -148,13 +148,22 @@ public static class Functional
     }
 
     /// <summary>
-    /// Binary cross-entropy from logits and targets in [0, 1] of the same shape, computed stably as
-    /// max(x, 0) - x·t + log(1 + e^-|x|).
+    /// Binary cross-entropy from logits and targets in [0, 1] of the same shape (PyTorch's
+    /// <c>F.binary_cross_entropy_with_logits</c>): max(x, 0) − x·t + log1p(e^−|x|) per element, in one launch, then the
+    /// reduction. Gradients: (σ(x) − t)·g for the logits — smooth at x = 0, where it is 0.5 − t — and −x·g for the targets
+    /// when they require grad (as PyTorch).
     /// </summary>
+    /// <exception cref="ArgumentException">The shapes differ.</exception>
+    /// <exception cref="NotSupportedException">A tensor is not float32.</exception>
+    /// <exception cref="DeviceMismatchException">The tensors are on different devices.</exception>
     public static Tensor BinaryCrossEntropyWithLogits(Tensor logits, Tensor targets, Reduction reduction = Reduction.Mean)
     {
-        SameShape(nameof(BinaryCrossEntropyWithLogits), logits, targets);
-        var loss = logits.Relu() - logits * targets + (1f + (-logits.Abs()).Exp()).Log();
+        const string op = nameof(BinaryCrossEntropyWithLogits);
+        SameShape(op, logits, targets);
+        // Its own rule rather than the composite's: relu'(0) = 0 and |x|'(0) = 0 made the composite's gradient −t at x = 0.
+        var loss = Tensor.Map(op, logits, targets, new Ops.BceWithLogitsOp());
+        if (Autograd.Needed(logits, targets))
+            loss = Autograd.Record(loss, op, [logits, targets], g => Grads.BceWithLogits(logits, targets, g), logits, targets);
         return Reduce(loss, reduction);
     }
 

@@ -58,6 +58,7 @@ public class GradCheckTests
         ["mse"] = new([[2, 3], [2, 3]], x => Functional.MseLoss(x[0], x[1])),
         ["cross_entropy"] = new([[3, 4]], x => Functional.CrossEntropy(x[0], Tensor.FromArray(new long[] { 1, 3, 0 }, device: x[0].Device))),
         ["bce_with_logits"] = new([[2, 3], [2, 3]], x => Functional.BinaryCrossEntropyWithLogits(x[0], x[1].Sigmoid()), Away),
+        ["bce_with_logits_sum"] = new([[5], [5]], x => Functional.BinaryCrossEntropyWithLogits(x[0] * 4f, x[1].Sigmoid(), Reduction.Sum)),
         ["cross_entropy_large"] = new([[2, 3]], x =>
             Functional.CrossEntropy(x[0] + 1e3f, Tensor.FromArray(new long[] { 2, 0 }, device: x[0].Device))),
     };

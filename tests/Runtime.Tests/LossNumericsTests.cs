@@ -110,4 +110,65 @@ public class LossNumericsTests
             for (int j = 0; j < 3; j++) Relative(ge[j], gv[r * 3 + j], TestDevices.Tol(d, 1e-6), $"d/dx[{r}, {j}]", 1e-7);
         }
     }
+
+    /// <summary>Double-precision binary cross-entropy with logits (PyTorch's form) and its gradients.</summary>
+    internal static (double Loss, double DLogit, double DTarget) BceRef(double x, double t) =>
+        (Math.Max(x, 0) - x * t + Log1p(Math.Exp(-Math.Abs(x))), 1 / (1 + Math.Exp(-x)) - t, -x);
+
+    [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
+    public void BinaryCrossEntropyWithLogitsAtZeroLogitsHasGradientSigmoidMinusTarget(string device)
+    {
+        // The logit is exactly 0 (a zero-initialized last layer's first step): d/dx = σ(0) − t = 0.5 − t.
+        var d = TestDevices.Use(device);
+        float[] t = [0f, 1f, 0.3f, 0.5f];
+        var x = Tensor.Zeros([4], device: d).RequiresGradient();
+        var loss = Functional.BinaryCrossEntropyWithLogits(x, Tensor.FromArray(t, device: d), Reduction.Sum);
+        loss.Backward();
+        Assert.Equal(t.Select(v => 0.5f - v).ToArray(), x.Grad!.ToArray<float>());
+        Relative(4 * Math.Log(2), loss.Item(), 1e-6, "loss");
+
+        // A zero-initialized dense layer: its bias gradient is mean(σ(0) − t) from the first step.
+        var inputs = Tensor.FromArray(Ref.Random(12, 5), [4, 3], d);
+        var w = Tensor.Zeros([1, 3], device: d).RequiresGradient();
+        var b = Tensor.Zeros([1], device: d).RequiresGradient();
+        Functional.BinaryCrossEntropyWithLogits(Functional.Linear(inputs, w, b), Tensor.FromArray(t, [4, 1], d)).Backward();
+        Relative(t.Average(v => 0.5 - v), b.Grad!.Item(), 1e-6, "bias gradient");
+    }
+
+    [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
+    public void BinaryCrossEntropyWithLogitsMatchesDoubleReference(string device)
+    {
+        // Logits at and around 0, moderate, and large enough that e^-|x| is below float32's spacing near 1 (there the
+        // loss is e^-|x| itself, kept by log1p); targets 0, 1 and soft.
+        var d = TestDevices.Use(device);
+        float[] logits = [0f, -0f, 1e-8f, -1e-8f, 0.5f, -0.5f, 1f, -1f, 3f, -3f, 17f, -17f, 20f, -20f, 40f, -40f, 100f, -100f];
+        float[] targets = [0f, 1f, 0.25f];
+        var xs = logits.SelectMany(v => targets.Select(_ => v)).ToArray();
+        var ts = logits.SelectMany(_ => targets).ToArray();
+        var x = Tensor.FromArray(xs, device: d).RequiresGradient();
+        var t = Tensor.FromArray(ts, device: d).RequiresGradient();
+        var loss = Functional.BinaryCrossEntropyWithLogits(x, t, Reduction.None);
+        var upstream = Enumerable.Range(0, xs.Length).Select(i => 0.5f + 0.25f * (i % 3)).ToArray();
+        loss.Backward(Tensor.FromArray(upstream, device: d));
+        var lv = loss.ToArray<float>(); var gx = x.Grad!.ToArray<float>(); var gt = t.Grad!.ToArray<float>();
+        double tol = TestDevices.Tol(d, 1e-6);
+        for (int i = 0; i < xs.Length; i++)
+        {
+            var (l, dx, dt) = BceRef(xs[i], ts[i]);
+            Relative(l, lv[i], tol, $"loss({xs[i]}, {ts[i]})", 1e-30);
+            Relative(dx * upstream[i], gx[i], tol, $"d/dx({xs[i]}, {ts[i]})", 1e-7);
+            Relative(dt * upstream[i], gt[i], tol, $"d/dt({xs[i]}, {ts[i]})");
+        }
+
+        // The mean: both gradients scaled by 1/n.
+        x.Grad = null; t.Grad = null;
+        Functional.BinaryCrossEntropyWithLogits(x, t).Backward();
+        gx = x.Grad!.ToArray<float>(); gt = t.Grad!.ToArray<float>();
+        for (int i = 0; i < xs.Length; i++)
+        {
+            var (_, dx, dt) = BceRef(xs[i], ts[i]);
+            Relative(dx / xs.Length, gx[i], tol, $"mean d/dx({xs[i]}, {ts[i]})", 1e-8);
+            Relative(dt / xs.Length, gt[i], tol, $"mean d/dt({xs[i]}, {ts[i]})");
+        }
+    }
 }

@@ -33,6 +33,13 @@ internal static partial class Grads
     public static (Tensor, Tensor) Minimum(Tensor a, Tensor b, Tensor y, Tensor g) => Split(a.Lt(b) + a.Eq(b) * 0.5f, g);
     private static (Tensor, Tensor) Split(Tensor toA, Tensor g) => (g * toA, g * (1f - toA));
 
+    // binary_cross_entropy_with_logits: d/dx = (σ(x) − t)·g, d/dt = −x·g (PyTorch differentiates the targets too).
+    public static Tensor?[] BceWithLogits(Tensor x, Tensor t, Tensor g) =>
+    [
+        x.RequiresGrad ? Tensor.Map("BceWithLogitsBackward", x, t, new Ops.BceWithLogitsGradOp()) * g : null,
+        t.RequiresGrad ? -x * g : null,
+    ];
+
     public static Tensor WhereA(Tensor cond, Tensor g) => Tensor.Where(cond, g, Tensor.Scalar(0f, g.Device));
     public static Tensor WhereB(Tensor cond, Tensor g) => Tensor.Where(cond, Tensor.Scalar(0f, g.Device), g);
 }
