@@ -82,7 +82,13 @@ public static class Functional
     /// 806–831, 16×16 1906–2069 against 1230–1266; benchmarks/NOTES.md).</summary>
     internal const int BatchedConvMinPixels = 128;
 
-    /// <summary>Max over each k×k window (padding reads -inf, so it never wins; ties share the gradient): [N, C, H, W] → [N, C, OH, OW].</summary>
+    /// <summary>
+    /// Max over each k×k window (padding reads -inf, so it never wins): [N, C, H, W] → [N, C, (H + 2p − k)/s + 1, …]; a window
+    /// holding a NaN has max NaN. Gradient: each window's gradient is split evenly among its elements equal to the max
+    /// (t tied elements get g/t each, the rule of <see cref="Tensor.Max(int[], bool)"/> and <c>torch.amax</c>); a window
+    /// whose max is NaN gives NaN to its elements. PyTorch's <c>max_pool2d</c> instead sends it all to one element (its
+    /// recorded index), so the two differ only where a window's max is tied or NaN.
+    /// </summary>
     public static Tensor MaxPool2d(Tensor x, int kernel, int? stride = null, int padding = 0) =>
         Tensor.MaxPool(x, kernel, stride ?? kernel, padding, nameof(MaxPool2d));
 
