@@ -34,6 +34,17 @@ public class LossNumericsTests
 
     private const float Inf = float.PositiveInfinity;
 
+    [Fact]
+    public void Log1pIsAccurateFromTinyToLargeArguments()
+    {
+        // The fused losses' log1p (a series below 0.5, so it never relies on a device's approximate log near 1).
+        var xs = Enumerable.Range(-40, 41).Select(k => MathF.Pow(10, k / 1.5f))
+            .Concat([0f, 0.3f, 0.4999f, 0.5f, 0.5001f, 0.7f, 1f, 3f, 1e30f]);
+        foreach (float x in xs) Relative(Log1p(x), Ops.LossMath.Log1p(x), 3e-7, $"log1p({x:R})");
+        Assert.True(float.IsNaN(Ops.LossMath.Log1p(float.NaN)));
+        Assert.Equal(float.PositiveInfinity, Ops.LossMath.Log1p(float.PositiveInfinity));
+    }
+
     /// <summary>Rows of 5 logits and their labels, each a way float32 cross-entropy can lose digits.</summary>
     public static readonly (float[] Row, long Label)[] CeRows =
     [
