@@ -166,6 +166,8 @@ public static class Functional
     {
         const string op = nameof(BinaryCrossEntropyWithLogits);
         SameShape(op, logits, targets);
+        Check.Float32(op, logits, "logits"); Check.Float32(op, targets, "targets");
+        Check.SameDevice(op, logits, "logits", targets, "targets");
         // Its own rule rather than the composite's: relu'(0) = 0 and |x|'(0) = 0 made the composite's gradient −t at x = 0.
         var loss = Tensor.Map(op, logits, targets, new Ops.BceWithLogitsOp());
         if (Autograd.Needed(logits, targets))

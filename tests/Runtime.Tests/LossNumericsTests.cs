@@ -144,6 +144,14 @@ public class LossNumericsTests
         var b = Tensor.Zeros([1], device: d).RequiresGradient();
         Functional.BinaryCrossEntropyWithLogits(Functional.Linear(inputs, w, b), Tensor.FromArray(t, [4, 1], d)).Backward();
         Relative(t.Average(v => 0.5 - v), b.Grad!.Item(), 1e-6, "bias gradient");
+
+        // Argument errors name the op and the argument.
+        var bad = Assert.Throws<NotSupportedException>(() => Functional.BinaryCrossEntropyWithLogits(x, Tensor.Zeros([4], DType.Int64, d)));
+        Assert.Contains("BinaryCrossEntropyWithLogits", bad.Message);
+        Assert.Contains("'targets'", bad.Message);
+        Assert.Throws<ArgumentException>(() => Functional.BinaryCrossEntropyWithLogits(x, Tensor.Zeros([2, 2], device: d)));
+        var other = d == Device.Cpu ? Device.IlgpuCpu : Device.Cpu;
+        Assert.Throws<DeviceMismatchException>(() => Functional.BinaryCrossEntropyWithLogits(x, Tensor.Zeros([4], device: other)));
     }
 
     [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
