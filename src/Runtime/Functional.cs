@@ -82,7 +82,13 @@ public static class Functional
     /// 806–831, 16×16 1906–2069 against 1230–1266; benchmarks/NOTES.md).</summary>
     internal const int BatchedConvMinPixels = 128;
 
-    /// <summary>Max over each k×k window (padding reads -inf, so it never wins; ties share the gradient): [N, C, H, W] → [N, C, OH, OW].</summary>
+    /// <summary>
+    /// Max over each k×k window (padding reads -inf, so it never wins): [N, C, H, W] → [N, C, (H + 2p − k)/s + 1, …]; a window
+    /// holding a NaN has max NaN. Gradient: each window's gradient is split evenly among its elements equal to the max
+    /// (t tied elements get g/t each, the rule of <see cref="Tensor.Max(int[], bool)"/> and <c>torch.amax</c>); a window
+    /// whose max is NaN gives NaN to its elements. PyTorch's <c>max_pool2d</c> instead sends it all to one element (its
+    /// recorded index), so the two differ only where a window's max is tied or NaN.
+    /// </summary>
     public static Tensor MaxPool2d(Tensor x, int kernel, int? stride = null, int padding = 0) =>
         Tensor.MaxPool(x, kernel, stride ?? kernel, padding, nameof(MaxPool2d));
 
@@ -148,13 +154,24 @@ public static class Functional
     }
 
     /// <summary>
-    /// Binary cross-entropy from logits and targets in [0, 1] of the same shape, computed stably as
-    /// max(x, 0) - x·t + log(1 + e^-|x|).
+    /// Binary cross-entropy from logits and targets in [0, 1] of the same shape (PyTorch's
+    /// <c>F.binary_cross_entropy_with_logits</c>): max(x, 0) − x·t + log1p(e^−|x|) per element, in one launch, then the
+    /// reduction. Gradients: (σ(x) − t)·g for the logits — smooth at x = 0, where it is 0.5 − t — and −x·g for the targets
+    /// when they require grad (as PyTorch).
     /// </summary>
+    /// <exception cref="ArgumentException">The shapes differ.</exception>
+    /// <exception cref="NotSupportedException">A tensor is not float32.</exception>
+    /// <exception cref="DeviceMismatchException">The tensors are on different devices.</exception>
     public static Tensor BinaryCrossEntropyWithLogits(Tensor logits, Tensor targets, Reduction reduction = Reduction.Mean)
     {
-        SameShape(nameof(BinaryCrossEntropyWithLogits), logits, targets);
-        var loss = logits.Relu() - logits * targets + (1f + (-logits.Abs()).Exp()).Log();
+        const string op = nameof(BinaryCrossEntropyWithLogits);
+        SameShape(op, logits, targets);
+        Check.Float32(op, logits, "logits"); Check.Float32(op, targets, "targets");
+        Check.SameDevice(op, logits, "logits", targets, "targets");
+        // Its own rule rather than the composite's: relu'(0) = 0 and |x|'(0) = 0 made the composite's gradient −t at x = 0.
+        var loss = Tensor.Map(op, logits, targets, new Ops.BceWithLogitsOp());
+        if (Autograd.Needed(logits, targets))
+            loss = Autograd.Record(loss, op, [logits, targets], g => Grads.BceWithLogits(logits, targets, g), logits, targets);
         return Reduce(loss, reduction);
     }
 

@@ -86,19 +86,27 @@ public sealed partial class Tensor
     public Tensor Cos() => Unary("Cos", this, new CosOp(), Grads.Cos);
     /// <summary>tanh x.</summary>
     public Tensor Tanh() => Unary("Tanh", this, new TanhOp(), Grads.Tanh);
-    /// <summary>max(x, 0) (gradient 0 at x ≤ 0).</summary>
+    /// <summary>max(x, 0); NaN stays NaN. Gradient: 0 where x ≤ 0 (relu'(0) = 0), else passed on — also at NaN, as PyTorch.</summary>
     public Tensor Relu() => Unary("Relu", this, new ReluOp(), Grads.Relu);
     /// <summary>1 / (1 + e^-x).</summary>
     public Tensor Sigmoid() => Unary("Sigmoid", this, new SigmoidOp(), Grads.Sigmoid);
     /// <summary>Sign: -1, 0 or 1 (gradient 0).</summary>
     public Tensor Sign() => Unary("Sign", this, new SignOp(), Grads.Zero);
-    /// <summary>x ** p.</summary>
+    /// <summary>x ** p. Gradient p·x^(p−1), and 0 everywhere for p = 0 (as PyTorch).</summary>
     public Tensor Pow(float p) => Unary("Pow", this, new RightScalar<PowOp>(p), (x, _, g) => Grads.PowScalar(x, p, g));
-    /// <summary>x ** p elementwise with broadcasting.</summary>
+    /// <summary>x ** p elementwise with broadcasting. Gradients as PyTorch: p·x^(p−1) but 0 where p == 0, and x^p·log x but
+    /// 0 where x == 0 and p ≥ 0 (so a zero base gives finite gradients); NaN for a negative base's exponent gradient.</summary>
     public Tensor Pow(Tensor p) => Binary("Pow", this, p, new PowOp(), Grads.Pow);
-    /// <summary>Elementwise larger value (NaN propagates; ties split the gradient).</summary>
+    /// <summary>
+    /// Elementwise larger value with broadcasting (<c>torch.maximum</c>): NaN if either is NaN. Gradient: to the larger
+    /// input; on a tie (a == b) half to each; where either is NaN the whole gradient to both (as PyTorch). The loser gets
+    /// exactly 0.
+    /// </summary>
     public static Tensor Maximum(Tensor a, Tensor b) => Binary("Maximum", a, b, new MaximumOp(), Grads.Maximum);
-    /// <summary>Elementwise smaller value (NaN propagates; ties split the gradient).</summary>
+    /// <summary>
+    /// Elementwise smaller value with broadcasting (<c>torch.minimum</c>): NaN if either is NaN. Gradient: to the smaller
+    /// input; on a tie half to each; where either is NaN the whole gradient to both (as PyTorch).
+    /// </summary>
     public static Tensor Minimum(Tensor a, Tensor b) => Binary("Minimum", a, b, new MinimumOp(), Grads.Minimum);
 
     // Comparisons return float32 masks of 1 and 0 (usable directly in Where and in arithmetic); they carry no gradient.

@@ -19,15 +19,54 @@ public sealed partial class Tensor
     /// <summary>Mean over one axis.</summary>
     public Tensor Mean(int axis, bool keepDim = false) => Mean([axis], keepDim);
 
-    /// <summary>Largest value over <paramref name="axes"/> (all when null); NaN if any is NaN.</summary>
-    /// <exception cref="ArgumentException">A reduced dim is empty.</exception>
+    /// <summary>
+    /// Largest value over <paramref name="axes"/> (all when null or empty), as <c>torch.amax</c>: x [..] → the shape without
+    /// the reduced dims (kept as 1 when <paramref name="keepDim"/>). A slice holding a NaN has max NaN.
+    /// </summary>
+    /// <remarks>
+    /// Gradient: split evenly among the elements equal to the max — each of t tied elements gets g/t (as
+    /// <c>torch.amax</c>); in a slice whose max is NaN every element gets NaN. For the whole gradient at one element (the
+    /// first max, as <c>torch.max(x, dim)</c>) use <see cref="MaxWithIndices"/>.
+    /// </remarks>
+    /// <exception cref="ArgumentException">A reduced dim is empty, or an axis is named twice.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An axis is outside [-rank, rank).</exception>
+    /// <exception cref="NotSupportedException">x is not float32.</exception>
     public Tensor Max(int[]? axes = null, bool keepDim = false) => Reduce<MaxOp>("Max", axes, keepDim, Grads.MaxMin, nonEmpty: true);
-    /// <summary>Largest value over one axis.</summary>
+    /// <summary>Largest value over one axis (see <see cref="Max(int[], bool)"/> for ties and NaN).</summary>
+    /// <exception cref="ArgumentException">The dim is empty.</exception>
     public Tensor Max(int axis, bool keepDim = false) => Max([axis], keepDim);
-    /// <summary>Smallest value over <paramref name="axes"/> (all when null); NaN if any is NaN.</summary>
+    /// <summary>
+    /// Smallest value over <paramref name="axes"/> (all when null or empty), as <c>torch.amin</c>; a slice holding a NaN
+    /// has min NaN. Gradient: split evenly among the elements equal to the min (NaN everywhere in a NaN slice); the
+    /// shapes, exceptions and the one-index form (<see cref="MinWithIndices"/>) are those of <see cref="Max(int[], bool)"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A reduced dim is empty, or an axis is named twice.</exception>
     public Tensor Min(int[]? axes = null, bool keepDim = false) => Reduce<MinOp>("Min", axes, keepDim, Grads.MaxMin, nonEmpty: true);
-    /// <summary>Smallest value over one axis.</summary>
+    /// <summary>Smallest value over one axis (see <see cref="Min(int[], bool)"/> for ties and NaN).</summary>
+    /// <exception cref="ArgumentException">The dim is empty.</exception>
     public Tensor Min(int axis, bool keepDim = false) => Min([axis], keepDim);
+
+    /// <summary>
+    /// PyTorch's <c>torch.max(x, dim)</c>: the largest value along <paramref name="axis"/> and its index (int64), x [.., n, ..]
+    /// → both [.., ..] (n kept as 1 when <paramref name="keepDim"/>). Ties give the first index; a NaN counts as the largest
+    /// (value NaN, index of the first NaN). The values are the elements at the indices, bit for bit.
+    /// </summary>
+    /// <remarks>The gradient goes entirely to the element at the returned index (the others get exactly 0), unlike
+    /// <see cref="Max(int[], bool)"/>, which splits it among ties. One launch each way on accelerators.</remarks>
+    /// <exception cref="ArgumentException">The dim is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The axis is outside [-rank, rank).</exception>
+    /// <exception cref="NotSupportedException">x is not float32.</exception>
+    public (Tensor Values, Tensor Indices) MaxWithIndices(int axis, bool keepDim = false) =>
+        WithIndices("MaxWithIndices", axis, keepDim, max: true);
+
+    /// <summary>
+    /// PyTorch's <c>torch.min(x, dim)</c>: the smallest value along <paramref name="axis"/> and its index (int64); ties give
+    /// the first index and a NaN counts as the smallest. The gradient goes entirely to the returned index. Shapes and
+    /// exceptions as <see cref="MaxWithIndices"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The dim is empty.</exception>
+    public (Tensor Values, Tensor Indices) MinWithIndices(int axis, bool keepDim = false) =>
+        WithIndices("MinWithIndices", axis, keepDim, max: false);
 
     /// <summary>Index (int64) of the largest value along <paramref name="axis"/>, or in the flattened tensor when null.
     /// Ties give the first index; a NaN counts as the largest.</summary>
@@ -79,9 +118,20 @@ public sealed partial class Tensor
 
     private Tensor ArgReduce(string op, int? axis, bool keepDim, bool max)
     {
+        if (axis is null)
+        {
+            Check.Float32(op, this, "x");
+            return Flatten().ArgReduce(op, 0, false, max);
+        }
+        var (y, _, ax) = ArgReduceKept(op, axis.Value, max, withValues: false);
+        return keepDim || Rank == 0 ? y : y.Squeeze(ax);
+    }
+
+    /// <summary>Indices (int64) and, when asked, values of the first max or min along the axis, with the axis kept as 1.</summary>
+    private (Tensor Indices, Tensor? Values, int Axis) ArgReduceKept(string op, int axis, bool max, bool withValues)
+    {
         Check.Float32(op, this, "x");
-        if (axis is null) return Flatten().ArgReduce(op, 0, false, max);
-        int ax = Layout.Axis(axis.Value, Rank, op);
+        int ax = Layout.Axis(axis, Rank, op);
         if (Rank > 0 && Layout.Shape[ax] == 0)
             throw new ArgumentException($"{op}: cannot take the arg-{(max ? "max" : "min")} of an empty dim (shape {Layout.Format(Layout.Shape)}).");
         var x = Dense();
@@ -89,8 +139,19 @@ public sealed partial class Tensor
         int outer = Prod(shape, 0, ax), n = Rank == 0 ? 1 : shape[ax], inner = Prod(shape, ax + 1, shape.Length);
         if (Rank > 0) shape[ax] = 1;
         var y = Empty(shape, DType.Int64, Device);
-        Backend.ArgReduce(x.Storage, x.Layout.Offset, y.Storage, outer, n, inner, max);
-        return keepDim || Rank == 0 ? y : y.Squeeze(ax);
+        var values = withValues ? Empty(shape, DType.Float32, Device) : null;
+        Backend.ArgReduce(x.Storage, x.Layout.Offset, y.Storage, outer, n, inner, max, values?.Storage);
+        return (y, values, ax);
+    }
+
+    private (Tensor Values, Tensor Indices) WithIndices(string op, int axis, bool keepDim, bool max)
+    {
+        var (indices, values, ax) = ArgReduceKept(op, axis, max, withValues: true);
+        var kept = values!;
+        var input = this;
+        var recorded = Autograd.Record(kept, op, [this], g => [Grads.ScatterAlong(input, indices, g, ax)], indices);
+        if (keepDim || Rank == 0) return (recorded, indices);
+        return (recorded.Squeeze(ax), indices.Squeeze(ax));
     }
 
     private static int Prod(int[] shape, int from, int to)

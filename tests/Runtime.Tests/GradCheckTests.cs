@@ -41,6 +41,8 @@ public class GradCheckTests
         ["mean_axes"] = new([[2, 3, 2]], x => x[0].Mean([0, 2])),
         ["max_axis"] = new([[3, 4]], x => x[0].Max(1), Distinct),
         ["min_all"] = new([[3, 4]], x => x[0].Min(), Distinct),
+        ["max_with_indices"] = new([[3, 4]], x => x[0].MaxWithIndices(1).Values, Distinct),
+        ["min_with_indices_keepdim"] = new([[2, 3, 2]], x => x[0].MinWithIndices(-2, keepDim: true).Values.Square(), Distinct),
         ["reshape_transpose"] = new([[2, 3]], x => x[0].Reshape(3, 2).T * Tensor.Arange(0, 6, 1, device: x[0].Device).Reshape(2, 3)),
         ["permute"] = new([[2, 3, 4]], x => x[0].Permute(2, 0, 1) * Tensor.Arange(0, 24, 1, device: x[0].Device).Reshape(4, 2, 3)),
         ["slice_select"] = new([[4, 5]], x => x[0].Slice(1, 1, 5, 2).Square() + x[0].Select(0, -1).Slice(0, 0, 2).Unsqueeze(0)),
@@ -58,6 +60,9 @@ public class GradCheckTests
         ["mse"] = new([[2, 3], [2, 3]], x => Functional.MseLoss(x[0], x[1])),
         ["cross_entropy"] = new([[3, 4]], x => Functional.CrossEntropy(x[0], Tensor.FromArray(new long[] { 1, 3, 0 }, device: x[0].Device))),
         ["bce_with_logits"] = new([[2, 3], [2, 3]], x => Functional.BinaryCrossEntropyWithLogits(x[0], x[1].Sigmoid()), Away),
+        ["bce_with_logits_sum"] = new([[5], [5]], x => Functional.BinaryCrossEntropyWithLogits(x[0] * 4f, x[1].Sigmoid(), Reduction.Sum)),
+        ["cross_entropy_large"] = new([[2, 3]], x =>
+            Functional.CrossEntropy(x[0] + 1e3f, Tensor.FromArray(new long[] { 2, 0 }, device: x[0].Device))),
     };
 
     public static TheoryData<string, string> All()

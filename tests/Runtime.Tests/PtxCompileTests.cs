@@ -53,6 +53,7 @@ public class PtxCompileTests
         yield return (K(nameof(Kernels.Fill)).MakeGenericMethod(typeof(float), typeof(RandomOp)), false);
         yield return (K(nameof(Kernels.Where)), false);
         yield return (K(nameof(Kernels.ArgReduce)), false);
+        yield return (K(nameof(Kernels.ScatterAlong)), false);
         yield return (K(nameof(Kernels.Gemm)).MakeGenericMethod(typeof(DynamicTiles)), true);
         yield return (K(nameof(Kernels.Gemm)).MakeGenericMethod(typeof(StaticTiles)), true);
         foreach (var ta in new[] { typeof(KRun), typeof(MnRun) })

@@ -3,12 +3,15 @@ namespace DeepSharp;
 /// <summary>
 /// Gradient rules, written with tensor ops (they run under no-grad during Backward, on the tensors' device). Elementwise
 /// rules take (x, y, dL/dy) or (a, b, y, dL/dy); broadcasting is summed back to the input shapes by the caller, in one place.
+/// At kinks, ties and singular points they choose PyTorch's subgradients (derivatives.yaml): relu'(0) = 0, |x|'(0) = 0,
+/// sign' = 0, ties of maximum/minimum split in half, pow masked where its formula is 0·∞; a gradient masked to 0 is
+/// exactly 0 even when dL/dy is infinite.
 /// </summary>
 internal static partial class Grads
 {
     public static Tensor Identity(Tensor x, Tensor y, Tensor g) => g;
     public static Tensor Neg(Tensor x, Tensor y, Tensor g) => -g;
-    public static Tensor Zero(Tensor x, Tensor y, Tensor g) => g * 0f;
+    public static Tensor Zero(Tensor x, Tensor y, Tensor g) => Tensor.Zeros(x.Shape, DType.Float32, g.Device); // zeros_like
     public static Tensor Abs(Tensor x, Tensor y, Tensor g) => g * x.Sign();
     public static Tensor Exp(Tensor x, Tensor y, Tensor g) => g * y;
     public static Tensor Log(Tensor x, Tensor y, Tensor g) => g / x;
@@ -20,18 +23,34 @@ internal static partial class Grads
     public static Tensor Relu(Tensor x, Tensor y, Tensor g) => Tensor.Map("ReluBackward", x, g, new Ops.ReluGradOp());
     public static Tensor Sigmoid(Tensor x, Tensor y, Tensor g) => Tensor.Map("SigmoidBackward", y, g, new Ops.SigmoidGradOp());
     public static Tensor Reciprocal(Tensor x, Tensor y, Tensor g) => -g * y / x;  // d(s/x)/dx = -s/x² = -y/x
-    public static Tensor PowScalar(Tensor x, float p, Tensor g) => p == 0f ? g * 0f : g * x.Pow(p - 1f) * p;
+    // p·x^(p−1), and zeros for p = 0 (PyTorch's pow_backward: 0·x^−1 would be NaN at x = 0).
+    public static Tensor PowScalar(Tensor x, float p, Tensor g) => p == 0f ? Zero(x, x, g) : g * (x.Pow(p - 1f) * p);
 
     public static (Tensor, Tensor) Add(Tensor a, Tensor b, Tensor y, Tensor g) => (g, g);
     public static (Tensor, Tensor) Sub(Tensor a, Tensor b, Tensor y, Tensor g) => (g, -g);
     public static (Tensor, Tensor) Mul(Tensor a, Tensor b, Tensor y, Tensor g) => (g * b, g * a);
     public static (Tensor, Tensor) Div(Tensor a, Tensor b, Tensor y, Tensor g) => (g / b, -g * y / b);
-    public static (Tensor, Tensor) Pow(Tensor a, Tensor b, Tensor y, Tensor g) => (g * b * a.Pow(b - 1f), g * y * a.Log());
+    // PyTorch's pow_backward_self and pow_backward_exponent: d/da = b·a^(b−1), but 0 where b == 0 (0·0^−1 is NaN at
+    // a = 0); d/db = a^b·log a, but 0 where a == 0 and b ≥ 0 (0·log 0 is NaN). Negative bases keep log a's NaN.
+    public static (Tensor, Tensor) Pow(Tensor a, Tensor b, Tensor y, Tensor g) =>
+        (Masked(Tensor.Map("PowBackward", a, b, new Ops.PowBaseGradOp()), g),
+         g * Tensor.Map("PowBackward", a, b, new Ops.PowExponentGradOp()));
 
-    // Ties send half the gradient each way (as torch.maximum does).
-    public static (Tensor, Tensor) Maximum(Tensor a, Tensor b, Tensor y, Tensor g) => Split(a.Gt(b) + a.Eq(b) * 0.5f, g);
-    public static (Tensor, Tensor) Minimum(Tensor a, Tensor b, Tensor y, Tensor g) => Split(a.Lt(b) + a.Eq(b) * 0.5f, g);
-    private static (Tensor, Tensor) Split(Tensor toA, Tensor g) => (g * toA, g * (1f - toA));
+    // PyTorch's rule for torch.maximum: where(a == b, g/2, g), masked to 0 where a loses — ties split in half, and a NaN
+    // on either side (no comparison holds) passes the whole gradient to both. A minimum is a maximum with the roles swapped.
+    public static (Tensor, Tensor) Maximum(Tensor a, Tensor b, Tensor y, Tensor g) => (Share(a, b, g), Share(b, a, g));
+    public static (Tensor, Tensor) Minimum(Tensor a, Tensor b, Tensor y, Tensor g) => (Share(b, a, g), Share(a, b, g));
+    private static Tensor Share(Tensor a, Tensor b, Tensor g) => Masked(Tensor.Map("MaximumBackward", a, b, new Ops.MaxShareOp()), g);
+
+    /// <summary>w·g, exactly 0 where the weight w is 0 (masked_fill, so an infinite g stays out).</summary>
+    private static Tensor Masked(Tensor w, Tensor g) => Tensor.Map("MaskedBackward", w, g, new Ops.MaskedScaleOp());
+
+    // binary_cross_entropy_with_logits: d/dx = (σ(x) − t)·g, d/dt = −x·g (PyTorch differentiates the targets too).
+    public static Tensor?[] BceWithLogits(Tensor x, Tensor t, Tensor g) =>
+    [
+        x.RequiresGrad ? Tensor.Map("BceWithLogitsBackward", x, t, new Ops.BceWithLogitsGradOp()) * g : null,
+        t.RequiresGrad ? -x * g : null,
+    ];
 
     public static Tensor WhereA(Tensor cond, Tensor g) => Tensor.Where(cond, g, Tensor.Scalar(0f, g.Device));
     public static Tensor WhereB(Tensor cond, Tensor g) => Tensor.Where(cond, Tensor.Scalar(0f, g.Device), g);

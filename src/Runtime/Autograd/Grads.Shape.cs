@@ -15,6 +15,20 @@ internal static partial class Grads
         return mask * (gKept / mask.Sum(axes, keepDim: true));
     }
 
+    /// <summary>Gradient of <see cref="Tensor.MaxWithIndices"/> / <see cref="Tensor.MinWithIndices"/>: gKept (x's shape with
+    /// the axis as 1) written at the chosen index along the axis, 0 elsewhere (PyTorch's value_selecting_reduction_backward).</summary>
+    public static Tensor ScatterAlong(Tensor x, Tensor indicesKept, Tensor gKept, int axis)
+    {
+        var dx = Tensor.Empty(x.Shape, DType.Float32, x.Device);
+        var shape = x.Layout.Shape;
+        int n = x.Rank == 0 ? 1 : shape[axis], inner = 1, outer = 1;
+        for (int d = 0; d < axis; d++) outer *= shape[d];
+        for (int d = axis + 1; d < shape.Length; d++) inner *= shape[d];
+        var gd = gKept.Dense();
+        x.Backend.ScatterAlong(gd.Storage, gd.Layout.Offset, indicesKept.Storage, dx.Storage, outer, n, inner);
+        return dx;
+    }
+
     /// <summary>Gradient of a view that selects part of x: zeros of x's shape with g written where the view looked.</summary>
     public static Tensor Scatter(Tensor x, Tensor g, Func<Tensor, Tensor> view)
     {

@@ -100,8 +100,13 @@ internal interface IBackend
     void Where(Storage cond, Storage a, Storage b, Storage y, StridedMap map, int count);
     /// <summary>x dense from xOffset as [outer, n, inner] → y [outer, inner].</summary>
     void Reduce<TOp>(Storage x, int xOffset, Storage y, int outer, int n, int inner) where TOp : struct, IReduceOp;
-    /// <summary>Index (int64) of the first max (or min) along n; NaN counts as the largest and smallest.</summary>
-    void ArgReduce(Storage x, int xOffset, Storage y, int outer, int n, int inner, bool max);
+    /// <summary>Index (int64) of the first max (or min) along n; NaN counts as the largest and smallest. With
+    /// <paramref name="values"/>, also values [outer, inner] = the element at that index (the same bits).</summary>
+    void ArgReduce(Storage x, int xOffset, Storage y, int outer, int n, int inner, bool max, Storage? values = null);
+    /// <summary>dx [outer, n, inner] = g[o, j] at k = index[o, j] and 0 elsewhere: the gradient of taking one element along
+    /// n (<c>Tensor.MaxWithIndices</c>). g is dense from <paramref name="gOffset"/> and index (int64) dense from 0, both
+    /// [outer, inner]; every index lies in [0, n).</summary>
+    void ScatterAlong(Storage g, int gOffset, Storage index, Storage dx, int outer, int n, int inner);
     /// <summary>C = A · B for each batch, plus the bias row when <see cref="GemmArgs.HasBias"/> (then <paramref name="bias"/> is set).</summary>
     void MatMul(Storage a, Storage b, Storage c, GemmArgs g, Storage? bias = null);
     /// <summary>y[r, :] = x[index[r], :] for x dense [rows, cols]; throws when an index is outside [-rows, rows).</summary>
@@ -113,7 +118,8 @@ internal interface IBackend
     void Update<TOp>(IReadOnlyList<UpdateItem> items, TOp op) where TOp : struct, IUpdateOp;
     /// <summary>
     /// Cross-entropy rows of dense logits [n, c] with integer labels: loss[r] = logsumexp(x[r]) - x[r, label[r]] and
-    /// probs = softmax(x) (kept for the backward). A label outside [0, c) throws on the CPU and gives NaN on accelerators.
+    /// probs = softmax(x) (kept for the backward), both from max-shifted logits (<see cref="Ops.LossMath"/>). A label
+    /// outside [0, c) throws on the CPU and gives NaN on accelerators.
     /// With <paramref name="reduce"/>, loss has one element: scale · Σ loss[r] (mean or sum in the same launch).
     /// </summary>
     void CrossEntropy(Storage logits, int offset, int n, int c, Storage labels, int labelsOffset, Storage loss, Storage probs, bool reduce, float scale);

@@ -33,7 +33,41 @@ public struct GtOp : IBinaryOp { public float Apply(float a, float b) => a > b ?
 public struct GeOp : IBinaryOp { public float Apply(float a, float b) => a >= b ? 1f : 0f; public V Apply(V a, V b) => Vector256.GreaterThanOrEqual(a, b) & V.One; }
 
 // Backward rules of activations in one kernel each: a is the forward input (ReLU) or output (sigmoid, tanh), b is dL/dy.
-public struct ReluGradOp : IBinaryOp { public float Apply(float a, float b) => a > 0f ? b : 0f; public V Apply(V a, V b) => Vector256.GreaterThan(a, V.Zero) & b; }
+// ReLU masks where x ≤ 0 (PyTorch's threshold_backward): a NaN input passes its gradient on, as relu(NaN) = NaN does.
+public struct ReluGradOp : IBinaryOp
+{
+    public float Apply(float a, float b) => a <= 0f ? 0f : b;
+    public V Apply(V a, V b) => Vector256.AndNot(b, Vector256.LessThanOrEqual(a, V.Zero));
+}
+/// <summary>a's share of the gradient of max(a, b): 0 where a &lt; b, ½ on a tie, else 1 (also when either is NaN).</summary>
+public struct MaxShareOp : IBinaryOp
+{
+    public float Apply(float a, float b) => a < b ? 0f : a == b ? 0.5f : 1f;
+    public V Apply(V a, V b) => Vector256.ConditionalSelect(Vector256.LessThan(a, b), V.Zero,
+        Vector256.ConditionalSelect(Vector256.Equals(a, b), Vector256.Create(0.5f), V.One));
+}
+
+/// <summary>a·b, but exactly 0 where the weight a is 0 (b may be infinite): a masked gradient.</summary>
+public struct MaskedScaleOp : IBinaryOp
+{
+    public float Apply(float a, float b) => a == 0f ? 0f : a * b;
+    public V Apply(V a, V b) => Vector256.AndNot(a * b, Vector256.Equals(a, V.Zero));
+}
+
+/// <summary>d(a^b)/da = b·a^(b−1), and 0 where b == 0 (PyTorch's pow_backward_self).</summary>
+public struct PowBaseGradOp : IBinaryOp
+{
+    public float Apply(float a, float b) => b == 0f ? 0f : b * MathF.Pow(a, b - 1f);
+    public V Apply(V a, V b) => Lanes.Map(this, a, b);
+}
+
+/// <summary>d(a^b)/db = a^b·log a, and 0 where a == 0 and b ≥ 0 (PyTorch's pow_backward_exponent).</summary>
+public struct PowExponentGradOp : IBinaryOp
+{
+    public float Apply(float a, float b) => a == 0f && b >= 0f ? 0f : MathF.Pow(a, b) * MathF.Log(a);
+    public V Apply(V a, V b) => Lanes.Map(this, a, b);
+}
+
 public struct SigmoidGradOp : IBinaryOp { public float Apply(float a, float b) => b * a * (1f - a); public V Apply(V a, V b) => b * a * (V.One - a); }
 public struct TanhGradOp : IBinaryOp { public float Apply(float a, float b) => b * (1f - a * a); public V Apply(V a, V b) => b * (V.One - a * a); }
 

@@ -73,14 +73,18 @@ internal sealed partial class CpuBackend
             if (label < 0 || label >= c)
                 throw new IndexOutOfRangeException($"CrossEntropy: labels must lie in [0, {c}); row {r} has {label}.");
             var row = x.AsSpan(offset + r * c, c);
-            float m = float.NegativeInfinity, s = 0f;
-            foreach (var v in row) m = default(MaximumOp).Apply(m, v);
-            foreach (var v in row) s += MathF.Exp(v - m);
-            float lse = m + MathF.Log(s);
-            float rowLoss = lse - row[(int)label];
+            // From max-shifted values only (see LossMath): m and its first index k, R = Σ_{j≠k} e^(x − m), then the loss
+            // and softmax = e^(x − m) / (1 + R).
+            float m = float.NegativeInfinity, rest = 0f;
+            int k = 0;
+            for (int j = 0; j < c; j++) if (LossMath.Beats(row[j], m)) { m = row[j]; k = j; }
+            for (int j = 0; j < k; j++) rest += MathF.Exp(row[j] - m);
+            for (int j = k + 1; j < c; j++) rest += MathF.Exp(row[j] - m);
+            rest += LossMath.MaxTerm(row[k], m); // c ≥ 1: the label check above needs a class
+            float rowLoss = LossMath.CrossEntropy(rest, row[(int)label], m), inv = 1f / (1f + rest);
             if (reduce) total += rowLoss;
             else l[r] = rowLoss;
-            for (int j = 0; j < c; j++) p[r * c + j] = MathF.Exp(row[j] - lse);
+            for (int j = 0; j < c; j++) p[r * c + j] = MathF.Exp(row[j] - m) * inv;
         }
         if (reduce) l[0] = (float)total * scale;
     }

@@ -67,16 +67,32 @@ internal sealed partial class CpuBackend
         for (; k < acc.Length; k++) acc[k] = op.Combine(acc[k], x[k]);
     }
 
-    public void ArgReduce(Storage x, int xOffset, Storage y, int outer, int n, int inner, bool max)
+    public void ArgReduce(Storage x, int xOffset, Storage y, int outer, int n, int inner, bool max, Storage? values = null)
     {
         var xs = E(x); var ys = ((CpuStorage)y).Elements<long>();
+        var vs = values is null ? default : E(values);
+        bool keepValues = values != null;
         CpuParallel.For(outer * inner, n, (lo, hi) =>
         {
             for (int t = lo; t < hi; t++)
             {
                 int o = t / inner, j = t % inner, src = xOffset + o * n * inner + j;
-                ys[t] = ArgScan.Best(xs.Array, xs.Start + src, inner, n, max);
+                long k = ArgScan.Best(xs.Array, xs.Start + src, inner, n, max);
+                ys[t] = k;
+                if (keepValues) vs[t] = xs[src + (int)k * inner];
             }
+        });
+    }
+
+    public void ScatterAlong(Storage g, int gOffset, Storage index, Storage dx, int outer, int n, int inner)
+    {
+        var gs = E(g); var ix = ((CpuStorage)index).Elements<long>(); var ds = E(dx);
+        CpuParallel.For(outer, n * inner, (lo, hi) =>
+        {
+            ds.AsSpan(lo * n * inner, (hi - lo) * n * inner).Clear();
+            for (int o = lo; o < hi; o++)
+                for (int j = 0; j < inner; j++)
+                    ds[(o * n + (int)ix[o * inner + j]) * inner + j] = gs[gOffset + o * inner + j];
         });
     }
 }

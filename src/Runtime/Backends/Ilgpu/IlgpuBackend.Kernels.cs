@@ -77,9 +77,15 @@ internal sealed partial class IlgpuBackend
         Compiled("reduceCols", typeof(TOp), null, static b =>
             b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ReduceArgs>(Kernels.ReduceColumns<TOp>));
 
-    private Action<Index1D, ArrayView<float>, ArrayView<long>, ReduceArgs, int> ArgReduceK() =>
+    private Action<Index1D, ArrayView<float>, ArrayView<long>, ArrayView<float>, ReduceArgs, ArgMode> ArgReduceK() =>
         Compiled("argReduce", typeof(float), null, static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<long>, ReduceArgs, int>(Kernels.ArgReduce));
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<long>, ArrayView<float>, ReduceArgs, ArgMode>(
+                Kernels.ArgReduce));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<long>, ArrayView<float>, ReduceArgs> ScatterAlongK() =>
+        Compiled("scatterAlong", typeof(float), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<long>, ArrayView<float>, ReduceArgs>(
+                Kernels.ScatterAlong));
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmDirectK() =>
         Compiled("gemmDirect", typeof(float), null, static b =>

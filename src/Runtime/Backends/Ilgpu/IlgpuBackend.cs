@@ -180,17 +180,31 @@ internal sealed partial class IlgpuBackend : IBackend
         catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(Reduce)); }
     }
 
-    public void ArgReduce(Storage x, int xOffset, Storage y, int outer, int n, int inner, bool max)
+    public void ArgReduce(Storage x, int xOffset, Storage y, int outer, int n, int inner, bool max, Storage? values = null)
     {
         using var scope = Enter(nameof(ArgReduce));
         try
         {
             if (outer * inner == 0) return;
             var r = new ReduceArgs { Offset = xOffset, N = n, Inner = inner };
+            var mode = new ArgMode { Max = max ? 1 : 0, Values = values is null ? 0 : 1 };
             _launches++;
-            ArgReduceK()(outer * inner, V<float>(x), V<long>(y), r, max ? 1 : 0);
+            ArgReduceK()(outer * inner, V<float>(x), V<long>(y), V<float>(values ?? x), r, mode); // x stands in, unwritten
         }
         catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(ArgReduce)); }
+    }
+
+    public void ScatterAlong(Storage g, int gOffset, Storage index, Storage dx, int outer, int n, int inner)
+    {
+        using var scope = Enter(nameof(ScatterAlong));
+        try
+        {
+            if (outer * n * inner == 0) return;
+            var r = new ReduceArgs { Offset = gOffset, N = n, Inner = inner };
+            _launches++;
+            ScatterAlongK()(outer * n * inner, V<float>(g), V<long>(index), V<float>(dx), r);
+        }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(ScatterAlong)); }
     }
 
     public void Synchronize()

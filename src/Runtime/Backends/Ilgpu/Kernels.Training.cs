@@ -26,7 +26,7 @@ public static partial class Kernels
         m[i] = nm; v[i] = nv; p[po + i] = np;
     }
 
-    /// <summary>One thread per row: a stable log-sum-exp, the row's loss (NaN for an out-of-range label) and its softmax.</summary>
+    /// <summary>One thread per row: the row's loss from max-shifted logits (NaN for an out-of-range label) and its softmax.</summary>
     public static void CrossEntropy<TIdx, EIdx>(Index1D r, ArrayView<float> x, ArrayView<TIdx> labels, ArrayView<float> loss, ArrayView<float> probs,
         GatherArgs g) where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
         loss[r] = CrossEntropyRow<TIdx, EIdx>(x, labels, probs, g, r);
@@ -55,14 +55,22 @@ public static partial class Kernels
     private static float CrossEntropyRow<TIdx, EIdx>(ArrayView<float> x, ArrayView<TIdx> labels, ArrayView<float> probs, GatherArgs g, int r)
         where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
     {
-        int row = g.XOffset + r * g.Cols;
-        float m = float.NegativeInfinity, s = 0f;
-        for (int j = 0; j < g.Cols; j++) m = default(MaximumOp).Apply(m, x[row + j]);
-        for (int j = 0; j < g.Cols; j++) s += MathF.Exp(x[row + j] - m);
-        float lse = m + MathF.Log(s);
-        for (int j = 0; j < g.Cols; j++) probs[r * g.Cols + j] = MathF.Exp(x[row + j] - lse);
+        // From max-shifted values only (see LossMath): m and its first index k, R = Σ_{j≠k} e^(x − m), the softmax
+        // e^(x − m) / (1 + R) and the loss log1p(R) − (x_label − m).
+        int row = g.XOffset + r * g.Cols, k = 0;
+        float m = float.NegativeInfinity, rest = 0f;
+        for (int j = 0; j < g.Cols; j++)
+        {
+            float v = x[row + j];
+            if (LossMath.Beats(v, m)) { m = v; k = j; }
+        }
+        for (int j = 0; j < k; j++) rest += MathF.Exp(x[row + j] - m);
+        for (int j = k + 1; j < g.Cols; j++) rest += MathF.Exp(x[row + j] - m);
+        if (g.Cols > 0) rest += LossMath.MaxTerm(x[row + k], m);
+        float inv = 1f / (1f + rest);
+        for (int j = 0; j < g.Cols; j++) probs[r * g.Cols + j] = MathF.Exp(x[row + j] - m) * inv;
         long label = (long)default(EIdx).ToDouble(labels[g.IndexOffset + r]);
-        return label < 0 || label >= g.Cols ? float.NaN : lse - x[row + (int)label];
+        return label < 0 || label >= g.Cols ? float.NaN : LossMath.CrossEntropy(rest, x[row + (int)label], m);
     }
 
     /// <summary>dx = (softmax - one-hot) · g[r] · scale per row (g's stride is 0 for a mean or sum).</summary>

@@ -12,6 +12,13 @@ public struct ReduceArgs
     public int Offset, N, Inner;
 }
 
+/// <summary>What <see cref="Kernels.ArgReduce"/> looks for and writes.</summary>
+public struct ArgMode
+{
+    /// <summary>1: the max (else the min). 1: also write the values (else only the indices).</summary>
+    public int Max, Values;
+}
+
 /// <summary>
 /// Every ILGPU kernel of the runtime. Each is generic over an op struct from <c>DeepSharp.Ops</c> — the same structs the
 /// managed CPU backend runs — so an operation is written once. Elementwise kernels are implicitly grouped; reductions and
@@ -126,7 +133,7 @@ public static partial class Kernels
     }
 
     /// <summary>Arg-max (max ≠ 0) or arg-min along N; ties keep the first index, NaN wins (as in PyTorch).</summary>
-    public static void ArgReduce(Index1D t, ArrayView<float> x, ArrayView<long> y, ReduceArgs r, int max)
+    public static void ArgReduce(Index1D t, ArrayView<float> x, ArrayView<long> y, ArrayView<float> values, ReduceArgs r, ArgMode mode)
     {
         int o = t / r.Inner, j = t - o * r.Inner, start = r.Offset + o * r.N * r.Inner + j;
         float best = x[start];
@@ -134,9 +141,17 @@ public static partial class Kernels
         for (int k = 1; k < r.N; k++)
         {
             float v = x[start + k * r.Inner];
-            if (ArgScan.Better(v, best, max != 0)) { best = v; idx = k; }
+            if (ArgScan.Better(v, best, mode.Max != 0)) { best = v; idx = k; }
         }
         y[t] = idx;
+        if (mode.Values != 0) values[t] = best;
+    }
+
+    /// <summary>One thread per element of dx [outer, n, inner]: g[o, j] where k is index[o, j], else 0 (a gather: no atomics).</summary>
+    public static void ScatterAlong(Index1D t, ArrayView<float> g, ArrayView<long> index, ArrayView<float> dx, ReduceArgs r)
+    {
+        int j = t % r.Inner, rest = t / r.Inner, k = rest % r.N, o = rest / r.N, src = o * r.Inner + j;
+        dx[t] = index[src] == k ? g[r.Offset + src] : 0f;
     }
 
     /// <summary>
