@@ -48,7 +48,11 @@ public sealed class Conv2d : Block
         $"{(Weight.Shape[1] < 0 ? "?" : Weight.Shape[1].ToString(System.Globalization.CultureInfo.InvariantCulture))} → {OutChannels}, kernel {Kernel}, stride {Stride}, padding {Padding}";
 }
 
-/// <summary>Max over each kernel×kernel window: [N, C, H, W] → [N, C, OH, OW]. Ties share the gradient.</summary>
+/// <summary>
+/// Max over each kernel×kernel window: [N, C, H, W] → [N, C, OH, OW]; padding reads −inf. Each window's gradient is split
+/// evenly among its elements equal to the max (t ties get g/t each, as <c>torch.amax</c>; PyTorch's <c>max_pool2d</c> sends
+/// it all to one element); a window whose max is NaN gives its elements NaN. See <see cref="Functional.MaxPool2d"/>.
+/// </summary>
 public sealed class MaxPool2d(int kernel, int? stride = null, int padding = 0) : Block
 {
     /// <summary>Window edge, step (default: the kernel) and zero padding.</summary>
