@@ -95,7 +95,7 @@ public sealed partial class Tensor
     /// <summary>x ** p.</summary>
     public Tensor Pow(float p) => Unary("Pow", this, new RightScalar<PowOp>(p), (x, _, g) => Grads.PowScalar(x, p, g));
     /// <summary>x ** p elementwise with broadcasting.</summary>
-    public Tensor Pow(Tensor p) => Binary("Pow", this, p, new PowOp(), Grads.Pow);
+    public Tensor Pow(Tensor p) => Binary("Pow", this, Check.NotNull("Pow", p, nameof(p)), new PowOp(), Grads.Pow);
     /// <summary>Elementwise larger value (NaN propagates; ties split the gradient).</summary>
     public static Tensor Maximum(Tensor a, Tensor b) => Binary("Maximum", a, b, new MaximumOp(), Grads.Maximum);
     /// <summary>Elementwise smaller value (NaN propagates; ties split the gradient).</summary>

@@ -22,7 +22,7 @@ public sealed partial class Tensor
     /// Works through views: <c>w.Slice(0, 0, 2).CopyFrom(x)</c> writes into w.</summary>
     public Tensor CopyFrom(Tensor source)
     {
-        CheckInPlace("CopyFrom", source);
+        CheckInPlace("CopyFrom", Check.NotNull("CopyFrom", source, nameof(source)));
         source.Expand(Shape).CopyInto(this);
         _storage.Bump();
         return this;
@@ -30,7 +30,7 @@ public sealed partial class Tensor
 
     internal Tensor InPlace<TOp>(string op, Tensor other, TOp f) where TOp : struct, IBinaryOp
     {
-        CheckInPlace(op, other);
+        CheckInPlace(op, Check.NotNull(op, other, nameof(other)));
         Check.Float32(op, this, "this"); Check.Float32(op, other, "other");
         var map = StridedMap.Create(Layout.Shape, Layout, other.Expand(Shape).Layout, Layout);
         Backend.Binary(Storage, other.Storage, Storage, map, Count, f);

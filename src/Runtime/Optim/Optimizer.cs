@@ -12,13 +12,14 @@ public abstract class Optimizer
     private readonly Dictionary<Tensor, (Tensor M, Tensor? V)> _state = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>Takes any sequence of float32 tensors that require grad; a tensor listed twice is updated once.</summary>
+    /// <exception cref="ArgumentNullException">parameters or one of its tensors is null.</exception>
     /// <exception cref="ArgumentException">A tensor does not require grad, is not float32, or is not dense.</exception>
     protected Optimizer(IEnumerable<Tensor> parameters)
     {
-        _parameters = parameters.Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>().ToArray();
+        _parameters = Check.NotNull(GetType().Name, parameters, nameof(parameters)).Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>().ToArray();
         for (int i = 0; i < _parameters.Length; i++)
         {
-            var p = _parameters[i];
+            var p = _parameters[i] ?? throw new ArgumentNullException(nameof(parameters), $"{GetType().Name}: parameter {i} is null.");
             if (!p.RequiresGrad || !p.IsLeaf) throw new ArgumentException($"{GetType().Name}: parameter {i} (shape {Layout.Format(p.Layout.Shape)}) is not a leaf that requires grad.");
             if (p.DType != DType.Float32) throw new ArgumentException($"{GetType().Name}: parameter {i} is {p.DType.Name()}; optimizers update float32 tensors.");
             if (!p.IsContiguous) throw new ArgumentException($"{GetType().Name}: parameter {i} is a strided view; optimize the dense tensor it views.");
