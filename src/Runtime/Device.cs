@@ -155,10 +155,13 @@ public readonly record struct DeviceStats(long KernelLaunches, int KernelsCompil
 /// <exception cref="ArgumentNullException">Device, Name or Details is null.</exception>
 public sealed record DeviceInfo(Device Device, string Name, long MemoryBytes, string? ComputeCapability, string Details)
 {
+    // Checked in the constructor and in `with` expressions alike.
     /// <summary>The device.</summary>
-    public Device Device { get; init; } = Device ?? throw new ArgumentNullException(nameof(Device));
+    public Device Device { get; init => field = Required(value, nameof(Device)); } = Required(Device, nameof(Device));
     /// <summary>Hardware name as the driver reports it.</summary>
-    public string Name { get; init; } = Name ?? throw new ArgumentNullException(nameof(Name));
+    public string Name { get; init => field = Required(value, nameof(Name)); } = Required(Name, nameof(Name));
     /// <summary>Backend details (driver, threads, cuBLAS …).</summary>
-    public string Details { get; init; } = Details ?? throw new ArgumentNullException(nameof(Details));
+    public string Details { get; init => field = Required(value, nameof(Details)); } = Required(Details, nameof(Details));
+
+    private static T Required<T>(T? value, string name) where T : class => value ?? throw new ArgumentNullException(name);
 }

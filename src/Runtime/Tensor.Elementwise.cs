@@ -130,7 +130,7 @@ public sealed partial class Tensor
     /// <summary>Elementwise quotient with broadcasting.</summary>
     public static Tensor operator /(Tensor a, Tensor b) => Binary("Div", a, b, new DivOp(), Grads.Div);
     /// <summary>-x.</summary>
-    public static Tensor operator -(Tensor x) => x.Neg();
+    public static Tensor operator -(Tensor x) => Check.NotNull("Neg", x, nameof(x)).Neg();
     /// <summary>x + s.</summary>
     public static Tensor operator +(Tensor x, float s) => Unary("Add", x, new RightScalar<AddOp>(s), Grads.Identity);
     /// <summary>s + x.</summary>

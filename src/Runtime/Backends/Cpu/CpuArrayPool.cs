@@ -85,6 +85,9 @@ internal static class CpuArrayPool
             $"{count} {typeof(T).Name} elements (with alignment padding) are more than the {System.Array.MaxLength} a .NET array can hold; " +
             "split the tensor or move it to an accelerator."));
 
+    /// <summary>Number of cached arrays of one element type and array length (for tests and diagnostics).</summary>
+    public static int CachedCount(DType dtype, int length) => _free.TryGetValue((dtype, length), out var bag) ? bag.Count : 0;
+
     /// <summary>Drops every cached array (they go to the GC).</summary>
     public static void ReleaseCache()
     {
