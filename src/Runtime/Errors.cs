@@ -28,14 +28,16 @@ internal static class Check
 
     /// <summary>A reduction that exists.</summary>
     public static Reduction Defined(string op, Reduction reduction) => Enum.IsDefined(reduction) ? reduction
-        : throw new ArgumentOutOfRangeException(nameof(reduction), reduction, $"{op}: {(int)reduction} is not a Reduction; use Mean, Sum or None.");
+        : throw new ArgumentOutOfRangeException(nameof(reduction), reduction,
+            $"{op}: {(int)reduction} is not a Reduction; use Mean, Sum or None.");
 
     /// <summary><paramref name="value"/> as an element count or dim: throws naming the op and the argument when it exceeds
     /// <see cref="int.MaxValue"/> (tensors index their elements with 32-bit ints).</summary>
     public static int Size(string op, string name, long value, string what)
     {
         if (value is < 0 or > int.MaxValue)
-            throw new ArgumentException($"{op}: {what} would be {value}, but a tensor dim or element count must lie in 0..{int.MaxValue}.", name);
+            throw new ArgumentException($"{op}: {what} would be {value}, but a tensor dim or element count must lie in " +
+                $"0..{int.MaxValue}.", name);
         return (int)value;
     }
 

@@ -192,7 +192,8 @@ public static class Functional
     /// <exception cref="ArgumentOutOfRangeException">classes is negative.</exception>
     public static Tensor OneHot(Tensor labels, int classes, Device? device = null) =>
         classes < 0 ? throw new ArgumentOutOfRangeException(nameof(classes), classes, $"OneHot: classes must be >= 0, got {classes}.")
-        : Check.NotNull(nameof(OneHot), labels, nameof(labels)).To(DType.Float32).Unsqueeze(1).Eq(Tensor.Arange(0, classes, 1, DType.Float32, device ?? labels.Device));
+        : Check.NotNull(nameof(OneHot), labels, nameof(labels)).To(DType.Float32).Unsqueeze(1)
+            .Eq(Tensor.Arange(0, classes, 1, DType.Float32, device ?? labels.Device));
 
     private static Tensor Reduce(Tensor x, Reduction r) => r switch
     {
@@ -216,7 +217,8 @@ public static class Functional
     {
         Check.NotNull(op, a, nameA); Check.NotNull(op, b, nameB);
         if (!a.Layout.Shape.SequenceEqual(b.Layout.Shape))
-            throw new ArgumentException($"{op}: {nameA} has shape {Layout.Format(a.Layout.Shape)} but {nameB} has {Layout.Format(b.Layout.Shape)}; they must match.");
+            throw new ArgumentException($"{op}: {nameA} has shape {Layout.Format(a.Layout.Shape)} but {nameB} has " +
+                $"{Layout.Format(b.Layout.Shape)}; they must match.");
     }
 }
 

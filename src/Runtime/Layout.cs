@@ -23,7 +23,8 @@ public sealed class Layout
         ArgumentNullException.ThrowIfNull(shape);
         ArgumentNullException.ThrowIfNull(strides);
         if (shape.Length != strides.Length)
-            throw new ArgumentException($"Layout: shape {Format(shape)} has {shape.Length} dims but strides {Format(strides)} has {strides.Length}.", nameof(strides));
+            throw new ArgumentException($"Layout: shape {Format(shape)} has {shape.Length} dims but strides {Format(strides)} has " +
+                $"{strides.Length}.", nameof(strides));
         Numel(shape, nameof(Layout), nameof(shape));
         if (offset < 0) throw new ArgumentOutOfRangeException(nameof(offset), offset, $"Layout: the offset must be >= 0, got {offset}.");
         Shape = shape; Strides = strides; Offset = offset;
@@ -35,7 +36,8 @@ public sealed class Layout
 
     /// <summary>Row-major strides of <paramref name="shape"/>.</summary>
     /// <exception cref="ArgumentNullException">shape is null.</exception>
-    /// <exception cref="ArgumentException">A dim is negative or the shape is too large (see <see cref="Numel(ReadOnlySpan{int})"/>).</exception>
+    /// <exception cref="ArgumentException">A dim is negative or the shape is too large (see
+    /// <see cref="Numel(ReadOnlySpan{int})"/>).</exception>
     public static int[] ContiguousStrides(int[] shape)
     {
         ArgumentNullException.ThrowIfNull(shape);
@@ -97,13 +99,15 @@ public sealed class Layout
         if (rank < 0) throw new ArgumentOutOfRangeException(nameof(rank), rank, $"{op}: a rank must be >= 0, got {rank}.");
         int a = axis < 0 ? axis + rank : axis;
         if (a < 0 || a >= Math.Max(rank, 1) || (rank == 0 && a != 0))
-            throw new ArgumentOutOfRangeException(nameof(axis), axis, $"{op}: axis {axis} is out of range for a tensor of rank {rank} (expected {-Math.Max(rank, 1)}..{Math.Max(rank, 1) - 1}).");
+            throw new ArgumentOutOfRangeException(nameof(axis), axis, $"{op}: axis {axis} is out of range for a tensor of rank {rank} " +
+                $"(expected {-Math.Max(rank, 1)}..{Math.Max(rank, 1) - 1}).");
         return a;
     }
 
     /// <summary>Like <see cref="Axis"/>, for ops that index the dim itself: a 0-D tensor has none.</summary>
     internal static int Dim(int axis, int rank, string op) => rank > 0 ? Axis(axis, rank, op)
-        : throw new ArgumentOutOfRangeException(nameof(axis), axis, $"{op}: a 0-D tensor has no dims, so it has no dim {axis}; Reshape(1) it first.");
+        : throw new ArgumentOutOfRangeException(nameof(axis), axis,
+            $"{op}: a 0-D tensor has no dims, so it has no dim {axis}; Reshape(1) it first.");
 
     /// <summary>A view with a new shape over the same elements, or null when the strides do not allow one (then copy).</summary>
     /// <exception cref="ArgumentNullException">newShape is null.</exception>
@@ -151,7 +155,8 @@ public sealed class Layout
         Span<bool> seen = !ok ? [] : Rank <= 64 ? stackalloc bool[Rank] : new bool[Rank];
         for (int i = 0; ok && i < Rank; i++) ok = (uint)order[i] < (uint)Rank && !seen[order[i]] && (seen[order[i]] = true);
         if (!ok)
-            throw new ArgumentException($"Permute: {Format(order)} is not a permutation of 0..{Rank - 1} (layout {Format(Shape)}).", nameof(order));
+            throw new ArgumentException($"Permute: {Format(order)} is not a permutation of 0..{Rank - 1} (layout {Format(Shape)}).",
+                nameof(order));
         return new(order.Select(d => Shape[d]).ToArray(), order.Select(d => Strides[d]).ToArray(), Offset);
     }
 
@@ -162,14 +167,16 @@ public sealed class Layout
     {
         int ax = Dim(axis, Rank, nameof(Slice)), n = Shape[ax];
         if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), step, $"Slice: step must be >= 1, got {step}.");
-        if (start < 0 || start > n) throw new ArgumentOutOfRangeException(nameof(start), start, $"Slice: start must lie in [0, {n}], got {start}.");
+        if (start < 0 || start > n)
+            throw new ArgumentOutOfRangeException(nameof(start), start, $"Slice: start must lie in [0, {n}], got {start}.");
         if (end < 0 || end > n) throw new ArgumentOutOfRangeException(nameof(end), end, $"Slice: end must lie in [0, {n}], got {end}.");
         // In 64 bits: end - start + step - 1 wraps an int for a large step. The length is at most n, so it fits.
         int length = end <= start ? 0 : (int)(((long)end - start + step - 1) / step);
         var shape = (int[])Shape.Clone(); var strides = (int[])Strides.Clone();
         shape[ax] = length;
         // A tensor's step·stride spans at most the dim's extent, so it fits; with one element the stride is never used.
-        long stride = length > 1 ? (long)Strides[ax] * step : Strides[ax], offset = length == 0 ? Offset : Offset + (long)start * Strides[ax];
+        long stride = length > 1 ? (long)Strides[ax] * step : Strides[ax];
+        long offset = length == 0 ? Offset : Offset + (long)start * Strides[ax];
         if (stride != (int)stride || offset != (int)offset)
             throw new ArgumentOutOfRangeException(nameof(step), step, $"Slice: step {step} from {start} over stride {Strides[ax]} " +
                 "leaves the 32-bit index range of this layout.");

@@ -8,7 +8,8 @@ public sealed partial class Tensor
     private static Device Dev(Device? d) => d ?? Device.Cpu;
 
     /// <summary>A new tensor of a user's <paramref name="shape"/> (checked, and copied: the caller keeps its array) filled by op.</summary>
-    private static Tensor Filled<T, TOp>(string op, int[] shape, DType dtype, Device? device, TOp fill) where T : unmanaged where TOp : struct, IIndexOp<T>
+    private static Tensor Filled<T, TOp>(string op, int[] shape, DType dtype, Device? device, TOp fill)
+        where T : unmanaged where TOp : struct, IIndexOp<T>
     {
         Layout.Numel(Check.NotNull(op, shape, nameof(shape)), op, nameof(shape));
         var t = Empty((int[])shape.Clone(), dtype, Dev(device));
@@ -23,24 +24,31 @@ public sealed partial class Tensor
     /// <exception cref="ArgumentOutOfRangeException">value does not fit an integer dtype (NaN and ±inf never do), or dtype
     /// is not a <see cref="DType"/>.</exception>
     /// <exception cref="Backends.Ilgpu.DeviceOutOfMemoryException">The device cannot hold the tensor.</exception>
-    public static Tensor Full(int[] shape, double value, DType dtype = DType.Float32, Device? device = null) => Check.Defined(nameof(Full), dtype) switch
+    public static Tensor Full(int[] shape, double value, DType dtype = DType.Float32, Device? device = null)
     {
-        DType.Float32 => Filled<float, FillOp<float>>(nameof(Full), shape, dtype, device, new((float)value)),
-        DType.Float64 => Filled<double, FillOp<double>>(nameof(Full), shape, dtype, device, new(value)),
-        DType.Int32 => Filled<int, FillOp<int>>(nameof(Full), shape, dtype, device, new((int)Integral(nameof(Full), nameof(value), value, dtype))),
-        _ => Filled<long, FillOp<long>>(nameof(Full), shape, dtype, device, new(Integral(nameof(Full), nameof(value), value, dtype))),
-    };
+        const string op = nameof(Full);
+        return Check.Defined(op, dtype) switch
+        {
+            DType.Float32 => Filled<float, FillOp<float>>(op, shape, dtype, device, new((float)value)),
+            DType.Float64 => Filled<double, FillOp<double>>(op, shape, dtype, device, new(value)),
+            DType.Int32 => Filled<int, FillOp<int>>(op, shape, dtype, device, new((int)Integral(op, nameof(value), value, dtype))),
+            _ => Filled<long, FillOp<long>>(op, shape, dtype, device, new(Integral(op, nameof(value), value, dtype))),
+        };
+    }
 
     /// <summary><paramref name="value"/> truncated toward zero, checked to fit the integer <paramref name="dtype"/>.</summary>
     private static long Integral(string op, string name, double value, DType dtype)
     {
         double t = Math.Truncate(value);
         // 2^63 is exactly representable; long.MaxValue is not (it rounds up to 2^63), so the upper bound is exclusive.
-        bool fits = dtype == DType.Int32 ? t is >= int.MinValue and <= int.MaxValue : t is >= -9.223372036854775808e18 and < 9.223372036854775808e18;
+        bool fits = dtype == DType.Int32 ? t is >= int.MinValue and <= int.MaxValue
+            : t is >= -9.223372036854775808e18 and < 9.223372036854775808e18;
         if (!fits)
-            throw new ArgumentOutOfRangeException(name, value, $"{op}: {value} does not fit {dtype.Name()} " +
-                $"({(dtype == DType.Int32 ? $"{int.MinValue}..{int.MaxValue}" : $"{long.MinValue}..{long.MaxValue}")}); use a float dtype " +
-                "or a value in range.");
+        {
+            string range = dtype == DType.Int32 ? $"{int.MinValue}..{int.MaxValue}" : $"{long.MinValue}..{long.MaxValue}";
+            throw new ArgumentOutOfRangeException(name, value, $"{op}: {value} does not fit {dtype.Name()} ({range}); use a float " +
+                "dtype or a value in range.");
+        }
         return (long)t;
     }
 
@@ -73,8 +81,8 @@ public sealed partial class Tensor
                 "step nonzero with the sign of end - start).", nameof(step));
         double count = Math.Max(0, Math.Ceiling((end - start) / step)); // in double: the count of a tiny step overflows any int
         if (!(count <= int.MaxValue))
-            throw new ArgumentException($"{op}: from {start} to {end} in steps of {step} is {count:G6} values, more than the {int.MaxValue} " +
-                "a tensor can hold; use a larger step or a smaller range.", nameof(step));
+            throw new ArgumentException($"{op}: from {start} to {end} in steps of {step} is {count:G6} values, more than the " +
+                $"{int.MaxValue} a tensor can hold; use a larger step or a smaller range.", nameof(step));
         int n = (int)count;
         if (!dtype.IsFloat() && n > 0)
         {
@@ -113,7 +121,8 @@ public sealed partial class Tensor
     /// <exception cref="ArgumentOutOfRangeException">mean or std is not finite, or std is negative.</exception>
     public static Tensor Randn(int[] shape, float mean = 0f, float std = 1f, Generator? generator = null, Device? device = null)
     {
-        if (!float.IsFinite(mean)) throw new ArgumentOutOfRangeException(nameof(mean), mean, $"Randn: the mean must be finite, got {mean}.");
+        if (!float.IsFinite(mean))
+            throw new ArgumentOutOfRangeException(nameof(mean), mean, $"Randn: the mean must be finite, got {mean}.");
         if (!(std >= 0) || !float.IsFinite(std))
             throw new ArgumentOutOfRangeException(nameof(std), std, $"Randn: the standard deviation must be finite and >= 0, got {std}.");
         return Random(nameof(Randn), shape, true, mean, std, generator, device);
@@ -136,7 +145,8 @@ public sealed partial class Tensor
         Check.NotNull(op, data, nameof(data));
         shape = shape is null ? [data.Length] : (int[])shape.Clone();
         if (Layout.Numel(shape, op, nameof(shape)) != data.Length)
-            throw new ArgumentException($"{op}: shape {Layout.Format(shape)} holds {Layout.Numel(shape)} elements but the array has {data.Length}.", nameof(shape));
+            throw new ArgumentException($"{op}: shape {Layout.Format(shape)} holds {Layout.Numel(shape)} elements but the array has " +
+                $"{data.Length}.", nameof(shape));
         var t = Empty(shape, DTypes.Of<T>(), Dev(device));
         t.Backend.Upload<T>(data, t.Storage);
         return t;
@@ -157,7 +167,8 @@ public sealed partial class Tensor
     {
         Check.NotNull(nameof(FromArray), data, nameof(data));
         if (data.GetType().GetElementType() != typeof(T))
-            throw new ArgumentException($"FromArray<{typeof(T).Name}>: the array holds {data.GetType().GetElementType()?.Name}, not {typeof(T).Name}.", nameof(data));
+            throw new ArgumentException($"FromArray<{typeof(T).Name}>: the array holds {data.GetType().GetElementType()?.Name}, " +
+                $"not {typeof(T).Name}.", nameof(data));
         var shape = Enumerable.Range(0, data.Rank).Select(data.GetLength).ToArray();
         var flat = new T[data.Length];
         int i = 0;

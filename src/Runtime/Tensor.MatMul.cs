@@ -149,7 +149,8 @@ public sealed partial class Tensor
     {
         Check.Float32(op, x, "x");
         if (x.Rank != 4)
-            throw new ArgumentException($"{op}: expected input [batch, channels, height, width], got {Layout.Format(x.Layout.Shape)}.", "x");
+            throw new ArgumentException($"{op}: expected input [batch, channels, height, width], got {Layout.Format(x.Layout.Shape)}.",
+                "x");
         var a = Check.Window(op, x.Layout.Shape, k, stride, padding, kernelName);
         xd = x.Dense();
         return a with { Offset = xd.Layout.Offset, Pad = pad };

@@ -93,7 +93,8 @@ public sealed partial class Tensor
         int ax = Layout.Dim(axis, Rank, nameof(Select)), n = Layout.Shape[ax];
         if (index < -n || index >= n)
             throw new ArgumentOutOfRangeException(nameof(index), index,
-                $"Select: index {index} is out of range for dim {axis} of size {n} (shape {Layout.Format(Layout.Shape)}); expected {-n}..{n - 1}.");
+                $"Select: index {index} is out of range for dim {axis} of size {n} (shape {Layout.Format(Layout.Shape)}); " +
+                $"expected {-n}..{n - 1}.");
         int at = index < 0 ? index + n : index;
         var sliced = Layout.Slice(ax, at, at + 1, 1);
         var shape = sliced.Shape.Where((_, i) => i != ax).ToArray();
@@ -120,22 +121,23 @@ public sealed partial class Tensor
     {
         int lead = Check.NotNull(nameof(Expand), shape, nameof(shape)).Length - Rank;
         if (lead < 0)
-            throw new ArgumentException($"Expand: a tensor of shape {Layout.Format(Layout.Shape)} cannot be expanded to {Layout.Format(shape)}, " +
-                "which has fewer dims.", nameof(shape));
+            throw new ArgumentException($"Expand: a tensor of shape {Layout.Format(Layout.Shape)} cannot be expanded to " +
+                $"{Layout.Format(shape)}, which has fewer dims.", nameof(shape));
         int[]? resolved = null;
         for (int d = 0; d < shape.Length; d++)
         {
             if (shape[d] >= 0) continue;
             if (shape[d] != -1 || d < lead)
-                throw new ArgumentOutOfRangeException(nameof(shape), shape[d], $"Expand: size {shape[d]} at dim {d} of {Layout.Format(shape)} " +
-                    $"is invalid; sizes must be >= 0, or -1 to keep the size of one of the tensor's dims (not of the {lead} new leading dims).");
+                throw new ArgumentOutOfRangeException(nameof(shape), shape[d], $"Expand: size {shape[d]} at dim {d} of " +
+                    $"{Layout.Format(shape)} is invalid; sizes must be >= 0, or -1 to keep the size of one of the tensor's dims (not " +
+                    $"of the {lead} new leading dims).");
             (resolved ??= (int[])shape.Clone())[d] = Layout.Shape[d - lead];
         }
         var target = resolved ?? shape;
         for (int d = 0; d < Rank; d++)
             if (Layout.Shape[d] != target[d + lead] && Layout.Shape[d] != 1)
-                throw new ArgumentException($"Expand: a tensor of shape {Layout.Format(Layout.Shape)} cannot be expanded to {Layout.Format(shape)}: " +
-                    $"dim {d + lead} is {Layout.Shape[d]}, and only size-1 dims can grow.", nameof(shape));
+                throw new ArgumentException($"Expand: a tensor of shape {Layout.Format(Layout.Shape)} cannot be expanded to " +
+                    $"{Layout.Format(shape)}: dim {d + lead} is {Layout.Shape[d]}, and only size-1 dims can grow.", nameof(shape));
         return Moved(WithLayout(Layout.Expand(target)), "Expand", g => g.SumTo(Layout.Shape));
     }
 
@@ -143,7 +145,9 @@ public sealed partial class Tensor
     public Tensor Unsqueeze(int axis)
     {
         int ax = axis < 0 ? axis + Rank + 1 : axis;
-        if (ax < 0 || ax > Rank) throw new ArgumentOutOfRangeException(nameof(axis), axis, $"Unsqueeze: axis {axis} is out of range for rank {Rank} (expected {-Rank - 1}..{Rank}).");
+        if (ax < 0 || ax > Rank)
+            throw new ArgumentOutOfRangeException(nameof(axis), axis,
+                $"Unsqueeze: axis {axis} is out of range for rank {Rank} (expected {-Rank - 1}..{Rank}).");
         var shape = Layout.Shape.ToList(); var strides = Layout.Strides.ToList();
         shape.Insert(ax, 1);
         strides.Insert(ax, ax < Rank ? Layout.Strides[ax] * Layout.Shape[ax] : 1);

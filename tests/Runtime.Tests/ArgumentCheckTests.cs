@@ -154,7 +154,8 @@ public class ArgumentCheckTests
     public void SlicesMatchPythonSlicingForAnyBoundsAndSteps()
     {
         var bound = Gen.Frequency((3, (IGen<int?>)Property.HostileInt.Select(v => (int?)v)), (1, Gen.Const((int?)null)));
-        var gen = Gen.Select(Gen.Int[0, 12], Property.HostileInt, bound, Property.HostileInt, Gen.Select(Property.HostileInt, bound, Gen.Int[1, 4]));
+        var again = Gen.Select(Property.HostileInt, bound, Gen.Int[1, 4]);
+        var gen = Gen.Select(Gen.Int[0, 12], Property.HostileInt, bound, Property.HostileInt, again);
         Property.ForAll(gen, c =>
         {
             var (n, start, end, step, (start2, end2, step2)) = c;
@@ -218,7 +219,7 @@ public class ArgumentCheckTests
                 if (t < 0 || d >= lead && source[d - lead] != t && source[d - lead] != 1) expected = null;
                 else expected[d] = t;
             }
-            if (expected != null && expected.Aggregate(System.Numerics.BigInteger.One, (acc, v) => acc * Math.Max(v, 1)) > int.MaxValue) expected = null;
+            if (expected?.Aggregate(System.Numerics.BigInteger.One, (acc, v) => acc * Math.Max(v, 1)) > int.MaxValue) expected = null;
             if (expected is null)
             {
                 var e = Assert.ThrowsAny<ArgumentException>(() => x.Expand(target));
@@ -291,8 +292,8 @@ public class ArgumentCheckTests
             Assert.Contains("Arange", e.Message);
             Assert.Contains("more than the 2147483647", e.Message);
         }
-        foreach (var (start, end, step) in new[] { (0d, double.PositiveInfinity, 1d), (double.NaN, 1d, 1d), (0d, 1d, 0d), (0d, 1d, double.NaN),
-            (0d, 5d, -1d), (double.NegativeInfinity, 0d, 1d) })
+        foreach (var (start, end, step) in new[] { (0d, double.PositiveInfinity, 1d), (double.NaN, 1d, 1d), (0d, 1d, 0d),
+            (0d, 1d, double.NaN), (0d, 5d, -1d), (double.NegativeInfinity, 0d, 1d) })
             Assert.Contains("Arange", Assert.Throws<ArgumentException>(() => Tensor.Arange(start, end, step)).Message);
         OutOfRange("Arange", "end", 3e9, () => Tensor.Arange(0, 4e9, 1e9, DType.Int32)); // the last value, 3e9, is no int32
         OutOfRange("Arange", "start", -3e9, () => Tensor.Arange(-3e9, 0, 1e9, DType.Int32));
@@ -374,7 +375,8 @@ public class ArgumentCheckTests
         var logits = Tensor.Zeros([2, 3], device: d);
         foreach (var bad in new long[] { 3, -1, long.MinValue })
         {
-            var e = Assert.Throws<ArgumentOutOfRangeException>(() => Functional.CrossEntropy(logits, Tensor.FromArray(new[] { 0, bad }, device: d)));
+            var labels = Tensor.FromArray(new[] { 0, bad }, device: d);
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => Functional.CrossEntropy(logits, labels));
             Assert.Equal("labels", e.ParamName);
             Assert.Equal(bad, e.ActualValue);
         }

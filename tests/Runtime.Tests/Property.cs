@@ -17,7 +17,8 @@ public static class Property
             try { assert(value); }
             catch (Exception e)
             {
-                throw new Xunit.Sdk.XunitException($"Property failed at iteration {i} (seed {seed}) for {value}: {e.GetType().Name}: {e.Message}");
+                throw new Xunit.Sdk.XunitException(
+                    $"Property failed at iteration {i} (seed {seed}) for {value}: {e.GetType().Name}: {e.Message}");
             }
         }
     }
@@ -25,7 +26,8 @@ public static class Property
     /// <summary>Ints that break size arithmetic: 0, ±1, the int extremes and values near them, and small ones.</summary>
     public static Gen<int> HostileInt { get; } = Gen.Frequency(
         (3, (IGen<int>)Gen.Int[-3, 8]),
-        (2, Gen.OneOf(0, -1, -5, 1, 2, int.MinValue, int.MaxValue, int.MaxValue - 1, int.MinValue + 1, 1 << 16, 46341, 1 << 30, -(1 << 30))),
+        (2, Gen.OneOf(0, -1, -5, 1, 2, int.MinValue, int.MaxValue, int.MaxValue - 1, int.MinValue + 1, 1 << 16, 46341, 1 << 30,
+            -(1 << 30))),
         (1, Gen.Int));
 
     /// <summary>Doubles that break conversions and counts.</summary>

@@ -52,7 +52,8 @@ public class PublicApiArgumentTests
     private const string Huge = "broadcast view [2147483647]";
 
     private static readonly int[] Ints = [1, 0, 2, -1, -5, int.MinValue, int.MaxValue, int.MaxValue - 1, 46341];
-    private static readonly float[] Floats = [0.5f, 0f, -1f, -5f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, 1e20f, float.MaxValue];
+    private static readonly float[] Floats =
+        [0.5f, 0f, -1f, -5f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, 1e20f, float.MaxValue];
     private static readonly double[] Doubles = [1.5, 0, -1, -5, double.NaN, double.PositiveInfinity, double.NegativeInfinity, 1e20, 1e12,
         2147483648.0, -2147483649.0, 9.3e18];
     private static readonly int[][] Shapes = [[2, 3], [3, 2], [1, 0], [-1], [6], [], [0], [-5], [int.MaxValue], [int.MinValue],
@@ -88,12 +89,13 @@ public class PublicApiArgumentTests
         if (t == typeof(float[,])) return [() => new float[2, 3], () => new float[0, 2]];
         if (t == typeof(float[,,])) return [() => new float[1, 2, 3]];
         if (t == typeof(IReadOnlyList<Tensor>))
-            return [() => new[] { Tensors[0].Make(), Tensors[0].Make() }, () => Array.Empty<Tensor>(), () => new[] { Tensors[0].Make(), null! },
+            return [() => new[] { Tensors[0].Make(), Tensors[0].Make() }, () => Array.Empty<Tensor>(),
+                () => new[] { Tensors[0].Make(), null! },
                 .. Tensors.Select(x => (Func<object?>)(() => new[] { Tensors[0].Make(), x.Make() }))];
         if (t == typeof(IEnumerable<Tensor>))
             return [() => new[] { Grads(Tensors[5].Make()) }, () => Array.Empty<Tensor>(), () => new Tensor[] { null! },
                 .. Tensors.Select(x => (Func<object?>)(() => new[] { x.Make() }))];
-        throw new InvalidOperationException($"The public API takes a {t}; add values for it to {nameof(PublicApiArgumentTests)}.{nameof(Values)}.");
+        throw new InvalidOperationException($"The public API takes a {t}; add values for it to {nameof(Values)} in this test.");
     }
 
     private static Tensor Grads(Tensor p) { p.Grad = Tensor.Ones(p.Shape); return p; }
@@ -103,7 +105,8 @@ public class PublicApiArgumentTests
     {
         if (t == typeof(Tensor)) return Tensors.Select(x => (Func<object>)(() => x.Make())).ToArray();
         if (t == typeof(Layout))
-            return [() => Layout.Contiguous([2, 3]), () => new Layout([3, 2], [1, 3], 0), () => Layout.Contiguous([]), () => Layout.Contiguous([0, 3])];
+            return [() => Layout.Contiguous([2, 3]), () => new Layout([3, 2], [1, 3], 0), () => Layout.Contiguous([]),
+                () => Layout.Contiguous([0, 3])];
         if (t == typeof(Device)) return [() => Device.Cpu, () => Device.Cuda(999)];
         if (t == typeof(Generator)) return [() => new Generator(3)];
         if (t == typeof(TensorScope)) return [() => TensorScope.Begin()];
@@ -226,7 +229,8 @@ public class PublicApiArgumentTests
                     calls++;
                     var e = Call(m, receiver, args);
                     if (e is not null && !Allowed(e, m))
-                        failures.Add($"{m.DeclaringType!.Name}.{m} ({string.Join(", ", args.Select(Describe))}) threw {e.GetType().Name}: {e.Message}");
+                        failures.Add($"{m.DeclaringType!.Name}.{m} ({string.Join(", ", args.Select(Describe))}) threw " +
+                            $"{e.GetType().Name}: {e.Message}");
                 }
         }
         Assert.True(members > 150, $"only {members} members found");
@@ -259,10 +263,12 @@ public class PublicApiArgumentTests
                         var e = Call(m, receiver, args);
                         if (e is ArgumentNullException an && names.Contains(an.ParamName)) named = true;
                         else seen.Add(e is null ? "returned" : $"{e.GetType().Name}({(e as ArgumentException)?.ParamName}): {e.Message}");
-                        if (e is not null && !Allowed(e, m)) failures.Add($"{m.DeclaringType!.Name}.{m}: null '{ps[i].Name}' threw {e.GetType().Name}: {e.Message}");
+                        if (e is not null && !Allowed(e, m))
+                            failures.Add($"{m.DeclaringType!.Name}.{m}: null '{ps[i].Name}' threw {e.GetType().Name}: {e.Message}");
                     }
                 if (!named)
-                    failures.Add($"{m.DeclaringType!.Name}.{m}: null '{ps[i].Name}' never gave ArgumentNullException naming it ({seen.FirstOrDefault()})");
+                    failures.Add($"{m.DeclaringType!.Name}.{m}: null '{ps[i].Name}' never gave ArgumentNullException naming it " +
+                        $"({seen.FirstOrDefault()})");
             }
         }
         Assert.True(checkedParams > 50, $"only {checkedParams} parameters checked");

@@ -12,7 +12,8 @@ internal sealed class Node(string op, Tensor[] inputs, Func<Tensor, Tensor?[]> r
     private Tensor[]? _saved = saved;
     // What the rule reads, as it was when the op ran: each saved tensor's storage, layout and version. An in-place write
     // since then (a new version) or new data given with SetData (another storage or layout) invalidates the rule.
-    private readonly (Backends.Storage Storage, Layout Layout, int Version)[] _state = saved.Select(t => (t.RawStorage, t.Layout, t.Version)).ToArray();
+    private readonly (Backends.Storage Storage, Layout Layout, int Version)[] _state =
+        saved.Select(t => (t.RawStorage, t.Layout, t.Version)).ToArray();
 
     public Tensor?[] Apply(Tensor grad)
     {
@@ -25,8 +26,8 @@ internal sealed class Node(string op, Tensor[] inputs, Func<Tensor, Tensor?[]> r
             var t = _saved[i];
             if (!ReferenceEquals(t.RawStorage, storage) || !ReferenceEquals(t.Layout, layout))
                 throw new InvalidOperationException(
-                    $"Backward: a tensor {Op} saved for its gradient (shape {Layout.Format(layout.Shape)}) was given new data with SetData " +
-                    $"after {Op} used it, so its gradient would be wrong. Call SetData after Backward, or on a Clone().");
+                    $"Backward: a tensor {Op} saved for its gradient (shape {Layout.Format(layout.Shape)}) was given new data with " +
+                    $"SetData after {Op} used it, so its gradient would be wrong. Call SetData after Backward, or on a Clone().");
             if (t.Version != version)
                 throw new InvalidOperationException(
                     $"Backward: an input of {Op} with shape {Layout.Format(t.Layout.Shape)} was modified in place after {Op} used it " +

@@ -16,7 +16,8 @@ public abstract class Optimizer
     /// <exception cref="ArgumentException">A tensor does not require grad, is not float32, or is not dense.</exception>
     protected Optimizer(IEnumerable<Tensor> parameters)
     {
-        _parameters = Check.NotNull(GetType().Name, parameters, nameof(parameters)).Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>().ToArray();
+        Check.NotNull(GetType().Name, parameters, nameof(parameters));
+        _parameters = parameters.Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>().ToArray();
         for (int i = 0; i < _parameters.Length; i++)
         {
             var p = _parameters[i] ?? throw new ArgumentNullException(nameof(parameters), $"{GetType().Name}: parameter {i} is null.");

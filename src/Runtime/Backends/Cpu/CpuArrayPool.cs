@@ -54,7 +54,8 @@ internal static class CpuArrayPool
     /// <summary>Tests only: this many of the next allocations on this thread fail as if the runtime were out of memory.</summary>
     [ThreadStatic] internal static int SimulatedFailures;
 
-    /// <summary>Makes an array; when the runtime refuses, drops the cache, collects, and tries once more (as the device pools do).</summary>
+    /// <summary>Makes an array; when the runtime refuses, drops the cache, collects, and tries once more (as the device
+    /// pools do).</summary>
     private static T[] Allocate<T>(int length, Func<int, T[]> make) where T : unmanaged
     {
         try { return Attempt(length, make); }
@@ -82,8 +83,8 @@ internal static class CpuArrayPool
 
     private static Ilgpu.DeviceOutOfMemoryException TooLong<T>(int count) where T : unmanaged =>
         Ilgpu.DeviceOutOfMemoryException.Host((long)count * Unsafe.SizeOf<T>(), new OutOfMemoryException(
-            $"{count} {typeof(T).Name} elements (with alignment padding) are more than the {System.Array.MaxLength} a .NET array can hold; " +
-            "split the tensor or move it to an accelerator."));
+            $"{count} {typeof(T).Name} elements (with alignment padding) are more than the {System.Array.MaxLength} a .NET array " +
+            "can hold; split the tensor or move it to an accelerator."));
 
     /// <summary>Number of cached arrays of one element type and array length (for tests and diagnostics).</summary>
     public static int CachedCount(DType dtype, int length) => _free.TryGetValue((dtype, length), out var bag) ? bag.Count : 0;

@@ -15,7 +15,8 @@ internal sealed partial class CpuBackend
         {
             long ix = IndexAt(index, indexOffset + r);
             if (ix < -rows || ix >= rows)
-                throw new ArgumentOutOfRangeException("index", ix, $"GatherRows: index {ix} at position {r} is out of range for {rows} rows (expected {-rows}..{rows - 1}).");
+                throw new ArgumentOutOfRangeException("index", ix,
+                    $"GatherRows: index {ix} at position {r} is out of range for {rows} rows (expected {-rows}..{rows - 1}).");
             if (ix < 0) ix += rows;
             xs.AsSpan((int)(xOffset + ix * cols), cols).CopyTo(ys.AsSpan(r * cols, cols));
         }

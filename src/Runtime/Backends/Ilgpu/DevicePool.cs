@@ -143,8 +143,8 @@ public sealed class DeviceOutOfMemoryException : Exception
 {
     internal DeviceOutOfMemoryException(Device device, long requested, long free, long total, long inUse, Exception inner)
         : base($"Out of memory on {device}: tried to allocate {Bytes(requested)} with {(free < 0 ? "unknown" : Bytes(free))} free of " +
-               $"{Bytes(total)}{(inUse < 0 ? "" : $" ({Bytes(inUse)} held by live tensors)")}. Free tensors you no longer need (Dispose), " +
-               $"use smaller batches, or move work to another device. Cause: {inner.Message}", inner)
+               $"{Bytes(total)}{(inUse < 0 ? "" : $" ({Bytes(inUse)} held by live tensors)")}. Free tensors you no longer need " +
+               $"(Dispose), use smaller batches, or move work to another device. Cause: {inner.Message}", inner)
     {
         Device = device;
         RequestedBytes = requested;
