@@ -170,7 +170,8 @@ public sealed partial class Tensor
             throw new ArgumentException($"FromArray<{typeof(T).Name}>: the array holds {data.GetType().GetElementType()?.Name}, " +
                 $"not {typeof(T).Name}.", nameof(data));
         var shape = Enumerable.Range(0, data.Rank).Select(data.GetLength).ToArray();
-        var flat = new T[data.Length];
+        // Not data.Length: it throws OverflowException past 2^31 elements.
+        var flat = Backends.Cpu.CpuArrayPool.NewArray<T>(Layout.Numel(shape, nameof(FromArray), nameof(data)));
         int i = 0;
         foreach (T v in data) flat[i++] = v; // Row-major, as C# stores multi-dimensional arrays.
         return FromArray(flat, shape, device);

@@ -12,7 +12,7 @@ internal sealed class Node(string op, Tensor[] inputs, Func<Tensor, Tensor?[]> r
     private Tensor[]? _saved = saved;
     // What the rule reads, as it was when the op ran: each saved tensor's storage, layout and version. An in-place write
     // since then (a new version) or new data given with SetData (another storage or layout) invalidates the rule.
-    private readonly (Backends.Storage Storage, Layout Layout, int Version)[] _state =
+    private (Backends.Storage Storage, Layout Layout, int Version)[] _state =
         saved.Select(t => (t.RawStorage, t.Layout, t.Version)).ToArray();
 
     public Tensor?[] Apply(Tensor grad)
@@ -45,5 +45,5 @@ internal sealed class Node(string op, Tensor[] inputs, Func<Tensor, Tensor?[]> r
     }
 
     /// <summary>Drops the rule and the tensors it kept alive (after a Backward without retainGraph).</summary>
-    public void Release() { _rule = null; _saved = []; }
+    public void Release() { _rule = null; _saved = []; _state = []; }
 }
