@@ -131,8 +131,16 @@ public static class Init
     };
 
     private static float Fan(InitContext c, FanMode mode) => Math.Max(1, mode == FanMode.FanIn ? c.FanIn : c.FanOut);
-    private static void Rand(Tensor t, InitContext c, float a, float b) => t.CopyFrom(Tensor.Rand(c.Shape, a, b, c.Generator, t.Device));
-    private static void Randn(Tensor t, InitContext c, float mean, float std) => t.CopyFrom(Tensor.Randn(c.Shape, mean, std, c.Generator, t.Device));
+    // A tensor without elements is left as it is, as torch.nn.init does (its fans can be 0, so its bounds infinite).
+    private static void Rand(Tensor t, InitContext c, float a, float b)
+    {
+        if (t.Count > 0) t.CopyFrom(Tensor.Rand(c.Shape, a, b, c.Generator, t.Device));
+    }
+
+    private static void Randn(Tensor t, InitContext c, float mean, float std)
+    {
+        if (t.Count > 0) t.CopyFrom(Tensor.Randn(c.Shape, mean, std, c.Generator, t.Device));
+    }
 
     private sealed class Rule(string name, Action<Tensor, InitContext> fill) : IInitializer
     {

@@ -17,10 +17,12 @@ public enum DType
 public static class DTypes
 {
     /// <summary>Bytes per element.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">t is not a <see cref="DType"/>.</exception>
     public static int SizeOf(this DType t) => t switch
     {
         DType.Float32 or DType.Int32 => 4,
-        _ => 8,
+        DType.Float64 or DType.Int64 => 8,
+        _ => throw new ArgumentOutOfRangeException(nameof(t), t, $"SizeOf: {(int)t} is not a DType."),
     };
 
     /// <summary>The PyTorch spelling (<c>torch.float32</c> → "float32").</summary>

@@ -44,10 +44,11 @@ public sealed class Device : IEquatable<Device>
         i >= 0 ? i : throw new ArgumentOutOfRangeException(nameof(i), $"A device index must be >= 0, got {i}.");
 
     /// <summary>Parses <c>cpu</c>, <c>cuda</c>, <c>cuda:1</c>, <c>opencl:0</c> or <c>ilgpu-cpu</c> (case-insensitive).</summary>
+    /// <exception cref="ArgumentNullException">text is null.</exception>
     /// <exception cref="FormatException">The text is not one of those forms.</exception>
     public static Device Parse(string text)
     {
-        var t = (text ?? "").Trim().ToLowerInvariant();
+        var t = Check.NotNull(nameof(Parse), text, nameof(text)).Trim().ToLowerInvariant();
         var parts = t.Split(':');
         int index = 0;
         if (parts.Length > 2 || (parts.Length == 2 && (!int.TryParse(parts[1], out index) || index < 0)))
@@ -151,4 +152,16 @@ public readonly record struct DeviceStats(long KernelLaunches, int KernelsCompil
 /// <param name="MemoryBytes">Total memory in bytes.</param>
 /// <param name="ComputeCapability">CUDA compute capability (e.g. "9.0"), or null.</param>
 /// <param name="Details">Backend details (driver, threads, cuBLAS …).</param>
-public sealed record DeviceInfo(Device Device, string Name, long MemoryBytes, string? ComputeCapability, string Details);
+/// <exception cref="ArgumentNullException">Device, Name or Details is null.</exception>
+public sealed record DeviceInfo(Device Device, string Name, long MemoryBytes, string? ComputeCapability, string Details)
+{
+    // Checked in the constructor and in `with` expressions alike.
+    /// <summary>The device.</summary>
+    public Device Device { get; init => field = Required(value, nameof(Device)); } = Required(Device, nameof(Device));
+    /// <summary>Hardware name as the driver reports it.</summary>
+    public string Name { get; init => field = Required(value, nameof(Name)); } = Required(Name, nameof(Name));
+    /// <summary>Backend details (driver, threads, cuBLAS …).</summary>
+    public string Details { get; init => field = Required(value, nameof(Details)); } = Required(Details, nameof(Details));
+
+    private static T Required<T>(T? value, string name) where T : class => value ?? throw new ArgumentNullException(name);
+}

@@ -7,15 +7,21 @@ namespace DeepSharp;
 public static class Functional
 {
     /// <summary>softmax(x) along <paramref name="axis"/>: exp(x - max) / sum(exp(x - max)).</summary>
+    /// <exception cref="ArgumentNullException">x is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">axis is out of range.</exception>
     public static Tensor Softmax(Tensor x, int axis = -1)
     {
+        Check.Float32(nameof(Softmax), x, nameof(x));
         var e = (x - x.Max(axis, keepDim: true).Detach()).Exp();
         return e / e.Sum(axis, keepDim: true);
     }
 
     /// <summary>log(softmax(x)) along <paramref name="axis"/>, computed as x - max - log(sum(exp(x - max))).</summary>
+    /// <exception cref="ArgumentNullException">x is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">axis is out of range.</exception>
     public static Tensor LogSoftmax(Tensor x, int axis = -1)
     {
+        Check.Float32(nameof(LogSoftmax), x, nameof(x));
         // The max is a constant shift (it cancels in the gradient), so it is detached.
         var shifted = x - x.Max(axis, keepDim: true).Detach();
         return shifted - shifted.Exp().Sum(axis, keepDim: true).Log();
@@ -48,12 +54,14 @@ public static class Functional
     /// [N, O, (H + 2p - k)/s + 1, (W + 2p - k)/s + 1]. Two launches forward on accelerators: the windows (im2col) and one
     /// batched product with the bias fused; backward folds the windows back without atomics.
     /// </summary>
+    /// <exception cref="ArgumentNullException">x or weight is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">stride is below 1 or padding below 0 (or either too large to index).</exception>
     /// <exception cref="ArgumentException">The shapes do not fit together.</exception>
     /// <exception cref="DeviceMismatchException">The tensors are on different devices.</exception>
     public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0)
     {
         const string op = nameof(Conv2d);
-        Check.Float32(op, weight, "weight");
+        Check.Float32(op, x, "x"); Check.Float32(op, weight, "weight");
         Check.SameDevice(op, x, "x", weight, "weight");
         if (weight.Rank != 4 || weight.Layout.Shape[2] != weight.Layout.Shape[3])
             throw new ArgumentException($"{op}: weight must be [out, in, k, k], got {Layout.Format(weight.Layout.Shape)}.");
@@ -61,15 +69,17 @@ public static class Functional
         if (x.Rank != 4 || x.Layout.Shape[1] != c)
             throw new ArgumentException($"{op}: expected input [batch, {c}, height, width] for weight {Layout.Format(weight.Layout.Shape)}, got {Layout.Format(x.Layout.Shape)}.");
         CheckBias(op, x, bias, o);
-        int n = x.Layout.Shape[0], oh = (x.Layout.Shape[2] + 2 * padding - k) / stride + 1, ow = (x.Layout.Shape[3] + 2 * padding - k) / stride + 1;
+        // Checked before any size is computed; the windows' element count fits an int, so every product below does too.
+        var a = Check.Window(op, x.Layout.Shape, k, stride, padding, nameof(weight));
+        int n = a.N, oh = a.OH, ow = a.OW;
         if (oh * ow < BatchedConvMinPixels)
         {
             // Small images: one product for the whole batch, [O, C·k·k] · [C·k·k, N·OH·OW], then [O, N, L] → [N, O, L].
-            var all = Tensor.Windows(x, k, stride, padding, 0f, op, batchInner: true);
+            var all = Tensor.Windows(x, k, stride, padding, 0f, op, batchInner: true, kernelName: nameof(weight));
             var yAll = Tensor.ConvProduct(weight.Reshape(o, c * k * k), all.Reshape(1, c * k * k, n * oh * ow), bias);
             return yAll.Reshape(o, n, oh * ow).Permute(1, 0, 2).Reshape(n, o, oh, ow);
         }
-        var cols = Tensor.Windows(x, k, stride, padding, 0f, op); // [N, C, k·k, OH, OW]
+        var cols = Tensor.Windows(x, k, stride, padding, 0f, op, kernelName: nameof(weight)); // [N, C, k·k, OH, OW]
         var y = Tensor.ConvProduct(weight.Reshape(o, c * k * k), cols.Reshape(n, c * k * k, oh * ow), bias);
         return y.Reshape(n, o, oh, ow);
     }
@@ -89,14 +99,25 @@ public static class Functional
     /// whose max is NaN gives NaN to its elements. PyTorch's <c>max_pool2d</c> instead sends it all to one element (its
     /// recorded index), so the two differ only where a window's max is tied or NaN.
     /// </summary>
+    /// <exception cref="ArgumentNullException">x is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">kernel or stride is below 1, or padding below 0 (or too large to index).</exception>
+    /// <exception cref="ArgumentException">x is not 4-D, or the window is larger than the padded input.</exception>
     public static Tensor MaxPool2d(Tensor x, int kernel, int? stride = null, int padding = 0) =>
         Tensor.MaxPool(x, kernel, stride ?? kernel, padding, nameof(MaxPool2d));
 
     /// <summary>Mean over each k×k window (zero padding counts, as PyTorch's default): [N, C, H, W] → [N, C, OH, OW].</summary>
+    /// <exception cref="ArgumentNullException">x is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">kernel or stride is below 1, or padding below 0 (or too large to index).</exception>
+    /// <exception cref="ArgumentException">x is not 4-D, or the window is larger than the padded input, or the windows
+    /// would hold too many elements.</exception>
     public static Tensor AvgPool2d(Tensor x, int kernel, int? stride = null, int padding = 0) =>
         Tensor.Windows(x, kernel, stride ?? kernel, padding, 0f, nameof(AvgPool2d)).Mean(2);
 
     /// <summary>The sliding windows as columns (PyTorch's <c>F.unfold</c>): [N, C, H, W] → [N, C·k·k, L], zero padding.</summary>
+    /// <exception cref="ArgumentNullException">x is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">kernel or stride is below 1, or padding below 0 (or too large to index).</exception>
+    /// <exception cref="ArgumentException">x is not 4-D, or the window is larger than the padded input, or the windows
+    /// would hold too many elements.</exception>
     public static Tensor Unfold(Tensor x, int kernel, int stride = 1, int padding = 0)
     {
         var cols = Tensor.Windows(x, kernel, stride, padding, 0f, nameof(Unfold));
@@ -104,21 +125,29 @@ public static class Functional
     }
 
     /// <summary>Mean (or sum) of squared differences. Shapes must match exactly.</summary>
+    /// <exception cref="ArgumentNullException">prediction or target is null.</exception>
     /// <exception cref="ArgumentException">The shapes differ.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">reduction is not a <see cref="Reduction"/>.</exception>
     public static Tensor MseLoss(Tensor prediction, Tensor target, Reduction reduction = Reduction.Mean)
     {
-        SameShape(nameof(MseLoss), prediction, target);
+        SameShape(nameof(MseLoss), prediction, target, nameof(prediction), nameof(target));
+        Check.Defined(nameof(MseLoss), reduction);
         return Reduce((prediction - target).Square(), reduction);
     }
 
     /// <summary>
     /// Cross-entropy from logits [batch, classes] and integer labels [batch] (int32 or int64, values in [0, classes)).
     /// </summary>
+    /// <exception cref="ArgumentNullException">logits or labels is null.</exception>
     /// <exception cref="ArgumentException">Shapes or label dtype are wrong.</exception>
-    /// <exception cref="IndexOutOfRangeException">On the CPU, a label is outside [0, classes) (on accelerators the loss is NaN).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">reduction is not a <see cref="Reduction"/>; or, on the CPU, a label is
+    /// outside [0, classes) (on accelerators the loss is NaN).</exception>
+    /// <remarks>The labels are saved for backward: changing them in place before then makes Backward throw.</remarks>
     public static Tensor CrossEntropy(Tensor logits, Tensor labels, Reduction reduction = Reduction.Mean)
     {
         const string op = nameof(CrossEntropy);
+        Check.NotNull(op, logits, nameof(logits)); Check.NotNull(op, labels, nameof(labels));
+        Check.Defined(op, reduction);
         if (logits.Rank != 2) throw new ArgumentException($"{op}: logits must be [batch, classes], got {Layout.Format(logits.Layout.Shape)}.");
         if (labels.DType is not (DType.Int32 or DType.Int64))
             throw new ArgumentException($"{op}: labels must be int32 or int64 class indices, got {labels.DType.Name()}.");
@@ -149,7 +178,7 @@ public static class Functional
             g.Backend.CrossEntropyBackward(probs.Storage, n, classes, idx.Storage, idx.Layout.Offset, gd.Storage, gd.Layout.Offset,
                 fused ? 0 : 1, fused ? scale : 1f, dx.Storage);
             return [dx];
-        }, logits);
+        }, logits, idx); // idx is what backward reads: a label changed in place since must not silently change the gradient
         return fused ? loss : Reduce(loss, reduction);
     }
 
@@ -176,14 +205,19 @@ public static class Functional
     }
 
     /// <summary>Float32 one-hot rows: [n] integer labels → [n, classes].</summary>
+    /// <exception cref="ArgumentNullException">labels is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">classes is negative.</exception>
     public static Tensor OneHot(Tensor labels, int classes, Device? device = null) =>
-        labels.To(DType.Float32).Unsqueeze(1).Eq(Tensor.Arange(0, classes, 1, DType.Float32, device ?? labels.Device));
+        classes < 0 ? throw new ArgumentOutOfRangeException(nameof(classes), classes, $"OneHot: classes must be >= 0, got {classes}.")
+        : Check.NotNull(nameof(OneHot), labels, nameof(labels)).To(DType.Float32).Unsqueeze(1)
+            .Eq(Tensor.Arange(0, classes, 1, DType.Float32, device ?? labels.Device));
 
     private static Tensor Reduce(Tensor x, Reduction r) => r switch
     {
         Reduction.Mean => x.Mean(),
         Reduction.Sum => x.Sum(),
-        _ => x,
+        Reduction.None => x,
+        _ => throw new ArgumentOutOfRangeException("reduction", r, $"{(int)r} is not a Reduction; use Mean, Sum or None."),
     };
 
     /// <summary>A layer's optional bias: float32, on x's device, shape [out].</summary>
@@ -196,10 +230,12 @@ public static class Functional
             throw new ArgumentException($"{op}: bias must be [out] = [{outFeatures}], got {Layout.Format(bias.Layout.Shape)}.");
     }
 
-    private static void SameShape(string op, Tensor a, Tensor b)
+    private static void SameShape(string op, Tensor a, Tensor b, string nameA = "logits", string nameB = "targets")
     {
+        Check.NotNull(op, a, nameA); Check.NotNull(op, b, nameB);
         if (!a.Layout.Shape.SequenceEqual(b.Layout.Shape))
-            throw new ArgumentException($"{op}: prediction has shape {Layout.Format(a.Layout.Shape)} but target has {Layout.Format(b.Layout.Shape)}; they must match.");
+            throw new ArgumentException($"{op}: {nameA} has shape {Layout.Format(a.Layout.Shape)} but {nameB} has " +
+                $"{Layout.Format(b.Layout.Shape)}; they must match.");
     }
 }
 

@@ -13,19 +13,35 @@ public sealed class Layout
     /// <summary>Index of the first element in the storage.</summary>
     public int Offset { get; }
 
-    /// <summary>Creates a layout; no checks beyond lengths (callers validate).</summary>
+    /// <summary>Creates a layout over <paramref name="shape"/> (kept, not copied). Strides are not checked against any
+    /// storage: a layout is a description until an op pairs it with one.</summary>
+    /// <exception cref="ArgumentNullException">shape or strides is null.</exception>
+    /// <exception cref="ArgumentException">The lengths differ, a dim is negative, the shape has too many elements (see
+    /// <see cref="Numel(ReadOnlySpan{int})"/>), or offset is negative.</exception>
     public Layout(int[] shape, int[] strides, int offset)
     {
-        if (shape.Length != strides.Length) throw new ArgumentException($"shape has {shape.Length} dims but strides has {strides.Length}");
+        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentNullException.ThrowIfNull(strides);
+        if (shape.Length != strides.Length)
+            throw new ArgumentException($"Layout: shape {Format(shape)} has {shape.Length} dims but strides {Format(strides)} has " +
+                $"{strides.Length}.", nameof(strides));
+        Numel(shape, nameof(Layout), nameof(shape));
+        if (offset < 0) throw new ArgumentOutOfRangeException(nameof(offset), offset, $"Layout: the offset must be >= 0, got {offset}.");
         Shape = shape; Strides = strides; Offset = offset;
     }
 
     /// <summary>A row-major contiguous layout of <paramref name="shape"/>.</summary>
+    /// <exception cref="ArgumentException">As for the constructor.</exception>
     public static Layout Contiguous(int[] shape, int offset = 0) => new(shape, ContiguousStrides(shape), offset);
 
     /// <summary>Row-major strides of <paramref name="shape"/>.</summary>
+    /// <exception cref="ArgumentNullException">shape is null.</exception>
+    /// <exception cref="ArgumentException">A dim is negative or the shape is too large (see
+    /// <see cref="Numel(ReadOnlySpan{int})"/>).</exception>
     public static int[] ContiguousStrides(int[] shape)
     {
+        ArgumentNullException.ThrowIfNull(shape);
+        Numel(shape, nameof(ContiguousStrides), nameof(shape)); // so the products below cannot wrap
         var s = new int[shape.Length];
         int acc = 1;
         for (int d = shape.Length - 1; d >= 0; d--) { s[d] = acc; acc *= Math.Max(shape[d], 1); }
@@ -38,18 +54,21 @@ public sealed class Layout
     /// <summary>Number of elements (1 for a scalar, 0 when any dim is 0).</summary>
     public int Count => Numel(Shape);
 
-    /// <summary>Product of <paramref name="shape"/>, checked against int overflow.</summary>
+    /// <summary>Product of <paramref name="shape"/>, checked: every dim ≥ 0 and the product of the dims, zeros taken as 1,
+    /// at most <see cref="int.MaxValue"/> (so every stride fits an int, even in an empty tensor).</summary>
     /// <exception cref="ArgumentException">A dimension is negative or the product exceeds <see cref="int.MaxValue"/>.</exception>
-    public static int Numel(ReadOnlySpan<int> shape)
+    public static int Numel(ReadOnlySpan<int> shape) => Numel(shape, null, "shape");
+
+    /// <summary><see cref="Numel(ReadOnlySpan{int})"/> with a message that names the op and its argument.</summary>
+    internal static int Numel(ReadOnlySpan<int> shape, string? op, string name)
     {
-        long n = 1;
-        foreach (var d in shape)
-        {
-            if (d < 0) throw new ArgumentException($"Dimensions must be >= 0, got shape {Format(shape)}.");
-            n *= d;
-            if (n > int.MaxValue) throw new ArgumentException($"Shape {Format(shape)} has more than {int.MaxValue} elements.");
-        }
-        return (int)n;
+        long n = Check.Elements(shape);
+        if (n >= 0) return (int)n;
+        string prefix = op is null ? "" : $"{op}: ";
+        throw n == Check.NegativeDim
+            ? new ArgumentException($"{prefix}dimensions must be >= 0, got shape {Format(shape)}.", name)
+            : new ArgumentException($"{prefix}shape {Format(shape)} is too large: its dims multiply to more than {int.MaxValue} " +
+                "(zero dims taken as 1), the most elements a tensor can index.", name);
     }
 
     /// <summary>True when elements are row-major and dense from <see cref="Offset"/> (size-1 dims may have any stride).</summary>
@@ -72,17 +91,33 @@ public sealed class Layout
     public static string Format(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
 
     /// <summary>Normalizes a possibly negative axis; throws naming the op when out of range.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">axis is out of range, or rank is negative.</exception>
+    /// <exception cref="ArgumentNullException">op is null.</exception>
     public static int Axis(int axis, int rank, string op)
     {
+        ArgumentNullException.ThrowIfNull(op);
+        if (rank < 0) throw new ArgumentOutOfRangeException(nameof(rank), rank, $"{op}: a rank must be >= 0, got {rank}.");
         int a = axis < 0 ? axis + rank : axis;
         if (a < 0 || a >= Math.Max(rank, 1) || (rank == 0 && a != 0))
-            throw new ArgumentOutOfRangeException(nameof(axis), $"{op}: axis {axis} is out of range for a tensor of rank {rank} (expected {-Math.Max(rank, 1)}..{Math.Max(rank, 1) - 1}).");
+            throw new ArgumentOutOfRangeException(nameof(axis), axis, $"{op}: axis {axis} is out of range for a tensor of rank {rank} " +
+                $"(expected {-Math.Max(rank, 1)}..{Math.Max(rank, 1) - 1}).");
         return a;
     }
 
+    /// <summary>Like <see cref="Axis"/>, for ops that index the dim itself: a 0-D tensor has none.</summary>
+    internal static int Dim(int axis, int rank, string op) => rank > 0 ? Axis(axis, rank, op)
+        : throw new ArgumentOutOfRangeException(nameof(axis), axis,
+            $"{op}: a 0-D tensor has no dims, so it has no dim {axis}; Reshape(1) it first.");
+
     /// <summary>A view with a new shape over the same elements, or null when the strides do not allow one (then copy).</summary>
+    /// <exception cref="ArgumentNullException">newShape is null.</exception>
+    /// <exception cref="ArgumentException">newShape holds a different number of elements (or a negative dim).</exception>
     public Layout? TryReshape(int[] newShape)
     {
+        ArgumentNullException.ThrowIfNull(newShape);
+        if (Numel(newShape, nameof(TryReshape), nameof(newShape)) != Count)
+            throw new ArgumentException($"TryReshape: shape {Format(newShape)} holds {Numel(newShape)} elements but this layout " +
+                $"({Format(Shape)}) has {Count}.", nameof(newShape));
         if (IsContiguous) return Contiguous(newShape, Offset);
         // Walk old and new dims in groups of equal element count; each old group must be internally contiguous.
         var newStrides = new int[newShape.Length];
@@ -111,27 +146,63 @@ public sealed class Layout
     }
 
     /// <summary>Reorders dims: result dim i is old dim <paramref name="order"/>[i].</summary>
-    public Layout Permute(int[] order) => new(order.Select(d => Shape[d]).ToArray(), order.Select(d => Strides[d]).ToArray(), Offset);
+    /// <exception cref="ArgumentNullException">order is null.</exception>
+    /// <exception cref="ArgumentException">order is not a permutation of 0..Rank-1.</exception>
+    public Layout Permute(int[] order)
+    {
+        ArgumentNullException.ThrowIfNull(order);
+        bool ok = order.Length == Rank;
+        Span<bool> seen = !ok ? [] : Rank <= 64 ? stackalloc bool[Rank] : new bool[Rank];
+        for (int i = 0; ok && i < Rank; i++) ok = (uint)order[i] < (uint)Rank && !seen[order[i]] && (seen[order[i]] = true);
+        if (!ok)
+            throw new ArgumentException($"Permute: {Format(order)} is not a permutation of 0..{Rank - 1} (layout {Format(Shape)}).",
+                nameof(order));
+        return new(order.Select(d => Shape[d]).ToArray(), order.Select(d => Strides[d]).ToArray(), Offset);
+    }
 
-    /// <summary>Keeps <c>start, start+step, …</c> (&lt; end) of <paramref name="axis"/>.</summary>
+    /// <summary>Keeps <c>start, start+step, …</c> (&lt; end) of <paramref name="axis"/>; empty when end ≤ start.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">axis is out of range, start or end is outside [0, size], or step is
+    /// below 1.</exception>
     public Layout Slice(int axis, int start, int end, int step)
     {
+        int ax = Dim(axis, Rank, nameof(Slice)), n = Shape[ax];
+        if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), step, $"Slice: step must be >= 1, got {step}.");
+        if (start < 0 || start > n)
+            throw new ArgumentOutOfRangeException(nameof(start), start, $"Slice: start must lie in [0, {n}], got {start}.");
+        if (end < 0 || end > n) throw new ArgumentOutOfRangeException(nameof(end), end, $"Slice: end must lie in [0, {n}], got {end}.");
+        // In 64 bits: end - start + step - 1 wraps an int for a large step. The length is at most n, so it fits.
+        int length = end <= start ? 0 : (int)(((long)end - start + step - 1) / step);
         var shape = (int[])Shape.Clone(); var strides = (int[])Strides.Clone();
-        shape[axis] = end <= start ? 0 : (end - start + step - 1) / step;
-        strides[axis] = Strides[axis] * step;
-        return new Layout(shape, strides, shape[axis] == 0 ? Offset : Offset + start * Strides[axis]);
+        shape[ax] = length;
+        // A tensor's step·stride spans at most the dim's extent, so it fits; with one element the stride is never used.
+        long stride = length > 1 ? (long)Strides[ax] * step : Strides[ax];
+        long offset = length == 0 ? Offset : Offset + (long)start * Strides[ax];
+        if (stride != (int)stride || offset != (int)offset)
+            throw new ArgumentOutOfRangeException(nameof(step), step, $"Slice: step {step} from {start} over stride {Strides[ax]} " +
+                "leaves the 32-bit index range of this layout.");
+        strides[ax] = (int)stride;
+        return new Layout(shape, strides, (int)offset);
     }
 
     /// <summary>Broadcast view: size-1 dims (and new leading dims) get stride 0.</summary>
+    /// <exception cref="ArgumentNullException">shape is null.</exception>
+    /// <exception cref="ArgumentException">shape has fewer dims than this layout, a dim is negative, a dim of size other
+    /// than 1 would change, or the shape is too large.</exception>
     public Layout Expand(int[] shape)
     {
+        ArgumentNullException.ThrowIfNull(shape);
+        Numel(shape, nameof(Expand), nameof(shape));
         int lead = shape.Length - Rank;
         var strides = new int[shape.Length];
-        for (int d = 0; d < shape.Length; d++)
+        for (int d = 0; d < shape.Length && lead >= 0; d++)
         {
             int od = d - lead;
+            if (od >= 0 && Shape[od] != shape[d] && Shape[od] != 1) { lead = -1; break; }
             strides[d] = od < 0 ? 0 : Shape[od] == shape[d] ? Strides[od] : 0;
         }
+        if (lead < 0)
+            throw new ArgumentException($"Expand: a layout of shape {Format(Shape)} cannot be expanded to {Format(shape)} (only size-1 " +
+                "dims can grow, and new dims go in front).", nameof(shape));
         return new Layout((int[])shape.Clone(), strides, Offset);
     }
 

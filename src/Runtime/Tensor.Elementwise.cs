@@ -96,7 +96,7 @@ public sealed partial class Tensor
     public Tensor Pow(float p) => Unary("Pow", this, new RightScalar<PowOp>(p), (x, _, g) => Grads.PowScalar(x, p, g));
     /// <summary>x ** p elementwise with broadcasting. Gradients as PyTorch: p·x^(p−1) but 0 where p == 0, and x^p·log x but
     /// 0 where x == 0 and p ≥ 0 (so a zero base gives finite gradients); NaN for a negative base's exponent gradient.</summary>
-    public Tensor Pow(Tensor p) => Binary("Pow", this, p, new PowOp(), Grads.Pow);
+    public Tensor Pow(Tensor p) => Binary("Pow", this, Check.NotNull("Pow", p, nameof(p)), new PowOp(), Grads.Pow);
     /// <summary>
     /// Elementwise larger value with broadcasting (<c>torch.maximum</c>): NaN if either is NaN. Gradient: to the larger
     /// input; on a tie (a == b) half to each; where either is NaN the whole gradient to both (as PyTorch). The loser gets
@@ -144,7 +144,7 @@ public sealed partial class Tensor
     /// <summary>Elementwise quotient with broadcasting.</summary>
     public static Tensor operator /(Tensor a, Tensor b) => Binary("Div", a, b, new DivOp(), Grads.Div);
     /// <summary>-x.</summary>
-    public static Tensor operator -(Tensor x) => x.Neg();
+    public static Tensor operator -(Tensor x) => Check.NotNull("Neg", x, nameof(x)).Neg();
     /// <summary>x + s.</summary>
     public static Tensor operator +(Tensor x, float s) => Unary("Add", x, new RightScalar<AddOp>(s), Grads.Identity);
     /// <summary>s + x.</summary>

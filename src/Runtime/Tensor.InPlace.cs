@@ -30,7 +30,7 @@ public sealed partial class Tensor
     /// Works through views: <c>w.Slice(0, 0, 2).CopyFrom(x)</c> writes into w.</summary>
     public Tensor CopyFrom(Tensor source)
     {
-        CheckInPlace("CopyFrom", source);
+        CheckInPlace("CopyFrom", Check.NotNull("CopyFrom", source, nameof(source)));
         // Straight from the source's storage through a broadcast layout: a view tensor here would hold the source's storage
         // until the GC finds it, so a disposed source could not return its memory to the pool.
         var map = StridedMap.Create(Layout.Shape, source.Layout.Expand(Layout.Shape), Layout);
@@ -41,7 +41,7 @@ public sealed partial class Tensor
 
     internal Tensor InPlace<TOp>(string op, Tensor other, TOp f) where TOp : struct, IBinaryOp
     {
-        CheckInPlace(op, other);
+        CheckInPlace(op, Check.NotNull(op, other, nameof(other)));
         Check.Float32(op, this, "this"); Check.Float32(op, other, "other");
         var map = StridedMap.Create(Layout.Shape, Layout, other.Expand(Shape).Layout, Layout);
         Backend.Binary(Storage, other.Storage, Storage, map, Count, f);

@@ -3,15 +3,18 @@ namespace DeepSharp;
 public sealed partial class Tensor
 {
     /// <summary>Joins tensors along an existing <paramref name="axis"/> (torch.cat). All must share dtype, device and the other dims.</summary>
-    /// <exception cref="ArgumentException">No tensors, or ranks/dims/dtypes differ.</exception>
+    /// <exception cref="ArgumentNullException">tensors or one of its elements is null.</exception>
+    /// <exception cref="ArgumentException">No tensors, ranks/dims/dtypes differ, or the result would be too large.</exception>
     /// <exception cref="DeviceMismatchException">The tensors are on different devices.</exception>
     public static Tensor Concat(IReadOnlyList<Tensor> tensors, int axis = 0)
     {
         const string op = nameof(Concat);
+        Check.NoNulls(op, tensors, nameof(tensors));
         if (tensors.Count == 0) throw new ArgumentException($"{op}: expected at least one tensor, got none.");
         var first = tensors[0];
         if (first.Rank == 0) throw new ArgumentException($"{op}: 0-D tensors cannot be concatenated; use Stack.");
-        int ax = Layout.Axis(axis, first.Rank, op), total = 0;
+        int ax = Layout.Axis(axis, first.Rank, op);
+        long total = 0; // in 64 bits: views can make the sum of the dims exceed an int
         for (int i = 0; i < tensors.Count; i++)
         {
             var t = tensors[i];
@@ -24,7 +27,8 @@ public sealed partial class Tensor
             total += t.Layout.Shape[ax];
         }
         var shape = first.Shape;
-        shape[ax] = total;
+        shape[ax] = Check.Size(op, nameof(tensors), total, $"the joined dim {axis}");
+        Layout.Numel(shape, op, nameof(tensors));
         var y = Empty(shape, first.DType, first.Device);
         var starts = new int[tensors.Count];
         int at = 0;
@@ -40,8 +44,12 @@ public sealed partial class Tensor
     }
 
     /// <summary>Joins same-shaped tensors along a new <paramref name="axis"/> (torch.stack).</summary>
+    /// <exception cref="ArgumentNullException">tensors or one of its elements is null.</exception>
+    /// <exception cref="ArgumentException">No tensors, the shapes differ, or the result would be too large.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">axis is outside [-rank - 1, rank].</exception>
     public static Tensor Stack(IReadOnlyList<Tensor> tensors, int axis = 0)
     {
+        Check.NoNulls(nameof(Stack), tensors, nameof(tensors));
         if (tensors.Count == 0) throw new ArgumentException("Stack: expected at least one tensor, got none.");
         for (int i = 1; i < tensors.Count; i++)
             if (!tensors[i].Layout.Shape.SequenceEqual(tensors[0].Layout.Shape))
@@ -53,7 +61,9 @@ public sealed partial class Tensor
     /// Rows of this tensor picked by an int32/int64 <paramref name="index"/> of any shape: the result has shape
     /// index.shape + this.shape[1..] (an embedding lookup). Negative indices count from the end.
     /// </summary>
-    /// <exception cref="IndexOutOfRangeException">An index is outside [-rows, rows).</exception>
+    /// <exception cref="ArgumentNullException">index is null.</exception>
+    /// <exception cref="ArgumentException">The index is not int32/int64 or this tensor is 0-D.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An index is outside [-rows, rows) (found before anything is written).</exception>
     public Tensor GatherRows(Tensor index)
     {
         const string op = nameof(GatherRows);

@@ -103,9 +103,10 @@ public sealed partial class Tensor
     /// <paramref name="batchInner"/> the whole batch's columns as one matrix [C·k·k, N·OH·OW]; <paramref name="pad"/> is read
     /// outside the input. The gradient folds the windows back in one launch (col2im).
     /// </summary>
-    internal static Tensor Windows(Tensor x, int k, int stride, int padding, float pad, string op, bool batchInner = false)
+    internal static Tensor Windows(Tensor x, int k, int stride, int padding, float pad, string op, bool batchInner = false,
+        string kernelName = "kernel")
     {
-        var a = WindowArgsFor(x, k, stride, padding, pad, op, out var xd) with { BatchInner = batchInner ? 1 : 0 };
+        var a = WindowArgsFor(x, k, stride, padding, pad, op, out var xd, kernelName) with { BatchInner = batchInner ? 1 : 0 };
         int n = a.N, c = a.C, h = a.H, w = a.W;
         var cols = Empty(batchInner ? [c * k * k, n * a.OH * a.OW] : [n, c, k * k, a.OH, a.OW], DType.Float32, x.Device);
         x.Backend.Unfold(xd.Storage, cols.Storage, a);
@@ -141,22 +142,18 @@ public sealed partial class Tensor
         }, x, y);
     }
 
-    /// <summary>Checks x, k, stride and padding, and describes the windows over x's dense form <paramref name="xd"/>.</summary>
-    private static WindowArgs WindowArgsFor(Tensor x, int k, int stride, int padding, float pad, string op, out Tensor xd)
+    /// <summary>Checks x, k, stride and padding (<see cref="Check.Window"/>), and describes the windows over x's dense form
+    /// <paramref name="xd"/>.</summary>
+    private static WindowArgs WindowArgsFor(Tensor x, int k, int stride, int padding, float pad, string op, out Tensor xd,
+        string kernelName = "kernel")
     {
         Check.Float32(op, x, "x");
-        if (x.Rank != 4) throw new ArgumentException($"{op}: expected input [batch, channels, height, width], got {Layout.Format(x.Layout.Shape)}.");
-        if (k <= 0 || stride <= 0 || padding < 0)
-            throw new ArgumentOutOfRangeException(nameof(k), $"{op}: kernel {k} and stride {stride} must be positive and padding {padding} >= 0.");
-        int n = x.Layout.Shape[0], c = x.Layout.Shape[1], h = x.Layout.Shape[2], w = x.Layout.Shape[3];
-        if (h + 2 * padding < k || w + 2 * padding < k)
-            throw new ArgumentException($"{op}: the (padded) input is {h + 2 * padding}×{w + 2 * padding} but the window is {k}×{k}.");
+        if (x.Rank != 4)
+            throw new ArgumentException($"{op}: expected input [batch, channels, height, width], got {Layout.Format(x.Layout.Shape)}.",
+                "x");
+        var a = Check.Window(op, x.Layout.Shape, k, stride, padding, kernelName);
         xd = x.Dense();
-        return new WindowArgs
-        {
-            N = n, C = c, H = h, W = w, K = k, S = stride, P = padding,
-            OH = (h + 2 * padding - k) / stride + 1, OW = (w + 2 * padding - k) / stride + 1, Offset = xd.Layout.Offset, Pad = pad,
-        };
+        return a with { Offset = xd.Layout.Offset, Pad = pad };
     }
 
     /// <summary>
@@ -183,7 +180,10 @@ public sealed partial class Tensor
     }
 
     /// <summary>Matrix product with <paramref name="other"/> (see <see cref="MatMul(Tensor, Tensor)"/>).</summary>
-    public Tensor MatMul(Tensor other) => MatMul(this, other);
+    /// <exception cref="ArgumentNullException">other is null.</exception>
+    /// <exception cref="ArgumentException">The shapes do not fit together.</exception>
+    /// <exception cref="DeviceMismatchException">The operands are on different devices.</exception>
+    public Tensor MatMul(Tensor other) => MatMul(this, Check.NotNull(nameof(MatMul), other, nameof(other)));
 
     /// <summary>[..batch, r, c] → a [batch, r, c] view (copying only when broadcast batch dims cannot merge).</summary>
     private static Tensor Batched(Tensor x, int[] batchShape, int batch, int rows, int cols) =>

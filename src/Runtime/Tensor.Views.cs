@@ -27,7 +27,7 @@ public sealed partial class Tensor
 
     private int[] InferShape(int[] shape)
     {
-        var s = (int[])shape.Clone();
+        var s = (int[])Check.NotNull(nameof(Reshape), shape, nameof(shape)).Clone();
         int infer = Array.IndexOf(s, -1);
         if (infer >= 0 && Array.IndexOf(s, -1, infer + 1) >= 0) throw new ArgumentException($"Reshape: only one dim may be -1, got {Layout.Format(shape)}.");
         if (s.Any(d => d < -1)) throw new ArgumentException($"Reshape: dims must be >= 0 (or one -1), got {Layout.Format(shape)}.");
@@ -50,7 +50,7 @@ public sealed partial class Tensor
     /// <exception cref="ArgumentException">order is not a permutation of 0..Rank-1.</exception>
     public Tensor Permute(params int[] order)
     {
-        var o = order.Select(a => Layout.Axis(a, Rank, nameof(Permute))).ToArray();
+        var o = Check.NotNull(nameof(Permute), order, nameof(order)).Select(a => Layout.Axis(a, Rank, nameof(Permute))).ToArray();
         if (o.Length != Rank || o.Distinct().Count() != Rank)
             throw new ArgumentException($"Permute: {Layout.Format(order)} is not a permutation of the {Rank} dims of a tensor of shape {Layout.Format(Layout.Shape)}.");
         var inverse = new int[Rank];
@@ -62,6 +62,7 @@ public sealed partial class Tensor
     public Tensor Transpose(int axis0, int axis1)
     {
         int a = Layout.Axis(axis0, Rank, nameof(Transpose)), b = Layout.Axis(axis1, Rank, nameof(Transpose));
+        if (Rank == 0) return Moved(WithLayout(Layout), "Transpose", g => g); // dims 0 and -1 of a scalar name no dim: nothing to swap
         var order = Enumerable.Range(0, Rank).ToArray();
         (order[a], order[b]) = (order[b], order[a]);
         return Moved(WithLayout(Layout.Permute(order)), "Transpose", g => g.Transpose(a, b));
@@ -74,11 +75,11 @@ public sealed partial class Tensor
 
     /// <summary>Elements start, start+step, … below end along <paramref name="axis"/> (a view); negative and
     /// out-of-range bounds are clamped as in Python slicing.</summary>
-    /// <exception cref="ArgumentException">step is not positive.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">axis is out of range, or step is not positive.</exception>
     public Tensor Slice(int axis, int start, int? end = null, int step = 1)
     {
-        int ax = Layout.Axis(axis, Rank, nameof(Slice)), n = Layout.Shape[ax];
-        if (step <= 0) throw new ArgumentException($"Slice: step must be positive, got {step}.");
+        int ax = Layout.Dim(axis, Rank, nameof(Slice)), n = Layout.Shape[ax];
+        if (step <= 0) throw new ArgumentOutOfRangeException(nameof(step), step, $"Slice: step must be positive, got {step}.");
         int s = Math.Clamp(start < 0 ? start + n : start, 0, n);
         int e = Math.Clamp(end is { } x ? (x < 0 ? x + n : x) : n, 0, n);
         int end2 = Math.Max(e, s);
@@ -86,12 +87,14 @@ public sealed partial class Tensor
     }
 
     /// <summary>The sub-tensor at <paramref name="index"/> along <paramref name="axis"/>, with that dim removed (a view).</summary>
-    /// <exception cref="IndexOutOfRangeException">index is outside [-size, size).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">axis is out of range, or index is outside [-size, size).</exception>
     public Tensor Select(int axis, int index)
     {
-        int ax = Layout.Axis(axis, Rank, nameof(Select)), n = Layout.Shape[ax];
+        int ax = Layout.Dim(axis, Rank, nameof(Select)), n = Layout.Shape[ax];
         if (index < -n || index >= n)
-            throw new IndexOutOfRangeException($"Select: index {index} is out of range for dim {axis} of size {n} (shape {Layout.Format(Layout.Shape)}).");
+            throw new ArgumentOutOfRangeException(nameof(index), index,
+                $"Select: index {index} is out of range for dim {axis} of size {n} (shape {Layout.Format(Layout.Shape)}); " +
+                $"expected {-n}..{n - 1}.");
         int at = index < 0 ? index + n : index;
         var sliced = Layout.Slice(ax, at, at + 1, 1);
         var shape = sliced.Shape.Where((_, i) => i != ax).ToArray();
@@ -100,27 +103,51 @@ public sealed partial class Tensor
     }
 
     /// <summary>x[i]: the sub-tensor at index i of dim 0; x[i, j] for two dims (views). Negative indices count from the end.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An index is outside [-size, size), or the tensor has too few dims.</exception>
     [System.Runtime.CompilerServices.IndexerName("At")]
     public Tensor this[int i] => Select(0, i);
     /// <summary>x[i, j]: index dims 0 and 1 (a view).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An index is outside [-size, size), or the tensor has too few dims.</exception>
     [System.Runtime.CompilerServices.IndexerName("At")]
     public Tensor this[int i, int j] => Select(0, i).Select(0, j);
 
-    /// <summary>Broadcast view to <paramref name="shape"/>: size-1 dims repeat without copying (stride 0).</summary>
-    /// <exception cref="ArgumentException">A dim is neither equal nor 1.</exception>
+    /// <summary>Broadcast view to <paramref name="shape"/>: size-1 dims repeat without copying (stride 0); new dims go in
+    /// front. As in PyTorch, -1 keeps an existing dim's size.</summary>
+    /// <exception cref="ArgumentNullException">shape is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A size is negative (other than -1 for an existing dim).</exception>
+    /// <exception cref="ArgumentException">shape has fewer dims than the tensor, a dim is neither equal nor 1, or the
+    /// result would have too many elements.</exception>
     public Tensor Expand(params int[] shape)
     {
-        int lead = shape.Length - Rank;
-        if (lead < 0 || Enumerable.Range(0, Rank).Any(d => Layout.Shape[d] != shape[d + lead] && Layout.Shape[d] != 1))
-            throw new ArgumentException($"Expand: a tensor of shape {Layout.Format(Layout.Shape)} cannot be expanded to {Layout.Format(shape)} (only size-1 dims can grow).");
-        return Moved(WithLayout(Layout.Expand(shape)), "Expand", g => g.SumTo(Layout.Shape));
+        int lead = Check.NotNull(nameof(Expand), shape, nameof(shape)).Length - Rank;
+        if (lead < 0)
+            throw new ArgumentException($"Expand: a tensor of shape {Layout.Format(Layout.Shape)} cannot be expanded to " +
+                $"{Layout.Format(shape)}, which has fewer dims.", nameof(shape));
+        int[]? resolved = null;
+        for (int d = 0; d < shape.Length; d++)
+        {
+            if (shape[d] >= 0) continue;
+            if (shape[d] != -1 || d < lead)
+                throw new ArgumentOutOfRangeException(nameof(shape), shape[d], $"Expand: size {shape[d]} at dim {d} of " +
+                    $"{Layout.Format(shape)} is invalid; sizes must be >= 0, or -1 to keep the size of one of the tensor's dims (not " +
+                    $"of the {lead} new leading dims).");
+            (resolved ??= (int[])shape.Clone())[d] = Layout.Shape[d - lead];
+        }
+        var target = resolved ?? shape;
+        for (int d = 0; d < Rank; d++)
+            if (Layout.Shape[d] != target[d + lead] && Layout.Shape[d] != 1)
+                throw new ArgumentException($"Expand: a tensor of shape {Layout.Format(Layout.Shape)} cannot be expanded to " +
+                    $"{Layout.Format(shape)}: dim {d + lead} is {Layout.Shape[d]}, and only size-1 dims can grow.", nameof(shape));
+        return Moved(WithLayout(Layout.Expand(target)), "Expand", g => g.SumTo(Layout.Shape));
     }
 
     /// <summary>Inserts a size-1 dim at <paramref name="axis"/> (a view).</summary>
     public Tensor Unsqueeze(int axis)
     {
         int ax = axis < 0 ? axis + Rank + 1 : axis;
-        if (ax < 0 || ax > Rank) throw new ArgumentOutOfRangeException(nameof(axis), $"Unsqueeze: axis {axis} is out of range for rank {Rank} (expected {-Rank - 1}..{Rank}).");
+        if (ax < 0 || ax > Rank)
+            throw new ArgumentOutOfRangeException(nameof(axis), axis,
+                $"Unsqueeze: axis {axis} is out of range for rank {Rank} (expected {-Rank - 1}..{Rank}).");
         var shape = Layout.Shape.ToList(); var strides = Layout.Strides.ToList();
         shape.Insert(ax, 1);
         strides.Insert(ax, ax < Rank ? Layout.Strides[ax] * Layout.Shape[ax] : 1);

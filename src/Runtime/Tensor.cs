@@ -20,6 +20,9 @@ public sealed partial class Tensor : IDisposable
         TensorScope.Register(this);
     }
 
+    /// <summary>The storage whether or not this tensor was disposed (autograd compares it to spot new data).</summary>
+    internal Storage RawStorage => _storage;
+
     /// <summary>The elements' storage (shared with views).</summary>
     public Storage Storage => _disposed ? throw Disposed() : _storage;
     /// <summary>Shape, strides and offset into <see cref="Storage"/>.</summary>
@@ -38,8 +41,8 @@ public sealed partial class Tensor : IDisposable
     public bool IsContiguous => Layout.IsContiguous;
 
     /// <summary>Size of dimension <paramref name="axis"/> (negative counts from the end).</summary>
-    /// <exception cref="ArgumentOutOfRangeException">axis is out of range.</exception>
-    public int Size(int axis) => Layout.Shape[Layout.Axis(axis, Rank, nameof(Size))];
+    /// <exception cref="ArgumentOutOfRangeException">axis is out of range (a 0-D tensor has no dims).</exception>
+    public int Size(int axis) => Layout.Shape[Layout.Dim(axis, Rank, nameof(Size))];
 
     /// <summary>Releases this tensor's hold on its storage; the memory returns to the device pool when no view uses it.</summary>
     public void Dispose()
@@ -65,17 +68,18 @@ public sealed partial class Tensor : IDisposable
     /// Makes this leaf hold <paramref name="source"/>'s elements (any device, same dtype), keeping the tensor object, so
     /// references to it (tied parameters, optimizers) see the change: how a model moves to a device or loads weights.
     /// </summary>
+    /// <exception cref="ArgumentNullException">source is null.</exception>
     /// <exception cref="InvalidOperationException">This tensor is not a leaf, or the dtypes differ.</exception>
     public void SetData(Tensor source)
     {
+        Check.NotNull(nameof(SetData), source, nameof(source));
         if (!IsLeaf) throw new InvalidOperationException($"SetData: only leaf tensors can take new data; this one was computed by {GradFn}.");
         if (source.DType != DType) throw new InvalidOperationException($"SetData: the source is {source.DType.Name()} but this tensor is {DType.Name()}.");
         var storage = source.Storage;
         storage.AddRef();
         var old = _storage;
         _storage = storage;
-        Layout = source.Layout;
-        storage.Bump(); // graphs that saved the old data must not use it
+        Layout = source.Layout; // graphs that saved this tensor see another storage and layout, and refuse to use it
         if (!_disposed) old.Release();
         if (Grad is { } g && (g.Device != Device || !g.Layout.Shape.SequenceEqual(Layout.Shape)))
         {

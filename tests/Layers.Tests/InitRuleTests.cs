@@ -88,6 +88,19 @@ public class InitRuleTests
     }
 
     [Fact]
+    public void EveryInitializerLeavesAZeroElementParameterAlone()
+    {
+        foreach (var init in new[] { Init.XavierUniform(), Init.XavierNormal(), Init.KaimingUniform(), Init.KaimingNormal(),
+                     Init.Normal(), Init.Uniform(), Init.Constant(2f) })
+        {
+            var net = new ParameterList(new Parameter([3, 0], Init.Zeros), new Parameter([0, 3, 2], Init.Zeros), new Parameter([0], Init.Zeros));
+            Assert.Equal(3, net.Initialize(init));
+            Assert.Equal(new[] { 3, 0 }, net.GetParameter("0").Data.Shape);
+            Assert.Equal(new[] { 0, 3, 2 }, net.GetParameter("1").Data.Shape);
+        }
+    }
+
+    [Fact]
     public void ModelsBuiltOneAfterAnotherDiffer()
     {
         Init.ManualSeed(3);

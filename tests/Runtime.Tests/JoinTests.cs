@@ -34,9 +34,11 @@ public class JoinTests
         Assert.Equal(new[] { 2, 2, 3 }, y.Shape);
         Assert.Equal(new float[] { 9, 10, 11, 0, 1, 2, 9, 10, 11, 3, 4, 5 }, y.ToArray<float>());
         Assert.Equal(new float[] { 6, 7, 8 }, table.GatherRows(Tensor.FromArray(new[] { 2 }, device: d)).ToArray<float>());
-        var e = Assert.Throws<IndexOutOfRangeException>(() => table.GatherRows(Tensor.FromArray(new long[] { 0, 4 }, device: d)));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => table.GatherRows(Tensor.FromArray(new long[] { 0, 4 }, device: d)));
         Assert.Contains("GatherRows", e.Message);
         Assert.Contains("4 rows", e.Message);
+        Assert.Equal("index", e.ParamName);
+        Assert.Equal(4L, e.ActualValue);
         Assert.Throws<ArgumentException>(() => table.GatherRows(Tensor.Zeros([2], device: d)));
     }
 }

@@ -10,8 +10,10 @@ internal sealed class Node(string op, Tensor[] inputs, Func<Tensor, Tensor?[]> r
     public Tensor[] Inputs { get; } = inputs;
     private Func<Tensor, Tensor?[]>? _rule = rule;
     private Tensor[]? _saved = saved;
-    // Versions of the tensors the rule reads, taken when the op ran; an in-place write since then invalidates the rule.
-    private readonly int[] _versions = saved.Select(t => t.Version).ToArray();
+    // What the rule reads, as it was when the op ran: each saved tensor's storage, layout and version. An in-place write
+    // since then (a new version) or new data given with SetData (another storage or layout) invalidates the rule.
+    private (Backends.Storage Storage, Layout Layout, int Version)[] _state =
+        saved.Select(t => (t.RawStorage, t.Layout, t.Version)).ToArray();
 
     public Tensor?[] Apply(Tensor grad)
     {
@@ -19,10 +21,18 @@ internal sealed class Node(string op, Tensor[] inputs, Func<Tensor, Tensor?[]> r
             $"Backward: trying to go through the graph a second time: the intermediate results of {Op} were freed after the " +
             "first Backward(). Call Backward(retainGraph: true) the first time if you need to backward twice.");
         for (int i = 0; i < _saved!.Length; i++)
-            if (_saved[i].Version != _versions[i])
+        {
+            var (storage, layout, version) = _state[i];
+            var t = _saved[i];
+            if (!ReferenceEquals(t.RawStorage, storage) || !ReferenceEquals(t.Layout, layout))
                 throw new InvalidOperationException(
-                    $"Backward: an input of {Op} with shape {Layout.Format(_saved[i].Layout.Shape)} was modified in place after {Op} used it " +
-                    $"(version {_versions[i]} then, {_saved[i].Version} now), so its gradient would be wrong. Clone it before changing it in place.");
+                    $"Backward: a tensor {Op} saved for its gradient (shape {Layout.Format(layout.Shape)}) was given new data with " +
+                    $"SetData after {Op} used it, so its gradient would be wrong. Call SetData after Backward, or on a Clone().");
+            if (t.Version != version)
+                throw new InvalidOperationException(
+                    $"Backward: an input of {Op} with shape {Layout.Format(t.Layout.Shape)} was modified in place after {Op} used it " +
+                    $"(version {version} then, {t.Version} now), so its gradient would be wrong. Clone it before changing it in place.");
+        }
         return rule(grad);
     }
 
@@ -35,5 +45,5 @@ internal sealed class Node(string op, Tensor[] inputs, Func<Tensor, Tensor?[]> r
     }
 
     /// <summary>Drops the rule and the tensors it kept alive (after a Backward without retainGraph).</summary>
-    public void Release() { _rule = null; _saved = []; }
+    public void Release() { _rule = null; _saved = []; _state = []; }
 }

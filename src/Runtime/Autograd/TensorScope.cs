@@ -33,8 +33,10 @@ public sealed class TensorScope : IDisposable
     }
 
     /// <summary>Takes <paramref name="tensor"/> out of this scope (into the enclosing one, if any) and returns it.</summary>
+    /// <exception cref="ArgumentNullException">tensor is null.</exception>
     public Tensor Keep(Tensor tensor)
     {
+        Check.NotNull(nameof(Keep), tensor, nameof(tensor));
         if (_owned.Remove(tensor) && _parent is { _suspended: false } p) p._owned.Add(tensor);
         return tensor;
     }

@@ -7,7 +7,9 @@ namespace DeepSharp.Backends.Cpu;
 /// <summary>
 /// Reuses host arrays of disposed tensors, keyed by element type and exact length (a training loop repeats the same
 /// shapes), so steady-state ops allocate nothing. New arrays skip zeroing: every op writes all of its output.
-/// The cache is capped; beyond it arrays are left to the GC.
+/// The cache is capped; beyond it arrays are left to the GC. An allocation that cannot be made (longer than a .NET array
+/// can be, or refused by the runtime even after the cache is dropped) is a <see cref="Ilgpu.DeviceOutOfMemoryException"/>
+/// on <c>cpu</c>, the same error accelerators raise.
 /// </summary>
 internal static class CpuArrayPool
 {
@@ -21,18 +23,77 @@ internal static class CpuArrayPool
 
     /// <summary>An array with room for <paramref name="count"/> elements from a 64-byte boundary, and the index of that
     /// boundary. Arrays of 1 KB or more are allocated pinned, so the boundary does not move.</summary>
+    /// <exception cref="Ilgpu.DeviceOutOfMemoryException">The array cannot be made.</exception>
     public static unsafe (T[] Array, int Base) RentAligned<T>(int count) where T : unmanaged
     {
-        int pad = 64 / sizeof(T), length = count + pad;
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        long wanted = (long)count + 64 / sizeof(T); // in 64 bits: count + pad wraps an int near int.MaxValue
+        if (wanted > System.Array.MaxLength) throw TooLong<T>(count);
+        int length = (int)wanted;
         T[]? a = null;
         if (_free.TryGetValue((DTypes.Of<T>(), length), out var bag) && bag.TryTake(out var cached))
         {
             Interlocked.Add(ref _cached, -(long)length * sizeof(T));
             a = (T[])cached;
         }
-        a ??= GC.AllocateUninitializedArray<T>(length, pinned: (long)length * sizeof(T) >= 1024);
+        a ??= Allocate(length, static n => GC.AllocateUninitializedArray<T>(n, pinned: (long)n * sizeof(T) >= 1024));
         nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(a)); // arrays are 8-byte aligned
         return (a, (int)((64 - (address & 63)) & 63) / sizeof(T));
+    }
+
+    /// <summary>A new host array of <paramref name="count"/> elements (zeroed) for reading a tensor out, with the errors of
+    /// <see cref="RentAligned{T}"/>.</summary>
+    /// <exception cref="Ilgpu.DeviceOutOfMemoryException">The array cannot be made.</exception>
+    public static T[] NewArray<T>(int count) where T : unmanaged
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (count > System.Array.MaxLength) throw TooLong<T>(count);
+        return Allocate(count, static n => new T[n]);
+    }
+
+    /// <summary>Tests only: this many of the next allocations on this thread fail as if the runtime were out of memory.</summary>
+    [ThreadStatic] internal static int SimulatedFailures;
+
+    /// <summary>Makes an array; when the runtime refuses, drops the cache, collects, and tries once more (as the device
+    /// pools do).</summary>
+    private static T[] Allocate<T>(int length, Func<int, T[]> make) where T : unmanaged
+    {
+        try { return Attempt(length, make); }
+        catch (OutOfMemoryException)
+        {
+            ReleaseCache();
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            try { return Attempt(length, make); }
+            catch (OutOfMemoryException second)
+            {
+                throw Ilgpu.DeviceOutOfMemoryException.Host((long)length * Unsafe.SizeOf<T>(), second);
+            }
+        }
+    }
+
+    private static T[] Attempt<T>(int length, Func<int, T[]> make)
+    {
+        if (SimulatedFailures > 0)
+        {
+            SimulatedFailures--;
+            throw new OutOfMemoryException("Simulated: the test asked this allocation to fail.");
+        }
+        return make(length);
+    }
+
+    private static Ilgpu.DeviceOutOfMemoryException TooLong<T>(int count) where T : unmanaged =>
+        Ilgpu.DeviceOutOfMemoryException.Host((long)count * Unsafe.SizeOf<T>(), new OutOfMemoryException(
+            $"{count} {typeof(T).Name} elements (with alignment padding) are more than the {System.Array.MaxLength} a .NET array " +
+            "can hold; split the tensor or move it to an accelerator."));
+
+    /// <summary>Number of cached arrays of one element type and array length (for tests and diagnostics).</summary>
+    public static int CachedCount(DType dtype, int length) => _free.TryGetValue((dtype, length), out var bag) ? bag.Count : 0;
+
+    /// <summary>Drops every cached array (they go to the GC).</summary>
+    public static void ReleaseCache()
+    {
+        foreach (var (key, bag) in _free)
+            while (bag.TryTake(out var a)) Interlocked.Add(ref _cached, -(long)a.Length * key.Item1.SizeOf());
     }
 
     public static void Return(DType dtype, Array a)

@@ -15,7 +15,8 @@ internal sealed partial class CpuBackend
         {
             long ix = IndexAt(index, indexOffset + r);
             if (ix < -rows || ix >= rows)
-                throw new IndexOutOfRangeException($"GatherRows: index {ix} at position {r} is out of range for {rows} rows (expected {-rows}..{rows - 1}).");
+                throw new ArgumentOutOfRangeException("index", ix,
+                    $"GatherRows: index {ix} at position {r} is out of range for {rows} rows (expected {-rows}..{rows - 1}).");
             if (ix < 0) ix += rows;
             xs.AsSpan((int)(xOffset + ix * cols), cols).CopyTo(ys.AsSpan(r * cols, cols));
         }
@@ -71,7 +72,7 @@ internal sealed partial class CpuBackend
         {
             long label = IndexAt(labels, labelsOffset + r);
             if (label < 0 || label >= c)
-                throw new IndexOutOfRangeException($"CrossEntropy: labels must lie in [0, {c}); row {r} has {label}.");
+                throw new ArgumentOutOfRangeException("labels", label, $"CrossEntropy: labels must lie in [0, {c}); row {r} has {label}.");
             var row = x.AsSpan(offset + r * c, c);
             // From max-shifted values only (see LossMath): m and its first index k, R = Σ_{j≠k} e^(x − m), then the loss
             // and softmax = e^(x − m) / (1 + R).

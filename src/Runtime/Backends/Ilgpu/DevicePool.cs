@@ -135,16 +135,39 @@ internal sealed class DevicePool(Accelerator accelerator, Device device)
     }
 }
 
-/// <summary>A device allocation failed even after the cache was released. The device stays usable.</summary>
-public sealed class DeviceOutOfMemoryException(Device device, long requested, long free, long total, long inUse, Exception inner)
-    : Exception($"Out of memory on {device}: tried to allocate {Bytes(requested)} with {(free < 0 ? "unknown" : Bytes(free))} free of " +
-                $"{Bytes(total)} ({Bytes(inUse)} held by live tensors). Free tensors you no longer need (Dispose), use smaller batches, " +
-                $"or move work to another device. Cause: {inner.Message}", inner)
+/// <summary>
+/// An allocation failed even after the allocator released its cache: on an accelerator, or on <c>cpu</c> when the runtime
+/// refuses the host array (or it would be longer than a .NET array can be). The device stays usable.
+/// </summary>
+public sealed class DeviceOutOfMemoryException : Exception
 {
+    internal DeviceOutOfMemoryException(Device device, long requested, long free, long total, long inUse, Exception inner)
+        : base($"Out of memory on {device}: tried to allocate {Bytes(requested)} with {(free < 0 ? "unknown" : Bytes(free))} free of " +
+               $"{Bytes(total)}{(inUse < 0 ? "" : $" ({Bytes(inUse)} held by live tensors)")}. Free tensors you no longer need " +
+               $"(Dispose), use smaller batches, or move work to another device. Cause: {inner.Message}", inner)
+    {
+        Device = device;
+        RequestedBytes = requested;
+        FreeBytes = free;
+        TotalBytes = total;
+    }
+
+    /// <summary>The host's version: free and total memory as the GC sees them (its limit, the machine's, or a container's).</summary>
+    internal static DeviceOutOfMemoryException Host(long requested, Exception inner)
+    {
+        var info = GC.GetGCMemoryInfo();
+        long total = info.TotalAvailableMemoryBytes;
+        return new DeviceOutOfMemoryException(Device.Cpu, requested, Math.Max(0, total - info.MemoryLoadBytes), total, -1, inner);
+    }
+
     /// <summary>The device that ran out.</summary>
-    public Device Device { get; } = device;
-    /// <summary>Bytes requested (after size-class rounding).</summary>
-    public long RequestedBytes { get; } = requested;
+    public Device Device { get; }
+    /// <summary>Bytes requested (after size-class rounding on accelerators).</summary>
+    public long RequestedBytes { get; }
+    /// <summary>Free bytes on the device when the allocation failed (-1 where the backend cannot tell).</summary>
+    public long FreeBytes { get; }
+    /// <summary>The device's total bytes.</summary>
+    public long TotalBytes { get; }
 
     private static string Bytes(long b) => b >= 1 << 30 ? $"{b / (double)(1 << 30):F2} GiB" : b >= 1 << 20 ? $"{b / (double)(1 << 20):F1} MiB" : $"{b} B";
 }

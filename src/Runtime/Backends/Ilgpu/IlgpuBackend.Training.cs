@@ -23,9 +23,27 @@ internal sealed partial class IlgpuBackend
             else LaunchGather<long, I64>(x, index, y, error.View, args, count * cols);
             int bad = error.GetAsArray1D(Accelerator.DefaultStream)[0];
             if (bad != 0)
-                throw new IndexOutOfRangeException($"GatherRows: the index at position {bad - 1} is out of range for {rows} rows (expected {-rows}..{rows - 1}).");
+            {
+                long value = IndexAt(index, indexOffset + bad - 1);
+                throw new ArgumentOutOfRangeException("index", value,
+                    $"GatherRows: index {value} at position {bad - 1} is out of range for {rows} rows (expected {-rows}..{rows - 1}).");
+            }
         }
         catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(GatherRows)); }
+    }
+
+    /// <summary>One element of an index tensor, read back to name a bad index in an error.</summary>
+    private long IndexAt(Storage index, int i)
+    {
+        Span<long> one = stackalloc long[1];
+        if (index.DType == DType.Int32)
+        {
+            Span<int> v = stackalloc int[1];
+            V<int>(index).SubView(i, 1).CopyToCPU(Accelerator.DefaultStream, v);
+            return v[0];
+        }
+        V<long>(index).SubView(i, 1).CopyToCPU(Accelerator.DefaultStream, one);
+        return one[0];
     }
 
     private void LaunchGather<TIdx, EIdx>(Storage x, Storage index, Storage y, ArrayView<int> error, GatherArgs args, int n)
