@@ -12,7 +12,7 @@ public abstract record CheckpointValue
     /// <summary>The items, when this is a list.</summary>
     public IReadOnlyList<CheckpointValue> AsList() => this is ListValue l ? l.Items : throw new InvalidOperationException($"The checkpoint holds a {Kind}, not a list.");
     /// <summary>The entries, when this is a dictionary.</summary>
-    public IReadOnlyDictionary<string, CheckpointValue> AsDict() => this is DictValue d ? d.Entries : throw new InvalidOperationException($"The checkpoint holds a {Kind}, not a dictionary.");
+    public IReadOnlyDictionary<string, CheckpointValue> AsDict() => this is DictValue d ? d.View : throw new InvalidOperationException($"The checkpoint holds a {Kind}, not a dictionary.");
 
     private string Kind => this switch { TensorValue => "tensor", ListValue => "list", _ => "dictionary" };
 }
@@ -21,8 +21,6 @@ public abstract record CheckpointValue
 public sealed record TensorValue(Tensor Tensor) : CheckpointValue;
 /// <summary>A list in a checkpoint tree.</summary>
 public sealed record ListValue(IReadOnlyList<CheckpointValue> Items) : CheckpointValue;
-/// <summary>A dictionary (insertion-ordered) in a checkpoint tree.</summary>
-public sealed record DictValue(OrderedDictionary<string, CheckpointValue> Entries) : CheckpointValue;
 
 /// <summary>A file is not a valid checkpoint: wrong kind of file, newer version, truncated, corrupted or malformed.
 /// The message names what was found and, where it applies, the byte offset and the tensor.</summary>
