@@ -114,7 +114,7 @@ public class CheckpointTests
     }
 
     /// <summary>A file with a hand-made header (for claims a writer would never make).</summary>
-    private static byte[] Forge(Action<MessagePackWriter> writeTensorsAndRoot, int payloadBytes = 0)
+    internal static byte[] Forge(Action<MessagePackWriter> writeTensorsAndRoot, int payloadBytes = 0)
     {
         var buffer = new ArrayBufferWriter<byte>();
         var w = new MessagePackWriter(buffer);
