@@ -8,7 +8,7 @@ namespace DeepSharp.IO;
 /// Atomic saves and their temporary files. A save writes <c>.{name}.{pid}-{32 hex digits}.tmp</c> beside the target
 /// <c>name</c>, holding it open exclusively (on Unix .NET takes an advisory <c>flock</c> for <see cref="FileShare.None"/>),
 /// flushes it to disk and renames it over the target. A save killed half-way leaves its temporary file behind; the next
-/// save to the same path removes such files when that is safe (see <see cref="IsStale"/>).
+/// save to the same path removes such files, before it writes, when that is safe (see <see cref="IsStale"/>).
 /// </summary>
 internal static class AtomicFile
 {
@@ -18,13 +18,16 @@ internal static class AtomicFile
 
     private const string Suffix = ".tmp";
 
-    /// <summary>Writes a file atomically: a temporary file beside <paramref name="path"/>, flushed to disk, renamed over it;
-    /// then removes stale temporary files of earlier saves to the same path.</summary>
+    /// <summary>Writes a file atomically: first removes stale temporary files of earlier saves to the same path (so a
+    /// save killed in its turn still leaves at most its own), then writes a temporary file beside <paramref name="path"/>,
+    /// flushes it to disk and renames it over the target.</summary>
     public static void Write(string path, Action<Stream> write, Func<Stream, Stream> wrap)
     {
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full)!;
         var name = Path.GetFileName(full);
+        // The save goes ahead whatever happens here: litter that cannot be removed now is left for the next save.
+        try { RemoveStale(full); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         var tmp = Path.Combine(dir, $".{name}.{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}-{Guid.NewGuid():N}{Suffix}");
         try
         {
@@ -42,8 +45,6 @@ internal static class AtomicFile
             try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw;
         }
-        // The save succeeded whatever happens here: litter that cannot be removed now is left for the next save.
-        try { RemoveStale(full); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
     /// <summary>Removes the stale temporary files of saves to <paramref name="path"/>; returns how many.</summary>

@@ -15,7 +15,7 @@ public static class Checkpoint
 {
     /// <summary>Saves <paramref name="value"/> atomically: written to a temporary file beside <paramref name="path"/>,
     /// flushed to disk, then renamed over it — an interrupted save leaves the previous file intact. Stale temporary files
-    /// of earlier saves to the same path are removed afterwards (see <see cref="RemoveStaleTemporaryFiles"/>).</summary>
+    /// of earlier saves to the same path are removed first (see <see cref="RemoveStaleTemporaryFiles"/>).</summary>
     /// <exception cref="ArgumentException">The tree or the metadata breaks a limit (the message names the key and the limit);
     /// nothing was written and the previous file is intact.</exception>
     public static void Save(string path, CheckpointValue value, IReadOnlyDictionary<string, string>? meta = null) =>
@@ -47,7 +47,7 @@ public static class Checkpoint
     /// half-way, and returns how many. Such files are named <c>.{file name}.{process id}-{32 hex digits}.tmp</c> beside the
     /// target. One is removed only when no process holds it open (a live save holds its file exclusively until it renames
     /// it) and either the process that wrote it has exited or it was last written more than 30 seconds ago. Every save
-    /// does this after it succeeds, so call it only to clean up without saving.
+    /// does this before it writes, so call it only to clean up without saving.
     /// </summary>
     public static int RemoveStaleTemporaryFiles(string path) => AtomicFile.RemoveStale(path);
 
