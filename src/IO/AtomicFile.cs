@@ -55,7 +55,8 @@ internal static class AtomicFile
         var name = Path.GetFileName(full);
         if (name.Length == 0 || !Directory.Exists(dir)) return 0;
         var candidates = new FileSystemEnumerable<(string Path, int? Pid, DateTime Written)>(dir,
-            (ref FileSystemEntry e) => (e.ToFullPath(), OwnerOf(e.FileName, name, out var pid) ? pid : null, e.LastWriteTimeUtc.UtcDateTime),
+            (ref FileSystemEntry e) => (e.ToFullPath(), OwnerOf(e.FileName, name, out var pid) ? pid : null,
+                e.LastWriteTimeUtc.UtcDateTime),
             new EnumerationOptions { RecurseSubdirectories = false, AttributesToSkip = 0, IgnoreInaccessible = true })
         {
             ShouldIncludePredicate = (ref FileSystemEntry e) => !e.IsDirectory && OwnerOf(e.FileName, name, out _),
@@ -114,14 +115,17 @@ internal static class AtomicFile
     internal static bool OwnerOf(ReadOnlySpan<char> file, string target, out int? pid)
     {
         pid = null;
-        if (file.Length < target.Length + 2 + 32 + Suffix.Length || file[0] != '.' || !file[1..].StartsWith(target, StringComparison.Ordinal)
-            || file[target.Length + 1] != '.' || !file.EndsWith(Suffix, StringComparison.Ordinal))
+        if (file.Length < target.Length + 2 + 32 + Suffix.Length || file[0] != '.'
+            || !file[1..].StartsWith(target, StringComparison.Ordinal) || file[target.Length + 1] != '.'
+            || !file.EndsWith(Suffix, StringComparison.Ordinal))
             return false;
         var middle = file[(target.Length + 2)..^Suffix.Length];
         if (!IsHex(middle[^32..])) return false;
         if (middle.Length == 32) return true;
         var digits = middle[..^32];
-        if (digits.Length < 2 || digits[^1] != '-' || !int.TryParse(digits[..^1], NumberStyles.None, CultureInfo.InvariantCulture, out int p)) return false;
+        if (digits.Length < 2 || digits[^1] != '-'
+            || !int.TryParse(digits[..^1], NumberStyles.None, CultureInfo.InvariantCulture, out int p))
+            return false;
         pid = p;
         return true;
     }

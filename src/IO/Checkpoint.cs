@@ -26,7 +26,8 @@ public static class Checkpoint
     public static void Save(string path, Tensor tensor) => Save(path, new TensorValue(tensor));
     /// <summary>Saves a list of tensors.</summary>
     /// <exception cref="ArgumentException">A tensor breaks a limit (rank over 32).</exception>
-    public static void Save(string path, IEnumerable<Tensor> tensors) => Save(path, new ListValue(tensors.Select(t => (CheckpointValue)t).ToList()));
+    public static void Save(string path, IEnumerable<Tensor> tensors) =>
+        Save(path, new ListValue(tensors.Select(t => (CheckpointValue)t).ToList()));
     /// <summary>Saves a string-keyed dictionary of tensors (order kept).</summary>
     /// <exception cref="ArgumentException">A key or tensor breaks a limit (the message names it).</exception>
     public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors)
@@ -78,7 +79,9 @@ public static class Checkpoint
     public static (CheckpointValue Value, IReadOnlyDictionary<string, string> Meta) Read(Stream stream, Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        if (!stream.CanSeek) throw new ArgumentException("Checkpoint.Read needs a seekable stream (it checks sizes against the length first).", nameof(stream));
+        if (!stream.CanSeek)
+            throw new ArgumentException("Checkpoint.Read needs a seekable stream (it checks sizes against the length first).",
+                nameof(stream));
         return CheckpointReader.Read(stream, device ?? Device.Cpu);
     }
 
@@ -88,7 +91,8 @@ public static class Checkpoint
     public static Tensor LoadTensor(string path, Device? device = null)
     {
         var value = Load(path, device);
-        return value is TensorValue t ? t.Tensor : throw WrongShape(path, value, value, "the root", "a tensor", "Load, LoadList or LoadDict");
+        return value is TensorValue t ? t.Tensor
+            : throw WrongShape(path, value, value, "the root", "a tensor", "Load, LoadList or LoadDict");
     }
 
     /// <summary>Loads a file that holds a list of tensors.</summary>
@@ -100,12 +104,14 @@ public static class Checkpoint
         if (value is not ListValue list) throw WrongShape(path, value, value, "the root", "a list", "Load, LoadTensor or LoadDict");
         var tensors = new Tensor[list.Items.Count];
         for (int i = 0; i < tensors.Length; i++)
-            tensors[i] = list.Items[i] is TensorValue t ? t.Tensor : throw WrongShape(path, value, list.Items[i], $"item {i}", "a tensor", "Load");
+            tensors[i] = list.Items[i] is TensorValue t ? t.Tensor
+                : throw WrongShape(path, value, list.Items[i], $"item {i}", "a tensor", "Load");
         return tensors;
     }
 
     /// <summary>Loads a file that holds a dictionary of tensors.</summary>
-    /// <exception cref="CheckpointFormatException">The file is not a valid checkpoint, or does not hold a flat dictionary of tensors.</exception>
+    /// <exception cref="CheckpointFormatException">The file is not a valid checkpoint, or does not hold a flat dictionary of
+    /// tensors.</exception>
     /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
     public static OrderedDictionary<string, Tensor> LoadDict(string path, Device? device = null)
     {
@@ -114,12 +120,15 @@ public static class Checkpoint
         var entries = dict.AsDict();
         var d = new OrderedDictionary<string, Tensor>(entries.Count);
         foreach (var (k, v) in entries)
-            d.Add(k, v is TensorValue t ? t.Tensor : throw WrongShape(path, value, v, $"the entry {CheckpointLimits.Show(k)}", "a tensor", "Load"));
+            d.Add(k, v is TensorValue t ? t.Tensor
+                : throw WrongShape(path, value, v, $"the entry {CheckpointLimits.Show(k)}", "a tensor", "Load"));
         return d;
     }
 
-    /// <summary>The file is valid but not what the typed loader returns: its tensors are released and the message says what it holds.</summary>
-    private static CheckpointFormatException WrongShape(string path, CheckpointValue loaded, CheckpointValue found, string where, string expected, string instead)
+    /// <summary>The file is valid but not what the typed loader returns: its tensors are released and the message says
+    /// what it holds.</summary>
+    private static CheckpointFormatException WrongShape(string path, CheckpointValue loaded, CheckpointValue found, string where,
+        string expected, string instead)
     {
         Release(loaded);
         var kind = found switch { TensorValue => "a tensor", ListValue => "a list", _ => "a dictionary" };
@@ -137,6 +146,7 @@ public static class Checkpoint
     }
 
     /// <summary>The atomic save, with a hook that wraps the temporary file's stream (tests inject failures there).</summary>
-    internal static void SaveAtomic(string path, CheckpointValue value, IReadOnlyDictionary<string, string>? meta, Func<Stream, Stream> wrap) =>
+    internal static void SaveAtomic(string path, CheckpointValue value, IReadOnlyDictionary<string, string>? meta,
+        Func<Stream, Stream> wrap) =>
         AtomicFile.Write(path, s => CheckpointWriter.Write(s, value, meta), wrap);
 }

@@ -44,7 +44,8 @@ internal static class CheckpointLimits
         }
         catch (EncoderFallbackException e)
         {
-            problem = $"has a lone UTF-16 surrogate (U+{(int)(e.CharUnknown != 0 ? e.CharUnknown : e.CharUnknownHigh):X4}) at index {e.Index}, " +
+            int unit = e.CharUnknown != 0 ? e.CharUnknown : e.CharUnknownHigh;
+            problem = $"has a lone UTF-16 surrogate (U+{unit:X4}) at index {e.Index}, " +
                 "which no UTF-8 file can hold: pass well-formed text";
             return -1;
         }
@@ -66,7 +67,8 @@ internal static class CheckpointLimits
         long total = 0;
         foreach (var (key, value) in meta)
         {
-            if (key == null || value == null) throw new ArgumentException($"{writer}: metadata keys and values cannot be null (key {Show(key)}).", nameof(meta));
+            if (key == null || value == null)
+                throw new ArgumentException($"{writer}: metadata keys and values cannot be null (key {Show(key)}).", nameof(meta));
             if (KeyProblem(key) is { } p) throw new ArgumentException($"{writer}: the metadata key {Show(key)} {p}.", nameof(meta));
             int bytes = Utf8Length(value, out var vp);
             if (vp != null) throw new ArgumentException($"{writer}: the metadata value of {Show(key)} {vp}.", nameof(meta));

@@ -61,8 +61,9 @@ internal sealed partial class CheckpointReader
         {
             int n = _stream.Read(buffer[total..]);
             if (n == 0)
-                throw new CheckpointFormatException($"Truncated while reading: the file ends at byte {at + total} although it was {_length} " +
-                    "bytes long when opened; it was changed while being read (save with Checkpoint.Save, which replaces files atomically)", at + total);
+                throw new CheckpointFormatException($"Truncated while reading: the file ends at byte {at + total} although it was " +
+                    $"{_length} bytes long when opened; it was changed while being read (save with Checkpoint.Save, which replaces " +
+                    "files atomically)", at + total);
             total += n;
         }
     }
@@ -86,7 +87,8 @@ internal sealed partial class CheckpointReader
         if (head.Length >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4)
             return "Not a DeepSharp checkpoint: this is a zip archive (PyTorch's torch.save format?); it cannot be loaded here";
         if (head.Length > 8 && head[8] == '{' && BinaryPrimitives.ReadUInt64LittleEndian(head) < (1UL << 32))
-            return "Not a DeepSharp checkpoint: this looks like a safetensors file (8-byte header length, then JSON): load it with SafeTensors.Load";
+            return "Not a DeepSharp checkpoint: this looks like a safetensors file (8-byte header length, then JSON): " +
+                "load it with SafeTensors.Load";
         if (head.ToArray().All(b => b is >= 0x20 and < 0x7F || b is (byte)'\n' or (byte)'\r' or (byte)'\t'))
             return $"Not a checkpoint: the file is text (starts with \"{Encoding.ASCII.GetString(head)}\")";
         return $"Not a DeepSharp checkpoint: the magic bytes are {Convert.ToHexString(head[..Math.Min(8, head.Length)])}, " +

@@ -47,10 +47,12 @@ internal sealed partial class CheckpointReader
         if (got < CheckpointFormat.Magic.Length || !prefix[..8].SequenceEqual(CheckpointFormat.Magic))
             throw new CheckpointFormatException(Identify(prefix[..got]), 0);
         if (got < CheckpointFormat.PrefixLength)
-            throw new CheckpointFormatException($"Truncated checkpoint: the {CheckpointFormat.PrefixLength}-byte prefix ends after {got} bytes", got);
+            throw new CheckpointFormatException(
+                $"Truncated checkpoint: the {CheckpointFormat.PrefixLength}-byte prefix ends after {got} bytes", got);
         ushort version = BinaryPrimitives.ReadUInt16LittleEndian(prefix[8..]);
         if (version != CheckpointFormat.Version)
-            throw new CheckpointFormatException($"Unsupported checkpoint version {version}; this library reads version {CheckpointFormat.Version}" +
+            throw new CheckpointFormatException(
+                $"Unsupported checkpoint version {version}; this library reads version {CheckpointFormat.Version}" +
                 (version > CheckpointFormat.Version ? " (the file was written by a newer DeepSharp: upgrade to load it)" : ""), 8);
         uint headerLength = BinaryPrimitives.ReadUInt32LittleEndian(prefix[10..]);
         uint headerCrc = BinaryPrimitives.ReadUInt32LittleEndian(prefix[14..]);
@@ -65,11 +67,13 @@ internal sealed partial class CheckpointReader
         var header = new byte[headerLength];
         ReadFully(header, CheckpointFormat.PrefixLength);
         if (Crc32.Of(header) != headerCrc)
-            throw new CheckpointFormatException("Corrupted checkpoint header: its CRC-32 does not match (the header or the prefix was changed)",
+            throw new CheckpointFormatException(
+                "Corrupted checkpoint header: its CRC-32 does not match (the header or the prefix was changed)",
                 CheckpointFormat.PrefixLength);
         var reader = new MessagePackReader(header);
         try { return Parse(ref reader); }
-        catch (Exception e) when (e is EndOfStreamException or MessagePackSerializationException or OverflowException or ArgumentOutOfRangeException)
+        catch (Exception e) when (e is EndOfStreamException or MessagePackSerializationException or OverflowException
+            or ArgumentOutOfRangeException)
         {
             // MessagePackReader's ways of saying the bytes are not the MessagePack that was expected: a length past the
             // end (EndOfStream, or ArgumentOutOfRange for a string), a different type code, a number too large for it.
@@ -124,7 +128,8 @@ internal sealed partial class CheckpointReader
             var dtype = CheckpointFormat.ParseDType(name)
                 ?? throw Bad($"tensor {i}: unknown dtype '{Ascii(name)}' (expected float32, float64, int32 or int64)", ref r);
             int rank = r.ReadArrayHeader();
-            if (rank > CheckpointLimits.MaxRank) throw Bad($"tensor {i}: rank {rank} exceeds the limit of {CheckpointLimits.MaxRank}", ref r);
+            if (rank > CheckpointLimits.MaxRank)
+                throw Bad($"tensor {i}: rank {rank} exceeds the limit of {CheckpointLimits.MaxRank}", ref r);
             var shape = rank == 0 ? [] : new int[rank];
             long elements = 1;
             for (int d = 0; d < rank; d++)
@@ -135,23 +140,28 @@ internal sealed partial class CheckpointReader
                 // Both factors are at most 2^31 and the product is refused above 2^31, so it never overflows.
                 elements = Math.Min(elements * dim, 1L + int.MaxValue);
             }
-            if (elements > int.MaxValue) throw Bad($"tensor {i}: its shape holds more than the {int.MaxValue} elements a tensor can", ref r);
+            if (elements > int.MaxValue)
+                throw Bad($"tensor {i}: its shape holds more than the {int.MaxValue} elements a tensor can", ref r);
             long bytes = elements * dtype.SizeOf();
             if (bytes > _length - offset)
-                throw new CheckpointFormatException($"Truncated checkpoint: tensor {i} needs {bytes} bytes at byte {offset} but the file ends at byte {_length}", _length);
+                throw new CheckpointFormatException(
+                    $"Truncated checkpoint: tensor {i} needs {bytes} bytes at byte {offset} but the file ends at byte {_length}", _length);
             _entries[i] = new Entry { Shape = shape, Offset = offset, Crc = r.ReadUInt32(), DType = dtype };
             offset += bytes;
         }
         if (offset != _length)
-            throw new CheckpointFormatException($"Trailing data: the checkpoint ends at byte {offset} but the file has {_length - offset} more bytes", offset);
+            throw new CheckpointFormatException(
+                $"Trailing data: the checkpoint ends at byte {offset} but the file has {_length - offset} more bytes", offset);
     }
 
     // MessagePack's own guard for untrusted input, on top of the explicit depth check (belt and braces).
-    private static readonly MessagePackSecurity Security = MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(CheckpointLimits.MaxDepth + 2);
+    private static readonly MessagePackSecurity Security =
+        MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(CheckpointLimits.MaxDepth + 2);
 
     private CheckpointValue ReadNode(ref MessagePackReader r, int depth)
     {
-        if (depth > CheckpointLimits.MaxDepth) throw Bad($"{Path(depth)} is nested deeper than the limit of {CheckpointLimits.MaxDepth} levels", ref r);
+        if (depth > CheckpointLimits.MaxDepth)
+            throw Bad($"{Path(depth)} is nested deeper than the limit of {CheckpointLimits.MaxDepth} levels", ref r);
         Security.DepthStep(ref r);
         try { return ReadNodeBody(ref r, depth); }
         finally { r.Depth--; }
@@ -164,7 +174,8 @@ internal sealed partial class CheckpointReader
         {
             case CheckpointFormat.KindTensor:
                 int index = r.ReadInt32();
-                if (index < 0 || index >= _entries.Length) throw Bad($"{Path(depth)} refers to tensor {index} but the file lists {_entries.Length}", ref r);
+                if (index < 0 || index >= _entries.Length)
+                    throw Bad($"{Path(depth)} refers to tensor {index} but the file lists {_entries.Length}", ref r);
                 if (_used[index]) throw Bad($"{Path(depth)} refers to tensor {index} a second time", ref r);
                 _used[index] = true;
                 _usedCount++;
@@ -189,8 +200,10 @@ internal sealed partial class CheckpointReader
                 {
                     _owed -= CheckpointFormat.MinDictEntryBytes;
                     if (r.ReadArrayHeader() != 2) throw Bad($"{Path(depth)}: a dictionary entry must be [key, node]", ref r);
-                    var key = ReadString(ref r, CheckpointLimits.MaxKeyBytes, out var problem) ?? throw Bad($"key {i} of {Path(depth)} {problem}", ref r);
-                    if (keys != null ? !keys.TryAdd(key, i) : Seen(pairs, i, key)) throw Bad($"{Path(depth)} has the key {CheckpointLimits.Show(key)} twice", ref r);
+                    var key = ReadString(ref r, CheckpointLimits.MaxKeyBytes, out var problem)
+                        ?? throw Bad($"key {i} of {Path(depth)} {problem}", ref r);
+                    if (keys != null ? !keys.TryAdd(key, i) : Seen(pairs, i, key))
+                        throw Bad($"{Path(depth)} has the key {CheckpointLimits.Show(key)} twice", ref r);
                     SetSegment(depth + 1, key, i);
                     pairs[i] = new(key, ReadNode(ref r, depth + 1));
                 }
@@ -235,7 +248,8 @@ internal sealed partial class CheckpointReader
         if (Crc32.Of(Bytes(t)) != e.Crc)
         {
             t.Dispose();
-            throw new CheckpointFormatException($"Corrupted tensor {Path(depth)} (table entry {index}): its bytes do not match their CRC-32", e.Offset);
+            throw new CheckpointFormatException(
+                $"Corrupted tensor {Path(depth)} (table entry {index}): its bytes do not match their CRC-32", e.Offset);
         }
         if (_device == Device.Cpu) return t;
         var onDevice = t.To(_device);

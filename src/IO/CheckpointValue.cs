@@ -8,11 +8,17 @@ public abstract record CheckpointValue
 
     /// <summary>The tensor, when this is one.</summary>
     /// <exception cref="InvalidOperationException">This is a list or a dictionary.</exception>
-    public Tensor AsTensor() => this is TensorValue t ? t.Tensor : throw new InvalidOperationException($"The checkpoint holds a {Kind}, not a tensor.");
+    public Tensor AsTensor() => this is TensorValue t ? t.Tensor
+        : throw new InvalidOperationException($"The checkpoint holds a {Kind}, not a tensor.");
     /// <summary>The items, when this is a list.</summary>
-    public IReadOnlyList<CheckpointValue> AsList() => this is ListValue l ? l.Items : throw new InvalidOperationException($"The checkpoint holds a {Kind}, not a list.");
-    /// <summary>The entries, when this is a dictionary.</summary>
-    public IReadOnlyDictionary<string, CheckpointValue> AsDict() => this is DictValue d ? d.View : throw new InvalidOperationException($"The checkpoint holds a {Kind}, not a dictionary.");
+    /// <exception cref="InvalidOperationException">This is a tensor or a dictionary.</exception>
+    public IReadOnlyList<CheckpointValue> AsList() => this is ListValue l ? l.Items
+        : throw new InvalidOperationException($"The checkpoint holds a {Kind}, not a list.");
+    /// <summary>The entries, when this is a dictionary (a loaded one is read in place, without building
+    /// <see cref="DictValue.Entries"/>).</summary>
+    /// <exception cref="InvalidOperationException">This is a tensor or a list.</exception>
+    public IReadOnlyDictionary<string, CheckpointValue> AsDict() => this is DictValue d ? d.View
+        : throw new InvalidOperationException($"The checkpoint holds a {Kind}, not a dictionary.");
 
     private string Kind => this switch { TensorValue => "tensor", ListValue => "list", _ => "dictionary" };
 }

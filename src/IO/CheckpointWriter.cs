@@ -13,7 +13,8 @@ internal static class CheckpointWriter
     /// <exception cref="ArgumentException">The tree or the metadata breaks a limit of <see cref="CheckpointLimits"/>.</exception>
     public static void Write(Stream stream, CheckpointValue root, IReadOnlyDictionary<string, string>? meta)
     {
-        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Checkpoints are written little-endian; this machine is big-endian.");
+        if (!BitConverter.IsLittleEndian)
+            throw new PlatformNotSupportedException("Checkpoints are written little-endian; this machine is big-endian.");
         ArgumentNullException.ThrowIfNull(root);
         CheckpointLimits.CheckMetadata(meta, "Checkpoint");
         var tensors = new List<Tensor>();
@@ -62,20 +63,23 @@ internal static class CheckpointWriter
     private static void CheckHeaderSize(int bytes, int tensors)
     {
         if (bytes > CheckpointLimits.MaxHeaderBytes)
-            throw new ArgumentException($"Checkpoint: the header (keys, metadata and the table of {tensors} tensors) would be at least {bytes} bytes, " +
+            throw new ArgumentException($"Checkpoint: the header (keys, metadata and the table of {tensors} tensors) would be at least " +
+                $"{bytes} bytes, " +
                 $"over the limit of {CheckpointLimits.MaxHeaderBytes}: split the tree into several files.");
     }
 
     private static void WriteNode(ref MessagePackWriter w, CheckpointValue? node, List<Tensor> tensors, int depth, NodePath path)
     {
         if (depth > CheckpointLimits.MaxDepth)
-            throw new ArgumentException($"Checkpoint: {path.Show(depth)} is nested deeper than the limit of {CheckpointLimits.MaxDepth} levels: flatten the tree.");
+            throw new ArgumentException(
+                $"Checkpoint: {path.Show(depth)} is nested deeper than the limit of {CheckpointLimits.MaxDepth} levels: flatten the tree.");
         w.WriteArrayHeader(2);
         switch (node)
         {
             case TensorValue { Tensor: { } t }:
                 if (t.Rank > CheckpointLimits.MaxRank)
-                    throw new ArgumentException($"Checkpoint: the tensor at {path.Show(depth)} has rank {t.Rank}, over the limit of {CheckpointLimits.MaxRank}: reshape it.");
+                    throw new ArgumentException($"Checkpoint: the tensor at {path.Show(depth)} has rank {t.Rank}, over the limit of " +
+                        $"{CheckpointLimits.MaxRank}: reshape it.");
                 w.Write(CheckpointFormat.KindTensor);
                 w.Write(tensors.Count);
                 tensors.Add(t);
@@ -105,7 +109,8 @@ internal static class CheckpointWriter
                 break;
             default:
                 throw new ArgumentException($"Checkpoint: {path.Show(depth)} is " +
-                    (node == null ? "null" : $"a {node.GetType().Name} holding null") + "; every node must be a tensor, a list or a dictionary.");
+                    (node == null ? "null" : $"a {node.GetType().Name} holding null") +
+                    "; every node must be a tensor, a list or a dictionary.");
         }
     }
 

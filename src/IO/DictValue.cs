@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 
 namespace DeepSharp.IO;
 
@@ -20,7 +21,8 @@ public sealed record DictValue : CheckpointValue
 
     /// <summary>A dictionary holding <paramref name="Entries"/> (not copied: later changes to it are seen).</summary>
     /// <exception cref="ArgumentNullException"><paramref name="Entries"/> is null.</exception>
-    public DictValue(OrderedDictionary<string, CheckpointValue> Entries) => _entries = Entries ?? throw new ArgumentNullException(nameof(Entries));
+    public DictValue(OrderedDictionary<string, CheckpointValue> Entries) =>
+        _entries = Entries ?? throw new ArgumentNullException(nameof(Entries));
 
     /// <summary>A loaded dictionary: unique keys, in file order; <paramref name="index"/> maps them to positions (or is
     /// null for a small one).</summary>
@@ -37,15 +39,17 @@ public sealed record DictValue : CheckpointValue
     public void Deconstruct(out OrderedDictionary<string, CheckpointValue> Entries) => Entries = this.Entries;
 
     /// <summary>The entries read in place: the dictionary once <see cref="Entries"/> was built, else the loaded array.</summary>
-    internal IReadOnlyDictionary<string, CheckpointValue> View => _entries ?? (IReadOnlyDictionary<string, CheckpointValue>)new LoadedView(this);
+    internal IReadOnlyDictionary<string, CheckpointValue> View =>
+        _entries ?? (IReadOnlyDictionary<string, CheckpointValue>)new LoadedView(this);
 
     /// <summary>Equal when both hold the same entries object (as for any record holding a dictionary).</summary>
     public bool Equals(DictValue? other) =>
-        ReferenceEquals(this, other) || other is not null && ReferenceEquals(_entries, other._entries) && ReferenceEquals(_loaded, other._loaded);
+        ReferenceEquals(this, other)
+        || other is not null && ReferenceEquals(_entries, other._entries) && ReferenceEquals(_loaded, other._loaded);
 
     /// <inheritdoc/>
     public override int GetHashCode() =>
-        HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(_entries), System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(_loaded));
+        HashCode.Combine(RuntimeHelpers.GetHashCode(_entries), RuntimeHelpers.GetHashCode(_loaded));
 
     /// <summary>Prints the count, without building the dictionary.</summary>
     protected override bool PrintMembers(System.Text.StringBuilder builder)

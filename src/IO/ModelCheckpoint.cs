@@ -41,7 +41,8 @@ public static class ModelCheckpoint
             throw new CheckpointFormatException($"'{path}' holds a {(value is ListValue ? "list" : "tensor")}, not a model's state dict.");
         var state = new OrderedDictionary<string, Tensor>();
         foreach (var (k, v) in dict.AsDict())
-            state.Add(k, v is TensorValue t ? t.Tensor : throw new CheckpointFormatException($"'{path}': entry '{k}' is not a tensor, so this is not a state dict."));
+            state.Add(k, v is TensorValue t ? t.Tensor
+                : throw new CheckpointFormatException($"'{path}': entry '{k}' is not a tensor, so this is not a state dict."));
         if (strict) CheckTies(net, meta, path);
         try { return net.LoadStateDict(state, strict, stripPrefix); }
         finally
@@ -61,7 +62,8 @@ public static class ModelCheckpoint
         var inModel = net.ParameterAliases().Select(a => $"{a.Alias} = {a.Canonical}").ToHashSet();
         if (inFile.SetEquals(inModel)) return;
         throw new StateDictMismatchException($"'{path}' ties parameters differently from {net.GetType().Name}; nothing was loaded. " +
-            $"File ties: [{string.Join(", ", inFile)}]; model ties: [{string.Join(", ", inModel)}].", [], [], [.. inFile.Except(inModel), .. inModel.Except(inFile)]);
+            $"File ties: [{string.Join(", ", inFile)}]; model ties: [{string.Join(", ", inModel)}].", [], [],
+            [.. inFile.Except(inModel), .. inModel.Except(inFile)]);
     }
 
     /// <summary>Saves the state dict as safetensors (PyTorch's <c>safetensors.torch.load_file</c> reads it; ties are

@@ -19,7 +19,8 @@ internal sealed class NodePath
         _indices[depth] = index;
     }
 
-    /// <summary>The node at <paramref name="depth"/>, quoted as messages show it: <c>'root'</c>, <c>'root[2]'</c>, <c>'encoder.w'</c>.</summary>
+    /// <summary>The node at <paramref name="depth"/>, quoted as messages show it: <c>'root'</c>, <c>'root[2]'</c>,
+    /// <c>'encoder.w'</c>.</summary>
     public string Show(int depth)
     {
         if (depth == 0) return "'root'";

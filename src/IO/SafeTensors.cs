@@ -18,7 +18,8 @@ public static class SafeTensors
     /// beside <paramref name="path"/>, flushed to disk, renamed over it; the temporary files of saves that were killed
     /// half-way are removed as <see cref="Checkpoint.RemoveStaleTemporaryFiles"/> describes.</summary>
     /// <exception cref="ArgumentException">A name or metadata entry breaks a limit (the message names it); nothing was written.</exception>
-    public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? meta = null)
+    public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors,
+        IReadOnlyDictionary<string, string>? meta = null)
     {
         var list = tensors.ToList();
         Check(list, meta);
@@ -27,7 +28,8 @@ public static class SafeTensors
 
     /// <summary>Writes to a stream (not atomic).</summary>
     /// <exception cref="ArgumentException">A name or metadata entry breaks a limit (the message names it); nothing was written.</exception>
-    public static void Write(Stream stream, IReadOnlyList<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? meta = null)
+    public static void Write(Stream stream, IReadOnlyList<KeyValuePair<string, Tensor>> tensors,
+        IReadOnlyDictionary<string, string>? meta = null)
     {
         Check(tensors, meta);
         var hosts = new List<Array>();
@@ -44,7 +46,13 @@ public static class SafeTensors
             long offset = 0;
             foreach (var (name, t) in tensors)
             {
-                var host = t.DType switch { DType.Float32 => (Array)t.ToArray<float>(), DType.Float64 => t.ToArray<double>(), DType.Int32 => t.ToArray<int>(), _ => t.ToArray<long>() };
+                var host = t.DType switch
+                {
+                    DType.Float32 => (Array)t.ToArray<float>(),
+                    DType.Float64 => t.ToArray<double>(),
+                    DType.Int32 => t.ToArray<int>(),
+                    _ => t.ToArray<long>(),
+                };
                 hosts.Add(host);
                 long bytes = CheckpointWriter.Bytes(host).Length;
                 w.WriteStartObject(name);
@@ -60,7 +68,8 @@ public static class SafeTensors
         int pad = (int)((8 - json.Length % 8) % 8);
         if (json.Length + pad > CheckpointLimits.MaxSafeTensorsHeaderBytes)
             throw new ArgumentException($"SafeTensors: the JSON header would be {json.Length + pad} bytes, over the limit of " +
-                $"{CheckpointLimits.MaxSafeTensorsHeaderBytes} that safetensors readers accept: write fewer tensors or less metadata per file.");
+                $"{CheckpointLimits.MaxSafeTensorsHeaderBytes} that safetensors readers accept: write fewer tensors or less metadata " +
+                "per file.");
         Span<byte> size = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(size, (ulong)(json.Length + pad));
         stream.Write(size);
@@ -79,12 +88,17 @@ public static class SafeTensors
         {
             if (name == null) throw new ArgumentException("SafeTensors: a tensor name is null.", nameof(tensors));
             var shown = CheckpointLimits.Show(name);
-            if (name == "__metadata__") throw new ArgumentException("SafeTensors: the name '__metadata__' is reserved for the metadata: rename the tensor.", nameof(tensors));
-            if (!names.Add(name)) throw new ArgumentException($"SafeTensors: the name {shown} is used twice: names must be unique.", nameof(tensors));
-            if (CheckpointLimits.KeyProblem(name) is { } problem) throw new ArgumentException($"SafeTensors: the name {shown} {problem}.", nameof(tensors));
+            if (name == "__metadata__")
+                throw new ArgumentException("SafeTensors: the name '__metadata__' is reserved for the metadata: rename the tensor.",
+                    nameof(tensors));
+            if (!names.Add(name))
+                throw new ArgumentException($"SafeTensors: the name {shown} is used twice: names must be unique.", nameof(tensors));
+            if (CheckpointLimits.KeyProblem(name) is { } problem)
+                throw new ArgumentException($"SafeTensors: the name {shown} {problem}.", nameof(tensors));
             if (t == null) throw new ArgumentException($"SafeTensors: the tensor {shown} is null.", nameof(tensors));
             if (t.Rank > CheckpointLimits.MaxRank)
-                throw new ArgumentException($"SafeTensors: the tensor {shown} has rank {t.Rank}, over the limit of {CheckpointLimits.MaxRank}: reshape it.", nameof(tensors));
+                throw new ArgumentException($"SafeTensors: the tensor {shown} has rank {t.Rank}, over the limit of " +
+                    $"{CheckpointLimits.MaxRank}: reshape it.", nameof(tensors));
         }
     }
 
@@ -105,7 +119,8 @@ public static class SafeTensors
     /// <exception cref="DirectoryNotFoundException">A directory on <paramref name="path"/> does not exist.</exception>
     /// <exception cref="UnauthorizedAccessException">The file exists but may not be read.</exception>
     /// <exception cref="IOException">The operating system failed to read the file.</exception>
-    public static (OrderedDictionary<string, Tensor> Tensors, IReadOnlyDictionary<string, string> Meta) LoadWithMeta(string path, Device? device = null)
+    public static (OrderedDictionary<string, Tensor> Tensors, IReadOnlyDictionary<string, string> Meta) LoadWithMeta(string path,
+        Device? device = null)
     {
         using var s = AtomicFile.OpenRead(path);
         return SafeTensorsReader.Read(s, device ?? Device.Cpu);
@@ -115,10 +130,12 @@ public static class SafeTensors
     /// <exception cref="CheckpointFormatException">The bytes are not valid safetensors, or the stream ends before its
     /// <see cref="Stream.Length"/> (the file changed while being read).</exception>
     /// <exception cref="ArgumentException">The stream cannot seek.</exception>
-    public static (OrderedDictionary<string, Tensor> Tensors, IReadOnlyDictionary<string, string> Meta) Read(Stream s, Device? device = null)
+    public static (OrderedDictionary<string, Tensor> Tensors, IReadOnlyDictionary<string, string> Meta) Read(Stream s,
+        Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(s);
-        if (!s.CanSeek) throw new ArgumentException("SafeTensors.Read needs a seekable stream (it checks sizes against the length first).", nameof(s));
+        if (!s.CanSeek)
+            throw new ArgumentException("SafeTensors.Read needs a seekable stream (it checks sizes against the length first).", nameof(s));
         return SafeTensorsReader.Read(s, device ?? Device.Cpu);
     }
 }

@@ -47,7 +47,8 @@ internal static partial class SafeTensorsReader
             if (Next(ref r) != JsonTokenType.String) throw Bad($"the metadata value of {Name(key)} is {Token(ref r)}, not a string");
             var value = r.GetString()!;
             total += Encoding.UTF8.GetByteCount(key) + Encoding.UTF8.GetByteCount(value);
-            if (total > CheckpointLimits.MaxMetadataBytes) throw Bad($"the metadata exceeds the limit of {CheckpointLimits.MaxMetadataBytes} UTF-8 bytes");
+            if (total > CheckpointLimits.MaxMetadataBytes)
+                throw Bad($"the metadata exceeds the limit of {CheckpointLimits.MaxMetadataBytes} UTF-8 bytes");
             if (!meta.TryAdd(key, value)) throw Bad($"the metadata key {Name(key)} appears twice");
         }
     }
@@ -60,10 +61,29 @@ internal static partial class SafeTensorsReader
         (long Begin, long End)? offsets = null;
         while (Next(ref r) != JsonTokenType.EndObject)
         {
-            if (r.ValueTextEquals("dtype"u8)) { Once(dtype.HasValue, "dtype"); Next(ref r); dtype = ReadDType(ref r, name); }
-            else if (r.ValueTextEquals("shape"u8)) { Once(shape != null, "shape"); Next(ref r); shape = ReadShape(ref r, name); }
-            else if (r.ValueTextEquals("data_offsets"u8)) { Once(offsets.HasValue, "data_offsets"); Next(ref r); offsets = ReadOffsets(ref r, name); }
-            else { Next(ref r); r.Skip(); } // unknown fields are ignored, as the reference reader does
+            if (r.ValueTextEquals("dtype"u8))
+            {
+                Once(dtype.HasValue, "dtype");
+                Next(ref r);
+                dtype = ReadDType(ref r, name);
+            }
+            else if (r.ValueTextEquals("shape"u8))
+            {
+                Once(shape != null, "shape");
+                Next(ref r);
+                shape = ReadShape(ref r, name);
+            }
+            else if (r.ValueTextEquals("data_offsets"u8))
+            {
+                Once(offsets.HasValue, "data_offsets");
+                Next(ref r);
+                offsets = ReadOffsets(ref r, name);
+            }
+            else
+            {
+                Next(ref r);
+                r.Skip(); // unknown fields are ignored, as the reference reader does
+            }
         }
         if (dtype == null || shape == null || offsets == null)
             throw Bad($"the entry {Name(name)} lacks {(dtype == null ? "dtype" : shape == null ? "shape" : "data_offsets")}");
@@ -84,7 +104,8 @@ internal static partial class SafeTensorsReader
         if (r.ValueTextEquals("I64"u8)) return Kind.I64;
         if (r.ValueTextEquals("F16"u8)) return Kind.F16;
         if (r.ValueTextEquals("BF16"u8)) return Kind.BF16;
-        throw new CheckpointFormatException($"safetensors tensor {Name(name)} has dtype {Name(r.GetString())}; supported: F32, F64, I32, I64, F16, BF16", 8);
+        throw new CheckpointFormatException(
+            $"safetensors tensor {Name(name)} has dtype {Name(r.GetString())}; supported: F32, F64, I32, I64, F16, BF16", 8);
     }
 
     private static int[] ReadShape(ref Utf8JsonReader r, string name)

@@ -32,11 +32,13 @@ internal static partial class SafeTensorsReader
         Span<byte> size = stackalloc byte[8];
         int got = 0;
         for (int n; got < 8 && (n = s.Read(size[got..])) > 0;) got += n;
-        if (got < 8) throw new CheckpointFormatException($"Not a safetensors file: {Math.Min(length, got)} bytes is shorter than the 8-byte header size", got);
+        if (got < 8)
+            throw new CheckpointFormatException(
+                $"Not a safetensors file: {got} bytes is shorter than the 8-byte header size", got);
         ulong headerSize = BinaryPrimitives.ReadUInt64LittleEndian(size);
         if (headerSize < 2 || headerSize > CheckpointLimits.MaxSafeTensorsHeaderBytes || headerSize > (ulong)Math.Max(0, length - 8))
-            throw new CheckpointFormatException($"Not a valid safetensors file: the header size {headerSize} does not fit a {length}-byte file " +
-                $"(at most {CheckpointLimits.MaxSafeTensorsHeaderBytes})", 0);
+            throw new CheckpointFormatException($"Not a valid safetensors file: the header size {headerSize} does not fit a " +
+                $"{length}-byte file (at most {CheckpointLimits.MaxSafeTensorsHeaderBytes})", 0);
         var header = new byte[headerSize];
         ReadFully(s, header, 8, length);
         long dataStart = 8 + (long)headerSize, dataLength = length - dataStart;
@@ -80,11 +82,13 @@ internal static partial class SafeTensorsReader
             var e = entries[i];
             long bytes = (long)Layout.Numel(e.Shape) * Width(e.DType);
             if (e.Begin != at || e.End - e.Begin != bytes || e.End > dataLength)
-                throw new CheckpointFormatException($"Invalid safetensors entry {CheckpointLimits.Show(e.Name)}: data_offsets [{e.Begin}, {e.End}] do not " +
-                    $"match {e.DType} {Layout.Format(e.Shape)} ({bytes} bytes) at data offset {at} in {dataLength} data bytes", dataStart + Math.Min(e.Begin, dataLength));
+                throw new CheckpointFormatException($"Invalid safetensors entry {CheckpointLimits.Show(e.Name)}: data_offsets " +
+                    $"[{e.Begin}, {e.End}] do not match {e.DType} {Layout.Format(e.Shape)} ({bytes} bytes) at data offset {at} in " +
+                    $"{dataLength} data bytes", dataStart + Math.Min(e.Begin, dataLength));
             at = e.End;
         }
-        if (at != dataLength) throw new CheckpointFormatException($"Invalid safetensors file: {dataLength - at} bytes after the last tensor", dataStart + at);
+        if (at != dataLength)
+            throw new CheckpointFormatException($"Invalid safetensors file: {dataLength - at} bytes after the last tensor", dataStart + at);
     }
 
     private static int Width(Kind k) => k switch { Kind.F32 or Kind.I32 => 4, Kind.F64 or Kind.I64 => 8, _ => 2 };
@@ -137,8 +141,9 @@ internal static partial class SafeTensorsReader
     {
         for (int total = 0, n; total < buffer.Length; total += n)
             if ((n = s.Read(buffer[total..])) == 0)
-                throw new CheckpointFormatException($"Truncated while reading: the file ends at byte {at + total} although it was {length} bytes " +
-                    "long when opened; it was changed while being read (save with SafeTensors.Save, which replaces files atomically)", at + total);
+                throw new CheckpointFormatException($"Truncated while reading: the file ends at byte {at + total} although it was " +
+                    $"{length} bytes long when opened; it was changed while being read (save with SafeTensors.Save, which replaces " +
+                    "files atomically)", at + total);
     }
 
     private static CheckpointFormatException Bad(string what) => new($"Invalid safetensors header: {what}", 8);

@@ -20,7 +20,8 @@ public class AllocationTests(ITestOutputHelper output)
     {
         output.WriteLine($"{name,-50} {fileBytes,12:N0} B file {allocated,13:N0} B allocated  ×{(double)allocated / fileBytes:F1}");
         Assert.True(allocated <= CheckpointLimits.ReadAllocationBound(fileBytes),
-            $"{name}: reading {fileBytes:N0} bytes allocated {allocated:N0}, over the bound of {CheckpointLimits.ReadAllocationBound(fileBytes):N0}");
+            $"{name}: reading {fileBytes:N0} bytes allocated {allocated:N0}, over the bound of " +
+            $"{CheckpointLimits.ReadAllocationBound(fileBytes):N0}");
     }
 
     [Fact]
@@ -53,7 +54,8 @@ public class AllocationTests(ITestOutputHelper output)
             Within(name + ", by path", file.Length, Allocated(() => Checkpoint.Load(dir.File("f"))));
         }
         File.WriteAllBytes(dir.File("s"), SafeTensorsFiles.Value[0].File);
-        Within(SafeTensorsFiles.Value[0].Name + ", by path", SafeTensorsFiles.Value[0].File.Length, Allocated(() => SafeTensors.Load(dir.File("s"))));
+        var (stName, stFile) = SafeTensorsFiles.Value[0];
+        Within(stName + ", by path", stFile.Length, Allocated(() => SafeTensors.Load(dir.File("s"))));
     }
 
     [Fact]

@@ -6,8 +6,9 @@ namespace DeepSharp.IO.Tests;
 /// <summary>
 /// A seeded mutation fuzzer over the checkpoint and safetensors readers. Oracle: every input either loads or throws
 /// <see cref="CheckpointFormatException"/> (nothing else escapes), and no input makes the reader allocate more than the
-/// stated bound, <see cref="CheckpointLimits.ReadAllocationBound"/>. The seeds include small copies of the costliest shapes. Half of the checkpoint mutations re-seal the header CRC so the MessagePack parser
-/// itself is exercised, not only the checksum. Longer runs: <c>FUZZ_ITERATIONS=1000000 dotnet test tests/IO.Tests -c Release --filter FuzzTests</c>.
+/// stated bound, <see cref="CheckpointLimits.ReadAllocationBound"/>. The seeds include small copies of the costliest
+/// shapes. Half of the checkpoint mutations re-seal the header CRC so the MessagePack parser itself is exercised, not only
+/// the checksum. Longer runs: <c>FUZZ_ITERATIONS=1000000 dotnet test tests/IO.Tests -c Release --filter FuzzTests</c>.
 /// </summary>
 public class FuzzTests
 {
@@ -66,7 +67,8 @@ public class FuzzTests
         catch (CheckpointFormatException) { }
         catch (Exception e) { Assert.Fail($"{e.GetType().Name} escaped for input {Convert.ToHexString(input)}: {e.Message}"); }
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(allocated <= CheckpointLimits.ReadAllocationBound(input.Length), $"allocated {allocated} bytes for a {input.Length}-byte input");
+        Assert.True(allocated <= CheckpointLimits.ReadAllocationBound(input.Length),
+            $"allocated {allocated} bytes for a {input.Length}-byte input");
     }
 
     [Fact]

@@ -47,6 +47,9 @@ public static class HostileFiles
         return node;
     }
 
+    private static List<KeyValuePair<string, Tensor>> Named(int n, Tensor t) =>
+        Enumerable.Range(0, n).Select(i => new KeyValuePair<string, Tensor>(i.ToString("x"), t)).ToList();
+
     private static Dictionary<string, string> Meta(int n) => Enumerable.Range(0, n).ToDictionary(i => i.ToString("x"), _ => "");
 
     /// <summary>Checkpoint files of about <paramref name="scale"/> nodes each (1 MB or so at 100 000), by name.</summary>
@@ -80,9 +83,9 @@ public static class HostileFiles
         Tensor empty = Tensor.Zeros(0), one = Tensor.Scalar(1f);
         return
         [
-            ("st: empty tensors", St(Enumerable.Range(0, scale / 4).Select(i => new KeyValuePair<string, Tensor>(i.ToString("x"), empty)).ToList())),
+            ("st: empty tensors", St(Named(scale / 4, empty))),
             ("st: many metadata entries", St([], Meta(scale))),
-            ("st: one-element tensors", St(Enumerable.Range(0, scale / 4).Select(i => new KeyValuePair<string, Tensor>(i.ToString("x"), one)).ToList())),
+            ("st: one-element tensors", St(Named(scale / 4, one))),
         ];
     }
 }

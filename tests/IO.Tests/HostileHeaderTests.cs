@@ -34,7 +34,8 @@ public class HostileHeaderTests
 
     /// <summary>A plan: tensors (dtype, shape), whether each sits in a dictionary, metadata, and which write slots get a
     /// hostile value instead of theirs; plus bytes added to or cut from the end.</summary>
-    private sealed record Plan((int DType, int[] Shape, bool InDict)[] Tensors, (string, string)[] Meta, (int Slot, int Value)[] Hostile, int Delta);
+    private sealed record Plan((int DType, int[] Shape, bool InDict)[] Tensors, (string, string)[] Meta, (int Slot, int Value)[] Hostile,
+        int Delta);
 
     private static readonly Gen<Plan> Plans = Gen.Select(
         Gen.Select(Gen.Int[0, 3], Gen.Int[0, 3].SelectMany(r => Gen.Int[0, 3].Array[r]), Gen.Bool).Array[0, 4],
@@ -43,7 +44,8 @@ public class HostileHeaderTests
         Gen.Frequency((6, Gen.Const(0)), (1, Gen.Int[-6, 6])),
         (t, m, h, d) => new Plan(t, m, h, d));
 
-    /// <summary>Writes hostile value <paramref name="which"/> (of 24): every MessagePack type, edge numbers, bad strings, lying counts.</summary>
+    /// <summary>Writes hostile value <paramref name="which"/> (of 24): every MessagePack type, edge numbers, bad strings,
+    /// lying counts.</summary>
     private static void WriteHostile(ref MessagePackWriter w, int which)
     {
         switch (which % 24)
@@ -94,7 +96,11 @@ public class HostileHeaderTests
         Put(ref w, (ref MessagePackWriter x) => x.WriteMapHeader(3));
         Put(ref w, (ref MessagePackWriter x) => x.Write("meta"));
         Put(ref w, (ref MessagePackWriter x) => x.WriteMapHeader(p.Meta.DistinctBy(m => m.Item1).Count()));
-        foreach (var (k, v) in p.Meta.DistinctBy(m => m.Item1)) { Put(ref w, (ref MessagePackWriter x) => x.Write(k)); Put(ref w, (ref MessagePackWriter x) => x.Write(v)); }
+        foreach (var (k, v) in p.Meta.DistinctBy(m => m.Item1))
+        {
+            Put(ref w, (ref MessagePackWriter x) => x.Write(k));
+            Put(ref w, (ref MessagePackWriter x) => x.Write(v));
+        }
         Put(ref w, (ref MessagePackWriter x) => x.Write("tensors"));
         Put(ref w, (ref MessagePackWriter x) => x.WriteArrayHeader(p.Tensors.Length));
         for (int i = 0; i < p.Tensors.Length; i++)
@@ -113,7 +119,12 @@ public class HostileHeaderTests
         for (int i = 0; i < p.Tensors.Length; i++)
         {
             int index = i;
-            if (p.Tensors[i].InDict) { Put(ref w, (ref MessagePackWriter x) => { x.WriteArrayHeader(2); x.Write(2); x.WriteArrayHeader(1); x.WriteArrayHeader(2); }); Put(ref w, (ref MessagePackWriter x) => x.Write("k")); }
+            if (p.Tensors[i].InDict)
+            {
+                Put(ref w, (ref MessagePackWriter x) => { x.WriteArrayHeader(2); x.Write(2); x.WriteArrayHeader(1); });
+                Put(ref w, (ref MessagePackWriter x) => x.WriteArrayHeader(2));
+                Put(ref w, (ref MessagePackWriter x) => x.Write("k"));
+            }
             Put(ref w, (ref MessagePackWriter x) => { x.WriteArrayHeader(2); x.Write(0); });
             Put(ref w, (ref MessagePackWriter x) => x.Write(index));
         }
@@ -128,7 +139,8 @@ public class HostileHeaderTests
         return Adjust([.. file], p.Delta);
     }
 
-    private static byte[] Adjust(byte[] file, int delta) => delta >= 0 ? [.. file, .. new byte[delta]] : file[..Math.Max(0, file.Length + delta)];
+    private static byte[] Adjust(byte[] file, int delta) =>
+        delta >= 0 ? [.. file, .. new byte[delta]] : file[..Math.Max(0, file.Length + delta)];
 
     [Fact]
     public void HostileCheckpointHeadersLoadOrThrowTheFormatExceptionWithinTheBound()
@@ -159,7 +171,10 @@ public class HostileHeaderTests
         string Put(string text) => hostile.TryGetValue(slot++, out int which) ? HostileJson[which % HostileJson.Length] : text;
         var parts = new List<string>();
         if (p.Meta.Length > 0)
-            parts.Add($"\"__metadata__\":{Put("{" + string.Join(",", p.Meta.Select(m => $"{Put(Quote(m.Item1))}:{Put(Quote(m.Item2))}")) + "}")}");
+        {
+            var entries = p.Meta.Select(m => $"{Put(Quote(m.Item1))}:{Put(Quote(m.Item2))}");
+            parts.Add($"\"__metadata__\":{Put("{" + string.Join(",", entries) + "}")}");
+        }
         long offset = 0;
         for (int i = 0; i < p.Tensors.Length; i++)
         {

@@ -141,15 +141,19 @@ public class LimitTests
         CheckpointValue deep = Tensor.Ones(1);
         for (int i = 0; i < 65; i++) deep = new ListValue([deep]);
         var one = Tensor.Ones(1);
+        var big = new Dictionary<string, string> { ["big"] = new string('v', CheckpointLimits.MaxMetadataBytes) };
         var cases = new (Action Save, string[] Expected)[]
         {
             (() => Checkpoint.Save(ckpt, new DictValue(new() { ["x"] = new ListValue([rank33]) })), ["'x[0]'", "rank 33", "limit of 32"]),
             (() => Checkpoint.Save(ckpt, new DictValue(new() { ["a\ud800b"] = one })), ["'a\ud800b'", "lone UTF-16 surrogate", "index 1"]),
-            (() => Checkpoint.Save(ckpt, new DictValue(new() { ["ok"] = new DictValue(new() { ["\udc00"] = one }) })), ["in 'ok'", "surrogate"]),
+            (() => Checkpoint.Save(ckpt, new DictValue(new() { ["ok"] = new DictValue(new() { ["\udc00"] = one }) })),
+                ["in 'ok'", "surrogate"]),
             (() => Checkpoint.Save(ckpt, one, new Dictionary<string, string> { ["k\udc00"] = "v" }), ["metadata key", "surrogate"]),
-            (() => Checkpoint.Save(ckpt, one, new Dictionary<string, string> { ["k"] = "v\ud83d" }), ["metadata value of 'k'", "surrogate"]),
-            (() => Checkpoint.Save(ckpt, new DictValue(new() { [new string('k', MaxKey + 1)] = one })), [$"{MaxKey + 1} UTF-8 bytes", $"limit of {MaxKey}"]),
-            (() => Checkpoint.Save(ckpt, one, new Dictionary<string, string> { ["big"] = new string('v', CheckpointLimits.MaxMetadataBytes) }),
+            (() => Checkpoint.Save(ckpt, one, new Dictionary<string, string> { ["k"] = "v\ud83d" }),
+                ["metadata value of 'k'", "surrogate"]),
+            (() => Checkpoint.Save(ckpt, new DictValue(new() { [new string('k', MaxKey + 1)] = one })),
+                [$"{MaxKey + 1} UTF-8 bytes", $"limit of {MaxKey}"]),
+            (() => Checkpoint.Save(ckpt, one, big),
                 ["metadata is", $"limit of {CheckpointLimits.MaxMetadataBytes}"]),
             (() => Checkpoint.Save(ckpt, deep), ["deeper than the limit of 64"]),
             (() => Checkpoint.Save(ckpt, new ListValue([one, null!])), ["'root[1]' is null"]),
@@ -157,7 +161,8 @@ public class LimitTests
             (() => SafeTensors.Save(st, [new("w", one), new("w", one)]), ["'w' is used twice"]),
             (() => SafeTensors.Save(st, [new("w\ud800", one)]), ["lone UTF-16 surrogate"]),
             (() => SafeTensors.Save(st, [new("w", rank33)]), ["rank 33", "limit of 32"]),
-            (() => SafeTensors.Save(st, [new("w", one)], new Dictionary<string, string> { ["\ud800"] = "" }), ["metadata key", "surrogate"]),
+            (() => SafeTensors.Save(st, [new("w", one)], new Dictionary<string, string> { ["\ud800"] = "" }),
+                ["metadata key", "surrogate"]),
         };
         foreach (var (save, expected) in cases)
         {
@@ -199,7 +204,8 @@ public class LimitTests
         var e = Assert.Throws<ArgumentException>(() => Checkpoint.Write(new MemoryStream(), new DictValue(d)));
         Assert.Contains($"over the limit of {CheckpointLimits.MaxHeaderBytes}", e.Message);
         // Safetensors escapes non-ASCII names (6 bytes per 'é'), so 510 names of 64 KiB pass 100,000,000 header bytes.
-        var names = Enumerable.Range(0, 510).Select(i => new KeyValuePair<string, Tensor>($"{i:x4}" + new string('é', MaxKey / 2 - 2), one)).ToList();
+        var names = Enumerable.Range(0, 510)
+            .Select(i => new KeyValuePair<string, Tensor>($"{i:x4}" + new string('é', MaxKey / 2 - 2), one)).ToList();
         e = Assert.Throws<ArgumentException>(() => SafeTensors.Write(new MemoryStream(), names));
         Assert.Contains($"over the limit of {CheckpointLimits.MaxSafeTensorsHeaderBytes}", e.Message);
     }
@@ -208,7 +214,8 @@ public class LimitTests
     public void TheReaderRefusesWhatTheWriterRefuses()
     {
         void Refused(string expected, Action<MessagePack.MessagePackWriter> tensorsAndRoot, int payload = 0) =>
-            Assert.Contains(expected, Assert.Throws<CheckpointFormatException>(() => Checkpoint.Read(new MemoryStream(CheckpointTests.Forge(tensorsAndRoot, payload)))).Message);
+            Assert.Contains(expected, Assert.Throws<CheckpointFormatException>(
+                () => Checkpoint.Read(new MemoryStream(CheckpointTests.Forge(tensorsAndRoot, payload)))).Message);
         Refused("rank 33 exceeds the limit of 32", w =>
         {
             w.Write("tensors"); w.WriteArrayHeader(1);

@@ -22,6 +22,9 @@ public class ReaderExceptionTests
         return ms.ToArray();
     }
 
+    private static readonly (byte[] File, Action<Stream> Read)[] BothFormats =
+        [(CheckpointFile(), s => Checkpoint.Read(s)), (SafeTensorsFile(), s => SafeTensors.Read(s))];
+
     /// <summary>Every reader entry point that takes a path.</summary>
     public static TheoryData<string> PathReaders => ["Load", "LoadWithMeta", "LoadTensor", "LoadList", "LoadDict", "SafeTensors.Load",
         "SafeTensors.LoadWithMeta", "ModelCheckpoint.Load", "ModelCheckpoint.LoadSafeTensors"];
@@ -77,7 +80,7 @@ public class ReaderExceptionTests
     [Fact]
     public void AFileThatShrinksAfterItsLengthWasTakenIsAFormatErrorAtEveryLength()
     {
-        foreach (var (file, read) in new (byte[], Action<Stream>)[] { (CheckpointFile(), s => Checkpoint.Read(s)), (SafeTensorsFile(), s => SafeTensors.Read(s)) })
+        foreach (var (file, read) in BothFormats)
             for (int n = 0; n < file.Length; n++)
             {
                 var e = Assert.Throws<CheckpointFormatException>(() => read(new ShrunkStream(file[..n], file.Length)));
@@ -93,7 +96,12 @@ public class ReaderExceptionTests
         public override int Read(Span<byte> buffer)
         {
             int n = inner.Read(buffer);
-            if (!_cut) { _cut = true; using var w = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite); w.SetLength(cutTo); }
+            if (!_cut)
+            {
+                _cut = true;
+                using var w = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+                w.SetLength(cutTo);
+            }
             return n;
         }
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
@@ -112,7 +120,7 @@ public class ReaderExceptionTests
     public void AFileTruncatedOnDiskWhileBeingReadIsAFormatError()
     {
         using var dir = new TempDir();
-        foreach (var (file, read) in new (byte[], Action<Stream>)[] { (CheckpointFile(), s => Checkpoint.Read(s)), (SafeTensorsFile(), s => SafeTensors.Read(s)) })
+        foreach (var (file, read) in BothFormats)
         {
             var path = dir.File("racing");
             File.WriteAllBytes(path, file);
@@ -129,16 +137,19 @@ public class ReaderExceptionTests
         Checkpoint.Save(dir.File("tensor"), Tensor.Ones(2));
         Checkpoint.Save(dir.File("nested"), new ListValue([Tensor.Ones(1), new ListValue([])]));
         Checkpoint.Save(dir.File("dict"), new DictValue(new() { ["a"] = Tensor.Ones(1), ["b"] = new DictValue([]) }));
-        Assert.Contains("the root is a tensor, not a list", Assert.Throws<CheckpointFormatException>(() => Checkpoint.LoadList(dir.File("tensor"))).Message);
-        Assert.Contains("the root is a tensor, not a dictionary", Assert.Throws<CheckpointFormatException>(() => Checkpoint.LoadDict(dir.File("tensor"))).Message);
-        Assert.Contains("the root is a list, not a tensor", Assert.Throws<CheckpointFormatException>(() => Checkpoint.LoadTensor(dir.File("nested"))).Message);
-        Assert.Contains("item 1 is a list, not a tensor", Assert.Throws<CheckpointFormatException>(() => Checkpoint.LoadList(dir.File("nested"))).Message);
-        Assert.Contains("the entry 'b' is a dictionary", Assert.Throws<CheckpointFormatException>(() => Checkpoint.LoadDict(dir.File("dict"))).Message);
-        Assert.Contains("not a model's state dict", Assert.Throws<CheckpointFormatException>(() => new Sequential(new Dense(2)).Load(dir.File("nested"))).Message);
+        static void Refused(string expected, Action load) =>
+            Assert.Contains(expected, Assert.Throws<CheckpointFormatException>(load).Message);
+        Refused("the root is a tensor, not a list", () => Checkpoint.LoadList(dir.File("tensor")));
+        Refused("the root is a tensor, not a dictionary", () => Checkpoint.LoadDict(dir.File("tensor")));
+        Refused("the root is a list, not a tensor", () => Checkpoint.LoadTensor(dir.File("nested")));
+        Refused("item 1 is a list, not a tensor", () => Checkpoint.LoadList(dir.File("nested")));
+        Refused("the entry 'b' is a dictionary", () => Checkpoint.LoadDict(dir.File("dict")));
+        Refused("not a model's state dict", () => new Sequential(new Dense(2)).Load(dir.File("nested")));
     }
 
     [Theory]
-    [InlineData("""{"a":{"dtype":"F32","shape":[2147483647,2147483647,2147483647],"data_offsets":[0,4]}}""", "elements")] // the issue's overflow
+    // The issue's overflow: a shape whose product overflows 64 bits.
+    [InlineData("""{"a":{"dtype":"F32","shape":[2147483647,2147483647,2147483647],"data_offsets":[0,4]}}""", "elements")]
     [InlineData("""{"a":{"dtype":"F32","shape":[4294967296],"data_offsets":[0,4]}}""", "more than a tensor can hold")]
     [InlineData("""{"a":{"dtype":"F32","shape":[1.0],"data_offsets":[0,4]}}""", "not a non-negative integer")]
     [InlineData("""{"a":{"dtype":"F32","shape":[1e0],"data_offsets":[0,4]}}""", "not a non-negative integer")]

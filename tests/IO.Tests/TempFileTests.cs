@@ -23,7 +23,8 @@ public class TempFileTests
         return path;
     }
 
-    private static string[] Files(TempDir dir) => Directory.GetFiles(dir.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray()!;
+    private static string[] Files(TempDir dir) =>
+        Directory.GetFiles(dir.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray()!;
 
     [Fact]
     public void TheNextSaveRemovesTheTemporaryFilesOfWritersThatDied()
@@ -68,13 +69,15 @@ public class TempFileTests
         var guid = Guid.NewGuid().ToString("N");
         string[] others =
         [
-            $".m.ckpt2.{DeadPid}-{guid}.tmp", $".m.{DeadPid}-{guid}.tmp", $".m.ckpt.{DeadPid}-{guid}.tmp.bak", $"m.ckpt.{DeadPid}-{guid}.tmp",
-            $".m.ckpt.x-{guid}.tmp", $".m.ckpt.-1-{guid}.tmp", $".m.ckpt.{DeadPid}-{guid.ToUpperInvariant()}.tmp", $".m.ckpt.{DeadPid}-{guid[1..]}.tmp",
+            $".m.ckpt2.{DeadPid}-{guid}.tmp", $".m.{DeadPid}-{guid}.tmp", $".m.ckpt.{DeadPid}-{guid}.tmp.bak",
+            $"m.ckpt.{DeadPid}-{guid}.tmp", $".m.ckpt.x-{guid}.tmp", $".m.ckpt.-1-{guid}.tmp",
+            $".m.ckpt.{DeadPid}-{guid.ToUpperInvariant()}.tmp", $".m.ckpt.{DeadPid}-{guid[1..]}.tmp",
             $".m.ckpt.{guid}{guid}.tmp", ".m.ckpt.tmp", "notes.txt",
         ];
         foreach (var name in others) File.WriteAllText(dir.File(name), "keep");
         foreach (var name in others) Old(dir.File(name));
-        var folder = Directory.CreateDirectory(dir.File($".m.ckpt.{DeadPid}-{Guid.NewGuid():N}.tmp")).FullName; // named like one, but a folder
+        // Named like one, but a folder.
+        var folder = Directory.CreateDirectory(dir.File($".m.ckpt.{DeadPid}-{Guid.NewGuid():N}.tmp")).FullName;
         var mine = Old(Temp(dir.Path, "m.ckpt", DeadPid));
         Assert.Equal(1, Checkpoint.RemoveStaleTemporaryFiles(dir.File("m.ckpt")));
         Assert.False(File.Exists(mine));
