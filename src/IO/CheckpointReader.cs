@@ -128,7 +128,7 @@ internal sealed partial class CheckpointReader
             var dtype = CheckpointFormat.ParseDType(name)
                 ?? throw Bad($"tensor {i}: unknown dtype '{Ascii(name)}' (expected float32, float64, int32 or int64)", ref r);
             int rank = r.ReadArrayHeader();
-            if (rank > CheckpointLimits.MaxRank)
+            if (rank < 0 || rank > CheckpointLimits.MaxRank)
                 throw Bad($"tensor {i}: rank {rank} exceeds the limit of {CheckpointLimits.MaxRank}", ref r);
             var shape = rank == 0 ? [] : new int[rank];
             long elements = 1;
@@ -230,7 +230,8 @@ internal sealed partial class CheckpointReader
     private void Fits(int count, int minBytes, ref MessagePackReader r)
     {
         long need = (long)count * minBytes, left = _headerLength - r.Consumed - _owed;
-        if (need > left) throw Bad($"a count of {count} needs at least {need} more header bytes but only {left} are left", ref r);
+        if (count < 0 || need > left)
+            throw Bad($"a count of {count} needs at least {need} more header bytes but only {left} are left", ref r);
     }
 
     /// <summary>Reads one tensor's bytes from the stream straight into its host array, checks the CRC, moves it to the device.</summary>

@@ -44,11 +44,11 @@ public class HostileHeaderTests
         Gen.Frequency((6, Gen.Const(0)), (1, Gen.Int[-6, 6])),
         (t, m, h, d) => new Plan(t, m, h, d));
 
-    /// <summary>Writes hostile value <paramref name="which"/> (of 24): every MessagePack type, edge numbers, bad strings,
+    /// <summary>Writes hostile value <paramref name="which"/> (of 25): every MessagePack type, edge numbers, bad strings,
     /// lying counts.</summary>
     private static void WriteHostile(ref MessagePackWriter w, int which)
     {
-        switch (which % 24)
+        switch (which % 25)
         {
             case 0: w.WriteNil(); break;
             case 1: w.Write(true); break;
@@ -69,10 +69,11 @@ public class HostileHeaderTests
             case 16: w.WriteExtensionFormat(new ExtensionResult(5, new byte[] { 1 })); break;
             case 17: w.WriteArrayHeader(1_000_000); break;                           // a count the bytes cannot hold
             case 18: w.WriteMapHeader(1_000_000); break;
-            case 19: w.WriteArrayHeader(0); break;
+            case 19: w.WriteArrayHeader(uint.MaxValue); break;
             case 20: w.WriteArrayHeader(2); w.Write(1); w.WriteArrayHeader(0); break; // an empty list node
             case 21: w.WriteArrayHeader(33); for (int i = 0; i < 33; i++) w.Write(1); break;
             case 22: w.WriteArrayHeader(3); w.Write(int.MaxValue); w.Write(int.MaxValue); w.Write(int.MaxValue); break;
+            case 23: w.WriteMapHeader(uint.MaxValue); break;
             default: w.Write(0); break;
         }
     }
