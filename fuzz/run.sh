@@ -3,7 +3,7 @@
 # Usage (from the repository root): bash fuzz/run.sh [seconds=600]
 # Installs afl++ (Debian) and the sharpfuzz tool if missing, publishes the target, instruments DeepSharp.IO.dll, then
 # runs afl-fuzz on the seed corpus in fuzz/corpus. Crashes (inputs for which an exception other than
-# CheckpointFormatException escaped) land in fuzz/findings/default/crashes.
+# CheckpointFormatException escaped, or reading allocated more than the stated bound) land in fuzz/findings/default/crashes.
 set -euo pipefail
 seconds=${1:-600}
 cd "$(dirname "$0")/.."

@@ -11,25 +11,29 @@ namespace DeepSharp.IO;
 ///           node = [0, tensor index] | [1, [node…]] | [2, [[key, node]…]]
 /// then      each tensor's elements, row-major little-endian, in table order; the file ends exactly after the last
 /// </code>
+/// Strings are UTF-8 (well-formed); <see cref="CheckpointLimits"/> bounds ranks, nesting, keys, metadata and the header.
 /// </summary>
 internal static class CheckpointFormat
 {
     public static readonly byte[] Magic = [0x89, (byte)'D', (byte)'S', (byte)'C', (byte)'K', 0x0D, 0x0A, 0x1A];
     public const ushort Version = 1;
     public const int PrefixLength = 18;
-    public const int MaxDepth = 64;
-    public const int MaxRank = 32;
-    public const int MaxHeaderBytes = 64 << 20;
     public const int KindTensor = 0, KindList = 1, KindDict = 2;
+
+    /// <summary>The fewest header bytes a tensor table entry takes: fixarray, "int32", an empty dims array, crc 0.</summary>
+    public const int MinTableEntryBytes = 9;
+    /// <summary>The fewest header bytes a node takes: fixarray, kind, and a one-byte index or array header.</summary>
+    public const int MinNodeBytes = 3;
+    /// <summary>The fewest header bytes a dictionary entry takes: fixarray, the empty key, a node.</summary>
+    public const int MinDictEntryBytes = 2 + MinNodeBytes;
 
     public static string DTypeName(DType t) => t.Name();
 
-    public static DType? ParseDType(string s) => s switch
-    {
-        "float32" => DType.Float32,
-        "float64" => DType.Float64,
-        "int32" => DType.Int32,
-        "int64" => DType.Int64,
-        _ => null,
-    };
+    /// <summary>The dtype a table entry names (compared as bytes: nothing is allocated per tensor).</summary>
+    public static DType? ParseDType(ReadOnlySpan<byte> s) =>
+        s.SequenceEqual("float32"u8) ? DType.Float32
+        : s.SequenceEqual("float64"u8) ? DType.Float64
+        : s.SequenceEqual("int32"u8) ? DType.Int32
+        : s.SequenceEqual("int64"u8) ? DType.Int64
+        : null;
 }

@@ -9,17 +9,31 @@ namespace DeepSharp.IO;
 /// <summary>
 /// Reads version-1 checkpoints defensively: everything is checked against the file's real length before anything is
 /// allocated, every read failure becomes a <see cref="CheckpointFormatException"/> with a byte offset, and only the
-/// closed set of node kinds and dtypes is accepted (no type names are ever taken from the file).
+/// closed set of node kinds and dtypes is accepted (no type names are ever taken from the file). Allocation stays within
+/// <see cref="CheckpointLimits.ReadAllocationBound"/>: each claimed count is checked against the header bytes that are
+/// left before anything is sized by it, and a node's path is only spelled out for an error message.
 /// </summary>
-internal sealed class CheckpointReader
+internal sealed partial class CheckpointReader
 {
-    private sealed record Entry(DType DType, int[] Shape, long Bytes, uint Crc, long Offset);
+    /// <summary>A tensor table entry; its shape array becomes the tensor's.</summary>
+    private struct Entry
+    {
+        public int[] Shape;
+        public long Offset;
+        public uint Crc;
+        public DType DType;
+    }
 
     private readonly Stream _stream;
     private readonly long _length;
     private readonly Device _device;
-    private List<Entry> _entries = new();
-    private Tensor?[] _loaded = [];
+    private Entry[] _entries = [];
+    private bool[] _used = [];
+    private int _usedCount;
+    private long _headerLength;
+    // Header bytes that the children claimed by open lists and dictionaries, not yet started, need at the least: a claim
+    // must fit the bytes left after them, so nested containers cannot each size an array from the same remaining bytes.
+    private long _owed;
 
     private CheckpointReader(Stream stream, Device device) { _stream = stream; _length = stream.Length; _device = device; }
 
@@ -32,188 +46,238 @@ internal sealed class CheckpointReader
         int got = ReadUpTo(prefix);
         if (got < CheckpointFormat.Magic.Length || !prefix[..8].SequenceEqual(CheckpointFormat.Magic))
             throw new CheckpointFormatException(Identify(prefix[..got]), 0);
-        if (got < CheckpointFormat.PrefixLength) throw new CheckpointFormatException($"Truncated checkpoint: the {CheckpointFormat.PrefixLength}-byte prefix ends after {got} bytes", got);
+        if (got < CheckpointFormat.PrefixLength)
+            throw new CheckpointFormatException(
+                $"Truncated checkpoint: the {CheckpointFormat.PrefixLength}-byte prefix ends after {got} bytes", got);
         ushort version = BinaryPrimitives.ReadUInt16LittleEndian(prefix[8..]);
         if (version != CheckpointFormat.Version)
-            throw new CheckpointFormatException($"Unsupported checkpoint version {version}; this library reads version {CheckpointFormat.Version}" +
+            throw new CheckpointFormatException(
+                $"Unsupported checkpoint version {version}; this library reads version {CheckpointFormat.Version}" +
                 (version > CheckpointFormat.Version ? " (the file was written by a newer DeepSharp: upgrade to load it)" : ""), 8);
         uint headerLength = BinaryPrimitives.ReadUInt32LittleEndian(prefix[10..]);
         uint headerCrc = BinaryPrimitives.ReadUInt32LittleEndian(prefix[14..]);
-        if (headerLength > CheckpointFormat.MaxHeaderBytes || headerLength > _length - CheckpointFormat.PrefixLength)
+        long available = Math.Max(0, _length - CheckpointFormat.PrefixLength);
+        if (headerLength > CheckpointLimits.MaxHeaderBytes)
+            throw new CheckpointFormatException($"Corrupted checkpoint: the header claims {headerLength} bytes, over the limit of " +
+                $"{CheckpointLimits.MaxHeaderBytes} that DeepSharp writes", 10);
+        if (headerLength > available)
             throw new CheckpointFormatException($"Truncated or corrupted checkpoint: the header claims {headerLength} bytes but only " +
-                $"{_length - CheckpointFormat.PrefixLength} follow the prefix", 10);
+                $"{available} follow the prefix", 10);
+        _headerLength = headerLength;
         var header = new byte[headerLength];
-        _stream.ReadExactly(header);
+        ReadFully(header, CheckpointFormat.PrefixLength);
         if (Crc32.Of(header) != headerCrc)
-            throw new CheckpointFormatException("Corrupted checkpoint header: its CRC-32 does not match (the header or the prefix was changed)", CheckpointFormat.PrefixLength);
+            throw new CheckpointFormatException(
+                "Corrupted checkpoint header: its CRC-32 does not match (the header or the prefix was changed)",
+                CheckpointFormat.PrefixLength);
         var reader = new MessagePackReader(header);
-        try { return Parse(ref reader, CheckpointFormat.PrefixLength + headerLength); }
-        catch (Exception e) when (e is not (CheckpointFormatException or OutOfMemoryException))
+        try { return Parse(ref reader); }
+        catch (Exception e) when (e is EndOfStreamException or MessagePackSerializationException or OverflowException
+            or ArgumentOutOfRangeException)
         {
-            // MessagePackReader reports bad input with several exception types (the fuzz test found ArgumentOutOfRange
-            // for a string longer than the header, and EndOfStream for an array longer than it); all mean malformed.
-            throw new CheckpointFormatException($"Malformed checkpoint header: {e.Message}", CheckpointFormat.PrefixLength + reader.Consumed, e);
+            // MessagePackReader's ways of saying the bytes are not the MessagePack that was expected: a length past the
+            // end (EndOfStream, or ArgumentOutOfRange for a string), a different type code, a number too large for it.
+            throw new CheckpointFormatException($"Malformed checkpoint header: {e.Message}", HeaderOffset(ref reader), e);
         }
     }
 
-    private (CheckpointValue, IReadOnlyDictionary<string, string>) Parse(ref MessagePackReader r, long payloadStart)
+    private (CheckpointValue, IReadOnlyDictionary<string, string>) Parse(ref MessagePackReader r)
     {
-        long at = CheckpointFormat.PrefixLength;
-        int fields = r.ReadMapHeader();
-        if (fields != 3) throw Bad("the header must have exactly the fields meta, tensors, root", at + r.Consumed);
-        Expect(ref r, "meta", at);
-        var meta = new Dictionary<string, string>();
-        int metaCount = r.ReadMapHeader();
-        for (int i = 0; i < metaCount; i++)
-        {
-            var key = ReadString(ref r, at);
-            if (!meta.TryAdd(key, ReadString(ref r, at))) throw Bad($"duplicate metadata key '{key}'", at + r.Consumed);
-        }
-        Expect(ref r, "tensors", at);
-        int count = r.ReadArrayHeader();
-        long offset = payloadStart;
+        if (r.ReadMapHeader() != 3) throw Bad("the header must have exactly the fields meta, tensors, root", ref r);
+        Expect(ref r, "meta"u8);
+        var meta = ReadMeta(ref r);
+        Expect(ref r, "tensors"u8);
+        ReadTable(ref r);
+        Expect(ref r, "root"u8);
+        var root = ReadNode(ref r, 0);
+        if (!r.End) throw Bad("unexpected bytes after the header's root", ref r);
+        if (_usedCount != _entries.Length) throw Bad($"tensor {Array.IndexOf(_used, false)} is listed but no node refers to it", ref r);
+        return (root, meta);
+    }
+
+    private Dictionary<string, string> ReadMeta(ref MessagePackReader r)
+    {
+        int count = r.ReadMapHeader();
+        Fits(count, 2, ref r); // an entry is two strings of one byte or more
+        var meta = new Dictionary<string, string>(count);
+        long total = 0;
         for (int i = 0; i < count; i++)
         {
-            if (r.ReadArrayHeader() != 3) throw Bad($"tensor {i}: an entry must be [dtype, shape, crc]", at + r.Consumed);
-            var name = ReadString(ref r, at);
-            var dtype = CheckpointFormat.ParseDType(name) ?? throw Bad($"tensor {i}: unknown dtype '{name}' (expected float32, float64, int32 or int64)", at + r.Consumed);
+            var key = ReadString(ref r, CheckpointLimits.MaxKeyBytes, out var problem) ?? throw Bad($"metadata key {i} {problem}", ref r);
+            var value = ReadString(ref r, CheckpointLimits.MaxMetadataBytes, out problem)
+                ?? throw Bad($"the metadata value of {CheckpointLimits.Show(key)} {problem}", ref r);
+            total += Encoding.UTF8.GetByteCount(key) + Encoding.UTF8.GetByteCount(value);
+            if (total > CheckpointLimits.MaxMetadataBytes)
+                throw Bad($"the metadata exceeds the limit of {CheckpointLimits.MaxMetadataBytes} UTF-8 bytes", ref r);
+            if (!meta.TryAdd(key, value)) throw Bad($"the metadata key {CheckpointLimits.Show(key)} appears twice", ref r);
+        }
+        return meta;
+    }
+
+    private void ReadTable(ref MessagePackReader r)
+    {
+        int count = r.ReadArrayHeader();
+        Fits(count, CheckpointFormat.MinTableEntryBytes, ref r);
+        _entries = new Entry[count];
+        _used = new bool[count];
+        long offset = CheckpointFormat.PrefixLength + _headerLength;
+        for (int i = 0; i < count; i++)
+        {
+            if (r.ReadArrayHeader() != 3) throw Bad($"tensor {i}: an entry must be [dtype, shape, crc]", ref r);
+            var name = ReadStringBytes(ref r);
+            var dtype = CheckpointFormat.ParseDType(name)
+                ?? throw Bad($"tensor {i}: unknown dtype '{Ascii(name)}' (expected float32, float64, int32 or int64)", ref r);
             int rank = r.ReadArrayHeader();
-            if (rank > CheckpointFormat.MaxRank) throw Bad($"tensor {i}: rank {rank} exceeds {CheckpointFormat.MaxRank}", at + r.Consumed);
-            var shape = new int[rank];
+            if (rank < 0 || rank > CheckpointLimits.MaxRank)
+                throw Bad($"tensor {i}: rank {rank} exceeds the limit of {CheckpointLimits.MaxRank}", ref r);
+            var shape = rank == 0 ? [] : new int[rank];
             long elements = 1;
             for (int d = 0; d < rank; d++)
             {
                 long dim = r.ReadInt64();
-                if (dim < 0 || dim > int.MaxValue) throw Bad($"tensor {i}: dim {d} is {dim}", at + r.Consumed);
+                if (dim < 0 || dim > int.MaxValue) throw Bad($"tensor {i}: dim {d} is {dim}", ref r);
                 shape[d] = (int)dim;
-                elements = elements == 0 ? 0 : checked(elements * dim); // each dim ≤ 2^31, so a checked product cannot wrap
+                // Both factors are at most 2^31 and the product is refused above 2^31, so it never overflows.
+                elements = Math.Min(elements * dim, 1L + int.MaxValue);
             }
-            if (elements > int.MaxValue) throw Bad($"tensor {i}: {elements} elements exceed the {int.MaxValue} a tensor can hold", at + r.Consumed);
-            long bytes = checked(elements * dtype.SizeOf());
+            if (elements > int.MaxValue)
+                throw Bad($"tensor {i}: its shape holds more than the {int.MaxValue} elements a tensor can", ref r);
+            long bytes = elements * dtype.SizeOf();
             if (bytes > _length - offset)
-                throw new CheckpointFormatException($"Truncated checkpoint: tensor {i} needs {bytes} bytes at byte {offset} but the file ends at byte {_length}", _length);
-            _entries.Add(new Entry(dtype, shape, bytes, r.ReadUInt32(), offset));
+                throw new CheckpointFormatException(
+                    $"Truncated checkpoint: tensor {i} needs {bytes} bytes at byte {offset} but the file ends at byte {_length}", _length);
+            _entries[i] = new Entry { Shape = shape, Offset = offset, Crc = r.ReadUInt32(), DType = dtype };
             offset += bytes;
         }
-        if (offset != _length) throw new CheckpointFormatException($"Trailing data: the checkpoint ends at byte {offset} but the file has {_length - offset} more bytes", offset);
-        _loaded = new Tensor?[_entries.Count];
-        Expect(ref r, "root", at);
-        var root = ReadNode(ref r, 0, "root", at);
-        if (!r.End) throw Bad("unexpected bytes after the header's root", at + r.Consumed);
-        int unused = Array.IndexOf(_loaded, null);
-        if (unused >= 0) throw Bad($"tensor {unused} is listed but no node refers to it", at + r.Consumed);
-        return (root, meta);
+        if (offset != _length)
+            throw new CheckpointFormatException(
+                $"Trailing data: the checkpoint ends at byte {offset} but the file has {_length - offset} more bytes", offset);
     }
 
     // MessagePack's own guard for untrusted input, on top of the explicit depth check (belt and braces).
-    private static readonly MessagePackSecurity Security = MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(CheckpointFormat.MaxDepth + 2);
+    private static readonly MessagePackSecurity Security =
+        MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(CheckpointLimits.MaxDepth + 2);
 
-    private CheckpointValue ReadNode(ref MessagePackReader r, int depth, string path, long at)
+    private CheckpointValue ReadNode(ref MessagePackReader r, int depth)
     {
-        if (depth > CheckpointFormat.MaxDepth) throw Bad($"'{path}' is nested deeper than {CheckpointFormat.MaxDepth} levels", at + r.Consumed);
+        if (depth > CheckpointLimits.MaxDepth)
+            throw Bad($"{Path(depth)} is nested deeper than the limit of {CheckpointLimits.MaxDepth} levels", ref r);
         Security.DepthStep(ref r);
-        try { return ReadNodeBody(ref r, depth, path, at); }
+        try { return ReadNodeBody(ref r, depth); }
         finally { r.Depth--; }
     }
 
-    private CheckpointValue ReadNodeBody(ref MessagePackReader r, int depth, string path, long at)
+    private CheckpointValue ReadNodeBody(ref MessagePackReader r, int depth)
     {
-        if (r.ReadArrayHeader() != 2) throw Bad($"'{path}': a node must be [kind, value]", at + r.Consumed);
+        if (r.ReadArrayHeader() != 2) throw Bad($"{Path(depth)}: a node must be [kind, value]", ref r);
         switch (r.ReadInt32())
         {
             case CheckpointFormat.KindTensor:
                 int index = r.ReadInt32();
-                if (index < 0 || index >= _entries.Count) throw Bad($"'{path}' refers to tensor {index} but the file lists {_entries.Count}", at + r.Consumed);
-                if (_loaded[index] != null) throw Bad($"'{path}' refers to tensor {index} a second time", at + r.Consumed);
-                return new TensorValue(_loaded[index] = LoadPayload(index, path));
+                if (index < 0 || index >= _entries.Length)
+                    throw Bad($"{Path(depth)} refers to tensor {index} but the file lists {_entries.Length}", ref r);
+                if (_used[index]) throw Bad($"{Path(depth)} refers to tensor {index} a second time", ref r);
+                _used[index] = true;
+                _usedCount++;
+                return new TensorValue(LoadPayload(index, depth));
             case CheckpointFormat.KindList:
                 int n = r.ReadArrayHeader();
-                var items = new List<CheckpointValue>(Math.Min(n, 1024));
-                for (int i = 0; i < n; i++) items.Add(ReadNode(ref r, depth + 1, $"{path}[{i}]", at));
+                Claim(n, CheckpointFormat.MinNodeBytes, ref r);
+                var items = n == 0 ? [] : new CheckpointValue[n];
+                for (int i = 0; i < n; i++)
+                {
+                    _owed -= CheckpointFormat.MinNodeBytes;
+                    SetSegment(depth + 1, null, i);
+                    items[i] = ReadNode(ref r, depth + 1);
+                }
                 return new ListValue(items);
             case CheckpointFormat.KindDict:
                 int m = r.ReadArrayHeader();
-                var entries = new OrderedDictionary<string, CheckpointValue>();
+                Claim(m, CheckpointFormat.MinDictEntryBytes, ref r);
+                var pairs = m == 0 ? [] : new KeyValuePair<string, CheckpointValue>[m];
+                var keys = m > DictValue.LinearLookup ? new Dictionary<string, int>(m) : null;
                 for (int i = 0; i < m; i++)
                 {
-                    if (r.ReadArrayHeader() != 2) throw Bad($"'{path}': a dictionary entry must be [key, node]", at + r.Consumed);
-                    var key = ReadString(ref r, at);
-                    if (entries.ContainsKey(key)) throw Bad($"'{path}' has the key '{key}' twice", at + r.Consumed);
-                    entries.Add(key, ReadNode(ref r, depth + 1, path == "root" ? key : $"{path}.{key}", at));
+                    _owed -= CheckpointFormat.MinDictEntryBytes;
+                    if (r.ReadArrayHeader() != 2) throw Bad($"{Path(depth)}: a dictionary entry must be [key, node]", ref r);
+                    var key = ReadString(ref r, CheckpointLimits.MaxKeyBytes, out var problem)
+                        ?? throw Bad($"key {i} of {Path(depth)} {problem}", ref r);
+                    if (keys != null ? !keys.TryAdd(key, i) : Seen(pairs, i, key))
+                        throw Bad($"{Path(depth)} has the key {CheckpointLimits.Show(key)} twice", ref r);
+                    SetSegment(depth + 1, key, i);
+                    pairs[i] = new(key, ReadNode(ref r, depth + 1));
                 }
-                return new DictValue(entries);
+                return new DictValue(pairs, keys);
             default:
-                throw Bad($"'{path}' has an unknown node kind", at + r.Consumed);
+                throw Bad($"{Path(depth)} has an unknown node kind", ref r);
         }
     }
 
+    private static bool Seen(KeyValuePair<string, CheckpointValue>[] pairs, int count, string key)
+    {
+        for (int i = 0; i < count; i++) if (pairs[i].Key == key) return true;
+        return false;
+    }
+
+    /// <summary>Checks that <paramref name="count"/> claimed items of at least <paramref name="minBytes"/> each fit in the
+    /// header bytes left (after those owed to earlier claims), before anything is sized by the count.</summary>
+    private void Claim(int count, int minBytes, ref MessagePackReader r)
+    {
+        Fits(count, minBytes, ref r);
+        _owed += (long)count * minBytes;
+    }
+
+    private void Fits(int count, int minBytes, ref MessagePackReader r)
+    {
+        long need = (long)count * minBytes, left = _headerLength - r.Consumed - _owed;
+        if (count < 0 || need > left)
+            throw Bad($"a count of {count} needs at least {need} more header bytes but only {left} are left", ref r);
+    }
+
     /// <summary>Reads one tensor's bytes from the stream straight into its host array, checks the CRC, moves it to the device.</summary>
-    private Tensor LoadPayload(int index, string path)
+    private Tensor LoadPayload(int index, int depth)
     {
         var e = _entries[index];
         _stream.Position = e.Offset;
-        // Host storage comes from the CPU pool: a model that loads a file releases its parameters' old arrays to it, so the
-        // next load reuses them instead of allocating 7.5 MB (one MLP) on the large-object heap each time.
         var t = e.DType switch
         {
-            DType.Float32 => Fill<float>(),
-            DType.Float64 => Fill<double>(),
-            DType.Int32 => Fill<int>(),
-            _ => Fill<long>(),
+            DType.Float32 => Fill<float>(e),
+            DType.Float64 => Fill<double>(e),
+            DType.Int32 => Fill<int>(e),
+            _ => Fill<long>(e),
         };
+        if (Crc32.Of(Bytes(t)) != e.Crc)
+        {
+            t.Dispose();
+            throw new CheckpointFormatException(
+                $"Corrupted tensor {Path(depth)} (table entry {index}): its bytes do not match their CRC-32", e.Offset);
+        }
         if (_device == Device.Cpu) return t;
         var onDevice = t.To(_device);
         t.Dispose(); // the host copy goes back to the pool
         return onDevice;
-
-        Tensor Fill<T>() where T : unmanaged
-        {
-            var host = Tensor.Empty(e.Shape, e.DType, Device.Cpu);
-            var bytes = MemoryMarshal.AsBytes(((CpuStorage)host.Storage).Span<T>());
-            try
-            {
-                _stream.ReadExactly(bytes);
-                if (Crc32.Of(bytes) != e.Crc)
-                    throw new CheckpointFormatException($"Corrupted tensor '{path}' (table entry {index}): its bytes do not match their CRC-32", e.Offset);
-            }
-            catch { host.Dispose(); throw; }
-            return host;
-        }
     }
 
-    private static void Expect(ref MessagePackReader r, string field, long at)
+    private Tensor Fill<T>(Entry e) where T : unmanaged
     {
-        var name = ReadString(ref r, at);
-        if (name != field) throw Bad($"expected the field '{field}', found '{name}'", at + r.Consumed);
+        int count = Layout.Numel(e.Shape);
+        long bytes = (long)count * e.DType.SizeOf();
+        // Large tensors take pooled, aligned host storage: a model that loads a file releases its parameters' old arrays to
+        // the pool, so the next load reuses them. Small ones get an exact array (the pool pads each by 64 bytes for
+        // alignment, which only large tensors use), and empty ones share the one empty array.
+        var t = count == 0 ? Tensor.Adopt(Array.Empty<T>(), e.Shape)
+            : bytes < 1024 ? Tensor.Adopt(GC.AllocateUninitializedArray<T>(count), e.Shape)
+            : Tensor.Empty(e.Shape, e.DType, Device.Cpu);
+        try { ReadFully(Bytes(t), e.Offset); }
+        catch { t.Dispose(); throw; }
+        return t;
     }
 
-    private static string ReadString(ref MessagePackReader r, long at) =>
-        r.ReadString() ?? throw Bad("a string is nil", at + r.Consumed);
-
-    private static CheckpointFormatException Bad(string what, long offset) => new($"Malformed checkpoint header: {what}", offset);
-
-    private int ReadUpTo(Span<byte> buffer)
+    private static Span<byte> Bytes(Tensor host) => host.DType switch
     {
-        int total = 0;
-        while (total < buffer.Length)
-        {
-            int n = _stream.Read(buffer[total..]);
-            if (n == 0) break;
-            total += n;
-        }
-        return total;
-    }
-
-    /// <summary>Names what a non-checkpoint file looks like, so the user knows which loader they need.</summary>
-    private static string Identify(ReadOnlySpan<byte> head)
-    {
-        if (head.Length == 0) return "Not a checkpoint: the file is empty";
-        if (head.Length >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4)
-            return "Not a DeepSharp checkpoint: this is a zip archive (PyTorch's torch.save format?); it cannot be loaded here";
-        if (head.Length > 8 && head[8] == '{' && BinaryPrimitives.ReadUInt64LittleEndian(head) < (1UL << 32))
-            return "Not a DeepSharp checkpoint: this looks like a safetensors file (8-byte header length, then JSON)";
-        if (head.ToArray().All(b => b is >= 0x20 and < 0x7F || b is (byte)'\n' or (byte)'\r' or (byte)'\t'))
-            return $"Not a checkpoint: the file is text (starts with \"{Encoding.ASCII.GetString(head)}\")";
-        return $"Not a DeepSharp checkpoint: the magic bytes are {Convert.ToHexString(head[..Math.Min(8, head.Length)])}, expected {Convert.ToHexString(CheckpointFormat.Magic)}";
-    }
+        DType.Float32 => MemoryMarshal.AsBytes(((CpuStorage)host.Storage).Span<float>()),
+        DType.Float64 => MemoryMarshal.AsBytes(((CpuStorage)host.Storage).Span<double>()),
+        DType.Int32 => MemoryMarshal.AsBytes(((CpuStorage)host.Storage).Span<int>()),
+        _ => MemoryMarshal.AsBytes(((CpuStorage)host.Storage).Span<long>()),
+    };
 }

@@ -8,11 +8,17 @@ public abstract record CheckpointValue
 
     /// <summary>The tensor, when this is one.</summary>
     /// <exception cref="InvalidOperationException">This is a list or a dictionary.</exception>
-    public Tensor AsTensor() => this is TensorValue t ? t.Tensor : throw new InvalidOperationException($"The checkpoint holds a {Kind}, not a tensor.");
+    public Tensor AsTensor() => this is TensorValue t ? t.Tensor
+        : throw new InvalidOperationException($"The checkpoint holds a {Kind}, not a tensor.");
     /// <summary>The items, when this is a list.</summary>
-    public IReadOnlyList<CheckpointValue> AsList() => this is ListValue l ? l.Items : throw new InvalidOperationException($"The checkpoint holds a {Kind}, not a list.");
-    /// <summary>The entries, when this is a dictionary.</summary>
-    public IReadOnlyDictionary<string, CheckpointValue> AsDict() => this is DictValue d ? d.Entries : throw new InvalidOperationException($"The checkpoint holds a {Kind}, not a dictionary.");
+    /// <exception cref="InvalidOperationException">This is a tensor or a dictionary.</exception>
+    public IReadOnlyList<CheckpointValue> AsList() => this is ListValue l ? l.Items
+        : throw new InvalidOperationException($"The checkpoint holds a {Kind}, not a list.");
+    /// <summary>The entries, when this is a dictionary (a loaded one is read in place, without building
+    /// <see cref="DictValue.Entries"/>).</summary>
+    /// <exception cref="InvalidOperationException">This is a tensor or a list.</exception>
+    public IReadOnlyDictionary<string, CheckpointValue> AsDict() => this is DictValue d ? d.View
+        : throw new InvalidOperationException($"The checkpoint holds a {Kind}, not a dictionary.");
 
     private string Kind => this switch { TensorValue => "tensor", ListValue => "list", _ => "dictionary" };
 }
@@ -21,8 +27,6 @@ public abstract record CheckpointValue
 public sealed record TensorValue(Tensor Tensor) : CheckpointValue;
 /// <summary>A list in a checkpoint tree.</summary>
 public sealed record ListValue(IReadOnlyList<CheckpointValue> Items) : CheckpointValue;
-/// <summary>A dictionary (insertion-ordered) in a checkpoint tree.</summary>
-public sealed record DictValue(OrderedDictionary<string, CheckpointValue> Entries) : CheckpointValue;
 
 /// <summary>A file is not a valid checkpoint: wrong kind of file, newer version, truncated, corrupted or malformed.
 /// The message names what was found and, where it applies, the byte offset and the tensor.</summary>

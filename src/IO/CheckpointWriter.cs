@@ -5,42 +5,50 @@ using MessagePack;
 
 namespace DeepSharp.IO;
 
-/// <summary>Writes a checkpoint tree to a stream: header first, then each tensor's bytes straight from its host copy.</summary>
+/// <summary>Writes a checkpoint tree to a stream: header first, then each tensor's bytes straight from its host copy.
+/// Everything <see cref="CheckpointLimits"/> bounds is checked before the first byte reaches the stream, so a refused
+/// tree leaves the stream (and, through the atomic save, the previous file) untouched.</summary>
 internal static class CheckpointWriter
 {
+    /// <exception cref="ArgumentException">The tree or the metadata breaks a limit of <see cref="CheckpointLimits"/>.</exception>
     public static void Write(Stream stream, CheckpointValue root, IReadOnlyDictionary<string, string>? meta)
     {
-        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Checkpoints are written little-endian; this machine is big-endian.");
+        if (!BitConverter.IsLittleEndian)
+            throw new PlatformNotSupportedException("Checkpoints are written little-endian; this machine is big-endian.");
+        ArgumentNullException.ThrowIfNull(root);
+        CheckpointLimits.CheckMetadata(meta, "Checkpoint");
         var tensors = new List<Tensor>();
+        // The tree first (it numbers the tensors and checks nesting, keys and ranks), into a side buffer, so the table can precede it.
+        var tree = new ArrayBufferWriter<byte>();
+        var tw = new MessagePackWriter(tree);
+        WriteNode(ref tw, root, tensors, 0, new NodePath());
+        tw.Flush();
+        CheckHeaderSize(tree.WrittenCount, tensors.Count);
+
         var header = new ArrayBufferWriter<byte>();
         var w = new MessagePackWriter(header);
-        var payloads = new List<Array>();
         w.WriteMapHeader(3);
         w.Write("meta");
         var m = meta ?? new Dictionary<string, string>();
         w.WriteMapHeader(m.Count);
         foreach (var (k, v) in m) { w.Write(k); w.Write(v); }
-        // The tree first (it numbers the tensors), into a side buffer, so the table can precede it.
-        var tree = new ArrayBufferWriter<byte>();
-        var tw = new MessagePackWriter(tree);
-        WriteNode(ref tw, root, tensors, 0);
-        tw.Flush();
         w.Write("tensors");
         w.WriteArrayHeader(tensors.Count);
+        var payloads = new List<Array>(tensors.Count);
         foreach (var t in tensors)
         {
             var host = Host(t);
             payloads.Add(host);
-            var bytes = Bytes(host);
             w.WriteArrayHeader(3);
             w.Write(CheckpointFormat.DTypeName(t.DType));
             w.WriteArrayHeader(t.Rank);
             foreach (var d in t.Layout.Shape) w.Write(d);
-            w.Write(Crc32.Of(bytes));
+            w.Write(Crc32.Of(Bytes(host)));
         }
         w.Write("root");
         w.WriteRaw(tree.WrittenSpan);
         w.Flush();
+        CheckHeaderSize(header.WrittenCount, tensors.Count);
 
         Span<byte> prefix = stackalloc byte[CheckpointFormat.PrefixLength];
         CheckpointFormat.Magic.CopyTo(prefix);
@@ -52,34 +60,57 @@ internal static class CheckpointWriter
         foreach (var p in payloads) stream.Write(Bytes(p));
     }
 
-    private static void WriteNode(ref MessagePackWriter w, CheckpointValue node, List<Tensor> tensors, int depth)
+    private static void CheckHeaderSize(int bytes, int tensors)
     {
-        if (depth > CheckpointFormat.MaxDepth) throw new ArgumentException($"Checkpoint: the tree is deeper than {CheckpointFormat.MaxDepth} levels.");
+        if (bytes > CheckpointLimits.MaxHeaderBytes)
+            throw new ArgumentException($"Checkpoint: the header (keys, metadata and the table of {tensors} tensors) would be at least " +
+                $"{bytes} bytes, " +
+                $"over the limit of {CheckpointLimits.MaxHeaderBytes}: split the tree into several files.");
+    }
+
+    private static void WriteNode(ref MessagePackWriter w, CheckpointValue? node, List<Tensor> tensors, int depth, NodePath path)
+    {
+        if (depth > CheckpointLimits.MaxDepth)
+            throw new ArgumentException(
+                $"Checkpoint: {path.Show(depth)} is nested deeper than the limit of {CheckpointLimits.MaxDepth} levels: flatten the tree.");
         w.WriteArrayHeader(2);
         switch (node)
         {
-            case TensorValue t:
+            case TensorValue { Tensor: { } t }:
+                if (t.Rank > CheckpointLimits.MaxRank)
+                    throw new ArgumentException($"Checkpoint: the tensor at {path.Show(depth)} has rank {t.Rank}, over the limit of " +
+                        $"{CheckpointLimits.MaxRank}: reshape it.");
                 w.Write(CheckpointFormat.KindTensor);
                 w.Write(tensors.Count);
-                tensors.Add(t.Tensor);
+                tensors.Add(t);
                 break;
-            case ListValue l:
+            case ListValue { Items: { } items }:
                 w.Write(CheckpointFormat.KindList);
-                w.WriteArrayHeader(l.Items.Count);
-                foreach (var item in l.Items) WriteNode(ref w, item, tensors, depth + 1);
-                break;
-            case DictValue d:
-                w.Write(CheckpointFormat.KindDict);
-                w.WriteArrayHeader(d.Entries.Count);
-                foreach (var (key, value) in d.Entries)
+                w.WriteArrayHeader(items.Count);
+                for (int i = 0; i < items.Count; i++)
                 {
+                    path.Set(depth + 1, null, i);
+                    WriteNode(ref w, items[i], tensors, depth + 1, path);
+                }
+                break;
+            case DictValue { View: var entries }:
+                w.Write(CheckpointFormat.KindDict);
+                w.WriteArrayHeader(entries.Count);
+                int index = 0;
+                foreach (var (key, value) in entries)
+                {
+                    if (CheckpointLimits.KeyProblem(key) is { } problem)
+                        throw new ArgumentException($"Checkpoint: the key {CheckpointLimits.Show(key)} in {path.Show(depth)} {problem}.");
+                    path.Set(depth + 1, key, index++);
                     w.WriteArrayHeader(2);
                     w.Write(key);
-                    WriteNode(ref w, value, tensors, depth + 1);
+                    WriteNode(ref w, value, tensors, depth + 1, path);
                 }
                 break;
             default:
-                throw new ArgumentException($"Checkpoint: unsupported node {node.GetType().Name}.");
+                throw new ArgumentException($"Checkpoint: {path.Show(depth)} is " +
+                    (node == null ? "null" : $"a {node.GetType().Name} holding null") +
+                    "; every node must be a tensor, a list or a dictionary.");
         }
     }
 

@@ -6,6 +6,8 @@ namespace DeepSharp.IO;
 public static class ModelCheckpoint
 {
     /// <summary>Saves the state dict atomically, with the block type in the metadata.</summary>
+    /// <exception cref="ArgumentException">A parameter path or block name breaks a limit of the format (e.g. a lone UTF-16
+    /// surrogate in a block name); nothing was written and the previous file is intact.</exception>
     public static void Save(this Block net, string path)
     {
         var entries = new OrderedDictionary<string, CheckpointValue>();
@@ -27,16 +29,20 @@ public static class ModelCheckpoint
 
     /// <summary>Loads a state dict file into the model (strict and transactional, see <see cref="Block.LoadStateDict"/>);
     /// a never-run model with deferred shapes takes them from the file.</summary>
-    /// <exception cref="CheckpointFormatException">The file is not a valid checkpoint.</exception>
+    /// <exception cref="CheckpointFormatException">The file is not a valid checkpoint or not a state dict, it changed while
+    /// being read, or <paramref name="path"/> is a directory; the model is unchanged.</exception>
     /// <exception cref="StateDictMismatchException">It does not fit the model; the model is unchanged.</exception>
+    /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
+    /// <exception cref="DirectoryNotFoundException">A directory on <paramref name="path"/> does not exist.</exception>
     public static LoadReport Load(this Block net, string path, bool strict = true, string? stripPrefix = null)
     {
         var (value, meta) = Checkpoint.LoadWithMeta(path);
         if (value is not DictValue dict)
             throw new CheckpointFormatException($"'{path}' holds a {(value is ListValue ? "list" : "tensor")}, not a model's state dict.");
         var state = new OrderedDictionary<string, Tensor>();
-        foreach (var (k, v) in dict.Entries)
-            state.Add(k, v is TensorValue t ? t.Tensor : throw new CheckpointFormatException($"'{path}': entry '{k}' is not a tensor, so this is not a state dict."));
+        foreach (var (k, v) in dict.AsDict())
+            state.Add(k, v is TensorValue t ? t.Tensor
+                : throw new CheckpointFormatException($"'{path}': entry '{k}' is not a tensor, so this is not a state dict."));
         if (strict) CheckTies(net, meta, path);
         try { return net.LoadStateDict(state, strict, stripPrefix); }
         finally
@@ -56,16 +62,22 @@ public static class ModelCheckpoint
         var inModel = net.ParameterAliases().Select(a => $"{a.Alias} = {a.Canonical}").ToHashSet();
         if (inFile.SetEquals(inModel)) return;
         throw new StateDictMismatchException($"'{path}' ties parameters differently from {net.GetType().Name}; nothing was loaded. " +
-            $"File ties: [{string.Join(", ", inFile)}]; model ties: [{string.Join(", ", inModel)}].", [], [], [.. inFile.Except(inModel), .. inModel.Except(inFile)]);
+            $"File ties: [{string.Join(", ", inFile)}]; model ties: [{string.Join(", ", inModel)}].", [], [],
+            [.. inFile.Except(inModel), .. inModel.Except(inFile)]);
     }
 
     /// <summary>Saves the state dict as safetensors (PyTorch's <c>safetensors.torch.load_file</c> reads it; ties are
     /// written once, under their first path).</summary>
+    /// <exception cref="ArgumentException">A parameter path breaks a limit of the format; nothing was written.</exception>
     public static void SaveSafeTensors(this Block net, string path) =>
         SafeTensors.Save(path, net.StateDict(), new Dictionary<string, string> { ["block"] = net.GetType().Name });
 
     /// <summary>Loads a safetensors state dict (e.g. from PyTorch) into the model: strict and transactional as
     /// <see cref="Block.LoadStateDict"/>; F16/BF16 weights are widened to float32.</summary>
+    /// <exception cref="CheckpointFormatException">The file is not valid safetensors, it changed while being read, or
+    /// <paramref name="path"/> is a directory; the model is unchanged.</exception>
+    /// <exception cref="StateDictMismatchException">It does not fit the model; the model is unchanged.</exception>
+    /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
     public static LoadReport LoadSafeTensors(this Block net, string path, bool strict = true, string? stripPrefix = null) =>
         net.LoadStateDict(SafeTensors.Load(path), strict, stripPrefix);
 }

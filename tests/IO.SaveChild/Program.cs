@@ -1,5 +1,6 @@
-// Test helper for ModelCheckpointTests: saves checkpoints to args[0] in a loop until killed, so a test can kill a
-// process in the middle of a save and check that the file on disk is still a complete, loadable checkpoint.
+// Test helper for CheckpointTests: saves checkpoints to args[0] in a loop until killed, so a test can kill a
+// process in the middle of a save and check that the file on disk is still a complete, loadable checkpoint, and that the
+// next save removes the temporary file the kill left behind.
 using DeepSharp;
 using DeepSharp.IO;
 

@@ -114,7 +114,7 @@ public class CheckpointTests
     }
 
     /// <summary>A file with a hand-made header (for claims a writer would never make).</summary>
-    private static byte[] Forge(Action<MessagePackWriter> writeTensorsAndRoot, int payloadBytes = 0)
+    internal static byte[] Forge(Action<MessagePackWriter> writeTensorsAndRoot, int payloadBytes = 0)
     {
         var buffer = new ArrayBufferWriter<byte>();
         var w = new MessagePackWriter(buffer);
@@ -219,13 +219,14 @@ public class CheckpointTests
     }
 
     [Fact]
-    public void KillingAProcessMidSaveLeavesALoadableFile()
+    public void KillingAProcessMidSaveLeavesALoadableFileAndTheNextSaveRemovesItsTemporaryFile()
     {
         var child = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "IO.SaveChild", "bin",
             new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0", "DeepSharp.IO.SaveChild.dll")); // same configuration
         if (!File.Exists(child)) Assert.Skip($"the helper {child} is not built here (it is built with the solution)");
         using var dir = new TempDir();
         var path = dir.File("run.ckpt");
+        int litter = 0;
         for (int round = 0; round < 5; round++)
         {
             using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet", [child, path]) { RedirectStandardOutput = true })!;
@@ -233,10 +234,16 @@ public class CheckpointTests
             Thread.Sleep(150 + 60 * round);
             p.Kill(entireProcessTree: true);
             p.WaitForExit();
+            litter = Math.Max(litter, Directory.GetFiles(dir.Path, "*.tmp", SearchOption.AllDirectories).Length);
             if (!File.Exists(path)) continue; // killed before the first save completed: nothing was replaced
             var d = Checkpoint.Load(path).AsDict(); // complete and valid, whichever save it is
             Assert.Equal(1 << 21, d["w"].AsTensor().Count);
         }
         Assert.True(File.Exists(path), "no save completed in five rounds");
+        Assert.True(litter <= 1, $"{litter} temporary files: each kill leaves at most one, which the next save removes before it writes");
+        // The last kill's temporary file (if it left one) goes with the next save; the file loads.
+        Checkpoint.Save(path, new DictValue(new() { ["w"] = Tensor.Zeros(1 << 21), ["step"] = Tensor.Full([1], -1) }));
+        Assert.Equal(["run.ckpt"], Directory.GetFiles(dir.Path).Select(Path.GetFileName));
+        Assert.Equal(-1f, Checkpoint.LoadDict(path)["step"].Item<float>());
     }
 }

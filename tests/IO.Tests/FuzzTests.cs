@@ -5,9 +5,10 @@ namespace DeepSharp.IO.Tests;
 
 /// <summary>
 /// A seeded mutation fuzzer over the checkpoint and safetensors readers. Oracle: every input either loads or throws
-/// <see cref="CheckpointFormatException"/> (nothing else escapes), and no input makes the reader allocate more than a
-/// small multiple of its own size. Half of the checkpoint mutations re-seal the header CRC so the MessagePack parser
-/// itself is exercised, not only the checksum. Longer runs: <c>FUZZ_ITERATIONS=1000000 dotnet test tests/IO.Tests -c Release --filter FuzzTests</c>.
+/// <see cref="CheckpointFormatException"/> (nothing else escapes), and no input makes the reader allocate more than the
+/// stated bound, <see cref="CheckpointLimits.ReadAllocationBound"/>. The seeds include small copies of the costliest
+/// shapes. Half of the checkpoint mutations re-seal the header CRC so the MessagePack parser itself is exercised, not only
+/// the checksum. Longer runs: <c>FUZZ_ITERATIONS=1000000 dotnet test tests/IO.Tests -c Release --filter FuzzTests</c>.
 /// </summary>
 public class FuzzTests
 {
@@ -22,6 +23,7 @@ public class FuzzTests
             Ckpt(Tensor.Ones(2, 2)),
             Ckpt(new DictValue(dict)),
             Ckpt(new ListValue([Tensor.Zeros(0, 5), Tensor.FromArray(new double[] { 1, 2 }), Tensor.Scalar(3f)])),
+            .. HostileFiles.Checkpoints(8).Select(f => f.File).Where(f => f.Length < 4096),
         ];
     }
 
@@ -65,7 +67,8 @@ public class FuzzTests
         catch (CheckpointFormatException) { }
         catch (Exception e) { Assert.Fail($"{e.GetType().Name} escaped for input {Convert.ToHexString(input)}: {e.Message}"); }
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(allocated < (1 << 20) + 16L * input.Length, $"allocated {allocated} bytes for a {input.Length}-byte input");
+        Assert.True(allocated <= CheckpointLimits.ReadAllocationBound(input.Length),
+            $"allocated {allocated} bytes for a {input.Length}-byte input");
     }
 
     [Fact]
@@ -82,8 +85,8 @@ public class FuzzTests
     {
         using var ms = new MemoryStream();
         SafeTensors.Write(ms, [new("w", Tensor.Ones(2, 3)), new("i", Tensor.Arange(3, DType.Int32))], new Dictionary<string, string> { ["k"] = "v" });
-        var seed = ms.ToArray();
+        List<byte[]> seeds = [ms.ToArray(), .. HostileFiles.SafeTensorsFiles(16).Select(f => f.File)];
         var r = new Random(54321);
-        for (int i = 0; i < Iterations; i++) Oracle(Mutate(seed, r, reseal: false), s => SafeTensors.Read(s));
+        for (int i = 0; i < Iterations; i++) Oracle(Mutate(seeds[r.Next(seeds.Count)], r, reseal: false), s => SafeTensors.Read(s));
     }
 }

@@ -124,4 +124,37 @@ public class ModelCheckpointTests
         var e = Assert.Throws<StateDictMismatchException>(() => untied.Load(dir.File("tied")));
         Assert.Contains("ties parameters differently", e.Message);
     }
+
+    private sealed class OddlyNamed : Block
+    {
+        public OddlyNamed() => Register("inner\ud800", new Dense(2, 2));
+        protected override Tensor Forward(Tensor x) => x;
+    }
+
+    [Fact]
+    public void ABlockNameWithALoneSurrogateIsRefusedBeforeAnythingIsWritten()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("m.params");
+        var net = Mlp();
+        net.Call(Tensor.Rand([1, 20]));
+        net.Save(path);
+        var before = File.ReadAllBytes(path);
+        // Refused when the block registers it (where src/Layers checks names) or, at the latest, when it is saved.
+        Assert.ThrowsAny<ArgumentException>(() =>
+        {
+            var odd = new OddlyNamed();
+            odd.Initialize();
+            odd.Save(path);
+        });
+        Assert.Equal(before, File.ReadAllBytes(path));
+        Assert.Equal(["m.params"], Directory.GetFiles(dir.Path).Select(Path.GetFileName));
+        Assert.ThrowsAny<ArgumentException>(() =>
+        {
+            var odd = new OddlyNamed();
+            odd.Initialize();
+            odd.SaveSafeTensors(dir.File("m.safetensors"));
+        });
+        Assert.Equal(["m.params"], Directory.GetFiles(dir.Path).Select(Path.GetFileName));
+    }
 }

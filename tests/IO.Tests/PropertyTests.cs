@@ -29,7 +29,7 @@ public class PropertyTests
         };
     }
 
-    private static void SameTree(CheckpointValue a, CheckpointValue b)
+    internal static void SameTree(CheckpointValue a, CheckpointValue b)
     {
         switch (a)
         {
@@ -45,14 +45,14 @@ public class PropertyTests
                 for (int i = 0; i < la.Items.Count; i++) SameTree(la.Items[i], lb.Items[i]);
                 break;
             case DictValue da:
-                var db = Assert.IsType<DictValue>(b);
-                Assert.Equal(da.Entries.Keys, db.Entries.Keys);
-                foreach (var (k, v) in da.Entries) SameTree(v, db.Entries[k]);
+                var db = Assert.IsType<DictValue>(b).AsDict(); // a loaded dictionary read in place, looked up by key
+                Assert.Equal(da.AsDict().Keys, db.Keys);
+                foreach (var (k, v) in da.AsDict()) SameTree(v, db[k]);
                 break;
         }
     }
 
-    private static long[] Raw(Tensor t) => t.DType switch
+    internal static long[] Raw(Tensor t) => t.DType switch
     {
         DType.Float32 => t.ToArray<float>().Select(v => (long)BitConverter.SingleToInt32Bits(v)).ToArray(),
         DType.Float64 => t.ToArray<double>().Select(BitConverter.DoubleToInt64Bits).ToArray(),

@@ -64,7 +64,7 @@ public class SafeTensorsTests
     [InlineData("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", 8, "after the last tensor")] // trailing data
     [InlineData("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", 8, "twice")]
     [InlineData("""{"a":{"dtype":"Q7","shape":[1],"data_offsets":[0,4]}}""", 4, "Q7")]
-    [InlineData("""{"a":{"dtype":"F32","shape":[1048576,1048576],"data_offsets":[0,4]}}""", 4, "do not match")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[1048576,1048576],"data_offsets":[0,4]}}""", 4, "elements")]
     [InlineData("""[1,2,3]""", 0, "not a JSON object")]
     [InlineData("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]""", 4, "Invalid safetensors header")]
     public void BadFilesAreRefusedClearly(string json, int dataBytes, string expected)
