@@ -47,10 +47,9 @@ public static class ModelCheckpoint
         try { return net.LoadStateDict(state, strict, stripPrefix); }
         finally
         {
-            // The parameters took the loaded storage (or, in a never-run model, the tensors themselves): drop this
-            // reader's references so that arrays replaced by the next load go back to the pool.
-            var adopted = net.Parameters().Where(p => p.IsInitialized).Select(p => p.Data).ToHashSet(ReferenceEqualityComparer.Instance);
-            foreach (var t in state.Values) if (!adopted.Contains(t)) t.Dispose();
+            // LoadStateDict copied the values into the model's own storage: the loaded tensors go back to the pool, so the
+            // next load reuses their arrays.
+            foreach (var t in state.Values) t.Dispose();
         }
     }
 
@@ -78,6 +77,10 @@ public static class ModelCheckpoint
     /// <paramref name="path"/> is a directory; the model is unchanged.</exception>
     /// <exception cref="StateDictMismatchException">It does not fit the model; the model is unchanged.</exception>
     /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
-    public static LoadReport LoadSafeTensors(this Block net, string path, bool strict = true, string? stripPrefix = null) =>
-        net.LoadStateDict(SafeTensors.Load(path), strict, stripPrefix);
+    public static LoadReport LoadSafeTensors(this Block net, string path, bool strict = true, string? stripPrefix = null)
+    {
+        var state = SafeTensors.Load(path);
+        try { return net.LoadStateDict(state, strict, stripPrefix); }
+        finally { foreach (var t in state.Values) t.Dispose(); } // the model holds copies
+    }
 }
