@@ -25,8 +25,13 @@ tar -xJf "$archive" -C "$work"
 cpu=$(llc-15 --version | sed -n 's/ *Host CPU: *//p')
 case "$cpu" in ""|generic|"(unknown)") cpu=x86-64-v3 ;; esac
 mkdir -p "$work/pocl-6.0/build" && cd "$work/pocl-6.0/build"
-cmake .. -G Ninja -DCMAKE_BUILD_TYPE=Release -DWITH_LLVM_CONFIG=/usr/bin/llvm-config-15 -DCMAKE_INSTALL_PREFIX="$prefix" \
-  -DENABLE_ICD=ON -DENABLE_TESTS=OFF -DENABLE_EXAMPLES=OFF -DENABLE_SPIRV=OFF -DENABLE_LOADABLE_DRIVERS=OFF -DLLC_HOST_CPU="$cpu" > /dev/null
-ninja > /dev/null && ninja install > /dev/null
+# The build's own chatter (CMake's deprecation notes, git probing an archive) goes to a log, shown only on failure.
+if ! { cmake .. -G Ninja -DCMAKE_BUILD_TYPE=Release -DWITH_LLVM_CONFIG=/usr/bin/llvm-config-15 -DCMAKE_INSTALL_PREFIX="$prefix" \
+         -DENABLE_ICD=ON -DENABLE_TESTS=OFF -DENABLE_EXAMPLES=OFF -DENABLE_SPIRV=OFF -DENABLE_LOADABLE_DRIVERS=OFF \
+         -DLLC_HOST_CPU="$cpu" && ninja && ninja install; } > "$work/build.log" 2>&1; then
+  tail -n 40 "$work/build.log" >&2
+  echo "PoCL failed to build (the last lines of its log are above)" >&2
+  exit 1
+fi
 mkdir -p "$prefix/vendors" && echo "$prefix/lib/libpocl.so.2" > "$prefix/vendors/pocl6.icd"
 echo "$prefix/vendors"
