@@ -239,14 +239,8 @@ internal sealed partial class CheckpointReader
     {
         var e = _entries[index];
         _stream.Position = e.Offset;
-        var t = e.DType switch
-        {
-            DType.Float32 => Fill<float>(e),
-            DType.Float64 => Fill<double>(e),
-            DType.Int32 => Fill<int>(e),
-            _ => Fill<long>(e),
-        };
-        if (Crc32.Of(Bytes(t)) != e.Crc)
+        var t = Fill(e);
+        if (Crc32.Of(HostTensors.Bytes(t)) != e.Crc)
         {
             t.Dispose();
             throw new CheckpointFormatException(
@@ -258,26 +252,11 @@ internal sealed partial class CheckpointReader
         return onDevice;
     }
 
-    private Tensor Fill<T>(Entry e) where T : unmanaged
+    private Tensor Fill(Entry e)
     {
-        int count = Layout.Numel(e.Shape);
-        long bytes = (long)count * e.DType.SizeOf();
-        // Large tensors take pooled, aligned host storage: a model that loads a file releases its parameters' old arrays to
-        // the pool, so the next load reuses them. Small ones get an exact array (the pool pads each by 64 bytes for
-        // alignment, which only large tensors use), and empty ones share the one empty array.
-        var t = count == 0 ? Tensor.Adopt(Array.Empty<T>(), e.Shape)
-            : bytes < 1024 ? Tensor.Adopt(GC.AllocateUninitializedArray<T>(count), e.Shape)
-            : Tensor.Empty(e.Shape, e.DType, Device.Cpu);
-        try { ReadFully(Bytes(t), e.Offset); }
+        var t = HostTensors.Allocate(e.DType, e.Shape);
+        try { ReadFully(HostTensors.Bytes(t), e.Offset); }
         catch { t.Dispose(); throw; }
         return t;
     }
-
-    private static Span<byte> Bytes(Tensor host) => host.DType switch
-    {
-        DType.Float32 => MemoryMarshal.AsBytes(((CpuStorage)host.Storage).Span<float>()),
-        DType.Float64 => MemoryMarshal.AsBytes(((CpuStorage)host.Storage).Span<double>()),
-        DType.Int32 => MemoryMarshal.AsBytes(((CpuStorage)host.Storage).Span<int>()),
-        _ => MemoryMarshal.AsBytes(((CpuStorage)host.Storage).Span<long>()),
-    };
 }

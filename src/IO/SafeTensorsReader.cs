@@ -95,31 +95,24 @@ internal static partial class SafeTensorsReader
 
     private static Tensor ReadTensor(Stream s, Entry e, long at, long length)
     {
-        int count = Layout.Numel(e.Shape);
-        switch (e.DType)
+        bool half = e.DType is Kind.F16 or Kind.BF16; // widened to float32
+        var dtype = e.DType switch { Kind.F64 => DType.Float64, Kind.I32 => DType.Int32, Kind.I64 => DType.Int64, _ => DType.Float32 };
+        var t = HostTensors.Allocate(dtype, e.Shape);
+        try
         {
-            case Kind.F32: return Tensor.Adopt(Fill<float>(s, count, at, length), e.Shape);
-            case Kind.F64: return Tensor.Adopt(Fill<double>(s, count, at, length), e.Shape);
-            case Kind.I32: return Tensor.Adopt(Fill<int>(s, count, at, length), e.Shape);
-            case Kind.I64: return Tensor.Adopt(Fill<long>(s, count, at, length), e.Shape);
-            default: return Tensor.Adopt(Widen(s, count, e.DType == Kind.BF16, at, length), e.Shape);
+            if (half) Widen(s, HostTensors.Floats(t), e.DType == Kind.BF16, at, length);
+            else ReadFully(s, HostTensors.Bytes(t), at, length);
         }
+        catch { t.Dispose(); throw; }
+        return t;
     }
 
-    private static T[] Fill<T>(Stream s, int count, long at, long length) where T : unmanaged
+    /// <summary>Half or bfloat16 elements widened to float32, read through a small buffer (bfloat16 is the top half of a
+    /// float32; half converts exactly).</summary>
+    private static void Widen(Stream s, Span<float> f, bool bf16, long at, long length)
     {
-        if (count == 0) return [];
-        var a = GC.AllocateUninitializedArray<T>(count);
-        ReadFully(s, MemoryMarshal.AsBytes(a.AsSpan()), at, length);
-        return a;
-    }
-
-    /// <summary>Half or bfloat16 elements as float32, read through a small buffer (bfloat16 is the top half of a float32;
-    /// half converts exactly).</summary>
-    private static float[] Widen(Stream s, int count, bool bf16, long at, long length)
-    {
-        if (count == 0) return [];
-        var f = GC.AllocateUninitializedArray<float>(count);
+        int count = f.Length;
+        if (count == 0) return;
         var buffer = ArrayPool<ushort>.Shared.Rent(Math.Min(count, 1 << 15));
         try
         {
@@ -133,7 +126,6 @@ internal static partial class SafeTensorsReader
             }
         }
         finally { ArrayPool<ushort>.Shared.Return(buffer); }
-        return f;
     }
 
     /// <summary>Fills <paramref name="buffer"/>; a stream that ends early is a file that shrank after its length was taken.</summary>
