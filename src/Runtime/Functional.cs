@@ -204,13 +204,31 @@ public static class Functional
         return Reduce(loss, reduction);
     }
 
-    /// <summary>Float32 one-hot rows: [n] integer labels → [n, classes].</summary>
+    /// <summary>
+    /// Float32 one-hot vectors (PyTorch's <c>F.one_hot</c>, as float): int32/int64 labels of any shape [...] →
+    /// [..., classes], 1 at each label's position.
+    /// </summary>
     /// <exception cref="ArgumentNullException">labels is null.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">classes is negative.</exception>
-    public static Tensor OneHot(Tensor labels, int classes, Device? device = null) =>
-        classes < 0 ? throw new ArgumentOutOfRangeException(nameof(classes), classes, $"OneHot: classes must be >= 0, got {classes}.")
-        : Check.NotNull(nameof(OneHot), labels, nameof(labels)).To(DType.Float32).Unsqueeze(1)
-            .Eq(Tensor.Arange(0, classes, 1, DType.Float32, device ?? labels.Device));
+    /// <exception cref="ArgumentException">labels are not int32 or int64.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">classes is negative, or (on the CPU, where the labels can be read
+    /// without a device round-trip) a label lies outside [0, classes).</exception>
+    public static Tensor OneHot(Tensor labels, int classes, Device? device = null)
+    {
+        const string op = nameof(OneHot);
+        Check.NotNull(op, labels, nameof(labels));
+        if (labels.DType is not (DType.Int32 or DType.Int64))
+            throw new ArgumentException($"{op}: labels must be int32 or int64 class indices, got {labels.DType.Name()}.", nameof(labels));
+        if (classes < 0) throw new ArgumentOutOfRangeException(nameof(classes), classes, $"{op}: classes must be >= 0, got {classes}.");
+        if (labels.Device == Device.Cpu)
+        {
+            var values = labels.To(DType.Int64).ToArray<long>();
+            int bad = Array.FindIndex(values, v => v < 0 || v >= classes);
+            if (bad >= 0)
+                throw new ArgumentOutOfRangeException(nameof(labels), values[bad],
+                    $"{op}: label {values[bad]} (element {bad}) is outside [0, {classes}).");
+        }
+        return labels.To(DType.Float32).Unsqueeze(-1).Eq(Tensor.Arange(0, classes, 1, DType.Float32, device ?? labels.Device));
+    }
 
     private static Tensor Reduce(Tensor x, Reduction r) => r switch
     {

@@ -433,3 +433,25 @@ public class ArgumentCheckTests
         Assert.Equal("text", Assert.Throws<ArgumentNullException>(() => Device.Parse(null!)).ParamName);
     }
 }
+
+public class OneHotTests
+{
+    [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
+    public void OneHotMatchesPyTorchsShapesAndRefusesBadLabels(string device)
+    {
+        var d = TestDevices.Use(device);
+        var labels = Tensor.FromArray(new long[] { 2, 0, 1, 2 }, [2, 2], d);
+        var y = Functional.OneHot(labels, 3);
+        Assert.Equal(new[] { 2, 2, 3 }, y.Shape);
+        Assert.Equal(new float[] { 0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1 }, y.ToArray<float>());
+        Assert.Equal(new float[] { 0, 1, 1, 0 }, Functional.OneHot(Tensor.FromArray(new[] { 1, 0 }, device: d), 2).ToArray<float>());
+        Assert.Throws<ArgumentException>(() => Functional.OneHot(Tensor.Ones([2], device: d), 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Functional.OneHot(labels, -1));
+        if (d == Device.Cpu)
+        {
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => Functional.OneHot(Tensor.FromArray(new long[] { 0, 3 }), 3));
+            Assert.Contains("label 3", e.Message);
+            Assert.Throws<ArgumentOutOfRangeException>(() => Functional.OneHot(Tensor.FromArray(new[] { -1 }), 3));
+        }
+    }
+}
