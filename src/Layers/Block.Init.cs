@@ -82,16 +82,27 @@ public abstract partial class Block
     /// </summary>
     public Block To(Device device)
     {
+        ArgumentNullException.ThrowIfNull(device);
         CheckRegistration();
         using var _ = TensorScope.Suspend();
+        using var __ = Autograd.NoGrad();
         foreach (var (_, b) in NamedBlocks())
         {
             b._device = device;
-            foreach (var (_, t) in b._buffers) if (t.Device != device) t.SetData(t.To(device));
+            foreach (var (_, t) in b._buffers) MoveInPlace(t, device);
         }
         foreach (var p in Parameters())
-            if (p.IsInitialized && p.Data.Device != device) p.Data.SetData(p.Data.To(device));
+            if (p.IsInitialized) MoveInPlace(p.Data, device);
         return this;
+    }
+
+    /// <summary>Makes <paramref name="t"/> hold its elements on <paramref name="device"/>, keeping the tensor object. The
+    /// copy's own hold on the new memory is released at once, so disposing t later frees it.</summary>
+    private static void MoveInPlace(Tensor t, Device device)
+    {
+        if (t.Device == device) return;
+        using var moved = t.To(device);
+        t.SetData(moved);
     }
 }
 

@@ -5,7 +5,7 @@ namespace DeepSharp.Layers;
 /// constructor and implement <see cref="Forward"/>, which may use any C# control flow. Run a block with
 /// <see cref="Call"/> (C# has no <c>__call__</c>): <c>var y = net.Call(x);</c>.
 /// </summary>
-public abstract partial class Block
+public abstract partial class Block : IDisposable
 {
     private readonly List<(string Name, Block Block)> _children = new();
     private readonly List<(string Name, Parameter Parameter)> _parameters = new();
@@ -144,4 +144,26 @@ public abstract partial class Block
     protected IEnumerable<(string Name, Tensor Tensor)> OwnBuffers => _buffers;
 
     internal static Block? CurrentRoot => _root;
+
+    /// <summary>
+    /// Frees the memory of every parameter, gradient and buffer in the tree at once (device memory returns to its pool)
+    /// instead of waiting for the GC. The model cannot be used afterwards: its parameters throw
+    /// <see cref="ObjectDisposedException"/>. Blocks shared with another model are freed too.
+    /// </summary>
+    public void Dispose()
+    {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Frees the tree's tensors; override to free more, and call the base.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (!disposing) return;
+        foreach (var (_, b) in NamedBlocks())
+        {
+            foreach (var (_, p) in b._parameters) p.Release();
+            foreach (var (_, t) in b._buffers) t.Dispose();
+        }
+    }
 }

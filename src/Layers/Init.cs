@@ -132,14 +132,20 @@ public static class Init
 
     private static float Fan(InitContext c, FanMode mode) => Math.Max(1, mode == FanMode.FanIn ? c.FanIn : c.FanOut);
     // A tensor without elements is left as it is, as torch.nn.init does (its fans can be 0, so its bounds infinite).
+    // The draws are freed at once: initialization runs outside any step's scope, and a weight-sized temporary left to the
+    // GC would hold device memory until a collection happens to run.
     private static void Rand(Tensor t, InitContext c, float a, float b)
     {
-        if (t.Count > 0) t.CopyFrom(Tensor.Rand(c.Shape, a, b, c.Generator, t.Device));
+        if (t.Count == 0) return;
+        using var r = Tensor.Rand(c.Shape, a, b, c.Generator, t.Device);
+        t.CopyFrom(r);
     }
 
     private static void Randn(Tensor t, InitContext c, float mean, float std)
     {
-        if (t.Count > 0) t.CopyFrom(Tensor.Randn(c.Shape, mean, std, c.Generator, t.Device));
+        if (t.Count == 0) return;
+        using var r = Tensor.Randn(c.Shape, mean, std, c.Generator, t.Device);
+        t.CopyFrom(r);
     }
 
     private sealed class Rule(string name, Action<Tensor, InitContext> fill) : IInitializer

@@ -76,7 +76,7 @@ public sealed class Parameter : IParameter
     /// <exception cref="ArgumentException">Assigned a tensor whose shape does not fit or that is not float32.</exception>
     public Tensor Data
     {
-        get => _data ?? throw new UninitializedParameterException(this);
+        get => _data ?? throw (_released ? Released() : new UninitializedParameterException(this));
         set
         {
             ArgumentNullException.ThrowIfNull(value);
@@ -108,9 +108,26 @@ public sealed class Parameter : IParameter
     /// <summary>The data, for use in tensor expressions (<c>x.MatMul(weight)</c>).</summary>
     public static implicit operator Tensor(Parameter p) => p.Data;
 
+    private bool _released;
+
+    /// <summary>Frees the data and its gradient (the model was disposed); later reads throw.</summary>
+    internal void Release()
+    {
+        _released = true;
+        if (_data is null) return;
+        _data.Grad?.Dispose();
+        _data.Grad = null;
+        _data.Dispose();
+        _data = null;
+    }
+
+    private ObjectDisposedException Released() =>
+        new(nameof(Parameter), $"Parameter '{Path}' belongs to a model that was disposed; its memory was freed.");
+
     /// <summary>Creates the data with a now-known shape on <paramref name="device"/> and fills it from the initializer.</summary>
     internal void Materialize(int[] shape, Device device)
     {
+        if (_released) throw Released();
         if (shape.Length != _shape.Length || shape.Where((d, i) => _shape[i] != -1 && _shape[i] != d).Any())
             throw new InvalidOperationException($"Parameter '{Path}': shape {Layout.Format(_shape)} cannot become {Layout.Format(shape)}.");
         using var _ = TensorScope.Suspend(); // the parameter's data outlives any step's scope

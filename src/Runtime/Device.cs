@@ -66,6 +66,20 @@ public sealed class Device : IEquatable<Device>
     private static FormatException BadName(string? text) =>
         new($"'{text}' is not a device name; expected 'cpu', 'cuda', 'cuda:<index>', 'opencl:<index>' or 'ilgpu-cpu'.");
 
+    /// <summary>
+    /// Threads the <c>cpu</c> device computes with (PyTorch's <c>torch.set_num_threads</c>), at most one per core. The
+    /// default comes from the environment when the process starts: <c>DEEPSHARP_NUM_THREADS</c>, else
+    /// <c>OMP_NUM_THREADS</c> (which libtorch also reads), else every core (<see cref="Environment.ProcessorCount"/>).
+    /// Set it between operations, e.g. <c>Device.CpuThreads = 1</c> to leave the other cores to other work.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to less than 1.</exception>
+    public static int CpuThreads
+    {
+        get => Backends.Cpu.CpuParallel.Threads;
+        set => Backends.Cpu.CpuParallel.Threads = value >= 1 ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, $"Device.CpuThreads must be at least 1, got {value}.");
+    }
+
     /// <summary>Number of GPUs (CUDA devices, then OpenCL devices) on this machine.</summary>
     public static int GpuCount => DeviceManager.Gpus.Count;
 

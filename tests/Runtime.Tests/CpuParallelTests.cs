@@ -83,3 +83,28 @@ public class CpuParallelTests
         Assert.All(ranOn[..4], t => Assert.Equal(caller, t));
     }
 }
+
+/// <summary>Changes the process-wide thread count, so it runs alone.</summary>
+[CollectionDefinition(nameof(CpuThreadsTests), DisableParallelization = true)]
+[Collection(nameof(CpuThreadsTests))]
+public class CpuThreadsTests
+{
+    [Fact]
+    public void TheDefaultComesFromTheEnvironmentAndTheSettingIsChecked()
+    {
+        string? None(string _) => null;
+        Assert.Equal(Environment.ProcessorCount, CpuParallel.DefaultThreads(None));
+        Assert.Equal(3, CpuParallel.DefaultThreads(n => n == "OMP_NUM_THREADS" ? "3" : null));
+        Assert.Equal(1, CpuParallel.DefaultThreads(n => n == "DEEPSHARP_NUM_THREADS" ? "1" : "3"));
+        foreach (var bad in new[] { "0", "-2", "two", "", " 4" })
+            Assert.Equal(Environment.ProcessorCount, CpuParallel.DefaultThreads(n => n == "DEEPSHARP_NUM_THREADS" ? bad : null));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Device.CpuThreads = 0);
+        int before = Device.CpuThreads;
+        try
+        {
+            Device.CpuThreads = 1;
+            Assert.Equal(1, CpuParallel.Threads);
+        }
+        finally { Device.CpuThreads = before; }
+    }
+}

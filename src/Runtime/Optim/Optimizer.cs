@@ -6,7 +6,7 @@ namespace DeepSharp.Optim;
 /// Updates parameters in place from their gradients, on their own device, one fused kernel per parameter per step.
 /// Parameters keep their identity (tied weights and other references see the update); nothing is copied to the host.
 /// </summary>
-public abstract class Optimizer
+public abstract class Optimizer : IDisposable
 {
     private readonly IParameter[] _sources;
     private readonly Dictionary<Tensor, (Tensor M, Tensor? V)> _state = new(ReferenceEqualityComparer.Instance);
@@ -51,6 +51,25 @@ public abstract class Optimizer
     /// <summary>The tensors this optimizer updates (those of deferred parameters once they exist).</summary>
     public IReadOnlyList<Tensor> Parameters => _sources.Where(s => s.IsInitialized).Select(s => s.Data).Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>().ToList();
 
+    /// <summary>Frees the optimizer's state (momentum buffers, moment estimates) at once; the parameters are not touched.
+    /// The optimizer cannot step afterwards.</summary>
+    public void Dispose()
+    {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Frees the state tensors; override to free more, and call the base.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (!disposing || _disposed) return;
+        _disposed = true;
+        foreach (var (m, v) in _state.Values) { m.Dispose(); v?.Dispose(); }
+        _state.Clear();
+    }
+
+    private bool _disposed;
+
     /// <summary>Number of steps taken.</summary>
     public int StepCount { get; private set; }
 
@@ -66,8 +85,10 @@ public abstract class Optimizer
     /// parameter is changed.</exception>
     /// <exception cref="ArgumentException">A parameter that has a gradient is not a dense float32 tensor; then no parameter
     /// is changed.</exception>
+    /// <exception cref="ObjectDisposedException">The optimizer was disposed.</exception>
     public void Step()
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         // Every gradient is checked before anything is queued: a bad one leaves all parameters as they were.
         for (int i = 0; i < _sources.Length; i++)
         {
@@ -156,8 +177,12 @@ public abstract class Optimizer
         if (s.M.Device != p.Device) // the model moved (Block.To): its state follows
         {
             using var _ = TensorScope.Suspend();
-            s.M.SetData(s.M.To(p.Device));
-            s.V?.SetData(s.V.To(p.Device));
+            foreach (var t in new[] { s.M, s.V })
+            {
+                if (t is null) continue;
+                using var moved = t.To(p.Device); // released here: t keeps the only hold on its new memory
+                t.SetData(moved);
+            }
         }
         return (s.M, s.V ?? g); // an unused slot aliases this step's gradient, never a stored one
     }

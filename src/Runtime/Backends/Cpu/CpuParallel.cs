@@ -23,8 +23,20 @@ internal static class CpuParallel
     /// 7 runs of 4001, alternated).</summary>
     public const long BalancedWork = 1 << 20;
 
-    /// <summary>Threads the CPU backend may use (default: all cores). Benchmarks set 1 to measure one core.</summary>
-    public static int Threads { get; set; } = Environment.ProcessorCount;
+    /// <summary>Threads the CPU backend may use (public as <see cref="Device.CpuThreads"/>, which documents the default).
+    /// Benchmarks set 1 to measure one core.</summary>
+    public static int Threads { get; set; } = DefaultThreads(Environment.GetEnvironmentVariable);
+
+    /// <summary>DEEPSHARP_NUM_THREADS, else OMP_NUM_THREADS (as libtorch reads it), else every core; a value that is not a
+    /// positive integer is ignored.</summary>
+    internal static int DefaultThreads(Func<string, string?> env)
+    {
+        foreach (var name in new[] { "DEEPSHARP_NUM_THREADS", "OMP_NUM_THREADS" })
+            if (int.TryParse(env(name), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n)
+                && n > 0)
+                return n;
+        return Environment.ProcessorCount;
+    }
 
     /// <summary>How long an idle worker waits awake before it sleeps (a sleeping worker takes tens of µs to wake): it spins
     /// for the first 20 µs, then yields between checks, leaving the core to any other ready thread.</summary>
