@@ -4,7 +4,10 @@ using DeepSharp.Tests;
 
 namespace DeepSharp.Layers.Tests;
 
-/// <summary>A model and its optimizer free their device memory at once when disposed.</summary>
+/// <summary>A model and its optimizer free their device memory at once when disposed. The device's byte counters are
+/// shared by every test using the device, so these run alone.</summary>
+[CollectionDefinition(nameof(DisposeTests), DisableParallelization = true)]
+[Collection(nameof(DisposeTests))]
 public class DisposeTests
 {
     public static TheoryData<string, bool> Cases()
