@@ -146,7 +146,7 @@ public sealed class Parameter : IParameter
     {
         if (t.DType != DType.Float32)
             throw new ArgumentException($"Parameter '{Path}': data must be float32, got {t.DType.Name()}; convert it with .To(DType.Float32).");
-        var shape = t.Layout.Shape;
+        var shape = t.Shape;
         if (shape.Length != _shape.Length || _shape.Where((d, i) => d != -1 && d != shape[i]).Any())
             throw new ArgumentException($"Parameter '{Path}': data of shape {Layout.Format(shape)} does not fit its shape {Layout.Format(_shape)}" +
                 (shape.Length != _shape.Length ? $" (rank {shape.Length}, expected {_shape.Length})." : "."));

@@ -39,14 +39,14 @@ public static class Functional
         const string op = nameof(Linear);
         Check.Float32(op, x, "x"); Check.Float32(op, weight, "weight");
         Check.SameDevice(op, x, "x", weight, "weight");
-        if (weight.Rank != 2) throw new ArgumentException($"{op}: weight must be [out, in], got {Layout.Format(weight.Layout.Shape)}.");
-        int outF = weight.Layout.Shape[0], inF = weight.Layout.Shape[1];
-        if (x.Rank == 0 || x.Layout.Shape[^1] != inF)
-            throw new ArgumentException($"{op}: x has shape {Layout.Format(x.Layout.Shape)}; its last dim must be the weight's in = {inF} (weight is [{outF}, {inF}]).");
+        if (weight.Rank != 2) throw new ArgumentException($"{op}: weight must be [out, in], got {Layout.Format(weight.Layout.ShapeArray)}.");
+        int outF = weight.Layout.ShapeArray[0], inF = weight.Layout.ShapeArray[1];
+        if (x.Rank == 0 || x.Layout.ShapeArray[^1] != inF)
+            throw new ArgumentException($"{op}: x has shape {Layout.Format(x.Layout.ShapeArray)}; its last dim must be the weight's in = {inF} (weight is [{outF}, {inF}]).");
         CheckBias(op, x, bias, outF);
         if (x.Rank == 2) return Tensor.Linear2D(x, weight, bias);
-        var flat = Tensor.Linear2D(x.Reshape(Layout.Numel(x.Layout.Shape[..^1]), inF), weight, bias);
-        return flat.Reshape([.. x.Layout.Shape[..^1], outF]);
+        var flat = Tensor.Linear2D(x.Reshape(Layout.Numel(x.Layout.ShapeArray[..^1]), inF), weight, bias);
+        return flat.Reshape([.. x.Layout.ShapeArray[..^1], outF]);
     }
 
     /// <summary>
@@ -63,14 +63,14 @@ public static class Functional
         const string op = nameof(Conv2d);
         Check.Float32(op, x, "x"); Check.Float32(op, weight, "weight");
         Check.SameDevice(op, x, "x", weight, "weight");
-        if (weight.Rank != 4 || weight.Layout.Shape[2] != weight.Layout.Shape[3])
-            throw new ArgumentException($"{op}: weight must be [out, in, k, k], got {Layout.Format(weight.Layout.Shape)}.");
-        int o = weight.Layout.Shape[0], c = weight.Layout.Shape[1], k = weight.Layout.Shape[2];
-        if (x.Rank != 4 || x.Layout.Shape[1] != c)
-            throw new ArgumentException($"{op}: expected input [batch, {c}, height, width] for weight {Layout.Format(weight.Layout.Shape)}, got {Layout.Format(x.Layout.Shape)}.");
+        if (weight.Rank != 4 || weight.Layout.ShapeArray[2] != weight.Layout.ShapeArray[3])
+            throw new ArgumentException($"{op}: weight must be [out, in, k, k], got {Layout.Format(weight.Layout.ShapeArray)}.");
+        int o = weight.Layout.ShapeArray[0], c = weight.Layout.ShapeArray[1], k = weight.Layout.ShapeArray[2];
+        if (x.Rank != 4 || x.Layout.ShapeArray[1] != c)
+            throw new ArgumentException($"{op}: expected input [batch, {c}, height, width] for weight {Layout.Format(weight.Layout.ShapeArray)}, got {Layout.Format(x.Layout.ShapeArray)}.");
         CheckBias(op, x, bias, o);
         // Checked before any size is computed; the windows' element count fits an int, so every product below does too.
-        var a = Check.Window(op, x.Layout.Shape, k, stride, padding, nameof(weight));
+        var a = Check.Window(op, x.Layout.ShapeArray, k, stride, padding, nameof(weight));
         int n = a.N, oh = a.OH, ow = a.OW;
         if (oh * ow < BatchedConvMinPixels)
         {
@@ -121,7 +121,7 @@ public static class Functional
     public static Tensor Unfold(Tensor x, int kernel, int stride = 1, int padding = 0)
     {
         var cols = Tensor.Windows(x, kernel, stride, padding, 0f, nameof(Unfold));
-        return cols.Reshape(cols.Layout.Shape[0], cols.Layout.Shape[1] * kernel * kernel, cols.Layout.Shape[3] * cols.Layout.Shape[4]);
+        return cols.Reshape(cols.Layout.ShapeArray[0], cols.Layout.ShapeArray[1] * kernel * kernel, cols.Layout.ShapeArray[3] * cols.Layout.ShapeArray[4]);
     }
 
     /// <summary>Mean (or sum) of squared differences. Shapes must match exactly.</summary>
@@ -148,17 +148,17 @@ public static class Functional
         const string op = nameof(CrossEntropy);
         Check.NotNull(op, logits, nameof(logits)); Check.NotNull(op, labels, nameof(labels));
         Check.Defined(op, reduction);
-        if (logits.Rank != 2) throw new ArgumentException($"{op}: logits must be [batch, classes], got {Layout.Format(logits.Layout.Shape)}.");
+        if (logits.Rank != 2) throw new ArgumentException($"{op}: logits must be [batch, classes], got {Layout.Format(logits.Layout.ShapeArray)}.");
         if (labels.DType is not (DType.Int32 or DType.Int64))
             throw new ArgumentException($"{op}: labels must be int32 or int64 class indices, got {labels.DType.Name()}.");
-        if (labels.Rank != 1 || labels.Count != logits.Layout.Shape[0])
-            throw new ArgumentException($"{op}: labels must be [batch] = [{logits.Layout.Shape[0]}], got {Layout.Format(labels.Layout.Shape)}.");
+        if (labels.Rank != 1 || labels.Count != logits.Layout.ShapeArray[0])
+            throw new ArgumentException($"{op}: labels must be [batch] = [{logits.Layout.ShapeArray[0]}], got {Layout.Format(labels.Layout.ShapeArray)}.");
         Check.SameDevice(op, logits, "logits", labels, "labels");
         Check.Float32(op, logits, "logits");
         // One fused kernel per direction (a stable log-sum-exp per row; softmax minus one-hot back): the composite of
         // log-softmax, one-hot, multiply and sum took ~20 launches. No host round-trip: a label outside [0, classes)
         // throws on the CPU and gives a NaN loss on accelerators (as a device-side assert would in PyTorch).
-        int n = logits.Layout.Shape[0], classes = logits.Layout.Shape[1];
+        int n = logits.Layout.ShapeArray[0], classes = logits.Layout.ShapeArray[1];
         var x = logits.Dense(); var idx = labels.Dense();
         // Mean and sum come out of the same launch (one group folds every row) up to 2^16 rows; beyond, rows then a reduction.
         bool fused = reduction != Reduction.None && n <= 1 << 16;
@@ -245,15 +245,15 @@ public static class Functional
         Check.Float32(op, bias, "bias");
         Check.SameDevice(op, x, "x", bias, "bias");
         if (bias.Rank != 1 || bias.Count != outFeatures)
-            throw new ArgumentException($"{op}: bias must be [out] = [{outFeatures}], got {Layout.Format(bias.Layout.Shape)}.");
+            throw new ArgumentException($"{op}: bias must be [out] = [{outFeatures}], got {Layout.Format(bias.Layout.ShapeArray)}.");
     }
 
     private static void SameShape(string op, Tensor a, Tensor b, string nameA = "logits", string nameB = "targets")
     {
         Check.NotNull(op, a, nameA); Check.NotNull(op, b, nameB);
-        if (!a.Layout.Shape.SequenceEqual(b.Layout.Shape))
-            throw new ArgumentException($"{op}: {nameA} has shape {Layout.Format(a.Layout.Shape)} but {nameB} has " +
-                $"{Layout.Format(b.Layout.Shape)}; they must match.");
+        if (!a.Layout.ShapeArray.SequenceEqual(b.Layout.ShapeArray))
+            throw new ArgumentException($"{op}: {nameA} has shape {Layout.Format(a.Layout.ShapeArray)} but {nameB} has " +
+                $"{Layout.Format(b.Layout.ShapeArray)}; they must match.");
     }
 }
 

@@ -6,19 +6,29 @@ namespace DeepSharp;
 /// </summary>
 public sealed class Layout
 {
-    /// <summary>Dimension sizes, outermost first.</summary>
-    public int[] Shape { get; }
-    /// <summary>Elements to skip per step along each dimension; 0 for a broadcast dimension.</summary>
-    public int[] Strides { get; }
+    private readonly int[] _shape, _strides;
+
+    /// <summary>Dimension sizes, outermost first (read-only: a layout never changes once made).</summary>
+    public ReadOnlySpan<int> Shape => _shape;
+    /// <summary>The shape's array itself, for the runtime's own code (which never writes to it).</summary>
+    internal int[] ShapeArray => _shape;
+    /// <summary>The strides' array itself, for the runtime's own code (which never writes to it).</summary>
+    internal int[] StridesArray => _strides;
+    /// <summary>Elements to skip per step along each dimension; 0 for a broadcast dimension (read-only).</summary>
+    public ReadOnlySpan<int> Strides => _strides;
     /// <summary>Index of the first element in the storage.</summary>
     public int Offset { get; }
 
-    /// <summary>Creates a layout over <paramref name="shape"/> (kept, not copied). Strides are not checked against any
-    /// storage: a layout is a description until an op pairs it with one.</summary>
+    /// <summary>Creates a layout over copies of <paramref name="shape"/> and <paramref name="strides"/>. Strides are not
+    /// checked against any storage: a layout is a description until an op pairs it with one.</summary>
     /// <exception cref="ArgumentNullException">shape or strides is null.</exception>
     /// <exception cref="ArgumentException">The lengths differ, a dim is negative, the shape has too many elements (see
     /// <see cref="Numel(ReadOnlySpan{int})"/>), or offset is negative.</exception>
-    public Layout(int[] shape, int[] strides, int offset)
+    public Layout(int[] shape, int[] strides, int offset) : this(shape, strides, offset, owned: false) { }
+
+    /// <summary>A layout that keeps <paramref name="shape"/> and <paramref name="strides"/> themselves when
+    /// <paramref name="owned"/> (arrays made for it, which nothing else holds), after the same checks.</summary>
+    private Layout(int[] shape, int[] strides, int offset, bool owned)
     {
         ArgumentNullException.ThrowIfNull(shape);
         ArgumentNullException.ThrowIfNull(strides);
@@ -27,12 +37,19 @@ public sealed class Layout
                 $"{strides.Length}.", nameof(strides));
         Numel(shape, nameof(Layout), nameof(shape));
         if (offset < 0) throw new ArgumentOutOfRangeException(nameof(offset), offset, $"Layout: the offset must be >= 0, got {offset}.");
-        Shape = shape; Strides = strides; Offset = offset;
+        (_shape, _strides, Offset) = owned ? (shape, strides, offset) : ((int[])shape.Clone(), (int[])strides.Clone(), offset);
     }
 
     /// <summary>A row-major contiguous layout of <paramref name="shape"/>.</summary>
     /// <exception cref="ArgumentException">As for the constructor.</exception>
-    public static Layout Contiguous(int[] shape, int offset = 0) => new(shape, ContiguousStrides(shape), offset);
+    public static Layout Contiguous(int[] shape, int offset = 0)
+    {
+        var strides = ContiguousStrides(shape); // checks shape first
+        return new((int[])shape.Clone(), strides, offset, owned: true);
+    }
+
+    /// <summary>A layout over arrays the caller made for it and never changes (no copies: the runtime's own views).</summary>
+    internal static Layout Owned(int[] shape, int[] strides, int offset) => new(shape, strides, offset, owned: true);
 
     /// <summary>Row-major strides of <paramref name="shape"/>.</summary>
     /// <exception cref="ArgumentNullException">shape is null.</exception>
@@ -136,7 +153,7 @@ public sealed class Layout
             int stride = oi > oStart ? LastNonUnitStride(oStart, oi) : 1;
             for (int d = ni - 1; d >= nStart; d--) { newStrides[d] = stride; stride *= newShape[d]; }
         }
-        return new Layout(newShape, newStrides, Offset);
+        return Owned(newShape, newStrides, Offset);
     }
 
     private int LastNonUnitStride(int from, int to)
@@ -157,7 +174,7 @@ public sealed class Layout
         if (!ok)
             throw new ArgumentException($"Permute: {Format(order)} is not a permutation of 0..{Rank - 1} (layout {Format(Shape)}).",
                 nameof(order));
-        return new(order.Select(d => Shape[d]).ToArray(), order.Select(d => Strides[d]).ToArray(), Offset);
+        return Owned(order.Select(d => _shape[d]).ToArray(), order.Select(d => _strides[d]).ToArray(), Offset);
     }
 
     /// <summary>Keeps <c>start, start+step, …</c> (&lt; end) of <paramref name="axis"/>; empty when end ≤ start.</summary>
@@ -172,7 +189,7 @@ public sealed class Layout
         if (end < 0 || end > n) throw new ArgumentOutOfRangeException(nameof(end), end, $"Slice: end must lie in [0, {n}], got {end}.");
         // In 64 bits: end - start + step - 1 wraps an int for a large step. The length is at most n, so it fits.
         int length = end <= start ? 0 : (int)(((long)end - start + step - 1) / step);
-        var shape = (int[])Shape.Clone(); var strides = (int[])Strides.Clone();
+        var shape = Shape.ToArray(); var strides = Strides.ToArray();
         shape[ax] = length;
         // A tensor's step·stride spans at most the dim's extent, so it fits; with one element the stride is never used.
         long stride = length > 1 ? (long)Strides[ax] * step : Strides[ax];
@@ -181,7 +198,7 @@ public sealed class Layout
             throw new ArgumentOutOfRangeException(nameof(step), step, $"Slice: step {step} from {start} over stride {Strides[ax]} " +
                 "leaves the 32-bit index range of this layout.");
         strides[ax] = (int)stride;
-        return new Layout(shape, strides, (int)offset);
+        return Owned(shape, strides, (int)offset);
     }
 
     /// <summary>Broadcast view: size-1 dims (and new leading dims) get stride 0.</summary>
@@ -203,7 +220,7 @@ public sealed class Layout
         if (lead < 0)
             throw new ArgumentException($"Expand: a layout of shape {Format(Shape)} cannot be expanded to {Format(shape)} (only size-1 " +
                 "dims can grow, and new dims go in front).", nameof(shape));
-        return new Layout((int[])shape.Clone(), strides, Offset);
+        return Owned((int[])shape.Clone(), strides, Offset);
     }
 
     /// <inheritdoc/>

@@ -208,7 +208,7 @@ public sealed partial class Tensor
     /// <exception cref="InvalidOperationException">The tensor has more or fewer than one element, or T mismatches.</exception>
     public T Item<T>() where T : unmanaged
     {
-        if (Count != 1) throw new InvalidOperationException($"Item: the tensor has {Count} elements (shape {Layout.Format(Layout.Shape)}); only one-element tensors convert to a scalar.");
+        if (Count != 1) throw new InvalidOperationException($"Item: the tensor has {Count} elements (shape {Layout.Format(Layout.ShapeArray)}); only one-element tensors convert to a scalar.");
         return ToArray<T>()[0];
     }
 

@@ -10,7 +10,7 @@ public sealed partial class Tensor
     {
         Check.Float32(op, x, "x");
         var y = Empty(x.Shape, DType.Float32, x.Device);
-        x.Backend.Unary(x.Storage, y.Storage, StridedMap.Create(x.Layout.Shape, x.Layout, y.Layout), x.Count, f);
+        x.Backend.Unary(x.Storage, y.Storage, StridedMap.Create(x.Layout.ShapeArray, x.Layout, y.Layout), x.Count, f);
         return y;
     }
 
@@ -21,7 +21,7 @@ public sealed partial class Tensor
     {
         Check.Float32(op, a, "a"); Check.Float32(op, b, "b");
         Check.SameDevice(op, a, "a", b, "b");
-        var shape = Check.Broadcast(op, a.Layout.Shape, b.Layout.Shape);
+        var shape = Check.Broadcast(op, a.Layout.ShapeArray, b.Layout.ShapeArray);
         var y = Empty(shape, DType.Float32, a.Device);
         var map = StridedMap.Create(shape, a.Layout.Expand(shape), b.Layout.Expand(shape), y.Layout);
         a.Backend.Binary(a.Storage, b.Storage, y.Storage, map, y.Count, f);
@@ -35,11 +35,11 @@ public sealed partial class Tensor
         const string op = nameof(Where);
         Check.Float32(op, cond, "cond"); Check.Float32(op, a, "a"); Check.Float32(op, b, "b");
         Check.SameDevice(op, cond, "cond", a, "a"); Check.SameDevice(op, cond, "cond", b, "b");
-        var shape = Check.Broadcast(op, Check.Broadcast(op, cond.Layout.Shape, a.Layout.Shape), b.Layout.Shape);
+        var shape = Check.Broadcast(op, Check.Broadcast(op, cond.Layout.ShapeArray, a.Layout.ShapeArray), b.Layout.ShapeArray);
         var y = Empty(shape, DType.Float32, a.Device);
         var map = StridedMap.Create(shape, cond.Layout.Expand(shape), a.Layout.Expand(shape), b.Layout.Expand(shape));
         a.Backend.Where(cond.Storage, a.Storage, b.Storage, y.Storage, map, y.Count);
-        return Autograd.Record(y, op, [a, b], g => [Grads.WhereA(cond, g).SumTo(a.Layout.Shape), Grads.WhereB(cond, g).SumTo(b.Layout.Shape)], cond);
+        return Autograd.Record(y, op, [a, b], g => [Grads.WhereA(cond, g).SumTo(a.Layout.ShapeArray), Grads.WhereB(cond, g).SumTo(b.Layout.ShapeArray)], cond);
     }
 
     /// <summary>A recorded unary op: y = f(x), dL/dx = rule(x, y, dL/dy).</summary>
@@ -64,7 +64,7 @@ public sealed partial class Tensor
         Autograd.Record(y, op, [a, b], g =>
         {
             var (ga, gb) = rule(a, b, y, g);
-            return [ga.SumTo(a.Layout.Shape), gb.SumTo(b.Layout.Shape)];
+            return [ga.SumTo(a.Layout.ShapeArray), gb.SumTo(b.Layout.ShapeArray)];
         }, a, b, y);
 
 

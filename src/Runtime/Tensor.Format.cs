@@ -17,7 +17,7 @@ public sealed partial class Tensor
         var values = ToDoubleArray();
         var fmt = ChooseFormat(values, DType.IsFloat());
         var suffix = new StringBuilder();
-        if (Count == 0 && Rank != 1) suffix.Append(", size=(").Append(string.Join(", ", Layout.Shape)).Append(Rank == 1 ? ",)" : ")");
+        if (Count == 0 && Rank != 1) suffix.Append(", size=(").Append(string.Join(", ", Layout.ShapeArray)).Append(Rank == 1 ? ",)" : ")");
         if (Device != Device.Cpu) suffix.Append($", device='{Device}'");
         if (DType is DType.Int32 or DType.Float64) suffix.Append($", dtype=torch.{DType.Name()}");
         string body = Rank == 0 ? fmt(values[0]) : Block(values, 0, 0, Count > SummarizeAbove, fmt, 7);
@@ -27,7 +27,7 @@ public sealed partial class Tensor
     /// <summary>Formats dims [dim..] of the elements starting at flat index <paramref name="start"/>.</summary>
     private string Block(double[] v, int dim, int start, bool summarize, Func<double, string> fmt, int indent)
     {
-        int n = Layout.Shape[dim], stride = Layout.Count == 0 ? 0 : Prod(Layout.Shape, dim + 1, Rank);
+        int n = Layout.ShapeArray[dim], stride = Layout.Count == 0 ? 0 : Prod(Layout.ShapeArray, dim + 1, Rank);
         var items = new List<string>();
         for (int i = 0; i < n; i++)
         {

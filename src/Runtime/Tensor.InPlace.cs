@@ -33,7 +33,7 @@ public sealed partial class Tensor
         CheckInPlace("CopyFrom", Check.NotNull("CopyFrom", source, nameof(source)));
         // Straight from the source's storage through a broadcast layout: a view tensor here would hold the source's storage
         // until the GC finds it, so a disposed source could not return its memory to the pool.
-        var map = StridedMap.Create(Layout.Shape, source.Layout.Expand(Layout.Shape), Layout);
+        var map = StridedMap.Create(Layout.ShapeArray, source.Layout.Expand(Layout.ShapeArray), Layout);
         Backend.Copy(source.Storage, Storage, map, Count);
         _storage.Bump();
         return this;
@@ -43,7 +43,7 @@ public sealed partial class Tensor
     {
         CheckInPlace(op, Check.NotNull(op, other, nameof(other)));
         Check.Float32(op, this, "this"); Check.Float32(op, other, "other");
-        var map = StridedMap.Create(Layout.Shape, Layout, other.Expand(Shape).Layout, Layout);
+        var map = StridedMap.Create(Layout.ShapeArray, Layout, other.Expand(Shape).Layout, Layout);
         Backend.Binary(Storage, other.Storage, Storage, map, Count, f);
         _storage.Bump();
         return this;
@@ -53,7 +53,7 @@ public sealed partial class Tensor
     {
         CheckInPlace(op, null);
         Check.Float32(op, this, "this");
-        Backend.Unary(Storage, Storage, StridedMap.Create(Layout.Shape, Layout, Layout), Count, f);
+        Backend.Unary(Storage, Storage, StridedMap.Create(Layout.ShapeArray, Layout, Layout), Count, f);
         _storage.Bump();
         return this;
     }
@@ -65,10 +65,10 @@ public sealed partial class Tensor
                 "changing it in place would corrupt gradients. Do it inside 'using (Autograd.NoGrad())', or on a Detach()ed copy.");
         if (other != null) Check.SameDevice(op, this, "this", other, "other");
         for (int d = 0; d < Rank; d++)
-            if (Layout.Strides[d] == 0 && Layout.Shape[d] > 1)
-                throw new InvalidOperationException($"{op}: this tensor is a broadcast view (dim {d} repeats one element {Layout.Shape[d]} times); " +
+            if (Layout.StridesArray[d] == 0 && Layout.ShapeArray[d] > 1)
+                throw new InvalidOperationException($"{op}: this tensor is a broadcast view (dim {d} repeats one element {Layout.ShapeArray[d]} times); " +
                     "writing to it in place is ambiguous. Call Contiguous() first.");
-        if (other != null && !Check.Broadcast(op, other.Layout.Shape, Layout.Shape).SequenceEqual(Layout.Shape))
-            throw new ArgumentException($"{op}: a tensor of shape {Layout.Format(other.Layout.Shape)} cannot be written into one of shape {Layout.Format(Layout.Shape)}.");
+        if (other != null && !Check.Broadcast(op, other.Layout.ShapeArray, Layout.ShapeArray).SequenceEqual(Layout.ShapeArray))
+            throw new ArgumentException($"{op}: a tensor of shape {Layout.Format(other.Layout.ShapeArray)} cannot be written into one of shape {Layout.Format(Layout.ShapeArray)}.");
     }
 }

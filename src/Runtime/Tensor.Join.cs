@@ -21,10 +21,10 @@ public sealed partial class Tensor
             Check.SameDevice(op, first, "tensors[0]", t, $"tensors[{i}]");
             if (t.DType != first.DType)
                 throw new ArgumentException($"{op}: tensors[{i}] has dtype {t.DType.Name()} but tensors[0] has {first.DType.Name()}.");
-            if (t.Rank != first.Rank || Enumerable.Range(0, t.Rank).Any(d => d != ax && t.Layout.Shape[d] != first.Layout.Shape[d]))
-                throw new ArgumentException($"{op}: tensors[{i}] has shape {Layout.Format(t.Layout.Shape)} but tensors[0] has " +
-                    $"{Layout.Format(first.Layout.Shape)}; all dims except {axis} must match.");
-            total += t.Layout.Shape[ax];
+            if (t.Rank != first.Rank || Enumerable.Range(0, t.Rank).Any(d => d != ax && t.Layout.ShapeArray[d] != first.Layout.ShapeArray[d]))
+                throw new ArgumentException($"{op}: tensors[{i}] has shape {Layout.Format(t.Layout.ShapeArray)} but tensors[0] has " +
+                    $"{Layout.Format(first.Layout.ShapeArray)}; all dims except {axis} must match.");
+            total += t.Layout.ShapeArray[ax];
         }
         var shape = first.Shape;
         shape[ax] = Check.Size(op, nameof(tensors), total, $"the joined dim {axis}");
@@ -34,13 +34,13 @@ public sealed partial class Tensor
         int at = 0;
         for (int i = 0; i < tensors.Count; i++)
         {
-            int n = tensors[i].Layout.Shape[ax];
+            int n = tensors[i].Layout.ShapeArray[ax];
             starts[i] = at;
             if (n > 0) tensors[i].CopyInto(y.WithLayout(y.Layout.Slice(ax, at, at + n, 1)));
             at += n;
         }
         var inputs = tensors.ToArray();
-        return Autograd.Record(y, op, inputs, g => inputs.Select((t, i) => (Tensor?)g.Slice(ax, starts[i], starts[i] + t.Layout.Shape[ax])).ToArray());
+        return Autograd.Record(y, op, inputs, g => inputs.Select((t, i) => (Tensor?)g.Slice(ax, starts[i], starts[i] + t.Layout.ShapeArray[ax])).ToArray());
     }
 
     /// <summary>Joins same-shaped tensors along a new <paramref name="axis"/> (torch.stack).</summary>
@@ -52,8 +52,8 @@ public sealed partial class Tensor
         Check.NoNulls(nameof(Stack), tensors, nameof(tensors));
         if (tensors.Count == 0) throw new ArgumentException("Stack: expected at least one tensor, got none.");
         for (int i = 1; i < tensors.Count; i++)
-            if (!tensors[i].Layout.Shape.SequenceEqual(tensors[0].Layout.Shape))
-                throw new ArgumentException($"Stack: tensors[{i}] has shape {Layout.Format(tensors[i].Layout.Shape)} but tensors[0] has {Layout.Format(tensors[0].Layout.Shape)}.");
+            if (!tensors[i].Layout.ShapeArray.SequenceEqual(tensors[0].Layout.ShapeArray))
+                throw new ArgumentException($"Stack: tensors[{i}] has shape {Layout.Format(tensors[i].Layout.ShapeArray)} but tensors[0] has {Layout.Format(tensors[0].Layout.ShapeArray)}.");
         return Concat(tensors.Select(t => t.Unsqueeze(axis)).ToList(), axis);
     }
 
@@ -73,8 +73,8 @@ public sealed partial class Tensor
             throw new ArgumentException($"{op}: the index must be int32 or int64, got {index.DType.Name()}.");
         if (Rank == 0) throw new ArgumentException($"{op}: cannot pick rows of a 0-D tensor.");
         var x = Dense(); var idx = index.Dense();
-        int rows = Layout.Shape[0], cols = Count / Math.Max(rows, 1);
-        var y = Empty([.. index.Layout.Shape, .. Layout.Shape[1..]], DType.Float32, Device);
+        int rows = Layout.ShapeArray[0], cols = Count / Math.Max(rows, 1);
+        var y = Empty([.. index.Layout.ShapeArray, .. Layout.ShapeArray[1..]], DType.Float32, Device);
         Backend.GatherRows(x.Storage, x.Layout.Offset, rows, cols, idx.Storage, idx.Layout.Offset, y.Storage, idx.Count);
         var source = this;
         return Autograd.Record(y, op, [this], g => [Grads.ScatterAddRows(source, idx, g)], idx);

@@ -17,15 +17,15 @@ public sealed partial class Tensor
         Check.Float32(op, a, "a"); Check.Float32(op, b, "b");
         Check.SameDevice(op, a, "a", b, "b");
         if (a.Rank == 0 || b.Rank == 0)
-            throw new ArgumentException($"{op}: both operands need at least one dim, got shapes {Layout.Format(a.Layout.Shape)} and {Layout.Format(b.Layout.Shape)}.");
+            throw new ArgumentException($"{op}: both operands need at least one dim, got shapes {Layout.Format(a.Layout.ShapeArray)} and {Layout.Format(b.Layout.ShapeArray)}.");
         if (a.Rank == 2 && b.Rank == 2) return MatMul2D(a, b);
         var A = a.Rank == 1 ? a.Unsqueeze(0) : a;
         var B = b.Rank == 1 ? b.Unsqueeze(1) : b;
-        int m = A.Layout.Shape[^2], k = A.Layout.Shape[^1], k2 = B.Layout.Shape[^2], n = B.Layout.Shape[^1];
+        int m = A.Layout.ShapeArray[^2], k = A.Layout.ShapeArray[^1], k2 = B.Layout.ShapeArray[^2], n = B.Layout.ShapeArray[^1];
         if (k != k2)
-            throw new ArgumentException($"{op}: shapes {Layout.Format(a.Layout.Shape)} and {Layout.Format(b.Layout.Shape)} are not aligned: " +
+            throw new ArgumentException($"{op}: shapes {Layout.Format(a.Layout.ShapeArray)} and {Layout.Format(b.Layout.ShapeArray)} are not aligned: " +
                 $"the first has {k} columns but the second has {k2} rows.");
-        var batchShape = Check.Broadcast(op, A.Layout.Shape[..^2], B.Layout.Shape[..^2]);
+        var batchShape = Check.Broadcast(op, A.Layout.ShapeArray[..^2], B.Layout.ShapeArray[..^2]);
         int batch = Layout.Numel(batchShape);
         var A3 = Batched(A, batchShape, batch, m, k);
         var B3 = Batched(B, batchShape, batch, k, n);
@@ -33,8 +33,8 @@ public sealed partial class Tensor
         var g = new GemmArgs
         {
             Batch = batch, M = m, N = n, K = k,
-            OffA = A3.Layout.Offset, BatchA = A3.Layout.Strides[0], RowA = A3.Layout.Strides[1], ColA = A3.Layout.Strides[2],
-            OffB = B3.Layout.Offset, BatchB = B3.Layout.Strides[0], RowB = B3.Layout.Strides[1], ColB = B3.Layout.Strides[2],
+            OffA = A3.Layout.Offset, BatchA = A3.Layout.StridesArray[0], RowA = A3.Layout.StridesArray[1], ColA = A3.Layout.StridesArray[2],
+            OffB = B3.Layout.Offset, BatchB = B3.Layout.StridesArray[0], RowB = B3.Layout.StridesArray[1], ColB = B3.Layout.StridesArray[2],
         };
         a.Backend.MatMul(A3.Storage, B3.Storage, c.Storage, g);
         // Only the batched core is one recorded op; the promotions and broadcasts around it are recorded views.
@@ -52,16 +52,16 @@ public sealed partial class Tensor
     /// </summary>
     private static Tensor MatMul2D(Tensor a, Tensor b)
     {
-        int m = a.Layout.Shape[0], k = a.Layout.Shape[1], k2 = b.Layout.Shape[0], n = b.Layout.Shape[1];
+        int m = a.Layout.ShapeArray[0], k = a.Layout.ShapeArray[1], k2 = b.Layout.ShapeArray[0], n = b.Layout.ShapeArray[1];
         if (k != k2)
-            throw new ArgumentException($"MatMul: shapes {Layout.Format(a.Layout.Shape)} and {Layout.Format(b.Layout.Shape)} are not aligned: " +
+            throw new ArgumentException($"MatMul: shapes {Layout.Format(a.Layout.ShapeArray)} and {Layout.Format(b.Layout.ShapeArray)} are not aligned: " +
                 $"the first has {k} columns but the second has {k2} rows.");
         var c = Empty([m, n], DType.Float32, a.Device);
         var g = new GemmArgs
         {
             Batch = 1, M = m, N = n, K = k,
-            OffA = a.Layout.Offset, RowA = a.Layout.Strides[0], ColA = a.Layout.Strides[1],
-            OffB = b.Layout.Offset, RowB = b.Layout.Strides[0], ColB = b.Layout.Strides[1],
+            OffA = a.Layout.Offset, RowA = a.Layout.StridesArray[0], ColA = a.Layout.StridesArray[1],
+            OffB = b.Layout.Offset, RowB = b.Layout.StridesArray[0], ColB = b.Layout.StridesArray[1],
         };
         a.Backend.MatMul(a.Storage, b.Storage, c.Storage, g);
         return Autograd.Needed(a, b) ? RecordMatMul2D(a, b, c) : c;
@@ -76,14 +76,14 @@ public sealed partial class Tensor
     /// </summary>
     internal static Tensor Linear2D(Tensor x, Tensor w, Tensor? bias)
     {
-        int m = x.Layout.Shape[0], k = x.Layout.Shape[1], n = w.Layout.Shape[0];
+        int m = x.Layout.ShapeArray[0], k = x.Layout.ShapeArray[1], n = w.Layout.ShapeArray[0];
         var b = bias is null || bias.IsContiguous ? bias : bias.Dense(copy: true);
         var c = Empty([m, n], DType.Float32, x.Device);
         var g = new GemmArgs
         {
             Batch = 1, M = m, N = n, K = k,
-            OffA = x.Layout.Offset, RowA = x.Layout.Strides[0], ColA = x.Layout.Strides[1],
-            OffB = w.Layout.Offset, RowB = w.Layout.Strides[1], ColB = w.Layout.Strides[0], // Wᵀ as a view
+            OffA = x.Layout.Offset, RowA = x.Layout.StridesArray[0], ColA = x.Layout.StridesArray[1],
+            OffB = w.Layout.Offset, RowB = w.Layout.StridesArray[1], ColB = w.Layout.StridesArray[0], // Wᵀ as a view
             HasBias = b is null ? 0 : 1, OffBias = b?.Layout.Offset ?? 0,
         };
         x.Backend.MatMul(x.Storage, w.Storage, c.Storage, g, b?.Storage);
@@ -149,9 +149,9 @@ public sealed partial class Tensor
     {
         Check.Float32(op, x, "x");
         if (x.Rank != 4)
-            throw new ArgumentException($"{op}: expected input [batch, channels, height, width], got {Layout.Format(x.Layout.Shape)}.",
+            throw new ArgumentException($"{op}: expected input [batch, channels, height, width], got {Layout.Format(x.Layout.ShapeArray)}.",
                 "x");
-        var a = Check.Window(op, x.Layout.Shape, k, stride, padding, kernelName);
+        var a = Check.Window(op, x.Layout.ShapeArray, k, stride, padding, kernelName);
         xd = x.Dense();
         return a with { Offset = xd.Layout.Offset, Pad = pad };
     }
@@ -162,14 +162,14 @@ public sealed partial class Tensor
     /// </summary>
     internal static Tensor ConvProduct(Tensor w, Tensor cols, Tensor? bias)
     {
-        int o = w.Layout.Shape[0], k = w.Layout.Shape[1], batch = cols.Layout.Shape[0], l = cols.Layout.Shape[2];
+        int o = w.Layout.ShapeArray[0], k = w.Layout.ShapeArray[1], batch = cols.Layout.ShapeArray[0], l = cols.Layout.ShapeArray[2];
         var b = bias is null || bias.IsContiguous ? bias : bias.Dense(copy: true);
         var y = Empty([batch, o, l], DType.Float32, w.Device);
         var g = new GemmArgs
         {
             Batch = batch, M = o, N = l, K = k,
-            OffA = w.Layout.Offset, BatchA = 0, RowA = w.Layout.Strides[0], ColA = w.Layout.Strides[1],
-            OffB = cols.Layout.Offset, BatchB = cols.Layout.Strides[0], RowB = cols.Layout.Strides[1], ColB = cols.Layout.Strides[2],
+            OffA = w.Layout.Offset, BatchA = 0, RowA = w.Layout.StridesArray[0], ColA = w.Layout.StridesArray[1],
+            OffB = cols.Layout.Offset, BatchB = cols.Layout.StridesArray[0], RowB = cols.Layout.StridesArray[1], ColB = cols.Layout.StridesArray[2],
             HasBias = b is null ? 0 : 2, OffBias = b?.Layout.Offset ?? 0,
         };
         w.Backend.MatMul(w.Storage, cols.Storage, y.Storage, g, b?.Storage);

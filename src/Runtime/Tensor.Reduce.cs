@@ -13,7 +13,7 @@ public sealed partial class Tensor
     public Tensor Mean(int[]? axes = null, bool keepDim = false)
     {
         var norm = NormalizeAxes("Mean", axes);
-        int n = norm.Aggregate(1, (acc, a) => acc * Layout.Shape[a]);
+        int n = norm.Aggregate(1, (acc, a) => acc * Layout.ShapeArray[a]);
         return Sum(axes, keepDim) * (n == 0 ? float.NaN : 1f / n);
     }
     /// <summary>Mean over one axis.</summary>
@@ -88,8 +88,8 @@ public sealed partial class Tensor
     {
         Check.Float32(op, this, "x");
         var norm = NormalizeAxes(op, axes);
-        if (nonEmpty && norm.Any(a => Layout.Shape[a] == 0))
-            throw new ArgumentException($"{op}: cannot reduce over an empty dim (shape {Layout.Format(Layout.Shape)}); the result has no identity.");
+        if (nonEmpty && norm.Any(a => Layout.ShapeArray[a] == 0))
+            throw new ArgumentException($"{op}: cannot reduce over an empty dim (shape {Layout.Format(Layout.ShapeArray)}); the result has no identity.");
         var x = Dense();
         var shape = x.Shape;
         // Runs of adjacent reduced axes fold in one pass; a full reduction is a single [1, n, 1] pass.
@@ -109,8 +109,8 @@ public sealed partial class Tensor
         if (ReferenceEquals(x, this)) x = Dense(copy: true);
         // One tensor object for the result (a second view would keep the storage shared, and a fresh gradient could not be
         // handed to a leaf without a copy); the rule sees it in the kept-dims shape.
-        var keptShape = x.Layout.Shape;
-        if (!keepDim) x.Relayout(Layout.Contiguous(Layout.Shape.Where((_, d) => !norm.Contains(d)).ToArray(), x.Layout.Offset));
+        var keptShape = x.Layout.ShapeArray;
+        if (!keepDim) x.Relayout(Layout.Contiguous(Layout.ShapeArray.Where((_, d) => !norm.Contains(d)).ToArray(), x.Layout.Offset));
         var y = x;
         var input = this;
         return Autograd.Record(y, op, [this], g => [rule(input, keepDim ? y : y.Reshape(keptShape), g.Reshape(keptShape), norm)], this, y);
@@ -132,8 +132,8 @@ public sealed partial class Tensor
     {
         Check.Float32(op, this, "x");
         int ax = Layout.Axis(axis, Rank, op);
-        if (Rank > 0 && Layout.Shape[ax] == 0)
-            throw new ArgumentException($"{op}: cannot take the arg-{(max ? "max" : "min")} of an empty dim (shape {Layout.Format(Layout.Shape)}).");
+        if (Rank > 0 && Layout.ShapeArray[ax] == 0)
+            throw new ArgumentException($"{op}: cannot take the arg-{(max ? "max" : "min")} of an empty dim (shape {Layout.Format(Layout.ShapeArray)}).");
         var x = Dense();
         var shape = x.Shape;
         int outer = Prod(shape, 0, ax), n = Rank == 0 ? 1 : shape[ax], inner = Prod(shape, ax + 1, shape.Length);

@@ -9,7 +9,7 @@ public sealed partial class Tensor
         var target = InferShape(shape);
         var view = Layout.TryReshape(target);
         var y = view != null ? WithLayout(view) : Dense().WithLayout(Layout.Contiguous(target, 0));
-        return Moved(y, "Reshape", g => g.Reshape(Layout.Shape));
+        return Moved(y, "Reshape", g => g.Reshape(Layout.ShapeArray));
     }
 
     /// <summary>Records a movement op whose gradient is <paramref name="rule"/>(dL/dy).</summary>
@@ -22,7 +22,7 @@ public sealed partial class Tensor
         var target = InferShape(shape);
         var y = WithLayout(Layout.TryReshape(target) ?? throw new InvalidOperationException(
             $"View: a tensor with {Layout} cannot be viewed as {Layout.Format(target)} without copying; use Reshape or Contiguous()."));
-        return Moved(y, "View", g => g.Reshape(Layout.Shape));
+        return Moved(y, "View", g => g.Reshape(Layout.ShapeArray));
     }
 
     private int[] InferShape(int[] shape)
@@ -35,11 +35,11 @@ public sealed partial class Tensor
         {
             int known = Layout.Numel(s.Where((_, i) => i != infer).ToArray());
             if (known == 0 || Count % known != 0)
-                throw new ArgumentException($"Reshape: cannot infer -1 in {Layout.Format(shape)} for {Count} elements (shape {Layout.Format(Layout.Shape)}).");
+                throw new ArgumentException($"Reshape: cannot infer -1 in {Layout.Format(shape)} for {Count} elements (shape {Layout.Format(Layout.ShapeArray)}).");
             s[infer] = Count / known;
         }
         if (Layout.Numel(s) != Count)
-            throw new ArgumentException($"Reshape: shape {Layout.Format(shape)} holds {Layout.Numel(s)} elements but the tensor of shape {Layout.Format(Layout.Shape)} has {Count}.");
+            throw new ArgumentException($"Reshape: shape {Layout.Format(shape)} holds {Layout.Numel(s)} elements but the tensor of shape {Layout.Format(Layout.ShapeArray)} has {Count}.");
         return s;
     }
 
@@ -52,7 +52,7 @@ public sealed partial class Tensor
     {
         var o = Check.NotNull(nameof(Permute), order, nameof(order)).Select(a => Layout.Axis(a, Rank, nameof(Permute))).ToArray();
         if (o.Length != Rank || o.Distinct().Count() != Rank)
-            throw new ArgumentException($"Permute: {Layout.Format(order)} is not a permutation of the {Rank} dims of a tensor of shape {Layout.Format(Layout.Shape)}.");
+            throw new ArgumentException($"Permute: {Layout.Format(order)} is not a permutation of the {Rank} dims of a tensor of shape {Layout.Format(Layout.ShapeArray)}.");
         var inverse = new int[Rank];
         for (int i = 0; i < Rank; i++) inverse[o[i]] = i;
         return Moved(WithLayout(Layout.Permute(o)), "Permute", g => g.Permute(inverse));
@@ -78,7 +78,7 @@ public sealed partial class Tensor
     /// <exception cref="ArgumentOutOfRangeException">axis is out of range, or step is not positive.</exception>
     public Tensor Slice(int axis, int start, int? end = null, int step = 1)
     {
-        int ax = Layout.Dim(axis, Rank, nameof(Slice)), n = Layout.Shape[ax];
+        int ax = Layout.Dim(axis, Rank, nameof(Slice)), n = Layout.ShapeArray[ax];
         if (step <= 0) throw new ArgumentOutOfRangeException(nameof(step), step, $"Slice: step must be positive, got {step}.");
         int s = Math.Clamp(start < 0 ? start + n : start, 0, n);
         int e = Math.Clamp(end is { } x ? (x < 0 ? x + n : x) : n, 0, n);
@@ -90,16 +90,16 @@ public sealed partial class Tensor
     /// <exception cref="ArgumentOutOfRangeException">axis is out of range, or index is outside [-size, size).</exception>
     public Tensor Select(int axis, int index)
     {
-        int ax = Layout.Dim(axis, Rank, nameof(Select)), n = Layout.Shape[ax];
+        int ax = Layout.Dim(axis, Rank, nameof(Select)), n = Layout.ShapeArray[ax];
         if (index < -n || index >= n)
             throw new ArgumentOutOfRangeException(nameof(index), index,
-                $"Select: index {index} is out of range for dim {axis} of size {n} (shape {Layout.Format(Layout.Shape)}); " +
+                $"Select: index {index} is out of range for dim {axis} of size {n} (shape {Layout.Format(Layout.ShapeArray)}); " +
                 $"expected {-n}..{n - 1}.");
         int at = index < 0 ? index + n : index;
         var sliced = Layout.Slice(ax, at, at + 1, 1);
-        var shape = sliced.Shape.Where((_, i) => i != ax).ToArray();
-        var strides = sliced.Strides.Where((_, i) => i != ax).ToArray();
-        return Moved(WithLayout(new Layout(shape, strides, sliced.Offset)), "Select", g => Grads.Scatter(this, g, z => z.Select(ax, at)));
+        var shape = sliced.ShapeArray.Where((_, i) => i != ax).ToArray();
+        var strides = sliced.StridesArray.Where((_, i) => i != ax).ToArray();
+        return Moved(WithLayout(Layout.Owned(shape, strides, sliced.Offset)), "Select", g => Grads.Scatter(this, g, z => z.Select(ax, at)));
     }
 
     /// <summary>x[i]: the sub-tensor at index i of dim 0; x[i, j] for two dims (views). Negative indices count from the end.</summary>
@@ -121,7 +121,7 @@ public sealed partial class Tensor
     {
         int lead = Check.NotNull(nameof(Expand), shape, nameof(shape)).Length - Rank;
         if (lead < 0)
-            throw new ArgumentException($"Expand: a tensor of shape {Layout.Format(Layout.Shape)} cannot be expanded to " +
+            throw new ArgumentException($"Expand: a tensor of shape {Layout.Format(Layout.ShapeArray)} cannot be expanded to " +
                 $"{Layout.Format(shape)}, which has fewer dims.", nameof(shape));
         int[]? resolved = null;
         for (int d = 0; d < shape.Length; d++)
@@ -131,14 +131,14 @@ public sealed partial class Tensor
                 throw new ArgumentOutOfRangeException(nameof(shape), shape[d], $"Expand: size {shape[d]} at dim {d} of " +
                     $"{Layout.Format(shape)} is invalid; sizes must be >= 0, or -1 to keep the size of one of the tensor's dims (not " +
                     $"of the {lead} new leading dims).");
-            (resolved ??= (int[])shape.Clone())[d] = Layout.Shape[d - lead];
+            (resolved ??= (int[])shape.Clone())[d] = Layout.ShapeArray[d - lead];
         }
         var target = resolved ?? shape;
         for (int d = 0; d < Rank; d++)
-            if (Layout.Shape[d] != target[d + lead] && Layout.Shape[d] != 1)
-                throw new ArgumentException($"Expand: a tensor of shape {Layout.Format(Layout.Shape)} cannot be expanded to " +
-                    $"{Layout.Format(shape)}: dim {d + lead} is {Layout.Shape[d]}, and only size-1 dims can grow.", nameof(shape));
-        return Moved(WithLayout(Layout.Expand(target)), "Expand", g => g.SumTo(Layout.Shape));
+            if (Layout.ShapeArray[d] != target[d + lead] && Layout.ShapeArray[d] != 1)
+                throw new ArgumentException($"Expand: a tensor of shape {Layout.Format(Layout.ShapeArray)} cannot be expanded to " +
+                    $"{Layout.Format(shape)}: dim {d + lead} is {Layout.ShapeArray[d]}, and only size-1 dims can grow.", nameof(shape));
+        return Moved(WithLayout(Layout.Expand(target)), "Expand", g => g.SumTo(Layout.ShapeArray));
     }
 
     /// <summary>Inserts a size-1 dim at <paramref name="axis"/> (a view).</summary>
@@ -148,20 +148,20 @@ public sealed partial class Tensor
         if (ax < 0 || ax > Rank)
             throw new ArgumentOutOfRangeException(nameof(axis), axis,
                 $"Unsqueeze: axis {axis} is out of range for rank {Rank} (expected {-Rank - 1}..{Rank}).");
-        var shape = Layout.Shape.ToList(); var strides = Layout.Strides.ToList();
+        var shape = Layout.ShapeArray.ToList(); var strides = Layout.StridesArray.ToList();
         shape.Insert(ax, 1);
-        strides.Insert(ax, ax < Rank ? Layout.Strides[ax] * Layout.Shape[ax] : 1);
-        return Moved(WithLayout(new Layout(shape.ToArray(), strides.ToArray(), Layout.Offset)), "Unsqueeze", g => g.Reshape(Layout.Shape));
+        strides.Insert(ax, ax < Rank ? Layout.StridesArray[ax] * Layout.ShapeArray[ax] : 1);
+        return Moved(WithLayout(Layout.Owned(shape.ToArray(), strides.ToArray(), Layout.Offset)), "Unsqueeze", g => g.Reshape(Layout.ShapeArray));
     }
 
     /// <summary>Removes size-1 dims (all, or only <paramref name="axis"/>) (a view).</summary>
     public Tensor Squeeze(int? axis = null)
     {
         int? ax = axis is { } a ? Layout.Axis(a, Rank, nameof(Squeeze)) : null;
-        bool Keep(int d) => Layout.Shape[d] != 1 || (ax is { } only && only != d);
+        bool Keep(int d) => Layout.ShapeArray[d] != 1 || (ax is { } only && only != d);
         var dims = Enumerable.Range(0, Rank).Where(Keep).ToArray();
-        var y = WithLayout(new Layout(dims.Select(d => Layout.Shape[d]).ToArray(), dims.Select(d => Layout.Strides[d]).ToArray(), Layout.Offset));
-        return Moved(y, "Squeeze", g => g.Reshape(Layout.Shape));
+        var y = WithLayout(Layout.Owned(dims.Select(d => Layout.ShapeArray[d]).ToArray(), dims.Select(d => Layout.StridesArray[d]).ToArray(), Layout.Offset));
+        return Moved(y, "Squeeze", g => g.Reshape(Layout.ShapeArray));
     }
 
     /// <summary>This tensor if already dense and row-major, else a dense copy.</summary>
@@ -173,7 +173,7 @@ public sealed partial class Tensor
     /// <summary>Copies this tensor's elements, converted, into <paramref name="dst"/> (same shape) and returns dst.</summary>
     internal Tensor CopyInto(Tensor dst)
     {
-        var map = Backends.StridedMap.Create(Layout.Shape, Layout, dst.Layout);
+        var map = Backends.StridedMap.Create(Layout.ShapeArray, Layout, dst.Layout);
         dst.Backend.Copy(Storage, dst.Storage, map, Count);
         return dst;
     }

@@ -28,7 +28,7 @@ public sealed partial class Tensor : IDisposable
     /// <summary>Shape, strides and offset into <see cref="Storage"/>.</summary>
     public Layout Layout { get; private set; }
     /// <summary>Dimension sizes, outermost first (a copy; the tensor is unaffected by changes).</summary>
-    public int[] Shape => (int[])Layout.Shape.Clone();
+    public int[] Shape => (int[])Layout.ShapeArray.Clone();
     /// <summary>Number of dimensions.</summary>
     public int Rank => Layout.Rank;
     /// <summary>Number of elements.</summary>
@@ -42,7 +42,7 @@ public sealed partial class Tensor : IDisposable
 
     /// <summary>Size of dimension <paramref name="axis"/> (negative counts from the end).</summary>
     /// <exception cref="ArgumentOutOfRangeException">axis is out of range (a 0-D tensor has no dims).</exception>
-    public int Size(int axis) => Layout.Shape[Layout.Dim(axis, Rank, nameof(Size))];
+    public int Size(int axis) => Layout.ShapeArray[Layout.Dim(axis, Rank, nameof(Size))];
 
     /// <summary>Releases this tensor's hold on its storage; the memory returns to the device pool when no view uses it.</summary>
     public void Dispose()
@@ -81,10 +81,10 @@ public sealed partial class Tensor : IDisposable
         _storage = storage;
         Layout = source.Layout; // graphs that saved this tensor see another storage and layout, and refuse to use it
         if (!_disposed) old.Release();
-        if (Grad is { } g && (g.Device != Device || !g.Layout.Shape.SequenceEqual(Layout.Shape)))
+        if (Grad is { } g && (g.Device != Device || !g.Layout.ShapeArray.SequenceEqual(Layout.ShapeArray)))
         {
             using var _ = TensorScope.Suspend();
-            Grad = g.Layout.Shape.SequenceEqual(Layout.Shape) ? g.To(Device) : null;
+            Grad = g.Layout.ShapeArray.SequenceEqual(Layout.ShapeArray) ? g.To(Device) : null;
         }
     }
 

@@ -147,8 +147,9 @@ public class PublicApiArgumentTests
             {
                 // Compiler-made record members (<Clone>$) and out-parameter deconstruction take nothing a caller chooses.
                 if (m.Name.StartsWith('<') || m.GetParameters().Any(p => p.ParameterType.IsByRef)) continue;
-                // Spans cannot be boxed for reflection; Layout.Numel and Format are tested directly (ArgumentCheckTests).
-                if (m.GetParameters().Any(p => p.ParameterType.IsByRefLike)) continue;
+                // Spans cannot be boxed for reflection; Layout.Numel and Format are tested directly (ArgumentCheckTests), and
+                // Layout.Shape/Strides are read-only spans (LayoutTests).
+                if (m.GetParameters().Any(p => p.ParameterType.IsByRefLike) || m.ReturnType.IsByRefLike) continue;
                 if (!m.IsGenericMethodDefinition) { yield return m; continue; }
                 foreach (var arg in new[] { typeof(float), typeof(long), typeof(byte) })
                     yield return m.MakeGenericMethod(Enumerable.Repeat(arg, m.GetGenericArguments().Length).ToArray());

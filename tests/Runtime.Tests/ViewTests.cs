@@ -63,3 +63,25 @@ public class ViewTests
         Assert.Equal(new[] { 1, 1, 1 }, Tensor.Ones(1, 1, 1).Shape);
     }
 }
+
+public class LayoutTests
+{
+    [Fact]
+    public void ALayoutCannotBeChangedFromOutside()
+    {
+        var shape = new[] { 2, 3 }; var strides = new[] { 3, 1 };
+        var layout = new Layout(shape, strides, 0);
+        shape[0] = 1 << 20; strides[1] = 1000; // the caller's arrays were copied
+        Assert.Equal(new[] { 2, 3 }, layout.Shape.ToArray());
+        Assert.Equal(new[] { 3, 1 }, layout.Strides.ToArray());
+        var t = Tensor.Zeros(2, 3);
+        var mine = t.Shape;
+        mine[0] = 99; // Tensor.Shape is a copy; Layout.Shape is a read-only span (no writes compile)
+        Assert.Equal(new[] { 2, 3 }, t.Layout.Shape.ToArray());
+        var c = Layout.Contiguous(shape);
+        shape[1] = 7;
+        Assert.Equal(1 << 20, c.Shape[0]);
+        Assert.Equal(1000, new Layout(shape, strides, 0).Strides[1]);
+        Assert.Equal(3, c.Shape[1]);
+    }
+}

@@ -20,7 +20,7 @@ internal static partial class Grads
     public static Tensor ScatterAlong(Tensor x, Tensor indicesKept, Tensor gKept, int axis)
     {
         var dx = Tensor.Empty(x.Shape, DType.Float32, x.Device);
-        var shape = x.Layout.Shape;
+        var shape = x.Layout.ShapeArray;
         int n = x.Rank == 0 ? 1 : shape[axis], inner = 1, outer = 1;
         for (int d = 0; d < axis; d++) outer *= shape[d];
         for (int d = axis + 1; d < shape.Length; d++) inner *= shape[d];
@@ -41,7 +41,7 @@ internal static partial class Grads
     public static Tensor ScatterAddRows(Tensor x, Tensor index, Tensor g)
     {
         var z = Tensor.Zeros(x.Shape, DType.Float32, x.Device);
-        int rows = x.Layout.Shape[0], cols = x.Count / Math.Max(rows, 1);
+        int rows = x.Layout.ShapeArray[0], cols = x.Count / Math.Max(rows, 1);
         var src = g.Dense();
         x.Backend.IndexAddRows(z.Storage, rows, cols, index.Storage, index.Layout.Offset, src.Storage, src.Layout.Offset, index.Count);
         return z;
@@ -53,9 +53,9 @@ public sealed partial class Tensor
     /// <summary>Sums a broadcast gradient back to <paramref name="shape"/>: over added leading dims and over dims that were 1.</summary>
     internal Tensor SumTo(int[] shape)
     {
-        if (Layout.Shape.SequenceEqual(shape)) return this;
+        if (Layout.ShapeArray.SequenceEqual(shape)) return this;
         int lead = Rank - shape.Length;
-        var axes = Enumerable.Range(0, Rank).Where(d => d < lead || (shape[d - lead] == 1 && Layout.Shape[d] != 1)).ToArray();
+        var axes = Enumerable.Range(0, Rank).Where(d => d < lead || (shape[d - lead] == 1 && Layout.ShapeArray[d] != 1)).ToArray();
         if (axes.Length == 0) return Reshape(shape);
         var summed = Sum(axes, keepDim: true);
         if (Autograd.IsEnabled) return summed.Reshape(shape);

@@ -57,13 +57,13 @@ public sealed partial class Tensor
             throw new InvalidOperationException("Backward: this tensor does not require grad and has no recorded graph. Set RequiresGrad on the " +
                 "leaves before computing with them (and not inside Autograd.NoGrad()).");
         if (gradient is null && Count != 1)
-            throw new InvalidOperationException($"Backward: this tensor has shape {Layout.Format(Layout.Shape)}; only a one-element tensor " +
+            throw new InvalidOperationException($"Backward: this tensor has shape {Layout.Format(Layout.ShapeArray)}; only a one-element tensor " +
                 "can start backward without an explicit gradient. Pass Backward(gradient) with the same shape, or reduce it first (e.g. Sum()).");
         if (gradient != null)
         {
             Check.SameDevice(nameof(Backward), this, "this", gradient, "gradient");
-            if (!gradient.Layout.Shape.SequenceEqual(Layout.Shape))
-                throw new ArgumentException($"Backward: the gradient has shape {Layout.Format(gradient.Layout.Shape)} but this tensor has {Layout.Format(Layout.Shape)}.");
+            if (!gradient.Layout.ShapeArray.SequenceEqual(Layout.ShapeArray))
+                throw new ArgumentException($"Backward: the gradient has shape {Layout.Format(gradient.Layout.ShapeArray)} but this tensor has {Layout.Format(Layout.ShapeArray)}.");
         }
         var g = gradient ?? (Rank == 0 ? One(Device) : Full(Shape, 1, DType, Device));
         if (Node is null) { AccumulateGrad(g); return; }

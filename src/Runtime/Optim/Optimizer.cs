@@ -21,7 +21,7 @@ public abstract class Optimizer : IDisposable
         for (int i = 0; i < tensors.Length; i++)
         {
             var p = tensors[i] ?? throw new ArgumentNullException(nameof(parameters), $"{GetType().Name}: parameter {i} is null.");
-            if (!p.RequiresGrad || !p.IsLeaf) throw new ArgumentException($"{GetType().Name}: parameter {i} (shape {Layout.Format(p.Layout.Shape)}) is not a leaf that requires grad.");
+            if (!p.RequiresGrad || !p.IsLeaf) throw new ArgumentException($"{GetType().Name}: parameter {i} (shape {Layout.Format(p.Layout.ShapeArray)}) is not a leaf that requires grad.");
             Check(p, i, null);
         }
         _sources = tensors.Select(t => (IParameter)new FixedParameter(t!)).ToArray();
@@ -94,8 +94,8 @@ public abstract class Optimizer : IDisposable
         {
             var s = _sources[i];
             if (!s.IsInitialized || s.Data is not { Grad: { } g } p) continue;
-            if (g.Device != p.Device || !g.Layout.Shape.SequenceEqual(p.Layout.Shape))
-                throw new InvalidOperationException($"{GetType().Name}: a gradient of shape {Layout.Format(g.Layout.Shape)} on {g.Device} does not fit its parameter {Name(s)} {Layout.Format(p.Layout.Shape)} on {p.Device}.");
+            if (g.Device != p.Device || !g.Layout.ShapeArray.SequenceEqual(p.Layout.ShapeArray))
+                throw new InvalidOperationException($"{GetType().Name}: a gradient of shape {Layout.Format(g.Layout.ShapeArray)} on {g.Device} does not fit its parameter {Name(s)} {Layout.Format(p.Layout.ShapeArray)} on {p.Device}.");
             Check(p, i, s);
         }
         StepCount++;
