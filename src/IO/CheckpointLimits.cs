@@ -32,6 +32,15 @@ internal static class CheckpointLimits
     /// <summary>The most managed bytes reading a file of <paramref name="fileBytes"/> bytes may allocate.</summary>
     public static long ReadAllocationBound(long fileBytes) => ReadAllocationFactor * fileBytes + ReadAllocationSlack;
 
+    /// <summary>The element count of a tensor of <paramref name="shape"/>, or -1 when the runtime cannot hold such a tensor:
+    /// its dims, zeros counted as 1, multiply past <see cref="int.MaxValue"/> (so an empty [0, 65536, 65536] too, whose
+    /// strides would not fit an int). The runtime's own rule (<see cref="Layout.Numel(ReadOnlySpan{int})"/>).</summary>
+    public static long Elements(ReadOnlySpan<int> shape) => Check.Elements(shape) is var n and >= 0 ? n : -1;
+
+    /// <summary>What <see cref="Elements"/> refuses, for messages.</summary>
+    public const string ShapeLimit = "is beyond what a tensor can hold: its dims, zeros counted as 1, must multiply to at most " +
+        "2147483647 (a tensor indexes its elements and strides with 32-bit ints)";
+
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>The UTF-8 length of <paramref name="s"/>, or why it has none (a lone surrogate cannot be encoded).</summary>

@@ -131,17 +131,14 @@ internal sealed partial class CheckpointReader
             if (rank < 0 || rank > CheckpointLimits.MaxRank)
                 throw Bad($"tensor {i}: rank {rank} exceeds the limit of {CheckpointLimits.MaxRank}", ref r);
             var shape = rank == 0 ? [] : new int[rank];
-            long elements = 1;
             for (int d = 0; d < rank; d++)
             {
                 long dim = r.ReadInt64();
                 if (dim < 0 || dim > int.MaxValue) throw Bad($"tensor {i}: dim {d} is {dim}", ref r);
                 shape[d] = (int)dim;
-                // Both factors are at most 2^31 and the product is refused above 2^31, so it never overflows.
-                elements = Math.Min(elements * dim, 1L + int.MaxValue);
             }
-            if (elements > int.MaxValue)
-                throw Bad($"tensor {i}: its shape holds more than the {int.MaxValue} elements a tensor can", ref r);
+            long elements = CheckpointLimits.Elements(shape);
+            if (elements < 0) throw Bad($"tensor {i}: the shape {Layout.Format(shape)} {CheckpointLimits.ShapeLimit}", ref r);
             long bytes = elements * dtype.SizeOf();
             if (bytes > _length - offset)
                 throw new CheckpointFormatException(

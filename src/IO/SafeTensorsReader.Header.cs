@@ -113,17 +113,15 @@ internal static partial class SafeTensorsReader
         if (r.TokenType != JsonTokenType.StartArray) throw Bad($"the shape of {Name(name)} is {Token(ref r)}, not an array");
         Span<int> dims = stackalloc int[CheckpointLimits.MaxRank];
         int rank = 0;
-        long elements = 1;
         while (Next(ref r) != JsonTokenType.EndArray)
         {
             if (rank == CheckpointLimits.MaxRank) throw Bad($"the shape of {Name(name)} has more than {CheckpointLimits.MaxRank} dims");
             long d = Integer(ref r) ?? throw NotInteger(ref r, $"dim {rank} of {Name(name)}");
             if (d > int.MaxValue) throw Bad($"dim {rank} of {Name(name)} is {d}, more than a tensor can hold");
             dims[rank++] = (int)d;
-            // Both factors are at most 2^31 and the product is refused above 2^31, so it never overflows.
-            elements = Math.Min(elements * d, 1L + int.MaxValue);
         }
-        if (elements > int.MaxValue) throw Bad($"the shape of {Name(name)} holds more than the {int.MaxValue} elements a tensor can");
+        if (CheckpointLimits.Elements(dims[..rank]) < 0)
+            throw Bad($"the shape {Layout.Format(dims[..rank])} of {Name(name)} {CheckpointLimits.ShapeLimit}");
         return rank == 0 ? [] : dims[..rank].ToArray();
     }
 

@@ -145,7 +145,34 @@ public class CheckpointTests
         long before = GC.GetAllocatedBytesForCurrentThread();
         var e = Assert.Throws<CheckpointFormatException>(() => Read(file));
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20, "allocated more than 1 MiB");
-        Assert.Contains("elements", e.Message);
+        Assert.Contains("beyond what a tensor can hold", e.Message);
+    }
+
+    [Theory]
+    [InlineData(new[] { 0, 65536, 65536 })]
+    [InlineData(new[] { 65536, 0, 65536 })]
+    [InlineData(new[] { 0, 2147483647, 2 })]
+    public void EmptyShapesTheRuntimeCannotHoldAreFormatErrors(int[] shape)
+    {
+        // No elements, no bytes: but strides of 2^32 do not fit a tensor's 32-bit indexing, so the reader must refuse it
+        // with its own exception, not let the runtime's ArgumentException out.
+        var file = Forge(w =>
+        {
+            w.Write("tensors"); w.WriteArrayHeader(1);
+            w.WriteArrayHeader(3); w.Write("float32"); w.WriteArrayHeader(shape.Length);
+            foreach (var d in shape) w.Write(d);
+            w.Write(0u);
+            w.Write("root"); w.WriteArrayHeader(2); w.Write(0); w.Write(0);
+            w.Flush();
+        });
+        Assert.Contains("beyond what a tensor can hold", Assert.Throws<CheckpointFormatException>(() => Read(file)).Message);
+        var json = "{\"a\":{\"dtype\":\"F32\",\"shape\":[" + string.Join(",", shape) + "],\"data_offsets\":[0,0]}}";
+        var h = System.Text.Encoding.UTF8.GetBytes(json);
+        var st = new byte[8 + h.Length];
+        BitConverter.TryWriteBytes(st, (ulong)h.Length);
+        h.CopyTo(st, 8);
+        Assert.Contains("beyond what a tensor can hold",
+            Assert.Throws<CheckpointFormatException>(() => SafeTensors.Read(new MemoryStream(st))).Message);
     }
 
     [Fact]
