@@ -27,24 +27,60 @@ public sealed partial class Tensor
     public Tensor ZeroInPlace() => FillInPlace(0f);
 
     /// <summary>Copies <paramref name="source"/> (broadcast to this shape, converted to this dtype) into this tensor, in place.
-    /// Works through views: <c>w.Slice(0, 0, 2).CopyFrom(x)</c> writes into w.</summary>
+    /// Works through views: <c>w.Slice(0, 0, 2).CopyFrom(x)</c> writes into w. A source that shares memory with this tensor
+    /// (<c>w.CopyFrom(w.T)</c>) is read as it was before the write.</summary>
     public Tensor CopyFrom(Tensor source)
     {
         CheckInPlace("CopyFrom", Check.NotNull("CopyFrom", source, nameof(source)));
         // Straight from the source's storage through a broadcast layout: a view tensor here would hold the source's storage
         // until the GC finds it, so a disposed source could not return its memory to the pool.
-        var map = StridedMap.Create(Layout.ShapeArray, source.Layout.Expand(Layout.ShapeArray), Layout);
-        Backend.Copy(source.Storage, Storage, map, Count);
+        var (src, layout) = Unaliased(source);
+        var map = StridedMap.Create(Layout.ShapeArray, layout, Layout);
+        Backend.Copy(src.Storage, Storage, map, Count);
+        if (!ReferenceEquals(src, source)) src.Dispose();
         _storage.Bump();
         return this;
+    }
+
+    /// <summary>
+    /// What an in-place write into this tensor reads from <paramref name="source"/>, and its layout broadcast to this
+    /// shape: the source itself, or a dense copy when it shares memory with this tensor in another arrangement (a
+    /// transpose, a shifted slice, a broadcast row of itself). Reading and writing the same elements in different orders
+    /// would read values the write already changed; PyTorch refuses partial overlap, here the result is what it would be
+    /// without the overlap. The same arrangement (x += x) needs no copy: each element reads only itself.
+    /// </summary>
+    private (Tensor Source, Layout Layout) Unaliased(Tensor source)
+    {
+        var layout = source.Layout.Expand(Layout.ShapeArray);
+        if (!ReferenceEquals(source.Storage, Storage) || SameElements(layout, Layout) || !Overlap(layout, Layout)) return (source, layout);
+        var copy = source.Dense(copy: true);
+        return (copy, copy.Layout.Expand(Layout.ShapeArray));
+    }
+
+    private static bool SameElements(Layout a, Layout b) =>
+        a.Offset == b.Offset && a.ShapeArray.AsSpan().SequenceEqual(b.ShapeArray) && a.StridesArray.AsSpan().SequenceEqual(b.StridesArray);
+
+    /// <summary>Whether the storage ranges the two layouts touch intersect (strides are never negative).</summary>
+    private static bool Overlap(Layout a, Layout b)
+    {
+        if (a.Count == 0 || b.Count == 0) return false;
+        static long Last(Layout l)
+        {
+            long last = l.Offset;
+            for (int d = 0; d < l.Rank; d++) last += (long)(l.ShapeArray[d] - 1) * l.StridesArray[d];
+            return last;
+        }
+        return a.Offset <= Last(b) && b.Offset <= Last(a);
     }
 
     internal Tensor InPlace<TOp>(string op, Tensor other, TOp f) where TOp : struct, IBinaryOp
     {
         CheckInPlace(op, Check.NotNull(op, other, nameof(other)));
         Check.Float32(op, this, "this"); Check.Float32(op, other, "other");
-        var map = StridedMap.Create(Layout.ShapeArray, Layout, other.Expand(Shape).Layout, Layout);
-        Backend.Binary(Storage, other.Storage, Storage, map, Count, f);
+        var (src, layout) = Unaliased(other);
+        var map = StridedMap.Create(Layout.ShapeArray, Layout, layout, Layout);
+        Backend.Binary(Storage, src.Storage, Storage, map, Count, f);
+        if (!ReferenceEquals(src, other)) src.Dispose();
         _storage.Bump();
         return this;
     }

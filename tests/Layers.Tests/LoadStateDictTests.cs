@@ -85,6 +85,10 @@ public class LoadStateDictTests
         Assert.Throws<ArgumentException>(() => p.Data = Tensor.Ones(3, 2));
         Assert.Throws<ArgumentException>(() => p.Data = Tensor.Ones([2, 3], DType.Float64));
         Assert.Throws<ArgumentNullException>(() => p.Data = null!);
+        // A source sharing the parameter's own memory (its transpose) is read before it is overwritten.
+        var square = new Parameter(Tensor.FromArray(Enumerable.Range(0, 16).Select(i => (float)i).ToArray(), [4, 4]));
+        square.Data = square.Data.T;
+        Assert.Equal(Enumerable.Range(0, 16).Select(i => (float)(i % 4 * 4 + i / 4)).ToArray(), square.Data.ToArray<float>());
         // A deferred dim takes the assigned size.
         var deferred = new Parameter([2, -1], Init.Zeros) { Data = Tensor.Ones(2, 5) };
         Assert.Equal(new[] { 2, 5 }, deferred.Shape);

@@ -211,3 +211,40 @@ public class ElementwiseTests
         Assert.True(bad < 0, $"in place: element {bad} differs");
     }
 }
+
+/// <summary>In-place writes whose source shares memory with the destination read the source as it was before the write.</summary>
+public class InPlaceOverlapTests
+{
+    public static TheoryData<string, string> Cases()
+    {
+        var d = new TheoryData<string, string>();
+        foreach (var dev in TestDevices.Names) foreach (var c in Ops.Keys) d.Add(dev, c);
+        return d;
+    }
+
+    /// <summary>Each case: the in-place write on x (4×4, values 0..15) and the same computed from an independent copy.</summary>
+    private static readonly Dictionary<string, (Action<Tensor> InPlace, Func<Tensor, Tensor> Expected)> Ops = new()
+    {
+        ["copy transpose"] = (x => x.CopyFrom(x.T), x => x.T.Contiguous()),
+        ["add transpose"] = (x => x.AddInPlace(x.T), x => x + x.T),
+        ["sub self"] = (x => x.SubInPlace(x), x => x - x),
+        ["mul broadcast row"] = (x => x.MulInPlace(x.Slice(0, 0, 1)), x => x * x.Slice(0, 0, 1)),
+        ["copy shifted rows"] = (x => x.Slice(0, 1).CopyFrom(x.Slice(0, 0, 3)),
+            x => Tensor.Concat([x.Slice(0, 0, 1), x.Slice(0, 0, 3)])),
+        ["copy odd columns to even"] = (x => x.Slice(1, 0, null, 2).CopyFrom(x.Slice(1, 1, null, 2)),
+            x => Tensor.Stack([x.Select(1, 1), x.Select(1, 1), x.Select(1, 3), x.Select(1, 3)], 1)),
+        ["div flipped halves"] = (x => x.Slice(0, 0, 2).DivInPlace(x.Slice(0, 1, 3)),
+            x => Tensor.Concat([x.Slice(0, 0, 2) / x.Slice(0, 1, 3), x.Slice(0, 2)])),
+    };
+
+    [Theory, MemberData(nameof(Cases))]
+    public void OverlappingSourcesAreReadBeforeTheWrite(string device, string op)
+    {
+        var d = TestDevices.Use(device);
+        var values = Enumerable.Range(1, 16).Select(v => (float)v).ToArray();
+        var x = Tensor.FromArray(values, [4, 4], d);
+        var expected = Ops[op].Expected(Tensor.FromArray(values, [4, 4], d)).ToArray<float>();
+        Ops[op].InPlace(x);
+        Assert.Equal(expected, x.ToArray<float>());
+    }
+}
