@@ -18,20 +18,29 @@ public static class Checkpoint
     /// of earlier saves to the same path are removed first (see <see cref="RemoveStaleTemporaryFiles"/>).</summary>
     /// <exception cref="ArgumentException">The tree or the metadata breaks a limit (the message names the key and the limit);
     /// nothing was written and the previous file is intact.</exception>
-    public static void Save(string path, CheckpointValue value, IReadOnlyDictionary<string, string>? meta = null) =>
+    /// <exception cref="ArgumentNullException">path or value is null.</exception>
+    public static void Save(string path, CheckpointValue value, IReadOnlyDictionary<string, string>? meta = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(value);
         SaveAtomic(path, value, meta, s => s);
+    }
 
     /// <summary>Saves one tensor (the chapter's <c>x-file</c>).</summary>
     /// <exception cref="ArgumentException">The tensor breaks a limit (rank over 32).</exception>
-    public static void Save(string path, Tensor tensor) => Save(path, new TensorValue(tensor));
+    /// <exception cref="ArgumentNullException">path or tensor is null.</exception>
+    public static void Save(string path, Tensor tensor) => Save(path, new TensorValue(tensor ?? throw new ArgumentNullException(nameof(tensor))));
     /// <summary>Saves a list of tensors.</summary>
     /// <exception cref="ArgumentException">A tensor breaks a limit (rank over 32).</exception>
+    /// <exception cref="ArgumentNullException">path, the sequence or one of its tensors is null.</exception>
     public static void Save(string path, IEnumerable<Tensor> tensors) =>
-        Save(path, new ListValue(tensors.Select(t => (CheckpointValue)t).ToList()));
+        Save(path, new ListValue((tensors ?? throw new ArgumentNullException(nameof(tensors))).Select(t => (CheckpointValue)t).ToList()));
     /// <summary>Saves a string-keyed dictionary of tensors (order kept).</summary>
     /// <exception cref="ArgumentException">A key or tensor breaks a limit (the message names it).</exception>
+    /// <exception cref="ArgumentNullException">path, the sequence, a key or a tensor is null.</exception>
     public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors)
     {
+        ArgumentNullException.ThrowIfNull(tensors);
         var d = new OrderedDictionary<string, CheckpointValue>();
         foreach (var (k, v) in tensors) d.Add(k, v);
         Save(path, new DictValue(d));
@@ -39,8 +48,13 @@ public static class Checkpoint
 
     /// <summary>Writes a checkpoint to any stream (not atomic: use the path overloads for files).</summary>
     /// <exception cref="ArgumentException">The tree or the metadata breaks a limit; nothing was written to the stream.</exception>
-    public static void Write(Stream stream, CheckpointValue value, IReadOnlyDictionary<string, string>? meta = null) =>
+    /// <exception cref="ArgumentNullException">stream or value is null.</exception>
+    public static void Write(Stream stream, CheckpointValue value, IReadOnlyDictionary<string, string>? meta = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(value);
         CheckpointWriter.Write(stream, value, meta);
+    }
 
     /// <summary>
     /// Removes the temporary files that saves to <paramref name="path"/> (by <see cref="Save(string, CheckpointValue,

@@ -4,7 +4,8 @@ namespace DeepSharp.IO;
 public abstract record CheckpointValue
 {
     /// <summary>A tensor leaf.</summary>
-    public static implicit operator CheckpointValue(Tensor t) => new TensorValue(t);
+    /// <exception cref="ArgumentNullException"><paramref name="t"/> is null.</exception>
+    public static implicit operator CheckpointValue(Tensor t) => new TensorValue(t ?? throw new ArgumentNullException(nameof(t)));
 
     /// <summary>The tensor, when this is one.</summary>
     /// <exception cref="InvalidOperationException">This is a list or a dictionary.</exception>
@@ -24,9 +25,17 @@ public abstract record CheckpointValue
 }
 
 /// <summary>A tensor in a checkpoint tree.</summary>
-public sealed record TensorValue(Tensor Tensor) : CheckpointValue;
+public sealed record TensorValue(Tensor Tensor) : CheckpointValue
+{
+    /// <summary>The tensor.</summary>
+    public Tensor Tensor { get; init => field = value ?? throw new ArgumentNullException(nameof(value)); } = Tensor ?? throw new ArgumentNullException(nameof(Tensor));
+}
 /// <summary>A list in a checkpoint tree.</summary>
-public sealed record ListValue(IReadOnlyList<CheckpointValue> Items) : CheckpointValue;
+public sealed record ListValue(IReadOnlyList<CheckpointValue> Items) : CheckpointValue
+{
+    /// <summary>The items, in order.</summary>
+    public IReadOnlyList<CheckpointValue> Items { get; init => field = value ?? throw new ArgumentNullException(nameof(value)); } = Items ?? throw new ArgumentNullException(nameof(Items));
+}
 
 /// <summary>A file is not a valid checkpoint: wrong kind of file, newer version, truncated, corrupted or malformed.
 /// The message names what was found and, where it applies, the byte offset and the tensor.</summary>

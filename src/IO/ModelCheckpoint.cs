@@ -10,6 +10,8 @@ public static class ModelCheckpoint
     /// surrogate in a block name); nothing was written and the previous file is intact.</exception>
     public static void Save(this Block net, string path)
     {
+        ArgumentNullException.ThrowIfNull(net);
+        ArgumentNullException.ThrowIfNull(path);
         var entries = new OrderedDictionary<string, CheckpointValue>();
         foreach (var (k, v) in net.StateDict()) entries.Add(k, v);
         var meta = new Dictionary<string, string>
@@ -36,6 +38,8 @@ public static class ModelCheckpoint
     /// <exception cref="DirectoryNotFoundException">A directory on <paramref name="path"/> does not exist.</exception>
     public static LoadReport Load(this Block net, string path, bool strict = true, string? stripPrefix = null)
     {
+        ArgumentNullException.ThrowIfNull(net);
+        ArgumentNullException.ThrowIfNull(path);
         var (value, meta) = Checkpoint.LoadWithMeta(path);
         if (value is not DictValue dict)
             throw new CheckpointFormatException($"'{path}' holds a {(value is ListValue ? "list" : "tensor")}, not a model's state dict.");
@@ -68,8 +72,12 @@ public static class ModelCheckpoint
     /// <summary>Saves the state dict as safetensors (PyTorch's <c>safetensors.torch.load_file</c> reads it; ties are
     /// written once, under their first path).</summary>
     /// <exception cref="ArgumentException">A parameter path breaks a limit of the format; nothing was written.</exception>
-    public static void SaveSafeTensors(this Block net, string path) =>
+    public static void SaveSafeTensors(this Block net, string path)
+    {
+        ArgumentNullException.ThrowIfNull(net);
+        ArgumentNullException.ThrowIfNull(path);
         SafeTensors.Save(path, net.StateDict(), new Dictionary<string, string> { ["block"] = net.GetType().Name });
+    }
 
     /// <summary>Loads a safetensors state dict (e.g. from PyTorch) into the model: strict and transactional as
     /// <see cref="Block.LoadStateDict"/>; F16/BF16 weights are widened to float32.</summary>
@@ -79,6 +87,8 @@ public static class ModelCheckpoint
     /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
     public static LoadReport LoadSafeTensors(this Block net, string path, bool strict = true, string? stripPrefix = null)
     {
+        ArgumentNullException.ThrowIfNull(net);
+        ArgumentNullException.ThrowIfNull(path);
         var state = SafeTensors.Load(path);
         try { return net.LoadStateDict(state, strict, stripPrefix); }
         finally { foreach (var t in state.Values) t.Dispose(); } // the model holds copies

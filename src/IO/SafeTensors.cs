@@ -21,6 +21,8 @@ public static class SafeTensors
     public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors,
         IReadOnlyDictionary<string, string>? meta = null)
     {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(tensors);
         var list = tensors.ToList();
         Check(list, meta);
         AtomicFile.Write(path, s => Write(s, list, meta), s => s);
@@ -31,6 +33,8 @@ public static class SafeTensors
     public static void Write(Stream stream, IReadOnlyList<KeyValuePair<string, Tensor>> tensors,
         IReadOnlyDictionary<string, string>? meta = null)
     {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(tensors);
         Check(tensors, meta);
         var hosts = new List<Array>();
         using var json = new MemoryStream();

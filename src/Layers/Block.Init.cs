@@ -47,6 +47,7 @@ public abstract partial class Block
     /// </summary>
     public IReadOnlyList<(string Path, int[] Shape)> Materialize(int[] inputShape, Device? device = null)
     {
+        ArgumentNullException.ThrowIfNull(inputShape);
         var shape = (int[])inputShape.Clone();
         if (shape.Length > 0) shape[0] = 0;
         using (Autograd.NoGrad()) Call(Tensor.Zeros(shape, DType.Float32, device ?? _device));

@@ -3,7 +3,13 @@ namespace DeepSharp.Layers;
 /// <summary>What a non-strict load left out.</summary>
 /// <param name="Missing">Model entries the state dict did not have (left unchanged).</param>
 /// <param name="Unexpected">State dict entries the model does not have (ignored).</param>
-public sealed record LoadReport(IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected);
+public sealed record LoadReport(IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected)
+{
+    /// <summary>Model entries the state dict did not have.</summary>
+    public IReadOnlyList<string> Missing { get; init => field = value ?? throw new ArgumentNullException(nameof(value)); } = Missing ?? throw new ArgumentNullException(nameof(Missing));
+    /// <summary>State dict entries the model does not have.</summary>
+    public IReadOnlyList<string> Unexpected { get; init => field = value ?? throw new ArgumentNullException(nameof(value)); } = Unexpected ?? throw new ArgumentNullException(nameof(Unexpected));
+}
 
 /// <summary>A state dict does not fit the model. Lists every problem at once; the model was not changed.</summary>
 public sealed class StateDictMismatchException(string message, IReadOnlyList<string> missing, IReadOnlyList<string> unexpected, IReadOnlyList<string> mismatched)

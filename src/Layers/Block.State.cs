@@ -76,6 +76,7 @@ public abstract partial class Block
     /// <exception cref="KeyNotFoundException">No parameter there; the message lists the valid paths.</exception>
     public Parameter GetParameter(string path)
     {
+        ArgumentNullException.ThrowIfNull(path);
         int dot = path.LastIndexOf('.');
         var block = this;
         if (dot >= 0)

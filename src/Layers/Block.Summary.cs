@@ -12,6 +12,7 @@ public abstract partial class Block
     /// </summary>
     public string Summary(int[] inputShape, Device? device = null)
     {
+        ArgumentNullException.ThrowIfNull(inputShape);
         var calls = new List<(Block Block, int[] Shape)>();
         _recorder = calls;
         try { using (Autograd.NoGrad()) Call(Tensor.Zeros(inputShape, DType.Float32, device ?? _device)); }

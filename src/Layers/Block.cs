@@ -92,6 +92,7 @@ public abstract partial class Block : IDisposable
     private void CheckName(string name)
     {
         Interlocked.Increment(ref _structureVersion); // every registration passes here: cached tree checks start over
+        ArgumentNullException.ThrowIfNull(name);
         if (string.IsNullOrEmpty(name) || name.Contains('.'))
             throw new ArgumentException($"{GetType().Name}: '{name}' is not a valid name (non-empty, no '.').", nameof(name));
         if (!IsWellFormed(name))
@@ -134,7 +135,7 @@ public abstract partial class Block : IDisposable
 
     /// <summary>Direct child called <paramref name="name"/>.</summary>
     /// <exception cref="KeyNotFoundException">No such child.</exception>
-    public Block this[string name] => _children.FirstOrDefault(c => c.Name == name).Block
+    public Block this[string name] => _children.FirstOrDefault(c => c.Name == (name ?? throw new ArgumentNullException(nameof(name)))).Block
         ?? throw new KeyNotFoundException($"{GetType().Name} has no child '{name}'; its children are: {string.Join(", ", _children.Select(c => c.Name))}.");
 
     /// <summary>This block's own parameters (not its children's), in registration order.</summary>

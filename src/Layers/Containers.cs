@@ -57,6 +57,7 @@ public sealed class BlockDict : Block, IReadOnlyDictionary<string, Block>
     /// <exception cref="ArgumentException">The key is empty, contains '.', or is taken.</exception>
     public BlockDict Add(string key, Block block)
     {
+        ArgumentNullException.ThrowIfNull(key);
         Register(key, block);
         return this;
     }
@@ -68,11 +69,12 @@ public sealed class BlockDict : Block, IReadOnlyDictionary<string, Block>
     /// <inheritdoc/>
     public IEnumerable<Block> Values => Children();
     /// <inheritdoc/>
-    public bool ContainsKey(string key) => NamedChildren().Any(c => c.Name == key);
+    public bool ContainsKey(string key) => TryGetValue(key, out _);
 
     /// <inheritdoc/>
     public bool TryGetValue(string key, [MaybeNullWhen(false)] out Block value)
     {
+        ArgumentNullException.ThrowIfNull(key);
         value = NamedChildren().FirstOrDefault(c => c.Name == key).Block;
         return value is not null;
     }
@@ -145,6 +147,7 @@ public sealed class ParameterDict : Block, IReadOnlyDictionary<string, Parameter
     /// <exception cref="ArgumentException">The key is empty, contains '.', or is taken.</exception>
     public ParameterDict Add(string key, Parameter parameter)
     {
+        ArgumentNullException.ThrowIfNull(key);
         _items.Add((key, Register(key, parameter)));
         return this;
     }
@@ -161,11 +164,12 @@ public sealed class ParameterDict : Block, IReadOnlyDictionary<string, Parameter
     /// <inheritdoc/>
     public IEnumerable<Parameter> Values => _items.Select(x => x.Value);
     /// <inheritdoc/>
-    public bool ContainsKey(string key) => _items.Exists(x => x.Key == key);
+    public bool ContainsKey(string key) => TryGetValue(key, out _);
 
     /// <inheritdoc/>
     public bool TryGetValue(string key, [MaybeNullWhen(false)] out Parameter value)
     {
+        ArgumentNullException.ThrowIfNull(key);
         value = _items.Find(x => x.Key == key).Value;
         return value is not null;
     }

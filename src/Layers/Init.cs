@@ -6,6 +6,13 @@ namespace DeepSharp.Layers;
 /// <param name="Generator">The parameter's own random stream (see <see cref="Init"/> for the rule).</param>
 public sealed record InitContext(string Path, int[] Shape, Generator Generator)
 {
+    /// <summary>Dotted path of the parameter ("0.weight").</summary>
+    public string Path { get; init => field = value ?? throw new ArgumentNullException(nameof(value)); } = Path ?? throw new ArgumentNullException(nameof(Path));
+    /// <summary>Its shape ([out, in, …] for weights, as in PyTorch).</summary>
+    public int[] Shape { get; init => field = value ?? throw new ArgumentNullException(nameof(value)); } = Shape ?? throw new ArgumentNullException(nameof(Shape));
+    /// <summary>The parameter's own random stream (see <see cref="Init"/> for the rule).</summary>
+    public Generator Generator { get; init => field = value ?? throw new ArgumentNullException(nameof(value)); } = Generator ?? throw new ArgumentNullException(nameof(Generator));
+
     private int Receptive => Shape.Length > 2 ? Shape[2..].Aggregate(1, (a, b) => a * b) : 1;
     /// <summary>Inputs per output unit: shape[1]·receptive field (shape[0] for vectors).</summary>
     public int FanIn => Shape.Length < 2 ? Shape.FirstOrDefault(1) : Shape[1] * Receptive;
@@ -121,7 +128,9 @@ public static class Init
         new Rule($"KaimingNormal({a}, {mode}, {nonlinearity})", (t, c) => Randn(t, c, 0f, Gain(nonlinearity, a) / MathF.Sqrt(Fan(c, mode))));
 
     /// <summary>A custom initializer from a delegate (runs under no-grad; write with in-place ops or <c>CopyFrom</c>).</summary>
-    public static IInitializer Custom(string name, Action<Tensor, InitContext> fill) => new Rule(name, fill);
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    public static IInitializer Custom(string name, Action<Tensor, InitContext> fill) =>
+        new Rule(name ?? throw new ArgumentNullException(nameof(name)), fill ?? throw new ArgumentNullException(nameof(fill)));
 
     private static float Gain(Nonlinearity n, float a) => n switch
     {

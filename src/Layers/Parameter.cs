@@ -106,7 +106,8 @@ public sealed class Parameter : IParameter
     public Tensor? Grad => _data?.Grad;
 
     /// <summary>The data, for use in tensor expressions (<c>x.MatMul(weight)</c>).</summary>
-    public static implicit operator Tensor(Parameter p) => p.Data;
+    /// <exception cref="ArgumentNullException"><paramref name="p"/> is null.</exception>
+    public static implicit operator Tensor(Parameter p) => (p ?? throw new ArgumentNullException(nameof(p))).Data;
 
     private bool _released;
 
