@@ -21,9 +21,8 @@ public abstract partial class Block
         {
             if (where != null && !where(path, p)) continue;
             touched++;
-            if (init != null) p.Initializer = init;
-            if (p.IsInitialized) { if (init != null) p.Refill(init); }
-            else if (!p.IsDeferred) p.Materialize(p.Shape, device ?? _device);
+            if (init != null) p.Reinitialize(init);
+            if (!p.IsInitialized && !p.IsDeferred) p.Materialize(p.Shape, device ?? _device);
         }
         return touched;
     }
@@ -115,7 +114,6 @@ public static class InitializerExtensions
     {
         ArgumentNullException.ThrowIfNull(init);
         ArgumentNullException.ThrowIfNull(parameter);
-        parameter.Initializer = init;
-        if (parameter.IsInitialized) parameter.Refill(init);
+        parameter.Reinitialize(init);
     }
 }

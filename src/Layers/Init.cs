@@ -52,13 +52,14 @@ public enum Nonlinearity
 /// <para>
 /// <b>The initialization rule.</b> Each <see cref="Parameter"/> takes its own random stream when it is constructed: the
 /// next number of a process-wide sequence that <see cref="ManualSeed"/> restarts (as <c>torch.manual_seed</c> restarts
-/// PyTorch's global generator). Every fill of that parameter — the first, whenever its shape becomes known, and each
-/// re-initialization — reads its stream from the start, so its values depend only on its stream, its initializer and its
-/// shape. So the same program with the same seed builds the same weights; a lazy model and its eager twin get identical
-/// weights; models built one after another get different weights; and nothing depends on which block sees data first, on
-/// <see cref="Block.Materialize(int[], Device?)"/> versus a first batch, on the device, or on which block is the root.
-/// Only the order in which parameters are constructed matters (threads that construct models at the same time take
-/// streams in whatever order they arrive). Re-initializing with the same initializer gives the same values again.
+/// PyTorch's global generator). Its values are drawn from that stream's round k, where k counts the initializers applied to
+/// it (<see cref="Block.Initialize"/> with an initializer, <see cref="InitializerExtensions.ApplyTo"/>), whether it had
+/// data then or got it later; with its initializer and shape, that decides them. So the same program with the same seed
+/// builds the same weights; a lazy model and its eager twin get identical weights, however often either was initialized
+/// before data; models built one after another get different weights; each re-initialization draws new numbers, as in
+/// PyTorch; and nothing depends on which block sees data first, on <see cref="Block.Materialize(int[], Device?)"/> versus
+/// a first batch, on the device, or on which block is the root. Only the order in which parameters are constructed
+/// matters (threads that construct models at the same time take streams in whatever order they arrive).
 /// </para>
 /// </summary>
 public static class Init
@@ -74,19 +75,29 @@ public static class Init
         set => ManualSeed(value);
     }
 
-    /// <summary>Restarts parameter initialization from <paramref name="seed"/> (torch.manual_seed for weights): the
-    /// parameters constructed from now on get the same streams, in order, as after any other call with this seed.</summary>
+    /// <summary>Restarts random numbers from <paramref name="seed"/>, as <c>torch.manual_seed</c> does: the parameters
+    /// constructed from now on get the same streams, in order, as after any other call with this seed, and
+    /// <see cref="Generator.Default"/> (dropout masks, <c>Tensor.Rand</c> without a generator) restarts from it too. The
+    /// two stay separate streams, so drawing data never changes which weights a model gets.</summary>
     public static void ManualSeed(ulong seed)
     {
         lock (_lock) { _seed = seed; _next = 0; }
+        Generator.Default.ManualSeed(seed);
     }
 
-    /// <summary>The stream seed for the next parameter constructed (SplitMix64 of the seed and a running count, so
-    /// neighbouring parameters get unrelated streams).</summary>
+    /// <summary>The stream seed for the next parameter constructed (see <see cref="Mix"/>: neighbouring parameters get
+    /// unrelated streams).</summary>
     internal static ulong NextStreamSeed()
     {
         ulong seed, n;
         lock (_lock) { seed = _seed; n = _next++; }
+        return Mix(seed, n);
+    }
+
+    /// <summary>Seed number <paramref name="n"/> derived from <paramref name="seed"/> (SplitMix64's output function over
+    /// seed + (n + 1)·φ), for a parameter's stream and for its re-initializations.</summary>
+    internal static ulong Mix(ulong seed, ulong n)
+    {
         ulong z = seed + (n + 1) * 0x9E3779B97F4A7C15UL;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;

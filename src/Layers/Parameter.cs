@@ -13,6 +13,7 @@ public sealed class Parameter : IParameter
     private Tensor? _data;
     private int[] _shape;
     private readonly ulong _seed = Init.NextStreamSeed(); // see Init: one stream per parameter, taken at construction
+    private ulong _round; // initializers applied so far: each draws from a round of its own
 
     /// <summary>A parameter holding <paramref name="data"/> itself (no copy, as <c>nn.Parameter(t)</c>): it becomes a leaf
     /// that requires grad.</summary>
@@ -133,15 +134,21 @@ public sealed class Parameter : IParameter
             throw new InvalidOperationException($"Parameter '{Path}': shape {Layout.Format(_shape)} cannot become {Layout.Format(shape)}.");
         using var _ = TensorScope.Suspend(); // the parameter's data outlives any step's scope
         var t = Tensor.Zeros(shape, DType.Float32, device);
-        using (Autograd.NoGrad()) Initializer.Fill(t, new InitContext(Path, (int[])shape.Clone(), new Generator(_seed)));
+        using (Autograd.NoGrad()) Initializer.Fill(t, new InitContext(Path, (int[])shape.Clone(), Stream()));
         Adopt(t);
     }
 
-    /// <summary>Re-fills existing data with <paramref name="init"/>, from the start of this parameter's stream.</summary>
-    internal void Refill(IInitializer init)
+    /// <summary>Makes <paramref name="init"/> this parameter's initializer and applies it in the next round of its stream:
+    /// now if it has data, else when it gets its data.</summary>
+    internal void Reinitialize(IInitializer init)
     {
-        using (Autograd.NoGrad()) init.Fill(Data, new InitContext(Path, Shape, new Generator(_seed)));
+        Initializer = init;
+        _round++;
+        if (_data is null) return;
+        using (Autograd.NoGrad()) init.Fill(_data, new InitContext(Path, Shape, Stream()));
     }
+
+    private Generator Stream() => new(Init.Mix(_seed, _round));
 
     private void CheckFits(Tensor t)
     {

@@ -77,14 +77,40 @@ public class InitRuleTests
         var eager = Built(13, () => new Mlp(8), n => { n.Initialize(Init.Normal()); n.Initialize(Init.Normal()); n.Call(X); });
         var lazy = Built(13, () => new Mlp(null), n => { n.Initialize(Init.Normal()); n.Initialize(Init.Normal()); n.Call(X); });
         Same(eager, lazy);
-        // A parameter's values are a function of its stream, initializer and shape: the same initializer again, the same values.
+        // Each re-initialization draws new numbers (as PyTorch's apply(init) does), deterministically from the seed.
         Init.ManualSeed(14);
         var net = new Mlp(8);
         net.Initialize(Init.Uniform(-1f, 1f));
         var first = Weights(net);
-        net.Initialize(Init.Constant(3f));
         net.Initialize(Init.Uniform(-1f, 1f));
-        Same(first, Weights(net));
+        var second = Weights(net);
+        Assert.NotEqual(first["body.0.weight"], second["body.0.weight"]);
+        // Not a rescaled copy either: a different uniform rule in another round is uncorrelated with the last draw.
+        net.Initialize(Init.XavierUniform());
+        var third = Weights(net)["body.0.weight"];
+        double Corr(float[] a, float[] b)
+        {
+            double ma = a.Average(), mb = b.Average();
+            double cov = a.Zip(b, (x, y) => (x - ma) * (y - mb)).Sum();
+            return cov / Math.Sqrt(a.Sum(x => (x - ma) * (x - ma)) * b.Sum(y => (y - mb) * (y - mb)));
+        }
+        Assert.InRange(Corr(second["body.0.weight"], third), -0.2, 0.2);
+        Init.ManualSeed(14);
+        var again = new Mlp(8);
+        again.Initialize(Init.Uniform(-1f, 1f));
+        again.Initialize(Init.Uniform(-1f, 1f));
+        Same(second, Weights(again));
+    }
+
+    [Fact]
+    public void ManualSeedAlsoRestartsTheDefaultGenerator()
+    {
+        Init.ManualSeed(5);
+        var a = Tensor.Rand([4]).ToArray<float>();
+        var dropA = new Dropout(0.5f).Call(Tensor.Ones(16)).ToArray<float>();
+        Init.ManualSeed(5);
+        Assert.Equal(a, Tensor.Rand([4]).ToArray<float>());
+        Assert.Equal(dropA, new Dropout(0.5f).Call(Tensor.Ones(16)).ToArray<float>());
     }
 
     [Fact]
