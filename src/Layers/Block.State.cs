@@ -99,17 +99,22 @@ public abstract partial class Block
         NamedParameters().Where(p => p.Parameter.RequiresGrad && p.Parameter.Grad is null).Select(p => p.Path).ToList();
 
     /// <summary>
-    /// Calls <paramref name="fn"/> on every block of the tree in PyTorch's <c>apply</c> order (post-order): each child's
-    /// subtree in registration order, then the block itself; a shared block once, where it first appears.
+    /// Calls <paramref name="fn"/> on every block of the tree exactly as PyTorch's <c>apply</c> does: each distinct child's
+    /// subtree in registration order, then the block itself. A block placed twice in one parent is visited once there; a
+    /// block shared by two parents is visited under each (PyTorch's <c>children()</c> removes duplicates only within a
+    /// parent).
     /// </summary>
     public Block Apply(Action<Block> fn)
     {
         ArgumentNullException.ThrowIfNull(fn);
-        foreach (var b in PostOrder()) fn(b);
+        var seen = new HashSet<Block>(ReferenceEqualityComparer.Instance);
+        foreach (var (_, child) in _children)
+            if (seen.Add(child)) child.Apply(fn);
+        fn(this);
         return this;
     }
 
-    /// <summary>Every block of the tree, children (in registration order) before their parent, each shared block once.</summary>
+    /// <summary>Every block of the tree in <see cref="Apply"/>'s order, each shared block once (where it first appears).</summary>
     private List<Block> PostOrder()
     {
         var order = new List<Block>();

@@ -222,8 +222,14 @@ public class RegistrationTests
             new Node("b", log, new Leaf("b0", log), shared));
         var visits = new List<string>();
         root.Apply(b => visits.Add(b is Leaf l ? l.Name : ((Node)b).Name));
-        // torch: for child in children: child.apply(fn); fn(self) — a shared block once, where it first appears.
-        Assert.Equal(["a0", "a1", "a", "shared", "b0", "b", "root"], visits);
+        // torch: for child in children(): child.apply(fn); fn(self) — children() removes repeats within one parent only,
+        // so the block shared by root and b is visited under each.
+        Assert.Equal(["a0", "a1", "a", "shared", "b0", "shared", "b", "root"], visits);
+        var twice = new List<string>();
+        var leaf = new Leaf("x", log);
+        new Sequential(leaf, leaf, new Sequential(leaf)).Apply(b => twice.Add(b is Leaf l ? l.Name : "seq"));
+        Assert.Equal(["x", "x", "seq", "seq"], twice); // once in the outer Sequential, once more under the inner one
+        // Initialize visits each parameter once, in that order.
         root.Initialize();
         Assert.Equal(["a0", "a1", "a", "shared", "b0", "b", "root"], log);
         log.Clear();
