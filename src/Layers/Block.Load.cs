@@ -53,7 +53,19 @@ public abstract partial class Block
                     "already has; nothing was loaded.", nameof(state));
         }
 
-        var missing = targets.Keys.Where(k => !given.ContainsKey(k)).ToList();
+        // A tied parameter or a shared block's buffer has more paths than StateDict lists (PyTorch's state_dict lists them
+        // all): each extra path loads the same tensor, and a listed path is missing only when none of its paths is given.
+        var listedAt = new Dictionary<object, string>(ReferenceEqualityComparer.Instance);
+        foreach (var (path, t) in targets) listedAt.TryAdd((object?)t.P ?? t.B!, path);
+        var canonical = new Dictionary<string, string>();
+        foreach (var (path, b) in AllPaths(""))
+        {
+            foreach (var (name, p) in b._parameters) canonical.TryAdd(Join(path, name), listedAt[p]);
+            foreach (var (name, t) in b._buffers) canonical.TryAdd(Join(path, name), listedAt[t]);
+        }
+        foreach (var (alias, path) in canonical) targets.TryAdd(alias, targets[path]);
+        var present = given.Keys.Where(canonical.ContainsKey).Select(k => canonical[k]).ToHashSet();
+        var missing = targets.Keys.Where(k => canonical[k] == k && !present.Contains(k)).ToList();
         var unexpected = given.Keys.Where(k => !targets.ContainsKey(k)).ToList();
         var mismatched = new List<string>();
         foreach (var (key, value) in given)

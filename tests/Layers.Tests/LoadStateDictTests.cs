@@ -119,3 +119,41 @@ public class LoadStateDictTests
         Assert.All(net.GetParameter("0.weight").Data.ToArray<float>(), v => Assert.Equal(1f, v));
     }
 }
+
+/// <summary>PyTorch's state_dict lists a tied parameter under every path; such a dictionary loads strictly.</summary>
+public class TiedStateDictTests
+{
+    [Fact]
+    public void EveryPathOfATiedParameterIsAcceptedAndNoneIsRequiredTwice()
+    {
+        var shared = new Dense(3, 3);
+        var net = new Sequential(new Dense(3, 2), shared, new Relu(), shared);
+        net.Initialize(Init.Zeros);
+        Assert.Equal(["0.weight", "0.bias", "1.weight", "1.bias"], net.StateDict().Keys);
+        var full = new Dictionary<string, Tensor>
+        {
+            ["0.weight"] = Tensor.Ones(3, 2), ["0.bias"] = Tensor.Ones(3),
+            ["1.weight"] = Tensor.Full([3, 3], 2f), ["1.bias"] = Tensor.Full([3], 2f),
+            ["3.weight"] = Tensor.Full([3, 3], 2f), ["3.bias"] = Tensor.Full([3], 2f), // what torch's state_dict() holds
+        };
+        var report = net.LoadStateDict(full);
+        Assert.Empty(report.Missing);
+        Assert.Empty(report.Unexpected);
+        Assert.All(((Dense)net[3]).Weight.Data.ToArray<float>(), v => Assert.Equal(2f, v));
+        // Only the second path given: the tied parameter is not missing.
+        var secondOnly = new Dictionary<string, Tensor>
+        {
+            ["0.weight"] = Tensor.Ones(3, 2), ["0.bias"] = Tensor.Ones(3), ["3.weight"] = Tensor.Full([3, 3], 5f), ["3.bias"] = Tensor.Ones(3),
+        };
+        net.LoadStateDict(secondOnly);
+        Assert.All(((Dense)net[1]).Weight.Data.ToArray<float>(), v => Assert.Equal(5f, v));
+        // Neither path: missing under the listed one; a wrong shape at an alias is a mismatch.
+        var e = Assert.Throws<StateDictMismatchException>(() => net.LoadStateDict(new Dictionary<string, Tensor>
+            { ["0.weight"] = Tensor.Ones(3, 2), ["0.bias"] = Tensor.Ones(3), ["1.bias"] = Tensor.Ones(3), ["3.weight"] = Tensor.Ones(2, 2) }));
+        Assert.Empty(e.Missing);
+        Assert.Equal(["3.weight: model float32 [3, 3], state dict float32 [2, 2]"], e.Mismatched);
+        var missing = Assert.Throws<StateDictMismatchException>(() => net.LoadStateDict(new Dictionary<string, Tensor>
+            { ["0.weight"] = Tensor.Ones(3, 2), ["0.bias"] = Tensor.Ones(3), ["1.bias"] = Tensor.Ones(3) }));
+        Assert.Equal(["1.weight"], missing.Missing);
+    }
+}
