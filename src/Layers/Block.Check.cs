@@ -18,40 +18,49 @@ public abstract partial class Block
 {
     private static readonly ConcurrentDictionary<Type, FieldInfo[]> _stateFields = new();
 
-    // What the outermost Call checked last: the registration count it saw, the tree's blocks, what the state fields held,
-    // and whether every parameter had its data. While nothing was registered anywhere and no field changed, a call
-    // skips the full walk (it cost ~13 µs per call of a three-layer MLP, three times its forward; benchmarks/NOTES.md).
+    // What the registration check last saw from this block as root: the registration count (process-wide), the tree's
+    // blocks and what their state fields held. While nothing was registered anywhere and no field changed, the check is a
+    // comparison of field values instead of the full walk (which cost ~13 µs per call of a three-layer MLP, three times its
+    // forward, and 1.7 ms per Parameters() of a 300-layer model). One immutable object, replaced whole, so concurrent
+    // calls on one model never see half of an update.
+    private sealed record Checked(int Version, Block[] Tree, object?[][] FieldValues);
+
     private static int _structureVersion;
-    private int _checkedVersion = -1;
-    private Block[] _tree = [];
-    private object?[][] _fieldValues = [];
+    private Checked? _checked;
     private bool _allMaterialized;
 
     /// <summary>The outermost call's checks: the registration check and initialization of known shapes, in full when the
     /// tree or a state field changed since the last call, else only what can still change (deferred parameters).</summary>
     private void PrepareRoot(Device device)
     {
-        int version = Volatile.Read(ref _structureVersion);
-        if (version == _checkedVersion && FieldsUnchanged())
+        if (CheckRegistration() || !_allMaterialized)
         {
-            if (!_allMaterialized) { InitializeKnown(device); _allMaterialized = AllMaterialized(); }
-            return;
+            InitializeKnown(device);
+            _allMaterialized = AllMaterialized();
         }
-        CheckRegistration();
-        InitializeKnown(device);
-        _tree = NamedBlocks().Select(b => b.Block).ToArray();
-        _fieldValues = _tree.Select(b => StateFieldsOf(b.GetType()).Select(f => Snapshot(f.GetValue(b))).ToArray()).ToArray();
-        _allMaterialized = AllMaterialized();
-        _checkedVersion = version;
     }
 
-    private bool FieldsUnchanged()
+    /// <summary>Checks registration (see <see cref="WalkRegistration"/>) unless nothing changed since the last check;
+    /// returns whether it walked.</summary>
+    private bool CheckRegistration()
     {
-        for (int i = 0; i < _tree.Length; i++)
+        int version = Volatile.Read(ref _structureVersion);
+        if (_checked is { } last && last.Version == version && FieldsUnchanged(last)) return false;
+        WalkRegistration();
+        var tree = NamedBlocks().Select(b => b.Block).ToArray();
+        var values = tree.Select(b => StateFieldsOf(b.GetType()).Select(f => Snapshot(f.GetValue(b))).ToArray()).ToArray();
+        _checked = new Checked(version, tree, values);
+        _allMaterialized = false; // the tree may hold new parameters: the next call looks again
+        return true;
+    }
+
+    private static bool FieldsUnchanged(Checked last)
+    {
+        for (int i = 0; i < last.Tree.Length; i++)
         {
-            var fields = StateFieldsOf(_tree[i].GetType());
+            var fields = StateFieldsOf(last.Tree[i].GetType());
             for (int j = 0; j < fields.Length; j++)
-                if (!SameSnapshot(fields[j].GetValue(_tree[i]), _fieldValues[i][j])) return false;
+                if (!SameSnapshot(fields[j].GetValue(last.Tree[i]), last.FieldValues[i][j])) return false;
         }
         return true;
     }
@@ -59,11 +68,13 @@ public abstract partial class Block
     /// <summary>What a state field holds, for change detection: the object itself, or the items of a collection or tuple
     /// (whose contents can change while the field keeps the same object).</summary>
     private static object? Snapshot(object? value) =>
-        value is null or Block or Parameter or Tensor ? value : StateItems(value, null).Select(x => x.Item).ToArray();
+        value is null or Block or Parameter or Tensor || !HoldsState(value.GetType()) ? value
+        : StateItems(value, null).Select(x => x.Item).ToArray();
 
     private static bool SameSnapshot(object? value, object? snapshot)
     {
-        if (value is null or Block or Parameter or Tensor || snapshot is not object[] items) return ReferenceEquals(value, snapshot);
+        if (value is null or Block or Parameter or Tensor || !HoldsState(value.GetType()) || snapshot is not object[] items)
+            return ReferenceEquals(value, snapshot) || value is ValueType && Equals(value, snapshot);
         int i = 0;
         foreach (var (_, item) in StateItems(value, null))
             if (i >= items.Length || !ReferenceEquals(items[i++], item)) return false;
@@ -72,7 +83,7 @@ public abstract partial class Block
 
     private bool AllMaterialized()
     {
-        foreach (var b in _tree)
+        foreach (var b in _checked!.Tree)
             foreach (var (_, p) in b._parameters)
                 if (!p.IsInitialized) return false;
         return true;
@@ -83,7 +94,7 @@ public abstract partial class Block
     /// an array, list, dictionary, set or tuple — that is not registered anywhere in the tree: the silent weight loss
     /// TorchSharp users meet. Registration stays explicit; this only checks it.
     /// </summary>
-    private void CheckRegistration()
+    private void WalkRegistration()
     {
         var blocks = new HashSet<object>(ReferenceEqualityComparer.Instance);
         var state = new HashSet<object>(ReferenceEqualityComparer.Instance);
@@ -117,8 +128,16 @@ public abstract partial class Block
             case null or string: yield break;
             case Block or Parameter or Tensor: yield return (label, value); yield break;
         }
-        if (depth >= 4) yield break;
-        if (value is ITuple tuple)
+        // Only shapes that can hold state are opened, judged by the value's own type: an object field holding a list of
+        // numbers is not enumerated (nor boxed) on every call.
+        if (depth >= 4 || !HoldsState(value.GetType())) yield break;
+        var (pairKey, pairValue) = KeyValue(value);
+        if (pairKey is not null)
+        {
+            foreach (var x in StateItems(pairKey, label is null ? null : $"{label}.Key", depth + 1)) yield return x;
+            foreach (var x in StateItems(pairValue, label is null ? null : $"{label}.Value", depth + 1)) yield return x;
+        }
+        else if (value is ITuple tuple)
         {
             for (int i = 0; i < tuple.Length; i++)
                 foreach (var x in StateItems(tuple[i], label is null ? null : $"{label}.Item{i + 1}", depth + 1)) yield return x;
@@ -177,12 +196,15 @@ public abstract partial class Block
     private static bool MayHoldState(Type t, int depth)
     {
         if (depth > 4 || t == typeof(string) || t.IsPrimitive || t.IsEnum || t.IsPointer || typeof(Delegate).IsAssignableFrom(t)) return false;
-        if (typeof(Block).IsAssignableFrom(t) || t == typeof(Parameter) || t == typeof(Tensor)) return true;
-        if (depth > 0 && t == typeof(object)) return true;
+        if (typeof(Block).IsAssignableFrom(t) || t == typeof(Parameter) || t == typeof(Tensor) || t == typeof(object)) return true;
         if (t.IsArray) return MayHoldState(t.GetElementType()!, depth + 1);
         return t.IsGenericType && t.GetGenericArguments().Any(a => MayHoldState(a, depth + 1)) &&
                (typeof(IEnumerable).IsAssignableFrom(t) || typeof(ITuple).IsAssignableFrom(t) || t.GetGenericTypeDefinition() == typeof(KeyValuePair<,>));
     }
+
+    /// <summary>Whether a value of this (runtime) type can hold state, cached per type.</summary>
+    private static bool HoldsState(Type t) => _holdsState.GetOrAdd(t, static t => t != typeof(object) && MayHoldState(t, 0));
+    private static readonly ConcurrentDictionary<Type, bool> _holdsState = new();
 
     /// <summary>The name a user wrote: an auto-property's, not its compiler-made backing field's.</summary>
     private static string FieldName(FieldInfo f) =>

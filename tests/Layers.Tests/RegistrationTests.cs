@@ -41,6 +41,9 @@ public class RegistrationTests
         ["List<List<Block>>"] = () => Hold(new List<List<Block>> { new() { new Dense(3) } }),
         ["List<(string, Dense)>"] = () => Hold(new List<(string, Dense)> { ("a", new Dense(3)) }),
         ["object[]"] = () => Hold(new object[] { "text", new Dense(3) }),
+        ["KeyValuePair<string, Dense>"] = () => Hold(new KeyValuePair<string, Dense>("head", new Dense(3))),
+        ["object holding a Dense"] = () => Hold<object>(new Dense(3)),
+        ["object holding a list of blocks"] = () => Hold<object>(new List<Block> { new Dense(3) }),
     };
 
     [Theory, MemberData(nameof(UnregisteredShapes))]
@@ -52,6 +55,26 @@ public class RegistrationTests
         Assert.Contains("BlockList", e.Message); // it names the registered containers
         Assert.Throws<UnregisteredStateException>(() => block.StateDict());
         Assert.Throws<UnregisteredStateException>(() => block.NamedParameters().ToList());
+    }
+
+    private sealed class Harmless : Block
+    {
+        private readonly object _lock = new();
+        private readonly object _numbers = Enumerable.Range(0, 100_000).Select(i => (float)i).ToList();
+        private readonly (int, string) _config = (3, "x");
+        private readonly KeyValuePair<string, int> _setting = new("k", 1);
+        protected override Tensor Forward(Tensor x) { lock (_lock) return x * ((List<float>)_numbers)[_config.Item1 + _setting.Value]; }
+    }
+
+    [Fact]
+    public void FieldsThatCannotHoldStateAreLeftAlone()
+    {
+        var net = new Sequential(new Harmless());
+        Assert.Equal(4f, net.Call(Tensor.Ones(2)).ToArray<float>()[0]);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++) net.Call(Tensor.Ones(2));
+        // The list of 100,000 numbers behind an object field is not enumerated (nor its numbers boxed) on each call.
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 200_000, "the check enumerated a list of numbers");
     }
 
     [Fact]
