@@ -41,14 +41,15 @@ public abstract partial class Block
     }
 
     /// <summary>
-    /// Infers every deferred shape from a dry run on an empty batch of <paramref name="inputShape"/> (its first dim is
-    /// replaced by 0, so nothing is computed) and returns the parameters with their shapes.
+    /// Infers every deferred shape from a dry run on an empty batch of <paramref name="inputShape"/> — [batch, …]: its first
+    /// dim is replaced by 0, so nothing is computed; a 1-D shape is one sample without a batch dim and is run as it is —
+    /// and returns the parameters with their shapes.
     /// </summary>
     public IReadOnlyList<(string Path, int[] Shape)> Materialize(int[] inputShape, Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(inputShape);
         var shape = (int[])inputShape.Clone();
-        if (shape.Length > 0) shape[0] = 0;
+        if (shape.Length > 1) shape[0] = 0;
         using (Autograd.NoGrad()) Call(Tensor.Zeros(shape, DType.Float32, device ?? _device));
         return NamedParameters().Select(p => (p.Path, p.Parameter.Shape)).ToList();
     }

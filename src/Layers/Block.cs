@@ -87,7 +87,15 @@ public abstract partial class Block : IDisposable
     }
 
     /// <summary>Adds a child under the next free numeric name (for sequential containers).</summary>
-    protected void AddChild(Block block) => Register(_children.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), block);
+    /// <exception cref="ArgumentException">A block added under a name already uses this position's number as its name.</exception>
+    protected void AddChild(Block block)
+    {
+        var name = _children.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (_children.Any(c => c.Name == name))
+            throw new ArgumentException($"{GetType().Name}: the next block would be named '{name}' (its position), but a block added " +
+                $"with a name already uses '{name}'; give this block a name too: Add(\"name\", block).", nameof(block));
+        Register(name, block);
+    }
 
     private void CheckName(string name)
     {

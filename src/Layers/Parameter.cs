@@ -16,7 +16,8 @@ public sealed class Parameter : IParameter
     private ulong _round; // initializers applied so far: each draws from a round of its own
 
     /// <summary>A parameter holding <paramref name="data"/> itself (no copy, as <c>nn.Parameter(t)</c>): it becomes a leaf
-    /// that requires grad.</summary>
+    /// that requires grad. A strided view (a transpose, a slice) is copied to dense memory first, which the optimizers
+    /// update in one pass.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="data"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="data"/> is not float32.</exception>
     public Parameter(Tensor data, bool requiresGrad = true)
@@ -24,7 +25,13 @@ public sealed class Parameter : IParameter
         ArgumentNullException.ThrowIfNull(data);
         if (data.DType != DType.Float32)
             throw new ArgumentException($"Parameter: data must be float32, got {data.DType.Name()}; convert it with .To(DType.Float32).", nameof(data));
-        if (!data.IsLeaf) data = data.Detach();
+        if (!data.IsContiguous)
+        {
+            using var _ = TensorScope.Suspend();
+            using var __ = Autograd.NoGrad();
+            data = data.Contiguous();
+        }
+        else if (!data.IsLeaf) data = data.Detach();
         _data = data;
         _shape = data.Shape;
         data.RequiresGrad = requiresGrad;

@@ -210,7 +210,7 @@ public static class Functional
     /// </summary>
     /// <exception cref="ArgumentNullException">labels is null.</exception>
     /// <exception cref="ArgumentException">labels are not int32 or int64.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">classes is negative, or (on the CPU, where the labels can be read
+    /// <exception cref="ArgumentOutOfRangeException">classes is negative or above 2^24, or (on the CPU, where the labels can be read
     /// without a device round-trip) a label lies outside [0, classes).</exception>
     public static Tensor OneHot(Tensor labels, int classes, Device? device = null)
     {
@@ -218,7 +218,9 @@ public static class Functional
         Check.NotNull(op, labels, nameof(labels));
         if (labels.DType is not (DType.Int32 or DType.Int64))
             throw new ArgumentException($"{op}: labels must be int32 or int64 class indices, got {labels.DType.Name()}.", nameof(labels));
-        if (classes < 0) throw new ArgumentOutOfRangeException(nameof(classes), classes, $"{op}: classes must be >= 0, got {classes}.");
+        // The labels are compared as float32 (exact up to 2^24): beyond, neighbouring labels would share a column.
+        if (classes is < 0 or > 1 << 24)
+            throw new ArgumentOutOfRangeException(nameof(classes), classes, $"{op}: classes must lie in [0, 2^24], got {classes}.");
         if (labels.Device == Device.Cpu)
         {
             var values = labels.To(DType.Int64).ToArray<long>();

@@ -7,8 +7,13 @@ namespace DeepSharp;
 /// Views (reshape, transpose, slice, expand) share storage; everything else returns a new tensor. Disposing a tensor
 /// releases its reference to device memory at once; undisposed tensors are reclaimed by the GC.
 /// </summary>
-public sealed partial class Tensor : IDisposable
+public sealed partial class Tensor : IDisposable, Optim.IParameter
 {
+    // A tensor is its own trainable value (optimizers take tensors and model parameters alike).
+    bool Optim.IParameter.IsInitialized => true;
+    Tensor Optim.IParameter.Data => this;
+    string Optim.IParameter.Path => "";
+
     private Storage _storage;
     private bool _disposed;
 

@@ -123,6 +123,9 @@ public class BlockTests
         var wrong = Assert.Throws<ArgumentException>(() => net.Call(Tensor.Rand([2, 21])));
         Assert.Contains("expected inputs with 20 features", wrong.Message);
         Assert.Contains("0.weight", wrong.Message);
+        // A 1-D shape is one sample without a batch dim (as a PyTorch Linear takes it); a 0-feature input is refused.
+        Assert.Equal(new[] { 3, 5 }, new Dense(3).Materialize([5])[0].Shape);
+        Assert.Contains("0 features", Assert.Throws<ArgumentException>(() => new Dense(3).Materialize([4, 0])).Message);
         var dry = new Sequential(new Dense(64), new Relu(), new Dense(3)).Materialize([1, 7]);
         Assert.Equal(new[] { 64, 7 }, dry[0].Shape);
         Assert.Equal(new[] { 3, 64 }, dry[2].Shape);

@@ -157,3 +157,28 @@ public class TiedStateDictTests
         Assert.Equal(["1.weight"], missing.Missing);
     }
 }
+
+public class ParameterEdgeTests
+{
+    [Fact]
+    public void AParameterMadeFromAViewTrains()
+    {
+        var w = Tensor.FromArray(new float[] { 1, 2, 3, 4, 5, 6 }, [2, 3]);
+        var p = new Parameter(w.T);
+        Assert.True(p.Data.IsContiguous);
+        Assert.Equal(new float[] { 1, 4, 2, 5, 3, 6 }, p.Data.ToArray<float>());
+        var opt = new Sgd([p], lr: 1f);
+        (p.Data * 1f).Sum().Backward();
+        opt.Step();
+        Assert.Equal(new float[] { 0, 3, 1, 4, 2, 5 }, p.Data.ToArray<float>());
+    }
+
+    [Fact]
+    public void ANumberedBlockAfterANamedOneSaysHowToFixTheClash()
+    {
+        var seq = new Sequential().Add("1", new Relu());
+        var e = Assert.Throws<ArgumentException>(() => seq.Add(new Relu()));
+        Assert.Contains("Add(\"name\", block)", e.Message);
+        Assert.Equal(1, seq.Count);
+    }
+}

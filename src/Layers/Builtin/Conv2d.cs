@@ -36,6 +36,9 @@ public sealed class Conv2d : Block
     {
         if (x.Rank != 4) throw new ArgumentException($"Conv2d: expected input [batch, channels, height, width], got {Layout.Format(x.Layout.Shape)}.");
         int c = x.Size(1);
+        if (c == 0 && !Weight.IsInitialized)
+            throw new ArgumentException($"Conv2d '{Weight.Path}': cannot take the input channels from an input with 0 channels (shape " +
+                $"{Layout.Format(x.Layout.Shape)}).");
         Materialize(Weight, [OutChannels, c, Kernel, Kernel], x.Device);
         CheckDevice(Weight, x);
         if (Weight.Shape[1] != c)

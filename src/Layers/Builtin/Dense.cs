@@ -32,6 +32,9 @@ public sealed class Dense : Block
     {
         if (x.Rank == 0) throw new ArgumentException($"Dense: the input needs at least one dim (features), got a scalar.");
         int inFeatures = x.Size(-1);
+        if (inFeatures == 0 && !Weight.IsInitialized)
+            throw new ArgumentException($"Dense '{Weight.Path}': cannot take the input size from an input with 0 features (shape " +
+                $"{Layout.Format(x.Layout.Shape)}); for Materialize, pass [batch, features].");
         Materialize(Weight, [OutFeatures, inFeatures], x.Device);
         CheckDevice(Weight, x);
         if (InFeatures != inFeatures)

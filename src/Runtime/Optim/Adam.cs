@@ -7,19 +7,15 @@ public sealed class Adam : Optimizer
 {
     private readonly Dictionary<Tensor, int> _steps = new(ReferenceEqualityComparer.Instance);
 
-    /// <summary>Adam over <paramref name="parameters"/>: tensors that require grad.</summary>
-    /// <param name="parameters">Tensors to update.</param>
+    /// <summary>Adam over a model's parameters (<c>new Adam(net.Parameters())</c>, deferred ones included) or tensors that
+    /// require grad (<c>new Adam([w, b])</c>).</summary>
+    /// <param name="parameters">What to update.</param>
     /// <param name="lr">Step size (&gt; 0).</param>
     /// <param name="beta1">Decay of the first-moment average, in [0, 1).</param>
     /// <param name="beta2">Decay of the second-moment average, in [0, 1).</param>
     /// <param name="eps">Added to the denominator for stability (&gt; 0).</param>
     /// <param name="weightDecay">L2 penalty added to the gradient (≥ 0).</param>
     /// <exception cref="ArgumentOutOfRangeException">A hyper-parameter is out of range.</exception>
-    public Adam(IEnumerable<Tensor> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f,
-        float weightDecay = 0f) : base(parameters) => Configure(lr, beta1, beta2, eps, weightDecay);
-
-    /// <summary>Adam over a model's parameters (<c>new Adam(net.Parameters())</c>), deferred ones included.</summary>
-    /// <inheritdoc cref="Adam(IEnumerable{Tensor}, float, float, float, float, float)"/>
     public Adam(IEnumerable<IParameter> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f,
         float weightDecay = 0f) : base(parameters) => Configure(lr, beta1, beta2, eps, weightDecay);
 

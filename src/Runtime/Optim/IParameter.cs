@@ -1,9 +1,10 @@
 namespace DeepSharp.Optim;
 
 /// <summary>
-/// Something an optimizer trains that may get its tensor later: a model's parameter whose shape the first batch decides
-/// (DeepSharp.Layers' <c>Parameter</c> implements it). The optimizer reads <see cref="Data"/> at each step, so
-/// <c>new Sgd(net.Parameters(), lr: 0.1f)</c> works before the model has seen data.
+/// Something an optimizer trains: a <see cref="Tensor"/> itself, or a model's parameter that may get its tensor later
+/// (DeepSharp.Layers' <c>Parameter</c>, whose shape the first batch may decide). The optimizer reads <see cref="Data"/> at
+/// each step, so <c>new Sgd(net.Parameters(), lr: 0.1f)</c> works before the model has seen data, and
+/// <c>new Sgd([w, b], lr: 0.1f)</c> takes tensors.
 /// </summary>
 public interface IParameter
 {

@@ -11,33 +11,27 @@ public abstract class Optimizer : IDisposable
     private readonly IParameter[] _sources;
     private readonly Dictionary<Tensor, (Tensor M, Tensor? V)> _state = new(ReferenceEqualityComparer.Instance);
 
-    /// <summary>Takes any sequence of float32 tensors that require grad; a tensor listed twice is updated once.</summary>
-    /// <exception cref="ArgumentNullException">The sequence or one of its tensors is null.</exception>
-    /// <exception cref="ArgumentException">A tensor does not require grad, is not float32, or is not dense.</exception>
-    protected Optimizer(IEnumerable<Tensor> parameters)
-    {
-        ArgumentNullException.ThrowIfNull(parameters);
-        var tensors = parameters.Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor?>().ToArray();
-        for (int i = 0; i < tensors.Length; i++)
-        {
-            var p = tensors[i] ?? throw new ArgumentNullException(nameof(parameters), $"{GetType().Name}: parameter {i} is null.");
-            if (!p.RequiresGrad || !p.IsLeaf) throw new ArgumentException($"{GetType().Name}: parameter {i} (shape {Layout.Format(p.Layout.ShapeArray)}) is not a leaf that requires grad.");
-            Check(p, i, null);
-        }
-        _sources = tensors.Select(t => (IParameter)new FixedParameter(t!)).ToArray();
-    }
-
     /// <summary>
-    /// Takes a model's parameters (<c>net.Parameters()</c>), also before they have data: each step reads their current
-    /// tensors, so deferred parameters join once the first batch has created them. Frozen parameters (no gradient) are
-    /// skipped; a parameter listed twice is updated once.
+    /// Takes a model's parameters (<c>net.Parameters()</c>) or tensors (<c>[w, b]</c>), or both. A model's parameters may
+    /// not have data yet: each step reads their current tensors, so deferred parameters join once the first batch has
+    /// created them, and frozen ones (no gradient) are skipped. A tensor given directly must be a float32 leaf that
+    /// requires grad. One listed twice is updated once.
     /// </summary>
     /// <exception cref="ArgumentNullException">The sequence or one of its items is null.</exception>
+    /// <exception cref="ArgumentException">A tensor given directly does not require grad, is not float32, or is not dense.</exception>
     protected Optimizer(IEnumerable<IParameter> parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         _sources = parameters.Distinct(ReferenceEqualityComparer.Instance).Cast<IParameter?>()
             .Select((p, i) => p ?? throw new ArgumentNullException(nameof(parameters), $"{GetType().Name}: parameter {i} is null.")).ToArray();
+        for (int i = 0; i < _sources.Length; i++)
+        {
+            if (_sources[i] is not Tensor t) continue;
+            if (!t.RequiresGrad || !t.IsLeaf)
+                throw new ArgumentException($"{GetType().Name}: parameter {i} (shape {Layout.Format(t.Layout.ShapeArray)}) is not a leaf that " +
+                    "requires grad.", nameof(parameters));
+            Check(t, i, null);
+        }
     }
 
     private void Check(Tensor p, int index, IParameter? source)
@@ -116,14 +110,6 @@ public abstract class Optimizer : IDisposable
     }
 
     private static string Name(IParameter s) => s.Path.Length > 0 ? $"'{s.Path}'" : "parameter";
-
-    /// <summary>A plain tensor given to the optimizer.</summary>
-    private sealed class FixedParameter(Tensor t) : IParameter
-    {
-        public bool IsInitialized => true;
-        public Tensor Data => t;
-        public string Path => "";
-    }
 
     // Updates queued by Launch: consecutive parameters on one device with the same rule go out together (an accelerator
     // updates four per launch), and everything is sent before Step returns.

@@ -5,17 +5,13 @@ namespace DeepSharp.Optim;
 /// <summary>Stochastic gradient descent: p -= lr · (g + wd·p), with optional momentum (torch.optim.SGD).</summary>
 public sealed class Sgd : Optimizer
 {
-    /// <summary>SGD over <paramref name="parameters"/>: tensors that require grad.</summary>
-    /// <param name="parameters">Tensors to update.</param>
+    /// <summary>SGD over a model's parameters (<c>new Sgd(net.Parameters(), lr: 0.1f)</c>, deferred ones included) or
+    /// tensors that require grad (<c>new Sgd([w, b], lr: 0.1f)</c>).</summary>
+    /// <param name="parameters">What to update.</param>
     /// <param name="lr">Learning rate (&gt; 0).</param>
     /// <param name="momentum">Momentum factor in [0, 1); 0 disables the buffer.</param>
     /// <param name="weightDecay">L2 penalty factor (≥ 0).</param>
     /// <exception cref="ArgumentOutOfRangeException">A hyper-parameter is out of range.</exception>
-    public Sgd(IEnumerable<Tensor> parameters, float lr, float momentum = 0f, float weightDecay = 0f) : base(parameters) =>
-        (LearningRate, Momentum, WeightDecay) = Checked(lr, momentum, weightDecay);
-
-    /// <summary>SGD over a model's parameters (<c>new Sgd(net.Parameters(), lr: 0.1f)</c>), deferred ones included.</summary>
-    /// <inheritdoc cref="Sgd(IEnumerable{Tensor}, float, float, float)"/>
     public Sgd(IEnumerable<IParameter> parameters, float lr, float momentum = 0f, float weightDecay = 0f) : base(parameters) =>
         (LearningRate, Momentum, WeightDecay) = Checked(lr, momentum, weightDecay);
 

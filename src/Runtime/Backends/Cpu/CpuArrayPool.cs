@@ -81,10 +81,12 @@ internal static class CpuArrayPool
         return make(length);
     }
 
-    private static Ilgpu.DeviceOutOfMemoryException TooLong<T>(int count) where T : unmanaged =>
-        Ilgpu.DeviceOutOfMemoryException.Host((long)count * Unsafe.SizeOf<T>(), new OutOfMemoryException(
-            $"{count} {typeof(T).Name} elements (with alignment padding) are more than the {System.Array.MaxLength} a .NET array " +
-            "can hold; split the tensor or move it to an accelerator."));
+    private static Ilgpu.DeviceOutOfMemoryException TooLong<T>(int count) where T : unmanaged
+    {
+        var why = $"{count} {typeof(T).Name} elements (with alignment padding) are more than the {System.Array.MaxLength} one .NET " +
+            "array can hold, whatever memory is free; split the tensor or move it to an accelerator";
+        return Ilgpu.DeviceOutOfMemoryException.Host((long)count * Unsafe.SizeOf<T>(), new OutOfMemoryException(why), why);
+    }
 
     /// <summary>Number of cached arrays of one element type and array length (for tests and diagnostics).</summary>
     public static int CachedCount(DType dtype, int length) => _free.TryGetValue((dtype, length), out var bag) ? bag.Count : 0;

@@ -141,8 +141,10 @@ internal sealed class DevicePool(Accelerator accelerator, Device device)
 /// </summary>
 public sealed class DeviceOutOfMemoryException : Exception
 {
-    internal DeviceOutOfMemoryException(Device device, long requested, long free, long total, long inUse, Exception inner)
-        : base($"Out of memory on {device}: tried to allocate {Bytes(requested)} with {(free < 0 ? "unknown" : Bytes(free))} free of " +
+    internal DeviceOutOfMemoryException(Device device, long requested, long free, long total, long inUse, Exception inner,
+        string? why = null)
+        : base(why is not null ? $"Out of memory on {device}: {why} ({Bytes(free)} of {Bytes(total)} free)."
+               : $"Out of memory on {device}: tried to allocate {Bytes(requested)} with {(free < 0 ? "unknown" : Bytes(free))} free of " +
                $"{Bytes(total)}{(inUse < 0 ? "" : $" ({Bytes(inUse)} held by live tensors)")}. Free tensors you no longer need " +
                $"(Dispose), use smaller batches, or move work to another device. Cause: {inner.Message}", inner)
     {
@@ -153,11 +155,11 @@ public sealed class DeviceOutOfMemoryException : Exception
     }
 
     /// <summary>The host's version: free and total memory as the GC sees them (its limit, the machine's, or a container's).</summary>
-    internal static DeviceOutOfMemoryException Host(long requested, Exception inner)
+    internal static DeviceOutOfMemoryException Host(long requested, Exception inner, string? why = null)
     {
         var info = GC.GetGCMemoryInfo();
         long total = info.TotalAvailableMemoryBytes;
-        return new DeviceOutOfMemoryException(Device.Cpu, requested, Math.Max(0, total - info.MemoryLoadBytes), total, -1, inner);
+        return new DeviceOutOfMemoryException(Device.Cpu, requested, Math.Max(0, total - info.MemoryLoadBytes), total, -1, inner, why);
     }
 
     /// <summary>The device that ran out.</summary>
