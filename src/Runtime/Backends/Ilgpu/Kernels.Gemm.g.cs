@@ -6,7 +6,9 @@ namespace DeepSharp.Backends.Ilgpu;
 
 public static partial class Kernels
 {
-    /// <summary>Shared-memory GEMM, C[batch] = A[batch]·B[batch] (+ bias, see <see cref="GemmArgs.HasBias"/>), 8×8 outputs per thread; a T×T group computes an 8T×8T block (see <see cref="Kernels"/>' GEMM notes). Four elements of A and of B staged per thread per k-tile (k-tile T/2: 128×128×8 on CUDA); the tiles in <typeparamref name="TTiles"/>.</summary>
+    /// <summary>Shared-memory GEMM, C[batch] = A[batch]·B[batch] (+ bias, see <see cref="GemmArgs.HasBias"/>), 8×8 outputs per thread; a
+    /// T×T group computes an 8T×8T block (see <see cref="Kernels"/>' GEMM notes). Four elements of A and of B staged per thread per k-tile
+    /// (k-tile T/2: 128×128×8 on CUDA); the tiles in <typeparamref name="TTiles"/>.</summary>
     public static void Gemm<TTiles>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, GemmArgs g)
         where TTiles : struct, IGemmTiles
     {
@@ -20,13 +22,17 @@ public static partial class Kernels
         GemmBase(g, batch, out int baseA, out int baseB);
         bool aRowMajor = g.ColA == 1, bRowMajor = g.ColB == 1;
         int da = BK * g.ColA, db = BK * g.RowB; // elements from one k-tile to the next
-        StageIndex(tid + 0 * threads, aRowMajor, BK, BM, out int am0, out int ak0); StageIndex(tid + 0 * threads, !bRowMajor, BK, BM, out int bn0, out int bk0);
+        StageIndex(tid + 0 * threads, aRowMajor, BK, BM, out int am0, out int ak0);
+        StageIndex(tid + 0 * threads, !bRowMajor, BK, BM, out int bn0, out int bk0);
         int ia0 = baseA + (row0 + am0) * g.RowA + ak0 * g.ColA, ib0 = baseB + bk0 * g.RowB + (col0 + bn0) * g.ColB;
-        StageIndex(tid + 1 * threads, aRowMajor, BK, BM, out int am1, out int ak1); StageIndex(tid + 1 * threads, !bRowMajor, BK, BM, out int bn1, out int bk1);
+        StageIndex(tid + 1 * threads, aRowMajor, BK, BM, out int am1, out int ak1);
+        StageIndex(tid + 1 * threads, !bRowMajor, BK, BM, out int bn1, out int bk1);
         int ia1 = baseA + (row0 + am1) * g.RowA + ak1 * g.ColA, ib1 = baseB + bk1 * g.RowB + (col0 + bn1) * g.ColB;
-        StageIndex(tid + 2 * threads, aRowMajor, BK, BM, out int am2, out int ak2); StageIndex(tid + 2 * threads, !bRowMajor, BK, BM, out int bn2, out int bk2);
+        StageIndex(tid + 2 * threads, aRowMajor, BK, BM, out int am2, out int ak2);
+        StageIndex(tid + 2 * threads, !bRowMajor, BK, BM, out int bn2, out int bk2);
         int ia2 = baseA + (row0 + am2) * g.RowA + ak2 * g.ColA, ib2 = baseB + bk2 * g.RowB + (col0 + bn2) * g.ColB;
-        StageIndex(tid + 3 * threads, aRowMajor, BK, BM, out int am3, out int ak3); StageIndex(tid + 3 * threads, !bRowMajor, BK, BM, out int bn3, out int bk3);
+        StageIndex(tid + 3 * threads, aRowMajor, BK, BM, out int am3, out int ak3);
+        StageIndex(tid + 3 * threads, !bRowMajor, BK, BM, out int bn3, out int bk3);
         int ia3 = baseA + (row0 + am3) * g.RowA + ak3 * g.ColA, ib3 = baseB + bk3 * g.RowB + (col0 + bn3) * g.ColB;
         int ka0 = row0 + am0 < g.M ? g.K - ak0 : 0, kb0 = col0 + bn0 < g.N ? g.K - bk0 : 0;
         int sa0 = ak0 * S + am0, sb0 = 2 * tile + bk0 * S + bn0;
@@ -68,14 +74,22 @@ public static partial class Kernels
             {
                 { var a0 = shared4[pa + aLo]; var a1 = shared4[pa + aHi];
                   var b0 = shared4[pb + bLo]; var b1 = shared4[pb + bHi];
-                  c0_0 += a0.X * b0.X; c0_1 += a0.X * b0.Y; c0_2 += a0.X * b0.Z; c0_3 += a0.X * b0.W; c0_4 += a0.X * b1.X; c0_5 += a0.X * b1.Y; c0_6 += a0.X * b1.Z; c0_7 += a0.X * b1.W;
-                  c1_0 += a0.Y * b0.X; c1_1 += a0.Y * b0.Y; c1_2 += a0.Y * b0.Z; c1_3 += a0.Y * b0.W; c1_4 += a0.Y * b1.X; c1_5 += a0.Y * b1.Y; c1_6 += a0.Y * b1.Z; c1_7 += a0.Y * b1.W;
-                  c2_0 += a0.Z * b0.X; c2_1 += a0.Z * b0.Y; c2_2 += a0.Z * b0.Z; c2_3 += a0.Z * b0.W; c2_4 += a0.Z * b1.X; c2_5 += a0.Z * b1.Y; c2_6 += a0.Z * b1.Z; c2_7 += a0.Z * b1.W;
-                  c3_0 += a0.W * b0.X; c3_1 += a0.W * b0.Y; c3_2 += a0.W * b0.Z; c3_3 += a0.W * b0.W; c3_4 += a0.W * b1.X; c3_5 += a0.W * b1.Y; c3_6 += a0.W * b1.Z; c3_7 += a0.W * b1.W;
-                  c4_0 += a1.X * b0.X; c4_1 += a1.X * b0.Y; c4_2 += a1.X * b0.Z; c4_3 += a1.X * b0.W; c4_4 += a1.X * b1.X; c4_5 += a1.X * b1.Y; c4_6 += a1.X * b1.Z; c4_7 += a1.X * b1.W;
-                  c5_0 += a1.Y * b0.X; c5_1 += a1.Y * b0.Y; c5_2 += a1.Y * b0.Z; c5_3 += a1.Y * b0.W; c5_4 += a1.Y * b1.X; c5_5 += a1.Y * b1.Y; c5_6 += a1.Y * b1.Z; c5_7 += a1.Y * b1.W;
-                  c6_0 += a1.Z * b0.X; c6_1 += a1.Z * b0.Y; c6_2 += a1.Z * b0.Z; c6_3 += a1.Z * b0.W; c6_4 += a1.Z * b1.X; c6_5 += a1.Z * b1.Y; c6_6 += a1.Z * b1.Z; c6_7 += a1.Z * b1.W;
-                  c7_0 += a1.W * b0.X; c7_1 += a1.W * b0.Y; c7_2 += a1.W * b0.Z; c7_3 += a1.W * b0.W; c7_4 += a1.W * b1.X; c7_5 += a1.W * b1.Y; c7_6 += a1.W * b1.Z; c7_7 += a1.W * b1.W;
+                  c0_0 += a0.X * b0.X; c0_1 += a0.X * b0.Y; c0_2 += a0.X * b0.Z; c0_3 += a0.X * b0.W;
+                  c0_4 += a0.X * b1.X; c0_5 += a0.X * b1.Y; c0_6 += a0.X * b1.Z; c0_7 += a0.X * b1.W;
+                  c1_0 += a0.Y * b0.X; c1_1 += a0.Y * b0.Y; c1_2 += a0.Y * b0.Z; c1_3 += a0.Y * b0.W;
+                  c1_4 += a0.Y * b1.X; c1_5 += a0.Y * b1.Y; c1_6 += a0.Y * b1.Z; c1_7 += a0.Y * b1.W;
+                  c2_0 += a0.Z * b0.X; c2_1 += a0.Z * b0.Y; c2_2 += a0.Z * b0.Z; c2_3 += a0.Z * b0.W;
+                  c2_4 += a0.Z * b1.X; c2_5 += a0.Z * b1.Y; c2_6 += a0.Z * b1.Z; c2_7 += a0.Z * b1.W;
+                  c3_0 += a0.W * b0.X; c3_1 += a0.W * b0.Y; c3_2 += a0.W * b0.Z; c3_3 += a0.W * b0.W;
+                  c3_4 += a0.W * b1.X; c3_5 += a0.W * b1.Y; c3_6 += a0.W * b1.Z; c3_7 += a0.W * b1.W;
+                  c4_0 += a1.X * b0.X; c4_1 += a1.X * b0.Y; c4_2 += a1.X * b0.Z; c4_3 += a1.X * b0.W;
+                  c4_4 += a1.X * b1.X; c4_5 += a1.X * b1.Y; c4_6 += a1.X * b1.Z; c4_7 += a1.X * b1.W;
+                  c5_0 += a1.Y * b0.X; c5_1 += a1.Y * b0.Y; c5_2 += a1.Y * b0.Z; c5_3 += a1.Y * b0.W;
+                  c5_4 += a1.Y * b1.X; c5_5 += a1.Y * b1.Y; c5_6 += a1.Y * b1.Z; c5_7 += a1.Y * b1.W;
+                  c6_0 += a1.Z * b0.X; c6_1 += a1.Z * b0.Y; c6_2 += a1.Z * b0.Z; c6_3 += a1.Z * b0.W;
+                  c6_4 += a1.Z * b1.X; c6_5 += a1.Z * b1.Y; c6_6 += a1.Z * b1.Z; c6_7 += a1.Z * b1.W;
+                  c7_0 += a1.W * b0.X; c7_1 += a1.W * b0.Y; c7_2 += a1.W * b0.Z; c7_3 += a1.W * b0.W;
+                  c7_4 += a1.W * b1.X; c7_5 += a1.W * b1.Y; c7_6 += a1.W * b1.Z; c7_7 += a1.W * b1.W;
                 }
                 pa += 1 * S4; pb += 1 * S4;
             }
