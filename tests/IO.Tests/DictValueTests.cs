@@ -64,12 +64,13 @@ public class DictValueTests
 
         entries.Remove("k0");
         entries.Add("new", Tensor.Full([1], -1f));
+        entries.Add("newer", Tensor.Full([1], -2f));
         foreach (var v in new[] { view, loaded.AsDict() })
         {
-            Assert.Equal(n, v.Count);
-            Assert.Equal([.. Enumerable.Range(1, n - 1).Select(i => $"k{i}"), "new"], v.Keys);
-            Assert.Equal(-1f, v.Values.Select(Value).Last());
-            Assert.Equal("new", v.Last().Key);
+            Assert.Equal(n + 1, v.Count);
+            Assert.Equal([.. Enumerable.Range(1, n - 1).Select(i => $"k{i}"), "new", "newer"], v.Keys);
+            Assert.Equal([-1f, -2f], v.Values.Select(Value).TakeLast(2));
+            Assert.Equal("newer", v.Last().Key);
             Assert.True(v.ContainsKey("new"));
             Assert.False(v.ContainsKey("k0"));
             Assert.True(v.TryGetValue("new", out var added));

@@ -137,6 +137,11 @@ public class ReaderStructureTests
         var nested = Concat(head, outer, inner, EmptyList, EmptyList, EmptyList, new byte[] { 0x92, 0x01 });
         PointsAt(ReadFails(File(nested)), head.Length + outer.Length, slack: inner.Length);
 
+        // The same for a dictionary: four entries claimed, 12 bytes left, an entry takes at least 5 ([key, node]).
+        var dict = Mp((ref MessagePack.MessagePackWriter w) => { w.WriteArrayHeader(2); w.Write(2); w.WriteArrayHeader(4); });
+        var entry = Mp((ref MessagePack.MessagePackWriter w) => { w.WriteArrayHeader(2); w.Write(""); });
+        PointsAt(ReadFails(File(Concat(head, dict, entry, EmptyList, entry, EmptyList, new byte[] { 0x92 }))), head.Length, slack: dict.Length);
+
         // Five table entries claimed where one (and the root) fits: a table entry takes at least 9 bytes.
         var table = Opening(5);
         PointsAt(ReadFails(File(Concat(table, Entry("float32", [], Crc4), RootKey, TensorNode(0)), Zeros4)), table.Length - 1, slack: 1);

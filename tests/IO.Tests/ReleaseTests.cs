@@ -48,6 +48,25 @@ public class ReleaseTests
         AllocatesLittle(4 * 100_348, () => Assert.Throws<CheckpointFormatException>(() => Checkpoint.Read(new MemoryStream(file))));
     }
 
+    /// <summary>A stream whose length claims more bytes than it holds (a file that shrank while being read).</summary>
+    private sealed class Shrunk(byte[] data, long claimed) : MemoryStream(data, writable: false)
+    {
+        public override long Length => claimed;
+    }
+
+    [Fact]
+    public void ATensorCutShortIsReleased()
+    {
+        using var ckpt = new MemoryStream();
+        Checkpoint.Write(ckpt, Tensor.Ones(100_349));
+        using var st = new MemoryStream();
+        SafeTensors.Write(st, [new("w", Tensor.Ones(100_350))]);
+        byte[] c = ckpt.ToArray(), s = st.ToArray();
+        byte[] cutC = c[..^8], cutS = s[..^8];
+        AllocatesLittle(4 * 100_349, () => Assert.Throws<CheckpointFormatException>(() => Checkpoint.Read(new Shrunk(cutC, c.Length))));
+        AllocatesLittle(4 * 100_350, () => Assert.Throws<CheckpointFormatException>(() => SafeTensors.Read(new Shrunk(cutS, s.Length))));
+    }
+
     [Fact]
     public void LoadingSafeTensorsIntoAModelReleasesTheLoadedTensors()
     {
