@@ -8,7 +8,10 @@ public class FileKindTests
 {
     // What each kind's message says; a file's message must say exactly one of them.
     private static readonly (string Kind, string Says)[] Kinds =
-        [("empty", "is empty"), ("zip", "zip archive"), ("safetensors", "safetensors"), ("text", "is text"), ("magic bytes", "magic bytes")];
+    [
+        ("empty", "is empty"), ("zip", "zip archive"), ("safetensors", "safetensors"), ("text", "is text"),
+        ("magic bytes", "magic bytes"),
+    ];
 
     public static TheoryData<byte[], string> Files => new()
     {

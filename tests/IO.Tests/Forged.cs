@@ -48,7 +48,8 @@ internal static class Forged
     public static byte[] TensorNode(int index) => Mp((ref MessagePackWriter w) => { w.WriteArrayHeader(2); w.Write(0); w.Write(index); });
 
     /// <summary>The empty list node [1, []] (3 bytes, the fewest a node takes).</summary>
-    public static readonly byte[] EmptyList = Mp((ref MessagePackWriter w) => { w.WriteArrayHeader(2); w.Write(1); w.WriteArrayHeader(0); });
+    public static readonly byte[] EmptyList =
+        Mp((ref MessagePackWriter w) => { w.WriteArrayHeader(2); w.Write(1); w.WriteArrayHeader(0); });
 
     /// <summary>The opening of a list node claiming <paramref name="count"/> items: [1, [ …</summary>
     public static byte[] ListOpening(int count) =>

@@ -35,7 +35,8 @@ public class SafeTensorsHeaderTests
     [Fact]
     public void UnknownFieldsAreSkippedWholeAndNullMetadataIsNone()
     {
-        var json = """{"__metadata__":null,"a":{"x":{"dtype":"I64","shape":[9]},"dtype":"F32","y":[1,[2]],"shape":[1],"data_offsets":[0,4]}}""";
+        var json = """{"__metadata__":null,"a":{"x":{"dtype":"I64","shape":[9]},"dtype":"F32","y":[1,[2]],"shape":[1],"""
+            + "\"data_offsets\":[0,4]}}";
         var (tensors, meta) = Read(Build(json, 4));
         Assert.Equal(["a"], tensors.Keys);
         Assert.Equal(DType.Float32, tensors["a"].DType);
@@ -80,7 +81,8 @@ public class SafeTensorsHeaderTests
         var hole = Build("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", 8);
         Assert.Equal(hole.Length - 8 + 4, Fails(hole).Offset);
         // An entry that runs past the data: at its begin offset.
-        var past = Build("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}""", 8);
+        var past = Build("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"""
+            + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 8);
         Assert.Equal(past.Length - 8 + 4, Fails(past).Offset);
         // Bytes after the last tensor: where they start.
         var trailing = Build("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", 7);

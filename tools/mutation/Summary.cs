@@ -48,7 +48,8 @@ if (survivors)
         {
             int line = m.GetProperty("location").GetProperty("start").GetProperty("line").GetInt32();
             var replacement = m.TryGetProperty("replacement", out var rep) ? OneLine(rep.GetString()) : "";
-            Console.WriteLine($"{name}:{line} {m.GetProperty("status").GetString()} {m.GetProperty("mutatorName").GetString()} → {replacement}");
+            var (status, mutator) = (m.GetProperty("status").GetString(), m.GetProperty("mutatorName").GetString());
+            Console.WriteLine($"{name}:{line} {status} {mutator} → {replacement}");
             Console.WriteLine($"    {OneLine(lines[line - 1])}");
         }
     }
@@ -56,7 +57,8 @@ if (survivors)
 return 0;
 
 static void Print(Row r) => Console.WriteLine(
-    $"{r.File,-30} {(r.Valid > 0 ? $"{r.Score:F1}" : "n/a"),7} {r.Killed,7} {r.Timeout,8} {r.Survived,9} {r.NoCoverage,7} {r.Ignored,8} {r.CompileError,8}");
+    $"{r.File,-30} {(r.Valid > 0 ? $"{r.Score:F1}" : "n/a"),7} {r.Killed,7} {r.Timeout,8} {r.Survived,9} {r.NoCoverage,7} " +
+    $"{r.Ignored,8} {r.CompileError,8}");
 
 static string OneLine(string? s)
 {
