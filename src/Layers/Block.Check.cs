@@ -198,6 +198,7 @@ public abstract partial class Block
         if (depth > 4 || t == typeof(string) || t.IsPrimitive || t.IsEnum || t.IsPointer || typeof(Delegate).IsAssignableFrom(t)) return false;
         if (typeof(Block).IsAssignableFrom(t) || t == typeof(Parameter) || t == typeof(Tensor) || t == typeof(object)) return true;
         if (t.IsArray) return MayHoldState(t.GetElementType()!, depth + 1);
+        if (!t.IsGenericType && typeof(ICollection).IsAssignableFrom(t)) return true; // ArrayList, Hashtable: items of any type
         return t.IsGenericType && t.GetGenericArguments().Any(a => MayHoldState(a, depth + 1)) &&
                (typeof(IEnumerable).IsAssignableFrom(t) || typeof(ITuple).IsAssignableFrom(t) || t.GetGenericTypeDefinition() == typeof(KeyValuePair<,>));
     }

@@ -60,6 +60,10 @@ public abstract partial class Block : IDisposable
     protected T Register<T>(string name, T block) where T : Block
     {
         ArgumentNullException.ThrowIfNull(block);
+        // A model is a tree (shared blocks allowed): a block inside its own subtree would make every walk endless.
+        if (block.NamedBlocks().Any(b => ReferenceEquals(b.Block, this)))
+            throw new ArgumentException($"{GetType().Name}: registering the {block.GetType().Name} '{name}' would put this block inside " +
+                "itself (it is already in that block's tree); a model must be a tree.", nameof(block));
         CheckName(name);
         _children.Add((name, block));
         return block;

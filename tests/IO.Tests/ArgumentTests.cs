@@ -70,7 +70,7 @@ public class ArgumentTests
         var one = Tensor.Ones(1);
         using var ms = new MemoryStream();
         Assert.Equal("tensors", Assert.Throws<ArgumentNullException>(() => SafeTensors.Write(ms, null!)).ParamName);
-        Assert.Equal("root", Assert.Throws<ArgumentNullException>(() => Checkpoint.Write(ms, null!)).ParamName);
+        Assert.Equal("value", Assert.Throws<ArgumentNullException>(() => Checkpoint.Write(ms, null!)).ParamName);
         var nullName = Assert.Throws<ArgumentException>(() => SafeTensors.Write(ms, [new(null!, one)]));
         Assert.Equal("tensors", nullName.ParamName);
         var nullTensor = Assert.Throws<ArgumentException>(() => SafeTensors.Write(ms, [new("w", null!)]));

@@ -61,12 +61,15 @@ public class RegistrationDecisionTests
         Reported(new[] { new[] { new[] { new[] { new Dense(2) } } } });
         Reported(new List<Tensor> { Tensor.Ones(1) });
         Reported((1, new Parameter([1], Init.Zeros)));
+        Reported<object>(new Dense(2));                                         // an object field holding a block
+        Reported(new KeyValuePair<string, Dense>("head", new Dense(2)));       // a bare pair
     }
 
     [Fact]
     public void WhatCannotHoldStateOrIsNotMaterializedIsLeftAlone()
     {
-        Accepted<object>(new Dense(2));                                          // a plain object field is not inspected
+        Accepted<object>(new object());                                          // an object field holding nothing that can
+        Accepted<object>(new List<float> { 1f, 2f });                           // hold state is not opened
         Accepted(new List<List<List<List<List<Dense>>>>> { new() { new() { new() { new() { new Dense(2) } } } } }); // five
         Accepted(new[] { new[] { new[] { new[] { new[] { new Dense(2) } } } } });
         Accepted("text");
