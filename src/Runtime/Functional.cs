@@ -158,27 +158,19 @@ public static class Functional
         // One fused kernel per direction (a stable log-sum-exp per row; softmax minus one-hot back): the composite of
         // log-softmax, one-hot, multiply and sum took ~20 launches. No host round-trip: a label outside [0, classes)
         // throws on the CPU and gives a NaN loss on accelerators (as a device-side assert would in PyTorch).
-        int n = logits.Layout.ShapeArray[0], classes = logits.Layout.ShapeArray[1];
-        var x = logits.Dense(); var idx = labels.Dense();
+        int n = logits.Layout.ShapeArray[0];
+        var idx = labels.Dense();
         // Mean and sum come out of the same launch (one group folds every row) up to 2^16 rows; beyond, rows then a reduction.
         bool fused = reduction != Reduction.None && n <= 1 << 16;
         float scale = reduction == Reduction.Mean ? 1f / Math.Max(n, 1) : 1f;
-        var loss = fused ? Tensor.Empty([], DType.Float32, logits.Device) : Tensor.Empty([n], DType.Float32, logits.Device);
-        var probs = Tensor.Empty([n, classes], DType.Float32, logits.Device);
         if (fused && n == 0)
         {
-            loss.Backend.Fill<float, Ops.FillOp<float>>(loss.Storage, new Ops.FillOp<float>(reduction == Reduction.Mean ? float.NaN : 0f));
-            return Autograd.Record(loss, op, [logits], g => [Tensor.Zeros([0, classes], device: g.Device)], logits);
+            var empty = Tensor.Full([], reduction == Reduction.Mean ? float.NaN : 0f, DType.Float32, logits.Device);
+            return Autograd.Record(empty, op, [logits], g => [Grads.Zero(logits, empty, g)], logits);
         }
-        logits.Backend.CrossEntropy(x.Storage, x.Layout.Offset, n, classes, idx.Storage, idx.Layout.Offset, loss.Storage, probs.Storage, fused, scale);
-        loss = Autograd.Record(loss, op, [logits], g =>
-        {
-            var gd = g.Dense();
-            var dx = Tensor.Empty([n, classes], DType.Float32, g.Device);
-            g.Backend.CrossEntropyBackward(probs.Storage, n, classes, idx.Storage, idx.Layout.Offset, gd.Storage, gd.Layout.Offset,
-                fused ? 0 : 1, fused ? scale : 1f, dx.Storage);
-            return [dx];
-        }, logits, idx); // idx is what backward reads: a label changed in place since must not silently change the gradient
+        var (loss, probs) = Tensor.CrossEntropyRows(logits, idx, fused, scale);
+        // idx is what backward reads: a label changed in place since must not silently change the gradient.
+        loss = Autograd.Record(loss, op, [logits], g => [Grads.CrossEntropy(probs, idx, g, fused, scale)], logits, idx);
         return fused ? loss : Reduce(loss, reduction);
     }
 

@@ -25,7 +25,7 @@ public sealed partial class Tensor
         }
         if (!ReferenceEquals(src, this)) src.Dispose();
         var from = Device;
-        return Autograd.Record(dst, "To", [this], g => [g.To(from)]);
+        return Autograd.Record(dst, "To", [this], g => [Grads.ToDevice(g, from)]);
     }
 
     // Between two devices the elements pass through host memory once (device → host → device).
@@ -44,6 +44,6 @@ public sealed partial class Tensor
         if (dtype == DType) return this;
         var y = CopyInto(Empty(Shape, dtype, Device));
         var from = DType;
-        return dtype.IsFloat() ? Autograd.Record(y, "To", [this], g => [g.To(from)]) : y; // integers carry no gradient
+        return dtype.IsFloat() ? Autograd.Record(y, "To", [this], g => [Grads.Cast(g, from)]) : y; // integers carry no gradient
     }
 }

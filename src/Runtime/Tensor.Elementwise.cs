@@ -39,7 +39,7 @@ public sealed partial class Tensor
         var y = Empty(shape, DType.Float32, a.Device);
         var map = StridedMap.Create(shape, cond.Layout.Expand(shape), a.Layout.Expand(shape), b.Layout.Expand(shape));
         a.Backend.Where(cond.Storage, a.Storage, b.Storage, y.Storage, map, y.Count);
-        return Autograd.Record(y, op, [a, b], g => [Grads.WhereA(cond, g).SumTo(a.Layout.ShapeArray), Grads.WhereB(cond, g).SumTo(b.Layout.ShapeArray)], cond);
+        return Autograd.Record(y, op, [a, b], g => Grads.Where(cond, a, b, g), cond);
     }
 
     /// <summary>A recorded unary op: y = f(x), dL/dx = rule(x, y, dL/dy).</summary>
@@ -154,11 +154,11 @@ public sealed partial class Tensor
     /// <summary>s - x.</summary>
     public static Tensor operator -(float s, Tensor x) => Unary("Sub", x, new LeftScalar<SubOp>(s), Grads.Neg);
     /// <summary>x · s.</summary>
-    public static Tensor operator *(Tensor x, float s) => Unary("Mul", x, new RightScalar<MulOp>(s), (_, _, g) => g * s);
+    public static Tensor operator *(Tensor x, float s) => Unary("Mul", x, new RightScalar<MulOp>(s), (_, _, g) => Grads.Scale(g, s));
     /// <summary>s · x.</summary>
-    public static Tensor operator *(float s, Tensor x) => Unary("Mul", x, new LeftScalar<MulOp>(s), (_, _, g) => g * s);
+    public static Tensor operator *(float s, Tensor x) => Unary("Mul", x, new LeftScalar<MulOp>(s), (_, _, g) => Grads.Scale(g, s));
     /// <summary>x / s.</summary>
-    public static Tensor operator /(Tensor x, float s) => Unary("Div", x, new RightScalar<DivOp>(s), (_, _, g) => g / s);
+    public static Tensor operator /(Tensor x, float s) => Unary("Div", x, new RightScalar<DivOp>(s), (_, _, g) => Grads.Unscale(g, s));
     /// <summary>s / x.</summary>
     public static Tensor operator /(float s, Tensor x) => Unary("Div", x, new LeftScalar<DivOp>(s), Grads.Reciprocal);
 }

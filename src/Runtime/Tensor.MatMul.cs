@@ -38,8 +38,7 @@ public sealed partial class Tensor
         };
         a.Backend.MatMul(A3.Storage, B3.Storage, c.Storage, g);
         // Only the batched core is one recorded op; the promotions and broadcasts around it are recorded views.
-        c = Autograd.Record(c, op, [A3, B3], gc =>
-            [A3.RequiresGrad ? gc.MatMul(B3.Transpose(1, 2)) : null, B3.RequiresGrad ? A3.Transpose(1, 2).MatMul(gc) : null], A3, B3);
+        c = Autograd.Record(c, op, [A3, B3], gc => Grads.MatMul(A3, B3, gc), A3, B3);
         var shape = batchShape.ToList();
         if (a.Rank > 1) shape.Add(m);
         if (b.Rank > 1) shape.Add(n);
@@ -68,7 +67,7 @@ public sealed partial class Tensor
     }
 
     private static Tensor RecordMatMul2D(Tensor a, Tensor b, Tensor c) =>
-        Autograd.Record(c, "MatMul", [a, b], gc => [a.RequiresGrad ? gc.MatMul(b.T) : null, b.RequiresGrad ? a.T.MatMul(gc) : null], a, b);
+        Autograd.Record(c, "MatMul", [a, b], gc => Grads.MatMul(a, b, gc), a, b);
 
     /// <summary>
     /// y = x·Wᵀ + b for x [m, in], W [out, in], b [out] (or null): one product with the bias added in the same kernel
@@ -90,13 +89,8 @@ public sealed partial class Tensor
         return Autograd.Needed(x, w) || bias is { RequiresGrad: true } && Autograd.IsEnabled ? RecordLinear(x, w, bias, c) : c;
     }
 
-    private static Tensor RecordLinear(Tensor x, Tensor w, Tensor? bias, Tensor c)
-    {
-        if (bias is null)
-            return Autograd.Record(c, "Linear", [x, w], gc => [x.RequiresGrad ? gc.MatMul(w) : null, w.RequiresGrad ? gc.T.MatMul(x) : null], x, w);
-        return Autograd.Record(c, "Linear", [x, w, bias], gc =>
-            [x.RequiresGrad ? gc.MatMul(w) : null, w.RequiresGrad ? gc.T.MatMul(x) : null, bias.RequiresGrad ? gc.Sum(0) : null], x, w);
-    }
+    private static Tensor RecordLinear(Tensor x, Tensor w, Tensor? bias, Tensor c) =>
+        Autograd.Record(c, "Linear", bias is null ? [x, w] : [x, w, bias], gc => Grads.Linear(x, w, bias, gc), x, w);
 
     /// <summary>
     /// The sliding windows of convolution and pooling in one launch (im2col): x [N, C, H, W] → [N, C, k·k, OH, OW], or with
@@ -107,16 +101,20 @@ public sealed partial class Tensor
         string kernelName = "kernel")
     {
         var a = WindowArgsFor(x, k, stride, padding, pad, op, out var xd, kernelName) with { BatchInner = batchInner ? 1 : 0 };
-        int n = a.N, c = a.C, h = a.H, w = a.W;
+        int n = a.N, c = a.C;
         var cols = Empty(batchInner ? [c * k * k, n * a.OH * a.OW] : [n, c, k * k, a.OH, a.OW], DType.Float32, x.Device);
         x.Backend.Unfold(xd.Storage, cols.Storage, a);
-        return Autograd.Record(cols, op, [x], g =>
-        {
-            var gd = g.Dense();
-            var dx = Empty([n, c, h, w], DType.Float32, g.Device);
-            g.Backend.Fold(gd.Storage, dx.Storage, a with { Offset = gd.Layout.Offset });
-            return [dx];
-        });
+        return Autograd.Record(cols, op, [x], g => [Grads.Windows(g, a)]);
+    }
+
+    /// <summary>col2im: x's gradient [N, C, H, W] from the gradient <paramref name="g"/> of its windows (any layout), each
+    /// window element added to the input element it read; the adjoint of <see cref="Windows"/> (not recorded).</summary>
+    internal static Tensor FoldWindows(Tensor g, WindowArgs a)
+    {
+        var gd = g.Dense();
+        var dx = Empty([a.N, a.C, a.H, a.W], DType.Float32, g.Device);
+        g.Backend.Fold(gd.Storage, dx.Storage, a with { Offset = gd.Layout.Offset });
+        return dx;
     }
 
     /// <summary>
@@ -133,13 +131,17 @@ public sealed partial class Tensor
             x.Backend.Unfold(xd.Storage, cols.Storage, a);
             y = cols.Max(2);
         }
-        return Autograd.Record(y, op, [x], g =>
-        {
-            var gd = g.Layout.Offset == 0 ? g.Dense() : g.Dense(copy: true);
-            var dx = Empty([a.N, a.C, a.H, a.W], DType.Float32, g.Device);
-            g.Backend.MaxPoolBack(xd.Storage, y.Storage, gd.Storage, dx.Storage, a);
-            return [dx];
-        }, x, y);
+        return Autograd.Record(y, op, [x], g => [Grads.MaxPool(xd, y, g, a)], x, y);
+    }
+
+    /// <summary>Max pooling's gradient [N, C, H, W] for x's dense form <paramref name="xd"/>, the windows' maxima
+    /// <paramref name="y"/> and their gradient <paramref name="g"/> (any layout) (not recorded).</summary>
+    internal static Tensor MaxPoolBackward(Tensor xd, Tensor y, Tensor g, WindowArgs a)
+    {
+        var gd = g.Layout.Offset == 0 ? g.Dense() : g.Dense(copy: true);
+        var dx = Empty([a.N, a.C, a.H, a.W], DType.Float32, g.Device);
+        g.Backend.MaxPoolBack(xd.Storage, y.Storage, gd.Storage, dx.Storage, a);
+        return dx;
     }
 
     /// <summary>Checks x, k, stride and padding (<see cref="Check.Window"/>), and describes the windows over x's dense form
@@ -173,10 +175,8 @@ public sealed partial class Tensor
             HasBias = b is null ? 0 : 2, OffBias = b?.Layout.Offset ?? 0,
         };
         w.Backend.MatMul(w.Storage, cols.Storage, y.Storage, g, b?.Storage);
-        Tensor? Dw(Tensor gc) => !w.RequiresGrad ? null : batch == 1 ? gc.MatMul(cols.Transpose(1, 2)).Reshape(o, k) : gc.MatMul(cols.Transpose(1, 2)).Sum(0);
-        Tensor? Dcols(Tensor gc) => cols.RequiresGrad ? w.T.MatMul(gc) : null;
-        if (bias is null) return Autograd.Record(y, "Conv2d", [w, cols], gc => [Dw(gc), Dcols(gc)], w, cols);
-        return Autograd.Record(y, "Conv2d", [w, cols, bias], gc => [Dw(gc), Dcols(gc), bias.RequiresGrad ? gc.Sum([0, 2]) : null], w, cols);
+        Tensor[] inputs = bias is null ? [w, cols] : [w, cols, bias];
+        return Autograd.Record(y, "Conv2d", inputs, gc => Grads.ConvProduct(w, cols, bias, gc), w, cols);
     }
 
     /// <summary>Matrix product with <paramref name="other"/> (see <see cref="MatMul(Tensor, Tensor)"/>).</summary>
