@@ -60,6 +60,25 @@ public static partial class Kernels
         else { k = e / bm; m = e - k * bm; }
     }
 
+    /// <summary>
+    /// GEMM without shared memory: one thread per element of C, k unrolled by four. Runs when
+    /// <c>IlgpuBackend.UseTiledGemm</c> is off (a fallback and a reference for the tiled kernels). It was OpenCL's GEMM
+    /// while PoCL gave wrong tiled products; the cause was the dynamic shared memory (see <see cref="StaticTiles"/>).
+    /// </summary>
+    public static void GemmDirect(Index1D t, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, GemmArgs g)
+    {
+        int col = t % g.N, rest = t / g.N, row = rest % g.M, batch = rest / g.M;
+        GemmBase(g, batch, out int pa, out int pb);
+        pa += row * g.RowA; pb += col * g.ColB;
+        float acc = 0f;
+        int k = 0;
+        for (; k + 4 <= g.K; k += 4)
+            acc += a[pa + k * g.ColA] * b[pb + k * g.RowB] + a[pa + (k + 1) * g.ColA] * b[pb + (k + 1) * g.RowB]
+                 + a[pa + (k + 2) * g.ColA] * b[pb + (k + 2) * g.RowB] + a[pa + (k + 3) * g.ColA] * b[pb + (k + 3) * g.RowB];
+        for (; k < g.K; k++) acc += a[pa + k * g.ColA] * b[pb + k * g.RowB];
+        c[t] = g.HasBias == 1 ? acc + bias[g.OffBias + col] : g.HasBias == 2 ? acc + bias[g.OffBias + row] : acc;
+    }
+
     private static void StoreRow8(ArrayView<float> c, ArrayView<float> bias, GemmArgs g, int cBase, int row, int colLo, int colHi,
         float v0, float v1, float v2, float v3, float v4, float v5, float v6, float v7)
     {
