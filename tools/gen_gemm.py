@@ -199,7 +199,7 @@ def write(path, body):
     open(path, "w").write("\n".join(w for line in text.split("\n") for w in wrap(line)))
 
 
-doc = ("Shared-memory GEMM, C[batch] = A[batch]·B[batch] (+ bias, see <see cref=\"GemmArgs.HasBias\"/>), 8×8 outputs per "
+doc = ("Shared-memory GEMM, C[batch] = A[batch]·B[batch] (+ bias, see <see cref=\"GemmArgs.Bias\"/>), 8×8 outputs per "
        "thread; a T×T group computes an 8T×8T block (see <see cref=\"Kernels\"/>' GEMM notes). ")
 # Measured on an H100 (benchmarks/NOTES.md): a specialised constant T, a k loop unrolled twice, deeper k-tiles (8 staged
 # elements, k-tile T) and a swizzled block order were no faster than general(); vector() with k-tiles of 16 had the same
@@ -210,7 +210,7 @@ write("src/Runtime/Backends/Ilgpu/Kernels.Gemm.g.cs",
       general("Gemm", 4, doc + "Four elements of A and of B staged per thread per k-tile (k-tile T/2: 128×128×8 on CUDA); "
               "the tiles in <typeparamref name=\"TTiles\"/>."))
 write("src/Runtime/Backends/Ilgpu/Kernels.GemmVector.g.cs",
-      vector("GemmVector", 8, "Shared-memory GEMM, C[batch] = A[batch]·B[batch] (+ bias, see <see cref=\"GemmArgs.HasBias\"/>) "
+      vector("GemmVector", 8, "Shared-memory GEMM, C[batch] = A[batch]·B[batch] (+ bias, see <see cref=\"GemmArgs.Bias\"/>) "
              "for operands that can be staged in 16-byte runs: 16×8 groups (128 threads) compute 128×128 blocks, 16×8 outputs "
              "per thread, 128×128×8 tiles; two runs staged per operand and thread (<see cref=\"IGemmStage\"/>), the k-tile "
              "unrolled."))

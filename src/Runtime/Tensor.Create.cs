@@ -112,7 +112,7 @@ public sealed partial class Tensor
         if (!float.IsFinite(low) || !float.IsFinite(high) || low > high)
             throw new ArgumentOutOfRangeException(float.IsFinite(low) ? nameof(high) : nameof(low), $"Rand: the range [{low}, {high}) " +
                 "must be finite with low <= high.");
-        return Random(nameof(Rand), shape, false, low, high, generator, device);
+        return Random(nameof(Rand), shape, Distribution.Uniform, low, high, generator, device);
     }
 
     /// <summary>Normal samples with the given mean and standard deviation (float32).</summary>
@@ -125,14 +125,14 @@ public sealed partial class Tensor
             throw new ArgumentOutOfRangeException(nameof(mean), mean, $"Randn: the mean must be finite, got {mean}.");
         if (!(std >= 0) || !float.IsFinite(std))
             throw new ArgumentOutOfRangeException(nameof(std), std, $"Randn: the standard deviation must be finite and >= 0, got {std}.");
-        return Random(nameof(Randn), shape, true, mean, std, generator, device);
+        return Random(nameof(Randn), shape, Distribution.Normal, mean, std, generator, device);
     }
 
-    private static Tensor Random(string op, int[] shape, bool normal, float a, float b, Generator? generator, Device? device)
+    private static Tensor Random(string op, int[] shape, Distribution distribution, float a, float b, Generator? generator, Device? device)
     {
         var g = generator ?? Generator.Default;
         int n = Layout.Numel(Check.NotNull(op, shape, nameof(shape)), op, nameof(shape));
-        return Filled<float, RandomOp>(op, shape, DType.Float32, device, new RandomOp(g.Seed, g.Take(n), normal, a, b));
+        return Filled<float, RandomOp>(op, shape, DType.Float32, device, new RandomOp(g.Seed, g.Take(n), distribution, a, b));
     }
 
     /// <summary>A tensor holding a copy of <paramref name="data"/>, shaped <paramref name="shape"/> (1-D when omitted).</summary>

@@ -83,7 +83,7 @@ public sealed partial class Tensor
             Batch = 1, M = m, N = n, K = k,
             OffA = x.Layout.Offset, RowA = x.Layout.StridesArray[0], ColA = x.Layout.StridesArray[1],
             OffB = w.Layout.Offset, RowB = w.Layout.StridesArray[1], ColB = w.Layout.StridesArray[0], // Wᵀ as a view
-            HasBias = b is null ? 0 : 1, OffBias = b?.Layout.Offset ?? 0,
+            Bias = b is null ? BiasMode.None : BiasMode.PerColumn, OffBias = b?.Layout.Offset ?? 0,
         };
         x.Backend.MatMul(x.Storage, w.Storage, c.Storage, g, b?.Storage);
         return Autograd.Needed(x, w) || bias is { RequiresGrad: true } && Autograd.IsEnabled ? RecordLinear(x, w, bias, c) : c;

@@ -13,7 +13,10 @@ public sealed partial class Tensor
     internal static Tensor Windows(Tensor x, int k, int stride, int padding, float pad, string op, bool batchInner = false,
         string kernelName = "kernel")
     {
-        var a = WindowArgsFor(x, k, stride, padding, pad, op, out var xd, kernelName) with { BatchInner = batchInner ? 1 : 0 };
+        var a = WindowArgsFor(x, k, stride, padding, pad, op, out var xd, kernelName) with
+        {
+            Columns = batchInner ? ColumnLayout.BatchInner : ColumnLayout.PerImage,
+        };
         int n = a.N, c = a.C;
         var cols = Empty(batchInner ? [c * k * k, n * a.OH * a.OW] : [n, c, k * k, a.OH, a.OW], DType.Float32, x.Device);
         x.Backend.Unfold(xd.Storage, cols.Storage, a);

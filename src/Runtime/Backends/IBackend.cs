@@ -37,7 +37,8 @@ internal interface IBackend
     /// n (<c>Tensor.MaxWithIndices</c>). g is dense from <paramref name="gOffset"/> and index (int64) dense from 0, both
     /// [outer, inner]; every index lies in [0, n).</summary>
     void ScatterAlong(Storage g, int gOffset, Storage index, Storage dx, int outer, int n, int inner);
-    /// <summary>C = A · B for each batch, plus the bias row when <see cref="GemmArgs.HasBias"/> (then <paramref name="bias"/> is set).</summary>
+    /// <summary>C = A · B for each batch, plus the bias where <see cref="GemmArgs.Bias"/> says (then <paramref name="bias"/> is
+    /// set).</summary>
     void MatMul(Storage a, Storage b, Storage c, GemmArgs g, Storage? bias = null);
     /// <summary>y[r, :] = x[index[r], :] for x dense [rows, cols]; throws when an index is outside [-rows, rows).</summary>
     void GatherRows(Storage x, int xOffset, int rows, int cols, Storage index, int indexOffset, Storage y, int count);

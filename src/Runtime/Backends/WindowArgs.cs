@@ -1,9 +1,18 @@
 namespace DeepSharp.Backends;
 
+/// <summary>How <see cref="WindowArgs"/> lays out the columns' planes.</summary>
+public enum ColumnLayout
+{
+    /// <summary>[N, C, k·k]: each image's planes together (plane nc·k² + ij).</summary>
+    PerImage,
+    /// <summary>[C, k·k, N]: the batch innermost (plane (c·k² + ij)·N + n), so the columns form one matrix [C·k², N·OH·OW].</summary>
+    BatchInner,
+}
+
 /// <summary>
 /// Sliding k×k windows with stride S and padding P over dense x [N, C, H, W]; OH, OW the output grid. The columns are
 /// planes of OH·OW window elements, one per (image nc = n·C + c, window position ij), laid out [N, C, k·k] (plane
-/// (nc·k² + ij)) or, with <see cref="BatchInner"/>, [C, k·k, N] (plane ((c·k² + ij)·N + n)): the convolution of small
+/// (nc·k² + ij)) or, with <see cref="ColumnLayout.BatchInner"/>, [C, k·k, N] (plane ((c·k² + ij)·N + n)): the convolution of small
 /// images multiplies the whole batch's columns as one matrix [C·k², N·OH·OW].
 /// </summary>
 public struct WindowArgs
@@ -16,14 +25,14 @@ public struct WindowArgs
     public int Offset;
     /// <summary>Value read outside the input (0 for convolution, -inf for max pooling).</summary>
     public float Pad;
-    /// <summary>1: the columns' planes are laid out [C, k·k, N] instead of [N, C, k·k].</summary>
-    public int BatchInner;
+    /// <summary>How the columns' planes are laid out.</summary>
+    public ColumnLayout Columns;
 
     /// <summary>Index of the plane of image <paramref name="nc"/> at window position <paramref name="ij"/>.</summary>
     public readonly int Plane(int nc, int ij)
     {
         int kk = K * K;
-        if (BatchInner == 0) return nc * kk + ij;
+        if (Columns == ColumnLayout.PerImage) return nc * kk + ij;
         int n = nc / C;
         return ((nc - n * C) * kk + ij) * N + n;
     }
@@ -44,7 +53,7 @@ public struct WindowArgs
     public readonly void ImageOf(int plane, out int nc, out int ij)
     {
         int kk = K * K;
-        if (BatchInner == 0) { nc = plane / kk; ij = plane - nc * kk; return; }
+        if (Columns == ColumnLayout.PerImage) { nc = plane / kk; ij = plane - nc * kk; return; }
         int n = plane % N, r = plane / N, c = r / kk;
         ij = r - c * kk;
         nc = n * C + c;

@@ -33,7 +33,7 @@ internal sealed partial class CpuBackend
     {
         int span = (a.K + a.S - 1) / a.S, hits = span * span; // windows that can cover one input element
         if (a.K * a.K * a.OH * a.OW > WindowTableMax || hits * a.H * a.W > WindowTableMax) return null;
-        int window = a.OH * a.OW, stride = a.BatchInner == 0 ? window : a.N * window; // between an image's column planes
+        int window = a.OH * a.OW, stride = a.Columns == ColumnLayout.PerImage ? window : a.N * window; // between an image's column planes
         if (Tables.TryGetValue((a.H, a.W, a.K, a.S, a.P, stride), out var table)) return table;
         if (Tables.Count >= 64) Tables.Clear(); // a model has a handful of window shapes
         var reads = new int[a.K * a.K * a.OH * a.OW];
@@ -62,7 +62,8 @@ internal sealed partial class CpuBackend
                 for (int nc = lo; nc < hi; nc++)
                 {
                     float* src = xp + a.Offset + (long)nc * plane;
-                    if (a.BatchInner == 0) GatherPlane(src, reads, cp + (long)nc * length, length, a.Pad); // the image's planes are adjacent
+                    if (a.Columns == ColumnLayout.PerImage) // the image's planes are adjacent
+                        GatherPlane(src, reads, cp + (long)nc * length, length, a.Pad);
                     else for (int ij = 0; ij < kk; ij++) GatherPlane(src, reads + ij * window, cp + (long)a.Plane(nc, ij) * window, window, a.Pad);
                 }
         });

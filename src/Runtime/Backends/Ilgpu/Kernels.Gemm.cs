@@ -76,14 +76,14 @@ public static partial class Kernels
             acc += a[pa + k * g.ColA] * b[pb + k * g.RowB] + a[pa + (k + 1) * g.ColA] * b[pb + (k + 1) * g.RowB]
                  + a[pa + (k + 2) * g.ColA] * b[pb + (k + 2) * g.RowB] + a[pa + (k + 3) * g.ColA] * b[pb + (k + 3) * g.RowB];
         for (; k < g.K; k++) acc += a[pa + k * g.ColA] * b[pb + k * g.RowB];
-        c[t] = g.HasBias == 1 ? acc + bias[g.OffBias + col] : g.HasBias == 2 ? acc + bias[g.OffBias + row] : acc;
+        c[t] = g.Bias == BiasMode.PerColumn ? acc + bias[g.OffBias + col] : g.Bias == BiasMode.PerRow ? acc + bias[g.OffBias + row] : acc;
     }
 
     private static void StoreRow8(ArrayView<float> c, ArrayView<float> bias, GemmArgs g, int cBase, int row, int colLo, int colHi,
         float v0, float v1, float v2, float v3, float v4, float v5, float v6, float v7)
     {
         if (row >= g.M) return;
-        if (g.HasBias == 2)
+        if (g.Bias == BiasMode.PerRow)
         {
             float rb = bias[g.OffBias + row];
             v0 += rb; v1 += rb; v2 += rb; v3 += rb; v4 += rb; v5 += rb; v6 += rb; v7 += rb;
@@ -95,7 +95,7 @@ public static partial class Kernels
 
     private static void Store4(ArrayView<float> c, ArrayView<float> bias, GemmArgs g, int at, int col, float v0, float v1, float v2, float v3)
     {
-        if (g.HasBias == 1)
+        if (g.Bias == BiasMode.PerColumn)
         {
             if (col < g.N) v0 += bias[g.OffBias + col];
             if (col + 1 < g.N) v1 += bias[g.OffBias + col + 1];

@@ -12,11 +12,31 @@ public struct ReduceArgs
     public int Offset, N, Inner;
 }
 
+/// <summary>Which extreme an arg-reduction looks for.</summary>
+public enum Extremum
+{
+    /// <summary>The smallest value.</summary>
+    Min,
+    /// <summary>The largest value.</summary>
+    Max,
+}
+
+/// <summary>What <see cref="Kernels.ArgReduce"/> writes.</summary>
+public enum ArgOutputs
+{
+    /// <summary>The indices only.</summary>
+    Indices,
+    /// <summary>The indices and the values at them.</summary>
+    IndicesAndValues,
+}
+
 /// <summary>What <see cref="Kernels.ArgReduce"/> looks for and writes.</summary>
 public struct ArgMode
 {
-    /// <summary>1: the max (else the min). 1: also write the values (else only the indices).</summary>
-    public int Max, Values;
+    /// <summary>The extreme looked for.</summary>
+    public Extremum Find;
+    /// <summary>What is written.</summary>
+    public ArgOutputs Outputs;
 }
 
 /// <summary>
@@ -132,7 +152,7 @@ public static partial class Kernels
         y[t] = acc;
     }
 
-    /// <summary>Arg-max (max ≠ 0) or arg-min along N; ties keep the first index, NaN wins (as in PyTorch).</summary>
+    /// <summary>Arg-max or arg-min along N; ties keep the first index, NaN wins (as in PyTorch).</summary>
     public static void ArgReduce(Index1D t, ArrayView<float> x, ArrayView<long> y, ArrayView<float> values, ReduceArgs r, ArgMode mode)
     {
         int o = t / r.Inner, j = t - o * r.Inner, start = r.Offset + o * r.N * r.Inner + j;
@@ -141,10 +161,10 @@ public static partial class Kernels
         for (int k = 1; k < r.N; k++)
         {
             float v = x[start + k * r.Inner];
-            if (ArgScan.Better(v, best, mode.Max != 0)) { best = v; idx = k; }
+            if (ArgScan.Better(v, best, mode.Find == Extremum.Max)) { best = v; idx = k; }
         }
         y[t] = idx;
-        if (mode.Values != 0) values[t] = best;
+        if (mode.Outputs == ArgOutputs.IndicesAndValues) values[t] = best;
     }
 
     /// <summary>One thread per element of dx [outer, n, inner]: g[o, j] where k is index[o, j], else 0 (a gather: no atomics).</summary>
