@@ -201,11 +201,7 @@ def write(path, body):
 
 doc = ("Shared-memory GEMM, C[batch] = A[batch]·B[batch] (+ bias, see <see cref=\"GemmArgs.Bias\"/>), 8×8 outputs per "
        "thread; a T×T group computes an 8T×8T block (see <see cref=\"Kernels\"/>' GEMM notes). ")
-# Measured on an H100 (benchmarks/NOTES.md): a specialised constant T, a k loop unrolled twice, deeper k-tiles (8 staged
-# elements, k-tile T) and a swizzled block order were no faster than general(); vector() with k-tiles of 16 had the same
-# share of multiply-adds in ptxas's output as with 8 (tools/sass_stats.sh), at twice the shared memory. On an H200 (run
-# 11) vector() with 128 threads (16×8 outputs each) beat 256 threads (8×8 each): 48.1 against 46.8–46.9 TFLOP/s at
-# n = 4096, 43.3–43.4 against 42.1 at n = 2048.
+# The variants that were measured against these, and why these won: see benchmarks/NOTES.md, "Moved from code comments".
 write("src/Runtime/Backends/Ilgpu/Kernels.Gemm.g.cs",
       general("Gemm", 4, doc + "Four elements of A and of B staged per thread per k-tile (k-tile T/2: 128×128×8 on CUDA); "
               "the tiles in <typeparamref name=\"TTiles\"/>."))

@@ -85,11 +85,8 @@ public static class Functional
     }
 
     /// <summary>Output pixels per image from which <see cref="Conv2d"/> multiplies image by image (a batched product) rather
-    /// than the whole batch at once: below it each image's product is too small to run fast (the digits CNN's 4×4 layer
-    /// on one core: its three products 84 + 79 + 140 µs image by image, 28 + 27 + 24 µs at once), above it the one product
-    /// and its [O, N, L] → [N, O, L] copies cost more (3×3 "same" convolutions of 32 images, 16 → 32 channels, forward +
-    /// backward on two cores: 8×8 images 370–419 µs at once against 444–680 image by image, 12×12 897–918 against
-    /// 806–831, 16×16 1906–2069 against 1230–1266; benchmarks/NOTES.md).</summary>
+    /// than the whole batch at once: below it each image's product is too small to run fast, above it the one product and
+    /// its [O, N, L] → [N, O, L] copies cost more (see benchmarks/NOTES.md, "Moved from code comments").</summary>
     internal const int BatchedConvMinPixels = 128;
 
     /// <summary>
@@ -155,8 +152,8 @@ public static class Functional
             throw new ArgumentException($"{op}: labels must be [batch] = [{logits.Layout.ShapeArray[0]}], got {Layout.Format(labels.Layout.ShapeArray)}.");
         Check.SameDevice(op, logits, "logits", labels, "labels");
         Check.Float32(op, logits, "logits");
-        // One fused kernel per direction (a stable log-sum-exp per row; softmax minus one-hot back): the composite of
-        // log-softmax, one-hot, multiply and sum took ~20 launches. No host round-trip: a label outside [0, classes)
+        // One fused kernel per direction (a stable log-sum-exp per row; softmax minus one-hot back) instead of the ~20
+        // launches of the composite of log-softmax, one-hot, multiply and sum. No host round-trip: a label outside [0, classes)
         // throws on the CPU and gives a NaN loss on accelerators (as a device-side assert would in PyTorch).
         int n = logits.Layout.ShapeArray[0];
         var idx = labels.Dense();

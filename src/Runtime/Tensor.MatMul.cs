@@ -46,8 +46,8 @@ public sealed partial class Tensor
     }
 
     /// <summary>
-    /// The common 2-D case without the batch machinery (no promotion or broadcast views): measured to matter for small
-    /// layers, where the per-op bookkeeping is most of the cost.
+    /// The common 2-D case without the batch machinery (no promotion or broadcast views): for small layers the per-op
+    /// bookkeeping is most of the cost (see benchmarks/NOTES.md, "Moved from code comments").
     /// </summary>
     private static Tensor MatMul2D(Tensor a, Tensor b)
     {

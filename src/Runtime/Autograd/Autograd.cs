@@ -25,8 +25,8 @@ public static class Autograd
     }
 
     /// <summary>Whether an op on these inputs must be recorded. Hot ops ask first, so that when nothing needs a gradient
-    /// (inference, data preparation) they build no rule closure and no arrays (a 1-element relu allocated 752 bytes before,
-    /// 576 after).</summary>
+    /// (inference, data preparation) they build no rule closure and no arrays
+    /// (see benchmarks/NOTES.md, "Moved from code comments").</summary>
     internal static bool Needed(Tensor a) => IsEnabled && a.RequiresGrad;
 
     /// <inheritdoc cref="Needed(Tensor)"/>

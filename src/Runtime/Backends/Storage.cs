@@ -40,7 +40,7 @@ public abstract class Storage
 /// <summary>
 /// Elements in a managed array on the host, rented from <see cref="Cpu.CpuArrayPool"/> and returned on release. Element 0
 /// sits <see cref="Base"/> elements into the array, at a 64-byte boundary: a Vector512 load across two cache lines costs
-/// two (a convolution's weight-gradient dots ran at 135 GFLOP/s on misaligned rows, 180 on aligned ones, one core).
+/// two (see benchmarks/NOTES.md, "Moved from code comments").
 /// Arrays of 1 KB or more are pinned, so the boundary stays; smaller ones may be moved by the GC (still correct, maybe
 /// unaligned). Adopted arrays start at 0.
 /// </summary>

@@ -37,8 +37,8 @@ internal sealed partial class CpuBackend
         float pad = a.Pad;
         if (Tiles2x2(a))
         {
-            // The common 2×2 pooling, unrolled: the digits CNN's first pooling forward + backward 77 → 35 µs on one core
-            // against loops over the window (~22 cycles per window).
+            // The common 2×2 pooling, unrolled: loops over the window cost several times more
+            // (see benchmarks/NOTES.md, "Moved from code comments").
             if (h != 2 * oh || w != 2 * ow) new Span<float>(dx, h * w).Clear(); // a row or column past the last window
             for (int r = 0, o = 0; r < oh; r++)
             {

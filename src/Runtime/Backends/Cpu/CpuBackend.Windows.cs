@@ -74,7 +74,7 @@ internal sealed partial class CpuBackend
         CpuParallel.For(a.N * a.C, kk * plane, (lo, hi) =>
         {
             // Raw pointers, and rows shorter than a vector added inline: a small image's rows are a few floats (the digits
-            // CNN's second layer: 18,432 rows of ≤ 4 floats per batch; its unfold forward + backward 71–75 → 66–68 µs).
+            // CNN's second layer: 18,432 rows of ≤ 4 floats per batch; see benchmarks/NOTES.md, "Moved from code comments").
             fixed (float* cp = cs, dp = ds)
                 for (int nc = lo; nc < hi; nc++)
                 {

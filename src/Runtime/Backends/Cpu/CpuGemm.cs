@@ -71,12 +71,11 @@ internal sealed partial class CpuBackend
         for (; j < n; j++) dst[j] += src[j];
     }
 
-    /// <summary>Products below this many multiply-adds stay on one thread (the digits MLP's 64×128×64 products trained
-    /// 211–226 K images/s split over two cores, 196–222 K with this raised to 2^21).</summary>
+    /// <summary>Products below this many multiply-adds stay on one thread (see benchmarks/NOTES.md, "Moved from code comments").</summary>
     private const long MinSplitFmas = 64 * 64 * 64;
 
-    /// <summary>Batched products up to this many multiply-adds each run one per thread; larger ones are split one by one.
-    /// (The bench's conv forward, 32 products of 32×27×1024: 0.98 ms split one by one, 0.41 ms one per thread.)</summary>
+    /// <summary>Batched products up to this many multiply-adds each run one per thread; larger ones are split one by one
+    /// (see benchmarks/NOTES.md, "Moved from code comments").</summary>
     private const long BatchParallelMax = 1L << 22;
 
     private readonly record struct Operands(nint A, nint B, nint C);

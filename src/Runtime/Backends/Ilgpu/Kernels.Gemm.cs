@@ -62,8 +62,7 @@ public static partial class Kernels
 
     /// <summary>
     /// GEMM without shared memory: one thread per element of C, k unrolled by four. Runs when
-    /// <c>IlgpuBackend.UseTiledGemm</c> is off (a fallback and a reference for the tiled kernels). It was OpenCL's GEMM
-    /// while PoCL gave wrong tiled products; the cause was the dynamic shared memory (see <see cref="StaticTiles"/>).
+    /// <c>IlgpuBackend.UseTiledGemm</c> is off (a fallback and a reference for the tiled kernels).
     /// </summary>
     public static void GemmDirect(Index1D t, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, GemmArgs g)
     {

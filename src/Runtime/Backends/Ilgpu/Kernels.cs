@@ -75,7 +75,7 @@ public static partial class Kernels
 
     /// <summary>
     /// Dense unary op, four elements per thread through 16-byte loads and stores (x and y start 16-byte aligned); the
-    /// last thread finishes a ragged tail one element at a time. Twice the bandwidth of one element per thread at 16 M.
+    /// last thread finishes a ragged tail one element at a time (see benchmarks/NOTES.md, "Moved from code comments").
     /// </summary>
     public static void UnaryDense<TOp>(Index1D t, ArrayView<float> x, ArrayView<float> y, DenseArgs d, TOp op) where TOp : struct, IUnaryOp
     {
