@@ -37,3 +37,42 @@ public sealed class DeviceFaultException : InvalidOperationException
     /// so the faulting kernel may be an earlier one).</summary>
     public string DetectedIn { get; }
 }
+
+/// <summary>
+/// An allocation failed even after the allocator released its cache: on an accelerator, or on <c>cpu</c> when the runtime
+/// refuses the host array (or it would be longer than a .NET array can be). The device stays usable.
+/// </summary>
+public sealed class DeviceOutOfMemoryException : Exception
+{
+    internal DeviceOutOfMemoryException(Device device, long requested, long free, long total, long inUse, Exception inner,
+        string? why = null)
+        : base(why is not null ? $"Out of memory on {device}: {why} ({Bytes(free)} of {Bytes(total)} free)."
+               : $"Out of memory on {device}: tried to allocate {Bytes(requested)} with {(free < 0 ? "unknown" : Bytes(free))} free of " +
+               $"{Bytes(total)}{(inUse < 0 ? "" : $" ({Bytes(inUse)} held by live tensors)")}. Free tensors you no longer need " +
+               $"(Dispose), use smaller batches, or move work to another device. Cause: {inner.Message}", inner)
+    {
+        Device = device;
+        RequestedBytes = requested;
+        FreeBytes = free;
+        TotalBytes = total;
+    }
+
+    /// <summary>The host's version: free and total memory as the GC sees them (its limit, the machine's, or a container's).</summary>
+    internal static DeviceOutOfMemoryException Host(long requested, Exception inner, string? why = null)
+    {
+        var info = GC.GetGCMemoryInfo();
+        long total = info.TotalAvailableMemoryBytes;
+        return new DeviceOutOfMemoryException(Device.Cpu, requested, Math.Max(0, total - info.MemoryLoadBytes), total, -1, inner, why);
+    }
+
+    /// <summary>The device that ran out.</summary>
+    public Device Device { get; }
+    /// <summary>Bytes requested (after size-class rounding on accelerators).</summary>
+    public long RequestedBytes { get; }
+    /// <summary>Free bytes on the device when the allocation failed (-1 where the backend cannot tell).</summary>
+    public long FreeBytes { get; }
+    /// <summary>The device's total bytes.</summary>
+    public long TotalBytes { get; }
+
+    private static string Bytes(long b) => b >= 1 << 30 ? $"{b / (double)(1 << 30):F2} GiB" : b >= 1 << 20 ? $"{b / (double)(1 << 20):F1} MiB" : $"{b} B";
+}

@@ -23,7 +23,7 @@ public sealed partial class Tensor
     /// <exception cref="ArgumentException">A dimension is negative or the shape has too many elements.</exception>
     /// <exception cref="ArgumentOutOfRangeException">value does not fit an integer dtype (NaN and ±inf never do), or dtype
     /// is not a <see cref="DType"/>.</exception>
-    /// <exception cref="Backends.Ilgpu.DeviceOutOfMemoryException">The device cannot hold the tensor.</exception>
+    /// <exception cref="DeviceOutOfMemoryException">The device cannot hold the tensor.</exception>
     public static Tensor Full(int[] shape, double value, DType dtype = DType.Float32, Device? device = null)
     {
         const string op = nameof(Full);
@@ -55,7 +55,7 @@ public sealed partial class Tensor
     /// <summary>Zeros of <paramref name="shape"/>.</summary>
     /// <exception cref="ArgumentNullException">shape is null.</exception>
     /// <exception cref="ArgumentException">A dimension is negative or the shape has too many elements.</exception>
-    /// <exception cref="Backends.Ilgpu.DeviceOutOfMemoryException">The device cannot hold the tensor.</exception>
+    /// <exception cref="DeviceOutOfMemoryException">The device cannot hold the tensor.</exception>
     public static Tensor Zeros(int[] shape, DType dtype = DType.Float32, Device? device = null) => Full(shape, 0, dtype, device);
     /// <summary>Ones of <paramref name="shape"/>.</summary>
     /// <inheritdoc cref="Zeros(int[], DType, Device?)"/>
@@ -71,7 +71,7 @@ public sealed partial class Tensor
     /// <exception cref="ArgumentException">start, end or step is not finite, step is 0, its sign cannot reach end, or there
     /// would be more than <see cref="int.MaxValue"/> values.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An integer dtype cannot hold the first or the last value.</exception>
-    /// <exception cref="Backends.Ilgpu.DeviceOutOfMemoryException">The device cannot hold the tensor.</exception>
+    /// <exception cref="DeviceOutOfMemoryException">The device cannot hold the tensor.</exception>
     public static Tensor Arange(double start, double end, double step = 1, DType dtype = DType.Float32, Device? device = null)
     {
         const string op = nameof(Arange);

@@ -19,12 +19,11 @@ namespace DeepSharp.Tests;
 public class PublicApiArgumentTests
 {
     /// <summary>
-    /// The user-facing namespaces, plus the public types reached through them. DeepSharp.Ops and the other
-    /// DeepSharp.Backends types are the kernels' plumbing (op structs, argument blocks, kernels) that the ops call with
-    /// arguments they have already checked; they are not entry points.
+    /// The user-facing namespaces. DeepSharp.Ops exports only the op interfaces (no members to call with bad arguments);
+    /// the kernels' plumbing (op structs, argument blocks, kernels, storage) is internal.
     /// </summary>
     private static readonly Type[] Types = typeof(Tensor).Assembly.GetExportedTypes()
-        .Where(t => t.Namespace is "DeepSharp" or "DeepSharp.Optim" || t == typeof(Storage) || t == typeof(DeviceOutOfMemoryException))
+        .Where(t => t.Namespace is "DeepSharp" or "DeepSharp.Optim")
         .OrderBy(t => t.FullName, StringComparer.Ordinal).ToArray();
 
     private static readonly NullabilityInfoContext Nullability = new();
@@ -125,7 +124,6 @@ public class PublicApiArgumentTests
         if (t == typeof(Sgd)) return [() => new Sgd([Grads(Tensors[5].Make())], 0.1f, momentum: 0.9f)];
         if (t == typeof(Adam)) return [() => new Adam([Grads(Tensors[5].Make())])];
         if (t == typeof(Optimizer)) return [.. Receivers(typeof(Sgd)), .. Receivers(typeof(Adam))];
-        if (t == typeof(Storage)) return [() => Tensors[0].Make().Storage];
         if (t == typeof(DeviceInfo)) return [() => Device.List()[0]];
         if (t == typeof(DeviceStats)) return [() => Device.Cpu.Stats];
         if (t == typeof(DeviceMismatchException)) return [() => new DeviceMismatchException("m")];

@@ -1,7 +1,7 @@
 namespace DeepSharp;
 
 /// <summary>
-/// Reverse-mode automatic differentiation. Operations on tensors that require gradients record a <see cref="Node"/>;
+/// Reverse-mode automatic differentiation. Operations on tensors that require gradients record a node (inputs and rule);
 /// <see cref="Tensor.Backward(Tensor?, bool)"/> walks the recorded graph once, in reverse topological order.
 /// </summary>
 public static class Autograd

@@ -1,7 +1,7 @@
 namespace DeepSharp.Backends;
 
 /// <summary>Where a product's fused bias goes (<see cref="GemmArgs.Bias"/>).</summary>
-public enum BiasMode
+internal enum BiasMode
 {
     /// <summary>No bias.</summary>
     None,
@@ -12,7 +12,7 @@ public enum BiasMode
 }
 
 /// <summary>Sizes and strides of a (batched) matrix product C[b] = A[b] · B[b]; C is dense [batch, M, N].</summary>
-public struct GemmArgs
+internal struct GemmArgs
 {
     /// <summary>Batch count and matrix sizes.</summary>
     public int Batch, M, N, K;

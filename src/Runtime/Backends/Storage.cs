@@ -4,7 +4,7 @@ namespace DeepSharp.Backends;
 /// A flat block of elements on one device. Tensors hold a reference; views share it. Device memory goes back to its pool
 /// when the last tensor using it is disposed (or, as a safety net, when the storage is collected).
 /// </summary>
-public abstract class Storage
+internal abstract class Storage
 {
     private int _refs;
 

@@ -1,7 +1,7 @@
 namespace DeepSharp.Backends;
 
 /// <summary>How <see cref="WindowArgs"/> lays out the columns' planes.</summary>
-public enum ColumnLayout
+internal enum ColumnLayout
 {
     /// <summary>[N, C, k·k]: each image's planes together (plane nc·k² + ij).</summary>
     PerImage,
@@ -15,7 +15,7 @@ public enum ColumnLayout
 /// (nc·k² + ij)) or, with <see cref="ColumnLayout.BatchInner"/>, [C, k·k, N] (plane ((c·k² + ij)·N + n)): the convolution of small
 /// images multiplies the whole batch's columns as one matrix [C·k², N·OH·OW].
 /// </summary>
-public struct WindowArgs
+internal struct WindowArgs
 {
     /// <summary>Input sizes.</summary>
     public int N, C, H, W;

@@ -3,7 +3,7 @@ using DeepSharp.Backends;
 namespace DeepSharp.Ops;
 
 /// <summary>Every element = Value.</summary>
-public struct FillOp<T>(T value) : IIndexOp<T> where T : unmanaged
+internal struct FillOp<T>(T value) : IIndexOp<T> where T : unmanaged
 {
     /// <summary>The fill value.</summary>
     public T Value = value;
@@ -12,7 +12,7 @@ public struct FillOp<T>(T value) : IIndexOp<T> where T : unmanaged
 }
 
 /// <summary>Element i = Start + i·Step, computed in double then rounded to T (as torch.arange does for float).</summary>
-public struct ArangeOp<T, E>(double start, double step) : IIndexOp<T> where T : unmanaged where E : struct, IElement<T>
+internal struct ArangeOp<T, E>(double start, double step) : IIndexOp<T> where T : unmanaged where E : struct, IElement<T>
 {
     /// <summary>First value.</summary>
     public double Start = start;
@@ -23,7 +23,7 @@ public struct ArangeOp<T, E>(double start, double step) : IIndexOp<T> where T : 
 }
 
 /// <summary>The distribution <see cref="RandomOp"/> draws from.</summary>
-public enum Distribution
+internal enum Distribution
 {
     /// <summary>Uniform in [A, B).</summary>
     Uniform,
@@ -35,7 +35,7 @@ public enum Distribution
 /// Counter-based random numbers: element i depends only on (seed, counter + i), so every device and every chunking of the
 /// work produces the same stream (up to each device's float rounding of log/cos).
 /// </summary>
-public struct RandomOp(ulong seed, ulong counter, Distribution distribution, float a, float b) : IIndexOp<float>
+internal struct RandomOp(ulong seed, ulong counter, Distribution distribution, float a, float b) : IIndexOp<float>
 {
     /// <summary>Stream seed.</summary>
     public ulong Seed = seed;

@@ -24,7 +24,7 @@ public interface IBinaryOp
 }
 
 /// <summary>An associative, commutative fold over an axis.</summary>
-public interface IReduceOp
+internal interface IReduceOp
 {
     /// <summary>The neutral element (0 for sum, -inf for max).</summary>
     float Identity { get; }
@@ -35,7 +35,7 @@ public interface IReduceOp
 }
 
 /// <summary>y[i] = f(i): fills, ranges and counter-based random numbers.</summary>
-public interface IIndexOp<T> where T : unmanaged
+internal interface IIndexOp<T> where T : unmanaged
 {
     /// <summary>The value at linear index <paramref name="i"/>.</summary>
     T At(int i);

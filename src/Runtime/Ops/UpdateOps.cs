@@ -4,7 +4,7 @@ namespace DeepSharp.Ops;
 
 /// <summary>One optimizer step for one element: new (parameter, state1, state2) from (parameter, gradient, state1, state2).
 /// One fused kernel applies it to a whole parameter.</summary>
-public interface IUpdateOp
+internal interface IUpdateOp
 {
     /// <summary>The update rule (used by the ILGPU kernel and by CPU tails).</summary>
     (float P, float M, float V) Apply(float p, float g, float m, float v);
@@ -13,7 +13,7 @@ public interface IUpdateOp
 }
 
 /// <summary>What an SGD step does with its momentum buffer.</summary>
-public enum MomentumBuffer
+internal enum MomentumBuffer
 {
     /// <summary>buffer = momentum · buffer + gradient.</summary>
     Update,
@@ -22,7 +22,7 @@ public enum MomentumBuffer
 }
 
 /// <summary>SGD with optional momentum and L2 weight decay (torch.optim.SGD, dampening 0, no Nesterov).</summary>
-public struct SgdStep : IUpdateOp
+internal struct SgdStep : IUpdateOp
 {
     /// <summary>Hyper-parameters.</summary>
     public float Lr, Momentum, WeightDecay;
@@ -47,7 +47,7 @@ public struct SgdStep : IUpdateOp
 }
 
 /// <summary>Adam with bias correction and L2 weight decay (torch.optim.Adam, amsgrad off).</summary>
-public struct AdamStep : IUpdateOp
+internal struct AdamStep : IUpdateOp
 {
     /// <summary>Hyper-parameters.</summary>
     public float Lr, Beta1, Beta2, Eps, WeightDecay;

@@ -4,7 +4,7 @@ using ILGPU.Runtime;
 
 namespace DeepSharp.Backends.Ilgpu;
 
-public static partial class Kernels
+internal static partial class Kernels
 {
     /// <summary>Shared-memory GEMM, C[batch] = A[batch]·B[batch] (+ bias, see <see cref="GemmArgs.Bias"/>), 8×8 outputs per thread; a T×T
     /// group computes an 8T×8T block (see <see cref="Kernels"/>' GEMM notes). Four elements of A and of B staged per thread per k-tile

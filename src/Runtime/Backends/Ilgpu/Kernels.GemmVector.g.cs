@@ -4,7 +4,7 @@ using ILGPU.Runtime;
 
 namespace DeepSharp.Backends.Ilgpu;
 
-public static partial class Kernels
+internal static partial class Kernels
 {
     /// <summary>Shared-memory GEMM, C[batch] = A[batch]·B[batch] (+ bias, see <see cref="GemmArgs.Bias"/>) for operands that can be staged
     /// in 16-byte runs: 16×8 groups (128 threads) compute 128×128 blocks, 16×8 outputs per thread, 128×128×8 tiles; two runs staged per

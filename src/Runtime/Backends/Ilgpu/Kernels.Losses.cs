@@ -5,7 +5,7 @@ using ILGPU.Runtime;
 namespace DeepSharp.Backends.Ilgpu;
 
 // Fused cross-entropy, forward (per row, or the whole mean in one group) and backward.
-public static partial class Kernels
+internal static partial class Kernels
 {
     /// <summary>One thread per row: the row's loss from max-shifted logits (NaN for an out-of-range label) and its softmax.</summary>
     public static void CrossEntropy<TIdx, EIdx>(Index1D r, ArrayView<float> x, ArrayView<TIdx> labels, ArrayView<float> loss, ArrayView<float> probs,
@@ -65,7 +65,7 @@ public static partial class Kernels
 }
 
 /// <summary>Arguments of <see cref="Kernels.CrossEntropyBackward{TIdx, EIdx}"/>.</summary>
-public struct CeBackArgs
+internal struct CeBackArgs
 {
     /// <summary>Offset and stride of the upstream gradient, offset of the labels, classes.</summary>
     public int GOffset, GStride, IndexOffset, Cols;

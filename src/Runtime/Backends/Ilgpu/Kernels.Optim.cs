@@ -5,7 +5,7 @@ using ILGPU.Runtime;
 namespace DeepSharp.Backends.Ilgpu;
 
 // The fused optimizer update.
-public static partial class Kernels
+internal static partial class Kernels
 {
     /// <summary>
     /// Fused optimizer step over up to four parameters in one launch: element i belongs to the first slot whose End
@@ -28,7 +28,7 @@ public static partial class Kernels
 }
 
 /// <summary>Four parameters of one <see cref="Kernels.Update{TOp}"/> launch: views, offsets and cumulative element ends.</summary>
-public struct UpdateSlots
+internal struct UpdateSlots
 {
     /// <summary>Parameter, gradient and state views per slot.</summary>
     public ArrayView<float> P0, G0, M0, V0, P1, G1, M1, V1, P2, G2, M2, V2, P3, G3, M3, V3;

@@ -4,7 +4,7 @@ using ILGPU.Runtime;
 namespace DeepSharp.Backends.Ilgpu;
 
 // Rows picked by an index (an embedding lookup), and their scatter-add.
-public static partial class Kernels
+internal static partial class Kernels
 {
     /// <summary>y[index[r], c] += src[r, c] with atomic adds (several r may name the same row).</summary>
     public static void IndexAddRows<TIdx, EIdx>(Index1D t, ArrayView<float> y, ArrayView<TIdx> index, ArrayView<float> src, GatherArgs g)
@@ -29,7 +29,7 @@ public static partial class Kernels
 }
 
 /// <summary>Arguments of <see cref="Kernels.GatherRows{TIdx, EIdx}"/>.</summary>
-public struct GatherArgs
+internal struct GatherArgs
 {
     /// <summary>Offsets of x and index; rows and columns of x.</summary>
     public int XOffset, IndexOffset, Rows, Cols;

@@ -6,14 +6,14 @@ using ILGPU.Runtime;
 namespace DeepSharp.Backends.Ilgpu;
 
 /// <summary>Shape of a reduction over the middle axis of a dense [Outer, N, Inner] block starting at Offset.</summary>
-public struct ReduceArgs
+internal struct ReduceArgs
 {
     /// <summary>Offset of the block, reduced length, inner count (the outer count is the launch size).</summary>
     public int Offset, N, Inner;
 }
 
 /// <summary>Which extreme an arg-reduction looks for.</summary>
-public enum Extremum
+internal enum Extremum
 {
     /// <summary>The smallest value.</summary>
     Min,
@@ -22,7 +22,7 @@ public enum Extremum
 }
 
 /// <summary>What <see cref="Kernels.ArgReduce"/> writes.</summary>
-public enum ArgOutputs
+internal enum ArgOutputs
 {
     /// <summary>The indices only.</summary>
     Indices,
@@ -31,7 +31,7 @@ public enum ArgOutputs
 }
 
 /// <summary>What <see cref="Kernels.ArgReduce"/> looks for and writes.</summary>
-public struct ArgMode
+internal struct ArgMode
 {
     /// <summary>The extreme looked for.</summary>
     public Extremum Find;
@@ -44,7 +44,7 @@ public struct ArgMode
 /// managed CPU backend runs — so an operation is written once. Elementwise kernels are implicitly grouped; reductions and
 /// GEMM are explicitly grouped, with shared memory sized per device.
 /// </summary>
-public static partial class Kernels
+internal static partial class Kernels
 {
     /// <summary>y[i] = op.At(i).</summary>
     public static void Fill<T, TOp>(Index1D i, ArrayView<T> y, TOp op) where T : unmanaged where TOp : struct, IIndexOp<T> =>
@@ -176,7 +176,7 @@ public static partial class Kernels
 }
 
 /// <summary>Element offsets (multiples of 4) and count of the dense elementwise kernels.</summary>
-public struct DenseArgs
+internal struct DenseArgs
 {
     /// <summary>Offsets of the operands and the output; element count.</summary>
     public int OffA, OffB, OffC, Count;
