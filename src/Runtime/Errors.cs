@@ -74,5 +74,6 @@ public sealed class DeviceOutOfMemoryException : Exception
     /// <summary>The device's total bytes.</summary>
     public long TotalBytes { get; }
 
-    private static string Bytes(long b) => b >= 1 << 30 ? $"{b / (double)(1 << 30):F2} GiB" : b >= 1 << 20 ? $"{b / (double)(1 << 20):F1} MiB" : $"{b} B";
+    private static string Bytes(long b) =>
+        b >= 1 << 30 ? $"{b / (double)(1 << 30):F2} GiB" : b >= 1 << 20 ? $"{b / (double)(1 << 20):F1} MiB" : $"{b} B";
 }

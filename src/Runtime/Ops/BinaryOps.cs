@@ -8,7 +8,11 @@ internal struct AddOp : IBinaryOp { public float Apply(float a, float b) => a + 
 internal struct SubOp : IBinaryOp { public float Apply(float a, float b) => a - b; public V Apply(V a, V b) => a - b; }
 internal struct MulOp : IBinaryOp { public float Apply(float a, float b) => a * b; public V Apply(V a, V b) => a * b; }
 internal struct DivOp : IBinaryOp { public float Apply(float a, float b) => a / b; public V Apply(V a, V b) => a / b; }
-internal struct PowOp : IBinaryOp { public float Apply(float a, float b) => MathF.Pow(a, b); public V Apply(V a, V b) => Lanes.Map(this, a, b); }
+internal struct PowOp : IBinaryOp
+{
+    public float Apply(float a, float b) => MathF.Pow(a, b);
+    public V Apply(V a, V b) => Lanes.Map(this, a, b);
+}
 
 /// <summary>Larger of a and b; NaN if either is NaN (torch.maximum).</summary>
 internal struct MaximumOp : IBinaryOp
@@ -25,12 +29,36 @@ internal struct MinimumOp : IBinaryOp
 }
 
 // Comparisons give a float32 mask of 1 and 0 (IEEE rules: every comparison with NaN is false except !=).
-internal struct EqOp : IBinaryOp { public float Apply(float a, float b) => a == b ? 1f : 0f; public V Apply(V a, V b) => Vector256.Equals(a, b) & V.One; }
-internal struct NeOp : IBinaryOp { public float Apply(float a, float b) => a != b ? 1f : 0f; public V Apply(V a, V b) => ~Vector256.Equals(a, b) & V.One; }
-internal struct LtOp : IBinaryOp { public float Apply(float a, float b) => a < b ? 1f : 0f; public V Apply(V a, V b) => Vector256.LessThan(a, b) & V.One; }
-internal struct LeOp : IBinaryOp { public float Apply(float a, float b) => a <= b ? 1f : 0f; public V Apply(V a, V b) => Vector256.LessThanOrEqual(a, b) & V.One; }
-internal struct GtOp : IBinaryOp { public float Apply(float a, float b) => a > b ? 1f : 0f; public V Apply(V a, V b) => Vector256.GreaterThan(a, b) & V.One; }
-internal struct GeOp : IBinaryOp { public float Apply(float a, float b) => a >= b ? 1f : 0f; public V Apply(V a, V b) => Vector256.GreaterThanOrEqual(a, b) & V.One; }
+internal struct EqOp : IBinaryOp
+{
+    public float Apply(float a, float b) => a == b ? 1f : 0f;
+    public V Apply(V a, V b) => Vector256.Equals(a, b) & V.One;
+}
+internal struct NeOp : IBinaryOp
+{
+    public float Apply(float a, float b) => a != b ? 1f : 0f;
+    public V Apply(V a, V b) => ~Vector256.Equals(a, b) & V.One;
+}
+internal struct LtOp : IBinaryOp
+{
+    public float Apply(float a, float b) => a < b ? 1f : 0f;
+    public V Apply(V a, V b) => Vector256.LessThan(a, b) & V.One;
+}
+internal struct LeOp : IBinaryOp
+{
+    public float Apply(float a, float b) => a <= b ? 1f : 0f;
+    public V Apply(V a, V b) => Vector256.LessThanOrEqual(a, b) & V.One;
+}
+internal struct GtOp : IBinaryOp
+{
+    public float Apply(float a, float b) => a > b ? 1f : 0f;
+    public V Apply(V a, V b) => Vector256.GreaterThan(a, b) & V.One;
+}
+internal struct GeOp : IBinaryOp
+{
+    public float Apply(float a, float b) => a >= b ? 1f : 0f;
+    public V Apply(V a, V b) => Vector256.GreaterThanOrEqual(a, b) & V.One;
+}
 
 // Backward rules of activations in one kernel each: a is the forward input (ReLU) or output (sigmoid, tanh), b is dL/dy.
 // ReLU masks where x ≤ 0 (PyTorch's threshold_backward): a NaN input passes its gradient on, as relu(NaN) = NaN does.
@@ -68,9 +96,32 @@ internal struct PowExponentGradOp : IBinaryOp
     public V Apply(V a, V b) => Lanes.Map(this, a, b);
 }
 
-internal struct SigmoidGradOp : IBinaryOp { public float Apply(float a, float b) => b * a * (1f - a); public V Apply(V a, V b) => b * a * (V.One - a); }
-internal struct TanhGradOp : IBinaryOp { public float Apply(float a, float b) => b * (1f - a * a); public V Apply(V a, V b) => b * (V.One - a * a); }
+internal struct SigmoidGradOp : IBinaryOp
+{
+    public float Apply(float a, float b) => b * a * (1f - a);
+    public V Apply(V a, V b) => b * a * (V.One - a);
+}
+internal struct TanhGradOp : IBinaryOp
+{
+    public float Apply(float a, float b) => b * (1f - a * a);
+    public V Apply(V a, V b) => b * (V.One - a * a);
+}
 
-internal struct SumOp : IReduceOp { public float Identity => 0f; public float Combine(float a, float b) => a + b; public V Combine(V a, V b) => a + b; }
-internal struct MaxOp : IReduceOp { public float Identity => float.NegativeInfinity; public float Combine(float a, float b) => default(MaximumOp).Apply(a, b); public V Combine(V a, V b) => default(MaximumOp).Apply(a, b); }
-internal struct MinOp : IReduceOp { public float Identity => float.PositiveInfinity; public float Combine(float a, float b) => default(MinimumOp).Apply(a, b); public V Combine(V a, V b) => default(MinimumOp).Apply(a, b); }
+internal struct SumOp : IReduceOp
+{
+    public float Identity => 0f;
+    public float Combine(float a, float b) => a + b;
+    public V Combine(V a, V b) => a + b;
+}
+internal struct MaxOp : IReduceOp
+{
+    public float Identity => float.NegativeInfinity;
+    public float Combine(float a, float b) => default(MaximumOp).Apply(a, b);
+    public V Combine(V a, V b) => default(MaximumOp).Apply(a, b);
+}
+internal struct MinOp : IReduceOp
+{
+    public float Identity => float.PositiveInfinity;
+    public float Combine(float a, float b) => default(MinimumOp).Apply(a, b);
+    public V Combine(V a, V b) => default(MinimumOp).Apply(a, b);
+}
