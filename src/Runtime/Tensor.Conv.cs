@@ -12,7 +12,7 @@ public sealed partial class Tensor
     {
         int o = w.Layout.ShapeArray[0], k = w.Layout.ShapeArray[1], batch = cols.Layout.ShapeArray[0], l = cols.Layout.ShapeArray[2];
         var b = bias is null || bias.IsContiguous ? bias : bias.Dense(copy: true);
-        var y = Empty([batch, o, l], DType.Float32, w.Device);
+        var y = Allocate([batch, o, l], DType.Float32, w.Device);
         var g = new GemmArgs
         {
             Batch = batch, M = o, N = l, K = k,

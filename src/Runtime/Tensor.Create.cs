@@ -12,7 +12,7 @@ public sealed partial class Tensor
         where T : unmanaged where TOp : struct, IIndexOp<T>
     {
         Layout.Numel(Check.NotNull(op, shape, nameof(shape)), op, nameof(shape));
-        var t = Empty((int[])shape.Clone(), dtype, Dev(device));
+        var t = Allocate((int[])shape.Clone(), dtype, Dev(device));
         t.Backend.Fill<T, TOp>(t.Storage, fill);
         return t;
     }
@@ -139,25 +139,19 @@ public sealed partial class Tensor
     /// <exception cref="ArgumentNullException">data is null.</exception>
     /// <exception cref="ArgumentException">The shape's element count differs from the data length, or a dim is negative.</exception>
     /// <exception cref="NotSupportedException">T is not float, double, int or long.</exception>
-    public static Tensor FromArray<T>(T[] data, int[]? shape = null, Device? device = null) where T : unmanaged
+    public static Tensor FromArray<T>(T[] data, int[]? shape = null, Device? device = null) where T : unmanaged =>
+        FromHost<T>(nameof(FromArray), Check.NotNull(nameof(FromArray), data, nameof(data)), shape, device, "the array");
+
+    /// <summary>A new tensor of <paramref name="data"/>'s elements, uploaded once (T's dtype; the shape checked and copied).</summary>
+    private static Tensor FromHost<T>(string op, ReadOnlySpan<T> data, int[]? shape, Device? device, string what) where T : unmanaged
     {
-        const string op = nameof(FromArray);
-        Check.NotNull(op, data, nameof(data));
         shape = shape is null ? [data.Length] : (int[])shape.Clone();
         if (Layout.Numel(shape, op, nameof(shape)) != data.Length)
-            throw new ArgumentException($"{op}: shape {Layout.Format(shape)} holds {Layout.Numel(shape)} elements but the array has " +
+            throw new ArgumentException($"{op}: shape {Layout.Format(shape)} holds {Layout.Numel(shape)} elements but {what} has " +
                 $"{data.Length}.", nameof(shape));
-        var t = Empty(shape, DTypes.Of<T>(), Dev(device));
+        var t = Allocate(shape, DTypes.Of<T>(), Dev(device));
         t.Backend.Upload<T>(data, t.Storage);
         return t;
-    }
-
-    /// <summary>A CPU tensor that takes ownership of <paramref name="data"/> without copying (loaders read straight into it).</summary>
-    internal static Tensor Adopt<T>(T[] data, int[] shape) where T : unmanaged
-    {
-        if (Layout.Numel(shape) != data.Length)
-            throw new ArgumentException($"Adopt: shape {Layout.Format(shape)} holds {Layout.Numel(shape)} elements but the array has {data.Length}.");
-        return new Tensor(new Backends.CpuStorage(DTypes.Of<T>(), data), Layout.Contiguous(shape));
     }
 
     /// <summary>A tensor from a multi-dimensional C# array (<c>float[,]</c>, <c>long[,,]</c>, …), keeping its shape.</summary>

@@ -9,7 +9,7 @@ public sealed partial class Tensor
     internal static Tensor Map<TOp>(string op, Tensor x, TOp f) where TOp : struct, IUnaryOp
     {
         Check.Float32(op, x, "x");
-        var y = Empty(x.Shape, DType.Float32, x.Device);
+        var y = Allocate(x.Shape, DType.Float32, x.Device);
         x.Backend.Unary(x.Storage, y.Storage, StridedMap.Create(x.Layout.ShapeArray, x.Layout, y.Layout), x.Count, f);
         return y;
     }
@@ -22,7 +22,7 @@ public sealed partial class Tensor
         Check.Float32(op, a, "a"); Check.Float32(op, b, "b");
         Check.SameDevice(op, a, "a", b, "b");
         var shape = Check.Broadcast(op, a.Layout.ShapeArray, b.Layout.ShapeArray);
-        var y = Empty(shape, DType.Float32, a.Device);
+        var y = Allocate(shape, DType.Float32, a.Device);
         var map = StridedMap.Create(shape, a.Layout.Expand(shape), b.Layout.Expand(shape), y.Layout);
         a.Backend.Binary(a.Storage, b.Storage, y.Storage, map, y.Count, f);
         return y;
@@ -36,7 +36,7 @@ public sealed partial class Tensor
         Check.Float32(op, cond, "cond"); Check.Float32(op, a, "a"); Check.Float32(op, b, "b");
         Check.SameDevice(op, cond, "cond", a, "a"); Check.SameDevice(op, cond, "cond", b, "b");
         var shape = Check.Broadcast(op, Check.Broadcast(op, cond.Layout.ShapeArray, a.Layout.ShapeArray), b.Layout.ShapeArray);
-        var y = Empty(shape, DType.Float32, a.Device);
+        var y = Allocate(shape, DType.Float32, a.Device);
         var map = StridedMap.Create(shape, cond.Layout.Expand(shape), a.Layout.Expand(shape), b.Layout.Expand(shape));
         a.Backend.Where(cond.Storage, a.Storage, b.Storage, y.Storage, map, y.Count);
         return Autograd.Record(y, op, [a, b], g => Grads.Where(cond, a, b, g), cond);

@@ -29,7 +29,7 @@ public sealed partial class Tensor
         var shape = first.Shape;
         shape[ax] = Check.Size(op, nameof(tensors), total, $"the joined dim {axis}");
         Layout.Numel(shape, op, nameof(tensors));
-        var y = Empty(shape, first.DType, first.Device);
+        var y = Allocate(shape, first.DType, first.Device);
         var starts = new int[tensors.Count];
         int at = 0;
         for (int i = 0; i < tensors.Count; i++)
@@ -74,7 +74,7 @@ public sealed partial class Tensor
         if (Rank == 0) throw new ArgumentException($"{op}: cannot pick rows of a 0-D tensor.");
         var x = Dense(); var idx = index.Dense();
         int rows = Layout.ShapeArray[0], cols = Count / Math.Max(rows, 1);
-        var y = Empty([.. index.Layout.ShapeArray, .. Layout.ShapeArray[1..]], DType.Float32, Device);
+        var y = Allocate([.. index.Layout.ShapeArray, .. Layout.ShapeArray[1..]], DType.Float32, Device);
         Backend.GatherRows(x.Storage, x.Layout.Offset, rows, cols, idx.Storage, idx.Layout.Offset, y.Storage, idx.Count);
         var source = this;
         return Autograd.Record(y, op, [this], g => [Grads.GatherRows(source, idx, g)], idx);

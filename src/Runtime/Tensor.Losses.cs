@@ -12,8 +12,8 @@ public sealed partial class Tensor
     {
         int n = logits.Layout.ShapeArray[0], classes = logits.Layout.ShapeArray[1];
         var x = logits.Dense();
-        var loss = reduce ? Empty([], DType.Float32, logits.Device) : Empty([n], DType.Float32, logits.Device);
-        var probs = Empty([n, classes], DType.Float32, logits.Device);
+        var loss = reduce ? Allocate([], DType.Float32, logits.Device) : Allocate([n], DType.Float32, logits.Device);
+        var probs = Allocate([n, classes], DType.Float32, logits.Device);
         logits.Backend.CrossEntropy(x.Storage, x.Layout.Offset, n, classes, labels.Storage, labels.Layout.Offset, loss.Storage,
             probs.Storage, reduce, scale);
         return (loss, probs);
@@ -25,7 +25,7 @@ public sealed partial class Tensor
     {
         int n = probs.Layout.ShapeArray[0], classes = probs.Layout.ShapeArray[1];
         var gd = g.Dense();
-        var dx = Empty([n, classes], DType.Float32, g.Device);
+        var dx = Allocate([n, classes], DType.Float32, g.Device);
         g.Backend.CrossEntropyBackward(probs.Storage, n, classes, labels.Storage, labels.Layout.Offset, gd.Storage, gd.Layout.Offset,
             reduced ? 0 : 1, reduced ? scale : 1f, dx.Storage);
         return dx;

@@ -29,7 +29,7 @@ public sealed partial class Tensor
         int batch = Layout.Numel(batchShape);
         var A3 = Batched(A, batchShape, batch, m, k);
         var B3 = Batched(B, batchShape, batch, k, n);
-        var c = Empty([batch, m, n], DType.Float32, a.Device);
+        var c = Allocate([batch, m, n], DType.Float32, a.Device);
         var g = new GemmArgs
         {
             Batch = batch, M = m, N = n, K = k,
@@ -55,7 +55,7 @@ public sealed partial class Tensor
         if (k != k2)
             throw new ArgumentException($"MatMul: shapes {Layout.Format(a.Layout.ShapeArray)} and {Layout.Format(b.Layout.ShapeArray)} are not aligned: " +
                 $"the first has {k} columns but the second has {k2} rows.");
-        var c = Empty([m, n], DType.Float32, a.Device);
+        var c = Allocate([m, n], DType.Float32, a.Device);
         var g = new GemmArgs
         {
             Batch = 1, M = m, N = n, K = k,
@@ -77,7 +77,7 @@ public sealed partial class Tensor
     {
         int m = x.Layout.ShapeArray[0], k = x.Layout.ShapeArray[1], n = w.Layout.ShapeArray[0];
         var b = bias is null || bias.IsContiguous ? bias : bias.Dense(copy: true);
-        var c = Empty([m, n], DType.Float32, x.Device);
+        var c = Allocate([m, n], DType.Float32, x.Device);
         var g = new GemmArgs
         {
             Batch = 1, M = m, N = n, K = k,

@@ -100,7 +100,7 @@ public sealed partial class Tensor
             int first = norm[start], last = norm[end];
             int outer = Prod(shape, 0, first), n = Prod(shape, first, last + 1), inner = Prod(shape, last + 1, shape.Length);
             for (int d = first; d <= last; d++) shape[d] = 1;
-            var part = Empty((int[])shape.Clone(), DType.Float32, Device);
+            var part = Allocate((int[])shape.Clone(), DType.Float32, Device);
             Backend.Reduce<TOp>(x.Storage, x.Layout.Offset, part.Storage, outer, n, inner);
             if (!ReferenceEquals(x, this)) x.Dispose();
             x = part;
@@ -138,8 +138,8 @@ public sealed partial class Tensor
         var shape = x.Shape;
         int outer = Prod(shape, 0, ax), n = Rank == 0 ? 1 : shape[ax], inner = Prod(shape, ax + 1, shape.Length);
         if (Rank > 0) shape[ax] = 1;
-        var y = Empty(shape, DType.Int64, Device);
-        var values = withValues ? Empty(shape, DType.Float32, Device) : null;
+        var y = Allocate(shape, DType.Int64, Device);
+        var values = withValues ? Allocate(shape, DType.Float32, Device) : null;
         Backend.ArgReduce(x.Storage, x.Layout.Offset, y.Storage, outer, n, inner, max, values?.Storage);
         return (y, values, ax);
     }
@@ -161,7 +161,7 @@ public sealed partial class Tensor
     /// </summary>
     internal static Tensor ScatterAlong(Tensor g, Tensor index, int[] shape, int axis)
     {
-        var dx = Empty(shape, DType.Float32, g.Device);
+        var dx = Allocate(shape, DType.Float32, g.Device);
         int n = shape.Length == 0 ? 1 : shape[axis], outer = Prod(shape, 0, axis), inner = Prod(shape, axis + 1, shape.Length);
         var gd = g.Dense();
         g.Backend.ScatterAlong(gd.Storage, gd.Layout.Offset, index.Storage, dx.Storage, outer, n, inner);

@@ -18,7 +18,7 @@ public sealed partial class Tensor
             Columns = batchInner ? ColumnLayout.BatchInner : ColumnLayout.PerImage,
         };
         int n = a.N, c = a.C;
-        var cols = Empty(batchInner ? [c * k * k, n * a.OH * a.OW] : [n, c, k * k, a.OH, a.OW], DType.Float32, x.Device);
+        var cols = Allocate(batchInner ? [c * k * k, n * a.OH * a.OW] : [n, c, k * k, a.OH, a.OW], DType.Float32, x.Device);
         x.Backend.Unfold(xd.Storage, cols.Storage, a);
         return Autograd.Record(cols, op, [x], g => [Grads.Windows(g, a)]);
     }
@@ -28,7 +28,7 @@ public sealed partial class Tensor
     internal static Tensor FoldWindows(Tensor g, WindowArgs a)
     {
         var gd = g.Dense();
-        var dx = Empty([a.N, a.C, a.H, a.W], DType.Float32, g.Device);
+        var dx = Allocate([a.N, a.C, a.H, a.W], DType.Float32, g.Device);
         g.Backend.Fold(gd.Storage, dx.Storage, a with { Offset = gd.Layout.Offset });
         return dx;
     }
@@ -42,7 +42,7 @@ public sealed partial class Tensor
     {
         var a = WindowArgsFor(x, k, stride, padding, float.NegativeInfinity, op, out var xd);
         Tensor y;
-        using (var cols = Empty([a.N, a.C, k * k, a.OH, a.OW], DType.Float32, x.Device))
+        using (var cols = Allocate([a.N, a.C, k * k, a.OH, a.OW], DType.Float32, x.Device))
         {
             x.Backend.Unfold(xd.Storage, cols.Storage, a);
             y = cols.Max(2);
@@ -55,7 +55,7 @@ public sealed partial class Tensor
     internal static Tensor MaxPoolBackward(Tensor xd, Tensor y, Tensor g, WindowArgs a)
     {
         var gd = g.Layout.Offset == 0 ? g.Dense() : g.Dense(copy: true);
-        var dx = Empty([a.N, a.C, a.H, a.W], DType.Float32, g.Device);
+        var dx = Allocate([a.N, a.C, a.H, a.W], DType.Float32, g.Device);
         g.Backend.MaxPoolBack(xd.Storage, y.Storage, gd.Storage, dx.Storage, a);
         return dx;
     }

@@ -63,7 +63,7 @@ public sealed partial class Tensor : IDisposable, Optim.IParameter
     internal IBackend Backend => Device.Backend;
 
     /// <summary>A new dense tensor whose storage is allocated but not initialized.</summary>
-    internal static Tensor Empty(int[] shape, DType dtype, Device device)
+    internal static Tensor Allocate(int[] shape, DType dtype, Device device)
     {
         int n = Layout.Numel(shape);
         return new Tensor(device.Backend.Allocate(dtype, n), Layout.Contiguous(shape));
@@ -100,5 +100,5 @@ public sealed partial class Tensor : IDisposable, Optim.IParameter
     internal Tensor WithLayout(Layout layout) => new(Storage, layout);
 
     /// <summary>This tensor if dense (and <paramref name="copy"/> is false), else a dense copy; never recorded by autograd.</summary>
-    internal Tensor Dense(bool copy = false) => !copy && IsContiguous ? this : CopyInto(Empty(Shape, DType, Device));
+    internal Tensor Dense(bool copy = false) => !copy && IsContiguous ? this : CopyInto(Allocate(Shape, DType, Device));
 }

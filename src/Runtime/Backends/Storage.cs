@@ -42,7 +42,7 @@ internal abstract class Storage
 /// sits <see cref="Base"/> elements into the array, at a 64-byte boundary: a Vector512 load across two cache lines costs
 /// two (see benchmarks/NOTES.md, "Moved from code comments").
 /// Arrays of 1 KB or more are pinned, so the boundary stays; smaller ones may be moved by the GC (still correct, maybe
-/// unaligned). Adopted arrays start at 0.
+/// unaligned). Empty storages share the empty array.
 /// </summary>
 internal sealed class CpuStorage : Storage
 {
@@ -62,10 +62,9 @@ internal sealed class CpuStorage : Storage
         };
     }
 
-    private static (Array, int) Aligned<T>(int count) where T : unmanaged => Cpu.CpuArrayPool.RentAligned<T>(count);
-
-    /// <summary>Adopts <paramref name="data"/> as the storage (no copy); the caller gives up the array.</summary>
-    public CpuStorage(DType dtype, Array data) : base(dtype, data.Length) => _data = data;
+    // An empty tensor holds no elements: it shares the one empty array (which the pool never takes back).
+    private static (Array, int) Aligned<T>(int count) where T : unmanaged =>
+        count == 0 ? (Array.Empty<T>(), 0) : Cpu.CpuArrayPool.RentAligned<T>(count);
 
     public override Device Device => Device.Cpu;
 
