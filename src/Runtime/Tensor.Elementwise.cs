@@ -43,28 +43,27 @@ public sealed partial class Tensor
     }
 
     /// <summary>A recorded unary op: y = f(x), dL/dx = rule(x, y, dL/dy).</summary>
-    private static Tensor Unary<TOp>(string op, Tensor x, TOp f, Func<Tensor, Tensor, Tensor, Tensor> rule) where TOp : struct, IUnaryOp
+    private static Tensor Unary<TOp>(string op, Tensor x, TOp f, UnaryGradient rule) where TOp : struct, IUnaryOp
     {
         var y = Map(op, x, f);
         return Autograd.Needed(x) ? RecordUnary(op, x, y, rule) : y;
     }
 
-    private static Tensor RecordUnary(string op, Tensor x, Tensor y, Func<Tensor, Tensor, Tensor, Tensor> rule) =>
+    private static Tensor RecordUnary(string op, Tensor x, Tensor y, UnaryGradient rule) =>
         Autograd.Record(y, op, [x], g => [rule(x, y, g)], x, y);
 
     /// <summary>A recorded binary op with broadcasting: the rule's gradients are summed back to each input's shape here.</summary>
-    private static Tensor Binary<TOp>(string op, Tensor a, Tensor b, TOp f, Func<Tensor, Tensor, Tensor, Tensor, (Tensor A, Tensor B)> rule)
-        where TOp : struct, IBinaryOp
+    private static Tensor Binary<TOp>(string op, Tensor a, Tensor b, TOp f, BinaryGradient rule) where TOp : struct, IBinaryOp
     {
         var y = Map(op, a, b, f);
         return Autograd.Needed(a, b) ? RecordBinary(op, a, b, y, rule) : y;
     }
 
-    private static Tensor RecordBinary(string op, Tensor a, Tensor b, Tensor y, Func<Tensor, Tensor, Tensor, Tensor, (Tensor A, Tensor B)> rule) =>
+    private static Tensor RecordBinary(string op, Tensor a, Tensor b, Tensor y, BinaryGradient rule) =>
         Autograd.Record(y, op, [a, b], g =>
         {
             var (ga, gb) = rule(a, b, y, g);
-            return [ga.SumTo(a.Layout.ShapeArray), gb.SumTo(b.Layout.ShapeArray)];
+            return [ga?.SumTo(a.Layout.ShapeArray), gb?.SumTo(b.Layout.ShapeArray)];
         }, a, b, y);
 
 
