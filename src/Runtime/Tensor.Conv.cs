@@ -17,7 +17,8 @@ public sealed partial class Tensor
         {
             Batch = batch, M = o, N = l, K = k,
             OffA = w.Layout.Offset, BatchA = 0, RowA = w.Layout.StridesArray[0], ColA = w.Layout.StridesArray[1],
-            OffB = cols.Layout.Offset, BatchB = cols.Layout.StridesArray[0], RowB = cols.Layout.StridesArray[1], ColB = cols.Layout.StridesArray[2],
+            OffB = cols.Layout.Offset, BatchB = cols.Layout.StridesArray[0],
+            RowB = cols.Layout.StridesArray[1], ColB = cols.Layout.StridesArray[2],
             Bias = b is null ? BiasMode.None : BiasMode.PerRow, OffBias = b?.Layout.Offset ?? 0,
         };
         w.Backend.MatMul(w.Storage, cols.Storage, y.Storage, g, b?.Storage);

@@ -5,7 +5,8 @@ namespace DeepSharp.Backends.Cpu;
 // Fused cross-entropy both ways, row by row from max-shifted logits (see LossMath).
 internal sealed partial class CpuBackend
 {
-    public void CrossEntropy(Storage logits, int offset, int n, int c, Storage labels, int labelsOffset, Storage loss, Storage probs, bool reduce, float scale)
+    public void CrossEntropy(Storage logits, int offset, int n, int c, Storage labels, int labelsOffset, Storage loss, Storage probs,
+        bool reduce, float scale)
     {
         var x = E(logits); var l = E(loss); var p = E(probs);
         double total = 0;
@@ -31,7 +32,8 @@ internal sealed partial class CpuBackend
         if (reduce) l[0] = (float)total * scale;
     }
 
-    public void CrossEntropyBackward(Storage probs, int n, int c, Storage labels, int labelsOffset, Storage g, int gOffset, int gStride, float scale, Storage dx)
+    public void CrossEntropyBackward(Storage probs, int n, int c, Storage labels, int labelsOffset, Storage g, int gOffset, int gStride,
+        float scale, Storage dx)
     {
         var p = E(probs); var gs = E(g); var d = E(dx);
         for (int r = 0; r < n; r++)

@@ -22,7 +22,8 @@ internal sealed partial class CpuBackend
             {
                 fixed (float* xp = xs, yp = ys, gp = gs, dp = ds, qp = &share[start])
                     for (int nc = lo; nc < hi; nc++)
-                        MaxPoolBackPlane(xp + a.Offset + (long)nc * plane, yp + (long)nc * window, gp + (long)nc * window, dp + (long)nc * plane, qp, a);
+                        MaxPoolBackPlane(xp + a.Offset + (long)nc * plane, yp + (long)nc * window, gp + (long)nc * window,
+                            dp + (long)nc * plane, qp, a);
             }
             finally { if (!tiles2) CpuArrayPool.Return(DType.Float32, share); }
         });
@@ -52,7 +53,8 @@ internal sealed partial class CpuBackend
                     var top = Vector128.Equals(Vector128.Load(a0 + j), max) & Vector128<float>.One;
                     var bottom = Vector128.Equals(Vector128.Load(a1 + j), max) & Vector128<float>.One;
                     var columns = top + bottom;
-                    var q = Vector128.Create(g[o], g[o], g[o + 1], g[o + 1]) / (columns + Vector128.Shuffle(columns, Vector128.Create(1, 0, 3, 2)));
+                    var q = Vector128.Create(g[o], g[o], g[o + 1], g[o + 1])
+                        / (columns + Vector128.Shuffle(columns, Vector128.Create(1, 0, 3, 2)));
                     (Vector128<float>.Zero + top * q).Store(d0 + j);
                     (Vector128<float>.Zero + bottom * q).Store(d1 + j);
                 }
@@ -60,7 +62,8 @@ internal sealed partial class CpuBackend
                 {
                     int j = 2 * c;
                     float max = y[o];
-                    float m0 = a0[j] == max ? 1f : 0f, m1 = a0[j + 1] == max ? 1f : 0f, m2 = a1[j] == max ? 1f : 0f, m3 = a1[j + 1] == max ? 1f : 0f;
+                    float m0 = a0[j] == max ? 1f : 0f, m1 = a0[j + 1] == max ? 1f : 0f;
+                    float m2 = a1[j] == max ? 1f : 0f, m3 = a1[j + 1] == max ? 1f : 0f;
                     float q = g[o] / (m0 + m1 + m2 + m3); // whole numbers: the same count in any order
                     d0[j] = 0f + m0 * q; d0[j + 1] = 0f + m1 * q; d1[j] = 0f + m2 * q; d1[j + 1] = 0f + m3 * q;
                 }

@@ -12,7 +12,8 @@ internal sealed partial class CpuBackend
         foreach (var u in items) Update(u.P, u.POffset, u.G, u.GOffset, u.M, u.V, u.Count, op);
     }
 
-    private static void Update<TOp>(Storage p, int pOffset, Storage g, int gOffset, Storage m, Storage v, int count, TOp op) where TOp : struct, IUpdateOp
+    private static void Update<TOp>(Storage p, int pOffset, Storage g, int gOffset, Storage m, Storage v, int count, TOp op)
+        where TOp : struct, IUpdateOp
     {
         var ps = E(p); var gs = E(g); var ms = E(m); var vs = E(v);
         CpuParallel.For(count, 8, (lo, hi) =>

@@ -6,7 +6,8 @@ namespace DeepSharp.Backends.Ilgpu;
 // Launches of the fused cross-entropy kernels (Kernels.Losses.cs), both ways.
 internal sealed partial class IlgpuBackend
 {
-    public void CrossEntropy(Storage logits, int offset, int n, int c, Storage labels, int labelsOffset, Storage loss, Storage probs, bool reduce, float scale)
+    public void CrossEntropy(Storage logits, int offset, int n, int c, Storage labels, int labelsOffset, Storage loss, Storage probs,
+        bool reduce, float scale)
     {
         if (n == 0) return;
         var args = new GatherArgs { XOffset = offset, IndexOffset = labelsOffset, Rows = n, Cols = c };
@@ -30,7 +31,8 @@ internal sealed partial class IlgpuBackend
             CeK<TIdx, EIdx>()(args.Rows, V<float>(x), V<TIdx>(labels), V<float>(loss), V<float>(probs), args);
     }
 
-    public void CrossEntropyBackward(Storage probs, int n, int c, Storage labels, int labelsOffset, Storage g, int gOffset, int gStride, float scale, Storage dx)
+    public void CrossEntropyBackward(Storage probs, int n, int c, Storage labels, int labelsOffset, Storage g, int gOffset, int gStride,
+        float scale, Storage dx)
     {
         if (n * c == 0) return;
         var args = new CeBackArgs { GOffset = gOffset, GStride = gStride, Scale = scale, IndexOffset = labelsOffset, Cols = c };

@@ -8,16 +8,16 @@ namespace DeepSharp.Backends.Ilgpu;
 internal static partial class Kernels
 {
     /// <summary>One thread per row: the row's loss from max-shifted logits (NaN for an out-of-range label) and its softmax.</summary>
-    public static void CrossEntropy<TIdx, EIdx>(Index1D r, ArrayView<float> x, ArrayView<TIdx> labels, ArrayView<float> loss, ArrayView<float> probs,
-        GatherArgs g) where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
+    public static void CrossEntropy<TIdx, EIdx>(Index1D r, ArrayView<float> x, ArrayView<TIdx> labels, ArrayView<float> loss,
+        ArrayView<float> probs, GatherArgs g) where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
         loss[r] = CrossEntropyRow<TIdx, EIdx>(x, labels, probs, g, r);
 
     /// <summary>
     /// The whole mean (or sum) loss in one launch of a single group: each thread folds rows t, t + size, …, then a
     /// shared-memory tree sums the partial losses and thread 0 writes scale · total.
     /// </summary>
-    public static void CrossEntropyReduced<TIdx, EIdx>(ArrayView<float> x, ArrayView<TIdx> labels, ArrayView<float> loss, ArrayView<float> probs,
-        GatherArgs g, float scale) where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
+    public static void CrossEntropyReduced<TIdx, EIdx>(ArrayView<float> x, ArrayView<TIdx> labels, ArrayView<float> loss,
+        ArrayView<float> probs, GatherArgs g, float scale) where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
     {
         var shared = SharedMemory.Allocate<float>(MaxReduceGroup); // static: see StaticTiles
         int t = Group.IdxX, size = Group.DimX;
@@ -33,7 +33,8 @@ internal static partial class Kernels
         if (t == 0) loss[0] = shared[0] * scale;
     }
 
-    private static float CrossEntropyRow<TIdx, EIdx>(ArrayView<float> x, ArrayView<TIdx> labels, ArrayView<float> probs, GatherArgs g, int r)
+    private static float CrossEntropyRow<TIdx, EIdx>(ArrayView<float> x, ArrayView<TIdx> labels, ArrayView<float> probs, GatherArgs g,
+        int r)
         where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
     {
         // From max-shifted values only (see LossMath): m and its first index k, R = Σ_{j≠k} e^(x − m), the softmax
@@ -55,8 +56,8 @@ internal static partial class Kernels
     }
 
     /// <summary>dx = (softmax - one-hot) · g[r] · scale per row (g's stride is 0 for a mean or sum).</summary>
-    public static void CrossEntropyBackward<TIdx, EIdx>(Index1D t, ArrayView<float> probs, ArrayView<TIdx> labels, ArrayView<float> g,
-        ArrayView<float> dx, CeBackArgs a) where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
+    public static void CrossEntropyBackward<TIdx, EIdx>(Index1D t, ArrayView<float> probs, ArrayView<TIdx> labels,
+        ArrayView<float> g, ArrayView<float> dx, CeBackArgs a) where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
     {
         int r = t / a.Cols, j = t - r * a.Cols;
         long label = (long)default(EIdx).ToDouble(labels[a.IndexOffset + r]);

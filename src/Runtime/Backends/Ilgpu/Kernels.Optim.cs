@@ -19,7 +19,8 @@ internal static partial class Kernels
         else UpdateOne(s.P3, s.PO3, s.G3, s.GO3, s.M3, s.V3, i - s.End2, op);
     }
 
-    private static void UpdateOne<TOp>(ArrayView<float> p, int po, ArrayView<float> g, int go, ArrayView<float> m, ArrayView<float> v, int i, TOp op)
+    private static void UpdateOne<TOp>(ArrayView<float> p, int po, ArrayView<float> g, int go, ArrayView<float> m, ArrayView<float> v,
+        int i, TOp op)
         where TOp : struct, IUpdateOp
     {
         var (np, nm, nv) = op.Apply(p[po + i], g[go + i], m[i], v[i]);

@@ -17,8 +17,8 @@ internal static partial class Kernels
     }
 
     /// <summary>y[r, c] = x[index[r], c]; an out-of-range index writes 0 and sets error[0] = 1 + position.</summary>
-    public static void GatherRows<TIdx, EIdx>(Index1D t, ArrayView<float> x, ArrayView<TIdx> index, ArrayView<float> y, ArrayView<int> error,
-        GatherArgs g) where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
+    public static void GatherRows<TIdx, EIdx>(Index1D t, ArrayView<float> x, ArrayView<TIdx> index, ArrayView<float> y,
+        ArrayView<int> error, GatherArgs g) where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
     {
         int r = t / g.Cols, col = t - r * g.Cols;
         long ix = (long)default(EIdx).ToDouble(index[g.IndexOffset + r]);

@@ -6,7 +6,8 @@ namespace DeepSharp.Backends.Ilgpu;
 // The sliding windows of convolution and pooling: im2col, col2im and max pooling's gradient, each a gather.
 internal static partial class Kernels
 {
-    /// <summary>im2col, one thread per column entry: cols[n, c, i·K + j, oh, ow] = x[n, c, oh·S - P + i, ow·S - P + j] (Pad outside).</summary>
+    /// <summary>im2col, one thread per column entry: cols[n, c, i·K + j, oh, ow] = x[n, c, oh·S - P + i, ow·S - P + j] (Pad
+    /// outside).</summary>
     public static void Unfold(Index1D t, ArrayView<float> x, ArrayView<float> cols, WindowArgs a)
     {
         int r = t, ow = r % a.OW; r /= a.OW;
