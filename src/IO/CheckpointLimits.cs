@@ -35,7 +35,7 @@ internal static class CheckpointLimits
     /// <summary>The element count of a tensor of <paramref name="shape"/>, or -1 when the runtime cannot hold such a tensor:
     /// its dims, zeros counted as 1, multiply past <see cref="int.MaxValue"/> (so an empty [0, 65536, 65536] too, whose
     /// strides would not fit an int). The runtime's own rule (<see cref="Layout.Numel(ReadOnlySpan{int})"/>).</summary>
-    public static long Elements(ReadOnlySpan<int> shape) => Check.Elements(shape) is var n and >= 0 ? n : -1;
+    public static long Elements(ReadOnlySpan<int> shape) => Layout.TryNumel(shape, out int n) ? n : -1;
 
     /// <summary>What <see cref="Elements"/> refuses, for messages.</summary>
     public const string ShapeLimit = "is beyond what a tensor can hold: its dims, zeros counted as 1, must multiply to at most " +

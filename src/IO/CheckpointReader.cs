@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
-using DeepSharp.Backends;
 using MessagePack;
 
 namespace DeepSharp.IO;

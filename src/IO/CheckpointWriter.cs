@@ -42,7 +42,7 @@ internal static class CheckpointWriter
             w.WriteArrayHeader(3);
             w.Write(CheckpointFormat.DTypeName(t.DType));
             w.WriteArrayHeader(t.Rank);
-            foreach (var d in t.Layout.ShapeArray) w.Write(d);
+            foreach (var d in t.Layout.Shape) w.Write(d);
             w.Write(Crc32.Of(Bytes(host)));
         }
         w.Write("root");

@@ -61,7 +61,7 @@ public static class SafeTensors
                 long bytes = CheckpointWriter.Bytes(host).Length;
                 w.WriteStartObject(name);
                 w.WriteString("dtype", t.DType switch { DType.Float32 => "F32", DType.Float64 => "F64", DType.Int32 => "I32", _ => "I64" });
-                w.WriteStartArray("shape"); foreach (var d in t.Layout.ShapeArray) w.WriteNumberValue(d); w.WriteEndArray();
+                w.WriteStartArray("shape"); foreach (var d in t.Layout.Shape) w.WriteNumberValue(d); w.WriteEndArray();
                 w.WriteStartArray("data_offsets"); w.WriteNumberValue(offset); w.WriteNumberValue(offset + bytes); w.WriteEndArray();
                 w.WriteEndObject();
                 offset += bytes;

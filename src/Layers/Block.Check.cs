@@ -20,8 +20,8 @@ public abstract partial class Block
 
     // What the registration check last saw from this block as root: the registration count (process-wide), the tree's
     // blocks and what their state fields held. While nothing was registered anywhere and no field changed, the check is a
-    // comparison of field values instead of the full walk (which cost ~13 µs per call of a three-layer MLP, three times its
-    // forward, and 1.7 ms per Parameters() of a 300-layer model). One immutable object, replaced whole, so concurrent
+    // comparison of field values instead of the full walk, which costs more than a small model's forward
+    // (see benchmarks/NOTES.md, "Moved from code comments"). One immutable object, replaced whole, so concurrent
     // calls on one model never see half of an update.
     private sealed record Checked(int Version, Block[] Tree, object?[][] FieldValues);
 

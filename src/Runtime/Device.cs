@@ -114,9 +114,9 @@ public sealed class Device : IEquatable<Device>
     /// <summary>
     /// Compiles the kernels a typical training loop needs (dense and convolution layers, activations, cross-entropy, SGD,
     /// Adam, accuracy) on background threads; the task completes when they are ready. Awaiting it moves the compile cost
-    /// to a point of your choosing (before a timed region, while data loads). It is not started automatically: on an H100
-    /// it made the main example's start slower (it compiles 25 kernels where the first step needs 9, and ILGPU compiles
-    /// largely one at a time). Kernels compile once per process; a launch that needs one still compiling waits for it.
+    /// to a point of your choosing (before a timed region, while data loads). It is not started automatically: it compiles
+    /// more kernels than a first step needs, and ILGPU compiles largely one at a time, so it would delay the first step.
+    /// Kernels compile once per process; a launch that needs one still compiling waits for it.
     /// Completed at once on <c>cpu</c>.
     /// </summary>
     public Task WarmUp() => Kind == DeviceKind.Cpu ? Task.CompletedTask : DeviceManager.Ilgpu(this).WarmUp();

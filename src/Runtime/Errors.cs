@@ -4,136 +4,6 @@ namespace DeepSharp;
 public sealed class DeviceMismatchException(string message) : InvalidOperationException(message);
 
 /// <summary>
-/// Argument checks shared by the operations; every message names the op, the argument and what it found. Size arithmetic
-/// from user arguments (element counts, window grids, slice lengths, concatenated dims, ranges) is done here in 64 bits,
-/// so no op divides by a user's zero or wraps an int before it has checked.
-/// </summary>
-internal static class Check
-{
-    /// <summary>Throws <see cref="ArgumentNullException"/> naming <paramref name="name"/> and the op when value is null.</summary>
-    public static T NotNull<T>(string op, T? value, string name) where T : class =>
-        value ?? throw new ArgumentNullException(name, $"{op}: argument '{name}' is null.");
-
-    /// <summary>A list of tensors, none of them null.</summary>
-    public static void NoNulls(string op, IReadOnlyList<Tensor?>? tensors, string name)
-    {
-        NotNull(op, tensors, name);
-        for (int i = 0; i < tensors!.Count; i++)
-            if (tensors[i] is null) throw new ArgumentNullException(name, $"{op}: {name}[{i}] is null.");
-    }
-
-    /// <summary>A dtype that exists (casts from int can make others).</summary>
-    public static DType Defined(string op, DType dtype, string name = "dtype") => Enum.IsDefined(dtype) ? dtype
-        : throw new ArgumentOutOfRangeException(name, dtype, $"{op}: {(int)dtype} is not a DType; use Float32, Float64, Int32 or Int64.");
-
-    /// <summary>A reduction that exists.</summary>
-    public static Reduction Defined(string op, Reduction reduction) => Enum.IsDefined(reduction) ? reduction
-        : throw new ArgumentOutOfRangeException(nameof(reduction), reduction,
-            $"{op}: {(int)reduction} is not a Reduction; use Mean, Sum or None.");
-
-    /// <summary><paramref name="value"/> as an element count or dim: throws naming the op and the argument when it exceeds
-    /// <see cref="int.MaxValue"/> (tensors index their elements with 32-bit ints).</summary>
-    public static int Size(string op, string name, long value, string what)
-    {
-        if (value is < 0 or > int.MaxValue)
-            throw new ArgumentException($"{op}: {what} would be {value}, but a tensor dim or element count must lie in " +
-                $"0..{int.MaxValue}.", name);
-        return (int)value;
-    }
-
-    /// <summary>
-    /// The element count of a tensor with these dims, or <see cref="NegativeDim"/> or <see cref="TooLarge"/>: each dim must
-    /// be ≥ 0 and the product of the dims, zeros taken as 1, at most <see cref="int.MaxValue"/>, so every stride and every
-    /// partial product of the dims fits an int as well, even in an empty tensor. The one place shapes are multiplied.
-    /// </summary>
-    public static long Elements<T>(ReadOnlySpan<T> dims) where T : System.Numerics.IBinaryInteger<T>
-    {
-        long product = 1, count = 1;
-        foreach (var dim in dims)
-        {
-            long d = long.CreateTruncating(dim);
-            if (d < 0) return NegativeDim;
-            if (d > int.MaxValue) return TooLarge;
-            product *= Math.Max(d, 1); // both factors ≤ int.MaxValue: the long cannot wrap before the check below
-            count *= d;
-            if (product > int.MaxValue) return TooLarge;
-        }
-        return count;
-    }
-
-    /// <summary>Results of <see cref="Elements{T}"/> for a negative dim and for too many elements.</summary>
-    public const long NegativeDim = -1, TooLarge = -2;
-
-    /// <summary>
-    /// Checks the arguments of k×k windows with <paramref name="stride"/> and <paramref name="padding"/> over the last two
-    /// dims of x [N, C, H, W] (convolution, pooling, unfold) and returns the windows' description, before anything divides
-    /// or allocates. A stride larger than the padded input has one window per axis, as any stride that large has; it is
-    /// clamped, so no index computed from it wraps.
-    /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">kernel or stride is below 1, padding below 0, or they are too large
-    /// to index (padded sides and padding + stride must stay below 2^31).</exception>
-    /// <exception cref="ArgumentException">The window is larger than the padded input, or the windows would hold more
-    /// elements than a tensor can.</exception>
-    public static Backends.WindowArgs Window(string op, int[] x, int k, int stride, int padding, string kernelName)
-    {
-        if (k < 1) throw new ArgumentOutOfRangeException(kernelName, k, $"{op}: the kernel size must be >= 1, got {k}.");
-        if (stride < 1) throw new ArgumentOutOfRangeException(nameof(stride), stride, $"{op}: stride must be >= 1, got {stride}.");
-        if (padding < 0) throw new ArgumentOutOfRangeException(nameof(padding), padding, $"{op}: padding must be >= 0, got {padding}.");
-        int n = x[0], c = x[1], h = x[2], w = x[3];
-        long ph = h + 2L * padding, pw = w + 2L * padding;
-        if (Math.Max(ph, pw) > int.MaxValue)
-            throw new ArgumentOutOfRangeException(nameof(padding), padding, $"{op}: padding {padding} makes the padded input " +
-                $"{ph}×{pw}, beyond the {int.MaxValue} elements a dim can index.");
-        if (ph < k || pw < k)
-            throw new ArgumentException($"{op}: the (padded) input is {ph}×{pw} but the window is {k}×{k}; use a smaller kernel " +
-                "or more padding.", kernelName);
-        long s = Math.Min(stride, Math.Max(ph, pw) - k + 1); // the same windows: one per axis where the stride is this long
-        if (padding + s > int.MaxValue)
-            throw new ArgumentOutOfRangeException(nameof(padding), padding, $"{op}: padding {padding} with stride {stride} is " +
-                $"beyond what the window indices can hold (padding + stride must stay below 2^31).");
-        long oh = (ph - k) / s + 1, ow = (pw - k) / s + 1;
-        if (Elements<long>([n, c, (long)k * k, oh, ow]) < 0)
-            throw new ArgumentException($"{op}: the windows of an input {Layout.Format(x)} ({k}×{k} windows at {oh}×{ow} positions " +
-                $"per image and channel) would hold more than {int.MaxValue} elements; use a smaller kernel, a larger stride or " +
-                "smaller batches.", kernelName);
-        return new Backends.WindowArgs { N = n, C = c, H = h, W = w, K = k, S = (int)s, P = padding, OH = (int)oh, OW = (int)ow };
-    }
-
-    public static void SameDevice(string op, Tensor a, string nameA, Tensor b, string nameB)
-    {
-        NotNull(op, a, nameA); NotNull(op, b, nameB);
-        if (a.Device != b.Device)
-            throw new DeviceMismatchException($"{op}: argument '{nameB}' is on {b.Device} but argument '{nameA}' is on {a.Device}. " +
-                "Operations never copy between devices; move one with .To(device) first.");
-    }
-
-    public static void Float32(string op, Tensor t, string name)
-    {
-        NotNull(op, t, name);
-        if (t.DType != DType.Float32)
-            throw new NotSupportedException($"{op}: argument '{name}' has dtype {t.DType.Name()}, but {op} computes on float32. " +
-                "Convert it with .To(DType.Float32).");
-    }
-
-    /// <summary>numpy broadcasting: align from the right; each pair of dims must be equal or contain a 1.</summary>
-    public static int[] Broadcast(string op, int[] a, int[] b)
-    {
-        int rank = Math.Max(a.Length, b.Length);
-        var shape = new int[rank];
-        for (int i = 0; i < rank; i++)
-        {
-            int da = i < rank - a.Length ? 1 : a[i - (rank - a.Length)];
-            int db = i < rank - b.Length ? 1 : b[i - (rank - b.Length)];
-            if (da != db && da != 1 && db != 1)
-                throw new ArgumentException($"{op}: shapes {Layout.Format(a)} and {Layout.Format(b)} cannot be broadcast together: " +
-                    $"dim {i - rank} is {da} in the first and {db} in the second (each pair must be equal or contain a 1).");
-            shape[i] = da == 1 ? db : da;
-        }
-        return shape;
-    }
-}
-
-/// <summary>
 /// A device failed (a kernel faulted, e.g. with an illegal memory access, or the driver reported a lost context). Its
 /// context cannot be used again in this process (CUDA's errors are sticky): every later operation on the device throws
 /// this exception at once, with the same <see cref="Exception.InnerException"/>, instead of launching. Other devices and
@@ -166,4 +36,44 @@ public sealed class DeviceFaultException : InvalidOperationException
     /// <summary>The operation during which the failure showed (a launch, a copy or a synchronize; kernels run asynchronously,
     /// so the faulting kernel may be an earlier one).</summary>
     public string DetectedIn { get; }
+}
+
+/// <summary>
+/// An allocation failed even after the allocator released its cache: on an accelerator, or on <c>cpu</c> when the runtime
+/// refuses the host array (or it would be longer than a .NET array can be). The device stays usable.
+/// </summary>
+public sealed class DeviceOutOfMemoryException : Exception
+{
+    internal DeviceOutOfMemoryException(Device device, long requested, long free, long total, long inUse, Exception inner,
+        string? why = null)
+        : base(why is not null ? $"Out of memory on {device}: {why} ({Bytes(free)} of {Bytes(total)} free)."
+               : $"Out of memory on {device}: tried to allocate {Bytes(requested)} with {(free < 0 ? "unknown" : Bytes(free))} free of " +
+               $"{Bytes(total)}{(inUse < 0 ? "" : $" ({Bytes(inUse)} held by live tensors)")}. Free tensors you no longer need " +
+               $"(Dispose), use smaller batches, or move work to another device. Cause: {inner.Message}", inner)
+    {
+        Device = device;
+        RequestedBytes = requested;
+        FreeBytes = free;
+        TotalBytes = total;
+    }
+
+    /// <summary>The host's version: free and total memory as the GC sees them (its limit, the machine's, or a container's).</summary>
+    internal static DeviceOutOfMemoryException Host(long requested, Exception inner, string? why = null)
+    {
+        var info = GC.GetGCMemoryInfo();
+        long total = info.TotalAvailableMemoryBytes;
+        return new DeviceOutOfMemoryException(Device.Cpu, requested, Math.Max(0, total - info.MemoryLoadBytes), total, -1, inner, why);
+    }
+
+    /// <summary>The device that ran out.</summary>
+    public Device Device { get; }
+    /// <summary>Bytes requested (after size-class rounding on accelerators).</summary>
+    public long RequestedBytes { get; }
+    /// <summary>Free bytes on the device when the allocation failed (-1 where the backend cannot tell).</summary>
+    public long FreeBytes { get; }
+    /// <summary>The device's total bytes.</summary>
+    public long TotalBytes { get; }
+
+    private static string Bytes(long b) =>
+        b >= 1 << 30 ? $"{b / (double)(1 << 30):F2} GiB" : b >= 1 << 20 ? $"{b / (double)(1 << 20):F1} MiB" : $"{b} B";
 }

@@ -85,11 +85,8 @@ public static class Functional
     }
 
     /// <summary>Output pixels per image from which <see cref="Conv2d"/> multiplies image by image (a batched product) rather
-    /// than the whole batch at once: below it each image's product is too small to run fast (the digits CNN's 4×4 layer
-    /// on one core: its three products 84 + 79 + 140 µs image by image, 28 + 27 + 24 µs at once), above it the one product
-    /// and its [O, N, L] → [N, O, L] copies cost more (3×3 "same" convolutions of 32 images, 16 → 32 channels, forward +
-    /// backward on two cores: 8×8 images 370–419 µs at once against 444–680 image by image, 12×12 897–918 against
-    /// 806–831, 16×16 1906–2069 against 1230–1266; benchmarks/NOTES.md).</summary>
+    /// than the whole batch at once: below it each image's product is too small to run fast, above it the one product and
+    /// its [O, N, L] → [N, O, L] copies cost more (see benchmarks/NOTES.md, "Moved from code comments").</summary>
     internal const int BatchedConvMinPixels = 128;
 
     /// <summary>
@@ -155,30 +152,22 @@ public static class Functional
             throw new ArgumentException($"{op}: labels must be [batch] = [{logits.Layout.ShapeArray[0]}], got {Layout.Format(labels.Layout.ShapeArray)}.");
         Check.SameDevice(op, logits, "logits", labels, "labels");
         Check.Float32(op, logits, "logits");
-        // One fused kernel per direction (a stable log-sum-exp per row; softmax minus one-hot back): the composite of
-        // log-softmax, one-hot, multiply and sum took ~20 launches. No host round-trip: a label outside [0, classes)
+        // One fused kernel per direction (a stable log-sum-exp per row; softmax minus one-hot back) instead of the ~20
+        // launches of the composite of log-softmax, one-hot, multiply and sum. No host round-trip: a label outside [0, classes)
         // throws on the CPU and gives a NaN loss on accelerators (as a device-side assert would in PyTorch).
-        int n = logits.Layout.ShapeArray[0], classes = logits.Layout.ShapeArray[1];
-        var x = logits.Dense(); var idx = labels.Dense();
+        int n = logits.Layout.ShapeArray[0];
+        var idx = labels.Dense();
         // Mean and sum come out of the same launch (one group folds every row) up to 2^16 rows; beyond, rows then a reduction.
         bool fused = reduction != Reduction.None && n <= 1 << 16;
         float scale = reduction == Reduction.Mean ? 1f / Math.Max(n, 1) : 1f;
-        var loss = fused ? Tensor.Empty([], DType.Float32, logits.Device) : Tensor.Empty([n], DType.Float32, logits.Device);
-        var probs = Tensor.Empty([n, classes], DType.Float32, logits.Device);
         if (fused && n == 0)
         {
-            loss.Backend.Fill<float, Ops.FillOp<float>>(loss.Storage, new Ops.FillOp<float>(reduction == Reduction.Mean ? float.NaN : 0f));
-            return Autograd.Record(loss, op, [logits], g => [Tensor.Zeros([0, classes], device: g.Device)], logits);
+            var empty = Tensor.Full([], reduction == Reduction.Mean ? float.NaN : 0f, DType.Float32, logits.Device);
+            return Autograd.Record(empty, op, [logits], g => [Grads.Zero(logits, empty, g)], logits);
         }
-        logits.Backend.CrossEntropy(x.Storage, x.Layout.Offset, n, classes, idx.Storage, idx.Layout.Offset, loss.Storage, probs.Storage, fused, scale);
-        loss = Autograd.Record(loss, op, [logits], g =>
-        {
-            var gd = g.Dense();
-            var dx = Tensor.Empty([n, classes], DType.Float32, g.Device);
-            g.Backend.CrossEntropyBackward(probs.Storage, n, classes, idx.Storage, idx.Layout.Offset, gd.Storage, gd.Layout.Offset,
-                fused ? 0 : 1, fused ? scale : 1f, dx.Storage);
-            return [dx];
-        }, logits, idx); // idx is what backward reads: a label changed in place since must not silently change the gradient
+        var (loss, probs) = Tensor.CrossEntropyRows(logits, idx, fused, scale);
+        // idx is what backward reads: a label changed in place since must not silently change the gradient.
+        loss = Autograd.Record(loss, op, [logits], g => [Grads.CrossEntropy(probs, idx, g, fused, scale)], logits, idx);
         return fused ? loss : Reduce(loss, reduction);
     }
 

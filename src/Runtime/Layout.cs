@@ -76,6 +76,18 @@ public sealed class Layout
     /// <exception cref="ArgumentException">A dimension is negative or the product exceeds <see cref="int.MaxValue"/>.</exception>
     public static int Numel(ReadOnlySpan<int> shape) => Numel(shape, null, "shape");
 
+    /// <summary>Whether a tensor can have <paramref name="shape"/>, and its element count: <see cref="Numel(ReadOnlySpan{int})"/>
+    /// without the exception (for readers checking a shape from a file).</summary>
+    /// <param name="shape">The dims, outermost first.</param>
+    /// <param name="count">The element count when the shape is valid, else 0.</param>
+    /// <returns>False when a dim is negative or the dims, zeros taken as 1, multiply past <see cref="int.MaxValue"/>.</returns>
+    public static bool TryNumel(ReadOnlySpan<int> shape, out int count)
+    {
+        long n = Check.Elements(shape);
+        count = n >= 0 ? (int)n : 0;
+        return n >= 0;
+    }
+
     /// <summary><see cref="Numel(ReadOnlySpan{int})"/> with a message that names the op and its argument.</summary>
     internal static int Numel(ReadOnlySpan<int> shape, string? op, string name)
     {

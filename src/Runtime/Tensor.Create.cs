@@ -12,7 +12,7 @@ public sealed partial class Tensor
         where T : unmanaged where TOp : struct, IIndexOp<T>
     {
         Layout.Numel(Check.NotNull(op, shape, nameof(shape)), op, nameof(shape));
-        var t = Empty((int[])shape.Clone(), dtype, Dev(device));
+        var t = Allocate((int[])shape.Clone(), dtype, Dev(device));
         t.Backend.Fill<T, TOp>(t.Storage, fill);
         return t;
     }
@@ -23,7 +23,7 @@ public sealed partial class Tensor
     /// <exception cref="ArgumentException">A dimension is negative or the shape has too many elements.</exception>
     /// <exception cref="ArgumentOutOfRangeException">value does not fit an integer dtype (NaN and ±inf never do), or dtype
     /// is not a <see cref="DType"/>.</exception>
-    /// <exception cref="Backends.Ilgpu.DeviceOutOfMemoryException">The device cannot hold the tensor.</exception>
+    /// <exception cref="DeviceOutOfMemoryException">The device cannot hold the tensor.</exception>
     public static Tensor Full(int[] shape, double value, DType dtype = DType.Float32, Device? device = null)
     {
         const string op = nameof(Full);
@@ -55,7 +55,7 @@ public sealed partial class Tensor
     /// <summary>Zeros of <paramref name="shape"/>.</summary>
     /// <exception cref="ArgumentNullException">shape is null.</exception>
     /// <exception cref="ArgumentException">A dimension is negative or the shape has too many elements.</exception>
-    /// <exception cref="Backends.Ilgpu.DeviceOutOfMemoryException">The device cannot hold the tensor.</exception>
+    /// <exception cref="DeviceOutOfMemoryException">The device cannot hold the tensor.</exception>
     public static Tensor Zeros(int[] shape, DType dtype = DType.Float32, Device? device = null) => Full(shape, 0, dtype, device);
     /// <summary>Ones of <paramref name="shape"/>.</summary>
     /// <inheritdoc cref="Zeros(int[], DType, Device?)"/>
@@ -71,7 +71,7 @@ public sealed partial class Tensor
     /// <exception cref="ArgumentException">start, end or step is not finite, step is 0, its sign cannot reach end, or there
     /// would be more than <see cref="int.MaxValue"/> values.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An integer dtype cannot hold the first or the last value.</exception>
-    /// <exception cref="Backends.Ilgpu.DeviceOutOfMemoryException">The device cannot hold the tensor.</exception>
+    /// <exception cref="DeviceOutOfMemoryException">The device cannot hold the tensor.</exception>
     public static Tensor Arange(double start, double end, double step = 1, DType dtype = DType.Float32, Device? device = null)
     {
         const string op = nameof(Arange);
@@ -112,7 +112,7 @@ public sealed partial class Tensor
         if (!float.IsFinite(low) || !float.IsFinite(high) || low > high)
             throw new ArgumentOutOfRangeException(float.IsFinite(low) ? nameof(high) : nameof(low), $"Rand: the range [{low}, {high}) " +
                 "must be finite with low <= high.");
-        return Random(nameof(Rand), shape, false, low, high, generator, device);
+        return Random(nameof(Rand), shape, Distribution.Uniform, low, high, generator, device);
     }
 
     /// <summary>Normal samples with the given mean and standard deviation (float32).</summary>
@@ -125,39 +125,33 @@ public sealed partial class Tensor
             throw new ArgumentOutOfRangeException(nameof(mean), mean, $"Randn: the mean must be finite, got {mean}.");
         if (!(std >= 0) || !float.IsFinite(std))
             throw new ArgumentOutOfRangeException(nameof(std), std, $"Randn: the standard deviation must be finite and >= 0, got {std}.");
-        return Random(nameof(Randn), shape, true, mean, std, generator, device);
+        return Random(nameof(Randn), shape, Distribution.Normal, mean, std, generator, device);
     }
 
-    private static Tensor Random(string op, int[] shape, bool normal, float a, float b, Generator? generator, Device? device)
+    private static Tensor Random(string op, int[] shape, Distribution distribution, float a, float b, Generator? generator, Device? device)
     {
         var g = generator ?? Generator.Default;
         int n = Layout.Numel(Check.NotNull(op, shape, nameof(shape)), op, nameof(shape));
-        return Filled<float, RandomOp>(op, shape, DType.Float32, device, new RandomOp(g.Seed, g.Take(n), normal, a, b));
+        return Filled<float, RandomOp>(op, shape, DType.Float32, device, new RandomOp(g.Seed, g.Take(n), distribution, a, b));
     }
 
     /// <summary>A tensor holding a copy of <paramref name="data"/>, shaped <paramref name="shape"/> (1-D when omitted).</summary>
     /// <exception cref="ArgumentNullException">data is null.</exception>
     /// <exception cref="ArgumentException">The shape's element count differs from the data length, or a dim is negative.</exception>
     /// <exception cref="NotSupportedException">T is not float, double, int or long.</exception>
-    public static Tensor FromArray<T>(T[] data, int[]? shape = null, Device? device = null) where T : unmanaged
+    public static Tensor FromArray<T>(T[] data, int[]? shape = null, Device? device = null) where T : unmanaged =>
+        FromHost<T>(nameof(FromArray), Check.NotNull(nameof(FromArray), data, nameof(data)), shape, device, "the array");
+
+    /// <summary>A new tensor of <paramref name="data"/>'s elements, uploaded once (T's dtype; the shape checked and copied).</summary>
+    private static Tensor FromHost<T>(string op, ReadOnlySpan<T> data, int[]? shape, Device? device, string what) where T : unmanaged
     {
-        const string op = nameof(FromArray);
-        Check.NotNull(op, data, nameof(data));
         shape = shape is null ? [data.Length] : (int[])shape.Clone();
         if (Layout.Numel(shape, op, nameof(shape)) != data.Length)
-            throw new ArgumentException($"{op}: shape {Layout.Format(shape)} holds {Layout.Numel(shape)} elements but the array has " +
+            throw new ArgumentException($"{op}: shape {Layout.Format(shape)} holds {Layout.Numel(shape)} elements but {what} has " +
                 $"{data.Length}.", nameof(shape));
-        var t = Empty(shape, DTypes.Of<T>(), Dev(device));
+        var t = Allocate(shape, DTypes.Of<T>(), Dev(device));
         t.Backend.Upload<T>(data, t.Storage);
         return t;
-    }
-
-    /// <summary>A CPU tensor that takes ownership of <paramref name="data"/> without copying (loaders read straight into it).</summary>
-    internal static Tensor Adopt<T>(T[] data, int[] shape) where T : unmanaged
-    {
-        if (Layout.Numel(shape) != data.Length)
-            throw new ArgumentException($"Adopt: shape {Layout.Format(shape)} holds {Layout.Numel(shape)} elements but the array has {data.Length}.");
-        return new Tensor(new Backends.CpuStorage(DTypes.Of<T>(), data), Layout.Contiguous(shape));
     }
 
     /// <summary>A tensor from a multi-dimensional C# array (<c>float[,]</c>, <c>long[,,]</c>, …), keeping its shape.</summary>

@@ -15,7 +15,7 @@ public sealed partial class Tensor
         Check.NotNull(nameof(Copy), device, nameof(device));
         if (device == Device) return Clone();
         var src = IsContiguous && Layout.Offset == 0 ? this : Dense(copy: true);
-        var dst = Empty(Shape, DType, device);
+        var dst = Allocate(Shape, DType, device);
         switch (DType)
         {
             case DType.Float32: Move<float>(src, dst); break;
@@ -25,7 +25,7 @@ public sealed partial class Tensor
         }
         if (!ReferenceEquals(src, this)) src.Dispose();
         var from = Device;
-        return Autograd.Record(dst, "To", [this], g => [g.To(from)]);
+        return Autograd.Record(dst, "To", [this], g => [Grads.ToDevice(g, from)]);
     }
 
     // Between two devices the elements pass through host memory once (device → host → device).
@@ -42,8 +42,8 @@ public sealed partial class Tensor
     {
         Check.Defined(nameof(To), dtype);
         if (dtype == DType) return this;
-        var y = CopyInto(Empty(Shape, dtype, Device));
+        var y = CopyInto(Allocate(Shape, dtype, Device));
         var from = DType;
-        return dtype.IsFloat() ? Autograd.Record(y, "To", [this], g => [g.To(from)]) : y; // integers carry no gradient
+        return dtype.IsFloat() ? Autograd.Record(y, "To", [this], g => [Grads.Cast(g, from)]) : y; // integers carry no gradient
     }
 }

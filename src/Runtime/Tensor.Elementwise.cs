@@ -9,7 +9,7 @@ public sealed partial class Tensor
     internal static Tensor Map<TOp>(string op, Tensor x, TOp f) where TOp : struct, IUnaryOp
     {
         Check.Float32(op, x, "x");
-        var y = Empty(x.Shape, DType.Float32, x.Device);
+        var y = Allocate(x.Shape, DType.Float32, x.Device);
         x.Backend.Unary(x.Storage, y.Storage, StridedMap.Create(x.Layout.ShapeArray, x.Layout, y.Layout), x.Count, f);
         return y;
     }
@@ -22,7 +22,7 @@ public sealed partial class Tensor
         Check.Float32(op, a, "a"); Check.Float32(op, b, "b");
         Check.SameDevice(op, a, "a", b, "b");
         var shape = Check.Broadcast(op, a.Layout.ShapeArray, b.Layout.ShapeArray);
-        var y = Empty(shape, DType.Float32, a.Device);
+        var y = Allocate(shape, DType.Float32, a.Device);
         var map = StridedMap.Create(shape, a.Layout.Expand(shape), b.Layout.Expand(shape), y.Layout);
         a.Backend.Binary(a.Storage, b.Storage, y.Storage, map, y.Count, f);
         return y;
@@ -36,35 +36,34 @@ public sealed partial class Tensor
         Check.Float32(op, cond, "cond"); Check.Float32(op, a, "a"); Check.Float32(op, b, "b");
         Check.SameDevice(op, cond, "cond", a, "a"); Check.SameDevice(op, cond, "cond", b, "b");
         var shape = Check.Broadcast(op, Check.Broadcast(op, cond.Layout.ShapeArray, a.Layout.ShapeArray), b.Layout.ShapeArray);
-        var y = Empty(shape, DType.Float32, a.Device);
+        var y = Allocate(shape, DType.Float32, a.Device);
         var map = StridedMap.Create(shape, cond.Layout.Expand(shape), a.Layout.Expand(shape), b.Layout.Expand(shape));
         a.Backend.Where(cond.Storage, a.Storage, b.Storage, y.Storage, map, y.Count);
-        return Autograd.Record(y, op, [a, b], g => [Grads.WhereA(cond, g).SumTo(a.Layout.ShapeArray), Grads.WhereB(cond, g).SumTo(b.Layout.ShapeArray)], cond);
+        return Autograd.Record(y, op, [a, b], g => Grads.Where(cond, a, b, g), cond);
     }
 
     /// <summary>A recorded unary op: y = f(x), dL/dx = rule(x, y, dL/dy).</summary>
-    private static Tensor Unary<TOp>(string op, Tensor x, TOp f, Func<Tensor, Tensor, Tensor, Tensor> rule) where TOp : struct, IUnaryOp
+    private static Tensor Unary<TOp>(string op, Tensor x, TOp f, UnaryGradient rule) where TOp : struct, IUnaryOp
     {
         var y = Map(op, x, f);
         return Autograd.Needed(x) ? RecordUnary(op, x, y, rule) : y;
     }
 
-    private static Tensor RecordUnary(string op, Tensor x, Tensor y, Func<Tensor, Tensor, Tensor, Tensor> rule) =>
+    private static Tensor RecordUnary(string op, Tensor x, Tensor y, UnaryGradient rule) =>
         Autograd.Record(y, op, [x], g => [rule(x, y, g)], x, y);
 
     /// <summary>A recorded binary op with broadcasting: the rule's gradients are summed back to each input's shape here.</summary>
-    private static Tensor Binary<TOp>(string op, Tensor a, Tensor b, TOp f, Func<Tensor, Tensor, Tensor, Tensor, (Tensor A, Tensor B)> rule)
-        where TOp : struct, IBinaryOp
+    private static Tensor Binary<TOp>(string op, Tensor a, Tensor b, TOp f, BinaryGradient rule) where TOp : struct, IBinaryOp
     {
         var y = Map(op, a, b, f);
         return Autograd.Needed(a, b) ? RecordBinary(op, a, b, y, rule) : y;
     }
 
-    private static Tensor RecordBinary(string op, Tensor a, Tensor b, Tensor y, Func<Tensor, Tensor, Tensor, Tensor, (Tensor A, Tensor B)> rule) =>
+    private static Tensor RecordBinary(string op, Tensor a, Tensor b, Tensor y, BinaryGradient rule) =>
         Autograd.Record(y, op, [a, b], g =>
         {
             var (ga, gb) = rule(a, b, y, g);
-            return [ga.SumTo(a.Layout.ShapeArray), gb.SumTo(b.Layout.ShapeArray)];
+            return [ga?.SumTo(a.Layout.ShapeArray), gb?.SumTo(b.Layout.ShapeArray)];
         }, a, b, y);
 
 
@@ -154,11 +153,11 @@ public sealed partial class Tensor
     /// <summary>s - x.</summary>
     public static Tensor operator -(float s, Tensor x) => Unary("Sub", x, new LeftScalar<SubOp>(s), Grads.Neg);
     /// <summary>x · s.</summary>
-    public static Tensor operator *(Tensor x, float s) => Unary("Mul", x, new RightScalar<MulOp>(s), (_, _, g) => g * s);
+    public static Tensor operator *(Tensor x, float s) => Unary("Mul", x, new RightScalar<MulOp>(s), (_, _, g) => Grads.Scale(g, s));
     /// <summary>s · x.</summary>
-    public static Tensor operator *(float s, Tensor x) => Unary("Mul", x, new LeftScalar<MulOp>(s), (_, _, g) => g * s);
+    public static Tensor operator *(float s, Tensor x) => Unary("Mul", x, new LeftScalar<MulOp>(s), (_, _, g) => Grads.Scale(g, s));
     /// <summary>x / s.</summary>
-    public static Tensor operator /(Tensor x, float s) => Unary("Div", x, new RightScalar<DivOp>(s), (_, _, g) => g / s);
+    public static Tensor operator /(Tensor x, float s) => Unary("Div", x, new RightScalar<DivOp>(s), (_, _, g) => Grads.Unscale(g, s));
     /// <summary>s / x.</summary>
     public static Tensor operator /(float s, Tensor x) => Unary("Div", x, new LeftScalar<DivOp>(s), Grads.Reciprocal);
 }

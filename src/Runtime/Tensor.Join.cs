@@ -29,7 +29,7 @@ public sealed partial class Tensor
         var shape = first.Shape;
         shape[ax] = Check.Size(op, nameof(tensors), total, $"the joined dim {axis}");
         Layout.Numel(shape, op, nameof(tensors));
-        var y = Empty(shape, first.DType, first.Device);
+        var y = Allocate(shape, first.DType, first.Device);
         var starts = new int[tensors.Count];
         int at = 0;
         for (int i = 0; i < tensors.Count; i++)
@@ -40,7 +40,7 @@ public sealed partial class Tensor
             at += n;
         }
         var inputs = tensors.ToArray();
-        return Autograd.Record(y, op, inputs, g => inputs.Select((t, i) => (Tensor?)g.Slice(ax, starts[i], starts[i] + t.Layout.ShapeArray[ax])).ToArray());
+        return Autograd.Record(y, op, inputs, g => Grads.Concat(inputs, g, ax, starts));
     }
 
     /// <summary>Joins same-shaped tensors along a new <paramref name="axis"/> (torch.stack).</summary>
@@ -74,9 +74,20 @@ public sealed partial class Tensor
         if (Rank == 0) throw new ArgumentException($"{op}: cannot pick rows of a 0-D tensor.");
         var x = Dense(); var idx = index.Dense();
         int rows = Layout.ShapeArray[0], cols = Count / Math.Max(rows, 1);
-        var y = Empty([.. index.Layout.ShapeArray, .. Layout.ShapeArray[1..]], DType.Float32, Device);
+        var y = Allocate([.. index.Layout.ShapeArray, .. Layout.ShapeArray[1..]], DType.Float32, Device);
         Backend.GatherRows(x.Storage, x.Layout.Offset, rows, cols, idx.Storage, idx.Layout.Offset, y.Storage, idx.Count);
         var source = this;
-        return Autograd.Record(y, op, [this], g => [Grads.ScatterAddRows(source, idx, g)], idx);
+        return Autograd.Record(y, op, [this], g => [Grads.GatherRows(source, idx, g)], idx);
+    }
+
+    /// <summary>Zeros of <paramref name="shape"/> with the rows of <paramref name="src"/> added into the rows that
+    /// <paramref name="index"/> (dense) names, repeats adding up: the adjoint of <see cref="GatherRows"/> (not recorded).</summary>
+    internal static Tensor IndexAddRows(int[] shape, Tensor index, Tensor src)
+    {
+        var z = Zeros(shape, DType.Float32, src.Device);
+        int rows = shape[0], cols = z.Count / Math.Max(rows, 1);
+        var s = src.Dense();
+        z.Backend.IndexAddRows(z.Storage, rows, cols, index.Storage, index.Layout.Offset, s.Storage, s.Layout.Offset, index.Count);
+        return z;
     }
 }

@@ -29,7 +29,7 @@ public sealed partial class Tensor
         int batch = Layout.Numel(batchShape);
         var A3 = Batched(A, batchShape, batch, m, k);
         var B3 = Batched(B, batchShape, batch, k, n);
-        var c = Empty([batch, m, n], DType.Float32, a.Device);
+        var c = Allocate([batch, m, n], DType.Float32, a.Device);
         var g = new GemmArgs
         {
             Batch = batch, M = m, N = n, K = k,
@@ -38,8 +38,7 @@ public sealed partial class Tensor
         };
         a.Backend.MatMul(A3.Storage, B3.Storage, c.Storage, g);
         // Only the batched core is one recorded op; the promotions and broadcasts around it are recorded views.
-        c = Autograd.Record(c, op, [A3, B3], gc =>
-            [A3.RequiresGrad ? gc.MatMul(B3.Transpose(1, 2)) : null, B3.RequiresGrad ? A3.Transpose(1, 2).MatMul(gc) : null], A3, B3);
+        c = Autograd.Record(c, op, [A3, B3], gc => Grads.MatMul(A3, B3, gc), A3, B3);
         var shape = batchShape.ToList();
         if (a.Rank > 1) shape.Add(m);
         if (b.Rank > 1) shape.Add(n);
@@ -47,8 +46,8 @@ public sealed partial class Tensor
     }
 
     /// <summary>
-    /// The common 2-D case without the batch machinery (no promotion or broadcast views): measured to matter for small
-    /// layers, where the per-op bookkeeping is most of the cost.
+    /// The common 2-D case without the batch machinery (no promotion or broadcast views): for small layers the per-op
+    /// bookkeeping is most of the cost (see benchmarks/NOTES.md, "Moved from code comments").
     /// </summary>
     private static Tensor MatMul2D(Tensor a, Tensor b)
     {
@@ -56,7 +55,7 @@ public sealed partial class Tensor
         if (k != k2)
             throw new ArgumentException($"MatMul: shapes {Layout.Format(a.Layout.ShapeArray)} and {Layout.Format(b.Layout.ShapeArray)} are not aligned: " +
                 $"the first has {k} columns but the second has {k2} rows.");
-        var c = Empty([m, n], DType.Float32, a.Device);
+        var c = Allocate([m, n], DType.Float32, a.Device);
         var g = new GemmArgs
         {
             Batch = 1, M = m, N = n, K = k,
@@ -68,7 +67,7 @@ public sealed partial class Tensor
     }
 
     private static Tensor RecordMatMul2D(Tensor a, Tensor b, Tensor c) =>
-        Autograd.Record(c, "MatMul", [a, b], gc => [a.RequiresGrad ? gc.MatMul(b.T) : null, b.RequiresGrad ? a.T.MatMul(gc) : null], a, b);
+        Autograd.Record(c, "MatMul", [a, b], gc => Grads.MatMul(a, b, gc), a, b);
 
     /// <summary>
     /// y = x·Wᵀ + b for x [m, in], W [out, in], b [out] (or null): one product with the bias added in the same kernel
@@ -78,106 +77,20 @@ public sealed partial class Tensor
     {
         int m = x.Layout.ShapeArray[0], k = x.Layout.ShapeArray[1], n = w.Layout.ShapeArray[0];
         var b = bias is null || bias.IsContiguous ? bias : bias.Dense(copy: true);
-        var c = Empty([m, n], DType.Float32, x.Device);
+        var c = Allocate([m, n], DType.Float32, x.Device);
         var g = new GemmArgs
         {
             Batch = 1, M = m, N = n, K = k,
             OffA = x.Layout.Offset, RowA = x.Layout.StridesArray[0], ColA = x.Layout.StridesArray[1],
             OffB = w.Layout.Offset, RowB = w.Layout.StridesArray[1], ColB = w.Layout.StridesArray[0], // Wᵀ as a view
-            HasBias = b is null ? 0 : 1, OffBias = b?.Layout.Offset ?? 0,
+            Bias = b is null ? BiasMode.None : BiasMode.PerColumn, OffBias = b?.Layout.Offset ?? 0,
         };
         x.Backend.MatMul(x.Storage, w.Storage, c.Storage, g, b?.Storage);
         return Autograd.Needed(x, w) || bias is { RequiresGrad: true } && Autograd.IsEnabled ? RecordLinear(x, w, bias, c) : c;
     }
 
-    private static Tensor RecordLinear(Tensor x, Tensor w, Tensor? bias, Tensor c)
-    {
-        if (bias is null)
-            return Autograd.Record(c, "Linear", [x, w], gc => [x.RequiresGrad ? gc.MatMul(w) : null, w.RequiresGrad ? gc.T.MatMul(x) : null], x, w);
-        return Autograd.Record(c, "Linear", [x, w, bias], gc =>
-            [x.RequiresGrad ? gc.MatMul(w) : null, w.RequiresGrad ? gc.T.MatMul(x) : null, bias.RequiresGrad ? gc.Sum(0) : null], x, w);
-    }
-
-    /// <summary>
-    /// The sliding windows of convolution and pooling in one launch (im2col): x [N, C, H, W] → [N, C, k·k, OH, OW], or with
-    /// <paramref name="batchInner"/> the whole batch's columns as one matrix [C·k·k, N·OH·OW]; <paramref name="pad"/> is read
-    /// outside the input. The gradient folds the windows back in one launch (col2im).
-    /// </summary>
-    internal static Tensor Windows(Tensor x, int k, int stride, int padding, float pad, string op, bool batchInner = false,
-        string kernelName = "kernel")
-    {
-        var a = WindowArgsFor(x, k, stride, padding, pad, op, out var xd, kernelName) with { BatchInner = batchInner ? 1 : 0 };
-        int n = a.N, c = a.C, h = a.H, w = a.W;
-        var cols = Empty(batchInner ? [c * k * k, n * a.OH * a.OW] : [n, c, k * k, a.OH, a.OW], DType.Float32, x.Device);
-        x.Backend.Unfold(xd.Storage, cols.Storage, a);
-        return Autograd.Record(cols, op, [x], g =>
-        {
-            var gd = g.Dense();
-            var dx = Empty([n, c, h, w], DType.Float32, g.Device);
-            g.Backend.Fold(gd.Storage, dx.Storage, a with { Offset = gd.Layout.Offset });
-            return [dx];
-        });
-    }
-
-    /// <summary>
-    /// Max pooling (<see cref="Functional.MaxPool2d"/>): the max of each window; backward, one launch gives each input
-    /// element its share of the gradient of every window whose max it equals — the same additions, bit for bit, as the
-    /// composite <c>Windows(x).Max(2)</c>, whose backward takes five launches more and keeps the windows alive until then.
-    /// </summary>
-    internal static Tensor MaxPool(Tensor x, int k, int stride, int padding, string op)
-    {
-        var a = WindowArgsFor(x, k, stride, padding, float.NegativeInfinity, op, out var xd);
-        Tensor y;
-        using (var cols = Empty([a.N, a.C, k * k, a.OH, a.OW], DType.Float32, x.Device))
-        {
-            x.Backend.Unfold(xd.Storage, cols.Storage, a);
-            y = cols.Max(2);
-        }
-        return Autograd.Record(y, op, [x], g =>
-        {
-            var gd = g.Layout.Offset == 0 ? g.Dense() : g.Dense(copy: true);
-            var dx = Empty([a.N, a.C, a.H, a.W], DType.Float32, g.Device);
-            g.Backend.MaxPoolBack(xd.Storage, y.Storage, gd.Storage, dx.Storage, a);
-            return [dx];
-        }, x, y);
-    }
-
-    /// <summary>Checks x, k, stride and padding (<see cref="Check.Window"/>), and describes the windows over x's dense form
-    /// <paramref name="xd"/>.</summary>
-    private static WindowArgs WindowArgsFor(Tensor x, int k, int stride, int padding, float pad, string op, out Tensor xd,
-        string kernelName = "kernel")
-    {
-        Check.Float32(op, x, "x");
-        if (x.Rank != 4)
-            throw new ArgumentException($"{op}: expected input [batch, channels, height, width], got {Layout.Format(x.Layout.ShapeArray)}.",
-                "x");
-        var a = Check.Window(op, x.Layout.ShapeArray, k, stride, padding, kernelName);
-        xd = x.Dense();
-        return a with { Offset = xd.Layout.Offset, Pad = pad };
-    }
-
-    /// <summary>
-    /// y[b] = w·cols[b] (+ bias[row]) for w [O, K] and cols [B, K, L]: the convolution's product, one launch for the whole
-    /// batch with the bias fused, and one autograd node.
-    /// </summary>
-    internal static Tensor ConvProduct(Tensor w, Tensor cols, Tensor? bias)
-    {
-        int o = w.Layout.ShapeArray[0], k = w.Layout.ShapeArray[1], batch = cols.Layout.ShapeArray[0], l = cols.Layout.ShapeArray[2];
-        var b = bias is null || bias.IsContiguous ? bias : bias.Dense(copy: true);
-        var y = Empty([batch, o, l], DType.Float32, w.Device);
-        var g = new GemmArgs
-        {
-            Batch = batch, M = o, N = l, K = k,
-            OffA = w.Layout.Offset, BatchA = 0, RowA = w.Layout.StridesArray[0], ColA = w.Layout.StridesArray[1],
-            OffB = cols.Layout.Offset, BatchB = cols.Layout.StridesArray[0], RowB = cols.Layout.StridesArray[1], ColB = cols.Layout.StridesArray[2],
-            HasBias = b is null ? 0 : 2, OffBias = b?.Layout.Offset ?? 0,
-        };
-        w.Backend.MatMul(w.Storage, cols.Storage, y.Storage, g, b?.Storage);
-        Tensor? Dw(Tensor gc) => !w.RequiresGrad ? null : batch == 1 ? gc.MatMul(cols.Transpose(1, 2)).Reshape(o, k) : gc.MatMul(cols.Transpose(1, 2)).Sum(0);
-        Tensor? Dcols(Tensor gc) => cols.RequiresGrad ? w.T.MatMul(gc) : null;
-        if (bias is null) return Autograd.Record(y, "Conv2d", [w, cols], gc => [Dw(gc), Dcols(gc)], w, cols);
-        return Autograd.Record(y, "Conv2d", [w, cols, bias], gc => [Dw(gc), Dcols(gc), bias.RequiresGrad ? gc.Sum([0, 2]) : null], w, cols);
-    }
+    private static Tensor RecordLinear(Tensor x, Tensor w, Tensor? bias, Tensor c) =>
+        Autograd.Record(c, "Linear", bias is null ? [x, w] : [x, w, bias], gc => Grads.Linear(x, w, bias, gc), x, w);
 
     /// <summary>Matrix product with <paramref name="other"/> (see <see cref="MatMul(Tensor, Tensor)"/>).</summary>
     /// <exception cref="ArgumentNullException">other is null.</exception>

@@ -100,7 +100,7 @@ public sealed partial class Tensor
             int first = norm[start], last = norm[end];
             int outer = Prod(shape, 0, first), n = Prod(shape, first, last + 1), inner = Prod(shape, last + 1, shape.Length);
             for (int d = first; d <= last; d++) shape[d] = 1;
-            var part = Empty((int[])shape.Clone(), DType.Float32, Device);
+            var part = Allocate((int[])shape.Clone(), DType.Float32, Device);
             Backend.Reduce<TOp>(x.Storage, x.Layout.Offset, part.Storage, outer, n, inner);
             if (!ReferenceEquals(x, this)) x.Dispose();
             x = part;
@@ -138,8 +138,8 @@ public sealed partial class Tensor
         var shape = x.Shape;
         int outer = Prod(shape, 0, ax), n = Rank == 0 ? 1 : shape[ax], inner = Prod(shape, ax + 1, shape.Length);
         if (Rank > 0) shape[ax] = 1;
-        var y = Empty(shape, DType.Int64, Device);
-        var values = withValues ? Empty(shape, DType.Float32, Device) : null;
+        var y = Allocate(shape, DType.Int64, Device);
+        var values = withValues ? Allocate(shape, DType.Float32, Device) : null;
         Backend.ArgReduce(x.Storage, x.Layout.Offset, y.Storage, outer, n, inner, max, values?.Storage);
         return (y, values, ax);
     }
@@ -149,9 +149,23 @@ public sealed partial class Tensor
         var (indices, values, ax) = ArgReduceKept(op, axis, max, withValues: true);
         var kept = values!;
         var input = this;
-        var recorded = Autograd.Record(kept, op, [this], g => [Grads.ScatterAlong(input, indices, g, ax)], indices);
+        var recorded = Autograd.Record(kept, op, [this], g => [Grads.SelectedIndex(input, indices, g, ax)], indices);
         if (keepDim || Rank == 0) return (recorded, indices);
         return (recorded.Squeeze(ax), indices.Squeeze(ax));
+    }
+
+    /// <summary>
+    /// A tensor of <paramref name="shape"/> holding g[o, j] at index[o, j] along <paramref name="axis"/> and 0 elsewhere, for
+    /// g (any layout) and index (int64, dense from 0) of <paramref name="shape"/> with the axis as 1: the adjoint of taking
+    /// one element along the axis (not recorded).
+    /// </summary>
+    internal static Tensor ScatterAlong(Tensor g, Tensor index, int[] shape, int axis)
+    {
+        var dx = Allocate(shape, DType.Float32, g.Device);
+        int n = shape.Length == 0 ? 1 : shape[axis], outer = Prod(shape, 0, axis), inner = Prod(shape, axis + 1, shape.Length);
+        var gd = g.Dense();
+        g.Backend.ScatterAlong(gd.Storage, gd.Layout.Offset, index.Storage, dx.Storage, outer, n, inner);
+        return dx;
     }
 
     private static int Prod(int[] shape, int from, int to)

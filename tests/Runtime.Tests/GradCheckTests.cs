@@ -63,6 +63,8 @@ public class GradCheckTests
         ["bce_with_logits_sum"] = new([[5], [5]], x => Functional.BinaryCrossEntropyWithLogits(x[0] * 4f, x[1].Sigmoid(), Reduction.Sum)),
         ["cross_entropy_large"] = new([[2, 3]], x =>
             Functional.CrossEntropy(x[0] + 1e3f, Tensor.FromArray(new long[] { 2, 0 }, device: x[0].Device))),
+        ["custom_unary"] = new([[2, 5]], x => TestOps.SoftplusOf(x[0] * 3f)),
+        ["custom_binary_broadcast"] = new([[2, 3], [3]], x => TestOps.MulAddScaledOf(x[0], x[1], -0.7f)),
     };
 
     public static TheoryData<string, string> All()

@@ -1,7 +1,7 @@
 namespace DeepSharp;
 
 /// <summary>
-/// Reverse-mode automatic differentiation. Operations on tensors that require gradients record a <see cref="Node"/>;
+/// Reverse-mode automatic differentiation. Operations on tensors that require gradients record a node (inputs and rule);
 /// <see cref="Tensor.Backward(Tensor?, bool)"/> walks the recorded graph once, in reverse topological order.
 /// </summary>
 public static class Autograd
@@ -25,8 +25,8 @@ public static class Autograd
     }
 
     /// <summary>Whether an op on these inputs must be recorded. Hot ops ask first, so that when nothing needs a gradient
-    /// (inference, data preparation) they build no rule closure and no arrays (a 1-element relu allocated 752 bytes before,
-    /// 576 after).</summary>
+    /// (inference, data preparation) they build no rule closure and no arrays
+    /// (see benchmarks/NOTES.md, "Moved from code comments").</summary>
     internal static bool Needed(Tensor a) => IsEnabled && a.RequiresGrad;
 
     /// <inheritdoc cref="Needed(Tensor)"/>

@@ -23,6 +23,8 @@ internal static partial class Grads
     public static Tensor Relu(Tensor x, Tensor y, Tensor g) => Tensor.Map("ReluBackward", x, g, new Ops.ReluGradOp());
     public static Tensor Sigmoid(Tensor x, Tensor y, Tensor g) => Tensor.Map("SigmoidBackward", y, g, new Ops.SigmoidGradOp());
     public static Tensor Reciprocal(Tensor x, Tensor y, Tensor g) => -g * y / x;  // d(s/x)/dx = -s/x² = -y/x
+    public static Tensor Scale(Tensor g, float s) => g * s;                         // x·s and s·x
+    public static Tensor Unscale(Tensor g, float s) => g / s;                       // x/s
     // p·x^(p−1), and zeros for p = 0 (PyTorch's pow_backward: 0·x^−1 would be NaN at x = 0).
     public static Tensor PowScalar(Tensor x, float p, Tensor g) => p == 0f ? Zero(x, x, g) : g * (x.Pow(p - 1f) * p);
 
@@ -45,13 +47,13 @@ internal static partial class Grads
     /// <summary>w·g, exactly 0 where the weight w is 0 (masked_fill, so an infinite g stays out).</summary>
     private static Tensor Masked(Tensor w, Tensor g) => Tensor.Map("MaskedBackward", w, g, new Ops.MaskedScaleOp());
 
-    // binary_cross_entropy_with_logits: d/dx = (σ(x) − t)·g, d/dt = −x·g (PyTorch differentiates the targets too).
-    public static Tensor?[] BceWithLogits(Tensor x, Tensor t, Tensor g) =>
+    /// <summary>Where: g where cond holds to a, elsewhere to b, each summed back to its input's shape.</summary>
+    public static Tensor?[] Where(Tensor cond, Tensor a, Tensor b, Tensor g) =>
     [
-        x.RequiresGrad ? Tensor.Map("BceWithLogitsBackward", x, t, new Ops.BceWithLogitsGradOp()) * g : null,
-        t.RequiresGrad ? -x * g : null,
+        Tensor.Where(cond, g, Tensor.Scalar(0f, g.Device)).SumTo(a.Layout.ShapeArray),
+        Tensor.Where(cond, Tensor.Scalar(0f, g.Device), g).SumTo(b.Layout.ShapeArray),
     ];
 
-    public static Tensor WhereA(Tensor cond, Tensor g) => Tensor.Where(cond, g, Tensor.Scalar(0f, g.Device));
-    public static Tensor WhereB(Tensor cond, Tensor g) => Tensor.Where(cond, Tensor.Scalar(0f, g.Device), g);
+    /// <summary>A cast to another float dtype: the gradient cast back.</summary>
+    public static Tensor Cast(Tensor g, DType from) => g.To(from);
 }

@@ -5,7 +5,7 @@ namespace DeepSharp.Backends;
 /// <c>System.Type</c>), so each dtype gets a tiny struct; conversions go through double (exact for every float32 and int32,
 /// and for int64 up to 2^53), while same-dtype copies never convert.
 /// </summary>
-public interface IElement<T> where T : unmanaged
+internal interface IElement<T> where T : unmanaged
 {
     /// <summary>The value as a double.</summary>
     double ToDouble(T x);
@@ -13,12 +13,11 @@ public interface IElement<T> where T : unmanaged
     T FromDouble(double x);
 }
 
-#pragma warning disable CS1591 // One-line element traits.
-public struct F32 : IElement<float> { public double ToDouble(float x) => x; public float FromDouble(double x) => (float)x; }
-public struct F64 : IElement<double> { public double ToDouble(double x) => x; public double FromDouble(double x) => x; }
-public struct I32 : IElement<int> { public double ToDouble(int x) => x; public int FromDouble(double x) => (int)x; }
-public struct I64 : IElement<long> { public double ToDouble(long x) => x; public long FromDouble(double x) => (long)x; }
-#pragma warning restore CS1591
+// One-line element traits.
+internal struct F32 : IElement<float> { public double ToDouble(float x) => x; public float FromDouble(double x) => (float)x; }
+internal struct F64 : IElement<double> { public double ToDouble(double x) => x; public double FromDouble(double x) => x; }
+internal struct I32 : IElement<int> { public double ToDouble(int x) => x; public int FromDouble(double x) => (int)x; }
+internal struct I64 : IElement<long> { public double ToDouble(long x) => x; public long FromDouble(double x) => (long)x; }
 
 /// <summary>Calls a generic method with the CLR and trait types behind runtime dtypes, so conversions are written once.</summary>
 internal interface IConvertVisitor

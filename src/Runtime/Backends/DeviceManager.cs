@@ -18,8 +18,8 @@ internal static class DeviceManager
 {
     /// <summary>
     /// The simulator: 4-lane warps × 4 = 16 threads per group. Every simulated thread is an OS thread and each barrier
-    /// waits for all of them, so small groups keep the kernels' tests fast (measured: a 64-row reduction took 889 ms with
-    /// 256-thread groups); the kernels size their tiles from the group size.
+    /// waits for all of them, so small groups keep the kernels' tests fast (see benchmarks/NOTES.md, "Moved from code comments");
+    /// the kernels size their tiles from the group size.
     /// </summary>
     private static readonly CPUDevice SimulatorDevice = new(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: 4, numMultiprocessors: 1);
 

@@ -2,76 +2,6 @@ using DeepSharp.Ops;
 
 namespace DeepSharp.Backends;
 
-/// <summary>Sizes and strides of a (batched) matrix product C[b] = A[b] · B[b]; C is dense [batch, M, N].</summary>
-public struct GemmArgs
-{
-    /// <summary>Batch count and matrix sizes.</summary>
-    public int Batch, M, N, K;
-    /// <summary>A: offset, batch stride, row stride, column stride (in elements).</summary>
-    public int OffA, BatchA, RowA, ColA;
-    /// <summary>B: offset, batch stride, row stride, column stride (in elements).</summary>
-    public int OffB, BatchB, RowB, ColB;
-    /// <summary>Blocks of C per row of blocks and per column of blocks (set by accelerator backends for the 1-D launch grid).</summary>
-    public int BlocksX, BlocksY;
-    /// <summary>0: no bias; 1: bias[OffBias + col] added to every row of C (a dense layer); 2: bias[OffBias + row] added to every
-    /// column (a convolution, whose rows are output channels).</summary>
-    public int HasBias, OffBias;
-    /// <summary>Split-K (set by accelerator backends, 0 or 1 otherwise): the launch's batch entry e is slice e % Slices of
-    /// product e / Slices, covering k from (e % Slices)·K; A and B strides stay those of the products.</summary>
-    public int Slices;
-}
-
-/// <summary>
-/// Sliding k×k windows with stride S and padding P over dense x [N, C, H, W]; OH, OW the output grid. The columns are
-/// planes of OH·OW window elements, one per (image nc = n·C + c, window position ij), laid out [N, C, k·k] (plane
-/// (nc·k² + ij)) or, with <see cref="BatchInner"/>, [C, k·k, N] (plane ((c·k² + ij)·N + n)): the convolution of small
-/// images multiplies the whole batch's columns as one matrix [C·k², N·OH·OW].
-/// </summary>
-public struct WindowArgs
-{
-    /// <summary>Input sizes.</summary>
-    public int N, C, H, W;
-    /// <summary>Window edge, stride, padding, output grid.</summary>
-    public int K, S, P, OH, OW;
-    /// <summary>Offset of x (Unfold) or of cols (Fold).</summary>
-    public int Offset;
-    /// <summary>Value read outside the input (0 for convolution, -inf for max pooling).</summary>
-    public float Pad;
-    /// <summary>1: the columns' planes are laid out [C, k·k, N] instead of [N, C, k·k].</summary>
-    public int BatchInner;
-
-    /// <summary>Index of the plane of image <paramref name="nc"/> at window position <paramref name="ij"/>.</summary>
-    public readonly int Plane(int nc, int ij)
-    {
-        int kk = K * K;
-        if (BatchInner == 0) return nc * kk + ij;
-        int n = nc / C;
-        return ((nc - n * C) * kk + ij) * N + n;
-    }
-
-    /// <summary>Whether (h, w) lies inside the input (else a window reads <see cref="Pad"/> there).</summary>
-    public readonly bool Inside(int h, int w) => h >= 0 && h < H && w >= 0 && w < W;
-
-    /// <summary>Whether input coordinate <paramref name="x"/> (a row or column) is at position <paramref name="i"/> of the
-    /// window of output <paramref name="o"/> along an axis of <paramref name="outputs"/> outputs.</summary>
-    public readonly bool Covers(int x, int i, int outputs, out int o)
-    {
-        int v = x + P - i;
-        o = v / S;
-        return v >= 0 && v - o * S == 0 && o < outputs;
-    }
-
-    /// <summary>The image and window position of plane <paramref name="plane"/> (the inverse of <see cref="Plane"/>).</summary>
-    public readonly void ImageOf(int plane, out int nc, out int ij)
-    {
-        int kk = K * K;
-        if (BatchInner == 0) { nc = plane / kk; ij = plane - nc * kk; return; }
-        int n = plane % N, r = plane / N, c = r / kk;
-        ij = r - c * kk;
-        nc = n * C + c;
-    }
-}
-
 /// <summary>One parameter of an optimizer step: dense runs of p and g from their offsets, state m and v (from 0; they may alias g).</summary>
 internal readonly record struct UpdateItem(Storage P, int POffset, Storage G, int GOffset, Storage M, Storage V, int Count);
 
@@ -107,7 +37,8 @@ internal interface IBackend
     /// n (<c>Tensor.MaxWithIndices</c>). g is dense from <paramref name="gOffset"/> and index (int64) dense from 0, both
     /// [outer, inner]; every index lies in [0, n).</summary>
     void ScatterAlong(Storage g, int gOffset, Storage index, Storage dx, int outer, int n, int inner);
-    /// <summary>C = A · B for each batch, plus the bias row when <see cref="GemmArgs.HasBias"/> (then <paramref name="bias"/> is set).</summary>
+    /// <summary>C = A · B for each batch, plus the bias where <see cref="GemmArgs.Bias"/> says (then <paramref name="bias"/> is
+    /// set).</summary>
     void MatMul(Storage a, Storage b, Storage c, GemmArgs g, Storage? bias = null);
     /// <summary>y[r, :] = x[index[r], :] for x dense [rows, cols]; throws when an index is outside [-rows, rows).</summary>
     void GatherRows(Storage x, int xOffset, int rows, int cols, Storage index, int indexOffset, Storage y, int count);

@@ -4,7 +4,7 @@ namespace DeepSharp.Backends;
 /// A flat block of elements on one device. Tensors hold a reference; views share it. Device memory goes back to its pool
 /// when the last tensor using it is disposed (or, as a safety net, when the storage is collected).
 /// </summary>
-public abstract class Storage
+internal abstract class Storage
 {
     private int _refs;
 
@@ -40,9 +40,9 @@ public abstract class Storage
 /// <summary>
 /// Elements in a managed array on the host, rented from <see cref="Cpu.CpuArrayPool"/> and returned on release. Element 0
 /// sits <see cref="Base"/> elements into the array, at a 64-byte boundary: a Vector512 load across two cache lines costs
-/// two (a convolution's weight-gradient dots ran at 135 GFLOP/s on misaligned rows, 180 on aligned ones, one core).
+/// two (see benchmarks/NOTES.md, "Moved from code comments").
 /// Arrays of 1 KB or more are pinned, so the boundary stays; smaller ones may be moved by the GC (still correct, maybe
-/// unaligned). Adopted arrays start at 0.
+/// unaligned). Empty storages share the empty array.
 /// </summary>
 internal sealed class CpuStorage : Storage
 {
@@ -62,10 +62,9 @@ internal sealed class CpuStorage : Storage
         };
     }
 
-    private static (Array, int) Aligned<T>(int count) where T : unmanaged => Cpu.CpuArrayPool.RentAligned<T>(count);
-
-    /// <summary>Adopts <paramref name="data"/> as the storage (no copy); the caller gives up the array.</summary>
-    public CpuStorage(DType dtype, Array data) : base(dtype, data.Length) => _data = data;
+    // An empty tensor holds no elements: it shares the one empty array (which the pool never takes back).
+    private static (Array, int) Aligned<T>(int count) where T : unmanaged =>
+        count == 0 ? (Array.Empty<T>(), 0) : Cpu.CpuArrayPool.RentAligned<T>(count);
 
     public override Device Device => Device.Cpu;
 

@@ -4,7 +4,7 @@ namespace DeepSharp.Backends;
 /// Maps a linear index of a row-major iteration space to storage offsets of up to three operands. Fixed fields, not arrays,
 /// so ILGPU can pass it to a kernel by value; dims are right-aligned (D7 innermost) and unused leading dims are 1.
 /// </summary>
-public struct StridedMap
+internal struct StridedMap
 {
     /// <summary>Maximum rank after coalescing.</summary>
     public const int MaxRank = 8;

@@ -3,44 +3,72 @@ using V = System.Runtime.Intrinsics.Vector256<float>;
 
 namespace DeepSharp.Ops;
 
-#pragma warning disable CS1591 // One-line rules; documented on the Tensor methods that use them.
-public struct AddOp : IBinaryOp { public float Apply(float a, float b) => a + b; public V Apply(V a, V b) => a + b; }
-public struct SubOp : IBinaryOp { public float Apply(float a, float b) => a - b; public V Apply(V a, V b) => a - b; }
-public struct MulOp : IBinaryOp { public float Apply(float a, float b) => a * b; public V Apply(V a, V b) => a * b; }
-public struct DivOp : IBinaryOp { public float Apply(float a, float b) => a / b; public V Apply(V a, V b) => a / b; }
-public struct PowOp : IBinaryOp { public float Apply(float a, float b) => MathF.Pow(a, b); public V Apply(V a, V b) => Lanes.Map(this, a, b); }
+// One-line rules; documented on the Tensor methods that use them.
+internal struct AddOp : IBinaryOp { public float Apply(float a, float b) => a + b; public V Apply(V a, V b) => a + b; }
+internal struct SubOp : IBinaryOp { public float Apply(float a, float b) => a - b; public V Apply(V a, V b) => a - b; }
+internal struct MulOp : IBinaryOp { public float Apply(float a, float b) => a * b; public V Apply(V a, V b) => a * b; }
+internal struct DivOp : IBinaryOp { public float Apply(float a, float b) => a / b; public V Apply(V a, V b) => a / b; }
+internal struct PowOp : IBinaryOp
+{
+    public float Apply(float a, float b) => MathF.Pow(a, b);
+    public V Apply(V a, V b) => Lanes.Map(this, a, b);
+}
 
 /// <summary>Larger of a and b; NaN if either is NaN (torch.maximum).</summary>
-public struct MaximumOp : IBinaryOp
+internal struct MaximumOp : IBinaryOp
 {
     public float Apply(float a, float b) => float.IsNaN(a) || a > b ? a : b;
     public V Apply(V a, V b) => Vector256.ConditionalSelect(Vector256.GreaterThan(a, b) | ~Vector256.Equals(a, a), a, b);
 }
 
 /// <summary>Smaller of a and b; NaN if either is NaN (torch.minimum).</summary>
-public struct MinimumOp : IBinaryOp
+internal struct MinimumOp : IBinaryOp
 {
     public float Apply(float a, float b) => float.IsNaN(a) || a < b ? a : b;
     public V Apply(V a, V b) => Vector256.ConditionalSelect(Vector256.LessThan(a, b) | ~Vector256.Equals(a, a), a, b);
 }
 
 // Comparisons give a float32 mask of 1 and 0 (IEEE rules: every comparison with NaN is false except !=).
-public struct EqOp : IBinaryOp { public float Apply(float a, float b) => a == b ? 1f : 0f; public V Apply(V a, V b) => Vector256.Equals(a, b) & V.One; }
-public struct NeOp : IBinaryOp { public float Apply(float a, float b) => a != b ? 1f : 0f; public V Apply(V a, V b) => ~Vector256.Equals(a, b) & V.One; }
-public struct LtOp : IBinaryOp { public float Apply(float a, float b) => a < b ? 1f : 0f; public V Apply(V a, V b) => Vector256.LessThan(a, b) & V.One; }
-public struct LeOp : IBinaryOp { public float Apply(float a, float b) => a <= b ? 1f : 0f; public V Apply(V a, V b) => Vector256.LessThanOrEqual(a, b) & V.One; }
-public struct GtOp : IBinaryOp { public float Apply(float a, float b) => a > b ? 1f : 0f; public V Apply(V a, V b) => Vector256.GreaterThan(a, b) & V.One; }
-public struct GeOp : IBinaryOp { public float Apply(float a, float b) => a >= b ? 1f : 0f; public V Apply(V a, V b) => Vector256.GreaterThanOrEqual(a, b) & V.One; }
+internal struct EqOp : IBinaryOp
+{
+    public float Apply(float a, float b) => a == b ? 1f : 0f;
+    public V Apply(V a, V b) => Vector256.Equals(a, b) & V.One;
+}
+internal struct NeOp : IBinaryOp
+{
+    public float Apply(float a, float b) => a != b ? 1f : 0f;
+    public V Apply(V a, V b) => ~Vector256.Equals(a, b) & V.One;
+}
+internal struct LtOp : IBinaryOp
+{
+    public float Apply(float a, float b) => a < b ? 1f : 0f;
+    public V Apply(V a, V b) => Vector256.LessThan(a, b) & V.One;
+}
+internal struct LeOp : IBinaryOp
+{
+    public float Apply(float a, float b) => a <= b ? 1f : 0f;
+    public V Apply(V a, V b) => Vector256.LessThanOrEqual(a, b) & V.One;
+}
+internal struct GtOp : IBinaryOp
+{
+    public float Apply(float a, float b) => a > b ? 1f : 0f;
+    public V Apply(V a, V b) => Vector256.GreaterThan(a, b) & V.One;
+}
+internal struct GeOp : IBinaryOp
+{
+    public float Apply(float a, float b) => a >= b ? 1f : 0f;
+    public V Apply(V a, V b) => Vector256.GreaterThanOrEqual(a, b) & V.One;
+}
 
 // Backward rules of activations in one kernel each: a is the forward input (ReLU) or output (sigmoid, tanh), b is dL/dy.
 // ReLU masks where x ≤ 0 (PyTorch's threshold_backward): a NaN input passes its gradient on, as relu(NaN) = NaN does.
-public struct ReluGradOp : IBinaryOp
+internal struct ReluGradOp : IBinaryOp
 {
     public float Apply(float a, float b) => a <= 0f ? 0f : b;
     public V Apply(V a, V b) => Vector256.AndNot(b, Vector256.LessThanOrEqual(a, V.Zero));
 }
 /// <summary>a's share of the gradient of max(a, b): 0 where a &lt; b, ½ on a tie, else 1 (also when either is NaN).</summary>
-public struct MaxShareOp : IBinaryOp
+internal struct MaxShareOp : IBinaryOp
 {
     public float Apply(float a, float b) => a < b ? 0f : a == b ? 0.5f : 1f;
     public V Apply(V a, V b) => Vector256.ConditionalSelect(Vector256.LessThan(a, b), V.Zero,
@@ -48,30 +76,52 @@ public struct MaxShareOp : IBinaryOp
 }
 
 /// <summary>a·b, but exactly 0 where the weight a is 0 (b may be infinite): a masked gradient.</summary>
-public struct MaskedScaleOp : IBinaryOp
+internal struct MaskedScaleOp : IBinaryOp
 {
     public float Apply(float a, float b) => a == 0f ? 0f : a * b;
     public V Apply(V a, V b) => Vector256.AndNot(a * b, Vector256.Equals(a, V.Zero));
 }
 
 /// <summary>d(a^b)/da = b·a^(b−1), and 0 where b == 0 (PyTorch's pow_backward_self).</summary>
-public struct PowBaseGradOp : IBinaryOp
+internal struct PowBaseGradOp : IBinaryOp
 {
     public float Apply(float a, float b) => b == 0f ? 0f : b * MathF.Pow(a, b - 1f);
     public V Apply(V a, V b) => Lanes.Map(this, a, b);
 }
 
 /// <summary>d(a^b)/db = a^b·log a, and 0 where a == 0 and b ≥ 0 (PyTorch's pow_backward_exponent).</summary>
-public struct PowExponentGradOp : IBinaryOp
+internal struct PowExponentGradOp : IBinaryOp
 {
     public float Apply(float a, float b) => a == 0f && b >= 0f ? 0f : MathF.Pow(a, b) * MathF.Log(a);
     public V Apply(V a, V b) => Lanes.Map(this, a, b);
 }
 
-public struct SigmoidGradOp : IBinaryOp { public float Apply(float a, float b) => b * a * (1f - a); public V Apply(V a, V b) => b * a * (V.One - a); }
-public struct TanhGradOp : IBinaryOp { public float Apply(float a, float b) => b * (1f - a * a); public V Apply(V a, V b) => b * (V.One - a * a); }
+internal struct SigmoidGradOp : IBinaryOp
+{
+    public float Apply(float a, float b) => b * a * (1f - a);
+    public V Apply(V a, V b) => b * a * (V.One - a);
+}
+internal struct TanhGradOp : IBinaryOp
+{
+    public float Apply(float a, float b) => b * (1f - a * a);
+    public V Apply(V a, V b) => b * (V.One - a * a);
+}
 
-public struct SumOp : IReduceOp { public float Identity => 0f; public float Combine(float a, float b) => a + b; public V Combine(V a, V b) => a + b; }
-public struct MaxOp : IReduceOp { public float Identity => float.NegativeInfinity; public float Combine(float a, float b) => default(MaximumOp).Apply(a, b); public V Combine(V a, V b) => default(MaximumOp).Apply(a, b); }
-public struct MinOp : IReduceOp { public float Identity => float.PositiveInfinity; public float Combine(float a, float b) => default(MinimumOp).Apply(a, b); public V Combine(V a, V b) => default(MinimumOp).Apply(a, b); }
-#pragma warning restore CS1591
+internal struct SumOp : IReduceOp
+{
+    public float Identity => 0f;
+    public float Combine(float a, float b) => a + b;
+    public V Combine(V a, V b) => a + b;
+}
+internal struct MaxOp : IReduceOp
+{
+    public float Identity => float.NegativeInfinity;
+    public float Combine(float a, float b) => default(MaximumOp).Apply(a, b);
+    public V Combine(V a, V b) => default(MaximumOp).Apply(a, b);
+}
+internal struct MinOp : IReduceOp
+{
+    public float Identity => float.PositiveInfinity;
+    public float Combine(float a, float b) => default(MinimumOp).Apply(a, b);
+    public V Combine(V a, V b) => default(MinimumOp).Apply(a, b);
+}

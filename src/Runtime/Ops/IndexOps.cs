@@ -3,7 +3,7 @@ using DeepSharp.Backends;
 namespace DeepSharp.Ops;
 
 /// <summary>Every element = Value.</summary>
-public struct FillOp<T>(T value) : IIndexOp<T> where T : unmanaged
+internal struct FillOp<T>(T value) : IIndexOp<T> where T : unmanaged
 {
     /// <summary>The fill value.</summary>
     public T Value = value;
@@ -12,7 +12,7 @@ public struct FillOp<T>(T value) : IIndexOp<T> where T : unmanaged
 }
 
 /// <summary>Element i = Start + i·Step, computed in double then rounded to T (as torch.arange does for float).</summary>
-public struct ArangeOp<T, E>(double start, double step) : IIndexOp<T> where T : unmanaged where E : struct, IElement<T>
+internal struct ArangeOp<T, E>(double start, double step) : IIndexOp<T> where T : unmanaged where E : struct, IElement<T>
 {
     /// <summary>First value.</summary>
     public double Start = start;
@@ -22,18 +22,27 @@ public struct ArangeOp<T, E>(double start, double step) : IIndexOp<T> where T : 
     public readonly T At(int i) => default(E).FromDouble(Start + i * Step);
 }
 
+/// <summary>The distribution <see cref="RandomOp"/> draws from.</summary>
+internal enum Distribution
+{
+    /// <summary>Uniform in [A, B).</summary>
+    Uniform,
+    /// <summary>Normal with mean A and standard deviation B.</summary>
+    Normal,
+}
+
 /// <summary>
 /// Counter-based random numbers: element i depends only on (seed, counter + i), so every device and every chunking of the
 /// work produces the same stream (up to each device's float rounding of log/cos).
 /// </summary>
-public struct RandomOp(ulong seed, ulong counter, bool normal, float a, float b) : IIndexOp<float>
+internal struct RandomOp(ulong seed, ulong counter, Distribution distribution, float a, float b) : IIndexOp<float>
 {
     /// <summary>Stream seed.</summary>
     public ulong Seed = seed;
     /// <summary>First counter value of this tensor.</summary>
     public ulong Counter = counter;
-    /// <summary>1: normal(mean a, std b). 0: uniform[a, b). (An int: ILGPU kernel parameters must be blittable.)</summary>
-    public int Normal = normal ? 1 : 0;
+    /// <summary>What the numbers follow.</summary>
+    public Distribution Distribution = distribution;
     /// <summary>Lower bound or mean.</summary>
     public float A = a;
     /// <summary>Upper bound or standard deviation.</summary>
@@ -43,7 +52,7 @@ public struct RandomOp(ulong seed, ulong counter, bool normal, float a, float b)
     public readonly float At(int i)
     {
         ulong c = Counter + (ulong)i;
-        if (Normal == 0) return A + (B - A) * Uniform24(Hash(Seed, 2 * c));
+        if (Distribution == Distribution.Uniform) return A + (B - A) * Uniform24(Hash(Seed, 2 * c));
         // Box–Muller; u1 in (0, 1] keeps the log finite.
         float u1 = Uniform24(Hash(Seed, 2 * c)) + 5.9604645E-08f;
         float u2 = Uniform24(Hash(Seed, 2 * c + 1));

@@ -8,7 +8,7 @@ namespace DeepSharp.Ops;
 /// stable form. log1p keeps the last term where e^−|x| is below float32's spacing near 1 (|x| &gt; 17): at x = 20,
 /// t = 1 the loss is e^−20 ≈ 2e−9, not 0.
 /// </summary>
-public struct BceWithLogitsOp : IBinaryOp
+internal struct BceWithLogitsOp : IBinaryOp
 {
     /// <inheritdoc/>
     public float Apply(float x, float t) => (x > 0f ? x : 0f) - x * t + LossMath.Log1p(MathF.Exp(-MathF.Abs(x)));
@@ -28,7 +28,7 @@ public struct BceWithLogitsOp : IBinaryOp
 /// d/dx of <see cref="BceWithLogitsOp"/>: σ(x) − t (PyTorch's binary_cross_entropy_with_logits_backward), smooth
 /// everywhere — at x = 0 it is 0.5 − t, where the max/abs composite's subgradients gave −t.
 /// </summary>
-public struct BceWithLogitsGradOp : IBinaryOp
+internal struct BceWithLogitsGradOp : IBinaryOp
 {
     /// <inheritdoc/>
     public float Apply(float x, float t) => default(SigmoidOp).Apply(x) - t;

@@ -3,33 +3,33 @@ using V = System.Runtime.Intrinsics.Vector256<float>;
 
 namespace DeepSharp.Ops;
 
-#pragma warning disable CS1591 // The op structs are self-describing one-liners; their summaries are on the Tensor methods.
-public struct NegOp : IUnaryOp { public float Apply(float x) => -x; public V Apply(V x) => -x; }
-public struct AbsOp : IUnaryOp { public float Apply(float x) => MathF.Abs(x); public V Apply(V x) => Vector256.Abs(x); }
-public struct ExpOp : IUnaryOp { public float Apply(float x) => MathF.Exp(x); public V Apply(V x) => Vector256.Exp(x); }
-public struct LogOp : IUnaryOp { public float Apply(float x) => MathF.Log(x); public V Apply(V x) => Vector256.Log(x); }
-public struct SqrtOp : IUnaryOp { public float Apply(float x) => MathF.Sqrt(x); public V Apply(V x) => Vector256.Sqrt(x); }
-public struct SquareOp : IUnaryOp { public float Apply(float x) => x * x; public V Apply(V x) => x * x; }
-public struct SinOp : IUnaryOp { public float Apply(float x) => MathF.Sin(x); public V Apply(V x) => Lanes.Map(this, x); }
-public struct CosOp : IUnaryOp { public float Apply(float x) => MathF.Cos(x); public V Apply(V x) => Lanes.Map(this, x); }
-public struct TanhOp : IUnaryOp { public float Apply(float x) => MathF.Tanh(x); public V Apply(V x) => Lanes.Map(this, x); }
+// The op structs are self-describing one-liners; their summaries are on the Tensor methods.
+internal struct NegOp : IUnaryOp { public float Apply(float x) => -x; public V Apply(V x) => -x; }
+internal struct AbsOp : IUnaryOp { public float Apply(float x) => MathF.Abs(x); public V Apply(V x) => Vector256.Abs(x); }
+internal struct ExpOp : IUnaryOp { public float Apply(float x) => MathF.Exp(x); public V Apply(V x) => Vector256.Exp(x); }
+internal struct LogOp : IUnaryOp { public float Apply(float x) => MathF.Log(x); public V Apply(V x) => Vector256.Log(x); }
+internal struct SqrtOp : IUnaryOp { public float Apply(float x) => MathF.Sqrt(x); public V Apply(V x) => Vector256.Sqrt(x); }
+internal struct SquareOp : IUnaryOp { public float Apply(float x) => x * x; public V Apply(V x) => x * x; }
+internal struct SinOp : IUnaryOp { public float Apply(float x) => MathF.Sin(x); public V Apply(V x) => Lanes.Map(this, x); }
+internal struct CosOp : IUnaryOp { public float Apply(float x) => MathF.Cos(x); public V Apply(V x) => Lanes.Map(this, x); }
+internal struct TanhOp : IUnaryOp { public float Apply(float x) => MathF.Tanh(x); public V Apply(V x) => Lanes.Map(this, x); }
 
 /// <summary>max(x, 0); NaN stays NaN as in PyTorch.</summary>
-public struct ReluOp : IUnaryOp
+internal struct ReluOp : IUnaryOp
 {
     public float Apply(float x) => x < 0f ? 0f : x;
     public V Apply(V x) => Vector256.ConditionalSelect(Vector256.LessThan(x, V.Zero), V.Zero, x);
 }
 
 /// <summary>1 / (1 + e^-x): saturates to exactly 0 or 1 for large |x|, never NaN.</summary>
-public struct SigmoidOp : IUnaryOp
+internal struct SigmoidOp : IUnaryOp
 {
     public float Apply(float x) => 1f / (1f + MathF.Exp(-x));
     public V Apply(V x) => V.One / (V.One + Vector256.Exp(-x));
 }
 
 /// <summary>-1, 0 or 1; ±0 and NaN are returned unchanged.</summary>
-public struct SignOp : IUnaryOp
+internal struct SignOp : IUnaryOp
 {
     public float Apply(float x) => x > 0f ? 1f : x < 0f ? -1f : x;
     public V Apply(V x) => Vector256.ConditionalSelect(Vector256.GreaterThan(x, V.Zero), V.One,
@@ -37,7 +37,7 @@ public struct SignOp : IUnaryOp
 }
 
 /// <summary>op(x, S): a binary op with a constant right operand (x + 2, x ** 3, x &gt; 0).</summary>
-public struct RightScalar<TOp>(float s) : IUnaryOp where TOp : struct, IBinaryOp
+internal struct RightScalar<TOp>(float s) : IUnaryOp where TOp : struct, IBinaryOp
 {
     public float S = s;
     public float Apply(float x) => default(TOp).Apply(x, S);
@@ -45,16 +45,15 @@ public struct RightScalar<TOp>(float s) : IUnaryOp where TOp : struct, IBinaryOp
 }
 
 /// <summary>op(S, x): a binary op with a constant left operand (2 - x, 1 / x).</summary>
-public struct LeftScalar<TOp>(float s) : IUnaryOp where TOp : struct, IBinaryOp
+internal struct LeftScalar<TOp>(float s) : IUnaryOp where TOp : struct, IBinaryOp
 {
     public float S = s;
     public float Apply(float x) => default(TOp).Apply(S, x);
     public V Apply(V x) => default(TOp).Apply(Vector256.Create(S), x);
 }
-#pragma warning restore CS1591
 
 /// <summary>Ignores x and returns a constant (in-place fills).</summary>
-public struct FillScalar(float value) : IUnaryOp
+internal struct FillScalar(float value) : IUnaryOp
 {
     /// <summary>The value written.</summary>
     public float Value = value;

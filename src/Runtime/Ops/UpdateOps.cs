@@ -4,7 +4,7 @@ namespace DeepSharp.Ops;
 
 /// <summary>One optimizer step for one element: new (parameter, state1, state2) from (parameter, gradient, state1, state2).
 /// One fused kernel applies it to a whole parameter.</summary>
-public interface IUpdateOp
+internal interface IUpdateOp
 {
     /// <summary>The update rule (used by the ILGPU kernel and by CPU tails).</summary>
     (float P, float M, float V) Apply(float p, float g, float m, float v);
@@ -12,19 +12,28 @@ public interface IUpdateOp
     (V P, V M, V V) Apply(V p, V g, V m, V v);
 }
 
+/// <summary>What an SGD step does with its momentum buffer.</summary>
+internal enum MomentumBuffer
+{
+    /// <summary>buffer = momentum · buffer + gradient.</summary>
+    Update,
+    /// <summary>buffer = gradient: the parameter's first step (PyTorch's rule).</summary>
+    Start,
+}
+
 /// <summary>SGD with optional momentum and L2 weight decay (torch.optim.SGD, dampening 0, no Nesterov).</summary>
-public struct SgdStep : IUpdateOp
+internal struct SgdStep : IUpdateOp
 {
     /// <summary>Hyper-parameters.</summary>
     public float Lr, Momentum, WeightDecay;
-    /// <summary>1 on the first step with momentum: the buffer starts as the gradient (PyTorch's rule).</summary>
-    public int FirstStep;
+    /// <summary>Whether the momentum buffer starts from this step's gradient or is updated (unused without momentum).</summary>
+    public MomentumBuffer Buffer;
 
     /// <inheritdoc/>
     public readonly (float P, float M, float V) Apply(float p, float g, float m, float v)
     {
         float d = g + WeightDecay * p;
-        if (Momentum != 0f) { m = FirstStep != 0 ? d : Momentum * m + d; d = m; }
+        if (Momentum != 0f) { m = Buffer == MomentumBuffer.Start ? d : Momentum * m + d; d = m; }
         return (p - Lr * d, m, v);
     }
 
@@ -32,13 +41,13 @@ public struct SgdStep : IUpdateOp
     public readonly (V P, V M, V V) Apply(V p, V g, V m, V v)
     {
         V d = g + WeightDecay * p;
-        if (Momentum != 0f) { m = FirstStep != 0 ? d : Momentum * m + d; d = m; }
+        if (Momentum != 0f) { m = Buffer == MomentumBuffer.Start ? d : Momentum * m + d; d = m; }
         return (p - Lr * d, m, v);
     }
 }
 
 /// <summary>Adam with bias correction and L2 weight decay (torch.optim.Adam, amsgrad off).</summary>
-public struct AdamStep : IUpdateOp
+internal struct AdamStep : IUpdateOp
 {
     /// <summary>Hyper-parameters.</summary>
     public float Lr, Beta1, Beta2, Eps, WeightDecay;

@@ -119,7 +119,7 @@ public abstract class Optimizer : IDisposable
     private Action? _send;
 
     /// <summary>Queues one fused update of <typeparamref name="TOp"/> over p (launched, with its neighbours, within this Step).</summary>
-    protected void Launch<TOp>(Tensor p, Tensor g, Tensor m, Tensor v, TOp op) where TOp : struct, IUpdateOp
+    private protected void Launch<TOp>(Tensor p, Tensor g, Tensor m, Tensor v, TOp op) where TOp : struct, IUpdateOp
     {
         var backend = p.Backend;
         if (_queued.Count > 0 && (_queuedBackend != backend || _queuedOp is not TOp prev || !EqualityComparer<TOp>.Default.Equals(prev, op)))

@@ -41,5 +41,9 @@ public sealed class Sgd : Optimizer
 
     /// <inheritdoc/>
     protected override void Apply(Tensor p, Tensor g, Tensor m, Tensor v) =>
-        Launch(p, g, m, v, new SgdStep { Lr = LearningRate, Momentum = Momentum, WeightDecay = WeightDecay, FirstStep = IsFirstStep(p) ? 1 : 0 });
+        Launch(p, g, m, v, new SgdStep
+        {
+            Lr = LearningRate, Momentum = Momentum, WeightDecay = WeightDecay,
+            Buffer = IsFirstStep(p) ? MomentumBuffer.Start : MomentumBuffer.Update,
+        });
 }

@@ -8,7 +8,7 @@ namespace DeepSharp.Backends.Cpu;
 /// Reuses host arrays of disposed tensors, keyed by element type and exact length (a training loop repeats the same
 /// shapes), so steady-state ops allocate nothing. New arrays skip zeroing: every op writes all of its output.
 /// The cache is capped; beyond it arrays are left to the GC. An allocation that cannot be made (longer than a .NET array
-/// can be, or refused by the runtime even after the cache is dropped) is a <see cref="Ilgpu.DeviceOutOfMemoryException"/>
+/// can be, or refused by the runtime even after the cache is dropped) is a <see cref="DeviceOutOfMemoryException"/>
 /// on <c>cpu</c>, the same error accelerators raise.
 /// </summary>
 internal static class CpuArrayPool
@@ -23,7 +23,7 @@ internal static class CpuArrayPool
 
     /// <summary>An array with room for <paramref name="count"/> elements from a 64-byte boundary, and the index of that
     /// boundary. Arrays of 1 KB or more are allocated pinned, so the boundary does not move.</summary>
-    /// <exception cref="Ilgpu.DeviceOutOfMemoryException">The array cannot be made.</exception>
+    /// <exception cref="DeviceOutOfMemoryException">The array cannot be made.</exception>
     public static unsafe (T[] Array, int Base) RentAligned<T>(int count) where T : unmanaged
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
@@ -43,7 +43,7 @@ internal static class CpuArrayPool
 
     /// <summary>A new host array of <paramref name="count"/> elements (zeroed) for reading a tensor out, with the errors of
     /// <see cref="RentAligned{T}"/>.</summary>
-    /// <exception cref="Ilgpu.DeviceOutOfMemoryException">The array cannot be made.</exception>
+    /// <exception cref="DeviceOutOfMemoryException">The array cannot be made.</exception>
     public static T[] NewArray<T>(int count) where T : unmanaged
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
@@ -66,7 +66,7 @@ internal static class CpuArrayPool
             try { return Attempt(length, make); }
             catch (OutOfMemoryException second)
             {
-                throw Ilgpu.DeviceOutOfMemoryException.Host((long)length * Unsafe.SizeOf<T>(), second);
+                throw DeviceOutOfMemoryException.Host((long)length * Unsafe.SizeOf<T>(), second);
             }
         }
     }
@@ -81,11 +81,11 @@ internal static class CpuArrayPool
         return make(length);
     }
 
-    private static Ilgpu.DeviceOutOfMemoryException TooLong<T>(int count) where T : unmanaged
+    private static DeviceOutOfMemoryException TooLong<T>(int count) where T : unmanaged
     {
         var why = $"{count} {typeof(T).Name} elements (with alignment padding) are more than the {System.Array.MaxLength} one .NET " +
             "array can hold, whatever memory is free; split the tensor or move it to an accelerator";
-        return Ilgpu.DeviceOutOfMemoryException.Host((long)count * Unsafe.SizeOf<T>(), new OutOfMemoryException(why), why);
+        return DeviceOutOfMemoryException.Host((long)count * Unsafe.SizeOf<T>(), new OutOfMemoryException(why), why);
     }
 
     /// <summary>Number of cached arrays of one element type and array length (for tests and diagnostics).</summary>

@@ -30,8 +30,9 @@ internal sealed partial class CpuBackend : IBackend
     public void Fill<T, TOp>(Storage dst, TOp op) where T : unmanaged where TOp : struct, IIndexOp<T>
     {
         var arr = ((CpuStorage)dst).Elements<T>();
-        // A constant fill is a vectorised Span.Fill (64 K floats: ~11 µs as a per-element loop split over threads, measured);
-        // index-dependent fills (arange, random) stay a loop, split over cores only when there is enough of it.
+        // A constant fill is a vectorised Span.Fill, far faster than a per-element loop
+        // (see benchmarks/NOTES.md, "Moved from code comments"); index-dependent fills (arange, random) stay a loop, split over cores
+        // only when there is enough of it.
         if (typeof(TOp) == typeof(FillOp<T>))
         {
             var value = Unsafe.As<TOp, FillOp<T>>(ref op).Value;

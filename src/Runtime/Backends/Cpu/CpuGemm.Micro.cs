@@ -7,8 +7,8 @@ using W = System.Runtime.Intrinsics.Vector512<float>;
 namespace DeepSharp.Backends.Cpu;
 
 // The blocked GEMM's micro-kernels: C[0..mr, 0..nr] (+)= Apanel(6×kc or 8×kc) · Bpanel(kc×w), the accumulators in
-// registers, partial tiles written through the caller's tile t (rows × w floats). Not stackalloc: a method with one ran
-// the Vector512 kernel at 91 GFLOP/s instead of 255 on this machine (the accumulators left the registers).
+// registers, partial tiles written through the caller's tile t (rows × w floats). Not stackalloc: in a method with one
+// the accumulators left the registers (see benchmarks/NOTES.md, "Moved from code comments").
 internal sealed partial class CpuBackend
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -59,7 +59,7 @@ internal sealed partial class CpuBackend
         }
         if (mr == MR512 && nr == 2 * NR)
         {
-            // A whole tile straight into C (no round trip through t): ~10 % of a product with K = 27.
+            // A whole tile straight into C (no round trip through t; see benchmarks/NOTES.md, "Moved from code comments").
             Put(c00, c, accumulate); Put(c01, c + 16, accumulate); Put(c10, c + ldc, accumulate); Put(c11, c + ldc + 16, accumulate);
             c += 2 * ldc;
             Put(c20, c, accumulate); Put(c21, c + 16, accumulate); Put(c30, c + ldc, accumulate); Put(c31, c + ldc + 16, accumulate);
@@ -152,7 +152,7 @@ internal sealed partial class CpuBackend
     /// <summary>The K remainder [from, k) of a 4×3 block of dot products (fewer than one vector), added into c.</summary>
     private static unsafe void AddTail4x3(float* a, int lda, float* b, int ldb, int from, int k, float* c, int ldc)
     {
-        if (from == k) return; // K a multiple of the vector width (twelve empty sums per block: 2 % of the main job's CPU samples)
+        if (from == k) return; // K a multiple of the vector width: twelve empty sums per block skipped
         for (int r = 0; r < 4; r++)
             for (int s = 0; s < 3; s++)
             {

@@ -24,7 +24,7 @@ internal sealed partial class CpuBackend
     public unsafe void MatMul(Storage a, Storage b, Storage c, GemmArgs g, Storage? bias = null)
     {
         var xa = E(a); var xb = E(b); var xc = E(c);
-        var xbias = g.HasBias != 0 ? E(bias!) : default;
+        var xbias = g.Bias != BiasMode.None ? E(bias!) : default;
         fixed (float* pa = xa, pb = xb, pc = xc, pbias = xbias)
         {
             var (A, B, C, Bias) = ((nint)pa, (nint)pb, (nint)pc, (nint)pbias + 4 * (nint)g.OffBias);
@@ -39,21 +39,21 @@ internal sealed partial class CpuBackend
                 else if (g.ColA == 1 && g.RowB == 1 && g.K >= DotMinK && Math.Min(g.M, g.N) <= DotMaxEdge) DotGemm(g, op, split);
                 else if (g.ColA == 1 && g.ColB == 1 && g.K >= DotMinK && g.N <= NarrowN) NarrowGemm(g, op, split);
                 else BlockedGemm(g, op, split);
-                if (g.HasBias != 0) AddBias(g, (float*)Bias, (float*)op.C);
+                if (g.Bias != BiasMode.None) AddBias(g, (float*)Bias, (float*)op.C);
             }
             if (byEntry) CpuParallel.Run(g.Batch, bi => One(bi, split: false));
             else for (int bi = 0; bi < g.Batch; bi++) One(bi, split: true);
         }
     }
 
-    /// <summary>One product's C += bias: per column (HasBias 1, a dense layer) or per row (2, a convolution's channels).</summary>
+    /// <summary>One product's C += bias: per column (a dense layer) or per row (a convolution's channels).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // SIMD loops: tier-0 code runs them several times slower
     private static unsafe void AddBias(GemmArgs g, float* bias, float* c)
     {
         for (int r = 0; r < g.M; r++)
         {
             float* row = c + (long)r * g.N;
-            if (g.HasBias == 1) { AddInto(row, bias, g.N); continue; }
+            if (g.Bias == BiasMode.PerColumn) { AddInto(row, bias, g.N); continue; }
             float v = bias[r];
             var rb = Vector256.Create(v);
             int j = 0;
@@ -71,12 +71,11 @@ internal sealed partial class CpuBackend
         for (; j < n; j++) dst[j] += src[j];
     }
 
-    /// <summary>Products below this many multiply-adds stay on one thread (the digits MLP's 64×128×64 products trained
-    /// 211–226 K images/s split over two cores, 196–222 K with this raised to 2^21).</summary>
+    /// <summary>Products below this many multiply-adds stay on one thread (see benchmarks/NOTES.md, "Moved from code comments").</summary>
     private const long MinSplitFmas = 64 * 64 * 64;
 
-    /// <summary>Batched products up to this many multiply-adds each run one per thread; larger ones are split one by one.
-    /// (The bench's conv forward, 32 products of 32×27×1024: 0.98 ms split one by one, 0.41 ms one per thread.)</summary>
+    /// <summary>Batched products up to this many multiply-adds each run one per thread; larger ones are split one by one
+    /// (see benchmarks/NOTES.md, "Moved from code comments").</summary>
     private const long BatchParallelMax = 1L << 22;
 
     private readonly record struct Operands(nint A, nint B, nint C);

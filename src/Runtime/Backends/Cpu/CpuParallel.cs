@@ -7,20 +7,18 @@ namespace DeepSharp.Backends.Cpu;
 /// <summary>
 /// Splits work over the cores. Jobs go to persistent workers that spin for a short while after each job before they
 /// sleep, as OpenMP runtimes do: the thread pool's <see cref="Parallel.For(int, int, Action{int})"/> did not pick up the
-/// second half of a 10–50 µs job in time on a 2-core machine (two 10 µs items took 26 µs, two 50 µs items 106 µs at the
-/// median; with spinning workers 11 and 51 µs), so the CPU backend's mid-sized ops gained nothing from a second core.
+/// second half of a 10–50 µs job in time, so mid-sized ops gained nothing from a second core
+/// (see benchmarks/NOTES.md, "Moved from code comments").
 /// A nested call, or a call from another thread while a job runs, runs on the calling thread.
 /// </summary>
 internal static class CpuParallel
 {
-    /// <summary>Below this many elements of work a job is not split. 2^15 since the workers spin (a 64 K-float add: 171 →
-    /// 212 GB/s on 2 cores); with the thread pool it had to be 2^18.</summary>
+    /// <summary>Below this many elements of work a job is not split (see benchmarks/NOTES.md, "Moved from code comments").</summary>
     public const int MinParallelWork = 1 << 15;
 
     /// <summary>Jobs with less work than this are split into one chunk per core, larger ones into four per core (for
-    /// balance when a core is busy elsewhere). Each extra chunk costs traffic between the cores: a 64 K-float add took
-    /// 3.39 µs in eight chunks and 3.07 in two, and 6.40 against 4.88 while this VM's cores were slow to talk (medians of
-    /// 7 runs of 4001, alternated).</summary>
+    /// balance when a core is busy elsewhere). Each extra chunk costs traffic between the cores
+    /// (see benchmarks/NOTES.md, "Moved from code comments").</summary>
     public const long BalancedWork = 1 << 20;
 
     /// <summary>Threads the CPU backend may use (public as <see cref="Device.CpuThreads"/>, which documents the default).
@@ -42,8 +40,8 @@ internal static class CpuParallel
     /// for the first 20 µs, then yields between checks, leaving the core to any other ready thread.</summary>
     private static readonly long SpinTicks = Stopwatch.Frequency / 50_000, AwakeTicks = Stopwatch.Frequency / 5000; // 20, 200 µs
 
-    /// <summary>Thread.SpinWait iterations per check while spinning, in workers and in the caller waiting for them. With 20
-    /// (and SpinWait's back-off in the caller) the 64 K-float add above took 3.07 µs, with 4 2.93.</summary>
+    /// <summary>Thread.SpinWait iterations per check while spinning, in workers and in the caller waiting for them
+    /// (see benchmarks/NOTES.md, "Moved from code comments").</summary>
     private const int SpinIterations = 4;
 
     public static void For(int count, int workPerItem, Action<int, int> body)
@@ -74,8 +72,8 @@ internal static class CpuParallel
             int sleepers = Math.Min(Volatile.Read(ref _sleepers), job.Helpers);
             if (sleepers > 0) Wake.Release(sleepers);
             job.Work(0);
-            // Waits for the helpers' items: short pauses for the first 20 µs (see SpinIterations: with SpinWait's growing
-            // back-off from the start, a 3 µs job took longer), then backing off to yields.
+            // Waits for the helpers' items: short pauses for the first 20 µs (see SpinIterations: SpinWait's growing
+            // back-off from the start delays short jobs), then backing off to yields.
             var spin = new SpinWait();
             long waitStart = Stopwatch.GetTimestamp();
             while (Volatile.Read(ref job.Done) < items)
@@ -137,8 +135,7 @@ internal static class CpuParallel
             new Thread(WorkerLoop) { IsBackground = true, Name = $"DeepSharp CPU worker {_workerCount + 1}" }.Start();
     }
 
-    // Compiled optimized at once: a worker runs this loop for the whole process, so tiering never replaced its tier-0
-    // code (a profile of the main job found the workers there).
+    // Compiled optimized at once: a worker runs this loop for the whole process, so tiering never replaces its tier-0 code.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WorkerLoop()
     {

@@ -98,7 +98,7 @@ internal sealed partial class CpuBackend
 }
 
 /// <summary>The arg-max/min rule shared by both backends: first best index wins; the first NaN beats everything.</summary>
-public static class ArgScan
+internal static class ArgScan
 {
     /// <summary>True when <paramref name="v"/> should replace the current <paramref name="best"/>.</summary>
     public static bool Better(float v, float best, bool max) =>

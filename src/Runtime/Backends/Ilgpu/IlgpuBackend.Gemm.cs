@@ -40,16 +40,16 @@ internal sealed partial class IlgpuBackend
         try
         {
             if (g.Batch * g.M * g.N == 0) return;
-            var biasView = bias is null ? V<float>(c) : V<float>(bias); // unused unless HasBias
+            var biasView = bias is null ? V<float>(c) : V<float>(bias); // unused without a bias
             if (g.K == 0)
             {
                 Fill<float, FillOp<float>>(c, new FillOp<float>(0f));
-                if (g.HasBias != 0) AddBiasRows(c, bias!, g);
+                if (g.Bias != BiasMode.None) AddBiasRows(c, bias!, g);
                 return;
             }
             if (TryCuBlas(a, b, c, g))
             {
-                if (g.HasBias != 0) AddBiasRows(c, bias!, g);
+                if (g.Bias != BiasMode.None) AddBiasRows(c, bias!, g);
                 return;
             }
             if (!UseTiledGemm)
@@ -91,12 +91,12 @@ internal sealed partial class IlgpuBackend
 
     private static int Blocks(int n, int block) => (n + block - 1) / block;
 
-    /// <summary>c += bias along columns (HasBias 1) or rows (2), after a product without the fused epilogue (cuBLAS, K = 0,
+    /// <summary>c += bias per column or per row, after a product without the fused epilogue (cuBLAS, K = 0,
     /// split-K).</summary>
     private void AddBiasRows(Storage c, Storage bias, GemmArgs g)
     {
         int[] shape = [g.Batch, g.M, g.N];
-        var biasLayout = new Layout(shape, g.HasBias == 1 ? [0, 0, 1] : [0, 1, 0], g.OffBias);
+        var biasLayout = new Layout(shape, g.Bias == BiasMode.PerColumn ? [0, 0, 1] : [0, 1, 0], g.OffBias);
         var map = StridedMap.Create(shape, Layout.Contiguous(shape), biasLayout, Layout.Contiguous(shape));
         Binary(c, bias, c, map, g.Batch * g.M * g.N, new AddOp());
     }
@@ -151,14 +151,14 @@ internal sealed partial class IlgpuBackend
             if (g.K % (8 * n) == 0) s = n;
         if (s == 1) return false;
         var split = g;
-        (split.Batch, split.K, split.Slices, split.HasBias) = (g.Batch * s, g.K / s, s, 0);
+        (split.Batch, split.K, split.Slices, split.Bias) = (g.Batch * s, g.K / s, s, BiasMode.None);
         var scratch = Allocate(DType.Float32, split.Batch * g.M * g.N);
         scratch.AddRef();
         try
         {
             LaunchTiled(a, b, scratch, split, V<float>(scratch), Tile);
             Reduce<SumOp>(scratch, 0, c, g.Batch, s, g.M * g.N);
-            if (g.HasBias != 0) AddBiasRows(c, bias!, g);
+            if (g.Bias != BiasMode.None) AddBiasRows(c, bias!, g);
         }
         finally { scratch.Release(); }
         return true;

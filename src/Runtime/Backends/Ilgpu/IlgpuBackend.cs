@@ -187,7 +187,10 @@ internal sealed partial class IlgpuBackend : IBackend
         {
             if (outer * inner == 0) return;
             var r = new ReduceArgs { Offset = xOffset, N = n, Inner = inner };
-            var mode = new ArgMode { Max = max ? 1 : 0, Values = values is null ? 0 : 1 };
+            var mode = new ArgMode
+            {
+                Find = max ? Extremum.Max : Extremum.Min, Outputs = values is null ? ArgOutputs.Indices : ArgOutputs.IndicesAndValues,
+            };
             _launches++;
             ArgReduceK()(outer * inner, V<float>(x), V<long>(y), V<float>(values ?? x), r, mode); // x stands in, unwritten
         }

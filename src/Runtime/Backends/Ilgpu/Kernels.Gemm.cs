@@ -5,13 +5,13 @@ using ILGPU.Runtime;
 namespace DeepSharp.Backends.Ilgpu;
 
 /// <summary>Four floats loaded or stored as one 16-byte access (PTX <c>ld.v4.f32</c> on an aligned view).</summary>
-public struct Float4
+internal struct Float4
 {
     /// <summary>Components.</summary>
     public float X, Y, Z, W;
 }
 
-public static partial class Kernels
+internal static partial class Kernels
 {
     // GEMM notes. The kernels themselves are generated (Kernels.Gemm.g.cs and Kernels.GemmVector.g.cs, by
     // tools/gen_gemm.py); these helpers are shared. Gemm stages any layout element by element through the strides, for
@@ -60,11 +60,29 @@ public static partial class Kernels
         else { k = e / bm; m = e - k * bm; }
     }
 
+    /// <summary>
+    /// GEMM without shared memory: one thread per element of C, k unrolled by four. Runs when
+    /// <c>IlgpuBackend.UseTiledGemm</c> is off (a fallback and a reference for the tiled kernels).
+    /// </summary>
+    public static void GemmDirect(Index1D t, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, GemmArgs g)
+    {
+        int col = t % g.N, rest = t / g.N, row = rest % g.M, batch = rest / g.M;
+        GemmBase(g, batch, out int pa, out int pb);
+        pa += row * g.RowA; pb += col * g.ColB;
+        float acc = 0f;
+        int k = 0;
+        for (; k + 4 <= g.K; k += 4)
+            acc += a[pa + k * g.ColA] * b[pb + k * g.RowB] + a[pa + (k + 1) * g.ColA] * b[pb + (k + 1) * g.RowB]
+                 + a[pa + (k + 2) * g.ColA] * b[pb + (k + 2) * g.RowB] + a[pa + (k + 3) * g.ColA] * b[pb + (k + 3) * g.RowB];
+        for (; k < g.K; k++) acc += a[pa + k * g.ColA] * b[pb + k * g.RowB];
+        c[t] = g.Bias == BiasMode.PerColumn ? acc + bias[g.OffBias + col] : g.Bias == BiasMode.PerRow ? acc + bias[g.OffBias + row] : acc;
+    }
+
     private static void StoreRow8(ArrayView<float> c, ArrayView<float> bias, GemmArgs g, int cBase, int row, int colLo, int colHi,
         float v0, float v1, float v2, float v3, float v4, float v5, float v6, float v7)
     {
         if (row >= g.M) return;
-        if (g.HasBias == 2)
+        if (g.Bias == BiasMode.PerRow)
         {
             float rb = bias[g.OffBias + row];
             v0 += rb; v1 += rb; v2 += rb; v3 += rb; v4 += rb; v5 += rb; v6 += rb; v7 += rb;
@@ -76,7 +94,7 @@ public static partial class Kernels
 
     private static void Store4(ArrayView<float> c, ArrayView<float> bias, GemmArgs g, int at, int col, float v0, float v1, float v2, float v3)
     {
-        if (g.HasBias == 1)
+        if (g.Bias == BiasMode.PerColumn)
         {
             if (col < g.N) v0 += bias[g.OffBias + col];
             if (col + 1 < g.N) v1 += bias[g.OffBias + col + 1];
@@ -91,14 +109,14 @@ public static partial class Kernels
 }
 
 /// <summary>Where a GEMM group keeps its four staged tiles ([A 0][A 1][B 0][B 1], double-buffered).</summary>
-public interface IGemmTiles
+internal interface IGemmTiles
 {
     /// <summary>The group's shared memory for the tiles.</summary>
     ArrayView<float> Allocate();
 }
 
 /// <summary>Dynamic shared memory, sized by the launch for its group edge (CUDA and the simulator).</summary>
-public struct DynamicTiles : IGemmTiles
+internal struct DynamicTiles : IGemmTiles
 {
     /// <inheritdoc/>
     public readonly ArrayView<float> Allocate() => SharedMemory.GetDynamic<float>();
@@ -109,7 +127,7 @@ public struct DynamicTiles : IGemmTiles
 /// reaches dynamic shared memory through a program-scope pointer that every group overwrites with its own, a race where
 /// groups' local memory has different addresses (PoCL on CPUs computed wrong products). Measured in benchmarks/NOTES.md.
 /// </summary>
-public struct StaticTiles : IGemmTiles
+internal struct StaticTiles : IGemmTiles
 {
     /// <summary>Floats in the array.</summary>
     public const int Floats = 4 * 8 * (128 + 4);
@@ -124,7 +142,7 @@ public struct StaticTiles : IGemmTiles
 /// of the operand is x[at + mn·mnStride + k·kStride]; the host picks a run only where its loads are aligned and never
 /// straddle an edge (see <c>IlgpuBackend.VectorStage</c>). Tiles in shared memory are [k][mn] with rows of s floats.
 /// </summary>
-public interface IGemmStage
+internal interface IGemmStage
 {
     /// <summary>Tile position (mn, k) of the e-th run of a bk × bm tile.</summary>
     void Place(int e, int bk, int bm, out int mn, out int k);
@@ -140,7 +158,7 @@ public interface IGemmStage
 }
 
 /// <summary>Runs of four consecutive k (A row-major, B column-major): one 16-byte load, four shared stores (one per k row).</summary>
-public struct KRun : IGemmStage
+internal struct KRun : IGemmStage
 {
     /// <inheritdoc/>
     public readonly void Place(int e, int bk, int bm, out int mn, out int k) { mn = e / (bk / 4); k = 4 * (e - mn * (bk / 4)); }
@@ -159,7 +177,7 @@ public struct KRun : IGemmStage
 }
 
 /// <summary>Runs of four consecutive rows of A or columns of B (A column-major, B row-major): one 16-byte load and store.</summary>
-public struct MnRun : IGemmStage
+internal struct MnRun : IGemmStage
 {
     /// <inheritdoc/>
     public readonly void Place(int e, int bk, int bm, out int mn, out int k) { k = e / (bm / 4); mn = 4 * (e - k * (bm / 4)); }

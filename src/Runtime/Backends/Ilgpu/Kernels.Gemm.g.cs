@@ -4,10 +4,10 @@ using ILGPU.Runtime;
 
 namespace DeepSharp.Backends.Ilgpu;
 
-public static partial class Kernels
+internal static partial class Kernels
 {
-    /// <summary>Shared-memory GEMM, C[batch] = A[batch]·B[batch] (+ bias, see <see cref="GemmArgs.HasBias"/>), 8×8 outputs per thread; a
-    /// T×T group computes an 8T×8T block (see <see cref="Kernels"/>' GEMM notes). Four elements of A and of B staged per thread per k-tile
+    /// <summary>Shared-memory GEMM, C[batch] = A[batch]·B[batch] (+ bias, see <see cref="GemmArgs.Bias"/>), 8×8 outputs per thread; a T×T
+    /// group computes an 8T×8T block (see <see cref="Kernels"/>' GEMM notes). Four elements of A and of B staged per thread per k-tile
     /// (k-tile T/2: 128×128×8 on CUDA); the tiles in <typeparamref name="TTiles"/>.</summary>
     public static void Gemm<TTiles>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, GemmArgs g)
         where TTiles : struct, IGemmTiles

@@ -4,11 +4,11 @@ using ILGPU.Runtime;
 
 namespace DeepSharp.Backends.Ilgpu;
 
-public static partial class Kernels
+internal static partial class Kernels
 {
-    /// <summary>Shared-memory GEMM, C[batch] = A[batch]·B[batch] (+ bias, see <see cref="GemmArgs.HasBias"/>) for operands that can be
-    /// staged in 16-byte runs: 16×8 groups (128 threads) compute 128×128 blocks, 16×8 outputs per thread, 128×128×8 tiles; two runs staged
-    /// per operand and thread (<see cref="IGemmStage"/>), the k-tile unrolled.</summary>
+    /// <summary>Shared-memory GEMM, C[batch] = A[batch]·B[batch] (+ bias, see <see cref="GemmArgs.Bias"/>) for operands that can be staged
+    /// in 16-byte runs: 16×8 groups (128 threads) compute 128×128 blocks, 16×8 outputs per thread, 128×128×8 tiles; two runs staged per
+    /// operand and thread (<see cref="IGemmStage"/>), the k-tile unrolled.</summary>
     public static void GemmVector<TA, TB>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, GemmArgs g)
         where TA : struct, IGemmStage where TB : struct, IGemmStage
     {

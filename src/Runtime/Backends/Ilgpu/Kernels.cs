@@ -6,17 +6,37 @@ using ILGPU.Runtime;
 namespace DeepSharp.Backends.Ilgpu;
 
 /// <summary>Shape of a reduction over the middle axis of a dense [Outer, N, Inner] block starting at Offset.</summary>
-public struct ReduceArgs
+internal struct ReduceArgs
 {
     /// <summary>Offset of the block, reduced length, inner count (the outer count is the launch size).</summary>
     public int Offset, N, Inner;
 }
 
-/// <summary>What <see cref="Kernels.ArgReduce"/> looks for and writes.</summary>
-public struct ArgMode
+/// <summary>Which extreme an arg-reduction looks for.</summary>
+internal enum Extremum
 {
-    /// <summary>1: the max (else the min). 1: also write the values (else only the indices).</summary>
-    public int Max, Values;
+    /// <summary>The smallest value.</summary>
+    Min,
+    /// <summary>The largest value.</summary>
+    Max,
+}
+
+/// <summary>What <see cref="Kernels.ArgReduce"/> writes.</summary>
+internal enum ArgOutputs
+{
+    /// <summary>The indices only.</summary>
+    Indices,
+    /// <summary>The indices and the values at them.</summary>
+    IndicesAndValues,
+}
+
+/// <summary>What <see cref="Kernels.ArgReduce"/> looks for and writes.</summary>
+internal struct ArgMode
+{
+    /// <summary>The extreme looked for.</summary>
+    public Extremum Find;
+    /// <summary>What is written.</summary>
+    public ArgOutputs Outputs;
 }
 
 /// <summary>
@@ -24,7 +44,7 @@ public struct ArgMode
 /// managed CPU backend runs — so an operation is written once. Elementwise kernels are implicitly grouped; reductions and
 /// GEMM are explicitly grouped, with shared memory sized per device.
 /// </summary>
-public static partial class Kernels
+internal static partial class Kernels
 {
     /// <summary>y[i] = op.At(i).</summary>
     public static void Fill<T, TOp>(Index1D i, ArrayView<T> y, TOp op) where T : unmanaged where TOp : struct, IIndexOp<T> =>
@@ -55,7 +75,7 @@ public static partial class Kernels
 
     /// <summary>
     /// Dense unary op, four elements per thread through 16-byte loads and stores (x and y start 16-byte aligned); the
-    /// last thread finishes a ragged tail one element at a time. Twice the bandwidth of one element per thread at 16 M.
+    /// last thread finishes a ragged tail one element at a time (see benchmarks/NOTES.md, "Moved from code comments").
     /// </summary>
     public static void UnaryDense<TOp>(Index1D t, ArrayView<float> x, ArrayView<float> y, DenseArgs d, TOp op) where TOp : struct, IUnaryOp
     {
@@ -132,7 +152,7 @@ public static partial class Kernels
         y[t] = acc;
     }
 
-    /// <summary>Arg-max (max ≠ 0) or arg-min along N; ties keep the first index, NaN wins (as in PyTorch).</summary>
+    /// <summary>Arg-max or arg-min along N; ties keep the first index, NaN wins (as in PyTorch).</summary>
     public static void ArgReduce(Index1D t, ArrayView<float> x, ArrayView<long> y, ArrayView<float> values, ReduceArgs r, ArgMode mode)
     {
         int o = t / r.Inner, j = t - o * r.Inner, start = r.Offset + o * r.N * r.Inner + j;
@@ -141,10 +161,10 @@ public static partial class Kernels
         for (int k = 1; k < r.N; k++)
         {
             float v = x[start + k * r.Inner];
-            if (ArgScan.Better(v, best, mode.Max != 0)) { best = v; idx = k; }
+            if (ArgScan.Better(v, best, mode.Find == Extremum.Max)) { best = v; idx = k; }
         }
         y[t] = idx;
-        if (mode.Values != 0) values[t] = best;
+        if (mode.Outputs == ArgOutputs.IndicesAndValues) values[t] = best;
     }
 
     /// <summary>One thread per element of dx [outer, n, inner]: g[o, j] where k is index[o, j], else 0 (a gather: no atomics).</summary>
@@ -153,29 +173,10 @@ public static partial class Kernels
         int j = t % r.Inner, rest = t / r.Inner, k = rest % r.N, o = rest / r.N, src = o * r.Inner + j;
         dx[t] = index[src] == k ? g[r.Offset + src] : 0f;
     }
-
-    /// <summary>
-    /// GEMM without shared memory: one thread per element of C, k unrolled by four. Runs when
-    /// <c>IlgpuBackend.UseTiledGemm</c> is off (a fallback and a reference for the tiled kernels). It was OpenCL's GEMM
-    /// while PoCL gave wrong tiled products; the cause was the dynamic shared memory (see <see cref="StaticTiles"/>).
-    /// </summary>
-    public static void GemmDirect(Index1D t, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, GemmArgs g)
-    {
-        int col = t % g.N, rest = t / g.N, row = rest % g.M, batch = rest / g.M;
-        GemmBase(g, batch, out int pa, out int pb);
-        pa += row * g.RowA; pb += col * g.ColB;
-        float acc = 0f;
-        int k = 0;
-        for (; k + 4 <= g.K; k += 4)
-            acc += a[pa + k * g.ColA] * b[pb + k * g.RowB] + a[pa + (k + 1) * g.ColA] * b[pb + (k + 1) * g.RowB]
-                 + a[pa + (k + 2) * g.ColA] * b[pb + (k + 2) * g.RowB] + a[pa + (k + 3) * g.ColA] * b[pb + (k + 3) * g.RowB];
-        for (; k < g.K; k++) acc += a[pa + k * g.ColA] * b[pb + k * g.RowB];
-        c[t] = g.HasBias == 1 ? acc + bias[g.OffBias + col] : g.HasBias == 2 ? acc + bias[g.OffBias + row] : acc;
-    }
 }
 
 /// <summary>Element offsets (multiples of 4) and count of the dense elementwise kernels.</summary>
-public struct DenseArgs
+internal struct DenseArgs
 {
     /// <summary>Offsets of the operands and the output; element count.</summary>
     public int OffA, OffB, OffC, Count;

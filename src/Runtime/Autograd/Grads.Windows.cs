@@ -1,0 +1,13 @@
+using DeepSharp.Backends;
+
+namespace DeepSharp;
+
+// Gradient rules of the sliding-window ops (im2col and max pooling): each folds the windows' gradients back onto the input.
+internal static partial class Grads
+{
+    /// <summary>Windows (im2col): every window element's gradient added to the input element it read (col2im).</summary>
+    public static Tensor Windows(Tensor g, WindowArgs a) => Tensor.FoldWindows(g, a);
+
+    /// <summary>Max pooling: each window's gradient split evenly among its elements equal to the max.</summary>
+    public static Tensor MaxPool(Tensor xd, Tensor y, Tensor g, WindowArgs a) => Tensor.MaxPoolBackward(xd, y, g, a);
+}

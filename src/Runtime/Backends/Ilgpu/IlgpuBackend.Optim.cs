@@ -1,0 +1,33 @@
+using DeepSharp.Ops;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace DeepSharp.Backends.Ilgpu;
+
+// Launches of the fused optimizer update (Kernels.Optim.cs), four parameters at a time.
+internal sealed partial class IlgpuBackend
+{
+    public void Update<TOp>(IReadOnlyList<UpdateItem> items, TOp op) where TOp : struct, IUpdateOp
+    {
+        using var scope = Enter(nameof(Update));
+        try
+        {
+            for (int start = 0; start < items.Count; start += 4)
+            {
+                // Up to four parameters per launch; unused slots repeat the last one with an empty range.
+                var s = new UpdateSlots();
+                int end = 0;
+                for (int k = 0; k < 4; k++)
+                {
+                    var u = items[Math.Min(start + k, items.Count - 1)];
+                    if (start + k < items.Count) end += u.Count;
+                    s.Set(k, V<float>(u.P), u.POffset, V<float>(u.G), u.GOffset, V<float>(u.M), V<float>(u.V), end);
+                }
+                if (end == 0) continue;
+                _launches++;
+                UpdateK<TOp>()(end, s, op);
+            }
+        }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(Update)); }
+    }
+}

@@ -1,0 +1,76 @@
+using DeepSharp.Backends;
+
+namespace DeepSharp;
+
+// The sliding windows of convolution and pooling: im2col and max pooling, with their backward kernels.
+public sealed partial class Tensor
+{
+    /// <summary>
+    /// The sliding windows of convolution and pooling in one launch (im2col): x [N, C, H, W] → [N, C, k·k, OH, OW], or with
+    /// <paramref name="batchInner"/> the whole batch's columns as one matrix [C·k·k, N·OH·OW]; <paramref name="pad"/> is read
+    /// outside the input. The gradient folds the windows back in one launch (col2im).
+    /// </summary>
+    internal static Tensor Windows(Tensor x, int k, int stride, int padding, float pad, string op, bool batchInner = false,
+        string kernelName = "kernel")
+    {
+        var a = WindowArgsFor(x, k, stride, padding, pad, op, out var xd, kernelName) with
+        {
+            Columns = batchInner ? ColumnLayout.BatchInner : ColumnLayout.PerImage,
+        };
+        int n = a.N, c = a.C;
+        var cols = Allocate(batchInner ? [c * k * k, n * a.OH * a.OW] : [n, c, k * k, a.OH, a.OW], DType.Float32, x.Device);
+        x.Backend.Unfold(xd.Storage, cols.Storage, a);
+        return Autograd.Record(cols, op, [x], g => [Grads.Windows(g, a)]);
+    }
+
+    /// <summary>col2im: x's gradient [N, C, H, W] from the gradient <paramref name="g"/> of its windows (any layout), each
+    /// window element added to the input element it read; the adjoint of <see cref="Windows"/> (not recorded).</summary>
+    internal static Tensor FoldWindows(Tensor g, WindowArgs a)
+    {
+        var gd = g.Dense();
+        var dx = Allocate([a.N, a.C, a.H, a.W], DType.Float32, g.Device);
+        g.Backend.Fold(gd.Storage, dx.Storage, a with { Offset = gd.Layout.Offset });
+        return dx;
+    }
+
+    /// <summary>
+    /// Max pooling (<see cref="Functional.MaxPool2d"/>): the max of each window; backward, one launch gives each input
+    /// element its share of the gradient of every window whose max it equals — the same additions, bit for bit, as the
+    /// composite <c>Windows(x).Max(2)</c>, whose backward takes five launches more and keeps the windows alive until then.
+    /// </summary>
+    internal static Tensor MaxPool(Tensor x, int k, int stride, int padding, string op)
+    {
+        var a = WindowArgsFor(x, k, stride, padding, float.NegativeInfinity, op, out var xd);
+        Tensor y;
+        using (var cols = Allocate([a.N, a.C, k * k, a.OH, a.OW], DType.Float32, x.Device))
+        {
+            x.Backend.Unfold(xd.Storage, cols.Storage, a);
+            y = cols.Max(2);
+        }
+        return Autograd.Record(y, op, [x], g => [Grads.MaxPool(xd, y, g, a)], x, y);
+    }
+
+    /// <summary>Max pooling's gradient [N, C, H, W] for x's dense form <paramref name="xd"/>, the windows' maxima
+    /// <paramref name="y"/> and their gradient <paramref name="g"/> (any layout) (not recorded).</summary>
+    internal static Tensor MaxPoolBackward(Tensor xd, Tensor y, Tensor g, WindowArgs a)
+    {
+        var gd = g.Layout.Offset == 0 ? g.Dense() : g.Dense(copy: true);
+        var dx = Allocate([a.N, a.C, a.H, a.W], DType.Float32, g.Device);
+        g.Backend.MaxPoolBack(xd.Storage, y.Storage, gd.Storage, dx.Storage, a);
+        return dx;
+    }
+
+    /// <summary>Checks x, k, stride and padding (<see cref="Check.Window"/>), and describes the windows over x's dense form
+    /// <paramref name="xd"/>.</summary>
+    private static WindowArgs WindowArgsFor(Tensor x, int k, int stride, int padding, float pad, string op, out Tensor xd,
+        string kernelName = "kernel")
+    {
+        Check.Float32(op, x, "x");
+        if (x.Rank != 4)
+            throw new ArgumentException($"{op}: expected input [batch, channels, height, width], got {Layout.Format(x.Layout.ShapeArray)}.",
+                "x");
+        var a = Check.Window(op, x.Layout.ShapeArray, k, stride, padding, kernelName);
+        xd = x.Dense();
+        return a with { Offset = xd.Layout.Offset, Pad = pad };
+    }
+}
