@@ -22,7 +22,7 @@ return 0;
 static void CpuGemm()
 {
     Console.WriteLine("\n## CPU GEMM (fp32, C = A·B, square n), GFLOP/s — median of runs");
-    Console.WriteLine($"| n | 1 thread | all threads | 1 thread, 6×16 Vector256 kernel (default: {(CpuBackend.UseVector512 ? "8×32 Vector512" : "the same")}) |");
+    Console.WriteLine($"| n | 1 thread | all threads | 1 thread, 6×16 Vector256 kernel (default: {(CpuBackend.VectorBits >= 512 ? "8×32 Vector512" : "the same")}) |");
     Console.WriteLine("|---|---|---|---|");
     foreach (int n in new[] { 256, 512, 1024 })
     {
@@ -35,10 +35,10 @@ static void CpuGemm()
             finally { CpuParallel.Threads = Environment.ProcessorCount; }
         }
         double one = Gflops(1), all = Gflops(Environment.ProcessorCount);
-        bool wide = CpuBackend.UseVector512;
-        CpuBackend.UseVector512 = false;
+        int wide = CpuBackend.VectorBits;
+        CpuBackend.VectorBits = 256;
         double narrow = Gflops(1);
-        CpuBackend.UseVector512 = wide;
+        CpuBackend.VectorBits = wide;
         Console.WriteLine($"| {n} | {one:F1} | {all:F1} | {narrow:F1} |");
     }
 }

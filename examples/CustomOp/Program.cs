@@ -1,5 +1,6 @@
 // A custom elementwise op: Swish (SiLU), x·σ(x), written once as a struct with a scalar rule (compiled by ILGPU into the GPU
-// kernels) and a Vector256 rule (the CPU backend's loops), plus its gradient rule written with tensor ops. It runs on the
+// kernels) and Vector256 and Vector128 rules (the CPU backend's loops: x64 with AVX2 runs the first, Arm64 the second), plus
+// its gradient rule written with tensor ops. It runs on the
 // CPU, on ILGPU's simulator (the exact GPU kernels) and on every GPU, and is checked against double-precision references:
 // the values directly, the gradient by central differences.
 using System.Runtime.Intrinsics;
@@ -43,4 +44,5 @@ public struct SwishOp : IUnaryOp
 {
     public float Apply(float x) => x / (1f + MathF.Exp(-x));
     public Vector256<float> Apply(Vector256<float> x) => x / (Vector256<float>.One + Vector256.Exp(-x));
+    public Vector128<float> Apply(Vector128<float> x) => x / (Vector128<float>.One + Vector128.Exp(-x));
 }

@@ -27,7 +27,8 @@ public sealed partial class Tensor
 {
     /// <summary>
     /// y = op(x) elementwise with a custom op struct (see <see cref="IUnaryOp"/>), on this tensor's device: the CPU runs the
-    /// op's Vector256 rule, accelerators (CUDA, OpenCL, the ILGPU simulator) its scalar rule, compiled once per op type. x
+    /// op's Vector256 rule (Vector128 on Arm64), accelerators (CUDA, OpenCL, the ILGPU simulator) its scalar rule, compiled
+    /// once per op type. x
     /// may be any view; y is a new dense float32 tensor of x's shape. Autograd records y with <paramref name="gradient"/>.
     /// </summary>
     /// <example><code>
@@ -35,6 +36,7 @@ public sealed partial class Tensor
     /// {
     ///     public float Apply(float x) => x / (1f + MathF.Exp(-x));
     ///     public Vector256&lt;float&gt; Apply(Vector256&lt;float&gt; x) => x / (Vector256&lt;float&gt;.One + Vector256.Exp(-x));
+    ///     public Vector128&lt;float&gt; Apply(Vector128&lt;float&gt; x) => x / (Vector128&lt;float&gt;.One + Vector128.Exp(-x));
     /// }
     /// var y = x.Map(new Swish(), (x, y, g) => g * (y + (1f - y) * x.Sigmoid()));
     /// </code></example>
@@ -55,7 +57,7 @@ public sealed partial class Tensor
 
     /// <summary>
     /// y = op(a, b) elementwise with numpy broadcasting and a custom op struct (see <see cref="IBinaryOp"/>), on the operands'
-    /// device (the CPU runs its Vector256 rule, accelerators its scalar rule). Autograd records y with
+    /// device (the CPU runs its Vector256 or Vector128 rule, accelerators its scalar rule). Autograd records y with
     /// <paramref name="gradient"/>, whose results are summed back to each input's shape.
     /// </summary>
     /// <param name="a">The left operand (float32).</param>

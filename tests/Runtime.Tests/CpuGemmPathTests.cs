@@ -35,29 +35,28 @@ public class CpuGemmPathTests
                     expected[(b * m + i) * n + j] = s;
                 }
         foreach (int threads in new[] { 1, Environment.ProcessorCount })
-            foreach (bool vector512 in new[] { false, System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated })
+            foreach (int bits in CpuVectorWidths.Available)
             {
-                (int threadsBefore, bool wideBefore) = (CpuParallel.Threads, CpuBackend.UseVector512);
-                (CpuParallel.Threads, CpuBackend.UseVector512) = (threads, vector512);
+                (int threadsBefore, int bitsBefore) = (CpuParallel.Threads, CpuBackend.VectorBits);
+                (CpuParallel.Threads, CpuBackend.VectorBits) = (threads, bits);
                 try
                 {
                     var y = batch == 1 ? x.Reshape(m, k).MatMul(wt.Reshape(k, n)) : x.MatMul(wt);
-                    Ref.Close(expected, y.ToArray<float>(), 1e-4, $"{threads} thread(s), vector512={vector512}");
+                    Ref.Close(expected, y.ToArray<float>(), 1e-4, $"{threads} thread(s), {bits}-bit vectors");
                 }
-                finally { (CpuParallel.Threads, CpuBackend.UseVector512) = (threadsBefore, wideBefore); }
+                finally { (CpuParallel.Threads, CpuBackend.VectorBits) = (threadsBefore, bitsBefore); }
             }
     }
 
-    /// <summary>The blocked GEMM with each micro-kernel (8×32 Vector512 where the CPU has it, 6×16 Vector256), on sizes with
-    /// ragged row panels, column panels and K blocks, with A and B row-major or transposed views (and a B of 13 columns, which
-    /// runs as dot products against its transpose).</summary>
-    [Theory, InlineData(false), InlineData(true)]
-    public void BlockedProductsMatchReferenceWithEitherMicroKernel(bool vector512)
+    /// <summary>The blocked GEMM with each micro-kernel (8×32 Vector512 where the CPU has it, 6×16 Vector256, 6×16 Vector128),
+    /// on sizes with ragged row panels, column panels and K blocks, with A and B row-major or transposed views (and a B of 13
+    /// columns, which runs as dot products against its transpose).</summary>
+    [Theory, InlineData(128), InlineData(256), InlineData(512)]
+    public void BlockedProductsMatchReferenceWithEveryMicroKernel(int bits)
     {
-        if (vector512 && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-            Assert.Skip("This CPU has no hardware Vector512: only the Vector256 kernel runs here.");
-        bool before = CpuBackend.UseVector512;
-        CpuBackend.UseVector512 = vector512;
+        CpuVectorWidths.SkipUnlessAccelerated(bits);
+        int before = CpuBackend.VectorBits;
+        CpuBackend.VectorBits = bits;
         try
         {
             int seed = 0;
@@ -76,10 +75,10 @@ public class CpuGemmPathTests
                                 for (int p = 0; p < k; p++) sum += (double)av[i * k + p] * bv[p * n + j];
                                 expected[i * n + j] = sum;
                             }
-                        Ref.Close(expected, a.MatMul(b).ToArray<float>(), 1e-4, $"{m}x{k}x{n} ta={ta} tb={tb} vector512={vector512}");
+                        Ref.Close(expected, a.MatMul(b).ToArray<float>(), 1e-4, $"{m}x{k}x{n} ta={ta} tb={tb} {bits}-bit");
                     }
         }
-        finally { CpuBackend.UseVector512 = before; }
+        finally { CpuBackend.VectorBits = before; }
     }
 
     public static TheoryData<int, int, int, int, int> ConvCases() => new()

@@ -13,6 +13,8 @@ public static class TestOps
         public float Apply(float x) => MathF.Max(x, 0f) + MathF.Log(1f + MathF.Exp(-MathF.Abs(x)));
         public Vector256<float> Apply(Vector256<float> x) =>
             Vector256.Max(x, Vector256<float>.Zero) + Vector256.Log(Vector256<float>.One + Vector256.Exp(-Vector256.Abs(x)));
+        public Vector128<float> Apply(Vector128<float> x) =>
+            Vector128.Max(x, Vector128<float>.Zero) + Vector128.Log(Vector128<float>.One + Vector128.Exp(-Vector128.Abs(x)));
     }
 
     /// <summary>a·b + Bias·a: a binary op with a parameter (a field).</summary>
@@ -21,6 +23,7 @@ public static class TestOps
         public float Bias;
         public float Apply(float a, float b) => a * b + Bias * a;
         public Vector256<float> Apply(Vector256<float> a, Vector256<float> b) => a * b + Vector256.Create(Bias) * a;
+        public Vector128<float> Apply(Vector128<float> a, Vector128<float> b) => a * b + Vector128.Create(Bias) * a;
     }
 
     public static Tensor SoftplusOf(Tensor x) => x.Map(new Softplus(), (x, _, g) => g * x.Sigmoid());
@@ -32,6 +35,7 @@ public static class TestOps
     {
         public float Apply(float x) => x;
         public Vector256<float> Apply(Vector256<float> x) => x;
+        public Vector128<float> Apply(Vector128<float> x) => x;
     }
 
     public struct Holding : IUnaryOp
@@ -39,6 +43,7 @@ public static class TestOps
         public string Label;
         public readonly float Apply(float x) => x;
         public readonly Vector256<float> Apply(Vector256<float> x) => x;
+        public readonly Vector128<float> Apply(Vector128<float> x) => x;
     }
 }
 

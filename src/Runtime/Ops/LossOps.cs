@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using H = System.Runtime.Intrinsics.Vector128<float>;
 using V = System.Runtime.Intrinsics.Vector256<float>;
 
 namespace DeepSharp.Ops;
@@ -22,6 +23,16 @@ internal struct BceWithLogitsOp : IBinaryOp
             s * LossMath.Series(s * s), Vector256.Log(V.One + e));
         return Vector256.ConditionalSelect(Vector256.GreaterThan(x, V.Zero), x, V.Zero) - x * t + log1p;
     }
+
+    /// <inheritdoc/>
+    public H Apply(H x, H t)
+    {
+        var e = Vector128.Exp(-Vector128.Abs(x));
+        var s = e / (Vector128.Create(2f) + e);
+        var log1p = Vector128.ConditionalSelect(Vector128.LessThan(e, Vector128.Create(LossMath.SeriesBelow)),
+            s * LossMath.Series(s * s), Vector128.Log(H.One + e));
+        return Vector128.ConditionalSelect(Vector128.GreaterThan(x, H.Zero), x, H.Zero) - x * t + log1p;
+    }
 }
 
 /// <summary>
@@ -34,6 +45,8 @@ internal struct BceWithLogitsGradOp : IBinaryOp
     public float Apply(float x, float t) => default(SigmoidOp).Apply(x) - t;
     /// <inheritdoc/>
     public V Apply(V x, V t) => default(SigmoidOp).Apply(x) - t;
+    /// <inheritdoc/>
+    public H Apply(H x, H t) => default(SigmoidOp).Apply(x) - t;
 }
 
 /// <summary>
@@ -71,6 +84,11 @@ internal static class LossMath
     public static V Series(V s2) =>
         Vector256.Create(2f) * (V.One + s2 * (Vector256.Create(1f / 3f) + s2 * (Vector256.Create(1f / 5f)
             + s2 * (Vector256.Create(1f / 7f) + s2 * Vector256.Create(1f / 9f)))));
+
+    /// <inheritdoc cref="Series(float)"/>
+    public static H Series(H s2) =>
+        Vector128.Create(2f) * (H.One + s2 * (Vector128.Create(1f / 3f) + s2 * (Vector128.Create(1f / 5f)
+            + s2 * (Vector128.Create(1f / 7f) + s2 * Vector128.Create(1f / 9f)))));
 
     /// <summary>Whether v replaces the running max m of a row: !(v ≤ m) holds for a larger v and for a NaN; the first NaN
     /// then stays (as in MaxOp).</summary>

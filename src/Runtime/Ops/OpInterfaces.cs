@@ -3,7 +3,10 @@ using System.Runtime.Intrinsics;
 namespace DeepSharp.Ops;
 
 // Each elementwise or reduce operation is one small struct implementing one of these interfaces. The ILGPU kernels are
-// generic over the struct and call the scalar member; the managed CPU backend calls the Vector256 member in its loops.
+// generic over the struct and call the scalar member; the managed CPU backend calls a vector member in its loops: the
+// Vector256 one where 256-bit vectors are hardware-accelerated (x64 with AVX2), the Vector128 one elsewhere (Arm64 NEON,
+// or forced for tests: CpuBackend.VectorBits, DEEPSHARP_CPU_VECTOR_BITS). As in System.Numerics.Tensors' operator
+// interfaces, each width is a member the op writes (a default interface member would box the struct on every call).
 // IUnaryOp and IBinaryOp are public: user structs implementing them run through Tensor.Map exactly as the built-in ones.
 
 /// <summary>
@@ -15,15 +18,19 @@ namespace DeepSharp.Ops;
 /// <c>[assembly: InternalsVisibleTo("ILGPURuntime")]</c>, ILGPU's launchers' assembly) with only value-type fields — its
 /// parameters, passed by value to every kernel — and no references. The scalar rule is all that GPU kernels run: ILGPU
 /// compiles it to PTX or OpenCL C, so keep it to arithmetic, comparisons and <see cref="MathF"/> (no allocations, exceptions,
-/// virtual or interface calls, or mutable static state). The Vector256 rule is what the CPU runs, eight lanes at a time;
-/// it must compute the same function (lane by lane, the same operations give the same bits).
+/// virtual or interface calls, or mutable static state). The vector rules are what the CPU runs: Vector256 (eight lanes) on
+/// x64 with AVX2, Vector128 (four lanes) on Arm64 and other CPUs without 256-bit vectors. Both must compute the same function
+/// as the scalar rule (lane by lane, the same operations give the same bits); an op with no vector form may compute each
+/// lane with the scalar rule.
 /// </remarks>
 public interface IUnaryOp
 {
     /// <summary>The scalar rule (every ILGPU kernel, and the CPU for a tail shorter than a vector).</summary>
     float Apply(float x);
-    /// <summary>The same rule on 8 lanes (the managed CPU backend).</summary>
+    /// <summary>The same rule on 8 lanes (the managed CPU backend where 256-bit vectors are accelerated).</summary>
     Vector256<float> Apply(Vector256<float> x);
+    /// <summary>The same rule on 4 lanes (the managed CPU backend elsewhere, e.g. Arm64).</summary>
+    Vector128<float> Apply(Vector128<float> x);
 }
 
 /// <summary>
@@ -35,8 +42,10 @@ public interface IBinaryOp
 {
     /// <summary>The scalar rule (every ILGPU kernel, and the CPU for a tail shorter than a vector).</summary>
     float Apply(float a, float b);
-    /// <summary>The same rule on 8 lanes (the managed CPU backend).</summary>
+    /// <summary>The same rule on 8 lanes (the managed CPU backend where 256-bit vectors are accelerated).</summary>
     Vector256<float> Apply(Vector256<float> a, Vector256<float> b);
+    /// <summary>The same rule on 4 lanes (the managed CPU backend elsewhere, e.g. Arm64).</summary>
+    Vector128<float> Apply(Vector128<float> a, Vector128<float> b);
 }
 
 /// <summary>An associative, commutative fold over an axis.</summary>
@@ -48,6 +57,8 @@ internal interface IReduceOp
     float Combine(float a, float b);
     /// <summary>Combines two vectors of partial results lane by lane.</summary>
     Vector256<float> Combine(Vector256<float> a, Vector256<float> b);
+    /// <inheritdoc cref="Combine(Vector256{float}, Vector256{float})"/>
+    Vector128<float> Combine(Vector128<float> a, Vector128<float> b);
 }
 
 /// <summary>y[i] = f(i): fills, ranges and counter-based random numbers.</summary>
@@ -75,4 +86,10 @@ internal static class Lanes
         for (int i = 0; i < 8; i++) x[i] = op.Apply(x[i], y[i]);
         return Vector256.Create<float>(x);
     }
+
+    public static Vector128<float> Map<TOp>(TOp op, Vector128<float> x) where TOp : struct, IUnaryOp =>
+        Vector128.Create(op.Apply(x[0]), op.Apply(x[1]), op.Apply(x[2]), op.Apply(x[3]));
+
+    public static Vector128<float> Map<TOp>(TOp op, Vector128<float> a, Vector128<float> b) where TOp : struct, IBinaryOp =>
+        Vector128.Create(op.Apply(a[0], b[0]), op.Apply(a[1], b[1]), op.Apply(a[2], b[2]), op.Apply(a[3], b[3]));
 }

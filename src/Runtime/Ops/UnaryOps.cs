@@ -1,24 +1,74 @@
 using System.Runtime.Intrinsics;
+using H = System.Runtime.Intrinsics.Vector128<float>;
 using V = System.Runtime.Intrinsics.Vector256<float>;
 
 namespace DeepSharp.Ops;
 
-// The op structs are self-describing one-liners; their summaries are on the Tensor methods.
-internal struct NegOp : IUnaryOp { public float Apply(float x) => -x; public V Apply(V x) => -x; }
-internal struct AbsOp : IUnaryOp { public float Apply(float x) => MathF.Abs(x); public V Apply(V x) => Vector256.Abs(x); }
-internal struct ExpOp : IUnaryOp { public float Apply(float x) => MathF.Exp(x); public V Apply(V x) => Vector256.Exp(x); }
-internal struct LogOp : IUnaryOp { public float Apply(float x) => MathF.Log(x); public V Apply(V x) => Vector256.Log(x); }
-internal struct SqrtOp : IUnaryOp { public float Apply(float x) => MathF.Sqrt(x); public V Apply(V x) => Vector256.Sqrt(x); }
-internal struct SquareOp : IUnaryOp { public float Apply(float x) => x * x; public V Apply(V x) => x * x; }
-internal struct SinOp : IUnaryOp { public float Apply(float x) => MathF.Sin(x); public V Apply(V x) => Lanes.Map(this, x); }
-internal struct CosOp : IUnaryOp { public float Apply(float x) => MathF.Cos(x); public V Apply(V x) => Lanes.Map(this, x); }
-internal struct TanhOp : IUnaryOp { public float Apply(float x) => MathF.Tanh(x); public V Apply(V x) => Lanes.Map(this, x); }
+// The op structs are self-describing: scalar, 8-lane and 4-lane rules, the same operations; their summaries are on the
+// Tensor methods.
+internal struct NegOp : IUnaryOp
+{
+    public float Apply(float x) => -x;
+    public V Apply(V x) => -x;
+    public H Apply(H x) => -x;
+}
+internal struct AbsOp : IUnaryOp
+{
+    public float Apply(float x) => MathF.Abs(x);
+    public V Apply(V x) => Vector256.Abs(x);
+    public H Apply(H x) => Vector128.Abs(x);
+}
+internal struct ExpOp : IUnaryOp
+{
+    public float Apply(float x) => MathF.Exp(x);
+    public V Apply(V x) => Vector256.Exp(x);
+    public H Apply(H x) => Vector128.Exp(x);
+}
+internal struct LogOp : IUnaryOp
+{
+    public float Apply(float x) => MathF.Log(x);
+    public V Apply(V x) => Vector256.Log(x);
+    public H Apply(H x) => Vector128.Log(x);
+}
+internal struct SqrtOp : IUnaryOp
+{
+    public float Apply(float x) => MathF.Sqrt(x);
+    public V Apply(V x) => Vector256.Sqrt(x);
+    public H Apply(H x) => Vector128.Sqrt(x);
+}
+internal struct SquareOp : IUnaryOp
+{
+    public float Apply(float x) => x * x;
+    public V Apply(V x) => x * x;
+    public H Apply(H x) => x * x;
+}
+
+// No vector forms in .NET 10: each lane by the scalar rule.
+internal struct SinOp : IUnaryOp
+{
+    public float Apply(float x) => MathF.Sin(x);
+    public V Apply(V x) => Lanes.Map(this, x);
+    public H Apply(H x) => Lanes.Map(this, x);
+}
+internal struct CosOp : IUnaryOp
+{
+    public float Apply(float x) => MathF.Cos(x);
+    public V Apply(V x) => Lanes.Map(this, x);
+    public H Apply(H x) => Lanes.Map(this, x);
+}
+internal struct TanhOp : IUnaryOp
+{
+    public float Apply(float x) => MathF.Tanh(x);
+    public V Apply(V x) => Lanes.Map(this, x);
+    public H Apply(H x) => Lanes.Map(this, x);
+}
 
 /// <summary>max(x, 0); NaN stays NaN as in PyTorch.</summary>
 internal struct ReluOp : IUnaryOp
 {
     public float Apply(float x) => x < 0f ? 0f : x;
     public V Apply(V x) => Vector256.ConditionalSelect(Vector256.LessThan(x, V.Zero), V.Zero, x);
+    public H Apply(H x) => Vector128.ConditionalSelect(Vector128.LessThan(x, H.Zero), H.Zero, x);
 }
 
 /// <summary>1 / (1 + e^-x): saturates to exactly 0 or 1 for large |x|, never NaN.</summary>
@@ -26,6 +76,7 @@ internal struct SigmoidOp : IUnaryOp
 {
     public float Apply(float x) => 1f / (1f + MathF.Exp(-x));
     public V Apply(V x) => V.One / (V.One + Vector256.Exp(-x));
+    public H Apply(H x) => H.One / (H.One + Vector128.Exp(-x));
 }
 
 /// <summary>-1, 0 or 1; ±0 and NaN are returned unchanged.</summary>
@@ -34,6 +85,8 @@ internal struct SignOp : IUnaryOp
     public float Apply(float x) => x > 0f ? 1f : x < 0f ? -1f : x;
     public V Apply(V x) => Vector256.ConditionalSelect(Vector256.GreaterThan(x, V.Zero), V.One,
         Vector256.ConditionalSelect(Vector256.LessThan(x, V.Zero), -V.One, x));
+    public H Apply(H x) => Vector128.ConditionalSelect(Vector128.GreaterThan(x, H.Zero), H.One,
+        Vector128.ConditionalSelect(Vector128.LessThan(x, H.Zero), -H.One, x));
 }
 
 /// <summary>op(x, S): a binary op with a constant right operand (x + 2, x ** 3, x &gt; 0).</summary>
@@ -42,6 +95,7 @@ internal struct RightScalar<TOp>(float s) : IUnaryOp where TOp : struct, IBinary
     public float S = s;
     public float Apply(float x) => default(TOp).Apply(x, S);
     public V Apply(V x) => default(TOp).Apply(x, Vector256.Create(S));
+    public H Apply(H x) => default(TOp).Apply(x, Vector128.Create(S));
 }
 
 /// <summary>op(S, x): a binary op with a constant left operand (2 - x, 1 / x).</summary>
@@ -50,6 +104,7 @@ internal struct LeftScalar<TOp>(float s) : IUnaryOp where TOp : struct, IBinaryO
     public float S = s;
     public float Apply(float x) => default(TOp).Apply(S, x);
     public V Apply(V x) => default(TOp).Apply(Vector256.Create(S), x);
+    public H Apply(H x) => default(TOp).Apply(Vector128.Create(S), x);
 }
 
 /// <summary>Ignores x and returns a constant (in-place fills).</summary>
@@ -60,5 +115,7 @@ internal struct FillScalar(float value) : IUnaryOp
     /// <inheritdoc/>
     public float Apply(float x) => Value;
     /// <inheritdoc/>
-    public Vector256<float> Apply(Vector256<float> x) => Vector256.Create(Value);
+    public V Apply(V x) => Vector256.Create(Value);
+    /// <inheritdoc/>
+    public H Apply(H x) => Vector128.Create(Value);
 }

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+using H = System.Runtime.Intrinsics.Vector128<float>;
 using V = System.Runtime.Intrinsics.Vector256<float>;
 
 namespace DeepSharp.Ops;
@@ -10,6 +12,8 @@ internal interface IUpdateOp
     (float P, float M, float V) Apply(float p, float g, float m, float v);
     /// <summary>The same rule on 8 lanes, operation for operation (same bits), for the managed CPU backend.</summary>
     (V P, V M, V V) Apply(V p, V g, V m, V v);
+    /// <summary>The same rule on 4 lanes (the CPU backend without 256-bit vectors).</summary>
+    (H P, H M, H V) Apply(H p, H g, H m, H v);
 }
 
 /// <summary>What an SGD step does with its momentum buffer.</summary>
@@ -44,6 +48,14 @@ internal struct SgdStep : IUpdateOp
         if (Momentum != 0f) { m = Buffer == MomentumBuffer.Start ? d : Momentum * m + d; d = m; }
         return (p - Lr * d, m, v);
     }
+
+    /// <inheritdoc/>
+    public readonly (H P, H M, H V) Apply(H p, H g, H m, H v)
+    {
+        H d = g + WeightDecay * p;
+        if (Momentum != 0f) { m = Buffer == MomentumBuffer.Start ? d : Momentum * m + d; d = m; }
+        return (p - Lr * d, m, v);
+    }
 }
 
 /// <summary>Adam with bias correction and L2 weight decay (torch.optim.Adam, amsgrad off).</summary>
@@ -70,7 +82,17 @@ internal struct AdamStep : IUpdateOp
         V d = g + WeightDecay * p;
         m = Beta1 * m + (1f - Beta1) * d;
         v = Beta2 * v + (1f - Beta2) * d * d;
-        V step = Lr * (m / Correction1) / (System.Runtime.Intrinsics.Vector256.Sqrt(v / Correction2) + System.Runtime.Intrinsics.Vector256.Create(Eps));
+        V step = Lr * (m / Correction1) / (Vector256.Sqrt(v / Correction2) + Vector256.Create(Eps));
+        return (p - step, m, v);
+    }
+
+    /// <inheritdoc/>
+    public readonly (H P, H M, H V) Apply(H p, H g, H m, H v)
+    {
+        H d = g + WeightDecay * p;
+        m = Beta1 * m + (1f - Beta1) * d;
+        v = Beta2 * v + (1f - Beta2) * d * d;
+        H step = Lr * (m / Correction1) / (Vector128.Sqrt(v / Correction2) + Vector128.Create(Eps));
         return (p - step, m, v);
     }
 }

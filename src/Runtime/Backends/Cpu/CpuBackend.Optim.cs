@@ -16,24 +16,33 @@ internal sealed partial class CpuBackend
         where TOp : struct, IUpdateOp
     {
         var ps = E(p); var gs = E(g); var ms = E(m); var vs = E(v);
+        bool wide = Wide;
         CpuParallel.For(count, 8, (lo, hi) =>
         {
             // Unchecked refs (the optimizer checked every shape); the parameter is written last: m and v may alias g.
             ref float pr = ref Unsafe.Add(ref ps.Ref, pOffset), gr = ref Unsafe.Add(ref gs.Ref, gOffset);
             ref float mr = ref ms.Ref, vr = ref vs.Ref;
-            int i = lo;
-            for (; i <= hi - 8; i += 8)
-            {
-                nuint k = (nuint)i;
-                var (np, nm, nv) = op.Apply(Vector256.LoadUnsafe(ref pr, k), Vector256.LoadUnsafe(ref gr, k),
-                    Vector256.LoadUnsafe(ref mr, k), Vector256.LoadUnsafe(ref vr, k));
-                nm.StoreUnsafe(ref mr, k); nv.StoreUnsafe(ref vr, k); np.StoreUnsafe(ref pr, k);
-            }
+            int i = wide ? UpdateRun<TOp, Simd256, Vector256<float>>(ref pr, ref gr, ref mr, ref vr, lo, hi, op)
+                : UpdateRun<TOp, Simd128, Vector128<float>>(ref pr, ref gr, ref mr, ref vr, lo, hi, op);
             for (; i < hi; i++)
             {
                 var (np, nm, nv) = op.Apply(Unsafe.Add(ref pr, i), Unsafe.Add(ref gr, i), Unsafe.Add(ref mr, i), Unsafe.Add(ref vr, i));
                 Unsafe.Add(ref mr, i) = nm; Unsafe.Add(ref vr, i) = nv; Unsafe.Add(ref pr, i) = np;
             }
         });
+    }
+
+    /// <summary>The update over [lo, hi) in whole vectors; returns where the tail starts.</summary>
+    private static int UpdateRun<TOp, TS, TV>(ref float p, ref float g, ref float m, ref float v, int lo, int hi, TOp op)
+        where TOp : struct, IUpdateOp where TS : struct, ISimd<TV> where TV : struct
+    {
+        int i = lo, n = TS.Count;
+        for (; i <= hi - n; i += n)
+        {
+            nuint k = (nuint)i;
+            var (np, nm, nv) = TS.Update(op, TS.Load(ref p, k), TS.Load(ref g, k), TS.Load(ref m, k), TS.Load(ref v, k));
+            TS.Store(nm, ref m, k); TS.Store(nv, ref v, k); TS.Store(np, ref p, k);
+        }
+        return i;
     }
 }

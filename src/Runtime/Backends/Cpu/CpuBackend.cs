@@ -7,8 +7,8 @@ using DeepSharp.Ops;
 namespace DeepSharp.Backends.Cpu;
 
 /// <summary>
-/// The managed host backend: Vector256 loops over the same op structs the ILGPU kernels use, split over cores for large
-/// tensors, and a packed SIMD GEMM. This — not ILGPU's thread-per-lane CPU simulator — is what <c>Device.Cpu</c> runs.
+/// The managed host backend: SIMD loops (Vector256, or Vector128 where 256-bit vectors are not accelerated) over the same
+/// op structs the ILGPU kernels use, split over cores for large tensors, and a packed SIMD GEMM. This — not ILGPU's thread-per-lane CPU simulator — is what <c>Device.Cpu</c> runs.
 /// </summary>
 internal sealed partial class CpuBackend : IBackend
 {
@@ -65,74 +65,96 @@ internal sealed partial class CpuBackend : IBackend
         }
     }
 
-    // The inner loops index through refs without bounds checks: offsets come from validated layouts.
+    // The inner loops index through refs without bounds checks: offsets come from validated layouts. Dense runs go through
+    // the width-generic loops below, compiled once for Vector256 and once for Vector128 (see CpuBackend.Vectors.cs).
     public void Unary<TOp>(Storage x, Storage y, StridedMap map, int count, TOp op) where TOp : struct, IUnaryOp
     {
         var xs = E(x); var ys = E(y);
+        bool wide = Wide;
         Segments(map, count, 2, (i, len, a, o, _) =>
         {
             ref float xr = ref xs.Ref, yr = ref ys.Ref;
             var (sa, so, _) = map.InnerStrides;
             int k = 0;
-            if (sa == 1 && so == 1 && len >= StreamMin && Avx.IsSupported)
+            if (sa == 1 && so == 1 && len >= StreamMin && wide && Avx.IsSupported)
             {
                 StreamUnary(ref Unsafe.Add(ref xr, a), ref Unsafe.Add(ref yr, o), len, op);
                 return;
             }
-            if (sa == 1 && so == 1)
-            {
-                // Four vectors per step keep several loads in flight.
-                for (; k <= len - 32; k += 32)
-                {
-                    nuint s = (nuint)(a + k), d = (nuint)(o + k);
-                    var v0 = Vector256.LoadUnsafe(ref xr, s); var v1 = Vector256.LoadUnsafe(ref xr, s + 8);
-                    var v2 = Vector256.LoadUnsafe(ref xr, s + 16); var v3 = Vector256.LoadUnsafe(ref xr, s + 24);
-                    op.Apply(v0).StoreUnsafe(ref yr, d); op.Apply(v1).StoreUnsafe(ref yr, d + 8);
-                    op.Apply(v2).StoreUnsafe(ref yr, d + 16); op.Apply(v3).StoreUnsafe(ref yr, d + 24);
-                }
-                for (; k <= len - 8; k += 8)
-                    op.Apply(Vector256.LoadUnsafe(ref xr, (nuint)(a + k))).StoreUnsafe(ref yr, (nuint)(o + k));
-            }
+            if (sa == 1 && so == 1 && len >= 8)
+                k = wide ? DenseUnary<TOp, Simd256, Vector256<float>>(ref Unsafe.Add(ref xr, a), ref Unsafe.Add(ref yr, o), len, op)
+                    : DenseUnary<TOp, Simd128, Vector128<float>>(ref Unsafe.Add(ref xr, a), ref Unsafe.Add(ref yr, o), len, op);
             for (; k < len; k++) Unsafe.Add(ref yr, o + k * so) = op.Apply(Unsafe.Add(ref xr, a + k * sa));
         });
+    }
+
+    /// <summary>y[0..) = op(x[0..)) in whole vectors, four per step (several loads in flight); returns where the tail
+    /// starts.</summary>
+    private static int DenseUnary<TOp, TS, TV>(ref float x, ref float y, int len, TOp op)
+        where TOp : struct, IUnaryOp where TS : struct, ISimd<TV> where TV : struct
+    {
+        int n = TS.Count, k = 0;
+        for (; k <= len - 4 * n; k += 4 * n)
+        {
+            nuint s = (nuint)k, u = (nuint)n;
+            var v0 = TS.Load(ref x, s); var v1 = TS.Load(ref x, s + u);
+            var v2 = TS.Load(ref x, s + 2 * u); var v3 = TS.Load(ref x, s + 3 * u);
+            TS.Store(TS.Unary(op, v0), ref y, s); TS.Store(TS.Unary(op, v1), ref y, s + u);
+            TS.Store(TS.Unary(op, v2), ref y, s + 2 * u); TS.Store(TS.Unary(op, v3), ref y, s + 3 * u);
+        }
+        for (; k <= len - n; k += n) TS.Store(TS.Unary(op, TS.Load(ref x, (nuint)k)), ref y, (nuint)k);
+        return k;
     }
 
     public void Binary<TOp>(Storage a, Storage b, Storage y, StridedMap map, int count, TOp op) where TOp : struct, IBinaryOp
     {
         var xa = E(a); var xb = E(b); var ys = E(y);
+        bool wide = Wide;
         Segments(map, count, 2, (i, len, oa, ob, o) =>
         {
             ref float ar = ref xa.Ref, br = ref xb.Ref;
             ref float yr = ref ys.Ref;
             var (sa, sb, so) = map.InnerStrides;
             int k = 0;
-            if (sa == 1 && sb == 1 && so == 1 && len >= StreamMin && Avx.IsSupported)
+            if (sa == 1 && sb == 1 && so == 1 && len >= StreamMin && wide && Avx.IsSupported)
             {
                 StreamBinary(ref Unsafe.Add(ref ar, oa), ref Unsafe.Add(ref br, ob), ref Unsafe.Add(ref yr, o), len, op);
                 return;
             }
+            // Dense or broadcast-scalar inner runs: one of 1/1, 1/0, 0/1 (0/0 is a scalar splat).
             if ((sa | sb) is 0 or 1 && so == 1 && len >= 8)
             {
-                // Dense or broadcast-scalar inner runs: one of 1/1, 1/0, 0/1 (0/0 is a scalar splat).
-                var va = Vector256.Create(Unsafe.Add(ref ar, oa)); var vb = Vector256.Create(Unsafe.Add(ref br, ob));
-                if (sa == 1 && sb == 1)
-                    for (; k <= len - 16; k += 16)
-                    {
-                        nuint pa = (nuint)(oa + k), pb = (nuint)(ob + k), d = (nuint)(o + k);
-                        var a0 = Vector256.LoadUnsafe(ref ar, pa); var a1 = Vector256.LoadUnsafe(ref ar, pa + 8);
-                        var b0 = Vector256.LoadUnsafe(ref br, pb); var b1 = Vector256.LoadUnsafe(ref br, pb + 8);
-                        op.Apply(a0, b0).StoreUnsafe(ref yr, d); op.Apply(a1, b1).StoreUnsafe(ref yr, d + 8);
-                    }
-                for (; k <= len - 8; k += 8)
-                {
-                    if (sa == 1) va = Vector256.LoadUnsafe(ref ar, (nuint)(oa + k));
-                    if (sb == 1) vb = Vector256.LoadUnsafe(ref br, (nuint)(ob + k));
-                    op.Apply(va, vb).StoreUnsafe(ref yr, (nuint)(o + k));
-                }
+                ref float a0 = ref Unsafe.Add(ref ar, oa), b0 = ref Unsafe.Add(ref br, ob), y0 = ref Unsafe.Add(ref yr, o);
+                k = wide ? DenseBinary<TOp, Simd256, Vector256<float>>(ref a0, sa, ref b0, sb, ref y0, len, op)
+                    : DenseBinary<TOp, Simd128, Vector128<float>>(ref a0, sa, ref b0, sb, ref y0, len, op);
             }
             for (; k < len; k++)
                 Unsafe.Add(ref yr, o + k * so) = op.Apply(Unsafe.Add(ref ar, oa + k * sa), Unsafe.Add(ref br, ob + k * sb));
         });
+    }
+
+    /// <summary>y[0..) = op(a, b) in whole vectors, where each of a and b is a dense run (stride 1) or one broadcast value
+    /// (stride 0); returns where the tail starts.</summary>
+    private static int DenseBinary<TOp, TS, TV>(ref float a, int sa, ref float b, int sb, ref float y, int len, TOp op)
+        where TOp : struct, IBinaryOp where TS : struct, ISimd<TV> where TV : struct
+    {
+        int n = TS.Count, k = 0;
+        var va = TS.Splat(a); var vb = TS.Splat(b);
+        if (sa == 1 && sb == 1)
+            for (; k <= len - 2 * n; k += 2 * n)
+            {
+                nuint p = (nuint)k, u = (nuint)n;
+                var a0 = TS.Load(ref a, p); var a1 = TS.Load(ref a, p + u);
+                var b0 = TS.Load(ref b, p); var b1 = TS.Load(ref b, p + u);
+                TS.Store(TS.Binary(op, a0, b0), ref y, p); TS.Store(TS.Binary(op, a1, b1), ref y, p + u);
+            }
+        for (; k <= len - n; k += n)
+        {
+            if (sa == 1) va = TS.Load(ref a, (nuint)k);
+            if (sb == 1) vb = TS.Load(ref b, (nuint)k);
+            TS.Store(TS.Binary(op, va, vb), ref y, (nuint)k);
+        }
+        return k;
     }
 
     /// <summary>Runs at least this long (2 MB of floats, past the caches) write with non-temporal stores.</summary>

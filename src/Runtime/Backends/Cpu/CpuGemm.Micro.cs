@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using H = System.Runtime.Intrinsics.Vector128<float>;
 using V = System.Runtime.Intrinsics.Vector256<float>;
 using W = System.Runtime.Intrinsics.Vector512<float>;
 
@@ -37,6 +38,42 @@ internal sealed partial class CpuBackend
         Vector256.Store(c20, t + 32); Vector256.Store(c21, t + 40); Vector256.Store(c30, t + 48); Vector256.Store(c31, t + 56);
         Vector256.Store(c40, t + 64); Vector256.Store(c41, t + 72); Vector256.Store(c50, t + 80); Vector256.Store(c51, t + 88);
         Epilogue(t, NR, c, ldc, mr, nr, accumulate);
+    }
+
+    /// <summary>6×16 on Vector128 (w = 16, the same panels as <see cref="Micro"/>): twenty-four accumulators, four B vectors
+    /// and a broadcast, 29 of Arm64's 32 registers. Each C entry is the same chain of fused multiply-adds as in
+    /// <see cref="Micro"/>, so both give the same bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // SIMD loops: tier-0 code runs them several times slower
+    private static unsafe void Micro128(int kc, float* a, float* b, float* c, int ldc, int mr, int nr, bool accumulate, float* t)
+    {
+        H c00 = default, c01 = default, c02 = default, c03 = default, c10 = default, c11 = default, c12 = default, c13 = default;
+        H c20 = default, c21 = default, c22 = default, c23 = default, c30 = default, c31 = default, c32 = default, c33 = default;
+        H c40 = default, c41 = default, c42 = default, c43 = default, c50 = default, c51 = default, c52 = default, c53 = default;
+        for (int p = 0; p < kc; p++, a += MR, b += NR)
+        {
+            H b0 = Vector128.Load(b), b1 = Vector128.Load(b + 4), b2 = Vector128.Load(b + 8), b3 = Vector128.Load(b + 12);
+            H x = Vector128.Create(a[0]);
+            c00 = Simd128.Fma(x, b0, c00); c01 = Simd128.Fma(x, b1, c01); c02 = Simd128.Fma(x, b2, c02); c03 = Simd128.Fma(x, b3, c03);
+            x = Vector128.Create(a[1]);
+            c10 = Simd128.Fma(x, b0, c10); c11 = Simd128.Fma(x, b1, c11); c12 = Simd128.Fma(x, b2, c12); c13 = Simd128.Fma(x, b3, c13);
+            x = Vector128.Create(a[2]);
+            c20 = Simd128.Fma(x, b0, c20); c21 = Simd128.Fma(x, b1, c21); c22 = Simd128.Fma(x, b2, c22); c23 = Simd128.Fma(x, b3, c23);
+            x = Vector128.Create(a[3]);
+            c30 = Simd128.Fma(x, b0, c30); c31 = Simd128.Fma(x, b1, c31); c32 = Simd128.Fma(x, b2, c32); c33 = Simd128.Fma(x, b3, c33);
+            x = Vector128.Create(a[4]);
+            c40 = Simd128.Fma(x, b0, c40); c41 = Simd128.Fma(x, b1, c41); c42 = Simd128.Fma(x, b2, c42); c43 = Simd128.Fma(x, b3, c43);
+            x = Vector128.Create(a[5]);
+            c50 = Simd128.Fma(x, b0, c50); c51 = Simd128.Fma(x, b1, c51); c52 = Simd128.Fma(x, b2, c52); c53 = Simd128.Fma(x, b3, c53);
+        }
+        Row128(t, c00, c01, c02, c03); Row128(t + 16, c10, c11, c12, c13); Row128(t + 32, c20, c21, c22, c23);
+        Row128(t + 48, c30, c31, c32, c33); Row128(t + 64, c40, c41, c42, c43); Row128(t + 80, c50, c51, c52, c53);
+        Epilogue(t, NR, c, ldc, mr, nr, accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Row128(float* t, H v0, H v1, H v2, H v3)
+    {
+        Vector128.Store(v0, t); Vector128.Store(v1, t + 4); Vector128.Store(v2, t + 8); Vector128.Store(v3, t + 12);
     }
 
     /// <summary>8×32 on Vector512 (w = 32): sixteen accumulators, two B vectors and a broadcast of the 32 registers.</summary>
@@ -91,11 +128,18 @@ internal sealed partial class CpuBackend
         {
             float* crow = c + (long)r * ldc, trow = t + r * w;
             int j = 0;
-            for (; j <= nr - 8; j += 8)
+            if (Wide)
+                for (; j <= nr - 8; j += 8)
+                {
+                    V v = Vector256.Load(trow + j);
+                    if (accumulate) v += Vector256.Load(crow + j);
+                    Vector256.Store(v, crow + j);
+                }
+            for (; j <= nr - 4; j += 4)
             {
-                V v = Vector256.Load(trow + j);
-                if (accumulate) v += Vector256.Load(crow + j);
-                Vector256.Store(v, crow + j);
+                H v = Vector128.Load(trow + j);
+                if (accumulate) v += Vector128.Load(crow + j);
+                Vector128.Store(v, crow + j);
             }
             for (; j < nr; j++) crow[j] = accumulate ? crow[j] + trow[j] : trow[j];
         }
@@ -146,6 +190,34 @@ internal sealed partial class CpuBackend
         r1[0] = Vector512.Sum(s10); r1[1] = Vector512.Sum(s11); r1[2] = Vector512.Sum(s12);
         r2[0] = Vector512.Sum(s20); r2[1] = Vector512.Sum(s21); r2[2] = Vector512.Sum(s22);
         r3[0] = Vector512.Sum(s30); r3[1] = Vector512.Sum(s31); r3[2] = Vector512.Sum(s32);
+        AddTail4x3(a, lda, b, ldb, p, k, c, ldc);
+    }
+
+    /// <summary><see cref="Dot4x3"/> on Vector128.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // SIMD loops: tier-0 code runs them several times slower
+    private static unsafe void Dot4x3H(float* a, int lda, float* b, int ldb, int k, float* c, int ldc)
+    {
+        H s00 = default, s01 = default, s02 = default, s10 = default, s11 = default, s12 = default;
+        H s20 = default, s21 = default, s22 = default, s30 = default, s31 = default, s32 = default;
+        float* a1 = a + lda, a2 = a1 + lda, a3 = a2 + lda, b1 = b + ldb, b2 = b1 + ldb;
+        int p = 0;
+        for (; p <= k - 4; p += 4)
+        {
+            H y0 = Vector128.Load(b + p), y1 = Vector128.Load(b1 + p), y2 = Vector128.Load(b2 + p);
+            H x = Vector128.Load(a + p);
+            s00 = Simd128.Fma(x, y0, s00); s01 = Simd128.Fma(x, y1, s01); s02 = Simd128.Fma(x, y2, s02);
+            x = Vector128.Load(a1 + p);
+            s10 = Simd128.Fma(x, y0, s10); s11 = Simd128.Fma(x, y1, s11); s12 = Simd128.Fma(x, y2, s12);
+            x = Vector128.Load(a2 + p);
+            s20 = Simd128.Fma(x, y0, s20); s21 = Simd128.Fma(x, y1, s21); s22 = Simd128.Fma(x, y2, s22);
+            x = Vector128.Load(a3 + p);
+            s30 = Simd128.Fma(x, y0, s30); s31 = Simd128.Fma(x, y1, s31); s32 = Simd128.Fma(x, y2, s32);
+        }
+        float* r0 = c, r1 = c + ldc, r2 = r1 + ldc, r3 = r2 + ldc;
+        r0[0] = Vector128.Sum(s00); r0[1] = Vector128.Sum(s01); r0[2] = Vector128.Sum(s02);
+        r1[0] = Vector128.Sum(s10); r1[1] = Vector128.Sum(s11); r1[2] = Vector128.Sum(s12);
+        r2[0] = Vector128.Sum(s20); r2[1] = Vector128.Sum(s21); r2[2] = Vector128.Sum(s22);
+        r3[0] = Vector128.Sum(s30); r3[1] = Vector128.Sum(s31); r3[2] = Vector128.Sum(s32);
         AddTail4x3(a, lda, b, ldb, p, k, c, ldc);
     }
 

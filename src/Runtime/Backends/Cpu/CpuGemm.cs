@@ -2,13 +2,15 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using H = System.Runtime.Intrinsics.Vector128<float>;
 using V = System.Runtime.Intrinsics.Vector256<float>;
 
 namespace DeepSharp.Backends.Cpu;
 
 /// <summary>
 /// Packed, cache-blocked SIMD GEMM (the BLIS scheme: pack a KC×N slab of B into 16- or 32-wide panels and an MC×KC block
-/// of A into 6- or 8-tall panels, then a 6×16 (Vector256) or 8×32 (Vector512) register-blocked FMA micro-kernel). Strided A and
+/// of A into 6- or 8-tall panels, then a 6×16 (Vector256 or Vector128) or 8×32 (Vector512) register-blocked FMA
+/// micro-kernel). Strided A and
 /// B (transposed views) are handled by the packing, so they cost no extra copy.
 /// </summary>
 internal sealed partial class CpuBackend
@@ -18,8 +20,8 @@ internal sealed partial class CpuBackend
     private const int MR = 6, MR512 = 8, NR = 16, KC = 256, MC = 96;
 
     /// <summary>The blocked GEMM's micro-kernel: 8×32 on Vector512 where the CPU runs it natively (this machine's AVX-512
-    /// FMA rate is twice its AVX2 rate), else 6×16 on Vector256. Tests switch it to check both.</summary>
-    internal static bool UseVector512 { get; set; } = Vector512.IsHardwareAccelerated;
+    /// FMA rate is twice its AVX2 rate), else 6×16 on Vector256 or Vector128 (<see cref="VectorBits"/>).</summary>
+    private static bool UseVector512 => VectorBits >= 512;
 
     public unsafe void MatMul(Storage a, Storage b, Storage c, GemmArgs g, Storage? bias = null)
     {
@@ -55,9 +57,10 @@ internal sealed partial class CpuBackend
             float* row = c + (long)r * g.N;
             if (g.Bias == BiasMode.PerColumn) { AddInto(row, bias, g.N); continue; }
             float v = bias[r];
-            var rb = Vector256.Create(v);
             int j = 0;
-            for (; j <= g.N - 8; j += 8) Vector256.Store(Vector256.Load(row + j) + rb, row + j);
+            if (Wide)
+                for (var rb = Vector256.Create(v); j <= g.N - 8; j += 8) Vector256.Store(Vector256.Load(row + j) + rb, row + j);
+            for (var rh = Vector128.Create(v); j <= g.N - 4; j += 4) Vector128.Store(Vector128.Load(row + j) + rh, row + j);
             for (; j < g.N; j++) row[j] += v;
         }
     }
@@ -67,7 +70,9 @@ internal sealed partial class CpuBackend
     private static unsafe void AddInto(float* dst, float* src, int n)
     {
         int j = 0;
-        for (; j <= n - 8; j += 8) Vector256.Store(Vector256.Load(dst + j) + Vector256.Load(src + j), dst + j);
+        if (Wide)
+            for (; j <= n - 8; j += 8) Vector256.Store(Vector256.Load(dst + j) + Vector256.Load(src + j), dst + j);
+        for (; j <= n - 4; j += 4) Vector128.Store(Vector128.Load(dst + j) + Vector128.Load(src + j), dst + j);
         for (; j < n; j++) dst[j] += src[j];
     }
 
@@ -85,6 +90,7 @@ internal sealed partial class CpuBackend
     private static unsafe void SmallGemm(GemmArgs g, Operands op)
     {
         float* a = (float*)op.A, b = (float*)op.B, c = (float*)op.C;
+        bool wide = Wide;
         if (g.ColA == 1 && g.RowB == 1 && g.K >= 8)
         {
             // B is a transposed view (a dense layer's Wᵀ): every C entry is a dot product of two contiguous runs.
@@ -102,9 +108,12 @@ internal sealed partial class CpuBackend
                 float av = a[i * g.RowA + p * g.ColA];
                 float* brow = b + (long)p * g.RowB;
                 int j = 0;
-                if (g.ColB == 1)
+                if (g.ColB == 1 && wide)
                     for (; j <= g.N - 8; j += 8)
                         Vector256.Store(Fma3(Vector256.Create(av), Vector256.Load(brow + j), Vector256.Load(crow + j)), crow + j);
+                if (g.ColB == 1)
+                    for (; j <= g.N - 4; j += 4)
+                        Vector128.Store(Simd128.Fma(Vector128.Create(av), Vector128.Load(brow + j), Vector128.Load(crow + j)), crow + j);
                 for (; j < g.N; j++) crow[j] += av * brow[j * g.ColB];
             }
         }
@@ -117,7 +126,7 @@ internal sealed partial class CpuBackend
     private static unsafe void DotGemm(GemmArgs g, Operands op, bool split)
     {
         int blocks = (g.M + 3) / 4;
-        bool wide = UseVector512;
+        int bits = VectorBits;
         Action<int, int> rows = (lo, hi) =>
         {
             float* a = (float*)op.A, b = (float*)op.B, c = (float*)op.C;
@@ -129,8 +138,9 @@ internal sealed partial class CpuBackend
                     for (; j + 3 <= g.N; j += 3)
                     {
                         float* ai = a + (long)i * g.RowA, bj = b + (long)j * g.ColB, cij = c + (long)i * g.N + j;
-                        if (wide) Dot4x3W(ai, g.RowA, bj, g.ColB, g.K, cij, g.N);
-                        else Dot4x3(ai, g.RowA, bj, g.ColB, g.K, cij, g.N);
+                        if (bits >= 512) Dot4x3W(ai, g.RowA, bj, g.ColB, g.K, cij, g.N);
+                        else if (bits >= 256) Dot4x3(ai, g.RowA, bj, g.ColB, g.K, cij, g.N);
+                        else Dot4x3H(ai, g.RowA, bj, g.ColB, g.K, cij, g.N);
                     }
                 if (i + 4 > g.M) j = 0;                                   // a last block of fewer than four rows: dots only
                 for (int r = i; r < Math.Min(i + 4, g.M); r++)
@@ -166,23 +176,38 @@ internal sealed partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // SIMD loops: tier-0 code runs them several times slower
     private static unsafe float Dot(float* x, float* y, int n)
     {
-        var s0 = Vector256<float>.Zero; var s1 = Vector256<float>.Zero;
         int p = 0;
-        for (; p <= n - 16; p += 16)
+        float sum;
+        if (Wide)
         {
-            s0 = Fma3(Vector256.Load(x + p), Vector256.Load(y + p), s0);
-            s1 = Fma3(Vector256.Load(x + p + 8), Vector256.Load(y + p + 8), s1);
+            var s0 = Vector256<float>.Zero; var s1 = Vector256<float>.Zero;
+            for (; p <= n - 16; p += 16)
+            {
+                s0 = Fma3(Vector256.Load(x + p), Vector256.Load(y + p), s0);
+                s1 = Fma3(Vector256.Load(x + p + 8), Vector256.Load(y + p + 8), s1);
+            }
+            if (p <= n - 8) { s0 = Fma3(Vector256.Load(x + p), Vector256.Load(y + p), s0); p += 8; }
+            sum = Vector256.Sum(s0 + s1);
         }
-        if (p <= n - 8) { s0 = Fma3(Vector256.Load(x + p), Vector256.Load(y + p), s0); p += 8; }
-        float sum = Vector256.Sum(s0 + s1);
+        else
+        {
+            var s0 = H.Zero; var s1 = H.Zero;
+            for (; p <= n - 8; p += 8)
+            {
+                s0 = Simd128.Fma(Vector128.Load(x + p), Vector128.Load(y + p), s0);
+                s1 = Simd128.Fma(Vector128.Load(x + p + 4), Vector128.Load(y + p + 4), s1);
+            }
+            if (p <= n - 4) { s0 = Simd128.Fma(Vector128.Load(x + p), Vector128.Load(y + p), s0); p += 4; }
+            sum = Vector128.Sum(s0 + s1);
+        }
         for (; p < n; p++) sum += x[p] * y[p];
         return sum;
     }
 
     private static unsafe void BlockedGemm(GemmArgs g, Operands op, bool split)
     {
-        bool wide = UseVector512;
-        int w = wide ? 2 * NR : NR; // panel width: 16 floats (two Vector256) or 32 (two Vector512)
+        bool wide = UseVector512, narrow = !Wide;
+        int w = wide ? 2 * NR : NR; // panel width: 16 floats (two Vector256 or four Vector128) or 32 (two Vector512)
         int nPanels = (g.N + w - 1) / w;
         int mBlocks = (g.M + MC - 1) / MC;
         int mrTile = wide ? MR512 : MR;
@@ -217,8 +242,10 @@ internal sealed partial class CpuBackend
                             {
                                 int mr = Math.Min(mrTile, mc - ir), nr = Math.Min(w, g.N - jp * w);
                                 float* cTile = (float*)op.C + (long)(i0 + ir) * g.N + jp * w;
-                                if (wide) Micro512(kc, ap + ir * kc, bp + jp * w * kc, cTile, g.N, mr, nr, accumulate, tile);
-                                else Micro(kc, ap + ir * kc, bp + jp * w * kc, cTile, g.N, mr, nr, accumulate, tile);
+                                float* aPanel = ap + ir * kc, bPanel = bp + jp * w * kc;
+                                if (wide) Micro512(kc, aPanel, bPanel, cTile, g.N, mr, nr, accumulate, tile);
+                                else if (narrow) Micro128(kc, aPanel, bPanel, cTile, g.N, mr, nr, accumulate, tile);
+                                else Micro(kc, aPanel, bPanel, cTile, g.N, mr, nr, accumulate, tile);
                             }
                     }
                     ArrayPool<float>.Shared.Return(aPack);
@@ -249,12 +276,15 @@ internal sealed partial class CpuBackend
                     Vector512.Store(Vector512.Load(src), d);
                     Vector512.Store(Vector512.Load(src + 16), d + 16);
                 }
-            else
+            else if (Wide)
                 for (int jp = 0; jp < full; jp++, src += w, d += w * kc)
                 {
                     Vector256.Store(Vector256.Load(src), d);
                     Vector256.Store(Vector256.Load(src + 8), d + 8);
                 }
+            else
+                for (int jp = 0; jp < full; jp++, src += w, d += w * kc)
+                    new ReadOnlySpan<float>(src, w).CopyTo(new Span<float>(d, w));
         }
         for (int jp = full; jp < nPanels; jp++)
         {

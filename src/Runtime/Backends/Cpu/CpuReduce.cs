@@ -44,15 +44,33 @@ internal sealed partial class CpuBackend
         float acc = op.Identity;
         if (row.Length >= 16)
         {
-            // Two accumulators hide the add latency; lanes are folded at the end (pairwise-ish, better than serial).
-            var v0 = Vector256.Create(op.Identity); var v1 = v0;
-            for (; k <= row.Length - 16; k += 16)
+            // Two 8-lane accumulators hide the add latency; lanes are folded at the end (pairwise-ish, better than serial).
+            // Without 256-bit vectors each accumulator is two Vector128 halves combined the same way: the same bits.
+            if (Wide)
             {
-                v0 = op.Combine(v0, Vector256.Create(row.Slice(k, 8)));
-                v1 = op.Combine(v1, Vector256.Create(row.Slice(k + 8, 8)));
+                var v0 = Vector256.Create(op.Identity); var v1 = v0;
+                for (; k <= row.Length - 16; k += 16)
+                {
+                    v0 = op.Combine(v0, Vector256.Create(row.Slice(k, 8)));
+                    v1 = op.Combine(v1, Vector256.Create(row.Slice(k + 8, 8)));
+                }
+                v0 = op.Combine(v0, v1);
+                for (int l = 0; l < 8; l++) acc = op.Combine(acc, v0.GetElement(l));
             }
-            v0 = op.Combine(v0, v1);
-            for (int l = 0; l < 8; l++) acc = op.Combine(acc, v0.GetElement(l));
+            else
+            {
+                var lo0 = Vector128.Create(op.Identity); var hi0 = lo0; var lo1 = lo0; var hi1 = lo0;
+                for (; k <= row.Length - 16; k += 16)
+                {
+                    lo0 = op.Combine(lo0, Vector128.Create(row.Slice(k, 4)));
+                    hi0 = op.Combine(hi0, Vector128.Create(row.Slice(k + 4, 4)));
+                    lo1 = op.Combine(lo1, Vector128.Create(row.Slice(k + 8, 4)));
+                    hi1 = op.Combine(hi1, Vector128.Create(row.Slice(k + 12, 4)));
+                }
+                lo0 = op.Combine(lo0, lo1); hi0 = op.Combine(hi0, hi1);
+                for (int l = 0; l < 4; l++) acc = op.Combine(acc, lo0.GetElement(l));
+                for (int l = 0; l < 4; l++) acc = op.Combine(acc, hi0.GetElement(l));
+            }
         }
         for (; k < row.Length; k++) acc = op.Combine(acc, row[k]);
         return acc;
@@ -62,8 +80,12 @@ internal sealed partial class CpuBackend
     {
         var op = default(TOp);
         int k = 0;
-        for (; k <= acc.Length - 8; k += 8)
-            op.Combine(Vector256.Create<float>(acc.Slice(k, 8)), Vector256.Create(x.Slice(k, 8))).CopyTo(acc.Slice(k, 8));
+        if (Wide)
+            for (; k <= acc.Length - 8; k += 8)
+                op.Combine(Vector256.Create<float>(acc.Slice(k, 8)), Vector256.Create(x.Slice(k, 8))).CopyTo(acc.Slice(k, 8));
+        else
+            for (; k <= acc.Length - 4; k += 4)
+                op.Combine(Vector128.Create<float>(acc.Slice(k, 4)), Vector128.Create(x.Slice(k, 4))).CopyTo(acc.Slice(k, 4));
         for (; k < acc.Length; k++) acc[k] = op.Combine(acc[k], x[k]);
     }
 
