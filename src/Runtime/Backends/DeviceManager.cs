@@ -121,7 +121,8 @@ internal static class DeviceManager
         var list = new List<DeviceInfo>
         {
             new(Device.Cpu, RuntimeInformation.ProcessArchitecture + " host", GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, null,
-                $"managed SIMD backend, {Environment.ProcessorCount} cores, AVX2={System.Runtime.Intrinsics.X86.Avx2.IsSupported}, FMA={System.Runtime.Intrinsics.X86.Fma.IsSupported}"),
+                $"managed SIMD backend, {Cpu.CpuBackend.VectorBits}-bit vectors, {Environment.ProcessorCount} cores, "
+                + $"AVX2={System.Runtime.Intrinsics.X86.Avx2.IsSupported}, FMA={System.Runtime.Intrinsics.X86.Fma.IsSupported}"),
         };
         foreach (var (dev, d) in _state.Value.Devices)
         {
