@@ -1,15 +1,25 @@
 // A small benchmark harness: medians of repeated runs, printed next to a peer measured in the same process.
-// Usage: dotnet run -c Release --project benchmarks/Runtime.Bench [cpu|gpu|all|mlp|io|peer [text]|coldstart <device>|ptx <dir>|gemm <device> [n ...]]
+// Usage: dotnet run -c Release --project benchmarks/Runtime.Bench
+//   [mlp|io|gpu [device]|all|gemm <device> [n ...]|ptx <dir>|peer [text]|coldstart <device>] (all: mlp, io and gpu).
+// Micro-benchmarks of the CPU kernels (GEMM, elementwise, reductions, conv, Adam; against TensorPrimitives, with memory
+// diagnostics) are in benchmarks/Micro (BenchmarkDotNet).
 using System.Diagnostics;
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using DeepSharp;
 using DeepSharp.Backends;
 using DeepSharp.Backends.Cpu;
 using static Harness;
 
-string what = args.Length > 0 ? args[0] : "cpu";
+string[] modes = ["mlp", "io", "gpu", "all", "gemm", "ptx", "peer", "coldstart"];
+string what = args.Length > 0 ? args[0] : "";
+if (!modes.Contains(what))
+{
+    Console.Error.WriteLine("Usage: dotnet run -c Release --project benchmarks/Runtime.Bench " +
+        "[mlp|io|gpu [device]|all|gemm <device> [n ...]|ptx <dir>|peer [text]|coldstart <device>]\n" +
+        "CPU kernel micro-benchmarks (against TensorPrimitives, with allocations per op): " +
+        "dotnet run -c Release --project benchmarks/Micro -- --filter '*' (see benchmarks/NOTES.md).");
+    return 2;
+}
 Console.WriteLine($"DeepSharp runtime benchmarks — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
-if (what is "cpu" or "all") { CpuGemm(); CpuElementwise(); }
 if (what is "mlp" or "all") { Mlp(Device.Cpu, threads: Environment.ProcessorCount); Mlp(Device.Cpu, threads: 1); BlockMlpCpu(); }
 if (what is "io" or "all") Io();
 if (what is "gpu" or "all") Gpu(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu());
@@ -18,50 +28,6 @@ if (what is "ptx") PtxDump.Run(args.Length > 1 ? args[1] : "ptx");
 if (what is "peer") Peer.Run(args.Length > 1 ? args[1] : null);
 if (what is "coldstart") ColdStart(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu());
 return 0;
-
-static void CpuGemm()
-{
-    Console.WriteLine("\n## CPU GEMM (fp32, C = A·B, square n), GFLOP/s — median of runs");
-    Console.WriteLine($"| n | 1 thread | all threads | 1 thread, 6×16 Vector256 kernel (default: {(CpuBackend.VectorBits >= 512 ? "8×32 Vector512" : "the same")}) |");
-    Console.WriteLine("|---|---|---|---|");
-    foreach (int n in new[] { 256, 512, 1024 })
-    {
-        var a = Tensor.Rand([n, n]); var b = Tensor.Rand([n, n]);
-        double flops = 2.0 * n * n * n;
-        double Gflops(int threads)
-        {
-            CpuParallel.Threads = threads;
-            try { return flops / Median(n <= 512 ? 15 : 5, () => Tensor.MatMul(a, b).Dispose()) / 1e9; }
-            finally { CpuParallel.Threads = Environment.ProcessorCount; }
-        }
-        double one = Gflops(1), all = Gflops(Environment.ProcessorCount);
-        int wide = CpuBackend.VectorBits;
-        CpuBackend.VectorBits = 256;
-        double narrow = Gflops(1);
-        CpuBackend.VectorBits = wide;
-        Console.WriteLine($"| {n} | {one:F1} | {all:F1} | {narrow:F1} |");
-    }
-}
-
-static void CpuElementwise()
-{
-    Console.WriteLine("\n## CPU elementwise, GB/s moved (read + write) — ours allocates its output, the peer writes into a preallocated one");
-    Console.WriteLine("| op | n | DeepSharp | TensorPrimitives | ratio (ours / peer) |");
-    Console.WriteLine("|---|---|---|---|---|");
-    foreach (int n in new[] { 1 << 16, 1 << 20, 1 << 24 })
-    {
-        var xa = new float[n]; var ya = new float[n]; var dst = new float[n];
-        for (int i = 0; i < n; i++) { xa[i] = i % 7 - 3; ya[i] = i % 5; }
-        var x = Tensor.From(xa); var y = Tensor.From(ya);
-        int reps = n >= 1 << 24 ? 7 : 51;
-        Row("relu", n, 8.0 * n, Median(reps, () => x.Relu().Dispose()), Median(reps, () => TensorPrimitives.Max(xa, 0f, dst)));
-        Row("add", n, 12.0 * n, Median(reps, () => (x + y).Dispose()), Median(reps, () => TensorPrimitives.Add(xa, ya, dst)));
-        Row("exp", n, 8.0 * n, Median(reps, () => x.Exp().Dispose()), Median(reps, () => TensorPrimitives.Exp(xa, dst)));
-    }
-
-    static void Row(string op, int n, double bytes, double ours, double peer) =>
-        Console.WriteLine($"| {op} | {n:N0} | {bytes / ours / 1e9:F1} | {bytes / peer / 1e9:F1} | {peer / ours:F2} |");
-}
 
 // The chapter's MLP (20-256-10): forward, and one SGD training step (forward, cross-entropy, backward, update); the
 // workloads are OursSide's (Peer.cs), the ones `peer` times against libtorch.
