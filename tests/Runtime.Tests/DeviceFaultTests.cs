@@ -79,8 +79,11 @@ public sealed class DeviceFaultTests : IDisposable
     public void AFaultingKernelOnCudaFailsTheDeviceLoudly()
     {
         TestDevices.Use("cuda:0");
-        var start = new ProcessStartInfo(Environment.ProcessPath!, $"-method {typeof(DeviceFaultTests).FullName}.{nameof(FaultProbe)} -noColor")
-            { RedirectStandardOutput = true, RedirectStandardError = true };
+        string method = $"{typeof(DeviceFaultTests).FullName}.{nameof(FaultProbe)}";
+        var start = new ProcessStartInfo(Environment.ProcessPath!, $"-method {method} -noColor")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true,
+        };
         start.Environment[ProbeVariable] = "1";
         using var child = Process.Start(start)!;
         string output = child.StandardOutput.ReadToEnd() + child.StandardError.ReadToEnd();

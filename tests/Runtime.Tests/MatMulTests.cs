@@ -97,43 +97,43 @@ public class MatMulTests
         // With and without launch bounds (they only change code generation on CUDA), then with cuBLAS allowed again (on
         // CUDA the larger sizes go to cuBLAS, with the bias added by a second launch).
         foreach (var (useBounds, useCuBlas) in ilgpu == null ? [(true, false)] : new[] { (true, false), (false, false), (true, true) })
-        try
-        {
-            if (ilgpu != null) (ilgpu.GemmLaunchBounds, ilgpu.UseCuBlas) = (useBounds, useCuBlas);
-            // The simulator's tiles are 32×32 (k-tile 2); CUDA's 128×128 (k-tile 8) or 64×64 for small grids.
-            (int M, int K, int N)[] sizes = d.Kind == DeviceKind.IlgpuCpu ? [(37, 19, 45), (2, 3, 70)] : [(37, 19, 45), (130, 67, 259), (300, 1000, 9), (2, 20, 256)];
-            int seed = 0;
-            foreach (var (m, k, n) in sizes)
-                foreach (bool ta in new[] { false, true })
-                    foreach (bool tb in new[] { false, true })
-                    {
-                        var xa = Ref.Random(m * k, ++seed); var wa = Ref.Random(n * k, ++seed); var ba = Ref.Random(n, ++seed);
-                        // x [m, k] (or a transposed view of [k, m]); w [n, k] (or a transposed view of [k, n]).
-                        var x = ta ? Tensor.FromArray(Transpose(xa, m, k), [k, m], d).T : Tensor.FromArray(xa, [m, k], d);
-                        var w = tb ? Tensor.FromArray(Transpose(wa, n, k), [k, n], d).T : Tensor.FromArray(wa, [n, k], d);
-                        var bias = Tensor.FromArray(ba, [n], d);
-                        var expected = new double[m * n];
-                        for (int i = 0; i < m; i++)
-                            for (int j = 0; j < n; j++)
-                            {
-                                double acc = 0;
-                                for (int p = 0; p < k; p++) acc += (double)xa[i * k + p] * wa[j * k + p];
-                                expected[i * n + j] = acc;
-                            }
-                        string what = $"{m}x{k}x{n} ta={ta} tb={tb} bounds={useBounds} cublas={useCuBlas}";
-                        Ref.Close(expected, Tensor.MatMul(x, w.T).ToArray<float>(), 1e-4, "matmul " + what);
-                        Ref.Close(expected.Select((v, i) => v + ba[i % n]).ToArray(), Functional.Linear(x, w, bias).ToArray<float>(), 1e-4, "linear " + what);
-                    }
-            // A batched product goes through the same kernel (one launch for the whole batch).
-            var a3 = Ref.Random(3 * 9 * 33, 91); var b3 = Ref.Random(3 * 33 * 40, 92);
-            var y3 = Tensor.MatMul(Tensor.FromArray(a3, [3, 9, 33], d), Tensor.FromArray(b3, [3, 33, 40], d));
-            var r3 = Reference(a3, [3, 9, 33], b3, [3, 33, 40], out _);
-            Ref.Close(r3, y3.ToArray<float>(), 1e-4, "batched");
-        }
-        finally
-        {
-            if (ilgpu != null) (ilgpu.UseCuBlas, ilgpu.GemmLaunchBounds) = (cublas, bounds);
-        }
+            try
+            {
+                if (ilgpu != null) (ilgpu.GemmLaunchBounds, ilgpu.UseCuBlas) = (useBounds, useCuBlas);
+                // The simulator's tiles are 32×32 (k-tile 2); CUDA's 128×128 (k-tile 8) or 64×64 for small grids.
+                (int M, int K, int N)[] sizes = d.Kind == DeviceKind.IlgpuCpu ? [(37, 19, 45), (2, 3, 70)] : [(37, 19, 45), (130, 67, 259), (300, 1000, 9), (2, 20, 256)];
+                int seed = 0;
+                foreach (var (m, k, n) in sizes)
+                    foreach (bool ta in new[] { false, true })
+                        foreach (bool tb in new[] { false, true })
+                        {
+                            var xa = Ref.Random(m * k, ++seed); var wa = Ref.Random(n * k, ++seed); var ba = Ref.Random(n, ++seed);
+                            // x [m, k] (or a transposed view of [k, m]); w [n, k] (or a transposed view of [k, n]).
+                            var x = ta ? Tensor.FromArray(Transpose(xa, m, k), [k, m], d).T : Tensor.FromArray(xa, [m, k], d);
+                            var w = tb ? Tensor.FromArray(Transpose(wa, n, k), [k, n], d).T : Tensor.FromArray(wa, [n, k], d);
+                            var bias = Tensor.FromArray(ba, [n], d);
+                            var expected = new double[m * n];
+                            for (int i = 0; i < m; i++)
+                                for (int j = 0; j < n; j++)
+                                {
+                                    double acc = 0;
+                                    for (int p = 0; p < k; p++) acc += (double)xa[i * k + p] * wa[j * k + p];
+                                    expected[i * n + j] = acc;
+                                }
+                            string what = $"{m}x{k}x{n} ta={ta} tb={tb} bounds={useBounds} cublas={useCuBlas}";
+                            Ref.Close(expected, Tensor.MatMul(x, w.T).ToArray<float>(), 1e-4, "matmul " + what);
+                            Ref.Close(expected.Select((v, i) => v + ba[i % n]).ToArray(), Functional.Linear(x, w, bias).ToArray<float>(), 1e-4, "linear " + what);
+                        }
+                // A batched product goes through the same kernel (one launch for the whole batch).
+                var a3 = Ref.Random(3 * 9 * 33, 91); var b3 = Ref.Random(3 * 33 * 40, 92);
+                var y3 = Tensor.MatMul(Tensor.FromArray(a3, [3, 9, 33], d), Tensor.FromArray(b3, [3, 33, 40], d));
+                var r3 = Reference(a3, [3, 9, 33], b3, [3, 33, 40], out _);
+                Ref.Close(r3, y3.ToArray<float>(), 1e-4, "batched");
+            }
+            finally
+            {
+                if (ilgpu != null) (ilgpu.UseCuBlas, ilgpu.GemmLaunchBounds) = (cublas, bounds);
+            }
 
         static float[] Transpose(float[] v, int rows, int cols)
         {

@@ -136,8 +136,11 @@ public class PtxCompileTests
 
         static string Run(string exe, string args)
         {
-            using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(exe, args)
-                { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            var start = new System.Diagnostics.ProcessStartInfo(exe, args)
+            {
+                RedirectStandardOutput = true, RedirectStandardError = true,
+            };
+            using var process = System.Diagnostics.Process.Start(start)!;
             string output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
             process.WaitForExit();
             Assert.True(process.ExitCode == 0, $"{Path.GetFileName(exe)} {args} failed:\n{output}");
