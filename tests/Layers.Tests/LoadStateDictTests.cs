@@ -111,7 +111,10 @@ public class LoadStateDictTests
         net.Initialize(Init.Constant(1f));
         var state = new Dictionary<string, Tensor> { ["0.weight"] = Tensor.Zeros(2, 3), ["0.bias"] = null! };
         Assert.Contains("0.bias", Assert.Throws<ArgumentException>(() => net.LoadStateDict(state)).Message);
-        var colliding = new Dictionary<string, Tensor> { ["m.0.weight"] = Tensor.Zeros(2, 3), ["0.weight"] = Tensor.Zeros(2, 3), ["0.bias"] = Tensor.Zeros(2) };
+        var colliding = new Dictionary<string, Tensor>
+        {
+            ["m.0.weight"] = Tensor.Zeros(2, 3), ["0.weight"] = Tensor.Zeros(2, 3), ["0.bias"] = Tensor.Zeros(2),
+        };
         Assert.Throws<ArgumentException>(() => net.LoadStateDict(colliding, stripPrefix: "m."));
         Assert.All(net.GetParameter("0.weight").Data.ToArray<float>(), v => Assert.Equal(1f, v));
     }

@@ -25,7 +25,8 @@ public sealed class Tanh : Block
 public sealed class Flatten : Block
 {
     /// <inheritdoc/>
-    protected override Tensor Forward(Tensor x) => x.Rank <= 1 ? x : x.Reshape(x.Size(0), x.Shape[1..].Aggregate(1, (a, b) => a * b)); // explicit: -1 is ambiguous for an empty batch
+    // explicit: -1 is ambiguous for an empty batch
+    protected override Tensor Forward(Tensor x) => x.Rank <= 1 ? x : x.Reshape(x.Size(0), x.Shape[1..].Aggregate(1, (a, b) => a * b));
 }
 
 /// <summary>

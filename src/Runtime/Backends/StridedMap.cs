@@ -69,7 +69,9 @@ internal struct StridedMap
             else { dims.Add(shape[d]); sa.Add(xa); sb.Add(xb); sc.Add(xc); }
         }
         if (dims.Count > MaxRank)
-            throw new NotSupportedException($"This tensor needs {dims.Count} strided dims after merging; at most {MaxRank} are supported. Call Contiguous() on the inputs first.");
+            throw new NotSupportedException(
+                $"This tensor needs {dims.Count} strided dims after merging; at most {MaxRank} are supported. Call Contiguous() on the " +
+                "inputs first.");
         var m = new StridedMap { Rank = dims.Count, OffA = a.Offset, OffB = b?.Offset ?? 0, OffC = c?.Offset ?? 0 };
         Span<int> d8 = stackalloc int[8], a8 = stackalloc int[8], b8 = stackalloc int[8], c8 = stackalloc int[8];
         d8.Fill(1);
