@@ -178,8 +178,8 @@ public abstract partial class Block
     /// <summary>Materialized collections only: enumerating a lazy sequence (a LINQ query, an iterator) could run user code.</summary>
     private static bool IsCollection(Type t) =>
         _isCollection.GetOrAdd(t, static t => t.IsArray || typeof(ICollection).IsAssignableFrom(t) ||
-        t.GetInterfaces().Any(i => i.IsGenericType &&
-            (i.GetGenericTypeDefinition() == typeof(IReadOnlyCollection<>) || i.GetGenericTypeDefinition() == typeof(ICollection<>))));
+            t.GetInterfaces().Any(i => i.IsGenericType &&
+                (i.GetGenericTypeDefinition() == typeof(IReadOnlyCollection<>) || i.GetGenericTypeDefinition() == typeof(ICollection<>))));
 
     private static readonly ConcurrentDictionary<Type, bool> _isCollection = new();
 

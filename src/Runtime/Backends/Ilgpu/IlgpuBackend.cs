@@ -47,8 +47,8 @@ internal sealed partial class IlgpuBackend : IBackend
     public Storage Allocate(DType dtype, int count)
     {
         if (Volatile.Read(ref _fault) is { } f) throw new DeviceFaultException(f, nameof(Allocate));
+        // The pool turns out-of-memory into its own exception.
         try { return new IlgpuStorage(Device, Pool, dtype, count); }
-        // the pool turns out-of-memory into its own exception
         catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(Allocate)); }
     }
 
