@@ -3,7 +3,8 @@
 # libtorch's libLibTorchSharp.so needs libstdc++ with GLIBCXX_3.4.32 (GCC 13+), newer than Debian 12's, and Debian 13's
 # libstdc++ needs glibc 2.38. So this script fetches Debian 13's libc6, libstdc++6 and libgcc-s1 into a cache folder
 # (nothing is installed system-wide) and runs the self-contained bench with that glibc's loader as its interpreter
-# (patchelf on a copy of the app host). Both sides then run on the same glibc. Usage: bash benchmarks/cpu-peer.sh [text: only the rows whose name contains it]
+# (patchelf on a copy of the app host). Both sides then run on the same glibc.
+# Usage: bash benchmarks/cpu-peer.sh [text: only the rows whose name contains it]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache="${DEEPSHARP_PEER_CACHE:-$HOME/.cache/deepsharp-peer}"

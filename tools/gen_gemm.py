@@ -85,7 +85,8 @@ def general(name, staged, doc, specialized=False, unroll=1):
     w = out.append
     w(f"    /// <summary>{doc}</summary>")
     extra = ", SpecializedValue<int> edge" if specialized else ""
-    w(f"    public static void {name}<TTiles>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, GemmArgs g{extra})")
+    w(f"    public static void {name}<TTiles>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, "
+      f"GemmArgs g{extra})")
     w("        where TTiles : struct, IGemmTiles")
     w("    {")
     T = "edge" if specialized else "Group.DimX"
@@ -100,8 +101,10 @@ def general(name, staged, doc, specialized=False, unroll=1):
     w("        bool aRowMajor = g.ColA == 1, bRowMajor = g.ColB == 1;")
     w("        int da = BK * g.ColA, db = BK * g.RowB; // elements from one k-tile to the next")
     for p in range(L):
-        w(f"        StageIndex(tid + {p} * threads, aRowMajor, BK, BM, out int am{p}, out int ak{p}); StageIndex(tid + {p} * threads, !bRowMajor, BK, BM, out int bn{p}, out int bk{p});")
-        w(f"        int ia{p} = baseA + (row0 + am{p}) * g.RowA + ak{p} * g.ColA, ib{p} = baseB + bk{p} * g.RowB + (col0 + bn{p}) * g.ColB;")
+        w(f"        StageIndex(tid + {p} * threads, aRowMajor, BK, BM, out int am{p}, out int ak{p}); "
+          f"StageIndex(tid + {p} * threads, !bRowMajor, BK, BM, out int bn{p}, out int bk{p});")
+        w(f"        int ia{p} = baseA + (row0 + am{p}) * g.RowA + ak{p} * g.ColA, "
+          f"ib{p} = baseB + bk{p} * g.RowB + (col0 + bn{p}) * g.ColB;")
     loads, stores = staging(w, L, "float", "0f", "a", "b", lambda side, at, v: f"shared[{at}] = {v};")
     accumulators(w)
     w("        int aLo = ty, aHi = T + ty, bLo = tx, bHi = T + tx, S4 = S / 4; // Float4 units within a shared row")
@@ -112,7 +115,8 @@ def general(name, staged, doc, specialized=False, unroll=1):
         w(f"{ind}{{")
         for u in range(unroll):
             off = "" if u == 0 else f" + {u} * S4"
-            fma_step(w, ind + "    ", [f"shared4[pa{off} + aLo]", f"shared4[pa{off} + aHi]"], [f"shared4[pb{off} + bLo]", f"shared4[pb{off} + bHi]"])
+            fma_step(w, ind + "    ", [f"shared4[pa{off} + aLo]", f"shared4[pa{off} + aHi]"],
+                     [f"shared4[pb{off} + bLo]", f"shared4[pb{off} + bHi]"])
         w(f"{ind}    pa += {unroll} * S4; pb += {unroll} * S4;")
         w(f"{ind}}}")
 
@@ -133,7 +137,8 @@ def vector(name, bk, doc, threads=128):
     out = []
     w = out.append
     w(f"    /// <summary>{doc}</summary>")
-    w(f"    public static void {name}<TA, TB>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, GemmArgs g)")
+    w(f"    public static void {name}<TA, TB>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, "
+      "GemmArgs g)")
     w("        where TA : struct, IGemmStage where TB : struct, IGemmStage")
     w("    {")
     w(f"        const int BM = 128, BK = {bk}, S = BM + 4, S4 = S / 4, tile = BK * S; // S: padded shared row")
@@ -151,8 +156,10 @@ def vector(name, bk, doc, threads=128):
     w("        TA sa = default; TB sb = default;")
     w("        int da = sa.Step(BK, g.ColA), db = sb.Step(BK, g.RowB); // Float4s from a run to the same run a tile later")
     for p in range(P):
-        w(f"        sa.Place(tid + {p * threads}, BK, BM, out int am{p}, out int ak{p}); sb.Place(tid + {p * threads}, BK, BM, out int bn{p}, out int bk{p});")
-        w(f"        int ia{p} = sa.Index(baseA, g.RowA, g.ColA, row0 + am{p}, ak{p}), ib{p} = sb.Index(baseB, g.ColB, g.RowB, col0 + bn{p}, bk{p});")
+        w(f"        sa.Place(tid + {p * threads}, BK, BM, out int am{p}, out int ak{p}); "
+          f"sb.Place(tid + {p * threads}, BK, BM, out int bn{p}, out int bk{p});")
+        w(f"        int ia{p} = sa.Index(baseA, g.RowA, g.ColA, row0 + am{p}, ak{p}), "
+          f"ib{p} = sb.Index(baseB, g.ColB, g.RowB, col0 + bn{p}, bk{p});")
     loads, stores = staging(w, P, "Float4", "default", "a4", "b4", lambda side, at, v: f"s{side}.Store(shared, {at}, S, {v});")
     accumulators(w, 4 * R)
 

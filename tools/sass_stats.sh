@@ -13,6 +13,8 @@ rm -rf "$dir"
 dotnet run -c Release --project benchmarks/Runtime.Bench -- ptx "$dir" > /dev/null
 for ptx in "$dir"/*.ptx; do
   sed 's/^\.version .*/.version 7.8/' "$ptx" > "$dir/tmp.ptx"
-  echo "== $(basename "$ptx" .ptx): $("$bin/ptxas" -arch=sm_90 -O3 -v "$dir/tmp.ptx" -o "$dir/tmp.cubin" 2>&1 | grep -oE 'Used [0-9]+ registers|[0-9]+ bytes spill (stores|loads)' | paste -sd, -)"
+  stats=$("$bin/ptxas" -arch=sm_90 -O3 -v "$dir/tmp.ptx" -o "$dir/tmp.cubin" 2>&1 |
+    grep -oE 'Used [0-9]+ registers|[0-9]+ bytes spill (stores|loads)' | paste -sd, -)
+  echo "== $(basename "$ptx" .ptx): $stats"
   "$bin/cuobjdump" -sass "$dir/tmp.cubin" | python3 "$(dirname "$0")/sass_loops.py"
 done

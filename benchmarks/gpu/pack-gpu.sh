@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 grep -qx '/.device/' .git/info/exclude 2>/dev/null || echo '/.device/' >> .git/info/exclude
 tmp=$(mktemp -d)
-for p in tests/Runtime.Tests/Runtime.Tests.csproj tests/Layers.Tests/Layers.Tests.csproj tests/IO.Tests/IO.Tests.csproj benchmarks/Runtime.Bench/Runtime.Bench.csproj examples/Devices/Devices.csproj examples/Digits/Digits.csproj; do
+for p in tests/Runtime.Tests/Runtime.Tests.csproj tests/Layers.Tests/Layers.Tests.csproj tests/IO.Tests/IO.Tests.csproj \
+         benchmarks/Runtime.Bench/Runtime.Bench.csproj examples/Devices/Devices.csproj examples/Digits/Digits.csproj; do
   dotnet publish "$p" -c Release -r linux-x64 --self-contained -p:PublishReadyToRun=true -o "$tmp/app" -nologo -v quiet
 done
 mkdir -p .device && tar -C "$tmp" -cJf .device/app.tar.xz app && rm -rf "$tmp"

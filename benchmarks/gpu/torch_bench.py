@@ -50,7 +50,8 @@ def mlp(sizes):
             layers.append(torch.nn.ReLU())
     return torch.nn.Sequential(*layers).to(d)
 
-for name, sizes, batch in (("20-256-10", [20, 256, 10], 2), ("20-256-10", [20, 256, 10], 256), ("784-1024-1024-10", [784, 1024, 1024, 10], 128)):
+for name, sizes, batch in (("20-256-10", [20, 256, 10], 2), ("20-256-10", [20, 256, 10], 256),
+                           ("784-1024-1024-10", [784, 1024, 1024, 10], 128)):
     net = mlp(sizes)
     x = torch.randn(batch, sizes[0], device=d); y = torch.arange(batch, device=d) % sizes[-1]
     opt = torch.optim.SGD(net.parameters(), lr=0.01)
@@ -67,10 +68,12 @@ def conv_step():
     for p in conv.parameters():
         p.grad = None
     conv(x).backward(gy)
-print(f"Conv2d 3->32 k3 p1 on [32, 3, 32, 32], forward + backward: {median(conv_step, 301) * 1e6:.1f} us (cudnn.benchmark={torch.backends.cudnn.benchmark})")
+print(f"Conv2d 3->32 k3 p1 on [32, 3, 32, 32], forward + backward: {median(conv_step, 301) * 1e6:.1f} us "
+      f"(cudnn.benchmark={torch.backends.cudnn.benchmark})")
 
-cnn = torch.nn.Sequential(torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Conv2d(16, 32, 3, padding=1),
-                          torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(128, 10)).to(d)
+cnn = torch.nn.Sequential(torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                          torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+                          torch.nn.Linear(128, 10)).to(d)
 x = torch.rand(32, 1, 8, 8, device=d); y = torch.arange(32, device=d) % 10
 opt = torch.optim.SGD(cnn.parameters(), lr=0.01)
 loss_fn = torch.nn.CrossEntropyLoss()

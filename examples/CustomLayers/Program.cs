@@ -11,7 +11,8 @@ Expect.That(MathF.Abs(mean) < 1e-5f, "mean ≈ 0 inside Sequential");
 
 var linear = new MyLinear(5, 3);
 linear.Initialize(); // parameters get data when the model is initialized or first run
-Console.WriteLine($"MyLinear(5, 3) weight: {linear.StateDict()["weight"].Shape.Length}-D {Layout.Format(linear.StateDict()["weight"].Shape)}");
+Console.WriteLine(
+    $"MyLinear(5, 3) weight: {linear.StateDict()["weight"].Shape.Length}-D {Layout.Format(linear.StateDict()["weight"].Shape)}");
 var model = new Sequential(new MyLinear(64, 8), new MyLinear(8, 1));
 var y = model.Call(Tensor.Rand([2, 64]));
 Console.WriteLine($"Sequential(MyLinear(64, 8), MyLinear(8, 1))(X) = {y}");

@@ -15,7 +15,8 @@ catch (UninitializedParameterException e)
     Expect.That(e.Message.Contains("0.weight") && e.Message.Contains("Materialize"), "the error names the path and the way out");
 }
 net.Call(Tensor.Rand([2, 20]));
-Console.WriteLine($"after one batch: {string.Join(", ", net.NamedParameters().Select(p => $"{p.Path} {Layout.Format(p.Parameter.Shape)}"))}");
+Console.WriteLine(
+    $"after one batch: {string.Join(", ", net.NamedParameters().Select(p => $"{p.Path} {Layout.Format(p.Parameter.Shape)}"))}");
 Expect.That(net.GetParameter("0.weight").Shape.SequenceEqual(new[] { 256, 20 }), "the input width was inferred");
 var dry = new Sequential(new Dense(64), new Relu(), new Dense(3)).Materialize([1, 7]);
 Console.WriteLine($"dry run: {string.Join(", ", dry.Select(p => $"{p.Path} {Layout.Format(p.Shape)}"))}");

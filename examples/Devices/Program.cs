@@ -25,14 +25,17 @@ try
 catch (DeviceMismatchException e)
 {
     Console.WriteLine($"Y + Z: {e.Message}");
-    Expect.That(e.Message.Contains("Add") && e.Message.Contains(other.ToString()) && e.Message.Contains("cpu"), "the error names the op and both devices");
+    Expect.That(e.Message.Contains("Add") && e.Message.Contains(other.ToString()) && e.Message.Contains("cpu"),
+        "the error names the op and both devices");
 }
 
 var net = new Sequential(new Dense(1, 3));
 net.Initialize();
 var w = net.GetParameter("0.weight").Data;
 net.To(other);                                      // in place: the same parameter and tensor objects
-Console.WriteLine($"net moved to {other}: weight on {net.GetParameter("0.weight").Data.Device}, same object: {ReferenceEquals(w, net.GetParameter("0.weight").Data)}");
+Console.WriteLine(
+    $"net moved to {other}: weight on {net.GetParameter("0.weight").Data.Device}, same object: " +
+    $"{ReferenceEquals(w, net.GetParameter("0.weight").Data)}");
 var yDev = net.Call(X);
 Console.WriteLine($"net(X) = {yDev}");
 Expect.That(yDev.Device == other, "the model computes on its device");

@@ -1,10 +1,12 @@
 using System.Globalization;
 
 /// <summary>Command-line options of the digits trainer (all optional).</summary>
-public sealed record Options(int Epochs, int BatchSize, float LearningRate, string Model, string? Device, ulong Seed, string Out, bool Resume)
+public sealed record Options(int Epochs, int BatchSize, float LearningRate, string Model, string? Device, ulong Seed, string Out,
+    bool Resume)
 {
     public const string Usage =
-        "usage: Digits [--epochs N=40] [--batch-size N=32] [--lr X=0.1] [--model mlp|cnn] [--device cpu|cuda:0|…] [--seed N=0] [--out DIR=runs/digits] [--resume]";
+        "usage: Digits [--epochs N=40] [--batch-size N=32] [--lr X=0.1] [--model mlp|cnn] [--device cpu|cuda:0|…] [--seed N=0] [--out " +
+            "DIR=runs/digits] [--resume]";
 
     public static Options Parse(string[] args)
     {
@@ -17,7 +19,15 @@ public sealed record Options(int Epochs, int BatchSize, float LearningRate, stri
                 "--epochs" => o with { Epochs = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--batch-size" => o with { BatchSize = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--lr" => o with { LearningRate = float.Parse(Next(), CultureInfo.InvariantCulture) },
-                "--model" => o with { Model = Next() switch { "mlp" => "mlp", "cnn" => "cnn", var m => throw new ArgumentException($"--model must be mlp or cnn, got '{m}'. {Usage}") } },
+                "--model" => o with
+                {
+                    Model = Next() switch
+                    {
+                        "mlp" => "mlp",
+                        "cnn" => "cnn",
+                        var m => throw new ArgumentException($"--model must be mlp or cnn, got '{m}'. {Usage}"),
+                    },
+                },
                 "--device" => o with { Device = Next() },
                 "--seed" => o with { Seed = ulong.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--out" => o with { Out = Next() },
@@ -26,7 +36,8 @@ public sealed record Options(int Epochs, int BatchSize, float LearningRate, stri
                 _ => throw new ArgumentException($"unknown option '{args[i]}'. {Usage}"),
             };
         }
-        if (o.Epochs < 1 || o.BatchSize < 1 || o.LearningRate <= 0) throw new ArgumentException($"epochs, batch size and learning rate must be positive. {Usage}");
+        if (o.Epochs < 1 || o.BatchSize < 1 || o.LearningRate <= 0)
+            throw new ArgumentException($"epochs, batch size and learning rate must be positive. {Usage}");
         return o;
     }
 }

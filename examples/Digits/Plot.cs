@@ -20,7 +20,8 @@ public static class Plot
         File.WriteAllBytes(path, Encode(px));
     }
 
-    private static void Panel(byte[] px, int x0, int x1, (IReadOnlyList<float> Ys, (int R, int G, int B) Color)[] series, float lo, float hi)
+    private static void Panel(byte[] px, int x0, int x1, (IReadOnlyList<float> Ys, (int R, int G, int B) Color)[] series, float lo,
+        float hi)
     {
         int left = x0 + Pad, right = x1 - Pad / 2, top = Pad / 2, bottom = H - Pad;
         Line(px, left, bottom, right, bottom, (0, 0, 0));

@@ -21,12 +21,14 @@ if (!device.IsAvailable)
 Console.WriteLine($"device: {device} — {Device.List().First(i => i.Device == device).Name}");
 var data = DigitsData.Load(Path.Combine(AppContext.BaseDirectory, "data", "digits.csv.gz"));
 var (trainRows, testRows) = data.Split();
-Console.WriteLine($"data: {data.Count} images (UCI digits, E. Alpaydin & C. Kaynak, CC BY 4.0); train {trainRows.Length}, test {testRows.Length}");
+Console.WriteLine(
+    $"data: {data.Count} images (UCI digits, E. Alpaydin & C. Kaynak, CC BY 4.0); train {trainRows.Length}, test {testRows.Length}");
 
 bool cnn = o.Model == "cnn";
 Init.ManualSeed(o.Seed);
 Block net = cnn
-    ? new Sequential(new Conv2d(16, 3, padding: 1), new Relu(), new MaxPool2d(2), new Conv2d(32, 3, padding: 1), new Relu(), new MaxPool2d(2),
+    ? new Sequential(new Conv2d(16, 3, padding: 1), new Relu(), new MaxPool2d(2), new Conv2d(32, 3, padding: 1), new Relu(),
+        new MaxPool2d(2),
                      new Flatten(), new Dense(10))
     : new Sequential(new Dense(128), new Relu(), new Dense(10));
 net.Materialize(cnn ? [1, 1, 8, 8] : [1, 64], device);
@@ -84,7 +86,8 @@ for (int epoch = start; epoch < o.Epochs; epoch++)
         if (!Console.IsOutputRedirected && (b % 5 == 0 || b == batches - 1)) // a live bar on terminals; one line per epoch in logs
         {
             int filled = 30 * (b + 1) / batches;
-            Console.Write($"\repoch {epoch + 1,3}/{o.Epochs} [{new string('#', filled)}{new string('.', 30 - filled)}] loss {lossSum / (b + 1):F4}  " +
+            Console.Write($"\repoch {epoch + 1,3}/{o.Epochs} [{new string('#', filled)}{new string('.', 30 - filled)}] " +
+                          $"loss {lossSum / (b + 1):F4}  " +
                           $"{(b + 1) * o.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F0} img/s");
         }
     }
@@ -117,13 +120,16 @@ Console.WriteLine("     " + string.Concat(Enumerable.Range(0, 10).Select(c => $"
 for (int r = 0; r < 10; r++) Console.WriteLine($"  {r}: " + string.Concat(Enumerable.Range(0, 10).Select(c => $"{confusion[r, c],4}")));
 File.WriteAllLines(csv, ["epoch,loss,train_accuracy,test_accuracy",
     .. history.Select((h, i) => string.Create(CultureInfo.InvariantCulture, $"{i + 1},{h.Loss:F6},{h.TrainAcc:F6},{h.TestAcc:F6}"))]);
-Plot.Write(Path.Combine(o.Out, "metrics.png"), history.Select(h => h.Loss).ToList(), history.Select(h => h.TrainAcc).ToList(), history.Select(h => h.TestAcc).ToList());
+Plot.Write(Path.Combine(o.Out, "metrics.png"), history.Select(h => h.Loss).ToList(), history.Select(h => h.TrainAcc).ToList(),
+    history.Select(h => h.TestAcc).ToList());
 Console.WriteLine($"wrote {csv}, {Path.Combine(o.Out, "metrics.png")} and {ckpt}");
 if (device != Device.Cpu)
 {
     var st = device.Stats;
-    Console.WriteLine($"{device}: {st.KernelLaunches} kernel launches, {st.KernelsCompiled} kernels compiled in {st.CompileTime.TotalMilliseconds:F0} ms, " +
-        $"peak {st.PeakBytesInUse / 1048576.0:F1} MiB in use, {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:F1} s since the process started");
+    Console.WriteLine(
+        $"{device}: {st.KernelLaunches} kernel launches, {st.KernelsCompiled} kernels compiled in " +
+        $"{st.CompileTime.TotalMilliseconds:F0} ms, peak {st.PeakBytesInUse / 1048576.0:F1} MiB in use, " +
+        $"{(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds:F1} s since the process started");
 }
 if (!cnn && final < 0.95f) { Console.Error.WriteLine($"FAILED: the MLP should reach 95 % test accuracy, got {final:P2}"); return 1; }
 return 0;

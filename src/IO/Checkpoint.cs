@@ -29,7 +29,8 @@ public static class Checkpoint
     /// <summary>Saves one tensor (the chapter's <c>x-file</c>).</summary>
     /// <exception cref="ArgumentException">The tensor breaks a limit (rank over 32).</exception>
     /// <exception cref="ArgumentNullException">path or tensor is null.</exception>
-    public static void Save(string path, Tensor tensor) => Save(path, new TensorValue(tensor ?? throw new ArgumentNullException(nameof(tensor))));
+    public static void Save(string path, Tensor tensor) =>
+        Save(path, new TensorValue(tensor ?? throw new ArgumentNullException(nameof(tensor))));
     /// <summary>Saves a list of tensors.</summary>
     /// <exception cref="ArgumentException">A tensor breaks a limit (rank over 32).</exception>
     /// <exception cref="ArgumentNullException">path, the sequence or one of its tensors is null.</exception>

@@ -28,13 +28,15 @@ public abstract record CheckpointValue
 public sealed record TensorValue(Tensor Tensor) : CheckpointValue
 {
     /// <summary>The tensor.</summary>
-    public Tensor Tensor { get; init => field = value ?? throw new ArgumentNullException(nameof(value)); } = Tensor ?? throw new ArgumentNullException(nameof(Tensor));
+    public Tensor Tensor { get; init => field = value ?? throw new ArgumentNullException(nameof(value)); }
+        = Tensor ?? throw new ArgumentNullException(nameof(Tensor));
 }
 /// <summary>A list in a checkpoint tree.</summary>
 public sealed record ListValue(IReadOnlyList<CheckpointValue> Items) : CheckpointValue
 {
     /// <summary>The items, in order.</summary>
-    public IReadOnlyList<CheckpointValue> Items { get; init => field = value ?? throw new ArgumentNullException(nameof(value)); } = Items ?? throw new ArgumentNullException(nameof(Items));
+    public IReadOnlyList<CheckpointValue> Items { get; init => field = value ?? throw new ArgumentNullException(nameof(value)); }
+        = Items ?? throw new ArgumentNullException(nameof(Items));
 }
 
 /// <summary>A file is not a valid checkpoint: wrong kind of file, newer version, truncated, corrupted or malformed.

@@ -110,11 +110,13 @@ public abstract partial class Block
                 {
                     if (item is Block ? blocks.Contains(item) : state.Contains(item)) continue;
                     var name = FieldName(f);
-                    var where = label == f.Name ? $"field '{name}'" : $"field '{name}' ({FriendlyName(f.FieldType)}) at {label!.Replace(f.Name, name)}";
-                    throw new UnregisteredStateException($"{b.GetType().Name}: {where} holds a {item.GetType().Name} that is not registered, " +
+                    var where = label == f.Name ? $"field '{name}'"
+                        : $"field '{name}' ({FriendlyName(f.FieldType)}) at {label!.Replace(f.Name, name)}";
+                    throw new UnregisteredStateException(
+                        $"{b.GetType().Name}: {where} holds a {item.GetType().Name} that is not registered, " +
                         "so it would be missing from parameters, state dicts, device moves and checkpoints. Assign it through " +
-                        "Register(\"name\", …) (RegisterBuffer for a constant tensor); keep groups of blocks or parameters in a registered " +
-                        "BlockList, BlockDict, ParameterList or ParameterDict; mark a deliberate cache [Transient].");
+                        "Register(\"name\", …) (RegisterBuffer for a constant tensor); keep groups of blocks or parameters in a " +
+                        "registered BlockList, BlockDict, ParameterList or ParameterDict; mark a deliberate cache [Transient].");
                 }
     }
 
@@ -174,9 +176,10 @@ public abstract partial class Block
     }
 
     /// <summary>Materialized collections only: enumerating a lazy sequence (a LINQ query, an iterator) could run user code.</summary>
-    private static bool IsCollection(Type t) => _isCollection.GetOrAdd(t, static t => t.IsArray || typeof(ICollection).IsAssignableFrom(t) ||
-        t.GetInterfaces().Any(i => i.IsGenericType &&
-            (i.GetGenericTypeDefinition() == typeof(IReadOnlyCollection<>) || i.GetGenericTypeDefinition() == typeof(ICollection<>))));
+    private static bool IsCollection(Type t) =>
+        _isCollection.GetOrAdd(t, static t => t.IsArray || typeof(ICollection).IsAssignableFrom(t) ||
+            t.GetInterfaces().Any(i => i.IsGenericType &&
+                (i.GetGenericTypeDefinition() == typeof(IReadOnlyCollection<>) || i.GetGenericTypeDefinition() == typeof(ICollection<>))));
 
     private static readonly ConcurrentDictionary<Type, bool> _isCollection = new();
 
@@ -195,12 +198,14 @@ public abstract partial class Block
     /// collections and tuples of them (or of object, which can hold anything).</summary>
     private static bool MayHoldState(Type t, int depth)
     {
-        if (depth > 4 || t == typeof(string) || t.IsPrimitive || t.IsEnum || t.IsPointer || typeof(Delegate).IsAssignableFrom(t)) return false;
+        if (depth > 4 || t == typeof(string) || t.IsPrimitive || t.IsEnum || t.IsPointer || typeof(Delegate).IsAssignableFrom(t))
+            return false;
         if (typeof(Block).IsAssignableFrom(t) || t == typeof(Parameter) || t == typeof(Tensor) || t == typeof(object)) return true;
         if (t.IsArray) return MayHoldState(t.GetElementType()!, depth + 1);
         if (!t.IsGenericType && typeof(ICollection).IsAssignableFrom(t)) return true; // ArrayList, Hashtable: items of any type
         return t.IsGenericType && t.GetGenericArguments().Any(a => MayHoldState(a, depth + 1)) &&
-               (typeof(IEnumerable).IsAssignableFrom(t) || typeof(ITuple).IsAssignableFrom(t) || t.GetGenericTypeDefinition() == typeof(KeyValuePair<,>));
+               (typeof(IEnumerable).IsAssignableFrom(t) || typeof(ITuple).IsAssignableFrom(t)
+                   || t.GetGenericTypeDefinition() == typeof(KeyValuePair<,>));
     }
 
     /// <summary>Whether a value of this (runtime) type can hold state, cached per type.</summary>

@@ -67,7 +67,8 @@ public abstract partial class Block
     protected void CheckDevice(Parameter parameter, Tensor x)
     {
         if (parameter.IsInitialized && parameter.Data.Device != x.Device)
-            throw new DeviceMismatchException($"{GetType().Name}: parameter {parameter.Path} is on {parameter.Data.Device}, input on {x.Device}. " +
+            throw new DeviceMismatchException(
+                $"{GetType().Name}: parameter {parameter.Path} is on {parameter.Data.Device}, input on {x.Device}. " +
                 "Move the model with net.To(device) or the input with x.To(device); nothing is copied silently.");
     }
 

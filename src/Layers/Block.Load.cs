@@ -6,13 +6,16 @@ namespace DeepSharp.Layers;
 public sealed record LoadReport(IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected)
 {
     /// <summary>Model entries the state dict did not have.</summary>
-    public IReadOnlyList<string> Missing { get; init => field = value ?? throw new ArgumentNullException(nameof(value)); } = Missing ?? throw new ArgumentNullException(nameof(Missing));
+    public IReadOnlyList<string> Missing { get; init => field = value ?? throw new ArgumentNullException(nameof(value)); }
+        = Missing ?? throw new ArgumentNullException(nameof(Missing));
     /// <summary>State dict entries the model does not have.</summary>
-    public IReadOnlyList<string> Unexpected { get; init => field = value ?? throw new ArgumentNullException(nameof(value)); } = Unexpected ?? throw new ArgumentNullException(nameof(Unexpected));
+    public IReadOnlyList<string> Unexpected { get; init => field = value ?? throw new ArgumentNullException(nameof(value)); }
+        = Unexpected ?? throw new ArgumentNullException(nameof(Unexpected));
 }
 
 /// <summary>A state dict does not fit the model. Lists every problem at once; the model was not changed.</summary>
-public sealed class StateDictMismatchException(string message, IReadOnlyList<string> missing, IReadOnlyList<string> unexpected, IReadOnlyList<string> mismatched)
+public sealed class StateDictMismatchException(string message, IReadOnlyList<string> missing, IReadOnlyList<string> unexpected,
+    IReadOnlyList<string> mismatched)
     : Exception(message)
 {
     /// <summary>Model entries absent from the state dict.</summary>
@@ -74,7 +77,9 @@ public abstract partial class Block
             var (wantType, wantShape) = target.P is { } p ? (DType.Float32, p.Shape) : (target.B!.DType, target.B.Shape);
             bool fits = value.Rank == wantShape.Length && wantShape.Select((d, i) => d == -1 || d == value.Layout.Shape[i]).All(ok => ok);
             if (value.DType != wantType || !fits)
-                mismatched.Add($"{key}: model {wantType.Name()} {Layout.Format(wantShape)}, state dict {value.DType.Name()} {Layout.Format(value.Layout.Shape)}");
+                mismatched.Add(
+                    $"{key}: model {wantType.Name()} {Layout.Format(wantShape)}, state dict {value.DType.Name()} " +
+                    $"{Layout.Format(value.Layout.Shape)}");
         }
         if (mismatched.Count > 0 || (strict && (missing.Count > 0 || unexpected.Count > 0)))
             throw new StateDictMismatchException(Describe(missing, unexpected, mismatched, targets.Keys), missing, unexpected, mismatched);
@@ -114,7 +119,8 @@ public abstract partial class Block
         // When every unexpected key is an expected key behind one extra prefix, say how to remap.
         var expectedSet = expected.ToHashSet();
         var prefixes = unexpected.Select(k => k.IndexOf('.') is > 0 and var i ? k[..(i + 1)] : null).Distinct().ToList();
-        if (unexpected.Count > 0 && prefixes.Count == 1 && prefixes[0] is { } prefix && unexpected.All(k => expectedSet.Contains(k[prefix.Length..])))
+        if (unexpected.Count > 0 && prefixes.Count == 1 && prefixes[0] is { } prefix
+            && unexpected.All(k => expectedSet.Contains(k[prefix.Length..])))
             lines.Add($"Every unexpected key starts with '{prefix}' and matches a model key without it: pass stripPrefix: \"{prefix}\".");
         return string.Join("\n", lines);
     }

@@ -27,7 +27,9 @@ public abstract partial class Block
             long own = b._parameters.Sum(p => (long)p.Parameter.Data.Count);
             long shared = b._parameters.Where(p => owners[p.Parameter] > 1).Sum(p => (long)p.Parameter.Data.Count);
             var dev = b._parameters.Select(p => p.Parameter.Data.Device.ToString()).FirstOrDefault() ?? "-";
-            sb.Append($"{paths.GetValueOrDefault(b, "?"),-22} {b.GetType().Name,-14} {Layout.Format(shape),-18} {own,10:N0} {shared,8:N0}  {dev}\n");
+            sb.Append(
+                $"{paths.GetValueOrDefault(b, "?"),-22} {b.GetType().Name,-14} {Layout.Format(shape),-18} {own,10:N0} {shared,8:N0}  " +
+                $"{dev}\n");
         }
         long total = Parameters().Sum(p => (long)p.Data.Count);
         return sb.Append($"total: {total:N0} parameters ({Parameters().Count()} tensors), input {Layout.Format(inputShape)}\n").ToString();

@@ -55,7 +55,8 @@ public abstract partial class Block : IDisposable
         return y;
     }
 
-    /// <summary>Registers a child block under <paramref name="name"/> and returns it (<c>_out = Register("out", new Dense(10));</c>).</summary>
+    /// <summary>Registers a child block under <paramref name="name"/> and returns it
+    /// (<c>_out = Register("out", new Dense(10));</c>).</summary>
     /// <exception cref="ArgumentException">The name is empty, contains '.', or is taken.</exception>
     protected T Register<T>(string name, T block) where T : Block
     {
@@ -69,7 +70,8 @@ public abstract partial class Block : IDisposable
         return block;
     }
 
-    /// <summary>Registers a parameter under <paramref name="name"/> and returns it. Registering one parameter in two blocks ties them.</summary>
+    /// <summary>Registers a parameter under <paramref name="name"/> and returns it. Registering one parameter in two blocks ties
+    /// them.</summary>
     protected Parameter Register(string name, Parameter parameter)
     {
         ArgumentNullException.ThrowIfNull(parameter);
@@ -80,7 +82,8 @@ public abstract partial class Block : IDisposable
         return parameter;
     }
 
-    /// <summary>Registers non-trainable state (a constant weight, running statistics): moved and saved with the model, never trained.</summary>
+    /// <summary>Registers non-trainable state (a constant weight, running statistics): moved and saved with the model, never
+    /// trained.</summary>
     protected Tensor RegisterBuffer(string name, Tensor tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
@@ -108,7 +111,8 @@ public abstract partial class Block : IDisposable
         if (string.IsNullOrEmpty(name) || name.Contains('.'))
             throw new ArgumentException($"{GetType().Name}: '{name}' is not a valid name (non-empty, no '.').", nameof(name));
         if (!IsWellFormed(name))
-            throw new ArgumentException($"{GetType().Name}: the name '{Escape(name)}' is not well-formed UTF-16 (it has an unpaired surrogate), " +
+            throw new ArgumentException(
+                $"{GetType().Name}: the name '{Escape(name)}' is not well-formed UTF-16 (it has an unpaired surrogate), " +
                 "so it could not be saved in a checkpoint; use another name.", nameof(name));
         if (_children.Any(c => c.Name == name) || _parameters.Any(p => p.Name == name) || _buffers.Any(b => b.Name == name))
             throw new ArgumentException($"{GetType().Name}: the name '{name}' is already registered.", nameof(name));
@@ -140,7 +144,8 @@ public abstract partial class Block : IDisposable
         {
             int i = index < 0 ? index + _children.Count : index;
             if (i < 0 || i >= _children.Count)
-                throw new ArgumentOutOfRangeException(nameof(index), $"{GetType().Name} has {_children.Count} children; index {index} is out of range.");
+                throw new ArgumentOutOfRangeException(nameof(index),
+                    $"{GetType().Name} has {_children.Count} children; index {index} is out of range.");
             return _children[i].Block;
         }
     }
@@ -148,7 +153,8 @@ public abstract partial class Block : IDisposable
     /// <summary>Direct child called <paramref name="name"/>.</summary>
     /// <exception cref="KeyNotFoundException">No such child.</exception>
     public Block this[string name] => _children.FirstOrDefault(c => c.Name == (name ?? throw new ArgumentNullException(nameof(name)))).Block
-        ?? throw new KeyNotFoundException($"{GetType().Name} has no child '{name}'; its children are: {string.Join(", ", _children.Select(c => c.Name))}.");
+        ?? throw new KeyNotFoundException(
+            $"{GetType().Name} has no child '{name}'; its children are: {string.Join(", ", _children.Select(c => c.Name))}.");
 
     /// <summary>This block's own parameters (not its children's), in registration order.</summary>
     protected IEnumerable<(string Name, Parameter Parameter)> OwnParameters => _parameters;

@@ -37,7 +37,8 @@ public sealed class BlockList : Block, IReadOnlyList<Block>
     protected override Tensor Forward(Tensor x) => throw NoForward(this);
 
     internal static NotSupportedException NoForward(Block b) => new(
-        $"{b.GetType().Name} is a container of registered blocks or parameters and has no Forward: use its items in your own block's Forward.");
+        $"{b.GetType().Name} is a container of registered blocks or parameters and has no Forward: use its items in your own block's " +
+            "Forward.");
 }
 
 /// <summary>
@@ -113,8 +114,10 @@ public sealed class ParameterList : Block, IReadOnlyList<Parameter>
 
     /// <summary>Parameter number <paramref name="index"/> (negative counts from the end).</summary>
     /// <exception cref="ArgumentOutOfRangeException">No such parameter.</exception>
-    public new Parameter this[int index] => index >= -_items.Count && index < _items.Count ? _items[index < 0 ? index + _items.Count : index]
-        : throw new ArgumentOutOfRangeException(nameof(index), $"ParameterList has {_items.Count} parameters; index {index} is out of range.");
+    public new Parameter this[int index] =>
+        index >= -_items.Count && index < _items.Count ? _items[index < 0 ? index + _items.Count : index]
+        : throw new ArgumentOutOfRangeException(nameof(index),
+            $"ParameterList has {_items.Count} parameters; index {index} is out of range.");
 
     /// <summary>Number of parameters.</summary>
     public int Count => _items.Count;

@@ -7,11 +7,14 @@ namespace DeepSharp.Layers;
 public sealed record InitContext(string Path, int[] Shape, Generator Generator)
 {
     /// <summary>Dotted path of the parameter ("0.weight").</summary>
-    public string Path { get; init => field = value ?? throw new ArgumentNullException(nameof(value)); } = Path ?? throw new ArgumentNullException(nameof(Path));
+    public string Path { get; init => field = value ?? throw new ArgumentNullException(nameof(value)); }
+        = Path ?? throw new ArgumentNullException(nameof(Path));
     /// <summary>Its shape ([out, in, …] for weights, as in PyTorch).</summary>
-    public int[] Shape { get; init => field = value ?? throw new ArgumentNullException(nameof(value)); } = Shape ?? throw new ArgumentNullException(nameof(Shape));
+    public int[] Shape { get; init => field = value ?? throw new ArgumentNullException(nameof(value)); }
+        = Shape ?? throw new ArgumentNullException(nameof(Shape));
     /// <summary>The parameter's own random stream (see <see cref="Init"/> for the rule).</summary>
-    public Generator Generator { get; init => field = value ?? throw new ArgumentNullException(nameof(value)); } = Generator ?? throw new ArgumentNullException(nameof(Generator));
+    public Generator Generator { get; init => field = value ?? throw new ArgumentNullException(nameof(value)); }
+        = Generator ?? throw new ArgumentNullException(nameof(Generator));
 
     private int Receptive => Shape.Length > 2 ? Shape[2..].Aggregate(1, (a, b) => a * b) : 1;
     /// <summary>Inputs per output unit: shape[1]·receptive field (shape[0] for vectors).</summary>
@@ -20,7 +23,8 @@ public sealed record InitContext(string Path, int[] Shape, Generator Generator)
     public int FanOut => Shape.Length < 2 ? Shape.FirstOrDefault(1) : Shape[0] * Receptive;
 }
 
-/// <summary>Fills a parameter's data (called under no-grad). A custom initializer is one small class or <see cref="Init.Custom"/>.</summary>
+/// <summary>Fills a parameter's data (called under no-grad). A custom initializer is one small class or
+/// <see cref="Init.Custom"/>.</summary>
 public interface IInitializer
 {
     /// <summary>Writes initial values into <paramref name="data"/>.</summary>
@@ -105,7 +109,8 @@ public static class Init
     }
 
     /// <summary>N(mean, std²).</summary>
-    public static IInitializer Normal(float mean = 0f, float std = 1f) => new Rule($"Normal({mean}, {std})", (t, c) => Randn(t, c, mean, std));
+    public static IInitializer Normal(float mean = 0f, float std = 1f) =>
+        new Rule($"Normal({mean}, {std})", (t, c) => Randn(t, c, mean, std));
     /// <summary>U[a, b).</summary>
     public static IInitializer Uniform(float a = 0f, float b = 1f) => new Rule($"Uniform({a}, {b})", (t, c) => Rand(t, c, a, b));
     /// <summary>All zeros.</summary>
@@ -127,7 +132,8 @@ public static class Init
         Randn(t, c, 0f, gain * MathF.Sqrt(2f / (c.FanIn + c.FanOut))));
 
     /// <summary>Kaiming/He uniform: U(±gain·√(3 / fan)) (He et al. 2015).</summary>
-    public static IInitializer KaimingUniform(float a = 0f, FanMode mode = FanMode.FanIn, Nonlinearity nonlinearity = Nonlinearity.LeakyRelu) =>
+    public static IInitializer KaimingUniform(float a = 0f, FanMode mode = FanMode.FanIn,
+        Nonlinearity nonlinearity = Nonlinearity.LeakyRelu) =>
         new Rule($"KaimingUniform({a}, {mode}, {nonlinearity})", (t, c) =>
         {
             float bound = Gain(nonlinearity, a) * MathF.Sqrt(3f / Fan(c, mode));
@@ -135,8 +141,10 @@ public static class Init
         });
 
     /// <summary>Kaiming/He normal: N(0, gain² / fan) (He et al. 2015).</summary>
-    public static IInitializer KaimingNormal(float a = 0f, FanMode mode = FanMode.FanIn, Nonlinearity nonlinearity = Nonlinearity.LeakyRelu) =>
-        new Rule($"KaimingNormal({a}, {mode}, {nonlinearity})", (t, c) => Randn(t, c, 0f, Gain(nonlinearity, a) / MathF.Sqrt(Fan(c, mode))));
+    public static IInitializer KaimingNormal(float a = 0f, FanMode mode = FanMode.FanIn,
+        Nonlinearity nonlinearity = Nonlinearity.LeakyRelu) =>
+        new Rule($"KaimingNormal({a}, {mode}, {nonlinearity})",
+            (t, c) => Randn(t, c, 0f, Gain(nonlinearity, a) / MathF.Sqrt(Fan(c, mode))));
 
     /// <summary>A custom initializer from a delegate (runs under no-grad; write with in-place ops or <c>CopyFrom</c>).</summary>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>

@@ -24,7 +24,8 @@ public sealed class Parameter : IParameter
     {
         ArgumentNullException.ThrowIfNull(data);
         if (data.DType != DType.Float32)
-            throw new ArgumentException($"Parameter: data must be float32, got {data.DType.Name()}; convert it with .To(DType.Float32).", nameof(data));
+            throw new ArgumentException($"Parameter: data must be float32, got {data.DType.Name()}; convert it with .To(DType.Float32).",
+                nameof(data));
         if (!data.IsContiguous)
         {
             using var _ = TensorScope.Suspend();
@@ -160,10 +161,12 @@ public sealed class Parameter : IParameter
     private void CheckFits(Tensor t)
     {
         if (t.DType != DType.Float32)
-            throw new ArgumentException($"Parameter '{Path}': data must be float32, got {t.DType.Name()}; convert it with .To(DType.Float32).");
+            throw new ArgumentException(
+                $"Parameter '{Path}': data must be float32, got {t.DType.Name()}; convert it with .To(DType.Float32).");
         var shape = t.Shape;
         if (shape.Length != _shape.Length || _shape.Where((d, i) => d != -1 && d != shape[i]).Any())
-            throw new ArgumentException($"Parameter '{Path}': data of shape {Layout.Format(shape)} does not fit its shape {Layout.Format(_shape)}" +
+            throw new ArgumentException(
+                $"Parameter '{Path}': data of shape {Layout.Format(shape)} does not fit its shape {Layout.Format(_shape)}" +
                 (shape.Length != _shape.Length ? $" (rank {shape.Length}, expected {_shape.Length})." : "."));
     }
 
@@ -177,7 +180,8 @@ public sealed class Parameter : IParameter
     }
 
     /// <inheritdoc/>
-    public override string ToString() => $"Parameter({Path}, shape {Layout.Format(_shape)}{(IsInitialized ? $", {_data!.Device}" : ", uninitialized")})";
+    public override string ToString() =>
+        $"Parameter({Path}, shape {Layout.Format(_shape)}{(IsInitialized ? $", {_data!.Device}" : ", uninitialized")})";
 }
 
 /// <summary>A parameter was used before it had data. Nothing was changed.</summary>
@@ -190,9 +194,9 @@ public sealed class UninitializedParameterException(Parameter p) : InvalidOperat
     {
         var name = p.Path.Length > 0 ? $"'{p.Path}'" : "(not registered in any block)";
         return p.IsDeferred
-            ? $"Parameter {name} has no data yet: its shape {Layout.Format(p.Shape)} has dims (-1) that the first batch decides (deferred " +
-              "initialization). Run one batch through the model first (net.Call(x)), call net.Materialize(inputShape), or give the layer " +
-              "its input size when you create it."
+            ? $"Parameter {name} has no data yet: its shape {Layout.Format(p.Shape)} has dims (-1) that the first batch decides " +
+              "(deferred initialization). Run one batch through the model first (net.Call(x)), call net.Materialize(inputShape), " +
+              "or give the layer its input size when you create it."
             : $"Parameter {name} of shape {Layout.Format(p.Shape)} has no data yet: parameters get their data when the model they are " +
               "registered in is first called or initialized. Call net.Initialize() (or run a batch) on the model, and check that the " +
               "block holding it is registered in its parent with Register(\"name\", block).";

@@ -1,6 +1,7 @@
 namespace DeepSharp;
 
-/// <summary>Element type of a tensor. Float32 is first-class; the integer types hold indices and labels; Float64 serves references.</summary>
+/// <summary>Element type of a tensor. Float32 is first-class; the integer types hold indices and labels; Float64 serves
+/// references.</summary>
 public enum DType
 {
     /// <summary>32-bit IEEE float: every math op supports it.</summary>

@@ -155,7 +155,8 @@ public sealed class Device : IEquatable<Device>
 /// <param name="KernelsCompiled">Distinct kernels compiled (each once per process and device).</param>
 /// <param name="CompileTime">Total time spent compiling them.</param>
 /// <param name="BytesInUse">Device bytes held by live tensors (size-class rounded); -1 on <c>cpu</c>.</param>
-/// <param name="PeakBytesInUse">Most bytes in use at once since the device was first used or <see cref="Device.ResetPeakMemory"/>; -1 on <c>cpu</c>.</param>
+/// <param name="PeakBytesInUse">Most bytes in use at once since the device was first used or <see cref="Device.ResetPeakMemory"/>; -1 on
+/// <c>cpu</c>.</param>
 /// <param name="BytesCached">Freed bytes kept by the allocator for reuse.</param>
 public readonly record struct DeviceStats(long KernelLaunches, int KernelsCompiled, TimeSpan CompileTime, long BytesInUse,
     long PeakBytesInUse, long BytesCached);

@@ -39,10 +39,13 @@ public static class Functional
         const string op = nameof(Linear);
         Check.Float32(op, x, "x"); Check.Float32(op, weight, "weight");
         Check.SameDevice(op, x, "x", weight, "weight");
-        if (weight.Rank != 2) throw new ArgumentException($"{op}: weight must be [out, in], got {Layout.Format(weight.Layout.ShapeArray)}.");
+        if (weight.Rank != 2)
+            throw new ArgumentException($"{op}: weight must be [out, in], got {Layout.Format(weight.Layout.ShapeArray)}.");
         int outF = weight.Layout.ShapeArray[0], inF = weight.Layout.ShapeArray[1];
         if (x.Rank == 0 || x.Layout.ShapeArray[^1] != inF)
-            throw new ArgumentException($"{op}: x has shape {Layout.Format(x.Layout.ShapeArray)}; its last dim must be the weight's in = {inF} (weight is [{outF}, {inF}]).");
+            throw new ArgumentException(
+                $"{op}: x has shape {Layout.Format(x.Layout.ShapeArray)}; its last dim must be the weight's in = {inF} (weight is " +
+                $"[{outF}, {inF}]).");
         CheckBias(op, x, bias, outF);
         if (x.Rank == 2) return Tensor.Linear2D(x, weight, bias);
         var flat = Tensor.Linear2D(x.Reshape(Layout.Numel(x.Layout.ShapeArray[..^1]), inF), weight, bias);
@@ -67,7 +70,9 @@ public static class Functional
             throw new ArgumentException($"{op}: weight must be [out, in, k, k], got {Layout.Format(weight.Layout.ShapeArray)}.");
         int o = weight.Layout.ShapeArray[0], c = weight.Layout.ShapeArray[1], k = weight.Layout.ShapeArray[2];
         if (x.Rank != 4 || x.Layout.ShapeArray[1] != c)
-            throw new ArgumentException($"{op}: expected input [batch, {c}, height, width] for weight {Layout.Format(weight.Layout.ShapeArray)}, got {Layout.Format(x.Layout.ShapeArray)}.");
+            throw new ArgumentException(
+                $"{op}: expected input [batch, {c}, height, width] for weight {Layout.Format(weight.Layout.ShapeArray)}, got " +
+                $"{Layout.Format(x.Layout.ShapeArray)}.");
         CheckBias(op, x, bias, o);
         // Checked before any size is computed; the windows' element count fits an int, so every product below does too.
         var a = Check.Window(op, x.Layout.ShapeArray, k, stride, padding, nameof(weight));
@@ -118,7 +123,8 @@ public static class Functional
     public static Tensor Unfold(Tensor x, int kernel, int stride = 1, int padding = 0)
     {
         var cols = Tensor.Windows(x, kernel, stride, padding, 0f, nameof(Unfold));
-        return cols.Reshape(cols.Layout.ShapeArray[0], cols.Layout.ShapeArray[1] * kernel * kernel, cols.Layout.ShapeArray[3] * cols.Layout.ShapeArray[4]);
+        return cols.Reshape(cols.Layout.ShapeArray[0], cols.Layout.ShapeArray[1] * kernel * kernel,
+            cols.Layout.ShapeArray[3] * cols.Layout.ShapeArray[4]);
     }
 
     /// <summary>Mean (or sum) of squared differences. Shapes must match exactly.</summary>
@@ -145,11 +151,13 @@ public static class Functional
         const string op = nameof(CrossEntropy);
         Check.NotNull(op, logits, nameof(logits)); Check.NotNull(op, labels, nameof(labels));
         Check.Defined(op, reduction);
-        if (logits.Rank != 2) throw new ArgumentException($"{op}: logits must be [batch, classes], got {Layout.Format(logits.Layout.ShapeArray)}.");
+        if (logits.Rank != 2)
+            throw new ArgumentException($"{op}: logits must be [batch, classes], got {Layout.Format(logits.Layout.ShapeArray)}.");
         if (labels.DType is not (DType.Int32 or DType.Int64))
             throw new ArgumentException($"{op}: labels must be int32 or int64 class indices, got {labels.DType.Name()}.");
         if (labels.Rank != 1 || labels.Count != logits.Layout.ShapeArray[0])
-            throw new ArgumentException($"{op}: labels must be [batch] = [{logits.Layout.ShapeArray[0]}], got {Layout.Format(labels.Layout.ShapeArray)}.");
+            throw new ArgumentException(
+                $"{op}: labels must be [batch] = [{logits.Layout.ShapeArray[0]}], got {Layout.Format(labels.Layout.ShapeArray)}.");
         Check.SameDevice(op, logits, "logits", labels, "labels");
         Check.Float32(op, logits, "logits");
         // One fused kernel per direction (a stable log-sum-exp per row; softmax minus one-hot back) instead of the ~20

@@ -188,7 +188,9 @@ public sealed partial class Tensor
     public T[] ToArray<T>() where T : unmanaged
     {
         if (DTypes.Of<T>() != DType)
-            throw new InvalidOperationException($"ToArray<{typeof(T).Name}>: the tensor's dtype is {DType.Name()}; call .To(DType.{DTypes.Of<T>()}) first or use ToArray<{ClrName(DType)}>().");
+            throw new InvalidOperationException(
+                $"ToArray<{typeof(T).Name}>: the tensor's dtype is {DType.Name()}; call .To(DType.{DTypes.Of<T>()}) first or use " +
+                $"ToArray<{ClrName(DType)}>().");
         var dense = IsContiguous && Layout.Offset == 0 ? this : Dense(copy: true);
         var result = Backends.Cpu.CpuArrayPool.NewArray<T>(Count);
         dense.Backend.Download<T>(dense.Storage, result);
@@ -196,13 +198,17 @@ public sealed partial class Tensor
         return result;
     }
 
-    private static string ClrName(DType t) => t switch { DType.Float32 => "float", DType.Float64 => "double", DType.Int32 => "int", _ => "long" };
+    private static string ClrName(DType t) =>
+        t switch { DType.Float32 => "float", DType.Float64 => "double", DType.Int32 => "int", _ => "long" };
 
     /// <summary>The value of a one-element tensor (torch's <c>.item()</c>).</summary>
     /// <exception cref="InvalidOperationException">The tensor has more or fewer than one element, or T mismatches.</exception>
     public T Item<T>() where T : unmanaged
     {
-        if (Count != 1) throw new InvalidOperationException($"Item: the tensor has {Count} elements (shape {Layout.Format(Layout.ShapeArray)}); only one-element tensors convert to a scalar.");
+        if (Count != 1)
+            throw new InvalidOperationException(
+                $"Item: the tensor has {Count} elements (shape {Layout.Format(Layout.ShapeArray)}); only one-element tensors convert to " +
+                "a scalar.");
         return ToArray<T>()[0];
     }
 

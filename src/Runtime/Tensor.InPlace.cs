@@ -97,14 +97,18 @@ public sealed partial class Tensor
     private void CheckInPlace(string op, Tensor? other)
     {
         if (Autograd.IsEnabled && RequiresGrad)
-            throw new InvalidOperationException($"{op}: this tensor {(IsLeaf ? "is a leaf that requires grad" : $"is part of a recorded graph ({GradFn})")}; " +
+            throw new InvalidOperationException(
+                $"{op}: this tensor {(IsLeaf ? "is a leaf that requires grad" : $"is part of a recorded graph ({GradFn})")}; " +
                 "changing it in place would corrupt gradients. Do it inside 'using (Autograd.NoGrad())', or on a Detach()ed copy.");
         if (other != null) Check.SameDevice(op, this, "this", other, "other");
         for (int d = 0; d < Rank; d++)
             if (Layout.StridesArray[d] == 0 && Layout.ShapeArray[d] > 1)
-                throw new InvalidOperationException($"{op}: this tensor is a broadcast view (dim {d} repeats one element {Layout.ShapeArray[d]} times); " +
+                throw new InvalidOperationException(
+                    $"{op}: this tensor is a broadcast view (dim {d} repeats one element {Layout.ShapeArray[d]} times); " +
                     "writing to it in place is ambiguous. Call Contiguous() first.");
         if (other != null && !Check.Broadcast(op, other.Layout.ShapeArray, Layout.ShapeArray).SequenceEqual(Layout.ShapeArray))
-            throw new ArgumentException($"{op}: a tensor of shape {Layout.Format(other.Layout.ShapeArray)} cannot be written into one of shape {Layout.Format(Layout.ShapeArray)}.");
+            throw new ArgumentException(
+                $"{op}: a tensor of shape {Layout.Format(other.Layout.ShapeArray)} cannot be written into one of shape " +
+                $"{Layout.Format(Layout.ShapeArray)}.");
     }
 }

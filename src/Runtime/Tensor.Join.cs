@@ -2,7 +2,8 @@ namespace DeepSharp;
 
 public sealed partial class Tensor
 {
-    /// <summary>Joins tensors along an existing <paramref name="axis"/> (torch.cat). All must share dtype, device and the other dims.</summary>
+    /// <summary>Joins tensors along an existing <paramref name="axis"/> (torch.cat). All must share dtype, device and the other
+    /// dims.</summary>
     /// <exception cref="ArgumentNullException">tensors or one of its elements is null.</exception>
     /// <exception cref="ArgumentException">No tensors, ranks/dims/dtypes differ, or the result would be too large.</exception>
     /// <exception cref="DeviceMismatchException">The tensors are on different devices.</exception>
@@ -21,7 +22,8 @@ public sealed partial class Tensor
             Check.SameDevice(op, first, "tensors[0]", t, $"tensors[{i}]");
             if (t.DType != first.DType)
                 throw new ArgumentException($"{op}: tensors[{i}] has dtype {t.DType.Name()} but tensors[0] has {first.DType.Name()}.");
-            if (t.Rank != first.Rank || Enumerable.Range(0, t.Rank).Any(d => d != ax && t.Layout.ShapeArray[d] != first.Layout.ShapeArray[d]))
+            if (t.Rank != first.Rank
+                || Enumerable.Range(0, t.Rank).Any(d => d != ax && t.Layout.ShapeArray[d] != first.Layout.ShapeArray[d]))
                 throw new ArgumentException($"{op}: tensors[{i}] has shape {Layout.Format(t.Layout.ShapeArray)} but tensors[0] has " +
                     $"{Layout.Format(first.Layout.ShapeArray)}; all dims except {axis} must match.");
             total += t.Layout.ShapeArray[ax];
@@ -53,7 +55,9 @@ public sealed partial class Tensor
         if (tensors.Count == 0) throw new ArgumentException("Stack: expected at least one tensor, got none.");
         for (int i = 1; i < tensors.Count; i++)
             if (!tensors[i].Layout.ShapeArray.SequenceEqual(tensors[0].Layout.ShapeArray))
-                throw new ArgumentException($"Stack: tensors[{i}] has shape {Layout.Format(tensors[i].Layout.ShapeArray)} but tensors[0] has {Layout.Format(tensors[0].Layout.ShapeArray)}.");
+                throw new ArgumentException(
+                    $"Stack: tensors[{i}] has shape {Layout.Format(tensors[i].Layout.ShapeArray)} but tensors[0] has " +
+                    $"{Layout.Format(tensors[0].Layout.ShapeArray)}.");
         return Concat(tensors.Select(t => t.Unsqueeze(axis)).ToList(), axis);
     }
 

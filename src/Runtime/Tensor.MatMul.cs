@@ -17,13 +17,16 @@ public sealed partial class Tensor
         Check.Float32(op, a, "a"); Check.Float32(op, b, "b");
         Check.SameDevice(op, a, "a", b, "b");
         if (a.Rank == 0 || b.Rank == 0)
-            throw new ArgumentException($"{op}: both operands need at least one dim, got shapes {Layout.Format(a.Layout.ShapeArray)} and {Layout.Format(b.Layout.ShapeArray)}.");
+            throw new ArgumentException(
+                $"{op}: both operands need at least one dim, got shapes {Layout.Format(a.Layout.ShapeArray)} and " +
+                $"{Layout.Format(b.Layout.ShapeArray)}.");
         if (a.Rank == 2 && b.Rank == 2) return MatMul2D(a, b);
         var A = a.Rank == 1 ? a.Unsqueeze(0) : a;
         var B = b.Rank == 1 ? b.Unsqueeze(1) : b;
         int m = A.Layout.ShapeArray[^2], k = A.Layout.ShapeArray[^1], k2 = B.Layout.ShapeArray[^2], n = B.Layout.ShapeArray[^1];
         if (k != k2)
-            throw new ArgumentException($"{op}: shapes {Layout.Format(a.Layout.ShapeArray)} and {Layout.Format(b.Layout.ShapeArray)} are not aligned: " +
+            throw new ArgumentException(
+                $"{op}: shapes {Layout.Format(a.Layout.ShapeArray)} and {Layout.Format(b.Layout.ShapeArray)} are not aligned: " +
                 $"the first has {k} columns but the second has {k2} rows.");
         var batchShape = Check.Broadcast(op, A.Layout.ShapeArray[..^2], B.Layout.ShapeArray[..^2]);
         int batch = Layout.Numel(batchShape);
@@ -53,7 +56,8 @@ public sealed partial class Tensor
     {
         int m = a.Layout.ShapeArray[0], k = a.Layout.ShapeArray[1], k2 = b.Layout.ShapeArray[0], n = b.Layout.ShapeArray[1];
         if (k != k2)
-            throw new ArgumentException($"MatMul: shapes {Layout.Format(a.Layout.ShapeArray)} and {Layout.Format(b.Layout.ShapeArray)} are not aligned: " +
+            throw new ArgumentException(
+                $"MatMul: shapes {Layout.Format(a.Layout.ShapeArray)} and {Layout.Format(b.Layout.ShapeArray)} are not aligned: " +
                 $"the first has {k} columns but the second has {k2} rows.");
         var c = Allocate([m, n], DType.Float32, a.Device);
         var g = new GemmArgs

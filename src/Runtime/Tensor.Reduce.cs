@@ -82,14 +82,17 @@ public sealed partial class Tensor
         return Rank == 0 ? [] : norm;
     }
 
-    /// <summary>Folds the axes one run at a time; the gradient rule gets (x, result with kept dims, dL/dresult with kept dims, axes).</summary>
-    private Tensor Reduce<TOp>(string op, int[]? axes, bool keepDim, Func<Tensor, Tensor, Tensor, int[], Tensor> rule, bool nonEmpty = false)
+    /// <summary>Folds the axes one run at a time; the gradient rule gets (x, result with kept dims, dL/dresult with kept dims,
+    /// axes).</summary>
+    private Tensor Reduce<TOp>(string op, int[]? axes, bool keepDim, Func<Tensor, Tensor, Tensor, int[], Tensor> rule,
+        bool nonEmpty = false)
         where TOp : struct, IReduceOp
     {
         Check.Float32(op, this, "x");
         var norm = NormalizeAxes(op, axes);
         if (nonEmpty && norm.Any(a => Layout.ShapeArray[a] == 0))
-            throw new ArgumentException($"{op}: cannot reduce over an empty dim (shape {Layout.Format(Layout.ShapeArray)}); the result has no identity.");
+            throw new ArgumentException(
+                $"{op}: cannot reduce over an empty dim (shape {Layout.Format(Layout.ShapeArray)}); the result has no identity.");
         var x = Dense();
         var shape = x.Shape;
         // Runs of adjacent reduced axes fold in one pass; a full reduction is a single [1, n, 1] pass.
@@ -133,7 +136,8 @@ public sealed partial class Tensor
         Check.Float32(op, this, "x");
         int ax = Layout.Axis(axis, Rank, op);
         if (Rank > 0 && Layout.ShapeArray[ax] == 0)
-            throw new ArgumentException($"{op}: cannot take the arg-{(max ? "max" : "min")} of an empty dim (shape {Layout.Format(Layout.ShapeArray)}).");
+            throw new ArgumentException(
+                $"{op}: cannot take the arg-{(max ? "max" : "min")} of an empty dim (shape {Layout.Format(Layout.ShapeArray)}).");
         var x = Dense();
         var shape = x.Shape;
         int outer = Prod(shape, 0, ax), n = Rank == 0 ? 1 : shape[ax], inner = Prod(shape, ax + 1, shape.Length);

@@ -31,17 +31,21 @@ public sealed partial class Tensor
     {
         var s = (int[])Check.NotNull(nameof(Reshape), shape, nameof(shape)).Clone();
         int infer = Array.IndexOf(s, -1);
-        if (infer >= 0 && Array.IndexOf(s, -1, infer + 1) >= 0) throw new ArgumentException($"Reshape: only one dim may be -1, got {Layout.Format(shape)}.");
+        if (infer >= 0 && Array.IndexOf(s, -1, infer + 1) >= 0)
+            throw new ArgumentException($"Reshape: only one dim may be -1, got {Layout.Format(shape)}.");
         if (s.Any(d => d < -1)) throw new ArgumentException($"Reshape: dims must be >= 0 (or one -1), got {Layout.Format(shape)}.");
         if (infer >= 0)
         {
             int known = Layout.Numel(s.Where((_, i) => i != infer).ToArray());
             if (known == 0 || Count % known != 0)
-                throw new ArgumentException($"Reshape: cannot infer -1 in {Layout.Format(shape)} for {Count} elements (shape {Layout.Format(Layout.ShapeArray)}).");
+                throw new ArgumentException(
+                    $"Reshape: cannot infer -1 in {Layout.Format(shape)} for {Count} elements (shape {Layout.Format(Layout.ShapeArray)}).");
             s[infer] = Count / known;
         }
         if (Layout.Numel(s) != Count)
-            throw new ArgumentException($"Reshape: shape {Layout.Format(shape)} holds {Layout.Numel(s)} elements but the tensor of shape {Layout.Format(Layout.ShapeArray)} has {Count}.");
+            throw new ArgumentException(
+                $"Reshape: shape {Layout.Format(shape)} holds {Layout.Numel(s)} elements but the tensor of shape " +
+                $"{Layout.Format(Layout.ShapeArray)} has {Count}.");
         return s;
     }
 
@@ -54,7 +58,9 @@ public sealed partial class Tensor
     {
         var o = Check.NotNull(nameof(Permute), order, nameof(order)).Select(a => Layout.Axis(a, Rank, nameof(Permute))).ToArray();
         if (o.Length != Rank || o.Distinct().Count() != Rank)
-            throw new ArgumentException($"Permute: {Layout.Format(order)} is not a permutation of the {Rank} dims of a tensor of shape {Layout.Format(Layout.ShapeArray)}.");
+            throw new ArgumentException(
+                $"Permute: {Layout.Format(order)} is not a permutation of the {Rank} dims of a tensor of shape " +
+                $"{Layout.Format(Layout.ShapeArray)}.");
         var inverse = new int[Rank];
         for (int i = 0; i < Rank; i++) inverse[o[i]] = i;
         return Moved(WithLayout(Layout.Permute(o)), "Permute", g => Grads.Permute(g, inverse));
@@ -165,7 +171,8 @@ public sealed partial class Tensor
         int? ax = axis is { } a ? Layout.Axis(a, Rank, nameof(Squeeze)) : null;
         bool Keep(int d) => Layout.ShapeArray[d] != 1 || (ax is { } only && only != d);
         var dims = Enumerable.Range(0, Rank).Where(Keep).ToArray();
-        var y = WithLayout(Layout.Owned(dims.Select(d => Layout.ShapeArray[d]).ToArray(), dims.Select(d => Layout.StridesArray[d]).ToArray(), Layout.Offset));
+        var y = WithLayout(Layout.Owned(
+            dims.Select(d => Layout.ShapeArray[d]).ToArray(), dims.Select(d => Layout.StridesArray[d]).ToArray(), Layout.Offset));
         var inputShape = Layout.ShapeArray;
         return Moved(y, "Squeeze", g => Grads.Reshape(g, inputShape));
     }

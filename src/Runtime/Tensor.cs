@@ -78,8 +78,10 @@ public sealed partial class Tensor : IDisposable, Optim.IParameter
     public void SetData(Tensor source)
     {
         Check.NotNull(nameof(SetData), source, nameof(source));
-        if (!IsLeaf) throw new InvalidOperationException($"SetData: only leaf tensors can take new data; this one was computed by {GradFn}.");
-        if (source.DType != DType) throw new InvalidOperationException($"SetData: the source is {source.DType.Name()} but this tensor is {DType.Name()}.");
+        if (!IsLeaf)
+            throw new InvalidOperationException($"SetData: only leaf tensors can take new data; this one was computed by {GradFn}.");
+        if (source.DType != DType)
+            throw new InvalidOperationException($"SetData: the source is {source.DType.Name()} but this tensor is {DType.Name()}.");
         var storage = source.Storage;
         storage.AddRef();
         var old = _storage;

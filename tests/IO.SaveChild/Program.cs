@@ -6,4 +6,5 @@ using DeepSharp.IO;
 
 var big = Tensor.Rand([1 << 21], generator: new Generator(9)); // 8 MB per save: kills land mid-write
 Console.WriteLine("saving");
-for (int i = 0; ; i++) Checkpoint.Save(args[0], new DictValue(new OrderedDictionary<string, CheckpointValue> { ["step"] = Tensor.Full([1], i), ["w"] = big }));
+for (int i = 0; ; i++)
+    Checkpoint.Save(args[0], new DictValue(new OrderedDictionary<string, CheckpointValue> { ["step"] = Tensor.Full([1], i), ["w"] = big }));

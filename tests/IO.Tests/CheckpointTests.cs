@@ -47,7 +47,8 @@ public class CheckpointTests
         var back = Read(Bytes(Sample())).AsDict();
         var w = back["w"].AsTensor();
         Assert.Equal(new[] { 2, 2 }, w.Shape);
-        Assert.Equal(new float[] { 1.5f, float.NaN, -0f, float.PositiveInfinity }.Select(BitConverter.SingleToInt32Bits), w.ToArray<float>().Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(new float[] { 1.5f, float.NaN, -0f, float.PositiveInfinity }.Select(BitConverter.SingleToInt32Bits),
+            w.ToArray<float>().Select(BitConverter.SingleToInt32Bits));
         Assert.Equal(new long[] { long.MinValue, 7 }, back["ids"].AsTensor().ToArray<long>());
         var more = back["more"].AsList();
         Assert.Equal(DType.Int32, more[0].AsTensor().DType);
@@ -102,7 +103,8 @@ public class CheckpointTests
     public void OtherFilesAreIdentified()
     {
         Assert.Contains("empty", Assert.Throws<CheckpointFormatException>(() => Read([])).Message);
-        Assert.Contains("zip", Assert.Throws<CheckpointFormatException>(() => Read([(byte)'P', (byte)'K', 3, 4, 20, 0, 0, 0, 8, 0])).Message);
+        Assert.Contains("zip",
+            Assert.Throws<CheckpointFormatException>(() => Read([(byte)'P', (byte)'K', 3, 4, 20, 0, 0, 0, 8, 0])).Message);
         var safetensors = new byte[] { 2, 0, 0, 0, 0, 0, 0, 0, (byte)'{', (byte)'}' };
         Assert.Contains("safetensors", Assert.Throws<CheckpointFormatException>(() => Read(safetensors)).Message);
         Assert.Contains("text", Assert.Throws<CheckpointFormatException>(() => Read("hello, this is text\n"u8.ToArray())).Message);
@@ -256,7 +258,8 @@ public class CheckpointTests
         int litter = 0;
         for (int round = 0; round < 5; round++)
         {
-            using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet", [child, path]) { RedirectStandardOutput = true })!;
+            using var p = System.Diagnostics.Process.Start(
+                new System.Diagnostics.ProcessStartInfo("dotnet", [child, path]) { RedirectStandardOutput = true })!;
             p.StandardOutput.ReadLine(); // "saving"
             Thread.Sleep(150 + 60 * round);
             p.Kill(entireProcessTree: true);

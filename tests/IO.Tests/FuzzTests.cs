@@ -17,7 +17,11 @@ public class FuzzTests
     private static List<byte[]> Corpus()
     {
         byte[] Ckpt(CheckpointValue v) { using var ms = new MemoryStream(); Checkpoint.Write(ms, v); return ms.ToArray(); }
-        var dict = new OrderedDictionary<string, CheckpointValue> { ["a"] = Tensor.Ones(3), ["b"] = new ListValue([Tensor.Arange(4, DType.Int64), new ListValue([])]) };
+        var dict = new OrderedDictionary<string, CheckpointValue>
+        {
+            ["a"] = Tensor.Ones(3),
+            ["b"] = new ListValue([Tensor.Arange(4, DType.Int64), new ListValue([])])
+        };
         return
         [
             Ckpt(Tensor.Ones(2, 2)),
@@ -84,7 +88,8 @@ public class FuzzTests
     public void SafeTensorsReaderOnlyThrowsItsFormatException()
     {
         using var ms = new MemoryStream();
-        SafeTensors.Write(ms, [new("w", Tensor.Ones(2, 3)), new("i", Tensor.Arange(3, DType.Int32))], new Dictionary<string, string> { ["k"] = "v" });
+        SafeTensors.Write(ms, [new("w", Tensor.Ones(2, 3)), new("i", Tensor.Arange(3, DType.Int32))],
+            new Dictionary<string, string> { ["k"] = "v" });
         List<byte[]> seeds = [ms.ToArray(), .. HostileFiles.SafeTensorsFiles(16).Select(f => f.File)];
         var r = new Random(54321);
         for (int i = 0; i < Iterations; i++) Oracle(Mutate(seeds[r.Next(seeds.Count)], r, reseal: false), s => SafeTensors.Read(s));

@@ -68,7 +68,8 @@ public class ModelCheckpointTests
         // Non-strict still refuses the mismatches…
         Assert.Throws<StateDictMismatchException>(() => net.LoadStateDict(state, strict: false));
         // …and reports what it skipped when only keys differ.
-        var report = net.LoadStateDict(new Dictionary<string, Tensor> { ["0.weight"] = Tensor.Ones(4, 3), ["extra"] = Tensor.Ones(1) }, strict: false);
+        var report = net.LoadStateDict(new Dictionary<string, Tensor> { ["0.weight"] = Tensor.Ones(4, 3), ["extra"] = Tensor.Ones(1) },
+            strict: false);
         Assert.Equal(["0.bias", "2.weight", "2.bias"], report.Missing);
         Assert.Equal(["extra"], report.Unexpected);
         Assert.All(net.GetParameter("0.weight").Data.ToArray<float>(), v => Assert.Equal(1f, v));

@@ -121,7 +121,8 @@ public class PublicApiNullTests
                 catch (TargetInvocationException e) { thrown = e.InnerException; }
                 if (thrown is not ArgumentNullException an || !names.Contains(an.ParamName))
                     failures.Add($"{m.DeclaringType!.Name}.{m}: null '{ps[i].Name}' gave " +
-                        (thrown is null ? "no exception" : $"{thrown.GetType().Name}({(thrown as ArgumentException)?.ParamName}): {thrown.Message}"));
+                        (thrown is null ? "no exception"
+                            : $"{thrown.GetType().Name}({(thrown as ArgumentException)?.ParamName}): {thrown.Message}"));
             }
         }
         Assert.True(checkedParams > 60, $"only {checkedParams} parameters checked");

@@ -149,7 +149,8 @@ public class ReaderExceptionTests
 
     [Theory]
     // The issue's overflow: a shape whose product overflows 64 bits.
-    [InlineData("""{"a":{"dtype":"F32","shape":[2147483647,2147483647,2147483647],"data_offsets":[0,4]}}""", "beyond what a tensor can hold")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[2147483647,2147483647,2147483647],"data_offsets":[0,4]}}""",
+        "beyond what a tensor can hold")]
     [InlineData("""{"a":{"dtype":"F32","shape":[4294967296],"data_offsets":[0,4]}}""", "more than a tensor can hold")]
     [InlineData("""{"a":{"dtype":"F32","shape":[1.0],"data_offsets":[0,4]}}""", "not a non-negative integer")]
     [InlineData("""{"a":{"dtype":"F32","shape":[1e0],"data_offsets":[0,4]}}""", "not a non-negative integer")]

@@ -21,7 +21,9 @@ public class SafeTensorsGoldenTests
     public void FilesWrittenByPyTorchLoad()
     {
         var path = Golden("pytorch.safetensors");
-        if (!File.Exists(path)) Assert.Skip("golden/pytorch.safetensors has not been generated yet (run golden/pytorch_interop.py where PyTorch is installed).");
+        if (!File.Exists(path))
+            Assert.Skip(
+                "golden/pytorch.safetensors has not been generated yet (run golden/pytorch_interop.py where PyTorch is installed).");
         var (t, meta) = SafeTensors.LoadWithMeta(path);
         Assert.Equal("pytorch", meta["by"]);
         Assert.Equal(new float[] { 0, 0.25f, 0.5f, 0.75f, 1f, 1.25f }, t["w"].ToArray<float>());

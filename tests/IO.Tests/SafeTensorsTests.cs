@@ -17,7 +17,8 @@ public class SafeTensorsTests
         return file;
     }
 
-    private static (OrderedDictionary<string, Tensor> T, IReadOnlyDictionary<string, string> M) Read(byte[] f) => SafeTensors.Read(new MemoryStream(f));
+    private static (OrderedDictionary<string, Tensor> T, IReadOnlyDictionary<string, string> M) Read(byte[] f) =>
+        SafeTensors.Read(new MemoryStream(f));
 
     [Fact]
     public void HandBuiltFilesLoadIncludingHalfAndBFloat16()
@@ -31,7 +32,9 @@ public class SafeTensorsTests
         BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(14), (ushort)(BitConverter.SingleToInt32Bits(-0.5f) >> 16));
         BinaryPrimitives.WriteInt64LittleEndian(data.AsSpan(16), 42);
         BinaryPrimitives.WriteInt64LittleEndian(data.AsSpan(24), -1);
-        var json = """{"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"h":{"dtype":"F16","shape":[2,1],"data_offsets":[8,12]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[12,16]},"ids":{"dtype":"I64","shape":[2],"data_offsets":[16,32]}}""";
+        var json = """{"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}""" +
+            ""","h":{"dtype":"F16","shape":[2,1],"data_offsets":[8,12]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[12,16]}""" +
+            ""","ids":{"dtype":"I64","shape":[2],"data_offsets":[16,32]}}""";
         var (t, meta) = Read(Build(json, data));
         Assert.Equal("pt", meta["format"]);
         Assert.Equal(new float[] { 1.5f, -2f }, t["w"].ToArray<float>());
@@ -46,7 +49,8 @@ public class SafeTensorsTests
     {
         using var dir = new TempDir();
         var w = Tensor.Randn([3, 2], generator: new Generator(1));
-        SafeTensors.Save(dir.File("m.safetensors"), [new("w", w), new("n", Tensor.Arange(3, DType.Int64))], new Dictionary<string, string> { ["by"] = "DeepSharp" });
+        SafeTensors.Save(dir.File("m.safetensors"), [new("w", w), new("n", Tensor.Arange(3, DType.Int64))],
+            new Dictionary<string, string> { ["by"] = "DeepSharp" });
         var bytes = File.ReadAllBytes(dir.File("m.safetensors"));
         ulong n = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
         Assert.Equal(0UL, n % 8); // padded header
@@ -62,7 +66,8 @@ public class SafeTensorsTests
     [InlineData("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}""", 8, "do not match")]          // size mismatch
     [InlineData("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", 8, "do not match")]          // hole at the start
     [InlineData("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", 8, "after the last tensor")] // trailing data
-    [InlineData("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", 8, "twice")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""",
+        8, "twice")]
     [InlineData("""{"a":{"dtype":"Q7","shape":[1],"data_offsets":[0,4]}}""", 4, "Q7")]
     [InlineData("""{"a":{"dtype":"F32","shape":[1048576,1048576],"data_offsets":[0,4]}}""", 4, "elements")]
     [InlineData("""[1,2,3]""", 0, "not a JSON object")]

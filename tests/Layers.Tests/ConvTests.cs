@@ -5,7 +5,8 @@ namespace DeepSharp.Layers.Tests;
 
 public class ConvTests
 {
-    private static double[] ConvRef(float[] x, int n, int c, int h, int w, float[] wt, float[] b, int o, int k, int s, int p, out int oh, out int ow)
+    private static double[] ConvRef(float[] x, int n, int c, int h, int w, float[] wt, float[] b, int o, int k, int s, int p, out int oh,
+        out int ow)
     {
         int OH = (h + 2 * p - k) / s + 1, OW = (w + 2 * p - k) / s + 1;
         var y = new double[n * o * OH * OW];
@@ -15,7 +16,8 @@ public class ConvTests
             for (int ci = 0; ci < c; ci++) for (int i = 0; i < k; i++) for (int j = 0; j < k; j++)
             {
                 int hr = r * s + i - p, wq = q * s + j - p;
-                if (hr >= 0 && hr < h && wq >= 0 && wq < w) acc += (double)x[((ni * c + ci) * h + hr) * w + wq] * wt[((oi * c + ci) * k + i) * k + j];
+                if (hr >= 0 && hr < h && wq >= 0 && wq < w)
+                    acc += (double)x[((ni * c + ci) * h + hr) * w + wq] * wt[((oi * c + ci) * k + i) * k + j];
             }
             y[((ni * o + oi) * OH + r) * OW + q] = acc;
         }
@@ -27,7 +29,8 @@ public class ConvTests
     public static TheoryData<string, int, int, int, int> ConvCases()
     {
         var d = new TheoryData<string, int, int, int, int>();
-        foreach (var dev in TestDevices.Names) foreach (var (s, p, h, w) in new[] { (1, 0, 7, 6), (2, 1, 7, 6), (1, 2, 7, 6), (1, 1, 17, 16) }) d.Add(dev, s, p, h, w);
+        foreach (var dev in TestDevices.Names)
+            foreach (var (s, p, h, w) in new[] { (1, 0, 7, 6), (2, 1, 7, 6), (1, 2, 7, 6), (1, 1, 17, 16) }) d.Add(dev, s, p, h, w);
         return d;
     }
 
@@ -42,10 +45,12 @@ public class ConvTests
         conv.To(dev);
         using (Autograd.NoGrad()) conv.Bias!.Data.CopyFrom(Tensor.Randn([4], generator: g, device: dev)); // a bias that shows
         var y = conv.Call(x);
-        var expected = ConvRef(x.ToArray<float>(), 2, 3, h, w, conv.Weight.Data.ToArray<float>(), conv.Bias!.Data.ToArray<float>(), 4, 3, stride, padding, out int oh, out int ow);
+        var expected = ConvRef(x.ToArray<float>(), 2, 3, h, w, conv.Weight.Data.ToArray<float>(), conv.Bias!.Data.ToArray<float>(), 4, 3,
+            stride, padding, out int oh, out int ow);
         Assert.Equal(new[] { 2, 4, oh, ow }, y.Shape);
         var got = y.ToArray<float>();
-        for (int i = 0; i < got.Length; i++) Assert.True(Math.Abs(got[i] - expected[i]) < 1e-4, $"y[{i}] = {got[i]}, expected {expected[i]}");
+        for (int i = 0; i < got.Length; i++)
+            Assert.True(Math.Abs(got[i] - expected[i]) < 1e-4, $"y[{i}] = {got[i]}, expected {expected[i]}");
         Assert.Equal(new[] { 4, 3, 3, 3 }, conv.Weight.Shape); // in-channels inferred
     }
 

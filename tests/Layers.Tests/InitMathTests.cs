@@ -102,7 +102,8 @@ public class InitMathTests
             new ParameterList(first, second).Initialize();
             for (ulong n = 0; n < 2; n++)
             {
-                var expected = Tensor.Rand([16], generator: new Generator(SplitMix64(SplitMix64(seed, n), 0)) /* round 0 of stream n */).ToArray<float>();
+                var expected = Tensor.Rand([16],
+                    generator: new Generator(SplitMix64(SplitMix64(seed, n), 0)) /* round 0 of stream n */).ToArray<float>();
                 Assert.Equal(expected, (n == 0 ? first : second).Data.ToArray<float>());
             }
         }

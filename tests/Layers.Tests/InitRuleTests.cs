@@ -15,7 +15,8 @@ public class InitRuleTests
     private sealed class Mlp : Block
     {
         private readonly Sequential _body;
-        public Mlp(int? inFeatures) => _body = Register("body", new Sequential(new Dense(16, inFeatures), new Relu(), new Dense(4, inFeatures is null ? null : 16)));
+        public Mlp(int? inFeatures) =>
+            _body = Register("body", new Sequential(new Dense(16, inFeatures), new Relu(), new Dense(4, inFeatures is null ? null : 16)));
         public Block First => _body[0];
         protected override Tensor Forward(Tensor x) => _body.Call(x);
     }
@@ -119,7 +120,8 @@ public class InitRuleTests
         foreach (var init in new[] { Init.XavierUniform(), Init.XavierNormal(), Init.KaimingUniform(), Init.KaimingNormal(),
                      Init.Normal(), Init.Uniform(), Init.Constant(2f) })
         {
-            var net = new ParameterList(new Parameter([3, 0], Init.Zeros), new Parameter([0, 3, 2], Init.Zeros), new Parameter([0], Init.Zeros));
+            var net = new ParameterList(new Parameter([3, 0], Init.Zeros), new Parameter([0, 3, 2], Init.Zeros),
+                new Parameter([0], Init.Zeros));
             Assert.Equal(3, net.Initialize(init));
             Assert.Equal(new[] { 3, 0 }, net.GetParameter("0").Data.Shape);
             Assert.Equal(new[] { 0, 3, 2 }, net.GetParameter("1").Data.Shape);

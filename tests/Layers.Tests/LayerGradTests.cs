@@ -5,7 +5,8 @@ namespace DeepSharp.Layers.Tests;
 /// <summary>Finite-difference checks of every built-in layer: gradients of the input and of every parameter.</summary>
 public class LayerGradTests
 {
-    private static readonly string[] Names = ["dense", "conv", "conv_stride_pad", "conv_batch", "maxpool", "maxpool_overlap", "avgpool", "relu", "sigmoid", "tanh", "flatten", "dropout_eval"];
+    private static readonly string[] Names = ["dense", "conv", "conv_stride_pad", "conv_batch", "maxpool", "maxpool_overlap", "avgpool",
+        "relu", "sigmoid", "tanh", "flatten", "dropout_eval"];
 
     public static TheoryData<string, string> Layers()
     {
@@ -65,7 +66,8 @@ public class LayerGradTests
                 double down = Loss();
                 using (Autograd.NoGrad()) flat[j].FillInPlace(orig);
                 double numeric = (up - down) / (2 * eps);
-                Assert.True(Math.Abs(numeric - analytic[j]) <= 2e-2 * (1 + Math.Abs(numeric)), $"{name} on {d}: d/d{what}[{j}] autograd {analytic[j]} vs {numeric}");
+                Assert.True(Math.Abs(numeric - analytic[j]) <= 2e-2 * (1 + Math.Abs(numeric)),
+                    $"{name} on {d}: d/d{what}[{j}] autograd {analytic[j]} vs {numeric}");
             }
         }
     }

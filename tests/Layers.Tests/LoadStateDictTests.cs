@@ -111,7 +111,10 @@ public class LoadStateDictTests
         net.Initialize(Init.Constant(1f));
         var state = new Dictionary<string, Tensor> { ["0.weight"] = Tensor.Zeros(2, 3), ["0.bias"] = null! };
         Assert.Contains("0.bias", Assert.Throws<ArgumentException>(() => net.LoadStateDict(state)).Message);
-        var colliding = new Dictionary<string, Tensor> { ["m.0.weight"] = Tensor.Zeros(2, 3), ["0.weight"] = Tensor.Zeros(2, 3), ["0.bias"] = Tensor.Zeros(2) };
+        var colliding = new Dictionary<string, Tensor>
+        {
+            ["m.0.weight"] = Tensor.Zeros(2, 3), ["0.weight"] = Tensor.Zeros(2, 3), ["0.bias"] = Tensor.Zeros(2),
+        };
         Assert.Throws<ArgumentException>(() => net.LoadStateDict(colliding, stripPrefix: "m."));
         Assert.All(net.GetParameter("0.weight").Data.ToArray<float>(), v => Assert.Equal(1f, v));
     }
@@ -140,17 +143,22 @@ public class TiedStateDictTests
         // Only the second path given: the tied parameter is not missing.
         var secondOnly = new Dictionary<string, Tensor>
         {
-            ["0.weight"] = Tensor.Ones(3, 2), ["0.bias"] = Tensor.Ones(3), ["3.weight"] = Tensor.Full([3, 3], 5f), ["3.bias"] = Tensor.Ones(3),
+            ["0.weight"] = Tensor.Ones(3, 2), ["0.bias"] = Tensor.Ones(3),
+            ["3.weight"] = Tensor.Full([3, 3], 5f), ["3.bias"] = Tensor.Ones(3),
         };
         net.LoadStateDict(secondOnly);
         Assert.All(((Dense)net[1]).Weight.Data.ToArray<float>(), v => Assert.Equal(5f, v));
         // Neither path: missing under the listed one; a wrong shape at an alias is a mismatch.
         var e = Assert.Throws<StateDictMismatchException>(() => net.LoadStateDict(new Dictionary<string, Tensor>
-            { ["0.weight"] = Tensor.Ones(3, 2), ["0.bias"] = Tensor.Ones(3), ["1.bias"] = Tensor.Ones(3), ["3.weight"] = Tensor.Ones(2, 2) }));
+        {
+            ["0.weight"] = Tensor.Ones(3, 2), ["0.bias"] = Tensor.Ones(3), ["1.bias"] = Tensor.Ones(3), ["3.weight"] = Tensor.Ones(2, 2),
+        }));
         Assert.Empty(e.Missing);
         Assert.Equal(["3.weight: model float32 [3, 3], state dict float32 [2, 2]"], e.Mismatched);
         var missing = Assert.Throws<StateDictMismatchException>(() => net.LoadStateDict(new Dictionary<string, Tensor>
-            { ["0.weight"] = Tensor.Ones(3, 2), ["0.bias"] = Tensor.Ones(3), ["1.bias"] = Tensor.Ones(3) }));
+        {
+            ["0.weight"] = Tensor.Ones(3, 2), ["0.bias"] = Tensor.Ones(3), ["1.bias"] = Tensor.Ones(3),
+        }));
         Assert.Equal(["1.weight"], missing.Missing);
     }
 }

@@ -29,7 +29,8 @@ public class RegistrationTests
         ["Block[]"] = () => Hold(new Block[] { new Relu(), new Dense(4) }),
         ["Dictionary<string, Block>"] = () => Hold(new Dictionary<string, Block> { ["head"] = new Dense(4) }),
         ["Dictionary<int, Dense>"] = () => Hold(new Dictionary<int, Dense> { [0] = new Dense(4) }),
-        ["IReadOnlyDictionary<string, Dense>"] = () => Hold<IReadOnlyDictionary<string, Dense>>(new SortedList<string, Dense> { ["a"] = new Dense(4) }),
+        ["IReadOnlyDictionary<string, Dense>"] = () =>
+            Hold<IReadOnlyDictionary<string, Dense>>(new SortedList<string, Dense> { ["a"] = new Dense(4) }),
         ["(Dense, Dense)"] = () => Hold((new Dense(4), new Dense(2))),
         ["Tuple<Relu, Dense>"] = () => Hold(Tuple.Create(new Relu(), new Dense(2))),
         ["List<Parameter>"] = () => Hold(new List<Parameter> { new([2], Init.Zeros) }),

@@ -33,9 +33,11 @@ public class CreationTests
         Assert.InRange(mean, 1.97, 2.03);
         Assert.InRange(std, 0.48, 0.52);
         var g = new Generator(9);
-        Assert.NotEqual(Tensor.Rand([8], generator: g, device: d).ToArray<float>(), Tensor.Rand([8], generator: g, device: d).ToArray<float>());
+        Assert.NotEqual(Tensor.Rand([8], generator: g, device: d).ToArray<float>(),
+            Tensor.Rand([8], generator: g, device: d).ToArray<float>());
         g.ManualSeed(9);
-        Assert.Equal(Tensor.Rand([8], generator: new Generator(9)).ToArray<float>(), Tensor.Rand([8], generator: g, device: d).ToArray<float>());
+        Assert.Equal(Tensor.Rand([8], generator: new Generator(9)).ToArray<float>(),
+            Tensor.Rand([8], generator: g, device: d).ToArray<float>());
     }
 
     [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]

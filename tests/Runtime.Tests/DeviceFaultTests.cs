@@ -41,7 +41,8 @@ public sealed class DeviceFaultTests : IDisposable
             ("Download", () => Backend.Download<float>(x, new float[8])),
             ("Fill", () => Backend.Fill<float, Ops.FillOp<float>>(x, new Ops.FillOp<float>(0f))),
             ("Reduce", () => Backend.Reduce<Ops.SumOp>(x, 0, x, 1, 8, 1)),
-            ("MatMul", () => Backend.MatMul(x, x, x, new GemmArgs { Batch = 1, M = 2, N = 2, K = 2, RowA = 2, ColA = 1, RowB = 2, ColB = 1 })),
+            ("MatMul",
+                () => Backend.MatMul(x, x, x, new GemmArgs { Batch = 1, M = 2, N = 2, K = 2, RowA = 2, ColA = 1, RowB = 2, ColB = 1 })),
             ("Synchronize", Backend.Synchronize),
             ("Allocate", () => Backend.Allocate(DType.Float32, 4)),
         };
@@ -79,8 +80,11 @@ public sealed class DeviceFaultTests : IDisposable
     public void AFaultingKernelOnCudaFailsTheDeviceLoudly()
     {
         TestDevices.Use("cuda:0");
-        var start = new ProcessStartInfo(Environment.ProcessPath!, $"-method {typeof(DeviceFaultTests).FullName}.{nameof(FaultProbe)} -noColor")
-            { RedirectStandardOutput = true, RedirectStandardError = true };
+        string method = $"{typeof(DeviceFaultTests).FullName}.{nameof(FaultProbe)}";
+        var start = new ProcessStartInfo(Environment.ProcessPath!, $"-method {method} -noColor")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true,
+        };
         start.Environment[ProbeVariable] = "1";
         using var child = Process.Start(start)!;
         string output = child.StandardOutput.ReadToEnd() + child.StandardError.ReadToEnd();
@@ -95,7 +99,8 @@ public sealed class DeviceFaultTests : IDisposable
     public void FaultProbe()
     {
         if (Environment.GetEnvironmentVariable(ProbeVariable) != "1")
-            Assert.Skip($"runs only as the child process of {nameof(AFaultingKernelOnCudaFailsTheDeviceLoudly)} (it ends CUDA for its process)");
+            Assert.Skip(
+                $"runs only as the child process of {nameof(AFaultingKernelOnCudaFailsTheDeviceLoudly)} (it ends CUDA for its process)");
         var d = TestDevices.Use("cuda:0");
         var backend = DeviceManager.Ilgpu(d);
         var x = Tensor.Zeros([4], device: d);

@@ -143,7 +143,8 @@ public class ElementwiseTests
         var x = Tensor.FromArray(new float[] { -1, 2, -3, 4, float.NaN, 6 }, [2, 3], d);
         var y = Tensor.Where(x.Gt(0f), x, Tensor.Scalar(0f, d));
         Assert.Equal(new float[] { 0, 2, 0, 4, 0, 6 }, y.ToArray<float>());
-        var z = Tensor.Where(Tensor.FromArray(new float[] { 1, 0 }, [2, 1], d), Tensor.Ones([3], device: d), Tensor.Zeros([2, 3], device: d));
+        var z = Tensor.Where(Tensor.FromArray(new float[] { 1, 0 }, [2, 1], d), Tensor.Ones([3], device: d),
+            Tensor.Zeros([2, 3], device: d));
         Assert.Equal(new float[] { 1, 1, 1, 0, 0, 0 }, z.ToArray<float>());
     }
 

@@ -6,7 +6,8 @@ namespace DeepSharp.Tests;
 /// <summary>
 /// <see cref="Kernels.GemmVector{TA, TB}"/> (16×8 groups of 16×8 outputs each, 16-byte staging) on a simulator with
 /// 256-thread groups, through the backend's own dispatch: every staging pair, ragged edges, a last k-tile of four, a batch
-/// with offsets, both fused biases; and split-K. The shared test simulator has 16-thread groups, where it is never chosen; CUDA runs them on large grids and on long-K products with small grids,
+/// with offsets, both fused biases; and split-K. The shared test simulator has 16-thread groups, where it is never chosen; CUDA runs them
+/// on large grids and on long-K products with small grids,
 /// which MatMulTests' large case covers there.
 /// </summary>
 public sealed class GemmVectorTests : IDisposable
@@ -25,7 +26,8 @@ public sealed class GemmVectorTests : IDisposable
     {
         Assert.Equal(16, Backend.Tile);
         const int off = 4; // operands start past a 16-byte prefix, as views into a larger tensor do
-        var a = Ref.Random(off + batch * m * k, 1); var b = Ref.Random(off + batch * k * n, 2); var bv = Ref.Random(off + Math.Max(m, n), 3);
+        var a = Ref.Random(off + batch * m * k, 1); var b = Ref.Random(off + batch * k * n, 2);
+        var bv = Ref.Random(off + Math.Max(m, n), 3);
         var g = new GemmArgs
         {
             Batch = batch, M = m, N = n, K = k,
@@ -129,7 +131,8 @@ public sealed class GemmVectorTests : IDisposable
     [InlineData(0, 0, 1, 10, 1, 128, 10, IlgpuBackend.Run.None)]   // K not a multiple of 4 and no unit stride along m
     [InlineData(0, 0, 1, 1, 128, 128, 10, IlgpuBackend.Run.AlongMn)]  // ...but a column-major A still has runs along m
     [InlineData(0, 0, 1, 0, 1, 128, 16, IlgpuBackend.Run.AlongK)]    // a broadcast row (stride 0) is still aligned
-    public void VectorStagePicksAlignedRuns(int off, int batchStride, int batch, int mnStride, int kStride, int mn, int k, object expected) =>
+    public void VectorStagePicksAlignedRuns(int off, int batchStride, int batch, int mnStride, int kStride, int mn, int k,
+        object expected) =>
         Assert.Equal(expected, IlgpuBackend.VectorStage(off, batchStride, batch, mnStride, kStride, mn, k)); // object: the enum is internal
 
     /// <summary>C in double precision from the same operands, strides and bias.</summary>
@@ -142,7 +145,8 @@ public sealed class GemmVectorTests : IDisposable
                 {
                     double acc = g.Bias == BiasMode.PerColumn ? bias[g.OffBias + j] : g.Bias == BiasMode.PerRow ? bias[g.OffBias + i] : 0;
                     for (int q = 0; q < g.K; q++)
-                        acc += (double)a[g.OffA + p * g.BatchA + i * g.RowA + q * g.ColA] * b[g.OffB + p * g.BatchB + q * g.RowB + j * g.ColB];
+                        acc += (double)a[g.OffA + p * g.BatchA + i * g.RowA + q * g.ColA]
+                            * b[g.OffB + p * g.BatchB + q * g.RowB + j * g.ColB];
                     expected[(p * g.M + i) * g.N + j] = acc;
                 }
         return expected;

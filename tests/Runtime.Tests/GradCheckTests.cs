@@ -46,19 +46,22 @@ public class GradCheckTests
         ["reshape_transpose"] = new([[2, 3]], x => x[0].Reshape(3, 2).T * Tensor.Arange(0, 6, 1, device: x[0].Device).Reshape(2, 3)),
         ["permute"] = new([[2, 3, 4]], x => x[0].Permute(2, 0, 1) * Tensor.Arange(0, 24, 1, device: x[0].Device).Reshape(4, 2, 3)),
         ["slice_select"] = new([[4, 5]], x => x[0].Slice(1, 1, 5, 2).Square() + x[0].Select(0, -1).Slice(0, 0, 2).Unsqueeze(0)),
-        ["expand_squeeze"] = new([[3, 1]], x => x[0].Expand(3, 4).Unsqueeze(0).Squeeze(0) * Tensor.Arange(0, 12, 1, device: x[0].Device).Reshape(3, 4)),
+        ["expand_squeeze"] = new([[3, 1]],
+            x => x[0].Expand(3, 4).Unsqueeze(0).Squeeze(0) * Tensor.Arange(0, 12, 1, device: x[0].Device).Reshape(3, 4)),
         ["clone_flatten_view"] = new([[2, 3]], x => x[0].Clone().Flatten().View(3, 2).Contiguous().Square()),
         ["matmul_2d"] = new([[3, 4], [4, 2]], x => x[0].MatMul(x[1])),
         ["matmul_batched_broadcast"] = new([[2, 1, 3, 4], [3, 4, 2]], x => Tensor.MatMul(x[0], x[1])),
         ["matmul_vector"] = new([[4], [4, 3], [4]], x => x[0].MatMul(x[1]) + x[2].MatMul(x[2])),
         ["matmul_transposed_view"] = new([[4, 3], [4, 2]], x => x[0].T.MatMul(x[1])),
-        ["concat_stack"] = new([[2, 3], [2, 2]], x => Tensor.Concat([x[0], x[1]], 1).Square() + Tensor.Stack([x[1], x[1] * 2f]).Sum(0).Sum(1, keepDim: true)),
+        ["concat_stack"] = new([[2, 3], [2, 2]],
+            x => Tensor.Concat([x[0], x[1]], 1).Square() + Tensor.Stack([x[1], x[1] * 2f]).Sum(0).Sum(1, keepDim: true)),
         ["gather_rows"] = new([[4, 3]], x => x[0].GatherRows(Tensor.FromArray(new long[] { 2, 0, 2, -1 }, device: x[0].Device)).Square()),
         ["dtype_roundtrip"] = new([[3]], x => x[0].To(DType.Float64).To(DType.Float32).Square()),
         ["softmax"] = new([[2, 4]], x => Functional.Softmax(x[0], 1)),
         ["log_softmax"] = new([[3, 4]], x => Functional.LogSoftmax(x[0], 0)),
         ["mse"] = new([[2, 3], [2, 3]], x => Functional.MseLoss(x[0], x[1])),
-        ["cross_entropy"] = new([[3, 4]], x => Functional.CrossEntropy(x[0], Tensor.FromArray(new long[] { 1, 3, 0 }, device: x[0].Device))),
+        ["cross_entropy"] = new([[3, 4]],
+            x => Functional.CrossEntropy(x[0], Tensor.FromArray(new long[] { 1, 3, 0 }, device: x[0].Device))),
         ["bce_with_logits"] = new([[2, 3], [2, 3]], x => Functional.BinaryCrossEntropyWithLogits(x[0], x[1].Sigmoid()), Away),
         ["bce_with_logits_sum"] = new([[5], [5]], x => Functional.BinaryCrossEntropyWithLogits(x[0] * 4f, x[1].Sigmoid(), Reduction.Sum)),
         ["cross_entropy_large"] = new([[2, 3]], x =>
@@ -80,7 +83,8 @@ public class GradCheckTests
         var d = TestDevices.Use(device);
         var c = Cases[name];
         var init = c.Init ?? ((i, j) => (float)Math.Sin(1.3 * j + 0.7 * i + 0.2) * 1.5f);
-        var values = c.Shapes.Select((s, i) => Enumerable.Range(0, s.Aggregate(1, (a, b) => a * b)).Select(j => init(i, j)).ToArray()).ToArray();
+        var values = c.Shapes.Select((s, i) =>
+            Enumerable.Range(0, s.Aggregate(1, (a, b) => a * b)).Select(j => init(i, j)).ToArray()).ToArray();
         var weights = (Func<int[], Tensor>)(shape => Tensor.FromArray(Enumerable.Range(0, shape.Aggregate(1, (a, b) => a * b))
             .Select(j => (float)Math.Cos(0.9 * j + 0.3)).ToArray(), shape));
 

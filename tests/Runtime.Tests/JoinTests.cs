@@ -17,7 +17,9 @@ public class JoinTests
         var s = Tensor.Stack([a, a * 2f], axis: 1);
         Assert.Equal(new[] { 2, 2, 3 }, s.Shape);
         Assert.Equal(new float[] { 0, 1, 2, 0, 2, 4, 3, 4, 5, 6, 8, 10 }, s.ToArray<float>());
-        Assert.Equal(new long[] { 1, 2, 3 }, Tensor.Concat([Tensor.FromArray(new long[] { 1 }, device: d), Tensor.FromArray(new long[] { 2, 3 }, device: d)]).ToArray<long>());
+        Assert.Equal(new long[] { 1, 2, 3 },
+            Tensor.Concat([Tensor.FromArray(new long[] { 1 }, device: d), Tensor.FromArray(new long[] { 2, 3 }, device: d)])
+                .ToArray<long>());
         var e = Assert.Throws<ArgumentException>(() => Tensor.Concat([a, b], axis: 0));
         Assert.Contains("[2, 2]", e.Message); Assert.Contains("[2, 3]", e.Message);
         Assert.Throws<ArgumentException>(() => Tensor.Stack([a, b]));

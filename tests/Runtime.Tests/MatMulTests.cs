@@ -13,7 +13,8 @@ public class MatMulTests
         int rank = Math.Max(batchA.Length, batchB.Length);
         var batch = Enumerable.Range(0, rank).Select(i =>
         {
-            int x = i < rank - batchA.Length ? 1 : batchA[i - rank + batchA.Length], y = i < rank - batchB.Length ? 1 : batchB[i - rank + batchB.Length];
+            int x = i < rank - batchA.Length ? 1 : batchA[i - rank + batchA.Length],
+                y = i < rank - batchB.Length ? 1 : batchB[i - rank + batchB.Length];
             return x == 1 ? y : x;
         }).ToArray();
         var outShape = batch.Concat(new[] { m, n }).ToArray();
@@ -97,43 +98,45 @@ public class MatMulTests
         // With and without launch bounds (they only change code generation on CUDA), then with cuBLAS allowed again (on
         // CUDA the larger sizes go to cuBLAS, with the bias added by a second launch).
         foreach (var (useBounds, useCuBlas) in ilgpu == null ? [(true, false)] : new[] { (true, false), (false, false), (true, true) })
-        try
-        {
-            if (ilgpu != null) (ilgpu.GemmLaunchBounds, ilgpu.UseCuBlas) = (useBounds, useCuBlas);
-            // The simulator's tiles are 32×32 (k-tile 2); CUDA's 128×128 (k-tile 8) or 64×64 for small grids.
-            (int M, int K, int N)[] sizes = d.Kind == DeviceKind.IlgpuCpu ? [(37, 19, 45), (2, 3, 70)] : [(37, 19, 45), (130, 67, 259), (300, 1000, 9), (2, 20, 256)];
-            int seed = 0;
-            foreach (var (m, k, n) in sizes)
-                foreach (bool ta in new[] { false, true })
-                    foreach (bool tb in new[] { false, true })
-                    {
-                        var xa = Ref.Random(m * k, ++seed); var wa = Ref.Random(n * k, ++seed); var ba = Ref.Random(n, ++seed);
-                        // x [m, k] (or a transposed view of [k, m]); w [n, k] (or a transposed view of [k, n]).
-                        var x = ta ? Tensor.FromArray(Transpose(xa, m, k), [k, m], d).T : Tensor.FromArray(xa, [m, k], d);
-                        var w = tb ? Tensor.FromArray(Transpose(wa, n, k), [k, n], d).T : Tensor.FromArray(wa, [n, k], d);
-                        var bias = Tensor.FromArray(ba, [n], d);
-                        var expected = new double[m * n];
-                        for (int i = 0; i < m; i++)
-                            for (int j = 0; j < n; j++)
-                            {
-                                double acc = 0;
-                                for (int p = 0; p < k; p++) acc += (double)xa[i * k + p] * wa[j * k + p];
-                                expected[i * n + j] = acc;
-                            }
-                        string what = $"{m}x{k}x{n} ta={ta} tb={tb} bounds={useBounds} cublas={useCuBlas}";
-                        Ref.Close(expected, Tensor.MatMul(x, w.T).ToArray<float>(), 1e-4, "matmul " + what);
-                        Ref.Close(expected.Select((v, i) => v + ba[i % n]).ToArray(), Functional.Linear(x, w, bias).ToArray<float>(), 1e-4, "linear " + what);
-                    }
-            // A batched product goes through the same kernel (one launch for the whole batch).
-            var a3 = Ref.Random(3 * 9 * 33, 91); var b3 = Ref.Random(3 * 33 * 40, 92);
-            var y3 = Tensor.MatMul(Tensor.FromArray(a3, [3, 9, 33], d), Tensor.FromArray(b3, [3, 33, 40], d));
-            var r3 = Reference(a3, [3, 9, 33], b3, [3, 33, 40], out _);
-            Ref.Close(r3, y3.ToArray<float>(), 1e-4, "batched");
-        }
-        finally
-        {
-            if (ilgpu != null) (ilgpu.UseCuBlas, ilgpu.GemmLaunchBounds) = (cublas, bounds);
-        }
+            try
+            {
+                if (ilgpu != null) (ilgpu.GemmLaunchBounds, ilgpu.UseCuBlas) = (useBounds, useCuBlas);
+                // The simulator's tiles are 32×32 (k-tile 2); CUDA's 128×128 (k-tile 8) or 64×64 for small grids.
+                (int M, int K, int N)[] sizes = d.Kind == DeviceKind.IlgpuCpu ? [(37, 19, 45), (2, 3, 70)]
+                    : [(37, 19, 45), (130, 67, 259), (300, 1000, 9), (2, 20, 256)];
+                int seed = 0;
+                foreach (var (m, k, n) in sizes)
+                    foreach (bool ta in new[] { false, true })
+                        foreach (bool tb in new[] { false, true })
+                        {
+                            var xa = Ref.Random(m * k, ++seed); var wa = Ref.Random(n * k, ++seed); var ba = Ref.Random(n, ++seed);
+                            // x [m, k] (or a transposed view of [k, m]); w [n, k] (or a transposed view of [k, n]).
+                            var x = ta ? Tensor.FromArray(Transpose(xa, m, k), [k, m], d).T : Tensor.FromArray(xa, [m, k], d);
+                            var w = tb ? Tensor.FromArray(Transpose(wa, n, k), [k, n], d).T : Tensor.FromArray(wa, [n, k], d);
+                            var bias = Tensor.FromArray(ba, [n], d);
+                            var expected = new double[m * n];
+                            for (int i = 0; i < m; i++)
+                                for (int j = 0; j < n; j++)
+                                {
+                                    double acc = 0;
+                                    for (int p = 0; p < k; p++) acc += (double)xa[i * k + p] * wa[j * k + p];
+                                    expected[i * n + j] = acc;
+                                }
+                            string what = $"{m}x{k}x{n} ta={ta} tb={tb} bounds={useBounds} cublas={useCuBlas}";
+                            Ref.Close(expected, Tensor.MatMul(x, w.T).ToArray<float>(), 1e-4, "matmul " + what);
+                            Ref.Close(expected.Select((v, i) => v + ba[i % n]).ToArray(), Functional.Linear(x, w, bias).ToArray<float>(),
+                                1e-4, "linear " + what);
+                        }
+                // A batched product goes through the same kernel (one launch for the whole batch).
+                var a3 = Ref.Random(3 * 9 * 33, 91); var b3 = Ref.Random(3 * 33 * 40, 92);
+                var y3 = Tensor.MatMul(Tensor.FromArray(a3, [3, 9, 33], d), Tensor.FromArray(b3, [3, 33, 40], d));
+                var r3 = Reference(a3, [3, 9, 33], b3, [3, 33, 40], out _);
+                Ref.Close(r3, y3.ToArray<float>(), 1e-4, "batched");
+            }
+            finally
+            {
+                if (ilgpu != null) (ilgpu.UseCuBlas, ilgpu.GemmLaunchBounds) = (cublas, bounds);
+            }
 
         static float[] Transpose(float[] v, int rows, int cols)
         {
@@ -161,7 +164,8 @@ public class MatMulTests
         Ref.Close(w.Grad!.ToArray<float>().Select(v => (double)v).ToArray(), gw, 1e-5, "dw");
         Ref.Close(b.Grad!.ToArray<float>().Select(v => (double)v).ToArray(), gb, 1e-5, "db");
         // No input features: the product is empty and the output is the bias on every row.
-        var empty = Functional.Linear(Tensor.Zeros([3, 0], device: d), Tensor.Zeros([2, 0], device: d), Tensor.FromArray(new float[] { 5f, -1f }, device: d));
+        var empty = Functional.Linear(Tensor.Zeros([3, 0], device: d), Tensor.Zeros([2, 0], device: d),
+            Tensor.FromArray(new float[] { 5f, -1f }, device: d));
         Assert.Equal(new float[] { 5f, -1f, 5f, -1f, 5f, -1f }, empty.ToArray<float>());
         var e = Assert.Throws<ArgumentException>(() => Functional.Linear(x, Tensor.Zeros([6, 4], device: d)));
         Assert.Contains("[6, 4]", e.Message);
@@ -186,7 +190,8 @@ public class MatMulTests
     }
     /// <summary>
     /// A batched product with a grid of at least two blocks per multiprocessor, so CUDA runs the 128×128-block kernels:
-    /// <see cref="DeepSharp.Backends.Ilgpu.Kernels.GemmVector{TA, TB}"/> for every staging pair (runs along k or along rows and columns), the general kernel where K is not a multiple of 4, and split-K on small grids (a single product; a
+    /// <see cref="DeepSharp.Backends.Ilgpu.Kernels.GemmVector{TA, TB}"/> for every staging pair (runs along k or along rows and columns),
+    /// the general kernel where K is not a multiple of 4, and split-K on small grids (a single product; a
     /// batch of small products with a long K).
     /// Checked against the managed CPU GEMM.
     /// </summary>
@@ -209,7 +214,8 @@ public class MatMulTests
                     {
                         var a = Ref.Random(batch * m * k, k + 1); var b = Ref.Random(batch * k * n, k + 2);
                         Tensor On(float[] v, int rows, int cols, bool t, Device dev) =>
-                            t ? Tensor.FromArray(v, [batch, cols, rows], dev).Transpose(1, 2) : Tensor.FromArray(v, [batch, rows, cols], dev);
+                            t ? Tensor.FromArray(v, [batch, cols, rows], dev).Transpose(1, 2)
+                                : Tensor.FromArray(v, [batch, rows, cols], dev);
                         var expected = Tensor.MatMul(On(a, m, k, ta, Device.Cpu), On(b, k, n, tb, Device.Cpu)).ToArray<float>();
                         var actual = Tensor.MatMul(On(a, m, k, ta, d), On(b, k, n, tb, d)).ToArray<float>();
                         Ref.Close(expected.Select(x => (double)x).ToArray(), actual, 1e-4, $"k={k} ta={ta} tb={tb}");
@@ -224,7 +230,8 @@ public class MatMulTests
             // multiprocessors, four slices per product (B a transposed view), then each product's sum.
             var gy = Ref.Random(32 * 32 * 1024, 5); var cols = Ref.Random(32 * 27 * 1024, 6);
             float[] Dw(Device dev) =>
-                Tensor.MatMul(Tensor.FromArray(gy, [32, 32, 1024], dev), Tensor.FromArray(cols, [32, 27, 1024], dev).Transpose(1, 2)).ToArray<float>();
+                Tensor.MatMul(Tensor.FromArray(gy, [32, 32, 1024], dev),
+                    Tensor.FromArray(cols, [32, 27, 1024], dev).Transpose(1, 2)).ToArray<float>();
             Ref.Close(Dw(Device.Cpu).Select(v => (double)v).ToArray(), Dw(d), 1e-4, "batched split-K");
         }
         finally { ilgpu.UseCuBlas = cublas; }

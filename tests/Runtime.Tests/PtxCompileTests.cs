@@ -17,9 +17,11 @@ namespace DeepSharp.Tests;
 /// </summary>
 public class PtxCompileTests
 {
-    private static readonly Type[] OpTypes = typeof(IUnaryOp).Assembly.GetTypes().Where(t => t.IsValueType && !t.IsGenericTypeDefinition).ToArray();
+    private static readonly Type[] OpTypes = typeof(IUnaryOp).Assembly.GetTypes().Where(t => t.IsValueType && !t.IsGenericTypeDefinition)
+        .ToArray();
     private static IEnumerable<Type> Implementing(Type itf) => OpTypes.Where(t => itf.IsAssignableFrom(t));
-    private static readonly (Type T, Type E)[] Elements = [(typeof(float), typeof(F32)), (typeof(double), typeof(F64)), (typeof(int), typeof(I32)), (typeof(long), typeof(I64))];
+    private static readonly (Type T, Type E)[] Elements = [(typeof(float), typeof(F32)), (typeof(double), typeof(F64)),
+        (typeof(int), typeof(I32)), (typeof(long), typeof(I64))];
 
     public static IEnumerable<(MethodInfo Method, bool Explicit)> AllKernels()
     {
@@ -88,16 +90,22 @@ public class PtxCompileTests
         {
             try
             {
-                var entry = isExplicit ? EntryPointDescription.FromExplicitlyGroupedKernel(method) : EntryPointDescription.FromImplicitlyGroupedKernel(method);
+                var entry = isExplicit ? EntryPointDescription.FromExplicitlyGroupedKernel(method)
+                    : EntryPointDescription.FromImplicitlyGroupedKernel(method);
                 var compiled = (PTXCompiledKernel)backend.Compile(entry, default);
                 Assert.Contains(".target sm_", compiled.PTXAssembly);
             }
-            catch (Exception e) { failures.Add($"{method.Name}<{string.Join(", ", method.GetGenericArguments().Select(a => a.Name))}>: {e.GetType().Name}: {e.Message}"); }
+            catch (Exception e)
+            {
+                string name = $"{method.Name}<{string.Join(", ", method.GetGenericArguments().Select(a => a.Name))}>";
+                failures.Add($"{name}: {e.GetType().Name}: {e.Message}");
+            }
         }
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
     /// <summary>
-    /// The tiled GEMM kernels, compiled as CUDA loads them (launch bounds: 256 threads — 128 for GemmVector — and 2 groups per SM), assembled to sm_90
+    /// The tiled GEMM kernels, compiled as CUDA loads them (launch bounds: 256 threads — 128 for GemmVector — and 2 groups per SM),
+    /// assembled to sm_90
     /// machine code by NVIDIA's ptxas: no register spills. (Past 128 registers a second group stopped fitting on an SM and
     /// the kernel lost 20 % on an H100; the bounds now cap registers, so the cost would show up as spills.) Needs ptxas:
     /// DEEPSHARP_PTXAS or PATH; .ci/run fetches one with tools/get-ptxas.sh. Skips with a reason without it.
@@ -106,27 +114,32 @@ public class PtxCompileTests
     public void GemmKernelsAssembleForSm90WithoutSpills()
     {
         var ptxas = Environment.GetEnvironmentVariable("DEEPSHARP_PTXAS") is { Length: > 0 } p ? p
-            : (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "ptxas")).FirstOrDefault(File.Exists);
+            : (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "ptxas"))
+                .FirstOrDefault(File.Exists);
         if (ptxas == null || !File.Exists(ptxas)) Assert.Skip("ptxas not found (set DEEPSHARP_PTXAS, or run tools/get-ptxas.sh)");
         var version = Run(ptxas, "--version");
         // ptxas 11.x reads PTX ISA up to 7.8; ILGPU writes 8.0 for the same sm_80-level instructions.
-        bool lower = System.Text.RegularExpressions.Regex.Match(version, @"release (\d+)\.") is { Success: true } m && int.Parse(m.Groups[1].Value) < 12;
+        bool lower = System.Text.RegularExpressions.Regex.Match(version, @"release (\d+)\.") is { Success: true } m
+            && int.Parse(m.Groups[1].Value) < 12;
         using var context = Context.Create(b => b.EnableAlgorithms().Optimize(OptimizationLevel.O1));
         using var backend = new PTXBackend(context, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null!);
         // The tiled GEMM kernels from the list above (every instantiation).
-        var kernels = AllKernels().Where(k => k.Explicit && k.Method.Name.StartsWith("Gemm", StringComparison.Ordinal)).Select(k => k.Method).ToList();
+        var kernels = AllKernels().Where(k => k.Explicit && k.Method.Name.StartsWith("Gemm", StringComparison.Ordinal))
+            .Select(k => k.Method).ToList();
         Assert.Equal(6, kernels.Count); // the general one twice (dynamic, static tiles), GemmVector for four staging pairs
         string dir = Directory.CreateTempSubdirectory("deepsharp-ptxas").FullName;
         var report = new List<string>();
         foreach (var method in kernels)
         {
             int threads = Kernels.ThreadsPerGemmGroup(method), cap = Math.Min(255, 65536 / (2 * threads)); // two groups per SM
-            var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), new KernelSpecialization(threads, 2));
+            var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method),
+                new KernelSpecialization(threads, 2));
             string ptx = Path.Combine(dir, "kernel.ptx");
             File.WriteAllText(ptx, lower ? compiled.PTXAssembly.Replace(".version 8.0", ".version 7.8") : compiled.PTXAssembly);
             string info = Run(ptxas, $"-arch=sm_90 -O3 -v {ptx} -o {Path.Combine(dir, "kernel.cubin")}");
             int registers = int.Parse(System.Text.RegularExpressions.Regex.Match(info, @"Used (\d+) registers").Groups[1].Value);
-            var spills = System.Text.RegularExpressions.Regex.Matches(info, @"(\d+) bytes spill").Select(x => int.Parse(x.Groups[1].Value)).Sum();
+            var spills = System.Text.RegularExpressions.Regex.Matches(info, @"(\d+) bytes spill")
+                .Select(x => int.Parse(x.Groups[1].Value)).Sum();
             string name = $"{method.Name}<{string.Join(", ", method.GetGenericArguments().Select(a => a.Name))}>";
             report.Add($"{name}: {registers} registers, {spills} bytes spilled");
             Assert.True(registers <= cap && spills == 0, string.Join("\n", report));
@@ -136,8 +149,11 @@ public class PtxCompileTests
 
         static string Run(string exe, string args)
         {
-            using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(exe, args)
-                { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            var start = new System.Diagnostics.ProcessStartInfo(exe, args)
+            {
+                RedirectStandardOutput = true, RedirectStandardError = true,
+            };
+            using var process = System.Diagnostics.Process.Start(start)!;
             string output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
             process.WaitForExit();
             Assert.True(process.ExitCode == 0, $"{Path.GetFileName(exe)} {args} failed:\n{output}");

@@ -18,9 +18,11 @@ public class ReduceTests
     }
 
     /// <summary>Double-precision reference: fold over the reduced axes.</summary>
-    private static (double[] Values, int[] Shape) Reference(float[] x, int[] shape, int[]? axes, bool keepDim, Func<IEnumerable<double>, double> fold)
+    private static (double[] Values, int[] Shape) Reference(float[] x, int[] shape, int[]? axes, bool keepDim,
+        Func<IEnumerable<double>, double> fold)
     {
-        var red = axes is null || axes.Length == 0 ? Enumerable.Range(0, shape.Length).ToHashSet() : axes.Select(a => a < 0 ? a + shape.Length : a).ToHashSet();
+        var red = axes is null || axes.Length == 0 ? Enumerable.Range(0, shape.Length).ToHashSet()
+            : axes.Select(a => a < 0 ? a + shape.Length : a).ToHashSet();
         var outShape = shape.Select((s, i) => red.Contains(i) ? 1 : s).ToArray();
         var groups = Ref.Indices(shape).GroupBy(i => string.Join(",", i.Select((v, d) => red.Contains(d) ? 0 : v)));
         var dict = groups.ToDictionary(g => g.Key, g => fold(g.Select(i => Ref.At(x, shape, i))));

@@ -27,7 +27,8 @@ public static class TestDevices
     }
 
     private static readonly string[] Required =
-        (Environment.GetEnvironmentVariable("DEEPSHARP_REQUIRE_DEVICES") ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        (Environment.GetEnvironmentVariable("DEEPSHARP_REQUIRE_DEVICES") ?? "").Split(',',
+            StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>Tolerance for float32 results against a double reference: CUDA's and OpenCL's fast exp/tanh are approximate.</summary>
     public static double Tol(Device d, double cpu = 1e-5) => d.Kind is DeviceKind.Cuda or DeviceKind.OpenCL ? Math.Max(cpu, 2e-5) : cpu;

@@ -29,7 +29,8 @@ public class TrainingTests
         Assert.Equal(4.2f, b.Item(), 1);
     }
 
-    private static (float First, float Last, float[] Weights) TrainMlp(Device d, ulong seed, Func<Tensor[], Optimizer> optimizer, int steps = 60)
+    private static (float First, float Last, float[] Weights) TrainMlp(Device d, ulong seed, Func<Tensor[], Optimizer> optimizer,
+        int steps = 60)
     {
         var g = new Generator(seed);
         var X = Tensor.Randn([64, 20], generator: g, device: d);
@@ -79,7 +80,8 @@ public class TrainingTests
         var p = Tensor.FromArray(new float[] { 1f }).RequiresGradient();
         var sgd = new Sgd([p], lr: 0.1f, momentum: 0.5f, weightDecay: 0.1f);
         for (int i = 0; i < 2; i++) { sgd.ZeroGrad(); (p * p).Sum().Backward(); sgd.Step(); }
-        // step 1: g = 2·1 + 0.1·1 = 2.1, m = 2.1, p = 1 - 0.21 = 0.79; step 2: g = 1.58 + 0.079 = 1.659, m = 1.05 + 1.659 = 2.709, p = 0.79 - 0.2709
+        // step 1: g = 2·1 + 0.1·1 = 2.1, m = 2.1, p = 1 - 0.21 = 0.79; step 2: g = 1.58 + 0.079 = 1.659, m = 1.05 + 1.659 = 2.709,
+        // p = 0.79 - 0.2709
         Assert.Equal(0.5191f, p.Item(), 4);
         var q = Tensor.FromArray(new float[] { 1f }).RequiresGradient();
         var adam = new Adam([q], lr: 0.1f);
@@ -217,7 +219,9 @@ public class MemoryTests
         {
             var direct = a.MatMul(b.T.Contiguous().T).ToArray<float>(); // a strided operand too
             Assert.Equal(tiled.Length, direct.Length);
-            for (int i = 0; i < tiled.Length; i++) Assert.True(Math.Abs(tiled[i] - direct[i]) <= 1e-4f * (1 + Math.Abs(tiled[i])), $"C[{i}]: tiled {tiled[i]}, direct {direct[i]}");
+            for (int i = 0; i < tiled.Length; i++)
+                Assert.True(Math.Abs(tiled[i] - direct[i]) <= 1e-4f * (1 + Math.Abs(tiled[i])),
+                    $"C[{i}]: tiled {tiled[i]}, direct {direct[i]}");
         }
         finally { backend.UseTiledGemm = true; }
     }

@@ -4,14 +4,19 @@ namespace DeepSharp.Tests;
 
 public class ViewTests
 {
-    private static Tensor Seq(Device d, params int[] shape) => Tensor.Arange(0, shape.Aggregate(1, (a, b) => a * b), 1, DType.Float32, d).Reshape(shape);
+    private static Tensor Seq(Device d, params int[] shape) =>
+        Tensor.Arange(0, shape.Aggregate(1, (a, b) => a * b), 1, DType.Float32, d).Reshape(shape);
 
     [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
     public void MovementOpsAreViewsSharingStorage(string device)
     {
         var d = TestDevices.Use(device);
         var x = Seq(d, 2, 3, 4);
-        foreach (var v in new[] { x.Reshape(6, 4), x.View(4, -1), x.Transpose(0, 2), x.Permute(2, 0, 1), x.Slice(1, 1), x[1], x.Unsqueeze(1), x.Expand(5, 2, 3, 4), x[0].T })
+        foreach (var v in new[]
+        {
+            x.Reshape(6, 4), x.View(4, -1), x.Transpose(0, 2), x.Permute(2, 0, 1), x.Slice(1, 1), x[1], x.Unsqueeze(1),
+            x.Expand(5, 2, 3, 4), x[0].T,
+        })
             Assert.Same(x.Storage, v.Storage);
         Assert.False(x.Transpose(0, 1).IsContiguous);
         Assert.NotSame(x.Storage, x.Transpose(0, 1).Contiguous().Storage);

@@ -11,7 +11,10 @@ public class WindowTests
     {
         var d = new TheoryData<string, int, int, int, int, int>();
         foreach (var dev in TestDevices.Names)
-            foreach (var (k, s, p, h, w) in new[] { (3, 1, 1, 5, 4), (2, 2, 0, 8, 8), (3, 2, 1, 7, 6), (3, 3, 0, 7, 7), (3, 1, 1, 24, 24), (3, 2, 1, 48, 47), (5, 1, 2, 16, 15) })
+            foreach (var (k, s, p, h, w) in new[]
+            {
+                (3, 1, 1, 5, 4), (2, 2, 0, 8, 8), (3, 2, 1, 7, 6), (3, 3, 0, 7, 7), (3, 1, 1, 24, 24), (3, 2, 1, 48, 47), (5, 1, 2, 16, 15),
+            })
                 d.Add(dev, k, s, p, h, w);
         return d;
     }
@@ -100,7 +103,8 @@ public class MaxPoolTests
     {
         Assert.Equal(expected.Length, actual.Length);
         for (int i = 0; i < expected.Length; i++)
-            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]) || (float.IsNaN(expected[i]) && float.IsNaN(actual[i])),
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i])
+                || (float.IsNaN(expected[i]) && float.IsNaN(actual[i])),
                 $"{what}[{i}]: composite {expected[i]}, fused {actual[i]}");
     }
 }

@@ -24,8 +24,9 @@ public sealed class Tanh : Block
 /// <summary>[batch, d1, d2, …] → [batch, d1·d2·…].</summary>
 public sealed class Flatten : Block
 {
+    // The batch size is explicit: -1 is ambiguous for an empty batch.
     /// <inheritdoc/>
-    protected override Tensor Forward(Tensor x) => x.Rank <= 1 ? x : x.Reshape(x.Size(0), x.Shape[1..].Aggregate(1, (a, b) => a * b)); // explicit: -1 is ambiguous for an empty batch
+    protected override Tensor Forward(Tensor x) => x.Rank <= 1 ? x : x.Reshape(x.Size(0), x.Shape[1..].Aggregate(1, (a, b) => a * b));
 }
 
 /// <summary>

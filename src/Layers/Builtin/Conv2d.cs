@@ -3,7 +3,8 @@ namespace DeepSharp.Layers;
 /// <summary>
 /// 2-D convolution: x: [batch, in, H, W] → [batch, out, (H + 2p - k)/s + 1, (W + 2p - k)/s + 1], weight [out, in, k, k]
 /// as in PyTorch, computed by <see cref="Functional.Conv2d"/> (the windows as columns in one launch, then one batched
-/// product with the bias fused). Without <c>inChannels</c> the input channels come from the first batch. Defaults: weight Kaiming-uniform with a = √5, bias zeros.
+/// product with the bias fused). Without <c>inChannels</c> the input channels come from the first batch. Defaults: weight Kaiming-uniform
+/// with a = √5, bias zeros.
 /// </summary>
 public sealed class Conv2d : Block
 {
@@ -12,7 +13,9 @@ public sealed class Conv2d : Block
     public Conv2d(int outChannels, int kernel, int stride = 1, int padding = 0, int? inChannels = null, bool bias = true)
     {
         if (outChannels <= 0 || kernel <= 0 || stride <= 0 || padding < 0 || inChannels <= 0)
-            throw new ArgumentOutOfRangeException(nameof(outChannels), $"Conv2d: out {outChannels}, kernel {kernel}, stride {stride}, padding {padding}, in {inChannels}: sizes must be positive and padding >= 0.");
+            throw new ArgumentOutOfRangeException(nameof(outChannels),
+                $"Conv2d: out {outChannels}, kernel {kernel}, stride {stride}, padding {padding}, in {inChannels}: sizes must be " +
+                "positive and padding >= 0.");
         (OutChannels, Kernel, Stride, Padding) = (outChannels, kernel, stride, padding);
         Weight = Register("weight", new Parameter([outChannels, inChannels ?? -1, kernel, kernel], Init.KaimingUniform(MathF.Sqrt(5f))));
         Bias = bias ? Register("bias", new Parameter([outChannels], Init.Zeros)) : null;
@@ -34,7 +37,8 @@ public sealed class Conv2d : Block
     /// <inheritdoc/>
     protected override Tensor Forward(Tensor x)
     {
-        if (x.Rank != 4) throw new ArgumentException($"Conv2d: expected input [batch, channels, height, width], got {Layout.Format(x.Layout.Shape)}.");
+        if (x.Rank != 4)
+            throw new ArgumentException($"Conv2d: expected input [batch, channels, height, width], got {Layout.Format(x.Layout.Shape)}.");
         int c = x.Size(1);
         if (c == 0 && !Weight.IsInitialized)
             throw new ArgumentException($"Conv2d '{Weight.Path}': cannot take the input channels from an input with 0 channels (shape " +
@@ -42,13 +46,15 @@ public sealed class Conv2d : Block
         Materialize(Weight, [OutChannels, c, Kernel, Kernel], x.Device);
         CheckDevice(Weight, x);
         if (Weight.Shape[1] != c)
-            throw new ArgumentException($"Conv2d '{Weight.Path}': expected {Weight.Shape[1]} input channels but got {c} (shape {Layout.Format(x.Layout.Shape)}).");
+            throw new ArgumentException(
+                $"Conv2d '{Weight.Path}': expected {Weight.Shape[1]} input channels but got {c} (shape {Layout.Format(x.Layout.Shape)}).");
         return Functional.Conv2d(x, Weight.Data, Bias?.Data, Stride, Padding);
     }
 
     /// <inheritdoc/>
     protected override string ExtraRepr() =>
-        $"{(Weight.Shape[1] < 0 ? "?" : Weight.Shape[1].ToString(System.Globalization.CultureInfo.InvariantCulture))} → {OutChannels}, kernel {Kernel}, stride {Stride}, padding {Padding}";
+        $"{(Weight.Shape[1] < 0 ? "?" : Weight.Shape[1].ToString(System.Globalization.CultureInfo.InvariantCulture))} → {OutChannels}, " +
+            $"kernel {Kernel}, stride {Stride}, padding {Padding}";
 }
 
 /// <summary>
@@ -59,7 +65,8 @@ public sealed class Conv2d : Block
 public sealed class MaxPool2d(int kernel, int? stride = null, int padding = 0) : Block
 {
     /// <summary>Window edge, step (default: the kernel) and zero padding.</summary>
-    public int Kernel { get; } = kernel > 0 ? kernel : throw new ArgumentOutOfRangeException(nameof(kernel), $"MaxPool2d: kernel must be positive, got {kernel}.");
+    public int Kernel { get; } = kernel > 0 ? kernel
+        : throw new ArgumentOutOfRangeException(nameof(kernel), $"MaxPool2d: kernel must be positive, got {kernel}.");
     /// <summary>Step between windows.</summary>
     public int Stride { get; } = stride ?? kernel;
     /// <summary>Padding (with -inf, so it never wins).</summary>
@@ -76,7 +83,8 @@ public sealed class MaxPool2d(int kernel, int? stride = null, int padding = 0) :
 public sealed class AvgPool2d(int kernel, int? stride = null, int padding = 0) : Block
 {
     /// <summary>Window edge.</summary>
-    public int Kernel { get; } = kernel > 0 ? kernel : throw new ArgumentOutOfRangeException(nameof(kernel), $"AvgPool2d: kernel must be positive, got {kernel}.");
+    public int Kernel { get; } = kernel > 0 ? kernel
+        : throw new ArgumentOutOfRangeException(nameof(kernel), $"AvgPool2d: kernel must be positive, got {kernel}.");
     /// <summary>Step between windows.</summary>
     public int Stride { get; } = stride ?? kernel;
     /// <summary>Zero padding.</summary>

@@ -12,7 +12,8 @@ public sealed class Dense : Block
     public Dense(int outFeatures, int? inFeatures = null, bool bias = true)
     {
         if (outFeatures <= 0 || inFeatures <= 0)
-            throw new ArgumentOutOfRangeException(nameof(outFeatures), $"Dense: sizes must be positive, got out {outFeatures}, in {inFeatures}.");
+            throw new ArgumentOutOfRangeException(nameof(outFeatures),
+                $"Dense: sizes must be positive, got out {outFeatures}, in {inFeatures}.");
         OutFeatures = outFeatures;
         Weight = Register("weight", new Parameter([outFeatures, inFeatures ?? -1], Init.KaimingUniform(MathF.Sqrt(5f))));
         Bias = bias ? Register("bias", new Parameter([outFeatures], Init.Zeros)) : null;
@@ -38,10 +39,14 @@ public sealed class Dense : Block
         Materialize(Weight, [OutFeatures, inFeatures], x.Device);
         CheckDevice(Weight, x);
         if (InFeatures != inFeatures)
-            throw new ArgumentException($"Dense '{Weight.Path}': expected inputs with {InFeatures} features (last dim) but got {inFeatures} (shape {Layout.Format(x.Layout.Shape)}).");
+            throw new ArgumentException(
+                $"Dense '{Weight.Path}': expected inputs with {InFeatures} features (last dim) but got {inFeatures} (shape " +
+                $"{Layout.Format(x.Layout.Shape)}).");
         return Functional.Linear(x, Weight.Data, Bias?.Data);
     }
 
     /// <inheritdoc/>
-    protected override string ExtraRepr() => $"{(InFeatures < 0 ? "?" : InFeatures.ToString(System.Globalization.CultureInfo.InvariantCulture))} → {OutFeatures}{(Bias is null ? ", bias=false" : "")}";
+    protected override string ExtraRepr() =>
+        $"{(InFeatures < 0 ? "?" : InFeatures.ToString(System.Globalization.CultureInfo.InvariantCulture))} → " +
+        $"{OutFeatures}{(Bias is null ? ", bias=false" : "")}";
 }

@@ -57,7 +57,8 @@ public static class Autograd
                     var x = node.Inputs[i]; var gx = inputGrads[i];
                     if (gx is null || !x.RequiresGrad) continue;
                     if (!gx.Layout.ShapeArray.SequenceEqual(x.Layout.ShapeArray))
-                        throw new InvalidOperationException($"Backward: the rule of {node.Op} returned a gradient of shape {Layout.Format(gx.Layout.ShapeArray)} " +
+                        throw new InvalidOperationException(
+                            $"Backward: the rule of {node.Op} returned a gradient of shape {Layout.Format(gx.Layout.ShapeArray)} " +
                             $"for an input of shape {Layout.Format(x.Layout.ShapeArray)} (a bug in the rule).");
                     if (x.Node is null) x.AccumulateGrad(gx, Fresh(gx, g, node, inputGrads, i));
                     else grads[x] = grads.TryGetValue(x, out var acc) ? acc + gx : gx;

@@ -30,8 +30,9 @@ internal sealed class Node(string op, Tensor[] inputs, Func<Tensor, Tensor?[]> r
                     $"SetData after {Op} used it, so its gradient would be wrong. Call SetData after Backward, or on a Clone().");
             if (t.Version != version)
                 throw new InvalidOperationException(
-                    $"Backward: an input of {Op} with shape {Layout.Format(t.Layout.ShapeArray)} was modified in place after {Op} used it " +
-                    $"(version {version} then, {t.Version} now), so its gradient would be wrong. Clone it before changing it in place.");
+                    $"Backward: an input of {Op} with shape {Layout.Format(t.Layout.ShapeArray)} was modified in place after {Op} " +
+                    $"used it (version {version} then, {t.Version} now), so its gradient would be wrong. " +
+                    "Clone it before changing it in place.");
         }
         return rule(grad);
     }

@@ -16,8 +16,11 @@ public sealed partial class Tensor
         get => _requiresGrad;
         set
         {
-            if (Node != null) throw new InvalidOperationException($"RequiresGrad can only be changed on leaf tensors; this one was computed by {Node.Op}. Use Detach() to get a leaf.");
-            if (value && !DType.IsFloat()) throw new InvalidOperationException($"Only float tensors can require gradients; this one is {DType.Name()}.");
+            if (Node != null)
+                throw new InvalidOperationException(
+                    $"RequiresGrad can only be changed on leaf tensors; this one was computed by {Node.Op}. Use Detach() to get a leaf.");
+            if (value && !DType.IsFloat())
+                throw new InvalidOperationException($"Only float tensors can require gradients; this one is {DType.Name()}.");
             _requiresGrad = value;
         }
     }
@@ -54,16 +57,21 @@ public sealed partial class Tensor
     public void Backward(Tensor? gradient = null, bool retainGraph = false)
     {
         if (!RequiresGrad)
-            throw new InvalidOperationException("Backward: this tensor does not require grad and has no recorded graph. Set RequiresGrad on the " +
+            throw new InvalidOperationException(
+                "Backward: this tensor does not require grad and has no recorded graph. Set RequiresGrad on the " +
                 "leaves before computing with them (and not inside Autograd.NoGrad()).");
         if (gradient is null && Count != 1)
-            throw new InvalidOperationException($"Backward: this tensor has shape {Layout.Format(Layout.ShapeArray)}; only a one-element tensor " +
-                "can start backward without an explicit gradient. Pass Backward(gradient) with the same shape, or reduce it first (e.g. Sum()).");
+            throw new InvalidOperationException(
+                $"Backward: this tensor has shape {Layout.Format(Layout.ShapeArray)}; only a one-element tensor " +
+                "can start backward without an explicit gradient. Pass Backward(gradient) with the same shape, " +
+                "or reduce it first (e.g. Sum()).");
         if (gradient != null)
         {
             Check.SameDevice(nameof(Backward), this, "this", gradient, "gradient");
             if (!gradient.Layout.ShapeArray.SequenceEqual(Layout.ShapeArray))
-                throw new ArgumentException($"Backward: the gradient has shape {Layout.Format(gradient.Layout.ShapeArray)} but this tensor has {Layout.Format(Layout.ShapeArray)}.");
+                throw new ArgumentException(
+                    $"Backward: the gradient has shape {Layout.Format(gradient.Layout.ShapeArray)} but this tensor has " +
+                    $"{Layout.Format(Layout.ShapeArray)}.");
         }
         var g = gradient ?? (Rank == 0 ? One(Device) : Full(Shape, 1, DType, Device));
         if (Node is null) { AccumulateGrad(g); return; }

@@ -38,10 +38,16 @@ internal static class DeviceManager
     {
         NativeLibraries.Install();
         // O1 by default; DEEPSHARP_ILGPU_OPT=O2 (or O0) picks another ILGPU pipeline for measurements.
-        var level = Environment.GetEnvironmentVariable("DEEPSHARP_ILGPU_OPT") switch { "O0" => OptimizationLevel.O0, "O2" => OptimizationLevel.O2, _ => OptimizationLevel.O1 };
+        var level = Environment.GetEnvironmentVariable("DEEPSHARP_ILGPU_OPT") switch
+        {
+            "O0" => OptimizationLevel.O0,
+            "O2" => OptimizationLevel.O2,
+            _ => OptimizationLevel.O1
+        };
         // No ILGPU kernel cache: the backends keep every loaded kernel themselves, and ILGPU's cache would compile under a
         // per-accelerator lock, which would serialise Device.WarmUp's parallel compiles.
-        var context = Context.Create(b => b.Cuda().OpenCL().CPU(SimulatorDevice).EnableAlgorithms().Optimize(level).Caching(CachingMode.NoKernelCaching));
+        var context = Context.Create(b =>
+            b.Cuda().OpenCL().CPU(SimulatorDevice).EnableAlgorithms().Optimize(level).Caching(CachingMode.NoKernelCaching));
         var devices = new List<(Device, ILGPU.Runtime.Device)>();
         int cuda = 0, cl = 0;
         foreach (var d in context.Devices)
@@ -58,7 +64,8 @@ internal static class DeviceManager
         // GPUs: every CUDA device, then OpenCL devices that are GPUs or accelerators (CPU OpenCL runtimes stay opencl:i
         // devices but are not GPUs, so TryGpu never picks one over the faster managed CPU backend).
         var gpus = devices.Where(x => x.Item1.Kind is DeviceKind.Cuda).Concat(devices.Where(x => x.Item2 is CLDevice cl &&
-            (cl.DeviceType & (CLDeviceType.CL_DEVICE_TYPE_GPU | CLDeviceType.CL_DEVICE_TYPE_ACCELERATOR)) != 0)).Select(x => x.Item1).ToList();
+            (cl.DeviceType & (CLDeviceType.CL_DEVICE_TYPE_GPU | CLDeviceType.CL_DEVICE_TYPE_ACCELERATOR)) != 0))
+            .Select(x => x.Item1).ToList();
         var notes = new List<string>(NativeLibraries.Problems);
         if (cuda == 0) notes.Add("CUDA: " + WhyNoCuda());
         if (cl == 0) notes.Add("OpenCL: " + WhyNoOpenCL());
@@ -72,7 +79,11 @@ internal static class DeviceManager
         if (ld.Split(':').Any(p => p.Contains("stubs", StringComparison.Ordinal)))
             return $"no device; LD_LIBRARY_PATH contains a CUDA 'stubs' folder whose fake libcuda.so makes cuInit fail ({ld}).";
         foreach (var name in new[] { "libcuda.so.1", "libcuda.so" })
-            if (NativeLibrary.TryLoad(name, out var h)) { NativeLibrary.Free(h); return $"the driver ({name}) loaded but reported no usable device."; }
+            if (NativeLibrary.TryLoad(name, out var h))
+            {
+                NativeLibrary.Free(h);
+                return $"the driver ({name}) loaded but reported no usable device.";
+            }
         return "no NVIDIA driver found (libcuda.so.1 is not installed).";
     }
 
@@ -82,7 +93,8 @@ internal static class DeviceManager
             if (NativeLibrary.TryLoad(name, out var h))
             {
                 NativeLibrary.Free(h);
-                return $"{name} loaded but no device qualifies (ILGPU needs OpenCL 2.0, or 3.0 with generic address space; PoCL before 4.0, Debian 12's 3.1 among them, lacks the latter).";
+                return $"{name} loaded but no device qualifies (ILGPU needs OpenCL 2.0, or 3.0 with generic address space; PoCL before " +
+                    "4.0, Debian 12's 3.1 among them, lacks the latter).";
             }
         return "no OpenCL runtime found (libOpenCL.so.1 is not installed).";
     }
@@ -108,7 +120,8 @@ internal static class DeviceManager
             {
                 var same = s.Devices.Where(x => x.Device.Kind == d.Kind).Select(x => x.Device.ToString()).ToList();
                 throw new ArgumentException($"Device {d} does not exist on this machine: it has {same.Count} {d.Kind} device(s)" +
-                    (same.Count > 0 ? $" ({string.Join(", ", same)})" : "") + ". Use Device.TryGpu(i) to fall back to the CPU, or Device.Describe() to list devices.");
+                    (same.Count > 0 ? $" ({string.Join(", ", same)})" : "") +
+                    ". Use Device.TryGpu(i) to fall back to the CPU, or Device.Describe() to list devices.");
             }
             b = new IlgpuBackend(entry.Ilgpu.CreateAccelerator(s.Context), d);
             s.Backends[d] = b;
@@ -131,7 +144,9 @@ internal static class DeviceManager
             {
                 CudaDevice c => $"CUDA driver {c.DriverVersion}, {d.NumMultiprocessors} SMs",
                 CPUDevice => $"ILGPU CPU simulator, {d.MaxNumThreadsPerGroup} threads/group (runs GPU kernels; slow, for tests)",
-                CLDevice cl => $"OpenCL {cl.CLStdVersion}, {cl.DeviceType.ToString().Replace("CL_DEVICE_TYPE_", "")}, {cl.VendorName} (OpenCL support is lightly tested)",
+                CLDevice cl =>
+                    $"OpenCL {cl.CLStdVersion}, {cl.DeviceType.ToString().Replace("CL_DEVICE_TYPE_", "")}, {cl.VendorName} (OpenCL " +
+                    "support is lightly tested)",
                 _ => $"{d.AcceleratorType}",
             };
             list.Add(new DeviceInfo(dev, d.Name, d is CPUDevice ? list[0].MemoryBytes : d.MemorySize, cc, details));

@@ -2,7 +2,8 @@ using DeepSharp.Ops;
 
 namespace DeepSharp.Backends;
 
-/// <summary>One parameter of an optimizer step: dense runs of p and g from their offsets, state m and v (from 0; they may alias g).</summary>
+/// <summary>One parameter of an optimizer step: dense runs of p and g from their offsets, state m and v (from 0; they may alias
+/// g).</summary>
 internal readonly record struct UpdateItem(Storage P, int POffset, Storage G, int GOffset, Storage M, Storage V, int Count);
 
 /// <summary>
@@ -53,9 +54,12 @@ internal interface IBackend
     /// outside [0, c) throws on the CPU and gives NaN on accelerators.
     /// With <paramref name="reduce"/>, loss has one element: scale · Σ loss[r] (mean or sum in the same launch).
     /// </summary>
-    void CrossEntropy(Storage logits, int offset, int n, int c, Storage labels, int labelsOffset, Storage loss, Storage probs, bool reduce, float scale);
-    /// <summary>dx[r, j] = (probs[r, j] - [j == label[r]]) · g[gOffset + r·gStride] · scale (gStride 0: one gradient for every row).</summary>
-    void CrossEntropyBackward(Storage probs, int n, int c, Storage labels, int labelsOffset, Storage g, int gOffset, int gStride, float scale, Storage dx);
+    void CrossEntropy(Storage logits, int offset, int n, int c, Storage labels, int labelsOffset, Storage loss, Storage probs, bool reduce,
+        float scale);
+    /// <summary>dx[r, j] = (probs[r, j] - [j == label[r]]) · g[gOffset + r·gStride] · scale (gStride 0: one gradient for every
+    /// row).</summary>
+    void CrossEntropyBackward(Storage probs, int n, int c, Storage labels, int labelsOffset, Storage g, int gOffset, int gStride,
+        float scale, Storage dx);
     /// <summary>im2col: cols [N, C, K·K, OH, OW] = x's window elements (Pad outside the input).</summary>
     void Unfold(Storage x, Storage cols, WindowArgs a);
     /// <summary>col2im: dx [N, C, H, W] = Σ of the cols entries that read each input element (the adjoint of Unfold).</summary>

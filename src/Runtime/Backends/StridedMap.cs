@@ -50,8 +50,11 @@ internal struct StridedMap
         {
             // The common case (dense operands of one shape): a single run, no merging needed.
             int n = Layout.Numel(shape);
-            return new StridedMap { Rank = n == 1 ? 0 : 1, D0 = 1, D1 = 1, D2 = 1, D3 = 1, D4 = 1, D5 = 1, D6 = 1, D7 = n,
-                A7 = 1, B7 = b is null ? 0 : 1, C7 = c is null ? 0 : 1, OffA = a.Offset, OffB = b?.Offset ?? 0, OffC = c?.Offset ?? 0 };
+            return new StridedMap
+            {
+                Rank = n == 1 ? 0 : 1, D0 = 1, D1 = 1, D2 = 1, D3 = 1, D4 = 1, D5 = 1, D6 = 1, D7 = n,
+                A7 = 1, B7 = b is null ? 0 : 1, C7 = c is null ? 0 : 1, OffA = a.Offset, OffB = b?.Offset ?? 0, OffC = c?.Offset ?? 0
+            };
         }
         var dims = new List<int>(); var sa = new List<int>(); var sb = new List<int>(); var sc = new List<int>();
         for (int d = 0; d < shape.Length; d++)
@@ -66,7 +69,9 @@ internal struct StridedMap
             else { dims.Add(shape[d]); sa.Add(xa); sb.Add(xb); sc.Add(xc); }
         }
         if (dims.Count > MaxRank)
-            throw new NotSupportedException($"This tensor needs {dims.Count} strided dims after merging; at most {MaxRank} are supported. Call Contiguous() on the inputs first.");
+            throw new NotSupportedException(
+                $"This tensor needs {dims.Count} strided dims after merging; at most {MaxRank} are supported. Call Contiguous() on the " +
+                "inputs first.");
         var m = new StridedMap { Rank = dims.Count, OffA = a.Offset, OffB = b?.Offset ?? 0, OffC = c?.Offset ?? 0 };
         Span<int> d8 = stackalloc int[8], a8 = stackalloc int[8], b8 = stackalloc int[8], c8 = stackalloc int[8];
         d8.Fill(1);

@@ -22,9 +22,12 @@ public sealed class Adam : Optimizer
     private void Configure(float lr, float beta1, float beta2, float eps, float weightDecay)
     {
         LearningRate = lr;
-        Beta1 = beta1 is >= 0 and < 1 ? beta1 : throw new ArgumentOutOfRangeException(nameof(beta1), $"Adam: beta1 must be in [0, 1), got {beta1}.");
-        Beta2 = beta2 is >= 0 and < 1 ? beta2 : throw new ArgumentOutOfRangeException(nameof(beta2), $"Adam: beta2 must be in [0, 1), got {beta2}.");
-        Eps = eps > 0 && float.IsFinite(eps) ? eps : throw new ArgumentOutOfRangeException(nameof(eps), $"Adam: eps must be > 0, got {eps}.");
+        Beta1 = beta1 is >= 0 and < 1 ? beta1
+            : throw new ArgumentOutOfRangeException(nameof(beta1), $"Adam: beta1 must be in [0, 1), got {beta1}.");
+        Beta2 = beta2 is >= 0 and < 1 ? beta2
+            : throw new ArgumentOutOfRangeException(nameof(beta2), $"Adam: beta2 must be in [0, 1), got {beta2}.");
+        Eps = eps > 0 && float.IsFinite(eps) ? eps
+            : throw new ArgumentOutOfRangeException(nameof(eps), $"Adam: eps must be > 0, got {eps}.");
         WeightDecay = weightDecay >= 0 && float.IsFinite(weightDecay) ? weightDecay
             : throw new ArgumentOutOfRangeException(nameof(weightDecay), $"Adam: weight decay must be >= 0, got {weightDecay}.");
     }

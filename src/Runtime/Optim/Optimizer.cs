@@ -23,12 +23,14 @@ public abstract class Optimizer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(parameters);
         _sources = parameters.Distinct(ReferenceEqualityComparer.Instance).Cast<IParameter?>()
-            .Select((p, i) => p ?? throw new ArgumentNullException(nameof(parameters), $"{GetType().Name}: parameter {i} is null.")).ToArray();
+            .Select((p, i) => p ?? throw new ArgumentNullException(nameof(parameters), $"{GetType().Name}: parameter {i} is null."))
+            .ToArray();
         for (int i = 0; i < _sources.Length; i++)
         {
             if (_sources[i] is not Tensor t) continue;
             if (!t.RequiresGrad || !t.IsLeaf)
-                throw new ArgumentException($"{GetType().Name}: parameter {i} (shape {Layout.Format(t.Layout.ShapeArray)}) is not a leaf that " +
+                throw new ArgumentException(
+                    $"{GetType().Name}: parameter {i} (shape {Layout.Format(t.Layout.ShapeArray)}) is not a leaf that " +
                     "requires grad.", nameof(parameters));
             Check(t, i, null);
         }
@@ -38,12 +40,14 @@ public abstract class Optimizer : IDisposable
     {
         if (p.DType == DType.Float32 && p.IsContiguous) return;
         var name = source is { Path.Length: > 0 } ? $"parameter '{source.Path}'" : $"parameter {index}";
-        if (p.DType != DType.Float32) throw new ArgumentException($"{GetType().Name}: {name} is {p.DType.Name()}; optimizers update float32 tensors.");
+        if (p.DType != DType.Float32)
+            throw new ArgumentException($"{GetType().Name}: {name} is {p.DType.Name()}; optimizers update float32 tensors.");
         throw new ArgumentException($"{GetType().Name}: {name} is a strided view; optimize the dense tensor it views.");
     }
 
     /// <summary>The tensors this optimizer updates (those of deferred parameters once they exist).</summary>
-    public IReadOnlyList<Tensor> Parameters => _sources.Where(s => s.IsInitialized).Select(s => s.Data).Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>().ToList();
+    public IReadOnlyList<Tensor> Parameters =>
+        _sources.Where(s => s.IsInitialized).Select(s => s.Data).Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>().ToList();
 
     /// <summary>Frees the optimizer's state (momentum buffers, moment estimates) at once; the parameters are not touched.
     /// The optimizer cannot step afterwards.</summary>
@@ -89,7 +93,9 @@ public abstract class Optimizer : IDisposable
             var s = _sources[i];
             if (!s.IsInitialized || s.Data is not { Grad: { } g } p) continue;
             if (g.Device != p.Device || !g.Layout.ShapeArray.SequenceEqual(p.Layout.ShapeArray))
-                throw new InvalidOperationException($"{GetType().Name}: a gradient of shape {Layout.Format(g.Layout.ShapeArray)} on {g.Device} does not fit its parameter {Name(s)} {Layout.Format(p.Layout.ShapeArray)} on {p.Device}.");
+                throw new InvalidOperationException(
+                    $"{GetType().Name}: a gradient of shape {Layout.Format(g.Layout.ShapeArray)} on {g.Device} does not fit its " +
+                    $"parameter {Name(s)} {Layout.Format(p.Layout.ShapeArray)} on {p.Device}.");
             Check(p, i, s);
         }
         StepCount++;
@@ -122,7 +128,8 @@ public abstract class Optimizer : IDisposable
     private protected void Launch<TOp>(Tensor p, Tensor g, Tensor m, Tensor v, TOp op) where TOp : struct, IUpdateOp
     {
         var backend = p.Backend;
-        if (_queued.Count > 0 && (_queuedBackend != backend || _queuedOp is not TOp prev || !EqualityComparer<TOp>.Default.Equals(prev, op)))
+        if (_queued.Count > 0
+            && (_queuedBackend != backend || _queuedOp is not TOp prev || !EqualityComparer<TOp>.Default.Equals(prev, op)))
             Flush();
         if (_queued.Count == 0)
         {

@@ -17,8 +17,10 @@ public sealed class Sgd : Optimizer
 
     private static (float, float, float) Checked(float lr, float momentum, float weightDecay) =>
     (
-        lr > 0 && float.IsFinite(lr) ? lr : throw new ArgumentOutOfRangeException(nameof(lr), $"SGD: the learning rate must be > 0, got {lr}."),
-        momentum is >= 0 and < 1 ? momentum : throw new ArgumentOutOfRangeException(nameof(momentum), $"SGD: momentum must be in [0, 1), got {momentum}."),
+        lr > 0 && float.IsFinite(lr) ? lr
+            : throw new ArgumentOutOfRangeException(nameof(lr), $"SGD: the learning rate must be > 0, got {lr}."),
+        momentum is >= 0 and < 1 ? momentum
+            : throw new ArgumentOutOfRangeException(nameof(momentum), $"SGD: momentum must be in [0, 1), got {momentum}."),
         weightDecay >= 0 && float.IsFinite(weightDecay) ? weightDecay
             : throw new ArgumentOutOfRangeException(nameof(weightDecay), $"SGD: weight decay must be >= 0, got {weightDecay}.")
     );

@@ -122,12 +122,14 @@ internal sealed partial class IlgpuBackend
                 (_, Run.AlongK) => GemmVectorK<MnRun, KRun>(),
                 _ => GemmVectorK<MnRun, MnRun>(),
             };
-            kernel(new KernelConfig(grid, new Index3D(16, Kernels.GemmVectorThreads / 16, 1)), V<float>(a), V<float>(b), V<float>(c), biasView, g);
+            kernel(new KernelConfig(grid, new Index3D(16, Kernels.GemmVectorThreads / 16, 1)), V<float>(a), V<float>(b), V<float>(c),
+                biasView, g);
         }
         else if (StaticTilesOnly)
             GemmK<StaticTiles>()(config, V<float>(a), V<float>(b), V<float>(c), biasView, g);
         else
-            GemmK<DynamicTiles>()(new KernelConfig(grid, new Index3D(t, t, 1), SharedMemoryConfig.RequestDynamic<float>(4 * (t / 2) * (block + 4))),
+            GemmK<DynamicTiles>()(
+                new KernelConfig(grid, new Index3D(t, t, 1), SharedMemoryConfig.RequestDynamic<float>(4 * (t / 2) * (block + 4))),
                 V<float>(a), V<float>(b), V<float>(c), biasView, g);
     }
 

@@ -36,18 +36,22 @@ internal sealed partial class IlgpuBackend
 
     /// <summary>The compiled kernels as "name" or "name/Type/Type" (diagnostics and tests).</summary>
     internal IEnumerable<string> CompiledKernels =>
-        _kernels.Where(k => k.Value.IsValueCreated).Select(k => string.Join("/", new[] { k.Key.Item1, k.Key.Item2.Name, k.Key.Item3?.Name }.OfType<string>()));
+        _kernels.Where(k => k.Value.IsValueCreated).Select(k =>
+            string.Join("/", new[] { k.Key.Item1, k.Key.Item2.Name, k.Key.Item3?.Name }.OfType<string>()));
 
     private Action<Index1D, ArrayView<T>, TOp> FillK<T, TOp>() where T : unmanaged where TOp : struct, IIndexOp<T> =>
-        Compiled("fill", typeof(T), typeof(TOp), static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, TOp>(Kernels.Fill<T, TOp>));
+        Compiled("fill", typeof(T), typeof(TOp),
+            static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, TOp>(Kernels.Fill<T, TOp>));
 
     private Action<Index1D, ArrayView<T>, ArrayView<T>, StridedMap> CopyK<T>() where T : unmanaged =>
-        Compiled("copy", typeof(T), null, static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, StridedMap>(Kernels.Copy<T>));
+        Compiled("copy", typeof(T), null,
+            static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, StridedMap>(Kernels.Copy<T>));
 
     private Action<Index1D, ArrayView<TIn>, ArrayView<TOut>, StridedMap> ConvertK<TIn, EIn, TOut, EOut>()
         where TIn : unmanaged where EIn : struct, IElement<TIn> where TOut : unmanaged where EOut : struct, IElement<TOut> =>
         Compiled("convert", typeof(TIn), typeof(TOut), static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<TIn>, ArrayView<TOut>, StridedMap>(Kernels.Convert<TIn, EIn, TOut, EOut>));
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<TIn>, ArrayView<TOut>, StridedMap>(
+                Kernels.Convert<TIn, EIn, TOut, EOut>));
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, StridedMap, TOp> UnaryK<TOp>() where TOp : struct, IUnaryOp =>
         Compiled("unary", typeof(TOp), null, static b =>
@@ -55,19 +59,25 @@ internal sealed partial class IlgpuBackend
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, DenseArgs, TOp> UnaryDenseK<TOp>() where TOp : struct, IUnaryOp =>
         Compiled("unaryDense", typeof(TOp), null, static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, DenseArgs, TOp>(Kernels.UnaryDense<TOp>));
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, DenseArgs, TOp>(
+                Kernels.UnaryDense<TOp>));
 
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap, TOp> BinaryK<TOp>() where TOp : struct, IBinaryOp =>
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap, TOp> BinaryK<TOp>()
+        where TOp : struct, IBinaryOp =>
         Compiled("binary", typeof(TOp), null, static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap, TOp>(Kernels.Binary<TOp>));
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap, TOp>(
+                Kernels.Binary<TOp>));
 
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseArgs, TOp> BinaryDenseK<TOp>() where TOp : struct, IBinaryOp =>
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseArgs, TOp> BinaryDenseK<TOp>()
+        where TOp : struct, IBinaryOp =>
         Compiled("binaryDense", typeof(TOp), null, static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseArgs, TOp>(Kernels.BinaryDense<TOp>));
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseArgs, TOp>(
+                Kernels.BinaryDense<TOp>));
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap> WhereK() =>
         Compiled("where", typeof(float), null, static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap>(Kernels.Where));
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                StridedMap>(Kernels.Where));
 
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ReduceArgs> ReduceRowsK<TOp>() where TOp : struct, IReduceOp =>
         Compiled("reduceRows", typeof(TOp), null, static b =>
@@ -89,7 +99,8 @@ internal sealed partial class IlgpuBackend
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmDirectK() =>
         Compiled("gemmDirect", typeof(float), null, static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmDirect));
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                GemmArgs>(Kernels.GemmDirect));
 
     // With launch bounds (2 groups per SM of 256 threads, or of 128 for GemmVector; CUDA only) ptxas keeps the GEMM at 128
     // (255) registers so two groups fit on an SM; without them it took a few more and the driver's occupancy estimate fell
@@ -99,19 +110,23 @@ internal sealed partial class IlgpuBackend
     private KernelSpecialization GemmSpecialization(int threads) => Bounded
         ? new KernelSpecialization(maxNumThreadsPerGroup: threads, minNumGroupsPerMultiprocessor: 2) : KernelSpecialization.Empty;
 
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmK<TTiles>() where TTiles : struct, IGemmTiles =>
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmK<TTiles>()
+        where TTiles : struct, IGemmTiles =>
         Compiled(Bounded ? "gemm/bounded" : "gemm", typeof(TTiles), null, static b =>
-            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.Gemm<TTiles>, b.GemmSpecialization(256)));
+            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(
+                Kernels.Gemm<TTiles>, b.GemmSpecialization(256)));
 
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmVectorK<TA, TB>()
         where TA : struct, IGemmStage where TB : struct, IGemmStage =>
         Compiled(Bounded ? "gemmVector/bounded" : "gemmVector", typeof(TA), typeof(TB), static b =>
-            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(Kernels.GemmVector<TA, TB>, b.GemmSpecialization(Kernels.GemmVectorThreads)));
+            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(
+                Kernels.GemmVector<TA, TB>, b.GemmSpecialization(Kernels.GemmVectorThreads)));
 
     /// <summary>Groups of the GEMM kernel that fit on one multiprocessor with a T×T group (the driver's estimate).</summary>
     public int GemmOccupancy(int t)
     {
-        var kernel = Accelerator.LoadKernel(typeof(Kernels).GetMethod(nameof(Kernels.Gemm))!.MakeGenericMethod(typeof(DynamicTiles)), GemmSpecialization(256));
+        var kernel = Accelerator.LoadKernel(typeof(Kernels).GetMethod(nameof(Kernels.Gemm))!.MakeGenericMethod(typeof(DynamicTiles)),
+            GemmSpecialization(256));
         return Accelerator.EstimateMaxActiveGroupsPerMultiprocessor(kernel, t * t, 4 * (t / 2) * (8 * t + 4) * sizeof(float));
     }
 
@@ -121,46 +136,57 @@ internal sealed partial class IlgpuBackend
     {
         var method = typeof(Kernels).GetMethod(nameof(Kernels.GemmVector))!.MakeGenericMethod(typeof(KRun), typeof(MnRun));
         int threads = Kernels.ThreadsPerGemmGroup(method);
-        return Accelerator.EstimateMaxActiveGroupsPerMultiprocessor(Accelerator.LoadKernel(method, GemmSpecialization(threads)), threads, 0);
+        return Accelerator.EstimateMaxActiveGroupsPerMultiprocessor(Accelerator.LoadKernel(method, GemmSpecialization(threads)),
+            threads, 0);
     }
 
     private Action<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<int>, GatherArgs> GatherK<TIdx, EIdx>()
         where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
         Compiled("gather", typeof(TIdx), null, static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<int>, GatherArgs>(Kernels.GatherRows<TIdx, EIdx>));
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<int>,
+                GatherArgs>(Kernels.GatherRows<TIdx, EIdx>));
 
     private Action<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, GatherArgs> IndexAddK<TIdx, EIdx>()
         where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
         Compiled("indexAdd", typeof(TIdx), null, static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, GatherArgs>(Kernels.IndexAddRows<TIdx, EIdx>));
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, GatherArgs>(
+                Kernels.IndexAddRows<TIdx, EIdx>));
 
     private Action<Index1D, UpdateSlots, TOp> UpdateK<TOp>() where TOp : struct, IUpdateOp =>
-        Compiled("update", typeof(TOp), null, static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, UpdateSlots, TOp>(Kernels.Update<TOp>));
+        Compiled("update", typeof(TOp), null,
+            static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, UpdateSlots, TOp>(Kernels.Update<TOp>));
 
-    private Action<KernelConfig, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs, float> CeReducedK<TIdx, EIdx>()
+    private Action<KernelConfig, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs, float>
+        CeReducedK<TIdx, EIdx>()
         where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
         Compiled("crossEntropyReduced", typeof(TIdx), null, static b =>
-            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs, float>(Kernels.CrossEntropyReduced<TIdx, EIdx>));
+            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs, float>(
+                Kernels.CrossEntropyReduced<TIdx, EIdx>));
 
     private Action<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs> CeK<TIdx, EIdx>()
         where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
         Compiled("crossEntropy", typeof(TIdx), null, static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs>(Kernels.CrossEntropy<TIdx, EIdx>));
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>,
+                GatherArgs>(Kernels.CrossEntropy<TIdx, EIdx>));
 
     private Action<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, CeBackArgs> CeBackK<TIdx, EIdx>()
         where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
         Compiled("crossEntropyBackward", typeof(TIdx), null, static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, CeBackArgs>(Kernels.CrossEntropyBackward<TIdx, EIdx>));
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>,
+                CeBackArgs>(Kernels.CrossEntropyBackward<TIdx, EIdx>));
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs> UnfoldK() =>
-        Compiled("unfold", typeof(float), null, static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.Unfold));
+        Compiled("unfold", typeof(float), null,
+            static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.Unfold));
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, WindowArgs> MaxPoolBackK() =>
         Compiled("maxPoolBack", typeof(float), null, static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.MaxPoolBack));
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                WindowArgs>(Kernels.MaxPoolBack));
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs> FoldK() =>
-        Compiled("fold", typeof(float), null, static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.Fold));
+        Compiled("fold", typeof(float), null,
+            static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.Fold));
 
     /// <summary>
     /// Compiles, in parallel and off the caller's thread, the kernels a typical training loop needs (MLP and CNN layers,
@@ -180,7 +206,8 @@ internal sealed partial class IlgpuBackend
             () => UpdateK<SgdStep>(), () => UpdateK<AdamStep>(), () => ArgReduceK(), () => UnfoldK(), () => FoldK(), () => MaxPoolBackK(),
             () => BinaryK<EqOp>(), () => UnaryK<RightScalar<MulOp>>(),
         ];
-        var task = new Task(() => Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount / 2) }, w =>
+        var task = new Task(() =>
+            Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount / 2) }, w =>
         {
             Accelerator.Bind(); // CUDA needs the context current on the compiling thread (module load)
             w();

@@ -47,8 +47,9 @@ internal sealed partial class IlgpuBackend : IBackend
     public Storage Allocate(DType dtype, int count)
     {
         if (Volatile.Read(ref _fault) is { } f) throw new DeviceFaultException(f, nameof(Allocate));
+        // The pool turns out-of-memory into its own exception.
         try { return new IlgpuStorage(Device, Pool, dtype, count); }
-        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(Allocate)); } // the pool turns out-of-memory into its own exception
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(Allocate)); }
     }
 
     public void Upload<T>(ReadOnlySpan<T> src, Storage dst) where T : unmanaged
@@ -115,7 +116,8 @@ internal sealed partial class IlgpuBackend : IBackend
             if (Dense(map, count, binary: false))
             {
                 _launches++;
-                UnaryDenseK<TOp>()((count + 3) / 4, V<float>(x), V<float>(y), new DenseArgs { OffA = map.OffA, OffC = map.OffB, Count = count }, op);
+                UnaryDenseK<TOp>()((count + 3) / 4, V<float>(x), V<float>(y),
+                    new DenseArgs { OffA = map.OffA, OffC = map.OffB, Count = count }, op);
                 return;
             }
             _launches++;

@@ -21,7 +21,8 @@ internal sealed class IlgpuStorage : Storage
     /// <summary>The elements as a typed view of exactly <see cref="Storage.Count"/> elements.</summary>
     public ArrayView<T> View<T>() where T : unmanaged
     {
-        var b = _buffer ?? throw new ObjectDisposedException(nameof(Tensor), "This tensor's device memory was already released (Dispose was called).");
+        var b = _buffer
+            ?? throw new ObjectDisposedException(nameof(Tensor), "This tensor's device memory was already released (Dispose was called).");
         return b.View.AsContiguous().SubView(0, (long)Count * DType.SizeOf()).Cast<T>();
     }
 

@@ -39,7 +39,8 @@ internal static partial class Kernels
 
     /// <summary>Threads per group a tiled GEMM kernel is launched with on GPUs, and compiled for (launch bounds: two groups
     /// per multiprocessor): 128 for <see cref="GemmVector{TA, TB}"/>, 256 for the general one.</summary>
-    public static int ThreadsPerGemmGroup(System.Reflection.MethodInfo kernel) => kernel.Name == nameof(GemmVector) ? GemmVectorThreads : 256;
+    public static int ThreadsPerGemmGroup(System.Reflection.MethodInfo kernel) =>
+        kernel.Name == nameof(GemmVector) ? GemmVectorThreads : 256;
 
     /// <summary>Threads per group of <see cref="GemmVector{TA, TB}"/> (16 × 8; tools/gen_gemm.py generates it for this many).</summary>
     public const int GemmVectorThreads = 128;
@@ -92,7 +93,8 @@ internal static partial class Kernels
         Store4(c, bias, g, at, colHi, v4, v5, v6, v7);
     }
 
-    private static void Store4(ArrayView<float> c, ArrayView<float> bias, GemmArgs g, int at, int col, float v0, float v1, float v2, float v3)
+    private static void Store4(ArrayView<float> c, ArrayView<float> bias, GemmArgs g, int at, int col, float v0, float v1, float v2,
+        float v3)
     {
         if (g.Bias == BiasMode.PerColumn)
         {

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Fails, listing file:line:length, for every line of hand-written source longer than 140 characters (max_line_length in
+# .editorconfig). Counts characters, not bytes (UTF-8: "×", "ᵀ" and "≤" are one each). Checks the files git tracks:
+# *.cs, *.md, *.sh, *.py, *.csproj, *.props and .ci/run. The generated kernels (*.g.cs, written by tools/gen_gemm.py)
+# and data (PublicAPI.*.txt, tarballs, checkpoints, CSVs) are not checked.
+# Usage: bash tools/check-lines.sh [max]   (from anywhere inside the clone)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+max="${1:-140}"
+git ls-files -z -- '*.cs' '*.md' '*.sh' '*.py' '*.csproj' '*.props' '.ci/run' ':!:*.g.cs' |
+  python3 -c '
+import sys
+limit = int(sys.argv[1])
+long = 0
+for path in sys.stdin.buffer.read().decode("utf-8").split("\0"):
+    if not path:
+        continue
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            n = len(line.rstrip("\r\n"))
+            if n > limit:
+                print(f"{path}:{number}: {n} characters")
+                long += 1
+if long:
+    print(f"{long} line(s) longer than {limit} characters: wrap them (see CONTRIBUTING.md).", file=sys.stderr)
+    sys.exit(1)
+' "$max"
