@@ -126,7 +126,10 @@ public class CpuVectorWidthTests
         [
             new SgdStep { Lr = 0.1f, Momentum = 0.9f, WeightDecay = 1e-2f, Buffer = MomentumBuffer.Update },
             new SgdStep { Lr = 0.1f, Momentum = 0.9f, Buffer = MomentumBuffer.Start },
-            new AdamStep { Lr = 1e-3f, Beta1 = 0.9f, Beta2 = 0.999f, Eps = 1e-8f, WeightDecay = 1e-2f, Correction1 = 0.1f, Correction2 = 0.001f },
+            new AdamStep
+            {
+                Lr = 1e-3f, Beta1 = 0.9f, Beta2 = 0.999f, Eps = 1e-8f, WeightDecay = 1e-2f, Correction1 = 0.1f, Correction2 = 0.001f,
+            },
         ];
         foreach (var step in steps)
         {

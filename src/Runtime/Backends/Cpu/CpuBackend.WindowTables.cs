@@ -64,7 +64,9 @@ internal sealed partial class CpuBackend
                     float* src = xp + a.Offset + (long)nc * plane;
                     if (a.Columns == ColumnLayout.PerImage) // the image's planes are adjacent
                         GatherPlane(src, reads, cp + (long)nc * length, length, a.Pad);
-                    else for (int ij = 0; ij < kk; ij++) GatherPlane(src, reads + ij * window, cp + (long)a.Plane(nc, ij) * window, window, a.Pad);
+                    else
+                        for (int ij = 0; ij < kk; ij++)
+                            GatherPlane(src, reads + ij * window, cp + (long)a.Plane(nc, ij) * window, window, a.Pad);
                 }
         });
     }

@@ -8,7 +8,8 @@ namespace DeepSharp.Backends.Cpu;
 
 /// <summary>
 /// The managed host backend: SIMD loops (Vector256, or Vector128 where 256-bit vectors are not accelerated) over the same
-/// op structs the ILGPU kernels use, split over cores for large tensors, and a packed SIMD GEMM. This — not ILGPU's thread-per-lane CPU simulator — is what <c>Device.Cpu</c> runs.
+/// op structs the ILGPU kernels use, split over cores for large tensors, and a packed SIMD GEMM. This — not ILGPU's
+/// thread-per-lane CPU simulator — is what <c>Device.Cpu</c> runs.
 /// </summary>
 internal sealed partial class CpuBackend : IBackend
 {
@@ -230,7 +231,8 @@ internal sealed partial class CpuBackend : IBackend
             if (lo >= hi) return;
             int col = lo % inner, row = lo / inner;
             var (a, b, c) = map.Map(lo - col); // offsets at the start of lo's row
-            Span<int> dims = stackalloc int[8], sa = stackalloc int[8], sb = stackalloc int[8], sc = stackalloc int[8], digit = stackalloc int[8];
+            Span<int> dims = stackalloc int[8], sa = stackalloc int[8], sb = stackalloc int[8], sc = stackalloc int[8];
+            Span<int> digit = stackalloc int[8];
             (dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], dims[6]) = (map.D0, map.D1, map.D2, map.D3, map.D4, map.D5, map.D6);
             (sa[0], sa[1], sa[2], sa[3], sa[4], sa[5], sa[6]) = (map.A0, map.A1, map.A2, map.A3, map.A4, map.A5, map.A6);
             (sb[0], sb[1], sb[2], sb[3], sb[4], sb[5], sb[6]) = (map.B0, map.B1, map.B2, map.B3, map.B4, map.B5, map.B6);

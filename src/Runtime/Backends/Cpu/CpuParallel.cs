@@ -30,8 +30,8 @@ internal static class CpuParallel
     internal static int DefaultThreads(Func<string, string?> env)
     {
         foreach (var name in new[] { "DEEPSHARP_NUM_THREADS", "OMP_NUM_THREADS" })
-            if (int.TryParse(env(name), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n)
-                && n > 0)
+            if (int.TryParse(env(name), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture,
+                    out int n) && n > 0)
                 return n;
         return Environment.ProcessorCount;
     }
