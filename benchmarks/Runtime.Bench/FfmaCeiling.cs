@@ -47,8 +47,10 @@ static class FfmaCeiling
         {
             for (int u = 0; u < 8; u++) // ILGPU does not unroll: ptxas does (constant trip count), checked with tools/sass_stats.sh
             {
-                x0 = x0 * m + a; x1 = x1 * m + a; x2 = x2 * m + a; x3 = x3 * m + a; x4 = x4 * m + a; x5 = x5 * m + a; x6 = x6 * m + a; x7 = x7 * m + a;
-                x8 = x8 * m + a; x9 = x9 * m + a; x10 = x10 * m + a; x11 = x11 * m + a; x12 = x12 * m + a; x13 = x13 * m + a; x14 = x14 * m + a; x15 = x15 * m + a;
+                x0 = x0 * m + a; x1 = x1 * m + a; x2 = x2 * m + a; x3 = x3 * m + a;
+                x4 = x4 * m + a; x5 = x5 * m + a; x6 = x6 * m + a; x7 = x7 * m + a;
+                x8 = x8 * m + a; x9 = x9 * m + a; x10 = x10 * m + a; x11 = x11 * m + a;
+                x12 = x12 * m + a; x13 = x13 * m + a; x14 = x14 * m + a; x15 = x15 * m + a;
             }
         }
         output[i] = x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9 + x10 + x11 + x12 + x13 + x14 + x15;

@@ -9,7 +9,8 @@ static class Harness
     public static double Median(int reps, Action body, Action? sync = null)
     {
         if (Quick()) reps = 3;
-        // Warm-up (1.5 s: shorter warm-ups measured the first workload in tier-0 code) until tiered JIT has promoted the hot loops, kernels are compiled and pools are filled.
+        // Warm-up (1.5 s: shorter warm-ups measured the first workload in tier-0 code) until tiered JIT has promoted the
+        // hot loops, kernels are compiled and pools are filled.
         var warm = Stopwatch.StartNew();
         for (int i = 0; i < 3 || (!Quick() && warm.ElapsedMilliseconds < 1500); i++) { body(); sync?.Invoke(); }
         var times = new double[reps];

@@ -22,8 +22,9 @@ interface ICpuSide
 }
 
 /// <summary>`peer`: the CPU workloads of issue 7, ours and libtorch's (through TorchSharp) in the same process, each pair
-/// timed back to back with the same thread count (`peer TEXT`: only the rows whose name contains TEXT). The peer exists only in a build with -p:TorchPeer=true
-/// (benchmarks/cpu-peer.sh builds it and supplies the libstdc++ that libtorch 2.10 needs on Debian 12).</summary>
+/// timed back to back with the same thread count (`peer TEXT`: only the rows whose name contains TEXT). The peer exists
+/// only in a build with -p:TorchPeer=true (benchmarks/cpu-peer.sh builds it and supplies the libstdc++ that libtorch 2.10
+/// needs on Debian 12).</summary>
 static class Peer
 {
     public static void Run(string? filter)
@@ -38,7 +39,8 @@ static class Peer
     static void Compare(ICpuSide ours, ICpuSide peer, string? filter)
     {
         int all = Environment.ProcessorCount;
-        Console.WriteLine($"\n## CPU: DeepSharp against {peer.Name}, same process, medians; ratio = peer's time / ours (> 1: ours is faster)");
+        Console.WriteLine($"\n## CPU: DeepSharp against {peer.Name}, same process, medians; " +
+            "ratio = peer's time / ours (> 1: ours is faster)");
         Console.WriteLine("| workload | threads | DeepSharp | peer | unit | ratio |");
         Console.WriteLine("|---|---|---|---|---|---|");
         foreach (int n in new[] { 128, 256, 512, 1024 })
@@ -132,7 +134,8 @@ sealed class OursSide(Device? device = null) : ICpuSide
         var net = new Sequential(new Dense(256, 20), new Relu(), new Dense(10, 256));
         net.Initialize();
         net.To(_d);
-        return new(net.Call, new(net.Parameters().Select(p => p.Data), lr: 0.01f), Tensor.Randn([batch, 20], generator: new Generator(1), device: _d), Labels(batch));
+        return new(net.Call, new(net.Parameters().Select(p => p.Data), lr: 0.01f),
+            Tensor.Randn([batch, 20], generator: new Generator(1), device: _d), Labels(batch));
     }
 
     Tensor Labels(int batch) => Tensor.FromArray(Enumerable.Range(0, batch).Select(i => (long)(i % 10)).ToArray(), device: _d);
@@ -178,7 +181,8 @@ sealed class OursSide(Device? device = null) : ICpuSide
             new MaxPool2d(2), new Flatten(), new Dense(10));
         net.Materialize([1, 1, 8, 8], _d);
         var g = new Generator(5);
-        return Step(new(net.Call, new(net.Parameters().Select(p => p.Data), lr: 0.01f), Tensor.Rand([32, 1, 8, 8], generator: g, device: _d), Labels(32)));
+        return Step(new(net.Call, new(net.Parameters().Select(p => p.Data), lr: 0.01f),
+            Tensor.Rand([32, 1, 8, 8], generator: g, device: _d), Labels(32)));
     }
 
     /// <summary>The checkpoint workload's model: a 784-1024-1024-10 MLP (1.86 M parameters, 7.45 MB of float32).</summary>

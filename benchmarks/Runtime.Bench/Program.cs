@@ -19,7 +19,8 @@ if (!modes.Contains(what))
         "dotnet run -c Release --project benchmarks/Micro -- --filter '*' (see benchmarks/NOTES.md).");
     return 2;
 }
-Console.WriteLine($"DeepSharp runtime benchmarks — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+Console.WriteLine($"DeepSharp runtime benchmarks — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, " +
+    $"{Environment.ProcessorCount} cores, .NET {Environment.Version}");
 if (what is "mlp" or "all") { Mlp(Device.Cpu, threads: Environment.ProcessorCount); Mlp(Device.Cpu, threads: 1); BlockMlpCpu(); }
 if (what is "io" or "all") Io();
 if (what is "gpu" or "all") Gpu(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu());
@@ -36,7 +37,8 @@ static void Mlp(Device d, int threads)
     CpuParallel.Threads = threads;
     var ours = new OursSide(d);
     Action? sync = d == Device.Cpu ? null : d.Synchronize;
-    Console.WriteLine($"\n## MLP 20-256-10 on {d}{(d == Device.Cpu ? $" ({threads} thread{(threads > 1 ? "s" : "")})" : " (incl. synchronize)")}, µs per call — median");
+    Console.WriteLine($"\n## MLP 20-256-10 on {d}" +
+        $"{(d == Device.Cpu ? $" ({threads} thread{(threads > 1 ? "s" : "")})" : " (incl. synchronize)")}, µs per call — median");
     Console.WriteLine("| batch | forward (no grad) | training step |");
     Console.WriteLine("|---|---|---|");
     foreach (int batch in new[] { 2, 256 })
@@ -64,7 +66,8 @@ static void BlockMlpCpu()
     foreach (int batch in new[] { 2, 256 })
     {
         int reps = batch == 2 ? 2001 : 301;
-        Console.WriteLine($"| {batch} | {Median(reps, ours.BlockForward(batch)) * 1e6:F1} | {Median(reps, ours.BlockStep(batch)) * 1e6:F1} |");
+        Console.WriteLine($"| {batch} | {Median(reps, ours.BlockForward(batch)) * 1e6:F1} | " +
+            $"{Median(reps, ours.BlockStep(batch)) * 1e6:F1} |");
     }
     CpuParallel.Threads = Environment.ProcessorCount;
 }
@@ -98,7 +101,8 @@ static void Gpu(Device d)
     GemmTable(d, []);
     ElementwiseAndLaunches(d);
     if (!Quick()) Mlp(d, Environment.ProcessorCount);
-    Console.WriteLine("\n## Training steps with Blocks (Sequential + Dense, cross-entropy, SGD), µs — median; launches per step; device memory");
+    Console.WriteLine("\n## Training steps with Blocks (Sequential + Dense, cross-entropy, SGD), µs — median; " +
+        "launches per step; device memory");
     Console.WriteLine("| model | batch | step (cuBLAS on) | step (C# GEMM only) | launches | peak MiB after 10 steps | after 1000 |");
     Console.WriteLine("|---|---|---|---|---|---|---|");
     BlockStep(d, "20-256-10", [20, 256, 10], 2);
@@ -116,10 +120,15 @@ static void GemmTable(Device d, int[] sizes)
     bool cuda = d.Kind == DeviceKind.Cuda;
     Console.WriteLine($"\nILGPU optimization level: {Environment.GetEnvironmentVariable("DEEPSHARP_ILGPU_OPT") ?? "O1"}; " +
         $"C# kernel launch bounds {(backend.GemmLaunchBounds ? "on" : "off")}" +
-        (cuda ? $" (groups/SM: general {Try(() => backend.GemmOccupancy(backend.Tile))}, vector-staged {Try(() => backend.GemmVectorOccupancy())})" : ""));
+        (cuda ? $" (groups/SM: general {Try(() => backend.GemmOccupancy(backend.Tile))}, " +
+            $"vector-staged {Try(() => backend.GemmVectorOccupancy())})" : ""));
     // The device's fp32 rate as a C# kernel reaches it, to read both GEMMs against (a failure here must not stop the run).
     double ceiling = double.NaN;
-    try { ceiling = FfmaCeiling.Measure(d, Quick()); Console.WriteLine($"FFMA ceiling (16 chains per thread, 2048 threads per SM): {ceiling:F2} TFLOP/s"); }
+    try
+    {
+        ceiling = FfmaCeiling.Measure(d, Quick());
+        Console.WriteLine($"FFMA ceiling (16 chains per thread, 2048 threads per SM): {ceiling:F2} TFLOP/s");
+    }
     catch (Exception e) { Console.WriteLine($"FFMA ceiling: n/a ({e.GetType().Name}: {e.Message})"); }
     Console.WriteLine("| GEMM n | cuBLAS TFLOP/s | C# kernel TFLOP/s | C# / cuBLAS | of the FFMA ceiling: cuBLAS, C# |");
     Console.WriteLine("|---|---|---|---|---|");
@@ -133,7 +142,8 @@ static void GemmTable(Device d, int[] sizes)
         double cublas = cuda ? Tflops() : double.NaN;
         backend.UseCuBlas = false;
         double ours = Tflops();
-        Console.WriteLine($"| {n} | {(cuda ? $"{cublas:F2} ({backend.CuBlasStatus})" : "n/a")} | {Fmt(ours)} | {ours / cublas:F2} | {cublas / ceiling:F2}, {ours / ceiling:F2} |");
+        Console.WriteLine($"| {n} | {(cuda ? $"{cublas:F2} ({backend.CuBlasStatus})" : "n/a")} | {Fmt(ours)} | " +
+            $"{ours / cublas:F2} | {cublas / ceiling:F2}, {ours / ceiling:F2} |");
         void Variant(string name, Action flip)
         {
             flip();
@@ -143,7 +153,8 @@ static void GemmTable(Device d, int[] sizes)
         }
         // Split-K where the single product's 128×128 grid is smaller than two groups per SM (an H100 at n ≤ 2048).
         if (n <= 2048) Variant("split-K off", () => backend.UseSplitK = !backend.UseSplitK);
-        if (cuda && (n >= 2048 || Quick())) Variant($"launch bounds {(backend.GemmLaunchBounds ? "off" : "on")}", () => backend.GemmLaunchBounds = !backend.GemmLaunchBounds);
+        if (cuda && (n >= 2048 || Quick())) Variant($"launch bounds {(backend.GemmLaunchBounds ? "off" : "on")}",
+            () => backend.GemmLaunchBounds = !backend.GemmLaunchBounds);
         // The general tiled kernel instead of the vector-staged one (both operands here allow 16-byte runs).
         Variant("vector staging off", () => backend.UseVectorGemm = !backend.UseVectorGemm);
         backend.UseCuBlas = true;
@@ -245,7 +256,8 @@ static void ColdStart(Device d)
     var total = Stopwatch.StartNew();
     bool warm = Environment.GetEnvironmentVariable("BENCH_WARMUP") == "1";
     if (warm) _ = d.WarmUp();
-    var net = new DeepSharp.Layers.Sequential(new DeepSharp.Layers.Flatten(), new DeepSharp.Layers.Dense(128), new DeepSharp.Layers.Relu(), new DeepSharp.Layers.Dense(10));
+    var net = new DeepSharp.Layers.Sequential(new DeepSharp.Layers.Flatten(), new DeepSharp.Layers.Dense(128),
+        new DeepSharp.Layers.Relu(), new DeepSharp.Layers.Dense(10));
     var x = Tensor.Randn([64, 1, 8, 8], device: d);
     var labels = Tensor.FromArray(Enumerable.Range(0, 64).Select(i => (long)(i % 10)).ToArray(), device: d);
     net.Materialize([64, 1, 8, 8]);
@@ -269,5 +281,6 @@ static void ColdStart(Device d)
     var st = d.Stats;
     Console.WriteLine($"cold start on {d}{(warm ? " (Device.WarmUp() started first)" : "")}: " +
         $"device + model setup {setup:F0} ms; first training step {firstMs:F0} ms; second step {secondMs:F2} ms; " +
-        $"{setup + firstMs:F0} ms to the end of the first step; {st.KernelsCompiled} kernels compiled so far, {st.CompileTime.TotalMilliseconds:F0} ms of compile time (summed over threads)");
+        $"{setup + firstMs:F0} ms to the end of the first step; {st.KernelsCompiled} kernels compiled so far, " +
+        $"{st.CompileTime.TotalMilliseconds:F0} ms of compile time (summed over threads)");
 }

@@ -18,13 +18,16 @@ static class PtxDump
         Directory.CreateDirectory(dir);
         using var context = Context.Create(b => b.EnableAlgorithms().Optimize(OptimizationLevel.O1));
         using var backend = new PTXBackend(context, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null!);
-        var methods = typeof(Kernels).GetMethods(BindingFlags.Public | BindingFlags.Static).Where(m => m.Name.StartsWith("Gemm", StringComparison.Ordinal))
+        var methods = typeof(Kernels).GetMethods(BindingFlags.Public | BindingFlags.Static)
+            .Where(m => m.Name.StartsWith("Gemm", StringComparison.Ordinal))
             .SelectMany(m => m.IsGenericMethodDefinition ? Instances(m) : [m])
             .Append(typeof(FfmaCeiling).GetMethod("Chains", BindingFlags.NonPublic | BindingFlags.Static)!);
         foreach (var method in methods)
         {
             bool grouped = method.GetParameters()[0].ParameterType != typeof(Index1D);
-            var entry = grouped ? EntryPointDescription.FromExplicitlyGroupedKernel(method) : EntryPointDescription.FromImplicitlyGroupedKernel(method);
+            var entry = grouped
+                ? EntryPointDescription.FromExplicitlyGroupedKernel(method)
+                : EntryPointDescription.FromImplicitlyGroupedKernel(method);
             var spec = grouped ? new KernelSpecialization(Kernels.ThreadsPerGemmGroup(method), 2) : default;
             var compiled = (PTXCompiledKernel)backend.Compile(entry, spec);
             string path = Path.Combine(dir, string.Join("_", [method.Name, .. method.GetGenericArguments().Select(t => t.Name)]) + ".ptx");
@@ -39,7 +42,8 @@ static class PtxDump
         IEnumerable<Type[]> args = [[]];
         foreach (var p in m.GetGenericArguments())
         {
-            var options = typeof(Kernels).Assembly.GetTypes().Where(t => t.IsValueType && p.GetGenericParameterConstraints().All(c => c.IsAssignableFrom(t))).ToArray();
+            var options = typeof(Kernels).Assembly.GetTypes()
+                .Where(t => t.IsValueType && p.GetGenericParameterConstraints().All(c => c.IsAssignableFrom(t))).ToArray();
             args = args.SelectMany(prefix => options.Select(o => (Type[])[.. prefix, o]));
         }
         return args.Select(a => m.MakeGenericMethod(a));
