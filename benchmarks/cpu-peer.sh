@@ -10,7 +10,10 @@ cd "$(dirname "$0")/.."
 cache="${DEEPSHARP_PEER_CACHE:-$HOME/.cache/deepsharp-peer}"
 libs="$cache/trixie"
 mkdir -p "$cache"
-command -v patchelf >/dev/null || { apt-get install -y patchelf >/dev/null || sudo apt-get install -y patchelf >/dev/null; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+# A fresh machine may have no package lists yet: refresh them when the first install fails.
+command -v patchelf >/dev/null || as_root apt-get install -y patchelf >/dev/null \
+  || { as_root apt-get update >/dev/null && as_root apt-get install -y patchelf >/dev/null; }
 if [ ! -e "$libs/usr/lib/x86_64-linux-gnu/libstdc++.so.6" ]; then
   mirror=$(bash tools/debian-archive.sh)  # the machine's configured Debian archive, never a hard-coded host
   curl -fsS "$mirror/dists/trixie/main/binary-amd64/Packages.xz" | xz -d > "$cache/Packages"
