@@ -70,7 +70,8 @@ public sealed class Device : IEquatable<Device>
     /// Threads the <c>cpu</c> device computes with (PyTorch's <c>torch.set_num_threads</c>), at most one per core. The
     /// default comes from the environment when the process starts: <c>DEEPSHARP_NUM_THREADS</c>, else
     /// <c>OMP_NUM_THREADS</c> (which libtorch also reads), else every core (<see cref="Environment.ProcessorCount"/>).
-    /// Set it between operations, e.g. <c>Device.CpuThreads = 1</c> to leave the other cores to other work.
+    /// Set it between operations, e.g. <c>Device.CpuThreads = 1</c> to leave the other cores to other work. A value above
+    /// the core count runs as one thread per core (and reads back as the core count).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Set to less than 1.</exception>
     public static int CpuThreads

@@ -12,8 +12,11 @@ public static class Functional
     public static Tensor Softmax(Tensor x, int axis = -1)
     {
         Check.Float32(nameof(Softmax), x, nameof(x));
-        var e = (x - x.Max(axis, keepDim: true).Detach()).Exp();
-        return e / e.Sum(axis, keepDim: true);
+        return TensorScope.Composite((x, axis), static a =>
+        {
+            var e = (a.x - a.x.Max(a.axis, keepDim: true).Detach()).Exp();
+            return e / e.Sum(a.axis, keepDim: true);
+        });
     }
 
     /// <summary>log(softmax(x)) along <paramref name="axis"/>, computed as x - max - log(sum(exp(x - max))).</summary>
@@ -23,8 +26,11 @@ public static class Functional
     {
         Check.Float32(nameof(LogSoftmax), x, nameof(x));
         // The max is a constant shift (it cancels in the gradient), so it is detached.
-        var shifted = x - x.Max(axis, keepDim: true).Detach();
-        return shifted - shifted.Exp().Sum(axis, keepDim: true).Log();
+        return TensorScope.Composite((x, axis), static a =>
+        {
+            var shifted = a.x - a.x.Max(a.axis, keepDim: true).Detach();
+            return shifted - shifted.Exp().Sum(a.axis, keepDim: true).Log();
+        });
     }
 
     /// <summary>
@@ -48,8 +54,11 @@ public static class Functional
                 $"[{outF}, {inF}]).");
         CheckBias(op, x, bias, outF);
         if (x.Rank == 2) return Tensor.Linear2D(x, weight, bias);
-        var flat = Tensor.Linear2D(x.Reshape(Layout.Numel(x.Layout.ShapeArray[..^1]), inF), weight, bias);
-        return flat.Reshape([.. x.Layout.ShapeArray[..^1], outF]);
+        return TensorScope.Composite((x, weight, bias, inF, outF), static a =>
+        {
+            var lead = a.x.Layout.ShapeArray[..^1];
+            return Tensor.Linear2D(a.x.Reshape(Layout.Numel(lead), a.inF), a.weight, a.bias).Reshape([.. lead, a.outF]);
+        });
     }
 
     /// <summary>
@@ -76,17 +85,23 @@ public static class Functional
         CheckBias(op, x, bias, o);
         // Checked before any size is computed; the windows' element count fits an int, so every product below does too.
         var a = Check.Window(op, x.Layout.ShapeArray, k, stride, padding, nameof(weight));
-        int n = a.N, oh = a.OH, ow = a.OW;
-        if (oh * ow < BatchedConvMinPixels)
+        // The windows, the product and the views between them are intermediates: returned to the pool at once when
+        // autograd records nothing (inference), else held by the graph.
+        return TensorScope.Composite((x, weight, bias, stride, padding, a, o, c, k), static s =>
         {
-            // Small images: one product for the whole batch, [O, C·k·k] · [C·k·k, N·OH·OW], then [O, N, L] → [N, O, L].
-            var all = Tensor.Windows(x, k, stride, padding, 0f, op, batchInner: true, kernelName: nameof(weight));
-            var yAll = Tensor.ConvProduct(weight.Reshape(o, c * k * k), all.Reshape(1, c * k * k, n * oh * ow), bias);
-            return yAll.Reshape(o, n, oh * ow).Permute(1, 0, 2).Reshape(n, o, oh, ow);
-        }
-        var cols = Tensor.Windows(x, k, stride, padding, 0f, op, kernelName: nameof(weight)); // [N, C, k·k, OH, OW]
-        var y = Tensor.ConvProduct(weight.Reshape(o, c * k * k), cols.Reshape(n, c * k * k, oh * ow), bias);
-        return y.Reshape(n, o, oh, ow);
+            var (x, weight, bias, stride, padding, a, o, c, k) = s;
+            int n = a.N, oh = a.OH, ow = a.OW;
+            var w = weight.Reshape(o, c * k * k);
+            if (oh * ow < BatchedConvMinPixels)
+            {
+                // Small images: one product for the whole batch, [O, C·k·k] · [C·k·k, N·OH·OW], then [O, N, L] → [N, O, L].
+                var all = Tensor.Windows(x, k, stride, padding, 0f, op, batchInner: true, kernelName: nameof(weight));
+                var yAll = Tensor.ConvProduct(w, all.Reshape(1, c * k * k, n * oh * ow), bias);
+                return yAll.Reshape(o, n, oh * ow).Permute(1, 0, 2).Reshape(n, o, oh, ow);
+            }
+            var cols = Tensor.Windows(x, k, stride, padding, 0f, op, kernelName: nameof(weight)); // [N, C, k·k, OH, OW]
+            return Tensor.ConvProduct(w, cols.Reshape(n, c * k * k, oh * ow), bias).Reshape(n, o, oh, ow);
+        });
     }
 
     /// <summary>Output pixels per image from which <see cref="Conv2d"/> multiplies image by image (a batched product) rather
@@ -113,7 +128,8 @@ public static class Functional
     /// <exception cref="ArgumentException">x is not 4-D, or the window is larger than the padded input, or the windows
     /// would hold too many elements.</exception>
     public static Tensor AvgPool2d(Tensor x, int kernel, int? stride = null, int padding = 0) =>
-        Tensor.Windows(x, kernel, stride ?? kernel, padding, 0f, nameof(AvgPool2d)).Mean(2);
+        TensorScope.Composite((x, kernel, stride, padding), static a =>
+            Tensor.Windows(a.x, a.kernel, a.stride ?? a.kernel, a.padding, 0f, nameof(AvgPool2d)).Mean(2));
 
     /// <summary>The sliding windows as columns (PyTorch's <c>F.unfold</c>): [N, C, H, W] → [N, C·k·k, L], zero padding.</summary>
     /// <exception cref="ArgumentNullException">x is null.</exception>
@@ -122,9 +138,12 @@ public static class Functional
     /// would hold too many elements.</exception>
     public static Tensor Unfold(Tensor x, int kernel, int stride = 1, int padding = 0)
     {
-        var cols = Tensor.Windows(x, kernel, stride, padding, 0f, nameof(Unfold));
-        return cols.Reshape(cols.Layout.ShapeArray[0], cols.Layout.ShapeArray[1] * kernel * kernel,
-            cols.Layout.ShapeArray[3] * cols.Layout.ShapeArray[4]);
+        return TensorScope.Composite((x, kernel, stride, padding), static a =>
+        {
+            var cols = Tensor.Windows(a.x, a.kernel, a.stride, a.padding, 0f, nameof(Unfold));
+            var shape = cols.Layout.ShapeArray;
+            return cols.Reshape(shape[0], shape[1] * a.kernel * a.kernel, shape[3] * shape[4]);
+        });
     }
 
     /// <summary>Mean (or sum) of squared differences. Shapes must match exactly.</summary>
@@ -135,7 +154,8 @@ public static class Functional
     {
         SameShape(nameof(MseLoss), prediction, target, nameof(prediction), nameof(target));
         Check.Defined(nameof(MseLoss), reduction);
-        return Reduce((prediction - target).Square(), reduction);
+        return TensorScope.Composite((prediction, target, reduction),
+            static a => Reduce((a.prediction - a.target).Square(), a.reduction));
     }
 
     /// <summary>
@@ -163,6 +183,12 @@ public static class Functional
         // One fused kernel per direction (a stable log-sum-exp per row; softmax minus one-hot back) instead of the ~20
         // launches of the composite of log-softmax, one-hot, multiply and sum. No host round-trip: a label outside [0, classes)
         // throws on the CPU and gives a NaN loss on accelerators (as a device-side assert would in PyTorch).
+        return TensorScope.Composite((logits, labels, reduction), static a => CrossEntropyRows(a.logits, a.labels, a.reduction));
+    }
+
+    private static Tensor CrossEntropyRows(Tensor logits, Tensor labels, Reduction reduction)
+    {
+        const string op = nameof(CrossEntropy);
         int n = logits.Layout.ShapeArray[0];
         var idx = labels.Dense();
         // Mean and sum come out of the same launch (one group folds every row) up to 2^16 rows; beyond, rows then a reduction.
@@ -195,10 +221,14 @@ public static class Functional
         Check.Float32(op, logits, "logits"); Check.Float32(op, targets, "targets");
         Check.SameDevice(op, logits, "logits", targets, "targets");
         // Its own rule rather than the composite's: relu'(0) = 0 and |x|'(0) = 0 made the composite's gradient −t at x = 0.
-        var loss = Tensor.Map(op, logits, targets, new Ops.BceWithLogitsOp());
-        if (Autograd.Needed(logits, targets))
-            loss = Autograd.Record(loss, op, [logits, targets], g => Grads.BceWithLogits(logits, targets, g), logits, targets);
-        return Reduce(loss, reduction);
+        return TensorScope.Composite((logits, targets, reduction), static a =>
+        {
+            var (logits, targets, reduction) = a;
+            var loss = Tensor.Map(op, logits, targets, new Ops.BceWithLogitsOp());
+            if (Autograd.Needed(logits, targets))
+                loss = Autograd.Record(loss, op, [logits, targets], g => Grads.BceWithLogits(logits, targets, g), logits, targets);
+            return Reduce(loss, reduction);
+        });
     }
 
     /// <summary>

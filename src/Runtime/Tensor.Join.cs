@@ -80,6 +80,7 @@ public sealed partial class Tensor
         int rows = Layout.ShapeArray[0], cols = Count / Math.Max(rows, 1);
         var y = Allocate([.. index.Layout.ShapeArray, .. Layout.ShapeArray[1..]], DType.Float32, Device);
         Backend.GatherRows(x.Storage, x.Layout.Offset, rows, cols, idx.Storage, idx.Layout.Offset, y.Storage, idx.Count);
+        ReleaseDense(x);
         var source = this;
         return Autograd.Record(y, op, [this], g => [Grads.GatherRows(source, idx, g)], idx);
     }
@@ -92,6 +93,7 @@ public sealed partial class Tensor
         int rows = shape[0], cols = z.Count / Math.Max(rows, 1);
         var s = src.Dense();
         z.Backend.IndexAddRows(z.Storage, rows, cols, index.Storage, index.Layout.Offset, s.Storage, s.Layout.Offset, index.Count);
+        src.ReleaseDense(s);
         return z;
     }
 }

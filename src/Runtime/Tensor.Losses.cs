@@ -16,6 +16,7 @@ public sealed partial class Tensor
         var probs = Allocate([n, classes], DType.Float32, logits.Device);
         logits.Backend.CrossEntropy(x.Storage, x.Layout.Offset, n, classes, labels.Storage, labels.Layout.Offset, loss.Storage,
             probs.Storage, reduce, scale);
+        logits.ReleaseDense(x);
         return (loss, probs);
     }
 
@@ -28,6 +29,7 @@ public sealed partial class Tensor
         var dx = Allocate([n, classes], DType.Float32, g.Device);
         g.Backend.CrossEntropyBackward(probs.Storage, n, classes, labels.Storage, labels.Layout.Offset, gd.Storage, gd.Layout.Offset,
             reduced ? 0 : 1, reduced ? scale : 1f, dx.Storage);
+        g.ReleaseDense(gd);
         return dx;
     }
 }

@@ -127,7 +127,10 @@ public sealed partial class Tensor
             return Flatten().ArgReduce(op, 0, false, max);
         }
         var (y, _, ax) = ArgReduceKept(op, axis.Value, max, withValues: false);
-        return keepDim || Rank == 0 ? y : y.Squeeze(ax);
+        if (keepDim || Rank == 0) return y;
+        var squeezed = y.Squeeze(ax);
+        y.Dispose(); // the view holds the storage; the kept-dims object would only wait for the GC
+        return squeezed;
     }
 
     /// <summary>Indices (int64) and, when asked, values of the first max or min along the axis, with the axis kept as 1.</summary>
@@ -145,6 +148,7 @@ public sealed partial class Tensor
         var y = Allocate(shape, DType.Int64, Device);
         var values = withValues ? Allocate(shape, DType.Float32, Device) : null;
         Backend.ArgReduce(x.Storage, x.Layout.Offset, y.Storage, outer, n, inner, max, values?.Storage);
+        ReleaseDense(x);
         return (y, values, ax);
     }
 
@@ -155,7 +159,9 @@ public sealed partial class Tensor
         var input = this;
         var recorded = Autograd.Record(kept, op, [this], g => [Grads.SelectedIndex(input, indices, g, ax)], indices);
         if (keepDim || Rank == 0) return (recorded, indices);
-        return (recorded.Squeeze(ax), indices.Squeeze(ax));
+        var (v, i) = (recorded.Squeeze(ax), indices.Squeeze(ax));
+        if (recorded.GradFn is null) { recorded.Dispose(); indices.Dispose(); } // else the gradient rule reads them
+        return (v, i);
     }
 
     /// <summary>
@@ -169,6 +175,7 @@ public sealed partial class Tensor
         int n = shape.Length == 0 ? 1 : shape[axis], outer = Prod(shape, 0, axis), inner = Prod(shape, axis + 1, shape.Length);
         var gd = g.Dense();
         g.Backend.ScatterAlong(gd.Storage, gd.Layout.Offset, index.Storage, dx.Storage, outer, n, inner);
+        g.ReleaseDense(gd);
         return dx;
     }
 

@@ -8,9 +8,19 @@ public sealed partial class Tensor
     {
         var target = InferShape(shape);
         var view = Layout.TryReshape(target);
-        var y = view != null ? WithLayout(view) : Dense().WithLayout(Layout.Contiguous(target, 0));
+        var y = view != null ? WithLayout(view) : Reshaped(Layout.Contiguous(target, 0));
         var inputShape = Layout.ShapeArray;
         return Moved(y, "Reshape", g => Grads.Reshape(g, inputShape));
+    }
+
+    /// <summary>A dense copy with <paramref name="layout"/>: the copy's own tensor object is released at once (the result
+    /// holds the storage), not left to the GC.</summary>
+    private Tensor Reshaped(Layout layout)
+    {
+        var dense = Dense();
+        var y = dense.WithLayout(layout);
+        if (!ReferenceEquals(dense, this)) dense.Dispose();
+        return y;
     }
 
     /// <summary>Records a movement op whose gradient is <paramref name="rule"/>(dL/dy).</summary>

@@ -30,6 +30,7 @@ public sealed partial class Tensor
         var gd = g.Dense();
         var dx = Allocate([a.N, a.C, a.H, a.W], DType.Float32, g.Device);
         g.Backend.Fold(gd.Storage, dx.Storage, a with { Offset = gd.Layout.Offset });
+        g.ReleaseDense(gd);
         return dx;
     }
 
@@ -57,6 +58,7 @@ public sealed partial class Tensor
         var gd = g.Layout.Offset == 0 ? g.Dense() : g.Dense(copy: true);
         var dx = Allocate([a.N, a.C, a.H, a.W], DType.Float32, g.Device);
         g.Backend.MaxPoolBack(xd.Storage, y.Storage, gd.Storage, dx.Storage, a);
+        g.ReleaseDense(gd);
         return dx;
     }
 

@@ -103,4 +103,11 @@ public sealed partial class Tensor : IDisposable, Optim.IParameter
 
     /// <summary>This tensor if dense (and <paramref name="copy"/> is false), else a dense copy; never recorded by autograd.</summary>
     internal Tensor Dense(bool copy = false) => !copy && IsContiguous ? this : CopyInto(Allocate(Shape, DType, Device));
+
+    /// <summary>Releases what <see cref="Dense"/> returned for this tensor once a kernel has read it: a copy goes back to
+    /// the pool at once (launches are ordered, so a later one cannot overwrite it early); this tensor itself is left alone.</summary>
+    internal void ReleaseDense(Tensor dense)
+    {
+        if (!ReferenceEquals(dense, this)) dense.Dispose();
+    }
 }

@@ -99,6 +99,15 @@ public class CpuThreadsTests
         foreach (var bad in new[] { "0", "-2", "two", "", " 4" })
             Assert.Equal(Environment.ProcessorCount, CpuParallel.DefaultThreads(n => n == "DEEPSHARP_NUM_THREADS" ? bad : null));
         Assert.Throws<ArgumentOutOfRangeException>(() => Device.CpuThreads = 0);
+        int start = Device.CpuThreads;
+        try
+        {
+            // More threads than cores would only multiply the work splits (a sum of 1 M floats allocated a partial per
+            // "thread"): one per core at most.
+            Device.CpuThreads = 46341;
+            Assert.Equal(Environment.ProcessorCount, Device.CpuThreads);
+        }
+        finally { Device.CpuThreads = start; }
         int before = Device.CpuThreads;
         try
         {

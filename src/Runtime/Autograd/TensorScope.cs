@@ -41,6 +41,32 @@ public sealed class TensorScope : IDisposable
         return tensor;
     }
 
+    /// <summary>
+    /// Runs a composite op (several ops, one result) so that its intermediates do not wait for the GC: when autograd
+    /// recorded nothing for the result, nothing else holds them and they are disposed on return (their memory goes back to
+    /// the pool at once, inside a TensorScope or not); when it recorded a graph, they belong where they would have
+    /// belonged without this call (the enclosing scope, or none: the graph's nodes hold them). The result itself is
+    /// handed to the enclosing scope. If the body throws, its intermediates are disposed.
+    /// </summary>
+    internal static Tensor Composite<TState>(TState state, Func<TState, Tensor> body)
+    {
+        var scope = new TensorScope(suspended: false);
+        Tensor y;
+        try { y = body(state); }
+        catch { scope.Dispose(); throw; }
+        if (y.GradFn is null)
+        {
+            scope.Keep(y);
+            scope.Dispose();
+            return y;
+        }
+        // A recorded graph may hold any intermediate: hand them all over, as if created in the enclosing scope.
+        if (scope._parent is { _suspended: false } p) p._owned.UnionWith(scope._owned);
+        scope._owned.Clear();
+        scope.Dispose();
+        return y;
+    }
+
     /// <summary>Number of tensors this scope will dispose.</summary>
     public int Count => _owned.Count;
 

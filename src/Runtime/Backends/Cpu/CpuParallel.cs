@@ -21,9 +21,17 @@ internal static class CpuParallel
     /// (see benchmarks/NOTES.md, "Moved from code comments").</summary>
     public const long BalancedWork = 1 << 20;
 
-    /// <summary>Threads the CPU backend may use (public as <see cref="Device.CpuThreads"/>, which documents the default).
-    /// Benchmarks set 1 to measure one core.</summary>
-    public static int Threads { get; set; } = DefaultThreads(Environment.GetEnvironmentVariable);
+    /// <summary>Threads the CPU backend may use (public as <see cref="Device.CpuThreads"/>, which documents the default),
+    /// at most one per core: the workers are one per core, and the work splits (chunks, partial sums) scale with this
+    /// number, so a larger one would only add overhead. Benchmarks set 1 to measure one core.</summary>
+    public static int Threads
+    {
+        get => _threads;
+        set => _threads = Math.Clamp(value, 1, Math.Max(Environment.ProcessorCount, 1));
+    }
+
+    private static int _threads =
+        Math.Clamp(DefaultThreads(Environment.GetEnvironmentVariable), 1, Math.Max(Environment.ProcessorCount, 1));
 
     /// <summary>DEEPSHARP_NUM_THREADS, else OMP_NUM_THREADS (as libtorch reads it), else every core; a value that is not a
     /// positive integer is ignored.</summary>
