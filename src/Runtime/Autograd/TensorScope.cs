@@ -3,7 +3,9 @@ namespace DeepSharp;
 /// <summary>
 /// Disposes every tensor created on this thread while it is the innermost scope, except those passed to
 /// <see cref="Keep"/>. Wrap a training step in one to return its intermediates' device memory at once instead of
-/// waiting for the GC. Gradients accumulated into leaves and optimizer state are never owned by a scope.
+/// waiting for the GC. Gradients accumulated into leaves and optimizer state are never owned by a scope. Inference needs
+/// none: an op built from several ops releases its own intermediates when autograd records nothing, so only the tensors
+/// a caller receives are left to dispose.
 /// </summary>
 public sealed class TensorScope : IDisposable
 {
