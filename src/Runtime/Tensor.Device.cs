@@ -36,8 +36,8 @@ public sealed partial class Tensor
         dst.Backend.Upload<T>(host, dst.Storage);
     }
 
-    /// <summary>This tensor converted to <paramref name="dtype"/> (the same instance when it already has it). Float → int truncates toward
-    /// zero.</summary>
+    /// <summary>This tensor converted to <paramref name="dtype"/> (the same instance when it already has it). Float → int
+    /// truncates toward zero.</summary>
     /// <exception cref="ArgumentOutOfRangeException">dtype is not a <see cref="DType"/>.</exception>
     public Tensor To(DType dtype)
     {

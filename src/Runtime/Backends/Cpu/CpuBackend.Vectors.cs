@@ -48,7 +48,6 @@ internal interface ISimd<TV> where TV : struct
     static abstract TV Splat(float x);
     static abstract TV Unary<TOp>(TOp op, TV x) where TOp : struct, IUnaryOp;
     static abstract TV Binary<TOp>(TOp op, TV a, TV b) where TOp : struct, IBinaryOp;
-    static abstract TV Combine<TOp>(TV a, TV b) where TOp : struct, IReduceOp;
     static abstract (TV P, TV M, TV V) Update<TOp>(TOp op, TV p, TV g, TV m, TV v) where TOp : struct, IUpdateOp;
 }
 
@@ -66,9 +65,6 @@ internal readonly struct Simd256 : ISimd<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Binary<TOp>(TOp op, Vector256<float> a, Vector256<float> b) where TOp : struct, IBinaryOp =>
         op.Apply(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Combine<TOp>(Vector256<float> a, Vector256<float> b) where TOp : struct, IReduceOp =>
-        default(TOp).Combine(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (Vector256<float> P, Vector256<float> M, Vector256<float> V) Update<TOp>(TOp op, Vector256<float> p,
         Vector256<float> g, Vector256<float> m, Vector256<float> v) where TOp : struct, IUpdateOp => op.Apply(p, g, m, v);
@@ -88,9 +84,6 @@ internal readonly struct Simd128 : ISimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Binary<TOp>(TOp op, Vector128<float> a, Vector128<float> b) where TOp : struct, IBinaryOp =>
         op.Apply(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Combine<TOp>(Vector128<float> a, Vector128<float> b) where TOp : struct, IReduceOp =>
-        default(TOp).Combine(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (Vector128<float> P, Vector128<float> M, Vector128<float> V) Update<TOp>(TOp op, Vector128<float> p,
         Vector128<float> g, Vector128<float> m, Vector128<float> v) where TOp : struct, IUpdateOp => op.Apply(p, g, m, v);
