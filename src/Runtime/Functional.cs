@@ -4,7 +4,7 @@ namespace DeepSharp;
 /// Composite functions and losses (PyTorch's <c>torch.nn.functional</c>), built from the primitive ops, so their
 /// gradients come from autograd. Each is numerically stable for large logits (no NaN at ±100).
 /// </summary>
-public static class Functional
+public static partial class Functional
 {
     /// <summary>softmax(x) along <paramref name="axis"/>: exp(x - max) / sum(exp(x - max)).</summary>
     /// <exception cref="ArgumentNullException">x is null.</exception>
