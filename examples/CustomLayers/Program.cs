@@ -18,7 +18,22 @@ var y = model.Call(Tensor.Rand([2, 64]));
 Console.WriteLine($"Sequential(MyLinear(64, 8), MyLinear(8, 1))(X) = {y}");
 y.Sum().Backward();
 Expect.That(model.ParametersWithoutGrad().Count == 0, "gradients reach MyLinear's own parameters");
+
+// Beyond the chapter: a block of two inputs (attention and recurrent layers take several) derives from Block<TIn, TOut>.
+var gate = new ContextGate(8);
+var gated = gate.Call((Tensor.Rand([2, 8]), Tensor.Rand([2, 5])));
+Console.WriteLine($"ContextGate((x [2, 8], context [2, 5])) → {Layout.Format(gated.Shape)}; state: " +
+    string.Join(", ", gate.StateDict().Keys));
+Expect.That(gated.Shape.SequenceEqual([2, 8]) && gate.StateDict().Count == 2, "a two-input block runs and has a state dict");
 return Expect.ExitCode();
+
+/// <summary>x · σ(W·context + b): the context decides how much of each feature passes.</summary>
+sealed class ContextGate : Block<(Tensor X, Tensor Context), Tensor>
+{
+    private readonly Dense _gate;
+    public ContextGate(int features) => _gate = Register("gate", new Dense(features));
+    protected override Tensor Forward((Tensor X, Tensor Context) input) => input.X * _gate.Call(input.Context).Sigmoid();
+}
 
 sealed class CenteredLayer : Block
 {

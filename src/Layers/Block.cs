@@ -21,22 +21,36 @@ public abstract partial class Block : IDisposable
     /// their shapes.
     /// </summary>
     /// <exception cref="UnregisteredStateException">A field holds a block, parameter or tensor that is not registered.</exception>
+    /// <exception cref="NotSupportedException">This block takes something other than one tensor (a
+    /// <see cref="Block{TInput, TOutput}"/>): call its own <c>Call</c>.</exception>
     public Tensor Call(Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);
+        return Invoke(x, x.Device, static (b, x) => b.Forward(x));
+    }
+
+    /// <summary>What every <c>Call</c> does around a forward: the outermost call prepares the tree (registration check,
+    /// known shapes initialized on <paramref name="device"/>, else the model's device); a nested call prepares this block's
+    /// own parameters; <see cref="Summary(int[], Device?)"/> records the output's shapes.</summary>
+    private protected TOutput Invoke<TInput, TOutput>(TInput input, Device? device, Func<Block, TInput, TOutput> forward)
+    {
         if (_root != null)
         {
-            if (!_ownReady) PrepareOwn(x.Device);
-            return Recorded(Forward(x));
+            if (!_ownReady) PrepareOwn(device ?? _device);
+            return Recorded(forward(this, input));
         }
         _root = this;
         try
         {
-            PrepareRoot(x.Device);
-            return Recorded(Forward(x));
+            PrepareRoot(device ?? _device);
+            return Recorded(forward(this, input));
         }
         finally { _root = null; }
     }
+
+    /// <summary>Whether the block takes one tensor and returns one (every <see cref="Block"/> but a
+    /// <see cref="Block{TInput, TOutput}"/> of other types), so <see cref="Sequential"/> can chain it.</summary>
+    internal virtual bool TakesOneTensor => true;
 
     // True once every own parameter has data. A block called inside another's Forward without being part of its tree (one
     // made on the fly) gets its known-shape parameters here rather than failing later on a missing bias.
@@ -49,9 +63,9 @@ public abstract partial class Block : IDisposable
         _ownReady = _parameters.TrueForAll(p => p.Parameter.IsInitialized);
     }
 
-    private Tensor Recorded(Tensor y)
+    private TOutput Recorded<TOutput>(TOutput y)
     {
-        Record(this, y);
+        if (_recorder != null) Record(this, y);
         return y;
     }
 

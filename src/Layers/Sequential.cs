@@ -13,8 +13,10 @@ public class Sequential : Block, IEnumerable<Block>
     }
 
     /// <summary>Appends a block (named by its position) and returns this sequence.</summary>
+    /// <exception cref="ArgumentException">The block takes or returns something other than one tensor.</exception>
     public Sequential Add(Block block)
     {
+        CheckChainable(block);
         AddChild(block);
         return this;
     }
@@ -24,8 +26,17 @@ public class Sequential : Block, IEnumerable<Block>
     /// <exception cref="ArgumentException">The name is empty, contains '.', or is taken.</exception>
     public Sequential Add(string name, Block block)
     {
+        CheckChainable(block);
         Register(name, block);
         return this;
+    }
+
+    private static void CheckChainable(Block block)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        if (!block.TakesOneTensor)
+            throw new ArgumentException($"Sequential chains blocks of one tensor in and one out; {block.GetType().Name} is not one " +
+                "(a Block<TInput, TOutput>): call it from a custom block's Forward.", nameof(block));
     }
 
     /// <summary>Number of blocks.</summary>
