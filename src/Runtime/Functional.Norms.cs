@@ -25,8 +25,8 @@ public static partial class Functional
         const string op = nameof(BatchNorm);
         Check.Float32(op, x, nameof(x));
         if (x.Rank < 2)
-            throw new ArgumentException($"{op}: expected input [batch, channels, ...] (2 or more dims), got {Layout.Format(x.Layout.ShapeArray)}.",
-                nameof(x));
+            throw new ArgumentException(
+                $"{op}: expected input [batch, channels, ...] (2 or more dims), got {Layout.Format(x.Layout.ShapeArray)}.", nameof(x));
         var shape = x.Layout.ShapeArray;
         int n = shape[0], c = shape[1], s = Layout.Numel(shape[2..]);
         PerChannel(op, x, runningMean, nameof(runningMean), c);
@@ -36,7 +36,8 @@ public static partial class Functional
         CheckEps(op, eps);
         if (runningMean is null != runningVar is null)
             throw new ArgumentException($"{op}: give both runningMean and runningVar or neither; got only " +
-                $"{(runningMean is null ? nameof(runningVar) : nameof(runningMean))}.", runningMean is null ? nameof(runningMean) : nameof(runningVar));
+                $"{(runningMean is null ? nameof(runningVar) : nameof(runningMean))}.",
+                runningMean is null ? nameof(runningMean) : nameof(runningVar));
         if (!training && runningMean is null)
             throw new ArgumentException($"{op}: eval mode (training: false) normalizes with the running statistics; runningMean and " +
                 "runningVar are null. Pass them, or training: true to use the batch's statistics.", nameof(runningMean));
@@ -125,8 +126,8 @@ public static partial class Functional
         const string op = nameof(GroupNorm);
         Check.Float32(op, x, nameof(x));
         if (x.Rank < 2)
-            throw new ArgumentException($"{op}: expected input [batch, channels, ...] (2 or more dims), got {Layout.Format(x.Layout.ShapeArray)}.",
-                nameof(x));
+            throw new ArgumentException(
+                $"{op}: expected input [batch, channels, ...] (2 or more dims), got {Layout.Format(x.Layout.ShapeArray)}.", nameof(x));
         if (numGroups < 1)
             throw new ArgumentOutOfRangeException(nameof(numGroups), numGroups, $"{op}: numGroups must be >= 1, got {numGroups}.");
         var shape = x.Layout.ShapeArray;

@@ -244,7 +244,8 @@ public class NormTests
         Throws<NotSupportedException>(() => Functional.BatchNorm(x.To(DType.Int64), null, null, training: true), "'x'", "int64");
         Throws<DeviceMismatchException>(() => Functional.BatchNorm(x, null, null, Tensor.Ones([4], device: other), training: true),
             "weight", other.ToString());
-        Throws<ArgumentException>(() => Functional.GroupNorm(Tensor.Ones([2, 5, 3], device: d), 2), "divisible", "numGroups = 2", "[2, 5, 3]");
+        Throws<ArgumentException>(() => Functional.GroupNorm(Tensor.Ones([2, 5, 3], device: d), 2),
+            "divisible", "numGroups = 2", "[2, 5, 3]");
         Throws<ArgumentOutOfRangeException>(() => Functional.GroupNorm(x, 0), "numGroups");
         Throws<ArgumentException>(() => Functional.GroupNorm(x, 2, bias: Tensor.Ones([2], device: d)), "bias", "[4]");
         Throws<ArgumentException>(() => Functional.GroupNorm(Tensor.Ones([4], device: d), 2), "GroupNorm", "[4]");

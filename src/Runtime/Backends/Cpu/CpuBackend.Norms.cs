@@ -20,7 +20,8 @@ internal sealed partial class CpuBackend
                 double sum = 0, squares = 0;
                 for (int o = 0; o < a.Outer; o++) sum += Deviations(xs.AsSpan(a.XOffset + (o * a.Slots + s) * a.Inner, a.Inner), 0, false);
                 double mu = sum / m;
-                for (int o = 0; o < a.Outer; o++) squares += Deviations(xs.AsSpan(a.XOffset + (o * a.Slots + s) * a.Inner, a.Inner), mu, true);
+                for (int o = 0; o < a.Outer; o++)
+                    squares += Deviations(xs.AsSpan(a.XOffset + (o * a.Slots + s) * a.Inner, a.Inner), mu, true);
                 ms[s] = (float)mu;
                 vs[s] = (float)(squares / m);
             }
