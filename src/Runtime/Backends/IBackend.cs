@@ -70,6 +70,19 @@ internal interface IBackend
     /// (x == y ? 1 : 0) · (g / the number of the window's elements equal to y) — padding counts as a.Pad.
     /// </summary>
     void MaxPoolBack(Storage x, Storage y, Storage g, Storage dx, WindowArgs a);
+    /// <summary>Per slot s of x [Outer, Slots, Inner] (<see cref="NormArgs"/>): mean[s] and the biased variance var[s] of its
+    /// Outer·Inner elements, in two passes (NaN for a slot without elements).</summary>
+    void NormStats(Storage x, Storage mean, Storage var, NormArgs a);
+    /// <summary>y = (x − mean[t])·r·w[f] + b[f] with r = 1/√(var[t] + eps), t and f the element's statistic and affine entry;
+    /// w and b are read where <see cref="NormArgs.Affine"/> says (else w = 1, b = 0).</summary>
+    void NormForward(Storage x, Storage mean, Storage var, Storage? weight, Storage? bias, Storage y, NormArgs a);
+    /// <summary>Per slot s: sumG[s] = Σ g·w and sumGX[s] = Σ g·w·x̂ over its elements, x̂ = (x − mean[t])·r (w = 1 without a
+    /// weight); g dense from <see cref="NormArgs.GOffset"/>.</summary>
+    void NormGradSums(Storage x, Storage mean, Storage var, Storage? weight, Storage g, Storage sumG, Storage sumGX, NormArgs a);
+    /// <summary>dx = r·(g·w − sumG[t]/m − x̂·sumGX[t]/m) with m = Outer·Inner (batch statistics; the view's statistic is its
+    /// slot), or r·g·w with fixed statistics (then the sums are not read).</summary>
+    void NormBackward(Storage x, Storage mean, Storage var, Storage? weight, Storage g, Storage? sumG, Storage? sumGX, Storage dx,
+        NormArgs a);
     /// <summary>Waits for queued work.</summary>
     void Synchronize();
 }

@@ -188,6 +188,28 @@ internal sealed partial class IlgpuBackend
         Compiled("fold", typeof(float), null,
             static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.Fold));
 
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormArgs> NormStatsK() =>
+        Compiled("normStats", typeof(float), null, static b =>
+            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, NormArgs>(Kernels.NormStats));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        NormArgs> NormForwardK() =>
+        Compiled("normForward", typeof(float), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                ArrayView<float>, ArrayView<float>, NormArgs>(Kernels.NormForward));
+
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        ArrayView<float>, ArrayView<float>, NormArgs> NormGradSumsK() =>
+        Compiled("normGradSums", typeof(float), null, static b =>
+            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                ArrayView<float>, ArrayView<float>, NormArgs>(Kernels.NormGradSums));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        ArrayView<float>, ArrayView<float>, NormArgs> NormBackwardK() =>
+        Compiled("normBackward", typeof(float), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormArgs>(Kernels.NormBackward));
+
     /// <summary>
     /// Compiles, in parallel and off the caller's thread, the kernels a typical training loop needs (MLP and CNN layers,
     /// cross-entropy, SGD and Adam, accuracy), so the first step mostly finds them ready. Kernels already compiled are
