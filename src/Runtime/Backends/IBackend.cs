@@ -70,6 +70,14 @@ internal interface IBackend
     /// (x == y ? 1 : 0) · (g / the number of the window's elements equal to y) — padding counts as a.Pad.
     /// </summary>
     void MaxPoolBack(Storage x, Storage y, Storage g, Storage dx, WindowArgs a);
+    /// <summary>Adaptive max pooling: y [NC, OH, OW] (dense from 0) = the max of each bin of x (NaN wins).</summary>
+    void AdaptiveMax(Storage x, Storage y, AdaptiveArgs a);
+    /// <summary>
+    /// Adaptive max pooling's gradient: dx [NC, H, W] (dense from 0); each input element sums, over the bins that hold it
+    /// in increasing order, (x == y ? 1 : 0) · (g / the number of the bin's elements equal to y), as
+    /// <see cref="MaxPoolBack"/>. x from a.Offset, y and g dense from 0.
+    /// </summary>
+    void AdaptiveMaxBack(Storage x, Storage y, Storage g, Storage dx, AdaptiveArgs a);
     /// <summary>Waits for queued work.</summary>
     void Synchronize();
 }
