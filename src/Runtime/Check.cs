@@ -62,39 +62,70 @@ internal static class Check
     public const long NegativeDim = -1, TooLarge = -2;
 
     /// <summary>
-    /// Checks the arguments of k×k windows with <paramref name="stride"/> and <paramref name="padding"/> over the last two
-    /// dims of x [N, C, H, W] (convolution, pooling, unfold) and returns the windows' description, before anything divides
-    /// or allocates. A stride larger than the padded input has one window per axis, as any stride that large has; it is
-    /// clamped, so no index computed from it wraps.
+    /// Checks the arguments of kH×kW windows with <paramref name="stride"/>, <paramref name="padding"/> and
+    /// <paramref name="dilation"/> over the last two dims of x [N, C, H, W] (convolution, pooling, unfold) and returns the
+    /// windows' description, before anything divides or allocates. A dilated window spans d·(k − 1) + 1 input elements. A
+    /// stride larger than the padded input has one window per axis, as any stride that large has; it is clamped, so no
+    /// index computed from it wraps.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">kernel or stride is below 1, padding below 0, or they are too large
-    /// to index (padded sides and padding + stride must stay below 2^31).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">kernel, stride or dilation is below 1, padding below 0, or they are too
+    /// large to index (padded sides, window spans and padding + stride must stay below 2^31).</exception>
     /// <exception cref="ArgumentException">The window is larger than the padded input, or the windows would hold more
     /// elements than a tensor can.</exception>
-    public static Backends.WindowArgs Window(string op, int[] x, int k, int stride, int padding, string kernelName)
+    public static Backends.WindowArgs Window(string op, int[] x, (int H, int W) k, (int H, int W) stride, (int H, int W) padding,
+        (int H, int W) dilation, string kernelName)
     {
-        if (k < 1) throw new ArgumentOutOfRangeException(kernelName, k, $"{op}: the kernel size must be >= 1, got {k}.");
-        if (stride < 1) throw new ArgumentOutOfRangeException(nameof(stride), stride, $"{op}: stride must be >= 1, got {stride}.");
-        if (padding < 0) throw new ArgumentOutOfRangeException(nameof(padding), padding, $"{op}: padding must be >= 0, got {padding}.");
+        Positive(op, k, kernelName, "the kernel size");
+        Positive(op, stride, nameof(stride), "stride");
+        Positive(op, dilation, nameof(dilation), "dilation");
+        if (padding.H < 0 || padding.W < 0)
+            throw new ArgumentOutOfRangeException(nameof(padding), padding.H < 0 ? padding.H : padding.W,
+                $"{op}: padding must be >= 0, got {Pair(padding)}.");
         int n = x[0], c = x[1], h = x[2], w = x[3];
-        long ph = h + 2L * padding, pw = w + 2L * padding;
+        long ph = h + 2L * padding.H, pw = w + 2L * padding.W;
+        long eh = (long)dilation.H * (k.H - 1) + 1, ew = (long)dilation.W * (k.W - 1) + 1; // the spans of a dilated window
         if (Math.Max(ph, pw) > int.MaxValue)
-            throw new ArgumentOutOfRangeException(nameof(padding), padding, $"{op}: padding {padding} makes the padded input " +
+            throw new ArgumentOutOfRangeException(nameof(padding), Math.Max(padding.H, padding.W),
+                $"{op}: padding {Pair(padding)} makes the padded input " +
                 $"{ph}×{pw}, beyond the {int.MaxValue} elements a dim can index.");
-        if (ph < k || pw < k)
-            throw new ArgumentException($"{op}: the (padded) input is {ph}×{pw} but the window is {k}×{k}; use a smaller kernel " +
-                "or more padding.", kernelName);
-        long s = Math.Min(stride, Math.Max(ph, pw) - k + 1); // the same windows: one per axis where the stride is this long
-        if (padding + s > int.MaxValue)
-            throw new ArgumentOutOfRangeException(nameof(padding), padding, $"{op}: padding {padding} with stride {stride} is " +
-                $"beyond what the window indices can hold (padding + stride must stay below 2^31).");
-        long oh = (ph - k) / s + 1, ow = (pw - k) / s + 1;
-        if (Elements<long>([n, c, (long)k * k, oh, ow]) < 0)
-            throw new ArgumentException($"{op}: the windows of an input {Layout.Format(x)} ({k}×{k} windows at {oh}×{ow} positions " +
-                $"per image and channel) would hold more than {int.MaxValue} elements; use a smaller kernel, a larger stride or " +
-                "smaller batches.", kernelName);
-        return new Backends.WindowArgs { N = n, C = c, H = h, W = w, K = k, S = (int)s, P = padding, OH = (int)oh, OW = (int)ow };
+        if (ph < eh || pw < ew)
+        {
+            string spans = dilation == (1, 1) ? "" : $" (kernel {k.H}×{k.W} at dilation {Pair(dilation)} spans {eh}×{ew})";
+            throw new ArgumentException($"{op}: the (padded) input is {ph}×{pw} but the window is {k.H}×{k.W}{spans}; use a " +
+                "smaller kernel or dilation, or more padding.", kernelName);
+        }
+        // The same windows: one per axis where the stride is this long.
+        long sh = Math.Min(stride.H, ph - eh + 1), sw = Math.Min(stride.W, pw - ew + 1);
+        if (Math.Max(padding.H + sh, padding.W + sw) > int.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(padding), padding.H + sh > int.MaxValue ? padding.H : padding.W,
+                $"{op}: padding {Pair(padding)} with stride " +
+                $"{Pair(stride)} is beyond what the window indices can hold (padding + stride must stay below 2^31).");
+        long oh = (ph - eh) / sh + 1, ow = (pw - ew) / sw + 1;
+        if (Elements<long>([n, c, (long)k.H * k.W, oh, ow]) < 0)
+            throw new ArgumentException($"{op}: the windows of an input {Layout.Format(x)} ({k.H}×{k.W} windows at {oh}×{ow} " +
+                $"positions per image and channel) would hold more than {int.MaxValue} elements; use a smaller kernel, a larger " +
+                "stride or smaller batches.", kernelName);
+        return new Backends.WindowArgs
+        {
+            N = n, C = c, H = h, W = w, KH = k.H, KW = k.W, SH = (int)sh, SW = (int)sw, PH = padding.H, PW = padding.W,
+            DH = dilation.H, DW = dilation.W, OH = (int)oh, OW = (int)ow,
+        };
     }
+
+    /// <summary>Square windows (see the general <see cref="Window(string, int[], ValueTuple{int, int}, ValueTuple{int, int},
+    /// ValueTuple{int, int}, ValueTuple{int, int}, string)"/>).</summary>
+    public static Backends.WindowArgs Window(string op, int[] x, int k, int stride, int padding, string kernelName) =>
+        Window(op, x, (k, k), (stride, stride), (padding, padding), (1, 1), kernelName);
+
+    private static void Positive(string op, (int H, int W) value, string name, string what)
+    {
+        if (value.H < 1 || value.W < 1)
+            throw new ArgumentOutOfRangeException(name, value.H < 1 ? value.H : value.W, $"{op}: {what} must be >= 1, got {Pair(value)}.");
+    }
+
+    /// <summary>A pair as "a" when both are equal (the square form), else "(a, b)".</summary>
+    public static string Pair((int H, int W) v) => v.H == v.W ? v.H.ToString(System.Globalization.CultureInfo.InvariantCulture)
+        : $"({v.H}, {v.W})";
 
     public static void SameDevice(string op, Tensor a, string nameA, Tensor b, string nameB)
     {

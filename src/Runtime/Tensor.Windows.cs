@@ -6,25 +6,29 @@ namespace DeepSharp;
 public sealed partial class Tensor
 {
     /// <summary>
-    /// The sliding windows of convolution and pooling in one launch (im2col): x [N, C, H, W] → [N, C, k·k, OH, OW], or with
-    /// <paramref name="batchInner"/> the whole batch's columns as one matrix [C·k·k, N·OH·OW]; <paramref name="pad"/> is read
-    /// outside the input. The gradient folds the windows back in one launch (col2im).
+    /// The sliding windows of convolution and pooling in one launch (im2col): x [N, C, H, W] → [N, C, kH·kW, OH, OW], or
+    /// with <paramref name="batchInner"/> the whole batch's columns as one matrix [C·kH·kW, N·OH·OW]; <paramref name="pad"/>
+    /// is read outside the input. The windows <paramref name="a"/> come from <see cref="WindowsOf"/>. The gradient folds the
+    /// windows back in one launch (col2im).
     /// </summary>
-    internal static Tensor Windows(Tensor x, int k, int stride, int padding, float pad, string op, bool batchInner = false,
-        string kernelName = "kernel")
+    internal static Tensor Windows(Tensor x, WindowArgs a, float pad, string op, bool batchInner = false)
     {
-        var a = WindowArgsFor(x, k, stride, padding, pad, op, out var xd, kernelName) with
-        {
-            Columns = batchInner ? ColumnLayout.BatchInner : ColumnLayout.PerImage,
-        };
-        int n = a.N, c = a.C;
-        var cols = Allocate(batchInner ? [c * k * k, n * a.OH * a.OW] : [n, c, k * k, a.OH, a.OW], DType.Float32, x.Device);
+        var xd = x.Dense();
+        a = a with { Offset = xd.Layout.Offset, Pad = pad, Columns = batchInner ? ColumnLayout.BatchInner : ColumnLayout.PerImage };
+        int n = a.N, c = a.C, kk = a.KK;
+        var cols = Allocate(batchInner ? [c * kk, n * a.OH * a.OW] : [n, c, kk, a.OH, a.OW], DType.Float32, x.Device);
         x.Backend.Unfold(xd.Storage, cols.Storage, a);
         return Autograd.Record(cols, op, [x], g => [Grads.Windows(g, a)]);
     }
 
+    /// <summary>Square windows (see <see cref="Windows(Tensor, WindowArgs, float, string, bool)"/>), x checked here.</summary>
+    internal static Tensor Windows(Tensor x, int k, int stride, int padding, float pad, string op, bool batchInner = false,
+        string kernelName = "kernel") =>
+        Windows(x, WindowsOf(x, (k, k), (stride, stride), (padding, padding), (1, 1), op, kernelName), pad, op, batchInner);
+
     /// <summary>col2im: x's gradient [N, C, H, W] from the gradient <paramref name="g"/> of its windows (any layout), each
-    /// window element added to the input element it read; the adjoint of <see cref="Windows"/> (not recorded).</summary>
+    /// window element added to the input element it read; the adjoint of
+    /// <see cref="Windows(Tensor, WindowArgs, float, string, bool)"/> (not recorded).</summary>
     internal static Tensor FoldWindows(Tensor g, WindowArgs a)
     {
         var gd = g.Dense();
@@ -35,15 +39,18 @@ public sealed partial class Tensor
     }
 
     /// <summary>
-    /// Max pooling (<see cref="Functional.MaxPool2d"/>): the max of each window; backward, one launch gives each input
-    /// element its share of the gradient of every window whose max it equals — the same additions, bit for bit, as the
-    /// composite <c>Windows(x).Max(2)</c>, whose backward takes five launches more and keeps the windows alive until then.
+    /// Max pooling (<see cref="Functional.MaxPool2d(Tensor, ValueTuple{int, int}, ValueTuple{int, int}?, ValueTuple{int, int})"/>)
+    /// over the windows <paramref name="a"/> (<see cref="WindowsOf"/>): the
+    /// max of each window; backward, one launch gives each input element its share of the gradient of every window whose
+    /// max it equals — the same additions, bit for bit, as the composite <c>Windows(x).Max(2)</c>, whose backward takes
+    /// five launches more and keeps the windows alive until then.
     /// </summary>
-    internal static Tensor MaxPool(Tensor x, int k, int stride, int padding, string op)
+    internal static Tensor MaxPool(Tensor x, WindowArgs a, string op)
     {
-        var a = WindowArgsFor(x, k, stride, padding, float.NegativeInfinity, op, out var xd);
+        var xd = x.Dense();
+        a = a with { Offset = xd.Layout.Offset, Pad = float.NegativeInfinity };
         Tensor y;
-        using (var cols = Allocate([a.N, a.C, k * k, a.OH, a.OW], DType.Float32, x.Device))
+        using (var cols = Allocate([a.N, a.C, a.KK, a.OH, a.OW], DType.Float32, x.Device))
         {
             x.Backend.Unfold(xd.Storage, cols.Storage, a);
             y = cols.Max(2);
@@ -62,17 +69,16 @@ public sealed partial class Tensor
         return dx;
     }
 
-    /// <summary>Checks x, k, stride and padding (<see cref="Check.Window"/>), and describes the windows over x's dense form
-    /// <paramref name="xd"/>.</summary>
-    private static WindowArgs WindowArgsFor(Tensor x, int k, int stride, int padding, float pad, string op, out Tensor xd,
-        string kernelName = "kernel")
+    /// <summary>Checks x (float32, [N, C, H, W]) and the windows' arguments (<see cref="Check.Window(string, int[],
+    /// ValueTuple{int, int}, ValueTuple{int, int}, ValueTuple{int, int}, ValueTuple{int, int}, string)"/>), and describes
+    /// the windows over x.</summary>
+    internal static WindowArgs WindowsOf(Tensor x, (int H, int W) k, (int H, int W) stride, (int H, int W) padding,
+        (int H, int W) dilation, string op, string kernelName = "kernel")
     {
         Check.Float32(op, x, "x");
         if (x.Rank != 4)
             throw new ArgumentException($"{op}: expected input [batch, channels, height, width], got {Layout.Format(x.Layout.ShapeArray)}.",
                 "x");
-        var a = Check.Window(op, x.Layout.ShapeArray, k, stride, padding, kernelName);
-        xd = x.Dense();
-        return a with { Offset = xd.Layout.Offset, Pad = pad };
+        return Check.Window(op, x.Layout.ShapeArray, k, stride, padding, dilation, kernelName);
     }
 }

@@ -66,6 +66,15 @@ public class GradCheckTests
         ["bce_with_logits_sum"] = new([[5], [5]], x => Functional.BinaryCrossEntropyWithLogits(x[0] * 4f, x[1].Sigmoid(), Reduction.Sum)),
         ["cross_entropy_large"] = new([[2, 3]], x =>
             Functional.CrossEntropy(x[0] + 1e3f, Tensor.FromArray(new long[] { 2, 0 }, device: x[0].Device))),
+        ["conv2d_rect_dilated"] = new([[2, 2, 5, 6], [3, 2, 2, 3], [3]], x => Functional.Conv2d(x[0], x[1], x[2], (1, 2), (1, 0), (2, 1))),
+        ["conv2d_groups"] = new([[1, 4, 4, 4], [4, 2, 3, 3], [4]], x => Functional.Conv2d(x[0], x[1], x[2], (1, 1), (1, 1), null, 2)),
+        ["conv2d_depthwise"] = new([[2, 3, 4, 4], [3, 1, 3, 3]], x => Functional.Conv2d(x[0], x[1], null, 2, 1, 1, 3)),
+        ["conv2d_1x1"] = new([[2, 3, 2, 3], [2, 3, 1, 1], [2]], x => Functional.Conv2d(x[0], x[1], x[2])),
+        ["max_pool_rect"] = new([[1, 2, 5, 4]], x => Functional.MaxPool2d(x[0], (2, 3), (2, 1), (1, 1)), Distinct),
+        ["avg_pool_rect_exclude_pad"] = new([[1, 2, 5, 4]], x => Functional.AvgPool2d(x[0], (3, 2), (2, 1), (1, 1), false)),
+        ["adaptive_avg"] = new([[2, 2, 5, 7]], x => Functional.AdaptiveAvgPool2d(x[0], (3, 4))),
+        ["adaptive_avg_global"] = new([[2, 3, 2, 3]], x => Functional.AdaptiveAvgPool2d(x[0], 1)),
+        ["adaptive_max"] = new([[1, 2, 5, 7]], x => Functional.AdaptiveMaxPool2d(x[0], (3, 4)), Distinct),
         ["custom_unary"] = new([[2, 5]], x => TestOps.SoftplusOf(x[0] * 3f)),
         ["custom_binary_broadcast"] = new([[2, 3], [3]], x => TestOps.MulAddScaledOf(x[0], x[1], -0.7f)),
     };

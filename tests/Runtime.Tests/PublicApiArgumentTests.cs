@@ -59,6 +59,9 @@ public class PublicApiArgumentTests
     private static readonly int[][] Shapes = [[2, 3], [3, 2], [1, 0], [-1], [6], [], [0], [-5], [int.MaxValue], [int.MinValue],
         [int.MaxValue, int.MaxValue], [-1, -1], [2, -5], [46341, 46341], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]];
 
+    /// <summary>(height, width) pairs: kernels, strides, paddings, dilations, output sizes.</summary>
+    private static readonly (int, int)[] Pairs = [(1, 1), (2, 3), (0, 1), (1, -1), (int.MaxValue, 1), (1, int.MinValue), (46341, 46341)];
+
     /// <summary>Values for a parameter of type <paramref name="t"/>; the first is an ordinary one. Factories, so every
     /// call gets fresh tensors.</summary>
     private static Func<object?>[] Values(Type t)
@@ -67,6 +70,8 @@ public class PublicApiArgumentTests
         if (t == typeof(Tensor)) return Tensors.Select(x => (Func<object?>)(() => x.Make())).ToArray();
         if (t == typeof(int)) return Of(Ints);
         if (t == typeof(int?)) return [.. Of(Ints), () => null];
+        if (t == typeof((int, int))) return Of(Pairs);
+        if (t == typeof((int, int)?)) return [.. Of(Pairs), () => null];
         if (t == typeof(float)) return Of(Floats);
         if (t == typeof(double)) return Of(Doubles);
         if (t == typeof(bool)) return Of([false, true]);

@@ -15,16 +15,17 @@ internal static partial class Grads
     }
 
     /// <summary>y[b] = W·cols[b] + bias[row] (<see cref="Tensor.ConvProduct"/>): dW = Σ_b dy[b]·cols[b]ᵀ,
-    /// dcols[b] = Wᵀ·dy[b], dbias = the sums of dy over the batch and the columns.</summary>
+    /// dcols[b] = Wᵀ·dy[b], dbias = the sums of dy over the batch and the columns. A grouped W [B, O, K] has one matrix
+    /// per batch entry: dW[b] = dy[b]·cols[b]ᵀ, no sum.</summary>
     public static Tensor?[] ConvProduct(Tensor w, Tensor cols, Tensor? bias, Tensor g)
     {
         Tensor? dw = null;
         if (w.RequiresGrad)
         {
             var perImage = g.MatMul(cols.Transpose(1, 2));
-            dw = cols.Layout.ShapeArray[0] == 1 ? perImage.Reshape(w.Layout.ShapeArray) : perImage.Sum(0);
+            dw = w.Rank == 3 || cols.Layout.ShapeArray[0] == 1 ? perImage.Reshape(w.Layout.ShapeArray) : perImage.Sum(0);
         }
-        var dcols = cols.RequiresGrad ? w.T.MatMul(g) : null;
+        var dcols = cols.RequiresGrad ? w.Transpose(-2, -1).MatMul(g) : null;
         return bias is null ? [dw, dcols] : [dw, dcols, bias.RequiresGrad ? g.Sum([0, 2]) : null];
     }
 }

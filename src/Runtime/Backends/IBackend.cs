@@ -83,6 +83,14 @@ internal interface IBackend
     /// slot), or r·g·w with fixed statistics (then the sums are not read).</summary>
     void NormBackward(Storage x, Storage mean, Storage var, Storage? weight, Storage g, Storage? sumG, Storage? sumGX, Storage dx,
         NormArgs a);
+    /// <summary>Adaptive max pooling: y [NC, OH, OW] (dense from 0) = the max of each bin of x (NaN wins).</summary>
+    void AdaptiveMax(Storage x, Storage y, AdaptiveArgs a);
+    /// <summary>
+    /// Adaptive max pooling's gradient: dx [NC, H, W] (dense from 0); each input element sums, over the bins that hold it
+    /// in increasing order, (x == y ? 1 : 0) · (g / the number of the bin's elements equal to y), as
+    /// <see cref="MaxPoolBack"/>. x from a.Offset, y and g dense from 0.
+    /// </summary>
+    void AdaptiveMaxBack(Storage x, Storage y, Storage g, Storage dx, AdaptiveArgs a);
     /// <summary>Waits for queued work.</summary>
     void Synchronize();
 }

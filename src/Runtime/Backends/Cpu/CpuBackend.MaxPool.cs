@@ -6,7 +6,8 @@ namespace DeepSharp.Backends.Cpu;
 internal sealed partial class CpuBackend
 {
     /// <summary>2×2 windows at stride 2 without padding: the common pooling, which <see cref="MaxPoolBackPlane"/> unrolls.</summary>
-    private static bool Tiles2x2(WindowArgs a) => a.K == 2 && a.S == 2 && a.P == 0;
+    private static bool Tiles2x2(WindowArgs a) =>
+        a is { KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0, DH: 1, DW: 1 };
 
     private static readonly float[] NoShares = new float[1];
 
@@ -15,7 +16,7 @@ internal sealed partial class CpuBackend
         var xs = E(x); var ys = E(y); var gs = E(g); var ds = E(dx);
         int plane = a.H * a.W, window = a.OH * a.OW;
         bool tiles2 = Tiles2x2(a); // unrolled, no shares kept
-        CpuParallel.For(a.N * a.C, a.K * a.K * window, (lo, hi) =>
+        CpuParallel.For(a.N * a.C, a.KK * window, (lo, hi) =>
         {
             var (share, start) = tiles2 ? (NoShares, 0) : CpuArrayPool.RentAligned<float>(window); // g / ties of each window of one image
             try
@@ -34,7 +35,7 @@ internal sealed partial class CpuBackend
     /// each element once.</summary>
     private static unsafe void MaxPoolBackPlane(float* x, float* y, float* g, float* dx, float* share, WindowArgs a)
     {
-        int k = a.K, s = a.S, p = a.P, h = a.H, w = a.W, oh = a.OH, ow = a.OW;
+        int h = a.H, w = a.W, oh = a.OH, ow = a.OW;
         float pad = a.Pad;
         if (Tiles2x2(a))
         {
@@ -75,26 +76,26 @@ internal sealed partial class CpuBackend
             {
                 int ties = 0;
                 float max = y[o];
-                for (int i = 0; i < k; i++)
-                    for (int j = 0; j < k; j++)
+                for (int i = 0; i < a.KH; i++)
+                    for (int j = 0; j < a.KW; j++)
                     {
-                        int hh = r * s - p + i, ww = c * s - p + j;
+                        int hh = r * a.SH - a.PH + i * a.DH, ww = c * a.SW - a.PW + j * a.DW;
                         ties += (a.Inside(hh, ww) ? x[hh * w + ww] : pad) == max ? 1 : 0;
                     }
                 share[o] = g[o] / ties;
             }
         new Span<float>(dx, h * w).Clear();
-        for (int i = 0; i < k; i++)
-            for (int j = 0; j < k; j++)
+        for (int i = 0; i < a.KH; i++)
+            for (int j = 0; j < a.KW; j++)
             {
                 var (cLo, cHi) = ValidColumns(a, j);
                 for (int r = 0; r < oh; r++)
                 {
-                    int hh = r * s - p + i;
+                    int hh = r * a.SH - a.PH + i * a.DH;
                     if (hh < 0 || hh >= h) continue;
                     for (int c = cLo; c < cHi; c++)
                     {
-                        int e = hh * w + c * s - p + j, o = r * ow + c;
+                        int e = hh * w + c * a.SW - a.PW + j * a.DW, o = r * ow + c;
                         dx[e] += (x[e] == y[o] ? 1f : 0f) * share[o];
                     }
                 }

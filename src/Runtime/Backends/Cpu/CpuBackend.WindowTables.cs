@@ -18,7 +18,7 @@ internal sealed partial class CpuBackend
 
     private sealed class WindowTable(int[] reads, int[] readers, int hits)
     {
-        /// <summary>[K·K·OH·OW]: the plane offset h·W + w that window element (ij, oh, ow) reads, or -1 outside the input.</summary>
+        /// <summary>[kH·kW·OH·OW]: the plane offset h·W + w that window element (ij, oh, ow) reads, or -1 outside the input.</summary>
         public readonly int[] Reads = reads;
         /// <summary>[Hits][H·W]: for input element p, the window elements that read it in increasing order, then -1s; as
         /// offsets ij·stride + oh·OW + ow from the image's first column plane, stride the distance between its planes.</summary>
@@ -26,35 +26,42 @@ internal sealed partial class CpuBackend
         public readonly int Hits = hits;
     }
 
-    private static readonly ConcurrentDictionary<(int H, int W, int K, int S, int P, int Stride), WindowTable> Tables = new();
+    /// <summary>A table's key: the image and the windows (input sizes, kernel, strides, paddings, dilations) and the distance
+    /// between an image's column planes.</summary>
+    private readonly record struct TableKey(int H, int W, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int Stride);
+
+    private static readonly ConcurrentDictionary<TableKey, WindowTable> Tables = new();
 
     /// <summary>The tables for these windows, or null when they would be large (big images copy whole rows instead).</summary>
     private static WindowTable? TableFor(WindowArgs a)
     {
-        int span = (a.K + a.S - 1) / a.S, hits = span * span; // windows that can cover one input element
-        if (a.K * a.K * a.OH * a.OW > WindowTableMax || hits * a.H * a.W > WindowTableMax) return null;
+        // Windows that can cover one input element: along an axis, at most k window rows, each in one window, and at most
+        // the windows whose starts lie within one window's span (k − 1)·d + 1 of each other.
+        int hits = Math.Min(a.KH, (a.KH - 1) * a.DH / a.SH + 1) * Math.Min(a.KW, (a.KW - 1) * a.DW / a.SW + 1);
+        if (a.KK * a.OH * a.OW > WindowTableMax || hits * a.H * a.W > WindowTableMax) return null;
         int window = a.OH * a.OW, stride = a.Columns == ColumnLayout.PerImage ? window : a.N * window; // between an image's column planes
-        if (Tables.TryGetValue((a.H, a.W, a.K, a.S, a.P, stride), out var table)) return table;
+        var key = new TableKey(a.H, a.W, a.KH, a.KW, a.SH, a.SW, a.PH, a.PW, a.DH, a.DW, stride);
+        if (Tables.TryGetValue(key, out var table)) return table;
         if (Tables.Count >= 64) Tables.Clear(); // a model has a handful of window shapes
-        var reads = new int[a.K * a.K * a.OH * a.OW];
+        var reads = new int[a.KK * a.OH * a.OW];
         var readers = new int[hits * a.H * a.W];
         var count = new int[a.H * a.W];
         Array.Fill(readers, -1);
         for (int t = 0; t < reads.Length; t++)
         {
             int ij = t / window, o = t % window;
-            int h = o / a.OW * a.S - a.P + ij / a.K, w = o % a.OW * a.S - a.P + ij % a.K;
+            int h = o / a.OW * a.SH - a.PH + ij / a.KW * a.DH, w = o % a.OW * a.SW - a.PW + ij % a.KW * a.DW;
             bool inside = a.Inside(h, w);
             reads[t] = inside ? h * a.W + w : -1;
             if (inside) readers[count[reads[t]]++ * a.H * a.W + reads[t]] = ij * stride + o;
         }
-        return Tables[(a.H, a.W, a.K, a.S, a.P, stride)] = new WindowTable(reads, readers, hits);
+        return Tables[key] = new WindowTable(reads, readers, hits);
     }
 
     /// <summary>cols[nc] = the window elements of plane nc of x, by <see cref="WindowTable.Reads"/>.</summary>
     private static unsafe void UnfoldByTable(HostElements<float> x, HostElements<float> cols, WindowArgs a, WindowTable table)
     {
-        int plane = a.H * a.W, length = table.Reads.Length, kk = a.K * a.K, window = length / kk;
+        int plane = a.H * a.W, length = table.Reads.Length, kk = a.KK, window = length / kk;
         CpuParallel.For(a.N * a.C, length, (lo, hi) =>
         {
             fixed (float* xp = x, cp = cols)

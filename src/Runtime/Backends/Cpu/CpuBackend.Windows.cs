@@ -8,14 +8,15 @@ internal sealed partial class CpuBackend
     {
         var xs = E(x); var cs = E(cols);
         if (TableFor(a) is { } table) { UnfoldByTable(xs, cs, a, table); return; }
-        int kk = a.K * a.K, plane = a.OH * a.OW;
+        int kk = a.KK, plane = a.OH * a.OW;
+        bool shifted = a.SH == 1 && a.SW == 1 && a.OW == a.W;
         CpuParallel.For(a.N * a.C, kk * plane, (lo, hi) =>
         {
             for (int nc = lo; nc < hi; nc++)
                 for (int ij = 0; ij < kk; ij++)
                 {
-                    int i = ij / a.K, j = ij % a.K;
-                    if (a.S == 1 && a.OW == a.W && Math.Abs(j - a.P) < a.OW)
+                    int i = ij / a.KW, j = ij % a.KW;
+                    if (shifted && Math.Abs(j * a.DW - a.PW) < a.OW)
                     {
                         ShiftedPlane(xs, cs, a, nc, i, j, a.Plane(nc, ij) * plane);
                         continue;
@@ -23,14 +24,14 @@ internal sealed partial class CpuBackend
                     var (owLo, owHi) = ValidColumns(a, j);
                     for (int oh = 0; oh < a.OH; oh++)
                     {
-                        int h = oh * a.S - a.P + i;
+                        int h = oh * a.SH - a.PH + i * a.DH;
                         var row = cs.AsSpan(a.Plane(nc, ij) * plane + oh * a.OW, a.OW);
                         if (h < 0 || h >= a.H || owLo >= owHi) { row.Fill(a.Pad); continue; }
                         row[..owLo].Fill(a.Pad);
                         row[owHi..].Fill(a.Pad);
-                        int src = a.Offset + (nc * a.H + h) * a.W + owLo * a.S - a.P + j; // input column of output column owLo
-                        if (a.S == 1) xs.AsSpan(src, owHi - owLo).CopyTo(row[owLo..owHi]);
-                        else for (int ow = owLo; ow < owHi; ow++, src += a.S) row[ow] = xs[src];
+                        int src = a.Offset + (nc * a.H + h) * a.W + owLo * a.SW - a.PW + j * a.DW; // input column of owLo
+                        if (a.SW == 1) xs.AsSpan(src, owHi - owLo).CopyTo(row[owLo..owHi]);
+                        else for (int ow = owLo; ow < owHi; ow++, src += a.SW) row[ow] = xs[src];
                     }
                 }
         });
@@ -38,18 +39,18 @@ internal sealed partial class CpuBackend
 
     /// <summary>
     /// One window plane at stride 1 when output rows are as wide as input rows ("same" convolutions): the input plane
-    /// shifted by (i − P, j − P) — one copy of all valid rows at once, then the columns that wrapped into a neighbouring
+    /// shifted by (i·DH − PH, j·DW − PW) — one copy of all valid rows at once, then the columns that wrapped into a neighbouring
     /// row and the rows outside the input set to the pad value (a 32×32 plane: one copy instead of 32 row copies).
     /// </summary>
     private static void ShiftedPlane(HostElements<float> xs, HostElements<float> cs, WindowArgs a, int nc, int i, int j, int dst)
     {
-        int shift = j - a.P, ow = a.OW;
-        int ohLo = Math.Max(0, a.P - i), ohHi = Math.Min(a.OH, a.H + a.P - i); // output rows whose input row exists
+        int shift = j * a.DW - a.PW, down = i * a.DH - a.PH, ow = a.OW;
+        int ohLo = Math.Max(0, -down), ohHi = Math.Min(a.OH, a.H - down); // output rows whose input row exists
         var plane = cs.AsSpan(dst, a.OH * ow);
         if (ohLo >= ohHi) { plane.Fill(a.Pad); return; }
         plane[..(ohLo * ow)].Fill(a.Pad);
         plane[(ohHi * ow)..].Fill(a.Pad);
-        int rows = (ohHi - ohLo) * ow, src = a.Offset + (nc * a.H + ohLo + i - a.P) * a.W; // input row of output row ohLo
+        int rows = (ohHi - ohLo) * ow, src = a.Offset + (nc * a.H + ohLo + down) * a.W; // input row of output row ohLo
         if (shift >= 0) xs.AsSpan(src + shift, rows - shift).CopyTo(plane.Slice(ohLo * ow, rows - shift));
         else xs.AsSpan(src, rows + shift).CopyTo(plane.Slice(ohLo * ow - shift, rows + shift));
         for (int oh = ohLo; oh < ohHi; oh++)
@@ -57,12 +58,13 @@ internal sealed partial class CpuBackend
             else plane.Slice(oh * ow, -shift).Fill(a.Pad);
     }
 
-    /// <summary>The output columns [lo, hi) whose window column j lands inside the input (w = ow·S − P + j in [0, W)).</summary>
+    /// <summary>The output columns [lo, hi) whose window column j lands inside the input (w = ow·SW − PW + j·DW in
+    /// [0, W)).</summary>
     private static (int Lo, int Hi) ValidColumns(WindowArgs a, int j)
     {
-        int before = a.P - j, last = a.W - 1 + a.P - j;                 // ow·S ≥ before and ow·S ≤ last
-        int lo = Math.Min(a.OW, before <= 0 ? 0 : (before + a.S - 1) / a.S);
-        int hi = last < 0 ? 0 : Math.Min(a.OW, last / a.S + 1);
+        int before = a.PW - j * a.DW, last = a.W - 1 + before;                 // ow·SW ≥ before and ow·SW ≤ last
+        int lo = Math.Min(a.OW, before <= 0 ? 0 : (before + a.SW - 1) / a.SW);
+        int hi = last < 0 ? 0 : Math.Min(a.OW, last / a.SW + 1);
         return (lo, Math.Max(lo, hi));
     }
 
@@ -70,7 +72,7 @@ internal sealed partial class CpuBackend
     {
         var cs = E(cols); var ds = E(dx);
         if (TableFor(a) is { } table) { FoldByTable(cs, ds, a, table); return; }
-        int kk = a.K * a.K, plane = a.OH * a.OW;
+        int kk = a.KK, plane = a.OH * a.OW;
         CpuParallel.For(a.N * a.C, kk * plane, (lo, hi) =>
         {
             // Raw pointers, and rows shorter than a vector added inline: a small image's rows are a few floats (the digits
@@ -82,17 +84,17 @@ internal sealed partial class CpuBackend
                     new Span<float>(img, a.H * a.W).Clear();
                     for (int ij = 0; ij < kk; ij++)
                     {
-                        int i = ij / a.K, j = ij % a.K;
+                        int i = ij / a.KW, j = ij % a.KW;
                         var (owLo, owHi) = ValidColumns(a, j);
                         int n = owHi - owLo;
                         if (n <= 0) continue;
                         for (int oh = 0; oh < a.OH; oh++)
                         {
-                            int h = oh * a.S - a.P + i;
+                            int h = oh * a.SH - a.PH + i * a.DH;
                             if (h < 0 || h >= a.H) continue;
                             float* src = cp + a.Offset + (long)a.Plane(nc, ij) * plane + oh * a.OW + owLo;
-                            float* dst = img + h * a.W + owLo * a.S - a.P + j;
-                            if (a.S != 1) for (int k = 0; k < n; k++) dst[k * a.S] += src[k];
+                            float* dst = img + h * a.W + owLo * a.SW - a.PW + j * a.DW;
+                            if (a.SW != 1) for (int k = 0; k < n; k++) dst[k * a.SW] += src[k];
                             else if (n >= 8) AddInto(dst, src, n);
                             else for (int k = 0; k < n; k++) dst[k] += src[k];
                         }

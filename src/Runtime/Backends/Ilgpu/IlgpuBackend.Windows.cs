@@ -8,7 +8,7 @@ internal sealed partial class IlgpuBackend
 {
     public void Unfold(Storage x, Storage cols, WindowArgs a)
     {
-        int count = a.N * a.C * a.K * a.K * a.OH * a.OW;
+        int count = a.N * a.C * a.KK * a.OH * a.OW;
         if (count == 0) return;
         using var scope = Enter(nameof(Unfold));
         try

@@ -6,15 +6,15 @@ namespace DeepSharp.Backends.Ilgpu;
 // The sliding windows of convolution and pooling: im2col, col2im and max pooling's gradient, each a gather.
 internal static partial class Kernels
 {
-    /// <summary>im2col, one thread per column entry: cols[n, c, i·K + j, oh, ow] = x[n, c, oh·S - P + i, ow·S - P + j] (Pad
-    /// outside).</summary>
+    /// <summary>im2col, one thread per column entry: cols[n, c, i·KW + j, oh, ow] = x[n, c, oh·SH − PH + i·DH,
+    /// ow·SW − PW + j·DW] (Pad outside).</summary>
     public static void Unfold(Index1D t, ArrayView<float> x, ArrayView<float> cols, WindowArgs a)
     {
         int r = t, ow = r % a.OW; r /= a.OW;
         int oh = r % a.OH; r /= a.OH;
         a.ImageOf(r, out int nc, out int ij);
-        int i = ij / a.K, j = ij - i * a.K;
-        int h = oh * a.S - a.P + i, w = ow * a.S - a.P + j;
+        int i = ij / a.KW, j = ij - i * a.KW;
+        int h = oh * a.SH - a.PH + i * a.DH, w = ow * a.SW - a.PW + j * a.DW;
         cols[t] = a.Inside(h, w) ? x[a.Offset + (nc * a.H + h) * a.W + w] : a.Pad;
     }
 
@@ -24,12 +24,12 @@ internal static partial class Kernels
     {
         int w = t % a.W, r = t / a.W, h = r % a.H, nc = r / a.H;
         float acc = 0f;
-        for (int i = 0; i < a.K; i++)
+        for (int i = 0; i < a.KH; i++)
         {
-            if (!a.Covers(h, i, a.OH, out int oh)) continue;
-            for (int j = 0; j < a.K; j++)
-                if (a.Covers(w, j, a.OW, out int ow))
-                    acc += cols[a.Offset + (a.Plane(nc, i * a.K + j) * a.OH + oh) * a.OW + ow];
+            if (!a.CoversRow(h, i, out int oh)) continue;
+            for (int j = 0; j < a.KW; j++)
+                if (a.CoversColumn(w, j, out int ow))
+                    acc += cols[a.Offset + (a.Plane(nc, i * a.KW + j) * a.OH + oh) * a.OW + ow];
         }
         dx[t] = acc;
     }
@@ -40,18 +40,18 @@ internal static partial class Kernels
     {
         int w = t % a.W, r = t / a.W, h = r % a.H, nc = r / a.H;
         float xv = x[a.Offset + t], acc = 0f;
-        for (int i = 0; i < a.K; i++)
+        for (int i = 0; i < a.KH; i++)
         {
-            if (!a.Covers(h, i, a.OH, out int oh)) continue;
-            for (int j = 0; j < a.K; j++)
+            if (!a.CoversRow(h, i, out int oh)) continue;
+            for (int j = 0; j < a.KW; j++)
             {
-                if (!a.Covers(w, j, a.OW, out int ow)) continue;
+                if (!a.CoversColumn(w, j, out int ow)) continue;
                 int o = (nc * a.OH + oh) * a.OW + ow;
                 float max = y[o], ties = 0f;
-                for (int ii = 0; ii < a.K; ii++)
-                    for (int jj = 0; jj < a.K; jj++)
+                for (int ii = 0; ii < a.KH; ii++)
+                    for (int jj = 0; jj < a.KW; jj++)
                     {
-                        int h2 = oh * a.S - a.P + ii, w2 = ow * a.S - a.P + jj;
+                        int h2 = oh * a.SH - a.PH + ii * a.DH, w2 = ow * a.SW - a.PW + jj * a.DW;
                         ties += (a.Inside(h2, w2) ? x[a.Offset + (nc * a.H + h2) * a.W + w2] : a.Pad) == max ? 1f : 0f;
                     }
                 acc += (xv == max ? 1f : 0f) * (g[o] / ties);

@@ -1,0 +1,168 @@
+namespace DeepSharp.Tests;
+
+/// <summary>
+/// <see cref="Functional.Conv2d(Tensor, Tensor, Tensor?, ValueTuple{int, int}, ValueTuple{int, int}, ValueTuple{int, int}?, int)"/>
+/// with rectangular kernels, strides and paddings, dilation and groups (depthwise included) and the 1×1 product, forward
+/// and the gradients of x, weight and bias, against a direct double-precision convolution on every device. The sizes
+/// reach every path: the whole batch as one product (small images), image by image (≥ 128 output pixels), the CPU's
+/// index tables and its row copies (shifted planes at stride 1, strided rows), the grouped product and the 1×1 product.
+/// </summary>
+public class ConvGeneralTests
+{
+    /// <summary>One convolution: input [N, C, H, W], O filters, kernel, stride, padding, dilation (height, width), groups.</summary>
+    public sealed record Geometry(int N, int C, int H, int W, int O, (int H, int W) K, (int H, int W) S, (int H, int W) P,
+        (int H, int W) D, int Groups, bool Bias)
+    {
+        public int OH => (H + 2 * P.H - D.H * (K.H - 1) - 1) / S.H + 1;
+        public int OW => (W + 2 * P.W - D.W * (K.W - 1) - 1) / S.W + 1;
+        public override string ToString() =>
+            $"[{N},{C},{H},{W}]→{O} k{K} s{S} p{P} d{D} g{Groups}{(Bias ? " bias" : "")}";
+    }
+
+    public static readonly Dictionary<string, Geometry> Geometries = new()
+    {
+        ["rect"] = new(2, 3, 7, 6, 4, (2, 3), (1, 2), (1, 0), (1, 1), 1, true),
+        ["dilated"] = new(2, 2, 7, 8, 3, (3, 3), (1, 1), (1, 1), (2, 2), 1, true),
+        ["dilated_rect_stride"] = new(2, 2, 9, 7, 3, (3, 2), (2, 1), (2, 0), (2, 3), 1, false),
+        ["groups"] = new(2, 4, 6, 5, 6, (3, 3), (2, 2), (1, 1), (1, 1), 2, true),
+        ["groups_no_bias"] = new(2, 6, 5, 5, 3, (2, 2), (1, 1), (0, 1), (1, 1), 3, false),
+        ["depthwise"] = new(2, 5, 6, 6, 5, (3, 3), (1, 1), (1, 1), (2, 1), 5, true),
+        ["depthwise_multiplier"] = new(2, 3, 5, 4, 6, (3, 1), (1, 1), (1, 0), (1, 1), 3, true),
+        ["1x1"] = new(2, 5, 4, 3, 3, (1, 1), (1, 1), (0, 0), (1, 1), 1, true),
+        ["1x1_no_bias"] = new(3, 2, 3, 5, 4, (1, 1), (1, 1), (0, 0), (3, 2), 1, false),
+        ["1x1_stride"] = new(2, 3, 5, 5, 2, (1, 1), (2, 2), (0, 0), (1, 1), 1, true),
+        ["1x1_padded"] = new(1, 2, 3, 3, 2, (1, 1), (1, 1), (1, 0), (1, 1), 1, true),
+        ["1x1_groups"] = new(2, 4, 3, 3, 2, (1, 1), (1, 1), (0, 0), (1, 1), 2, true),
+        ["large_shifted"] = new(2, 2, 40, 36, 3, (3, 3), (1, 1), (2, 1), (2, 1), 1, true),
+        ["large_strided"] = new(2, 2, 40, 36, 3, (3, 2), (2, 3), (1, 1), (1, 2), 1, true),
+        ["large_groups"] = new(2, 4, 16, 12, 4, (3, 3), (1, 1), (1, 1), (1, 1), 2, true),
+    };
+
+    public static TheoryData<string, string> Cases()
+    {
+        var d = new TheoryData<string, string>();
+        foreach (var dev in TestDevices.Names) foreach (var name in Geometries.Keys) d.Add(dev, name);
+        return d;
+    }
+
+    [Theory, MemberData(nameof(Cases))]
+    public void MatchesTheDirectConvolutionBothWays(string device, string name)
+    {
+        var d = TestDevices.Use(device);
+        var c = Geometries[name];
+        int cg = c.C / c.Groups;
+        var xs = Ref.Random(c.N * c.C * c.H * c.W, 1); var ws = Ref.Random(c.O * cg * c.K.H * c.K.W, 2);
+        var bs = Ref.Random(c.O, 3); var gs = Ref.Random(c.N * c.O * c.OH * c.OW, 4);
+        var (y, dx, dw, db) = Reference(c, xs, ws, bs, gs);
+
+        var x = Tensor.FromArray(xs, [c.N, c.C, c.H, c.W], d).RequiresGradient();
+        var w = Tensor.FromArray(ws, [c.O, cg, c.K.H, c.K.W], d).RequiresGradient();
+        var b = c.Bias ? Tensor.FromArray(bs, [c.O], d).RequiresGradient() : null;
+        var got = Functional.Conv2d(x, w, b, c.S, c.P, c.D, c.Groups);
+        Assert.Equal(new[] { c.N, c.O, c.OH, c.OW }, got.Shape);
+        string what = $"{name} {c} on {device}";
+        Ref.Close(y, got.ToArray<float>(), 1e-4, "y " + what);
+        got.Backward(Tensor.FromArray(gs, got.Shape, d));
+        Ref.Close(dx, x.Grad!.ToArray<float>(), 1e-4, "dx " + what);
+        Ref.Close(dw, w.Grad!.ToArray<float>(), 1e-4, "dw " + what);
+        if (b is not null) Ref.Close(db, b.Grad!.ToArray<float>(), 1e-4, "db " + what);
+    }
+
+    /// <summary>The direct convolution in double, and for upstream gradient g the gradients of x, weight and bias.</summary>
+    public static (double[] Y, double[] Dx, double[] Dw, double[] Db) Reference(Geometry c, float[] x, float[] w, float[] b, float[] g)
+    {
+        int cg = c.C / c.Groups, og = c.O / c.Groups, oh = c.OH, ow = c.OW;
+        var y = new double[c.N * c.O * oh * ow];
+        var dx = new double[x.Length]; var dw = new double[w.Length]; var db = new double[c.O];
+        for (int n = 0; n < c.N; n++) for (int o = 0; o < c.O; o++) for (int r = 0; r < oh; r++) for (int q = 0; q < ow; q++)
+        {
+            int yi = ((n * c.O + o) * oh + r) * ow + q;
+            double acc = c.Bias ? b[o] : 0;
+            db[o] += g[yi];
+            for (int cl = 0; cl < cg; cl++) for (int i = 0; i < c.K.H; i++) for (int j = 0; j < c.K.W; j++)
+            {
+                int h = r * c.S.H - c.P.H + i * c.D.H, v = q * c.S.W - c.P.W + j * c.D.W;
+                if (h < 0 || h >= c.H || v < 0 || v >= c.W) continue;
+                int xi = ((n * c.C + o / og * cg + cl) * c.H + h) * c.W + v, wi = ((o * cg + cl) * c.K.H + i) * c.K.W + j;
+                acc += (double)x[xi] * w[wi];
+                dx[xi] += (double)g[yi] * w[wi];
+                dw[wi] += (double)g[yi] * x[xi];
+            }
+            y[yi] = acc;
+        }
+        return (y, dx, dw, db);
+    }
+
+    [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
+    public void ErrorsNameTheArgument(string device)
+    {
+        var d = TestDevices.Use(device);
+        var x = Tensor.Rand([1, 6, 5, 5], device: d);
+        var e = Assert.Throws<ArgumentException>(() => Functional.Conv2d(x, Tensor.Rand([4, 2, 3, 3], device: d), null, 1, 0, 1, 4));
+        Assert.Equal("x", e.ParamName); // 4 groups of 2 channels need 8 input channels
+        Assert.Contains("[batch, 8, height, width]", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Functional.Conv2d(x, Tensor.Rand([4, 2, 3, 3], device: d), null, 1, 0, 1, 3));
+        Assert.Equal("groups", e.ParamName); // 3 groups of 2 channels, but 4 filters
+        Assert.Contains("groups 3", e.Message);
+        var o = Assert.Throws<ArgumentOutOfRangeException>(() => Functional.Conv2d(x, Tensor.Rand([4, 6, 3, 3], device: d), null, 1, 0, 1, 0));
+        Assert.Equal("groups", o.ParamName);
+        o = Assert.Throws<ArgumentOutOfRangeException>(() => Functional.Conv2d(x, Tensor.Rand([4, 6, 3, 3], device: d), null, 1, 0, 0));
+        Assert.Equal("dilation", o.ParamName);
+        o = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            Functional.Conv2d(x, Tensor.Rand([4, 6, 3, 3], device: d), null, (1, 0), (0, 0)));
+        Assert.Equal("stride", o.ParamName);
+        o = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            Functional.Conv2d(x, Tensor.Rand([4, 6, 3, 3], device: d), null, (1, 1), (0, -1)));
+        Assert.Equal("padding", o.ParamName);
+        // A 3×3 kernel at dilation 3 spans 7 > 5 + 2·0: the window, its span and the dilation are named.
+        e = Assert.Throws<ArgumentException>(() => Functional.Conv2d(x, Tensor.Rand([4, 6, 3, 3], device: d), null, 1, 0, 3));
+        Assert.Equal("weight", e.ParamName);
+        Assert.Contains("spans 7×7", e.Message);
+        Assert.Contains("dilation 3", e.Message);
+        Assert.Equal([1, 4, 1, 1], Functional.Conv2d(x, Tensor.Rand([4, 6, 3, 3], device: d), null, 1, 1, 3).Shape); // padded: fits
+        e = Assert.Throws<ArgumentException>(() => Functional.MaxPool2d(x, (2, 6)));
+        Assert.Equal("kernel", e.ParamName);
+        Assert.Contains("window is 2×6", e.Message);
+    }
+}
+
+/// <summary>Launch counts of the convolution paths (in the serial collection: the counters are per device and process).</summary>
+[Collection("Serial")]
+public class ConvLaunchTests
+{
+    /// <summary>A depthwise convolution of 64 channels takes as many launches, both ways, as one of 2 channels: the groups
+    /// are one batched product, not a loop.</summary>
+    [Theory, MemberData(nameof(TestDevices.Accelerators), MemberType = typeof(TestDevices))]
+    public void GroupsDoNotMultiplyLaunches(string device)
+    {
+        var d = TestDevices.Use(device);
+        long Launches(int channels)
+        {
+            var x = Tensor.Rand([2, channels, 6, 6], device: d).RequiresGradient();
+            var w = Tensor.Rand([channels, 1, 3, 3], device: d).RequiresGradient();
+            var b = Tensor.Rand([channels], device: d).RequiresGradient();
+            long before = d.Stats.KernelLaunches;
+            Functional.Conv2d(x, w, b, 1, 1, 1, groups: channels).Sum().Backward();
+            return d.Stats.KernelLaunches - before;
+        }
+        Launches(2); // compiles and warms the caches
+        long two = Launches(2), many = Launches(64);
+        Assert.Equal(two, many);
+        Assert.InRange(many, 3, 20);
+    }
+
+    /// <summary>A 1×1 convolution at stride 1 without padding multiplies x directly: no windows are launched (one product
+    /// forward on accelerators).</summary>
+    [Theory, MemberData(nameof(TestDevices.Accelerators), MemberType = typeof(TestDevices))]
+    public void OneByOneSkipsTheWindows(string device)
+    {
+        var d = TestDevices.Use(device);
+        var x = Tensor.Rand([2, 4, 5, 5], device: d);
+        var w = Tensor.Rand([3, 4, 1, 1], device: d);
+        var b = Tensor.Rand([3], device: d);
+        Functional.Conv2d(x, w, b).Dispose();
+        long before = d.Stats.KernelLaunches;
+        Functional.Conv2d(x, w, b).Dispose();
+        Assert.Equal(1, d.Stats.KernelLaunches - before);
+    }
+}
