@@ -6,31 +6,31 @@ namespace DeepSharp;
 /// </summary>
 public static partial class Functional
 {
-    /// <summary>softmax(x) along <paramref name="axis"/>: exp(x - max) / sum(exp(x - max)).</summary>
+    /// <summary>
+    /// softmax(x) along <paramref name="axis"/> (<c>F.softmax</c>): e^(x − max) / Σ e^(x − max), in one launch each way
+    /// (any axis; x may be a strided view). Exact for logits near ±1e4; −inf entries (masks) get 0, and a row with no finite
+    /// maximum (all −inf, or holding +inf or NaN) is all NaN, as in PyTorch. Gradient y·(g − Σ g·y).
+    /// </summary>
     /// <exception cref="ArgumentNullException">x is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">axis is out of range.</exception>
-    public static Tensor Softmax(Tensor x, int axis = -1)
-    {
-        Check.Float32(nameof(Softmax), x, nameof(x));
-        return TensorScope.Composite((x, axis), static a =>
-        {
-            var e = (a.x - a.x.Max(a.axis, keepDim: true).Detach()).Exp();
-            return e / e.Sum(a.axis, keepDim: true);
-        });
-    }
+    public static Tensor Softmax(Tensor x, int axis = -1) => SoftmaxAlong(nameof(Softmax), x, axis, Backends.SoftmaxKind.Softmax);
 
-    /// <summary>log(softmax(x)) along <paramref name="axis"/>, computed as x - max - log(sum(exp(x - max))).</summary>
+    /// <summary>
+    /// log(softmax(x)) along <paramref name="axis"/> (<c>F.log_softmax</c>): (x − max) − log Σ e^(x − max), never forming
+    /// the log-sum-exp, in one launch each way. −inf entries stay −inf; a row with no finite maximum is all NaN (as
+    /// PyTorch). Gradient g − softmax·Σ g.
+    /// </summary>
     /// <exception cref="ArgumentNullException">x is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">axis is out of range.</exception>
-    public static Tensor LogSoftmax(Tensor x, int axis = -1)
+    public static Tensor LogSoftmax(Tensor x, int axis = -1) =>
+        SoftmaxAlong(nameof(LogSoftmax), x, axis, Backends.SoftmaxKind.LogSoftmax);
+
+    private static Tensor SoftmaxAlong(string op, Tensor x, int axis, Backends.SoftmaxKind kind)
     {
-        Check.Float32(nameof(LogSoftmax), x, nameof(x));
-        // The max is a constant shift (it cancels in the gradient), so it is detached.
-        return TensorScope.Composite((x, axis), static a =>
-        {
-            var shifted = a.x - a.x.Max(a.axis, keepDim: true).Detach();
-            return shifted - shifted.Exp().Sum(a.axis, keepDim: true).Log();
-        });
+        Check.Float32(op, x, nameof(x));
+        int ax = Layout.Axis(axis, x.Rank, op);
+        var y = Tensor.SoftmaxAlong(x, ax, kind);
+        return Autograd.Needed(x) ? Autograd.Record(y, op, [x], g => [Grads.Softmax(y, g, ax, kind)], y) : y;
     }
 
     /// <summary>

@@ -91,6 +91,85 @@ public sealed partial class Tensor
     public Tensor Sigmoid() => Unary("Sigmoid", this, new SigmoidOp(), Grads.Sigmoid);
     /// <summary>Sign: -1, 0 or 1 (gradient 0).</summary>
     public Tensor Sign() => Unary("Sign", this, new SignOp(), Grads.Zero);
+    /// <summary>The error function erf(x) (<c>torch.erf</c>), to about one ulp: ±1 at ±inf, NaN stays NaN. Gradient
+    /// 2/√π·e^(−x²).</summary>
+    public Tensor Erf() => Unary("Erf", this, new ErfOp(), Grads.Erf);
+    /// <summary>
+    /// x where x &gt; 0, else <paramref name="negativeSlope"/>·x (<c>F.leaky_relu</c>); NaN stays NaN. Gradient as PyTorch:
+    /// 1 where x &gt; 0, else the slope (also at 0 and at NaN).
+    /// </summary>
+    public Tensor LeakyRelu(float negativeSlope = 0.01f)
+    {
+        Finite(nameof(LeakyRelu), negativeSlope, nameof(negativeSlope));
+        return Unary("LeakyRelu", this, new LeakyReluOp(negativeSlope), (x, _, g) => Grads.LeakyRelu(x, g, negativeSlope));
+    }
+    /// <summary>
+    /// GELU (<c>F.gelu</c>): with <paramref name="approximate"/> "none", x·Φ(x) = ½x(1 + erf(x/√2)); with "tanh",
+    /// ½x(1 + tanh(√(2/π)(x + 0.044715x³))). NaN stays NaN, +inf gives +inf, −inf gives NaN (as PyTorch's formulas).
+    /// Gradient: PyTorch's gelu_backward for each form.
+    /// </summary>
+    /// <exception cref="ArgumentException">approximate is neither "none" nor "tanh".</exception>
+    public Tensor Gelu(string approximate = "none") => approximate switch
+    {
+        "none" => Unary("Gelu", this, new GeluOp(), Grads.Gelu),
+        "tanh" => Unary("Gelu", this, new GeluTanhOp(), Grads.GeluTanh),
+        _ => throw new ArgumentException($"Gelu: approximate must be \"none\" or \"tanh\", got \"{approximate}\".", nameof(approximate)),
+    };
+    /// <summary>SiLU (swish, <c>F.silu</c>): x·σ(x). Gradient σ(x)·(1 + x·(1 − σ(x))).</summary>
+    public Tensor Silu() => Unary("Silu", this, new SiluOp(), Grads.Silu);
+    /// <summary>
+    /// x clamped to [<paramref name="min"/>, <paramref name="max"/>] (<c>F.hardtanh</c>); NaN stays NaN. Gradient as
+    /// PyTorch's hardtanh_backward: 0 where x ≤ min or x ≥ max (the bounds included), else passed on (also at NaN).
+    /// </summary>
+    /// <exception cref="ArgumentException">min or max is NaN, or min &gt; max.</exception>
+    public Tensor Hardtanh(float min = -1f, float max = 1f)
+    {
+        if (float.IsNaN(min) || float.IsNaN(max) || min > max)
+            throw new ArgumentException($"Hardtanh: min and max must be numbers with min <= max, got min {min} and max {max}.",
+                float.IsNaN(max) ? nameof(max) : nameof(min));
+        return Unary("Hardtanh", this, new ClampOp(min, max), (x, _, g) => Grads.Hardtanh(x, g, min, max));
+    }
+    /// <summary>
+    /// x clamped to [<paramref name="min"/>, <paramref name="max"/>] (<c>torch.clamp</c>; a null bound is no bound); NaN stays
+    /// NaN, and min &gt; max gives max everywhere (as PyTorch). Gradient as PyTorch's clamp_backward: passed on where
+    /// min ≤ x ≤ max (the bounds included), else 0 (also at NaN).
+    /// </summary>
+    /// <exception cref="ArgumentException">Both bounds are null, or a bound is NaN.</exception>
+    public Tensor Clamp(float? min = null, float? max = null)
+    {
+        if (min is null && max is null) throw new ArgumentException("Clamp: at least one of min and max must be given.", nameof(min));
+        if (min is float.NaN) throw new ArgumentException("Clamp: min must not be NaN.", nameof(min));
+        if (max is float.NaN) throw new ArgumentException("Clamp: max must not be NaN.", nameof(max));
+        float lo = min ?? float.NegativeInfinity, hi = max ?? float.PositiveInfinity;
+        return Unary("Clamp", this, new ClampOp(lo, hi), (x, _, g) => Grads.Clamp(x, g, lo, hi));
+    }
+    /// <summary>
+    /// ELU (<c>F.elu</c>): x where x &gt; 0, else α(e^x − 1) (accurate near 0). Gradient as PyTorch's elu_backward: α·e^x
+    /// where x ≤ 0 (so α at 0), else 1 (also at NaN).
+    /// </summary>
+    /// <exception cref="ArgumentException">alpha is not finite.</exception>
+    public Tensor Elu(float alpha = 1f)
+    {
+        Finite(nameof(Elu), alpha, nameof(alpha));
+        return Unary("Elu", this, new EluOp(alpha), (x, _, g) => Grads.Elu(x, g, alpha));
+    }
+    /// <summary>
+    /// Softplus (<c>F.softplus</c>): log(1 + e^(βx))/β, and x itself where βx &gt; <paramref name="threshold"/> (accurate for
+    /// very negative x too). Gradient σ(βx), and 1 where βx &gt; threshold.
+    /// </summary>
+    /// <exception cref="ArgumentException">beta is not positive and finite, or threshold is NaN.</exception>
+    public Tensor Softplus(float beta = 1f, float threshold = 20f)
+    {
+        if (!(beta > 0f && float.IsFinite(beta)))
+            throw new ArgumentException($"Softplus: beta must be positive and finite, got {beta}.", nameof(beta));
+        if (float.IsNaN(threshold)) throw new ArgumentException("Softplus: threshold must not be NaN.", nameof(threshold));
+        return Unary("Softplus", this, new SoftplusOp(beta, threshold), (x, _, g) => Grads.Softplus(x, g, beta, threshold));
+    }
+
+    private static void Finite(string op, float value, string name)
+    {
+        if (!float.IsFinite(value)) throw new ArgumentException($"{op}: {name} must be finite, got {value}.", name);
+    }
     /// <summary>x ** p. Gradient p·x^(p−1), and 0 everywhere for p = 0 (as PyTorch).</summary>
     public Tensor Pow(float p) => Unary("Pow", this, new RightScalar<PowOp>(p), (x, _, g) => Grads.PowScalar(x, p, g));
     /// <summary>x ** p elementwise with broadcasting. Gradients as PyTorch: p·x^(p−1) but 0 where p == 0, and x^p·log x but

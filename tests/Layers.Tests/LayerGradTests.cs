@@ -6,7 +6,8 @@ namespace DeepSharp.Layers.Tests;
 public class LayerGradTests
 {
     private static readonly string[] Names = ["dense", "conv", "conv_stride_pad", "conv_batch", "maxpool", "maxpool_overlap", "avgpool",
-        "relu", "sigmoid", "tanh", "flatten", "dropout_eval"];
+        "relu", "sigmoid", "tanh", "flatten", "dropout_eval", "leaky_relu", "gelu", "gelu_tanh", "silu", "elu", "hardtanh", "softplus",
+        "softmax", "log_softmax", "identity", "flatten_dims", "dropout1d_eval", "dropout2d_eval"];
 
     public static TheoryData<string, string> Layers()
     {
@@ -28,6 +29,19 @@ public class LayerGradTests
         "sigmoid" => (new Sigmoid(), [2, 3]),
         "tanh" => (new Tanh(), [2, 3]),
         "flatten" => (new Flatten(), [2, 2, 2]),
+        "leaky_relu" => (new LeakyRelu(0.1f), [2, 3]),
+        "gelu" => (new Gelu(), [2, 3]),
+        "gelu_tanh" => (new Gelu("tanh"), [2, 3]),
+        "silu" => (new Silu(), [2, 3]),
+        "elu" => (new Elu(0.5f), [2, 3]),
+        "hardtanh" => (new Hardtanh(-0.6f, 0.6f), [2, 3]),
+        "softplus" => (new Softplus(2f), [2, 3]),
+        "softmax" => (new Softmax(1), [2, 3, 2]),
+        "log_softmax" => (new LogSoftmax(-1), [2, 3]),
+        "identity" => (new Identity(), [2, 3]),
+        "flatten_dims" => (new Flatten(0, 1), [2, 2, 2]),
+        "dropout1d_eval" => (new Dropout1d(0.5f).Eval(), [2, 3]),
+        "dropout2d_eval" => (new Dropout2d(0.5f).Eval(), [1, 2, 3]),
         _ => (new Dropout(0.5f).Eval(), [2, 3]),
     };
 

@@ -31,6 +31,23 @@ public class ElementwiseTests
         ["lt0"] = (x => x.Lt(0f), x => x < 0 ? 1 : 0),
         ["ne0"] = (x => x.Ne(0f), x => x != 0 ? 1 : 0), // NaN != 0
         ["eq3"] = (x => x.Eq(3f), x => x == 3 ? 1 : 0),
+        // Activations (ActivationReference holds the double-precision formulas, PyTorch's definitions).
+        ["erf"] = (x => x.Erf(), ActivationReference.Erf),
+        ["leakyRelu"] = (x => x.LeakyRelu(), x => ActivationReference.LeakyRelu(x, 0.01)),
+        ["leakyRelu-0.2"] = (x => x.LeakyRelu(-0.2f), x => ActivationReference.LeakyRelu(x, -0.2)),
+        ["gelu"] = (x => x.Gelu(), ActivationReference.Gelu),
+        ["geluTanh"] = (x => x.Gelu("tanh"), ActivationReference.GeluTanh),
+        ["silu"] = (x => x.Silu(), x => x / (1 + Math.Exp(-x))),
+        ["hardtanh"] = (x => x.Hardtanh(), x => ActivationReference.Clamp(x, -1, 1)),
+        ["hardtanh-0.5,2"] = (x => x.Hardtanh(-0.5f, 2f), x => ActivationReference.Clamp(x, -0.5, 2)),
+        ["clamp"] = (x => x.Clamp(-1.5f, 0.25f), x => ActivationReference.Clamp(x, -1.5, 0.25)),
+        ["clampMin"] = (x => x.Clamp(min: 0.5f), x => ActivationReference.Clamp(x, 0.5, double.PositiveInfinity)),
+        ["clampMax"] = (x => x.Clamp(max: -0.5f), x => ActivationReference.Clamp(x, double.NegativeInfinity, -0.5)),
+        ["clampEmpty"] = (x => x.Clamp(1f, -1f), x => ActivationReference.Clamp(x, 1, -1)),
+        ["elu"] = (x => x.Elu(), x => ActivationReference.Elu(x, 1)),
+        ["elu0.5"] = (x => x.Elu(0.5f), x => ActivationReference.Elu(x, 0.5)),
+        ["softplus"] = (x => x.Softplus(), x => ActivationReference.Softplus(x, 1, 20)),
+        ["softplus2,5"] = (x => x.Softplus(2f, 5f), x => ActivationReference.Softplus(x, 2, 5)),
         // The in-place scalar forms, on a copy: they must give the out-of-place results.
         ["addInPlace"] = (x => x.Clone().AddInPlace(2f), x => x + 2),
         ["subInPlace"] = (x => x.Clone().SubInPlace(2f), x => x - 2),

@@ -59,6 +59,26 @@ public class GradCheckTests
         ["dtype_roundtrip"] = new([[3]], x => x[0].To(DType.Float64).To(DType.Float32).Square()),
         ["softmax"] = new([[2, 4]], x => Functional.Softmax(x[0], 1)),
         ["log_softmax"] = new([[3, 4]], x => Functional.LogSoftmax(x[0], 0)),
+        ["softmax_middle_axis"] = new([[2, 3, 4]], x => Functional.Softmax(x[0], 1)),
+        ["log_softmax_transposed_view"] = new([[4, 3]], x => Functional.LogSoftmax(x[0].T, -1)),
+        ["softmax_masked"] = new([[2, 4]], x => Functional.Softmax(x[0] + Tensor.FromArray(
+            new[] { 0f, float.NegativeInfinity, 0f, 0f, float.NegativeInfinity, 0f, float.NegativeInfinity, 0f }, [2, 4], x[0].Device))),
+        // The masked outputs are −inf: replaced by 0 (Where passes no gradient there), so the weighted sum stays finite.
+        ["log_softmax_masked_large"] = new([[2, 4]], x =>
+        {
+            var y = Functional.LogSoftmax(x[0] * 3f + 1e3f + Tensor.FromArray(
+                new[] { 0f, 0f, float.NegativeInfinity, 0f, 0f, 0f, 0f, float.NegativeInfinity }, [2, 4], x[0].Device));
+            return Tensor.Where(y.Gt(float.NegativeInfinity), y, Tensor.Scalar(0f, y.Device));
+        }),
+        ["erf"] = new([[2, 5]], x => (x[0] * 1.5f).Erf()),
+        ["leaky_relu"] = new([[2, 3]], x => x[0].LeakyRelu(0.2f), Away),
+        ["gelu"] = new([[2, 5]], x => (x[0] * 2f).Gelu()),
+        ["gelu_tanh"] = new([[2, 5]], x => (x[0] * 2f).Gelu("tanh")),
+        ["silu"] = new([[2, 5]], x => (x[0] * 3f).Silu()),
+        ["hardtanh"] = new([[2, 5]], x => x[0].Hardtanh(-1.1f, 1.4f), Away),
+        ["clamp"] = new([[2, 5]], x => x[0].Clamp(-0.9f, 1.4f) + x[0].Clamp(min: 0.5f) * 2f, Away),
+        ["elu"] = new([[2, 5]], x => x[0].Elu(0.7f), Away),
+        ["softplus"] = new([[2, 5]], x => x[0].Softplus(2f, 2f) + (x[0] * 4f).Softplus(), Away),
         ["mse"] = new([[2, 3], [2, 3]], x => Functional.MseLoss(x[0], x[1])),
         ["cross_entropy"] = new([[3, 4]],
             x => Functional.CrossEntropy(x[0], Tensor.FromArray(new long[] { 1, 3, 0 }, device: x[0].Device))),

@@ -76,6 +76,10 @@ public class PtxCompileTests
             yield return (K(nameof(Kernels.CrossEntropyBackward)).MakeGenericMethod(t, e), false);
             yield return (K(nameof(Kernels.CrossEntropyReduced)).MakeGenericMethod(t, e), true);
         }
+        yield return (K(nameof(Kernels.SoftmaxRows)), true);
+        yield return (K(nameof(Kernels.SoftmaxBackRows)), true);
+        yield return (K(nameof(Kernels.SoftmaxColumns)), false);
+        yield return (K(nameof(Kernels.SoftmaxBackColumns)), false);
         yield return (K(nameof(Kernels.IndexAddRows)).MakeGenericMethod(typeof(long), typeof(I64)), false);
         foreach (var u in Implementing(typeof(IUpdateOp))) yield return (K(nameof(Kernels.Update)).MakeGenericMethod(u), false);
         yield return (K(nameof(Kernels.NormStats)), true);

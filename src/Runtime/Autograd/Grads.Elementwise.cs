@@ -22,6 +22,20 @@ internal static partial class Grads
     public static Tensor Tanh(Tensor x, Tensor y, Tensor g) => Tensor.Map("TanhBackward", y, g, new Ops.TanhGradOp());
     public static Tensor Relu(Tensor x, Tensor y, Tensor g) => Tensor.Map("ReluBackward", x, g, new Ops.ReluGradOp());
     public static Tensor Sigmoid(Tensor x, Tensor y, Tensor g) => Tensor.Map("SigmoidBackward", y, g, new Ops.SigmoidGradOp());
+    public static Tensor Erf(Tensor x, Tensor y, Tensor g) => Tensor.Map("ErfBackward", x, g, new Ops.ErfGradOp());
+    public static Tensor LeakyRelu(Tensor x, Tensor g, float slope) =>
+        Tensor.Map("LeakyReluBackward", x, g, new Ops.LeakyReluGradOp(slope));
+    public static Tensor Gelu(Tensor x, Tensor y, Tensor g) => Tensor.Map("GeluBackward", x, g, new Ops.GeluGradOp());
+    public static Tensor GeluTanh(Tensor x, Tensor y, Tensor g) => Tensor.Map("GeluBackward", x, g, new Ops.GeluTanhGradOp());
+    public static Tensor Silu(Tensor x, Tensor y, Tensor g) => Tensor.Map("SiluBackward", x, g, new Ops.SiluGradOp());
+    // hardtanh_backward masks the bounds themselves; clamp_backward passes them (min ≤ x ≤ max).
+    public static Tensor Hardtanh(Tensor x, Tensor g, float min, float max) =>
+        Tensor.Map("HardtanhBackward", x, g, new Ops.HardtanhGradOp(min, max));
+    public static Tensor Clamp(Tensor x, Tensor g, float min, float max) =>
+        Tensor.Map("ClampBackward", x, g, new Ops.ClampGradOp(min, max));
+    public static Tensor Elu(Tensor x, Tensor g, float alpha) => Tensor.Map("EluBackward", x, g, new Ops.EluGradOp(alpha));
+    public static Tensor Softplus(Tensor x, Tensor g, float beta, float threshold) =>
+        Tensor.Map("SoftplusBackward", x, g, new Ops.SoftplusGradOp(beta, threshold));
     public static Tensor Reciprocal(Tensor x, Tensor y, Tensor g) => -g * y / x;  // d(s/x)/dx = -s/x² = -y/x
     public static Tensor Scale(Tensor g, float s) => g * s;                         // x·s and s·x
     public static Tensor Unscale(Tensor g, float s) => g / s;                       // x/s

@@ -60,6 +60,14 @@ internal interface IBackend
     /// row).</summary>
     void CrossEntropyBackward(Storage probs, int n, int c, Storage labels, int labelsOffset, Storage g, int gOffset, int gStride,
         float scale, Storage dx);
+    /// <summary>
+    /// Softmax or log-softmax of each row of x [Outer, N, Inner] (dense from a.Offset) into y (dense): max-shifted, with
+    /// R = Σ e^(x − m) over the elements below the max m (its ties add 1 each), y = e^(x − m)/(1 + R) or
+    /// (x − m) − log1p(R); a row whose max is not finite (all −inf, or +inf or NaN in it) is all NaN (as PyTorch).
+    /// </summary>
+    void Softmax(Storage x, Storage y, SoftmaxArgs a);
+    /// <summary>dx = y·(g − Σ g·y) (softmax) or g − e^y·Σ g (log-softmax) per row: y and dx dense, g dense from a.Offset.</summary>
+    void SoftmaxBackward(Storage y, Storage g, Storage dx, SoftmaxArgs a);
     /// <summary>im2col: cols [N, C, K·K, OH, OW] = x's window elements (Pad outside the input).</summary>
     void Unfold(Storage x, Storage cols, WindowArgs a);
     /// <summary>col2im: dx [N, C, H, W] = Σ of the cols entries that read each input element (the adjoint of Unfold).</summary>

@@ -175,6 +175,23 @@ internal sealed partial class IlgpuBackend
             b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>,
                 CeBackArgs>(Kernels.CrossEntropyBackward<TIdx, EIdx>));
 
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, SoftmaxArgs> SoftmaxRowsK() =>
+        Compiled("softmaxRows", typeof(float), null,
+            static b => b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, SoftmaxArgs>(Kernels.SoftmaxRows));
+
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, SoftmaxArgs> SoftmaxBackRowsK() =>
+        Compiled("softmaxBackRows", typeof(float), null, static b =>
+            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, SoftmaxArgs>(Kernels.SoftmaxBackRows));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, SoftmaxArgs> SoftmaxColumnsK() =>
+        Compiled("softmaxColumns", typeof(float), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, SoftmaxArgs>(Kernels.SoftmaxColumns));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, SoftmaxArgs> SoftmaxBackColumnsK() =>
+        Compiled("softmaxBackColumns", typeof(float), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, SoftmaxArgs>(
+                Kernels.SoftmaxBackColumns));
+
     private Action<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs> UnfoldK() =>
         Compiled("unfold", typeof(float), null,
             static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.Unfold));
