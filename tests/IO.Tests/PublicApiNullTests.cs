@@ -1,4 +1,5 @@
 using System.Reflection;
+using DeepSharp.Data;
 using DeepSharp.IO;
 using DeepSharp.Layers;
 using DeepSharp.Optim;
@@ -56,6 +57,12 @@ public class PublicApiNullTests
         if (t == typeof(Action<Block>)) return (Action<Block>)(_ => { });
         if (t == typeof(Action<Tensor, InitContext>)) return (Action<Tensor, InitContext>)((_, _) => { });
         if (t == typeof(Exception)) return new InvalidOperationException("inner");
+        if (t == typeof(long)) return 1L;
+        if (t == typeof(float[])) return new[] { 0.5f };
+        if (t == typeof(byte[])) return new byte[6];
+        if (t == typeof(ITransform[])) return new ITransform[] { new RandomHorizontalFlip() };
+        if (t == typeof(TensorDataset)) return new TensorDataset(Tensor.Ones(2, 3), Tensor.Ones(2));
+        if (t == typeof(Dataset<Sample>)) return new CountingSamples(2);
         throw new InvalidOperationException($"The public API takes a {t}; add a value for it to {nameof(Value)} in this test.");
     }
 
