@@ -153,7 +153,8 @@ public class DataTests
     [InlineData(2)]
     public void AWorkerExceptionReachesTheConsumerWithTheOriginalInside(int prefetch)
     {
-        using var e = new DataLoader(new CountingSamples(10, throwAt: 5), 2, prefetch: prefetch).GetEnumerator(TestContext.Current.CancellationToken);
+        var loader = new DataLoader(new CountingSamples(10, throwAt: 5), 2, prefetch: prefetch);
+        using var e = loader.GetEnumerator(TestContext.Current.CancellationToken);
         Assert.True(e.MoveNext());
         Assert.True(e.MoveNext());
         e.Current.Dispose();
@@ -220,7 +221,8 @@ public class DataTests
         using var labels = Tensor.Zeros([4], DType.Int64);
         var e = Assert.Throws<ArgumentException>(() => new DataLoader(new TensorDataset(ints, labels), 2, transform: new Resize(3, 3)));
         Assert.Contains("int32", e.Message);
-        Assert.Contains("RandomCrop", Assert.Throws<ArgumentException>(() => new DataLoader(rows, 2, transform: new RandomCrop(5))).Message);
+        var crop = new RandomCrop(5);
+        Assert.Contains("RandomCrop", Assert.Throws<ArgumentException>(() => new DataLoader(rows, 2, transform: crop)).Message);
         using var three = Tensor.Zeros(3, 2);
         Assert.Contains("first dims", Assert.Throws<ArgumentException>(() => new TensorDataset(three, labels)).Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => rows[4]);
