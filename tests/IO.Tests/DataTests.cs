@@ -202,12 +202,17 @@ public class DataTests
         Assert.Equal(after, data.Reads);
         Assert.True(after < 4 * (2 + 3 + 2), $"{after} samples read");
         // A token cancelled while the consumer waits for a slow worker interrupts the wait.
-        var slow = new CountingSamples(100, delayMs: 200);
-        using var soon = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
-        using var e = new DataLoader(slow, 50).GetEnumerator(soon.Token);
+        // and the worker stops between two samples (the first batch alone would take 10 s).
+        var slowLoader = new DataLoader(new CountingSamples(100, delayMs: 200), 50);
+        using var soon = new CancellationTokenSource();
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        Assert.ThrowsAny<OperationCanceledException>(() => e.MoveNext());
-        Assert.True(clock.ElapsedMilliseconds < 5000);
+        using (var e = slowLoader.GetEnumerator(soon.Token))
+        {
+            soon.CancelAfter(100);
+            Assert.ThrowsAny<OperationCanceledException>(() => e.MoveNext());
+            Assert.True(clock.ElapsedMilliseconds >= 90, $"MoveNext returned after {clock.ElapsedMilliseconds} ms, before the cancel");
+        }
+        Assert.True(clock.ElapsedMilliseconds < 3000, $"cancelled and disposed after {clock.ElapsedMilliseconds} ms");
     }
 
     [Fact]
