@@ -153,7 +153,8 @@ public class DataTests
     [InlineData(2)]
     public void AWorkerExceptionReachesTheConsumerWithTheOriginalInside(int prefetch)
     {
-        using var e = new DataLoader(new CountingSamples(10, throwAt: 5), 2, prefetch: prefetch).GetEnumerator(TestContext.Current.CancellationToken);
+        var loader = new DataLoader(new CountingSamples(10, throwAt: 5), 2, prefetch: prefetch);
+        using var e = loader.GetEnumerator(TestContext.Current.CancellationToken);
         Assert.True(e.MoveNext());
         Assert.True(e.MoveNext());
         e.Current.Dispose();
@@ -201,12 +202,17 @@ public class DataTests
         Assert.Equal(after, data.Reads);
         Assert.True(after < 4 * (2 + 3 + 2), $"{after} samples read");
         // A token cancelled while the consumer waits for a slow worker interrupts the wait.
-        var slow = new CountingSamples(100, delayMs: 200);
-        using var soon = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
-        using var e = new DataLoader(slow, 50).GetEnumerator(soon.Token);
+        // and the worker stops between two samples (the first batch alone would take 10 s).
+        var slowLoader = new DataLoader(new CountingSamples(100, delayMs: 200), 50);
+        using var soon = new CancellationTokenSource();
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        Assert.ThrowsAny<OperationCanceledException>(() => e.MoveNext());
-        Assert.True(clock.ElapsedMilliseconds < 5000);
+        using (var e = slowLoader.GetEnumerator(soon.Token))
+        {
+            soon.CancelAfter(100);
+            Assert.ThrowsAny<OperationCanceledException>(() => e.MoveNext());
+            Assert.True(clock.ElapsedMilliseconds >= 90, $"MoveNext returned after {clock.ElapsedMilliseconds} ms, before the cancel");
+        }
+        Assert.True(clock.ElapsedMilliseconds < 3000, $"cancelled and disposed after {clock.ElapsedMilliseconds} ms");
     }
 
     [Fact]
@@ -220,7 +226,8 @@ public class DataTests
         using var labels = Tensor.Zeros([4], DType.Int64);
         var e = Assert.Throws<ArgumentException>(() => new DataLoader(new TensorDataset(ints, labels), 2, transform: new Resize(3, 3)));
         Assert.Contains("int32", e.Message);
-        Assert.Contains("RandomCrop", Assert.Throws<ArgumentException>(() => new DataLoader(rows, 2, transform: new RandomCrop(5))).Message);
+        var crop = new RandomCrop(5);
+        Assert.Contains("RandomCrop", Assert.Throws<ArgumentException>(() => new DataLoader(rows, 2, transform: crop)).Message);
         using var three = Tensor.Zeros(3, 2);
         Assert.Contains("first dims", Assert.Throws<ArgumentException>(() => new TensorDataset(three, labels)).Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => rows[4]);

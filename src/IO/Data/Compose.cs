@@ -28,6 +28,21 @@ public sealed class Compose : ITransform
         return (int[])shape.Clone();
     }
 
+    // The shapes between the transforms for the last input shape (a loader's samples all have one): computed once, not
+    // per sample. Replaced as a whole, so concurrent callers see either the old chain or the new one.
+    private int[][]? _chain;
+
+    private int[][] Chain(int[] shape)
+    {
+        var chain = Volatile.Read(ref _chain);
+        if (chain is not null && chain[0].AsSpan().SequenceEqual(shape)) return chain;
+        chain = new int[_transforms.Length + 1][];
+        chain[0] = (int[])shape.Clone();
+        for (int i = 0; i < _transforms.Length; i++) chain[i + 1] = _transforms[i].OutputShape((int[])chain[i].Clone());
+        Volatile.Write(ref _chain, chain);
+        return chain;
+    }
+
     /// <inheritdoc/>
     public void Apply(ReadOnlySpan<float> input, int[] shape, Span<float> output, ref TransformRandom random)
     {
@@ -36,12 +51,13 @@ public sealed class Compose : ITransform
             input[..Shapes.Numel(shape, nameof(shape))].CopyTo(output);
             return;
         }
+        var shapes = Chain(shape);
         float[]? scratch = null;
         try
         {
             for (int i = 0; i < _transforms.Length; i++)
             {
-                var next = _transforms[i].OutputShape(shape);
+                var next = shapes[i + 1];
                 if (i == _transforms.Length - 1)
                 {
                     _transforms[i].Apply(input, shape, output, ref random);

@@ -48,7 +48,7 @@ public sealed partial class DataLoader
                 for (int b = 0; b < _batches; b++)
                 {
                     stop.ThrowIfCancellationRequested();
-                    var batch = Build(b);
+                    var batch = Build(b, stop);
                     try { await writer.WriteAsync(batch, stop).ConfigureAwait(false); }
                     catch { batch.Return(); throw; }
                 }
@@ -58,8 +58,9 @@ public sealed partial class DataLoader
             finally { writer.TryComplete(); }
         }
 
-        /// <summary>Gathers batch <paramref name="b"/>'s samples (transformed) into host buffers.</summary>
-        private HostBatch Build(int b)
+        /// <summary>Gathers batch <paramref name="b"/>'s samples (transformed) into host buffers, checking
+        /// <paramref name="stop"/> before each sample.</summary>
+        private HostBatch Build(int b, CancellationToken stop)
         {
             var source = _loader._source;
             var transform = _loader.Transform;
@@ -74,6 +75,7 @@ public sealed partial class DataLoader
             {
                 for (int i = 0; i < n; i++)
                 {
+                    stop.ThrowIfCancellationRequested(); // between samples: a slow data set stops within one sample
                     index = _order[start + i];
                     var features = batch.Features.AsSpan(i * outBytes, outBytes);
                     var label = batch.Labels.AsSpan(i * labelBytes, labelBytes);
@@ -108,7 +110,7 @@ public sealed partial class DataLoader
             if (_channel is null)
             {
                 if (_next >= _batches) { _done = true; return false; }
-                try { host = Build(_next++); }
+                try { host = Build(_next++, _token); }
                 catch { _done = true; throw; }
             }
             else

@@ -32,8 +32,11 @@ public sealed class Resize : ITransform
     public void Apply(ReadOnlySpan<float> input, int[] shape, Span<float> output, ref TransformRandom random)
     {
         var (c, h, w) = ImageShape.Of(shape, nameof(Resize));
-        var (y0, y1, ly) = Taps(h, _height);
-        var (x0, x1, lx) = Taps(w, _width);
+        var taps = Volatile.Read(ref _taps);
+        if (taps is null || taps.H != h || taps.W != w)
+            Volatile.Write(ref _taps, taps = new TapTable(h, w, Taps(h, _height), Taps(w, _width)));
+        var (y0, y1, ly) = taps.Rows;
+        var (x0, x1, lx) = taps.Columns;
         for (int ch = 0; ch < c; ch++)
         {
             var src = input.Slice(ch * h * w, h * w);
@@ -52,6 +55,11 @@ public sealed class Resize : ITransform
             }
         }
     }
+
+    // The interpolation tables of the last input size (a loader's samples all have one), replaced as a whole.
+    private TapTable? _taps;
+
+    private sealed record TapTable(int H, int W, (int[] I0, int[] I1, float[] Lambda) Rows, (int[] I0, int[] I1, float[] Lambda) Columns);
 
     /// <summary>For each output index along one axis: the two input indices and the weight of the second (PyTorch's
     /// area_pixel_compute_source_index with align_corners = false).</summary>
