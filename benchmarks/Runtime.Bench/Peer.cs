@@ -18,6 +18,8 @@ interface ICpuSide
     Action BlockStep(int batch);
     Action ConvStep();                // Conv2d 3→32 k3 p1 on [32, 3, 32, 32], forward + backward
     Action CnnStep();                 // the main job's CNN (examples/Digits --model cnn) on a batch of 32 8×8 images, SGD
+    Action LeNetStep(bool batchNorm); // examples/LeNet (§7.6) or examples/BatchNorm (§8.5) on [256, 1, 28, 28], SGD
+    Action ResNetStep();              // ResNet-18 with a 3×3 stem (examples/ResNet) on [32, 1, 28, 28], SGD
     (Action Save, Action Load) Checkpoint(string dir);  // a 784-1024-1024-10 MLP's parameters to a file and back
 }
 
@@ -64,6 +66,12 @@ static class Peer
         Row("Conv2d 3→32 k3 p1 on [32, 3, 32, 32], forward + backward", all, 51, "ms", 0, s => s.ConvStep());
         foreach (int t in new[] { 1, all })
             Row("digits CNN training step, batch 32 of 8×8", t, 501, "µs", 0, s => s.CnnStep());
+        foreach (int t in new[] { 1, all })
+        {
+            Row("LeNet (§7.6) training step, batch 256 of 28×28", t, 31, "ms", 0, s => s.LeNetStep(batchNorm: false));
+            Row("BatchNorm LeNet (§8.5) training step, batch 256 of 28×28", t, 31, "ms", 0, s => s.LeNetStep(batchNorm: true));
+            Row("ResNet-18, 3×3 stem, training step, batch 32 of 28×28", t, 5, "ms", 0, s => s.ResNetStep());
+        }
         var dir = Directory.CreateTempSubdirectory("deepsharp-peer-").FullName;
         try
         {
@@ -183,6 +191,28 @@ sealed class OursSide(Device? device = null) : ICpuSide
         var g = new Generator(5);
         return Step(new(net.Call, new(net.Parameters().Select(p => p.Data), lr: 0.01f),
             Tensor.Rand([32, 1, 8, 8], generator: g, device: _d), Labels(32)));
+    }
+
+    public Action LeNetStep(bool batchNorm)
+    {
+        var net = batchNorm
+            ? new Sequential(new Conv2d(6, 5), new BatchNorm2d(6), new Sigmoid(), new AvgPool2d(2, 2),
+                new Conv2d(16, 5), new BatchNorm2d(16), new Sigmoid(), new AvgPool2d(2, 2),
+                new Flatten(), new Dense(120), new BatchNorm1d(120), new Sigmoid(), new Dense(84), new BatchNorm1d(84), new Sigmoid(),
+                new Dense(10))
+            : new Sequential(new Conv2d(6, 5, padding: 2), new Sigmoid(), new AvgPool2d(2, 2), new Conv2d(16, 5), new Sigmoid(),
+                new AvgPool2d(2, 2), new Flatten(), new Dense(120), new Sigmoid(), new Dense(84), new Sigmoid(), new Dense(10));
+        return Image(net, 256);
+    }
+
+    public Action ResNetStep() => Image(ResNet.ResNet18(10, smallImages: true), 32);
+
+    Action Image(Block net, int batch)
+    {
+        net.Materialize([1, 1, 28, 28], _d);
+        var g = new Generator(5);
+        return Step(new(net.Call, new(net.Parameters().Select(p => p.Data), lr: 0.01f),
+            Tensor.Rand([batch, 1, 28, 28], generator: g, device: _d), Labels(batch)));
     }
 
     /// <summary>The checkpoint workload's model: a 784-1024-1024-10 MLP (1.86 M parameters, 7.45 MB of float32).</summary>

@@ -90,6 +90,35 @@ sealed class TorchSide : ICpuSide
         return Step(new(x => net.forward(x), optim.SGD(net.parameters(), 0.01), rand(32, 1, 8, 8), Labels(32)));
     }
 
+    public Action LeNetStep(bool batchNorm)
+    {
+        var net = batchNorm
+            ? nn.Sequential(nn.Conv2d(1, 6, 5), nn.BatchNorm2d(6), nn.Sigmoid(), nn.AvgPool2d(2, 2),
+                nn.Conv2d(6, 16, 5), nn.BatchNorm2d(16), nn.Sigmoid(), nn.AvgPool2d(2, 2),
+                nn.Flatten(), nn.Linear(256, 120), nn.BatchNorm1d(120), nn.Sigmoid(), nn.Linear(120, 84), nn.BatchNorm1d(84), nn.Sigmoid(),
+                nn.Linear(84, 10))
+            : nn.Sequential(nn.Conv2d(1, 6, 5, padding: 2), nn.Sigmoid(), nn.AvgPool2d(2, 2), nn.Conv2d(6, 16, 5), nn.Sigmoid(),
+                nn.AvgPool2d(2, 2), nn.Flatten(), nn.Linear(400, 120), nn.Sigmoid(), nn.Linear(120, 84), nn.Sigmoid(), nn.Linear(84, 10));
+        return Step(new(x => net.forward(x), optim.SGD(net.parameters(), 0.01), rand(256, 1, 28, 28), Labels(256)));
+    }
+
+    /// <summary>d2l's ResNet-18 (§8.6) with a 3×3 stride-1 stem and no max-pool, for 28×28 images.</summary>
+    public Action ResNetStep()
+    {
+        var layers = new List<nn.Module<Tensor, Tensor>> { nn.Conv2d(1, 64, 3, padding: 1), nn.BatchNorm2d(64), nn.ReLU() };
+        int inC = 64;
+        foreach (var (c, first) in new[] { (64, true), (128, false), (256, false), (512, false) })
+            for (int i = 0; i < 2; i++)
+            {
+                bool down = i == 0 && !first;
+                layers.Add(new TorchResidual(inC, c, down ? 2 : 1, down));
+                inC = c;
+            }
+        layers.AddRange([nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, 10)]);
+        var net = nn.Sequential(layers);
+        return Step(new(x => net.forward(x), optim.SGD(net.parameters(), 0.01), rand(32, 1, 28, 28), Labels(32)));
+    }
+
     public (Action Save, Action Load) Checkpoint(string dir)
     {
         var net = nn.Sequential(("0", nn.Linear(784, 1024)), ("1", nn.ReLU()), ("2", nn.Linear(1024, 1024)), ("3", nn.ReLU()),
@@ -97,6 +126,29 @@ sealed class TorchSide : ICpuSide
         var path = Path.Combine(dir, "torch.dat");
         net.save(path);
         return (() => net.save(path), () => net.load(path));
+    }
+}
+/// <summary>d2l's Residual block: relu(bn2(conv2(relu(bn1(conv1(x))))) + (conv3(x) or x)).</summary>
+sealed class TorchResidual : nn.Module<Tensor, Tensor>
+{
+    private readonly nn.Module<Tensor, Tensor> conv1, conv2, bn1, bn2;
+    private readonly nn.Module<Tensor, Tensor>? conv3;
+
+    public TorchResidual(int inC, int c, int stride, bool project) : base(nameof(TorchResidual))
+    {
+        conv1 = nn.Conv2d(inC, c, 3, stride: stride, padding: 1);
+        conv2 = nn.Conv2d(c, c, 3, padding: 1);
+        conv3 = project ? nn.Conv2d(inC, c, 1, stride: stride) : null;
+        bn1 = nn.BatchNorm2d(c);
+        bn2 = nn.BatchNorm2d(c);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        var y = nn.functional.relu(bn1.forward(conv1.forward(x)));
+        y = bn2.forward(conv2.forward(y));
+        return nn.functional.relu(y + (conv3 is null ? x : conv3.forward(x)));
     }
 }
 #endif

@@ -15,7 +15,11 @@ public abstract partial class Block
     public int Initialize(IInitializer? init = null, Func<string, Parameter, bool>? where = null, Device? device = null)
     {
         CheckRegistration();
-        if (device != null) foreach (var (_, b) in NamedBlocks()) b._device = device;
+        if (device != null)
+        {
+            Place(device);
+            foreach (var (_, b) in NamedBlocks()) b._device = device;
+        }
         int touched = 0;
         foreach (var (path, p) in ParametersInApplyOrder())
         {
@@ -74,9 +78,28 @@ public abstract partial class Block
 
     private void InitializeKnown(Device device)
     {
+        Place(device);
         foreach (var (_, p) in NamedParameters())
             if (!p.IsInitialized && !p.IsDeferred) p.Materialize(p.Shape, device);
     }
+
+    /// <summary>A model that has no data yet lives where its first batch (or <see cref="Initialize"/>'s device) is: the
+    /// parameters are created there, and the buffers made at construction (running statistics, on the CPU) follow them,
+    /// once. After that, or after <see cref="To"/>, a batch on another device is a mismatch that layers report.</summary>
+    private void Place(Device device)
+    {
+        if (!_placed && !NamedParameters().Any(p => p.Parameter.IsInitialized))
+        {
+            using var _ = TensorScope.Suspend();
+            using var __ = Autograd.NoGrad();
+            foreach (var (_, b) in NamedBlocks())
+                foreach (var (_, t) in b._buffers) MoveInPlace(t, device);
+        }
+        foreach (var (_, b) in NamedBlocks()) b._placed = true;
+    }
+
+    // Whether the tree has been given a device: by a first call, To or Initialize (see InitializeKnown).
+    private bool _placed;
 
     /// <summary>
     /// Moves every parameter and buffer to <paramref name="device"/> in place: the parameter and tensor objects stay the
@@ -91,6 +114,7 @@ public abstract partial class Block
         foreach (var (_, b) in NamedBlocks())
         {
             b._device = device;
+            b._placed = true;
             foreach (var (_, t) in b._buffers) MoveInPlace(t, device);
         }
         foreach (var p in Parameters())

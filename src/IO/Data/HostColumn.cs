@@ -26,6 +26,9 @@ internal abstract class HostColumn
     /// <summary>Row <paramref name="row"/> as a new CPU tensor of <see cref="RowShape"/>.</summary>
     public abstract Tensor RowTensor(int row);
 
+    /// <summary>A new column of the given rows, in that order (indices already checked).</summary>
+    public abstract HostColumn Select(IReadOnlyList<int> rows);
+
     /// <summary>The column of a tensor [rows, …rowShape], copied to the host.</summary>
     public static HostColumn Of(Tensor t)
     {
@@ -51,4 +54,11 @@ internal sealed class HostColumn<T>(T[] data, DType dtype, int[] rowShape, int r
         MemoryMarshal.AsBytes(Data.AsSpan(row * RowSize, RowSize)).CopyTo(destination);
 
     public override Tensor RowTensor(int row) => Tensor.FromSpan<T>(Data.AsSpan(row * RowSize, RowSize), RowShape);
+
+    public override HostColumn Select(IReadOnlyList<int> rows)
+    {
+        var data = new T[(long)rows.Count * RowSize];
+        for (int i = 0; i < rows.Count; i++) Data.AsSpan(rows[i] * RowSize, RowSize).CopyTo(data.AsSpan(i * RowSize, RowSize));
+        return new HostColumn<T>(data, DType, RowShape, rows.Count);
+    }
 }

@@ -50,6 +50,19 @@ public sealed class TensorDataset : Dataset<(Tensor Features, Tensor Label)>, IS
         }
     }
 
+    /// <summary>
+    /// The samples at <paramref name="indices"/>, in that order, as a new data set (PyTorch's <c>Subset</c>, copied):
+    /// <c>train.Subset([.. Enumerable.Range(0, 1000)])</c> keeps the first 1000 samples, e.g. for a quick run.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">indices is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An index is outside [0, Count).</exception>
+    public TensorDataset Subset(IReadOnlyList<int> indices)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        foreach (var i in indices) CheckIndex(i);
+        return new TensorDataset(_features.Select(indices), _labels.Select(indices));
+    }
+
     /// <summary>The shape of one sample's features (e.g. [1, 28, 28]).</summary>
     public int[] FeatureShape => (int[])_features.RowShape.Clone();
 
