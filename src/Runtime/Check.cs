@@ -112,11 +112,6 @@ internal static class Check
         };
     }
 
-    /// <summary>Square windows (see the general <see cref="Window(string, int[], ValueTuple{int, int}, ValueTuple{int, int},
-    /// ValueTuple{int, int}, ValueTuple{int, int}, string)"/>).</summary>
-    public static Backends.WindowArgs Window(string op, int[] x, int k, int stride, int padding, string kernelName) =>
-        Window(op, x, (k, k), (stride, stride), (padding, padding), (1, 1), kernelName);
-
     private static void Positive(string op, (int H, int W) value, string name, string what)
     {
         if (value.H < 1 || value.W < 1)

@@ -104,7 +104,8 @@ public class ConvGeneralTests
         e = Assert.Throws<ArgumentException>(() => Functional.Conv2d(x, Tensor.Rand([4, 2, 3, 3], device: d), null, 1, 0, 1, 3));
         Assert.Equal("groups", e.ParamName); // 3 groups of 2 channels, but 4 filters
         Assert.Contains("groups 3", e.Message);
-        var o = Assert.Throws<ArgumentOutOfRangeException>(() => Functional.Conv2d(x, Tensor.Rand([4, 6, 3, 3], device: d), null, 1, 0, 1, 0));
+        var o = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            Functional.Conv2d(x, Tensor.Rand([4, 6, 3, 3], device: d), null, 1, 0, 1, 0));
         Assert.Equal("groups", o.ParamName);
         o = Assert.Throws<ArgumentOutOfRangeException>(() => Functional.Conv2d(x, Tensor.Rand([4, 6, 3, 3], device: d), null, 1, 0, 0));
         Assert.Equal("dilation", o.ParamName);

@@ -52,7 +52,10 @@ public class PoolingTests
     {
         var d = new TheoryData<string, int, int, int, int, int, int>();
         foreach (var dev in TestDevices.Names)
-            foreach (var (kh, kw, sh, sw, ph, pw) in new[] { (2, 3, 2, 1, 0, 1), (3, 2, 1, 2, 1, 0), (1, 3, 1, 3, 0, 1), (3, 3, 2, 2, 1, 1) })
+            foreach (var (kh, kw, sh, sw, ph, pw) in new[]
+            {
+                (2, 3, 2, 1, 0, 1), (3, 2, 1, 2, 1, 0), (1, 3, 1, 3, 0, 1), (3, 3, 2, 2, 1, 1),
+            })
                 d.Add(dev, kh, kw, sh, sw, ph, pw);
         return d;
     }
@@ -139,7 +142,8 @@ public class PoolingTests
         var x = Tensor.Rand([1, 2, 4, 4], device: d);
         Assert.Equal("outputSize", Assert.Throws<ArgumentOutOfRangeException>(() => Functional.AdaptiveAvgPool2d(x, (0, 2))).ParamName);
         Assert.Equal("outputSize", Assert.Throws<ArgumentOutOfRangeException>(() => Functional.AdaptiveMaxPool2d(x, -1)).ParamName);
-        Assert.Equal("x", Assert.Throws<ArgumentException>(() => Functional.AdaptiveMaxPool2d(Tensor.Rand([2, 4, 4], device: d), 2)).ParamName);
+        Assert.Equal("x", Assert.Throws<ArgumentException>(() => Functional.AdaptiveMaxPool2d(Tensor.Rand([2, 4, 4], device: d), 2))
+            .ParamName);
         Assert.Equal("x", Assert.Throws<ArgumentException>(() => Functional.AdaptiveAvgPool2d(Tensor.Rand([1, 1, 0, 4], device: d), 2))
             .ParamName);
     }

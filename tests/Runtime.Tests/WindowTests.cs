@@ -1,9 +1,10 @@
 namespace DeepSharp.Tests;
 
 /// <summary>
-/// The sliding windows (im2col) and their gradient (col2im) in both column layouts — per image [N, C, k·k, OH, OW] and
-/// batch-inner [C·k·k, N·OH·OW] — against direct loops on every device. On the CPU the small cases run through the index
-/// tables and the large ones (over 4,096 table entries) row by row, at stride 1 (shifted planes) and 2.
+/// The sliding windows (im2col) and their gradient (col2im) in both column layouts — per image [N, C, kH·kW, OH, OW] and
+/// batch-inner [C·kH·kW, N·OH·OW] — square, rectangular and dilated, against direct loops on every device. On the CPU the
+/// small cases run through the index tables and the large ones (over 4,096 table entries) row by row, at stride 1
+/// (shifted planes) and 2.
 /// </summary>
 public class WindowTests
 {
@@ -20,26 +21,53 @@ public class WindowTests
     }
 
     [Theory, MemberData(nameof(Cases))]
-    public void BothLayoutsMatchDirectLoopsBothWays(string device, int k, int s, int p, int h, int w)
+    public void BothLayoutsMatchDirectLoopsBothWays(string device, int k, int s, int p, int h, int w) =>
+        MatchDirectLoops(device, (k, k), (s, s), (p, p), (1, 1), h, w);
+
+    /// <summary>Rectangular windows, strides and paddings, and dilation: small images (tables), large ones at stride 1
+    /// with output rows as wide as the input's (shifted planes), and large strided ones (row copies).</summary>
+    public static TheoryData<string, int, int, int, int, int, int, int, int, int, int> RectangularCases()
+    {
+        var d = new TheoryData<string, int, int, int, int, int, int, int, int, int, int>();
+        foreach (var dev in TestDevices.Names)
+            foreach (var (kh, kw, sh, sw, ph, pw, dh, dw, h, w) in new[]
+            {
+                (2, 3, 1, 2, 1, 0, 1, 1, 6, 7), (3, 2, 2, 1, 0, 2, 2, 3, 9, 8), (1, 3, 3, 1, 1, 1, 1, 2, 5, 6),
+                (3, 3, 1, 1, 2, 1, 2, 1, 30, 28), (3, 1, 1, 1, 3, 0, 3, 1, 40, 40), (2, 3, 2, 3, 1, 2, 3, 2, 40, 37),
+            })
+                d.Add(dev, kh, kw, sh, sw, ph, pw, dh, dw, h, w);
+        return d;
+    }
+
+    [Theory, MemberData(nameof(RectangularCases))]
+    public void RectangularDilatedWindowsMatchDirectLoops(string device, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw,
+        int h, int w) => MatchDirectLoops(device, (kh, kw), (sh, sw), (ph, pw), (dh, dw), h, w);
+
+    private static void MatchDirectLoops(string device, (int H, int W) k, (int H, int W) s, (int H, int W) p, (int H, int W) dl,
+        int h, int w)
     {
         var d = TestDevices.Use(device);
         const int N = 3, C = 2;
         const float pad = -7f;
-        int oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1, kk = k * k, l = oh * ow;
+        int oh = (h + 2 * p.H - dl.H * (k.H - 1) - 1) / s.H + 1, ow = (w + 2 * p.W - dl.W * (k.W - 1) - 1) / s.W + 1;
+        int kk = k.H * k.W, l = oh * ow;
         var xs = Ref.Random(N * C * h * w, 1); var gs = Ref.Random(N * C * kk * l, 2);
-        // Reference: column (n, c, ij, o) reads x[n, c, oh·s − p + i, ow·s − p + j] or the pad; dx sums the g that read it.
+        // Reference: column (n, c, ij, o) reads x[n, c, oh·sH − pH + i·dH, ow·sW − pW + j·dW] or the pad; dx sums the g
+        // that read it.
         var cols = new double[gs.Length]; var dx = new double[xs.Length];
         for (int n = 0; n < N; n++) for (int c = 0; c < C; c++) for (int ij = 0; ij < kk; ij++) for (int o = 0; o < l; o++)
         {
-            int hh = o / ow * s - p + ij / k, ww = o % ow * s - p + ij % k, t = ((n * C + c) * kk + ij) * l + o;
+            int hh = o / ow * s.H - p.H + ij / k.W * dl.H, ww = o % ow * s.W - p.W + ij % k.W * dl.W;
+            int t = ((n * C + c) * kk + ij) * l + o;
             bool inside = hh >= 0 && hh < h && ww >= 0 && ww < w;
             cols[t] = inside ? xs[((n * C + c) * h + hh) * w + ww] : pad;
             if (inside) dx[((n * C + c) * h + hh) * w + ww] += gs[t];
         }
-        string what = $"k {k} s {s} p {p} on {h}×{w}, {device}";
+        string what = $"k {k} s {s} p {p} d {dl} on {h}×{w}, {device}";
 
         var x = Tensor.FromArray(xs, [N, C, h, w], d).RequiresGradient();
-        var perImage = Tensor.Windows(x, k, s, p, pad, "test");
+        var a = Tensor.WindowsOf(x, k, s, p, dl, "test");
+        var perImage = Tensor.Windows(x, a, pad, "test");
         Assert.Equal(new[] { N, C, kk, oh, ow }, perImage.Shape);
         Ref.Close(cols, perImage.ToArray<float>(), 0, "cols " + what);
         Tensor.Full(x.Shape, 1e6, device: d).Dispose(); // the pool hands this storage to the gradient next: col2im must not add to it
@@ -48,9 +76,9 @@ public class WindowTests
         Ref.Close(dx, dxPerImage, 1e-5, "dx " + what);
 
         x.Grad = null;
-        var batchInner = Tensor.Windows(x, k, s, p, pad, "test", batchInner: true);
+        var batchInner = Tensor.Windows(x, a, pad, "test", batchInner: true);
         Assert.Equal(new[] { C * kk, N * l }, batchInner.Shape);
-        // The same columns in [C, k·k, N, L] order, and the same gradient: each input sums the same values in the same order.
+        // The same columns in [C, kk, N, L] order, and the same gradient: each input sums the same values in the same order.
         var permuted = Tensor.FromArray(cols.Select(v => (float)v).ToArray(), [N, C * kk, l]).Permute(1, 0, 2).Reshape(C * kk, N * l);
         Assert.Equal(permuted.ToArray<float>(), batchInner.ToArray<float>());
         var g = Tensor.FromArray(gs, [N, C * kk, l]).Permute(1, 0, 2).Reshape(C * kk, N * l).To(d);

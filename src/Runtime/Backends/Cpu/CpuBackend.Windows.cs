@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace DeepSharp.Backends.Cpu;
 
 // The sliding windows of convolution and pooling: im2col and col2im, by rows (small images use index tables: see
@@ -8,33 +10,42 @@ internal sealed partial class CpuBackend
     {
         var xs = E(x); var cs = E(cols);
         if (TableFor(a) is { } table) { UnfoldByTable(xs, cs, a, table); return; }
-        int kk = a.KK, plane = a.OH * a.OW;
-        bool shifted = a.SH == 1 && a.SW == 1 && a.OW == a.W;
-        CpuParallel.For(a.N * a.C, kk * plane, (lo, hi) =>
-        {
-            for (int nc = lo; nc < hi; nc++)
-                for (int ij = 0; ij < kk; ij++)
+        CpuParallel.For(a.N * a.C, a.KK * a.OH * a.OW, (lo, hi) => UnfoldRows(xs, cs, a, lo, hi));
+    }
+
+    /// <summary>
+    /// Images [lo, hi) of <see cref="Unfold"/>, row by row. The window's fields are read into locals once per plane: read
+    /// in the row loop, each use of the struct (captured by the caller's lambda) would load it again.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot loops: tier-0 code runs them several times slower
+    private static void UnfoldRows(HostElements<float> xs, HostElements<float> cs, WindowArgs a, int lo, int hi)
+    {
+        int kk = a.KK, kw = a.KW, oh = a.OH, ow = a.OW, sh = a.SH, sw = a.SW, h = a.H, w = a.W, plane = oh * ow;
+        float pad = a.Pad;
+        bool shifted = sh == 1 && sw == 1 && ow == w;
+        for (int nc = lo; nc < hi; nc++)
+            for (int ij = 0; ij < kk; ij++)
+            {
+                int i = ij / kw, j = ij % kw, down = i * a.DH - a.PH, shift = j * a.DW - a.PW, dst = a.Plane(nc, ij) * plane;
+                if (shifted && Math.Abs(shift) < ow)
                 {
-                    int i = ij / a.KW, j = ij % a.KW;
-                    if (shifted && Math.Abs(j * a.DW - a.PW) < a.OW)
-                    {
-                        ShiftedPlane(xs, cs, a, nc, i, j, a.Plane(nc, ij) * plane);
-                        continue;
-                    }
-                    var (owLo, owHi) = ValidColumns(a, j);
-                    for (int oh = 0; oh < a.OH; oh++)
-                    {
-                        int h = oh * a.SH - a.PH + i * a.DH;
-                        var row = cs.AsSpan(a.Plane(nc, ij) * plane + oh * a.OW, a.OW);
-                        if (h < 0 || h >= a.H || owLo >= owHi) { row.Fill(a.Pad); continue; }
-                        row[..owLo].Fill(a.Pad);
-                        row[owHi..].Fill(a.Pad);
-                        int src = a.Offset + (nc * a.H + h) * a.W + owLo * a.SW - a.PW + j * a.DW; // input column of owLo
-                        if (a.SW == 1) xs.AsSpan(src, owHi - owLo).CopyTo(row[owLo..owHi]);
-                        else for (int ow = owLo; ow < owHi; ow++, src += a.SW) row[ow] = xs[src];
-                    }
+                    ShiftedPlane(xs, cs, a, nc, i, j, dst);
+                    continue;
                 }
-        });
+                var (owLo, owHi) = ValidColumns(a, j);
+                int first = a.Offset + nc * h * w + owLo * sw + shift; // the input column of output column owLo, in row 0
+                for (int r = 0; r < oh; r++)
+                {
+                    int hh = r * sh + down;
+                    var row = cs.AsSpan(dst + r * ow, ow);
+                    if (hh < 0 || hh >= h || owLo >= owHi) { row.Fill(pad); continue; }
+                    row[..owLo].Fill(pad);
+                    row[owHi..].Fill(pad);
+                    int src = first + hh * w;
+                    if (sw == 1) xs.AsSpan(src, owHi - owLo).CopyTo(row[owLo..owHi]);
+                    else for (int c = owLo; c < owHi; c++, src += sw) row[c] = xs[src];
+                }
+            }
     }
 
     /// <summary>
@@ -72,34 +83,40 @@ internal sealed partial class CpuBackend
     {
         var cs = E(cols); var ds = E(dx);
         if (TableFor(a) is { } table) { FoldByTable(cs, ds, a, table); return; }
-        int kk = a.KK, plane = a.OH * a.OW;
-        CpuParallel.For(a.N * a.C, kk * plane, (lo, hi) =>
-        {
-            // Raw pointers, and rows shorter than a vector added inline: a small image's rows are a few floats (the digits
-            // CNN's second layer: 18,432 rows of ≤ 4 floats per batch; see benchmarks/NOTES.md, "Moved from code comments").
-            fixed (float* cp = cs, dp = ds)
-                for (int nc = lo; nc < hi; nc++)
+        CpuParallel.For(a.N * a.C, a.KK * a.OH * a.OW, (lo, hi) => FoldRows(cs, ds, a, lo, hi));
+    }
+
+    /// <summary>Images [lo, hi) of <see cref="Fold"/>, row by row (the window's fields in locals, as in
+    /// <see cref="UnfoldRows"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void FoldRows(HostElements<float> cs, HostElements<float> ds, WindowArgs a, int lo, int hi)
+    {
+        int kk = a.KK, kw = a.KW, oh = a.OH, ow = a.OW, sh = a.SH, sw = a.SW, h = a.H, w = a.W, plane = oh * ow;
+        // Raw pointers, and rows shorter than a vector added inline: a small image's rows are a few floats (the digits
+        // CNN's second layer: 18,432 rows of ≤ 4 floats per batch; see benchmarks/NOTES.md, "Moved from code comments").
+        fixed (float* cp = cs, dp = ds)
+            for (int nc = lo; nc < hi; nc++)
+            {
+                float* img = dp + (long)nc * h * w;
+                new Span<float>(img, h * w).Clear();
+                for (int ij = 0; ij < kk; ij++)
                 {
-                    float* img = dp + (long)nc * a.H * a.W;
-                    new Span<float>(img, a.H * a.W).Clear();
-                    for (int ij = 0; ij < kk; ij++)
+                    int i = ij / kw, j = ij % kw, down = i * a.DH - a.PH;
+                    var (owLo, owHi) = ValidColumns(a, j);
+                    int n = owHi - owLo;
+                    if (n <= 0) continue;
+                    float* src = cp + a.Offset + (long)a.Plane(nc, ij) * plane + owLo;
+                    float* first = img + owLo * sw + j * a.DW - a.PW; // output column owLo's input column, in row 0
+                    for (int r = 0; r < oh; r++, src += ow)
                     {
-                        int i = ij / a.KW, j = ij % a.KW;
-                        var (owLo, owHi) = ValidColumns(a, j);
-                        int n = owHi - owLo;
-                        if (n <= 0) continue;
-                        for (int oh = 0; oh < a.OH; oh++)
-                        {
-                            int h = oh * a.SH - a.PH + i * a.DH;
-                            if (h < 0 || h >= a.H) continue;
-                            float* src = cp + a.Offset + (long)a.Plane(nc, ij) * plane + oh * a.OW + owLo;
-                            float* dst = img + h * a.W + owLo * a.SW - a.PW + j * a.DW;
-                            if (a.SW != 1) for (int k = 0; k < n; k++) dst[k * a.SW] += src[k];
-                            else if (n >= 8) AddInto(dst, src, n);
-                            else for (int k = 0; k < n; k++) dst[k] += src[k];
-                        }
+                        int hh = r * sh + down;
+                        if (hh < 0 || hh >= h) continue;
+                        float* dst = first + hh * w;
+                        if (sw != 1) for (int k = 0; k < n; k++) dst[k * sw] += src[k];
+                        else if (n >= 8) AddInto(dst, src, n);
+                        else for (int k = 0; k < n; k++) dst[k] += src[k];
                     }
                 }
-        });
+            }
     }
 }
