@@ -5,4 +5,4 @@ using DeepSharp.Layers;
 
 return Trainer.Run("ResNet", args, new VisionOptions(Epochs: 10, BatchSize: 128, LearningRate: 0.05f, Device: null, Seed: 0,
     Out: Path.Combine("runs", "resnet"), Resume: false, Data: null, Subset: 0, MinAccuracy: 0f, Threads: 0),
-    () => ResNet.ResNet18(classes: 10, smallImages: true));
+    _ => ResNet.ResNet18(classes: 10, smallImages: true));

@@ -14,7 +14,8 @@ using DeepSharp.Optim;
 public static class Trainer
 {
     /// <summary>Runs the job for the model <paramref name="build"/> makes; returns the process exit code.</summary>
-    public static int Run(string app, string[] args, VisionOptions defaults, Func<Block> build, ITransform? trainTransform = null)
+    public static int Run(string app, string[] args, VisionOptions defaults, Func<VisionOptions, Block> build,
+        ITransform? trainTransform = null)
     {
         var clock = Stopwatch.StartNew();
         VisionOptions o;
@@ -54,9 +55,10 @@ public static class Trainer
             $"{string.Join('×', train.FeatureShape)}");
 
         Init.ManualSeed(o.Seed);
-        var net = build();
+        var net = build(o);
         net.Materialize([1, .. train.FeatureShape], device);
         Console.WriteLine(net);
+        Console.WriteLine($"options: {string.Join(' ', args)}");
         Console.WriteLine($"{net.Parameters().Sum(p => (long)p.Data.Count):N0} parameters");
 
         Directory.CreateDirectory(o.Out);
@@ -80,6 +82,8 @@ public static class Trainer
                 using var scope = TensorScope.Begin();
                 using var _ = batch;
                 var (x, y) = batch;
+                // A function of the position in the run only, so --resume continues the same schedule.
+                if (o.Cosine) opt.LearningRate = o.LearningRate * 0.5f * (1 + MathF.Cos(MathF.PI * (epoch + (float)b / batches) / o.Epochs)) + 1e-6f;
                 opt.ZeroGrad();
                 var logits = net.Call(x);
                 var loss = Functional.CrossEntropy(logits, y);
