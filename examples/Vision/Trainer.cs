@@ -83,7 +83,8 @@ public static class Trainer
                 using var _ = batch;
                 var (x, y) = batch;
                 // A function of the position in the run only, so --resume continues the same schedule.
-                if (o.Cosine) opt.LearningRate = o.LearningRate * 0.5f * (1 + MathF.Cos(MathF.PI * (epoch + (float)b / batches) / o.Epochs)) + 1e-6f;
+                if (o.Cosine)
+                    opt.LearningRate = o.LearningRate * 0.5f * (1 + MathF.Cos(MathF.PI * (epoch + (float)b / batches) / o.Epochs)) + 1e-6f;
                 opt.ZeroGrad();
                 var logits = net.Call(x);
                 var loss = Functional.CrossEntropy(logits, y);
@@ -116,7 +117,8 @@ public static class Trainer
         for (int c = 0; c < 10; c++)
             Console.WriteLine($"  {FashionMnist.Classes[c],-12} {(double)perClass[c, 0] / Math.Max(perClass[c, 1], 1),7:P1}");
         File.WriteAllLines(csv, ["epoch,loss,train_accuracy,test_accuracy",
-            .. history.Select((h, i) => string.Create(CultureInfo.InvariantCulture, $"{i + 1},{h.Loss:F6},{h.TrainAcc:F6},{h.TestAcc:F6}"))]);
+            .. history.Select((h, i) =>
+                string.Create(CultureInfo.InvariantCulture, $"{i + 1},{h.Loss:F6},{h.TrainAcc:F6},{h.TestAcc:F6}"))]);
         Plot.Write(Path.Combine(o.Out, "metrics.png"), history.Select(h => h.Loss).ToList(), history.Select(h => h.TrainAcc).ToList(),
             history.Select(h => h.TestAcc).ToList());
         Console.WriteLine($"wrote {csv}, {Path.Combine(o.Out, "metrics.png")} and {ckpt}");

@@ -6,7 +6,8 @@ public sealed record VisionOptions(int Epochs, int BatchSize, float LearningRate
     bool Cosine = false)
 {
     public static string Usage(string app, VisionOptions d) =>
-        $"usage: {app} [--epochs N={d.Epochs}] [--batch-size N={d.BatchSize}] [--lr X={d.LearningRate.ToString(CultureInfo.InvariantCulture)}] " +
+        $"usage: {app} [--epochs N={d.Epochs}] [--batch-size N={d.BatchSize}] " +
+        $"[--lr X={d.LearningRate.ToString(CultureInfo.InvariantCulture)}] " +
         "[--device cpu|cuda:0|…] [--seed N=0] [--out DIR] [--resume] [--data FOLDER (default: Debian's dataset-fashion-mnist)] " +
         "[--subset N (the first N training and N/6 test images)] [--min-accuracy X (exit 1 below it)] [--threads N] " +
         $"[--activation sigmoid|relu={d.Activation}] [--pool avg|max={d.Pool}] [--width N={d.Width} (channels ×N)] " +
@@ -34,7 +35,8 @@ public sealed record VisionOptions(int Epochs, int BatchSize, float LearningRate
                 "--threads" => o with { Threads = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--activation" => o with
                 {
-                    Activation = Next() is "sigmoid" or "relu" ? args[i] : throw new ArgumentException($"--activation: sigmoid or relu. {Usage(app, d)}"),
+                    Activation = Next() is "sigmoid" or "relu" ? args[i]
+                        : throw new ArgumentException($"--activation: sigmoid or relu. {Usage(app, d)}"),
                 },
                 "--pool" => o with
                 {

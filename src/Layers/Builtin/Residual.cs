@@ -21,7 +21,8 @@ public sealed class Residual : Block
     /// <exception cref="ArgumentOutOfRangeException">channels or stride is not positive.</exception>
     public Residual(int channels, int stride = 1, bool? useProjection = null)
     {
-        if (channels <= 0) throw new ArgumentOutOfRangeException(nameof(channels), channels, $"Residual: channels must be positive, got {channels}.");
+        if (channels <= 0)
+            throw new ArgumentOutOfRangeException(nameof(channels), channels, $"Residual: channels must be positive, got {channels}.");
         if (stride <= 0) throw new ArgumentOutOfRangeException(nameof(stride), stride, $"Residual: stride must be positive, got {stride}.");
         (Channels, Stride, UsesProjection) = (channels, stride, useProjection ?? stride != 1);
         _conv1 = Register("conv1", new Conv2d(channels, 3, stride: stride, padding: 1));
@@ -86,7 +87,8 @@ public static class ResNet
         if (blocks.Any(b => b <= 0) || channels.Any(c => c <= 0))
             throw new ArgumentOutOfRangeException(nameof(blocks), $"ResNet: block counts [{string.Join(", ", blocks)}] and channels " +
                 $"[{string.Join(", ", channels)}] must be positive.");
-        if (classes <= 0) throw new ArgumentOutOfRangeException(nameof(classes), classes, $"ResNet: classes must be positive, got {classes}.");
+        if (classes <= 0)
+            throw new ArgumentOutOfRangeException(nameof(classes), classes, $"ResNet: classes must be positive, got {classes}.");
         var net = new Sequential();
         net.Add("stem", smallImages
             ? new Sequential(new Conv2d(channels[0], 3, padding: 1), new BatchNorm2d(channels[0]), new Relu())
