@@ -162,6 +162,10 @@ public class ConvTests
         Assert.Equal("AvgPool2d(kernel 2, stride 2, padding 1, countIncludePad=false)",
             new AvgPool2d((2, 2), padding: (1, 1), countIncludePad: false).ToString());
         Assert.Equal("MaxPool2d(kernel (2, 1), stride (2, 1))", new MaxPool2d((2, 1)).ToString());
+        var empty = Tensor.Zeros([0, 2, 5, 5], device: d); // a dry run's batch (Materialize)
+        Assert.Equal(new[] { 0, 2, 3, 3 }, new AdaptiveMaxPool2d(3).Call(empty).Shape);
+        Assert.Equal(new[] { 0, 2, 2, 3 }, new AdaptiveAvgPool2d((2, 3)).Call(empty).Shape);
+        Assert.Equal(new[] { 0, 4, 5, 5 }, new Conv2d(4, 3, 1, 1, 1, groups: 2).Call(empty).Shape);
         Assert.Equal("outputSize", Assert.Throws<ArgumentOutOfRangeException>(() => new AdaptiveMaxPool2d((1, 0))).ParamName);
         Assert.Equal("stride", Assert.Throws<ArgumentOutOfRangeException>(() => new MaxPool2d((2, 2), (0, 1))).ParamName);
     }

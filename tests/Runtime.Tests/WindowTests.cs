@@ -103,7 +103,22 @@ public class MaxPoolTests
     }
 
     [Theory, MemberData(nameof(Cases))]
-    public void FusedGradientEqualsTheComposite(string device, int k, int s, int p)
+    public void FusedGradientEqualsTheComposite(string device, int k, int s, int p) =>
+        FusedEqualsComposite(device, (k, k), (s, s), (p, p));
+
+    [Theory]
+    [InlineData("cpu", 2, 3, 2, 1, 0, 1)]
+    [InlineData("ilgpu-cpu", 2, 3, 2, 1, 0, 1)]
+    [InlineData("opencl:0", 2, 3, 2, 1, 0, 1)]
+    [InlineData("cuda:0", 2, 3, 2, 1, 0, 1)]
+    [InlineData("cpu", 3, 1, 1, 3, 1, 0)]
+    [InlineData("ilgpu-cpu", 3, 1, 1, 3, 1, 0)]
+    [InlineData("opencl:0", 3, 1, 1, 3, 1, 0)]
+    [InlineData("cuda:0", 3, 1, 1, 3, 1, 0)]
+    public void RectangularFusedGradientEqualsTheComposite(string device, int kh, int kw, int sh, int sw, int ph, int pw) =>
+        FusedEqualsComposite(device, (kh, kw), (sh, sw), (ph, pw));
+
+    private static void FusedEqualsComposite(string device, (int H, int W) k, (int H, int W) s, (int H, int W) p)
     {
         var d = TestDevices.Use(device);
         const int N = 2, C = 3, H = 7, W = 6;
@@ -114,7 +129,7 @@ public class MaxPoolTests
         (xs[4 * W], xs[4 * W + 1], xs[5 * W], xs[5 * W + 1]) = (-1f, -1f, -0f, 0f); // -0 and +0 tie; the fold's order picks the sign
         var x = Tensor.FromArray(xs, [N, C, H, W], d).RequiresGradient();
         var y = Functional.MaxPool2d(x, k, s, p);
-        var composite = Tensor.Windows(x, k, s, p, float.NegativeInfinity, "composite").Max(2);
+        var composite = Tensor.Windows(x, Tensor.WindowsOf(x, k, s, p, (1, 1), "composite"), float.NegativeInfinity, "composite").Max(2);
         SameBits(composite.ToArray<float>(), y.ToArray<float>(), $"y (k {k} s {s} p {p}, {device})");
         var gs = Ref.Random(y.Count, 8);
         gs[^1] = float.PositiveInfinity; gs[^3] = float.NaN; // far from the -inf corner, whose windows they would turn to NaN

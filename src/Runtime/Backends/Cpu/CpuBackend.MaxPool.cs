@@ -35,7 +35,8 @@ internal sealed partial class CpuBackend
     /// each element once.</summary>
     private static unsafe void MaxPoolBackPlane(float* x, float* y, float* g, float* dx, float* share, WindowArgs a)
     {
-        int h = a.H, w = a.W, oh = a.OH, ow = a.OW;
+        int h = a.H, w = a.W, oh = a.OH, ow = a.OW, kh = a.KH, kw = a.KW, sh = a.SH, sw = a.SW, ph = a.PH, pw = a.PW;
+        int dh = a.DH, dw = a.DW;
         float pad = a.Pad;
         if (Tiles2x2(a))
         {
@@ -76,26 +77,26 @@ internal sealed partial class CpuBackend
             {
                 int ties = 0;
                 float max = y[o];
-                for (int i = 0; i < a.KH; i++)
-                    for (int j = 0; j < a.KW; j++)
+                for (int i = 0; i < kh; i++)
+                    for (int j = 0; j < kw; j++)
                     {
-                        int hh = r * a.SH - a.PH + i * a.DH, ww = c * a.SW - a.PW + j * a.DW;
+                        int hh = r * sh - ph + i * dh, ww = c * sw - pw + j * dw;
                         ties += (a.Inside(hh, ww) ? x[hh * w + ww] : pad) == max ? 1 : 0;
                     }
                 share[o] = g[o] / ties;
             }
         new Span<float>(dx, h * w).Clear();
-        for (int i = 0; i < a.KH; i++)
-            for (int j = 0; j < a.KW; j++)
+        for (int i = 0; i < kh; i++)
+            for (int j = 0; j < kw; j++)
             {
                 var (cLo, cHi) = ValidColumns(a, j);
                 for (int r = 0; r < oh; r++)
                 {
-                    int hh = r * a.SH - a.PH + i * a.DH;
+                    int hh = r * sh - ph + i * dh;
                     if (hh < 0 || hh >= h) continue;
                     for (int c = cLo; c < cHi; c++)
                     {
-                        int e = hh * w + c * a.SW - a.PW + j * a.DW, o = r * ow + c;
+                        int e = hh * w + c * sw - pw + j * dw, o = r * ow + c;
                         dx[e] += (x[e] == y[o] ? 1f : 0f) * share[o];
                     }
                 }
