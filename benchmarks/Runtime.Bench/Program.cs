@@ -1,6 +1,6 @@
 // A small benchmark harness: medians of repeated runs, printed next to a peer measured in the same process.
 // Usage: dotnet run -c Release --project benchmarks/Runtime.Bench
-//   [mlp|io|gpu [device]|all|gemm <device> [n ...]|ptx <dir>|peer [text]|coldstart <device>] (all: mlp, io and gpu).
+//   [mlp|io|gpu [device]|all|gemm <device> [n ...]|ptx <dir>|peer [text]|coldstart <device>|softmax] (all: mlp, io and gpu).
 // Micro-benchmarks of the CPU kernels (GEMM, elementwise, reductions, conv, Adam; against TensorPrimitives, with memory
 // diagnostics) are in benchmarks/Micro (BenchmarkDotNet).
 using System.Diagnostics;
@@ -9,12 +9,12 @@ using DeepSharp.Backends;
 using DeepSharp.Backends.Cpu;
 using static Harness;
 
-string[] modes = ["mlp", "io", "gpu", "all", "gemm", "ptx", "peer", "coldstart"];
+string[] modes = ["mlp", "io", "gpu", "all", "gemm", "ptx", "peer", "coldstart", "softmax"];
 string what = args.Length > 0 ? args[0] : "";
 if (!modes.Contains(what))
 {
     Console.Error.WriteLine("Usage: dotnet run -c Release --project benchmarks/Runtime.Bench " +
-        "[mlp|io|gpu [device]|all|gemm <device> [n ...]|ptx <dir>|peer [text]|coldstart <device>]\n" +
+        "[mlp|io|gpu [device]|all|gemm <device> [n ...]|ptx <dir>|peer [text]|coldstart <device>|softmax]\n" +
         "CPU kernel micro-benchmarks (against TensorPrimitives, with allocations per op): " +
         "dotnet run -c Release --project benchmarks/Micro -- --filter '*' (see benchmarks/NOTES.md).");
     return 2;
@@ -27,6 +27,7 @@ if (what is "gpu" or "all") Gpu(args.Length > 1 ? Device.Parse(args[1]) : Device
 if (what is "gemm") GemmTable(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu(), args.Skip(2).Select(int.Parse).ToArray());
 if (what is "ptx") PtxDump.Run(args.Length > 1 ? args[1] : "ptx");
 if (what is "peer") Peer.Run(args.Length > 1 ? args[1] : null);
+if (what is "softmax") SoftmaxBench.Run();
 if (what is "coldstart") ColdStart(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu());
 return 0;
 

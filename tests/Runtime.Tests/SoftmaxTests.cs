@@ -146,3 +146,39 @@ public class SoftmaxTests
         Assert.Equal("x", Assert.Throws<ArgumentNullException>(() => Functional.Softmax(null!)).ParamName);
     }
 }
+
+/// <summary>The CPU's softmax rows on 4 lanes (what Arm64 runs) and on 8 (x64 with AVX2) against the same reference;
+/// changes the process-wide vector width, so it runs with <see cref="CpuVectorWidthTests"/>, alone.</summary>
+[Collection(nameof(CpuVectorWidthTests))]
+public class SoftmaxVectorWidthTests
+{
+    [Theory, InlineData(128), InlineData(256)]
+    public void RowsMatchTheReferenceOnEachWidth(int bits)
+    {
+        CpuVectorWidths.SkipUnlessAccelerated(bits);
+        var xs = Ref.Random(5 * 37, 3, -4f, 4f);
+        xs[40] = float.NegativeInfinity; xs[41] = float.NegativeInfinity; xs[80] = float.NaN;
+        var g = Ref.Random(xs.Length, 4);
+        foreach (bool log in new[] { false, true })
+        {
+            var (y, dx) = CpuVectorWidths.With(bits, () =>
+            {
+                var x = Tensor.FromArray(xs, [5, 37]).RequiresGradient();
+                var y = log ? Functional.LogSoftmax(x) : Functional.Softmax(x);
+                y.Backward(Tensor.FromArray(g, [5, 37]));
+                return (y.ToArray<float>(), x.Grad!.ToArray<float>());
+            });
+            for (int r = 0; r < 5; r++)
+            {
+                var row = xs.AsSpan(r * 37, 37).ToArray();
+                double m = row.Any(float.IsNaN) ? double.NaN : row.Max();
+                double s = row.Sum(v => Math.Exp(v - m));
+                var ey = row.Select(v => log ? v - m - Math.Log(s) : Math.Exp(v - m) / s).ToArray();
+                double gs = Enumerable.Range(0, 37).Sum(j => log ? g[r * 37 + j] : g[r * 37 + j] * ey[j]);
+                var edx = Enumerable.Range(0, 37).Select(j => log ? g[r * 37 + j] - Math.Exp(ey[j]) * gs : ey[j] * (g[r * 37 + j] - gs));
+                Ref.Close(ey, y.AsSpan(r * 37, 37).ToArray(), 2e-6, $"{bits}-bit row {r}");
+                Ref.Close(edx.ToArray(), dx.AsSpan(r * 37, 37).ToArray(), 1e-5, $"{bits}-bit gradient row {r}");
+            }
+        }
+    }
+}

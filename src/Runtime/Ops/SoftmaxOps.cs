@@ -1,7 +1,4 @@
-using System.Runtime.Intrinsics;
 using DeepSharp.Backends;
-using H = System.Runtime.Intrinsics.Vector128<float>;
-using V = System.Runtime.Intrinsics.Vector256<float>;
 
 namespace DeepSharp.Ops;
 
@@ -30,12 +27,4 @@ internal static class SoftmaxMath
     /// <summary>One gradient element from y, g and the row's sum s (Σ g·y for softmax, Σ g for log-softmax).</summary>
     public static float Gradient(float y, float g, float s, SoftmaxKind kind) =>
         kind == SoftmaxKind.Softmax ? y * (g - s) : g - MathF.Exp(y) * s;
-}
-
-/// <summary>A row term of R: e = e^d for d = x − m below the max, 0 at the max itself (d == 0).</summary>
-internal struct BelowMaxTermOp : IBinaryOp
-{
-    public float Apply(float d, float e) => d == 0f ? 0f : e;
-    public V Apply(V d, V e) => Vector256.AndNot(e, Vector256.Equals(d, V.Zero));
-    public H Apply(H d, H e) => Vector128.AndNot(e, Vector128.Equals(d, H.Zero));
 }

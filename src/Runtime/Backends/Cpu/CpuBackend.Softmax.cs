@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using DeepSharp.Ops;
 
 namespace DeepSharp.Backends.Cpu;
@@ -20,8 +21,7 @@ internal sealed partial class CpuBackend
             for (int r = lo; r < hi; r++)
             {
                 var xr = xs.AsSpan(a.Offset + r * n, n); var yr = ys.AsSpan(r * n, n);
-                if (Wide) SoftmaxRow<System.Runtime.Intrinsics.Vector256<float>, Simd256>(xr, yr, a.Kind);
-                else SoftmaxRow<System.Runtime.Intrinsics.Vector128<float>, Simd128>(xr, yr, a.Kind);
+                SoftmaxRow(xr, yr, a.Kind);
             }
         });
     }
@@ -37,84 +37,157 @@ internal sealed partial class CpuBackend
             for (int r = lo; r < hi; r++)
             {
                 var yr = ys.AsSpan(r * n, n); var gr = gs.AsSpan(a.Offset + r * n, n); var dr = ds.AsSpan(r * n, n);
-                if (Wide) SoftmaxBackRow<System.Runtime.Intrinsics.Vector256<float>, Simd256>(yr, gr, dr, a.Kind);
-                else SoftmaxBackRow<System.Runtime.Intrinsics.Vector128<float>, Simd128>(yr, gr, dr, a.Kind);
+                SoftmaxBackRow(yr, gr, dr, a.Kind);
             }
         });
     }
 
-    private static void SoftmaxRow<TV, TS>(Span<float> x, Span<float> y, SoftmaxKind kind) where TV : struct where TS : struct, ISimd<TV>
+    // The row loops are written out per width: the same loops over ISimd and the op structs ran at half the speed (the
+    // exp pass's state did not stay in registers around the exp call), see benchmarks/NOTES.md, "Softmax".
+    private static void SoftmaxRow(Span<float> x, Span<float> y, SoftmaxKind kind)
     {
-        int n = x.Length, w = TS.Count, full = n - n % w;
+        int n = x.Length, full = Wide ? n - n % 8 : n - n % 4;
         ref float xr = ref MemoryMarshal.GetReference(x); ref float yr = ref MemoryMarshal.GetReference(y);
-        var max = TS.Splat(float.NegativeInfinity);
-        for (int j = 0; j < full; j += w) max = TS.Binary(new MaximumOp(), max, TS.Load(ref xr, (nuint)j));
-        float m = Fold<TV, TS, MaxOp>(max);
+        float m = Wide ? Max256(ref xr, full) : Max128(ref xr, full), below = 0f, ties = 0f;
         for (int j = full; j < n; j++) m = default(MaxOp).Combine(m, x[j]);
         if (!SoftmaxMath.Finite(m)) { y.Fill(float.NaN); return; }
-        TV mv = TS.Splat(m), zero = TS.Splat(0f), below = zero, ties = zero;
-        for (int j = 0; j < full; j += w)
-        {
-            var d = TS.Binary(new SubOp(), TS.Load(ref xr, (nuint)j), mv);
-            var e = TS.Unary(new ExpOp(), d);
-            below = TS.Binary(new AddOp(), below, TS.Binary(new BelowMaxTermOp(), d, e));
-            ties = TS.Binary(new AddOp(), ties, TS.Binary(new EqOp(), d, zero));
-            if (kind == SoftmaxKind.Softmax) TS.Store(e, ref yr, (nuint)j);
-        }
-        float sumBelow = Fold<TV, TS, SumOp>(below), sumTies = Fold<TV, TS, SumOp>(ties);
+        bool store = kind == SoftmaxKind.Softmax;
+        if (Wide) Terms256(ref xr, ref yr, full, m, store, ref below, ref ties);
+        else Terms128(ref xr, ref yr, full, m, store, ref below, ref ties);
         for (int j = full; j < n; j++)
         {
             float d = x[j] - m;
-            if (d == 0f) sumTies += 1f; else sumBelow += MathF.Exp(d);
+            if (d == 0f) ties += 1f; else below += MathF.Exp(d);
         }
-        float scale = SoftmaxMath.Scale(SoftmaxMath.Rest(sumBelow, sumTies), kind);
-        var sv = TS.Splat(scale);
-        if (kind == SoftmaxKind.Softmax)
+        float scale = SoftmaxMath.Scale(SoftmaxMath.Rest(below, ties), kind);
+        int j0 = 0;
+        if (Wide)
         {
-            for (int j = 0; j < full; j += w) TS.Store(TS.Binary(new MulOp(), TS.Load(ref yr, (nuint)j), sv), ref yr, (nuint)j);
+            Vector256<float> sv = Vector256.Create(scale), mv = Vector256.Create(m);
+            for (; j0 + 8 <= n; j0 += 8)
+                (store ? Vector256.LoadUnsafe(ref yr, (nuint)j0) * sv : Vector256.LoadUnsafe(ref xr, (nuint)j0) - mv - sv)
+                    .StoreUnsafe(ref yr, (nuint)j0);
         }
         else
         {
-            for (int j = 0; j < full; j += w)
-                TS.Store(TS.Binary(new SubOp(), TS.Binary(new SubOp(), TS.Load(ref xr, (nuint)j), mv), sv), ref yr, (nuint)j);
+            Vector128<float> sv = Vector128.Create(scale), mv = Vector128.Create(m);
+            for (; j0 + 4 <= n; j0 += 4)
+                (store ? Vector128.LoadUnsafe(ref yr, (nuint)j0) * sv : Vector128.LoadUnsafe(ref xr, (nuint)j0) - mv - sv)
+                    .StoreUnsafe(ref yr, (nuint)j0);
         }
-        for (int j = full; j < n; j++) y[j] = SoftmaxMath.Output(x[j], m, scale, kind);
+        for (int j = j0; j < n; j++) y[j] = SoftmaxMath.Output(x[j], m, scale, kind);
     }
 
-    private static void SoftmaxBackRow<TV, TS>(Span<float> y, Span<float> g, Span<float> dx, SoftmaxKind kind)
-        where TV : struct where TS : struct, ISimd<TV>
+    /// <summary>The max of x[0..full) (a multiple of 8), NaN if any is NaN (as <see cref="MaxOp"/>).</summary>
+    private static float Max256(ref float x, int full)
     {
-        int n = y.Length, w = TS.Count, full = n - n % w;
+        var max = Vector256.Create(float.NegativeInfinity);
+        var nan = Vector256<float>.Zero;
+        for (int j = 0; j < full; j += 8)
+        {
+            var v = Vector256.LoadUnsafe(ref x, (nuint)j);
+            max = Vector256.MaxNative(max, v);
+            nan |= ~Vector256.Equals(v, v);
+        }
+        return nan != Vector256<float>.Zero ? float.NaN : Max128(Vector128.MaxNative(max.GetLower(), max.GetUpper()));
+    }
+
+    /// <inheritdoc cref="Max256"/>
+    private static float Max128(ref float x, int full)
+    {
+        var max = Vector128.Create(float.NegativeInfinity);
+        var nan = Vector128<float>.Zero;
+        for (int j = 0; j < full; j += 4)
+        {
+            var v = Vector128.LoadUnsafe(ref x, (nuint)j);
+            max = Vector128.MaxNative(max, v);
+            nan |= ~Vector128.Equals(v, v);
+        }
+        return nan != Vector128<float>.Zero ? float.NaN : Max128(max);
+    }
+
+    private static float Max128(Vector128<float> v) => MathF.Max(MathF.Max(v[0], v[1]), MathF.Max(v[2], v[3]));
+
+    /// <summary>Adds to below the terms e^(x − m) of the elements under the max and to ties the count of those equal
+    /// to it; with store, writes e^(x − m) to y (softmax's numerators).</summary>
+    private static void Terms256(ref float x, ref float y, int full, float m, bool store, ref float below, ref float ties)
+    {
+        Vector256<float> mv = Vector256.Create(m), b = Vector256<float>.Zero, t = Vector256<float>.Zero;
+        for (int j = 0; j < full; j += 8)
+        {
+            var d = Vector256.LoadUnsafe(ref x, (nuint)j) - mv;
+            var e = Vector256.Exp(d);
+            var tie = Vector256.Equals(d, Vector256<float>.Zero);
+            b += Vector256.AndNot(e, tie);
+            t += tie & Vector256<float>.One;
+            if (store) e.StoreUnsafe(ref y, (nuint)j);
+        }
+        below += Vector256.Sum(b); ties += Vector256.Sum(t);
+    }
+
+    /// <inheritdoc cref="Terms256"/>
+    private static void Terms128(ref float x, ref float y, int full, float m, bool store, ref float below, ref float ties)
+    {
+        Vector128<float> mv = Vector128.Create(m), b = Vector128<float>.Zero, t = Vector128<float>.Zero;
+        for (int j = 0; j < full; j += 4)
+        {
+            var d = Vector128.LoadUnsafe(ref x, (nuint)j) - mv;
+            var e = Vector128.Exp(d);
+            var tie = Vector128.Equals(d, Vector128<float>.Zero);
+            b += Vector128.AndNot(e, tie);
+            t += tie & Vector128<float>.One;
+            if (store) e.StoreUnsafe(ref y, (nuint)j);
+        }
+        below += Vector128.Sum(b); ties += Vector128.Sum(t);
+    }
+
+    private static void SoftmaxBackRow(Span<float> y, Span<float> g, Span<float> dx, SoftmaxKind kind)
+    {
+        int n = y.Length, j0 = 0;
         ref float yr = ref MemoryMarshal.GetReference(y); ref float gr = ref MemoryMarshal.GetReference(g);
         ref float dr = ref MemoryMarshal.GetReference(dx);
         bool soft = kind == SoftmaxKind.Softmax;
-        var acc = TS.Splat(0f);
-        for (int j = 0; j < full; j += w)
+        float s = 0f;
+        if (Wide)
         {
-            var gv = TS.Load(ref gr, (nuint)j);
-            acc = TS.Binary(new AddOp(), acc, soft ? TS.Binary(new MulOp(), gv, TS.Load(ref yr, (nuint)j)) : gv);
+            var acc = Vector256<float>.Zero;
+            for (; j0 + 8 <= n; j0 += 8)
+            {
+                var gv = Vector256.LoadUnsafe(ref gr, (nuint)j0);
+                acc += soft ? gv * Vector256.LoadUnsafe(ref yr, (nuint)j0) : gv;
+            }
+            s = Vector256.Sum(acc);
         }
-        float s = Fold<TV, TS, SumOp>(acc);
-        for (int j = full; j < n; j++) s += soft ? g[j] * y[j] : g[j];
-        var sv = TS.Splat(s);
-        for (int j = 0; j < full; j += w)
+        else
         {
-            TV yv = TS.Load(ref yr, (nuint)j), gv = TS.Load(ref gr, (nuint)j);
-            var d = soft ? TS.Binary(new MulOp(), yv, TS.Binary(new SubOp(), gv, sv))
-                : TS.Binary(new SubOp(), gv, TS.Binary(new MulOp(), TS.Unary(new ExpOp(), yv), sv));
-            TS.Store(d, ref dr, (nuint)j);
+            var acc = Vector128<float>.Zero;
+            for (; j0 + 4 <= n; j0 += 4)
+            {
+                var gv = Vector128.LoadUnsafe(ref gr, (nuint)j0);
+                acc += soft ? gv * Vector128.LoadUnsafe(ref yr, (nuint)j0) : gv;
+            }
+            s = Vector128.Sum(acc);
         }
-        for (int j = full; j < n; j++) dx[j] = SoftmaxMath.Gradient(y[j], g[j], s, kind);
-    }
-
-    /// <summary>The lanes of v folded with TOp.</summary>
-    private static float Fold<TV, TS, TOp>(TV v) where TV : struct where TS : struct, ISimd<TV> where TOp : struct, IReduceOp
-    {
-        Span<float> lanes = stackalloc float[8];
-        TS.Store(v, ref lanes[0], 0);
-        float acc = default(TOp).Identity;
-        for (int i = 0; i < TS.Count; i++) acc = default(TOp).Combine(acc, lanes[i]);
-        return acc;
+        for (int j = j0; j < n; j++) s += soft ? g[j] * y[j] : g[j];
+        if (Wide)
+        {
+            var sv = Vector256.Create(s);
+            for (int j = 0; j < j0; j += 8)
+            {
+                Vector256<float> yv = Vector256.LoadUnsafe(ref yr, (nuint)j), gv = Vector256.LoadUnsafe(ref gr, (nuint)j);
+                (soft ? yv * (gv - sv) : gv - Vector256.Exp(yv) * sv).StoreUnsafe(ref dr, (nuint)j);
+            }
+        }
+        else
+        {
+            var sv = Vector128.Create(s);
+            for (int j = 0; j < j0; j += 4)
+            {
+                Vector128<float> yv = Vector128.LoadUnsafe(ref yr, (nuint)j), gv = Vector128.LoadUnsafe(ref gr, (nuint)j);
+                (soft ? yv * (gv - sv) : gv - Vector128.Exp(yv) * sv).StoreUnsafe(ref dr, (nuint)j);
+            }
+        }
+        for (int j = j0; j < n; j++) dx[j] = SoftmaxMath.Gradient(y[j], g[j], s, kind);
     }
 
     private static void SoftmaxColumns(HostElements<float> xs, HostElements<float> ys, SoftmaxArgs a)
