@@ -108,8 +108,9 @@ public sealed partial class Tensor
     /// ½x(1 + tanh(√(2/π)(x + 0.044715x³))). NaN stays NaN, +inf gives +inf, −inf gives NaN (as PyTorch's formulas).
     /// Gradient: PyTorch's gelu_backward for each form.
     /// </summary>
+    /// <exception cref="ArgumentNullException">approximate is null.</exception>
     /// <exception cref="ArgumentException">approximate is neither "none" nor "tanh".</exception>
-    public Tensor Gelu(string approximate = "none") => approximate switch
+    public Tensor Gelu(string approximate = "none") => Check.NotNull("Gelu", approximate, nameof(approximate)) switch
     {
         "none" => Unary("Gelu", this, new GeluOp(), Grads.Gelu),
         "tanh" => Unary("Gelu", this, new GeluTanhOp(), Grads.GeluTanh),

@@ -73,6 +73,7 @@ public class PublicApiArgumentTests
         if (t == typeof((int, int))) return Of(Pairs);
         if (t == typeof((int, int)?)) return [.. Of(Pairs), () => null];
         if (t == typeof(float)) return Of(Floats);
+        if (t == typeof(float?)) return [.. Of(Floats.Select(f => (float?)f)), () => null];
         if (t == typeof(double)) return Of(Doubles);
         if (t == typeof(bool)) return Of([false, true]);
         if (t == typeof(long)) return Of([0L, -1L, long.MaxValue, long.MinValue]);

@@ -41,7 +41,8 @@ public sealed class LeakyRelu(float negativeSlope = 0.01f) : Block
 public sealed class Gelu(string approximate = "none") : Block
 {
     /// <summary>"none" or "tanh".</summary>
-    public string Approximate { get; } = approximate is "none" or "tanh" ? approximate
+    public string Approximate { get; } = (approximate ?? throw new ArgumentNullException(nameof(approximate))) is "none" or "tanh"
+        ? approximate
         : throw new ArgumentException($"Gelu: approximate must be \"none\" or \"tanh\", got \"{approximate}\".", nameof(approximate));
     /// <inheritdoc/>
     protected override Tensor Forward(Tensor x) => x.Gelu(Approximate);

@@ -42,8 +42,8 @@ internal sealed partial class CpuBackend
         });
     }
 
-    // The row loops are written out per width: the same loops over ISimd and the op structs ran at half the speed (the
-    // exp pass's state did not stay in registers around the exp call), see benchmarks/NOTES.md, "Softmax".
+    // The row loops are written out per width: the same loops generic over ISimd and the op structs ran at half the
+    // speed (benchmarks/NOTES.md, "Softmax").
     private static void SoftmaxRow(Span<float> x, Span<float> y, SoftmaxKind kind)
     {
         int n = x.Length, full = Wide ? n - n % 8 : n - n % 4;
