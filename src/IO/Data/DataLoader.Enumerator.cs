@@ -65,9 +65,9 @@ public sealed partial class DataLoader
             var source = _loader._source;
             var transform = _loader.Transform;
             int start = b * _loader.BatchSize, n = Math.Min(_loader.BatchSize, _order.Length - start);
-            int inBytes = Shapes.Numel(_loader._inShape, "shape") * source.FeatureDType.SizeOf();
-            int outBytes = Shapes.Numel(_loader._outShape, "shape") * source.FeatureDType.SizeOf();
-            int labelBytes = Shapes.Numel(source.LabelShape, "shape") * source.LabelDType.SizeOf();
+            int inBytes = checked(Shapes.Numel(_loader._inShape, "shape") * source.FeatureDType.SizeOf());
+            int outBytes = checked(Shapes.Numel(_loader._outShape, "shape") * source.FeatureDType.SizeOf());
+            int labelBytes = checked(Shapes.Numel(source.LabelShape, "shape") * source.LabelDType.SizeOf());
             var batch = new HostBatch(n, checked(n * outBytes), checked(n * labelBytes));
             byte[]? raw = transform is null ? null : ArrayPool<byte>.Shared.Rent(inBytes);
             int index = -1;
