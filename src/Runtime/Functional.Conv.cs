@@ -73,6 +73,7 @@ public static partial class Functional
         {
             var (x, weight, bias, a, o, groups) = s;
             if (groups > 1) return GroupedConv(x, weight, bias, a, o, groups);
+            if (x.Device == Device.Cpu && a.OH * a.OW >= CpuImageConvMinPixels) return Tensor.ConvCpu(x, weight, bias, a);
             int n = a.N, c = a.C, kk = a.KK, oh = a.OH, ow = a.OW;
             var w = weight.Reshape(o, c * kk);
             if (a is { KH: 1, KW: 1, SH: 1, SW: 1, PH: 0, PW: 0 }) // 1×1: the windows would be x itself
@@ -107,4 +108,8 @@ public static partial class Functional
     /// fast, above it the one product and its [O, N, L] → [N, O, L] copies cost more (see benchmarks/NOTES.md, "Moved from
     /// code comments").</summary>
     internal const int BatchedConvMinPixels = 128;
+
+    /// <summary>Output pixels per image from which the CPU convolves image by image in one fused op
+    /// (<see cref="Tensor.ConvCpu"/>) rather than through the whole batch's columns (see benchmarks/NOTES.md).</summary>
+    internal const int CpuImageConvMinPixels = 64;
 }

@@ -29,4 +29,44 @@ public sealed partial class Tensor
         Tensor[] inputs = bias is null ? [w, cols] : [w, cols, bias];
         return Autograd.Record(y, "Conv2d", inputs, gc => Grads.ConvProduct(w, cols, bias, gc), w, cols);
     }
+
+    /// <summary>
+    /// The CPU's convolution (groups 1): y [N, O, OH, OW] = weight [O, C, kH, kW] applied to x's windows, image by image with
+    /// each image's columns in a cache-sized buffer (<see cref="Backends.Cpu.CpuBackend.ConvForward"/>), plus the bias; one
+    /// autograd node whose backward recomputes the columns rather than keeping the batch's.
+    /// </summary>
+    internal static Tensor ConvCpu(Tensor x, Tensor weight, Tensor? bias, WindowArgs a)
+    {
+        var cpu = (Backends.Cpu.CpuBackend)x.Backend;
+        int o = weight.Layout.ShapeArray[0];
+        var xd = x.Dense();
+        var wd = weight.DenseFromZero();
+        var bd = bias?.DenseFromZero();
+        var args = a with { Offset = xd.Layout.Offset };
+        var y = Allocate([a.N, o, a.OH, a.OW], DType.Float32, x.Device);
+        cpu.ConvForward(xd.Storage, wd.Storage, bd?.Storage, y.Storage, args, o);
+        if (bd is not null) bias!.ReleaseDense(bd);
+        if (!Autograd.Needed(x, weight) && !(bias is not null && Autograd.Needed(bias)))
+        {
+            x.ReleaseDense(xd);
+            weight.ReleaseDense(wd);
+            return y;
+        }
+        Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
+        return Autograd.Record(y, "Conv2d", inputs, g => ConvCpuBackward(xd, wd, g, x.RequiresGrad, weight.RequiresGrad,
+            bias?.RequiresGrad == true, args, o), x, weight);
+    }
+
+    /// <summary>dx, dweight and dbias of <see cref="ConvCpu"/> for the output gradient <paramref name="g"/> (not recorded);
+    /// null where not wanted.</summary>
+    private static Tensor?[] ConvCpuBackward(Tensor xd, Tensor wd, Tensor g, bool wantX, bool wantW, bool wantB, WindowArgs a, int o)
+    {
+        var gd = g.DenseFromZero();
+        var dx = wantX ? Allocate([a.N, a.C, a.H, a.W], DType.Float32, g.Device) : null;
+        var dw = wantW ? Allocate(wd.Shape, DType.Float32, g.Device) : null;
+        var db = wantB ? Allocate([o], DType.Float32, g.Device) : null;
+        ((Backends.Cpu.CpuBackend)g.Backend).ConvBackward(xd.Storage, wd.Storage, gd.Storage, dx?.Storage, dw?.Storage, db?.Storage, a, o);
+        g.ReleaseDense(gd);
+        return [dx, dw, db];
+    }
 }

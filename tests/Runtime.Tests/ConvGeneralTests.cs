@@ -36,6 +36,12 @@ public class ConvGeneralTests
         ["large_shifted"] = new(2, 2, 40, 36, 3, (3, 3), (1, 1), (2, 1), (2, 1), 1, true),
         ["large_strided"] = new(2, 2, 40, 36, 3, (3, 2), (2, 3), (1, 1), (1, 2), 1, true),
         ["large_groups"] = new(2, 4, 16, 12, 4, (3, 3), (1, 1), (1, 1), (1, 1), 2, true),
+        // At least 64 output pixels per image: the CPU's image-by-image fused op (the 1×1 one without windows; more images
+        // than its 16 chunks of partial sums; one image).
+        ["image_1x1"] = new(3, 4, 9, 8, 5, (1, 1), (1, 1), (0, 0), (1, 1), 1, true),
+        ["image_19_images"] = new(19, 2, 9, 9, 3, (3, 3), (1, 1), (1, 1), (1, 1), 1, true),
+        ["image_dilated_no_bias"] = new(2, 3, 12, 11, 4, (3, 2), (1, 1), (2, 1), (2, 2), 1, false),
+        ["image_single"] = new(1, 1, 10, 10, 2, (5, 5), (1, 1), (2, 2), (1, 1), 1, true),
     };
 
     public static TheoryData<string, string> Cases()

@@ -36,15 +36,23 @@ internal sealed partial class CpuBackend
             {
                 var op = new Operands(A + 4 * (nint)(g.OffA + (long)bi * g.BatchA), B + 4 * (nint)(g.OffB + (long)bi * g.BatchB),
                     C + 4 * (nint)bi * g.M * g.N);
-                if (entry <= 32 * 32 * 32 || g.M < MR) SmallGemm(g, op);
-                else if (g.ColA == 1 && g.RowB == 1 && g.K >= DotMinK && Math.Min(g.M, g.N) <= DotMaxEdge) DotGemm(g, op, split);
-                else if (g.ColA == 1 && g.ColB == 1 && g.K >= DotMinK && g.N <= NarrowN) NarrowGemm(g, op, split);
-                else BlockedGemm(g, op, split);
+                Product(g, op, split);
                 if (g.Bias != BiasMode.None) AddBias(g, (float*)Bias, (float*)op.C);
             }
             if (byEntry) CpuParallel.Run(g.Batch, bi => One(bi, split: false));
             else for (int bi = 0; bi < g.Batch; bi++) One(bi, split: true);
         }
+    }
+
+    /// <summary>One product C = A·B (dense [M, N] at op.C; A and B read through the strides in <paramref name="g"/>, offsets
+    /// already in the pointers), by the path that suits its shape; <paramref name="split"/> lets it use every core.</summary>
+    private static unsafe void Product(GemmArgs g, Operands op, bool split)
+    {
+        long entry = (long)g.M * g.N * g.K;
+        if (entry <= 32 * 32 * 32 || g.M < MR) SmallGemm(g, op);
+        else if (g.ColA == 1 && g.RowB == 1 && g.K >= DotMinK && Math.Min(g.M, g.N) <= DotMaxEdge) DotGemm(g, op, split);
+        else if (g.ColA == 1 && g.ColB == 1 && g.K >= DotMinK && g.N <= NarrowN) NarrowGemm(g, op, split);
+        else BlockedGemm(g, op, split);
     }
 
     /// <summary>One product's C += bias: per column (a dense layer) or per row (a convolution's channels).</summary>
