@@ -10,7 +10,8 @@ public sealed record VisionOptions(int Epochs, int BatchSize, float LearningRate
         $"[--lr X={d.LearningRate.ToString(CultureInfo.InvariantCulture)}] " +
         "[--device cpu|cuda:0|…] [--seed N=0] [--out DIR] [--resume] [--data FOLDER (default: Debian's dataset-fashion-mnist)] " +
         "[--subset N (the first N training and N/6 test images)] [--min-accuracy X (exit 1 below it)] [--threads N] " +
-        $"[--activation sigmoid|relu={d.Activation}] [--pool avg|max={d.Pool}] [--width N={d.Width} (channels ×N)] " +
+        $"[--activation sigmoid|relu={d.Activation}] [--pool avg|max={d.Pool}] " +
+        $"[--width N={d.Width} (LeNet, BatchNorm: channels ×N; ResNet: the first stage's channels)] " +
         "[--cosine (the learning rate falls from --lr to 0 along a half cosine over the run)]";
 
     /// <summary>Parses <paramref name="args"/> over the app's defaults <paramref name="d"/>.</summary>

@@ -238,7 +238,11 @@ public class NormLayerTests
         var bn2 = new BatchNorm2d(3); bn2.Initialize(); bn2.To(d);
         Throws<ArgumentException>(() => bn2.Call(Tensor.Ones([2, 3, 4], device: d)), "BatchNorm2d", "4D", "[2, 3, 4]");
         Throws<DeviceMismatchException>(() => bn2.Call(Tensor.Ones([2, 3, 2, 2], device: other)), "weight", other.ToString());
-        var buffersBehind = new BatchNorm2d(3, affine: false);
+        // A fresh model's buffers follow its first batch (Block.Place); one placed on the CPU stays there and says so.
+        var fresh = new BatchNorm2d(3, affine: false);
+        fresh.Call(Tensor.Ones([2, 3, 2, 2], device: d));
+        Assert.Equal(d, fresh.NamedBuffers().First().Buffer.Device);
+        var buffersBehind = new BatchNorm2d(3, affine: false).To(Device.Cpu);
         if (d != Device.Cpu)
             Throws<DeviceMismatchException>(() => buffersBehind.Call(Tensor.Ones([2, 3, 2, 2], device: d)), "running_mean");
         Throws<ArgumentOutOfRangeException>(() => new BatchNorm2d(0), "numFeatures");

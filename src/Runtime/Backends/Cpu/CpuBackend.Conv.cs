@@ -30,7 +30,10 @@ internal sealed partial class CpuBackend
                     for (int n = lo; n < hi; n++)
                     {
                         float* b = direct ? xp + a.Offset + (long)n * k * l : Unfold1(xs, cols!, a, n, cp);
-                        var g = new GemmArgs { Batch = 1, M = o, N = l, K = k, RowA = k, ColA = 1, RowB = l, ColB = 1, Bias = BiasMode.PerRow };
+                        var g = new GemmArgs
+                        {
+                            Batch = 1, M = o, N = l, K = k, RowA = k, ColA = 1, RowB = l, ColB = 1, Bias = BiasMode.PerRow,
+                        };
                         float* c = yp + (long)n * o * l;
                         Product(g, new Operands((nint)wp, (nint)b, (nint)c), split: false);
                         if (bias is not null) AddBias(g, bp, c);
@@ -81,8 +84,11 @@ internal sealed partial class CpuBackend
                             var gx = new GemmArgs { Batch = 1, M = k, N = l, K = o, RowA = 1, ColA = k, RowB = l, ColB = 1 };
                             Product(gx, new Operands((nint)wp, (nint)gn, (nint)dst), split: false);
                             if (!direct)
-                                FoldRows(new HostElements<float>(cols, 0), new HostElements<float>(dxs.Array, dxs.Start + n * a.C * a.H * a.W),
-                                    a with { N = 1, Offset = 0, Columns = ColumnLayout.PerImage }, 0, a.C);
+                            {
+                                var image = new HostElements<float>(dxs.Array, dxs.Start + n * a.C * a.H * a.W);
+                                var one = a with { N = 1, Offset = 0, Columns = ColumnLayout.PerImage };
+                                FoldRows(new HostElements<float>(cols, 0), image, one, 0, a.C);
+                            }
                         }
                     }
             }
