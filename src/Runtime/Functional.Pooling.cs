@@ -62,8 +62,7 @@ public static partial class Functional
     {
         const string op = nameof(AvgPool2d);
         var a = Tensor.WindowsOf(x, kernel, stride ?? kernel, padding, (1, 1), op);
-        if (countIncludePad || padding == (0, 0))
-            return TensorScope.Composite((x, a), static s => Tensor.Windows(s.x, s.a, 0f, op).Mean(2));
+        if (countIncludePad || padding == (0, 0)) return Tensor.AvgPool(x, a, op);
         // Each window's count of elements inside the input: the product of its rows' and its columns' counts.
         var counts = new float[a.OH * a.OW];
         for (int oh = 0; oh < a.OH; oh++)

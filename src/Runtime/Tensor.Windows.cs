@@ -72,6 +72,31 @@ public sealed partial class Tensor
     /// <summary>Checks x (float32, [N, C, H, W]) and the windows' arguments (<see cref="Check.Window(string, int[],
     /// ValueTuple{int, int}, ValueTuple{int, int}, ValueTuple{int, int}, ValueTuple{int, int}, string)"/>), and describes
     /// the windows over x.</summary>
+    /// <summary>
+    /// Average pooling with the padding counted (<see cref="Functional.AvgPool2d(Tensor, ValueTuple{int, int},
+    /// ValueTuple{int, int}?, ValueTuple{int, int}, bool)"/>): one pass forward and one back, no windows copied out.
+    /// </summary>
+    internal static Tensor AvgPool(Tensor x, WindowArgs a, string op)
+    {
+        var xd = x.Dense();
+        var args = a with { Offset = xd.Layout.Offset, Pad = 0f };
+        var y = Allocate([a.N, a.C, a.OH, a.OW], DType.Float32, x.Device);
+        x.Backend.AvgPool(xd.Storage, y.Storage, args);
+        x.ReleaseDense(xd);
+        return Autograd.Record(y, op, [x], g => [Grads.AvgPool(g, args)]);
+    }
+
+    /// <summary>Average pooling's gradient [N, C, H, W] for the gradient <paramref name="g"/> of its output (any layout; not
+    /// recorded).</summary>
+    internal static Tensor AvgPoolBackward(Tensor g, WindowArgs a)
+    {
+        var gd = g.DenseFromZero();
+        var dx = Allocate([a.N, a.C, a.H, a.W], DType.Float32, g.Device);
+        g.Backend.AvgPoolBack(gd.Storage, dx.Storage, a);
+        g.ReleaseDense(gd);
+        return dx;
+    }
+
     internal static WindowArgs WindowsOf(Tensor x, (int H, int W) k, (int H, int W) stride, (int H, int W) padding,
         (int H, int W) dilation, string op, string kernelName = "kernel")
     {

@@ -54,10 +54,34 @@ public class PoolingTests
         foreach (var dev in TestDevices.Names)
             foreach (var (kh, kw, sh, sw, ph, pw) in new[]
             {
-                (2, 3, 2, 1, 0, 1), (3, 2, 1, 2, 1, 0), (1, 3, 1, 3, 0, 1), (3, 3, 2, 2, 1, 1),
+                (2, 3, 2, 1, 0, 1), (3, 2, 1, 2, 1, 0), (1, 3, 1, 3, 0, 1), (3, 3, 2, 2, 1, 1), (2, 2, 2, 2, 0, 0),
             })
                 d.Add(dev, kh, kw, sh, sw, ph, pw);
         return d;
+    }
+
+    /// <summary>2×2 average pooling at stride 2 (the CPU's unrolled path) on odd heights and widths: the last row or column
+    /// is in no window, so its gradient is 0.</summary>
+    [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
+    public void HalvingAveragePoolOnOddSizes(string device)
+    {
+        var d = TestDevices.Use(device);
+        foreach (var (h, w) in new[] { (5, 7), (6, 5), (7, 7), (2, 2) })
+        {
+            int oh = h / 2, ow = w / 2;
+            IEnumerable<(int, int)> Window(int r, int q)
+            {
+                for (int i = 0; i < 2; i++) for (int j = 0; j < 2; j++) yield return (2 * r + i, 2 * q + j);
+            }
+            var xs = Grid(N * C * h * w, 5);
+            var g = Ref.Random(N * C * oh * ow, 6);
+            var x = Tensor.FromArray(xs, [N, C, h, w], d).RequiresGradient();
+            var (y, dx) = Reference(xs, h, w, oh, ow, Window, max: false, null, g);
+            var pooled = Functional.AvgPool2d(x, 2);
+            // The gradient's buffer comes from the pool: leave NaN there first, so an element left unwritten shows.
+            for (int i = 0; i < 3; i++) Tensor.Full([N, C, h, w], float.NaN, DType.Float32, d).Dispose();
+            Check(x, pooled, y, dx, g, $"2×2 on {h}×{w}, {device}");
+        }
     }
 
     [Theory, MemberData(nameof(WindowCases))]

@@ -65,6 +65,8 @@ public class PtxCompileTests
         yield return (K(nameof(Kernels.Unfold)), false);
         yield return (K(nameof(Kernels.Fold)), false);
         yield return (K(nameof(Kernels.MaxPoolBack)), false);
+        yield return (K(nameof(Kernels.AvgPool)), false);
+        yield return (K(nameof(Kernels.AvgPoolBack)), false);
         yield return (K(nameof(Kernels.AdaptiveMax)), false);
         yield return (K(nameof(Kernels.AdaptiveMaxBack)), false);
         yield return (K(nameof(Kernels.GatherRows)).MakeGenericMethod(typeof(int), typeof(I32)), false);

@@ -12,6 +12,10 @@ internal static partial class Grads
     /// <summary>Max pooling: each window's gradient split evenly among its elements equal to the max.</summary>
     public static Tensor MaxPool(Tensor xd, Tensor y, Tensor g, WindowArgs a) => Tensor.MaxPoolBackward(xd, y, g, a);
 
+    /// <summary>Average pooling: each window's gradient spread evenly over its KH·KW positions (those in the padding
+    /// dropped).</summary>
+    public static Tensor AvgPool(Tensor g, WindowArgs a) => Tensor.AvgPoolBackward(g, a);
+
     /// <summary>Adaptive max pooling: each bin's gradient split evenly among its elements equal to the max.</summary>
     public static Tensor AdaptiveMax(Tensor xd, Tensor y, Tensor g, AdaptiveArgs a) => Tensor.AdaptiveMaxBackward(xd, y, g, a);
 }

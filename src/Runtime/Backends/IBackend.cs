@@ -99,6 +99,12 @@ internal interface IBackend
     /// <see cref="MaxPoolBack"/>. x from a.Offset, y and g dense from 0.
     /// </summary>
     void AdaptiveMaxBack(Storage x, Storage y, Storage g, Storage dx, AdaptiveArgs a);
+    /// <summary>Average pooling, padding counted: y [N·C, OH, OW] (dense from 0) = the sum of each window of x (from a.Offset;
+    /// outside the input reads 0) divided by KH·KW.</summary>
+    void AvgPool(Storage x, Storage y, WindowArgs a);
+    /// <summary>Its gradient: dx [N·C, H, W] (dense from 0) = Σ over the windows that hold each element of g / (KH·KW); g
+    /// dense from 0.</summary>
+    void AvgPoolBack(Storage g, Storage dx, WindowArgs a);
     /// <summary>Waits for queued work.</summary>
     void Synchronize();
 }

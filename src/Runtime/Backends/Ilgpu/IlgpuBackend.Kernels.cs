@@ -201,6 +201,14 @@ internal sealed partial class IlgpuBackend
             b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
                 WindowArgs>(Kernels.MaxPoolBack));
 
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs> AvgPoolK() =>
+        Compiled("avgPool", typeof(float), null,
+            static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.AvgPool));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs> AvgPoolBackK() =>
+        Compiled("avgPoolBack", typeof(float), null,
+            static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.AvgPoolBack));
+
     private Action<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs> FoldK() =>
         Compiled("fold", typeof(float), null,
             static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.Fold));

@@ -32,6 +32,32 @@ internal sealed partial class IlgpuBackend
         catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(MaxPoolBack)); }
     }
 
+    public void AvgPool(Storage x, Storage y, WindowArgs a)
+    {
+        int count = a.N * a.C * a.OH * a.OW;
+        if (count == 0) return;
+        using var scope = Enter(nameof(AvgPool));
+        try
+        {
+            _launches++;
+            AvgPoolK()(count, V<float>(x), V<float>(y), a);
+        }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(AvgPool)); }
+    }
+
+    public void AvgPoolBack(Storage g, Storage dx, WindowArgs a)
+    {
+        int count = a.N * a.C * a.H * a.W;
+        if (count == 0) return;
+        using var scope = Enter(nameof(AvgPoolBack));
+        try
+        {
+            _launches++;
+            AvgPoolBackK()(count, V<float>(g), V<float>(dx), a);
+        }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(AvgPoolBack)); }
+    }
+
     public void Fold(Storage cols, Storage dx, WindowArgs a)
     {
         int count = a.N * a.C * a.H * a.W;

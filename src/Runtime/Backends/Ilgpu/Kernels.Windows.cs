@@ -34,6 +34,34 @@ internal static partial class Kernels
         dx[t] = acc;
     }
 
+    /// <summary>Average pooling (see <c>IBackend.AvgPool</c>): one thread per output element.</summary>
+    public static void AvgPool(Index1D t, ArrayView<float> x, ArrayView<float> y, WindowArgs a)
+    {
+        int ow = t % a.OW, r = t / a.OW, oh = r % a.OH, nc = r / a.OH;
+        float acc = 0f;
+        for (int i = 0; i < a.KH; i++)
+            for (int j = 0; j < a.KW; j++)
+            {
+                int h = oh * a.SH - a.PH + i * a.DH, w = ow * a.SW - a.PW + j * a.DW;
+                if (a.Inside(h, w)) acc += x[a.Offset + (nc * a.H + h) * a.W + w];
+            }
+        y[t] = acc / (a.KH * a.KW);
+    }
+
+    /// <summary>Average pooling's gradient as a gather (see <c>IBackend.AvgPoolBack</c>): one thread per input element.</summary>
+    public static void AvgPoolBack(Index1D t, ArrayView<float> g, ArrayView<float> dx, WindowArgs a)
+    {
+        int w = t % a.W, r = t / a.W, h = r % a.H, nc = r / a.H;
+        float acc = 0f;
+        for (int i = 0; i < a.KH; i++)
+        {
+            if (!a.CoversRow(h, i, out int oh)) continue;
+            for (int j = 0; j < a.KW; j++)
+                if (a.CoversColumn(w, j, out int ow)) acc += g[(nc * a.OH + oh) * a.OW + ow];
+        }
+        dx[t] = acc / (a.KH * a.KW);
+    }
+
     /// <summary>Max pooling's gradient as a gather (see <c>IBackend.MaxPoolBack</c>): each input element visits the windows
     /// that read it in increasing window position, counts each window's elements equal to its max, and adds its share.</summary>
     public static void MaxPoolBack(Index1D t, ArrayView<float> x, ArrayView<float> y, ArrayView<float> g, ArrayView<float> dx, WindowArgs a)
