@@ -203,11 +203,13 @@ internal sealed partial class IlgpuBackend
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs> AvgPoolK() =>
         Compiled("avgPool", typeof(float), null,
-            static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.AvgPool));
+            static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(
+                Kernels.AvgPool));
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs> AvgPoolBackK() =>
         Compiled("avgPoolBack", typeof(float), null,
-            static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(Kernels.AvgPoolBack));
+            static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(
+                Kernels.AvgPoolBack));
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs> FoldK() =>
         Compiled("fold", typeof(float), null,
