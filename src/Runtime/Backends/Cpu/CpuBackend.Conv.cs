@@ -54,8 +54,11 @@ internal sealed partial class CpuBackend
         var dxs = dx is null ? default : E(dx);
         int k = a.C * a.KK, l = a.OH * a.OW, chunks = Math.Min(a.N, ConvChunks);
         bool direct = IsPointwise(a), wantW = dw is not null, wantB = db is not null, wantX = dx is not null;
-        var dwParts = wantW ? new float[chunks * o * k] : null;
-        var dbParts = wantB ? new double[chunks * o] : null;
+        // Partial sums from the shared pools (cleared), not new arrays: a training step would leave them to the GC.
+        var dwParts = wantW ? ArrayPool<float>.Shared.Rent(chunks * o * k) : null;
+        var dbParts = wantB ? ArrayPool<double>.Shared.Rent(chunks * o) : null;
+        dwParts?.AsSpan(0, chunks * o * k).Clear();
+        dbParts?.AsSpan(0, chunks * o).Clear();
         CpuParallel.Run(chunks, chunk =>
         {
             int lo = (int)((long)a.N * chunk / chunks), hi = (int)((long)a.N * (chunk + 1) / chunks);
@@ -115,6 +118,8 @@ internal sealed partial class CpuBackend
                 d[r] = (float)s;
             }
         }
+        if (dwParts is not null) ArrayPool<float>.Shared.Return(dwParts);
+        if (dbParts is not null) ArrayPool<double>.Shared.Return(dbParts);
     }
 
     /// <summary>A 1×1 window at stride 1 without padding: the columns are the image itself.</summary>
