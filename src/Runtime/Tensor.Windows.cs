@@ -40,21 +40,17 @@ public sealed partial class Tensor
 
     /// <summary>
     /// Max pooling (<see cref="Functional.MaxPool2d(Tensor, ValueTuple{int, int}, ValueTuple{int, int}?, ValueTuple{int, int})"/>)
-    /// over the windows <paramref name="a"/> (<see cref="WindowsOf"/>): the
-    /// max of each window; backward, one launch gives each input element its share of the gradient of every window whose
-    /// max it equals — the same additions, bit for bit, as the composite <c>Windows(x).Max(2)</c>, whose backward takes
-    /// five launches more and keeps the windows alive until then.
+    /// over the windows <paramref name="a"/> (<see cref="WindowsOf"/>): the max of each window in one pass (no windows
+    /// copied out); backward, one launch gives each input element its share of the gradient of every window whose max it
+    /// equals — the same additions, bit for bit, as the composite <c>Windows(x).Max(2)</c>, whose backward takes five
+    /// launches more and keeps the windows alive until then.
     /// </summary>
     internal static Tensor MaxPool(Tensor x, WindowArgs a, string op)
     {
         var xd = x.Dense();
         a = a with { Offset = xd.Layout.Offset, Pad = float.NegativeInfinity };
-        Tensor y;
-        using (var cols = Allocate([a.N, a.C, a.KK, a.OH, a.OW], DType.Float32, x.Device))
-        {
-            x.Backend.Unfold(xd.Storage, cols.Storage, a);
-            y = cols.Max(2);
-        }
+        var y = Allocate([a.N, a.C, a.OH, a.OW], DType.Float32, x.Device);
+        x.Backend.MaxPool(xd.Storage, y.Storage, a);
         return Autograd.Record(y, op, [x], g => [Grads.MaxPool(xd, y, g, a)], x, y);
     }
 

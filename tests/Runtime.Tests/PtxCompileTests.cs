@@ -66,6 +66,7 @@ public class PtxCompileTests
         yield return (K(nameof(Kernels.Fold)), false);
         yield return (K(nameof(Kernels.MaxPoolBack)), false);
         yield return (K(nameof(Kernels.AvgPool)), false);
+        yield return (K(nameof(Kernels.MaxPool)), false);
         yield return (K(nameof(Kernels.AvgPoolBack)), false);
         yield return (K(nameof(Kernels.AdaptiveMax)), false);
         yield return (K(nameof(Kernels.AdaptiveMaxBack)), false);

@@ -99,6 +99,10 @@ internal interface IBackend
     /// <see cref="MaxPoolBack"/>. x from a.Offset, y and g dense from 0.
     /// </summary>
     void AdaptiveMaxBack(Storage x, Storage y, Storage g, Storage dx, AdaptiveArgs a);
+    /// <summary>Max pooling: y [N·C, OH, OW] (dense from 0) = the max of each window of x (from a.Offset; outside the input
+    /// reads a.Pad), combined in window order as the max reduction does (NaN kept; of equal values the later, which tells
+    /// only +0 from −0).</summary>
+    void MaxPool(Storage x, Storage y, WindowArgs a);
     /// <summary>Average pooling, padding counted: y [N·C, OH, OW] (dense from 0) = the sum of each window of x (from a.Offset;
     /// outside the input reads 0) divided by KH·KW.</summary>
     void AvgPool(Storage x, Storage y, WindowArgs a);

@@ -20,7 +20,7 @@ internal sealed partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void AvgPoolPlane(float* x, float* y, WindowArgs a)
     {
-        if (IsHalving(a))
+        if (Tiles2x2(a))
         {
             // 2×2 at stride 2 without padding (LeNet's, VGG's): four loads per output, no bounds checks.
             for (int oh = 0; oh < a.OH; oh++)
@@ -62,13 +62,10 @@ internal sealed partial class CpuBackend
         });
     }
 
-    /// <summary>2×2 windows at stride 2 without padding or dilation: they tile the input (but an odd last row or column).</summary>
-    private static bool IsHalving(WindowArgs a) => a is { KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0, DH: 1, DW: 1 };
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void AvgPoolBackPlane(float* g, float* dx, WindowArgs a)
     {
-        if (IsHalving(a))
+        if (Tiles2x2(a))
         {
             // Each input element is in at most one window: written once, and only an uncovered last row or column cleared.
             for (int oh = 0; oh < a.OH; oh++)

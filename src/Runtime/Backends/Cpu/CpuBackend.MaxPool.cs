@@ -11,6 +11,53 @@ internal sealed partial class CpuBackend
 
     private static readonly float[] NoShares = new float[1];
 
+    public unsafe void MaxPool(Storage x, Storage y, WindowArgs a)
+    {
+        var xs = E(x); var ys = E(y);
+        int plane = a.H * a.W, window = a.OH * a.OW;
+        CpuParallel.For(a.N * a.C, a.KK * window, (lo, hi) =>
+        {
+            fixed (float* xp = xs, yp = ys)
+                for (int nc = lo; nc < hi; nc++) MaxPoolPlane(xp + a.Offset + (long)nc * plane, yp + (long)nc * window, a);
+        });
+    }
+
+    /// <summary>One image of <see cref="MaxPool"/>, combined in window order from −inf as the max reduction does.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void MaxPoolPlane(float* x, float* y, WindowArgs a)
+    {
+        if (Tiles2x2(a))
+        {
+            for (int oh = 0; oh < a.OH; oh++)
+            {
+                float* r0 = x + (long)2 * oh * a.W, r1 = r0 + a.W, yr = y + (long)oh * a.OW;
+                for (int ow = 0; ow < a.OW; ow++)
+                    yr[ow] = Max(Max(Max(Max(float.NegativeInfinity, r0[2 * ow]), r0[2 * ow + 1]), r1[2 * ow]), r1[2 * ow + 1]);
+            }
+            return;
+        }
+        int kh = a.KH, kw = a.KW, sh = a.SH, sw = a.SW, ph = a.PH, pw = a.PW, dh = a.DH, dw = a.DW, h = a.H, w = a.W;
+        for (int oh = 0; oh < a.OH; oh++)
+            for (int ow = 0; ow < a.OW; ow++)
+            {
+                float acc = float.NegativeInfinity;
+                for (int i = 0; i < kh; i++)
+                {
+                    int hh = oh * sh - ph + i * dh;
+                    for (int j = 0; j < kw; j++)
+                    {
+                        int ww = ow * sw - pw + j * dw;
+                        float v = (uint)hh < (uint)h && (uint)ww < (uint)w ? x[(long)hh * w + ww] : a.Pad;
+                        acc = Max(acc, v);
+                    }
+                }
+                y[oh * a.OW + ow] = acc;
+            }
+
+        // The max reduction's Maximum: a NaN is kept, and of equal values the later (+0 after −0 gives +0).
+        static float Max(float acc, float v) => float.IsNaN(acc) || acc > v ? acc : v;
+    }
+
     public unsafe void MaxPoolBack(Storage x, Storage y, Storage g, Storage dx, WindowArgs a)
     {
         var xs = E(x); var ys = E(y); var gs = E(g); var ds = E(dx);

@@ -201,6 +201,11 @@ internal sealed partial class IlgpuBackend
             b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
                 WindowArgs>(Kernels.MaxPoolBack));
 
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs> MaxPoolK() =>
+        Compiled("maxPool", typeof(float), null,
+            static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(
+                Kernels.MaxPool));
+
     private Action<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs> AvgPoolK() =>
         Compiled("avgPool", typeof(float), null,
             static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, WindowArgs>(

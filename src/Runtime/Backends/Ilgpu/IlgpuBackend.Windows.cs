@@ -32,6 +32,19 @@ internal sealed partial class IlgpuBackend
         catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(MaxPoolBack)); }
     }
 
+    public void MaxPool(Storage x, Storage y, WindowArgs a)
+    {
+        int count = a.N * a.C * a.OH * a.OW;
+        if (count == 0) return;
+        using var scope = Enter(nameof(MaxPool));
+        try
+        {
+            _launches++;
+            MaxPoolK()(count, V<float>(x), V<float>(y), a);
+        }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(MaxPool)); }
+    }
+
     public void AvgPool(Storage x, Storage y, WindowArgs a)
     {
         int count = a.N * a.C * a.OH * a.OW;

@@ -34,6 +34,21 @@ internal static partial class Kernels
         dx[t] = acc;
     }
 
+    /// <summary>Max pooling (see <c>IBackend.MaxPool</c>): one thread per output element.</summary>
+    public static void MaxPool(Index1D t, ArrayView<float> x, ArrayView<float> y, WindowArgs a)
+    {
+        int ow = t % a.OW, r = t / a.OW, oh = r % a.OH, nc = r / a.OH;
+        float acc = float.NegativeInfinity;
+        for (int i = 0; i < a.KH; i++)
+            for (int j = 0; j < a.KW; j++)
+            {
+                int h = oh * a.SH - a.PH + i * a.DH, w = ow * a.SW - a.PW + j * a.DW;
+                float v = a.Inside(h, w) ? x[a.Offset + (nc * a.H + h) * a.W + w] : a.Pad;
+                acc = float.IsNaN(acc) || acc > v ? acc : v; // the reduction's Maximum: NaN kept, the later of equal values
+            }
+        y[t] = acc;
+    }
+
     /// <summary>Average pooling (see <c>IBackend.AvgPool</c>): one thread per output element.</summary>
     public static void AvgPool(Index1D t, ArrayView<float> x, ArrayView<float> y, WindowArgs a)
     {
