@@ -2,9 +2,7 @@
 // progress line, an atomic checkpoint per epoch (--resume continues exactly), then test accuracy, a confusion matrix,
 // metrics.csv and a loss/accuracy plot. Exits non-zero if the MLP ends below 95 % test accuracy.
 using System.Diagnostics;
-using System.Globalization;
 using DeepSharp;
-using DeepSharp.IO;
 using DeepSharp.Layers;
 using DeepSharp.Optim;
 
@@ -35,20 +33,13 @@ net.Materialize(cnn ? [1, 1, 8, 8] : [1, 64], device);
 Console.WriteLine(net);
 
 Directory.CreateDirectory(o.Out);
-string ckpt = Path.Combine(o.Out, "checkpoint.ckpt"), csv = Path.Combine(o.Out, "metrics.csv");
+string ckpt = Path.Combine(o.Out, "checkpoint.ckpt");
 var history = new List<(float Loss, float TrainAcc, float TestAcc)>();
 int start = 0;
 if (o.Resume && File.Exists(ckpt))
 {
-    var (value, meta) = Checkpoint.LoadWithMeta(ckpt, device);
-    var d = value.AsDict();
-    var state = new OrderedDictionary<string, Tensor>();
-    foreach (var (k, v) in d["model"].AsDict()) state.Add(k, v.AsTensor());
-    net.LoadStateDict(state);
-    var h = d["history"].AsTensor().ToArray<float>();
-    for (int i = 0; i + 2 < h.Length; i += 3) history.Add((h[i], h[i + 1], h[i + 2]));
+    RunState.Resume(ckpt, device, net, history);
     start = history.Count;
-    Console.WriteLine($"resumed from {ckpt} after epoch {start} ({meta.GetValueOrDefault("options")})");
 }
 var opt = new Sgd(net.Parameters(), lr: o.LearningRate);
 
@@ -96,13 +87,7 @@ for (int epoch = start; epoch < o.Epochs; epoch++)
     if (Console.IsOutputRedirected)
         Console.Write($"epoch {epoch + 1,3}/{o.Epochs} loss {lossSum / batches:F4}  {order.Length / clock.Elapsed.TotalSeconds:F0} img/s");
     Console.WriteLine($"  train acc {trainAcc:P1}  test acc {testAcc:P1}");
-    var saved = new OrderedDictionary<string, CheckpointValue>();
-    foreach (var (k, v) in net.StateDict()) saved.Add(k, v);
-    Checkpoint.Save(ckpt, new DictValue(new OrderedDictionary<string, CheckpointValue>
-    {
-        ["model"] = new DictValue(saved),
-        ["history"] = Tensor.FromArray(history.SelectMany(h => new[] { h.Loss, h.TrainAcc, h.TestAcc }).ToArray()),
-    }), new Dictionary<string, string> { ["options"] = string.Join(' ', args) });
+    RunState.Save(ckpt, net, history, args);
 }
 
 // Results: accuracy, confusion matrix, CSV, plot.
@@ -118,11 +103,7 @@ using (Autograd.NoGrad())
 Console.WriteLine($"\ntest accuracy: {final:P2}\nconfusion matrix (rows: true digit, columns: predicted):");
 Console.WriteLine("     " + string.Concat(Enumerable.Range(0, 10).Select(c => $"{c,4}")));
 for (int r = 0; r < 10; r++) Console.WriteLine($"  {r}: " + string.Concat(Enumerable.Range(0, 10).Select(c => $"{confusion[r, c],4}")));
-File.WriteAllLines(csv, ["epoch,loss,train_accuracy,test_accuracy",
-    .. history.Select((h, i) => string.Create(CultureInfo.InvariantCulture, $"{i + 1},{h.Loss:F6},{h.TrainAcc:F6},{h.TestAcc:F6}"))]);
-Plot.Write(Path.Combine(o.Out, "metrics.png"), history.Select(h => h.Loss).ToList(), history.Select(h => h.TrainAcc).ToList(),
-    history.Select(h => h.TestAcc).ToList());
-Console.WriteLine($"wrote {csv}, {Path.Combine(o.Out, "metrics.png")} and {ckpt}");
+RunState.WriteMetrics(o.Out, history, ckpt);
 if (device != Device.Cpu)
 {
     var st = device.Stats;

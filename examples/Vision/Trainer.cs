@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Globalization;
 using DeepSharp.Data;
-using DeepSharp.IO;
 using DeepSharp.Layers;
 using DeepSharp.Optim;
 
@@ -62,9 +60,9 @@ public static class Trainer
         Console.WriteLine($"{net.Parameters().Sum(p => (long)p.Data.Count):N0} parameters");
 
         Directory.CreateDirectory(o.Out);
-        string ckpt = Path.Combine(o.Out, "checkpoint.ckpt"), csv = Path.Combine(o.Out, "metrics.csv");
+        string ckpt = Path.Combine(o.Out, "checkpoint.ckpt");
         var history = new List<(float Loss, float TrainAcc, float TestAcc)>();
-        if (o.Resume && File.Exists(ckpt)) Resume(ckpt, device, net, history);
+        if (o.Resume && File.Exists(ckpt)) RunState.Resume(ckpt, device, net, history);
         var opt = new Sgd(net.Parameters(), lr: o.LearningRate);
         var trainLoader = new DataLoader(train, o.BatchSize, shuffle: true, seed: o.Seed, transform: trainTransform, device: device);
         var testLoader = new DataLoader(test, 1000, device: device);
@@ -108,7 +106,7 @@ public static class Trainer
                 Console.Write($"epoch {epoch + 1,3}/{o.Epochs} loss {lossSum / Math.Max(b, 1):F4}  " +
                     $"{seen / epochClock.Elapsed.TotalSeconds:F0} img/s");
             Console.WriteLine($"  train acc {trainAcc:P1}  test acc {testAcc:P1}  ({epochClock.Elapsed.TotalSeconds:F1} s)");
-            Save(ckpt, net, history, args);
+            RunState.Save(ckpt, net, history, args);
         }
 
         var perClass = new long[10, 2];
@@ -116,12 +114,7 @@ public static class Trainer
         Console.WriteLine($"\ntest accuracy: {final:P2}");
         for (int c = 0; c < 10; c++)
             Console.WriteLine($"  {FashionMnist.Classes[c],-12} {(double)perClass[c, 0] / Math.Max(perClass[c, 1], 1),7:P1}");
-        File.WriteAllLines(csv, ["epoch,loss,train_accuracy,test_accuracy",
-            .. history.Select((h, i) =>
-                string.Create(CultureInfo.InvariantCulture, $"{i + 1},{h.Loss:F6},{h.TrainAcc:F6},{h.TestAcc:F6}"))]);
-        Plot.Write(Path.Combine(o.Out, "metrics.png"), history.Select(h => h.Loss).ToList(), history.Select(h => h.TrainAcc).ToList(),
-            history.Select(h => h.TestAcc).ToList());
-        Console.WriteLine($"wrote {csv}, {Path.Combine(o.Out, "metrics.png")} and {ckpt}");
+        RunState.WriteMetrics(o.Out, history, ckpt);
         if (device != Device.Cpu)
         {
             var st = device.Stats;
@@ -169,28 +162,5 @@ public static class Trainer
             }
         net.Train();
         return (float)correct / Math.Max(seen, 1);
-    }
-
-    private static void Save(string path, Block net, List<(float Loss, float TrainAcc, float TestAcc)> history, string[] args)
-    {
-        var model = new OrderedDictionary<string, CheckpointValue>();
-        foreach (var (k, v) in net.StateDict()) model.Add(k, v);
-        Checkpoint.Save(path, new DictValue(new OrderedDictionary<string, CheckpointValue>
-        {
-            ["model"] = new DictValue(model),
-            ["history"] = Tensor.FromArray(history.SelectMany(h => new[] { h.Loss, h.TrainAcc, h.TestAcc }).ToArray()),
-        }), new Dictionary<string, string> { ["options"] = string.Join(' ', args) });
-    }
-
-    private static void Resume(string path, Device device, Block net, List<(float Loss, float TrainAcc, float TestAcc)> history)
-    {
-        var (value, meta) = Checkpoint.LoadWithMeta(path, device);
-        var d = value.AsDict();
-        var state = new OrderedDictionary<string, Tensor>();
-        foreach (var (k, v) in d["model"].AsDict()) state.Add(k, v.AsTensor());
-        net.LoadStateDict(state);
-        var h = d["history"].AsTensor().ToArray<float>();
-        for (int i = 0; i + 2 < h.Length; i += 3) history.Add((h[i], h[i + 1], h[i + 2]));
-        Console.WriteLine($"resumed from {path} after epoch {history.Count} ({meta.GetValueOrDefault("options")})");
     }
 }

@@ -12,7 +12,8 @@ public static partial class Functional
 
     /// <summary>
     /// Adaptive average pooling (PyTorch's <c>F.adaptive_avg_pool2d</c>): [N, C, H, W] → [N, C, OH, OW], output (i, j) the
-    /// mean of input rows [⌊i·H/OH⌋, ⌈(i + 1)·H/OH⌉) and columns [⌊j·W/OW⌋, ⌈(j + 1)·W/OW⌉). (1, 1) is the global average
+    /// mean of input rows [⌊i·H/OH⌋, ⌈(i + 1)·H/OH⌉) and columns [⌊j·W/OW⌋, ⌈(j + 1)·W/OW⌉). (1, 1) is the
+    /// global average
     /// (one reduction); other sizes are two products with averaging matrices, A_H [OH, H] · x · A_Wᵀ [W, OW], whose
     /// gradients are products too.
     /// </summary>

@@ -5,7 +5,8 @@ namespace DeepSharp.Tests;
 /// <summary>The activations' double-precision references: PyTorch's definitions (torch.nn.functional), evaluated in double.</summary>
 public static class ActivationReference
 {
-    /// <summary>erf by its everywhere-positive series 2/√π·e^(−x²)·Σ 2ⁿx^(2n+1)/(2n+1)!! (no cancellation; ±1 beyond 6).</summary>
+    /// <summary>erf by its everywhere-positive series 2/√π·e^(−x²)·Σ 2ⁿx^(2n+1)/(2n+1)!! (no cancellation; ±1 beyond
+    /// 6).</summary>
     public static double Erf(double x)
     {
         if (double.IsNaN(x)) return x;

@@ -66,7 +66,8 @@ internal interface IBackend
     /// (x − m) − log1p(R); a row whose max is not finite (all −inf, or +inf or NaN in it) is all NaN (as PyTorch).
     /// </summary>
     void Softmax(Storage x, Storage y, SoftmaxArgs a);
-    /// <summary>dx = y·(g − Σ g·y) (softmax) or g − e^y·Σ g (log-softmax) per row: y and dx dense, g dense from a.Offset.</summary>
+    /// <summary>dx = y·(g − Σ g·y) (softmax) or g − e^y·Σ g (log-softmax) per row: y and dx dense, g dense from
+    /// a.Offset.</summary>
     void SoftmaxBackward(Storage y, Storage g, Storage dx, SoftmaxArgs a);
     /// <summary>im2col: cols [N, C, K·K, OH, OW] = x's window elements (Pad outside the input).</summary>
     void Unfold(Storage x, Storage cols, WindowArgs a);

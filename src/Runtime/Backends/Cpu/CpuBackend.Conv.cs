@@ -20,16 +20,15 @@ internal sealed partial class CpuBackend
         var xs = E(x); var ws = E(w); var ys = E(y);
         var bs = bias is null ? default : E(bias);
         int k = a.C * a.KK, l = a.OH * a.OW;
-        bool direct = IsPointwise(a);
         CpuParallel.For(a.N, o * k * l, (lo, hi) =>
         {
-            float[]? cols = direct ? null : ArrayPool<float>.Shared.Rent(k * l);
+            float[] cols = ArrayPool<float>.Shared.Rent(k * l);
             try
             {
-                fixed (float* xp = xs, wp = ws, yp = ys, bp = bs, cp = cols)
+                fixed (float* wp = ws, yp = ys, bp = bs, cp = cols)
                     for (int n = lo; n < hi; n++)
                     {
-                        float* b = direct ? xp + a.Offset + (long)n * k * l : Unfold1(xs, cols!, a, n, cp);
+                        float* b = Unfold1(xs, cols, a, n, cp);
                         var g = new GemmArgs
                         {
                             Batch = 1, M = o, N = l, K = k, RowA = k, ColA = 1, RowB = l, ColB = 1, Bias = BiasMode.PerRow,
@@ -39,7 +38,7 @@ internal sealed partial class CpuBackend
                         if (bias is not null) AddBias(g, bp, c);
                     }
             }
-            finally { if (cols is not null) ArrayPool<float>.Shared.Return(cols); }
+            finally { ArrayPool<float>.Shared.Return(cols); }
         });
     }
 
@@ -53,7 +52,7 @@ internal sealed partial class CpuBackend
         var xs = E(x); var ws = E(w); var gs = E(g);
         var dxs = dx is null ? default : E(dx);
         int k = a.C * a.KK, l = a.OH * a.OW, chunks = Math.Min(a.N, ConvChunks);
-        bool direct = IsPointwise(a), wantW = dw is not null, wantB = db is not null, wantX = dx is not null;
+        bool wantW = dw is not null, wantB = db is not null, wantX = dx is not null;
         // Partial sums from the shared pools (cleared), not new arrays: a training step would leave them to the GC.
         var dwParts = wantW ? ArrayPool<float>.Shared.Rent(chunks * o * k) : null;
         var dbParts = wantB ? ArrayPool<double>.Shared.Rent(chunks * o) : null;
@@ -66,14 +65,14 @@ internal sealed partial class CpuBackend
             float[] cols = pool.Rent(k * l), tmp = pool.Rent(Math.Max(o * k, 1));
             try
             {
-                fixed (float* xp = xs, wp = ws, gp = gs, dxp = dxs, cp = cols, tp = tmp, dwp = dwParts)
+                fixed (float* wp = ws, gp = gs, cp = cols, tp = tmp, dwp = dwParts)
                     for (int n = lo; n < hi; n++)
                     {
                         float* gn = gp + (long)n * o * l;
                         if (wantW)
                         {
                             // dw += gₙ [O, L] · colsₙᵀ [L, K]: colsₙ read through transposed strides.
-                            float* b = direct ? xp + a.Offset + (long)n * k * l : Unfold1(xs, cols, a, n, cp);
+                            float* b = Unfold1(xs, cols, a, n, cp);
                             var gw = new GemmArgs { Batch = 1, M = o, N = k, K = l, RowA = l, ColA = 1, RowB = 1, ColB = l };
                             Product(gw, new Operands((nint)gn, (nint)b, (nint)tp), split: false);
                             AddInto(dwp + (long)chunk * o * k, tp, o * k);
@@ -83,15 +82,11 @@ internal sealed partial class CpuBackend
                         if (wantX)
                         {
                             // dcolsₙ [K, L] = wᵀ [K, O] · gₙ [O, L], folded onto image n (written whole: Fold clears it first).
-                            float* dst = direct ? dxp + (long)n * k * l : cp;
                             var gx = new GemmArgs { Batch = 1, M = k, N = l, K = o, RowA = 1, ColA = k, RowB = l, ColB = 1 };
-                            Product(gx, new Operands((nint)wp, (nint)gn, (nint)dst), split: false);
-                            if (!direct)
-                            {
-                                var image = new HostElements<float>(dxs.Array, dxs.Start + n * a.C * a.H * a.W);
-                                var one = a with { N = 1, Offset = 0, Columns = ColumnLayout.PerImage };
-                                FoldRows(new HostElements<float>(cols, 0), image, one, 0, a.C);
-                            }
+                            Product(gx, new Operands((nint)wp, (nint)gn, (nint)cp), split: false);
+                            var image = new HostElements<float>(dxs.Array, dxs.Start + n * a.C * a.H * a.W);
+                            var one = a with { N = 1, Offset = 0, Columns = ColumnLayout.PerImage };
+                            FoldRows(new HostElements<float>(cols, 0), image, one, 0, a.C);
                         }
                     }
             }
@@ -121,9 +116,6 @@ internal sealed partial class CpuBackend
         if (dwParts is not null) ArrayPool<float>.Shared.Return(dwParts);
         if (dbParts is not null) ArrayPool<double>.Shared.Return(dbParts);
     }
-
-    /// <summary>A 1×1 window at stride 1 without padding: the columns are the image itself.</summary>
-    private static bool IsPointwise(WindowArgs a) => a is { KH: 1, KW: 1, SH: 1, SW: 1, PH: 0, PW: 0 };
 
     /// <summary>Unfolds image <paramref name="n"/> of x into <paramref name="cols"/> ([C·kk, OH·OW]) and returns its pinned
     /// address <paramref name="pinned"/>.</summary>
