@@ -175,7 +175,9 @@ public class DataTests
             if (batch.Labels.Shape[0] == 1) break;
         }
         int afterBreak = data.Reads;
-        Assert.True(afterBreak <= 1 + 2 + 1, $"{afterBreak} samples read for one batch with prefetch 2");
+        // At most: sample 0 read once by the constructor (the shape), the batch taken, the two prefetched, and the one the
+        // worker holds while it waits for room (how far it got before the break is timing).
+        Assert.True(afterBreak <= 1 + 1 + 2 + 1, $"{afterBreak} samples read for one batch with prefetch 2");
         Thread.Sleep(50);
         Assert.Equal(afterBreak, data.Reads); // the worker stopped when the enumerator was disposed
     }
