@@ -116,4 +116,39 @@ public class CpuThreadsTests
         }
         finally { Device.CpuThreads = before; }
     }
+
+    /// <summary>The CPU convolution groups images for its products and sums the weight's gradient in chunks fixed by the
+    /// batch size alone: forward and backward give the same bits on 1, 2 or 3 threads (shapes of LeNet's layers, a padded
+    /// strided one, odd batch sizes).</summary>
+    [Theory]
+    [InlineData(37, 1, 28, 28, 6, 5, 1, 2)]
+    [InlineData(33, 6, 14, 14, 16, 5, 1, 0)]
+    [InlineData(9, 3, 11, 13, 8, 3, 2, 1)]
+    public void ConvolutionBitsDoNotDependOnTheThreadCount(int n, int c, int h, int w, int o, int k, int stride, int padding)
+    {
+        var g = new Generator(5);
+        var x = Tensor.Randn([n, c, h, w], generator: g);
+        var wt = Tensor.Randn([o, c, k, k], generator: g);
+        var b = Tensor.Randn([o], generator: g);
+        float[][] Run(int threads)
+        {
+            int before = Device.CpuThreads;
+            try
+            {
+                Device.CpuThreads = threads;
+                var (xr, wr, br) = (x.Clone().RequiresGradient(), wt.Clone().RequiresGradient(), b.Clone().RequiresGradient());
+                var y = Functional.Conv2d(xr, wr, br, stride, padding);
+                (y * y).Sum().Backward();
+                return [y.ToArray<float>(), xr.Grad!.ToArray<float>(), wr.Grad!.ToArray<float>(), br.Grad!.ToArray<float>()];
+            }
+            finally { Device.CpuThreads = before; }
+        }
+        var one = Run(1);
+        foreach (int threads in new[] { 2, 3 })
+        {
+            var other = Run(threads);
+            for (int i = 0; i < one.Length; i++)
+                Assert.True(one[i].AsSpan().SequenceEqual(other[i]), $"result {i} differs on {threads} threads");
+        }
+    }
 }
