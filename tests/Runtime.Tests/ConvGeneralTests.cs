@@ -42,6 +42,10 @@ public class ConvGeneralTests
         ["image_19_images"] = new(19, 2, 9, 9, 3, (3, 3), (1, 1), (1, 1), (1, 1), 1, true),
         ["image_dilated_no_bias"] = new(2, 3, 12, 11, 4, (3, 2), (1, 1), (2, 1), (2, 2), 1, false),
         ["image_single"] = new(1, 1, 10, 10, 2, (5, 5), (1, 1), (2, 2), (1, 1), 1, true),
+        // Few taps (C·kH·kW ≤ 32) at stride 1: the CPU's direct convolution (channels not a multiple of its blocks of 6 and 2,
+        // taps not a multiple of 4, rectangular padding, more images than chunks).
+        ["direct_first_layer"] = new(37, 1, 28, 28, 7, (5, 5), (1, 1), (2, 2), (1, 1), 1, true),
+        ["direct_rect_pad"] = new(3, 3, 9, 13, 13, (3, 3), (1, 1), (1, 3), (1, 1), 1, true),
     };
 
     public static TheoryData<string, string> Cases()

@@ -26,6 +26,11 @@ internal sealed partial class CpuBackend
     {
         var xs = E(x); var ws = E(w); var ys = E(y);
         var bs = bias is null ? default : E(bias);
+        if (DirectConvSuits(a))
+        {
+            DirectConvForward(xs, ws, bs, bias is not null, ys, a, o);
+            return;
+        }
         int k = a.C * a.KK, l = a.OH * a.OW, nb = ImagesPerProduct(k, l, a.N), groups = (a.N + nb - 1) / nb;
         // Groups of images start at multiples of nb whatever the thread count: each output's sum is formed the same way.
         CpuParallel.For(groups, o * k * l * nb, (lo, hi) =>
@@ -69,6 +74,12 @@ internal sealed partial class CpuBackend
     {
         var xs = E(x); var ws = E(w); var gs = E(g);
         var dxs = dx is null ? default : E(dx);
+        if (DirectConvSuits(a) && (dw is not null || db is not null))
+        {
+            DirectConvWeightGrad(xs, gs, dw is null ? null : E(dw), db is null ? null : E(db), a, o);
+            if (dx is null) return;
+            (dw, db) = (null, null); // the input's gradient below, by the columns
+        }
         int k = a.C * a.KK, l = a.OH * a.OW, chunks = Math.Min(a.N, ConvChunks), nb = ImagesPerProduct(k, l, a.N);
         bool wantW = dw is not null, wantB = db is not null, wantX = dx is not null;
         // Partial sums from the shared pools (cleared), not new arrays: a training step would leave them to the GC.
