@@ -77,7 +77,8 @@ public static partial class Functional
             var w = weight.Reshape(o, c * kk);
             if (a is { KH: 1, KW: 1, SH: 1, SW: 1, PH: 0, PW: 0 }) // 1×1: the windows would be x itself
                 return Tensor.ConvProduct(w, x.Reshape(n, c, a.H * a.W), bias).Reshape(n, o, oh, ow);
-            if (x.Device == Device.Cpu && oh * ow >= CpuImageConvMinPixels) return Tensor.ConvCpu(x, weight, bias, a);
+            if (x.Device == Device.Cpu && (oh * ow >= CpuImageConvMinPixels || Backends.Cpu.CpuBackend.WinogradSuits(a, o)))
+                return Tensor.ConvCpu(x, weight, bias, a);
             if (oh * ow < BatchedConvMinPixels)
             {
                 // Small images: one product for the whole batch, [O, C·kk] · [C·kk, N·OH·OW], then [O, N, L] → [N, O, L].

@@ -46,6 +46,12 @@ public class ConvGeneralTests
         // taps not a multiple of 4, rectangular padding, more images than chunks).
         ["direct_first_layer"] = new(37, 1, 28, 28, 7, (5, 5), (1, 1), (2, 2), (1, 1), 1, true),
         ["direct_rect_pad"] = new(3, 3, 9, 13, 13, (3, 3), (1, 1), (1, 3), (1, 1), 1, true),
+        // 3×3 at stride 1 with at least 16 channels in and out: the CPU's Winograd convolution (odd output sizes, paddings
+        // 0 to 2, tiny images grouped many to a product in two groups).
+        ["winograd_odd"] = new(3, 16, 9, 7, 17, (3, 3), (1, 1), (1, 1), (1, 1), 1, true),
+        ["winograd_pads"] = new(2, 18, 8, 10, 16, (3, 3), (1, 1), (0, 2), (1, 1), 1, false),
+        ["winograd_tiny"] = new(37, 16, 4, 4, 16, (3, 3), (1, 1), (1, 1), (1, 1), 1, true),
+        ["winograd_wide"] = new(2, 16, 6, 31, 20, (3, 3), (1, 1), (2, 1), (1, 1), 1, true),
     };
 
     public static TheoryData<string, string> Cases()
@@ -76,6 +82,25 @@ public class ConvGeneralTests
         Ref.Close(dx, x.Grad!.ToArray<float>(), 1e-4, "dx " + what);
         Ref.Close(dw, w.Grad!.ToArray<float>(), 1e-4, "dw " + what);
         if (b is not null) Ref.Close(db, b.Grad!.ToArray<float>(), 1e-4, "db " + what);
+    }
+
+    /// <summary>An empty batch goes through every path (Winograd, direct, image groups, batch columns): the output has the
+    /// right shape and the weight's and bias's gradients are zero.</summary>
+    [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
+    public void AnEmptyBatchHasZeroGradients(string device)
+    {
+        var d = TestDevices.Use(device);
+        foreach (var (c, k, hw, o) in new[] { (16, 3, 8, 16), (1, 5, 28, 6), (6, 5, 14, 16), (3, 3, 4, 5) })
+        {
+            var x = Tensor.Zeros([0, c, hw, hw], device: d).RequiresGradient();
+            var w = Tensor.Ones([o, c, k, k], device: d).RequiresGradient();
+            var b = Tensor.Ones([o], device: d).RequiresGradient();
+            var y = Functional.Conv2d(x, w, b, 1, k / 2);
+            Assert.Equal(new[] { 0, o, hw, hw }, y.Shape);
+            y.Sum().Backward();
+            Assert.All(w.Grad!.ToArray<float>(), v => Assert.Equal(0f, v));
+            Assert.All(b.Grad!.ToArray<float>(), v => Assert.Equal(0f, v));
+        }
     }
 
     /// <summary>The direct convolution in double, and for upstream gradient g the gradients of x, weight and bias.</summary>

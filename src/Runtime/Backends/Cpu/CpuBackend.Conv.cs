@@ -26,6 +26,11 @@ internal sealed partial class CpuBackend
     {
         var xs = E(x); var ws = E(w); var ys = E(y);
         var bs = bias is null ? default : E(bias);
+        if (WinogradSuits(a, o))
+        {
+            WinogradForward(xs, ws, bs, bias is not null, ys, a, o);
+            return;
+        }
         if (DirectConvSuits(a))
         {
             DirectConvForward(xs, ws, bs, bias is not null, ys, a, o);
@@ -74,6 +79,11 @@ internal sealed partial class CpuBackend
     {
         var xs = E(x); var ws = E(w); var gs = E(g);
         var dxs = dx is null ? default : E(dx);
+        if (WinogradSuits(a, o))
+        {
+            WinogradBackward(xs, ws, gs, dx is null ? null : dxs, dw is null ? null : E(dw), db is null ? null : E(db), a, o);
+            return;
+        }
         if (DirectConvSuits(a) && (dw is not null || db is not null))
         {
             DirectConvWeightGrad(xs, gs, dw is null ? null : E(dw), db is null ? null : E(db), a, o);
@@ -82,6 +92,12 @@ internal sealed partial class CpuBackend
         }
         int k = a.C * a.KK, l = a.OH * a.OW, chunks = Math.Min(a.N, ConvChunks), nb = ImagesPerProduct(k, l, a.N);
         bool wantW = dw is not null, wantB = db is not null, wantX = dx is not null;
+        if (chunks == 0) // an empty batch: no terms (and no input gradient to write)
+        {
+            if (wantW) E(dw!).AsSpan(0, o * k).Clear();
+            if (wantB) E(db!).AsSpan(0, o).Clear();
+            return;
+        }
         // Partial sums from the shared pools (cleared), not new arrays: a training step would leave them to the GC.
         var dwParts = wantW ? ArrayPool<float>.Shared.Rent(chunks * o * k) : null;
         var dbParts = wantB ? ArrayPool<double>.Shared.Rent(chunks * o) : null;

@@ -76,7 +76,8 @@ internal sealed partial class CpuBackend
                         for (int n = lo; n < hi; n++)
                         {
                             PadImage(xp, pp, a, p, n);
-                            for (int b = 0; b < blocks; b++) DirectBlock(pp, wp + b * DirectRows, rows, offsets, p.Taps, p.Q, op + b * DirectRows * p.Q);
+                            for (int b = 0; b < blocks; b++)
+                                DirectBlock(pp, wp + b * DirectRows, rows, offsets, p.Taps, p.Q, op + b * DirectRows * p.Q);
                             for (int r = 0; r < o; r++)
                             {
                                 float* dst = yp + ((long)n * o + r) * l;
@@ -140,6 +141,12 @@ internal sealed partial class CpuBackend
         var p = new DirectPlan(a);
         int l = a.OH * a.OW, chunks = Math.Min(a.N, ConvChunks), size = o * p.Taps;
         bool wantW = dws is not null, wantB = dbs is not null;
+        if (chunks == 0) // an empty batch: no terms
+        {
+            dws?.AsSpan(0, size).Clear();
+            dbs?.AsSpan(0, o).Clear();
+            return;
+        }
         var dwParts = wantW ? ArrayPool<float>.Shared.Rent(chunks * size) : null;
         var dbParts = wantB ? ArrayPool<double>.Shared.Rent(chunks * o) : null;
         dwParts?.AsSpan(0, chunks * size).Clear();
