@@ -56,9 +56,8 @@ public static class Cli
         },
     };
 
-    /// <summary>A switch that is off unless given.</summary>
-    public static Option<bool> Flag(string name, string description) =>
-        new(name) { Description = description, DefaultValueFactory = _ => false };
+    /// <summary>A switch that is off unless given (the help shows no default for a switch, so the description says it).</summary>
+    public static Option<bool> Flag(string name, string description) => new(name) { Description = description + " [default: off]" };
 
     /// <summary>A text option with a default.</summary>
     public static Option<string> Text(string name, string value, string description, string helpName) =>
