@@ -91,6 +91,7 @@ public class MetricsTests
         // Class indices (int32 and int64), and a view: the labels as a strided slice of a longer tensor.
         var pred = Tensor.FromArray(argmax.Select(v => (long)v).ToArray(), [n], d);
         Assert.Equal(expected, Metrics.ConfusionMatrix(pred.To(DType.Int32), y, classes: c).ToArray<long>());
+        Assert.Equal(expected, Metrics.ConfusionMatrix(pred, y.To(DType.Int32), classes: c).ToArray<long>());
         var wide = Tensor.FromArray(labels.SelectMany(v => new[] { v, 0L }).ToArray(), [n, 2], d);
         Assert.Equal(expected, Metrics.ConfusionMatrix(pred, wide.Select(1, 0), c).ToArray<long>());
         // The diagonal is the per-class count of correct rows.
