@@ -1,21 +1,14 @@
 // The main job: train a classifier on the UCI handwritten digits (1797 8×8 images) on the best device, with a live
 // progress line, an atomic checkpoint per epoch (--resume continues exactly), then test accuracy, a confusion matrix,
-// metrics.csv and a loss/accuracy plot. Exits non-zero if the MLP ends below 95 % test accuracy.
+// metrics.csv and loss/accuracy charts (PNG and SVG). Exits non-zero if the MLP ends below 95 % test accuracy. Options: --help.
 using System.Diagnostics;
 using DeepSharp;
 using DeepSharp.Layers;
 using DeepSharp.Optim;
 
-Options o;
-try { o = Options.Parse(args); }
-catch (Exception e) when (e is ArgumentException or FormatException) { Console.Error.WriteLine(e.Message); return 2; }
+if (Options.Parse(args, out int exitCode) is not { } o) return exitCode;
 
-var device = o.Device is null ? Device.TryGpu() : Device.Parse(o.Device);
-if (!device.IsAvailable)
-{
-    Console.Error.WriteLine($"--device {device}: this machine has no such device. What it has:\n{Device.Describe()}");
-    return 2;
-}
+var device = o.Device is null ? Device.TryGpu() : Device.Parse(o.Device); // --device was checked while parsing
 Console.WriteLine($"device: {device} — {Device.List().First(i => i.Device == device).Name}");
 var data = DigitsData.Load(Path.Combine(AppContext.BaseDirectory, "data", "digits.csv.gz"));
 var (trainRows, testRows) = data.Split();
@@ -49,13 +42,10 @@ float Accuracy(int[] rows)
     using var _ = Autograd.NoGrad();
     net.Eval();
     var (x, y) = data.Batch(rows, cnn, device);
-    float acc = AccuracyOf(net.Call(x), y);
+    float acc = Metrics.Accuracy(net.Call(x), y).Item();
     net.Train();
     return acc;
 }
-
-static float AccuracyOf(Tensor logits, Tensor labels) =>
-    logits.ArgMax(1).To(DType.Float32).Eq(labels.To(DType.Float32)).Mean().Item();
 
 for (int epoch = start; epoch < o.Epochs; epoch++)
 {
@@ -92,17 +82,17 @@ for (int epoch = start; epoch < o.Epochs; epoch++)
 
 // Results: accuracy, confusion matrix, CSV, plot.
 float final = Accuracy(testRows);
-var confusion = new int[10, 10];
+long[] confusion; // [true digit, predicted digit], row-major
 using (Autograd.NoGrad())
 {
     net.Eval();
     var (x, y) = data.Batch(testRows, cnn, device);
-    var pred = net.Call(x).ArgMax(1).ToArray<long>(); var truth = y.ToArray<long>();
-    for (int i = 0; i < pred.Length; i++) confusion[truth[i], pred[i]]++;
+    confusion = Metrics.ConfusionMatrix(net.Call(x), y).ToArray<long>();
 }
 Console.WriteLine($"\ntest accuracy: {final:P2}\nconfusion matrix (rows: true digit, columns: predicted):");
 Console.WriteLine("     " + string.Concat(Enumerable.Range(0, 10).Select(c => $"{c,4}")));
-for (int r = 0; r < 10; r++) Console.WriteLine($"  {r}: " + string.Concat(Enumerable.Range(0, 10).Select(c => $"{confusion[r, c],4}")));
+for (int r = 0; r < 10; r++)
+    Console.WriteLine($"  {r}: " + string.Concat(Enumerable.Range(0, 10).Select(c => $"{confusion[r * 10 + c],4}")));
 RunState.WriteMetrics(o.Out, history, ckpt);
 if (device != Device.Cpu)
 {

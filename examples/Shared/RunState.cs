@@ -35,15 +35,15 @@ public static class RunState
         Console.WriteLine($"resumed from {path} after epoch {history.Count} ({meta.GetValueOrDefault("options")})");
     }
 
-    /// <summary>Writes <c>metrics.csv</c> and <c>metrics.png</c> into <paramref name="folder"/> and says so.</summary>
+    /// <summary>Writes <c>metrics.csv</c>, <c>metrics.png</c> and <c>metrics.svg</c> into <paramref name="folder"/> and says so.</summary>
     public static void WriteMetrics(string folder, List<(float Loss, float TrainAcc, float TestAcc)> history, string checkpoint)
     {
-        string csv = Path.Combine(folder, "metrics.csv"), png = Path.Combine(folder, "metrics.png");
+        string csv = Path.Combine(folder, "metrics.csv");
         File.WriteAllLines(csv, ["epoch,loss,train_accuracy,test_accuracy",
             .. history.Select((h, i) =>
                 string.Create(CultureInfo.InvariantCulture, $"{i + 1},{h.Loss:F6},{h.TrainAcc:F6},{h.TestAcc:F6}"))]);
-        Plot.Write(png, history.Select(h => h.Loss).ToList(), history.Select(h => h.TrainAcc).ToList(),
-            history.Select(h => h.TestAcc).ToList());
-        Console.WriteLine($"wrote {csv}, {png} and {checkpoint}");
+        var (png, svg) = Charts.Write(Path.Combine(folder, "metrics"), [ChartPanel.Loss([.. history.Select(h => (double)h.Loss)]),
+            ChartPanel.Accuracy([.. history.Select(h => (double)h.TrainAcc)], [.. history.Select(h => (double)h.TestAcc)])]);
+        Console.WriteLine($"wrote {csv}, {png}, {svg} and {checkpoint}");
     }
 }

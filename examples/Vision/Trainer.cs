@@ -7,7 +7,7 @@ using DeepSharp.Optim;
 /// The Fashion-MNIST training job shared by the LeNet, BatchNorm and ResNet apps: the data from Debian's
 /// <c>dataset-fashion-mnist</c> (or <c>--data</c>), batches from a <see cref="DataLoader"/> prepared in the background,
 /// a live progress line, an atomic checkpoint per epoch (<c>--resume</c> continues exactly), then test accuracy per class,
-/// <c>metrics.csv</c> and <c>metrics.png</c>.
+/// <c>metrics.csv</c> and the charts <c>metrics.png</c> and <c>metrics.svg</c>.
 /// </summary>
 public static class Trainer
 {
@@ -16,20 +16,9 @@ public static class Trainer
         ITransform? trainTransform = null)
     {
         var clock = Stopwatch.StartNew();
-        VisionOptions o;
-        try { o = VisionOptions.Parse(app, args, defaults); }
-        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
-        {
-            Console.Error.WriteLine(e.Message);
-            return 2;
-        }
+        if (VisionOptions.Parse(app, args, defaults, out int exitCode) is not { } o) return exitCode;
         if (o.Threads > 0) Device.CpuThreads = o.Threads;
-        var device = o.Device is null ? Device.TryGpu() : Device.Parse(o.Device);
-        if (!device.IsAvailable)
-        {
-            Console.Error.WriteLine($"--device {device}: this machine has no such device. What it has:\n{Device.Describe()}");
-            return 2;
-        }
+        var device = o.Device is null ? Device.TryGpu() : Device.Parse(o.Device); // --device was checked while parsing
         Console.WriteLine($"device: {device} — {Device.List().First(i => i.Device == device).Name}" +
             (device == Device.Cpu ? $", {Device.CpuThreads} threads" : ""));
 
@@ -89,7 +78,7 @@ public static class Trainer
                 loss.Backward();
                 opt.Step();
                 lossSum += loss.Item();
-                correct += Correct(logits, y);
+                correct += (long)Metrics.Accuracy(logits, y, reduction: Reduction.Sum).Item();
                 seen += batch.Size;
                 b++;
                 if (!Console.IsOutputRedirected && (b % 10 == 0 || b == batches)) // a live bar on terminals; one line per epoch in logs
@@ -100,7 +89,7 @@ public static class Trainer
                 }
             }
             float trainAcc = (float)correct / Math.Max(seen, 1);
-            float testAcc = Evaluate(net, testLoader, null);
+            float testAcc = Accuracy(Evaluate(net, testLoader));
             history.Add(((float)(lossSum / Math.Max(b, 1)), trainAcc, testAcc));
             if (Console.IsOutputRedirected)
                 Console.Write($"epoch {epoch + 1,3}/{o.Epochs} loss {lossSum / Math.Max(b, 1):F4}  " +
@@ -109,11 +98,14 @@ public static class Trainer
             RunState.Save(ckpt, net, history, args);
         }
 
-        var perClass = new long[10, 2];
-        float final = Evaluate(net, testLoader, perClass);
+        var confusion = Evaluate(net, testLoader);
+        float final = Accuracy(confusion);
         Console.WriteLine($"\ntest accuracy: {final:P2}");
         for (int c = 0; c < 10; c++)
-            Console.WriteLine($"  {FashionMnist.Classes[c],-12} {(double)perClass[c, 0] / Math.Max(perClass[c, 1], 1),7:P1}");
+        {
+            long seenOfClass = Enumerable.Range(0, 10).Sum(p => confusion[c * 10 + p]);
+            Console.WriteLine($"  {FashionMnist.Classes[c],-12} {(double)confusion[c * 10 + c] / Math.Max(seenOfClass, 1),7:P1}");
+        }
         RunState.WriteMetrics(o.Out, history, ckpt);
         if (device != Device.Cpu)
         {
@@ -131,36 +123,25 @@ public static class Trainer
         return 0;
     }
 
-    private static long Correct(Tensor logits, Tensor labels)
-    {
-        using var _ = Autograd.NoGrad();
-        return (long)logits.ArgMax(1).To(DType.Float32).Eq(labels.To(DType.Float32)).Sum().Item();
-    }
-
-    /// <summary>Test accuracy in evaluation mode (batch norm uses its running statistics); per class when
-    /// <paramref name="perClass"/> is given ([class, 0] correct, [class, 1] seen).</summary>
-    private static float Evaluate(Block net, DataLoader loader, long[,]? perClass)
+    /// <summary>The test set's confusion matrix ([true class, predicted class], row-major) in evaluation mode (batch norm
+    /// uses its running statistics).</summary>
+    private static long[] Evaluate(Block net, DataLoader loader)
     {
         net.Eval();
-        long correct = 0, seen = 0;
+        var confusion = new long[10 * 10];
         using (Autograd.NoGrad())
             foreach (var batch in loader)
             {
                 using var scope = TensorScope.Begin();
                 using var _ = batch;
-                var pred = net.Call(batch.Features).ArgMax(1);
-                correct += (long)pred.To(DType.Float32).Eq(batch.Labels.To(DType.Float32)).Sum().Item();
-                seen += batch.Size;
-                if (perClass is null) continue;
-                var p = pred.ToArray<long>();
-                var t = batch.Labels.ToArray<long>();
-                for (int i = 0; i < p.Length; i++)
-                {
-                    perClass[t[i], 1]++;
-                    if (p[i] == t[i]) perClass[t[i], 0]++;
-                }
+                var counts = Metrics.ConfusionMatrix(net.Call(batch.Features), batch.Labels, 10).ToArray<long>();
+                for (int i = 0; i < counts.Length; i++) confusion[i] += counts[i];
             }
         net.Train();
-        return (float)correct / Math.Max(seen, 1);
+        return confusion;
     }
+
+    /// <summary>The fraction of a confusion matrix on its diagonal.</summary>
+    private static float Accuracy(long[] confusion) =>
+        (float)Enumerable.Range(0, 10).Sum(c => confusion[c * 10 + c]) / Math.Max(confusion.Sum(), 1);
 }

@@ -1,58 +1,45 @@
-using System.Globalization;
+using System.CommandLine;
 
-/// <summary>Command-line options shared by the Fashion-MNIST apps (LeNet, BatchNorm, ResNet); all optional.</summary>
+/// <summary>Command-line options shared by the Fashion-MNIST apps (LeNet, BatchNorm, ResNet); all optional, and
+/// <c>--help</c> lists them with the app's defaults.</summary>
 public sealed record VisionOptions(int Epochs, int BatchSize, float LearningRate, string? Device, ulong Seed, string Out, bool Resume,
     string? Data, int Subset, float MinAccuracy, int Threads, string Activation = "sigmoid", string Pool = "avg", int Width = 1,
     bool Cosine = false)
 {
-    public static string Usage(string app, VisionOptions d) =>
-        $"usage: {app} [--epochs N={d.Epochs}] [--batch-size N={d.BatchSize}] " +
-        $"[--lr X={d.LearningRate.ToString(CultureInfo.InvariantCulture)}] " +
-        "[--device cpu|cuda:0|…] [--seed N=0] [--out DIR] [--resume] [--data FOLDER (default: Debian's dataset-fashion-mnist)] " +
-        "[--subset N (the first N training and N/6 test images)] [--min-accuracy X (exit 1 below it)] [--threads N] " +
-        $"[--activation sigmoid|relu={d.Activation}] [--pool avg|max={d.Pool}] " +
-        $"[--width N={d.Width} (LeNet, BatchNorm: channels ×N; ResNet: the first stage's channels)] " +
-        "[--cosine (the learning rate falls from --lr to 0 along a half cosine over the run)]";
-
-    /// <summary>Parses <paramref name="args"/> over the app's defaults <paramref name="d"/>.</summary>
-    public static VisionOptions Parse(string app, string[] args, VisionOptions d)
+    /// <summary>Parses <paramref name="args"/> over the app's defaults <paramref name="d"/>: the options, or null with the
+    /// exit code when the app should stop (0 after <c>--help</c>, 2 after a bad command line, explained on one line).</summary>
+    public static VisionOptions? Parse(string app, string[] args, VisionOptions d, out int exitCode)
     {
-        var o = d;
-        for (int i = 0; i < args.Length; i++)
+        var epochs = Cli.Int("--epochs", d.Epochs, 1, "passes over the training set");
+        var batchSize = Cli.Int("--batch-size", d.BatchSize, 1, "images per step");
+        var lr = Cli.Positive("--lr", d.LearningRate, "SGD's learning rate (the peak with --cosine)");
+        var device = Cli.Device();
+        var seed = Cli.Number("--seed", d.Seed, _ => true, "a whole number ≥ 0", "seeds the weights and the shuffle");
+        var output = Cli.Text("--out", d.Out, "where the checkpoint, metrics.csv and the charts go", "DIR");
+        var resume = Cli.Flag("--resume", "continue from DIR/checkpoint.ckpt (ends exactly where an uninterrupted run ends)");
+        var data = Cli.ExistingFolder("--data", "the four Fashion-MNIST idx files [default: Debian's dataset-fashion-mnist]");
+        var subset = Cli.Int("--subset", d.Subset, 0, "train on the first N images and test on the first N/6 (0: all)");
+        var minAccuracy = Cli.Number("--min-accuracy", d.MinAccuracy, v => v is >= 0 and <= 1, "a number in [0, 1]",
+            "exit with code 1 when the test accuracy ends below it", "X");
+        var threads = Cli.Int("--threads", d.Threads, 0, "CPU threads (0: every core)");
+        var activation = Cli.Choice("--activation", d.Activation, ["sigmoid", "relu"], "the activation after each hidden layer");
+        var pool = Cli.Choice("--pool", d.Pool, ["avg", "max"], "the 2×2 pooling (LeNet, BatchNorm)");
+        var width = Cli.Int("--width", d.Width, 1, "LeNet, BatchNorm: channels ×N; ResNet: the first stage's channels");
+        var cosine = Cli.Flag("--cosine", "the learning rate falls from --lr to 0 along a half cosine over the run");
+        var root = new RootCommand($"{app} on Fashion-MNIST (Dive into Deep Learning): trains with a checkpoint per epoch, then " +
+            "prints the test accuracy per class and writes metrics.csv, metrics.png and metrics.svg.")
         {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value. {Usage(app, d)}");
-            o = args[i] switch
-            {
-                "--epochs" => o with { Epochs = int.Parse(Next(), CultureInfo.InvariantCulture) },
-                "--batch-size" => o with { BatchSize = int.Parse(Next(), CultureInfo.InvariantCulture) },
-                "--lr" => o with { LearningRate = float.Parse(Next(), CultureInfo.InvariantCulture) },
-                "--device" => o with { Device = Next() },
-                "--seed" => o with { Seed = ulong.Parse(Next(), CultureInfo.InvariantCulture) },
-                "--out" => o with { Out = Next() },
-                "--resume" => o with { Resume = true },
-                "--data" => o with { Data = Next() },
-                "--subset" => o with { Subset = int.Parse(Next(), CultureInfo.InvariantCulture) },
-                "--min-accuracy" => o with { MinAccuracy = float.Parse(Next(), CultureInfo.InvariantCulture) },
-                "--threads" => o with { Threads = int.Parse(Next(), CultureInfo.InvariantCulture) },
-                "--activation" => o with
-                {
-                    Activation = Next() is "sigmoid" or "relu" ? args[i]
-                        : throw new ArgumentException($"--activation: sigmoid or relu. {Usage(app, d)}"),
-                },
-                "--pool" => o with
-                {
-                    Pool = Next() is "avg" or "max" ? args[i] : throw new ArgumentException($"--pool: avg or max. {Usage(app, d)}"),
-                },
-                "--cosine" => o with { Cosine = true },
-                "--width" => o with { Width = int.Parse(Next(), CultureInfo.InvariantCulture) },
-                "--help" or "-h" => throw new ArgumentException(Usage(app, d)),
-                _ => throw new ArgumentException($"unknown option '{args[i]}'. {Usage(app, d)}"),
-            };
+            epochs, batchSize, lr, device, seed, output, resume, data, subset, minAccuracy, threads, activation, pool, width, cosine,
+        };
+        if (Cli.Parse(root, args, out var r) is { } code)
+        {
+            exitCode = code;
+            return null;
         }
-        if (o.Epochs < 1 || o.BatchSize < 1 || o.LearningRate <= 0 || o.Subset < 0 || o.Threads < 0 || o.Width < 1)
-            throw new ArgumentException($"epochs, batch size, learning rate and width must be positive, subset and threads >= 0. " +
-                Usage(app, d));
-        return o;
+        exitCode = 0;
+        return new VisionOptions(r.GetValue(epochs), r.GetValue(batchSize), r.GetValue(lr), r.GetValue(device), r.GetValue(seed),
+            r.GetValue(output)!, r.GetValue(resume), r.GetValue(data), r.GetValue(subset), r.GetValue(minAccuracy),
+            r.GetValue(threads), r.GetValue(activation)!, r.GetValue(pool)!, r.GetValue(width), r.GetValue(cosine));
     }
 
     /// <summary>The activation layer <c>--activation</c> names.</summary>
