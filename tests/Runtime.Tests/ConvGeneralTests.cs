@@ -42,16 +42,16 @@ public class ConvGeneralTests
         ["image_19_images"] = new(19, 2, 9, 9, 3, (3, 3), (1, 1), (1, 1), (1, 1), 1, true),
         ["image_dilated_no_bias"] = new(2, 3, 12, 11, 4, (3, 2), (1, 1), (2, 1), (2, 2), 1, false),
         ["image_single"] = new(1, 1, 10, 10, 2, (5, 5), (1, 1), (2, 2), (1, 1), 1, true),
-        // Few taps (C·kH·kW ≤ 32) at stride 1: the CPU's direct convolution (channels not a multiple of its blocks of 6 and 2,
+        // Few taps (C·kH·kW ≤ 25) at stride 1: the CPU's direct convolution (channels not a multiple of its blocks of 6 and 2,
         // taps not a multiple of 4, rectangular padding, more images than chunks).
         ["direct_first_layer"] = new(37, 1, 28, 28, 7, (5, 5), (1, 1), (2, 2), (1, 1), 1, true),
-        ["direct_rect_pad"] = new(3, 3, 9, 13, 13, (3, 3), (1, 1), (1, 3), (1, 1), 1, true),
-        // 3×3 at stride 1 with at least 16 channels in and out: the CPU's Winograd convolution (odd output sizes, paddings
+        ["direct_rect_pad"] = new(3, 2, 9, 13, 13, (3, 3), (1, 1), (1, 3), (1, 1), 1, true),
+        // 3×3 at stride 1 with at least 64 channels in and out: the CPU's Winograd convolution (odd output sizes, paddings
         // 0 to 2, tiny images grouped many to a product in two groups).
-        ["winograd_odd"] = new(3, 16, 9, 7, 17, (3, 3), (1, 1), (1, 1), (1, 1), 1, true),
-        ["winograd_pads"] = new(2, 18, 8, 10, 16, (3, 3), (1, 1), (0, 2), (1, 1), 1, false),
-        ["winograd_tiny"] = new(37, 16, 4, 4, 16, (3, 3), (1, 1), (1, 1), (1, 1), 1, true),
-        ["winograd_wide"] = new(2, 16, 6, 31, 20, (3, 3), (1, 1), (2, 1), (1, 1), 1, true),
+        ["winograd_odd"] = new(2, 64, 9, 7, 65, (3, 3), (1, 1), (1, 1), (1, 1), 1, true),
+        ["winograd_pads"] = new(1, 66, 8, 10, 64, (3, 3), (1, 1), (0, 2), (1, 1), 1, false),
+        ["winograd_tiny"] = new(33, 64, 4, 4, 64, (3, 3), (1, 1), (1, 1), (1, 1), 1, true),
+        ["winograd_wide"] = new(1, 64, 6, 31, 70, (3, 3), (1, 1), (2, 1), (1, 1), 1, true),
     };
 
     public static TheoryData<string, string> Cases()

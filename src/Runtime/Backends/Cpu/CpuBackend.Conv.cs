@@ -14,11 +14,16 @@ internal sealed partial class CpuBackend
     /// on the batch size (not on the thread count), so a step gives the same bits on any number of cores.</summary>
     private const int ConvChunks = 16;
 
-    /// <summary>Floats of unfolded columns per product: images are grouped until their columns reach this size.</summary>
+    /// <summary>Images are grouped into one product until it is this many columns wide (a 10×10 output alone is too narrow
+    /// a product to run the packed GEMM well; a 32×32 one gains nothing from company and pays for the extra copies)...</summary>
+    private const int ConvProductColumns = 512;
+
+    /// <summary>...and while their columns stay within this many floats (in the cache).</summary>
     private const int ConvColumnsBudget = 1 << 16;
 
     /// <summary>Images per product for columns of k × l per image (at least 1, at most <paramref name="n"/>).</summary>
-    private static int ImagesPerProduct(int k, int l, int n) => Math.Clamp(ConvColumnsBudget / Math.Max(k * l, 1), 1, Math.Max(n, 1));
+    private static int ImagesPerProduct(int k, int l, int n) =>
+        Math.Clamp(Math.Min((ConvProductColumns + l - 1) / Math.Max(l, 1), ConvColumnsBudget / Math.Max(k * l, 1)), 1, Math.Max(n, 1));
 
     /// <summary>y [N, O, OH·OW] (dense from 0) = w [O, C·kk] (dense from 0) · the windows of each image of x (from a.Offset),
     /// plus bias[o] (dense from 0) when given.</summary>

@@ -15,14 +15,15 @@ namespace DeepSharp.Backends.Cpu;
 internal sealed partial class CpuBackend
 {
     /// <summary>Input and output channels from which a 3×3 convolution is worth its transforms.</summary>
-    private const int WinogradMinChannels = 16;
+    private const int WinogradMinChannels = 64;
 
     /// <summary>Tiles per product: images are grouped until their tiles reach this many.</summary>
     private const int WinogradTilesPerProduct = 128;
 
     /// <summary>Whether a convolution of these windows with <paramref name="o"/> filters goes by Winograd on the CPU.</summary>
     internal static bool WinogradSuits(WindowArgs a, int o) =>
-        Avx2.IsSupported && Wide && a is { KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PH: <= 2, PW: <= 2 } && a.C >= WinogradMinChannels && o >= WinogradMinChannels;
+        Avx2.IsSupported && Wide && a is { KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PH: <= 2, PW: <= 2 }
+        && a.C >= WinogradMinChannels && o >= WinogradMinChannels;
 
     /// <summary>One Winograd convolution: input [N, C, H, W] padded by (PH, PW) → output [N, O, OH, OW].</summary>
     private readonly record struct Wino(int N, int C, int H, int W, int O, int OH, int OW, int PH, int PW)
@@ -171,8 +172,9 @@ internal sealed partial class CpuBackend
     /// <summary>
     /// v[ξ, c, t] = (Bᵀ d B)[ξ] for each 4×4 tile d of images [n0, n0 + count) (tile t = image·Tiles + ty·TilesX + tx starts
     /// at row 2ty − PH, column 2tx − PW; zeros outside the image). Each plane is first copied into <paramref name="pad"/>
-    /// with its zeros around it (cleared by the caller once: every plane writes the same place), then eight tiles of a row are transformed at once: a tile's columns 0 and 1 are the even
-    /// and odd elements of 16 floats of its rows, columns 2 and 3 those of the 16 floats two further on.
+    /// with its zeros around it (cleared by the caller once: every plane writes the same place), then eight tiles of a row
+    /// are transformed at once: a tile's columns 0 and 1 are the even and odd elements of 16 floats of its rows, columns 2
+    /// and 3 those of the 16 floats two further on.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void InputTiles(float* x, Wino g, int n0, int count, float* v, float* pad)
