@@ -248,7 +248,6 @@ internal sealed partial class CpuBackend
     {
         int tiles = count * g.Tiles, tx = g.TilesX, oh = g.OH, ow = g.OW;
         long plane = (long)g.O * tiles;
-        float* spill = stackalloc float[16];
         for (int i = 0; i < count; i++)
             for (int o = 0; o < g.O; o++)
             {
@@ -263,8 +262,8 @@ internal sealed partial class CpuBackend
                         V s0 = Sum3(q, 0, plane), s1 = Sum3(q, 1, plane), s2 = Sum3(q, 2, plane), s3 = Sum3(q, 3, plane);
                         V e0 = Diff3(q, 0, plane), e1 = Diff3(q, 1, plane), e2 = Diff3(q, 2, plane), e3 = Diff3(q, 3, plane);
                         int r0 = 2 * ty, c0 = 2 * t0, n = Math.Min(16, ow - c0);
-                        OutputRow(img + r0 * ow + c0, n, s0 + s1 + s2 + b, s1 - s2 - s3 + b, spill);
-                        if (r0 + 1 < oh) OutputRow(img + (r0 + 1) * ow + c0, n, e0 + e1 + e2 + b, e1 - e2 - e3 + b, spill);
+                        OutputRow(img + r0 * ow + c0, n, s0 + s1 + s2 + b, s1 - s2 - s3 + b);
+                        if (r0 + 1 < oh) OutputRow(img + (r0 + 1) * ow + c0, n, e0 + e1 + e2 + b, e1 - e2 - e3 + b);
                     }
             }
     }
@@ -281,7 +280,7 @@ internal sealed partial class CpuBackend
 
     /// <summary>Eight tiles' two outputs (left, right) interleaved into one row: its first n ≤ 16 floats.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void OutputRow(float* row, int n, V left, V right, float* spill)
+    private static unsafe void OutputRow(float* row, int n, V left, V right)
     {
         V lo = Avx.UnpackLow(left, right), hi = Avx.UnpackHigh(left, right); // tiles 0 1 | 4 5 and 2 3 | 6 7
         V first = Avx.Permute2x128(lo, hi, 0x20), second = Avx.Permute2x128(lo, hi, 0x31);
@@ -291,9 +290,8 @@ internal sealed partial class CpuBackend
             Vector256.Store(second, row + 8);
             return;
         }
-        Vector256.Store(first, spill);
-        Vector256.Store(second, spill + 8);
-        Buffer.MemoryCopy(spill, row, 4L * n, 4L * n);
+        Put(row, Math.Min(n, 8), first);
+        if (n > 8) Put(row + 8, n - 8, second);
     }
 
     /// <summary>dm[ξ, o, t] = (A dy Aᵀ)[ξ] for each 2×2 block of the output gradient (zeros past the output's edge), eight

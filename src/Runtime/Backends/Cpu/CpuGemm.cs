@@ -212,6 +212,16 @@ internal sealed partial class CpuBackend
         {
             int j0 = jp * w, nr = Math.Min(w, g.N - j0);
             float* panel = dst + jp * w * kc;
+            if (g.RowB == 1 && nr == w && Avx.IsSupported) // Bᵀ row-major (K-contiguous): 8×8 blocks transposed in registers
+            {
+                int pb = 0;
+                for (; pb <= kc - 8; pb += 8)
+                    for (int jb = 0; jb < w; jb += 8)
+                        Transpose8x8(b + (long)(j0 + jb) * g.ColB + p0 + pb, g.ColB, panel + pb * w + jb, w);
+                for (; pb < kc; pb++)
+                    for (int j = 0; j < w; j++) panel[pb * w + j] = b[(long)(j0 + j) * g.ColB + p0 + pb];
+                continue;
+            }
             for (int p = 0; p < kc; p++)
             {
                 float* src = b + (long)(p0 + p) * g.RowB + (long)j0 * g.ColB, d = panel + p * w;
@@ -230,6 +240,15 @@ internal sealed partial class CpuBackend
         {
             int mr = Math.Min(mrTile, mc - ir);
             float* panel = dst + ir * kc;
+            if (g.ColA == 1 && mr == 8 && mrTile == 8 && Avx.IsSupported) // rows K-contiguous: 8×8 blocks transposed
+            {
+                float* src = a + (long)(i0 + ir) * g.RowA + p0;
+                int p = 0;
+                for (; p <= kc - 8; p += 8) Transpose8x8(src + p, g.RowA, panel + p * 8, 8);
+                for (; p < kc; p++)
+                    for (int r = 0; r < 8; r++) panel[p * 8 + r] = src[(long)r * g.RowA + p];
+                continue;
+            }
             for (int r = 0; r < mrTile; r++)
             {
                 if (r >= mr) { for (int p = 0; p < kc; p++) panel[p * mrTile + r] = 0f; continue; }
@@ -237,5 +256,28 @@ internal sealed partial class CpuBackend
                 for (int p = 0; p < kc; p++) panel[p * mrTile + r] = src[p * g.ColA];
             }
         }
+    }
+
+    /// <summary>dst row j (8 floats, rows <paramref name="dstStride"/> apart) = column j of the 8×8 block at src (rows
+    /// <paramref name="srcStride"/> apart): the packing of a transposed operand, eight floats per store instead of one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Transpose8x8(float* src, long srcStride, float* dst, long dstStride)
+    {
+        V r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + srcStride);
+        V r2 = Avx.LoadVector256(src + 2 * srcStride), r3 = Avx.LoadVector256(src + 3 * srcStride);
+        V r4 = Avx.LoadVector256(src + 4 * srcStride), r5 = Avx.LoadVector256(src + 5 * srcStride);
+        V r6 = Avx.LoadVector256(src + 6 * srcStride), r7 = Avx.LoadVector256(src + 7 * srcStride);
+        V t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        V t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        V u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+        V u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(dst + dstStride, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(dst + 2 * dstStride, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(dst + 3 * dstStride, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(dst + 4 * dstStride, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(dst + 5 * dstStride, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(dst + 6 * dstStride, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(dst + 7 * dstStride, Avx.Permute2x128(u3, u7, 0x31));
     }
 }
