@@ -43,7 +43,7 @@ internal sealed partial class CpuBackend
         }
         int k = a.C * a.KK, l = a.OH * a.OW, nb = ImagesPerProduct(k, l, a.N), groups = (a.N + nb - 1) / nb;
         // Groups of images start at multiples of nb whatever the thread count: each output's sum is formed the same way.
-        CpuParallel.For(groups, o * k * l * nb, (lo, hi) =>
+        CpuParallel.For(groups, (int)Math.Min(int.MaxValue, (long)o * k * l * nb), (lo, hi) =>
         {
             var pool = ArrayPool<float>.Shared;
             float[] cols = pool.Rent(k * l * nb), prod = pool.Rent(o * l * nb);

@@ -66,7 +66,7 @@ internal sealed partial class CpuBackend
             for (int t = 0; t < p.Taps; t++) wt[t * rows + r] = ws[r * p.Taps + t];
         try
         {
-            CpuParallel.For(a.N, o * p.Taps * p.Q, (lo, hi) =>
+            CpuParallel.For(a.N, (int)Math.Min(int.MaxValue, (long)o * p.Taps * p.Q), (lo, hi) =>
             {
                 var pool = ArrayPool<float>.Shared;
                 float[] padded = pool.Rent(p.Length), outs = pool.Rent(rows * p.Q);

@@ -23,7 +23,8 @@ internal sealed partial class CpuBackend
     /// <summary>Whether a convolution of these windows with <paramref name="o"/> filters goes by Winograd on the CPU.</summary>
     internal static bool WinogradSuits(WindowArgs a, int o) =>
         Avx2.IsSupported && Wide && a is { KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PH: <= 2, PW: <= 2 }
-        && a.C >= WinogradMinChannels && o >= WinogradMinChannels;
+        && a.C >= WinogradMinChannels && o >= WinogradMinChannels
+        && 16L * Math.Max(a.C, o) * ((a.OH + 1) / 2) * ((a.OW + 1) / 2) <= int.MaxValue / 2; // one image's tiles fit an array
 
     /// <summary>One Winograd convolution: input [N, C, H, W] padded by (PH, PW) → output [N, O, OH, OW].</summary>
     private readonly record struct Wino(int N, int C, int H, int W, int O, int OH, int OW, int PH, int PW)
@@ -136,7 +137,7 @@ internal sealed partial class CpuBackend
     {
         int nb = g.Images, groups = g.Groups, most = nb * g.Tiles;
         bool split = groups < CpuParallel.Threads; // few groups: each product uses the cores instead
-        CpuParallel.For(groups, 16 * g.O * g.C * most, (lo, hi) =>
+        CpuParallel.For(groups, (int)Math.Min(int.MaxValue, 16L * g.O * g.C * most), (lo, hi) =>
         {
             var pool = ArrayPool<float>.Shared;
             float[] v = pool.Rent(16 * g.C * most), m = pool.Rent(16 * g.O * most + 8), pad = pool.Rent(g.PaddedPlane);
