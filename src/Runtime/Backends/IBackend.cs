@@ -2,9 +2,9 @@ using DeepSharp.Ops;
 
 namespace DeepSharp.Backends;
 
-/// <summary>One parameter of an optimizer step: dense runs of p and g from their offsets, state m and v (from 0; they may alias
-/// g).</summary>
-internal readonly record struct UpdateItem(Storage P, int POffset, Storage G, int GOffset, Storage M, Storage V, int Count);
+/// <summary>One parameter of an optimizer step: dense runs of p and g from their offsets, states m, v and w (from 0; an unused
+/// one aliases g).</summary>
+internal readonly record struct UpdateItem(Storage P, int POffset, Storage G, int GOffset, Storage M, Storage V, Storage W, int Count);
 
 /// <summary>
 /// The device contract: the primitive operations every backend implements (Candle keeps this in one small interface too).
@@ -45,7 +45,8 @@ internal interface IBackend
     void GatherRows(Storage x, int xOffset, int rows, int cols, Storage index, int indexOffset, Storage y, int count);
     /// <summary>y[index[r], :] += src[r, :] for y dense [rows, cols]; repeated indices add up (atomically on accelerators).</summary>
     void IndexAddRows(Storage y, int rows, int cols, Storage index, int indexOffset, Storage src, int srcOffset, int count);
-    /// <summary>(p, m, v)[i] = op(p, g, m, v)[i] for dense runs from the given offsets; m and v may alias g when unused.</summary>
+    /// <summary>(p, m, v, w)[i] = op(p, g, m, v, w)[i] for dense runs from the given offsets; m, v and w may alias g when
+    /// unused.</summary>
     /// <remarks>Accelerators update up to four parameters per launch.</remarks>
     void Update<TOp>(IReadOnlyList<UpdateItem> items, TOp op) where TOp : struct, IUpdateOp;
     /// <summary>

@@ -21,7 +21,7 @@ internal sealed partial class IlgpuBackend
                 {
                     var u = items[Math.Min(start + k, items.Count - 1)];
                     if (start + k < items.Count) end += u.Count;
-                    s.Set(k, V<float>(u.P), u.POffset, V<float>(u.G), u.GOffset, V<float>(u.M), V<float>(u.V), end);
+                    s.Set(k, V<float>(u.P), u.POffset, V<float>(u.G), u.GOffset, V<float>(u.M), V<float>(u.V), V<float>(u.W), end);
                 }
                 if (end == 0) continue;
                 _launches++;
