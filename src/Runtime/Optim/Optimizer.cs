@@ -57,6 +57,7 @@ public abstract partial class Optimizer : IDisposable
 
     /// <summary>The optimizer's name in messages (PyTorch's class name).</summary>
     private protected virtual string Name => GetType().Name;
+    internal string DisplayName => Name;
 
     private static string ArgName(string name) => name switch
     {

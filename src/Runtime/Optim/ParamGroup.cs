@@ -79,10 +79,11 @@ public sealed class ParamGroup
     }
 
     /// <summary>Every hyper-parameter of the group and its value, in the optimizer's order.</summary>
-    public IReadOnlyDictionary<string, float> HyperParameters => new System.Collections.ObjectModel.ReadOnlyDictionary<string, float>(_values);
+    public IReadOnlyDictionary<string, float> HyperParameters =>
+        new System.Collections.ObjectModel.ReadOnlyDictionary<string, float>(_values);
 
     private KeyNotFoundException Missing(string name) =>
-        new($"{_owner?.GetType().Name ?? "ParamGroup"}: group {_index} has no hyper-parameter '{name}'; it has " +
+        new($"{_owner?.DisplayName ?? "ParamGroup"}: group {_index} has no hyper-parameter '{name}'; it has " +
             $"{string.Join(", ", _values.Keys)}.");
 
     /// <summary>Joins <paramref name="owner"/>: checks the values the group set, refuses names the optimizer does not have and
@@ -90,12 +91,12 @@ public sealed class ParamGroup
     internal void Attach(Optimizer owner, int index, IReadOnlyList<(string Name, float Value)> defaults)
     {
         if (_owner is not null)
-            throw new ArgumentException($"{owner.GetType().Name}: parameter group {index} already belongs to a " +
-                $"{_owner.GetType().Name}; give each optimizer groups of its own.", "groups");
+            throw new ArgumentException($"{owner.DisplayName}: parameter group {index} already belongs to a " +
+                $"{_owner.DisplayName}; give each optimizer groups of its own.", "groups");
         var unknown = _values.Keys.Where(k => defaults.All(d => d.Name != k)).ToList();
         if (unknown.Count > 0)
-            throw new ArgumentException($"{owner.GetType().Name}: parameter group {index} sets {string.Join(", ", unknown)}, which " +
-                $"{owner.GetType().Name} does not have; it has {string.Join(", ", defaults.Select(d => d.Name))}.", "groups");
+            throw new ArgumentException($"{owner.DisplayName}: parameter group {index} sets {string.Join(", ", unknown)}, which " +
+                $"{owner.DisplayName} does not have; it has {string.Join(", ", defaults.Select(d => d.Name))}.", "groups");
         var ordered = defaults.Select(d => (d.Name, Value: _values.TryGetValue(d.Name, out var v)
             ? owner.CheckHyperParameter(d.Name, v, $"parameter group {index}'s", "groups") : d.Value)).ToList();
         _values.Clear();
