@@ -81,7 +81,7 @@ public class OptimizerStateTests
         e = Assert.Throws<ArgumentException>(() => plainAdam.LoadStateDict(sd));
         Assert.Contains("amsgrad", e.Message);
 
-        var other = new Tensor[] { Tensor.Zeros(19).RequiresGradient(), Tensor.Zeros(4).RequiresGradient(), Tensor.Zeros(11).RequiresGradient() };
+        var other = new[] { 19, 4, 11 }.Select(n => Tensor.Zeros(n).RequiresGradient()).ToArray();
         var wrongShape = new Sgd([new ParamGroup([other[0], other[1]]), new ParamGroup([other[2]])], lr: 0.1f, momentum: 0.9f,
             nesterov: true);
         e = Assert.Throws<ArgumentException>(() => wrongShape.LoadStateDict(sgd.StateDict()));

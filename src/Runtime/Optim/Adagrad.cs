@@ -18,7 +18,7 @@ public sealed class Adagrad : Optimizer
     /// <exception cref="ArgumentException">A tensor is not a float32 leaf that requires grad.</exception>
     public Adagrad(IEnumerable<IParameter> parameters, float lr = 1e-2f, float lrDecay = 0f, float weightDecay = 0f,
         float initialAccumulatorValue = 0f, float eps = 1e-10f)
-        : this([new ParamGroup(parameters)], lr, lrDecay, weightDecay, initialAccumulatorValue, eps) { }
+        : this([ParamGroup.Whole(parameters)], lr, lrDecay, weightDecay, initialAccumulatorValue, eps) { }
 
     /// <summary>Adagrad over parameter groups, each with its own hyper-parameters (those a group leaves unset come from these
     /// arguments).</summary>

@@ -20,7 +20,7 @@ public sealed class Adam : Optimizer
     /// <exception cref="ArgumentException">A tensor is not a float32 leaf that requires grad.</exception>
     public Adam(IEnumerable<IParameter> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f,
         float weightDecay = 0f, bool amsgrad = false)
-        : this([new ParamGroup(parameters)], lr, beta1, beta2, eps, weightDecay, amsgrad) { }
+        : this([ParamGroup.Whole(parameters)], lr, beta1, beta2, eps, weightDecay, amsgrad) { }
 
     /// <summary>Adam over parameter groups, each with its own hyper-parameters (those a group leaves unset come from these
     /// arguments).</summary>
@@ -75,7 +75,7 @@ public sealed class AdamW : Optimizer
     /// <exception cref="ArgumentException">A tensor is not a float32 leaf that requires grad.</exception>
     public AdamW(IEnumerable<IParameter> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f,
         float weightDecay = 1e-2f, bool amsgrad = false)
-        : this([new ParamGroup(parameters)], lr, beta1, beta2, eps, weightDecay, amsgrad) { }
+        : this([ParamGroup.Whole(parameters)], lr, beta1, beta2, eps, weightDecay, amsgrad) { }
 
     /// <summary>AdamW over parameter groups, each with its own hyper-parameters (those a group leaves unset come from these
     /// arguments): e.g. no decay for biases and norms.</summary>

@@ -24,6 +24,7 @@ public abstract partial class Optimizer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(groups);
         _groups = groups.Select((g, i) => g ?? throw new ArgumentNullException(nameof(groups), $"{Name}: group {i} is null.")).ToArray();
+        string arg = _groups is [{ IsWhole: true }] ? "parameters" : nameof(groups); // what the caller passed
         for (int i = 0; i < defaults.Count; i++) CheckHyperParameter(defaults[i].Name, defaults[i].Value, "", ArgName(defaults[i].Name));
         var sources = new List<IParameter>();
         var groupOf = new List<int>();
@@ -32,7 +33,7 @@ public abstract partial class Optimizer : IDisposable
         {
             foreach (var p in _groups[j].Parameters)
             {
-                var item = p ?? throw new ArgumentNullException(nameof(groups), $"{Name}: parameter {sources.Count} is null.");
+                var item = p ?? throw new ArgumentNullException(arg, $"{Name}: parameter {sources.Count} is null.");
                 if (!seen.TryAdd(item, j))
                     throw new ArgumentException($"{Name}: {Describe(item, sources.Count)} is in parameter groups {seen[item]} and " +
                         $"{j}; a parameter may belong to one group only.", nameof(groups));
@@ -49,7 +50,7 @@ public abstract partial class Optimizer : IDisposable
             if (!t.RequiresGrad || !t.IsLeaf)
                 throw new ArgumentException(
                     $"{Name}: parameter {i} (shape {Layout.Format(t.Layout.ShapeArray)}) is not a leaf that requires grad.",
-                    _groups.Length == 1 ? "parameters" : nameof(groups));
+                    arg);
             Check(t, i, null);
         }
         for (int j = 0; j < _groups.Length; j++) _groups[j].Attach(this, j, defaults);

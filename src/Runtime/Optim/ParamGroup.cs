@@ -47,6 +47,11 @@ public sealed class ParamGroup
         foreach (var (name, value) in given) if (value is { } v) _values[name] = v;
     }
 
+    /// <summary>The one group of an optimizer given a plain list of parameters (messages then name "parameters").</summary>
+    internal static ParamGroup Whole(IEnumerable<IParameter> parameters) => new(parameters) { IsWhole = true };
+
+    internal bool IsWhole { get; private init; }
+
     /// <summary>The parameters of this group (one listed twice is kept once).</summary>
     public IReadOnlyList<IParameter> Parameters { get; }
 

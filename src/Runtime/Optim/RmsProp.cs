@@ -19,7 +19,7 @@ public sealed class RmsProp : Optimizer
     /// <exception cref="ArgumentException">A tensor is not a float32 leaf that requires grad.</exception>
     public RmsProp(IEnumerable<IParameter> parameters, float lr = 1e-2f, float alpha = 0.99f, float eps = 1e-8f, float weightDecay = 0f,
         float momentum = 0f, bool centered = false)
-        : this([new ParamGroup(parameters)], lr, alpha, eps, weightDecay, momentum, centered) { }
+        : this([ParamGroup.Whole(parameters)], lr, alpha, eps, weightDecay, momentum, centered) { }
 
     /// <summary>RMSprop over parameter groups, each with its own hyper-parameters (those a group leaves unset come from these
     /// arguments).</summary>

@@ -20,7 +20,7 @@ public sealed class Sgd : Optimizer
     /// requiring grad.</exception>
     public Sgd(IEnumerable<IParameter> parameters, float lr, float momentum = 0f, float weightDecay = 0f, float dampening = 0f,
         bool nesterov = false)
-        : this([new ParamGroup(parameters)], lr, momentum, weightDecay, dampening, nesterov) { }
+        : this([ParamGroup.Whole(parameters)], lr, momentum, weightDecay, dampening, nesterov) { }
 
     /// <summary>SGD over parameter groups, each with its own hyper-parameters (those a group leaves unset come from these
     /// arguments): <c>new Sgd([new ParamGroup(weights, weightDecay: 5e-4f), new ParamGroup(biases)], lr: 0.1f, momentum:
