@@ -6,6 +6,9 @@ namespace DeepSharp.Backends;
 /// one aliases g).</summary>
 internal readonly record struct UpdateItem(Storage P, int POffset, Storage G, int GOffset, Storage M, Storage V, Storage W, int Count);
 
+/// <summary>A dense run of a gradient for <see cref="IBackend.GradNormPartials"/>.</summary>
+internal readonly record struct GradNormItem(Storage X, int Offset, int Count);
+
 /// <summary>
 /// The device contract: the primitive operations every backend implements (Candle keeps this in one small interface too).
 /// Outputs are dense and start at element 0 unless a map says otherwise; inputs carry their layout in a <see cref="StridedMap"/>.
@@ -49,6 +52,12 @@ internal interface IBackend
     /// unused.</summary>
     /// <remarks>Accelerators update up to four parameters per launch.</remarks>
     void Update<TOp>(IReadOnlyList<UpdateItem> items, TOp op) where TOp : struct, IUpdateOp;
+    /// <summary>How many partials <see cref="GradNormPartials"/> writes for these items.</summary>
+    int GradNormPartialCount(IReadOnlyList<GradNormItem> items);
+    /// <summary>Partial sums of |x|^p (maxima of |x| for p = ∞; <see cref="Ops.GradNormTerm"/>) over every item, in a fixed order,
+    /// into <paramref name="partials"/> (dense, <see cref="GradNormPartialCount"/> elements): summing them (or taking their
+    /// maximum) gives the whole list's — one pass over all the gradients for clipping by their global norm.</summary>
+    void GradNormPartials(IReadOnlyList<GradNormItem> items, Storage partials, float p);
     /// <summary>
     /// Cross-entropy rows of dense logits [n, c] with integer labels: loss[r] = logsumexp(x[r]) - x[r, label[r]] and
     /// probs = softmax(x) (kept for the backward), both from max-shifted logits (<see cref="Ops.LossMath"/>). A label

@@ -234,3 +234,34 @@ internal struct AdagradStep : IUpdateOp
         return (p - Clr * (d / (Vector128.Sqrt(m) + Vector128.Create(Eps))), m, v, w);
     }
 }
+
+/// <summary>Which power a gradient norm sums (<see cref="GradNormTerm"/>).</summary>
+internal enum GradNormKind
+{
+    /// <summary>x² (the 2-norm).</summary>
+    Two,
+    /// <summary>|x| (the 1-norm).</summary>
+    One,
+    /// <summary>|x|, combined by maximum (the ∞-norm).</summary>
+    Inf,
+    /// <summary>|x|^p.</summary>
+    Power,
+}
+
+/// <summary>One element's term of a p-norm: x², |x|, or |x|^p; the ∞-norm takes |x| and a maximum instead of a sum.</summary>
+internal static class GradNormTerm
+{
+    public static GradNormKind Kind(float p) =>
+        p == 2f ? GradNormKind.Two : p == 1f ? GradNormKind.One : float.IsPositiveInfinity(p) ? GradNormKind.Inf : GradNormKind.Power;
+
+    public static float Of(float x, GradNormKind kind, float p) => kind switch
+    {
+        GradNormKind.Two => x * x,
+        GradNormKind.Power => MathF.Pow(MathF.Abs(x), p),
+        _ => MathF.Abs(x),
+    };
+
+    /// <summary>Folds a term into a partial: a sum, or for the ∞-norm a maximum (NaN wins, as torch.max).</summary>
+    public static float Combine(float acc, float term, GradNormKind kind) =>
+        kind == GradNormKind.Inf ? default(MaximumOp).Apply(acc, term) : acc + term;
+}

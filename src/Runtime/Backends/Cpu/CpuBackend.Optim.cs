@@ -47,4 +47,42 @@ internal sealed partial class CpuBackend
         }
         return i;
     }
+
+    // Gradient norms: one partial per block of GradNormBlock elements (a fixed split, so the result does not depend on the
+    // number of threads), each summed in double.
+    private const int GradNormBlock = 16384;
+
+    public int GradNormPartialCount(IReadOnlyList<GradNormItem> items) => items.Sum(u => (u.Count + GradNormBlock - 1) / GradNormBlock);
+
+    public void GradNormPartials(IReadOnlyList<GradNormItem> items, Storage partials, float p)
+    {
+        var kind = GradNormTerm.Kind(p);
+        var blocks = new List<(GradNormItem Item, int Start)>();
+        foreach (var u in items) for (int s = 0; s < u.Count; s += GradNormBlock) blocks.Add((u, s));
+        var output = E(partials);
+        CpuParallel.For(blocks.Count, GradNormBlock, (lo, hi) =>
+        {
+            for (int b = lo; b < hi; b++)
+            {
+                var (u, start) = blocks[b];
+                var x = E(u.X);
+                ref float xr = ref Unsafe.Add(ref x.Ref, u.Offset);
+                int end = Math.Min(u.Count, start + GradNormBlock);
+                double acc = 0;
+                for (int i = start; i < end; i++)
+                {
+                    float v = Unsafe.Add(ref xr, i);
+                    acc = kind switch
+                    {
+                        GradNormKind.Two => acc + (double)v * v,
+                        GradNormKind.One => acc + Math.Abs((double)v),
+                        GradNormKind.Inf => float.IsNaN(v) || Math.Abs(v) > acc ? Math.Abs((double)v) : acc,
+                        _ => acc + Math.Pow(Math.Abs((double)v), p),
+                    };
+                    if (double.IsNaN(acc)) break; // NaN stays NaN (torch's norm of a NaN gradient)
+                }
+                Unsafe.Add(ref output.Ref, b) = (float)acc;
+            }
+        });
+    }
 }

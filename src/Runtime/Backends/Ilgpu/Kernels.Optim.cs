@@ -28,6 +28,57 @@ internal static partial class Kernels
     }
 }
 
+/// <summary>Partials of a gradient norm (<see cref="GradNormTerm"/>) over up to four gradients in one launch.</summary>
+internal static partial class Kernels
+{
+    /// <summary>Thread t folds elements t, t + T, t + 2T, … of the four runs laid end to end (T threads) into
+    /// partials[Base + t]: a fixed assignment, so the sum of the partials does not depend on scheduling.</summary>
+    public static void GradNormPartials(Index1D t, GradNormSlots s, ArrayView<float> partials, GradNormArgs a)
+    {
+        float acc = 0f;
+        for (int i = t; i < s.End3; i += a.Threads)
+        {
+            float x = i < s.End0 ? s.X0[s.O0 + i] : i < s.End1 ? s.X1[s.O1 + i - s.End0]
+                : i < s.End2 ? s.X2[s.O2 + i - s.End1] : s.X3[s.O3 + i - s.End2];
+            acc = GradNormTerm.Combine(acc, GradNormTerm.Of(x, a.Kind, a.P), a.Kind);
+        }
+        partials[a.Base + t] = acc;
+    }
+}
+
+/// <summary>The norm's power and where a launch writes its partials.</summary>
+internal struct GradNormArgs
+{
+    /// <summary>Which power, and p for <see cref="GradNormKind.Power"/>.</summary>
+    public GradNormKind Kind;
+    /// <summary>The p of the norm.</summary>
+    public float P;
+    /// <summary>Threads per launch, and the first partial this launch writes.</summary>
+    public int Threads, Base;
+}
+
+/// <summary>Four gradient runs of one <see cref="Kernels.GradNormPartials"/> launch: views, offsets, cumulative ends.</summary>
+internal struct GradNormSlots
+{
+    /// <summary>The gradients' views.</summary>
+    public ArrayView<float> X0, X1, X2, X3;
+    /// <summary>Element offsets per slot.</summary>
+    public int O0, O1, O2, O3;
+    /// <summary>Cumulative element counts: slot k covers [End(k-1), End(k)).</summary>
+    public int End0, End1, End2, End3;
+
+    internal void Set(int k, ArrayView<float> x, int offset, int end)
+    {
+        switch (k)
+        {
+            case 0: (X0, O0, End0) = (x, offset, end); break;
+            case 1: (X1, O1, End1) = (x, offset, end); break;
+            case 2: (X2, O2, End2) = (x, offset, end); break;
+            default: (X3, O3, End3) = (x, offset, end); break;
+        }
+    }
+}
+
 /// <summary>Four parameters of one <see cref="Kernels.Update{TOp}"/> launch: views, offsets and cumulative element ends.</summary>
 internal struct UpdateSlots
 {
