@@ -67,7 +67,8 @@ public static class ClipGrad
             i++;
             if (!p.IsInitialized || p.Data is not { Grad: { } g } t || !seen.Add(t)) continue;
             if (g.DType != DType.Float32)
-                throw new ArgumentException($"{op}: the gradient of parameter {i - 1} is {g.DType.Name()}, not float32.", nameof(parameters));
+                throw new ArgumentException($"{op}: the gradient of parameter {i - 1} is {g.DType.Name()}, not float32.",
+                    nameof(parameters));
             if (grads.Count > 0 && g.Device != grads[0].Device)
                 throw new ArgumentException($"{op}: gradients are on {grads[0].Device} and {g.Device}; clip each device's parameters " +
                     "on their own.", nameof(parameters));
