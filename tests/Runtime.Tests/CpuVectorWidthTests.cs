@@ -139,6 +139,7 @@ public class CpuVectorWidthTests
             adam with { Variant = AdamVariant.Decoupled | AdamVariant.AmsGrad },
             rms, rms with { Variant = RmsVariant.Centered }, rms with { Momentum = 0f, Variant = RmsVariant.Centered },
             new AdagradStep { Clr = 0.05f, Eps = 1e-10f, WeightDecay = 0.1f },
+            new EmaStep { Weight = 1f - 0.999f }, new EmaStep { Weight = 0.7f },
         ];
         foreach (var step in steps)
         {

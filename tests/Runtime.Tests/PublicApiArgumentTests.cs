@@ -161,6 +161,8 @@ public class PublicApiArgumentTests
         if (t == typeof(Optimizer))
             return [.. Receivers(typeof(Sgd)), .. Receivers(typeof(Adam)), .. Receivers(typeof(AdamW)), .. Receivers(typeof(RmsProp)),
                 .. Receivers(typeof(Adagrad))];
+        if (t == typeof(ExponentialMovingAverage))
+            return [() => new ExponentialMovingAverage([new Slot(Tensors[5].Make()), new Slot(null)], 0.9f)];
         if (t == typeof(ParamGroup))
             return [() => ((Optimizer)Receivers(typeof(Sgd))[0]()).ParamGroups[0], () => new ParamGroup([new Slot(null)], lr: 0.1f)];
         Func<object> Sched(Func<Optimizer, object> make) => () => make((Optimizer)Receivers(typeof(Sgd))[0]());

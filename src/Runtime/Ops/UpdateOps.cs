@@ -265,3 +265,23 @@ internal static class GradNormTerm
     public static float Combine(float acc, float term, GradNormKind kind) =>
         kind == GradNormKind.Inf ? default(MaximumOp).Apply(acc, term) : acc + term;
 }
+
+/// <summary>An exponential moving average of a parameter (torch.optim.swa_utils' EMA: lerp(average, parameter, 1 - decay),
+/// with torch.lerp's two forms); the "parameter" slot is the average and the "gradient" slot the parameter.</summary>
+internal struct EmaStep : IUpdateOp
+{
+    /// <summary>1 - decay: the weight of the current parameter.</summary>
+    public float Weight;
+
+    /// <inheritdoc/>
+    public readonly (float P, float M, float V, float W) Apply(float p, float g, float m, float v, float w) =>
+        (Weight < 0.5f ? p + Weight * (g - p) : g - (g - p) * (1f - Weight), m, v, w);
+
+    /// <inheritdoc/>
+    public readonly (V P, V M, V V, V W) Apply(V p, V g, V m, V v, V w) =>
+        (Weight < 0.5f ? p + Weight * (g - p) : g - (g - p) * (1f - Weight), m, v, w);
+
+    /// <inheritdoc/>
+    public readonly (H P, H M, H V, H W) Apply(H p, H g, H m, H v, H w) =>
+        (Weight < 0.5f ? p + Weight * (g - p) : g - (g - p) * (1f - Weight), m, v, w);
+}
