@@ -80,6 +80,10 @@ public class OptimizerStateTests
         sd["param_groups.0.amsgrad"] = Tensor.Full([], 0);
         e = Assert.Throws<ArgumentException>(() => plainAdam.LoadStateDict(sd));
         Assert.Contains("amsgrad", e.Message);
+        var (wps, adamw) = Fresh("adamw", d);
+        Train(adamw, wps, 1, 1, d);
+        e = Assert.Throws<ArgumentException>(() => Fresh("adam-amsgrad", d).Opt.LoadStateDict(adamw.StateDict()));
+        Assert.Contains("decoupled_weight_decay = True but this Adam has decoupled_weight_decay = False", e.Message);
 
         var other = new[] { 19, 4, 11 }.Select(n => Tensor.Zeros(n).RequiresGradient()).ToArray();
         var wrongShape = new Sgd([new ParamGroup([other[0], other[1]]), new ParamGroup([other[2]])], lr: 0.1f, momentum: 0.9f,

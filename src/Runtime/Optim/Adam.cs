@@ -52,7 +52,9 @@ public sealed class Adam : Optimizer
     public bool AmsGrad { get; }
 
     private protected override string?[] SlotNames => AdamRule.SlotNames;
-    private protected override IReadOnlyList<(string Name, bool Value)> Options => [("amsgrad", AmsGrad)];
+    // PyTorch's Adam(decoupled_weight_decay=True) is AdamW: the option tells the two state dicts apart.
+    private protected override IReadOnlyList<(string Name, bool Value)> Options =>
+        [("amsgrad", AmsGrad), ("decoupled_weight_decay", false)];
 
     private protected override void Update(ParamGroup group, ParamState state, Tensor p, Tensor g) =>
         Launch(p, g, state, AdamRule.Step(group, state, p, AmsGrad ? AdamVariant.AmsGrad : AdamVariant.Adam));
@@ -107,7 +109,8 @@ public sealed class AdamW : Optimizer
     public bool AmsGrad { get; }
 
     private protected override string?[] SlotNames => AdamRule.SlotNames;
-    private protected override IReadOnlyList<(string Name, bool Value)> Options => [("amsgrad", AmsGrad)];
+    private protected override IReadOnlyList<(string Name, bool Value)> Options =>
+        [("amsgrad", AmsGrad), ("decoupled_weight_decay", true)];
 
     private protected override void Update(ParamGroup group, ParamState state, Tensor p, Tensor g) =>
         Launch(p, g, state, AdamRule.Step(group, state, p, AdamVariant.Decoupled | (AmsGrad ? AdamVariant.AmsGrad : 0)));
