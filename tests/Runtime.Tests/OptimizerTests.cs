@@ -167,6 +167,12 @@ public class OptimizerTests
         Assert.Contains("groups 0 and 1", e.Message);
         e = Assert.Throws<ArgumentException>(() => new Sgd([w], lr: 0.1f, nesterov: true));
         Assert.Contains("Nesterov", e.Message);
+        var noMomentum = new ParamGroup([w], momentum: 0f);
+        e = Assert.Throws<ArgumentException>(() => new Sgd([noMomentum], lr: 0.1f, momentum: 0.9f, nesterov: true));
+        Assert.Contains("group 0 has momentum 0", e.Message);
+        _ = new Sgd([noMomentum], lr: 0.1f, momentum: 0.9f); // the refused optimizer did not take the group
+        var nesterov = new Sgd([b], lr: 0.1f, momentum: 0.9f, nesterov: true);
+        Assert.Throws<ArgumentOutOfRangeException>(() => nesterov.ParamGroups[0]["momentum"] = 0f);
         var r = Assert.Throws<ArgumentOutOfRangeException>(() => new Adam([new ParamGroup([w], eps: 0f)]));
         Assert.Contains("group 0's eps", r.Message);
         r = Assert.Throws<ArgumentOutOfRangeException>(() => new RmsProp([w], alpha: 1.5f));

@@ -37,14 +37,25 @@ public sealed class Sgd : Optimizer
     /// Nesterov without momentum or with dampening.</exception>
     public Sgd(IEnumerable<ParamGroup> groups, float lr, float momentum = 0f, float weightDecay = 0f, float dampening = 0f,
         bool nesterov = false)
-        : base(groups, [("lr", lr), ("momentum", momentum), ("dampening", dampening), ("weight_decay", weightDecay)])
-    {
+        : base(Checked(groups, momentum, dampening, nesterov),
+            [("lr", lr), ("momentum", momentum), ("dampening", dampening), ("weight_decay", weightDecay)]) =>
         (Momentum, WeightDecay, Dampening, Nesterov) = (momentum, weightDecay, dampening, nesterov);
-        if (!nesterov) return;
-        for (int j = 0; j < ParamGroups.Count; j++)
-            if (ParamGroups[j]["momentum"] <= 0 || ParamGroups[j]["dampening"] != 0)
+
+    /// <summary>Refuses Nesterov without momentum or with dampening in any group before a group joins the optimizer.</summary>
+    private static ParamGroup[] Checked(IEnumerable<ParamGroup> groups, float momentum, float dampening, bool nesterov)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        var list = groups.ToArray();
+        for (int j = 0; nesterov && j < list.Length; j++)
+        {
+            var given = list[j]?.HyperParameters;
+            float m = given?.GetValueOrDefault("momentum", momentum) ?? momentum;
+            float d = given?.GetValueOrDefault("dampening", dampening) ?? dampening;
+            if (m <= 0 || d != 0)
                 throw new ArgumentException($"SGD: Nesterov momentum needs momentum > 0 and dampening 0, but group {j} has momentum " +
-                    $"{ParamGroups[j]["momentum"]} and dampening {ParamGroups[j]["dampening"]}.", nameof(nesterov));
+                    $"{m} and dampening {d}.", nameof(nesterov));
+        }
+        return list;
     }
 
     /// <summary>The default momentum factor (the constructor's).</summary>
