@@ -57,60 +57,19 @@ public abstract partial class Optimizer
     {
         ArgumentNullException.ThrowIfNull(state);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var problems = new List<string>();
-        var used = new HashSet<string>();
-        Tensor? Get(string key)
-        {
-            if (state.TryGetValue(key, out var t) && t is not null) { used.Add(key); return t; }
-            problems.Add($"missing '{key}'");
-            return null;
-        }
-        double? Scalar(string key, DType dtype)
-        {
-            if (Get(key) is not { } t) return null;
-            if (t.DType == dtype && t.Count == 1) return dtype == DType.Int64 ? t.Item<long>() : t.Item<float>();
-            problems.Add($"'{key}' is {t.DType.Name()} {Layout.Format(t.Shape)}, not one {dtype.Name()}");
-            return null;
-        }
-        int groups = state.Keys.Where(k => k.StartsWith("param_groups.", StringComparison.Ordinal))
-            .Select(k => k.Split('.')[1]).Distinct().Count();
-        if (groups != _groups.Length)
-            problems.Add($"it holds {groups} parameter groups but this {Name} has {_groups.Length}");
-        var values = new List<(int Group, string Name, float Value)>();
-        var lr0 = new float?[_groups.Length];
-        for (int j = 0, first = 0; j < _groups.Length && groups == _groups.Length; first += _groups[j].Parameters.Count, j++)
-        {
-            var pre = $"param_groups.{j}.";
-            if (Get(pre + "params") is { } ids)
-            {
-                var expected = Enumerable.Range(first, _groups[j].Parameters.Count).Select(i => (long)i).ToArray();
-                if (ids.DType != DType.Int64 || ids.Layout.Rank != 1 || !ids.ToArray<long>().SequenceEqual(expected))
-                    problems.Add($"group {j} lists parameters {Layout.Format(ids.Shape)} {Show(ids)} but this {Name}'s group {j} " +
-                        $"has {expected.Length} (numbered {first}..{first + expected.Length - 1})");
-            }
-            foreach (var name in _groups[j].HyperParameters.Keys)
-                if (Scalar(pre + name, DType.Float32) is { } v) values.Add((j, name, (float)v));
-            foreach (var (name, on) in Options)
-                if (Scalar(pre + name, DType.Float32) is { } v && v != (on ? 1 : 0))
-                    problems.Add($"it was saved with {name} = {v != 0} but this {Name} has {name} = {on}");
-            if (state.ContainsKey(pre + "initial_lr")) lr0[j] = (float?)Scalar(pre + "initial_lr", DType.Float32);
-        }
-        foreach (var (j, name, v) in values)
-        {
-            try { CheckHyperParameter(name, v, $"group {j}'s", nameof(state)); }
-            catch (ArgumentOutOfRangeException e) { problems.Add(e.Message.Split(" (Parameter")[0]); }
-        }
-        var loaded = LoadParamStates(state, used, problems);
-        long steps = (long?)Scalar("step_count", DType.Int64) ?? 0;
-        var unexpected = state.Keys.Where(k => !used.Contains(k)).ToList();
+        var r = new StateReader(state);
+        var (values, lr0) = ReadGroups(r);
+        var loaded = LoadParamStates(state, r.Used, r.Problems);
+        long steps = (long?)r.Scalar("step_count", DType.Int64) ?? 0;
+        var unexpected = state.Keys.Where(k => !r.Used.Contains(k)).ToList();
         if (unexpected.Count > 0)
-            problems.Add($"unexpected keys {string.Join(", ", unexpected.Take(10).Select(k => $"'{k}'"))}" +
+            r.Problems.Add($"unexpected keys {string.Join(", ", unexpected.Take(10).Select(k => $"'{k}'"))}" +
                 (unexpected.Count > 10 ? $" and {unexpected.Count - 10} more" : "") + $" (was it saved by another optimizer than {Name}?)");
-        if (problems.Count > 0)
+        if (r.Problems.Count > 0)
         {
             foreach (var st in loaded.Values) st.Dispose();
             throw new ArgumentException($"{Name}.LoadStateDict: the state dict does not fit this optimizer; nothing was loaded. " +
-                string.Join("; ", problems) + ".", nameof(state));
+                string.Join("; ", r.Problems) + ".", nameof(state));
         }
         for (int i = 0; i < _state.Length; i++) { _state[i]?.Dispose(); _state[i] = null; }
         DropPending();
@@ -122,6 +81,67 @@ public abstract partial class Optimizer
         foreach (var (j, name, v) in values) _groups[j].Load(name, v);
         for (int j = 0; j < _groups.Length; j++) _groups[j].InitialLearningRate = lr0[j];
         StepCount = checked((int)steps);
+    }
+
+    /// <summary>Reads and checks every group's entries: parameter numbers, hyper-parameters (in range), options (equal to
+    /// this optimizer's) and the initial rate a scheduler recorded.</summary>
+    private (List<(int Group, string Name, float Value)> Values, float?[] InitialLrs) ReadGroups(StateReader r)
+    {
+        var values = new List<(int Group, string Name, float Value)>();
+        var lr0 = new float?[_groups.Length];
+        int groups = r.State.Keys.Where(k => k.StartsWith("param_groups.", StringComparison.Ordinal))
+            .Select(k => k.Split('.')[1]).Distinct().Count();
+        if (groups != _groups.Length)
+        {
+            r.Problems.Add($"it holds {groups} parameter groups but this {Name} has {_groups.Length}");
+            return (values, lr0);
+        }
+        for (int j = 0, first = 0; j < _groups.Length; first += _groups[j].Parameters.Count, j++)
+        {
+            var pre = $"param_groups.{j}.";
+            if (r.Get(pre + "params") is { } ids)
+            {
+                var expected = Enumerable.Range(first, _groups[j].Parameters.Count).Select(i => (long)i).ToArray();
+                if (ids.DType != DType.Int64 || ids.Layout.Rank != 1 || !ids.ToArray<long>().SequenceEqual(expected))
+                    r.Problems.Add($"group {j} lists parameters {Layout.Format(ids.Shape)} {Show(ids)} but this {Name}'s group " +
+                        $"{j} has {expected.Length} (numbered {first}..{first + expected.Length - 1})");
+            }
+            foreach (var name in _groups[j].HyperParameters.Keys)
+                if (r.Scalar(pre + name, DType.Float32) is { } v) values.Add((j, name, (float)v));
+            foreach (var (name, on) in Options)
+                if (r.Scalar(pre + name, DType.Float32) is { } v && v != (on ? 1 : 0))
+                    r.Problems.Add($"it was saved with {name} = {v != 0} but this {Name} has {name} = {on}");
+            if (r.State.ContainsKey(pre + "initial_lr")) lr0[j] = (float?)r.Scalar(pre + "initial_lr", DType.Float32);
+        }
+        foreach (var (j, name, v) in values)
+        {
+            try { CheckHyperParameter(name, v, $"group {j}'s", "state"); }
+            catch (ArgumentOutOfRangeException e) { r.Problems.Add(e.Message.Split(" (Parameter")[0]); }
+        }
+        return (values, lr0);
+    }
+
+    /// <summary>Reads entries of a state dict, noting which were read and what is wrong.</summary>
+    private sealed class StateReader(IReadOnlyDictionary<string, Tensor> state)
+    {
+        public IReadOnlyDictionary<string, Tensor> State => state;
+        public HashSet<string> Used { get; } = [];
+        public List<string> Problems { get; } = [];
+
+        public Tensor? Get(string key)
+        {
+            if (state.TryGetValue(key, out var t) && t is not null) { Used.Add(key); return t; }
+            Problems.Add($"missing '{key}'");
+            return null;
+        }
+
+        public double? Scalar(string key, DType dtype)
+        {
+            if (Get(key) is not { } t) return null;
+            if (t.DType == dtype && t.Count == 1) return dtype == DType.Int64 ? t.Item<long>() : t.Item<float>();
+            Problems.Add($"'{key}' is {t.DType.Name()} {Layout.Format(t.Shape)}, not one {dtype.Name()}");
+            return null;
+        }
     }
 
     /// <summary>Reads every <c>state.{i}.*</c> entry into new state (copies on each parameter's device); adds what is
