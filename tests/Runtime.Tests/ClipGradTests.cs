@@ -119,3 +119,28 @@ public class GradientAccumulationTests
         Ref.Close(whole.B.ToArray<float>().Select(v => (double)v).ToArray(), parts.B.ToArray<float>(), 1e-6, "b");
     }
 }
+
+/// <summary>Launch counts on the simulator (which runs CUDA's kernels), read from the device's process-wide counter, so
+/// alone: clipping is one pass over all the gradients, not one reduction per parameter, and an optimizer step batches
+/// the parameters of a group four to a launch.</summary>
+[Collection("Serial")]
+public class ClipGradLaunchTests
+{
+    [Fact]
+    public void ClippingNineGradientsTakesOnePassAndAStepFourParametersPerLaunch()
+    {
+        var d = TestDevices.Use("ilgpu-cpu");
+        var ps = Enumerable.Range(0, 9).Select(i => Tensor.FromArray(Ref.Random(10 + i, i), [10 + i], d).RequiresGradient()).ToArray();
+        foreach (var p in ps) p.Grad = Tensor.FromArray(Ref.Random(p.Count, 50 + p.Count), [p.Count], d);
+        var opt = new AdamW([new ParamGroup(ps[..5]), new ParamGroup(ps[5..], lr: 0.01f)], lr: 0.02f);
+        ClipGrad.Norm(ps, 0.1f);
+        opt.Step(); // compiles what the counted calls use
+        long before = d.Stats.KernelLaunches;
+        ClipGrad.Norm(ps, 0.1f);
+        // ⌈9 / 4⌉ partial launches, their sum, the square root, + 1e-6, maxNorm / ·, the clamp, and one scale per gradient.
+        Assert.Equal(3 + 1 + 1 + 3 + 9, d.Stats.KernelLaunches - before);
+        before = d.Stats.KernelLaunches;
+        opt.Step();
+        Assert.Equal(2 + 1, d.Stats.KernelLaunches - before); // five parameters in two launches, four in one
+    }
+}
