@@ -42,7 +42,7 @@ public class TrainingCheckpointTests
             opt.ZeroGrad();
             Functional.CrossEntropy(net.Call(data.X), data.Y).Backward();
             opt.Step();
-            ((StepLR)sched).Step();
+            sched.Step();
         }
     }
 

@@ -137,6 +137,8 @@ public class SchedulerTests
         Assert.Equal(0.025f, o.ParamGroups[0].LearningRate, 1e-7f);
         Assert.Equal(0.008f, o.ParamGroups[1].LearningRate, 1e-7f); // 0.02 → 0.01 → the floor 0.008
         Assert.Equal(0.5, s.Best);
+        LRScheduler any = s;
+        Assert.Contains("metric", Assert.Throws<InvalidOperationException>(any.Step).Message); // Step(metric), as PyTorch's step(metrics)
     }
 
     public static TheoryData<string> Kinds => new() { "step", "multistep", "exponential", "cosine", "sequential", "onecycle", "plateau" };

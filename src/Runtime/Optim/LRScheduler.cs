@@ -49,6 +49,11 @@ public abstract class LRScheduler
     /// <summary>Replaces the initial rates (OneCycleLR starts from max_lr / div_factor).</summary>
     private protected void Rebase(float[] lrs) => _base = lrs;
 
+    /// <summary>Advances one epoch (or step) and sets every group's rate; call it after the optimizer's step.</summary>
+    /// <exception cref="InvalidOperationException">A <see cref="OneCycleLR"/> past its last step, or a
+    /// <see cref="ReduceLROnPlateau"/> (it needs the metric: <see cref="ReduceLROnPlateau.Step(double)"/>).</exception>
+    public virtual void Step() => Advance();
+
     /// <summary>Advances one epoch and sets every group's rate.</summary>
     private protected void Advance()
     {

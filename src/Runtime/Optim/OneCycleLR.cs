@@ -96,7 +96,7 @@ public sealed class OneCycleLR : LRScheduler
     /// PyTorch (its rate, never used if training stops there, is held at ≥ 0 where linear annealing would make it negative).
     /// </summary>
     /// <exception cref="InvalidOperationException">The cycle is over: it has taken <see cref="TotalSteps"/> steps.</exception>
-    public void Step()
+    public override void Step()
     {
         if (LastEpoch + 1 > TotalSteps)
             throw new InvalidOperationException($"OneCycleLR: tried to step {LastEpoch + 1} times, but the cycle has {TotalSteps} " +

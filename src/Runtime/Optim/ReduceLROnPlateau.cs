@@ -75,6 +75,12 @@ public sealed class ReduceLROnPlateau : LRScheduler
     /// <summary>Cooldown epochs left.</summary>
     public int CooldownCounter { get; private set; }
 
+    /// <summary>Refused: this scheduler follows a metric; call <see cref="Step(double)"/> with it (PyTorch's
+    /// <c>step(metrics)</c> requires it too).</summary>
+    /// <exception cref="InvalidOperationException">Always.</exception>
+    public override void Step() =>
+        throw new InvalidOperationException("ReduceLROnPlateau: Step needs the metric to watch; call Step(validationLoss).");
+
     private double Worst => Mode == PlateauMode.Min ? double.PositiveInfinity : double.NegativeInfinity;
 
     /// <summary>Records one epoch's metric and reduces the rates if it has not improved for more than

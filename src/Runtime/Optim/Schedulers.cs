@@ -21,8 +21,6 @@ public sealed class StepLR : LRScheduler
     /// <summary>The decay factor.</summary>
     public float Gamma { get; }
 
-    /// <summary>Advances one epoch and sets the rates.</summary>
-    public void Step() => Advance();
 
     internal override double LearningRateAt(int group, double baseLr, int epoch) => baseLr * Math.Pow(Gamma, epoch / StepSize);
     private protected override IEnumerable<(string, double[])> Settings => [("step_size", [StepSize]), ("gamma", [Gamma])];
@@ -52,8 +50,6 @@ public sealed class MultiStepLR : LRScheduler
     /// <summary>The decay factor.</summary>
     public float Gamma { get; }
 
-    /// <summary>Advances one epoch and sets the rates.</summary>
-    public void Step() => Advance();
 
     internal override double LearningRateAt(int group, double baseLr, int epoch) =>
         baseLr * Math.Pow(Gamma, Schedule.CountAtOrBelow(_milestones, epoch));
@@ -77,8 +73,6 @@ public sealed class ExponentialLR : LRScheduler
     /// <summary>The decay factor.</summary>
     public float Gamma { get; }
 
-    /// <summary>Advances one epoch and sets the rates.</summary>
-    public void Step() => Advance();
 
     internal override double LearningRateAt(int group, double baseLr, int epoch) => baseLr * Math.Pow(Gamma, epoch);
     private protected override IEnumerable<(string, double[])> Settings => [("gamma", [Gamma])];
@@ -107,8 +101,6 @@ public sealed class CosineAnnealingLR : LRScheduler
     /// <summary>The lowest rate.</summary>
     public float EtaMin { get; }
 
-    /// <summary>Advances one epoch and sets the rates.</summary>
-    public void Step() => Advance();
 
     internal override double LearningRateAt(int group, double baseLr, int epoch) =>
         EtaMin + (baseLr - EtaMin) * (1 + Math.Cos(Math.PI * epoch / TMax)) / 2;
@@ -144,8 +136,6 @@ public sealed class LinearLR : LRScheduler
     /// <summary>Epochs of the ramp.</summary>
     public int TotalIters { get; }
 
-    /// <summary>Advances one epoch and sets the rates.</summary>
-    public void Step() => Advance();
 
     internal override double LearningRateAt(int group, double baseLr, int epoch) =>
         baseLr * (StartFactor + (EndFactor - (double)StartFactor) * Math.Min(epoch, TotalIters) / TotalIters);

@@ -48,8 +48,6 @@ public sealed class SequentialLR : LRScheduler
     /// <summary>The epochs at which the next scheduler takes over.</summary>
     public IReadOnlyList<int> Milestones => _milestones;
 
-    /// <summary>Advances one epoch and sets the rates from the scheduler in charge.</summary>
-    public void Step() => Advance();
 
     internal override double LearningRateAt(int group, double baseLr, int epoch)
     {
