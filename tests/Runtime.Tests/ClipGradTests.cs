@@ -70,6 +70,9 @@ public class ClipGradTests
     {
         var w = Tensor.Ones(3).RequiresGradient();
         Assert.Equal(0f, ClipGrad.Norm([w], 1f).Item());
+        var empty = Tensor.Zeros(0).RequiresGradient();
+        empty.Grad = Tensor.Zeros(0);
+        Assert.Equal(0f, ClipGrad.Norm([empty], 1f, float.PositiveInfinity).Item());
         w.Grad = Tensor.FromArray(new[] { 3f, float.NaN, 4f });
         Assert.True(float.IsNaN(ClipGrad.Norm([w], 1f).Item())); // as PyTorch without error_if_nonfinite
         Assert.Equal("maxNorm", Assert.Throws<ArgumentOutOfRangeException>(() => ClipGrad.Norm([w], -1f)).ParamName);

@@ -32,6 +32,7 @@ public static class ClipGrad
             throw new ArgumentOutOfRangeException(nameof(normType), $"ClipGrad.Norm: normType must be > 0 (or infinity), got {normType}.");
         var grads = Gradients(parameters, "ClipGrad.Norm");
         if (grads.Count == 0) return Tensor.Zeros([]);
+        if (grads.All(g => g.Count == 0)) return Tensor.Zeros([], device: grads[0].Device); // nothing to scale
         using var _ = Autograd.NoGrad();
         var total = TotalNorm(grads, normType);
         using (var shifted = total + 1e-6f)
