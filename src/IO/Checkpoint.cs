@@ -150,7 +150,7 @@ public static class Checkpoint
         return new CheckpointFormatException($"'{path}': {where} is {kind}, not {expected}; load it with Checkpoint.{instead}.");
     }
 
-    private static void Release(CheckpointValue v)
+    internal static void Release(CheckpointValue v)
     {
         switch (v)
         {

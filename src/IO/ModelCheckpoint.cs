@@ -3,7 +3,7 @@ using DeepSharp.Layers;
 namespace DeepSharp.IO;
 
 /// <summary>Saving and loading a model's parameters and buffers (its <see cref="Block.StateDict"/>).</summary>
-public static class ModelCheckpoint
+public static partial class ModelCheckpoint
 {
     /// <summary>Saves the state dict atomically, with the block type in the metadata.</summary>
     /// <exception cref="ArgumentException">A parameter path or block name breaks a limit of the format (e.g. a lone UTF-16
@@ -14,9 +14,18 @@ public static class ModelCheckpoint
         ArgumentNullException.ThrowIfNull(path);
         var entries = new OrderedDictionary<string, CheckpointValue>();
         foreach (var (k, v) in net.StateDict()) entries.Add(k, v);
+        var meta = ModelMeta(net, "state_dict");
+        Checkpoint.Save(path, new DictValue(entries), meta);
+    }
+
+    private const string AliasPrefix = "alias:";
+
+    /// <summary>The metadata of a model's file: its kind, the block type at each path and the tied parameters' aliases.</summary>
+    private static Dictionary<string, string> ModelMeta(Block net, string kind)
+    {
         var meta = new Dictionary<string, string>
         {
-            ["kind"] = "state_dict",
+            ["kind"] = kind,
             ["block"] = net.GetType().Name,
             ["library"] = "DeepSharp " + (typeof(Checkpoint).Assembly.GetName().Version?.ToString(3) ?? "?"),
         };
@@ -24,10 +33,8 @@ public static class ModelCheckpoint
         foreach (var (p, b) in net.NamedBlocks()) if (p.Length > 0) meta["block:" + p] = b.GetType().Name;
         // A tied parameter is stored once, under its first path; its other paths are recorded as aliases.
         foreach (var (alias, canonical) in net.ParameterAliases()) meta[AliasPrefix + alias] = canonical;
-        Checkpoint.Save(path, new DictValue(entries), meta);
+        return meta;
     }
-
-    private const string AliasPrefix = "alias:";
 
     /// <summary>Loads a state dict file into the model (strict and transactional, see <see cref="Block.LoadStateDict"/>);
     /// a never-run model with deferred shapes takes them from the file.</summary>
@@ -41,20 +48,33 @@ public static class ModelCheckpoint
         ArgumentNullException.ThrowIfNull(net);
         ArgumentNullException.ThrowIfNull(path);
         var (value, meta) = Checkpoint.LoadWithMeta(path);
+        try
+        {
+            // A training checkpoint (Save with an optimizer) holds the model's state dict under "model".
+            var model = meta.GetValueOrDefault("kind") == TrainingKind && value is DictValue d && d.AsDict().TryGetValue("model", out var m)
+                ? m : value;
+            var state = ModelState(model, path);
+            if (strict) CheckTies(net, meta, path);
+            return net.LoadStateDict(state, strict, stripPrefix);
+        }
+        finally
+        {
+            // LoadStateDict copied the values into the model's own storage: the loaded tensors go back to the pool, so the
+            // next load reuses their arrays.
+            Checkpoint.Release(value);
+        }
+    }
+
+    /// <summary>A loaded dictionary of tensors as a model's state dict.</summary>
+    private static OrderedDictionary<string, Tensor> ModelState(CheckpointValue value, string path)
+    {
         if (value is not DictValue dict)
             throw new CheckpointFormatException($"'{path}' holds a {(value is ListValue ? "list" : "tensor")}, not a model's state dict.");
         var state = new OrderedDictionary<string, Tensor>();
         foreach (var (k, v) in dict.AsDict())
             state.Add(k, v is TensorValue t ? t.Tensor
                 : throw new CheckpointFormatException($"'{path}': entry '{k}' is not a tensor, so this is not a state dict."));
-        if (strict) CheckTies(net, meta, path);
-        try { return net.LoadStateDict(state, strict, stripPrefix); }
-        finally
-        {
-            // LoadStateDict copied the values into the model's own storage: the loaded tensors go back to the pool, so the
-            // next load reuses their arrays.
-            foreach (var t in state.Values) t.Dispose();
-        }
+        return state;
     }
 
     /// <summary>Refuses a file whose parameter ties differ from the model's (before anything is written).</summary>

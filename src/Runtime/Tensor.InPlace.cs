@@ -85,7 +85,7 @@ public sealed partial class Tensor
         return this;
     }
 
-    private Tensor InPlace<TOp>(string op, TOp f) where TOp : struct, IUnaryOp
+    internal Tensor InPlace<TOp>(string op, TOp f) where TOp : struct, IUnaryOp
     {
         CheckInPlace(op, null);
         Check.Float32(op, this, "this");

@@ -57,6 +57,9 @@ public class PublicApiNullTests
         if (t == typeof(Action<Block>)) return (Action<Block>)(_ => { });
         if (t == typeof(Action<Tensor, InitContext>)) return (Action<Tensor, InitContext>)((_, _) => { });
         if (t == typeof(Exception)) return new InvalidOperationException("inner");
+        if (t == typeof(DeepSharp.Optim.Optimizer)) return new DeepSharp.Optim.Sgd([Tensor.Ones(2).RequiresGradient()], lr: 0.1f);
+        if (t == typeof(DeepSharp.Optim.LRScheduler))
+            return new DeepSharp.Optim.StepLR(new DeepSharp.Optim.Sgd([Tensor.Ones(2).RequiresGradient()], lr: 0.1f), 1);
         if (t == typeof(long)) return 1L;
         if (t == typeof(float[])) return new[] { 0.5f };
         if (t == typeof(byte[])) return new byte[6];

@@ -79,3 +79,54 @@ public class ReadmeTests
         finally { Environment.CurrentDirectory = old; }
     }
 }
+
+/// <summary>The README's resume loop seeds the initializers (process-wide), so it runs alone.</summary>
+[CollectionDefinition(nameof(ReadmeResumeTests), DisableParallelization = true)]
+[Collection(nameof(ReadmeResumeTests))]
+public class ReadmeResumeTests
+{
+    /// <summary>The README's saving-and-resuming loop, as written (the CPU, a tiny batch set): a run stopped after 4 epochs
+    /// and restarted ends with the same weights, bit for bit, as one that ran all 10 epochs.</summary>
+    [Fact]
+    public void ResumeLoopRuns()
+    {
+        using var dir = new TempDir();
+        var old = Environment.CurrentDirectory;
+        Environment.CurrentDirectory = dir.Path;
+        try
+        {
+            var g = new Generator(5);
+            var features = Tensor.Randn([12, 6], generator: g);
+            var batches = new[] { (features.Slice(0, 0, 6), features.Slice(0, 0, 6).Slice(1, 0, 3).ArgMax(1)),
+                (features.Slice(0, 6, 12), features.Slice(0, 6, 12).Slice(1, 0, 3).ArgMax(1)) };
+            Init.ManualSeed(3);
+            float[] Run(int stopAfter)
+            {
+                var net = new Sequential(new Dense(64), new Relu(), new Dense(10));
+                var opt = new Optim.AdamW(net.Parameters(), lr: 1e-3f);
+                var sched = new Optim.CosineAnnealingLR(opt, tMax: 10);
+                if (File.Exists("run.ckpt")) net.Load("run.ckpt", opt, sched);   // resume where the last run stopped
+                for (int epoch = sched.LastEpoch; epoch < 10; epoch++)
+                {
+                    foreach (var (x, y) in batches)
+                    {
+                        using var scope = TensorScope.Begin();
+                        opt.ZeroGrad();
+                        Functional.CrossEntropy(net.Call(x), y).Backward();
+                        opt.Step();
+                    }
+                    sched.Step();
+                    net.Save("run.ckpt", opt, sched);                              // atomic: a crash mid-save keeps the last file
+                    if (epoch + 1 == stopAfter) break;                            // (the test's interruption)
+                }
+                return net.StateDict().Values.SelectMany(t => t.ToArray<float>()).ToArray();
+            }
+            var whole = Run(10);
+            File.Delete("run.ckpt");
+            Init.ManualSeed(3);
+            Run(4);
+            Assert.Equal(whole, Run(10));
+        }
+        finally { Environment.CurrentDirectory = old; }
+    }
+}

@@ -121,24 +121,45 @@ public class CpuVectorWidthTests
                 (Vector128<float>)v4.Invoke(op, [x.GetUpper(), y.GetUpper()])!, type.Name);
         }
         var p = Vector256.Create(0.5f, -1f, 2f, 3f, -4f, 1e-3f, 7f, 0f); var g = Vector256.Create(0.1f, 0f, -2f, 5f, 1e-8f, -3f, 0.25f, 9f);
-        var m = Vector256.Create(0.01f); var v = Vector256.Create(0.2f, 0f, 1f, 3f, 0f, 2f, 0.5f, 4f);
+        var m = Vector256.Create(0.01f, -0.2f, 0.3f, 0f, 1f, -1f, 2f, 0.5f); var v = Vector256.Create(0.2f, 0f, 1f, 3f, 0f, 2f, 0.5f, 4f);
+        var s = Vector256.Create(0.3f, 0.1f, 2f, 1f, 1e-3f, 0f, 0.25f, 5f);
+        var adam = new AdamStep
+        {
+            Lr = 1e-3f, Beta1 = 0.9f, Beta2 = 0.999f, Eps = 1e-8f, WeightDecay = 1e-2f, Correction1 = 0.1f, Correction2 = 0.001f,
+            Shrink = 1f - 1e-5f,
+        };
+        var sgd = new SgdStep { Lr = 0.1f, Momentum = 0.9f, WeightDecay = 1e-2f, Dampening = 0.25f, Buffer = MomentumBuffer.Update };
+        var rms = new RmsPropStep { Lr = 1e-2f, Alpha = 0.9f, Eps = 1e-8f, WeightDecay = 1e-3f, Momentum = 0.5f };
         IUpdateOp[] steps =
         [
             new SgdStep { Lr = 0.1f, Momentum = 0.9f, WeightDecay = 1e-2f, Buffer = MomentumBuffer.Update },
             new SgdStep { Lr = 0.1f, Momentum = 0.9f, Buffer = MomentumBuffer.Start },
-            new AdamStep
-            {
-                Lr = 1e-3f, Beta1 = 0.9f, Beta2 = 0.999f, Eps = 1e-8f, WeightDecay = 1e-2f, Correction1 = 0.1f, Correction2 = 0.001f,
-            },
+            sgd, sgd with { Dampening = 0f, Direction = SgdDirection.Nesterov }, sgd with { Momentum = 0f },
+            adam, adam with { Variant = AdamVariant.Decoupled }, adam with { Variant = AdamVariant.AmsGrad },
+            adam with { Variant = AdamVariant.Decoupled | AdamVariant.AmsGrad },
+            rms, rms with { Variant = RmsVariant.Centered }, rms with { Momentum = 0f, Variant = RmsVariant.Centered },
+            new AdagradStep { Clr = 0.05f, Eps = 1e-10f, WeightDecay = 0.1f },
+            new EmaStep { Weight = 1f - 0.999f }, new EmaStep { Weight = 0.7f },
         ];
         foreach (var step in steps)
         {
-            var w = step.Apply(p, g, m, v);
-            var lo = step.Apply(p.GetLower(), g.GetLower(), m.GetLower(), v.GetLower());
-            var hi = step.Apply(p.GetUpper(), g.GetUpper(), m.GetUpper(), v.GetUpper());
-            AssertSameBits(w.P, lo.P, hi.P, $"{step.GetType().Name} parameter");
-            AssertSameBits(w.M, lo.M, hi.M, $"{step.GetType().Name} first moment");
-            AssertSameBits(w.V, lo.V, hi.V, $"{step.GetType().Name} second moment");
+            // Eight lanes, two halves of four, and the scalar rule lane by lane (what ILGPU runs) all give the same bits.
+            var w = step.Apply(p, g, m, v, s);
+            var lo = step.Apply(p.GetLower(), g.GetLower(), m.GetLower(), v.GetLower(), s.GetLower());
+            var hi = step.Apply(p.GetUpper(), g.GetUpper(), m.GetUpper(), v.GetUpper(), s.GetUpper());
+            var what = $"{step}";
+            AssertSameBits(w.P, lo.P, hi.P, $"{what} parameter");
+            AssertSameBits(w.M, lo.M, hi.M, $"{what} state 1");
+            AssertSameBits(w.V, lo.V, hi.V, $"{what} state 2");
+            AssertSameBits(w.W, lo.W, hi.W, $"{what} state 3");
+            for (int l = 0; l < 8; l++)
+            {
+                var one = step.Apply(p[l], g[l], m[l], v[l], s[l]);
+                foreach (var (vec, sc, name) in new[] { (w.P, one.P, "parameter"), (w.M, one.M, "state 1"), (w.V, one.V, "state 2"),
+                    (w.W, one.W, "state 3") })
+                    Assert.True(BitConverter.SingleToInt32Bits(vec[l]) == BitConverter.SingleToInt32Bits(sc)
+                        || float.IsNaN(sc) && float.IsNaN(vec[l]), $"{what} {name}, lane {l}: {vec[l]} on vectors, {sc} scalar");
+            }
         }
     }
 

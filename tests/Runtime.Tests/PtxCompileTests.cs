@@ -85,6 +85,7 @@ public class PtxCompileTests
         yield return (K(nameof(Kernels.SoftmaxBackColumns)), false);
         yield return (K(nameof(Kernels.IndexAddRows)).MakeGenericMethod(typeof(long), typeof(I64)), false);
         foreach (var u in Implementing(typeof(IUpdateOp))) yield return (K(nameof(Kernels.Update)).MakeGenericMethod(u), false);
+        yield return (K(nameof(Kernels.GradNormPartials)), false);
         yield return (K(nameof(Kernels.NormStats)), true);
         yield return (K(nameof(Kernels.NormGradSums)), true);
         yield return (K(nameof(Kernels.NormForward)), false);

@@ -110,6 +110,26 @@ public class PublicApiArgumentTests
             return [() => new[] { new Slot(Grads(Tensors[5].Make())) }, () => Array.Empty<Optim.IParameter>(),
                 () => new Optim.IParameter[] { null! }, () => new[] { new Slot(null) },
                 .. Tensors.Select(x => (Func<object?>)(() => new[] { new Slot(x.Make()) }))];
+        if (t == typeof(IEnumerable<ParamGroup>))
+            return [() => new[] { new ParamGroup([new Slot(Grads(Tensors[5].Make()))]) }, () => Array.Empty<ParamGroup>(),
+                () => new ParamGroup[] { null! }, () => new[] { new ParamGroup([new Slot(null)], lr: -1f, beta1: 2f) },
+                () => new[] { new ParamGroup([new Slot(null)], momentum: float.NaN, eps: 0f, alpha: 5f, lrDecay: -1f) }];
+        if (t == typeof(Optimizer)) return [() => Receivers(typeof(Sgd))[0](), () => new Adagrad([Grads(Tensors[5].Make())])];
+        if (t == typeof(LRScheduler)) return [() => Receivers(typeof(StepLR))[0](), () => Receivers(typeof(ReduceLROnPlateau))[0]()];
+        if (t == typeof(IEnumerable<LRScheduler>))
+            return [() => new[] { (LRScheduler)Receivers(typeof(StepLR))[0]() }, () => Array.Empty<LRScheduler>(),
+                () => new LRScheduler[] { null! }];
+        if (t == typeof(IEnumerable<int>))
+            return [() => new[] { 1, 2 }, () => Array.Empty<int>(), () => new[] { -1 }, () => new[] { 3, 1 }];
+        if (t == typeof(AnnealStrategy)) return Of([AnnealStrategy.Cos, AnnealStrategy.Linear, (AnnealStrategy)9]);
+        if (t == typeof(PlateauMode)) return Of([PlateauMode.Min, PlateauMode.Max, (PlateauMode)9]);
+        if (t == typeof(ThresholdMode)) return Of([ThresholdMode.Rel, ThresholdMode.Abs, (ThresholdMode)9]);
+        if (t == typeof(IReadOnlyDictionary<string, Tensor>))
+            return [() => new Dictionary<string, Tensor>(), () => Receivers(typeof(Adam))[0]() is Adam a ? a.StateDict() : null,
+                () => new Dictionary<string, Tensor>
+                {
+                    ["state.9.step"] = Tensor.Ones(2), ["last_epoch"] = Tensor.Zeros(0), ["x"] = null!,
+                }];
         throw new InvalidOperationException($"The public API takes a {t}; add values for it to {nameof(Values)} in this test.");
     }
 
@@ -135,7 +155,27 @@ public class PublicApiArgumentTests
         if (t == typeof(TensorScope)) return [() => TensorScope.Begin()];
         if (t == typeof(Sgd)) return [() => new Sgd([Grads(Tensors[5].Make())], 0.1f, momentum: 0.9f)];
         if (t == typeof(Adam)) return [() => new Adam([Grads(Tensors[5].Make())])];
-        if (t == typeof(Optimizer)) return [.. Receivers(typeof(Sgd)), .. Receivers(typeof(Adam))];
+        if (t == typeof(AdamW)) return [() => new AdamW([Grads(Tensors[5].Make())], amsgrad: true)];
+        if (t == typeof(RmsProp)) return [() => new RmsProp([Grads(Tensors[5].Make())], momentum: 0.5f, centered: true)];
+        if (t == typeof(Adagrad)) return [() => new Adagrad([Grads(Tensors[5].Make())])];
+        if (t == typeof(Optimizer))
+            return [.. Receivers(typeof(Sgd)), .. Receivers(typeof(Adam)), .. Receivers(typeof(AdamW)), .. Receivers(typeof(RmsProp)),
+                .. Receivers(typeof(Adagrad))];
+        if (t == typeof(ExponentialMovingAverage))
+            return [() => new ExponentialMovingAverage([new Slot(Tensors[5].Make()), new Slot(null)], 0.9f)];
+        if (t == typeof(ParamGroup))
+            return [() => ((Optimizer)Receivers(typeof(Sgd))[0]()).ParamGroups[0], () => new ParamGroup([new Slot(null)], lr: 0.1f)];
+        Func<object> Sched(Func<Optimizer, object> make) => () => make((Optimizer)Receivers(typeof(Sgd))[0]());
+        if (t == typeof(StepLR)) return [Sched(o => new StepLR(o, 2))];
+        if (t == typeof(MultiStepLR)) return [Sched(o => new MultiStepLR(o, [1, 3]))];
+        if (t == typeof(ExponentialLR)) return [Sched(o => new ExponentialLR(o, 0.9f))];
+        if (t == typeof(CosineAnnealingLR)) return [Sched(o => new CosineAnnealingLR(o, 3))];
+        if (t == typeof(LinearLR)) return [Sched(o => new LinearLR(o))];
+        if (t == typeof(SequentialLR)) return [Sched(o => new SequentialLR(o, [new LinearLR(o), new StepLR(o, 2)], [2]))];
+        if (t == typeof(OneCycleLR)) return [Sched(o => new OneCycleLR(o, 0.1f, 2))];
+        if (t == typeof(ReduceLROnPlateau)) return [Sched(o => new ReduceLROnPlateau(o, patience: 0))];
+        if (t == typeof(LRScheduler))
+            return [.. new[] { typeof(StepLR), typeof(OneCycleLR), typeof(SequentialLR), typeof(ReduceLROnPlateau) }.SelectMany(Receivers)];
         if (t == typeof(DeviceInfo)) return [() => Device.List()[0]];
         if (t == typeof(DeviceStats)) return [() => Device.Cpu.Stats];
         if (t == typeof(DeviceMismatchException)) return [() => new DeviceMismatchException("m")];
@@ -181,6 +221,7 @@ public class PublicApiArgumentTests
 
     private static bool Allowed(Exception e, MethodBase m) =>
         e is ArgumentException or InvalidOperationException or NotSupportedException or DeviceOutOfMemoryException
+        || e is KeyNotFoundException && m.DeclaringType == typeof(ParamGroup) // documented: a hyper-parameter it does not have
         || e is FormatException && m.DeclaringType == typeof(Device) && m.Name == nameof(Device.Parse);
 
     /// <summary>Runs one call and returns what it threw (null when it returned); disposes scopes it opened.</summary>

@@ -2,9 +2,12 @@ using DeepSharp.Ops;
 
 namespace DeepSharp.Backends;
 
-/// <summary>One parameter of an optimizer step: dense runs of p and g from their offsets, state m and v (from 0; they may alias
-/// g).</summary>
-internal readonly record struct UpdateItem(Storage P, int POffset, Storage G, int GOffset, Storage M, Storage V, int Count);
+/// <summary>One parameter of an optimizer step: dense runs of p and g from their offsets, states m, v and w (from 0; an unused
+/// one aliases g).</summary>
+internal readonly record struct UpdateItem(Storage P, int POffset, Storage G, int GOffset, Storage M, Storage V, Storage W, int Count);
+
+/// <summary>A dense run of a gradient for <see cref="IBackend.GradNormPartials"/>.</summary>
+internal readonly record struct GradNormItem(Storage X, int Offset, int Count);
 
 /// <summary>
 /// The device contract: the primitive operations every backend implements (Candle keeps this in one small interface too).
@@ -45,9 +48,16 @@ internal interface IBackend
     void GatherRows(Storage x, int xOffset, int rows, int cols, Storage index, int indexOffset, Storage y, int count);
     /// <summary>y[index[r], :] += src[r, :] for y dense [rows, cols]; repeated indices add up (atomically on accelerators).</summary>
     void IndexAddRows(Storage y, int rows, int cols, Storage index, int indexOffset, Storage src, int srcOffset, int count);
-    /// <summary>(p, m, v)[i] = op(p, g, m, v)[i] for dense runs from the given offsets; m and v may alias g when unused.</summary>
+    /// <summary>(p, m, v, w)[i] = op(p, g, m, v, w)[i] for dense runs from the given offsets; m, v and w may alias g when
+    /// unused.</summary>
     /// <remarks>Accelerators update up to four parameters per launch.</remarks>
     void Update<TOp>(IReadOnlyList<UpdateItem> items, TOp op) where TOp : struct, IUpdateOp;
+    /// <summary>How many partials <see cref="GradNormPartials"/> writes for these items.</summary>
+    int GradNormPartialCount(IReadOnlyList<GradNormItem> items);
+    /// <summary>Partial sums of |x|^p (maxima of |x| for p = ∞; <see cref="Ops.GradNormTerm"/>) over every item, in a fixed order,
+    /// into <paramref name="partials"/> (dense, <see cref="GradNormPartialCount"/> elements): summing them (or taking their
+    /// maximum) gives the whole list's — one pass over all the gradients for clipping by their global norm.</summary>
+    void GradNormPartials(IReadOnlyList<GradNormItem> items, Storage partials, float p);
     /// <summary>
     /// Cross-entropy rows of dense logits [n, c] with integer labels: loss[r] = logsumexp(x[r]) - x[r, label[r]] and
     /// probs = softmax(x) (kept for the backward), both from max-shifted logits (<see cref="Ops.LossMath"/>). A label

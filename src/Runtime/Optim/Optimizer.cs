@@ -5,44 +5,113 @@ namespace DeepSharp.Optim;
 /// <summary>
 /// Updates parameters in place from their gradients, on their own device, one fused kernel per parameter per step.
 /// Parameters keep their identity (tied weights and other references see the update); nothing is copied to the host.
+/// Parameters come in groups (<see cref="ParamGroups"/>), each with its own hyper-parameters.
 /// </summary>
-public abstract class Optimizer : IDisposable
+public abstract partial class Optimizer : IDisposable
 {
-    private readonly IParameter[] _sources;
-    private readonly Dictionary<Tensor, (Tensor M, Tensor? V)> _state = new(ReferenceEqualityComparer.Instance);
+    private readonly ParamGroup[] _groups;
+    private readonly IParameter[] _sources; // every group's parameters, in order: a parameter's index in the state dict
+    private readonly int[] _groupOf;
+    private readonly ParamState?[] _state;
 
     /// <summary>
-    /// Takes a model's parameters (<c>net.Parameters()</c>) or tensors (<c>[w, b]</c>), or both. A model's parameters may
-    /// not have data yet: each step reads their current tensors, so deferred parameters join once the first batch has
-    /// created them, and frozen ones (no gradient) are skipped. A tensor given directly must be a float32 leaf that
-    /// requires grad. One listed twice is updated once.
+    /// Takes groups of a model's parameters (<c>net.Parameters()</c>) or tensors (<c>[w, b]</c>), or both. A model's
+    /// parameters may not have data yet: each step reads their current tensors, so deferred parameters join once the first
+    /// batch has created them, and frozen ones (no gradient) are skipped. A tensor given directly must be a float32 leaf that
+    /// requires grad. One listed twice in a group is updated once; one in two groups is refused (as PyTorch).
     /// </summary>
-    /// <exception cref="ArgumentNullException">The sequence or one of its items is null.</exception>
-    /// <exception cref="ArgumentException">A tensor given directly does not require grad, is not float32, or is not dense.</exception>
-    protected Optimizer(IEnumerable<IParameter> parameters)
+    private protected Optimizer(IEnumerable<ParamGroup> groups, IReadOnlyList<(string Name, float Value)> defaults)
     {
-        ArgumentNullException.ThrowIfNull(parameters);
-        _sources = parameters.Distinct(ReferenceEqualityComparer.Instance).Cast<IParameter?>()
-            .Select((p, i) => p ?? throw new ArgumentNullException(nameof(parameters), $"{GetType().Name}: parameter {i} is null."))
-            .ToArray();
+        ArgumentNullException.ThrowIfNull(groups);
+        _groups = groups.Select((g, i) => g ?? throw new ArgumentNullException(nameof(groups), $"{Name}: group {i} is null.")).ToArray();
+        string arg = _groups is [{ IsWhole: true }] ? "parameters" : nameof(groups); // what the caller passed
+        for (int i = 0; i < defaults.Count; i++) CheckHyperParameter(defaults[i].Name, defaults[i].Value, "", ArgName(defaults[i].Name));
+        var sources = new List<IParameter>();
+        var groupOf = new List<int>();
+        var seen = new Dictionary<IParameter, int>(ReferenceEqualityComparer.Instance);
+        for (int j = 0; j < _groups.Length; j++)
+        {
+            foreach (var p in _groups[j].Parameters)
+            {
+                var item = p ?? throw new ArgumentNullException(arg, $"{Name}: parameter {sources.Count} is null.");
+                if (!seen.TryAdd(item, j))
+                    throw new ArgumentException($"{Name}: {Describe(item, sources.Count)} is in parameter groups {seen[item]} and " +
+                        $"{j}; a parameter may belong to one group only.", nameof(groups));
+                sources.Add(item);
+                groupOf.Add(j);
+            }
+        }
+        _sources = [.. sources];
+        _groupOf = [.. groupOf];
+        _state = new ParamState?[_sources.Length];
         for (int i = 0; i < _sources.Length; i++)
         {
             if (_sources[i] is not Tensor t) continue;
             if (!t.RequiresGrad || !t.IsLeaf)
                 throw new ArgumentException(
-                    $"{GetType().Name}: parameter {i} (shape {Layout.Format(t.Layout.ShapeArray)}) is not a leaf that " +
-                    "requires grad.", nameof(parameters));
+                    $"{Name}: parameter {i} (shape {Layout.Format(t.Layout.ShapeArray)}) is not a leaf that requires grad.",
+                    arg);
             Check(t, i, null);
         }
+        for (int j = 0; j < _groups.Length; j++) _groups[j].Attach(this, j, defaults);
     }
+
+    /// <summary>The optimizer's name in messages (PyTorch's class name).</summary>
+    private protected virtual string Name => GetType().Name;
+    internal string DisplayName => Name;
+
+    private static string ArgName(string name) => name switch
+    {
+        "weight_decay" => "weightDecay",
+        "lr_decay" => "lrDecay",
+        "initial_accumulator_value" => "initialAccumulatorValue",
+        _ => name,
+    };
+
+    /// <summary>Checks a hyper-parameter's value against its range; the message names the optimizer, the group and the value.</summary>
+    internal float CheckHyperParameter(string name, float value, string whose, string argument)
+    {
+        var (ok, range) = name switch
+        {
+            "lr" or "weight_decay" or "lr_decay" or "initial_accumulator_value" => (value >= 0 && float.IsFinite(value), ">= 0"),
+            "eps" => (value > 0 && float.IsFinite(value), "> 0"),
+            "momentum" or "beta1" or "beta2" => (value is >= 0 and < 1, "in [0, 1)"),
+            _ => (value is >= 0 and <= 1, "in [0, 1]"), // dampening, alpha
+        };
+        if (!ok)
+            throw new ArgumentOutOfRangeException(argument, $"{Name}: {(whose.Length > 0 ? whose + " " : "")}{name} must be {range}, " +
+                $"got {value}.");
+        CheckGroupValue(name, value);
+        return value;
+    }
+
+    /// <summary>Refuses a value that contradicts an option of the optimizer (e.g. Nesterov without momentum).</summary>
+    private protected virtual void CheckGroupValue(string name, float value) { }
 
     private void Check(Tensor p, int index, IParameter? source)
     {
         if (p.DType == DType.Float32 && p.IsContiguous) return;
-        var name = source is { Path.Length: > 0 } ? $"parameter '{source.Path}'" : $"parameter {index}";
+        var name = Describe(source ?? p, index);
         if (p.DType != DType.Float32)
-            throw new ArgumentException($"{GetType().Name}: {name} is {p.DType.Name()}; optimizers update float32 tensors.");
-        throw new ArgumentException($"{GetType().Name}: {name} is a strided view; optimize the dense tensor it views.");
+            throw new ArgumentException($"{Name}: {name} is {p.DType.Name()}; optimizers update float32 tensors.");
+        throw new ArgumentException($"{Name}: {name} is a strided view; optimize the dense tensor it views.");
+    }
+
+    private static string Describe(IParameter s, int index) => s.Path.Length > 0 ? $"parameter '{s.Path}'" : $"parameter {index}";
+
+    /// <summary>The parameter groups, each with its hyper-parameters (a scheduler sets their learning rates).</summary>
+    public IReadOnlyList<ParamGroup> ParamGroups => _groups;
+
+    /// <summary>The first group's learning rate; setting it sets every group's (as a schedule of one rate would).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a negative or non-finite value.</exception>
+    public float LearningRate
+    {
+        get => _groups.Length > 0 ? _groups[0].LearningRate : throw new InvalidOperationException($"{Name}: there are no groups.");
+        set
+        {
+            CheckHyperParameter("lr", value, "", nameof(value));
+            foreach (var g in _groups) g.LearningRate = value;
+        }
     }
 
     /// <summary>The tensors this optimizer updates (those of deferred parameters once they exist).</summary>
@@ -62,8 +131,8 @@ public abstract class Optimizer : IDisposable
     {
         if (!disposing || _disposed) return;
         _disposed = true;
-        foreach (var (m, v) in _state.Values) { m.Dispose(); v?.Dispose(); }
-        _state.Clear();
+        for (int i = 0; i < _state.Length; i++) { _state[i]?.Dispose(); _state[i] = null; }
+        DropPending();
     }
 
     private bool _disposed;
@@ -79,8 +148,8 @@ public abstract class Optimizer : IDisposable
     }
 
     /// <summary>Applies one update to every parameter that has a gradient.</summary>
-    /// <exception cref="InvalidOperationException">A gradient does not fit its parameter (shape or device); then no
-    /// parameter is changed.</exception>
+    /// <exception cref="InvalidOperationException">A gradient does not fit its parameter (shape or device), or state loaded
+    /// for a deferred parameter does not fit the tensor it got; then no parameter is changed.</exception>
     /// <exception cref="ArgumentException">A parameter that has a gradient is not a dense float32 tensor; then no parameter
     /// is changed.</exception>
     /// <exception cref="ObjectDisposedException">The optimizer was disposed.</exception>
@@ -94,20 +163,24 @@ public abstract class Optimizer : IDisposable
             if (!s.IsInitialized || s.Data is not { Grad: { } g } p) continue;
             if (g.Device != p.Device || !g.Layout.ShapeArray.SequenceEqual(p.Layout.ShapeArray))
                 throw new InvalidOperationException(
-                    $"{GetType().Name}: a gradient of shape {Layout.Format(g.Layout.ShapeArray)} on {g.Device} does not fit its " +
-                    $"parameter {Name(s)} {Layout.Format(p.Layout.ShapeArray)} on {p.Device}.");
+                    $"{Name}: a gradient of shape {Layout.Format(g.Layout.ShapeArray)} on {g.Device} does not fit its " +
+                    $"{Describe(s, i)} {Layout.Format(p.Layout.ShapeArray)} on {p.Device}.");
             Check(p, i, s);
+            CheckPending(i, p);
         }
         StepCount++;
         using var _ = Autograd.NoGrad();
+        var done = new HashSet<Tensor>(ReferenceEqualityComparer.Instance); // a tensor under two parameters is updated once
         try
         {
-            foreach (var s in _sources)
+            for (int i = 0; i < _sources.Length; i++)
             {
-                if (!s.IsInitialized || s.Data is not { Grad: { } grad } p) continue;
+                var s = _sources[i];
+                if (!s.IsInitialized || s.Data is not { Grad: { } grad } p || !done.Add(p)) continue;
                 var g = grad.Dense();
-                var (m, v) = State(p, g);
-                Apply(p, g, m, v);
+                var state = StateOf(i, p);
+                state.Step++;
+                Update(_groups[_groupOf[i]], state, p, g);
                 p.Storage.Bump();
             }
             Flush();
@@ -115,7 +188,30 @@ public abstract class Optimizer : IDisposable
         finally { _queued.Clear(); } // nothing queued outlives a Step, even one that failed
     }
 
-    private static string Name(IParameter s) => s.Path.Length > 0 ? $"'{s.Path}'" : "parameter";
+    /// <summary>Queues one parameter's update (<see cref="Launch"/>), creating the state it needs (<see cref="SlotOf"/>).</summary>
+    private protected abstract void Update(ParamGroup group, ParamState state, Tensor p, Tensor g);
+
+    /// <summary>The state-dict names of the three state slots (null for a slot the optimizer never uses).</summary>
+    private protected abstract string?[] SlotNames { get; }
+
+    /// <summary>Options that fix which state the optimizer keeps (<c>nesterov</c>, <c>amsgrad</c>, <c>centered</c>), as 0 or 1;
+    /// saved with every group and checked when a state dict is loaded.</summary>
+    private protected virtual IReadOnlyList<(string Name, bool Value)> Options => [];
+
+    private ParamState StateOf(int i, Tensor p)
+    {
+        var state = _state[i] ??= TakePending(i, p) ?? new ParamState();
+        state.Follow(p.Device); // the model moved (Block.To): its state follows
+        return state;
+    }
+
+    /// <summary>State slot <paramref name="k"/> of a parameter, created as <paramref name="fill"/> (of p's shape) if new.</summary>
+    internal static Tensor SlotOf(ParamState state, int k, Tensor p, float fill = 0f)
+    {
+        if (state.Slots[k] is { } t) return t;
+        using var _ = TensorScope.Suspend(); // optimizer state outlives every step's scope
+        return state.Slots[k] = Tensor.Full(p.Shape, fill, DType.Float32, p.Device);
+    }
 
     // Updates queued by Launch: consecutive parameters on one device with the same rule go out together (an accelerator
     // updates four per launch), and everything is sent before Step returns.
@@ -124,8 +220,9 @@ public abstract class Optimizer : IDisposable
     private object? _queuedOp;
     private Action? _send;
 
-    /// <summary>Queues one fused update of <typeparamref name="TOp"/> over p (launched, with its neighbours, within this Step).</summary>
-    private protected void Launch<TOp>(Tensor p, Tensor g, Tensor m, Tensor v, TOp op) where TOp : struct, IUpdateOp
+    /// <summary>Queues one fused update of <typeparamref name="TOp"/> over p (launched, with its neighbours, within this Step);
+    /// a state slot that does not exist is given the gradient, which the rule leaves alone.</summary>
+    private protected void Launch<TOp>(Tensor p, Tensor g, ParamState state, TOp op) where TOp : struct, IUpdateOp
     {
         var backend = p.Backend;
         if (_queued.Count > 0
@@ -136,7 +233,9 @@ public abstract class Optimizer : IDisposable
             (_queuedBackend, _queuedOp) = (backend, op);
             _send = () => backend.Update(_queued, op);
         }
-        _queued.Add(new Backends.UpdateItem(p.Storage, p.Layout.Offset, g.Storage, g.Layout.Offset, m.Storage, v.Storage, p.Count));
+        var (m, v, w) = (state.Slots[0] ?? g, state.Slots[1] ?? g, state.Slots[2] ?? g);
+        _queued.Add(new Backends.UpdateItem(p.Storage, p.Layout.Offset, g.Storage, g.Layout.Offset, m.Storage, v.Storage, w.Storage,
+            p.Count));
     }
 
     private void Flush()
@@ -145,38 +244,31 @@ public abstract class Optimizer : IDisposable
         try { _send!(); }
         finally { _queued.Clear(); _queuedBackend = null; _queuedOp = null; _send = null; }
     }
+}
 
-    /// <summary>Applies the rule to one parameter; m and v are its state (the gradient itself where a state is unused).</summary>
-    protected abstract void Apply(Tensor p, Tensor g, Tensor m, Tensor v);
+/// <summary>One parameter's optimizer state: its step count and up to three tensors of its shape.</summary>
+internal sealed class ParamState : IDisposable
+{
+    /// <summary>Steps this parameter has taken (Adam's bias correction and Adagrad's decay count its own).</summary>
+    public int Step;
+    /// <summary>The state tensors (null until the rule needs one).</summary>
+    public readonly Tensor?[] Slots = new Tensor?[3];
 
-    /// <summary>How many state tensors of the parameter's shape the rule keeps (0, 1 or 2).</summary>
-    protected abstract int StateCount { get; }
-
-    /// <summary>True on the first step for this parameter (its state was just created).</summary>
-    protected bool IsFirstStep(Tensor p) => _fresh.Contains(p);
-    private readonly HashSet<Tensor> _fresh = new(ReferenceEqualityComparer.Instance);
-
-    private (Tensor M, Tensor V) State(Tensor p, Tensor g)
+    /// <summary>Moves the state to <paramref name="device"/>, keeping the tensor objects.</summary>
+    public void Follow(Device device)
     {
-        _fresh.Remove(p);
-        if (StateCount == 0) return (g, g);
-        if (!_state.TryGetValue(p, out var s))
+        foreach (var t in Slots)
         {
-            using var _ = TensorScope.Suspend(); // optimizer state outlives every step's scope
-            s = (Tensor.Zeros(p.Shape, DType.Float32, p.Device), StateCount > 1 ? Tensor.Zeros(p.Shape, DType.Float32, p.Device) : null);
-            _state[p] = s;
-            _fresh.Add(p);
-        }
-        if (s.M.Device != p.Device) // the model moved (Block.To): its state follows
-        {
+            if (t is null || t.Device == device) continue;
             using var _ = TensorScope.Suspend();
-            foreach (var t in new[] { s.M, s.V })
-            {
-                if (t is null) continue;
-                using var moved = t.To(p.Device); // released here: t keeps the only hold on its new memory
-                t.SetData(moved);
-            }
+            using var moved = t.To(device); // released here: t keeps the only hold on its new memory
+            t.SetData(moved);
         }
-        return (s.M, s.V ?? g); // an unused slot aliases this step's gradient, never a stored one
+    }
+
+    /// <summary>Frees the state tensors.</summary>
+    public void Dispose()
+    {
+        for (int k = 0; k < Slots.Length; k++) { Slots[k]?.Dispose(); Slots[k] = null; }
     }
 }

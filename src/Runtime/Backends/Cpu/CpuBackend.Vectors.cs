@@ -48,7 +48,7 @@ internal interface ISimd<TV> where TV : struct
     static abstract TV Splat(float x);
     static abstract TV Unary<TOp>(TOp op, TV x) where TOp : struct, IUnaryOp;
     static abstract TV Binary<TOp>(TOp op, TV a, TV b) where TOp : struct, IBinaryOp;
-    static abstract (TV P, TV M, TV V) Update<TOp>(TOp op, TV p, TV g, TV m, TV v) where TOp : struct, IUpdateOp;
+    static abstract (TV P, TV M, TV V, TV W) Update<TOp>(TOp op, TV p, TV g, TV m, TV v, TV w) where TOp : struct, IUpdateOp;
 }
 
 internal readonly struct Simd256 : ISimd<Vector256<float>>
@@ -66,8 +66,9 @@ internal readonly struct Simd256 : ISimd<Vector256<float>>
     public static Vector256<float> Binary<TOp>(TOp op, Vector256<float> a, Vector256<float> b) where TOp : struct, IBinaryOp =>
         op.Apply(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (Vector256<float> P, Vector256<float> M, Vector256<float> V) Update<TOp>(TOp op, Vector256<float> p,
-        Vector256<float> g, Vector256<float> m, Vector256<float> v) where TOp : struct, IUpdateOp => op.Apply(p, g, m, v);
+    public static (Vector256<float> P, Vector256<float> M, Vector256<float> V, Vector256<float> W) Update<TOp>(TOp op,
+        Vector256<float> p, Vector256<float> g, Vector256<float> m, Vector256<float> v, Vector256<float> w) where TOp : struct, IUpdateOp =>
+        op.Apply(p, g, m, v, w);
 }
 
 internal readonly struct Simd128 : ISimd<Vector128<float>>
@@ -85,8 +86,9 @@ internal readonly struct Simd128 : ISimd<Vector128<float>>
     public static Vector128<float> Binary<TOp>(TOp op, Vector128<float> a, Vector128<float> b) where TOp : struct, IBinaryOp =>
         op.Apply(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (Vector128<float> P, Vector128<float> M, Vector128<float> V) Update<TOp>(TOp op, Vector128<float> p,
-        Vector128<float> g, Vector128<float> m, Vector128<float> v) where TOp : struct, IUpdateOp => op.Apply(p, g, m, v);
+    public static (Vector128<float> P, Vector128<float> M, Vector128<float> V, Vector128<float> W) Update<TOp>(TOp op,
+        Vector128<float> p, Vector128<float> g, Vector128<float> m, Vector128<float> v, Vector128<float> w) where TOp : struct, IUpdateOp =>
+        op.Apply(p, g, m, v, w);
 
     /// <summary>a·b + c, fused where the CPU has it (x64 FMA, Arm64 always), as the Vector256 kernels' Fma3.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -152,6 +152,10 @@ internal sealed partial class IlgpuBackend
             b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, GatherArgs>(
                 Kernels.IndexAddRows<TIdx, EIdx>));
 
+    private Action<Index1D, GradNormSlots, ArrayView<float>, GradNormArgs> GradNormPartialsK() =>
+        Compiled("gradNormPartials", typeof(float), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, GradNormSlots, ArrayView<float>, GradNormArgs>(Kernels.GradNormPartials));
+
     private Action<Index1D, UpdateSlots, TOp> UpdateK<TOp>() where TOp : struct, IUpdateOp =>
         Compiled("update", typeof(TOp), null,
             static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, UpdateSlots, TOp>(Kernels.Update<TOp>));
