@@ -36,7 +36,9 @@ bad LeNet --activation tanh
 bad LeNet --data "$tmp/no-such-folder"
 bad BatchNorm --pool min
 bad ResNet --min-accuracy 2
-echo "command lines: --help lists every option with its default; 10 bad command lines were refused in one line"
+bad Digits --optimizer lbfgs
+bad BatchNorm --momentum 1
+echo "command lines: --help lists every option with its default; 12 bad command lines were refused in one line"
 
 printf '<?xml version="1.0"?>\n<fontconfig></fontconfig>\n' > "$tmp/fonts.conf"
 if [ "$(id -u)" = 0 ] && unshare -m true 2> /dev/null; then ns=(unshare -m)

@@ -29,12 +29,12 @@ Directory.CreateDirectory(o.Out);
 string ckpt = Path.Combine(o.Out, "checkpoint.ckpt");
 var history = new List<(float Loss, float TrainAcc, float TestAcc)>();
 int start = 0;
+var opt = o.Optimizer.Make(net.Parameters(), o.LearningRate);
 if (o.Resume && File.Exists(ckpt))
 {
-    RunState.Resume(ckpt, device, net, history);
+    RunState.Resume(ckpt, device, net, opt, history);
     start = history.Count;
 }
-var opt = new Sgd(net.Parameters(), lr: o.LearningRate);
 
 float Accuracy(int[] rows)
 {
@@ -77,7 +77,7 @@ for (int epoch = start; epoch < o.Epochs; epoch++)
     if (Console.IsOutputRedirected)
         Console.Write($"epoch {epoch + 1,3}/{o.Epochs} loss {lossSum / batches:F4}  {order.Length / clock.Elapsed.TotalSeconds:F0} img/s");
     Console.WriteLine($"  train acc {trainAcc:P1}  test acc {testAcc:P1}");
-    RunState.Save(ckpt, net, history, args);
+    RunState.Save(ckpt, net, opt, history, args);
 }
 
 // Results: accuracy, confusion matrix, CSV, plot.

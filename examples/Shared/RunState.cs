@@ -1,35 +1,70 @@
 using System.Globalization;
 using DeepSharp.IO;
 using DeepSharp.Layers;
+using DeepSharp.Optim;
 
 /// <summary>
-/// What the training apps (Digits and the Fashion-MNIST apps) keep between epochs: the model's state and the metrics so
-/// far, in one atomic checkpoint per epoch, so <c>--resume</c> continues exactly; and the metrics as CSV and chart.
+/// What the training apps (Digits and the Fashion-MNIST apps) keep between epochs: the model's state, the optimizer's
+/// (momentum buffers, moment estimates, step counts) and the metrics so far, in one atomic checkpoint per epoch, so
+/// <c>--resume</c> continues exactly with any optimizer; and the metrics as CSV and chart.
 /// </summary>
 public static class RunState
 {
-    /// <summary>Saves <paramref name="net"/>'s state dict and <paramref name="history"/> (one row per epoch), with the
-    /// command line as metadata.</summary>
-    public static void Save(string path, Block net, List<(float Loss, float TrainAcc, float TestAcc)> history, string[] args)
+    /// <summary>Saves <paramref name="net"/>'s and <paramref name="optimizer"/>'s state dicts and <paramref name="history"/>
+    /// (one row per epoch), with the command line as metadata.</summary>
+    public static void Save(string path, Block net, Optimizer optimizer, List<(float Loss, float TrainAcc, float TestAcc)> history,
+        string[] args)
     {
+        using var scope = TensorScope.Begin();
         var model = new OrderedDictionary<string, CheckpointValue>();
         foreach (var (k, v) in net.StateDict()) model.Add(k, v);
-        Checkpoint.Save(path, new DictValue(new OrderedDictionary<string, CheckpointValue>
+        var state = optimizer.StateDict();
+        var opt = new OrderedDictionary<string, CheckpointValue>();
+        foreach (var (k, v) in state) opt.Add(k, v);
+        try
         {
-            ["model"] = new DictValue(model),
-            ["history"] = Tensor.FromArray(history.SelectMany(h => new[] { h.Loss, h.TrainAcc, h.TestAcc }).ToArray()),
-        }), new Dictionary<string, string> { ["options"] = string.Join(' ', args) });
+            Checkpoint.Save(path, new DictValue(new OrderedDictionary<string, CheckpointValue>
+            {
+                ["model"] = new DictValue(model),
+                ["optimizer"] = new DictValue(opt),
+                ["history"] = Tensor.FromArray(history.SelectMany(h => new[] { h.Loss, h.TrainAcc, h.TestAcc }).ToArray()),
+            }), new Dictionary<string, string> { ["options"] = string.Join(' ', args), ["optimizer"] = optimizer.GetType().Name });
+        }
+        finally
+        {
+            // The optimizer's buffers (state.i.exp_avg, …) are its live tensors; the rest was made for the dictionary.
+            foreach (var (k, t) in state)
+                if (!k.StartsWith("state.", StringComparison.Ordinal) || k.EndsWith(".step", StringComparison.Ordinal)) t.Dispose();
+        }
     }
 
-    /// <summary>Loads what <see cref="Save"/> wrote into <paramref name="net"/> (on <paramref name="device"/>) and
-    /// <paramref name="history"/>.</summary>
-    public static void Resume(string path, Device device, Block net, List<(float Loss, float TrainAcc, float TestAcc)> history)
+    /// <summary>Loads what <see cref="Save"/> wrote into <paramref name="net"/> (on <paramref name="device"/>),
+    /// <paramref name="optimizer"/> (built as for the saved run) and <paramref name="history"/>.</summary>
+    /// <remarks>A checkpoint of another optimizer, or one that does not fit the model or the optimizer, ends the app with one
+    /// line on standard error and exit code 2 (the command line asked for something the file cannot give).</remarks>
+    public static void Resume(string path, Device device, Block net, Optimizer optimizer,
+        List<(float Loss, float TrainAcc, float TestAcc)> history)
     {
         var (value, meta) = Checkpoint.LoadWithMeta(path, device);
         var d = value.AsDict();
+        if (meta.GetValueOrDefault("optimizer") is { } saved && saved != optimizer.GetType().Name)
+            Stop($"{path} was written by a run with {saved}, not {optimizer.GetType().Name}: resume with the same --optimizer, " +
+                "or start a new run with another --out.");
+        if (!d.ContainsKey("optimizer"))
+            Stop($"{path} has no optimizer state (an older checkpoint): start a new run with another --out.");
         var state = new OrderedDictionary<string, Tensor>();
         foreach (var (k, v) in d["model"].AsDict()) state.Add(k, v.AsTensor());
-        net.LoadStateDict(state);
+        var opt = new OrderedDictionary<string, Tensor>();
+        foreach (var (k, v) in d["optimizer"].AsDict()) opt.Add(k, v.AsTensor());
+        try
+        {
+            net.LoadStateDict(state);
+            optimizer.LoadStateDict(opt);
+        }
+        catch (Exception e) when (e is StateDictMismatchException or ArgumentException)
+        {
+            Stop($"{path} does not fit this run's model or optimizer settings: {e.Message.ReplaceLineEndings(" ")}");
+        }
         var h = d["history"].AsTensor().ToArray<float>();
         for (int i = 0; i + 2 < h.Length; i += 3) history.Add((h[i], h[i + 1], h[i + 2]));
         Console.WriteLine($"resumed from {path} after epoch {history.Count} ({meta.GetValueOrDefault("options")})");
@@ -45,5 +80,11 @@ public static class RunState
         var (png, svg) = Charts.Write(Path.Combine(folder, "metrics"), [ChartPanel.Loss([.. history.Select(h => (double)h.Loss)]),
             ChartPanel.Accuracy([.. history.Select(h => (double)h.TrainAcc)], [.. history.Select(h => (double)h.TestAcc)])]);
         Console.WriteLine($"wrote {csv}, {png}, {svg} and {checkpoint}");
+    }
+
+    private static void Stop(string message)
+    {
+        Console.Error.WriteLine(message);
+        Environment.Exit(2);
     }
 }

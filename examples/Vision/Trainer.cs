@@ -51,8 +51,8 @@ public static class Trainer
         Directory.CreateDirectory(o.Out);
         string ckpt = Path.Combine(o.Out, "checkpoint.ckpt");
         var history = new List<(float Loss, float TrainAcc, float TestAcc)>();
-        if (o.Resume && File.Exists(ckpt)) RunState.Resume(ckpt, device, net, history);
-        var opt = new Sgd(net.Parameters(), lr: o.LearningRate);
+        var opt = (o.Optimizer ?? new OptimizerChoice("sgd", 0, 0)).Make(net.Parameters(), o.LearningRate);
+        if (o.Resume && File.Exists(ckpt)) RunState.Resume(ckpt, device, net, opt, history);
         var trainLoader = new DataLoader(train, o.BatchSize, shuffle: true, seed: o.Seed, transform: trainTransform, device: device);
         var testLoader = new DataLoader(test, 1000, device: device);
 
@@ -95,7 +95,7 @@ public static class Trainer
                 Console.Write($"epoch {epoch + 1,3}/{o.Epochs} loss {lossSum / Math.Max(b, 1):F4}  " +
                     $"{seen / epochClock.Elapsed.TotalSeconds:F0} img/s");
             Console.WriteLine($"  train acc {trainAcc:P1}  test acc {testAcc:P1}  ({epochClock.Elapsed.TotalSeconds:F1} s)");
-            RunState.Save(ckpt, net, history, args);
+            RunState.Save(ckpt, net, opt, history, args);
         }
 
         var confusion = Evaluate(net, testLoader);

@@ -4,7 +4,7 @@ using System.CommandLine;
 /// <c>--help</c> lists them with the app's defaults.</summary>
 public sealed record VisionOptions(int Epochs, int BatchSize, float LearningRate, string? Device, ulong Seed, string Out, bool Resume,
     string? Data, int Subset, float MinAccuracy, int Threads, string Activation = "sigmoid", string Pool = "avg", int Width = 1,
-    bool Cosine = false)
+    bool Cosine = false, OptimizerChoice? Optimizer = null)
 {
     /// <summary>Parses <paramref name="args"/> over the app's defaults <paramref name="d"/>: the options, or null with the
     /// exit code when the app should stop (0 after <c>--help</c>, 2 after a bad command line, explained on one line).</summary>
@@ -12,7 +12,8 @@ public sealed record VisionOptions(int Epochs, int BatchSize, float LearningRate
     {
         var epochs = Cli.Int("--epochs", d.Epochs, 1, "passes over the training set");
         var batchSize = Cli.Int("--batch-size", d.BatchSize, 1, "images per step");
-        var lr = Cli.Positive("--lr", d.LearningRate, "SGD's learning rate (the peak with --cosine)");
+        var lr = Cli.Positive("--lr", d.LearningRate, "the learning rate (the peak with --cosine)");
+        var optimizer = OptimizerChoice.Options.Create();
         var device = Cli.Device();
         var seed = Cli.Number("--seed", d.Seed, _ => true, "a whole number ≥ 0", "seeds the weights and the shuffle");
         var output = Cli.Text("--out", d.Out, "where the checkpoint, metrics.csv and the charts go", "DIR");
@@ -30,6 +31,7 @@ public sealed record VisionOptions(int Epochs, int BatchSize, float LearningRate
             "prints the test accuracy per class and writes metrics.csv, metrics.png and metrics.svg.")
         {
             epochs, batchSize, lr, device, seed, output, resume, data, subset, minAccuracy, threads, activation, pool, width, cosine,
+            optimizer.Name, optimizer.Momentum, optimizer.WeightDecay,
         };
         if (Cli.Parse(root, args, out var r) is { } code)
         {
@@ -39,7 +41,7 @@ public sealed record VisionOptions(int Epochs, int BatchSize, float LearningRate
         exitCode = 0;
         return new VisionOptions(r.GetValue(epochs), r.GetValue(batchSize), r.GetValue(lr), r.GetValue(device), r.GetValue(seed),
             r.GetValue(output)!, r.GetValue(resume), r.GetValue(data), r.GetValue(subset), r.GetValue(minAccuracy),
-            r.GetValue(threads), r.GetValue(activation)!, r.GetValue(pool)!, r.GetValue(width), r.GetValue(cosine));
+            r.GetValue(threads), r.GetValue(activation)!, r.GetValue(pool)!, r.GetValue(width), r.GetValue(cosine), optimizer.Read(r));
     }
 
     /// <summary>The activation layer <c>--activation</c> names.</summary>
