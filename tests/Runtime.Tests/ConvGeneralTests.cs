@@ -90,7 +90,7 @@ public class ConvGeneralTests
     public void AnEmptyBatchHasZeroGradients(string device)
     {
         var d = TestDevices.Use(device);
-        foreach (var (c, k, hw, o) in new[] { (16, 3, 8, 16), (1, 5, 28, 6), (6, 5, 14, 16), (3, 3, 4, 5) })
+        foreach (var (c, k, hw, o) in new[] { (64, 3, 8, 64), (16, 3, 8, 16), (1, 5, 28, 6), (6, 5, 14, 16), (3, 3, 4, 5) })
         {
             var x = Tensor.Zeros([0, c, hw, hw], device: d).RequiresGradient();
             var w = Tensor.Ones([o, c, k, k], device: d).RequiresGradient();
@@ -100,6 +100,36 @@ public class ConvGeneralTests
             y.Sum().Backward();
             Assert.All(w.Grad!.ToArray<float>(), v => Assert.Equal(0f, v));
             Assert.All(b.Grad!.ToArray<float>(), v => Assert.Equal(0f, v));
+        }
+    }
+
+    /// <summary>No input channels (the output is the bias) or no filters (an empty output), with outputs large enough for
+    /// the CPU's image-by-image paths (direct, columns): forward and backward, against the double reference.</summary>
+    [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
+    public void NoChannelsOrNoFiltersMatchTheReference(string device)
+    {
+        var d = TestDevices.Use(device);
+        foreach (var c in new Geometry[]
+        {
+            new(2, 0, 10, 10, 3, (3, 3), (1, 1), (0, 0), (1, 1), 1, true),
+            new(3, 0, 12, 12, 70, (3, 3), (1, 1), (1, 1), (1, 1), 1, true),
+            new(2, 1, 10, 10, 0, (3, 3), (1, 1), (1, 1), (1, 1), 1, true),
+            new(2, 64, 10, 10, 0, (3, 3), (1, 1), (1, 1), (1, 1), 1, true),
+        })
+        {
+            var xs = Ref.Random(c.N * c.C * c.H * c.W, 1); var ws = Ref.Random(c.O * c.C * c.K.H * c.K.W, 2);
+            var bs = Ref.Random(c.O, 3); var gs = Ref.Random(c.N * c.O * c.OH * c.OW, 4);
+            var (y, dx, dw, db) = Reference(c, xs, ws, bs, gs);
+            var x = Tensor.FromArray(xs, [c.N, c.C, c.H, c.W], d).RequiresGradient();
+            var w = Tensor.FromArray(ws, [c.O, c.C, c.K.H, c.K.W], d).RequiresGradient();
+            var b = Tensor.FromArray(bs, [c.O], d).RequiresGradient();
+            var got = Functional.Conv2d(x, w, b, c.S, c.P, c.D, 1);
+            string what = $"{c} on {device}";
+            Ref.Close(y, got.ToArray<float>(), 1e-4, "y " + what);
+            got.Backward(Tensor.FromArray(gs, got.Shape, d));
+            Ref.Close(dx, x.Grad!.ToArray<float>(), 1e-4, "dx " + what);
+            Ref.Close(dw, w.Grad!.ToArray<float>(), 1e-4, "dw " + what);
+            Ref.Close(db, b.Grad!.ToArray<float>(), 1e-4, "db " + what);
         }
     }
 

@@ -162,7 +162,7 @@ internal sealed partial class CpuBackend
             var d = E(dw!).AsSpan(0, o * k);
             dwParts.AsSpan(0, o * k).CopyTo(d);
             for (int c = 1; c < chunks; c++)
-                fixed (float* dp = d, sp = &dwParts![c * o * k]) AddInto(dp, sp, o * k);
+                fixed (float* dp = d, sp = dwParts) AddInto(dp, sp + (long)c * o * k, o * k); // empty when O or C is 0
         }
         if (wantB)
         {

@@ -21,7 +21,7 @@ internal sealed partial class CpuBackend
 
     /// <summary>Whether <see cref="ConvForward"/> and the weight's gradient take the direct path for these windows.</summary>
     private static bool DirectConvSuits(WindowArgs a) =>
-        Wide && a.SH == 1 && a.SW == 1 && a.C * a.KK <= DirectConvMaxTaps && a.OW >= 8;
+        Wide && a.SH == 1 && a.SW == 1 && a.C * a.KK is > 0 and <= DirectConvMaxTaps && a.OW >= 8; // no taps: nothing to plan
 
     /// <summary>The padded image's sizes and each tap's offset into it.</summary>
     private readonly struct DirectPlan
@@ -190,7 +190,7 @@ internal sealed partial class CpuBackend
             var d = dws!.Value.AsSpan(0, size);
             dwParts.AsSpan(0, size).CopyTo(d);
             for (int c = 1; c < chunks; c++)
-                fixed (float* dp = d, sp = &dwParts![c * size]) AddInto(dp, sp, size);
+                fixed (float* dp = d, sp = dwParts) AddInto(dp, sp + (long)c * size, size); // not &dwParts[…]: empty when O = 0
             ArrayPool<float>.Shared.Return(dwParts!);
         }
         if (wantB)
