@@ -188,7 +188,9 @@ internal sealed partial class CpuBackend
     private static unsafe void AddScalar(float* p, float v, int n)
     {
         int j = 0;
-        for (var vv = Vector256.Create(v); j <= n - 8; j += 8) Vector256.Store(Vector256.Load(p + j) + vv, p + j);
+        if (Wide)
+            for (var vv = Vector256.Create(v); j <= n - 8; j += 8) Vector256.Store(Vector256.Load(p + j) + vv, p + j);
+        for (var vh = Vector128.Create(v); j <= n - 4; j += 4) Vector128.Store(Vector128.Load(p + j) + vh, p + j);
         for (; j < n; j++) p[j] += v;
     }
 

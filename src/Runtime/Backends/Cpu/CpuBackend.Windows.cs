@@ -92,7 +92,7 @@ internal sealed partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void CopyShort(float* s, float* d, int n)
     {
-        if (n >= 8)
+        if (n >= 8 && Wide)
         {
             int j = 0;
             for (; j <= n - 8; j += 8) Vector256.Store(Vector256.Load(s + j), d + j);
@@ -100,8 +100,9 @@ internal sealed partial class CpuBackend
         }
         else if (n >= 4)
         {
-            Vector128.Store(Vector128.Load(s), d);
-            Vector128.Store(Vector128.Load(s + n - 4), d + n - 4);
+            int j = 0;
+            for (; j <= n - 4; j += 4) Vector128.Store(Vector128.Load(s + j), d + j);
+            if (j < n) Vector128.Store(Vector128.Load(s + n - 4), d + n - 4);
         }
         else for (int j = 0; j < n; j++) d[j] = s[j];
     }
@@ -181,12 +182,9 @@ internal sealed partial class CpuBackend
     private static unsafe void AddShort(float* d, float* s, int n)
     {
         int k = 0;
-        for (; k <= n - 8; k += 8) Vector256.Store(Vector256.Load(d + k) + Vector256.Load(s + k), d + k);
-        if (k <= n - 4)
-        {
-            Vector128.Store(Vector128.Load(d + k) + Vector128.Load(s + k), d + k);
-            k += 4;
-        }
+        if (Wide)
+            for (; k <= n - 8; k += 8) Vector256.Store(Vector256.Load(d + k) + Vector256.Load(s + k), d + k);
+        for (; k <= n - 4; k += 4) Vector128.Store(Vector128.Load(d + k) + Vector128.Load(s + k), d + k);
         for (; k < n; k++) d[k] += s[k];
     }
 }

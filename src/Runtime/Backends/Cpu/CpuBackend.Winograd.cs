@@ -17,6 +17,11 @@ internal sealed partial class CpuBackend
     /// <summary>Input and output channels from which a 3×3 convolution is worth its transforms.</summary>
     private const int WinogradMinChannels = 64;
 
+    /// <summary>Most partial sums of the weight's gradient (fixed by the batch size alone, so the bits are the same on any
+    /// number of cores; each is 16·O·C floats, 16 MB for 512 → 512 channels, so few; a product splits over the cores when
+    /// there are fewer chunks than cores).</summary>
+    private const int WinogradChunks = 4;
+
     /// <summary>Tiles per product: images are grouped until their tiles reach this many.</summary>
     private const int WinogradTilesPerProduct = 128;
 
@@ -24,7 +29,8 @@ internal sealed partial class CpuBackend
     internal static bool WinogradSuits(WindowArgs a, int o) =>
         Avx2.IsSupported && Wide && a is { KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PH: <= 2, PW: <= 2 }
         && a.C >= WinogradMinChannels && o >= WinogradMinChannels
-        && 16L * Math.Max(a.C, o) * ((a.OH + 1) / 2) * ((a.OW + 1) / 2) <= int.MaxValue / 2; // one image's tiles fit an array
+        && 16L * Math.Max(a.C, o) * ((a.OH + 1) / 2) * ((a.OW + 1) / 2) <= int.MaxValue / 2 // one image's tiles fit an array
+        && 16L * WinogradChunks * a.C * o <= int.MaxValue; // and the weight gradient's partial sums
 
     /// <summary>One Winograd convolution: input [N, C, H, W] padded by (PH, PW) → output [N, O, OH, OW].</summary>
     private readonly record struct Wino(int N, int C, int H, int W, int O, int OH, int OW, int PH, int PW)
@@ -341,7 +347,7 @@ internal sealed partial class CpuBackend
     /// </summary>
     private unsafe void WinogradWeightGrad(float* x, float* dy, Wino g, HostElements<float>? dws, HostElements<float>? dbs)
     {
-        int nb = g.Images, groups = g.Groups, chunks = Math.Min(groups, ConvChunks), most = nb * g.Tiles, size = 16 * g.O * g.C;
+        int nb = g.Images, groups = g.Groups, chunks = Math.Min(groups, WinogradChunks), most = nb * g.Tiles, size = 16 * g.O * g.C;
         int l = g.OH * g.OW;
         bool wantW = dws is not null, wantB = dbs is not null, split = chunks < CpuParallel.Threads;
         if (chunks == 0) // an empty batch: no terms
