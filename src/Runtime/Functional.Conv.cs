@@ -37,7 +37,9 @@ public static partial class Functional
     /// filters [g·O/G, (g + 1)·O/G); groups = C = O is a depthwise convolution. Launches do not grow with the groups: the
     /// windows of the whole batch as one matrix [C·kH·kW, N·OH·OW], then one product batched over the groups, then the
     /// bias added while the result is reordered to [N, O, OH, OW]. A 1×1 kernel at stride 1 without padding or groups is
-    /// one product on x viewed [N, C, H·W].
+    /// one product on x viewed [N, C, H·W]. On <c>cpu</c>, a 3×3 kernel at stride 1 with at least 64 channels in and out
+    /// runs by Winograd's F(2×2, 3×3): the same sums to rounding (a few ulps more than the direct sum), except that an
+    /// infinite input gives NaN in the outputs whose windows contain it where the direct sum gives ±∞.
     /// </summary>
     /// <exception cref="ArgumentNullException">x or weight is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A stride, dilation or groups is below 1 or a padding below 0 (or too
