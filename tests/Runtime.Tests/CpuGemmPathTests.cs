@@ -7,7 +7,9 @@ namespace DeepSharp.Tests;
 /// with a narrow side (4×3 blocks of dot products, with row, column and K remainders), batches run one product per
 /// thread with the bias added per product, and convolutions whose windows start or end in the padding (im2col and its
 /// fold, forward and every gradient).
+/// It sets the process-wide vector width, so it runs in the vector-width tests' collection (never beside another test).
 /// </summary>
+[Collection(nameof(CpuVectorWidthTests))]
 public class CpuGemmPathTests
 {
     public static TheoryData<int, int, int, int> DotShapes() => new()
