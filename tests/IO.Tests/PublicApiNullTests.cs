@@ -66,6 +66,12 @@ public class PublicApiNullTests
         if (t == typeof(ITransform[])) return new ITransform[] { new RandomHorizontalFlip() };
         if (t == typeof(TensorDataset)) return new TensorDataset(Tensor.Ones(2, 3), Tensor.Ones(2));
         if (t == typeof(Dataset<Sample>)) return new CountingSamples(2);
+        if (t == typeof(IReadOnlyList<int>) || t == typeof(IEnumerable<int>)) return Enumerable.Range(0, 40).ToArray();
+        if (t == typeof(IEnumerable<long>)) return new long[] { 0 };
+        if (t == typeof(IEnumerable<string>)) return new[] { "a", "b" };
+        if (t == typeof(IEnumerable<IEnumerable<string>>)) return new[] { new[] { "a", "b" } };
+        if (t == typeof(TokenKind)) return TokenKind.Char;
+        if (t == typeof(SequenceSampling)) return SequenceSampling.Random;
         throw new InvalidOperationException($"The public API takes a {t}; add a value for it to {nameof(Value)} in this test.");
     }
 
@@ -95,6 +101,8 @@ public class PublicApiNullTests
         : typeof(Block).IsAssignableFrom(t) ? (t.IsAbstract ? new Sequential(new Dense(3, 3)) : CreateBlock(t))
         : typeof(Exception).IsAssignableFrom(t) ? null
         : t == typeof(Optimizer) ? new Sgd([Tensor.Ones(1).RequiresGradient()], 0.1f)
+        : t == typeof(Vocab) ? new Vocab(["a", "b"])
+        : t == typeof(SequenceBatches) ? new SequenceBatches(Enumerable.Range(0, 40).ToArray(), 2, 3)
         : null;
 
     private static object? CreateBlock(Type t)

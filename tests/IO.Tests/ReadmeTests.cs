@@ -1,3 +1,4 @@
+using DeepSharp.Data;
 using DeepSharp.IO;
 using DeepSharp.Layers;
 
@@ -78,9 +79,32 @@ public class ReadmeTests
         }
         finally { Environment.CurrentDirectory = old; }
     }
+
+    /// <summary>The README's text example, as written (the file from the test's copy of examples/Shared/data): its counts
+    /// and every batch's shape and shift.</summary>
+    [Fact]
+    public void TextExampleRuns()
+    {
+        var lines = Text.ReadLettersOnly(Path.Combine(AppContext.BaseDirectory, "data", "timemachine.txt"));
+        var tokens = Text.Tokenize(lines, TokenKind.Char);
+        var vocab = new Vocab(tokens);
+        int[] corpus = vocab.Encode(tokens.SelectMany(line => line));
+        var batches = new SequenceBatches(corpus, batchSize: 32, numSteps: 35, SequenceSampling.Sequential, seed: 0);
+        Assert.Equal(28, vocab.Count);
+        Assert.Equal(170_580, corpus.Length);
+        int n = 0;
+        foreach (var (x, y) in batches)
+            using (x) using (y)
+            {
+                Assert.Equal([32, 35], x.Shape);
+                Assert.Equal(x.ToArray<long>()[1..35], y.ToArray<long>()[..34]);
+                n++;
+            }
+        Assert.Equal(batches.CountOf(0), n);
+        Assert.Equal(152, n); // ⌊(170,580 − offset − 1) / 32⌋ / 35 for every offset in [0, 35]
+    }
 }
 
-/// <summary>The README's resume loop seeds the initializers (process-wide), so it runs alone.</summary>
 [CollectionDefinition(nameof(ReadmeResumeTests), DisableParallelization = true)]
 [Collection(nameof(ReadmeResumeTests))]
 public class ReadmeResumeTests

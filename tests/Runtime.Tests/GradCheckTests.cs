@@ -56,6 +56,8 @@ public class GradCheckTests
         ["concat_stack"] = new([[2, 3], [2, 2]],
             x => Tensor.Concat([x[0], x[1]], 1).Square() + Tensor.Stack([x[1], x[1] * 2f]).Sum(0).Sum(1, keepDim: true)),
         ["gather_rows"] = new([[4, 3]], x => x[0].GatherRows(Tensor.FromArray(new long[] { 2, 0, 2, -1 }, device: x[0].Device)).Square()),
+        ["embedding"] = new([[4, 3]],
+            x => Functional.Embedding(Tensor.FromArray(new long[] { 2, 0, 2, 1, 2 }, [5], x[0].Device), x[0]).Square()),
         ["dtype_roundtrip"] = new([[3]], x => x[0].To(DType.Float64).To(DType.Float32).Square()),
         ["softmax"] = new([[2, 4]], x => Functional.Softmax(x[0], 1)),
         ["log_softmax"] = new([[3, 4]], x => Functional.LogSoftmax(x[0], 0)),

@@ -36,4 +36,12 @@ internal static partial class Grads
 
     /// <summary>GatherRows: rows of g added into the rows they were read from (repeats add up).</summary>
     public static Tensor GatherRows(Tensor x, Tensor index, Tensor g) => Tensor.IndexAddRows(x.Layout.ShapeArray, index, g);
+
+    /// <summary>Embedding: as <see cref="GatherRows"/>, with the padding row's gradient zero.</summary>
+    public static Tensor Embedding(Tensor weight, Tensor index, Tensor g, int? paddingIdx)
+    {
+        var gw = Tensor.IndexAddRows(weight.Layout.ShapeArray, index, g);
+        if (paddingIdx is int p) gw.Slice(0, p, p + 1).ZeroInPlace();
+        return gw;
+    }
 }
