@@ -52,8 +52,18 @@ public class RecurrentTests
                     double[] nh = new double[B * H], nc = new double[B * H];
                     for (int b = 0; b < B; b++)
                     {
-                        double XP(int row) { double a = bi[row]; for (int k = 0; k < inSize; k++) a += wi[row * inSize + k] * x[(t * B + b) * inSize + k]; return a; }
-                        double HP(int row) { double a = bh[row]; for (int k = 0; k < H; k++) a += wh[row * H + k] * h[b * H + k]; return a; }
+                        double XP(int row)
+                        {
+                            double a = bi[row];
+                            for (int k = 0; k < inSize; k++) a += wi[row * inSize + k] * x[(t * B + b) * inSize + k];
+                            return a;
+                        }
+                        double HP(int row)
+                        {
+                            double a = bh[row];
+                            for (int k = 0; k < H; k++) a += wh[row * H + k] * h[b * H + k];
+                            return a;
+                        }
                         for (int u = 0; u < H; u++)
                         {
                             int i = b * H + u;
@@ -66,7 +76,8 @@ public class RecurrentTests
                             }
                             else if (mode == "gru")
                             {
-                                double r = Sig(XP(u) + HP(u)), z = Sig(XP(H + u) + HP(H + u)), n = Math.Tanh(XP(2 * H + u) + r * HP(2 * H + u));
+                                double r = Sig(XP(u) + HP(u)), z = Sig(XP(H + u) + HP(H + u));
+                                double n = Math.Tanh(XP(2 * H + u) + r * HP(2 * H + u));
                                 nh[i] = (1 - z) * n + z * h[i];
                             }
                             else nh[i] = mode == "relu" ? Math.Max(0, XP(u) + HP(u)) : Math.Tanh(XP(u) + HP(u));
@@ -116,7 +127,8 @@ public class RecurrentTests
         Assert.Equal([T, B, dirs * H], y.Shape);
         Assert.Equal([layers * dirs, B, H], hn.Shape);
 
-        double[] xd = xv.Select(v => (double)v).ToArray(), h0d = h0v.Select(v => (double)v).ToArray(), c0d = c0v.Select(v => (double)v).ToArray();
+        double[] xd = xv.Select(v => (double)v).ToArray(), h0d = h0v.Select(v => (double)v).ToArray();
+        double[] c0d = c0v.Select(v => (double)v).ToArray();
         var (yr, hr, cr) = Reference(mode, layers, dirs, p, xd, h0d, c0d);
         double tol = d.Kind is DeviceKind.Cuda or DeviceKind.OpenCL ? 2e-3 : 2e-5;
         Ref.Close(yr, y.ToArray<float>(), tol, "output");

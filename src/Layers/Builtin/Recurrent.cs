@@ -168,6 +168,7 @@ internal static class Recurrent
 
     /// <summary>"in, hidden, num_layers=L" and the non-default options, as PyTorch prints them.</summary>
     public static string Repr(RecurrentCore c, bool batchFirst) =>
-        FormattableString.Invariant($"{(c.InputSize < 0 ? "?" : c.InputSize.ToString())}, {c.HiddenSize}, num_layers={c.NumLayers}") + (batchFirst ? ", batch_first=true" : "") +
+        FormattableString.Invariant($"{(c.InputSize < 0 ? "?" : c.InputSize.ToString())}, {c.HiddenSize}, num_layers={c.NumLayers}") +
+        (batchFirst ? ", batch_first=true" : "") +
         (c.Dropout > 0 ? FormattableString.Invariant($", dropout={c.Dropout}") : "") + (c.Directions == 2 ? ", bidirectional=true" : "");
 }

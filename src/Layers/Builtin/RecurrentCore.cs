@@ -31,7 +31,8 @@ internal sealed class RecurrentCore
             throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, $"{layer}: inputSize must be positive (or -1: from " +
                 $"the first batch), got {inputSize}.");
         if (hiddenSize <= 0)
-            throw new ArgumentOutOfRangeException(nameof(hiddenSize), hiddenSize, $"{layer}: hiddenSize must be positive, got {hiddenSize}.");
+            throw new ArgumentOutOfRangeException(nameof(hiddenSize), hiddenSize,
+                $"{layer}: hiddenSize must be positive, got {hiddenSize}.");
         if (numLayers <= 0)
             throw new ArgumentOutOfRangeException(nameof(numLayers), numLayers, $"{layer}: numLayers must be positive, got {numLayers}.");
         if (!(dropout is >= 0 and < 1))
