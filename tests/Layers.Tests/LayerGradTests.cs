@@ -7,7 +7,8 @@ public class LayerGradTests
 {
     private static readonly string[] Names = ["dense", "conv", "conv_stride_pad", "conv_batch", "maxpool", "maxpool_overlap", "avgpool",
         "relu", "sigmoid", "tanh", "flatten", "dropout_eval", "leaky_relu", "gelu", "gelu_tanh", "silu", "elu", "hardtanh", "softplus",
-        "softmax", "log_softmax", "identity", "flatten_dims", "dropout1d_eval", "dropout2d_eval"];
+        "softmax", "log_softmax", "identity", "flatten_dims", "dropout1d_eval", "dropout2d_eval",
+        "lstm", "gru", "rnn_bidirectional"];
 
     public static TheoryData<string, string> Layers()
     {
@@ -42,8 +43,29 @@ public class LayerGradTests
         "flatten_dims" => (new Flatten(0, 1), [2, 2, 2]),
         "dropout1d_eval" => (new Dropout1d(0.5f).Eval(), [2, 3]),
         "dropout2d_eval" => (new Dropout2d(0.5f).Eval(), [1, 2, 3]),
+        "lstm" => (Sequence.Of(new Lstm(3, 2, 2)), [3, 2, 3]),
+        "gru" => (Sequence.Of(new Gru(-1, 2, 2, batchFirst: true)), [2, 3, 3]),
+        "rnn_bidirectional" => (Sequence.Of(new Rnn(3, 2, 1, bidirectional: true)), [3, 2, 3]), // relu: see RecurrentTests (kinks)
         _ => (new Dropout(0.5f).Eval(), [2, 3]),
     };
+
+    /// <summary>A recurrent layer as a one-tensor block: its output and final states, flattened and joined.</summary>
+    private sealed class Sequence : Block
+    {
+        private readonly Func<Tensor, Tensor[]> _run;
+
+        private Sequence(Block inner, Func<Tensor, Tensor[]> run)
+        {
+            Register("rnn", inner);
+            _run = run;
+        }
+
+        public static Sequence Of(Lstm l) => new(l, x => l.Call((x, null)) is var (y, (h, c)) ? [y, h, c] : []);
+        public static Sequence Of(Gru g) => new(g, x => g.Call((x, null)) is var (y, h) ? [y, h] : []);
+        public static Sequence Of(Rnn r) => new(r, x => r.Call((x, null)) is var (y, h) ? [y, h] : []);
+
+        protected override Tensor Forward(Tensor x) => Tensor.Concat(_run(x).Select(t => t.Reshape(-1)).ToList());
+    }
 
     [Theory, MemberData(nameof(Layers))]
     public void GradientsMatchFiniteDifferences(string device, string name)

@@ -90,6 +90,10 @@ public class PtxCompileTests
         yield return (K(nameof(Kernels.NormGradSums)), true);
         yield return (K(nameof(Kernels.NormForward)), false);
         yield return (K(nameof(Kernels.NormBackward)), false);
+        yield return (K(nameof(Kernels.LstmCell)), false);
+        yield return (K(nameof(Kernels.LstmCellBackward)), false);
+        yield return (K(nameof(Kernels.GruCell)), false);
+        yield return (K(nameof(Kernels.GruCellBackward)), false);
     }
 
     [Fact]

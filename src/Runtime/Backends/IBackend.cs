@@ -120,6 +120,17 @@ internal interface IBackend
     /// <summary>Its gradient: dx [N·C, H, W] (dense from 0) = Σ over the windows that hold each element of g / (KH·KW); g
     /// dense from 0.</summary>
     void AvgPoolBack(Storage g, Storage dx, WindowArgs a);
+    /// <summary>LSTM cell (<see cref="RnnArgs"/>): gates [B, 4H] in PyTorch's order (i, f, g, o) and cPrev [B, H] → hc [2, B, H]
+    /// with c = σ(f)·cPrev + σ(i)·tanh(g) second and h = σ(o)·tanh(c) first.</summary>
+    void LstmCell(Storage gates, Storage cPrev, Storage hc, RnnArgs a);
+    /// <summary>Its gradient from dhc [2, B, H] (dh, dc): dGates [B, 4H] and dcPrev [B, H], recomputing the gates.</summary>
+    void LstmCellBackward(Storage gates, Storage cPrev, Storage dhc, Storage dGates, Storage dcPrev, RnnArgs a);
+    /// <summary>GRU cell: the input and hidden projections [B, 3H] (r, z, n; the hidden one with b_hh) and hPrev [B, H] →
+    /// h = (1 − z)·n + z·hPrev, r = σ(xr + hr), z = σ(xz + hz), n = tanh(xn + r·hn).</summary>
+    void GruCell(Storage xGates, Storage hGates, Storage hPrev, Storage h, RnnArgs a);
+    /// <summary>Its gradient from dh [B, H]: dxGates and dhGates [B, 3H] and dhPrev [B, H].</summary>
+    void GruCellBackward(Storage xGates, Storage hGates, Storage hPrev, Storage dh, Storage dxGates, Storage dhGates, Storage dhPrev,
+        RnnArgs a);
     /// <summary>Waits for queued work.</summary>
     void Synchronize();
 }

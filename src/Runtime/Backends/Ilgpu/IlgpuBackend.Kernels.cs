@@ -246,6 +246,28 @@ internal sealed partial class IlgpuBackend
             b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
                 ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, NormArgs>(Kernels.NormBackward));
 
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, RnnArgs> LstmCellK() =>
+        Compiled("lstmCell", typeof(float), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, RnnArgs>(
+                Kernels.LstmCell));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RnnArgs>
+        LstmCellBackK() =>
+        Compiled("lstmCellBackward", typeof(float), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                ArrayView<float>, RnnArgs>(Kernels.LstmCellBackward));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RnnArgs> GruCellK() =>
+        Compiled("gruCell", typeof(float), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                RnnArgs>(Kernels.GruCell));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        ArrayView<float>, RnnArgs> GruCellBackK() =>
+        Compiled("gruCellBackward", typeof(float), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                ArrayView<float>, ArrayView<float>, ArrayView<float>, RnnArgs>(Kernels.GruCellBackward));
+
     /// <summary>
     /// Compiles, in parallel and off the caller's thread, the kernels a typical training loop needs (MLP and CNN layers,
     /// cross-entropy, SGD and Adam, accuracy), so the first step mostly finds them ready. Kernels already compiled are

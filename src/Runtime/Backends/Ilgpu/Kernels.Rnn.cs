@@ -1,0 +1,54 @@
+using DeepSharp.Ops;
+using ILGPU;
+
+namespace DeepSharp.Backends.Ilgpu;
+
+// The fused LSTM and GRU cells both ways: one thread per (row, unit), the element math in RnnMath.
+internal static partial class Kernels
+{
+    /// <summary>hc [2, B, H]: h = σ(o)·tanh(c) in the first half, c = σ(f)·cPrev + σ(i)·tanh(g) in the second.</summary>
+    public static void LstmCell(Index1D t, ArrayView<float> gates, ArrayView<float> cPrev, ArrayView<float> hc, RnnArgs a)
+    {
+        int b = t / a.Hidden, u = t - b * a.Hidden, g0 = a.GOffset + b * 4 * a.Hidden + u;
+        float c = RnnMath.LstmC(gates[g0], gates[g0 + a.Hidden], gates[g0 + 2 * a.Hidden], cPrev[a.SOffset + t]);
+        hc[t] = RnnMath.Sigmoid(gates[g0 + 3 * a.Hidden]) * MathF.Tanh(c);
+        hc[a.Count + t] = c;
+    }
+
+    /// <summary>dGates [B, 4H] and dcPrev [B, H] from the upstream gradient dhc [2, B, H] (dh, then dc).</summary>
+    public static void LstmCellBackward(Index1D t, ArrayView<float> gates, ArrayView<float> cPrev, ArrayView<float> dhc,
+        ArrayView<float> dGates, ArrayView<float> dcPrev, RnnArgs a)
+    {
+        int b = t / a.Hidden, u = t - b * a.Hidden, g0 = a.GOffset + b * 4 * a.Hidden + u, d0 = b * 4 * a.Hidden + u;
+        var r = RnnMath.LstmBackward(gates[g0], gates[g0 + a.Hidden], gates[g0 + 2 * a.Hidden], gates[g0 + 3 * a.Hidden],
+            cPrev[a.SOffset + t], dhc[a.DOffset + t], dhc[a.DOffset + a.Count + t]);
+        dGates[d0] = r.I;
+        dGates[d0 + a.Hidden] = r.F;
+        dGates[d0 + 2 * a.Hidden] = r.G;
+        dGates[d0 + 3 * a.Hidden] = r.O;
+        dcPrev[t] = r.CPrev;
+    }
+
+    /// <summary>h [B, H] = (1 − z)·n + z·hPrev from the input and hidden projections [B, 3H] (r, z, n).</summary>
+    public static void GruCell(Index1D t, ArrayView<float> xg, ArrayView<float> hg, ArrayView<float> hPrev, ArrayView<float> h,
+        RnnArgs a)
+    {
+        int b = t / a.Hidden, u = t - b * a.Hidden, x0 = a.GOffset + b * 3 * a.Hidden + u, h0 = a.HOffset + b * 3 * a.Hidden + u;
+        h[t] = RnnMath.Gru(xg[x0], xg[x0 + a.Hidden], xg[x0 + 2 * a.Hidden], hg[h0], hg[h0 + a.Hidden], hg[h0 + 2 * a.Hidden],
+            hPrev[a.SOffset + t]);
+    }
+
+    /// <summary>dxg and dhg [B, 3H] and dhPrev [B, H] from the upstream gradient dh [B, H].</summary>
+    public static void GruCellBackward(Index1D t, ArrayView<float> xg, ArrayView<float> hg, ArrayView<float> hPrev,
+        ArrayView<float> dh, ArrayView<float> dxg, ArrayView<float> dhg, ArrayView<float> dhPrev, RnnArgs a)
+    {
+        int b = t / a.Hidden, u = t - b * a.Hidden, x0 = a.GOffset + b * 3 * a.Hidden + u, h0 = a.HOffset + b * 3 * a.Hidden + u;
+        int d0 = b * 3 * a.Hidden + u;
+        var r = RnnMath.GruBackward(xg[x0], xg[x0 + a.Hidden], xg[x0 + 2 * a.Hidden], hg[h0], hg[h0 + a.Hidden],
+            hg[h0 + 2 * a.Hidden], hPrev[a.SOffset + t], dh[a.DOffset + t]);
+        dxg[d0] = r.R; dhg[d0] = r.R;
+        dxg[d0 + a.Hidden] = r.Z; dhg[d0 + a.Hidden] = r.Z;
+        dxg[d0 + 2 * a.Hidden] = r.XN; dhg[d0 + 2 * a.Hidden] = r.HN;
+        dhPrev[t] = r.HPrev;
+    }
+}

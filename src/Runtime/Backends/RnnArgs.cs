@@ -1,0 +1,18 @@
+namespace DeepSharp.Backends;
+
+/// <summary>
+/// Arguments of the fused recurrent cells: <see cref="Batch"/> rows of <see cref="Hidden"/> units, one thread per (row, unit).
+/// Every input is dense from its offset: the gates (LSTM [B, 4H]; GRU input projection [B, 3H]) from <see cref="GOffset"/>,
+/// the GRU hidden projection [B, 3H] from <see cref="HOffset"/>, the previous state (c or h, [B, H]) from
+/// <see cref="SOffset"/> and the upstream gradient from <see cref="DOffset"/>; outputs are dense from 0.
+/// </summary>
+internal struct RnnArgs
+{
+    /// <summary>Rows and hidden units.</summary>
+    public int Batch, Hidden;
+    /// <summary>Offsets of the gates, the GRU hidden projection, the previous state and the upstream gradient.</summary>
+    public int GOffset, HOffset, SOffset, DOffset;
+
+    /// <summary>Threads of a launch: one per (row, unit).</summary>
+    public readonly int Count => Batch * Hidden;
+}
