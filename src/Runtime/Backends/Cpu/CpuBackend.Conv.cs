@@ -166,13 +166,7 @@ internal sealed partial class CpuBackend
         }
         if (wantB)
         {
-            var d = E(db!).AsSpan(0, o);
-            for (int r = 0; r < o; r++)
-            {
-                double s = 0;
-                for (int c = 0; c < chunks; c++) s += dbParts![c * o + r];
-                d[r] = (float)s;
-            }
+            SumBiasParts(dbParts!, chunks, E(db!).AsSpan(0, o));
         }
         if (dwParts is not null) ArrayPool<float>.Shared.Return(dwParts);
         if (dbParts is not null) ArrayPool<double>.Shared.Return(dbParts);
@@ -192,6 +186,18 @@ internal sealed partial class CpuBackend
             for (var vv = Vector256.Create(v); j <= n - 8; j += 8) Vector256.Store(Vector256.Load(p + j) + vv, p + j);
         for (var vh = Vector128.Create(v); j <= n - 4; j += 4) Vector128.Store(Vector128.Load(p + j) + vh, p + j);
         for (; j < n; j++) p[j] += v;
+    }
+
+    /// <summary>db[r] = Σ over the chunks, in chunk order, of parts[chunk · O + r] (O = db's length): the bias gradient's
+    /// per-chunk sums of the CPU convolutions, added the same way whatever the thread count.</summary>
+    private static void SumBiasParts(double[] parts, int chunks, Span<float> db)
+    {
+        for (int r = 0; r < db.Length; r++)
+        {
+            double s = 0;
+            for (int c = 0; c < chunks; c++) s += parts[c * db.Length + r];
+            db[r] = (float)s;
+        }
     }
 
     /// <summary>Σ p[0..n) in double.</summary>

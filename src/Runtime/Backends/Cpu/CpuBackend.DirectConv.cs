@@ -195,13 +195,7 @@ internal sealed partial class CpuBackend
         }
         if (wantB)
         {
-            var d = dbs!.Value.AsSpan(0, o);
-            for (int r = 0; r < o; r++)
-            {
-                double s = 0;
-                for (int c = 0; c < chunks; c++) s += dbParts![c * o + r];
-                d[r] = (float)s;
-            }
+            SumBiasParts(dbParts!, chunks, dbs!.Value.AsSpan(0, o));
             ArrayPool<double>.Shared.Return(dbParts!);
         }
     }
