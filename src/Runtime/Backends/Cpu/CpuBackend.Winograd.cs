@@ -143,6 +143,28 @@ internal sealed partial class CpuBackend
     {
         int nb = g.Images, groups = g.Groups, most = nb * g.Tiles;
         bool split = groups < CpuParallel.Threads; // few groups: each product uses the cores instead
+        GemmArgs Args(int tiles) => transposed
+            ? new GemmArgs { Batch = 1, M = g.O, N = tiles, K = g.C, RowA = 1, ColA = g.O, RowB = tiles, ColB = 1 }
+            : new GemmArgs { Batch = 1, M = g.O, N = tiles, K = g.C, RowA = g.C, ColA = 1, RowB = tiles, ColB = 1 };
+        nint Block(int xi) => (nint)(u + (long)(transposed ? Flipped(xi) : xi) * g.O * g.C);
+        // Several groups share the 16 weight blocks: packed for the blocked GEMM once, not once per group.
+        long packedSize = groups > 1 && Blocked(Args(most)) ? PackedASize(g.O, g.C) : 0;
+        var packed = packedSize > 0 ? ArrayPool<float>.Shared.Rent((int)(16 * packedSize)) : null;
+        fixed (float* pk = packed)
+        {
+            float* pa = pk;
+            if (packed is not null)
+                CpuParallel.Run(16, xi => PackAllA(Args(most), new Operands(Block(xi), 0, 0), pa + xi * packedSize));
+            WinogradGroups(x, g, pa, packedSize, Block, Args, y, bias, split);
+        }
+        if (packed is not null) ArrayPool<float>.Shared.Return(packed);
+    }
+
+    /// <summary>The groups of images of <see cref="WinogradRun"/>: tiles in, 16 products, tiles out.</summary>
+    private static unsafe void WinogradGroups(float* x, Wino g, float* packed, long packedSize, Func<int, nint> block,
+        Func<int, GemmArgs> args, float* y, float* bias, bool split)
+    {
+        int nb = g.Images, groups = g.Groups, most = nb * g.Tiles;
         CpuParallel.For(groups, (int)Math.Min(int.MaxValue, 16L * g.O * g.C * most), (lo, hi) =>
         {
             var pool = ArrayPool<float>.Shared;
@@ -157,12 +179,9 @@ internal sealed partial class CpuBackend
                         InputTiles(x, g, n0, count, vp, pp);
                         for (int xi = 0; xi < 16; xi++)
                         {
-                            var p = transposed
-                                ? new GemmArgs { Batch = 1, M = g.O, N = tiles, K = g.C, RowA = 1, ColA = g.O, RowB = tiles, ColB = 1 }
-                                : new GemmArgs { Batch = 1, M = g.O, N = tiles, K = g.C, RowA = g.C, ColA = 1, RowB = tiles, ColB = 1 };
-                            float* block = u + (long)(transposed ? Flipped(xi) : xi) * g.O * g.C;
-                            Product(p, new Operands((nint)block, (nint)(vp + (long)xi * g.C * tiles), (nint)(mp + (long)xi * g.O * tiles)),
-                                split);
+                            var op = new Operands(block(xi), (nint)(vp + (long)xi * g.C * tiles), (nint)(mp + (long)xi * g.O * tiles));
+                            if (packedSize > 0) BlockedGemm(args(tiles), op, split, (nint)(packed + xi * packedSize));
+                            else Product(args(tiles), op, split);
                         }
                         OutputTiles(mp, g, n0, count, y, bias);
                     }
@@ -218,10 +237,16 @@ internal sealed partial class CpuBackend
                         for (int xi = 0; xi < 16; xi++)
                         {
                             // dU[ξ] [O, C] = dm[ξ] [O, tiles] · v[ξ]ᵀ [tiles, C], added to this chunk's sum.
+                            // The blocked GEMM adds straight into the sum; other paths write a product to add.
                             var p = new GemmArgs { Batch = 1, M = g.O, N = g.C, K = tiles, RowA = tiles, ColA = 1, RowB = 1, ColB = tiles };
-                            Product(p, new Operands((nint)(mp + (long)xi * g.O * tiles), (nint)(vp + (long)xi * g.C * tiles), (nint)dup),
-                                split);
-                            AddInto(part + (long)chunk * size + (long)xi * g.O * g.C, dup, g.O * g.C);
+                            float* sum = part + (long)chunk * size + (long)xi * g.O * g.C;
+                            nint dm = (nint)(mp + (long)xi * g.O * tiles), vt = (nint)(vp + (long)xi * g.C * tiles);
+                            if (Blocked(p)) BlockedGemm(p, new Operands(dm, vt, (nint)sum), split, addToC: true);
+                            else
+                            {
+                                Product(p, new Operands(dm, vt, (nint)dup), split);
+                                AddInto(sum, dup, g.O * g.C);
+                            }
                         }
                     }
             }
