@@ -62,7 +62,10 @@ public class ConvGeneralTests
     }
 
     [Theory, MemberData(nameof(Cases))]
-    public void MatchesTheDirectConvolutionBothWays(string device, string name)
+    public void MatchesTheDirectConvolutionBothWays(string device, string name) => Check(device, name);
+
+    /// <summary>Forward and the three gradients of geometry <paramref name="name"/> on the device against the reference.</summary>
+    internal static void Check(string device, string name)
     {
         var d = TestDevices.Use(device);
         var c = Geometries[name];
@@ -77,11 +80,19 @@ public class ConvGeneralTests
         var got = Functional.Conv2d(x, w, b, c.S, c.P, c.D, c.Groups);
         Assert.Equal(new[] { c.N, c.O, c.OH, c.OW }, got.Shape);
         string what = $"{name} {c} on {device}";
-        Ref.Close(y, got.ToArray<float>(), 1e-4, "y " + what);
+        // Winograd's transforms round at the scale of the whole output (F(4×4, 3×3)'s 8·m3 term): an output that cancels to
+        // near zero keeps an error of ~1e-6 of the largest, so those rows compare against that scale.
+        bool winograd = name.StartsWith("winograd", StringComparison.Ordinal);
+        void Check(double[] e, Tensor t, string label)
+        {
+            if (winograd) Ref.CloseAtScale(e, t.ToArray<float>(), 1e-5, label + what);
+            else Ref.Close(e, t.ToArray<float>(), 1e-4, label + what);
+        }
+        Check(y, got, "y ");
         got.Backward(Tensor.FromArray(gs, got.Shape, d));
-        Ref.Close(dx, x.Grad!.ToArray<float>(), 1e-4, "dx " + what);
-        Ref.Close(dw, w.Grad!.ToArray<float>(), 1e-4, "dw " + what);
-        if (b is not null) Ref.Close(db, b.Grad!.ToArray<float>(), 1e-4, "db " + what);
+        Check(dx, x.Grad!, "dx ");
+        Check(dw, w.Grad!, "dw ");
+        if (b is not null) Check(db, b.Grad!, "db ");
     }
 
     /// <summary>An empty batch goes through every path (Winograd, direct, image groups, batch columns): the output has the
