@@ -48,16 +48,20 @@ public class ConvGeneralTests
         ["direct_rect_pad"] = new(3, 2, 9, 13, 13, (3, 3), (1, 1), (1, 3), (1, 1), 1, true),
         // 3×3 at stride 1 with at least 64 channels in and out: the CPU's Winograd convolution (odd output sizes, paddings
         // 0 to 2, tiny images grouped many to a product in two groups).
-        ["winograd_odd"] = new(9, 64, 9, 7, 65, (3, 3), (1, 1), (1, 1), (1, 1), 1, true),
-        ["winograd_pads"] = new(1, 66, 8, 10, 64, (3, 3), (1, 1), (0, 2), (1, 1), 1, false),
-        ["winograd_tiny"] = new(33, 64, 4, 4, 64, (3, 3), (1, 1), (1, 1), (1, 1), 1, true),
-        ["winograd_wide"] = new(1, 64, 6, 31, 70, (3, 3), (1, 1), (2, 1), (1, 1), 1, true),
+        ["winograd_odd"] = new(25, 64, 9, 7, 65, (3, 3), (1, 1), (1, 1), (1, 1), 1, true),
+        ["winograd_pads"] = new(11, 66, 8, 10, 64, (3, 3), (1, 1), (0, 2), (1, 1), 1, false),
+        ["winograd_tiny"] = new(130, 64, 4, 4, 64, (3, 3), (1, 1), (1, 1), (1, 1), 1, true),
+        ["winograd_wide"] = new(4, 64, 6, 31, 70, (3, 3), (1, 1), (2, 1), (1, 1), 1, true),
     };
 
     public static TheoryData<string, string> Cases()
     {
         var d = new TheoryData<string, string>();
-        foreach (var dev in TestDevices.Names) foreach (var name in Geometries.Keys) d.Add(dev, name);
+        // The winograd_* rows are the CPU backend's Winograd path (large batches of tiles); elsewhere they are plain
+        // convolutions that the other rows already cover, at a cost the simulator would take minutes over.
+        foreach (var dev in TestDevices.Names)
+            foreach (var name in Geometries.Keys)
+                if (dev == "cpu" || !name.StartsWith("winograd", StringComparison.Ordinal)) d.Add(dev, name);
         return d;
     }
 
@@ -95,8 +99,8 @@ public class ConvGeneralTests
         if (b is not null) Check(db, b.Grad!, "db ");
     }
 
-    /// <summary>An empty batch goes through every path (Winograd, direct, image groups, batch columns): the output has the
-    /// right shape and the weight's and bias's gradients are zero.</summary>
+    /// <summary>An empty batch goes through every path (direct, image groups, batch columns; Winograd needs 64 tiles): the
+    /// output has the right shape and the weight's and bias's gradients are zero.</summary>
     [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
     public void AnEmptyBatchHasZeroGradients(string device)
     {

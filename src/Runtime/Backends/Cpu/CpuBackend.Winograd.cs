@@ -22,6 +22,11 @@ internal sealed partial class CpuBackend
     /// there are fewer chunks than cores).</summary>
     private const int WinogradChunks = 4;
 
+    /// <summary>Tiles in the batch from which the transforms pay: the 36 weight blocks are transformed once per call, and
+    /// with fewer tiles than this (ResNet's 4×4 maps at batch 32) the columns' product was faster (see benchmarks/NOTES.md).
+    /// </summary>
+    private const int WinogradMinTiles = 64;
+
     /// <summary>Tiles per product: images are grouped until their tiles reach this many.</summary>
     private const int WinogradTilesPerProduct = 128;
 
@@ -29,6 +34,7 @@ internal sealed partial class CpuBackend
     internal static bool WinogradSuits(WindowArgs a, int o) =>
         Avx2.IsSupported && Wide && a is { KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PH: <= 2, PW: <= 2 }
         && a.C >= WinogradMinChannels && o >= WinogradMinChannels
+        && (long)a.N * ((a.OH + 3) / 4) * ((a.OW + 3) / 4) >= WinogradMinTiles
         && 36L * Math.Max(a.C, o) * ((a.OH + 3) / 4) * ((a.OW + 3) / 4) <= int.MaxValue / 2 // one image's tiles fit an array
         && 36L * WinogradChunks * a.C * o <= int.MaxValue; // and the weight gradient's partial sums
 
