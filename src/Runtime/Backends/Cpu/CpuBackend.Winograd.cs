@@ -18,9 +18,9 @@ internal sealed partial class CpuBackend
     private const int WinogradMinChannels = 64;
 
     /// <summary>Most partial sums of the weight's gradient (fixed by the batch size alone, so the bits are the same on any
-    /// number of cores; each is 36·O·C floats, 36 MB for 512 → 512 channels, so few; a product splits over the cores when
+    /// number of cores; each is 36·O·C floats, 9 MB for 256 → 256 channels, so few; a product splits over the cores when
     /// there are fewer chunks than cores).</summary>
-    private const int WinogradChunks = 4;
+    private const int WinogradChunks = 2;
 
     /// <summary>Tiles in the batch from which the transforms pay: the 36 weight blocks are transformed once per call, and
     /// with fewer tiles than this (ResNet's 4×4 maps at batch 32) the columns' product was faster (see benchmarks/NOTES.md).
@@ -281,8 +281,7 @@ internal sealed partial class CpuBackend
         }
         var parts = wantW ? ArrayPool<float>.Shared.Rent(chunks * size) : null;
         var dbParts = wantB ? ArrayPool<double>.Shared.Rent(chunks * g.O) : null;
-        parts?.AsSpan(0, chunks * size).Clear();
-        dbParts?.AsSpan(0, chunks * g.O).Clear();
+        dbParts?.AsSpan(0, chunks * g.O).Clear(); // (the first group of each chunk writes its sums, the others add)
         CpuParallel.Run(chunks, chunk =>
         {
             var pool = ArrayPool<float>.Shared;
@@ -292,8 +291,9 @@ internal sealed partial class CpuBackend
             gradPad.AsSpan(0, nb * g.GradPlane).Clear();
             try
             {
+                int first = groups * chunk / chunks;
                 fixed (float* vp = v, mp = m, dup = du, part = parts, pp = pad, gp = gradPad)
-                    for (int s = groups * chunk / chunks; s < groups * (chunk + 1) / chunks; s++)
+                    for (int s = first; s < groups * (chunk + 1) / chunks; s++)
                     {
                         int n0 = s * nb, count = Math.Min(nb, g.N - n0), tiles = count * g.Tiles;
                         if (wantB)
@@ -305,12 +305,13 @@ internal sealed partial class CpuBackend
                         GradTiles(dy, g, n0, count, mp, gp);
                         for (int xi = 0; xi < 36; xi++)
                         {
-                            // dU[ξ] [O, C] = dm[ξ] [O, tiles] · v[ξ]ᵀ [tiles, C], added to this chunk's sum.
-                            // The blocked GEMM adds straight into the sum; other paths write a product to add.
+                            // dU[ξ] [O, C] = dm[ξ] [O, tiles] · v[ξ]ᵀ [tiles, C], this chunk's sum (written by its first group,
+                            // added by the others: the blocked GEMM adds straight into it; other paths write a product to add).
                             var p = new GemmArgs { Batch = 1, M = g.O, N = g.C, K = tiles, RowA = tiles, ColA = 1, RowB = 1, ColB = tiles };
                             float* sum = part + (long)chunk * size + (long)xi * g.O * g.C;
                             nint dm = (nint)(mp + (long)xi * g.O * tiles), vt = (nint)(vp + (long)xi * g.C * tiles);
-                            if (Blocked(p)) BlockedGemm(p, new Operands(dm, vt, (nint)sum), split, addToC: true);
+                            if (Blocked(p)) BlockedGemm(p, new Operands(dm, vt, (nint)sum), split, addToC: s > first);
+                            else if (s == first) Product(p, new Operands(dm, vt, (nint)sum), split);
                             else
                             {
                                 Product(p, new Operands(dm, vt, (nint)dup), split);
