@@ -24,9 +24,28 @@ public static partial class Functional
     /// <exception cref="NotSupportedException">query, key or value is not float32.</exception>
     /// <exception cref="DeviceMismatchException">The tensors are on different devices.</exception>
     public static Tensor ScaledDotProductAttention(Tensor query, Tensor key, Tensor value, Tensor? attnMask = null, float dropoutP = 0f,
-        bool isCausal = false, float? scale = null, Generator? generator = null)
+        bool isCausal = false, float? scale = null, Generator? generator = null) =>
+        TensorScope.Composite((query, key, value, attnMask, dropoutP, isCausal, scale, generator), static a =>
+            Attention(nameof(ScaledDotProductAttention), a.query, a.key, a.value, a.attnMask, a.dropoutP, a.isCausal, a.scale,
+                a.generator).Output);
+
+    /// <summary>
+    /// <see cref="ScaledDotProductAttention"/> that also returns the attention weights [..., L, S] (after dropout, as
+    /// PyTorch's <c>nn.MultiheadAttention</c> returns them): what a layer that reports its weights builds on. Same arguments,
+    /// masks and exceptions.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">query, key or value is null.</exception>
+    /// <exception cref="ArgumentException">A shape does not fit, a mask is given with isCausal, or the mask is float64.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">dropoutP is outside [0, 1), or scale is NaN.</exception>
+    /// <exception cref="NotSupportedException">query, key or value is not float32.</exception>
+    /// <exception cref="DeviceMismatchException">The tensors are on different devices.</exception>
+    public static (Tensor Output, Tensor Weights) ScaledDotProductAttentionWithWeights(Tensor query, Tensor key, Tensor value,
+        Tensor? attnMask = null, float dropoutP = 0f, bool isCausal = false, float? scale = null, Generator? generator = null) =>
+        Attention(nameof(ScaledDotProductAttentionWithWeights), query, key, value, attnMask, dropoutP, isCausal, scale, generator);
+
+    private static (Tensor Output, Tensor Weights) Attention(string op, Tensor query, Tensor key, Tensor value, Tensor? attnMask,
+        float dropoutP, bool isCausal, float? scale, Generator? generator)
     {
-        const string op = nameof(ScaledDotProductAttention);
         Check.Float32(op, query, nameof(query)); Check.Float32(op, key, nameof(key)); Check.Float32(op, value, nameof(value));
         Check.SameDevice(op, query, nameof(query), key, nameof(key)); Check.SameDevice(op, query, nameof(query), value, nameof(value));
         if (attnMask is not null) Check.SameDevice(op, query, nameof(query), attnMask, nameof(attnMask));
@@ -40,18 +59,14 @@ public static partial class Functional
                 "attnMask instead.", nameof(attnMask));
         if (attnMask is not null) CheckAttentionMask(op, attnMask, scoreShape);
         float s = scale ?? 1f / MathF.Sqrt(query.Layout.ShapeArray[^1]);
-        return TensorScope.Composite((query, key, value, attnMask, dropoutP, isCausal, s, generator), static a =>
+        var scores = Tensor.MatMul(query, key.Transpose(-2, -1));
+        var weights = AttentionWeights(scores, AdditiveMask(attnMask), s, isCausal);
+        if (dropoutP > 0f)
         {
-            var scores = Tensor.MatMul(a.query, a.key.Transpose(-2, -1));
-            var weights = AttentionWeights(scores, AdditiveMask(a.attnMask), a.s, a.isCausal);
-            if (a.dropoutP > 0f)
-            {
-                var keep = Tensor.Rand(weights.Shape, generator: a.generator, device: weights.Device)
-                    .Ge(Tensor.Scalar(a.dropoutP, weights.Device));
-                weights = weights * keep * (1f / (1f - a.dropoutP));
-            }
-            return Tensor.MatMul(weights, a.value);
-        });
+            var keep = Tensor.Rand(weights.Shape, generator: generator, device: weights.Device).Ge(Tensor.Scalar(dropoutP, weights.Device));
+            weights = weights * keep * (1f / (1f - dropoutP));
+        }
+        return (Tensor.MatMul(weights, value), weights);
     }
 
     /// <summary>

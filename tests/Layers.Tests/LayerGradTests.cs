@@ -8,7 +8,7 @@ public class LayerGradTests
     private static readonly string[] Names = ["dense", "conv", "conv_stride_pad", "conv_batch", "maxpool", "maxpool_overlap", "avgpool",
         "relu", "sigmoid", "tanh", "flatten", "dropout_eval", "leaky_relu", "gelu", "gelu_tanh", "silu", "elu", "hardtanh", "softplus",
         "softmax", "log_softmax", "identity", "flatten_dims", "dropout1d_eval", "dropout2d_eval",
-        "lstm", "gru", "rnn_bidirectional"];
+        "lstm", "gru", "rnn_bidirectional", "mha_self_causal_padding", "mha_kdim_batch_first"];
 
     public static TheoryData<string, string> Layers()
     {
@@ -46,6 +46,10 @@ public class LayerGradTests
         "lstm" => (Sequence.Of(new Lstm(3, 2, 2)), [3, 2, 3]),
         "gru" => (Sequence.Of(new Gru(-1, 2, 2, batchFirst: true)), [2, 3, 3]),
         "rnn_bidirectional" => (Sequence.Of(new Rnn(3, 2, 1, bidirectional: true)), [3, 2, 3]), // relu: see RecurrentTests (kinks)
+        "mha_self_causal_padding" => (new Attend(new MultiHeadAttention(4, 2), x => (x, x, x),
+            Tensor.FromArray(new[] { 0, 0, 1, 0, 0, 0 }, [2, 3]), true), [3, 2, 4]),
+        "mha_kdim_batch_first" => (new Attend(new MultiHeadAttention(4, 2, kdim: 2, vdim: 3, batchFirst: true),
+            x => (x, x.Slice(-1, 0, 2), x.Slice(-1, 1, 4)), null, false), [2, 3, 4]),
         _ => (new Dropout(0.5f).Eval(), [2, 3]),
     };
 
@@ -65,6 +69,30 @@ public class LayerGradTests
         public static Sequence Of(Rnn r) => new(r, x => r.Call((x, null)) is var (y, h) ? [y, h] : []);
 
         protected override Tensor Forward(Tensor x) => Tensor.Concat(_run(x).Select(t => t.Reshape(-1)).ToList());
+    }
+
+    /// <summary>Multi-head attention as a one-tensor block: (query, key, value) from x; the output and the per-head weights,
+    /// flattened and joined.</summary>
+    private sealed class Attend : Block
+    {
+        private readonly MultiHeadAttention _mha;
+        private readonly Func<Tensor, (Tensor, Tensor, Tensor)> _inputs;
+        private readonly Tensor? _padding;
+        private readonly bool _causal;
+
+        public Attend(MultiHeadAttention mha, Func<Tensor, (Tensor, Tensor, Tensor)> inputs, Tensor? padding, bool causal)
+        {
+            _mha = Register("mha", mha);
+            (_inputs, _causal) = (inputs, causal);
+            if (padding is not null) _padding = RegisterBuffer("padding", padding);
+        }
+
+        protected override Tensor Forward(Tensor x)
+        {
+            var (q, k, v) = _inputs(x);
+            var (y, w) = _mha.Call(q, k, v, _padding, averageAttnWeights: false, isCausal: _causal);
+            return Tensor.Concat([y.Reshape(-1), w!.Reshape(-1)]);
+        }
     }
 
     [Theory, MemberData(nameof(Layers))]
