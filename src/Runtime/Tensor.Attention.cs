@@ -39,7 +39,8 @@ public sealed partial class Tensor
     {
         var gd = g.Dense();
         var dx = Allocate(y.Layout.ShapeArray, DType.Float32, y.Device);
-        y.Backend.AttentionSoftmaxBackward(y.Storage, gd.Storage, dx.Storage, AttentionLayout(y.Layout.ShapeArray, scale, gd.Layout.Offset));
+        var a = AttentionLayout(y.Layout.ShapeArray, scale, gd.Layout.Offset);
+        y.Backend.AttentionSoftmaxBackward(y.Storage, gd.Storage, dx.Storage, a);
         g.ReleaseDense(gd);
         return dx;
     }

@@ -71,7 +71,8 @@ public class MultiHeadAttentionTests
                     for (int d = 0; d < dh; d++)
                     {
                         double acc = 0;
-                        for (int j = 0; j < s; j++) acc += weights[((bn * h + hh) * l + i) * s + j] * Proj(v, j * n + bn, vd, wv, 2 * e, hh * dh + d);
+                        for (int j = 0; j < s; j++)
+                            acc += weights[((bn * h + hh) * l + i) * s + j] * Proj(v, j * n + bn, vd, wv, 2 * e, hh * dh + d);
                         cat[(i * n + bn) * e + hh * dh + d] = acc;
                     }
                 }

@@ -94,8 +94,8 @@ public class AttentionTests
                 {
                     double dot = 0;
                     for (int x = 0; x < e; x++) dot += (double)q[Off(qs, At(i, x))] * k[Off(ks, At(j, x))];
-                    double add = mask is null ? 0 : c.Mask == MaskKind.Int ? (mask[Off(c.MaskShape!, At(i, j))] != 0 ? 0 : double.NegativeInfinity)
-                        : mask[Off(c.MaskShape!, At(i, j))];
+                    double mv = mask is null ? 0 : mask[Off(c.MaskShape!, At(i, j))];
+                    double add = c.Mask == MaskKind.Int ? (mv != 0 ? 0 : double.NegativeInfinity) : mv;
                     sc[j] = c.Causal && j > i ? double.NegativeInfinity : dot * scale + add;
                 }
                 double m = sc.Max();
@@ -233,7 +233,8 @@ public class AttentionTests
         Throws<ArgumentException>(() => Functional.ScaledDotProductAttention(q, k, Tensor.Ones([2, 4, 6])), "[2, 4, 6]", "S");
         Throws<ArgumentException>(() => Functional.ScaledDotProductAttention(q, Tensor.Ones([3, 5, 4]), v), "[2]", "[3]");
         Throws<ArgumentException>(() => Functional.ScaledDotProductAttention(q, k, v, Tensor.Zeros([3, 5]), isCausal: true), "isCausal");
-        Throws<ArgumentException>(() => Functional.ScaledDotProductAttention(q, k, v, Tensor.Zeros([4, 5])), "attnMask", "[4, 5]", "[2, 3, 5]");
+        Throws<ArgumentException>(() => Functional.ScaledDotProductAttention(q, k, v, Tensor.Zeros([4, 5])),
+            "attnMask", "[4, 5]", "[2, 3, 5]");
         Throws<ArgumentException>(() => Functional.ScaledDotProductAttention(q, k, v, Tensor.Zeros([3, 5], DType.Float64)), "float64");
         Throws<ArgumentOutOfRangeException>(() => Functional.ScaledDotProductAttention(q, k, v, dropoutP: 1f), "dropoutP", "1");
         Throws<ArgumentOutOfRangeException>(() => Functional.ScaledDotProductAttention(q, k, v, dropoutP: -0.1f), "dropoutP");

@@ -32,7 +32,8 @@ public sealed class MultiHeadAttention : Block<(Tensor Query, Tensor Key, Tensor
         bool batchFirst = false)
     {
         const string me = nameof(MultiHeadAttention);
-        if (embedDim <= 0) throw new ArgumentOutOfRangeException(nameof(embedDim), embedDim, $"{me}: embedDim must be positive, got {embedDim}.");
+        if (embedDim <= 0)
+            throw new ArgumentOutOfRangeException(nameof(embedDim), embedDim, $"{me}: embedDim must be positive, got {embedDim}.");
         if (numHeads <= 0 || embedDim % numHeads != 0)
             throw new ArgumentOutOfRangeException(nameof(numHeads), numHeads,
                 $"{me}: numHeads must be positive and divide embedDim = {embedDim}, got {numHeads}.");
@@ -139,7 +140,8 @@ public sealed class MultiHeadAttention : Block<(Tensor Query, Tensor Key, Tensor
         }
         Tensor Weight(Parameter? separate, int i) => separate?.Data ?? InProjWeight!.Data.Slice(0, i * e, (i + 1) * e);
         Tensor One(Tensor x, int i, Parameter? separate) =>
-            Heads(Functional.Linear(x, Weight(separate, i), b?.Slice(0, i * e, (i + 1) * e)).Reshape([.. x.Shape[..^1], NumHeads, HeadDim]));
+            Heads(Functional.Linear(x, Weight(separate, i), b?.Slice(0, i * e, (i + 1) * e))
+                .Reshape([.. x.Shape[..^1], NumHeads, HeadDim]));
         return (One(query, 0, QProjWeight), One(key, 1, KProjWeight), One(value, 2, VProjWeight));
     }
 

@@ -8,7 +8,8 @@ internal enum AttentionMasks
     None = 0,
     /// <summary>An additive float mask (−inf where a query may not attend), read through <see cref="AttentionArgs"/>' strides.</summary>
     Additive = 1,
-    /// <summary>Column j of query row i is masked when j &gt; i (PyTorch's <c>is_causal</c>: the top-left-aligned lower triangle).</summary>
+    /// <summary>Column j of query row i is masked when j &gt; i (PyTorch's <c>is_causal</c>: the top-left-aligned lower
+    /// triangle).</summary>
     Causal = 2,
 }
 

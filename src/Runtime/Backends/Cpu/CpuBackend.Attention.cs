@@ -77,13 +77,19 @@ internal sealed partial class CpuBackend
         {
             Vector256<float> sv = Vector256.Create(scale), mv = Vector256.Create(m0);
             for (; j + 8 <= n; j += 8)
-                (Vector256.LoadUnsafe(ref xr, (nuint)j) * sv + (dense ? Vector256.LoadUnsafe(ref mr, (nuint)j) : mv)).StoreUnsafe(ref yr, (nuint)j);
+            {
+                var add = dense ? Vector256.LoadUnsafe(ref mr, (nuint)j) : mv;
+                (Vector256.LoadUnsafe(ref xr, (nuint)j) * sv + add).StoreUnsafe(ref yr, (nuint)j);
+            }
         }
         else
         {
             Vector128<float> sv = Vector128.Create(scale), mv = Vector128.Create(m0);
             for (; j + 4 <= n; j += 4)
-                (Vector128.LoadUnsafe(ref xr, (nuint)j) * sv + (dense ? Vector128.LoadUnsafe(ref mr, (nuint)j) : mv)).StoreUnsafe(ref yr, (nuint)j);
+            {
+                var add = dense ? Vector128.LoadUnsafe(ref mr, (nuint)j) : mv;
+                (Vector128.LoadUnsafe(ref xr, (nuint)j) * sv + add).StoreUnsafe(ref yr, (nuint)j);
+            }
         }
         for (; j < n; j++) y[j] = x[j] * scale + (dense ? mask[j] : m0);
     }
