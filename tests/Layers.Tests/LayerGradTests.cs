@@ -8,7 +8,8 @@ public class LayerGradTests
     private static readonly string[] Names = ["dense", "conv", "conv_stride_pad", "conv_batch", "maxpool", "maxpool_overlap", "avgpool",
         "relu", "sigmoid", "tanh", "flatten", "dropout_eval", "leaky_relu", "gelu", "gelu_tanh", "silu", "elu", "hardtanh", "softplus",
         "softmax", "log_softmax", "identity", "flatten_dims", "dropout1d_eval", "dropout2d_eval",
-        "lstm", "gru", "rnn_bidirectional", "mha_self_causal_padding", "mha_kdim_batch_first"];
+        "lstm", "gru", "rnn_bidirectional", "mha_self_causal_padding", "mha_kdim_batch_first",
+        "encoder_layer", "encoder_layer_pre_gelu_causal", "decoder_layer"];
 
     public static TheoryData<string, string> Layers()
     {
@@ -50,6 +51,10 @@ public class LayerGradTests
             Tensor.FromArray(new[] { 0, 0, 1, 0, 0, 0 }, [2, 3]), true), [3, 2, 4]),
         "mha_kdim_batch_first" => (new Attend(new MultiHeadAttention(4, 2, kdim: 2, vdim: 3, batchFirst: true),
             x => (x, x.Slice(-1, 0, 2), x.Slice(-1, 1, 4)), null, false), [2, 3, 4]),
+        "encoder_layer" => (new TransformerEncoderLayer(4, 2, 6, 0f, TransformerActivation.Gelu), [3, 2, 4]), // gelu: no kinks
+        "encoder_layer_pre_gelu_causal" => (new Causal(new TransformerEncoderLayer(4, 2, 5, 0f, TransformerActivation.Gelu,
+            batchFirst: true, normFirst: true)), [2, 3, 4]),
+        "decoder_layer" => (new Decode(new TransformerDecoderLayer(4, 2, 5, 0f, TransformerActivation.Gelu, normFirst: true)), [3, 2, 4]),
         _ => (new Dropout(0.5f).Eval(), [2, 3]),
     };
 
@@ -93,6 +98,22 @@ public class LayerGradTests
             var (y, w) = _mha.Call(q, k, v, _padding, averageAttnWeights: false, isCausal: _causal);
             return Tensor.Concat([y.Reshape(-1), w!.Reshape(-1)]);
         }
+    }
+
+    /// <summary>An encoder layer called with isCausal.</summary>
+    private sealed class Causal : Block
+    {
+        private readonly TransformerEncoderLayer _layer;
+        public Causal(TransformerEncoderLayer layer) => _layer = Register("layer", layer);
+        protected override Tensor Forward(Tensor x) => _layer.Call(x, null, isCausal: true);
+    }
+
+    /// <summary>A decoder layer over tgt = x and memory = the reversed x, causal.</summary>
+    private sealed class Decode : Block
+    {
+        private readonly TransformerDecoderLayer _layer;
+        public Decode(TransformerDecoderLayer layer) => _layer = Register("layer", layer);
+        protected override Tensor Forward(Tensor x) => _layer.Call(x, x.Slice(0, 1) * 0.5f, tgtIsCausal: true);
     }
 
     [Theory, MemberData(nameof(Layers))]
