@@ -111,7 +111,7 @@ public sealed class MultiHeadAttention : Block<(Tensor Query, Tensor Key, Tensor
         foreach (var param in new[] { InProjWeight, QProjWeight, KProjWeight, VProjWeight, InProjBias })
             if (param is not null) CheckDevice(param, query);
         int n = query.Size(BatchFirst ? 0 : 1), l = query.Size(BatchFirst ? 1 : 0), s = key.Size(BatchFirst ? 1 : 0);
-        var (q, k, v) = Project(query, key, value, ReferenceEquals(a.Query, a.Key) && ReferenceEquals(a.Key, a.Value));
+        var (q, k, v) = Project(query, key, value);
         var mask = MhaShapes.Mask(this, query.Device, a.AttnMask, a.KeyPaddingMask, batched, n, l, s);
         bool causal = a.IsCausal && a.AttnMask is null;
         if (causal && mask is not null) { mask = mask + AttentionMask.Causal(l, s, query.Device); causal = false; }
@@ -127,26 +127,23 @@ public sealed class MultiHeadAttention : Block<(Tensor Query, Tensor Key, Tensor
         return (y, w);
     }
 
-    /// <summary>q [N, H, L, Dh], k [N, H, S, Dh], v [N, H, S, Dh] (views of the projections; one product for self-attention).</summary>
-    private (Tensor Q, Tensor K, Tensor V) Project(Tensor query, Tensor key, Tensor value, bool self)
+    /// <summary>q [N, H, L, Dh], k [N, H, S, Dh], v [N, H, S, Dh]: views of three sequence-first projections [·, N, E], whose
+    /// (N, H) dims fold into one batch stride, so the batched products read them without copies. A batch-first input is made
+    /// sequence-first by one copy (shared when query, key and value are one tensor).</summary>
+    private (Tensor Q, Tensor K, Tensor V) Project(Tensor query, Tensor key, Tensor value)
     {
         int e = EmbedDim;
         var b = InProjBias?.Data;
-        if (self && InProjWeight is not null)
-        {
-            var qkv = Functional.Linear(query, InProjWeight.Data, b);
-            var split = qkv.Reshape([.. qkv.Shape[..^1], 3, NumHeads, HeadDim]);
-            return (Heads(split.Select(-3, 0)), Heads(split.Select(-3, 1)), Heads(split.Select(-3, 2)));
-        }
+        Tensor SeqFirst(Tensor x) => BatchFirst ? x.Transpose(0, 1).Contiguous() : x;
+        var qs = SeqFirst(query);
+        var ks = ReferenceEquals(key, query) ? qs : SeqFirst(key);
+        var vs = ReferenceEquals(value, key) ? ks : ReferenceEquals(value, query) ? qs : SeqFirst(value);
         Tensor Weight(Parameter? separate, int i) => separate?.Data ?? InProjWeight!.Data.Slice(0, i * e, (i + 1) * e);
-        Tensor One(Tensor x, int i, Parameter? separate) =>
-            Heads(Functional.Linear(x, Weight(separate, i), b?.Slice(0, i * e, (i + 1) * e))
-                .Reshape([.. x.Shape[..^1], NumHeads, HeadDim]));
-        return (One(query, 0, QProjWeight), One(key, 1, KProjWeight), One(value, 2, VProjWeight));
+        Tensor Heads(Tensor x, int i, Parameter? separate) =>
+            Functional.Linear(x, Weight(separate, i), b?.Slice(0, i * e, (i + 1) * e))
+                .Reshape(x.Size(0), x.Size(1), NumHeads, HeadDim).Permute(1, 2, 0, 3);
+        return (Heads(qs, 0, QProjWeight), Heads(ks, 1, KProjWeight), Heads(vs, 2, VProjWeight));
     }
-
-    /// <summary>[L, N, H, Dh] or [N, L, H, Dh] → a [N, H, L, Dh] view.</summary>
-    private Tensor Heads(Tensor x) => BatchFirst ? x.Permute(0, 2, 1, 3) : x.Permute(1, 2, 0, 3);
 
     /// <inheritdoc/>
     protected override string ExtraRepr() =>

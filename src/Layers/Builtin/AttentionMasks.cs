@@ -49,7 +49,10 @@ internal static class MhaShapes
                 $"(dim {1 - seq}; layout {layout}).", "key");
         if (batched) return (q, k, v, true);
         int at = m.BatchFirst ? 0 : 1;
-        return (q.Unsqueeze(at), k.Unsqueeze(at), v.Unsqueeze(at), false);
+        // One view per distinct tensor: the layer shares the work for a query that is also the key or value.
+        var q1 = q.Unsqueeze(at);
+        var k1 = ReferenceEquals(k, q) ? q1 : k.Unsqueeze(at);
+        return (q1, k1, ReferenceEquals(v, k) ? k1 : ReferenceEquals(v, q) ? q1 : v.Unsqueeze(at), false);
     }
 
     /// <summary>attnMask ([L, S] or [N·H, L, S]) and keyPaddingMask ([N, S]; [S] unbatched) as one additive float mask
