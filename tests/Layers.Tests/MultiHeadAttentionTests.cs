@@ -170,6 +170,24 @@ public class MultiHeadAttentionTests
     }
 
     [Fact]
+    public void DropoutAppliesToTheWeightsInTrainingModeOnly()
+    {
+        var mha = new MultiHeadAttention(8, 2, dropout: 0.5f);
+        var x = Tensor.FromArray(Rand(6 * 2 * 8, 7), [6, 2, 8]);
+        var (y, w) = mha.Call(x, x, x, averageAttnWeights: false);
+        var weights = w!.ToArray<float>();
+        Assert.Contains(0f, weights);
+        Assert.Contains(weights, v => v > 1f / 6); // kept weights are scaled by 1/(1 − p)
+        mha.Eval();
+        var (ye, we) = mha.Call(x, x, x, averageAttnWeights: false);
+        Assert.DoesNotContain(0f, we!.ToArray<float>());
+        var rows = we.Sum(-1).ToArray<float>();
+        Assert.All(rows, r => Assert.Equal(1f, r, 1e-5f));
+        Assert.Equal(ye.ToArray<float>(), mha.Call((x, x, x)).ToArray<float>());
+        Assert.NotEqual(ye.ToArray<float>(), y.ToArray<float>());
+    }
+
+    [Fact]
     public void TheTupleCallIsTheUnmaskedForward()
     {
         var mha = new MultiHeadAttention(8, 2, batchFirst: true);
