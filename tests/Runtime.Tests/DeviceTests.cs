@@ -94,23 +94,6 @@ public class DeviceTests
     }
 
     [Theory, MemberData(nameof(TestDevices.Accelerators), MemberType = typeof(TestDevices))]
-    public void DisposedMemoryIsReusedByThePool(string device)
-    {
-        var d = TestDevices.Use(device);
-        var pool = Backends.DeviceManager.Ilgpu(d).Pool;
-        // A size class no other test uses (3 MB → the 3 MiB class), so parallel tests cannot disturb the counts.
-        const int n = 750_001;
-        long size = Backends.Ilgpu.DevicePool.SizeClass(4L * n);
-        int before = pool.CachedCount(size);
-        Tensor.Empty([n], DType.Float32, d).Dispose();
-        Assert.Equal(before + 1, pool.CachedCount(size));
-        var again = Tensor.Empty([n], DType.Float32, d);
-        Assert.Equal(before, pool.CachedCount(size));
-        again.Dispose();
-        Assert.Throws<ObjectDisposedException>(() => again.ToArray<float>());
-    }
-
-    [Theory, MemberData(nameof(TestDevices.Accelerators), MemberType = typeof(TestDevices))]
     public void OutOfMemoryIsClearAndTheDeviceStillWorks(string device)
     {
         var d = TestDevices.Use(device);
@@ -145,5 +128,28 @@ public class DeviceTests
             return w.ToArray<float>();
         }
         Ref.Close(Step(Device.Cpu).Select(v => (double)v).ToArray(), Step(d), 1e-5, "step after warm-up");
+    }
+}
+
+/// <summary>The device pool's bookkeeping, counted exactly: run alone.</summary>
+[Collection("Serial")]
+public class DevicePoolTests
+{
+    [Theory, MemberData(nameof(TestDevices.Accelerators), MemberType = typeof(TestDevices))]
+    public void DisposedMemoryIsReusedByThePool(string device)
+    {
+        var d = TestDevices.Use(device);
+        var pool = Backends.DeviceManager.Ilgpu(d).Pool;
+        // The pool's counts per size class (3 MB → the 3 MiB class): in the serial collection, so no other test allocates or
+        // frees in between (a size class "no other test uses" stopped being one when the attention tests arrived).
+        const int n = 750_001;
+        long size = Backends.Ilgpu.DevicePool.SizeClass(4L * n);
+        int before = pool.CachedCount(size);
+        Tensor.Empty([n], DType.Float32, d).Dispose();
+        Assert.Equal(before + 1, pool.CachedCount(size));
+        var again = Tensor.Empty([n], DType.Float32, d);
+        Assert.Equal(before, pool.CachedCount(size));
+        again.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => again.ToArray<float>());
     }
 }
