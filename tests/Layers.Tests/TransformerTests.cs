@@ -193,4 +193,16 @@ public class TransformerTests
         var train = new PositionalEncoding(6, 0.5f).Call(x).ToArray<float>();
         Assert.Contains(0f, train);
     }
+
+    /// <summary>The table is made in the first call's scope (a training step's) and must outlive it.</summary>
+    [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
+    public void PositionalEncodingsTableOutlivesTheFirstStepsScope(string device)
+    {
+        var d = TestDevices.Use(device);
+        var pe = new PositionalEncoding(4, 0f, maxLen: 8);
+        var x = Tensor.Zeros([1, 3, 4], DType.Float32, d);
+        float[] first;
+        using (TensorScope.Begin()) first = pe.Call(x).ToArray<float>();
+        using (TensorScope.Begin()) Assert.Equal(first, pe.Call(x).ToArray<float>());
+    }
 }

@@ -44,7 +44,13 @@ public sealed class PositionalEncoding : Block
 
     /// <summary>P [maxLen, numHiddens] on <paramref name="device"/> (default: the CPU), a constant without gradient.</summary>
     public Tensor Encoding(Device? device = null) =>
-        _onDevice.GetOrAdd(device ?? Device.Cpu, d => Tensor.FromArray(_table, [MaxLen, NumHiddens], d));
+        _onDevice.GetOrAdd(device ?? Device.Cpu, d =>
+        {
+            // Kept for the block's lifetime: made outside any TensorScope the first call happens in (a training step's),
+            // which would otherwise dispose it with the step's intermediates.
+            using var keep = TensorScope.Suspend();
+            return Tensor.FromArray(_table, [MaxLen, NumHiddens], d);
+        });
 
     /// <inheritdoc/>
     /// <exception cref="ArgumentException">x has fewer than 2 dims, its last dim is not numHiddens, or it has more than maxLen
