@@ -39,7 +39,7 @@ public static class Epoch
             {
                 int filled = 30 * b / count;
                 Console.Write($"\r{label} [{new string('#', filled)}{new string('.', 30 - filled)}] perplexity " +
-                    $"{Math.Exp(lossSum / tokens):F2}  {tokens / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F0} tokens/s");
+                    $"{Math.Exp(lossSum / tokens):F3}  {tokens / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F0} tokens/s");
             }
         }
         state?.Dispose();

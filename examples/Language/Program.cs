@@ -52,9 +52,9 @@ for (int epoch = history.Count; epoch < o.Epochs; epoch++)
     var epochClock = Stopwatch.StartNew();
     var (loss, tokensPerSecond) = Epoch.Run(net, opt, batches, o.Clip, $"epoch {epoch + 1,3}/{o.Epochs}");
     history.Add((float)loss);
-    if (!Console.IsOutputRedirected) Console.Write('\r');
-    Console.WriteLine($"epoch {epoch + 1,3}/{o.Epochs} perplexity {Math.Exp(loss):F3}  {tokensPerSecond:F0} tokens/s  " +
-        $"({epochClock.Elapsed.TotalSeconds:F1} s)");
+    if (Console.IsOutputRedirected) // a terminal shows the finished bar instead
+        Console.Write($"epoch {epoch + 1,3}/{o.Epochs} perplexity {Math.Exp(loss):F3}  {tokensPerSecond:F0} tokens/s");
+    Console.WriteLine($"  ({epochClock.Elapsed.TotalSeconds:F1} s)");
     RunState.Save(ckpt, net, opt, [.. history], args);
 }
 

@@ -4,7 +4,7 @@ using DeepSharp.Layers;
 using DeepSharp.Optim;
 
 /// <summary>
-/// What the training apps (Digits and the Fashion-MNIST apps) keep between epochs: the model's state, the optimizer's
+/// What the training apps (Digits, the Fashion-MNIST apps, Language) keep between epochs: the model's state, the optimizer's
 /// (momentum buffers, moment estimates, step counts) and the metrics so far, in one atomic checkpoint per epoch, so
 /// <c>--resume</c> continues exactly with any optimizer; and the metrics as CSV and chart.
 /// </summary>
