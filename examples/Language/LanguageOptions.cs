@@ -37,7 +37,7 @@ public sealed record LanguageOptions(string Model, int Layers, int Hidden, int S
             if (DeepSharp.Data.Text.LettersOnly(value).Length == 0) r.AddError($"--prefix must hold a letter, got '{value}'.");
         });
         var predict = Cli.Int("--predict", 50, 0, "characters to generate after the prefix");
-        var subset = Cli.Int("--subset", 0, 0, "train on the first N characters of the text (0: all)");
+        var subset = Cli.Int("--subset", 10_000, 0, "train on the first N characters of the text (the book's max_tokens; 0: all)");
         var maxPerplexity = Cli.Number("--max-perplexity", 0f, v => v == 0 || v >= 1 && float.IsFinite(v), "0 or a number ≥ 1",
             "exit with code 1 when the last epoch's perplexity ends above it (0: no check)", "X");
         var threads = Cli.Int("--threads", 0, 0, "CPU threads (0: every core)");

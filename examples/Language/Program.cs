@@ -1,8 +1,8 @@
-// The book's character-level language model (Dive into Deep Learning §9.5–§10.2): The Time Machine (or --text), letters
-// only, one token per character, 35 time steps, batches of 32, an RNN, GRU or LSTM of 256 hidden units on one-hot inputs,
-// SGD with the gradients clipped to norm 1. A live progress line, an atomic checkpoint per epoch (--resume continues
-// exactly), perplexity and tokens/s per epoch, then greedy text from --prefix, metrics.csv and a perplexity chart.
-// Options: --help.
+// The book's character-level language model (Dive into Deep Learning §9.5–§10.2): The Time Machine's first 10,000
+// characters (or --text, --subset), letters only, one token per character, 35 time steps, batches of 32, an RNN, GRU or
+// LSTM of 256 hidden units on one-hot inputs, SGD with the gradients clipped to norm 1. A live progress line, an atomic
+// checkpoint per epoch (--resume continues exactly), perplexity and tokens/s per epoch, then greedy text from --prefix,
+// metrics.csv and a perplexity chart. Exits non-zero when the perplexity ends above --max-perplexity. Options: --help.
 using System.Diagnostics;
 using System.Globalization;
 using DeepSharp.Data;
