@@ -46,9 +46,10 @@ bad Language --text "$tmp/no-such-file.txt"
 bad Language --max-perplexity 0.5
 bad Language --prefix 1895
 bad Language --sampling shuffled
+bad Language --model transformer --heads 3
 printf 'too short\n' > "$tmp/short.txt"
 bad Language --text "$tmp/short.txt"
-echo "command lines: --help lists every option with its default; 19 bad command lines were refused in one line"
+echo "command lines: --help lists every option with its default; 20 bad command lines were refused in one line"
 
 printf '<?xml version="1.0"?>\n<fontconfig></fontconfig>\n' > "$tmp/fonts.conf"
 if [ "$(id -u)" = 0 ] && unshare -m true 2> /dev/null; then ns=(unshare -m)

@@ -8,9 +8,10 @@ public static class Epoch
     /// <summary>Trains <paramref name="net"/> on every batch of <paramref name="batches"/>' next epoch: mean cross-entropy
     /// per token, gradients clipped to a global norm of <paramref name="clip"/>, then a step. A model that carries state
     /// starts the epoch afresh and carries it (detached) from batch to batch under sequential partitioning, as the book
-    /// does; random sampling starts every batch afresh. Returns the mean cross-entropy per token and tokens per second.</summary>
+    /// does; random sampling starts every batch afresh. <paramref name="rate"/>, when given, sets the learning rate before each
+    /// step from the fraction of the epoch done. Returns the mean cross-entropy per token and tokens per second.</summary>
     public static (double Loss, double TokensPerSecond) Run(LanguageModel net, Optimizer opt, SequenceBatches batches, float clip,
-        string label)
+        string label, Func<float, float>? rate = null)
     {
         var clock = Stopwatch.StartNew();
         int count = batches.CountOf(batches.Epoch), b = 0;
@@ -24,6 +25,7 @@ public static class Epoch
             using var scope = TensorScope.Begin();
             using var _ = x;
             using var __ = y;
+            if (rate is not null) opt.LearningRate = rate((float)b / count);
             var (logits, next) = net.Call((x, carry ? state : null));
             var loss = Functional.CrossEntropy(logits, y.T.Reshape(-1)); // time-major labels, as the logits' rows
             opt.ZeroGrad();

@@ -71,15 +71,16 @@ public sealed class RecurrentLm : LanguageModel
     private readonly Block _rnn;
     private readonly Dense _output;
 
-    /// <summary>A <paramref name="kind"/> (rnn, gru or lstm) model of <paramref name="layers"/> × <paramref name="hidden"/>.</summary>
-    public RecurrentLm(string kind, int vocabSize, int hidden, int layers) : base(vocabSize)
+    /// <summary>A <paramref name="kind"/> (rnn, gru or lstm) model of <paramref name="layers"/> × <paramref name="hidden"/>, with
+    /// <paramref name="dropout"/> between layers.</summary>
+    public RecurrentLm(string kind, int vocabSize, int hidden, int layers, float dropout = 0f) : base(vocabSize)
     {
         Kind = kind;
         _rnn = Register("rnn", kind switch
         {
-            "lstm" => new Lstm(vocabSize, hidden, layers),
-            "gru" => (Block)new Gru(vocabSize, hidden, layers),
-            _ => new Rnn(vocabSize, hidden, layers),
+            "lstm" => new Lstm(vocabSize, hidden, layers, dropout: dropout),
+            "gru" => (Block)new Gru(vocabSize, hidden, layers, dropout: dropout),
+            _ => new Rnn(vocabSize, hidden, layers, dropout: dropout),
         });
         _output = Register("output", new Dense(vocabSize, hidden));
     }

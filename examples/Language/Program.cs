@@ -2,7 +2,8 @@
 // characters (or --text, --subset), letters only, one token per character, 35 time steps, batches of 32, an RNN, GRU or
 // LSTM of 256 hidden units on one-hot inputs, SGD with the gradients clipped to norm 1. A live progress line, an atomic
 // checkpoint per epoch (--resume continues exactly), perplexity and tokens/s per epoch, then greedy text from --prefix,
-// metrics.csv and a perplexity chart. Exits non-zero when the perplexity ends above --max-perplexity. Options: --help.
+// metrics.csv and a perplexity chart. --model transformer: a small causal transformer instead (TransformerLm.cs). Exits
+// non-zero when the perplexity ends above --max-perplexity. Options: --help.
 using System.Diagnostics;
 using System.Globalization;
 using DeepSharp.Data;
@@ -35,7 +36,7 @@ Console.WriteLine($"data: {(o.Text is null ? "The Time Machine (H. G. Wells, 189
     $"{corpus.Length:N0} characters, {vocab.Count} tokens");
 
 Init.ManualSeed(o.Seed);
-LanguageModel net = new RecurrentLm(o.Model, vocab.Count, o.Hidden, o.Layers);
+var net = o.Build(vocab.Count);
 using (TensorScope.Begin()) net.Materialize((Tensor.Zeros([1, 1], DType.Int64, device), null)); // one token: the weights' data
 Console.WriteLine(net);
 Console.WriteLine($"options: {string.Join(' ', args)}");
@@ -50,7 +51,9 @@ for (int epoch = history.Count; epoch < o.Epochs; epoch++)
 {
     batches.Epoch = epoch; // the offsets depend on (seed, epoch): a resumed run sees the same batches
     var epochClock = Stopwatch.StartNew();
-    var (loss, tokensPerSecond) = Epoch.Run(net, opt, batches, o.Clip, $"epoch {epoch + 1,3}/{o.Epochs}");
+    int e = epoch; // a function of the position in the run only, so --resume continues the same schedule
+    Func<float, float>? rate = o.Cosine ? done => o.LearningRate * 0.5f * (1 + MathF.Cos(MathF.PI * (e + done) / o.Epochs)) + 1e-6f : null;
+    var (loss, tokensPerSecond) = Epoch.Run(net, opt, batches, o.Clip, $"epoch {epoch + 1,3}/{o.Epochs}", rate);
     history.Add((float)loss);
     if (Console.IsOutputRedirected) // a terminal shows the finished bar instead
         Console.Write($"epoch {epoch + 1,3}/{o.Epochs} perplexity {Math.Exp(loss):F3}  {tokensPerSecond:F0} tokens/s");
