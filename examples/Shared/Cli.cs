@@ -75,6 +75,18 @@ public static class Cli
         return o;
     }
 
+    /// <summary>A file that must exist; null when not given.</summary>
+    public static Option<string?> ExistingFile(string name, string description)
+    {
+        var o = new Option<string?>(name) { Description = description, HelpName = "FILE" };
+        o.Validators.Add(r =>
+        {
+            string? path = r.Tokens.Count > 0 ? r.Tokens[^1].Value : null;
+            if (path is not null && !File.Exists(path)) r.AddError($"{name} {path}: no such file.");
+        });
+        return o;
+    }
+
     /// <summary><c>--device</c>: a device name this machine has; null (the best device) when not given.</summary>
     public static Option<string?> Device()
     {

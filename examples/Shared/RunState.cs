@@ -4,7 +4,7 @@ using DeepSharp.Layers;
 using DeepSharp.Optim;
 
 /// <summary>
-/// What the training apps (Digits and the Fashion-MNIST apps) keep between epochs: the model's state, the optimizer's
+/// What the training apps (Digits, the Fashion-MNIST apps, Language) keep between epochs: the model's state, the optimizer's
 /// (momentum buffers, moment estimates, step counts) and the metrics so far, in one atomic checkpoint per epoch, so
 /// <c>--resume</c> continues exactly with any optimizer; and the metrics as CSV and chart.
 /// </summary>
@@ -13,7 +13,11 @@ public static class RunState
     /// <summary>Saves <paramref name="net"/>'s and <paramref name="optimizer"/>'s state dicts and <paramref name="history"/>
     /// (one row per epoch), with the command line as metadata.</summary>
     public static void Save(string path, Block net, Optimizer optimizer, List<(float Loss, float TrainAcc, float TestAcc)> history,
-        string[] args)
+        string[] args) => Save(path, net, optimizer, [.. history.SelectMany(h => new[] { h.Loss, h.TrainAcc, h.TestAcc })], args);
+
+    /// <summary>Saves <paramref name="net"/>'s and <paramref name="optimizer"/>'s state dicts and <paramref name="history"/>
+    /// (the metrics so far, row after row, as <see cref="Resume(string, Device, Block, Optimizer, int)"/> reads them back).</summary>
+    public static void Save(string path, Block net, Optimizer optimizer, float[] history, string[] args)
     {
         using var scope = TensorScope.Begin();
         var model = new OrderedDictionary<string, CheckpointValue>();
@@ -27,7 +31,7 @@ public static class RunState
             {
                 ["model"] = new DictValue(model),
                 ["optimizer"] = new DictValue(opt),
-                ["history"] = Tensor.FromArray(history.SelectMany(h => new[] { h.Loss, h.TrainAcc, h.TestAcc }).ToArray()),
+                ["history"] = Tensor.FromArray(history),
             }), new Dictionary<string, string> { ["options"] = string.Join(' ', args), ["optimizer"] = optimizer.GetType().Name });
         }
         finally
@@ -44,6 +48,15 @@ public static class RunState
     /// line on standard error and exit code 2 (the command line asked for something the file cannot give).</remarks>
     public static void Resume(string path, Device device, Block net, Optimizer optimizer,
         List<(float Loss, float TrainAcc, float TestAcc)> history)
+    {
+        var h = Resume(path, device, net, optimizer, columns: 3);
+        for (int i = 0; i + 2 < h.Length; i += 3) history.Add((h[i], h[i + 1], h[i + 2]));
+    }
+
+    /// <summary>Loads what <see cref="Save(string, Block, Optimizer, float[], string[])"/> wrote into <paramref name="net"/>
+    /// and <paramref name="optimizer"/>, and returns the saved metrics (<paramref name="columns"/> per epoch).</summary>
+    /// <remarks>As the other overload, a file that does not fit ends the app with one line and exit code 2.</remarks>
+    public static float[] Resume(string path, Device device, Block net, Optimizer optimizer, int columns)
     {
         var (value, meta) = Checkpoint.LoadWithMeta(path, device);
         var d = value.AsDict();
@@ -66,8 +79,8 @@ public static class RunState
             Stop($"{path} does not fit this run's model or optimizer settings: {e.Message.ReplaceLineEndings(" ")}");
         }
         var h = d["history"].AsTensor().ToArray<float>();
-        for (int i = 0; i + 2 < h.Length; i += 3) history.Add((h[i], h[i + 1], h[i + 2]));
-        Console.WriteLine($"resumed from {path} after epoch {history.Count} ({meta.GetValueOrDefault("options")})");
+        Console.WriteLine($"resumed from {path} after epoch {h.Length / columns} ({meta.GetValueOrDefault("options")})");
+        return h[..(h.Length / columns * columns)];
     }
 
     /// <summary>Writes <c>metrics.csv</c>, <c>metrics.png</c> and <c>metrics.svg</c> into <paramref name="folder"/> and says so.</summary>
