@@ -34,9 +34,6 @@ public sealed class TransformerLm : LanguageModel
     /// <inheritdoc/>
     protected override (Tensor Logits, LmState? State) Forward((Tensor Tokens, LmState? State) input)
     {
-        // PositionalEncoding caches its table per device on first use; made inside a step's TensorScope, the table would be
-        // disposed with the step's tensors, so it is made outside any scope first.
-        using (TensorScope.Suspend()) _position.Encoding(input.Tokens.Device);
         var x = _position.Call(_embedding.Call(input.Tokens) * MathF.Sqrt(DModel)); // [B, T, d]
         var h = _encoder.Call(x, null, isCausal: true);
         return (_output.Call(h.Transpose(0, 1).Reshape(-1, DModel)), null); // time-major rows, as the recurrent models'
