@@ -249,6 +249,12 @@ internal sealed partial class CpuBackend
                     for (int r = 0; r < 8; r++) panel[p * 8 + r] = src[(long)r * g.RowA + p];
                 continue;
             }
+            if (g.RowA == 1 && mr == 8 && mrTile == 8) // a transposed view (the weight gradient's gᵀ): each k's 8 rows contiguous
+            {
+                float* src = a + (i0 + ir) + (long)p0 * g.ColA;
+                for (int p = 0; p < kc; p++) Vector256.Store(Vector256.Load(src + (long)p * g.ColA), panel + p * 8);
+                continue;
+            }
             for (int r = 0; r < mrTile; r++)
             {
                 if (r >= mr) { for (int p = 0; p < kc; p++) panel[p * mrTile + r] = 0f; continue; }
