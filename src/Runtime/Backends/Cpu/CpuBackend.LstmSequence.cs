@@ -180,7 +180,8 @@ internal sealed partial class CpuBackend
             _a = ArrayPool<float>.Shared.Rent(((g.M + _mr - 1) / _mr * _mr) * g.K + 16);
             fixed (float* pw = w, pb = _b)
                 for (int p0 = 0; p0 < g.K; p0 += KC)
-                    PackB(g, new Operands(0, (nint)(pw + wOffset), 0), p0, Math.Min(KC, g.K - p0), _panels, W, Align64(pb) + _panels * W * p0);
+                    PackB(g, new Operands(0, (nint)(pw + wOffset), 0), p0, Math.Min(KC, g.K - p0), _panels, W,
+                        Align64(pb) + _panels * W * p0);
         }
 
         /// <summary>Panel width (columns of C per panel).</summary>
