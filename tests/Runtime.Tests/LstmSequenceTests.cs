@@ -99,7 +99,9 @@ public class LstmSequenceTests
     public static TheoryData<string, int, bool> All()
     {
         var d = new TheoryData<string, int, bool>();
-        foreach (var dev in TestDevices.Names) foreach (int n in new[] { 32, 5 }) foreach (bool r in new[] { false, true }) d.Add(dev, n, r);
+        foreach (var dev in TestDevices.Names)
+            foreach (int n in new[] { 32, 5 })
+                foreach (bool r in new[] { false, true }) d.Add(dev, n, r);
         return d;
     }
 

@@ -178,10 +178,21 @@ internal sealed partial class CpuBackend
             _panels = (g.N + W - 1) / W;
             _b = ArrayPool<float>.Shared.Rent(_panels * W * g.K + 16);
             _a = ArrayPool<float>.Shared.Rent(((g.M + _mr - 1) / _mr * _mr) * g.K + 16);
-            fixed (float* pw = w, pb = _b)
-                for (int p0 = 0; p0 < g.K; p0 += KC)
-                    PackB(g, new Operands(0, (nint)(pw + wOffset), 0), p0, Math.Min(KC, g.K - p0), _panels, W,
-                        Align64(pb) + _panels * W * p0);
+            // Split by panels over the cores: once per call, but a megabyte for H = 256, which one core would pack alone.
+            int chunks = Math.Min(CpuParallel.Threads, _panels);
+            var (bArray, panels, width) = (_b, _panels, W);
+            CpuParallel.Run(chunks, ch =>
+            {
+                int j0 = ch * panels / chunks, j1 = (ch + 1) * panels / chunks;
+                var part = g with { N = Math.Min(g.N - j0 * width, (j1 - j0) * width) };
+                fixed (float* pw = w, pb = bArray)
+                    for (int p0 = 0; p0 < g.K; p0 += KC)
+                    {
+                        int kc = Math.Min(KC, g.K - p0);
+                        PackB(part, new Operands(0, (nint)(pw + wOffset + (long)j0 * width * g.ColB), 0), p0, kc, j1 - j0, width,
+                            Align64(pb) + panels * width * p0 + j0 * width * kc);
+                    }
+            });
         }
 
         /// <summary>Panel width (columns of C per panel).</summary>
