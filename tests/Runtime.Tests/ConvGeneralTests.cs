@@ -48,21 +48,28 @@ public class ConvGeneralTests
         ["direct_rect_pad"] = new(3, 2, 9, 13, 13, (3, 3), (1, 1), (1, 3), (1, 1), 1, true),
         // 3×3 at stride 1 with at least 64 channels in and out: the CPU's Winograd convolution (odd output sizes, paddings
         // 0 to 2, tiny images grouped many to a product in two groups).
-        ["winograd_odd"] = new(2, 64, 9, 7, 65, (3, 3), (1, 1), (1, 1), (1, 1), 1, true),
-        ["winograd_pads"] = new(1, 66, 8, 10, 64, (3, 3), (1, 1), (0, 2), (1, 1), 1, false),
-        ["winograd_tiny"] = new(33, 64, 4, 4, 64, (3, 3), (1, 1), (1, 1), (1, 1), 1, true),
-        ["winograd_wide"] = new(1, 64, 6, 31, 70, (3, 3), (1, 1), (2, 1), (1, 1), 1, true),
+        ["winograd_odd"] = new(25, 64, 9, 7, 65, (3, 3), (1, 1), (1, 1), (1, 1), 1, true),
+        ["winograd_pads"] = new(11, 66, 8, 10, 64, (3, 3), (1, 1), (0, 2), (1, 1), 1, false),
+        ["winograd_tiny"] = new(130, 64, 4, 4, 64, (3, 3), (1, 1), (1, 1), (1, 1), 1, true),
+        ["winograd_wide"] = new(4, 64, 6, 31, 70, (3, 3), (1, 1), (2, 1), (1, 1), 1, true),
     };
 
     public static TheoryData<string, string> Cases()
     {
         var d = new TheoryData<string, string>();
-        foreach (var dev in TestDevices.Names) foreach (var name in Geometries.Keys) d.Add(dev, name);
+        // The winograd_* rows are the CPU backend's Winograd path (large batches of tiles); elsewhere they are plain
+        // convolutions that the other rows already cover, at a cost the simulator would take minutes over.
+        foreach (var dev in TestDevices.Names)
+            foreach (var name in Geometries.Keys)
+                if (dev == "cpu" || !name.StartsWith("winograd", StringComparison.Ordinal)) d.Add(dev, name);
         return d;
     }
 
     [Theory, MemberData(nameof(Cases))]
-    public void MatchesTheDirectConvolutionBothWays(string device, string name)
+    public void MatchesTheDirectConvolutionBothWays(string device, string name) => Check(device, name);
+
+    /// <summary>Forward and the three gradients of geometry <paramref name="name"/> on the device against the reference.</summary>
+    internal static void Check(string device, string name)
     {
         var d = TestDevices.Use(device);
         var c = Geometries[name];
@@ -77,15 +84,23 @@ public class ConvGeneralTests
         var got = Functional.Conv2d(x, w, b, c.S, c.P, c.D, c.Groups);
         Assert.Equal(new[] { c.N, c.O, c.OH, c.OW }, got.Shape);
         string what = $"{name} {c} on {device}";
-        Ref.Close(y, got.ToArray<float>(), 1e-4, "y " + what);
+        // Winograd's transforms round at the scale of the whole output (F(4×4, 3×3)'s 8·m3 term): an output that cancels to
+        // near zero keeps an error of ~1e-6 of the largest, so those rows compare against that scale.
+        bool winograd = name.StartsWith("winograd", StringComparison.Ordinal);
+        void Check(double[] e, Tensor t, string label)
+        {
+            if (winograd) Ref.CloseAtScale(e, t.ToArray<float>(), 1e-5, label + what);
+            else Ref.Close(e, t.ToArray<float>(), 1e-4, label + what);
+        }
+        Check(y, got, "y ");
         got.Backward(Tensor.FromArray(gs, got.Shape, d));
-        Ref.Close(dx, x.Grad!.ToArray<float>(), 1e-4, "dx " + what);
-        Ref.Close(dw, w.Grad!.ToArray<float>(), 1e-4, "dw " + what);
-        if (b is not null) Ref.Close(db, b.Grad!.ToArray<float>(), 1e-4, "db " + what);
+        Check(dx, x.Grad!, "dx ");
+        Check(dw, w.Grad!, "dw ");
+        if (b is not null) Check(db, b.Grad!, "db ");
     }
 
-    /// <summary>An empty batch goes through every path (Winograd, direct, image groups, batch columns): the output has the
-    /// right shape and the weight's and bias's gradients are zero.</summary>
+    /// <summary>An empty batch goes through every path (direct, image groups, batch columns; Winograd needs 64 tiles): the
+    /// output has the right shape and the weight's and bias's gradients are zero.</summary>
     [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
     public void AnEmptyBatchHasZeroGradients(string device)
     {

@@ -124,8 +124,8 @@ public class CpuThreadsTests
     [InlineData(37, 1, 28, 28, 6, 5, 1, 2)]
     [InlineData(33, 6, 14, 14, 16, 5, 1, 0)]
     [InlineData(9, 3, 11, 13, 8, 3, 2, 1)]
-    [InlineData(20, 64, 8, 8, 64, 3, 1, 1)] // Winograd: ten groups of two images in four chunks
-    [InlineData(1, 64, 12, 12, 64, 3, 1, 0)] // Winograd: one group, its products split over the cores
+    [InlineData(20, 64, 16, 16, 64, 3, 1, 1)] // Winograd: groups of 8, 8 and 4 images in three chunks
+    [InlineData(1, 64, 34, 34, 64, 3, 1, 0)] // Winograd: one group, its products split over the cores
     public void ConvolutionBitsDoNotDependOnTheThreadCount(int n, int c, int h, int w, int o, int k, int stride, int padding)
     {
         var g = new Generator(5);

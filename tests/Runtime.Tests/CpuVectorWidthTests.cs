@@ -239,4 +239,15 @@ public class CpuVectorWidthTests
                 $"{what}, lane {l}: {w} on 8 lanes, {n} on 4");
         }
     }
+
+    /// <summary>Without Vector512 the blocked GEMM's tiles are 6 rows tall, so Winograd transforms its weights into plain
+    /// blocks and packs them as any operand (with Vector512 they go straight into 8-row panels): both ways match.</summary>
+    [Theory]
+    [InlineData("winograd_odd")]
+    [InlineData("winograd_tiny")]
+    public void WinogradMatchesTheReferenceOn256BitVectors(string name)
+    {
+        CpuVectorWidths.SkipUnlessAccelerated(256);
+        CpuVectorWidths.With(256, () => { ConvGeneralTests.Check("cpu", name); return 0; });
+    }
 }

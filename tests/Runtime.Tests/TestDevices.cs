@@ -49,6 +49,17 @@ public static class Ref
         }
     }
 
+    /// <summary>Each value within tol·(1 + the largest |expected|): for sums whose rounding follows the scale of the whole
+    /// result rather than each value (Winograd's transforms).</summary>
+    public static void CloseAtScale(double[] expected, float[] actual, double tol, string what = "")
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double scale = 1 + expected.Select(Math.Abs).DefaultIfEmpty(0).Max();
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= tol * scale,
+                $"{what}[{i}]: expected {expected[i]}, got {actual[i]} (tol {tol} × {scale:G4})");
+    }
+
     public static float[] Random(int n, int seed, float lo = -2f, float hi = 2f)
     {
         var r = new Random(seed);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -5,172 +6,234 @@ using V = System.Runtime.Intrinsics.Vector256<float>;
 
 namespace DeepSharp.Backends.Cpu;
 
-// Winograd's tile transforms (CpuBackend.Winograd.cs): the input's 4×4 tiles Bᵀ d B, the output's 2×2 blocks Aᵀ m A and
-// the output gradient's A dy Aᵀ, each for eight tiles of a row at once in AVX2 registers.
+// Winograd's tile transforms (CpuBackend.Winograd.cs): the input's 6×6 tiles Bᵀ d B, the output's 4×4 blocks Aᵀ m A and
+// the output gradient's A dy Aᵀ, for eight consecutive tiles of a group at once in AVX2 registers (lane j is tile t0 + j,
+// wherever it lies: a 4×4 image has one tile, so the lanes run across images), one direction into a small buffer of
+// vectors, then the other.
 internal sealed partial class CpuBackend
 {
     /// <summary>
-    /// v[ξ, c, t] = (Bᵀ d B)[ξ] for each 4×4 tile d of images [n0, n0 + count) (tile t = image·Tiles + ty·TilesX + tx starts
-    /// at row 2ty − PH, column 2tx − PW; zeros outside the image). Each plane is first copied into <paramref name="pad"/>
-    /// with its zeros around it (cleared by the caller once: every plane writes the same place), then eight tiles of a row
-    /// are transformed at once: a tile's columns 0 and 1 are the even and odd elements of 16 floats of its rows, columns 2
-    /// and 3 those of the 16 floats two further on.
+    /// v[ξ, c, t] = (Bᵀ d B)[ξ] for each 6×6 tile d of images [n0, n0 + count) (tile t = image·Tiles + ty·TilesX + tx starts
+    /// at row 4ty − PH, column 4tx − PW; zeros outside the image). Each channel's planes are first copied into
+    /// <paramref name="pad"/> (count padded planes, cleared by the caller once: every channel writes the same places).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void InputTiles(float* x, Wino g, int n0, int count, float* v, float* pad)
     {
-        int tiles = count * g.Tiles, tx = g.TilesX, wp = g.PaddedWidth, h = g.H, w = g.W;
+        int tiles = count * g.Tiles, wp = g.PaddedWidth, h = g.H, w = g.W;
         long plane = (long)g.C * tiles;
-        for (int i = 0; i < count; i++)
+        var origins = TileOrigins(g, tiles, g.PaddedPlane, wp);
+        V* e = stackalloc V[36];
+        V* col = stackalloc V[6];
+        fixed (int* at = origins)
             for (int c = 0; c < g.C; c++)
             {
-                float* img = x + ((long)(n0 + i) * g.C + c) * h * w;
-                for (int r = 0; r < h; r++) Buffer.MemoryCopy(img + r * w, pad + (r + g.PH) * wp + g.PW, 4L * w, 4L * w);
-                float* dst = v + (long)c * tiles + i * g.Tiles;
-                for (int ty = 0; ty < g.TilesY; ty++)
-                    for (int t0 = 0; t0 < tx; t0 += 8)
+                for (int i = 0; i < count; i++)
+                {
+                    float* img = x + ((long)(n0 + i) * g.C + c) * h * w, dst = pad + (long)i * g.PaddedPlane + g.PH * wp + g.PW;
+                    for (int r = 0; r < h; r++) CopyShort(img + r * w, dst + r * wp, w);
+                }
+                float* o = v + (long)c * tiles;
+                for (int t0 = 0; t0 < tiles; t0 += 8)
+                {
+                    int n = Math.Min(8, tiles - t0);
+                    for (int r = 0; r < 6; r++) // Bᵀ along each of the tiles' six rows
                     {
-                        float* row = pad + 2 * ty * wp + 2 * t0;
-                        Columns(row, out var d00, out var d01, out var d02, out var d03);
-                        Columns(row + wp, out var d10, out var d11, out var d12, out var d13);
-                        Columns(row + 2 * wp, out var d20, out var d21, out var d22, out var d23);
-                        Columns(row + 3 * wp, out var d30, out var d31, out var d32, out var d33);
-                        float* o = dst + ty * tx + t0;
-                        int n = Math.Min(8, tx - t0);
-                        // Bᵀ d down the columns (d0 − d2, d1 + d2, d2 − d1, d1 − d3), then the same along each row.
-                        InputRow(o, plane, n, d00 - d20, d01 - d21, d02 - d22, d03 - d23);
-                        InputRow(o + 4 * plane, plane, n, d10 + d20, d11 + d21, d12 + d22, d13 + d23);
-                        InputRow(o + 8 * plane, plane, n, d20 - d10, d21 - d11, d22 - d12, d23 - d13);
-                        InputRow(o + 12 * plane, plane, n, d10 - d30, d11 - d31, d12 - d32, d13 - d33);
+                        Columns(pad + r * wp, at + t0, out var d0, out var d1, out var d2, out var d3, out var d4, out var d5);
+                        Bt(d0, d1, d2, d3, d4, d5, e + 6 * r, 1);
                     }
+                    for (int j = 0; j < 6; j++) // then down each column, into blocks 6i + j
+                    {
+                        Bt(e[j], e[6 + j], e[12 + j], e[18 + j], e[24 + j], e[30 + j], col, 1);
+                        for (int k = 0; k < 6; k++) Put(o + (6 * k + j) * plane + t0, n, col[k]);
+                    }
+                }
             }
+        ArrayPool<int>.Shared.Return(origins);
     }
 
-    /// <summary>Columns 0–3 of eight consecutive tiles of one row (tile j's column k is row[2j + k]).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Columns(float* row, out V c0, out V c1, out V c2, out V c3)
+    /// <summary>Where each tile of a group starts (image·<paramref name="planeSize"/> + 4ty·<paramref name="wp"/> + 4tx),
+    /// padded to a multiple of 8 with the first tile's (a full vector's loads stay inside the planes).</summary>
+    private static int[] TileOrigins(Wino g, int tiles, int planeSize, int wp)
     {
-        (c0, c1) = Deinterleave(Vector256.Load(row), Vector256.Load(row + 8));
-        (c2, c3) = Deinterleave(Vector256.Load(row + 2), Vector256.Load(row + 10));
+        var at = ArrayPool<int>.Shared.Rent((tiles + 7) / 8 * 8);
+        for (int t = 0; t < tiles; t++)
+        {
+            int img = t / g.Tiles, local = t - img * g.Tiles, ty = local / g.TilesX;
+            at[t] = img * planeSize + 4 * ty * wp + 4 * (local - ty * g.TilesX);
+        }
+        for (int t = tiles; t < (tiles + 7) / 8 * 8; t++) at[t] = 0;
+        return at;
     }
 
-    /// <summary>(a0 a2 … a6 b0 b2 … b6, a1 a3 … a7 b1 b3 … b7).</summary>
+    /// <summary>Bᵀ (d0 … d5) for Bᵀ's rows (4, 0, −5, 0, 1, 0), (0, −4, −4, 1, 1, 0), (0, 4, −4, −1, 1, 0), (0, −2, −1, 2, 1, 0),
+    /// (0, 2, −1, −2, 1, 0), (0, 4, 0, −5, 0, 1), written <paramref name="stride"/> vectors apart.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (V Even, V Odd) Deinterleave(V a, V b)
+    private static unsafe void Bt(V d0, V d1, V d2, V d3, V d4, V d5, V* o, int stride)
     {
-        var even = Avx.Shuffle(a, b, 0b10_00_10_00); // a0 a2 b0 b2 | a4 a6 b4 b6
-        var odd = Avx.Shuffle(a, b, 0b11_01_11_01);
-        return (Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle(), Avx2.Permute4x64(odd.AsDouble(), 0b11_01_10_00).AsSingle());
+        V four = Vector256.Create(4f), five = Vector256.Create(5f), two = Vector256.Create(2f);
+        V s34 = d3 + d4, s12 = d1 + d2, e43 = d4 - d3, e12 = d1 - d2, e42 = d4 - d2, e31 = d3 - d1;
+        o[0] = Fma3(four, d0, d4) - five * d2;
+        o[stride] = s34 - four * s12;
+        o[2 * stride] = Fma3(four, e12, e43);
+        o[3 * stride] = Fma3(two, e31, e42);
+        o[4 * stride] = e42 - two * e31;
+        o[5 * stride] = Fma3(four, d1, d5) - five * d3;
     }
 
-    /// <summary>One row of the 4×4 transform (r0 − r2, r1 + r2, r2 − r1, r1 − r3) stored for n ≤ 8 tiles.</summary>
+    /// <summary>Columns 0–5 of eight tiles' rows (tile j's row starts at b + at[j]): registers hold tiles (j, j + 4) as two
+    /// 128-bit halves, so two rounds of unpacks give each column with the tiles in lane order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void InputRow(float* o, long plane, int n, V r0, V r1, V r2, V r3)
+    private static unsafe void Columns(float* b, int* at, out V c0, out V c1, out V c2, out V c3, out V c4, out V c5)
     {
-        Put(o, n, r0 - r2);
-        Put(o + plane, n, r1 + r2);
-        Put(o + 2 * plane, n, r2 - r1);
-        Put(o + 3 * plane, n, r1 - r3);
+        Columns(b, at, out c0, out c1, out c2, out c3);
+        Columns(b + 4, at, out c4, out c5, out _, out _); // columns 4 and 5 are columns 0 and 1 four floats on
     }
+
+    /// <summary>Columns 0–3 of eight tiles' rows (tile j's row starts at b + at[j]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Columns(float* b, int* at, out V c0, out V c1, out V c2, out V c3)
+    {
+        V p = Halves(b + at[0], b + at[4]), q = Halves(b + at[2], b + at[6]), r = Halves(b + at[1], b + at[5]);
+        V s = Halves(b + at[3], b + at[7]);
+        V t0 = Avx.UnpackLow(p, q), t1 = Avx.UnpackHigh(p, q), t2 = Avx.UnpackLow(r, s), t3 = Avx.UnpackHigh(r, s);
+        c0 = Avx.UnpackLow(t0, t2); c1 = Avx.UnpackHigh(t0, t2); c2 = Avx.UnpackLow(t1, t3); c3 = Avx.UnpackHigh(t1, t3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe V Halves(float* lo, float* hi) => Vector256.Create(Vector128.Load(lo), Vector128.Load(hi));
 
     /// <summary>The first n ≤ 8 lanes of <paramref name="value"/> to p.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void Put(float* p, int n, V value)
     {
         if (n == 8) Vector256.Store(value, p);
-        else Avx.MaskStore(p, Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(n)).AsSingle(), value);
+        else Avx.MaskStore(p, FirstLanes(n), value);
     }
 
-    /// <summary>y's 2×2 output blocks Aᵀ m A from m [16, O, tiles] (+ bias), eight tiles of a row at a time, the parts inside
-    /// the output (m has 8 floats of slack past its end: the last tiles' vectors read past them).</summary>
+    /// <summary>The first n ≤ 8 floats at p as a vector (zeros after them): m's last tiles end at its end.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe V Get(float* p, int n) =>
+        n == 8 ? Vector256.Load(p) : Avx.MaskLoad(p, FirstLanes(n));
+
+    /// <summary>A mask of the first n lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static V FirstLanes(int n) => Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(n)).AsSingle();
+
+    /// <summary>y's 4×4 output blocks Aᵀ m A from m [36, O, tiles] (+ bias), eight tiles at a time, the parts inside the
+    /// output.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void OutputTiles(float* m, Wino g, int n0, int count, float* y, float* bias)
     {
-        int tiles = count * g.Tiles, tx = g.TilesX, oh = g.OH, ow = g.OW;
+        int tiles = count * g.Tiles, oh = g.OH, ow = g.OW;
         long plane = (long)g.O * tiles;
-        for (int i = 0; i < count; i++)
+        var origins = TileOrigins(g, tiles, oh * ow * g.O, ow);
+        V* e = stackalloc V[24];
+        float* block = stackalloc float[128];
+        fixed (int* at = origins)
             for (int o = 0; o < g.O; o++)
             {
-                float* img = y + ((long)(n0 + i) * g.O + o) * oh * ow;
-                float* src = m + (long)o * tiles + i * g.Tiles;
+                float* src = m + (long)o * tiles, img = y + ((long)n0 * g.O + o) * oh * ow;
                 var b = Vector256.Create(bias is null ? 0f : bias[o]);
-                for (int ty = 0; ty < g.TilesY; ty++)
-                    for (int t0 = 0; t0 < tx; t0 += 8)
+                for (int t0 = 0; t0 < tiles; t0 += 8)
+                {
+                    int n = Math.Min(8, tiles - t0);
+                    for (int r = 0; r < 6; r++) // Aᵀ along each row of the 6×6 blocks
                     {
-                        float* q = src + ty * tx + t0;
-                        // Aᵀ m down the columns (m0 + m1 + m2, m1 − m2 − m3) for each of the 4 columns, then along the rows.
-                        V s0 = Sum3(q, 0, plane), s1 = Sum3(q, 1, plane), s2 = Sum3(q, 2, plane), s3 = Sum3(q, 3, plane);
-                        V e0 = Diff3(q, 0, plane), e1 = Diff3(q, 1, plane), e2 = Diff3(q, 2, plane), e3 = Diff3(q, 3, plane);
-                        int r0 = 2 * ty, c0 = 2 * t0, n = Math.Min(16, ow - c0);
-                        OutputRow(img + r0 * ow + c0, n, s0 + s1 + s2 + b, s1 - s2 - s3 + b);
-                        if (r0 + 1 < oh) OutputRow(img + (r0 + 1) * ow + c0, n, e0 + e1 + e2 + b, e1 - e2 - e3 + b);
+                        float* q = src + 6 * r * plane + t0;
+                        At(Get(q, n), Get(q + plane, n), Get(q + 2 * plane, n), Get(q + 3 * plane, n), Get(q + 4 * plane, n),
+                            Get(q + 5 * plane, n), e + 4 * r, 1);
                     }
+                    for (int k = 0; k < 4; k++) // then down each column: e[4r + k] = output row r, column k of each block
+                        At(e[k], e[4 + k], e[8 + k], e[12 + k], e[16 + k], e[20 + k], e + k, 4);
+                    for (int r = 0; r < 4; r++) // block + 32r + 4j: row r of tile j's outputs
+                        Interleave(e[4 * r] + b, e[4 * r + 1] + b, e[4 * r + 2] + b, e[4 * r + 3] + b, block + 32 * r);
+                    for (int j = 0; j < n; j++)
+                    {
+                        int t = t0 + j, local = t % g.Tiles, ty = local / g.TilesX, tx = local - ty * g.TilesX;
+                        int rows = Math.Min(4, oh - 4 * ty), cols = Math.Min(4, ow - 4 * tx);
+                        float* dst = img + at[t];
+                        for (int r = 0; r < rows; r++)
+                            if (cols == 4) Vector128.Store(Vector128.Load(block + 32 * r + 4 * j), dst + r * ow);
+                            else for (int k = 0; k < cols; k++) dst[r * ow + k] = block[32 * r + 4 * j + k];
+                    }
+                }
             }
+        ArrayPool<int>.Shared.Return(origins);
     }
 
-    /// <summary>m0k + m1k + m2k for column k of eight tiles (m_rk is block 4r + k).</summary>
+    /// <summary>Eight tiles' four values (o_k lane j = tile j's value k) as 32 floats in tile order (tile j at d + 4j).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe V Sum3(float* q, int k, long plane) =>
-        Vector256.Load(q + k * plane) + Vector256.Load(q + (4 + k) * plane) + Vector256.Load(q + (8 + k) * plane);
-
-    /// <summary>m1k − m2k − m3k for column k of eight tiles.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe V Diff3(float* q, int k, long plane) =>
-        Vector256.Load(q + (4 + k) * plane) - Vector256.Load(q + (8 + k) * plane) - Vector256.Load(q + (12 + k) * plane);
-
-    /// <summary>Eight tiles' two outputs (left, right) interleaved into one row: its first n ≤ 16 floats.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void OutputRow(float* row, int n, V left, V right)
+    private static unsafe void Interleave(V o0, V o1, V o2, V o3, float* d)
     {
-        V lo = Avx.UnpackLow(left, right), hi = Avx.UnpackHigh(left, right); // tiles 0 1 | 4 5 and 2 3 | 6 7
-        V first = Avx.Permute2x128(lo, hi, 0x20), second = Avx.Permute2x128(lo, hi, 0x31);
-        if (n >= 16)
-        {
-            Vector256.Store(first, row);
-            Vector256.Store(second, row + 8);
-            return;
-        }
-        Put(row, Math.Min(n, 8), first);
-        if (n > 8) Put(row + 8, n - 8, second);
+        V t0 = Avx.UnpackLow(o0, o1), t1 = Avx.UnpackHigh(o0, o1), t2 = Avx.UnpackLow(o2, o3), t3 = Avx.UnpackHigh(o2, o3);
+        V r0 = Avx.Shuffle(t0, t2, 0x44), r1 = Avx.Shuffle(t0, t2, 0xEE); // tiles (0 | 4) and (1 | 5)
+        V r2 = Avx.Shuffle(t1, t3, 0x44), r3 = Avx.Shuffle(t1, t3, 0xEE); // tiles (2 | 6) and (3 | 7)
+        Vector256.Store(Avx.Permute2x128(r0, r1, 0x20), d);
+        Vector256.Store(Avx.Permute2x128(r2, r3, 0x20), d + 8);
+        Vector256.Store(Avx.Permute2x128(r0, r1, 0x31), d + 16);
+        Vector256.Store(Avx.Permute2x128(r2, r3, 0x31), d + 24);
     }
 
-    /// <summary>dm[ξ, o, t] = (A dy Aᵀ)[ξ] for each 2×2 block of the output gradient (zeros past the output's edge), eight
-    /// tiles at a time from a padded copy of each plane (<paramref name="pad"/>, cleared by the caller once).</summary>
+    /// <summary>Aᵀ (m0 … m5) for Aᵀ's rows (1, 1, 1, 1, 1, 0), (0, 1, −1, 2, −2, 0), (0, 1, 1, 4, 4, 0), (0, 1, −1, 8, −8, 1),
+    /// written <paramref name="stride"/> vectors apart (reads all six first, so the output may overlap them).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void At(V m0, V m1, V m2, V m3, V m4, V m5, V* o, int stride)
+    {
+        V s12 = m1 + m2, e12 = m1 - m2, s34 = m3 + m4, e34 = m3 - m4;
+        o[0] = m0 + s12 + s34;
+        o[stride] = Fma3(Vector256.Create(2f), e34, e12);
+        o[2 * stride] = Fma3(Vector256.Create(4f), s34, s12);
+        o[3 * stride] = Fma3(Vector256.Create(8f), e34, e12) + m5;
+    }
+
+    /// <summary>dm[ξ, o, t] = (A dy Aᵀ)[ξ] for each 4×4 block of the output gradient (zeros past the output's edge), eight
+    /// tiles at a time from padded copies of each channel's planes (<paramref name="pad"/>, cleared by the caller once).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void GradTiles(float* dy, Wino g, int n0, int count, float* dm, float* pad)
     {
-        int tiles = count * g.Tiles, tx = g.TilesX, oh = g.OH, ow = g.OW, wp = g.PaddedWidth;
+        int tiles = count * g.Tiles, oh = g.OH, ow = g.OW, wp = g.PaddedWidth;
         long plane = (long)g.O * tiles;
-        for (int i = 0; i < count; i++)
+        var origins = TileOrigins(g, tiles, g.GradPlane, wp);
+        V* e = stackalloc V[24];
+        V* col = stackalloc V[6];
+        fixed (int* at = origins)
             for (int o = 0; o < g.O; o++)
             {
-                float* img = dy + ((long)(n0 + i) * g.O + o) * oh * ow;
-                for (int r = 0; r < oh; r++) Buffer.MemoryCopy(img + r * ow, pad + r * wp, 4L * ow, 4L * ow);
-                float* dst = dm + (long)o * tiles + i * g.Tiles;
-                for (int ty = 0; ty < g.TilesY; ty++)
-                    for (int t0 = 0; t0 < tx; t0 += 8)
+                for (int i = 0; i < count; i++)
+                {
+                    float* img = dy + ((long)(n0 + i) * g.O + o) * oh * ow, dst = pad + (long)i * g.GradPlane;
+                    for (int r = 0; r < oh; r++) CopyShort(img + r * ow, dst + r * wp, ow);
+                }
+                float* q = dm + (long)o * tiles;
+                for (int t0 = 0; t0 < tiles; t0 += 8)
+                {
+                    int n = Math.Min(8, tiles - t0);
+                    for (int r = 0; r < 4; r++) // A along each of the blocks' four rows
                     {
-                        float* row = pad + 2 * ty * wp + 2 * t0;
-                        var (y00, y01) = Deinterleave(Vector256.Load(row), Vector256.Load(row + 8));
-                        var (y10, y11) = Deinterleave(Vector256.Load(row + wp), Vector256.Load(row + wp + 8));
-                        float* q = dst + ty * tx + t0;
-                        int n = Math.Min(8, tx - t0);
-                        // A y down the columns (y0, y0 + y1, y0 − y1, −y1), then along the rows.
-                        GradRow(q, plane, n, y00, y01);
-                        GradRow(q + 4 * plane, plane, n, y00 + y10, y01 + y11);
-                        GradRow(q + 8 * plane, plane, n, y00 - y10, y01 - y11);
-                        GradRow(q + 12 * plane, plane, n, -y10, -y11);
+                        Columns(pad + r * wp, at + t0, out var y0, out var y1, out var y2, out var y3);
+                        A6(y0, y1, y2, y3, e + 6 * r, 1);
                     }
+                    for (int j = 0; j < 6; j++) // then down each column, into blocks 6i + j
+                    {
+                        A6(e[j], e[6 + j], e[12 + j], e[18 + j], col, 1);
+                        for (int k = 0; k < 6; k++) Put(q + (6 * k + j) * plane + t0, n, col[k]);
+                    }
+                }
             }
+        ArrayPool<int>.Shared.Return(origins);
     }
 
-    /// <summary>(a, a + b, a − b, −b) for n ≤ 8 tiles.</summary>
+    /// <summary>A (y0 … y3) = (y0, y0 + y1 + y2 + y3, y0 − y1 + y2 − y3, y0 + 2y1 + 4y2 + 8y3, y0 − 2y1 + 4y2 − 8y3, y3).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void GradRow(float* o, long plane, int n, V a, V b)
+    private static unsafe void A6(V y0, V y1, V y2, V y3, V* o, int stride)
     {
-        Put(o, n, a);
-        Put(o + plane, n, a + b);
-        Put(o + 2 * plane, n, a - b);
-        Put(o + 3 * plane, n, -b);
+        V s = y0 + y2, t = y1 + y3, u = Fma3(Vector256.Create(4f), y2, y0), w = Fma3(Vector256.Create(8f), y3, y1 + y1);
+        o[0] = y0;
+        o[stride] = s + t;
+        o[2 * stride] = s - t;
+        o[3 * stride] = u + w;
+        o[4 * stride] = u - w;
+        o[5 * stride] = y3;
     }
 }

@@ -55,6 +55,42 @@ internal sealed partial class CpuBackend
         else BlockedGemm(g, op, split);
     }
 
+    /// <summary>Whether <see cref="Product"/> runs a product of this shape by the blocked GEMM (which can take A packed in
+    /// advance, <see cref="PackAllA"/>, and add into C).</summary>
+    private static bool Blocked(GemmArgs g) =>
+        (long)g.M * g.N * g.K > 32 * 32 * 32 && g.M >= MR
+        && !(g.ColA == 1 && g.RowB == 1 && g.K >= DotMinK && Math.Min(g.M, g.N) <= DotMaxEdge)
+        && !(g.ColA == 1 && g.ColB == 1 && g.K >= DotMinK && g.N <= NarrowN);
+
+    /// <summary>The blocked GEMM's row blocks for M rows: how many, their height (a multiple of the tile's rows, at most
+    /// MC; equal shares, so the cores get equal work: M = 128 was one block of 96 rows and one of 32), and the tile's rows.</summary>
+    private static (int Blocks, int Height, int TileRows) RowBlocks(int m)
+    {
+        int mBlocks = (m + MC - 1) / MC, mrTile = UseVector512 ? MR512 : MR;
+        return (mBlocks, Math.Min(MC, ((m + mBlocks - 1) / mBlocks + mrTile - 1) / mrTile * mrTile), mrTile);
+    }
+
+    /// <summary>Floats of A [m, k] packed whole by <see cref="PackAllA"/>.</summary>
+    private static long PackedASize(int m, int k)
+    {
+        var (blocks, height, _) = RowBlocks(m);
+        return (long)(k + KC - 1) / KC * blocks * height * KC;
+    }
+
+    /// <summary>All of A packed as the blocked GEMM packs each block (blocks [K / KC][row blocks] of Height·KC floats), so
+    /// products that share A — Winograd's transformed weights, once per group of images — pack it once.</summary>
+    private static unsafe void PackAllA(GemmArgs g, Operands op, float* dst)
+    {
+        var (blocks, height, mrTile) = RowBlocks(g.M);
+        for (int p0 = 0, kb = 0; p0 < g.K; p0 += KC, kb++)
+            for (int mb = 0; mb < blocks; mb++)
+            {
+                int i0 = mb * height;
+                PackA(g, op, i0, Math.Min(height, g.M - i0), p0, Math.Min(KC, g.K - p0), mrTile,
+                    dst + ((long)kb * blocks + mb) * height * KC);
+            }
+    }
+
     /// <summary>One product's C += bias: per column (a dense layer) or per row (a convolution's channels).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // SIMD loops: tier-0 code runs them several times slower
     private static unsafe void AddBias(GemmArgs g, float* bias, float* c)
@@ -126,16 +162,14 @@ internal sealed partial class CpuBackend
         }
     }
 
-    private static unsafe void BlockedGemm(GemmArgs g, Operands op, bool split)
+    /// <summary>C = A·B, or C += A·B when <paramref name="addToC"/>; A is packed block by block here, or was packed whole
+    /// by <see cref="PackAllA"/> at <paramref name="packedA"/> (non-zero).</summary>
+    private static unsafe void BlockedGemm(GemmArgs g, Operands op, bool split, nint packedA = 0, bool addToC = false)
     {
         bool wide = UseVector512, narrow = !Wide;
         int w = wide ? 2 * NR : NR; // panel width: 16 floats (two Vector256 or four Vector128) or 32 (two Vector512)
         int nPanels = (g.N + w - 1) / w;
-        int mBlocks = (g.M + MC - 1) / MC;
-        int mrTile = wide ? MR512 : MR;
-        // Blocks of equal height (a multiple of the tile's rows, at most MC): the cores take equal shares of a few blocks
-        // (M = 128 was one block of 96 rows and one of 32).
-        int mcBlock = Math.Min(MC, ((g.M + mBlocks - 1) / mBlocks + mrTile - 1) / mrTile * mrTile);
+        var (mBlocks, mcBlock, mrTile) = RowBlocks(g.M);
         // Enough work items for every core: split the column panels too when M alone gives too few blocks.
         int nChunks = split ? Math.Clamp(2 * CpuParallel.Threads / mBlocks, 1, nPanels) : 1;
         float[] bPack = ArrayPool<float>.Shared.Rent(nPanels * w * KC + 16); // + room to align to 64 bytes
@@ -145,8 +179,8 @@ internal sealed partial class CpuBackend
             {
                 int kc = Math.Min(KC, g.K - p0);
                 fixed (float* raw = bPack) PackB(g, op, p0, kc, nPanels, w, Align64(raw));
-                bool accumulate = p0 > 0;
-                int items = mBlocks * nChunks;
+                bool accumulate = p0 > 0 || addToC;
+                int items = mBlocks * nChunks, kb = p0 / KC;
                 long work = (long)g.M * g.N * kc;
                 Action<int> item = t =>
                 {
@@ -154,11 +188,12 @@ internal sealed partial class CpuBackend
                     int mb = t % mBlocks, nc = t / mBlocks;
                     int i0 = mb * mcBlock, mc = Math.Min(mcBlock, g.M - i0);
                     int j0 = nc * nPanels / nChunks, j1 = (nc + 1) * nPanels / nChunks;
-                    var aPack = ArrayPool<float>.Shared.Rent(MC * KC + MR512 * 2 * NR); // + the micro-kernels' tile
-                    fixed (float* ap = aPack, raw = bPack)
+                    var aPack = ArrayPool<float>.Shared.Rent((packedA != 0 ? 0 : MC * KC) + MR512 * 2 * NR); // + the kernels' tile
+                    fixed (float* own = aPack, raw = bPack)
                     {
-                        float* bp = Align64(raw), tile = ap + MC * KC;
-                        PackA(g, op, i0, mc, p0, kc, mrTile, ap);
+                        float* bp = Align64(raw), tile = own + (packedA != 0 ? 0 : MC * KC), ap = own;
+                        if (packedA != 0) ap = (float*)packedA + ((long)kb * mBlocks + mb) * mcBlock * KC;
+                        else PackA(g, op, i0, mc, p0, kc, mrTile, ap);
                         for (int jp = j0; jp < j1; jp++)
                             for (int ir = 0; ir < mc; ir += mrTile)
                             {
@@ -249,10 +284,10 @@ internal sealed partial class CpuBackend
                     for (int r = 0; r < 8; r++) panel[p * 8 + r] = src[(long)r * g.RowA + p];
                 continue;
             }
-            if (g.RowA == 1 && mr == 8 && mrTile == 8) // a transposed view (the weight gradient's gᵀ): each k's 8 rows contiguous
+            if (g.RowA == 1 && mr == 8 && mrTile == 8 && Avx.IsSupported) // Aᵀ row-major: each panel row is 8 contiguous floats
             {
-                float* src = a + (i0 + ir) + (long)p0 * g.ColA;
-                for (int p = 0; p < kc; p++) Vector256.Store(Vector256.Load(src + (long)p * g.ColA), panel + p * 8);
+                float* src = a + i0 + ir + (long)p0 * g.ColA;
+                for (int p = 0; p < kc; p++) Avx.Store(panel + p * 8, Avx.LoadVector256(src + (long)p * g.ColA));
                 continue;
             }
             for (int r = 0; r < mrTile; r++)
