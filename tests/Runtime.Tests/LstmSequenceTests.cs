@@ -146,6 +146,16 @@ public class LstmSequenceTests
         Assert.Equal(h0.ToArray<float>(), h.ToArray<float>());
         Assert.Equal(c0.ToArray<float>(), c.ToArray<float>());
     }
+
+    [Fact]
+    public void AnEmptyBatchRunsOnTheFusedPath()
+    {
+        var z = Tensor.Zeros([0, 32]);
+        var (y, h, c) = Functional.LstmSequence(Tensor.Zeros([2, 0, 128]), Tensor.Zeros([128, 32]), z, z);
+        Assert.Equal([2, 0, 32], y.Shape);
+        Assert.Equal([0, 32], h.Shape);
+        Assert.Equal([0, 32], c.Shape);
+    }
 }
 
 /// <summary>The CPU's fused sequence with each micro-kernel (512-, 256- and 128-bit): the reference's values, and the same
