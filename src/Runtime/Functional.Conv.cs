@@ -38,7 +38,8 @@ public static partial class Functional
     /// windows of the whole batch as one matrix [C·kH·kW, N·OH·OW], then one product batched over the groups, then the
     /// bias added while the result is reordered to [N, O, OH, OW]. A 1×1 kernel at stride 1 without padding or groups is
     /// one product on x viewed [N, C, H·W]. On <c>cpu</c>, a 3×3 kernel at stride 1 with at least 64 channels in and out
-    /// runs by Winograd's F(4×4, 3×3): the same sums to rounding, with an error that follows the scale of the whole output
+    /// runs by Winograd's F(4×4, 3×3) (F(2×2, 3×3) on small maps): the same sums to rounding, with an error that follows the
+    /// scale of the whole output
     /// (about 1e-6 of its largest value in float32, so an output that cancels to near zero has a larger relative error than
     /// the direct sum's), and an infinite input gives NaN in the outputs whose windows contain it where the direct sum
     /// gives ±∞.

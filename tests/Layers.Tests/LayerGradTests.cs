@@ -8,7 +8,8 @@ public class LayerGradTests
     private static readonly string[] Names = ["dense", "conv", "conv_stride_pad", "conv_batch", "maxpool", "maxpool_overlap", "avgpool",
         "relu", "sigmoid", "tanh", "flatten", "dropout_eval", "leaky_relu", "gelu", "gelu_tanh", "silu", "elu", "hardtanh", "softplus",
         "softmax", "log_softmax", "identity", "flatten_dims", "dropout1d_eval", "dropout2d_eval",
-        "lstm", "gru", "rnn_bidirectional"];
+        "lstm", "gru", "rnn_bidirectional", "mha_self_causal_padding", "mha_kdim_batch_first",
+        "encoder_layer", "encoder_layer_pre_gelu_causal", "decoder_layer"];
 
     public static TheoryData<string, string> Layers()
     {
@@ -46,6 +47,14 @@ public class LayerGradTests
         "lstm" => (Sequence.Of(new Lstm(3, 2, 2)), [3, 2, 3]),
         "gru" => (Sequence.Of(new Gru(-1, 2, 2, batchFirst: true)), [2, 3, 3]),
         "rnn_bidirectional" => (Sequence.Of(new Rnn(3, 2, 1, bidirectional: true)), [3, 2, 3]), // relu: see RecurrentTests (kinks)
+        "mha_self_causal_padding" => (new Attend(new MultiHeadAttention(4, 2), x => (x, x, x),
+            Tensor.FromArray(new[] { 0, 0, 1, 0, 0, 0 }, [2, 3]), true), [3, 2, 4]),
+        "mha_kdim_batch_first" => (new Attend(new MultiHeadAttention(4, 2, kdim: 2, vdim: 3, batchFirst: true),
+            x => (x, x.Slice(-1, 0, 2), x.Slice(-1, 1, 4)), null, false), [2, 3, 4]),
+        "encoder_layer" => (new TransformerEncoderLayer(4, 2, 6, 0f, TransformerActivation.Gelu), [3, 2, 4]), // gelu: no kinks
+        "encoder_layer_pre_gelu_causal" => (new Causal(new TransformerEncoderLayer(4, 2, 5, 0f, TransformerActivation.Gelu,
+            batchFirst: true, normFirst: true)), [2, 3, 4]),
+        "decoder_layer" => (new Decode(new TransformerDecoderLayer(4, 2, 5, 0f, TransformerActivation.Gelu, normFirst: true)), [3, 2, 4]),
         _ => (new Dropout(0.5f).Eval(), [2, 3]),
     };
 
@@ -65,6 +74,46 @@ public class LayerGradTests
         public static Sequence Of(Rnn r) => new(r, x => r.Call((x, null)) is var (y, h) ? [y, h] : []);
 
         protected override Tensor Forward(Tensor x) => Tensor.Concat(_run(x).Select(t => t.Reshape(-1)).ToList());
+    }
+
+    /// <summary>Multi-head attention as a one-tensor block: (query, key, value) from x; the output and the per-head weights,
+    /// flattened and joined.</summary>
+    private sealed class Attend : Block
+    {
+        private readonly MultiHeadAttention _mha;
+        private readonly Func<Tensor, (Tensor, Tensor, Tensor)> _inputs;
+        private readonly Tensor? _padding;
+        private readonly bool _causal;
+
+        public Attend(MultiHeadAttention mha, Func<Tensor, (Tensor, Tensor, Tensor)> inputs, Tensor? padding, bool causal)
+        {
+            _mha = Register("mha", mha);
+            (_inputs, _causal) = (inputs, causal);
+            if (padding is not null) _padding = RegisterBuffer("padding", padding);
+        }
+
+        protected override Tensor Forward(Tensor x)
+        {
+            var (q, k, v) = _inputs(x);
+            var (y, w) = _mha.Call(q, k, v, _padding, averageAttnWeights: false, isCausal: _causal);
+            return Tensor.Concat([y.Reshape(-1), w!.Reshape(-1)]);
+        }
+    }
+
+    /// <summary>An encoder layer called with isCausal.</summary>
+    private sealed class Causal : Block
+    {
+        private readonly TransformerEncoderLayer _layer;
+        public Causal(TransformerEncoderLayer layer) => _layer = Register("layer", layer);
+        protected override Tensor Forward(Tensor x) => _layer.Call(x, null, isCausal: true);
+    }
+
+    /// <summary>A decoder layer over tgt = x and memory = the reversed x, causal.</summary>
+    private sealed class Decode : Block
+    {
+        private readonly TransformerDecoderLayer _layer;
+        public Decode(TransformerDecoderLayer layer) => _layer = Register("layer", layer);
+        protected override Tensor Forward(Tensor x) => _layer.Call(x, x.Slice(0, 1) * 0.5f, tgtIsCausal: true);
     }
 
     [Theory, MemberData(nameof(Layers))]

@@ -52,6 +52,9 @@ public class ConvGeneralTests
         ["winograd_pads"] = new(11, 66, 8, 10, 64, (3, 3), (1, 1), (0, 2), (1, 1), 1, false),
         ["winograd_tiny"] = new(130, 64, 4, 4, 64, (3, 3), (1, 1), (1, 1), (1, 1), 1, true),
         ["winograd_wide"] = new(4, 64, 6, 31, 70, (3, 3), (1, 1), (2, 1), (1, 1), 1, true),
+        // Fewer than 64 4×4 blocks but 64 2×2 blocks: F(2×2, 3×3) (ResNet's last stage at batch 32), in two groups.
+        ["winograd2_small"] = new(33, 64, 4, 4, 64, (3, 3), (1, 1), (1, 1), (1, 1), 1, true),
+        ["winograd2_odd"] = new(12, 64, 3, 5, 65, (3, 3), (1, 1), (1, 1), (1, 1), 1, false),
     };
 
     public static TheoryData<string, string> Cases()

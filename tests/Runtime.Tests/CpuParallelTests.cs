@@ -126,6 +126,7 @@ public class CpuThreadsTests
     [InlineData(9, 3, 11, 13, 8, 3, 2, 1)]
     [InlineData(20, 64, 16, 16, 64, 3, 1, 1)] // Winograd: groups of 8, 8 and 4 images in three chunks
     [InlineData(1, 64, 34, 34, 64, 3, 1, 0)] // Winograd: one group, its products split over the cores
+    [InlineData(40, 64, 4, 4, 64, 3, 1, 1)] // Winograd F(2×2, 3×3): groups of 32 and 8 images in two chunks
     public void ConvolutionBitsDoNotDependOnTheThreadCount(int n, int c, int h, int w, int o, int k, int stride, int padding)
     {
         var g = new Generator(5);

@@ -245,6 +245,7 @@ public class CpuVectorWidthTests
     [Theory]
     [InlineData("winograd_odd")]
     [InlineData("winograd_tiny")]
+    [InlineData("winograd2_small")]
     public void WinogradMatchesTheReferenceOn256BitVectors(string name)
     {
         CpuVectorWidths.SkipUnlessAccelerated(256);

@@ -72,6 +72,13 @@ public class GradCheckTests
                 new[] { 0f, 0f, float.NegativeInfinity, 0f, 0f, 0f, 0f, float.NegativeInfinity }, [2, 4], x[0].Device));
             return Tensor.Where(y.Gt(float.NegativeInfinity), y, Tensor.Scalar(0f, y.Device));
         }),
+        ["sdpa"] = new([[2, 3, 4], [2, 5, 4], [2, 5, 3]], x => Functional.ScaledDotProductAttention(x[0], x[1], x[2])),
+        ["sdpa_causal_scale"] = new([[1, 2, 4, 3], [1, 2, 4, 3], [1, 2, 4, 2]],
+            x => Functional.ScaledDotProductAttention(x[0], x[1], x[2], isCausal: true, scale: 0.7f)),
+        ["sdpa_float_mask_grad"] = new([[2, 3, 4], [2, 5, 4], [2, 5, 2], [3, 5]],
+            x => Functional.ScaledDotProductAttention(x[0], x[1], x[2], x[3])),
+        ["sdpa_int_mask_transposed"] = new([[4, 3], [5, 4], [5, 2]], x => Functional.ScaledDotProductAttention(x[0].T, x[1], x[2],
+            Tensor.FromArray(new[] { 1, 0, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 1 }, [3, 5], x[0].Device))),
         ["erf"] = new([[2, 5]], x => (x[0] * 1.5f).Erf()),
         ["leaky_relu"] = new([[2, 3]], x => x[0].LeakyRelu(0.2f), Away),
         ["gelu"] = new([[2, 5]], x => (x[0] * 2f).Gelu()),

@@ -62,6 +62,8 @@ public class PtxCompileTests
             foreach (var tb in new[] { typeof(KRun), typeof(MnRun) })
                 yield return (K(nameof(Kernels.GemmVector)).MakeGenericMethod(ta, tb), true);
         yield return (K(nameof(Kernels.GemmDirect)), false);
+        yield return (K(nameof(Kernels.AttentionSoftmax)), true);
+        yield return (K(nameof(Kernels.AttentionSoftmaxBackward)), true);
         yield return (K(nameof(Kernels.Unfold)), false);
         yield return (K(nameof(Kernels.Fold)), false);
         yield return (K(nameof(Kernels.MaxPoolBack)), false);

@@ -79,6 +79,14 @@ internal interface IBackend
     /// <summary>dx = y·(g − Σ g·y) (softmax) or g − e^y·Σ g (log-softmax) per row: y and dx dense, g dense from
     /// a.Offset.</summary>
     void SoftmaxBackward(Storage y, Storage g, Storage dx, SoftmaxArgs a);
+    /// <summary>
+    /// The attention softmax (<see cref="AttentionArgs"/>): y [Batch, L, S] (dense) = softmax(scale·x + mask) per row, x dense
+    /// from a.Offset; causal and additive masks as a.Masks says (mask is set with <see cref="AttentionMasks.Additive"/>).
+    /// Max-shifted; a row whose every key is masked (max −inf) is all zeros; a row holding +inf or NaN is all NaN.
+    /// </summary>
+    void AttentionSoftmax(Storage x, Storage? mask, Storage y, AttentionArgs a);
+    /// <summary>dx = scale·y·(g − Σ g·y) per row: y and dx dense, g dense from a.Offset (masked entries, y = 0, get 0).</summary>
+    void AttentionSoftmaxBackward(Storage y, Storage g, Storage dx, AttentionArgs a);
     /// <summary>im2col: cols [N, C, K·K, OH, OW] = x's window elements (Pad outside the input).</summary>
     void Unfold(Storage x, Storage cols, WindowArgs a);
     /// <summary>col2im: dx [N, C, H, W] = Σ of the cols entries that read each input element (the adjoint of Unfold).</summary>

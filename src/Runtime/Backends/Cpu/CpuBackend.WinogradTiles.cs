@@ -37,22 +37,36 @@ internal sealed partial class CpuBackend
                 for (int t0 = 0; t0 < tiles; t0 += 8)
                 {
                     int n = Math.Min(8, tiles - t0);
-                    for (int r = 0; r < 6; r++) // Bᵀ along each of the tiles' six rows
+                    if (g.M == 4)
                     {
-                        Columns(pad + r * wp, at + t0, out var d0, out var d1, out var d2, out var d3, out var d4, out var d5);
-                        Bt(d0, d1, d2, d3, d4, d5, e + 6 * r, 1);
+                        for (int r = 0; r < 6; r++) // Bᵀ along each of the tiles' six rows
+                        {
+                            Columns(pad + r * wp, at + t0, out var d0, out var d1, out var d2, out var d3, out var d4, out var d5);
+                            Bt(d0, d1, d2, d3, d4, d5, e + 6 * r, 1);
+                        }
+                        for (int j = 0; j < 6; j++) // then down each column, into blocks 6i + j
+                        {
+                            Bt(e[j], e[6 + j], e[12 + j], e[18 + j], e[24 + j], e[30 + j], col, 1);
+                            for (int k = 0; k < 6; k++) Put(o + (6 * k + j) * plane + t0, n, col[k]);
+                        }
+                        continue;
                     }
-                    for (int j = 0; j < 6; j++) // then down each column, into blocks 6i + j
+                    for (int r = 0; r < 4; r++) // F(2×2, 3×3): Bᵀ = (d0 − d2, d1 + d2, d2 − d1, d1 − d3) along the rows
                     {
-                        Bt(e[j], e[6 + j], e[12 + j], e[18 + j], e[24 + j], e[30 + j], col, 1);
-                        for (int k = 0; k < 6; k++) Put(o + (6 * k + j) * plane + t0, n, col[k]);
+                        Columns(pad + r * wp, at + t0, out var d0, out var d1, out var d2, out var d3);
+                        Bt4(d0, d1, d2, d3, e + 4 * r, 1);
+                    }
+                    for (int j = 0; j < 4; j++) // then down each column, into blocks 4i + j
+                    {
+                        Bt4(e[j], e[4 + j], e[8 + j], e[12 + j], col, 1);
+                        for (int k = 0; k < 4; k++) Put(o + (4 * k + j) * plane + t0, n, col[k]);
                     }
                 }
             }
         ArrayPool<int>.Shared.Return(origins);
     }
 
-    /// <summary>Where each tile of a group starts (image·<paramref name="planeSize"/> + 4ty·<paramref name="wp"/> + 4tx),
+    /// <summary>Where each tile of a group starts (image·<paramref name="planeSize"/> + M·ty·<paramref name="wp"/> + M·tx),
     /// padded to a multiple of 8 with the first tile's (a full vector's loads stay inside the planes).</summary>
     private static int[] TileOrigins(Wino g, int tiles, int planeSize, int wp)
     {
@@ -60,7 +74,7 @@ internal sealed partial class CpuBackend
         for (int t = 0; t < tiles; t++)
         {
             int img = t / g.Tiles, local = t - img * g.Tiles, ty = local / g.TilesX;
-            at[t] = img * planeSize + 4 * ty * wp + 4 * (local - ty * g.TilesX);
+            at[t] = img * planeSize + g.M * (ty * wp + local - ty * g.TilesX);
         }
         for (int t = tiles; t < (tiles + 7) / 8 * 8; t++) at[t] = 0;
         return at;
@@ -79,6 +93,17 @@ internal sealed partial class CpuBackend
         o[3 * stride] = Fma3(two, e31, e42);
         o[4 * stride] = e42 - two * e31;
         o[5 * stride] = Fma3(four, d1, d5) - five * d3;
+    }
+
+    /// <summary>F(2×2, 3×3)'s Bᵀ (d0 … d3) = (d0 − d2, d1 + d2, d2 − d1, d1 − d3), written <paramref name="stride"/> vectors
+    /// apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Bt4(V d0, V d1, V d2, V d3, V* o, int stride)
+    {
+        o[0] = d0 - d2;
+        o[stride] = d1 + d2;
+        o[2 * stride] = d2 - d1;
+        o[3 * stride] = d1 - d3;
     }
 
     /// <summary>Columns 0–5 of eight tiles' rows (tile j's row starts at b + at[j]): registers hold tiles (j, j + 4) as two
@@ -137,29 +162,59 @@ internal sealed partial class CpuBackend
                 var b = Vector256.Create(bias is null ? 0f : bias[o]);
                 for (int t0 = 0; t0 < tiles; t0 += 8)
                 {
-                    int n = Math.Min(8, tiles - t0);
-                    for (int r = 0; r < 6; r++) // Aᵀ along each row of the 6×6 blocks
+                    int n = Math.Min(8, tiles - t0), mt = g.M;
+                    if (mt == 4)
                     {
-                        float* q = src + 6 * r * plane + t0;
-                        At(Get(q, n), Get(q + plane, n), Get(q + 2 * plane, n), Get(q + 3 * plane, n), Get(q + 4 * plane, n),
-                            Get(q + 5 * plane, n), e + 4 * r, 1);
+                        for (int r = 0; r < 6; r++) // Aᵀ along each row of the 6×6 blocks
+                        {
+                            float* q = src + 6 * r * plane + t0;
+                            At(Get(q, n), Get(q + plane, n), Get(q + 2 * plane, n), Get(q + 3 * plane, n), Get(q + 4 * plane, n),
+                                Get(q + 5 * plane, n), e + 4 * r, 1);
+                        }
+                        for (int k = 0; k < 4; k++) // then down each column: e[4r + k] = output row r, column k of each block
+                            At(e[k], e[4 + k], e[8 + k], e[12 + k], e[16 + k], e[20 + k], e + k, 4);
+                        for (int r = 0; r < 4; r++) // block + 32r + 4j: row r of tile j's outputs
+                            Interleave(e[4 * r] + b, e[4 * r + 1] + b, e[4 * r + 2] + b, e[4 * r + 3] + b, block + 32 * r);
                     }
-                    for (int k = 0; k < 4; k++) // then down each column: e[4r + k] = output row r, column k of each block
-                        At(e[k], e[4 + k], e[8 + k], e[12 + k], e[16 + k], e[20 + k], e + k, 4);
-                    for (int r = 0; r < 4; r++) // block + 32r + 4j: row r of tile j's outputs
-                        Interleave(e[4 * r] + b, e[4 * r + 1] + b, e[4 * r + 2] + b, e[4 * r + 3] + b, block + 32 * r);
+                    else
+                    {
+                        for (int r = 0; r < 4; r++) // F(2×2, 3×3): Aᵀ = (m0 + m1 + m2, m1 − m2 − m3) along each row
+                        {
+                            V m0 = Get(src + 4 * r * plane + t0, n), m1 = Get(src + (4 * r + 1) * plane + t0, n);
+                            V m2 = Get(src + (4 * r + 2) * plane + t0, n), m3 = Get(src + (4 * r + 3) * plane + t0, n);
+                            e[2 * r] = m0 + m1 + m2;
+                            e[2 * r + 1] = m1 - m2 - m3;
+                        }
+                        for (int k = 0; k < 2; k++) // then down each column: row 0 into e[k], row 1 into e[2 + k]
+                        {
+                            V m0 = e[k], m1 = e[2 + k], m2 = e[4 + k], m3 = e[6 + k];
+                            e[k] = m0 + m1 + m2;
+                            e[2 + k] = m1 - m2 - m3;
+                        }
+                        for (int r = 0; r < 2; r++) // block + 32r + 2j: row r of tile j's outputs
+                            Pairs(e[2 * r] + b, e[2 * r + 1] + b, block + 32 * r);
+                    }
                     for (int j = 0; j < n; j++)
                     {
                         int t = t0 + j, local = t % g.Tiles, ty = local / g.TilesX, tx = local - ty * g.TilesX;
-                        int rows = Math.Min(4, oh - 4 * ty), cols = Math.Min(4, ow - 4 * tx);
+                        int rows = Math.Min(mt, oh - mt * ty), cols = Math.Min(mt, ow - mt * tx);
                         float* dst = img + at[t];
                         for (int r = 0; r < rows; r++)
                             if (cols == 4) Vector128.Store(Vector128.Load(block + 32 * r + 4 * j), dst + r * ow);
-                            else for (int k = 0; k < cols; k++) dst[r * ow + k] = block[32 * r + 4 * j + k];
+                            else for (int k = 0; k < cols; k++) dst[r * ow + k] = block[32 * r + mt * j + k];
                     }
                 }
             }
         ArrayPool<int>.Shared.Return(origins);
+    }
+
+    /// <summary>Eight tiles' two values (o_k lane j = tile j's value k) as 16 floats in tile order (tile j at d + 2j).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Pairs(V o0, V o1, float* d)
+    {
+        V lo = Avx.UnpackLow(o0, o1), hi = Avx.UnpackHigh(o0, o1); // tiles (0, 1 | 4, 5) and (2, 3 | 6, 7)
+        Vector256.Store(Avx.Permute2x128(lo, hi, 0x20), d);
+        Vector256.Store(Avx.Permute2x128(lo, hi, 0x31), d + 8);
     }
 
     /// <summary>Eight tiles' four values (o_k lane j = tile j's value k) as 32 floats in tile order (tile j at d + 4j).</summary>
@@ -209,15 +264,29 @@ internal sealed partial class CpuBackend
                 for (int t0 = 0; t0 < tiles; t0 += 8)
                 {
                     int n = Math.Min(8, tiles - t0);
-                    for (int r = 0; r < 4; r++) // A along each of the blocks' four rows
+                    if (g.M == 4)
                     {
-                        Columns(pad + r * wp, at + t0, out var y0, out var y1, out var y2, out var y3);
-                        A6(y0, y1, y2, y3, e + 6 * r, 1);
+                        for (int r = 0; r < 4; r++) // A along each of the blocks' four rows
+                        {
+                            Columns(pad + r * wp, at + t0, out var y0, out var y1, out var y2, out var y3);
+                            A6(y0, y1, y2, y3, e + 6 * r, 1);
+                        }
+                        for (int j = 0; j < 6; j++) // then down each column, into blocks 6i + j
+                        {
+                            A6(e[j], e[6 + j], e[12 + j], e[18 + j], col, 1);
+                            for (int k = 0; k < 6; k++) Put(q + (6 * k + j) * plane + t0, n, col[k]);
+                        }
+                        continue;
                     }
-                    for (int j = 0; j < 6; j++) // then down each column, into blocks 6i + j
+                    for (int r = 0; r < 2; r++) // F(2×2, 3×3): A (y0, y1) = (y0, y0 + y1, y0 − y1, −y1) along the rows
                     {
-                        A6(e[j], e[6 + j], e[12 + j], e[18 + j], col, 1);
-                        for (int k = 0; k < 6; k++) Put(q + (6 * k + j) * plane + t0, n, col[k]);
+                        Columns(pad + r * wp, at + t0, out var y0, out var y1, out _, out _);
+                        A4(y0, y1, e + 4 * r, 1);
+                    }
+                    for (int j = 0; j < 4; j++) // then down each column, into blocks 4i + j
+                    {
+                        A4(e[j], e[4 + j], col, 1);
+                        for (int k = 0; k < 4; k++) Put(q + (4 * k + j) * plane + t0, n, col[k]);
                     }
                 }
             }
@@ -235,5 +304,15 @@ internal sealed partial class CpuBackend
         o[3 * stride] = u + w;
         o[4 * stride] = u - w;
         o[5 * stride] = y3;
+    }
+
+    /// <summary>F(2×2, 3×3)'s A (y0, y1) = (y0, y0 + y1, y0 − y1, −y1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void A4(V y0, V y1, V* o, int stride)
+    {
+        o[0] = y0;
+        o[stride] = y0 + y1;
+        o[2 * stride] = y0 - y1;
+        o[3 * stride] = -y1;
     }
 }

@@ -1,0 +1,127 @@
+using DeepSharp.Backends;
+
+namespace DeepSharp;
+
+// Scaled dot-product attention: two batched products around one fused launch for scale, masks and softmax (each way).
+public static partial class Functional
+{
+    /// <summary>
+    /// Scaled dot-product attention (PyTorch's <c>F.scaled_dot_product_attention</c>): softmax(q·kᵀ·scale + mask)·v with
+    /// q [..., L, E], k [..., S, E], v [..., S, Ev] → [..., L, Ev] (batch dims broadcast). <paramref name="scale"/> defaults to
+    /// 1/√E. <paramref name="attnMask"/> broadcasts to [..., L, S]: float32 is added to the scaled scores (−inf blocks a
+    /// key); int32/int64 is boolean (DeepSharp has no bool dtype): nonzero = may attend, as PyTorch's bool masks.
+    /// <paramref name="isCausal"/> lets query i attend to keys 0..i only (the top-left-aligned lower triangle, as PyTorch).
+    /// A query whose keys are all masked gets an all-zero weight row, so a zero output row and zero gradients (as PyTorch
+    /// since 2.5; 1.13's math backend gave NaN). Dropout with probability <paramref name="dropoutP"/> is applied to the
+    /// weights whenever dropoutP &gt; 0 (the functional form does not know about training mode: pass 0 in evaluation, as
+    /// MultiHeadAttention does). Memory: the weights [..., L, S] are materialized (O(L·S) per head; no flash-style tiling).
+    /// Scale, masks and softmax are one fused launch each way; the products read transposed views without copies.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">query, key or value is null.</exception>
+    /// <exception cref="ArgumentException">A shape does not fit (rank below 2, E or S differ, batch dims or the mask do not
+    /// broadcast), or a mask is given with isCausal, or the mask's dtype is float64.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">dropoutP is outside [0, 1), or scale is NaN.</exception>
+    /// <exception cref="NotSupportedException">query, key or value is not float32.</exception>
+    /// <exception cref="DeviceMismatchException">The tensors are on different devices.</exception>
+    public static Tensor ScaledDotProductAttention(Tensor query, Tensor key, Tensor value, Tensor? attnMask = null, float dropoutP = 0f,
+        bool isCausal = false, float? scale = null, Generator? generator = null) =>
+        TensorScope.Composite((query, key, value, attnMask, dropoutP, isCausal, scale, generator), static a =>
+            Attention(nameof(ScaledDotProductAttention), a.query, a.key, a.value, a.attnMask, a.dropoutP, a.isCausal, a.scale,
+                a.generator).Output);
+
+    /// <summary>
+    /// <see cref="ScaledDotProductAttention"/> that also returns the attention weights [..., L, S] (after dropout, as
+    /// PyTorch's <c>nn.MultiheadAttention</c> returns them): what a layer that reports its weights builds on. Same arguments,
+    /// masks and exceptions.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">query, key or value is null.</exception>
+    /// <exception cref="ArgumentException">A shape does not fit, a mask is given with isCausal, or the mask is float64.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">dropoutP is outside [0, 1), or scale is NaN.</exception>
+    /// <exception cref="NotSupportedException">query, key or value is not float32.</exception>
+    /// <exception cref="DeviceMismatchException">The tensors are on different devices.</exception>
+    public static (Tensor Output, Tensor Weights) ScaledDotProductAttentionWithWeights(Tensor query, Tensor key, Tensor value,
+        Tensor? attnMask = null, float dropoutP = 0f, bool isCausal = false, float? scale = null, Generator? generator = null) =>
+        Attention(nameof(ScaledDotProductAttentionWithWeights), query, key, value, attnMask, dropoutP, isCausal, scale, generator);
+
+    private static (Tensor Output, Tensor Weights) Attention(string op, Tensor query, Tensor key, Tensor value, Tensor? attnMask,
+        float dropoutP, bool isCausal, float? scale, Generator? generator)
+    {
+        Check.Float32(op, query, nameof(query)); Check.Float32(op, key, nameof(key)); Check.Float32(op, value, nameof(value));
+        Check.SameDevice(op, query, nameof(query), key, nameof(key)); Check.SameDevice(op, query, nameof(query), value, nameof(value));
+        if (attnMask is not null) Check.SameDevice(op, query, nameof(query), attnMask, nameof(attnMask));
+        var scoreShape = AttentionShapes(op, query, key, value);
+        if (!(dropoutP >= 0f && dropoutP < 1f))
+            throw new ArgumentOutOfRangeException(nameof(dropoutP), dropoutP, $"{op}: dropoutP must be in [0, 1), got {dropoutP}.");
+        if (scale is float sc && float.IsNaN(sc))
+            throw new ArgumentOutOfRangeException(nameof(scale), sc, $"{op}: scale is NaN.");
+        if (isCausal && attnMask is not null)
+            throw new ArgumentException($"{op}: give either attnMask or isCausal, not both (as PyTorch); fold the causal mask into " +
+                "attnMask instead.", nameof(attnMask));
+        if (attnMask is not null) CheckAttentionMask(op, attnMask, scoreShape);
+        float s = scale ?? 1f / MathF.Sqrt(query.Layout.ShapeArray[^1]);
+        var scores = Tensor.MatMul(query, key.Transpose(-2, -1));
+        var weights = AttentionWeights(scores, AdditiveMask(attnMask), s, isCausal);
+        if (dropoutP > 0f)
+        {
+            var keep = Tensor.Rand(weights.Shape, generator: generator, device: weights.Device).Ge(Tensor.Scalar(dropoutP, weights.Device));
+            weights = weights * keep * (1f / (1f - dropoutP));
+        }
+        return (Tensor.MatMul(weights, value), weights);
+    }
+
+    /// <summary>
+    /// softmax(scale·scores + mask) along the last axis, with the causal mask when asked, recorded: scores [..., L, S] and an
+    /// optional float32 additive mask broadcastable to it (no copy of a broadcast mask). A fully masked row is zeros. The
+    /// gradient reaches scores (and a mask that requires one).
+    /// </summary>
+    internal static Tensor AttentionWeights(Tensor scores, Tensor? mask, float scale, bool causal)
+    {
+        const string op = "AttentionSoftmax";
+        var y = Tensor.AttentionSoftmax(scores, mask, scale, causal);
+        if (!Autograd.IsEnabled || !(scores.RequiresGrad || mask is { RequiresGrad: true })) return y;
+        if (mask is not { RequiresGrad: true })
+            return Autograd.Record(y, op, [scores], g => [Tensor.AttentionSoftmaxBackward(y, g, scale)], y);
+        return Autograd.Record(y, op, [scores, mask], g =>
+            [Tensor.AttentionSoftmaxBackward(y, g, scale), Tensor.AttentionSoftmaxBackward(y, g, 1f).SumTo(mask.Layout.ShapeArray)], y);
+    }
+
+    /// <summary>A mask as float32 to add: float32 as it is; int32/int64 as 0 where nonzero (attend) and −inf elsewhere.</summary>
+    internal static Tensor? AdditiveMask(Tensor? mask, bool trueMeansIgnore = false)
+    {
+        if (mask is null || mask.DType == DType.Float32) return mask;
+        var cond = mask.To(DType.Float32);
+        Tensor zero = Tensor.Scalar(0f, mask.Device), blocked = Tensor.Scalar(float.NegativeInfinity, mask.Device);
+        return trueMeansIgnore ? Tensor.Where(cond, blocked, zero) : Tensor.Where(cond, zero, blocked);
+    }
+
+    /// <summary>Checks q [..., L, E], k [..., S, E], v [..., S, Ev] and returns the scores' shape [..batch, L, S].</summary>
+    private static int[] AttentionShapes(string op, Tensor q, Tensor k, Tensor v)
+    {
+        foreach (var (t, name) in new[] { (q, "query"), (k, "key"), (v, "value") })
+            if (t.Rank < 2)
+                throw new ArgumentException($"{op}: {name} must be [..., length, features] (2 or more dims), got " +
+                    $"{Layout.Format(t.Layout.ShapeArray)}.", name);
+        int[] qs = q.Layout.ShapeArray, ks = k.Layout.ShapeArray, vs = v.Layout.ShapeArray;
+        if (qs[^1] != ks[^1])
+            throw new ArgumentException($"{op}: query {Layout.Format(qs)} and key {Layout.Format(ks)} must have the same last dim E " +
+                $"(got {qs[^1]} and {ks[^1]}).", nameof(k));
+        if (ks[^2] != vs[^2])
+            throw new ArgumentException($"{op}: key {Layout.Format(ks)} and value {Layout.Format(vs)} must have the same length S " +
+                $"(dim -2; got {ks[^2]} and {vs[^2]}).", nameof(v));
+        var batch = Check.Broadcast(op, Check.Broadcast(op, qs[..^2], ks[..^2]), vs[..^2]);
+        return [.. batch, qs[^2], ks[^2]];
+    }
+
+    private static void CheckAttentionMask(string op, Tensor mask, int[] scoreShape)
+    {
+        if (mask.DType == DType.Float64)
+            throw new ArgumentException($"{op}: attnMask must be float32 (added to the scores) or int32/int64 (boolean: nonzero = " +
+                "may attend), got float64.", "attnMask");
+        var ms = mask.Layout.ShapeArray;
+        bool fits = ms.Length <= scoreShape.Length;
+        for (int i = 1; fits && i <= ms.Length; i++) fits = ms[^i] == 1 || ms[^i] == scoreShape[^i];
+        if (!fits)
+            throw new ArgumentException($"{op}: attnMask {Layout.Format(ms)} does not broadcast to the attention weights' shape " +
+                $"{Layout.Format(scoreShape)} ([..., L, S]).", "attnMask");
+    }
+}
