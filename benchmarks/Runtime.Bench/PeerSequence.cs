@@ -55,6 +55,25 @@ sealed partial class OursSide
         return (Cut(0), Cut(1));
     }
 
-    /// <summary>Our side of the Transformer row: not in this build yet (the attention layers land on main separately).</summary>
-    public Action? TransformerStep() => null;
+    /// <summary>Embedding(1000, 128), two post-norm encoder layers (4 heads, FFN 512, ReLU, dropout 0, batch-first),
+    /// Linear(128, 1000), cross-entropy of every one of the [64, 32] tokens against its next token, Adam (lr 1e-3).</summary>
+    public Action? TransformerStep()
+    {
+        var net = new Sequential(new Embedding(TfVocab, TfModel),
+            new TransformerEncoderLayer(TfModel, TfHeads, TfFfn, dropout: 0f, batchFirst: true),
+            new TransformerEncoderLayer(TfModel, TfHeads, TfFfn, dropout: 0f, batchFirst: true),
+            new Dense(TfVocab, TfModel));
+        net.Initialize(device: _d);
+        var opt = new Adam(net.Parameters(), lr: 1e-3f);
+        var (tokens, labels) = TfBatchData();
+        var x = Tensor.FromArray(tokens, [TfBatch, TfSeq], _d);
+        var y = Tensor.FromArray(labels, device: _d);
+        return () =>
+        {
+            using var scope = TensorScope.Begin();
+            opt.ZeroGrad();
+            Functional.CrossEntropy(net.Call(x).Reshape(TfBatch * TfSeq, TfVocab), y).Backward();
+            opt.Step();
+        };
+    }
 }
