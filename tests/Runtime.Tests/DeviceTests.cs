@@ -98,8 +98,9 @@ public class DeviceTests
     {
         var d = TestDevices.Use(device);
         var pool = Backends.DeviceManager.Ilgpu(d).Pool;
-        // A size class no other test uses (3 MB → the 3 MiB class), so parallel tests cannot disturb the counts.
-        const int n = 750_001;
+        // A size class no other test uses (13 MB → the 13 MiB class), so parallel tests cannot disturb the counts (the 3 MiB
+        // class it used was taken by another test running beside it in full runs: a rent between the dispose and the count).
+        const int n = 3_250_001;
         long size = Backends.Ilgpu.DevicePool.SizeClass(4L * n);
         int before = pool.CachedCount(size);
         Tensor.Empty([n], DType.Float32, d).Dispose();
