@@ -21,6 +21,8 @@ interface ICpuSide
     Action LeNetStep(bool batchNorm); // examples/LeNet (§7.6) or examples/BatchNorm (§8.5) on [256, 1, 28, 28], SGD
     Action ResNetStep();              // ResNet-18 with a 3×3 stem (examples/ResNet) on [32, 1, 28, 28], SGD
     (Action Save, Action Load) Checkpoint(string dir);  // a 784-1024-1024-10 MLP's parameters to a file and back
+    Action LstmStep();                // d2l's LSTM language model (§9.5/§10.1) on one batch: one-hot, LSTM(256), Linear, clip, SGD
+    Action? TransformerStep();        // Embedding(1000, 128), 2 encoder layers (4 heads, FFN 512), Linear, Adam (null: not built)
 }
 
 /// <summary>`peer`: the CPU workloads of issue 7, ours and libtorch's (through TorchSharp) in the same process, each pair
@@ -72,6 +74,12 @@ static class Peer
             Row("BatchNorm LeNet (§8.5) training step, batch 256 of 28×28", t, 31, "ms", 0, s => s.LeNetStep(batchNorm: true));
             Row("ResNet-18, 3×3 stem, training step, batch 32 of 28×28", t, 5, "ms", 0, s => s.ResNetStep());
         }
+        foreach (int t in new[] { 1, all })
+        {
+            Row("LSTM language-model step, one-hot [35, 32, 28] → LSTM(256) → Linear(28)", t, 31, "ms", 0, s => s.LstmStep());
+            Row("Transformer step, Embedding(1000, 128) + 2 encoder layers (4 heads, FFN 512) + Linear, [64, 32] tokens, Adam", t, 15,
+                "ms", 0, s => s.TransformerStep());
+        }
         var dir = Directory.CreateTempSubdirectory("deepsharp-peer-").FullName;
         try
         {
@@ -82,16 +90,18 @@ static class Peer
         CpuParallel.Threads = all;
 
         // work > 0: a rate (work per second in the unit); otherwise a time in the unit (µs or ms).
-        void Row(string name, int threads, int reps, string unit, double work, Func<ICpuSide, Action> make)
+        void Row(string name, int threads, int reps, string unit, double work, Func<ICpuSide, Action?> make)
         {
             if (filter != null && !name.Contains(filter, StringComparison.OrdinalIgnoreCase)) return;
             double Time(ICpuSide side)
             {
                 side.SetThreads(threads);
                 var run = make(side);
-                return Median(reps, run);
+                return run is null ? double.NaN : Median(reps, run);
             }
-            double a = Time(ours), b = Time(peer); // measured the other way round once: the conv row's peer time did not move
+            // NaN: that side has no such workload in this build. Measured the other way round once: the conv row's peer time did
+            // not move.
+            double a = Time(ours), b = Time(peer);
             string Show(double s) => work > 0 ? $"{work / s:F1}" : (unit == "µs" ? $"{s * 1e6:F1}" : $"{s * 1e3:F2}");
             Console.WriteLine($"| {name} | {threads} | {Show(a)} | {Show(b)} | {unit} | {b / a:F2} |");
         }
@@ -100,7 +110,7 @@ static class Peer
 
 /// <summary>DeepSharp's side, on any device: the workloads of this harness (the `mlp`, `io` and conv benchmarks build
 /// their models here too).</summary>
-sealed class OursSide(Device? device = null) : ICpuSide
+sealed partial class OursSide(Device? device = null) : ICpuSide
 {
     private readonly Device _d = device ?? Device.Cpu;
 

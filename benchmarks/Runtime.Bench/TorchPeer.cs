@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 /// <summary>libtorch's side (TorchSharp, CPU): the same workloads as <see cref="OursSide"/>, written as a PyTorch user
 /// writes them. Every call runs in a dispose scope, so tensors are freed as ours are.</summary>
-sealed class TorchSide : ICpuSide
+sealed partial class TorchSide : ICpuSide
 {
     public string Name => $"libtorch {__version__} (TorchSharp, CPU)";
 

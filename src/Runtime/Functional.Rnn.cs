@@ -42,6 +42,55 @@ public static partial class Functional
         return Autograd.Record(h, op, [xGates, hGates, hPrev], g => Grads.GruCell(xGates, hGates, hPrev, g), xGates, hGates, hPrev);
     }
 
+    /// <summary>
+    /// One direction of an LSTM layer over a whole sequence (what <c>nn.LSTM</c> runs per layer and direction): xGates
+    /// [T, B, 4H] = x·W_ihᵀ + b_ih + b_hh for every step (one product before the call), the recurrent weight [4H, H], and
+    /// h0, c0 [B, H] → output [T, B, H] (h at every step), and the last step's h and c [B, H]; with
+    /// <paramref name="reverse"/> the steps run from T − 1 down to 0 (output[t] is still time t's h). Per step gates =
+    /// xGates[t] + h·weightHhᵀ, then <see cref="LstmCell"/>'s equations. Gradients for every input. On the CPU (H a
+    /// multiple of 16, or of 32 where the CPU runs 512-bit vectors) the whole recurrence is one op each way, with the
+    /// weight's gradient as one product over all steps; elsewhere it is the per-step product and fused cell.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">The shapes are not [T, B, 4H], [4H, H], [B, H] and [B, H], the devices differ, or a
+    /// tensor is not float32.</exception>
+    public static (Tensor Output, Tensor H, Tensor C) LstmSequence(Tensor xGates, Tensor weightHh, Tensor h0, Tensor c0,
+        bool reverse = false)
+    {
+        const string op = nameof(LstmSequence);
+        Check.NotNull(op, xGates, nameof(xGates)); Check.NotNull(op, weightHh, nameof(weightHh));
+        Check.NotNull(op, h0, nameof(h0)); Check.NotNull(op, c0, nameof(c0));
+        if (h0.Rank != 2)
+            throw new ArgumentException($"{op}: h0 must be [batch, hidden], got {Layout.Format(h0.Layout.ShapeArray)}.", nameof(h0));
+        int b = h0.Layout.ShapeArray[0], hidden = h0.Layout.ShapeArray[1];
+        var xs = xGates.Layout.ShapeArray;
+        if (xGates.Rank != 3 || xs[1] != b || xs[2] != 4 * hidden)
+            throw new ArgumentException($"{op}: xGates must be [steps, batch, 4·hidden] = [steps, {b}, {4 * hidden}] for h0 " +
+                $"{Layout.Format(h0.Layout.ShapeArray)}, got {Layout.Format(xs)}.", nameof(xGates));
+        if (weightHh.Rank != 2 || weightHh.Layout.ShapeArray[0] != 4 * hidden || weightHh.Layout.ShapeArray[1] != hidden)
+            throw new ArgumentException($"{op}: weightHh must be [4·hidden, hidden] = [{4 * hidden}, {hidden}] for h0 " +
+                $"{Layout.Format(h0.Layout.ShapeArray)}, got {Layout.Format(weightHh.Layout.ShapeArray)}.", nameof(weightHh));
+        if (!c0.Layout.ShapeArray.SequenceEqual(h0.Layout.ShapeArray))
+            throw new ArgumentException($"{op}: c0 must have h0's shape {Layout.Format(h0.Layout.ShapeArray)}, got " +
+                $"{Layout.Format(c0.Layout.ShapeArray)}.", nameof(c0));
+        Check.SameDevice(op, xGates, nameof(xGates), weightHh, nameof(weightHh));
+        Check.SameDevice(op, xGates, nameof(xGates), h0, nameof(h0)); Check.SameDevice(op, xGates, nameof(xGates), c0, nameof(c0));
+        Check.Float32(op, xGates, nameof(xGates)); Check.Float32(op, weightHh, nameof(weightHh));
+        Check.Float32(op, h0, nameof(h0)); Check.Float32(op, c0, nameof(c0));
+        int t = xs[0];
+        if (t > 0 && xGates.Device == Device.Cpu && hidden % Backends.Cpu.CpuBackend.LstmUnitBlock == 0)
+            return Tensor.LstmSequenceCpu(xGates, weightHh, h0, c0, reverse);
+        var (h, c) = (h0, c0);
+        var hs = new Tensor[t];
+        for (int s = 0; s < t; s++)
+        {
+            int step = reverse ? t - 1 - s : s;
+            (h, c) = LstmCell(xGates[step] + Linear(h, weightHh), c);
+            hs[step] = h;
+        }
+        return (t == 0 ? Tensor.Zeros([0, .. h0.Layout.ShapeArray], DType.Float32, h0.Device) : Tensor.Stack(hs, 0), h, c);
+    }
+
     private static void CheckCell(string op, Tensor gates, string gatesName, int k, Tensor state, string stateName)
     {
         if (state.Rank != 2)

@@ -105,6 +105,11 @@ public class GradCheckTests
         ["adaptive_avg_global"] = new([[2, 3, 2, 3]], x => Functional.AdaptiveAvgPool2d(x[0], 1)),
         ["adaptive_max"] = new([[1, 2, 5, 7]], x => Functional.AdaptiveMaxPool2d(x[0], (3, 4)), Distinct),
         ["lstm_cell"] = new([[2, 12], [2, 3]], x => { var (h, c) = Functional.LstmCell(x[0], x[1]); return Tensor.Concat([h, c], 1); }),
+        ["lstm_sequence_reverse"] = new([[2, 2, 64], [64, 16], [2, 16], [2, 16]], x =>
+        {
+            var (y, h, c) = Functional.LstmSequence(x[0], x[1], x[2], x[3], reverse: true);
+            return Tensor.Concat([y.Reshape(4, 16), h, c], 0);
+        }),
         ["gru_cell"] = new([[2, 9], [2, 9], [2, 3]], x => Functional.GruCell(x[0], x[1], x[2])),
         ["custom_unary"] = new([[2, 5]], x => TestOps.SoftplusOf(x[0] * 3f)),
         ["custom_binary_broadcast"] = new([[2, 3], [3]], x => TestOps.MulAddScaledOf(x[0], x[1], -0.7f)),

@@ -97,6 +97,13 @@ internal sealed class RecurrentCore
     private (Tensor Output, Tensor H, Tensor C) Direction(Tensor x, int i, bool reverse, Tensor h, Tensor? c)
     {
         int t = x.Size(0), b = x.Size(1);
+        if (Mode == RecurrentMode.Lstm)
+        {
+            // Both biases folded into the input projection (one product for every step); the recurrence is one op.
+            var bias = _bIh[i] is { } bi ? bi.Data + _bHh[i]!.Data : null;
+            var gates = Functional.Linear(x.Reshape(t * b, x.Size(2)), _wIh[i].Data, bias).Reshape(t, b, Gates * HiddenSize);
+            return Functional.LstmSequence(gates, _wHh[i].Data, h, c!, reverse);
+        }
         // Every step's input projection in one product: [T·B, in]·W_ihᵀ + b_ih.
         var xp = Functional.Linear(x.Reshape(t * b, x.Size(2)), _wIh[i].Data, _bIh[i]?.Data).Reshape(t, b, Gates * HiddenSize);
         var hs = new Tensor[t];
@@ -106,7 +113,6 @@ internal sealed class RecurrentCore
             var hh = Functional.Linear(h, _wHh[i].Data, _bHh[i]?.Data);
             switch (Mode)
             {
-                case RecurrentMode.Lstm: (h, c) = Functional.LstmCell(xp[step] + hh, c!); break;
                 case RecurrentMode.Gru: h = Functional.GruCell(xp[step], hh, h); break;
                 case RecurrentMode.RnnRelu: h = (xp[step] + hh).Relu(); break;
                 default: h = (xp[step] + hh).Tanh(); break;
