@@ -72,6 +72,9 @@ public class PublicApiNullTests
         if (t == typeof(IEnumerable<IEnumerable<string>>)) return new[] { new[] { "a", "b" } };
         if (t == typeof(TokenKind)) return TokenKind.Char;
         if (t == typeof(SequenceSampling)) return SequenceSampling.Random;
+        if (t == typeof(Func<TransformerEncoderLayer>)) return (Func<TransformerEncoderLayer>)(() => new TransformerEncoderLayer(4, 2, 8));
+        if (t == typeof(Func<TransformerDecoderLayer>)) return (Func<TransformerDecoderLayer>)(() => new TransformerDecoderLayer(4, 2, 8));
+        if (t == typeof(TransformerActivation)) return TransformerActivation.Relu;
         throw new InvalidOperationException($"The public API takes a {t}; add a value for it to {nameof(Value)} in this test.");
     }
 

@@ -151,17 +151,18 @@ internal static class TransformerParts
 
     public static Tensor Activate(Tensor x, TransformerActivation a) => a == TransformerActivation.Gelu ? x.Gelu() : x.Relu();
 
-    public static IEnumerable<T> Stack<T>(string op, Func<T> make, int count) where T : Block
+    public static IEnumerable<T> Stack<T>(string op, Func<T> makeLayer, int numLayers) where T : Block
     {
-        ArgumentNullException.ThrowIfNull(make);
-        if (count <= 0) throw new ArgumentOutOfRangeException(nameof(count), count, $"{op}: numLayers must be positive, got {count}.");
+        ArgumentNullException.ThrowIfNull(makeLayer, nameof(makeLayer)); // the public constructors' names
+        if (numLayers <= 0)
+            throw new ArgumentOutOfRangeException(nameof(numLayers), numLayers, $"{op}: numLayers must be positive, got {numLayers}.");
         var made = new List<T>();
-        for (int i = 0; i < count; i++)
+        for (int i = 0; i < numLayers; i++)
         {
-            var layer = make() ?? throw new ArgumentException($"{op}: makeLayer returned null for layer {i}.", nameof(make));
+            var layer = makeLayer() ?? throw new ArgumentException($"{op}: makeLayer returned null for layer {i}.", nameof(makeLayer));
             if (made.Any(m => ReferenceEquals(m, layer)))
                 throw new ArgumentException($"{op}: makeLayer returned the same layer twice (layers {made.IndexOf(layer)} and {i}); " +
-                    "it must build a new layer on each call, e.g. () => new TransformerEncoderLayer(...).", nameof(make));
+                    "it must build a new layer on each call, e.g. () => new TransformerEncoderLayer(...).", nameof(makeLayer));
             made.Add(layer);
         }
         return made;
