@@ -54,7 +54,7 @@ public static class Trainer
         var opt = (o.Optimizer ?? new OptimizerChoice("sgd", 0, 0)).Make(net.Parameters(), o.LearningRate);
         if (o.Resume && File.Exists(ckpt)) RunState.Resume(ckpt, device, net, opt, history);
         var trainLoader = new DataLoader(train, o.BatchSize, shuffle: true, seed: o.Seed, transform: trainTransform, device: device);
-        var testLoader = new DataLoader(test, 1000, device: device);
+        var testLoader = new DataLoader(test, 256, device: device); // an evaluation keeps a batch's activations until it ends
 
         for (int epoch = history.Count; epoch < o.Epochs; epoch++)
         {

@@ -7,7 +7,9 @@ namespace DeepSharp.Backends.Cpu;
 /// <summary>
 /// Reuses host arrays of disposed tensors, keyed by element type and exact length (a training loop repeats the same
 /// shapes), so steady-state ops allocate nothing. New arrays skip zeroing: every op writes all of its output.
-/// The cache is capped; beyond it arrays are left to the GC. An allocation that cannot be made (longer than a .NET array
+/// The cache is capped; when it is full, the sizes returned longest ago are dropped first (left to the GC), so a loop's
+/// current shapes are kept over those of an earlier phase (an evaluation at another batch size filled the cap and every
+/// training step after it allocated afresh). An allocation that cannot be made (longer than a .NET array
 /// can be, or refused by the runtime even after the cache is dropped) is a <see cref="DeviceOutOfMemoryException"/>
 /// on <c>cpu</c>, the same error accelerators raise.
 /// </summary>
@@ -17,8 +19,15 @@ internal static class CpuArrayPool
     /// returns its whole working set at once (ResNet-18 on a batch of 32 28×28 images: ~650 MB); below that, every step
     /// allocated the excess afresh (see benchmarks/NOTES.md, 2026-12-02 third session).</summary>
     public static readonly long CapBytes = Math.Max(512L << 20, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 8);
-    private static readonly ConcurrentDictionary<(DType, int), ConcurrentBag<Array>> _free = new();
-    private static long _cached;
+    private static readonly ConcurrentDictionary<(DType, int), Bucket> _free = new();
+    private static long _cached, _clock;
+
+    /// <summary>The cached arrays of one element type and length, and when one was last returned or taken.</summary>
+    private sealed class Bucket
+    {
+        public readonly ConcurrentBag<Array> Arrays = new();
+        public long LastUsed;
+    }
 
     /// <summary>Bytes currently cached.</summary>
     public static long CachedBytes => Interlocked.Read(ref _cached);
@@ -33,8 +42,9 @@ internal static class CpuArrayPool
         if (wanted > System.Array.MaxLength) throw TooLong<T>(count);
         int length = (int)wanted;
         T[]? a = null;
-        if (_free.TryGetValue((DTypes.Of<T>(), length), out var bag) && bag.TryTake(out var cached))
+        if (_free.TryGetValue((DTypes.Of<T>(), length), out var bucket) && bucket.Arrays.TryTake(out var cached))
         {
+            bucket.LastUsed = Interlocked.Increment(ref _clock);
             Interlocked.Add(ref _cached, -(long)length * sizeof(T));
             a = (T[])cached;
         }
@@ -91,20 +101,40 @@ internal static class CpuArrayPool
     }
 
     /// <summary>Number of cached arrays of one element type and array length (for tests and diagnostics).</summary>
-    public static int CachedCount(DType dtype, int length) => _free.TryGetValue((dtype, length), out var bag) ? bag.Count : 0;
+    public static int CachedCount(DType dtype, int length) => _free.TryGetValue((dtype, length), out var b) ? b.Arrays.Count : 0;
 
     /// <summary>Drops every cached array (they go to the GC).</summary>
     public static void ReleaseCache()
     {
-        foreach (var (key, bag) in _free)
-            while (bag.TryTake(out var a)) Interlocked.Add(ref _cached, -(long)a.Length * key.Item1.SizeOf());
+        foreach (var (key, bucket) in _free)
+            while (bucket.Arrays.TryTake(out var a)) Interlocked.Add(ref _cached, -(long)a.Length * key.Item1.SizeOf());
     }
 
     public static void Return(DType dtype, Array a)
     {
         long bytes = (long)a.Length * dtype.SizeOf();
-        if (a.Length == 0) return;
-        if (Interlocked.Add(ref _cached, bytes) > CapBytes) { Interlocked.Add(ref _cached, -bytes); return; }
-        _free.GetOrAdd((dtype, a.Length), _ => new()).Add(a);
+        if (a.Length == 0 || bytes > CapBytes) return;
+        var key = (dtype, a.Length);
+        var bucket = _free.GetOrAdd(key, _ => new());
+        bucket.LastUsed = Interlocked.Increment(ref _clock);
+        while (Interlocked.Add(ref _cached, bytes) > CapBytes)
+        {
+            Interlocked.Add(ref _cached, -bytes);
+            if (!DropStalest(key)) return; // nothing else cached: this one goes to the GC
+        }
+        bucket.Arrays.Add(a);
+    }
+
+    /// <summary>Drops one array of the size used longest ago (other than <paramref name="keep"/>); false when there is none.</summary>
+    private static bool DropStalest((DType, int) keep)
+    {
+        KeyValuePair<(DType, int), Bucket>? stalest = null;
+        foreach (var entry in _free)
+            if (entry.Key != keep && !entry.Value.Arrays.IsEmpty
+                && (stalest is null || entry.Value.LastUsed < stalest.Value.Value.LastUsed))
+                stalest = entry;
+        if (stalest is not { } s || !s.Value.Arrays.TryTake(out var old)) return false;
+        Interlocked.Add(ref _cached, -(long)old.Length * s.Key.Item1.SizeOf());
+        return true;
     }
 }
