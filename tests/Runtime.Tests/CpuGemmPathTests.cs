@@ -19,6 +19,7 @@ public class CpuGemmPathTests
         { 1, 33, 257, 32 },
         { 4, 37, 300, 30 },   // a batch: one product per thread
         { 3, 50, 70, 9 },
+        { 2, 24, 16, 8 },     // at most 8 columns: dot products even for short rows
     };
 
     [Theory, MemberData(nameof(DotShapes))]
@@ -62,7 +63,8 @@ public class CpuGemmPathTests
         try
         {
             int seed = 0;
-            foreach (var (m, k, n) in new[] { (37, 300, 45), (100, 513, 70), (6, 40, 32), (13, 7, 100), (37, 300, 13) })
+            var shapes = new[] { (37, 300, 45), (100, 513, 70), (6, 40, 32), (13, 7, 100), (37, 300, 13), (32, 32, 32), (8, 8, 8) };
+            foreach (var (m, k, n) in shapes)
                 foreach (bool ta in new[] { false, true })
                     foreach (bool tb in new[] { false, true })
                     {
