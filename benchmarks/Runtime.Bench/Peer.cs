@@ -80,6 +80,7 @@ static class Peer
             Row("Transformer step, Embedding(1000, 128) + 2 encoder layers (4 heads, FFN 512) + Linear, [64, 32] tokens, Adam", t, 15,
                 "ms", 0, s => s.TransformerStep());
         }
+        if (filter is null || "LSTM language ceiling".Contains(filter, StringComparison.OrdinalIgnoreCase)) Ceiling();
         var dir = Directory.CreateTempSubdirectory("deepsharp-peer-").FullName;
         try
         {
@@ -105,6 +106,19 @@ static class Peer
             string Show(double s) => work > 0 ? $"{work / s:F1}" : (unit == "µs" ? $"{s * 1e6:F1}" : $"{s * 1e3:F2}");
             Console.WriteLine($"| {name} | {threads} | {Show(a)} | {Show(b)} | {unit} | {b / a:F2} |");
         }
+    }
+
+    /// <summary>The table's ceiling row: one core's fp32 multiply-add rate, and the fastest the LSTM step's products could
+    /// run at it (so the LSTM row's ratio can be read against what the hardware allows).</summary>
+    static void Ceiling()
+    {
+        double rate = CpuFmaCeiling.Measure();
+        const int T = OursSide.LmSteps, B = OursSide.LmBatch, V = OursSide.LmVocab, H = OursSide.LmHidden;
+        // Recurrent products forward, for dh and for dW_hh; input projection and its weight gradient; the output layer's
+        // three products.
+        double flops = 2.0 * T * B * (3.0 * 4 * H * H + 2.0 * 4 * H * V + 3.0 * H * V);
+        Console.WriteLine($"| fp32 multiply-add ceiling of one core (12 register FMA chains); the LSTM step's products " +
+            $"({flops / 1e9:F2} GFLOP) at it take {flops / rate / 1e6:F2} ms | 1 | {rate:F1} | — | GFLOP/s | — |");
     }
 }
 

@@ -189,7 +189,8 @@ public class TransformerTests
                 }
         Ref.Close(expected, y, 1e-5, "x + P");
         Assert.Empty(pe.StateDict());
-        Assert.Contains("steps ≤ 10", Assert.Throws<ArgumentException>(() => pe.Call(Tensor.Zeros([1, 11, 6], DType.Float32, d))).Message);
+        var tooLong = Tensor.Zeros([1, 11, 6], DType.Float32, d);
+        Assert.Contains("steps ≤ 10", Assert.Throws<ArgumentException>(() => pe.Call(tooLong)).Message);
         var train = new PositionalEncoding(6, 0.5f).Call(x).ToArray<float>();
         Assert.Contains(0f, train);
     }

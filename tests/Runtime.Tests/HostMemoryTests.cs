@@ -52,3 +52,42 @@ public class HostMemoryTests
         Assert.Equal(4f, Tensor.Ones(4).Sum().Item()); // the CPU still computes after the failure
     }
 }
+
+/// <summary>The host pool's cap: when it is full, the sizes returned longest ago are dropped for the newest, and an array
+/// larger than the cap is never kept. It lowers the process-wide cap, so it runs alone.</summary>
+[Collection("Serial")]
+public class HostPoolCapTests
+{
+    [Fact]
+    public void AFullPoolDropsTheSizesUsedLongestAgo()
+    {
+        // Lengths no other test uses (each + 16 floats of alignment padding), ~400 KB each; the cap holds two of them.
+        int[] n = [100_003, 100_019, 100_043];
+        long before = CpuArrayPool.CapBytes;
+        CpuArrayPool.ReleaseCache();
+        CpuArrayPool.CapBytes = 2L * 4 * (n[2] + 16) + 1024;
+        try
+        {
+            Tensor.Zeros([n[0]]).Dispose();
+            Tensor.Zeros([n[1]]).Dispose();
+            Assert.Equal(1, CpuArrayPool.CachedCount(DType.Float32, n[0] + 16));
+            Assert.Equal(1, CpuArrayPool.CachedCount(DType.Float32, n[1] + 16));
+            // Use the first size again: the second is now the stalest, and the third size's return drops it.
+            Tensor.Zeros([n[0]]).Dispose();
+            Tensor.Zeros([n[2]]).Dispose();
+            Assert.Equal(1, CpuArrayPool.CachedCount(DType.Float32, n[0] + 16));
+            Assert.Equal(0, CpuArrayPool.CachedCount(DType.Float32, n[1] + 16));
+            Assert.Equal(1, CpuArrayPool.CachedCount(DType.Float32, n[2] + 16));
+            Assert.True(CpuArrayPool.CachedBytes <= CpuArrayPool.CapBytes, $"{CpuArrayPool.CachedBytes} bytes cached");
+            // An array larger than the whole cap goes to the GC and drops nothing.
+            Tensor.Zeros([3 * n[2]]).Dispose();
+            Assert.Equal(0, CpuArrayPool.CachedCount(DType.Float32, 3 * n[2] + 16));
+            Assert.Equal(1, CpuArrayPool.CachedCount(DType.Float32, n[0] + 16));
+        }
+        finally
+        {
+            CpuArrayPool.CapBytes = before;
+            CpuArrayPool.ReleaseCache();
+        }
+    }
+}

@@ -17,8 +17,8 @@ internal static class CpuArrayPool
 {
     /// <summary>Most bytes kept for reuse: an eighth of the memory the process may use, at least 512 MiB. A training step
     /// returns its whole working set at once (ResNet-18 on a batch of 32 28×28 images: ~650 MB); below that, every step
-    /// allocated the excess afresh (see benchmarks/NOTES.md, 2026-12-02 third session).</summary>
-    public static readonly long CapBytes = Math.Max(512L << 20, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 8);
+    /// allocated the excess afresh (see benchmarks/NOTES.md, 2026-12-02 third session). Settable for tests.</summary>
+    public static long CapBytes { get; set; } = Math.Max(512L << 20, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 8);
     private static readonly ConcurrentDictionary<(DType, int), Bucket> _free = new();
     private static long _cached, _clock;
 

@@ -19,8 +19,8 @@ internal sealed partial class CpuBackend
     private const int WinogradMinChannels = 64;
 
     /// <summary>Most partial sums of the weight's gradient (fixed by the batch size alone, so the bits are the same on any
-    /// number of cores; each is (m + 2)²·O·C floats, 9 MB for 256 → 256 channels at m = 4, so few; a product splits over the cores when
-    /// there are fewer chunks than cores).</summary>
+    /// number of cores; each is (m + 2)²·O·C floats, 9 MB for 256 → 256 channels at m = 4, so few; a product splits over
+    /// the cores when there are fewer chunks than cores).</summary>
     private const int WinogradChunks = 2;
 
     /// <summary>Tiles in the batch from which the transforms pay (the weight's blocks are transformed once per call): ResNet's

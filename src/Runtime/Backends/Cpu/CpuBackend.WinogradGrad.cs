@@ -60,7 +60,8 @@ internal sealed partial class CpuBackend
         ArrayPool<int>.Shared.Return(origins);
     }
 
-    /// <summary>A (y0 … y3) = (y0, y0 + y1 + y2 + y3, y0 − y1 + y2 − y3, y0 + 2y1 + 4y2 + 8y3, y0 − 2y1 + 4y2 − 8y3, y3).</summary>
+    /// <summary>A (y0 … y3) = (y0, y0 + y1 + y2 + y3, y0 − y1 + y2 − y3, y0 + 2y1 + 4y2 + 8y3, y0 − 2y1 + 4y2 − 8y3,
+    /// y3).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void A6(V y0, V y1, V y2, V y3, V* o, int stride)
     {

@@ -80,8 +80,9 @@ internal sealed partial class CpuBackend
         return at;
     }
 
-    /// <summary>Bᵀ (d0 … d5) for Bᵀ's rows (4, 0, −5, 0, 1, 0), (0, −4, −4, 1, 1, 0), (0, 4, −4, −1, 1, 0), (0, −2, −1, 2, 1, 0),
-    /// (0, 2, −1, −2, 1, 0), (0, 4, 0, −5, 0, 1), written <paramref name="stride"/> vectors apart.</summary>
+    /// <summary>Bᵀ (d0 … d5) for Bᵀ's rows (4, 0, −5, 0, 1, 0), (0, −4, −4, 1, 1, 0), (0, 4, −4, −1, 1, 0),
+    /// (0, −2, −1, 2, 1, 0), (0, 2, −1, −2, 1, 0), (0, 4, 0, −5, 0, 1), written <paramref name="stride"/> vectors
+    /// apart.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void Bt(V d0, V d1, V d2, V d3, V d4, V d5, V* o, int stride)
     {
@@ -230,8 +231,8 @@ internal sealed partial class CpuBackend
         Vector256.Store(Avx.Permute2x128(r2, r3, 0x31), d + 24);
     }
 
-    /// <summary>Aᵀ (m0 … m5) for Aᵀ's rows (1, 1, 1, 1, 1, 0), (0, 1, −1, 2, −2, 0), (0, 1, 1, 4, 4, 0), (0, 1, −1, 8, −8, 1),
-    /// written <paramref name="stride"/> vectors apart (reads all six first, so the output may overlap them).</summary>
+    /// <summary>Aᵀ (m0 … m5) for Aᵀ's rows (1, 1, 1, 1, 1, 0), (0, 1, −1, 2, −2, 0), (0, 1, 1, 4, 4, 0),
+    /// (0, 1, −1, 8, −8, 1), written <paramref name="stride"/> vectors apart (reads all six first, so the output may overlap them).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void At(V m0, V m1, V m2, V m3, V m4, V m5, V* o, int stride)
     {

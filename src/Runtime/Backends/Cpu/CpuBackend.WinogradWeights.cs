@@ -99,7 +99,8 @@ internal sealed partial class CpuBackend
         Vector256.Store(d3, d + 3 * stride);
     }
 
-    /// <summary>G (f0, f1, f2) for G's rows (1/4, 0, 0), −(1, 1, 1)/6, −(1, −1, 1)/6, (1, 2, 4)/24, (1, −2, 4)/24, (0, 0, 1).</summary>
+    /// <summary>G (f0, f1, f2) for G's rows (1/4, 0, 0), −(1, 1, 1)/6, −(1, −1, 1)/6, (1, 2, 4)/24, (1, −2, 4)/24,
+    /// (0, 0, 1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void G6(V f0, V f1, V f2, out V d0, out V d1, out V d2, out V d3, out V d4, out V d5)
     {
@@ -201,8 +202,8 @@ internal sealed partial class CpuBackend
         d[2 * stride] = s12 + u3;
     }
 
-    /// <summary>Gᵀ (u0 … u5): (u0/4 − (u1 + u2)/6 + (u3 + u4)/24, (u2 − u1)/6 + (u3 − u4)/12, (u3 + u4 − u1 − u2)/6 + u5), written
-    /// <paramref name="stride"/> vectors apart.</summary>
+    /// <summary>Gᵀ (u0 … u5): (u0/4 − (u1 + u2)/6 + (u3 + u4)/24, (u2 − u1)/6 + (u3 − u4)/12,
+    /// (u3 + u4 − u1 − u2)/6 + u5), written <paramref name="stride"/> vectors apart.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void GT6(V u0, V u1, V u2, V u3, V u4, V u5, V* d, int stride)
     {
