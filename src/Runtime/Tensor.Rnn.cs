@@ -75,6 +75,7 @@ public sealed partial class Tensor
         {
             Steps = t, Batch = b, Hidden = h, Reverse = reverse,
             XOffset = xg.Layout.Offset, WOffset = w.Layout.Offset, H0Offset = hd.Layout.Offset, C0Offset = cd.Layout.Offset,
+            H0Grad = h0.RequiresGrad,
         };
         var y = Allocate([t + 2, b, h], DType.Float32, xGates.Device);
         var c = Allocate([t + 1, b, h], DType.Float32, xGates.Device);

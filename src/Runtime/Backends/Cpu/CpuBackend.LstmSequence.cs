@@ -13,6 +13,8 @@ internal struct LstmSequenceArgs
     public int Steps, Batch, Hidden;
     public bool Reverse;
     public int XOffset, WOffset, H0Offset, C0Offset;
+    /// <summary>Whether the backward computes h0's gradient (one of the recurrent products; skipped when h0 needs none).</summary>
+    public bool H0Grad;
 
     /// <summary>Row of y [T + 2, B, H] holding h at time t (the output), h0, and the final c.</summary>
     public readonly int HRow(int t) => Reverse ? t : t + 1;
@@ -82,7 +84,8 @@ internal sealed partial class CpuBackend
         for (int s = a.Steps; s >= 0; s--)
         {
             // Step s: the product for dh at time(s) (from the gates' gradient of time(s + 1)), then time(s)'s cell.
-            bool product = s < a.Steps, cell = s > 0;
+            bool product = s < a.Steps && (s > 0 || a.H0Grad), cell = s > 0;
+            if (!product && !cell) break;
             if (product) pack.PackA(dx, a.Time(s) * b * g4);
             int t = cell ? a.Time(s - 1) : -1;
             CpuParallel.Run(blocks, j =>
@@ -99,8 +102,9 @@ internal sealed partial class CpuBackend
                     }
             });
         }
-        fixed (float* pg = gs, pdh = dh)
-            AddInto(pdh, pg + (long)a.H0Row * bh, bh); // y's h0 row is h0 itself
+        if (a.H0Grad)
+            fixed (float* pg = gs, pdh = dh)
+                AddInto(pdh, pg + (long)a.H0Row * bh, bh); // y's h0 row is h0 itself
     }
 
     /// <summary>One row's cell for n units (a multiple of 16 on the 512-bit path, else of 8): pre-activations gate[k·h + u] +
