@@ -232,7 +232,8 @@ internal sealed partial class CpuBackend
     }
 
     /// <summary>Aᵀ (m0 … m5) for Aᵀ's rows (1, 1, 1, 1, 1, 0), (0, 1, −1, 2, −2, 0), (0, 1, 1, 4, 4, 0),
-    /// (0, 1, −1, 8, −8, 1), written <paramref name="stride"/> vectors apart (reads all six first, so the output may overlap them).</summary>
+    /// (0, 1, −1, 8, −8, 1), written <paramref name="stride"/> vectors apart (reads all six first, so the output may overlap
+    /// them).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void At(V m0, V m1, V m2, V m3, V m4, V m5, V* o, int stride)
     {
