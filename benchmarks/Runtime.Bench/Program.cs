@@ -1,6 +1,7 @@
 // A small benchmark harness: medians of repeated runs, printed next to a peer measured in the same process.
 // Usage: dotnet run -c Release --project benchmarks/Runtime.Bench
-//   [mlp|io|gpu [device]|all|gemm <device> [n ...]|ptx <dir>|peer [text]|coldstart <device>|softmax] (all: mlp, io and gpu).
+//   [mlp|io|gpu [device]|all|gemm <device> [n ...]|ptx <dir>|peer [text]|coldstart <device>|softmax|seq <device>]
+//   (all: mlp, io and gpu; seq: the sequence models' steps and their launches on one device).
 // Micro-benchmarks of the CPU kernels (GEMM, elementwise, reductions, conv, Adam; against TensorPrimitives, with memory
 // diagnostics) are in benchmarks/Micro (BenchmarkDotNet).
 using System.Diagnostics;
@@ -9,12 +10,12 @@ using DeepSharp.Backends;
 using DeepSharp.Backends.Cpu;
 using static Harness;
 
-string[] modes = ["mlp", "io", "gpu", "all", "gemm", "ptx", "peer", "coldstart", "softmax"];
+string[] modes = ["mlp", "io", "gpu", "all", "gemm", "ptx", "peer", "coldstart", "softmax", "seq"];
 string what = args.Length > 0 ? args[0] : "";
 if (!modes.Contains(what))
 {
     Console.Error.WriteLine("Usage: dotnet run -c Release --project benchmarks/Runtime.Bench " +
-        "[mlp|io|gpu [device]|all|gemm <device> [n ...]|ptx <dir>|peer [text]|coldstart <device>|softmax]\n" +
+        "[mlp|io|gpu [device]|all|gemm <device> [n ...]|ptx <dir>|peer [text]|coldstart <device>|softmax|seq <device>]\n" +
         "CPU kernel micro-benchmarks (against TensorPrimitives, with allocations per op): " +
         "dotnet run -c Release --project benchmarks/Micro -- --filter '*' (see benchmarks/NOTES.md).");
     return 2;
@@ -28,6 +29,7 @@ if (what is "gemm") GemmTable(args.Length > 1 ? Device.Parse(args[1]) : Device.T
 if (what is "ptx") PtxDump.Run(args.Length > 1 ? args[1] : "ptx");
 if (what is "peer") Peer.Run(args.Length > 1 ? args[1] : null);
 if (what is "softmax") SoftmaxBench.Run();
+if (what is "seq") SequenceSteps(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu(), reps: Quick() ? 1 : 31);
 if (what is "coldstart") ColdStart(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu());
 return 0;
 
@@ -111,6 +113,27 @@ static void Gpu(Device d)
     if (!Quick()) BlockStep(d, "784-1024-1024-10", [784, 1024, 1024, 10], 128);
     ConvStep(d);
     CnnStep(d);
+    SequenceSteps(d, reps: Quick() ? 1 : 31);
+}
+
+// Issue 18's two steps (OursSide: the LSTM language model and the Transformer encoder step, the peer table's rows) on one
+// device: the median time and the kernel launches of one step (the same sequence of kernels on every accelerator, so the
+// simulator and OpenCL count what CUDA launches).
+static void SequenceSteps(Device d, int reps)
+{
+    Console.WriteLine($"\n## The sequence models' training steps on {d}, ms — median of {reps}; kernel launches per step");
+    Console.WriteLine("| step | ms | launches |");
+    Console.WriteLine("|---|---|---|");
+    var ours = new OursSide(d);
+    foreach (var (name, step) in new (string, Action?)[] { ("LSTM language model, [35, 32] tokens", ours.LstmStep()),
+                 ("Transformer, 2 encoder layers, [64, 32] tokens", ours.TransformerStep()) })
+    {
+        if (step is null) continue;
+        double t = Median(reps, step, d == Device.Cpu ? null : d.Synchronize) * 1e3;
+        long l0 = d.Stats.KernelLaunches;
+        step();
+        Console.WriteLine($"| {name} | {t:F2} | {d.Stats.KernelLaunches - l0} |");
+    }
 }
 
 // GEMM of square n on an accelerator: cuBLAS (CUDA) against the C# kernels, with each dispatch option switched once.

@@ -48,8 +48,9 @@ public static partial class Functional
     /// h0, c0 [B, H] → output [T, B, H] (h at every step), and the last step's h and c [B, H]; with
     /// <paramref name="reverse"/> the steps run from T − 1 down to 0 (output[t] is still time t's h). Per step gates =
     /// xGates[t] + h·weightHhᵀ, then <see cref="LstmCell"/>'s equations. Gradients for every input. On the CPU (H a
-    /// multiple of 16, or of 32 where the CPU runs 512-bit vectors) the whole recurrence is one op each way, with the
-    /// weight's gradient as one product over all steps; elsewhere it is the per-step product and fused cell.
+    /// multiple of 16, or of 32 where the CPU runs 512-bit vectors) and on accelerators the whole recurrence is one
+    /// recorded op, with the weight's gradient as one product over all steps (on an accelerator: two launches a step each
+    /// way plus the product's own); for other H on the CPU it is the per-step product and fused cell.
     /// </summary>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException">The shapes are not [T, B, 4H], [4H, H], [B, H] and [B, H], the devices differ, or a
@@ -78,8 +79,8 @@ public static partial class Functional
         Check.Float32(op, xGates, nameof(xGates)); Check.Float32(op, weightHh, nameof(weightHh));
         Check.Float32(op, h0, nameof(h0)); Check.Float32(op, c0, nameof(c0));
         int t = xs[0];
-        if (t > 0 && xGates.Device == Device.Cpu && hidden % Backends.Cpu.CpuBackend.LstmUnitBlock == 0)
-            return Tensor.LstmSequenceCpu(xGates, weightHh, h0, c0, reverse);
+        if (t > 0 && (xGates.Device != Device.Cpu || hidden % Backends.Cpu.CpuBackend.LstmUnitBlock == 0))
+            return Tensor.LstmSequenceFused(xGates, weightHh, h0, c0, reverse);
         var (h, c) = (h0, c0);
         var hs = new Tensor[t];
         for (int s = 0; s < t; s++)

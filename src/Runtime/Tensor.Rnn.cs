@@ -61,14 +61,16 @@ public sealed partial class Tensor
     }
 }
 
-// The CPU's fused LSTM sequence (Functional.LstmSequence): one recorded op for the whole recurrence of one direction.
+// The fused LSTM sequence (Functional.LstmSequence): one recorded op for the whole recurrence of one direction, on the CPU
+// (CpuBackend.LstmSequence: the step's product and cell as one parallel job) and on accelerators (IlgpuBackend.LstmSequence:
+// a product and a cell launch per step).
 public sealed partial class Tensor
 {
-    /// <summary>The whole recurrence on the CPU in one call each way (<see cref="Backends.Cpu.CpuBackend.LstmSequence"/>):
-    /// (output [T, B, H], hn, cn), views of one recorded tensor [T + 2, B, H] (the h rows, h0's row, cn).</summary>
-    internal static (Tensor Output, Tensor H, Tensor C) LstmSequenceCpu(Tensor xGates, Tensor wHh, Tensor h0, Tensor c0, bool reverse)
+    /// <summary>The whole recurrence in one call each way: (output [T, B, H], hn, cn), views of one recorded tensor
+    /// [T + 2, B, H] (the h rows, h0's row, cn).</summary>
+    internal static (Tensor Output, Tensor H, Tensor C) LstmSequenceFused(Tensor xGates, Tensor wHh, Tensor h0, Tensor c0,
+        bool reverse)
     {
-        var cpu = (Backends.Cpu.CpuBackend)xGates.Backend;
         int t = xGates.Layout.ShapeArray[0], b = h0.Layout.ShapeArray[0], h = h0.Layout.ShapeArray[1];
         var xg = xGates.Dense(); var w = wHh.Dense(); var hd = h0.Dense(); var cd = c0.Dense();
         var a = new Backends.Cpu.LstmSequenceArgs
@@ -79,21 +81,37 @@ public sealed partial class Tensor
         };
         var y = Allocate([t + 2, b, h], DType.Float32, xGates.Device);
         var c = Allocate([t + 1, b, h], DType.Float32, xGates.Device);
-        var tc = Allocate([t, b, h], DType.Float32, xGates.Device);
         var ws = Allocate([t, b, 4 * h], DType.Float32, xGates.Device);
-        cpu.LstmSequence(xg.Storage, w.Storage, hd.Storage, cd.Storage, y.Storage, c.Storage, tc.Storage, ws.Storage, a);
+        Tensor? tc = null;
+        if (xGates.Backend is Backends.Cpu.CpuBackend cpu)
+        {
+            tc = Allocate([t, b, h], DType.Float32, xGates.Device);
+            cpu.LstmSequence(xg.Storage, w.Storage, hd.Storage, cd.Storage, y.Storage, c.Storage, tc.Storage, ws.Storage, a);
+        }
+        else
+        {
+            using (Autograd.NoGrad())
+            {
+                y[a.H0Row].CopyFrom(hd);
+                c[reverse ? t : 0].CopyFrom(cd);
+            }
+            using var p = Allocate([b, 4 * h], DType.Float32, xGates.Device);
+            ((Backends.Ilgpu.IlgpuBackend)xGates.Backend).LstmSequence(xg.Storage, w.Storage, y.Storage, c.Storage, ws.Storage,
+                p.Storage, a);
+            using (Autograd.NoGrad()) y[a.CnRow].CopyFrom(c[a.CRow(a.Time(t - 1))]);
+        }
         xGates.ReleaseDense(xg); h0.ReleaseDense(hd); c0.ReleaseDense(cd);
         bool record = Autograd.IsEnabled && (xGates.RequiresGrad || wHh.RequiresGrad || h0.RequiresGrad || c0.RequiresGrad);
-        if (!record) { wHh.ReleaseDense(w); c.Dispose(); tc.Dispose(); ws.Dispose(); }
+        if (!record) { wHh.ReleaseDense(w); c.Dispose(); tc?.Dispose(); ws.Dispose(); }
         else
-            y = Autograd.Record(y, "LstmSequence", [xGates, wHh, h0, c0], g => LstmSequenceCpuBackward(g, w, y, c, tc, ws, a,
+            y = Autograd.Record(y, "LstmSequence", [xGates, wHh, h0, c0], g => LstmSequenceBackward(g, w, y, c, tc, ws, a,
                 [xGates.RequiresGrad, wHh.RequiresGrad, h0.RequiresGrad, c0.RequiresGrad]), wHh);
         var output = y.Slice(0, reverse ? 0 : 1, reverse ? t : t + 1);
         return (output, y[a.HRow(a.Time(t - 1))], y[a.CnRow]);
     }
 
-    /// <summary>[dxGates, dwHh, dh0, dc0] of <see cref="LstmSequenceCpu"/> (not recorded); null where not wanted.</summary>
-    private static Tensor?[] LstmSequenceCpuBackward(Tensor g, Tensor w, Tensor y, Tensor c, Tensor tc, Tensor ws,
+    /// <summary>[dxGates, dwHh, dh0, dc0] of <see cref="LstmSequenceFused"/> (not recorded); null where not wanted.</summary>
+    private static Tensor?[] LstmSequenceBackward(Tensor g, Tensor w, Tensor y, Tensor c, Tensor? tc, Tensor ws,
         Backends.Cpu.LstmSequenceArgs a, bool[] want)
     {
         int t = a.Steps, b = a.Batch, h = a.Hidden;
@@ -101,8 +119,16 @@ public sealed partial class Tensor
         var dxg = Allocate([t, b, 4 * h], DType.Float32, g.Device);
         var dh0 = Allocate([b, h], DType.Float32, g.Device);
         var dc0 = Allocate([b, h], DType.Float32, g.Device);
-        ((Backends.Cpu.CpuBackend)g.Backend).LstmSequenceBackward(gd.Storage, w.Storage, y.Storage, c.Storage, tc.Storage,
-            ws.Storage, dxg.Storage, dh0.Storage, dc0.Storage, a);
+        if (g.Backend is Backends.Cpu.CpuBackend cpu)
+            cpu.LstmSequenceBackward(gd.Storage, w.Storage, y.Storage, c.Storage, tc!.Storage, ws.Storage, dxg.Storage,
+                dh0.Storage, dc0.Storage, a);
+        else
+        {
+            using (Autograd.NoGrad()) dc0.CopyFrom(gd[a.CnRow]);
+            ((Backends.Ilgpu.IlgpuBackend)g.Backend).LstmSequenceBackward(gd.Storage, w.Storage, c.Storage, ws.Storage,
+                dxg.Storage, dh0.Storage, dc0.Storage, a);
+            if (want[2]) using (Autograd.NoGrad()) dh0.AddInPlace(gd[a.H0Row]); // y's h0 row is h0 itself
+        }
         g.ReleaseDense(gd);
         // Every step's weight gradient in one product: dGatesᵀ [4H, T·B] · the h each step read [T·B, H].
         var dw = want[1]

@@ -135,6 +135,35 @@ public class LstmSequenceTests
         Check(n, reverse, got, TestDevices.Tol(d, 1e-5) * 10);
     }
 
+    /// <summary>On an accelerator a step is one product and one cell launch each way: the launches of 12 steps minus those of
+    /// 6, per step, are at most the launches of the two products plus two cells (the per-step ops launched ~18).</summary>
+    [Theory, MemberData(nameof(TestDevices.Accelerators), MemberType = typeof(TestDevices))]
+    public void AnAcceleratorStepIsOneProductAndOneCellEachWay(string device)
+    {
+        var d = TestDevices.Use(device);
+        const int b = 3, h = 5;
+        var w = Tensor.FromArray(Ref.Random(4 * h * h, 3), [4 * h, h], d).RequiresGradient();
+        var h0 = Tensor.Zeros([b, h], DType.Float32, d);
+        long Launches(Action run)
+        {
+            d.Synchronize();
+            long before = d.Stats.KernelLaunches;
+            run();
+            d.Synchronize();
+            return d.Stats.KernelLaunches - before;
+        }
+        long Steps(int t)
+        {
+            var xg = Tensor.FromArray(Ref.Random(t * b * 4 * h, t), [t, b, 4 * h], d).RequiresGradient();
+            return Launches(() => Functional.LstmSequence(xg, w, h0, h0).Output.Sum().Backward());
+        }
+        Steps(2); // compiles the kernels
+        long perStep = (Steps(12) - Steps(6)) / 6;
+        var gates = Tensor.Zeros([b, 4 * h], DType.Float32, d);
+        long products = Launches(() => h0.MatMul(w.Detach().T)) + Launches(() => gates.MatMul(w.Detach()));
+        Assert.True(perStep <= products + 2, $"{perStep} launches per step; the two products take {products}");
+    }
+
     [Fact]
     public void ChecksItsArguments()
     {

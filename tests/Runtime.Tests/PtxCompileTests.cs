@@ -94,6 +94,8 @@ public class PtxCompileTests
         yield return (K(nameof(Kernels.NormBackward)), false);
         yield return (K(nameof(Kernels.LstmCell)), false);
         yield return (K(nameof(Kernels.LstmCellBackward)), false);
+        yield return (K(nameof(Kernels.LstmSequenceCell)), false);
+        yield return (K(nameof(Kernels.LstmSequenceCellBackward)), false);
         yield return (K(nameof(Kernels.GruCell)), false);
         yield return (K(nameof(Kernels.GruCellBackward)), false);
     }

@@ -16,3 +16,20 @@ internal struct RnnArgs
     /// <summary>Threads of a launch: one per (row, unit).</summary>
     public readonly int Count => Batch * Hidden;
 }
+
+/// <summary>
+/// Offsets of one step of the accelerators' fused LSTM sequence (<see cref="Ilgpu.IlgpuBackend.LstmSequence"/>), in
+/// elements: this step's input gates [B, 4H] in xg (<see cref="XOffset"/>), its pre-activations [B, 4H] kept for the
+/// backward (<see cref="PreOffset"/>), the c it reads and the c it writes ([B, H] rows of c), its h (a row of y), its
+/// output's gradient (a row of gy) and its gates' gradient (a row of dxg).
+/// </summary>
+internal struct LstmStepArgs
+{
+    public int Batch, Hidden;
+    public int XOffset, PreOffset, CPrevOffset, COffset, YOffset, GyOffset, DxOffset;
+    /// <summary>1 when the backward adds the gradient carried from the next step (dhNext).</summary>
+    public int HasNext;
+
+    /// <summary>Threads of a launch: one per (row, unit).</summary>
+    public readonly int Count => Batch * Hidden;
+}

@@ -30,6 +30,82 @@ internal sealed partial class IlgpuBackend
         catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(LstmCellBackward)); }
     }
 
+    /// <summary>
+    /// One LSTM direction over a whole sequence (<see cref="Functional.LstmSequence"/>; the layout of y [T + 2, B, H] and
+    /// c [T + 1, B, H] is <see cref="Cpu.LstmSequenceArgs"/>'s, with h0 and c0 already in their rows): per step one product
+    /// h·W_hhᵀ into p [B, 4H] and one cell launch, which adds the step's input gates, keeps the pre-activations in ws
+    /// [T, B, 4H] for the backward and writes c and h into their rows. Two launches a step instead of the per-step ops'
+    /// four forward and fourteen backward.
+    /// </summary>
+    public void LstmSequence(Storage xg, Storage w, Storage y, Storage c, Storage ws, Storage p, Cpu.LstmSequenceArgs a)
+    {
+        int b = a.Batch, h = a.Hidden, bh = b * h, g4 = 4 * h;
+        for (int s = 0; s < a.Steps; s++)
+        {
+            int t = a.Time(s);
+            MatMul(y, w, p, new GemmArgs
+            {
+                Batch = 1, M = b, N = g4, K = h, OffA = a.PrevRow(t) * bh, RowA = h, ColA = 1, OffB = a.WOffset, RowB = 1, ColB = h,
+            });
+            var step = new LstmStepArgs
+            {
+                Batch = b, Hidden = h, XOffset = a.XOffset + t * b * g4, PreOffset = t * b * g4, CPrevOffset = a.PrevRow(t) * bh,
+                COffset = a.CRow(t) * bh, YOffset = a.HRow(t) * bh,
+            };
+            using var scope = Enter(nameof(LstmSequence));
+            try
+            {
+                _launches++;
+                LstmSequenceCellK()(step.Count, V<float>(p), V<float>(xg), V<float>(ws), V<float>(c), V<float>(y), step);
+            }
+            catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(LstmSequence)); }
+        }
+    }
+
+    /// <summary>The gradient of <see cref="LstmSequence"/> from gy [T + 2, B, H] (dense from 0): per step one cell launch
+    /// (the gates' gradient into dxg [T, B, 4H], dc carried back in place) and one product dxg's row · W_hh into dh [B, H]
+    /// (the next step's dhNext; after the last, h0's gradient from the product, skipped unless a.H0Grad). dc holds cn's
+    /// gradient on entry and c0's on return.</summary>
+    public void LstmSequenceBackward(Storage gy, Storage w, Storage c, Storage ws, Storage dxg, Storage dh, Storage dc,
+        Cpu.LstmSequenceArgs a)
+    {
+        int b = a.Batch, h = a.Hidden, bh = b * h, g4 = 4 * h;
+        for (int s = a.Steps - 1; s >= 0; s--)
+        {
+            int t = a.Time(s);
+            var step = new LstmStepArgs
+            {
+                Batch = b, Hidden = h, GyOffset = a.HRow(t) * bh, HasNext = s < a.Steps - 1 ? 1 : 0, PreOffset = t * b * g4,
+                CPrevOffset = a.PrevRow(t) * bh, DxOffset = t * b * g4,
+            };
+            using (Enter(nameof(LstmSequenceBackward)))
+                try
+                {
+                    _launches++;
+                    LstmSequenceCellBackK()(step.Count, V<float>(ws), V<float>(c), V<float>(gy), V<float>(dh), V<float>(dc),
+                        V<float>(dxg), step);
+                }
+                catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(LstmSequenceBackward)); }
+            if (s > 0 || a.H0Grad)
+                MatMul(dxg, w, dh, new GemmArgs
+                {
+                    Batch = 1, M = b, N = h, K = g4, OffA = t * b * g4, RowA = g4, ColA = 1, OffB = a.WOffset, RowB = h, ColB = 1,
+                });
+        }
+    }
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LstmStepArgs>
+        LstmSequenceCellK() =>
+        Compiled("lstmSequenceCell", typeof(float), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                ArrayView<float>, LstmStepArgs>(Kernels.LstmSequenceCell));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        LstmStepArgs> LstmSequenceCellBackK() =>
+        Compiled("lstmSequenceCellBackward", typeof(float), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                ArrayView<float>, ArrayView<float>, LstmStepArgs>(Kernels.LstmSequenceCellBackward));
+
     public void GruCell(Storage xGates, Storage hGates, Storage hPrev, Storage h, RnnArgs a)
     {
         if (a.Count == 0) return;

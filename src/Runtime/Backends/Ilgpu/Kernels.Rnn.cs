@@ -29,6 +29,32 @@ internal static partial class Kernels
         dcPrev[t] = r.CPrev;
     }
 
+    /// <summary>One step of a sequence: pre-activations = p (h·W_hhᵀ, [B, 4H] from 0) + xg's row, kept in pre; c and h
+    /// from them, written into their rows of c and y.</summary>
+    public static void LstmSequenceCell(Index1D t, ArrayView<float> p, ArrayView<float> xg, ArrayView<float> pre,
+        ArrayView<float> c, ArrayView<float> y, LstmStepArgs a)
+    {
+        int b = t / a.Hidden, u = t - b * a.Hidden, h = a.Hidden, r = b * 4 * h + u;
+        float gi = p[r] + xg[a.XOffset + r], gf = p[r + h] + xg[a.XOffset + r + h];
+        float gg = p[r + 2 * h] + xg[a.XOffset + r + 2 * h], go = p[r + 3 * h] + xg[a.XOffset + r + 3 * h];
+        pre[a.PreOffset + r] = gi; pre[a.PreOffset + r + h] = gf; pre[a.PreOffset + r + 2 * h] = gg; pre[a.PreOffset + r + 3 * h] = go;
+        float cv = RnnMath.LstmC(gi, gf, gg, c[a.CPrevOffset + t]);
+        c[a.COffset + t] = cv;
+        y[a.YOffset + t] = RnnMath.Sigmoid(go) * MathF.Tanh(cv);
+    }
+
+    /// <summary>The gradient of one <see cref="LstmSequenceCell"/>: dh = gy's row (+ dhNext), dc carried in place (in:
+    /// from the next step, out: to the previous), the gates' gradient into dxg's row.</summary>
+    public static void LstmSequenceCellBackward(Index1D t, ArrayView<float> pre, ArrayView<float> c, ArrayView<float> gy,
+        ArrayView<float> dhNext, ArrayView<float> dc, ArrayView<float> dxg, LstmStepArgs a)
+    {
+        int b = t / a.Hidden, u = t - b * a.Hidden, h = a.Hidden, r = a.PreOffset + b * 4 * h + u, d = a.DxOffset + b * 4 * h + u;
+        float dh = gy[a.GyOffset + t] + (a.HasNext != 0 ? dhNext[t] : 0f);
+        var g = RnnMath.LstmBackward(pre[r], pre[r + h], pre[r + 2 * h], pre[r + 3 * h], c[a.CPrevOffset + t], dh, dc[t]);
+        dxg[d] = g.I; dxg[d + h] = g.F; dxg[d + 2 * h] = g.G; dxg[d + 3 * h] = g.O;
+        dc[t] = g.CPrev;
+    }
+
     /// <summary>h [B, H] = (1 − z)·n + z·hPrev from the input and hidden projections [B, 3H] (r, z, n).</summary>
     public static void GruCell(Index1D t, ArrayView<float> xg, ArrayView<float> hg, ArrayView<float> hPrev, ArrayView<float> h,
         RnnArgs a)
