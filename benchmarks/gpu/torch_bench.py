@@ -80,3 +80,46 @@ loss_fn = torch.nn.CrossEntropyLoss()
 def cnn_step():
     opt.zero_grad(); loss_fn(cnn(x), y).backward(); opt.step()
 print(f"digits CNN training step, batch 32 of 8x8: {median(cnn_step, 301) * 1e6:.1f} us")
+
+# Issue 18's sequence steps (the same work as OursSide.LstmStep / TransformerStep and Runtime.Bench `seq`): the median
+# time and the CUDA kernels one step launches (torch.profiler's kernel events), eager mode.
+def kernels_per_step(fn):
+    try:
+        from torch.profiler import profile, ProfilerActivity
+        fn(); torch.cuda.synchronize()
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            fn(); torch.cuda.synchronize()
+        return sum(e.count for e in prof.key_averages() if e.device_type == torch.autograd.DeviceType.CUDA)
+    except Exception as e:  # the profiler needs CUPTI; the times above stand without it
+        return f"? ({type(e).__name__}: {e})"
+
+g = torch.Generator().manual_seed(18)
+lstm = torch.nn.LSTM(28, 256).to(d); lm_out = torch.nn.Linear(256, 28).to(d)
+lm_params = list(lstm.parameters()) + list(lm_out.parameters())
+lm_opt = torch.optim.SGD(lm_params, lr=1.0)
+tokens = torch.randint(0, 28, (35, 32), generator=g).to(d); labels = torch.randint(0, 28, (35 * 32,), generator=g).to(d)
+def lstm_step():
+    lm_opt.zero_grad()
+    h, _ = lstm(torch.nn.functional.one_hot(tokens, 28).float())
+    loss_fn(lm_out(h.reshape(35 * 32, 256)), labels).backward()
+    torch.nn.utils.clip_grad_norm_(lm_params, 1.0)
+    lm_opt.step()
+print(f"LSTM language model step, [35, 32] tokens: {median(lstm_step, 31) * 1e3:.2f} ms, "
+      f"{kernels_per_step(lstm_step)} kernels per step (cuDNN LSTM)")
+
+embed = torch.nn.Embedding(1000, 128).to(d)
+layers = [torch.nn.TransformerEncoderLayer(128, 4, 512, 0.0, batch_first=True).to(d) for _ in range(2)]
+tf_out = torch.nn.Linear(128, 1000).to(d)
+tf_params = list(embed.parameters()) + [p for l in layers for p in l.parameters()] + list(tf_out.parameters())
+tf_opt = torch.optim.Adam(tf_params, lr=1e-3)
+stream = torch.randint(0, 1000, (64, 33), generator=g).to(d)
+tf_x, tf_y = stream[:, :32].contiguous(), stream[:, 1:].reshape(-1)
+def transformer_step():
+    tf_opt.zero_grad()
+    h = embed(tf_x)
+    for layer in layers:
+        h = layer(h)
+    loss_fn(tf_out(h).reshape(-1, 1000), tf_y).backward()
+    tf_opt.step()
+print(f"Transformer step, 2 encoder layers, [64, 32] tokens: {median(transformer_step, 31) * 1e3:.2f} ms, "
+      f"{kernels_per_step(transformer_step)} kernels per step")
