@@ -67,6 +67,24 @@ public class ViewTests
         Assert.Equal(4f, s.Reshape(1, 1).Item());
         Assert.Equal(new[] { 1, 1, 1 }, Tensor.Ones(1, 1, 1).Shape);
     }
+
+    /// <summary>A view of an empty tensor can start past its storage's end (row 4 of [5, 0, 32] starts at element 128, as
+    /// in PyTorch); every op on it reads nothing and gives the empty (or identity) result.</summary>
+    [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
+    public void ViewsOfEmptyTensorsStartingPastTheirStorage(string device)
+    {
+        var d = TestDevices.Use(device);
+        var row = Tensor.Zeros([5, 0, 32], DType.Float32, d)[4];
+        Assert.Equal([0, 32], row.Shape);
+        Assert.Equal(0f, row.Sum().Item());
+        Assert.True(float.IsNaN(row.Mean().Item()));
+        Assert.Equal([32], row.Sum([0]).Shape);
+        Assert.Empty((row + 1).ToArray<float>());
+        Assert.Empty(row.Exp().Contiguous().ToArray<float>());
+        Assert.Equal([0, 3], row.MatMul(Tensor.Ones([32, 3], DType.Float32, d)).Shape);
+        Assert.Equal([0, 32], Functional.Softmax(row, -1).Shape);
+        Assert.Empty(Tensor.Zeros([0, 32], DType.Float32, d).CopyFrom(row).ToArray<float>());
+    }
 }
 
 public class LayoutTests

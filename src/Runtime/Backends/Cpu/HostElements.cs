@@ -14,7 +14,9 @@ internal readonly struct HostElements<T>(T[] array, int start) where T : unmanag
 
     public ref T this[int i] => ref Array[Start + i];
 
-    public Span<T> AsSpan(int start, int length) => Array.AsSpan(Start + start, length);
+    /// <summary>Elements [start, start + length). Empty for length 0 wherever start is: a view of an empty tensor may
+    /// start past its storage's end (row 4 of a [5, 0, 32] tensor starts at element 128, as in PyTorch), and reads nothing.</summary>
+    public Span<T> AsSpan(int start, int length) => length == 0 ? Span<T>.Empty : Array.AsSpan(Start + start, length);
 
     /// <summary>Element 0, unchecked (for vector loads through refs).</summary>
     public ref T Ref => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Array), Start);

@@ -40,6 +40,7 @@ internal sealed partial class IlgpuBackend
     public void LstmSequence(Storage xg, Storage w, Storage y, Storage c, Storage ws, Storage p, Cpu.LstmSequenceArgs a)
     {
         int b = a.Batch, h = a.Hidden, bh = b * h, g4 = 4 * h;
+        if (bh == 0) return;
         for (int s = 0; s < a.Steps; s++)
         {
             int t = a.Time(s);
@@ -70,6 +71,7 @@ internal sealed partial class IlgpuBackend
         Cpu.LstmSequenceArgs a)
     {
         int b = a.Batch, h = a.Hidden, bh = b * h, g4 = 4 * h;
+        if (bh == 0) return;
         for (int s = a.Steps - 1; s >= 0; s--)
         {
             int t = a.Time(s);
