@@ -92,13 +92,14 @@ public sealed partial class Tensor
         {
             using (Autograd.NoGrad())
             {
-                y[a.H0Row].CopyFrom(hd);
-                c[reverse ? t : 0].CopyFrom(cd);
+                RowCopy(y, a.H0Row, hd);
+                RowCopy(c, reverse ? t : 0, cd);
             }
             using var p = Allocate([b, 4 * h], DType.Float32, xGates.Device);
             ((Backends.Ilgpu.IlgpuBackend)xGates.Backend).LstmSequence(xg.Storage, w.Storage, y.Storage, c.Storage, ws.Storage,
                 p.Storage, a);
-            using (Autograd.NoGrad()) y[a.CnRow].CopyFrom(c[a.CRow(a.Time(t - 1))]);
+            using (Autograd.NoGrad())
+            using (var cn = c[a.CRow(a.Time(t - 1))]) RowCopy(y, a.CnRow, cn);
         }
         xGates.ReleaseDense(xg); h0.ReleaseDense(hd); c0.ReleaseDense(cd);
         bool record = Autograd.IsEnabled && (xGates.RequiresGrad || wHh.RequiresGrad || h0.RequiresGrad || c0.RequiresGrad);
@@ -108,6 +109,14 @@ public sealed partial class Tensor
                 [xGates.RequiresGrad, wHh.RequiresGrad, h0.RequiresGrad, c0.RequiresGrad]), wHh);
         var output = y.Slice(0, reverse ? 0 : 1, reverse ? t : t + 1);
         return (output, y[a.HRow(a.Time(t - 1))], y[a.CnRow]);
+    }
+
+    /// <summary>Copies src into row <paramref name="row"/> of dst, through a view disposed at once (a view holds its
+    /// storage until disposed).</summary>
+    private static void RowCopy(Tensor dst, int row, Tensor src)
+    {
+        using var view = dst[row];
+        view.CopyFrom(src);
     }
 
     /// <summary>[dxGates, dwHh, dh0, dc0] of <see cref="LstmSequenceFused"/> (not recorded); null where not wanted.</summary>
@@ -124,16 +133,26 @@ public sealed partial class Tensor
                 dh0.Storage, dc0.Storage, a);
         else
         {
-            using (Autograd.NoGrad()) dc0.CopyFrom(gd[a.CnRow]);
+            using (Autograd.NoGrad())
+            using (var gc = gd[a.CnRow]) dc0.CopyFrom(gc);
             ((Backends.Ilgpu.IlgpuBackend)g.Backend).LstmSequenceBackward(gd.Storage, w.Storage, c.Storage, ws.Storage,
                 dxg.Storage, dh0.Storage, dc0.Storage, a);
-            if (want[2]) using (Autograd.NoGrad()) dh0.AddInPlace(gd[a.H0Row]); // y's h0 row is h0 itself
+            if (want[2])
+                using (Autograd.NoGrad())
+                using (var gh = gd[a.H0Row]) dh0.AddInPlace(gh); // y's h0 row is h0 itself
         }
         g.ReleaseDense(gd);
         // Every step's weight gradient in one product: dGatesᵀ [4H, T·B] · the h each step read [T·B, H].
-        var dw = want[1]
-            ? MatMul(dxg.Reshape(t * b, 4 * h).Transpose(0, 1), y.Slice(0, a.Reverse ? 1 : 0, a.Reverse ? t + 1 : t).Reshape(t * b, h))
-            : null;
+        Tensor? dw = null;
+        if (want[1])
+        {
+            // Views disposed at once: each holds its storage until disposed.
+            using var rows = dxg.Reshape(t * b, 4 * h);
+            using var rowsT = rows.Transpose(0, 1);
+            using var read = y.Slice(0, a.Reverse ? 1 : 0, a.Reverse ? t + 1 : t);
+            using var readRows = read.Reshape(t * b, h);
+            dw = MatMul(rowsT, readRows);
+        }
         if (!want[0]) dxg.Dispose();
         if (!want[2]) dh0.Dispose();
         if (!want[3]) dc0.Dispose();
