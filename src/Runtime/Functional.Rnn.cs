@@ -61,24 +61,12 @@ public static partial class Functional
         const string op = nameof(LstmSequence);
         Check.NotNull(op, xGates, nameof(xGates)); Check.NotNull(op, weightHh, nameof(weightHh));
         Check.NotNull(op, h0, nameof(h0)); Check.NotNull(op, c0, nameof(c0));
-        if (h0.Rank != 2)
-            throw new ArgumentException($"{op}: h0 must be [batch, hidden], got {Layout.Format(h0.Layout.ShapeArray)}.", nameof(h0));
-        int b = h0.Layout.ShapeArray[0], hidden = h0.Layout.ShapeArray[1];
-        var xs = xGates.Layout.ShapeArray;
-        if (xGates.Rank != 3 || xs[1] != b || xs[2] != 4 * hidden)
-            throw new ArgumentException($"{op}: xGates must be [steps, batch, 4·hidden] = [steps, {b}, {4 * hidden}] for h0 " +
-                $"{Layout.Format(h0.Layout.ShapeArray)}, got {Layout.Format(xs)}.", nameof(xGates));
-        if (weightHh.Rank != 2 || weightHh.Layout.ShapeArray[0] != 4 * hidden || weightHh.Layout.ShapeArray[1] != hidden)
-            throw new ArgumentException($"{op}: weightHh must be [4·hidden, hidden] = [{4 * hidden}, {hidden}] for h0 " +
-                $"{Layout.Format(h0.Layout.ShapeArray)}, got {Layout.Format(weightHh.Layout.ShapeArray)}.", nameof(weightHh));
+        int hidden = CheckSequence(op, xGates, weightHh, h0, 4);
         if (!c0.Layout.ShapeArray.SequenceEqual(h0.Layout.ShapeArray))
             throw new ArgumentException($"{op}: c0 must have h0's shape {Layout.Format(h0.Layout.ShapeArray)}, got " +
                 $"{Layout.Format(c0.Layout.ShapeArray)}.", nameof(c0));
-        Check.SameDevice(op, xGates, nameof(xGates), weightHh, nameof(weightHh));
-        Check.SameDevice(op, xGates, nameof(xGates), h0, nameof(h0)); Check.SameDevice(op, xGates, nameof(xGates), c0, nameof(c0));
-        Check.Float32(op, xGates, nameof(xGates)); Check.Float32(op, weightHh, nameof(weightHh));
-        Check.Float32(op, h0, nameof(h0)); Check.Float32(op, c0, nameof(c0));
-        int t = xs[0];
+        Check.SameDevice(op, xGates, nameof(xGates), c0, nameof(c0)); Check.Float32(op, c0, nameof(c0));
+        int t = xGates.Layout.ShapeArray[0];
         if (t > 0 && (xGates.Device != Device.Cpu || hidden % Backends.Cpu.CpuBackend.LstmUnitBlock == 0))
             return Tensor.LstmSequenceFused(xGates, weightHh, h0, c0, reverse);
         var (h, c) = (h0, c0);
@@ -90,6 +78,71 @@ public static partial class Functional
             hs[step] = h;
         }
         return (t == 0 ? Tensor.Zeros([0, .. h0.Layout.ShapeArray], DType.Float32, h0.Device) : Tensor.Stack(hs, 0), h, c);
+    }
+
+    /// <summary>
+    /// One direction of a GRU layer over a whole sequence (what <c>nn.GRU</c> runs per layer and direction): xGates
+    /// [T, B, 3H] = x·W_ihᵀ + b_ih for every step (one product before the call), the recurrent weight [3H, H], its bias
+    /// biasHh [3H] (or null), and h0 [B, H] → output [T, B, H] (h at every step) and the last step's h [B, H]; with
+    /// <paramref name="reverse"/> the steps run from T − 1 down to 0 (output[t] is still time t's h). Per step
+    /// hGates = h·weightHhᵀ + biasHh, then <see cref="GruCell"/>'s equations (the bias stays apart from the input gates,
+    /// since r multiplies only the hidden part of n). Gradients for every input. On the CPU (H a multiple of 16, or of 32
+    /// where the CPU runs 512-bit vectors) and on accelerators the whole recurrence is one recorded op, the weight's and
+    /// bias's gradients one product and one sum over all steps; for other H on the CPU it is the per-step product and
+    /// fused cell.
+    /// </summary>
+    /// <example><code>
+    /// var xGates = Functional.Linear(x.Reshape(t * b, inputs), wIh, bIh).Reshape(t, b, 3 * hidden);
+    /// var (output, hn) = Functional.GruSequence(xGates, wHh, bHh, Tensor.Zeros([b, hidden]));
+    /// </code></example>
+    /// <exception cref="ArgumentNullException">xGates, weightHh or h0 is null.</exception>
+    /// <exception cref="ArgumentException">The shapes are not [T, B, 3H], [3H, H], [3H] and [B, H], the devices differ, or
+    /// a tensor is not float32.</exception>
+    public static (Tensor Output, Tensor H) GruSequence(Tensor xGates, Tensor weightHh, Tensor? biasHh, Tensor h0,
+        bool reverse = false)
+    {
+        const string op = nameof(GruSequence);
+        Check.NotNull(op, xGates, nameof(xGates)); Check.NotNull(op, weightHh, nameof(weightHh)); Check.NotNull(op, h0, nameof(h0));
+        int hidden = CheckSequence(op, xGates, weightHh, h0, 3);
+        if (biasHh is not null)
+        {
+            if (biasHh.Rank != 1 || biasHh.Layout.ShapeArray[0] != 3 * hidden)
+                throw new ArgumentException($"{op}: biasHh must be [3·hidden] = [{3 * hidden}] for h0 " +
+                    $"{Layout.Format(h0.Layout.ShapeArray)}, got {Layout.Format(biasHh.Layout.ShapeArray)}.", nameof(biasHh));
+            Check.SameDevice(op, xGates, nameof(xGates), biasHh, nameof(biasHh)); Check.Float32(op, biasHh, nameof(biasHh));
+        }
+        int t = xGates.Layout.ShapeArray[0];
+        if (t > 0 && (xGates.Device != Device.Cpu || hidden % Backends.Cpu.CpuBackend.LstmUnitBlock == 0))
+            return Tensor.GruSequenceFused(xGates, weightHh, biasHh, h0, reverse);
+        var h = h0;
+        var hs = new Tensor[t];
+        for (int s = 0; s < t; s++)
+        {
+            int step = reverse ? t - 1 - s : s;
+            h = GruCell(xGates[step], Linear(h, weightHh, biasHh), h);
+            hs[step] = h;
+        }
+        return (t == 0 ? Tensor.Zeros([0, .. h0.Layout.ShapeArray], DType.Float32, h0.Device) : Tensor.Stack(hs, 0), h);
+    }
+
+    /// <summary>The shared checks of the sequence ops: h0 [B, H], xGates [T, B, k·H], weightHh [k·H, H], one device,
+    /// float32; returns H.</summary>
+    private static int CheckSequence(string op, Tensor xGates, Tensor weightHh, Tensor h0, int k)
+    {
+        if (h0.Rank != 2)
+            throw new ArgumentException($"{op}: h0 must be [batch, hidden], got {Layout.Format(h0.Layout.ShapeArray)}.", nameof(h0));
+        int b = h0.Layout.ShapeArray[0], hidden = h0.Layout.ShapeArray[1];
+        var xs = xGates.Layout.ShapeArray;
+        if (xGates.Rank != 3 || xs[1] != b || xs[2] != k * hidden)
+            throw new ArgumentException($"{op}: xGates must be [steps, batch, {k}·hidden] = [steps, {b}, {k * hidden}] for h0 " +
+                $"{Layout.Format(h0.Layout.ShapeArray)}, got {Layout.Format(xs)}.", nameof(xGates));
+        if (weightHh.Rank != 2 || weightHh.Layout.ShapeArray[0] != k * hidden || weightHh.Layout.ShapeArray[1] != hidden)
+            throw new ArgumentException($"{op}: weightHh must be [{k}·hidden, hidden] = [{k * hidden}, {hidden}] for h0 " +
+                $"{Layout.Format(h0.Layout.ShapeArray)}, got {Layout.Format(weightHh.Layout.ShapeArray)}.", nameof(weightHh));
+        Check.SameDevice(op, xGates, nameof(xGates), weightHh, nameof(weightHh));
+        Check.SameDevice(op, xGates, nameof(xGates), h0, nameof(h0));
+        Check.Float32(op, xGates, nameof(xGates)); Check.Float32(op, weightHh, nameof(weightHh)); Check.Float32(op, h0, nameof(h0));
+        return hidden;
     }
 
     private static void CheckCell(string op, Tensor gates, string gatesName, int k, Tensor state, string stateName)

@@ -73,7 +73,7 @@ public sealed partial class Tensor
     {
         int t = xGates.Layout.ShapeArray[0], b = h0.Layout.ShapeArray[0], h = h0.Layout.ShapeArray[1];
         var xg = xGates.Dense(); var w = wHh.Dense(); var hd = h0.Dense(); var cd = c0.Dense();
-        var a = new Backends.Cpu.LstmSequenceArgs
+        var a = new Backends.Cpu.RnnSequenceArgs
         {
             Steps = t, Batch = b, Hidden = h, Reverse = reverse,
             XOffset = xg.Layout.Offset, WOffset = w.Layout.Offset, H0Offset = hd.Layout.Offset, C0Offset = cd.Layout.Offset,
@@ -121,7 +121,7 @@ public sealed partial class Tensor
 
     /// <summary>[dxGates, dwHh, dh0, dc0] of <see cref="LstmSequenceFused"/> (not recorded); null where not wanted.</summary>
     private static Tensor?[] LstmSequenceBackward(Tensor g, Tensor w, Tensor y, Tensor c, Tensor? tc, Tensor ws,
-        Backends.Cpu.LstmSequenceArgs a, bool[] want)
+        Backends.Cpu.RnnSequenceArgs a, bool[] want)
     {
         int t = a.Steps, b = a.Batch, h = a.Hidden;
         var gd = g.DenseFromZero();

@@ -64,19 +64,7 @@ public class LstmSequenceTests
                 var (y, h, c) = Reference(x[0], x[1], x[2], x[3], n, reverse);
                 return Dot(y, weights[0]) + Dot(h, weights[1]) + Dot(c, weights[2]);
             }
-            var grads = new double[4][];
-            for (int i = 0; i < 4; i++)
-            {
-                grads[i] = new double[inputs[i].Length];
-                for (int j = 0; j < grads[i].Length; j++)
-                {
-                    double keep = inputs[i][j];
-                    inputs[i][j] = keep + 1e-6; double up = Loss(inputs);
-                    inputs[i][j] = keep - 1e-6; double down = Loss(inputs);
-                    inputs[i][j] = keep;
-                    grads[i][j] = (up - down) / 2e-6;
-                }
-            }
+            var grads = Ref.CentralDifferences(inputs, Loss);
             var (ry, rh, rc) = Reference(inputs[0], inputs[1], inputs[2], inputs[3], n, reverse);
             return Cases[(n, reverse)] = new Case(inputs, weights, ry, rh, rc, grads);
         }
@@ -92,10 +80,7 @@ public class LstmSequenceTests
         int[][] shapes = [[T, B, 4 * n], [4 * n, n], [B, n], [B, n]];
         var x = k.Inputs.Select((v, i) => Tensor.FromArray(v.Select(e => (float)e).ToArray(), shapes[i], d)
             .RequiresGradient(i != 2 || h0Grad)).ToArray();
-        var a = shifted
-            ? x.Select(v => Tensor.Concat([Tensor.Zeros([7], DType.Float32, d), v.Reshape(v.Count)], 0).Slice(0, 7, 7 + v.Count)
-                .Reshape(v.Shape)).ToArray()
-            : x;
+        var a = shifted ? x.Select(Ref.ShiftedView).ToArray() : x;
         var (y, h, c) = Functional.LstmSequence(a[0], a[1], a[2], a[3], reverse);
         ((y * Tensor.FromArray(k.Weights[0], [T, B, n], d)).Sum() + (h * Tensor.FromArray(k.Weights[1], [B, n], d)).Sum() +
             (c * Tensor.FromArray(k.Weights[2], [B, n], d)).Sum()).Backward();
@@ -145,35 +130,6 @@ public class LstmSequenceTests
     {
         var d = TestDevices.Use(device);
         Check(n, reverse, Run(n, reverse, d, h0Grad: false), TestDevices.Tol(d, 1e-5) * 10, h0Grad: false);
-    }
-
-    /// <summary>On an accelerator a step is one product and one cell launch each way: the launches of 12 steps minus those of
-    /// 6, per step, are at most the launches of the two products plus two cells (the per-step ops launched ~18).</summary>
-    [Theory, MemberData(nameof(TestDevices.Accelerators), MemberType = typeof(TestDevices))]
-    public void AnAcceleratorStepIsOneProductAndOneCellEachWay(string device)
-    {
-        var d = TestDevices.Use(device);
-        const int b = 3, h = 5;
-        var w = Tensor.FromArray(Ref.Random(4 * h * h, 3), [4 * h, h], d).RequiresGradient();
-        var h0 = Tensor.Zeros([b, h], DType.Float32, d);
-        long Launches(Action run)
-        {
-            d.Synchronize();
-            long before = d.Stats.KernelLaunches;
-            run();
-            d.Synchronize();
-            return d.Stats.KernelLaunches - before;
-        }
-        long Steps(int t)
-        {
-            var xg = Tensor.FromArray(Ref.Random(t * b * 4 * h, t), [t, b, 4 * h], d).RequiresGradient();
-            return Launches(() => Functional.LstmSequence(xg, w, h0, h0).Output.Sum().Backward());
-        }
-        Steps(2); // compiles the kernels
-        long perStep = (Steps(12) - Steps(6)) / 6;
-        var gates = Tensor.Zeros([b, 4 * h], DType.Float32, d);
-        long products = Launches(() => h0.MatMul(w.Detach().T)) + Launches(() => gates.MatMul(w.Detach()));
-        Assert.True(perStep <= products + 2, $"{perStep} launches per step; the two products take {products}");
     }
 
     /// <summary>An empty batch gives empty outputs and gradients of the right shapes (the weight's gradient zero).</summary>

@@ -96,6 +96,8 @@ public class PtxCompileTests
         yield return (K(nameof(Kernels.LstmCellBackward)), false);
         yield return (K(nameof(Kernels.LstmSequenceCell)), false);
         yield return (K(nameof(Kernels.LstmSequenceCellBackward)), false);
+        yield return (K(nameof(Kernels.GruSequenceCell)), false);
+        yield return (K(nameof(Kernels.GruSequenceCellBackward)), false);
         yield return (K(nameof(Kernels.GruCell)), false);
         yield return (K(nameof(Kernels.GruCellBackward)), false);
     }

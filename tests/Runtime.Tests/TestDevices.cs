@@ -37,6 +37,31 @@ public static class TestDevices
 /// <summary>Assertions against double-precision references.</summary>
 public static class Ref
 {
+    /// <summary>v's values as a differentiable view that starts 7 elements into a larger tensor on v's device (an input
+    /// with a storage offset).</summary>
+    public static Tensor ShiftedView(Tensor v) =>
+        Tensor.Concat([Tensor.Zeros([7], DType.Float32, v.Device), v.Reshape(v.Count)], 0).Slice(0, 7, 7 + v.Count).Reshape(v.Shape);
+
+    /// <summary>d loss / d inputs[i][j] for every element, by central differences of step 1e−6 (in double: a reference's
+    /// gradients). The inputs are restored.</summary>
+    public static double[][] CentralDifferences(double[][] inputs, Func<double[][], double> loss)
+    {
+        var grads = new double[inputs.Length][];
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            grads[i] = new double[inputs[i].Length];
+            for (int j = 0; j < grads[i].Length; j++)
+            {
+                double keep = inputs[i][j];
+                inputs[i][j] = keep + 1e-6; double up = loss(inputs);
+                inputs[i][j] = keep - 1e-6; double down = loss(inputs);
+                inputs[i][j] = keep;
+                grads[i][j] = (up - down) / 2e-6;
+            }
+        }
+        return grads;
+    }
+
     public static void Close(double[] expected, float[] actual, double tol, string what = "")
     {
         Assert.Equal(expected.Length, actual.Length);

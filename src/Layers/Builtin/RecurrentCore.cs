@@ -106,6 +106,12 @@ internal sealed class RecurrentCore
         }
         // Every step's input projection in one product: [T·B, in]·W_ihᵀ + b_ih.
         var xp = Functional.Linear(x.Reshape(t * b, x.Size(2)), _wIh[i].Data, _bIh[i]?.Data).Reshape(t, b, Gates * HiddenSize);
+        if (Mode == RecurrentMode.Gru)
+        {
+            // b_hh stays apart from the input projection (r multiplies only the hidden part of n); the recurrence is one op.
+            var (y, hn) = Functional.GruSequence(xp, _wHh[i].Data, _bHh[i]?.Data, h, reverse);
+            return (y, hn, hn);
+        }
         var hs = new Tensor[t];
         for (int s = 0; s < t; s++)
         {
@@ -113,7 +119,6 @@ internal sealed class RecurrentCore
             var hh = Functional.Linear(h, _wHh[i].Data, _bHh[i]?.Data);
             switch (Mode)
             {
-                case RecurrentMode.Gru: h = Functional.GruCell(xp[step], hh, h); break;
                 case RecurrentMode.RnnRelu: h = (xp[step] + hh).Relu(); break;
                 default: h = (xp[step] + hh).Tanh(); break;
             }

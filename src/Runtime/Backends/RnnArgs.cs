@@ -18,15 +18,19 @@ internal struct RnnArgs
 }
 
 /// <summary>
-/// Offsets of one step of the accelerators' fused LSTM sequence (<see cref="Ilgpu.IlgpuBackend.LstmSequence"/>), in
-/// elements: this step's input gates [B, 4H] in xg (<see cref="XOffset"/>), its pre-activations [B, 4H] kept for the
-/// backward (<see cref="PreOffset"/>), the c it reads and the c it writes ([B, H] rows of c), its h (a row of y), its
-/// output's gradient (a row of gy) and its gates' gradient (a row of dxg).
+/// Offsets of one step of the accelerators' fused LSTM and GRU sequences (<see cref="Ilgpu.IlgpuBackend.LstmSequence"/>,
+/// <see cref="Ilgpu.IlgpuBackend.GruSequence"/>), in elements: this step's input gates [B, kH] in xg
+/// (<see cref="XOffset"/>), its pre-activations (LSTM) or hidden projections (GRU) [B, kH] kept for the backward
+/// (<see cref="PreOffset"/>), the c it reads and writes (LSTM: [B, H] rows of c; the GRU's h it reads is a row of y at
+/// <see cref="CPrevOffset"/>), its h (a row of y), its output's gradient (a row of gy) and its gates' gradient (a row of
+/// dxg).
 /// </summary>
-internal struct LstmStepArgs
+internal struct RnnStepArgs
 {
     public int Batch, Hidden;
-    public int XOffset, PreOffset, CPrevOffset, COffset, YOffset, GyOffset, DxOffset;
+    public int XOffset, PreOffset, CPrevOffset, COffset, YOffset, GyOffset, DxOffset, BOffset;
+    /// <summary>1 when the GRU's hidden bias is added (at <see cref="BOffset"/>).</summary>
+    public int HasBias;
     /// <summary>1 when the backward adds the gradient carried from the next step (dhNext).</summary>
     public int HasNext;
 

@@ -5,14 +5,15 @@ using DeepSharp.Ops;
 
 namespace DeepSharp.Backends.Cpu;
 
-/// <summary>Sizes and offsets of a fused LSTM sequence (<see cref="CpuBackend.LstmSequence"/>): T steps of B rows and H units,
-/// run backwards in time when <see cref="Reverse"/>; the offsets (in elements) of the dense input gates [T, B, 4H], the
-/// recurrent weight [4H, H], h0 and c0 [B, H].</summary>
-internal struct LstmSequenceArgs
+/// <summary>Sizes and offsets of a fused recurrent sequence (<see cref="CpuBackend.LstmSequence"/>,
+/// <see cref="CpuBackend.GruSequence"/>): T steps of B rows and H units, run backwards in time when <see cref="Reverse"/>;
+/// the offsets (in elements) of the dense input gates [T, B, kH], the recurrent weight [kH, H], h0 and c0 [B, H], and the
+/// GRU's hidden bias [3H] (when <see cref="HasBias"/>).</summary>
+internal struct RnnSequenceArgs
 {
     public int Steps, Batch, Hidden;
-    public bool Reverse;
-    public int XOffset, WOffset, H0Offset, C0Offset;
+    public bool Reverse, HasBias;
+    public int XOffset, WOffset, H0Offset, C0Offset, BOffset;
     /// <summary>Whether the backward computes h0's gradient (one of the recurrent products; skipped when h0 needs none).</summary>
     public bool H0Grad;
 
@@ -39,7 +40,7 @@ internal sealed partial class CpuBackend
     /// <summary>y [T + 2, B, H] (h0 copied in, each h, the final c), c [T + 1, B, H] (c0 and each c), tc [T, B, H] = tanh(c)
     /// and ws [T, B, 4H] = the activated gates (i, f, g, o) from xg [T, B, 4H] (input projection and both biases) and W.</summary>
     public unsafe void LstmSequence(Storage xg, Storage w, Storage h0, Storage c0, Storage y, Storage c, Storage tc, Storage ws,
-        LstmSequenceArgs a)
+        RnnSequenceArgs a)
     {
         int b = a.Batch, h = a.Hidden, bh = b * h, g4 = 4 * h;
         E(h0).AsSpan(a.H0Offset, bh).CopyTo(E(y).AsSpan(a.H0Row * bh, bh));
@@ -73,7 +74,7 @@ internal sealed partial class CpuBackend
     /// <summary>The gradient of <see cref="LstmSequence"/> from gy [T + 2, B, H] (dense from 0): dxg [T, B, 4H] and dh0, dc0
     /// [B, H]. The weight's gradient is one product afterwards (dxgᵀ · the h each step read, from y).</summary>
     public unsafe void LstmSequenceBackward(Storage gy, Storage w, Storage y, Storage c, Storage tc, Storage ws, Storage dxg,
-        Storage dh0, Storage dc0, LstmSequenceArgs a)
+        Storage dh0, Storage dc0, RnnSequenceArgs a)
     {
         int b = a.Batch, h = a.Hidden, bh = b * h, g4 = 4 * h;
         var gemm = new GemmArgs { M = b, N = h, K = g4, RowA = g4, ColA = 1, RowB = h, ColB = 1 };

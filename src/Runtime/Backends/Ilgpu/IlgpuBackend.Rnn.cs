@@ -32,12 +32,12 @@ internal sealed partial class IlgpuBackend
 
     /// <summary>
     /// One LSTM direction over a whole sequence (<see cref="Functional.LstmSequence"/>; the layout of y [T + 2, B, H] and
-    /// c [T + 1, B, H] is <see cref="Cpu.LstmSequenceArgs"/>'s, with h0 and c0 already in their rows): per step one product
+    /// c [T + 1, B, H] is <see cref="Cpu.RnnSequenceArgs"/>'s, with h0 and c0 already in their rows): per step one product
     /// h·W_hhᵀ into p [B, 4H] and one cell launch, which adds the step's input gates, keeps the pre-activations in ws
     /// [T, B, 4H] for the backward and writes c and h into their rows. Two launches a step instead of the per-step ops'
     /// four forward and fourteen backward.
     /// </summary>
-    public void LstmSequence(Storage xg, Storage w, Storage y, Storage c, Storage ws, Storage p, Cpu.LstmSequenceArgs a)
+    public void LstmSequence(Storage xg, Storage w, Storage y, Storage c, Storage ws, Storage p, Cpu.RnnSequenceArgs a)
     {
         int b = a.Batch, h = a.Hidden, bh = b * h, g4 = 4 * h;
         if (bh == 0) return;
@@ -48,7 +48,7 @@ internal sealed partial class IlgpuBackend
             {
                 Batch = 1, M = b, N = g4, K = h, OffA = a.PrevRow(t) * bh, RowA = h, ColA = 1, OffB = a.WOffset, RowB = 1, ColB = h,
             });
-            var step = new LstmStepArgs
+            var step = new RnnStepArgs
             {
                 Batch = b, Hidden = h, XOffset = a.XOffset + t * b * g4, PreOffset = t * b * g4, CPrevOffset = a.PrevRow(t) * bh,
                 COffset = a.CRow(t) * bh, YOffset = a.HRow(t) * bh,
@@ -68,14 +68,14 @@ internal sealed partial class IlgpuBackend
     /// (the next step's dhNext; after the last, h0's gradient from the product, skipped unless a.H0Grad). dc holds cn's
     /// gradient on entry and c0's on return.</summary>
     public void LstmSequenceBackward(Storage gy, Storage w, Storage c, Storage ws, Storage dxg, Storage dh, Storage dc,
-        Cpu.LstmSequenceArgs a)
+        Cpu.RnnSequenceArgs a)
     {
         int b = a.Batch, h = a.Hidden, bh = b * h, g4 = 4 * h;
         if (bh == 0) return;
         for (int s = a.Steps - 1; s >= 0; s--)
         {
             int t = a.Time(s);
-            var step = new LstmStepArgs
+            var step = new RnnStepArgs
             {
                 Batch = b, Hidden = h, GyOffset = a.HRow(t) * bh, HasNext = s < a.Steps - 1 ? 1 : 0, PreOffset = t * b * g4,
                 CPrevOffset = a.PrevRow(t) * bh, DxOffset = t * b * g4,
@@ -96,17 +96,91 @@ internal sealed partial class IlgpuBackend
         }
     }
 
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LstmStepArgs>
+    /// <summary>One GRU direction over a whole sequence (<see cref="Functional.GruSequence"/>; y [T + 1, B, H] in
+    /// <see cref="Cpu.RnnSequenceArgs"/>'s rows, h0 already in its row): per step one product h·W_hhᵀ into p [B, 3H] and one
+    /// cell launch, which adds b_hh, keeps the hidden projections in ws [T, B, 3H] and writes h into its row.</summary>
+    public void GruSequence(Storage xg, Storage w, Storage? bias, Storage y, Storage ws, Storage p, Cpu.RnnSequenceArgs a)
+    {
+        int b = a.Batch, h = a.Hidden, bh = b * h, g3 = 3 * h;
+        if (bh == 0) return;
+        for (int s = 0; s < a.Steps; s++)
+        {
+            int t = a.Time(s);
+            MatMul(y, w, p, new GemmArgs
+            {
+                Batch = 1, M = b, N = g3, K = h, OffA = a.PrevRow(t) * bh, RowA = h, ColA = 1, OffB = a.WOffset, RowB = 1, ColB = h,
+            });
+            var step = new RnnStepArgs
+            {
+                Batch = b, Hidden = h, XOffset = a.XOffset + t * b * g3, PreOffset = t * b * g3, CPrevOffset = a.PrevRow(t) * bh,
+                YOffset = a.HRow(t) * bh, BOffset = a.BOffset, HasBias = a.HasBias ? 1 : 0,
+            };
+            using var scope = Enter(nameof(GruSequence));
+            try
+            {
+                _launches++;
+                GruSequenceCellK()(step.Count, V<float>(p), V<float>(xg), V<float>(bias ?? p), V<float>(ws), V<float>(y), step);
+            }
+            catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(GruSequence)); }
+        }
+    }
+
+    /// <summary>The gradient of <see cref="GruSequence"/> from gy [T + 1, B, H] (dense from 0): per step one cell launch
+    /// (the gradients of the input gates into dxg and of the hidden projections into dhg, both [T, B, 3H]; carry [B, H] =
+    /// dh·z in place) and one product dhg's row · W_hh into dh [B, H]. After the last step dh + carry is h0's gradient's
+    /// share from the recurrence (the product skipped unless a.H0Grad).</summary>
+    public void GruSequenceBackward(Storage gy, Storage w, Storage xg, Storage y, Storage ws, Storage dxg, Storage dhg,
+        Storage dh, Storage carry, Cpu.RnnSequenceArgs a)
+    {
+        int b = a.Batch, h = a.Hidden, bh = b * h, g3 = 3 * h;
+        if (bh == 0) return;
+        for (int s = a.Steps - 1; s >= 0; s--)
+        {
+            int t = a.Time(s);
+            var step = new RnnStepArgs
+            {
+                Batch = b, Hidden = h, XOffset = a.XOffset + t * b * g3, GyOffset = a.HRow(t) * bh, HasNext = s < a.Steps - 1 ? 1 : 0,
+                PreOffset = t * b * g3, CPrevOffset = a.PrevRow(t) * bh, DxOffset = t * b * g3,
+            };
+            using (Enter(nameof(GruSequenceBackward)))
+                try
+                {
+                    _launches++;
+                    GruSequenceCellBackK()(step.Count, V<float>(xg), V<float>(ws), V<float>(y), V<float>(gy), V<float>(dh),
+                        V<float>(carry), V<float>(dxg), V<float>(dhg), step);
+                }
+                catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(GruSequenceBackward)); }
+            if (s > 0 || a.H0Grad)
+                MatMul(dhg, w, dh, new GemmArgs
+                {
+                    Batch = 1, M = b, N = h, K = g3, OffA = t * b * g3, RowA = g3, ColA = 1, OffB = a.WOffset, RowB = h, ColB = 1,
+                });
+        }
+    }
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RnnStepArgs>
+        GruSequenceCellK() =>
+        Compiled("gruSequenceCell", typeof(float), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                ArrayView<float>, RnnStepArgs>(Kernels.GruSequenceCell));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+        ArrayView<float>, ArrayView<float>, RnnStepArgs> GruSequenceCellBackK() =>
+        Compiled("gruSequenceCellBackward", typeof(float), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+                ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RnnStepArgs>(Kernels.GruSequenceCellBackward));
+
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RnnStepArgs>
         LstmSequenceCellK() =>
         Compiled("lstmSequenceCell", typeof(float), null, static b =>
             b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-                ArrayView<float>, LstmStepArgs>(Kernels.LstmSequenceCell));
+                ArrayView<float>, RnnStepArgs>(Kernels.LstmSequenceCell));
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-        LstmStepArgs> LstmSequenceCellBackK() =>
+        RnnStepArgs> LstmSequenceCellBackK() =>
         Compiled("lstmSequenceCellBackward", typeof(float), null, static b =>
             b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-                ArrayView<float>, ArrayView<float>, LstmStepArgs>(Kernels.LstmSequenceCellBackward));
+                ArrayView<float>, ArrayView<float>, RnnStepArgs>(Kernels.LstmSequenceCellBackward));
 
     public void GruCell(Storage xGates, Storage hGates, Storage hPrev, Storage h, RnnArgs a)
     {
