@@ -36,7 +36,7 @@ public sealed partial class Tensor
             {
                 var grads = GruSequenceBackward(g, xg, w, y, ws, a, want);
                 return bHh is null ? [grads[0], grads[1], grads[3]] : [grads[0], grads[1], grads[3], grads[2]];
-            }, wHh);
+            }, w, xg, y); // what the backward reads that a caller could change in place: checked before it runs
         }
         var output = y.Slice(0, reverse ? 0 : 1, reverse ? t : t + 1);
         return (output, y[a.HRow(a.Time(t - 1))]);

@@ -106,7 +106,7 @@ public sealed partial class Tensor
         if (!record) { wHh.ReleaseDense(w); c.Dispose(); tc?.Dispose(); ws.Dispose(); }
         else
             y = Autograd.Record(y, "LstmSequence", [xGates, wHh, h0, c0], g => LstmSequenceBackward(g, w, y, c, tc, ws, a,
-                [xGates.RequiresGrad, wHh.RequiresGrad, h0.RequiresGrad, c0.RequiresGrad]), wHh);
+                [xGates.RequiresGrad, wHh.RequiresGrad, h0.RequiresGrad, c0.RequiresGrad]), w, y);
         var output = y.Slice(0, reverse ? 0 : 1, reverse ? t : t + 1);
         return (output, y[a.HRow(a.Time(t - 1))], y[a.CnRow]);
     }

@@ -172,7 +172,7 @@ internal sealed partial class CpuBackend
     {
         private readonly GemmArgs _g;
         private readonly float[] _b, _a;
-        private readonly int _panels, _mr;
+        private readonly int _panels, _mr, _bAt, _aAt;
         private readonly bool _wide, _narrow;
 
         public LstmPacks(GemmArgs g, HostElements<float> w, int wOffset)
@@ -183,9 +183,10 @@ internal sealed partial class CpuBackend
             _panels = (g.N + W - 1) / W;
             _b = ArrayPool<float>.Shared.Rent(_panels * W * g.K + 16);
             _a = ArrayPool<float>.Shared.Rent(((g.M + _mr - 1) / _mr * _mr) * g.K + 16);
+            (_bAt, _aAt) = (AlignedIndex(_b), AlignedIndex(_a)); // fixed once: the arrays are not pinned between calls
             // Split by panels over the cores: once per call, but a megabyte for H = 256, which one core would pack alone.
             int chunks = Math.Min(CpuParallel.Threads, _panels);
-            var (bArray, panels, width) = (_b, _panels, W);
+            var (bArray, panels, width, bAt) = (_b, _panels, W, _bAt);
             CpuParallel.Run(chunks, ch =>
             {
                 int j0 = ch * panels / chunks, j1 = (ch + 1) * panels / chunks;
@@ -195,7 +196,7 @@ internal sealed partial class CpuBackend
                     {
                         int kc = Math.Min(KC, g.K - p0);
                         PackB(part, new Operands(0, (nint)(pw + wOffset + (long)j0 * width * g.ColB), 0), p0, kc, j1 - j0, width,
-                            Align64(pb) + panels * width * p0 + j0 * width * kc);
+                            pb + bAt + panels * width * p0 + j0 * width * kc);
                     }
             });
         }
@@ -209,7 +210,7 @@ internal sealed partial class CpuBackend
             fixed (float* ps = src, pa = _a)
                 for (int p0 = 0; p0 < _g.K; p0 += KC)
                     CpuBackend.PackA(_g, new Operands((nint)(ps + offset), 0, 0), 0, _g.M, p0, Math.Min(KC, _g.K - p0), _mr,
-                        Align64(pa) + RowsPadded * p0);
+                        pa + _aAt + RowsPadded * p0);
         }
 
         private int RowsPadded => (_g.M + _mr - 1) / _mr * _mr;
@@ -223,7 +224,7 @@ internal sealed partial class CpuBackend
                 for (int p0 = 0; p0 < _g.K; p0 += KC)
                 {
                     int kc = Math.Min(KC, _g.K - p0);
-                    float* aBlock = Align64(pa) + RowsPadded * p0, bPanel = Align64(pb) + _panels * W * p0 + jp * W * kc;
+                    float* aBlock = pa + _aAt + RowsPadded * p0, bPanel = pb + _bAt + _panels * W * p0 + jp * W * kc;
                     for (int ir = 0; ir < _g.M; ir += _mr)
                     {
                         int mr = Math.Min(_mr, _g.M - ir);

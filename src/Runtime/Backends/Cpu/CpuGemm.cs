@@ -161,12 +161,13 @@ internal sealed partial class CpuBackend
         // Enough work items for every core: split the column panels too when M alone gives too few blocks.
         int nChunks = split ? Math.Clamp(2 * CpuParallel.Threads / mBlocks, 1, nPanels) : 1;
         float[] bPack = ArrayPool<float>.Shared.Rent(nPanels * w * KC + 16); // + room to align to 64 bytes
+        int bAt = AlignedIndex(bPack);
         try
         {
             for (int p0 = 0; p0 < g.K; p0 += KC)
             {
                 int kc = Math.Min(KC, g.K - p0);
-                fixed (float* raw = bPack) PackB(g, op, p0, kc, nPanels, w, Align64(raw));
+                fixed (float* raw = bPack) PackB(g, op, p0, kc, nPanels, w, raw + bAt);
                 bool accumulate = p0 > 0 || addToC;
                 int items = mBlocks * nChunks, kb = p0 / KC;
                 long work = (long)g.M * g.N * kc;
@@ -179,7 +180,7 @@ internal sealed partial class CpuBackend
                     var aPack = ArrayPool<float>.Shared.Rent((packedA != 0 ? 0 : MC * KC) + MR512 * 2 * NR); // + the kernels' tile
                     fixed (float* own = aPack, raw = bPack)
                     {
-                        float* bp = Align64(raw), tile = own + (packedA != 0 ? 0 : MC * KC), ap = own;
+                        float* bp = raw + bAt, tile = own + (packedA != 0 ? 0 : MC * KC), ap = own;
                         if (packedA != 0) ap = (float*)packedA + ((long)kb * mBlocks + mb) * mcBlock * KC;
                         else PackA(g, op, i0, mc, p0, kc, mrTile, ap);
                         for (int jp = j0; jp < j1; jp++)
@@ -204,4 +205,13 @@ internal sealed partial class CpuBackend
 
     /// <summary>The first 64-byte boundary at or after p: a Vector512 load that straddles two cache lines costs twice.</summary>
     private static unsafe float* Align64(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
+
+    /// <summary>The index of a's first element on a 64-byte boundary, for buffers packed in one <c>fixed</c> block and read
+    /// in another: taken once and used for every access, because an array that is not pinned can move between the two,
+    /// and a boundary recomputed after the move would read the packed data shifted (intermittent wrong products when a
+    /// collection ran between packing and use). After such a move the data stay right, only unaligned.</summary>
+    private static unsafe int AlignedIndex(float[] a)
+    {
+        fixed (float* p = a) return (int)(Align64(p) - p);
+    }
 }
