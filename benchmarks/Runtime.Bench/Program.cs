@@ -29,7 +29,7 @@ if (what is "gemm") GemmTable(args.Length > 1 ? Device.Parse(args[1]) : Device.T
 if (what is "ptx") PtxDump.Run(args.Length > 1 ? args[1] : "ptx");
 if (what is "peer") Peer.Run(args.Length > 1 ? args[1] : null);
 if (what is "softmax") SoftmaxBench.Run();
-if (what is "seq") SequenceSteps(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu(), reps: Quick() ? 1 : 31);
+if (what is "seq") SequenceBench.Run(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu(), reps: Quick() ? 1 : 31);
 if (what is "coldstart") ColdStart(args.Length > 1 ? Device.Parse(args[1]) : Device.TryGpu());
 return 0;
 
@@ -113,28 +113,9 @@ static void Gpu(Device d)
     if (!Quick()) BlockStep(d, "784-1024-1024-10", [784, 1024, 1024, 10], 128);
     ConvStep(d);
     CnnStep(d);
-    SequenceSteps(d, reps: Quick() ? 1 : 31);
+    SequenceBench.Run(d, reps: Quick() ? 1 : 31);
 }
 
-// Issue 18's two steps (OursSide: the LSTM language model and the Transformer encoder step, the peer table's rows) on one
-// device: the median time and the kernel launches of one step (the same sequence of kernels on every accelerator, so the
-// simulator and OpenCL count what CUDA launches).
-static void SequenceSteps(Device d, int reps)
-{
-    Console.WriteLine($"\n## The sequence models' training steps on {d}, ms — median of {reps}; kernel launches per step");
-    Console.WriteLine("| step | ms | launches |");
-    Console.WriteLine("|---|---|---|");
-    var ours = new OursSide(d);
-    foreach (var (name, step) in new (string, Action?)[] { ("LSTM language model, [35, 32] tokens", ours.LstmStep()),
-                 ("Transformer, 2 encoder layers, [64, 32] tokens", ours.TransformerStep()) })
-    {
-        if (step is null) continue;
-        double t = Median(reps, step, d == Device.Cpu ? null : d.Synchronize) * 1e3;
-        long l0 = d.Stats.KernelLaunches;
-        step();
-        Console.WriteLine($"| {name} | {t:F2} | {d.Stats.KernelLaunches - l0} |");
-    }
-}
 
 // GEMM of square n on an accelerator: cuBLAS (CUDA) against the C# kernels, with each dispatch option switched once.
 // Sizes default to 1024, 2048, 4096 (64 in quick mode).
