@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using DeepSharp.Ops;
@@ -15,27 +16,17 @@ internal sealed partial class CpuBackend
     {
         int b = a.Batch, h = a.Hidden, bh = b * h, g3 = 3 * h;
         E(h0).AsSpan(a.H0Offset, bh).CopyTo(E(y).AsSpan(a.H0Row * bh, bh));
-        var gemm = new GemmArgs { M = b, N = g3, K = h, RowA = h, ColA = 1, RowB = 1, ColB = h };
-        using var pack = new LstmPacks(gemm, E(w), a.WOffset);
         var xs = E(xg); var ys = E(y); var wss = E(ws); var bs = a.HasBias ? E(bias!) : default;
-        int blocks = h / pack.W;
-        for (int s = 0; s < a.Steps; s++)
+        SequenceForward(a, E(w), 3, ys, wss, (t, u0, n) =>
         {
-            int t = a.Time(s);
-            pack.PackA(ys, a.PrevRow(t) * bh);
-            CpuParallel.Run(blocks, j =>
-            {
-                int u0 = j * pack.W;
-                for (int k = 0; k < 3; k++) pack.Product(k * h + u0, wss, t * b * g3, g3, accumulate: false);
-                fixed (float* px = xs, pw = wss, py = ys, pb = bs)
-                    for (int r = 0; r < b; r++)
-                    {
-                        long gate = (long)(t * b + r) * g3 + u0, row = (long)r * h + u0;
-                        GruCellForward(pw + gate, px + a.XOffset + gate, a.HasBias ? pb + a.BOffset + u0 : null, h,
-                            py + (long)a.PrevRow(t) * bh + row, py + (long)a.HRow(t) * bh + row, pack.W);
-                    }
-            });
-        }
+            fixed (float* px = xs, pw = wss, py = ys, pb = bs)
+                for (int r = 0; r < b; r++)
+                {
+                    long gate = (long)(t * b + r) * g3 + u0, row = (long)r * h + u0;
+                    GruCellForward(pw + gate, px + a.XOffset + gate, a.HasBias ? pb + a.BOffset + u0 : null, h,
+                        py + (long)a.PrevRow(t) * bh + row, py + (long)a.HRow(t) * bh + row, n);
+                }
+        });
     }
 
     /// <summary>The gradient of <see cref="GruSequence"/> from gy [T + 1, B, H] (dense from 0): dxg and dhg [T, B, 3H] (of
@@ -45,38 +36,26 @@ internal sealed partial class CpuBackend
         Storage dh0, RnnSequenceArgs a)
     {
         int b = a.Batch, h = a.Hidden, bh = b * h, g3 = 3 * h;
-        var gemm = new GemmArgs { M = b, N = h, K = g3, RowA = g3, ColA = 1, RowB = h, ColB = 1 };
-        using var pack = new LstmPacks(gemm, E(w), a.WOffset);
         var gs = E(gy); var xs = E(xg); var ys = E(y); var wss = E(ws); var dx = E(dxg); var dhs = E(dhg); var dh = E(dh0);
-        var carry = new float[bh]; // dh·z of the step after: h's gradient through the direct path
-        int blocks = h / pack.W;
-        for (int s = a.Steps; s >= 0; s--)
+        var carry = ArrayPool<float>.Shared.Rent(bh); // dh·z of the step after: h's gradient through the direct path
+        carry.AsSpan(0, bh).Clear();
+        SequenceBackward(a, E(w), 3, dhs, dh, (t, u0, n, next) =>
         {
-            // Step s: the product for h's gradient at time(s) (dhg of time(s) · W_hh), then time(s − 1)'s cell.
-            bool product = s < a.Steps && (s > 0 || a.H0Grad), cell = s > 0;
-            if (!product && !cell) break;
-            if (product) pack.PackA(dhs, a.Time(s) * b * g3);
-            int t = cell ? a.Time(s - 1) : -1;
-            CpuParallel.Run(blocks, j =>
-            {
-                int u0 = j * pack.W;
-                if (product) pack.Product(u0, dh, 0, h, accumulate: false);
-                if (!cell) return;
-                fixed (float* pg = gs, px = xs, py = ys, pw = wss, pdx = dx, pdhg = dhs, pdh = dh, pc = carry)
-                    for (int r = 0; r < b; r++)
-                    {
-                        long gate = (long)(t * b + r) * g3 + u0, row = (long)r * h + u0;
-                        GruCellBackward(px + a.XOffset + gate, pw + gate, h, py + (long)a.PrevRow(t) * bh + row,
-                            pg + (long)a.HRow(t) * bh + row, product ? pdh + row : null, pc + row, pdx + gate, pdhg + gate, pack.W);
-                    }
-            });
-        }
+            fixed (float* pg = gs, px = xs, py = ys, pw = wss, pdx = dx, pdhg = dhs, pdh = dh, pc = carry)
+                for (int r = 0; r < b; r++)
+                {
+                    long gate = (long)(t * b + r) * g3 + u0, row = (long)r * h + u0;
+                    GruCellBackward(px + a.XOffset + gate, pw + gate, h, py + (long)a.PrevRow(t) * bh + row,
+                        pg + (long)a.HRow(t) * bh + row, next ? pdh + row : null, pc + row, pdx + gate, pdhg + gate, n);
+                }
+        });
         if (a.H0Grad)
             fixed (float* pg = gs, pdh = dh, pc = carry)
             {
                 AddInto(pdh, pc, bh);                        // the direct path from time 0 (or T − 1 reversed)
                 AddInto(pdh, pg + (long)a.H0Row * bh, bh);   // y's h0 row is h0 itself
             }
+        ArrayPool<float>.Shared.Return(carry);
     }
 
     /// <summary>One row's GRU cell for n units (a multiple of 8): hidden projections hg[k·h + u] (+ bias) written back with

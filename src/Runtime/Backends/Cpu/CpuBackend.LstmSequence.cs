@@ -45,28 +45,18 @@ internal sealed partial class CpuBackend
         int b = a.Batch, h = a.Hidden, bh = b * h, g4 = 4 * h;
         E(h0).AsSpan(a.H0Offset, bh).CopyTo(E(y).AsSpan(a.H0Row * bh, bh));
         E(c0).AsSpan(a.C0Offset, bh).CopyTo(E(c).AsSpan((a.Reverse ? a.Steps : 0) * bh, bh));
-        var gemm = new GemmArgs { M = b, N = g4, K = h, RowA = h, ColA = 1, RowB = 1, ColB = h };
-        using var pack = new LstmPacks(gemm, E(w), a.WOffset);
         var xs = E(xg); var ys = E(y); var cs = E(c); var tcs = E(tc); var wss = E(ws);
-        int blocks = h / pack.W;
-        for (int s = 0; s < a.Steps; s++)
+        SequenceForward(a, E(w), 4, ys, wss, (t, u0, n) =>
         {
-            int t = a.Time(s);
-            pack.PackA(ys, a.PrevRow(t) * bh);
-            CpuParallel.Run(blocks, j =>
-            {
-                int u0 = j * pack.W;
-                for (int k = 0; k < 4; k++) pack.Product(k * h + u0, wss, t * b * g4, g4, accumulate: false);
-                fixed (float* px = xs, pw = wss, py = ys, pc = cs, pt = tcs)
-                    for (int r = 0; r < b; r++)
-                    {
-                        float* gate = pw + (long)(t * b + r) * g4 + u0, x = px + a.XOffset + (long)(t * b + r) * g4 + u0;
-                        long row = (long)r * h + u0;
-                        LstmCellForward(gate, x, h, pc + (long)a.PrevRow(t) * bh + row, pc + (long)a.CRow(t) * bh + row,
-                            pt + (long)t * bh + row, py + (long)a.HRow(t) * bh + row, pack.W);
-                    }
-            });
-        }
+            fixed (float* px = xs, pw = wss, py = ys, pc = cs, pt = tcs)
+                for (int r = 0; r < b; r++)
+                {
+                    float* gate = pw + (long)(t * b + r) * g4 + u0, x = px + a.XOffset + (long)(t * b + r) * g4 + u0;
+                    long row = (long)r * h + u0;
+                    LstmCellForward(gate, x, h, pc + (long)a.PrevRow(t) * bh + row, pc + (long)a.CRow(t) * bh + row,
+                        pt + (long)t * bh + row, py + (long)a.HRow(t) * bh + row, n);
+                }
+        });
         int last = a.Time(a.Steps - 1);
         cs.AsSpan(a.CRow(last) * bh, bh).CopyTo(ys.AsSpan(a.CnRow * bh, bh));
     }
@@ -77,35 +67,66 @@ internal sealed partial class CpuBackend
         Storage dh0, Storage dc0, RnnSequenceArgs a)
     {
         int b = a.Batch, h = a.Hidden, bh = b * h, g4 = 4 * h;
-        var gemm = new GemmArgs { M = b, N = h, K = g4, RowA = g4, ColA = 1, RowB = h, ColB = 1 };
-        using var pack = new LstmPacks(gemm, E(w), a.WOffset);
         var gs = E(gy); var cs = E(c); var tcs = E(tc); var wss = E(ws); var dx = E(dxg); var dh = E(dh0); var dc = E(dc0);
         gs.AsSpan(a.CnRow * bh, bh).CopyTo(dc.AsSpan(0, bh)); // dc carried back in dc0's storage, dh in dh0's
-        int blocks = h / pack.W;
-        for (int s = a.Steps; s >= 0; s--)
+        SequenceBackward(a, E(w), 4, dx, dh, (t, u0, n, next) =>
         {
-            // Step s: the product for dh at time(s) (from the gates' gradient of time(s + 1)), then time(s)'s cell.
-            bool product = s < a.Steps && (s > 0 || a.H0Grad), cell = s > 0;
-            if (!product && !cell) break;
-            if (product) pack.PackA(dx, a.Time(s) * b * g4);
-            int t = cell ? a.Time(s - 1) : -1;
-            CpuParallel.Run(blocks, j =>
-            {
-                int u0 = j * pack.W;
-                if (product) pack.Product(u0, dh, 0, h, accumulate: false);
-                if (!cell) return;
-                fixed (float* pg = gs, pc = cs, pt = tcs, pw = wss, pdx = dx, pdh = dh, pdc = dc)
-                    for (int r = 0; r < b; r++)
-                    {
-                        long row = (long)r * h + u0, gate = (long)(t * b + r) * g4 + u0;
-                        LstmCellBackward(pw + gate, pdx + gate, h, pc + (long)a.PrevRow(t) * bh + row, pt + (long)t * bh + row,
-                            pg + (long)a.HRow(t) * bh + row, product ? pdh + row : null, pdc + row, pack.W);
-                    }
-            });
-        }
+            fixed (float* pg = gs, pc = cs, pt = tcs, pw = wss, pdx = dx, pdh = dh, pdc = dc)
+                for (int r = 0; r < b; r++)
+                {
+                    long row = (long)r * h + u0, gate = (long)(t * b + r) * g4 + u0;
+                    LstmCellBackward(pw + gate, pdx + gate, h, pc + (long)a.PrevRow(t) * bh + row, pt + (long)t * bh + row,
+                        pg + (long)a.HRow(t) * bh + row, next ? pdh + row : null, pdc + row, n);
+                }
+        });
         if (a.H0Grad)
             fixed (float* pg = gs, pdh = dh)
                 AddInto(pdh, pg + (long)a.H0Row * bh, bh); // y's h0 row is h0 itself
+    }
+
+    /// <summary>The forward's step loop of the fused sequences (LSTM, GRU: <paramref name="gates"/> = 4 or 3): W_hh [kH, H]
+    /// packed once; per step the h it reads (a row of y) packed as A, then one parallel job per block of units: the block's
+    /// k gate panels of h·W_hhᵀ into the step's row of ws, then <paramref name="cell"/>(t, u0, units) on those units.</summary>
+    private static void SequenceForward(RnnSequenceArgs a, HostElements<float> w, int gates, HostElements<float> y,
+        HostElements<float> ws, Action<int, int, int> cell)
+    {
+        int b = a.Batch, h = a.Hidden, gk = gates * h;
+        using var pack = new LstmPacks(new GemmArgs { M = b, N = gk, K = h, RowA = h, ColA = 1, RowB = 1, ColB = h }, w, a.WOffset);
+        for (int s = 0; s < a.Steps; s++)
+        {
+            int t = a.Time(s);
+            pack.PackA(y, a.PrevRow(t) * b * h);
+            CpuParallel.Run(h / pack.W, j =>
+            {
+                int u0 = j * pack.W;
+                for (int k = 0; k < gates; k++) pack.Product(k * h + u0, ws, t * b * gk, gk, accumulate: false);
+                cell(t, u0, pack.W);
+            });
+        }
+    }
+
+    /// <summary>The backward's step loop of the fused sequences: step s (from T down) runs the product for the gradient of
+    /// the h that time(s) read (dGates' row of time(s) · W_hh, into dh; at s = 0 only when a.H0Grad), then
+    /// <paramref name="cell"/>(t, u0, units, next) for time(s − 1), where next says dh holds that product. One parallel
+    /// job per block of units, which owns those units of dh and of the cell's outputs.</summary>
+    private static void SequenceBackward(RnnSequenceArgs a, HostElements<float> w, int gates, HostElements<float> dGates,
+        HostElements<float> dh, Action<int, int, int, bool> cell)
+    {
+        int b = a.Batch, h = a.Hidden, gk = gates * h;
+        using var pack = new LstmPacks(new GemmArgs { M = b, N = h, K = gk, RowA = gk, ColA = 1, RowB = h, ColB = 1 }, w, a.WOffset);
+        for (int s = a.Steps; s >= 0; s--)
+        {
+            bool product = s < a.Steps && (s > 0 || a.H0Grad);
+            if (!product && s == 0) break;
+            if (product) pack.PackA(dGates, a.Time(s) * b * gk);
+            int t = s > 0 ? a.Time(s - 1) : -1;
+            CpuParallel.Run(h / pack.W, j =>
+            {
+                int u0 = j * pack.W;
+                if (product) pack.Product(u0, dh, 0, h, accumulate: false);
+                if (t >= 0) cell(t, u0, pack.W, product);
+            });
+        }
     }
 
     /// <summary>One row's cell for n units (a multiple of 16 on the 512-bit path, else of 8): pre-activations gate[k·h + u] +
