@@ -35,5 +35,7 @@ internal static class CheckpointFormat
         : s.SequenceEqual("float64"u8) ? DType.Float64
         : s.SequenceEqual("int32"u8) ? DType.Int32
         : s.SequenceEqual("int64"u8) ? DType.Int64
+        : s.SequenceEqual("float16"u8) ? DType.Float16
+        : s.SequenceEqual("bfloat16"u8) ? DType.BFloat16
         : null;
 }

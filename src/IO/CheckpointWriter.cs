@@ -115,12 +115,14 @@ internal static class CheckpointWriter
     }
 
     /// <summary>The tensor's elements in a host array (device tensors are copied down once; no further copies).</summary>
-    private static Array Host(Tensor t) => t.DType switch
+    public static Array Host(Tensor t) => t.DType switch
     {
         DType.Float32 => t.ToArray<float>(),
         DType.Float64 => t.ToArray<double>(),
         DType.Int32 => t.ToArray<int>(),
-        _ => t.ToArray<long>(),
+        DType.Int64 => t.ToArray<long>(),
+        DType.Float16 => t.ToArray<Half>(),
+        _ => t.ToArray<BFloat16>(),
     };
 
     /// <summary>A host array's elements as bytes (a view, not a copy).</summary>
@@ -130,6 +132,8 @@ internal static class CheckpointWriter
         double[] d => MemoryMarshal.AsBytes(d.AsSpan()),
         int[] i => MemoryMarshal.AsBytes(i.AsSpan()),
         long[] l => MemoryMarshal.AsBytes(l.AsSpan()),
+        Half[] h => MemoryMarshal.AsBytes(h.AsSpan()),
+        BFloat16[] b => MemoryMarshal.AsBytes(b.AsSpan()),
         _ => throw new ArgumentException($"Unsupported element array {a.GetType().Name}."),
     };
 }

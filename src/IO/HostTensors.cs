@@ -17,9 +17,8 @@ internal static class HostTensors
         DType.Float32 => MemoryMarshal.AsBytes(host.AsSpan<float>()),
         DType.Float64 => MemoryMarshal.AsBytes(host.AsSpan<double>()),
         DType.Int32 => MemoryMarshal.AsBytes(host.AsSpan<int>()),
-        _ => MemoryMarshal.AsBytes(host.AsSpan<long>()),
+        DType.Int64 => MemoryMarshal.AsBytes(host.AsSpan<long>()),
+        DType.Float16 => MemoryMarshal.AsBytes(host.AsSpan<Half>()),
+        _ => MemoryMarshal.AsBytes(host.AsSpan<BFloat16>()),
     };
-
-    /// <summary>A float32 host tensor's elements.</summary>
-    public static Span<float> Floats(Tensor host) => host.AsSpan<float>();
 }

@@ -100,7 +100,8 @@ public static partial class ModelCheckpoint
     }
 
     /// <summary>Loads a safetensors state dict (e.g. from PyTorch) into the model: strict and transactional as
-    /// <see cref="Block.LoadStateDict"/>; F16/BF16 weights are widened to float32.</summary>
+    /// <see cref="Block.LoadStateDict"/>; F16/BF16 weights are converted to the parameters' float32
+    /// exactly.</summary>
     /// <exception cref="CheckpointFormatException">The file is not valid safetensors, it changed while being read, or
     /// <paramref name="path"/> is a directory; the model is unchanged.</exception>
     /// <exception cref="StateDictMismatchException">It does not fit the model; the model is unchanged.</exception>

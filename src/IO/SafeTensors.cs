@@ -6,8 +6,9 @@ namespace DeepSharp.IO;
 /// <summary>
 /// Reads and writes the safetensors format (huggingface.co/docs/safetensors): an 8-byte little-endian header size, a
 /// JSON header <c>{"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {…}}</c>, then the bytes.
-/// So weights trained in PyTorch load here and ours load there. F32/F64/I32/I64 map to our dtypes; F16 and BF16 are
-/// widened to float32 on load. Every claim in the header is checked against the file before anything is allocated, and
+/// So weights trained in PyTorch load here and ours load there. F32/F64/I32/I64/F16/BF16 map to our dtypes and load as
+/// they are (a model's <see cref="Layers.Block.LoadStateDict"/> converts floats to its parameters' dtype). Every claim in
+/// the header is checked against the file before anything is allocated, and
 /// the writer refuses (before writing a byte) anything the reader would refuse: the limits of <c>CheckpointLimits</c>
 /// (rank 32, names and metadata keys of at most 64 KiB of well-formed UTF-8, 16 MiB of metadata, a header of at most
 /// 100,000,000 bytes as in the reference implementation).
@@ -50,17 +51,19 @@ public static class SafeTensors
             long offset = 0;
             foreach (var (name, t) in tensors)
             {
-                var host = t.DType switch
-                {
-                    DType.Float32 => (Array)t.ToArray<float>(),
-                    DType.Float64 => t.ToArray<double>(),
-                    DType.Int32 => t.ToArray<int>(),
-                    _ => t.ToArray<long>(),
-                };
+                var host = CheckpointWriter.Host(t);
                 hosts.Add(host);
                 long bytes = CheckpointWriter.Bytes(host).Length;
                 w.WriteStartObject(name);
-                w.WriteString("dtype", t.DType switch { DType.Float32 => "F32", DType.Float64 => "F64", DType.Int32 => "I32", _ => "I64" });
+                w.WriteString("dtype", t.DType switch
+                {
+                    DType.Float32 => "F32",
+                    DType.Float64 => "F64",
+                    DType.Int32 => "I32",
+                    DType.Int64 => "I64",
+                    DType.Float16 => "F16",
+                    _ => "BF16",
+                });
                 w.WriteStartArray("shape"); foreach (var d in t.Layout.Shape) w.WriteNumberValue(d); w.WriteEndArray();
                 w.WriteStartArray("data_offsets"); w.WriteNumberValue(offset); w.WriteNumberValue(offset + bytes); w.WriteEndArray();
                 w.WriteEndObject();

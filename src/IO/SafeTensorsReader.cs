@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -95,37 +94,19 @@ internal static partial class SafeTensorsReader
 
     private static Tensor ReadTensor(Stream s, Entry e, long at, long length)
     {
-        bool half = e.DType is Kind.F16 or Kind.BF16; // widened to float32
-        var dtype = e.DType switch { Kind.F64 => DType.Float64, Kind.I32 => DType.Int32, Kind.I64 => DType.Int64, _ => DType.Float32 };
-        var t = HostTensors.Allocate(dtype, e.Shape);
-        try
+        var dtype = e.DType switch
         {
-            if (half) Widen(s, HostTensors.Floats(t), e.DType == Kind.BF16, at, length);
-            else ReadFully(s, HostTensors.Bytes(t), at, length);
-        }
+            Kind.F32 => DType.Float32,
+            Kind.F64 => DType.Float64,
+            Kind.I32 => DType.Int32,
+            Kind.I64 => DType.Int64,
+            Kind.F16 => DType.Float16,
+            _ => DType.BFloat16,
+        };
+        var t = HostTensors.Allocate(dtype, e.Shape);
+        try { ReadFully(s, HostTensors.Bytes(t), at, length); }
         catch { t.Dispose(); throw; }
         return t;
-    }
-
-    /// <summary>Half or bfloat16 elements widened to float32, read through a small buffer (bfloat16 is the top half of a
-    /// float32; half converts exactly).</summary>
-    private static void Widen(Stream s, Span<float> f, bool bf16, long at, long length)
-    {
-        int count = f.Length;
-        if (count == 0) return;
-        var buffer = ArrayPool<ushort>.Shared.Rent(Math.Min(count, 1 << 15));
-        try
-        {
-            for (int done = 0; done < count;)
-            {
-                int n = Math.Min(buffer.Length, count - done);
-                ReadFully(s, MemoryMarshal.AsBytes(buffer.AsSpan(0, n)), at + 2L * done, length);
-                for (int i = 0; i < n; i++)
-                    f[done + i] = bf16 ? BitConverter.Int32BitsToSingle(buffer[i] << 16) : (float)BitConverter.UInt16BitsToHalf(buffer[i]);
-                done += n;
-            }
-        }
-        finally { ArrayPool<ushort>.Shared.Return(buffer); }
     }
 
     /// <summary>Fills <paramref name="buffer"/>; a stream that ends early is a file that shrank after its length was taken.</summary>

@@ -33,7 +33,9 @@ public abstract partial class Block
     /// the model never shares memory with the dictionary).
     /// Transactional: everything is checked first; on any problem one exception lists all missing and unexpected keys and
     /// all shape/dtype mismatches, and nothing is changed. Non-strict mode tolerates missing/unexpected keys (returned in
-    /// the report) but never a mismatch. Deferred parameters take their shapes from the state dict.
+    /// the report) but never a mismatch. Deferred parameters take their shapes from the state dict. A float entry loads
+    /// into a float parameter or buffer of another float dtype by conversion (float16 and bfloat16 widen exactly, float64
+    /// rounds to nearest), as torch's <c>copy_</c> does; other dtypes must match.
     /// </summary>
     /// <param name="state">Entries by dotted path (as <see cref="StateDict"/> produces).</param>
     /// <param name="strict">Require exactly the model's keys.</param>
@@ -76,7 +78,8 @@ public abstract partial class Block
             if (!targets.TryGetValue(key, out var target)) continue;
             var (wantType, wantShape) = target.P is { } p ? (DType.Float32, p.Shape) : (target.B!.DType, target.B.Shape);
             bool fits = value.Rank == wantShape.Length && wantShape.Select((d, i) => d == -1 || d == value.Layout.Shape[i]).All(ok => ok);
-            if (value.DType != wantType || !fits)
+            bool typeFits = value.DType == wantType || (value.DType.IsFloat() && wantType.IsFloat()); // floats convert, as torch's copy_
+            if (!typeFits || !fits)
                 mismatched.Add(
                     $"{key}: model {wantType.Name()} {Layout.Format(wantShape)}, state dict {value.DType.Name()} " +
                     $"{Layout.Format(value.Layout.Shape)}");
@@ -93,10 +96,12 @@ public abstract partial class Block
             if (!targets.TryGetValue(key, out var target)) continue;
             if (target.P is { } p)
             {
-                if (p.IsInitialized || value.Device == _device) p.Data = value; // the setter copies, across devices too
+                using var converted = value.DType == DType.Float32 ? null : value.To(DType.Float32); // float16/bfloat16/float64
+                var v = converted ?? value;
+                if (p.IsInitialized || v.Device == _device) p.Data = v; // the setter copies, across devices too
                 else
                 {
-                    using var moved = value.Copy(_device);
+                    using var moved = v.Copy(_device);
                     p.Data = moved;
                 }
             }

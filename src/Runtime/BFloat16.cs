@@ -8,9 +8,14 @@ namespace DeepSharp;
 /// docs/notes/precision-research.md). From float it rounds to nearest, ties to even, like PyTorch; infinities, zeros and
 /// subnormals convert exactly where representable, a finite value past the largest bfloat16 rounds to infinity, and a NaN
 /// stays a NaN with its sign and top payload bits, made quiet. To float it is exact.
-/// Internal until the BFloat16 dtype (issue 20) uses it.
+/// The element type of <see cref="DType.BFloat16"/> tensors (<c>ToArray&lt;BFloat16&gt;()</c>, <c>FromSpan</c>, <c>Item</c>).
 /// </summary>
-internal readonly struct BFloat16 : IEquatable<BFloat16>
+/// <example><code>
+/// var b = (BFloat16)3.14159f;          // 3.140625: the nearest bfloat16
+/// float f = b;                         // exact
+/// var t = Tensor.FromSpan&lt;BFloat16&gt;([b, (BFloat16)1f]); // dtype BFloat16
+/// </code></example>
+public readonly struct BFloat16 : IEquatable<BFloat16>
 {
     private readonly ushort _bits;
 
@@ -32,6 +37,12 @@ internal readonly struct BFloat16 : IEquatable<BFloat16>
         if (float.IsNaN(value)) return new((ushort)((u >> 16) | 0x40));
         return new((ushort)((u + 0x7FFFu + ((u >> 16) & 1)) >> 16)); // no wrap: the largest non-NaN pattern is 0xFF800000
     }
+
+    /// <summary>Rounds once to nearest, ties to even, straight from the double (no double rounding through float32).</summary>
+    public static explicit operator BFloat16(double value) => new(Backends.HalfBits.ToBFloat16(value));
+
+    /// <summary>Exact.</summary>
+    public static implicit operator double(BFloat16 value) => (float)value;
 
     /// <summary>Exact: the bits become a float32's upper half.</summary>
     public static implicit operator float(BFloat16 value) => BitConverter.UInt32BitsToSingle((uint)value._bits << 16);

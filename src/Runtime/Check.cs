@@ -21,7 +21,8 @@ internal static class Check
 
     /// <summary>A dtype that exists (casts from int can make others).</summary>
     public static DType Defined(string op, DType dtype, string name = "dtype") => Enum.IsDefined(dtype) ? dtype
-        : throw new ArgumentOutOfRangeException(name, dtype, $"{op}: {(int)dtype} is not a DType; use Float32, Float64, Int32 or Int64.");
+        : throw new ArgumentOutOfRangeException(name, dtype,
+            $"{op}: {(int)dtype} is not a DType; use Float32, Float64, Int32, Int64, Float16 or BFloat16.");
 
     /// <summary>A reduction that exists.</summary>
     public static Reduction Defined(string op, Reduction reduction) => Enum.IsDefined(reduction) ? reduction

@@ -18,7 +18,8 @@ public sealed partial class Tensor
     }
 
     /// <summary>A tensor of <paramref name="shape"/> filled with <paramref name="value"/> (truncated toward zero for the
-    /// integer dtypes; a float32 beyond its range becomes ±inf, as in PyTorch).</summary>
+    /// integer dtypes; rounded to nearest for the float ones, where a value beyond the range becomes ±inf, as in
+    /// PyTorch).</summary>
     /// <exception cref="ArgumentNullException">shape is null.</exception>
     /// <exception cref="ArgumentException">A dimension is negative or the shape has too many elements.</exception>
     /// <exception cref="ArgumentOutOfRangeException">value does not fit an integer dtype (NaN and ±inf never do), or dtype
@@ -32,7 +33,9 @@ public sealed partial class Tensor
             DType.Float32 => Filled<float, FillOp<float>>(op, shape, dtype, device, new((float)value)),
             DType.Float64 => Filled<double, FillOp<double>>(op, shape, dtype, device, new(value)),
             DType.Int32 => Filled<int, FillOp<int>>(op, shape, dtype, device, new((int)Integral(op, nameof(value), value, dtype))),
-            _ => Filled<long, FillOp<long>>(op, shape, dtype, device, new(Integral(op, nameof(value), value, dtype))),
+            DType.Int64 => Filled<long, FillOp<long>>(op, shape, dtype, device, new(Integral(op, nameof(value), value, dtype))),
+            DType.Float16 => Filled<ushort, FillOp<ushort>>(op, shape, dtype, device, new(default(F16).FromDouble(value))),
+            _ => Filled<ushort, FillOp<ushort>>(op, shape, dtype, device, new(default(BF16).FromDouble(value))),
         };
     }
 
@@ -95,7 +98,9 @@ public sealed partial class Tensor
             DType.Float32 => Filled<float, ArangeOp<float, F32>>(op, shape, dtype, device, new(start, step)),
             DType.Float64 => Filled<double, ArangeOp<double, F64>>(op, shape, dtype, device, new(start, step)),
             DType.Int32 => Filled<int, ArangeOp<int, I32>>(op, shape, dtype, device, new(start, step)),
-            _ => Filled<long, ArangeOp<long, I64>>(op, shape, dtype, device, new(start, step)),
+            DType.Int64 => Filled<long, ArangeOp<long, I64>>(op, shape, dtype, device, new(start, step)),
+            DType.Float16 => Filled<ushort, ArangeOp<ushort, F16>>(op, shape, dtype, device, new(start, step)),
+            _ => Filled<ushort, ArangeOp<ushort, BF16>>(op, shape, dtype, device, new(start, step)),
         };
     }
 
@@ -198,8 +203,7 @@ public sealed partial class Tensor
         return result;
     }
 
-    private static string ClrName(DType t) =>
-        t switch { DType.Float32 => "float", DType.Float64 => "double", DType.Int32 => "int", _ => "long" };
+    private static string ClrName(DType t) => t.ClrName();
 
     /// <summary>The value of a one-element tensor (torch's <c>.item()</c>).</summary>
     /// <exception cref="InvalidOperationException">The tensor has more or fewer than one element, or T mismatches.</exception>

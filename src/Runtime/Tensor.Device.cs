@@ -21,7 +21,8 @@ public sealed partial class Tensor
             case DType.Float32: Move<float>(src, dst); break;
             case DType.Float64: Move<double>(src, dst); break;
             case DType.Int32: Move<int>(src, dst); break;
-            default: Move<long>(src, dst); break;
+            case DType.Int64: Move<long>(src, dst); break;
+            default: Move<ushort>(src, dst); break; // Float16, BFloat16: their bits
         }
         if (!ReferenceEquals(src, this)) src.Dispose();
         var from = Device;

@@ -19,7 +19,7 @@ public sealed partial class Tensor
         var suffix = new StringBuilder();
         if (Count == 0 && Rank != 1) suffix.Append(", size=(").Append(string.Join(", ", Layout.ShapeArray)).Append(Rank == 1 ? ",)" : ")");
         if (Device != Device.Cpu) suffix.Append($", device='{Device}'");
-        if (DType is DType.Int32 or DType.Float64) suffix.Append($", dtype=torch.{DType.Name()}");
+        if (DType is not (DType.Float32 or DType.Int64)) suffix.Append($", dtype=torch.{DType.Name()}");
         string body = Rank == 0 ? fmt(values[0]) : Block(values, 0, 0, Count > SummarizeAbove, fmt, 7);
         return $"tensor({body}{suffix})";
     }

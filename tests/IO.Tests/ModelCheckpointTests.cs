@@ -55,7 +55,7 @@ public class ModelCheckpointTests
         {
             ["0.weight"] = Tensor.Ones(4, 3),            // fine
             ["0.bias"] = Tensor.Ones(5),                 // wrong shape
-            ["2.weight"] = Tensor.Ones([2, 4], DType.Float64), // wrong dtype
+            ["2.weight"] = Tensor.Ones([2, 4], DType.Int64), // wrong dtype (floats would convert)
             ["3.weight"] = Tensor.Ones(1),               // unexpected
         };                                               // 2.bias missing
         var e = Assert.Throws<StateDictMismatchException>(() => net.LoadStateDict(state));

@@ -28,8 +28,10 @@ public class SafeTensorsGoldenTests
         Assert.Equal("pytorch", meta["by"]);
         Assert.Equal(new float[] { 0, 0.25f, 0.5f, 0.75f, 1f, 1.25f }, t["w"].ToArray<float>());
         Assert.Equal(new[] { 2, 3 }, t["w"].Shape);
-        Assert.Equal(new float[] { 0.5f, -2f }, t["h"].ToArray<float>());
-        Assert.Equal(new float[] { 1.5f, -0.25f }, t["b"].ToArray<float>());
+        Assert.Equal(DType.Float16, t["h"].DType); // kept as written: no widening
+        Assert.Equal(new[] { (Half)0.5f, (Half)(-2f) }, t["h"].ToArray<Half>());
+        Assert.Equal(DType.BFloat16, t["b"].DType);
+        Assert.Equal(new float[] { 1.5f, -0.25f }, t["b"].To(DType.Float32).ToArray<float>());
         Assert.Equal(new long[] { 3, -1 }, t["ids"].ToArray<long>());
         Assert.Equal(1e-300, t["d"].Item<double>());
     }

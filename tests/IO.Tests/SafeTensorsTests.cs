@@ -38,9 +38,12 @@ public class SafeTensorsTests
         var (t, meta) = Read(Build(json, data));
         Assert.Equal("pt", meta["format"]);
         Assert.Equal(new float[] { 1.5f, -2f }, t["w"].ToArray<float>());
-        Assert.Equal(new float[] { 0.25f, -3f }, t["h"].ToArray<float>());
+        Assert.Equal(DType.Float16, t["h"].DType); // kept as written: no widening
+        Assert.Equal(new[] { (Half)0.25f, (Half)(-3f) }, t["h"].ToArray<Half>());
         Assert.Equal(new[] { 2, 1 }, t["h"].Shape);
-        Assert.Equal(new float[] { 6.5f, -0.5f }, t["b"].ToArray<float>());
+        Assert.Equal(DType.BFloat16, t["b"].DType);
+        Assert.Equal(new[] { (BFloat16)6.5f, (BFloat16)(-0.5f) }, t["b"].ToArray<BFloat16>());
+        Assert.Equal(new float[] { 6.5f, -0.5f }, t["b"].To(DType.Float32).ToArray<float>());
         Assert.Equal(new long[] { 42, -1 }, t["ids"].ToArray<long>());
     }
 

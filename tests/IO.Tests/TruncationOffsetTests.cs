@@ -5,7 +5,7 @@ using DeepSharp.IO;
 namespace DeepSharp.IO.Tests;
 
 /// <summary>A file that ends early (it shrank after its length was taken) is reported at the byte where it ends, for
-/// both formats and for half-precision tensors, which are widened through a buffer of 32 Ki elements at a time.</summary>
+/// both formats and for half-precision tensors.</summary>
 public class TruncationOffsetTests
 {
     /// <summary>A stream that claims to be <paramref name="claimed"/> bytes long but ends after <paramref name="data"/>.</summary>
@@ -42,11 +42,11 @@ public class TruncationOffsetTests
     }
 
     [Fact]
-    public void HalfPrecisionTensorsLongerThanOneBufferWidenExactlyAndReportCutsWhereTheyAre()
+    public void LongHalfPrecisionTensorsLoadExactlyAndReportCutsWhereTheyAre()
     {
-        const int n = 40_000; // a full buffer of 32 768 elements, then 7 232
+        const int n = 40_000;
         var file = Half(n);
-        var values = SafeTensors.Read(new MemoryStream(file)).Tensors["h"].ToArray<float>();
+        var values = SafeTensors.Read(new MemoryStream(file)).Tensors["h"].To(DType.Float32).ToArray<float>();
         Assert.Equal(Enumerable.Range(0, n).Select(i => (float)(i % 2048)), values);
         foreach (int cut in new[] { file.Length - 2 * n + 1, file.Length - 2 * (n - 32_768) + 1, file.Length - 1 })
         {

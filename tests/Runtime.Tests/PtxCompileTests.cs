@@ -21,7 +21,7 @@ public class PtxCompileTests
         .ToArray();
     private static IEnumerable<Type> Implementing(Type itf) => OpTypes.Where(t => itf.IsAssignableFrom(t));
     private static readonly (Type T, Type E)[] Elements = [(typeof(float), typeof(F32)), (typeof(double), typeof(F64)),
-        (typeof(int), typeof(I32)), (typeof(long), typeof(I64))];
+        (typeof(int), typeof(I32)), (typeof(long), typeof(I64)), (typeof(ushort), typeof(F16)), (typeof(ushort), typeof(BF16))];
 
     public static IEnumerable<(MethodInfo Method, bool Explicit)> AllKernels()
     {
@@ -49,7 +49,7 @@ public class PtxCompileTests
             yield return (K(nameof(Kernels.Copy)).MakeGenericMethod(t), false);
             yield return (K(nameof(Kernels.Fill)).MakeGenericMethod(t, typeof(FillOp<>).MakeGenericType(t)), false);
             yield return (K(nameof(Kernels.Fill)).MakeGenericMethod(t, typeof(ArangeOp<,>).MakeGenericType(t, e)), false);
-            foreach (var (t2, e2) in Elements.Where(x => x.T != t))
+            foreach (var (t2, e2) in Elements.Where(x => x.E != e))
                 yield return (K(nameof(Kernels.Convert)).MakeGenericMethod(t, e, t2, e2), false);
         }
         yield return (K(nameof(Kernels.Fill)).MakeGenericMethod(typeof(float), typeof(RandomOp)), false);

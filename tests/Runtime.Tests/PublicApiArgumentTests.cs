@@ -76,6 +76,8 @@ public class PublicApiArgumentTests
         if (t == typeof(float?)) return [.. Of(Floats.Select(f => (float?)f)), () => null];
         if (t == typeof(double)) return Of(Doubles);
         if (t == typeof(bool)) return Of([false, true]);
+        if (t == typeof(ushort)) return Of([(ushort)0, (ushort)0x7FC1, ushort.MaxValue]);
+        if (t == typeof(BFloat16)) return Of([(BFloat16)1.5f, BFloat16.FromBits(0xFFC1), (BFloat16)float.PositiveInfinity]);
         if (t == typeof(long)) return Of([0L, -1L, long.MaxValue, long.MinValue]);
         if (t == typeof(ulong)) return Of([1UL, 0UL, ulong.MaxValue]);
         if (t == typeof(DeviceInfo)) return [() => Device.List()[0]];
@@ -177,6 +179,8 @@ public class PublicApiArgumentTests
         if (t == typeof(LRScheduler))
             return [.. new[] { typeof(StepLR), typeof(OneCycleLR), typeof(SequentialLR), typeof(ReduceLROnPlateau) }.SelectMany(Receivers)];
         if (t == typeof(DeviceInfo)) return [() => Device.List()[0]];
+        if (t == typeof(GradScaler)) return [() => new GradScaler(), () => new GradScaler(enabled: false)];
+        if (t == typeof(BFloat16)) return [() => (BFloat16)1.5f, () => BFloat16.FromBits(0x7FC1)];
         if (t == typeof(DeviceStats)) return [() => Device.Cpu.Stats];
         if (t == typeof(DeviceMismatchException)) return [() => new DeviceMismatchException("m")];
         if (t == typeof(DeviceOutOfMemoryException))

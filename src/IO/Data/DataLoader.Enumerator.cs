@@ -161,7 +161,9 @@ public sealed partial class DataLoader
                 DType.Float32 => DeepSharp.Tensor.FromSpan<float>(MemoryMarshal.Cast<byte, float>(span), shape, device),
                 DType.Float64 => DeepSharp.Tensor.FromSpan<double>(MemoryMarshal.Cast<byte, double>(span), shape, device),
                 DType.Int32 => DeepSharp.Tensor.FromSpan<int>(MemoryMarshal.Cast<byte, int>(span), shape, device),
-                _ => DeepSharp.Tensor.FromSpan<long>(MemoryMarshal.Cast<byte, long>(span), shape, device),
+                DType.Int64 => DeepSharp.Tensor.FromSpan<long>(MemoryMarshal.Cast<byte, long>(span), shape, device),
+                DType.Float16 => DeepSharp.Tensor.FromSpan<Half>(MemoryMarshal.Cast<byte, Half>(span), shape, device),
+                _ => DeepSharp.Tensor.FromSpan<BFloat16>(MemoryMarshal.Cast<byte, BFloat16>(span), shape, device),
             };
         }
 

@@ -39,7 +39,9 @@ internal abstract class HostColumn
             DType.Float32 => new HostColumn<float>(t.ToArray<float>(), DType.Float32, row, shape[0]),
             DType.Float64 => new HostColumn<double>(t.ToArray<double>(), DType.Float64, row, shape[0]),
             DType.Int32 => new HostColumn<int>(t.ToArray<int>(), DType.Int32, row, shape[0]),
-            _ => new HostColumn<long>(t.ToArray<long>(), DType.Int64, row, shape[0]),
+            DType.Int64 => new HostColumn<long>(t.ToArray<long>(), DType.Int64, row, shape[0]),
+            DType.Float16 => new HostColumn<Half>(t.ToArray<Half>(), DType.Float16, row, shape[0]),
+            _ => new HostColumn<BFloat16>(t.ToArray<BFloat16>(), DType.BFloat16, row, shape[0]),
         };
     }
 }

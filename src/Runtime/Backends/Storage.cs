@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace DeepSharp.Backends;
 
 /// <summary>
@@ -58,7 +60,9 @@ internal sealed class CpuStorage : Storage
             DType.Float32 => Aligned<float>(count),
             DType.Float64 => Aligned<double>(count),
             DType.Int32 => Aligned<int>(count),
-            _ => Aligned<long>(count),
+            DType.Int64 => Aligned<long>(count),
+            DType.Float16 => Aligned<Half>(count),
+            _ => Aligned<BFloat16>(count),
         };
     }
 
@@ -69,9 +73,18 @@ internal sealed class CpuStorage : Storage
     public override Device Device => Device.Cpu;
 
     /// <summary>The elements as an indexable handle (element i is array[Base + i]) that lambdas can capture.</summary>
-    public Cpu.HostElements<T> Elements<T>() where T : unmanaged => new((T[])_data, Base);
+    public Cpu.HostElements<T> Elements<T>() where T : unmanaged => new(Elems<T>(), Base);
 
-    public Span<T> Span<T>() where T : unmanaged => ((T[])_data).AsSpan(Base, Count);
+    public Span<T> Span<T>() where T : unmanaged => Elems<T>().AsSpan(Base, Count);
+
+    /// <summary>The array as T[]: its own type, or the ushort bits of a Half or BFloat16 array (the same size, no references;
+    /// the backends compute on the bits, the host API hands out Half and BFloat16).</summary>
+    private T[] Elems<T>() where T : unmanaged
+    {
+        if (_data is T[] a) return a;
+        if (typeof(T) == typeof(ushort) && DType is DType.Float16 or DType.BFloat16) return Unsafe.As<T[]>(_data);
+        throw new InvalidCastException($"A {DType.Name()} storage holds no {typeof(T).Name} elements.");
+    }
 
     // Undisposed tensors are simply collected by the GC; disposed ones hand their array back for reuse.
     protected override void Free() => Cpu.CpuArrayPool.Return(DType, _data);

@@ -79,7 +79,7 @@ public static class ClipGrad
     }
 
     /// <summary>The p-norm of all the gradients: one pass (<see cref="IBackend.GradNormPartials"/>) and one reduction.</summary>
-    private static Tensor TotalNorm(List<Tensor> grads, float p)
+    internal static Tensor TotalNorm(List<Tensor> grads, float p)
     {
         var dense = grads.Select(g => g.Dense()).ToList();
         var items = dense.Select(g => new GradNormItem(g.Storage, g.Layout.Offset, g.Count)).ToList();

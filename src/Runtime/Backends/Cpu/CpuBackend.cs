@@ -52,7 +52,7 @@ internal sealed partial class CpuBackend : IBackend
             where TOut : unmanaged where EOut : struct, IElement<TOut>
         {
             var x = Src.Elements<TIn>(); var y = Dst.Elements<TOut>(); var map = Map;
-            bool same = typeof(TIn) == typeof(TOut);
+            bool same = typeof(EIn) == typeof(EOut); // float16 and bfloat16 share ushort: the trait tells the dtype
             Segments(map, Count, 1, (i, len, a, b, _) =>
             {
                 var (sa, sb, _) = map.InnerStrides;

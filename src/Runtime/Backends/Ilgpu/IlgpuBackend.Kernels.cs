@@ -49,7 +49,7 @@ internal sealed partial class IlgpuBackend
 
     private Action<Index1D, ArrayView<TIn>, ArrayView<TOut>, StridedMap> ConvertK<TIn, EIn, TOut, EOut>()
         where TIn : unmanaged where EIn : struct, IElement<TIn> where TOut : unmanaged where EOut : struct, IElement<TOut> =>
-        Compiled("convert", typeof(TIn), typeof(TOut), static b =>
+        Compiled("convert", typeof(EIn), typeof(EOut), static b => // by trait: float16 and bfloat16 share ushort
             b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<TIn>, ArrayView<TOut>, StridedMap>(
                 Kernels.Convert<TIn, EIn, TOut, EOut>));
 

@@ -102,7 +102,7 @@ internal sealed partial class IlgpuBackend : IBackend
             where TOut : unmanaged where EOut : struct, IElement<TOut>
         {
             B._launches++;
-            if (typeof(TIn) == typeof(TOut)) B.CopyK<TIn>()(Count, V<TIn>(Src), V<TIn>(Dst), Map);
+            if (typeof(EIn) == typeof(EOut)) B.CopyK<TIn>()(Count, V<TIn>(Src), V<TIn>(Dst), Map);
             else B.ConvertK<TIn, EIn, TOut, EOut>()(Count, V<TIn>(Src), V<TOut>(Dst), Map);
         }
     }
