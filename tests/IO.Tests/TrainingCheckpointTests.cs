@@ -130,4 +130,60 @@ public class TrainingCheckpointTests
         Assert.Equal(Weights(net), Weights(fresh));
         Assert.Equal(0, freshOpt.StepCount);
     }
+
+    /// <summary>Loss-scaled steps; the first overflows (its gradient is scaled past float32) and is skipped.</summary>
+    private static void TrainScaled(Block net, Optimizer opt, GradScaler scaler, (Tensor X, Tensor Y) data, int steps, bool overflowFirst)
+    {
+        for (int i = 0; i < steps; i++)
+        {
+            using var scope = TensorScope.Begin();
+            opt.ZeroGrad();
+            var loss = Functional.CrossEntropy(net.Call(data.X), data.Y);
+            (i == 0 && overflowFirst ? scaler.Scale(loss) * 1e38f : scaler.Scale(loss)).Backward();
+            Assert.Equal(!(i == 0 && overflowFirst), scaler.Step(opt));
+            scaler.Update();
+        }
+    }
+
+    [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
+    public void TheGradScalerResumesWithTheOptimizerAndAMismatchChangesNothing(string device)
+    {
+        var d = TestDevices.Use(device);
+        using var dir = new TempDir();
+        var data = Data(d);
+        var whole = Mlp(d);
+        whole.Call(data.X);
+        var start = whole.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Copy(d));
+        var wholeOpt = new Adam(whole.Parameters(), lr: 0.01f);
+        var wholeScaler = new GradScaler(initScale: 1024f, growthInterval: 2);
+        TrainScaled(whole, wholeOpt, wholeScaler, data, 6, overflowFirst: true);
+
+        var first = Mlp(d);
+        first.LoadStateDict(start);
+        var firstOpt = new Adam(first.Parameters(), lr: 0.01f);
+        var firstScaler = new GradScaler(initScale: 1024f, growthInterval: 2);
+        TrainScaled(first, firstOpt, firstScaler, data, 4, overflowFirst: true); // backed off to 512, grew to 1024, one clean step
+        first.Save(dir.File("run.ckpt"), firstOpt, scaler: firstScaler);
+
+        var resumed = Mlp(d);
+        var resumedOpt = new Adam(resumed.Parameters(), lr: 0.01f);
+        var resumedScaler = new GradScaler(initScale: 1024f, growthInterval: 2);
+        resumed.Load(dir.File("run.ckpt"), resumedOpt, scaler: resumedScaler);
+        Assert.Equal((1024f, 1), (resumedScaler.GetScale(), resumedScaler.GrowthTracker));
+        TrainScaled(resumed, resumedOpt, resumedScaler, data, 2, overflowFirst: false);
+        Assert.Equal(wholeScaler.GetScale(), resumedScaler.GetScale());
+        foreach (var (key, t) in whole.StateDict()) Assert.Equal(t.ToArray<float>(), resumed.StateDict()[key].ToArray<float>());
+
+        // A scaler with other settings, or none in the file: refused, and the scaler, model and optimizer stay as they were.
+        var other = Mlp(d);
+        var otherOpt = new Adam(other.Parameters(), lr: 0.01f);
+        var otherScaler = new GradScaler(initScale: 8f, growthInterval: 3);
+        var e = Assert.Throws<StateDictMismatchException>(() => other.Load(dir.File("run.ckpt"), otherOpt, scaler: otherScaler));
+        Assert.Contains("growth_interval", e.Message);
+        Assert.Equal(8f, otherScaler.GetScale());
+        Assert.Equal(0, otherOpt.StepCount);
+        first.Save(dir.File("plain.ckpt"), firstOpt);
+        e = Assert.Throws<StateDictMismatchException>(() => other.Load(dir.File("plain.ckpt"), otherOpt, scaler: new GradScaler()));
+        Assert.Contains("no gradient scaler state", e.Message);
+    }
 }
