@@ -8,8 +8,10 @@ namespace DeepSharp.IO.Tests;
 public class HalfFileTests
 {
     /// <summary>Every special kind of value: ±0, subnormals, the largest finite, ±inf, NaNs with payloads.</summary>
-    private static readonly ushort[] HalfPatterns = [0x0000, 0x8000, 0x0001, 0x03FF, 0x3C00, 0xBC01, 0x7BFF, 0x7C00, 0xFC00, 0x7E00, 0x7E09, 0xFE01];
-    private static readonly ushort[] BFloat16Patterns = [0x0000, 0x8000, 0x0001, 0x3F80, 0xBF81, 0x7F7F, 0x7F80, 0xFF80, 0x7FC0, 0x7FC5, 0xFFC1, 0x4049];
+    private static readonly ushort[] HalfPatterns =
+        [0x0000, 0x8000, 0x0001, 0x03FF, 0x3C00, 0xBC01, 0x7BFF, 0x7C00, 0xFC00, 0x7E00, 0x7E09, 0xFE01];
+    private static readonly ushort[] BFloat16Patterns =
+        [0x0000, 0x8000, 0x0001, 0x3F80, 0xBF81, 0x7F7F, 0x7F80, 0xFF80, 0x7FC0, 0x7FC5, 0xFFC1, 0x4049];
 
     private static Tensor Halves(Device d) =>
         Tensor.FromSpan<Half>(HalfPatterns.Select(BitConverter.UInt16BitsToHalf).ToArray(), [3, 4], d);

@@ -101,8 +101,9 @@ public class HalfDTypeTests
         var rng = new Random(5);
         var special = new[]
         {
-            0f, -0f, 1f, -1f, 0.1f, 1 + (float)P(-11), 1 + 3 * (float)P(-11), 1 + (float)P(-8), 1 + 3 * (float)P(-8), 65504f, 65520f, 65519.99f, 1e6f,
-            -1e6f, (float)P(-24), (float)P(-25), 1.5f * (float)P(-24), 3e-8f, float.MaxValue, float.Epsilon, (float)P(-133), (float)P(-134), float.NaN,
+            0f, -0f, 1f, -1f, 0.1f, 1 + (float)P(-11), 1 + 3 * (float)P(-11), 1 + (float)P(-8), 1 + 3 * (float)P(-8), 65504f,
+            65520f, 65519.99f, 1e6f, -1e6f, (float)P(-24), (float)P(-25), 1.5f * (float)P(-24), 3e-8f, float.MaxValue,
+            float.Epsilon, (float)P(-133), (float)P(-134), float.NaN,
             float.PositiveInfinity, float.NegativeInfinity, BitConverter.UInt32BitsToSingle(0x7FC12345), -3.14159f,
         };
         return [.. special, .. Enumerable.Range(0, 3000).Select(_ => BitConverter.UInt32BitsToSingle((uint)rng.NextInt64(0, 1L << 32)))];
@@ -123,11 +124,13 @@ public class HalfDTypeTests
         var hf = h.To(DType.Float32).ToArray<float>();
         Assert.Equal(h.ToArray<Half>().Select(v => (float)v), hf);
         Assert.Equal(hf.Select(v => HalfBits.ToBFloat16(v)), h.To(DType.BFloat16).ToArray<BFloat16>().Select(v => v.Bits));
-        Assert.Equal(b.ToArray<BFloat16>().Select(v => HalfBits.ToHalf(v)), b.To(DType.Float16).ToArray<Half>().Select(BitConverter.HalfToUInt16Bits));
+        Assert.Equal(b.ToArray<BFloat16>().Select(v => HalfBits.ToHalf(v)),
+            b.To(DType.Float16).ToArray<Half>().Select(BitConverter.HalfToUInt16Bits));
         Assert.Equal(b.ToArray<BFloat16>().Select(v => (double)v), b.To(DType.Float64).ToArray<double>());
         // Integers: exact below 2¹¹ (half) and 2⁸ (bfloat16), then rounded; back truncates toward zero.
         using var ints = Tensor.FromArray(new long[] { 0, -7, 2047, 2049, 70000, 257 }).To(d);
-        Assert.Equal(new[] { 0f, -7f, 2047f, 2048f, float.PositiveInfinity, 257f }, ints.To(DType.Float16).To(DType.Float32).ToArray<float>());
+        Assert.Equal(new[] { 0f, -7f, 2047f, 2048f, float.PositiveInfinity, 257f },
+            ints.To(DType.Float16).To(DType.Float32).ToArray<float>());
         Assert.Equal(new[] { 0f, -7f, 2048f, 2048f, 70144f, 256f }, ints.To(DType.BFloat16).To(DType.Float32).ToArray<float>());
         Assert.Equal(new[] { 2, -2 }, Tensor.FromArray(new[] { 2.75f, -2.75f }).To(d).To(DType.Float16).To(DType.Int32).ToArray<int>());
     }

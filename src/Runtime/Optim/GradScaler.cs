@@ -44,7 +44,8 @@ public sealed class GradScaler
         bool enabled = true)
     {
         if (!(initScale > 0) || !float.IsFinite(initScale))
-            throw new ArgumentOutOfRangeException(nameof(initScale), initScale, $"GradScaler: initScale must be finite and > 0, got {initScale}.");
+            throw new ArgumentOutOfRangeException(nameof(initScale), initScale,
+                $"GradScaler: initScale must be finite and > 0, got {initScale}.");
         if (!(growthFactor > 1) || !float.IsFinite(growthFactor))
             throw new ArgumentOutOfRangeException(nameof(growthFactor), growthFactor,
                 $"GradScaler: growthFactor must be finite and > 1, got {growthFactor}.");
@@ -54,7 +55,8 @@ public sealed class GradScaler
         if (growthInterval <= 0)
             throw new ArgumentOutOfRangeException(nameof(growthInterval), growthInterval,
                 $"GradScaler: growthInterval must be > 0, got {growthInterval}.");
-        (_scale, GrowthFactor, BackoffFactor, GrowthInterval, IsEnabled) = (initScale, growthFactor, backoffFactor, growthInterval, enabled);
+        (_scale, GrowthFactor, BackoffFactor) = (initScale, growthFactor, backoffFactor);
+        (GrowthInterval, IsEnabled) = (growthInterval, enabled);
     }
 
     /// <summary>Whether scaling is on (off: every call passes through).</summary>
@@ -100,7 +102,8 @@ public sealed class GradScaler
         if (r.Stage == Stage.Unscaled)
             throw new InvalidOperationException("GradScaler.Unscale: it was already called for this optimizer since the last Update.");
         if (r.Stage == Stage.Stepped)
-            throw new InvalidOperationException("GradScaler.Unscale: the optimizer already stepped since the last Update; call Update first.");
+            throw new InvalidOperationException(
+                "GradScaler.Unscale: the optimizer already stepped since the last Update; call Update first.");
         r.FoundInf = UnscaleGradients(optimizer, 1f / _scale);
         r.Stage = Stage.Unscaled;
     }
@@ -118,7 +121,8 @@ public sealed class GradScaler
         if (!IsEnabled) { optimizer.Step(); return true; }
         var r = RecordOf(optimizer);
         if (r.Stage == Stage.Stepped)
-            throw new InvalidOperationException("GradScaler.Step: this optimizer already stepped since the last Update; call Update first.");
+            throw new InvalidOperationException(
+                "GradScaler.Step: this optimizer already stepped since the last Update; call Update first.");
         if (r.Stage == Stage.Ready) Unscale(optimizer);
         r.Stage = Stage.Stepped;
         if (r.FoundInf) return false;
@@ -211,7 +215,11 @@ public sealed class GradScaler
         double? Read(string key, DType dtype)
         {
             if (!state.TryGetValue(key, out var t) || t is null) { problems.Add($"missing '{key}'"); return null; }
-            if (t.DType != dtype || t.Count != 1) { problems.Add($"'{key}' is {t.DType.Name()} {Layout.Format(t.Shape)}, not {dtype.Name()} []"); return null; }
+            if (t.DType != dtype || t.Count != 1)
+            {
+                problems.Add($"'{key}' is {t.DType.Name()} {Layout.Format(t.Shape)}, not {dtype.Name()} []");
+                return null;
+            }
             return dtype == DType.Int64 ? t.Item<long>() : t.Item<float>();
         }
         var scale = Read("scale", DType.Float32);
@@ -221,10 +229,13 @@ public sealed class GradScaler
         var tracker = Read("_growth_tracker", DType.Int64);
         if (scale is { } s && (!(s > 0) || !double.IsFinite(s))) problems.Add($"'scale' is {s}");
         if (growth is { } g && g != GrowthFactor) problems.Add($"it was saved with growth_factor = {g} but this scaler has {GrowthFactor}");
-        if (backoff is { } b && b != BackoffFactor) problems.Add($"it was saved with backoff_factor = {b} but this scaler has {BackoffFactor}");
-        if (interval is { } i && i != GrowthInterval) problems.Add($"it was saved with growth_interval = {i} but this scaler has {GrowthInterval}");
+        if (backoff is { } b && b != BackoffFactor)
+            problems.Add($"it was saved with backoff_factor = {b} but this scaler has {BackoffFactor}");
+        if (interval is { } i && i != GrowthInterval)
+            problems.Add($"it was saved with growth_interval = {i} but this scaler has {GrowthInterval}");
         if (tracker is { } k && (k < 0 || k >= GrowthInterval)) problems.Add($"'_growth_tracker' is {k}, outside [0, {GrowthInterval})");
-        var unexpected = state.Keys.Where(key => key is not ("scale" or "growth_factor" or "backoff_factor" or "growth_interval" or "_growth_tracker"));
+        var unexpected = state.Keys.Where(key =>
+            key is not ("scale" or "growth_factor" or "backoff_factor" or "growth_interval" or "_growth_tracker"));
         problems.AddRange(unexpected.Select(key => $"unexpected key '{key}'"));
         if (problems.Count > 0)
             throw new ArgumentException($"GradScaler.LoadStateDict: the state dict does not fit this scaler; nothing was loaded. " +
