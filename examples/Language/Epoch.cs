@@ -11,7 +11,7 @@ public static class Epoch
     /// does; random sampling starts every batch afresh. <paramref name="rate"/>, when given, sets the learning rate before each
     /// step from the fraction of the epoch done. Returns the mean cross-entropy per token and tokens per second.</summary>
     public static (double Loss, double TokensPerSecond) Run(LanguageModel net, Optimizer opt, SequenceBatches batches, float clip,
-        string label, Func<float, float>? rate = null)
+        string label, Precision precision, Func<float, float>? rate = null)
     {
         var clock = Stopwatch.StartNew();
         int count = batches.CountOf(batches.Epoch), b = 0;
@@ -26,12 +26,15 @@ public static class Epoch
             using var _ = x;
             using var __ = y;
             if (rate is not null) opt.LearningRate = rate((float)b / count);
-            var (logits, next) = net.Call((x, carry ? state : null));
-            var loss = Functional.CrossEntropy(logits, y.T.Reshape(-1)); // time-major labels, as the logits' rows
+            Tensor loss;
+            LmState? next;
+            using (precision.Scope())
+            {
+                (var logits, next) = net.Call((x, carry ? state : null));
+                loss = Functional.CrossEntropy(logits, y.T.Reshape(-1)); // time-major labels, as the logits' rows
+            }
             opt.ZeroGrad();
-            loss.Backward();
-            ClipGrad.Norm(net.Parameters(), clip);
-            opt.Step();
+            precision.BackwardAndStep(loss, opt, () => ClipGrad.Norm(net.Parameters(), clip));
             state?.Dispose();
             state = carry ? next!.Keep(scope) : null;
             lossSum += loss.Item() * y.Count;

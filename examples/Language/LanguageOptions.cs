@@ -3,7 +3,8 @@ using System.CommandLine;
 /// <summary>Command-line options of the language-model app (all optional; <c>--help</c> lists them with their defaults).</summary>
 public sealed record LanguageOptions(string Model, int Layers, int Hidden, int Heads, float Dropout, int Steps, int BatchSize,
     int Epochs, float LearningRate, bool Cosine, float Clip, OptimizerChoice Optimizer, string Sampling, string? Device, ulong Seed,
-    string Out, bool Resume, string? Text, string Prefix, int Predict, int Subset, float MaxPerplexity, int Threads)
+    string Out, bool Resume, string? Text, string Prefix, int Predict, int Subset, float MaxPerplexity, int Threads,
+    string Autocast = "none")
 {
     /// <summary>The models <c>--model</c> offers.</summary>
     public static readonly string[] Models = ["rnn", "gru", "lstm", "transformer"];
@@ -52,12 +53,14 @@ public sealed record LanguageOptions(string Model, int Layers, int Hidden, int H
         var maxPerplexity = Cli.Number("--max-perplexity", 0f, v => v == 0 || v >= 1 && float.IsFinite(v), "0 or a number ≥ 1",
             "exit with code 1 when the last epoch's perplexity ends above it (0: no check)", "X");
         var threads = Cli.Int("--threads", 0, 0, "CPU threads (0: every core)");
+        var autocast = Precision.Option();
         var root = new RootCommand("Trains the book's character-level language model (Dive into Deep Learning §9.5–§10.2) on " +
             "The Time Machine or your own text, with a checkpoint per epoch, then prints text generated from --prefix and writes " +
             "metrics.csv, metrics.png and metrics.svg.")
         {
             model, layers, hidden, heads, dropout, steps, batchSize, epochs, lr, cosine, clip, optimizer.Name, optimizer.Momentum,
             optimizer.WeightDecay, sampling, device, seed, output, resume, text, prefix, predict, subset, maxPerplexity, threads,
+            autocast,
         };
         if (Cli.Parse(root, args, out var r) is { } code)
         {
@@ -83,6 +86,7 @@ public sealed record LanguageOptions(string Model, int Layers, int Hidden, int H
         return new LanguageOptions(name, Pick(layers, 2), Pick(hidden, 128), r.GetValue(heads), r.GetValue(dropout), r.GetValue(steps),
             r.GetValue(batchSize), r.GetValue(epochs), Pick(lr, 3e-3f), r.GetValue(cosine), r.GetValue(clip), optimizerChoice,
             r.GetValue(sampling)!, r.GetValue(device), r.GetValue(seed), r.GetValue(output)!, r.GetValue(resume), r.GetValue(text),
-            r.GetValue(prefix)!, r.GetValue(predict), r.GetValue(subset), r.GetValue(maxPerplexity), r.GetValue(threads));
+            r.GetValue(prefix)!, r.GetValue(predict), r.GetValue(subset), r.GetValue(maxPerplexity), r.GetValue(threads),
+            r.GetValue(autocast)!);
     }
 }

@@ -46,19 +46,20 @@ Directory.CreateDirectory(o.Out);
 string ckpt = Path.Combine(o.Out, "checkpoint.ckpt");
 var opt = o.Optimizer.Make(net.Parameters(), o.LearningRate);
 var history = new List<float>(); // mean cross-entropy per token, per epoch
-if (o.Resume && File.Exists(ckpt)) history.AddRange(RunState.Resume(ckpt, device, net, opt, columns: 1));
+var precision = new Precision(o.Autocast);
+if (o.Resume && File.Exists(ckpt)) history.AddRange(RunState.Resume(ckpt, device, net, opt, columns: 1, precision.Scaler));
 for (int epoch = history.Count; epoch < o.Epochs; epoch++)
 {
     batches.Epoch = epoch; // the offsets depend on (seed, epoch): a resumed run sees the same batches
     var epochClock = Stopwatch.StartNew();
     int e = epoch; // a function of the position in the run only, so --resume continues the same schedule
     Func<float, float>? rate = o.Cosine ? done => o.LearningRate * 0.5f * (1 + MathF.Cos(MathF.PI * (e + done) / o.Epochs)) + 1e-6f : null;
-    var (loss, tokensPerSecond) = Epoch.Run(net, opt, batches, o.Clip, $"epoch {epoch + 1,3}/{o.Epochs}", rate);
+    var (loss, tokensPerSecond) = Epoch.Run(net, opt, batches, o.Clip, $"epoch {epoch + 1,3}/{o.Epochs}", precision, rate);
     history.Add((float)loss);
     if (Console.IsOutputRedirected) // a terminal shows the finished bar instead
         Console.Write($"epoch {epoch + 1,3}/{o.Epochs} perplexity {Math.Exp(loss):F3}  {tokensPerSecond:F0} tokens/s");
     Console.WriteLine($"  ({epochClock.Elapsed.TotalSeconds:F1} s)");
-    RunState.Save(ckpt, net, opt, [.. history], args);
+    RunState.Save(ckpt, net, opt, [.. history], args, precision.Scaler);
 }
 
 string prefix = Text.LettersOnly(o.Prefix);

@@ -13,11 +13,13 @@ public static class RunState
     /// <summary>Saves <paramref name="net"/>'s and <paramref name="optimizer"/>'s state dicts and <paramref name="history"/>
     /// (one row per epoch), with the command line as metadata.</summary>
     public static void Save(string path, Block net, Optimizer optimizer, List<(float Loss, float TrainAcc, float TestAcc)> history,
-        string[] args) => Save(path, net, optimizer, [.. history.SelectMany(h => new[] { h.Loss, h.TrainAcc, h.TestAcc })], args);
+        string[] args, GradScaler? scaler = null) =>
+        Save(path, net, optimizer, [.. history.SelectMany(h => new[] { h.Loss, h.TrainAcc, h.TestAcc })], args, scaler);
 
     /// <summary>Saves <paramref name="net"/>'s and <paramref name="optimizer"/>'s state dicts and <paramref name="history"/>
-    /// (the metrics so far, row after row, as <see cref="Resume(string, Device, Block, Optimizer, int)"/> reads them back).</summary>
-    public static void Save(string path, Block net, Optimizer optimizer, float[] history, string[] args)
+    /// (the metrics so far, row after row, as <see cref="Resume(string, Device, Block, Optimizer, int, GradScaler?)"/> reads them
+    /// back), and the loss scaler's state when there is one.</summary>
+    public static void Save(string path, Block net, Optimizer optimizer, float[] history, string[] args, GradScaler? scaler = null)
     {
         using var scope = TensorScope.Begin();
         var model = new OrderedDictionary<string, CheckpointValue>();
@@ -27,12 +29,17 @@ public static class RunState
         foreach (var (k, v) in state) opt.Add(k, v);
         try
         {
-            Checkpoint.Save(path, new DictValue(new OrderedDictionary<string, CheckpointValue>
+            var root = new OrderedDictionary<string, CheckpointValue>
             {
                 ["model"] = new DictValue(model),
                 ["optimizer"] = new DictValue(opt),
                 ["history"] = Tensor.FromArray(history),
-            }), new Dictionary<string, string> { ["options"] = string.Join(' ', args), ["optimizer"] = optimizer.GetType().Name });
+            };
+            if (scaler is not null)
+                root["scaler"] = new DictValue(new(scaler.StateDict()
+                    .Select(kv => KeyValuePair.Create(kv.Key, (CheckpointValue)kv.Value))));
+            Checkpoint.Save(path, new DictValue(root),
+                new Dictionary<string, string> { ["options"] = string.Join(' ', args), ["optimizer"] = optimizer.GetType().Name });
         }
         finally
         {
@@ -47,16 +54,16 @@ public static class RunState
     /// <remarks>A checkpoint of another optimizer, or one that does not fit the model or the optimizer, ends the app with one
     /// line on standard error and exit code 2 (the command line asked for something the file cannot give).</remarks>
     public static void Resume(string path, Device device, Block net, Optimizer optimizer,
-        List<(float Loss, float TrainAcc, float TestAcc)> history)
+        List<(float Loss, float TrainAcc, float TestAcc)> history, GradScaler? scaler = null)
     {
-        var h = Resume(path, device, net, optimizer, columns: 3);
+        var h = Resume(path, device, net, optimizer, columns: 3, scaler);
         for (int i = 0; i + 2 < h.Length; i += 3) history.Add((h[i], h[i + 1], h[i + 2]));
     }
 
     /// <summary>Loads what <see cref="Save(string, Block, Optimizer, float[], string[])"/> wrote into <paramref name="net"/>
     /// and <paramref name="optimizer"/>, and returns the saved metrics (<paramref name="columns"/> per epoch).</summary>
     /// <remarks>As the other overload, a file that does not fit ends the app with one line and exit code 2.</remarks>
-    public static float[] Resume(string path, Device device, Block net, Optimizer optimizer, int columns)
+    public static float[] Resume(string path, Device device, Block net, Optimizer optimizer, int columns, GradScaler? scaler = null)
     {
         var (value, meta) = Checkpoint.LoadWithMeta(path, device);
         var d = value.AsDict();
@@ -69,10 +76,13 @@ public static class RunState
         foreach (var (k, v) in d["model"].AsDict()) state.Add(k, v.AsTensor());
         var opt = new OrderedDictionary<string, Tensor>();
         foreach (var (k, v) in d["optimizer"].AsDict()) opt.Add(k, v.AsTensor());
+        if (scaler is not null && !d.ContainsKey("scaler"))
+            Stop($"{path} was written by a run without --autocast fp16 (no loss scaler state): resume with the same --autocast.");
         try
         {
             net.LoadStateDict(state);
             optimizer.LoadStateDict(opt);
+            scaler?.LoadStateDict(d["scaler"].AsDict().ToDictionary(kv => kv.Key, kv => kv.Value.AsTensor()));
         }
         catch (Exception e) when (e is StateDictMismatchException or ArgumentException)
         {

@@ -52,7 +52,8 @@ public static class Trainer
         string ckpt = Path.Combine(o.Out, "checkpoint.ckpt");
         var history = new List<(float Loss, float TrainAcc, float TestAcc)>();
         var opt = (o.Optimizer ?? new OptimizerChoice("sgd", 0, 0)).Make(net.Parameters(), o.LearningRate);
-        if (o.Resume && File.Exists(ckpt)) RunState.Resume(ckpt, device, net, opt, history);
+        var precision = new Precision(o.Autocast);
+        if (o.Resume && File.Exists(ckpt)) RunState.Resume(ckpt, device, net, opt, history, precision.Scaler);
         var trainLoader = new DataLoader(train, o.BatchSize, shuffle: true, seed: o.Seed, transform: trainTransform, device: device);
         var testLoader = new DataLoader(test, 256, device: device); // an evaluation keeps a batch's activations until it ends
 
@@ -73,10 +74,13 @@ public static class Trainer
                 if (o.Cosine)
                     opt.LearningRate = o.LearningRate * 0.5f * (1 + MathF.Cos(MathF.PI * (epoch + (float)b / batches) / o.Epochs)) + 1e-6f;
                 opt.ZeroGrad();
-                var logits = net.Call(x);
-                var loss = Functional.CrossEntropy(logits, y);
-                loss.Backward();
-                opt.Step();
+                Tensor logits, loss;
+                using (precision.Scope())
+                {
+                    logits = net.Call(x);
+                    loss = Functional.CrossEntropy(logits, y);
+                }
+                precision.BackwardAndStep(loss, opt);
                 lossSum += loss.Item();
                 correct += (long)Metrics.Accuracy(logits, y, reduction: Reduction.Sum).Item();
                 seen += batch.Size;
@@ -89,16 +93,16 @@ public static class Trainer
                 }
             }
             float trainAcc = (float)correct / Math.Max(seen, 1);
-            float testAcc = Accuracy(Evaluate(net, testLoader));
+            float testAcc = Accuracy(Evaluate(net, testLoader, precision));
             history.Add(((float)(lossSum / Math.Max(b, 1)), trainAcc, testAcc));
             if (Console.IsOutputRedirected)
                 Console.Write($"epoch {epoch + 1,3}/{o.Epochs} loss {lossSum / Math.Max(b, 1):F4}  " +
                     $"{seen / epochClock.Elapsed.TotalSeconds:F0} img/s");
             Console.WriteLine($"  train acc {trainAcc:P1}  test acc {testAcc:P1}  ({epochClock.Elapsed.TotalSeconds:F1} s)");
-            RunState.Save(ckpt, net, opt, history, args);
+            RunState.Save(ckpt, net, opt, history, args, precision.Scaler);
         }
 
-        var confusion = Evaluate(net, testLoader);
+        var confusion = Evaluate(net, testLoader, precision);
         float final = Accuracy(confusion);
         Console.WriteLine($"\ntest accuracy: {final:P2}");
         for (int c = 0; c < 10; c++)
@@ -125,7 +129,7 @@ public static class Trainer
 
     /// <summary>The test set's confusion matrix ([true class, predicted class], row-major) in evaluation mode (batch norm
     /// uses its running statistics).</summary>
-    private static long[] Evaluate(Block net, DataLoader loader)
+    private static long[] Evaluate(Block net, DataLoader loader, Precision precision)
     {
         net.Eval();
         var confusion = new long[10 * 10];
@@ -134,7 +138,9 @@ public static class Trainer
             {
                 using var scope = TensorScope.Begin();
                 using var _ = batch;
-                var counts = Metrics.ConfusionMatrix(net.Call(batch.Features), batch.Labels, 10).ToArray<long>();
+                Tensor logits;
+                using (precision.Scope()) logits = net.Call(batch.Features);
+                var counts = Metrics.ConfusionMatrix(logits, batch.Labels, 10).ToArray<long>();
                 for (int i = 0; i < counts.Length; i++) confusion[i] += counts[i];
             }
         net.Train();

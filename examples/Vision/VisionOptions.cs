@@ -4,7 +4,7 @@ using System.CommandLine;
 /// <c>--help</c> lists them with the app's defaults.</summary>
 public sealed record VisionOptions(int Epochs, int BatchSize, float LearningRate, string? Device, ulong Seed, string Out, bool Resume,
     string? Data, int Subset, float MinAccuracy, int Threads, string Activation = "sigmoid", string Pool = "avg", int Width = 1,
-    bool Cosine = false, OptimizerChoice? Optimizer = null)
+    bool Cosine = false, OptimizerChoice? Optimizer = null, string Autocast = "none")
 {
     /// <summary>Parses <paramref name="args"/> over the app's defaults <paramref name="d"/>: the options, or null with the
     /// exit code when the app should stop (0 after <c>--help</c>, 2 after a bad command line, explained on one line).</summary>
@@ -27,11 +27,12 @@ public sealed record VisionOptions(int Epochs, int BatchSize, float LearningRate
         var pool = Cli.Choice("--pool", d.Pool, ["avg", "max"], "the 2×2 pooling (LeNet, BatchNorm)");
         var width = Cli.Int("--width", d.Width, 1, "LeNet, BatchNorm: channels ×N; ResNet: the first stage's channels");
         var cosine = Cli.Flag("--cosine", "the learning rate falls from --lr to 0 along a half cosine over the run");
+        var autocast = Precision.Option();
         var root = new RootCommand($"{app} on Fashion-MNIST (Dive into Deep Learning): trains with a checkpoint per epoch, then " +
             "prints the test accuracy per class and writes metrics.csv, metrics.png and metrics.svg.")
         {
             epochs, batchSize, lr, device, seed, output, resume, data, subset, minAccuracy, threads, activation, pool, width, cosine,
-            optimizer.Name, optimizer.Momentum, optimizer.WeightDecay,
+            optimizer.Name, optimizer.Momentum, optimizer.WeightDecay, autocast,
         };
         if (Cli.Parse(root, args, out var r) is { } code)
         {
@@ -41,7 +42,8 @@ public sealed record VisionOptions(int Epochs, int BatchSize, float LearningRate
         exitCode = 0;
         return new VisionOptions(r.GetValue(epochs), r.GetValue(batchSize), r.GetValue(lr), r.GetValue(device), r.GetValue(seed),
             r.GetValue(output)!, r.GetValue(resume), r.GetValue(data), r.GetValue(subset), r.GetValue(minAccuracy),
-            r.GetValue(threads), r.GetValue(activation)!, r.GetValue(pool)!, r.GetValue(width), r.GetValue(cosine), optimizer.Read(r));
+            r.GetValue(threads), r.GetValue(activation)!, r.GetValue(pool)!, r.GetValue(width), r.GetValue(cosine), optimizer.Read(r),
+            r.GetValue(autocast)!);
     }
 
     /// <summary>The activation layer <c>--activation</c> names.</summary>

@@ -23,6 +23,7 @@ public static partial class Functional
     public static Tensor AdaptiveAvgPool2d(Tensor x, (int H, int W) outputSize)
     {
         const string op = nameof(AdaptiveAvgPool2d);
+        if (Autocast.IsHalf(Check.NotNull(op, x, "x"))) return Autocast.InFloat32(x, x.DType, w => AdaptiveAvgPool2d(w, outputSize));
         CheckAdaptive(op, x, outputSize);
         if (outputSize == (1, 1)) return x.Mean([2, 3], keepDim: true);
         var s = x.Layout.ShapeArray;
@@ -51,6 +52,7 @@ public static partial class Functional
     public static Tensor AdaptiveMaxPool2d(Tensor x, (int H, int W) outputSize)
     {
         const string op = nameof(AdaptiveMaxPool2d);
+        if (Autocast.IsHalf(Check.NotNull(op, x, "x"))) return Autocast.InFloat32(x, x.DType, w => AdaptiveMaxPool2d(w, outputSize));
         CheckAdaptive(op, x, outputSize);
         var s = x.Layout.ShapeArray;
         if (s[2] % outputSize.H == 0 && s[3] % outputSize.W == 0)

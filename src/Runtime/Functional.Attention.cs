@@ -46,6 +46,16 @@ public static partial class Functional
     private static (Tensor Output, Tensor Weights) Attention(string op, Tensor query, Tensor key, Tensor value, Tensor? attnMask,
         float dropoutP, bool isCausal, float? scale, Generator? generator)
     {
+        Check.NotNull(op, query, nameof(query)); Check.NotNull(op, key, nameof(key)); Check.NotNull(op, value, nameof(value));
+        if (Autocast.IsEnabled) (query, key, value) = (Autocast.Lower(query), Autocast.Lower(key), Autocast.Lower(value));
+        if (Autocast.AnyHalf(query, key, value)) // computed in float32; both results round once to the inputs' dtype
+        {
+            var dtype = Autocast.Promote(Autocast.Promote(query.DType, key.DType), value.DType);
+            var (o, w) = Autocast.Off((op, query, key, value, attnMask, dropoutP, isCausal, scale, generator), static a =>
+                Attention(a.op, Autocast.Wide(a.query), Autocast.Wide(a.key), Autocast.Wide(a.value), a.attnMask is { } m ?
+                    Autocast.Wide(m) : null, a.dropoutP, a.isCausal, a.scale, a.generator));
+            return dtype == DType.Float32 ? (o, w) : (o.To(dtype), w.To(dtype));
+        }
         Check.Float32(op, query, nameof(query)); Check.Float32(op, key, nameof(key)); Check.Float32(op, value, nameof(value));
         Check.SameDevice(op, query, nameof(query), key, nameof(key)); Check.SameDevice(op, query, nameof(query), value, nameof(value));
         if (attnMask is not null) Check.SameDevice(op, query, nameof(query), attnMask, nameof(attnMask));

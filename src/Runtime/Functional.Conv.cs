@@ -54,6 +54,11 @@ public static partial class Functional
         (int H, int W)? dilation = null, int groups = 1)
     {
         const string op = nameof(Conv2d);
+        Check.NotNull(op, x, "x"); Check.NotNull(op, weight, "weight");
+        if (Autocast.IsEnabled) (x, weight, bias) = (Autocast.Lower(x), Autocast.Lower(weight), Autocast.LowerOptional(bias));
+        if (Autocast.AnyHalf(x, weight, bias)) // accumulated in float32, rounded once
+            return Autocast.InFloat32([x, weight, bias], Autocast.Promote(x.DType, weight.DType),
+                t => Conv2d(t[0]!, t[1]!, t[2], stride, padding, dilation, groups));
         Check.Float32(op, x, "x"); Check.Float32(op, weight, "weight");
         Check.SameDevice(op, x, "x", weight, "weight");
         if (groups < 1)

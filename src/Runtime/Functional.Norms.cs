@@ -23,6 +23,9 @@ public static partial class Functional
         bool training = false, float momentum = 0.1f, float eps = 1e-5f)
     {
         const string op = nameof(BatchNorm);
+        if (Autocast.IsHalf(Check.NotNull(op, x, nameof(x)))) // on the float32 list
+            return Autocast.InFloat32(x, Autocast.Float32ListResult(x),
+                w => BatchNorm(w, runningMean, runningVar, weight, bias, training, momentum, eps));
         Check.Float32(op, x, nameof(x));
         if (x.Rank < 2)
             throw new ArgumentException(
@@ -83,6 +86,8 @@ public static partial class Functional
     public static Tensor LayerNorm(Tensor x, int[] normalizedShape, Tensor? weight = null, Tensor? bias = null, float eps = 1e-5f)
     {
         const string op = nameof(LayerNorm);
+        if (Autocast.IsHalf(Check.NotNull(op, x, nameof(x)))) // on the float32 list
+            return Autocast.InFloat32(x, Autocast.Float32ListResult(x), w => LayerNorm(w, normalizedShape, weight, bias, eps));
         Check.Float32(op, x, nameof(x));
         Check.NotNull(op, normalizedShape, nameof(normalizedShape));
         var shape = x.Layout.ShapeArray;
@@ -124,6 +129,8 @@ public static partial class Functional
     public static Tensor GroupNorm(Tensor x, int numGroups, Tensor? weight = null, Tensor? bias = null, float eps = 1e-5f)
     {
         const string op = nameof(GroupNorm);
+        if (Autocast.IsHalf(Check.NotNull(op, x, nameof(x)))) // on the float32 list
+            return Autocast.InFloat32(x, Autocast.Float32ListResult(x), w => GroupNorm(w, numGroups, weight, bias, eps));
         Check.Float32(op, x, nameof(x));
         if (x.Rank < 2)
             throw new ArgumentException(

@@ -25,6 +25,8 @@ public static partial class Functional
     /// <exception cref="ArgumentException">x is not 4-D, or the window is larger than the padded input.</exception>
     public static Tensor MaxPool2d(Tensor x, (int H, int W) kernel, (int H, int W)? stride = null, (int H, int W) padding = default)
     {
+        if (Autocast.IsHalf(Check.NotNull(nameof(MaxPool2d), x, "x")))
+            return Autocast.InFloat32(x, x.DType, w => MaxPool2d(w, kernel, stride, padding));
         var a = Tensor.WindowsOf(x, kernel, stride ?? kernel, padding, (1, 1), nameof(MaxPool2d));
         return Tensor.MaxPool(x, a, nameof(MaxPool2d));
     }
@@ -61,6 +63,8 @@ public static partial class Functional
         bool countIncludePad = true)
     {
         const string op = nameof(AvgPool2d);
+        if (Autocast.IsHalf(Check.NotNull(op, x, "x")))
+            return Autocast.InFloat32(x, x.DType, w => AvgPool2d(w, kernel, stride, padding, countIncludePad));
         var a = Tensor.WindowsOf(x, kernel, stride ?? kernel, padding, (1, 1), op);
         if (countIncludePad || padding == (0, 0)) return Tensor.AvgPool(x, a, op);
         // Each window's count of elements inside the input: the product of its rows' and its columns' counts.

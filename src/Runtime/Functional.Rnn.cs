@@ -17,6 +17,7 @@ public static partial class Functional
     {
         const string op = nameof(LstmCell);
         Check.NotNull(op, gates, nameof(gates)); Check.NotNull(op, cPrev, nameof(cPrev));
+        if (Autocast.AnyHalf(gates, cPrev)) return LstmCell(Autocast.Wide(gates), Autocast.Wide(cPrev)); // float32 results
         CheckCell(op, gates, nameof(gates), 4, cPrev, nameof(cPrev));
         var hc = Tensor.LstmCellRows(gates, cPrev);
         hc = Autograd.Record(hc, op, [gates, cPrev], g => Grads.LstmCell(gates, cPrev, g), gates, cPrev);
@@ -36,6 +37,8 @@ public static partial class Functional
     {
         const string op = nameof(GruCell);
         Check.NotNull(op, xGates, nameof(xGates)); Check.NotNull(op, hGates, nameof(hGates)); Check.NotNull(op, hPrev, nameof(hPrev));
+        if (Autocast.AnyHalf(xGates, hGates, hPrev)) // a float32 result
+            return GruCell(Autocast.Wide(xGates), Autocast.Wide(hGates), Autocast.Wide(hPrev));
         CheckCell(op, xGates, nameof(xGates), 3, hPrev, nameof(hPrev));
         CheckCell(op, hGates, nameof(hGates), 3, hPrev, nameof(hPrev));
         var h = Tensor.GruCellRows(xGates, hGates, hPrev);
@@ -61,6 +64,8 @@ public static partial class Functional
         const string op = nameof(LstmSequence);
         Check.NotNull(op, xGates, nameof(xGates)); Check.NotNull(op, weightHh, nameof(weightHh));
         Check.NotNull(op, h0, nameof(h0)); Check.NotNull(op, c0, nameof(c0));
+        if (Autocast.AnyHalf(xGates, weightHh, h0, c0)) // float32 results
+            return LstmSequence(Autocast.Wide(xGates), Autocast.Wide(weightHh), Autocast.Wide(h0), Autocast.Wide(c0), reverse);
         int hidden = CheckSequence(op, xGates, weightHh, h0, 4);
         if (!c0.Layout.ShapeArray.SequenceEqual(h0.Layout.ShapeArray))
             throw new ArgumentException($"{op}: c0 must have h0's shape {Layout.Format(h0.Layout.ShapeArray)}, got " +
@@ -103,6 +108,9 @@ public static partial class Functional
     {
         const string op = nameof(GruSequence);
         Check.NotNull(op, xGates, nameof(xGates)); Check.NotNull(op, weightHh, nameof(weightHh)); Check.NotNull(op, h0, nameof(h0));
+        if (Autocast.AnyHalf(xGates, weightHh, biasHh, h0)) // float32 results
+            return GruSequence(Autocast.Wide(xGates), Autocast.Wide(weightHh), biasHh is null ? null : Autocast.Wide(biasHh),
+                Autocast.Wide(h0), reverse);
         int hidden = CheckSequence(op, xGates, weightHh, h0, 3);
         if (biasHh is not null)
         {

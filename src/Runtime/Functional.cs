@@ -27,6 +27,8 @@ public static partial class Functional
 
     private static Tensor SoftmaxAlong(string op, Tensor x, int axis, Backends.SoftmaxKind kind)
     {
+        if (Autocast.IsHalf(Check.NotNull(op, x, nameof(x)))) // on the float32 list
+            return Autocast.InFloat32(x, Autocast.Float32ListResult(x), w => SoftmaxAlong(op, w, axis, kind));
         Check.Float32(op, x, nameof(x));
         int ax = Layout.Axis(axis, x.Rank, op);
         var y = Tensor.SoftmaxAlong(x, ax, kind);
@@ -43,6 +45,10 @@ public static partial class Functional
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null)
     {
         const string op = nameof(Linear);
+        Check.NotNull(op, x, "x"); Check.NotNull(op, weight, "weight");
+        if (Autocast.IsEnabled) (x, weight, bias) = (Autocast.Lower(x), Autocast.Lower(weight), Autocast.LowerOptional(bias));
+        if (Autocast.AnyHalf(x, weight, bias)) // the product accumulates in float32 and rounds once, bias included
+            return Autocast.InFloat32([x, weight, bias], Autocast.Promote(x.DType, weight.DType), t => Linear(t[0]!, t[1]!, t[2]));
         Check.Float32(op, x, "x"); Check.Float32(op, weight, "weight");
         Check.SameDevice(op, x, "x", weight, "weight");
         if (weight.Rank != 2)
@@ -69,6 +75,9 @@ public static partial class Functional
     {
         SameShape(nameof(MseLoss), prediction, target, nameof(prediction), nameof(target));
         Check.Defined(nameof(MseLoss), reduction);
+        if (Autocast.AnyHalf(prediction, target)) // on the float32 list
+            return Autocast.InFloat32(prediction, target,
+                Autocast.IsEnabled ? DType.Float32 : Autocast.Promote(prediction.DType, target.DType), (p, t) => MseLoss(p, t, reduction));
         return TensorScope.Composite((prediction, target, reduction),
             static a => Reduce((a.prediction - a.target).Square(), a.reduction));
     }
@@ -94,6 +103,8 @@ public static partial class Functional
             throw new ArgumentException(
                 $"{op}: labels must be [batch] = [{logits.Layout.ShapeArray[0]}], got {Layout.Format(labels.Layout.ShapeArray)}.");
         Check.SameDevice(op, logits, "logits", labels, "labels");
+        if (Autocast.IsHalf(logits)) // on the float32 list
+            return Autocast.InFloat32(logits, Autocast.Float32ListResult(logits), w => CrossEntropy(w, labels, reduction));
         Check.Float32(op, logits, "logits");
         // One fused kernel per direction (a stable log-sum-exp per row; softmax minus one-hot back) instead of the ~20
         // launches of the composite of log-softmax, one-hot, multiply and sum. No host round-trip: a label outside [0, classes)
@@ -133,6 +144,9 @@ public static partial class Functional
     {
         const string op = nameof(BinaryCrossEntropyWithLogits);
         SameShape(op, logits, targets);
+        if (Autocast.AnyHalf(logits, targets)) // on the float32 list
+            return Autocast.InFloat32(logits, targets, Autocast.IsEnabled ? DType.Float32 : Autocast.Promote(logits.DType, targets.DType),
+                (x, t) => BinaryCrossEntropyWithLogits(x, t, reduction));
         Check.Float32(op, logits, "logits"); Check.Float32(op, targets, "targets");
         Check.SameDevice(op, logits, "logits", targets, "targets");
         // Its own rule rather than the composite's: relu'(0) = 0 and |x|'(0) = 0 made the composite's gradient −t at x = 0.

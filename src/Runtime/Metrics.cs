@@ -45,6 +45,7 @@ public static class Metrics
     public static Tensor Accuracy(Tensor logits, Tensor labels, int topK = 1, Reduction reduction = Reduction.Mean)
     {
         const string op = nameof(Accuracy);
+        logits = Widened(op, logits, nameof(logits));
         int classes = CheckScores(op, logits, labels);
         Check.Defined(op, reduction);
         if (topK < 1 || topK > classes)
@@ -82,6 +83,7 @@ public static class Metrics
     {
         const string op = nameof(ConfusionMatrix);
         Check.NotNull(op, predictions, nameof(predictions)); Check.NotNull(op, labels, nameof(labels));
+        predictions = Widened(op, predictions, nameof(predictions));
         bool scores = predictions.DType == DType.Float32;
         int c;
         if (scores)
@@ -152,11 +154,15 @@ public static class Metrics
     public static Tensor Perplexity(Tensor logits, Tensor labels)
     {
         const string op = nameof(Perplexity);
+        logits = Widened(op, logits, nameof(logits));
         int classes = CheckScores(op, logits, labels);
         CheckRange(op, labels, nameof(labels), classes);
         using var _ = Autograd.NoGrad();
         return TensorScope.Composite((logits, labels), static a => Functional.CrossEntropy(a.logits, a.labels).Exp());
     }
+
+    /// <summary>16-bit scores widened to float32 (exact: the ranking is the same), other tensors as they are.</summary>
+    private static Tensor Widened(string op, Tensor scores, string name) => Autocast.Wide(Check.NotNull(op, scores, name));
 
     /// <summary>Class indices are compared as float32, exact up to 2^24 (as <see cref="Functional.OneHot"/>).</summary>
     private const int MaxClasses = 1 << 24;

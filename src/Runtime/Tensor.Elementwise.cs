@@ -5,9 +5,11 @@ namespace DeepSharp;
 
 public sealed partial class Tensor
 {
-    /// <summary>y = op(x) elementwise; x may be any strided view. The output is dense float32 on x's device.</summary>
+    /// <summary>y = op(x) elementwise; x may be any strided view. The output is dense float32 on x's device (16-bit inputs
+    /// are widened).</summary>
     internal static Tensor Map<TOp>(string op, Tensor x, TOp f) where TOp : struct, IUnaryOp
     {
+        if (Autocast.IsHalf(Check.NotNull(op, x, "x"))) return Autocast.InFloat32(x, DType.Float32, w => Map(op, w, f)); // masks
         Check.Float32(op, x, "x");
         var y = Allocate(x.Shape, DType.Float32, x.Device);
         x.Backend.Unary(x.Storage, y.Storage, StridedMap.Create(x.Layout.ShapeArray, x.Layout, y.Layout), x.Count, f);
@@ -19,6 +21,8 @@ public sealed partial class Tensor
     /// <exception cref="DeviceMismatchException">a and b are on different devices.</exception>
     internal static Tensor Map<TOp>(string op, Tensor a, Tensor b, TOp f) where TOp : struct, IBinaryOp
     {
+        if (Autocast.IsHalf(Check.NotNull(op, a, "a")) || Autocast.IsHalf(Check.NotNull(op, b, "b")))
+            return Autocast.InFloat32(a, b, DType.Float32, (p, q) => Map(op, p, q, f));
         Check.Float32(op, a, "a"); Check.Float32(op, b, "b");
         Check.SameDevice(op, a, "a", b, "b");
         var shape = Check.Broadcast(op, a.Layout.ShapeArray, b.Layout.ShapeArray);
@@ -33,6 +37,10 @@ public sealed partial class Tensor
     public static Tensor Where(Tensor cond, Tensor a, Tensor b)
     {
         const string op = nameof(Where);
+        if (Autocast.IsHalf(Check.NotNull(op, cond, "cond")) || Autocast.IsHalf(Check.NotNull(op, a, "a")) ||
+            Autocast.IsHalf(Check.NotNull(op, b, "b")))
+            return Autocast.InFloat32(a, b, Autocast.Promote(a.DType, b.DType),
+                (p, q) => Where(Autocast.IsHalf(cond) ? cond.To(DType.Float32) : cond, p, q));
         Check.Float32(op, cond, "cond"); Check.Float32(op, a, "a"); Check.Float32(op, b, "b");
         Check.SameDevice(op, cond, "cond", a, "a"); Check.SameDevice(op, cond, "cond", b, "b");
         var shape = Check.Broadcast(op, Check.Broadcast(op, cond.Layout.ShapeArray, a.Layout.ShapeArray), b.Layout.ShapeArray);
@@ -45,6 +53,7 @@ public sealed partial class Tensor
     /// <summary>A recorded unary op: y = f(x), dL/dx = rule(x, y, dL/dy).</summary>
     private static Tensor Unary<TOp>(string op, Tensor x, TOp f, UnaryGradient rule) where TOp : struct, IUnaryOp
     {
+        if (Autocast.IsHalf(Check.NotNull(op, x, "x"))) return Autocast.InFloat32(x, x.DType, w => Unary(op, w, f, rule));
         var y = Map(op, x, f);
         return Autograd.Needed(x) ? RecordUnary(op, x, y, rule) : y;
     }
@@ -55,6 +64,8 @@ public sealed partial class Tensor
     /// <summary>A recorded binary op with broadcasting: the rule's gradients are summed back to each input's shape here.</summary>
     private static Tensor Binary<TOp>(string op, Tensor a, Tensor b, TOp f, BinaryGradient rule) where TOp : struct, IBinaryOp
     {
+        if (Autocast.IsHalf(Check.NotNull(op, a, "a")) || Autocast.IsHalf(Check.NotNull(op, b, "b")))
+            return Autocast.InFloat32(a, b, Autocast.Promote(a.DType, b.DType), (p, q) => Binary(op, p, q, f, rule));
         var y = Map(op, a, b, f);
         return Autograd.Needed(a, b) ? RecordBinary(op, a, b, y, rule) : y;
     }

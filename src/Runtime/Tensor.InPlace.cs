@@ -76,6 +76,12 @@ public sealed partial class Tensor
     internal Tensor InPlace<TOp>(string op, Tensor other, TOp f) where TOp : struct, IBinaryOp
     {
         CheckInPlace(op, Check.NotNull(op, other, nameof(other)));
+        if (Autocast.IsHalf(this) || Autocast.IsHalf(other))
+        {
+            using var wideOther = Autocast.IsHalf(other) ? other.To(DType.Float32) : null;
+            var o = wideOther ?? other;
+            return Autocast.IsHalf(this) ? InPlaceWidened(w => w.InPlace(op, o, f)) : InPlace(op, o, f);
+        }
         Check.Float32(op, this, "this"); Check.Float32(op, other, "other");
         var (src, layout) = Unaliased(other);
         var map = StridedMap.Create(Layout.ShapeArray, Layout, layout, Layout);
@@ -88,10 +94,19 @@ public sealed partial class Tensor
     internal Tensor InPlace<TOp>(string op, TOp f) where TOp : struct, IUnaryOp
     {
         CheckInPlace(op, null);
+        if (Autocast.IsHalf(this)) return InPlaceWidened(w => w.InPlace(op, f));
         Check.Float32(op, this, "this");
         Backend.Unary(Storage, Storage, StridedMap.Create(Layout.ShapeArray, Layout, Layout), Count, f);
         _storage.Bump();
         return this;
+    }
+
+    /// <summary>An in-place op on a 16-bit tensor: computed on a float32 copy, rounded once back into this tensor.</summary>
+    private Tensor InPlaceWidened(Action<Tensor> op)
+    {
+        using var wide = To(DType.Float32);
+        op(wide);
+        return CopyFrom(wide);
     }
 
     private void CheckInPlace(string op, Tensor? other)

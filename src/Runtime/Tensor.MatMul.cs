@@ -14,6 +14,9 @@ public sealed partial class Tensor
     public static Tensor MatMul(Tensor a, Tensor b)
     {
         const string op = nameof(MatMul);
+        if (Autocast.IsEnabled) (a, b) = (Autocast.Lower(Check.NotNull(op, a, "a")), Autocast.Lower(Check.NotNull(op, b, "b")));
+        if (Autocast.IsHalf(Check.NotNull(op, a, "a")) || Autocast.IsHalf(Check.NotNull(op, b, "b")))
+            return Autocast.InFloat32(a, b, Autocast.Promote(a.DType, b.DType), MatMul); // accumulated in float32
         Check.Float32(op, a, "a"); Check.Float32(op, b, "b");
         Check.SameDevice(op, a, "a", b, "b");
         if (a.Rank == 0 || b.Rank == 0)

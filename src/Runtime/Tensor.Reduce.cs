@@ -12,6 +12,7 @@ public sealed partial class Tensor
     /// <summary>Mean over <paramref name="axes"/> (all when null or empty). The mean of no elements is NaN.</summary>
     public Tensor Mean(int[]? axes = null, bool keepDim = false)
     {
+        if (Autocast.IsHalf(this)) return Autocast.InFloat32(this, DType, w => w.Mean(axes, keepDim)); // one rounding, not two
         var norm = NormalizeAxes("Mean", axes);
         int n = norm.Aggregate(1, (acc, a) => acc * Layout.ShapeArray[a]);
         return Sum(axes, keepDim) * (n == 0 ? float.NaN : 1f / n);
@@ -88,6 +89,8 @@ public sealed partial class Tensor
         bool nonEmpty = false)
         where TOp : struct, IReduceOp
     {
+        if (Autocast.IsHalf(this)) // accumulated in float32, rounded once
+            return Autocast.InFloat32(this, DType, w => w.Reduce<TOp>(op, axes, keepDim, rule, nonEmpty));
         Check.Float32(op, this, "x");
         var norm = NormalizeAxes(op, axes);
         if (nonEmpty && norm.Any(a => Layout.ShapeArray[a] == 0))
@@ -121,6 +124,7 @@ public sealed partial class Tensor
 
     private Tensor ArgReduce(string op, int? axis, bool keepDim, bool max)
     {
+        if (Autocast.IsHalf(this)) return Autocast.InFloat32(this, DType.Int64, w => w.ArgReduce(op, axis, keepDim, max));
         if (axis is null)
         {
             Check.Float32(op, this, "x");

@@ -172,7 +172,7 @@ public class HalfDTypeTests
     }
 
     [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
-    public void PrintsLikePyTorchAndMathSaysToConvert(string device)
+    public void PrintsLikePyTorchAndUnsupportedOpsSayToConvert(string device)
     {
         var d = TestDevices.Use(device);
         using var h = Tensor.FromArray(new[] { 1f, 2.5f, 3.14159f }).To(d).To(DType.Float16);
@@ -180,7 +180,7 @@ public class HalfDTypeTests
         Assert.Equal($"tensor([1.0000, 2.5000, 3.1406]{suffix}, dtype=torch.float16)", h.ToString());
         using var b = Tensor.FromArray(new[] { 1f, 2f }).To(d).To(DType.BFloat16);
         Assert.Equal($"tensor([1., 2.]{suffix}, dtype=torch.bfloat16)", b.ToString());
-        var e = Assert.Throws<NotSupportedException>(() => h.Exp());
+        var e = Assert.Throws<NotSupportedException>(() => h.MaxWithIndices(0)); // not (yet) on 16-bit tensors: says what to do
         Assert.Contains("float16", e.Message);
         Assert.Contains("To(DType.Float32)", e.Message);
         var wrong = Assert.Throws<InvalidOperationException>(() => h.ToArray<float>());

@@ -1,0 +1,123 @@
+namespace DeepSharp;
+
+/// <summary>
+/// Mixed precision (PyTorch's <c>torch.autocast</c>): inside <c>using (Autocast.Enable(DType.BFloat16)) { … }</c> on a
+/// thread, matrix products, linear layers, convolutions and attention take their float32 inputs (weights included) rounded
+/// to the low dtype and return it; softmax, log-softmax, losses and normalization widen 16-bit inputs and return float32;
+/// every other op runs in its inputs' dtype, and a binary op on two float dtypes computes in the wider one (float32 for
+/// float16 with bfloat16). Parameters stay float32: the casts are recorded, so their gradients come back float32 through
+/// them. Run the forward pass and the loss inside the scope and <c>Backward</c> after it, as in PyTorch; with float16, scale
+/// the loss with <see cref="Optim.GradScaler"/>.
+/// </summary>
+/// <example><code>
+/// using (Autocast.Enable(DType.BFloat16))
+/// {
+///     var logits = net.Call(x);                         // bfloat16 out of the last Dense
+///     loss = Functional.CrossEntropy(logits, y);        // float32
+/// }
+/// loss.Backward();                                      // float32 gradients for the float32 parameters
+/// </code></example>
+/// <remarks>
+/// How the 16-bit ops compute today: an op on 16-bit tensors widens them exactly to float32, computes and accumulates in
+/// float32 and rounds its result once — the values PyTorch's CPU kernels give, but not yet their speed or memory: the
+/// widened copies are extra passes, and what autograd saves is float32. Tensor-core kernels are the next step (issue 20).
+/// </remarks>
+public static class Autocast
+{
+    [ThreadStatic] private static DType? _dtype;
+
+    /// <summary>The low dtype while a scope is active on this thread (Float16 or BFloat16), else null.</summary>
+    public static DType? LowDType => _dtype;
+
+    /// <summary>Whether a scope is active on this thread.</summary>
+    public static bool IsEnabled => _dtype is not null;
+
+    /// <summary>Starts a scope on this thread (nested scopes are allowed; disposing restores the previous setting).</summary>
+    /// <param name="dtype">The low dtype: <see cref="DType.BFloat16"/> (PyTorch's CPU default, float32's range) or
+    /// <see cref="DType.Float16"/> (use a <see cref="Optim.GradScaler"/>).</param>
+    /// <exception cref="ArgumentOutOfRangeException">dtype is not Float16 or BFloat16.</exception>
+    public static IDisposable Enable(DType dtype = DType.BFloat16)
+    {
+        if (dtype is not (DType.Float16 or DType.BFloat16))
+            throw new ArgumentOutOfRangeException(nameof(dtype), dtype,
+                $"Autocast.Enable: the low dtype must be Float16 or BFloat16, got {dtype}.");
+        return new Scope(dtype);
+    }
+
+    /// <summary>A scope with autocast off (PyTorch's <c>autocast(enabled=False)</c> inside an autocast region): ops run in
+    /// their inputs' dtype.</summary>
+    public static IDisposable Disable() => new Scope(null);
+
+    private sealed class Scope : IDisposable
+    {
+        private readonly DType? _previous = _dtype;
+        private readonly int _thread = Environment.CurrentManagedThreadId;
+        private bool _disposed;
+
+        public Scope(DType? dtype) => _dtype = dtype;
+
+        public void Dispose()
+        {
+            if (_disposed) return;
+            if (Environment.CurrentManagedThreadId != _thread)
+                throw new InvalidOperationException("Autocast: a scope must be disposed on the thread that started it.");
+            _disposed = true;
+            _dtype = _previous;
+        }
+    }
+
+    /// <summary>Whether x is a 16-bit float.</summary>
+    internal static bool IsHalf(Tensor x) => x.DType is DType.Float16 or DType.BFloat16;
+
+    /// <summary>An op on PyTorch's lower-precision list: float32 inputs rounded to the scope's low dtype (the casts are
+    /// recorded); outside a scope, or for other dtypes, the tensor itself.</summary>
+    internal static Tensor Lower(Tensor x) => _dtype is { } low && x.DType == DType.Float32 ? x.To(low) : x;
+
+    /// <inheritdoc cref="Lower(Tensor)"/>
+    internal static Tensor? LowerOptional(Tensor? x) => x is null ? null : Lower(x);
+
+    /// <summary>The dtype an op computes its result in: the common dtype of float inputs, float32 when they differ; a non-float
+    /// or float64 operand's own dtype (the op's dtype check then names it).</summary>
+    internal static DType Promote(DType a, DType b) =>
+        a == b ? a : a is DType.Float32 or DType.Float16 or DType.BFloat16 && b is DType.Float32 or DType.Float16 or DType.BFloat16
+            ? DType.Float32 : a is DType.Float32 or DType.Float16 or DType.BFloat16 ? b : a;
+
+    /// <summary>
+    /// Runs a float32 op on inputs that may be 16-bit: they are widened exactly, <paramref name="op"/> computes in float32,
+    /// and the result rounds once to <paramref name="result"/>. Intermediates go back to the pool at once unless autograd
+    /// holds them (<see cref="TensorScope"/>'s composite rule).
+    /// </summary>
+    /// <remarks>The op runs with autocast off: its float32 inputs are final.</remarks>
+    internal static Tensor InFloat32(Tensor x, DType result, Func<Tensor, Tensor> op) =>
+        Off((x, result, op), static a => TensorScope.Composite(a, static a => Narrow(a.op(Wide(a.x)), a.result)));
+
+    /// <inheritdoc cref="InFloat32(Tensor, DType, Func{Tensor, Tensor})"/>
+    internal static Tensor InFloat32(Tensor a, Tensor b, DType result, Func<Tensor, Tensor, Tensor> op) =>
+        Off((a, b, result, op), static s => TensorScope.Composite(s, static s => Narrow(s.op(Wide(s.a), Wide(s.b)), s.result)));
+
+    /// <inheritdoc cref="InFloat32(Tensor, DType, Func{Tensor, Tensor})"/>
+    internal static Tensor InFloat32(Tensor?[] inputs, DType result, Func<Tensor?[], Tensor> op) =>
+        Off((inputs, result, op), static s => TensorScope.Composite(s,
+            static s => Narrow(s.op(s.inputs.Select(t => t is null ? null : Wide(t)).ToArray()), s.result)));
+
+    /// <summary>Whether any of the tensors is 16-bit.</summary>
+    internal static bool AnyHalf(params Tensor?[] xs) => xs.Any(x => x is not null && IsHalf(x));
+
+    /// <summary>Runs <paramref name="body"/> with autocast off on this thread.</summary>
+    internal static T Off<TState, T>(TState state, Func<TState, T> body)
+    {
+        var saved = _dtype;
+        _dtype = null;
+        try { return body(state); }
+        finally { _dtype = saved; }
+    }
+
+    /// <summary>The dtype a float32-list op (softmax, losses, norms) returns for x: float32 inside a scope, x's own outside.</summary>
+    internal static DType Float32ListResult(Tensor x) => IsEnabled ? DType.Float32 : x.DType;
+
+    /// <summary>x widened to float32 if 16-bit (the cast is recorded), else x.</summary>
+    internal static Tensor Wide(Tensor x) => IsHalf(x) ? x.To(DType.Float32) : x;
+
+    private static Tensor Narrow(Tensor y, DType result) =>
+        y.DType == result || result is not (DType.Float16 or DType.BFloat16) ? y : y.To(result);
+}
