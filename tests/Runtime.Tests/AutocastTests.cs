@@ -9,7 +9,8 @@ namespace DeepSharp.Tests;
 public class AutocastTests
 {
     private static double Round(double v, DType dtype) =>
-        dtype == DType.Float16 ? (double)BitConverter.UInt16BitsToHalf(HalfBits.ToHalf(v)) : HalfBits.BFloat16ToSingle(HalfBits.ToBFloat16(v));
+        dtype == DType.Float16 ? (double)BitConverter.UInt16BitsToHalf(HalfBits.ToHalf(v))
+            : HalfBits.BFloat16ToSingle(HalfBits.ToBFloat16(v));
 
     private static double[] Rounded(float[] x, DType dtype) => x.Select(v => Round(v, dtype)).ToArray();
 
@@ -26,7 +27,8 @@ public class AutocastTests
             var xr = Rounded(xs, dtype);
             using var e = x.Exp();
             Assert.Equal(dtype, e.DType);
-            Ref.Close(xr.Select(Math.Exp).ToArray(), Values(e).Select(v => (float)v).ToArray(), dtype == DType.Float16 ? 1e-3 : 8e-3, "exp");
+            Ref.Close(xr.Select(Math.Exp).ToArray(), Values(e).Select(v => (float)v).ToArray(),
+                dtype == DType.Float16 ? 1e-3 : 8e-3, "exp");
             Assert.All(Values(e), v => Assert.Equal(Round(v, dtype), v)); // representable: rounded to the dtype
             // The sum accumulates in float32: 1000 ones in bfloat16 would stop at 256 if added in bfloat16.
             Assert.Equal(1000.0, Values(Tensor.Ones([1000], dtype, d).Sum())[0]);

@@ -62,6 +62,8 @@ public class PtxCompileTests
             foreach (var tb in new[] { typeof(KRun), typeof(MnRun) })
                 yield return (K(nameof(Kernels.GemmVector)).MakeGenericMethod(ta, tb), true);
         yield return (K(nameof(Kernels.GemmDirect)), false);
+        yield return (K(nameof(Kernels.GemmMma)).MakeGenericMethod(typeof(MmaBFloat16)), true);
+        yield return (K(nameof(Kernels.GemmMma)).MakeGenericMethod(typeof(MmaHalf)), true);
         yield return (K(nameof(Kernels.AttentionSoftmax)), true);
         yield return (K(nameof(Kernels.AttentionSoftmaxBackward)), true);
         yield return (K(nameof(Kernels.Unfold)), false);
@@ -150,7 +152,9 @@ public class PtxCompileTests
         // The tiled GEMM kernels from the list above (every instantiation).
         var kernels = AllKernels().Where(k => k.Explicit && k.Method.Name.StartsWith("Gemm", StringComparison.Ordinal))
             .Select(k => k.Method).ToList();
-        Assert.Equal(6, kernels.Count); // the general one twice (dynamic, static tiles), GemmVector for four staging pairs
+        // The general one twice (dynamic, static tiles), GemmVector for four staging pairs, the tensor-core one for bfloat16 and
+        // float16 (assembling also checks its mma instructions' operand types and counts).
+        Assert.Equal(8, kernels.Count);
         string dir = Directory.CreateTempSubdirectory("deepsharp-ptxas").FullName;
         var report = new List<string>();
         foreach (var method in kernels)
@@ -164,9 +168,16 @@ public class PtxCompileTests
             int registers = int.Parse(System.Text.RegularExpressions.Regex.Match(info, @"Used (\d+) registers").Groups[1].Value);
             var spills = System.Text.RegularExpressions.Regex.Matches(info, @"(\d+) bytes spill")
                 .Select(x => int.Parse(x.Groups[1].Value)).Sum();
+            int stack = System.Text.RegularExpressions.Regex.Matches(info, @"(\d+) bytes stack frame")
+                .Select(x => int.Parse(x.Groups[1].Value)).Sum();
             string name = $"{method.Name}<{string.Join(", ", method.GetGenericArguments().Select(a => a.Name))}>";
-            report.Add($"{name}: {registers} registers, {spills} bytes spilled");
-            Assert.True(registers <= cap && spills == 0, string.Join("\n", report));
+            report.Add($"{name}: {registers} registers, {spills} bytes spilled, {stack} bytes of stack");
+            // No spills, and no local memory but GemmMma's epilogue: it reads its 32 accumulators out of PTX registers once
+            // through ILGPU's inline-PTX outputs, which ILGPU stages through locals (128 bytes); inside its loop the operands
+            // are inputs and stay in registers (tools/sass_stats.sh shows no LDL/STL there). An mma whose operands went
+            // through locals (CudaAsm.EmitRef) had 320 bytes and 96 STL.64 per loop iteration.
+            int stackAllowed = method.Name == nameof(Kernels.GemmMma) ? 128 : 0;
+            Assert.True(registers <= cap && spills == 0 && stack <= stackAllowed, string.Join("\n", report));
         }
         Directory.Delete(dir, true);
         TestContext.Current.SendDiagnosticMessage(string.Join("; ", report));
