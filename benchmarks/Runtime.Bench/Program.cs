@@ -163,6 +163,16 @@ static void GemmTable(Device d, int[] sizes)
         // The general tiled kernel instead of the vector-staged one (both operands here allow 16-byte runs).
         Variant("vector staging off", () => backend.UseVectorGemm = !backend.UseVectorGemm);
         backend.UseCuBlas = true;
+        if (cuda) // the C# tensor-core kernel on bfloat16 operands (float32 accumulation, a bfloat16 result); vs PyTorch's bf16 @
+        {
+            using var a16 = a.To(DType.BFloat16);
+            using var b16 = b.To(DType.BFloat16);
+            bool saved = backend.TensorCoreGemm;
+            backend.TensorCoreGemm = true;
+            double tc = flops / Median(10, () => Tensor.MatMul(a16, b16).Dispose(), d.Synchronize) / 1e12;
+            backend.TensorCoreGemm = saved;
+            Console.WriteLine($"|   C# tensor cores, bf16 | | {Fmt(tc)} | | (torch_bench.py prints cuBLAS's bf16) |");
+        }
     }
 }
 

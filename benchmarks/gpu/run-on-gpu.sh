@@ -11,6 +11,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | tee 
 if [ "${GEMM_ONLY:-0}" = 1 ]; then
   timeout 150 /tmp/app/app/DeepSharp.Runtime.Bench gemm cuda:0 2>&1 | tee "$out/gemm.txt"
   timeout 120 /tmp/app/app/DeepSharp.Runtime.Tests -noColor -class DeepSharp.Tests.MatMulTests -class DeepSharp.Tests.GemmVectorTests \
+    -class DeepSharp.Tests.TensorCoreTests \
     > "$out/gemm-tests.txt" 2>&1
   echo "GEMM tests exit code: $?"; grep -A6 "\[FAIL\]" "$out/gemm-tests.txt" | head -40; grep -E "Total:" "$out/gemm-tests.txt"
   exit 0

@@ -19,6 +19,8 @@ print(f"PyTorch {torch.__version__} on {torch.cuda.get_device_name(0)}")
 for n in (1024, 2048, 4096):
     a = torch.rand(n, n, device=d); b = torch.rand(n, n, device=d)
     print(f"sgemm n={n}: {2 * n**3 / median(lambda: a @ b, 10) / 1e12:.2f} TFLOP/s")
+    a16 = a.bfloat16(); b16 = b.bfloat16()
+    print(f"bf16 gemm n={n} (cuBLAS, tensor cores): {2 * n**3 / median(lambda: a16 @ b16, 10) / 1e12:.2f} TFLOP/s")
 m = 16 << 20
 x = torch.rand(m, device=d); y = torch.rand(m, device=d)
 print(f"add on 16M floats: {12 * m / median(lambda: x + y, 20) / 1e9:.0f} GB/s")

@@ -14,11 +14,12 @@ public sealed partial class Tensor
     public static Tensor MatMul(Tensor a, Tensor b)
     {
         const string op = nameof(MatMul);
-        if (Autocast.IsEnabled) (a, b) = (Autocast.Lower(Check.NotNull(op, a, "a")), Autocast.Lower(Check.NotNull(op, b, "b")));
+        Check.NotNull(op, a, "a"); Check.NotNull(op, b, "b");
+        if (Autocast.IsEnabled) (a, b) = (Autocast.Lower(a), Autocast.Lower(b));
         if (a.DType == b.DType && Autocast.IsHalf(a) && a.Rank == 2 && b.Rank == 2 && a.Device == b.Device &&
             a.Layout.ShapeArray[1] == b.Layout.ShapeArray[0] && a.Backend is Backends.Ilgpu.IlgpuBackend { HasTensorCoreGemm: true } tc)
             return MatMulTensorCores(a, b, tc);
-        if (Autocast.IsHalf(Check.NotNull(op, a, "a")) || Autocast.IsHalf(Check.NotNull(op, b, "b")))
+        if (Autocast.IsHalf(a) || Autocast.IsHalf(b))
             return Autocast.InFloat32(a, b, Autocast.Promote(a.DType, b.DType), MatMul); // accumulated in float32
         Check.Float32(op, a, "a"); Check.Float32(op, b, "b");
         Check.SameDevice(op, a, "a", b, "b");
