@@ -25,6 +25,7 @@ namespace DeepSharp;
 public static class Autocast
 {
     [ThreadStatic] private static DType? _dtype;
+    [ThreadStatic] private static Scope? _current;
 
     /// <summary>The low dtype while a scope is active on this thread (Float16 or BFloat16), else null.</summary>
     public static DType? LowDType => _dtype;
@@ -32,7 +33,8 @@ public static class Autocast
     /// <summary>Whether a scope is active on this thread.</summary>
     public static bool IsEnabled => _dtype is not null;
 
-    /// <summary>Starts a scope on this thread (nested scopes are allowed; disposing restores the previous setting).</summary>
+    /// <summary>Starts a scope on this thread (nested scopes are allowed; disposing restores the previous setting; scopes are
+    /// disposed innermost first, on the thread that started them).</summary>
     /// <param name="dtype">The low dtype: <see cref="DType.BFloat16"/> (PyTorch's CPU default, float32's range) or
     /// <see cref="DType.Float16"/> (use a <see cref="Optim.GradScaler"/>).</param>
     /// <exception cref="ArgumentOutOfRangeException">dtype is not Float16 or BFloat16.</exception>
@@ -51,18 +53,22 @@ public static class Autocast
     private sealed class Scope : IDisposable
     {
         private readonly DType? _previous = _dtype;
+        private readonly Scope? _parent = _current;
         private readonly int _thread = Environment.CurrentManagedThreadId;
         private bool _disposed;
 
-        public Scope(DType? dtype) => _dtype = dtype;
+        public Scope(DType? dtype) => (_dtype, _current) = (dtype, this);
 
         public void Dispose()
         {
             if (_disposed) return;
             if (Environment.CurrentManagedThreadId != _thread)
-                throw new InvalidOperationException("Autocast: a scope must be disposed on the thread that started it.");
+                throw new InvalidOperationException("Autocast: a scope must be disposed on the thread that started it (an await " +
+                    "inside a 'using (Autocast.Enable(…))' block can resume on another thread; keep the scope synchronous).");
+            if (!ReferenceEquals(_current, this))
+                throw new InvalidOperationException("Autocast: scopes were disposed out of order; dispose the innermost first.");
             _disposed = true;
-            _dtype = _previous;
+            (_dtype, _current) = (_previous, _parent);
         }
     }
 
@@ -75,6 +81,12 @@ public static class Autocast
 
     /// <inheritdoc cref="Lower(Tensor)"/>
     internal static Tensor? LowerOptional(Tensor? x) => x is null ? null : Lower(x);
+
+    /// <summary>The result dtype of an elementwise op on a and b: as <see cref="Promote(DType, DType)"/>, except that a 0-dim
+    /// float operand does not widen a float tensor (PyTorch's rule: <c>h16 * torch.tensor(2.)</c> stays float16).</summary>
+    internal static DType PromoteOperands(Tensor a, Tensor b) =>
+        a.DType != b.DType && a.DType.IsFloat() && b.DType.IsFloat() && (a.Rank == 0) != (b.Rank == 0)
+            ? (a.Rank == 0 ? b.DType : a.DType) : Promote(a.DType, b.DType);
 
     /// <summary>The dtype an op computes its result in: the common dtype of float inputs, float32 when they differ; a non-float
     /// or float64 operand's own dtype (the op's dtype check then names it).</summary>
@@ -102,6 +114,17 @@ public static class Autocast
 
     /// <summary>Whether any of the tensors is 16-bit.</summary>
     internal static bool AnyHalf(params Tensor?[] xs) => xs.Any(x => x is not null && IsHalf(x));
+
+    /// <summary>Whether a scope is active and any of the tensors is float32 (a lower-list op then rounds it first).</summary>
+    internal static bool LowersAny(params Tensor?[] xs) => _dtype is not null && xs.Any(x => x is { DType: DType.Float32 });
+
+    /// <summary>
+    /// An op on PyTorch's lower-precision list under a scope: its float32 inputs rounded to the low dtype, then
+    /// <paramref name="op"/> (which widens them again and rounds its result once); the rounded copies go back to the pool
+    /// at once unless autograd holds them.
+    /// </summary>
+    internal static Tensor Lowered(Tensor?[] inputs, Func<Tensor?[], Tensor> op) =>
+        TensorScope.Composite((inputs, op), static s => s.op(s.inputs.Select(t => t is null ? null : Lower(t)).ToArray()));
 
     /// <summary>Runs <paramref name="body"/> with autocast off on this thread.</summary>
     internal static T Off<TState, T>(TState state, Func<TState, T> body)

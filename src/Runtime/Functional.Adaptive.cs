@@ -24,6 +24,7 @@ public static partial class Functional
     {
         const string op = nameof(AdaptiveAvgPool2d);
         if (Autocast.IsHalf(Check.NotNull(op, x, "x"))) return Autocast.InFloat32(x, x.DType, w => AdaptiveAvgPool2d(w, outputSize));
+        if (Autocast.IsEnabled) return Autocast.Off((x, outputSize), static a => AdaptiveAvgPool2d(a.x, a.outputSize)); // on no list
         CheckAdaptive(op, x, outputSize);
         if (outputSize == (1, 1)) return x.Mean([2, 3], keepDim: true);
         var s = x.Layout.ShapeArray;

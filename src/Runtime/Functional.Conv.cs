@@ -55,7 +55,8 @@ public static partial class Functional
     {
         const string op = nameof(Conv2d);
         Check.NotNull(op, x, "x"); Check.NotNull(op, weight, "weight");
-        if (Autocast.IsEnabled) (x, weight, bias) = (Autocast.Lower(x), Autocast.Lower(weight), Autocast.LowerOptional(bias));
+        if (Autocast.LowersAny(x, weight, bias)) // on the lower-precision list
+            return Autocast.Lowered([x, weight, bias], t => Conv2d(t[0]!, t[1]!, t[2], stride, padding, dilation, groups));
         if (Autocast.AnyHalf(x, weight, bias)) // accumulated in float32, rounded once
             return Autocast.InFloat32([x, weight, bias], Autocast.Promote(x.DType, weight.DType),
                 t => Conv2d(t[0]!, t[1]!, t[2], stride, padding, dilation, groups));

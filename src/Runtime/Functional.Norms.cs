@@ -23,9 +23,8 @@ public static partial class Functional
         bool training = false, float momentum = 0.1f, float eps = 1e-5f)
     {
         const string op = nameof(BatchNorm);
-        if (Autocast.IsHalf(Check.NotNull(op, x, nameof(x)))) // on the float32 list
-            return Autocast.InFloat32(x, Autocast.Float32ListResult(x),
-                w => BatchNorm(w, runningMean, runningVar, weight, bias, training, momentum, eps));
+        if (Autocast.IsHalf(Check.NotNull(op, x, nameof(x)))) // computed in float32, returned in x's dtype (on neither list)
+            return Autocast.InFloat32(x, x.DType, w => BatchNorm(w, runningMean, runningVar, weight, bias, training, momentum, eps));
         Check.Float32(op, x, nameof(x));
         if (x.Rank < 2)
             throw new ArgumentException(

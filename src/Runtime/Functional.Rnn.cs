@@ -17,6 +17,7 @@ public static partial class Functional
     {
         const string op = nameof(LstmCell);
         Check.NotNull(op, gates, nameof(gates)); Check.NotNull(op, cPrev, nameof(cPrev));
+        if (Autocast.IsEnabled) return Autocast.Off((gates, cPrev), static a => LstmCell(a.gates, a.cPrev)); // a float32 recurrence
         if (Autocast.AnyHalf(gates, cPrev)) return LstmCell(Autocast.Wide(gates), Autocast.Wide(cPrev)); // float32 results
         CheckCell(op, gates, nameof(gates), 4, cPrev, nameof(cPrev));
         var hc = Tensor.LstmCellRows(gates, cPrev);
@@ -37,6 +38,7 @@ public static partial class Functional
     {
         const string op = nameof(GruCell);
         Check.NotNull(op, xGates, nameof(xGates)); Check.NotNull(op, hGates, nameof(hGates)); Check.NotNull(op, hPrev, nameof(hPrev));
+        if (Autocast.IsEnabled) return Autocast.Off((xGates, hGates, hPrev), static a => GruCell(a.xGates, a.hGates, a.hPrev));
         if (Autocast.AnyHalf(xGates, hGates, hPrev)) // a float32 result
             return GruCell(Autocast.Wide(xGates), Autocast.Wide(hGates), Autocast.Wide(hPrev));
         CheckCell(op, xGates, nameof(xGates), 3, hPrev, nameof(hPrev));
@@ -64,6 +66,8 @@ public static partial class Functional
         const string op = nameof(LstmSequence);
         Check.NotNull(op, xGates, nameof(xGates)); Check.NotNull(op, weightHh, nameof(weightHh));
         Check.NotNull(op, h0, nameof(h0)); Check.NotNull(op, c0, nameof(c0));
+        if (Autocast.IsEnabled) // the recurrence runs in float32, fused or not
+            return Autocast.Off((xGates, weightHh, h0, c0, reverse), static a => LstmSequence(a.xGates, a.weightHh, a.h0, a.c0, a.reverse));
         if (Autocast.AnyHalf(xGates, weightHh, h0, c0)) // float32 results
             return LstmSequence(Autocast.Wide(xGates), Autocast.Wide(weightHh), Autocast.Wide(h0), Autocast.Wide(c0), reverse);
         int hidden = CheckSequence(op, xGates, weightHh, h0, 4);
@@ -108,6 +112,9 @@ public static partial class Functional
     {
         const string op = nameof(GruSequence);
         Check.NotNull(op, xGates, nameof(xGates)); Check.NotNull(op, weightHh, nameof(weightHh)); Check.NotNull(op, h0, nameof(h0));
+        if (Autocast.IsEnabled) // the recurrence runs in float32, fused or not
+            return Autocast.Off((xGates, weightHh, biasHh, h0, reverse),
+                static a => GruSequence(a.xGates, a.weightHh, a.biasHh, a.h0, a.reverse));
         if (Autocast.AnyHalf(xGates, weightHh, biasHh, h0)) // float32 results
             return GruSequence(Autocast.Wide(xGates), Autocast.Wide(weightHh), biasHh is null ? null : Autocast.Wide(biasHh),
                 Autocast.Wide(h0), reverse);

@@ -46,7 +46,8 @@ public static partial class Functional
     {
         const string op = nameof(Linear);
         Check.NotNull(op, x, "x"); Check.NotNull(op, weight, "weight");
-        if (Autocast.IsEnabled) (x, weight, bias) = (Autocast.Lower(x), Autocast.Lower(weight), Autocast.LowerOptional(bias));
+        if (Autocast.LowersAny(x, weight, bias)) // on the lower-precision list
+            return Autocast.Lowered([x, weight, bias], t => Linear(t[0]!, t[1]!, t[2]));
         if (Autocast.AnyHalf(x, weight, bias)) // the product accumulates in float32 and rounds once, bias included
             return Autocast.InFloat32([x, weight, bias], Autocast.Promote(x.DType, weight.DType), t => Linear(t[0]!, t[1]!, t[2]));
         Check.Float32(op, x, "x"); Check.Float32(op, weight, "weight");

@@ -39,7 +39,7 @@ public sealed partial class Tensor
         const string op = nameof(Where);
         if (Autocast.IsHalf(Check.NotNull(op, cond, "cond")) || Autocast.IsHalf(Check.NotNull(op, a, "a")) ||
             Autocast.IsHalf(Check.NotNull(op, b, "b")))
-            return Autocast.InFloat32(a, b, Autocast.Promote(a.DType, b.DType),
+            return Autocast.InFloat32(a, b, Autocast.PromoteOperands(a, b),
                 (p, q) => Where(Autocast.IsHalf(cond) ? cond.To(DType.Float32) : cond, p, q));
         Check.Float32(op, cond, "cond"); Check.Float32(op, a, "a"); Check.Float32(op, b, "b");
         Check.SameDevice(op, cond, "cond", a, "a"); Check.SameDevice(op, cond, "cond", b, "b");
@@ -65,7 +65,7 @@ public sealed partial class Tensor
     private static Tensor Binary<TOp>(string op, Tensor a, Tensor b, TOp f, BinaryGradient rule) where TOp : struct, IBinaryOp
     {
         if (Autocast.IsHalf(Check.NotNull(op, a, "a")) || Autocast.IsHalf(Check.NotNull(op, b, "b")))
-            return Autocast.InFloat32(a, b, Autocast.Promote(a.DType, b.DType), (p, q) => Binary(op, p, q, f, rule));
+            return Autocast.InFloat32(a, b, Autocast.PromoteOperands(a, b), (p, q) => Binary(op, p, q, f, rule));
         var y = Map(op, a, b, f);
         return Autograd.Needed(a, b) ? RecordBinary(op, a, b, y, rule) : y;
     }

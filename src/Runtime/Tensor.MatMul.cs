@@ -15,7 +15,7 @@ public sealed partial class Tensor
     {
         const string op = nameof(MatMul);
         Check.NotNull(op, a, "a"); Check.NotNull(op, b, "b");
-        if (Autocast.IsEnabled) (a, b) = (Autocast.Lower(a), Autocast.Lower(b));
+        if (Autocast.LowersAny(a, b)) return Autocast.Lowered([a, b], t => MatMul(t[0]!, t[1]!)); // on the lower-precision list
         if (a.DType == b.DType && Autocast.IsHalf(a) && a.Rank == 2 && b.Rank == 2 && a.Device == b.Device &&
             a.Layout.ShapeArray[1] == b.Layout.ShapeArray[0] && a.Backend is Backends.Ilgpu.IlgpuBackend { HasTensorCoreGemm: true } tc)
             return MatMulTensorCores(a, b, tc);

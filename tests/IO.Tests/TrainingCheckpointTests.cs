@@ -185,5 +185,11 @@ public class TrainingCheckpointTests
         first.Save(dir.File("plain.ckpt"), firstOpt);
         e = Assert.Throws<StateDictMismatchException>(() => other.Load(dir.File("plain.ckpt"), otherOpt, scaler: new GradScaler()));
         Assert.Contains("no gradient scaler state", e.Message);
+        // A scaler that fits, with a model that does not: the scaler is put back as it was.
+        var wide = (Sequential)new Sequential(new Dense(9), new Relu(), new Dense(3)).To(d);
+        var wideOpt = new Adam(wide.Parameters(), lr: 0.01f);
+        var wideScaler = new GradScaler(initScale: 8f, growthInterval: 2);
+        Assert.Throws<StateDictMismatchException>(() => wide.Load(dir.File("run.ckpt"), wideOpt, scaler: wideScaler));
+        Assert.Equal((8f, 0), (wideScaler.GetScale(), wideScaler.GrowthTracker));
     }
 }

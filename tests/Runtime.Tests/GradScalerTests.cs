@@ -31,15 +31,19 @@ public class GradScalerTests
         Assert.False(scaler.Step(opt));
         scaler.Update();
         Assert.Equal(16384f, scaler.GetScale());
-        // A clean step goes through with the true gradient: Adam's first step moves each weight by lr.
+        // A clean step goes through with the true gradient, unscaled once: SGD moves each weight by lr · g.
+        using var sgd = new Sgd([w], lr: 0.1f);
         opt.ZeroGrad();
         using (var loss = Loss(w, [1f, -2f, 0.5f])) scaler.Scale(loss).Backward();
-        Assert.True(scaler.Step(opt));
+        Assert.True(scaler.Step(sgd));
         scaler.Update();
-        Assert.Equal(1, opt.StepCount);
-        Ref.Close([0.9, 2.1, 2.9], w.ToArray<float>(), 1e-6, "after one Adam step");
+        Assert.Equal(1, sgd.StepCount);
+        Ref.Close([0.9, 2.2, 2.95], w.ToArray<float>(), 1e-7, "after one SGD step");
         Assert.Equal(16384f, scaler.GetScale());
         Assert.Equal(1, scaler.GrowthTracker);
+        // A step with no gradient at all checked nothing: refused, as PyTorch's "No inf checks were recorded".
+        opt.ZeroGrad();
+        Assert.Contains("no inf check", Assert.Throws<InvalidOperationException>(() => scaler.Step(sgd)).Message);
     }
 
     [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
@@ -101,6 +105,7 @@ public class GradScalerTests
         scaler.Update();
         Assert.Equal(0.9f, w.Item<float>()); // unscaled once, not twice
         Assert.Throws<NotSupportedException>(() => scaler.Scale(Tensor.Ones([1], DType.Float64)));
+        Assert.Equal(DType.BFloat16, scaler.Scale(Tensor.Ones([1], DType.BFloat16)).DType); // a 16-bit loss stays 16-bit
         Assert.Throws<ArgumentNullException>(() => scaler.Step(null!));
     }
 
@@ -144,5 +149,10 @@ public class GradScalerTests
         e = Assert.Throws<ArgumentException>(() => b.LoadStateDict(state));
         Assert.Contains("'scale' is -1", e.Message);
         Assert.Contains("unexpected key 'extra'", e.Message);
+        // Disabled: an empty state, which an enabled scaler refuses and a disabled one ignores.
+        var off = new GradScaler(enabled: false);
+        Assert.Empty(off.StateDict());
+        off.LoadStateDict(a.StateDict());
+        Assert.Contains("disabled", Assert.Throws<ArgumentException>(() => b.LoadStateDict(off.StateDict())).Message);
     }
 }

@@ -41,7 +41,12 @@ public static class Autograd
         return y;
     }
 
-    internal static void Backward(Tensor root, Tensor grad, bool retainGraph)
+    internal static void Backward(Tensor root, Tensor grad, bool retainGraph) =>
+        Autocast.Off((root, grad, retainGraph), static a => { BackwardCore(a.root, a.grad, a.retainGraph); return 0; });
+
+    /// <summary>The backward pass (with autocast off: a rule's products run in the dtypes of what it is given, as PyTorch's
+    /// engine does; each input's gradient is cast to its dtype).</summary>
+    private static void BackwardCore(Tensor root, Tensor grad, bool retainGraph)
     {
         var order = TopologicalOrder(root);
         var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance) { [root] = grad };
@@ -60,6 +65,7 @@ public static class Autograd
                         throw new InvalidOperationException(
                             $"Backward: the rule of {node.Op} returned a gradient of shape {Layout.Format(gx.Layout.ShapeArray)} " +
                             $"for an input of shape {Layout.Format(x.Layout.ShapeArray)} (a bug in the rule).");
+                    if (gx.DType != x.DType && gx.DType.IsFloat() && x.DType.IsFloat()) gx = gx.To(x.DType); // a promoted op's
                     if (x.Node is null) x.AccumulateGrad(gx, Fresh(gx, g, node, inputGrads, i));
                     else grads[x] = grads.TryGetValue(x, out var acc) ? acc + gx : gx;
                 }

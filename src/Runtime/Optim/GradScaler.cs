@@ -25,7 +25,7 @@ public sealed class GradScaler
 {
     private enum Stage { Ready, Unscaled, Stepped }
 
-    private sealed class Record { public Stage Stage; public bool FoundInf; }
+    private sealed class Record { public Stage Stage; public bool FoundInf; public bool Checked; }
 
     private readonly Dictionary<Optimizer, Record> _records = new(ReferenceEqualityComparer.Instance);
     private float _scale;
@@ -77,12 +77,13 @@ public sealed class GradScaler
     /// <summary>Clean steps since the scale last changed.</summary>
     public int GrowthTracker => _growthTracker;
 
-    /// <summary>The loss times the current scale, to call <c>Backward</c> on (the loss itself when disabled).</summary>
+    /// <summary>The loss times the current scale, to call <c>Backward</c> on (the loss itself when disabled); a 16-bit loss
+    /// stays 16-bit, as in PyTorch.</summary>
     /// <exception cref="ArgumentNullException">loss is null.</exception>
-    /// <exception cref="NotSupportedException">loss is not float32.</exception>
+    /// <exception cref="NotSupportedException">loss is not float32, float16 or bfloat16.</exception>
     public Tensor Scale(Tensor loss)
     {
-        Check.Float32("GradScaler.Scale", loss, nameof(loss));
+        if (!Autocast.IsHalf(Check.NotNull("GradScaler.Scale", loss, nameof(loss)))) Check.Float32("GradScaler.Scale", loss, nameof(loss));
         return IsEnabled ? loss * _scale : loss;
     }
 
@@ -104,7 +105,7 @@ public sealed class GradScaler
         if (r.Stage == Stage.Stepped)
             throw new InvalidOperationException(
                 "GradScaler.Unscale: the optimizer already stepped since the last Update; call Update first.");
-        r.FoundInf = UnscaleGradients(optimizer, 1f / _scale);
+        (r.FoundInf, r.Checked) = UnscaleGradients(optimizer, 1f / _scale);
         r.Stage = Stage.Unscaled;
     }
 
@@ -114,7 +115,8 @@ public sealed class GradScaler
     /// </summary>
     /// <returns>Whether the optimizer stepped.</returns>
     /// <exception cref="ArgumentNullException">optimizer is null.</exception>
-    /// <exception cref="InvalidOperationException">The optimizer already stepped since the last <see cref="Update"/>.</exception>
+    /// <exception cref="InvalidOperationException">The optimizer already stepped since the last <see cref="Update"/>, or none
+    /// of its parameters has a gradient (nothing was checked: PyTorch's "No inf checks were recorded").</exception>
     public bool Step(Optimizer optimizer)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -124,6 +126,9 @@ public sealed class GradScaler
             throw new InvalidOperationException(
                 "GradScaler.Step: this optimizer already stepped since the last Update; call Update first.");
         if (r.Stage == Stage.Ready) Unscale(optimizer);
+        if (!r.Checked)
+            throw new InvalidOperationException("GradScaler.Step: none of the optimizer's parameters has a gradient, so no " +
+                "inf check was recorded; call Backward on the scaled loss first.");
         r.Stage = Stage.Stepped;
         if (r.FoundInf) return false;
         optimizer.Step();
@@ -170,30 +175,31 @@ public sealed class GradScaler
 
     /// <summary>Multiplies every gradient by <paramref name="inverse"/> in place; whether any was infinite or NaN before
     /// (one value read per device: the gradients' largest magnitude, NaN when any is NaN).</summary>
-    private static bool UnscaleGradients(Optimizer optimizer, float inverse)
+    private static (bool Found, bool Checked) UnscaleGradients(Optimizer optimizer, float inverse)
     {
         using var _ = Autograd.NoGrad();
         bool found = false;
         var grads = optimizer.Parameters.Select(p => p.Grad).OfType<Tensor>().ToList();
+        foreach (var g in grads) // every one checked before any changes
+            if (g.DType != DType.Float32)
+                throw new InvalidOperationException($"GradScaler: a gradient is {g.DType.Name()}; the scaler unscales float32 " +
+                    "gradients (keep the parameters in float32 and let autocast lower the products).");
         foreach (var onDevice in grads.GroupBy(g => g.Device))
         {
             var list = onDevice.ToList();
-            foreach (var g in list)
-                if (g.DType != DType.Float32)
-                    throw new InvalidOperationException($"GradScaler: a gradient is {g.DType.Name()}; the scaler unscales float32 " +
-                        "gradients (keep the parameters in float32 and let autocast lower the products).");
             using (var largest = ClipGrad.TotalNorm(list, float.PositiveInfinity))
                 found |= !float.IsFinite(largest.Item<float>());
             foreach (var g in list) g.MulInPlace(inverse);
         }
-        return found;
+        return (found, grads.Count > 0);
     }
 
     /// <summary>The scaler's state (PyTorch's keys): <c>scale</c>, <c>growth_factor</c>, <c>backoff_factor</c> (float32),
-    /// <c>growth_interval</c> and <c>_growth_tracker</c> (int64), as CPU scalars.</summary>
+    /// <c>growth_interval</c> and <c>_growth_tracker</c> (int64), as CPU scalars; empty when disabled, as PyTorch's.</summary>
     public OrderedDictionary<string, Tensor> StateDict()
     {
         using var _ = TensorScope.Suspend();
+        if (!IsEnabled) return [];
         return new()
         {
             ["scale"] = Tensor.Full([], _scale),
@@ -204,13 +210,19 @@ public sealed class GradScaler
         };
     }
 
-    /// <summary>Loads a <see cref="StateDict"/>: the scale and the count of clean steps continue where they were saved.</summary>
+    /// <summary>Loads a <see cref="StateDict"/>: the scale and the count of clean steps continue where they were saved
+    /// (a disabled scaler ignores it).</summary>
     /// <exception cref="ArgumentNullException">state is null.</exception>
     /// <exception cref="ArgumentException">An entry is missing, has another dtype or shape, or is out of range, or the
-    /// factors and interval differ from this scaler's (the message lists every problem); nothing was loaded.</exception>
+    /// factors and interval differ from this scaler's, or the dictionary is empty (saved by a disabled scaler) — the message
+    /// lists every problem; nothing was loaded.</exception>
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
     {
         ArgumentNullException.ThrowIfNull(state);
+        if (!IsEnabled) return;
+        if (state.Count == 0)
+            throw new ArgumentException("GradScaler.LoadStateDict: the state dict is empty: it was saved by a disabled scaler; " +
+                "nothing was loaded.", nameof(state));
         var problems = new List<string>();
         double? Read(string key, DType dtype)
         {
@@ -241,6 +253,5 @@ public sealed class GradScaler
             throw new ArgumentException($"GradScaler.LoadStateDict: the state dict does not fit this scaler; nothing was loaded. " +
                 string.Join("; ", problems) + ".", nameof(state));
         (_scale, _growthTracker) = ((float)scale!.Value, (int)tracker!.Value);
-        _records.Clear();
     }
 }

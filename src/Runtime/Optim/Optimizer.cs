@@ -148,7 +148,7 @@ public abstract partial class Optimizer : IDisposable
     }
 
     /// <summary>Applies one update to every parameter that has a gradient.</summary>
-    /// <exception cref="InvalidOperationException">A gradient does not fit its parameter (shape or device), or state loaded
+    /// <exception cref="InvalidOperationException">A gradient does not fit its parameter (shape, device or dtype), or state loaded
     /// for a deferred parameter does not fit the tensor it got; then no parameter is changed.</exception>
     /// <exception cref="ArgumentException">A parameter that has a gradient is not a dense float32 tensor; then no parameter
     /// is changed.</exception>
@@ -161,10 +161,10 @@ public abstract partial class Optimizer : IDisposable
         {
             var s = _sources[i];
             if (!s.IsInitialized || s.Data is not { Grad: { } g } p) continue;
-            if (g.Device != p.Device || !g.Layout.ShapeArray.SequenceEqual(p.Layout.ShapeArray))
+            if (g.Device != p.Device || !g.Layout.ShapeArray.SequenceEqual(p.Layout.ShapeArray) || g.DType != p.DType)
                 throw new InvalidOperationException(
-                    $"{Name}: a gradient of shape {Layout.Format(g.Layout.ShapeArray)} on {g.Device} does not fit its " +
-                    $"{Describe(s, i)} {Layout.Format(p.Layout.ShapeArray)} on {p.Device}.");
+                    $"{Name}: a {g.DType.Name()} gradient of shape {Layout.Format(g.Layout.ShapeArray)} on {g.Device} does not fit " +
+                    $"its {Describe(s, i)}, {p.DType.Name()} {Layout.Format(p.Layout.ShapeArray)} on {p.Device}.");
             Check(p, i, s);
             CheckPending(i, p);
         }
