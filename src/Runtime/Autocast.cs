@@ -3,11 +3,12 @@ namespace DeepSharp;
 /// <summary>
 /// Mixed precision (PyTorch's <c>torch.autocast</c>): inside <c>using (Autocast.Enable(DType.BFloat16)) { … }</c> on a
 /// thread, matrix products, linear layers, convolutions and attention take their float32 inputs (weights included) rounded
-/// to the low dtype and return it; softmax, log-softmax, losses and normalization widen 16-bit inputs and return float32;
-/// every other op runs in its inputs' dtype, and a binary op on two float dtypes computes in the wider one (float32 for
-/// float16 with bfloat16). Parameters stay float32: the casts are recorded, so their gradients come back float32 through
+/// to the low dtype and return it; softmax, log-softmax, losses, layer and group norm widen 16-bit inputs and return
+/// float32; recurrent cells and sequences run in float32 (and return it, inside a scope or not); every other op runs in
+/// its inputs' dtype, and a binary op on two float dtypes computes in the wider one (float32 for float16 with bfloat16; a
+/// 0-dim operand does not widen). Parameters stay float32: the casts are recorded, so their gradients come back float32 through
 /// them. Run the forward pass and the loss inside the scope and <c>Backward</c> after it, as in PyTorch; with float16, scale
-/// the loss with <see cref="Optim.GradScaler"/>.
+/// the loss with <see cref="Optim.GradScaler"/>. <c>Backward</c> runs with autocast off wherever it is called.
 /// </summary>
 /// <example><code>
 /// using (Autocast.Enable(DType.BFloat16))

@@ -81,6 +81,14 @@ public sealed class Device : IEquatable<Device>
             : throw new ArgumentOutOfRangeException(nameof(value), value, $"Device.CpuThreads must be at least 1, got {value}.");
     }
 
+    /// <summary>
+    /// Whether 2-D float32 products (<see cref="Tensor.MatMul(Tensor, Tensor)"/>) on CUDA devices may run on TF32 tensor
+    /// cores: the operands rounded to 10 fraction bits (about 1e-3 relative), the sums kept in float32 (PyTorch's
+    /// <c>torch.backends.cuda.matmul.allow_tf32</c>). Off by default, because it changes results; other devices ignore it.
+    /// The kernel is compiled and assembled for sm_90 in CI but has not run on a GPU yet.
+    /// </summary>
+    public static bool AllowTf32 { get; set; }
+
     /// <summary>Number of GPUs (CUDA devices, then OpenCL devices) on this machine.</summary>
     public static int GpuCount => DeviceManager.Gpus.Count;
 

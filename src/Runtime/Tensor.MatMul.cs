@@ -19,6 +19,9 @@ public sealed partial class Tensor
         if (a.DType == b.DType && Autocast.IsHalf(a) && a.Rank == 2 && b.Rank == 2 && a.Device == b.Device &&
             a.Layout.ShapeArray[1] == b.Layout.ShapeArray[0] && a.Backend is Backends.Ilgpu.IlgpuBackend { HasTensorCoreGemm: true } tc)
             return MatMulTensorCores(a, b, tc);
+        if (a.DType == DType.Float32 && b.DType == DType.Float32 && a.Rank == 2 && b.Rank == 2 && a.Device == b.Device &&
+            a.Layout.ShapeArray[1] == b.Layout.ShapeArray[0] && a.Backend is Backends.Ilgpu.IlgpuBackend { UsesTf32: true } tf)
+            return MatMulTensorCores(a, b, tf);
         if (Autocast.IsHalf(a) || Autocast.IsHalf(b))
             return Autocast.InFloat32(a, b, Autocast.Promote(a.DType, b.DType), MatMul); // accumulated in float32
         Check.Float32(op, a, "a"); Check.Float32(op, b, "b");
@@ -77,19 +80,26 @@ public sealed partial class Tensor
         return Autograd.Needed(a, b) ? RecordMatMul2D(a, b, c) : c;
     }
 
-    /// <summary>A 16-bit 2-D product on tensor cores (CUDA, opt-in): float32 accumulation, the result rounded once to the
-    /// operands' dtype; the gradients are products of the same kind.</summary>
+    /// <summary>A 2-D product on tensor cores (CUDA, opt-in): 16-bit operands, or float32 ones as TF32; float32 accumulation,
+    /// the result rounded once to the operands' dtype; the gradients are products of the same kind.</summary>
     private static Tensor MatMulTensorCores(Tensor a, Tensor b, Backends.Ilgpu.IlgpuBackend backend)
     {
         int m = a.Layout.ShapeArray[0], k = a.Layout.ShapeArray[1], n = b.Layout.ShapeArray[1];
         var da = a.IsContiguous ? a : a.Dense(copy: true);
         var db = b.IsContiguous ? b : b.Dense(copy: true);
-        using var wide = Allocate([m, n], DType.Float32, a.Device);
+        var wide = Allocate([m, n], DType.Float32, a.Device);
         if (k == 0) wide.ZeroInPlace();
+        else if (a.DType == DType.Float32)
+            backend.MatMulTf32(da.Storage, da.Layout.Offset, db.Storage, db.Layout.Offset, wide.Storage, m, n, k);
         else backend.MatMulHalf(da.Storage, da.Layout.Offset, db.Storage, db.Layout.Offset, wide.Storage, m, n, k);
         if (!ReferenceEquals(da, a)) da.Dispose();
         if (!ReferenceEquals(db, b)) db.Dispose();
-        var c = wide.To(a.DType);
+        var c = wide;
+        if (a.DType != DType.Float32)
+        {
+            c = wide.To(a.DType);
+            wide.Dispose();
+        }
         return Autograd.Needed(a, b) ? RecordMatMul2D(a, b, c) : c;
     }
 

@@ -37,6 +37,30 @@ internal sealed partial class IlgpuBackend
         catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(MatMulHalf)); }
     }
 
+    /// <summary>Whether <see cref="MatMulTf32"/> may run here (<see cref="Device.AllowTf32"/> on a CUDA device).</summary>
+    public bool UsesTf32 => Device.AllowTf32 && Accelerator.AcceleratorType == AcceleratorType.Cuda;
+
+    /// <summary>c [m, n] (float32, dense from 0) = a [m, k] · b [k, n], float32 dense row-major from their offsets, on TF32
+    /// tensor cores (<see cref="Kernels.GemmMmaTf32"/>).</summary>
+    public void MatMulTf32(Storage a, int offA, Storage b, int offB, Storage c, int m, int n, int k)
+    {
+        using var scope = Enter(nameof(MatMulTf32));
+        try
+        {
+            if (m * n == 0) return;
+            int groups = (m + Kernels.MmaTile - 1) / Kernels.MmaTile * ((n + Kernels.MmaTile - 1) / Kernels.MmaTile);
+            _launches++;
+            GemmTf32K()(new KernelConfig(groups, Kernels.MmaThreads), V<float>(a).SubView(offA, (long)m * k),
+                V<float>(b).SubView(offB, (long)k * n), V<float>(c), m, n, k);
+        }
+        catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(MatMulTf32)); }
+    }
+
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> GemmTf32K() =>
+        Compiled("gemmMmaTf32", typeof(float), null, static b =>
+            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(
+                Kernels.GemmMmaTf32, new KernelSpecialization(Kernels.MmaThreads, 2)));
+
     private Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int, int, int> GemmMmaK<TMma>()
         where TMma : struct, IMmaKind =>
         Compiled("gemmMma", typeof(TMma), null, static b =>

@@ -40,7 +40,7 @@ internal static partial class Kernels
     /// <summary>Threads per group a tiled GEMM kernel is launched with on GPUs, and compiled for (launch bounds: two groups
     /// per multiprocessor): 128 for <see cref="GemmVector{TA, TB}"/>, 256 for the general one.</summary>
     public static int ThreadsPerGemmGroup(System.Reflection.MethodInfo kernel) =>
-        kernel.Name switch { nameof(GemmVector) => GemmVectorThreads, nameof(GemmMma) => MmaThreads, _ => 256 };
+        kernel.Name switch { nameof(GemmVector) => GemmVectorThreads, nameof(GemmMma) or nameof(GemmMmaTf32) => MmaThreads, _ => 256 };
 
     /// <summary>Threads per group of <see cref="GemmVector{TA, TB}"/> (16 × 8; tools/gen_gemm.py generates it for this many).</summary>
     public const int GemmVectorThreads = 128;

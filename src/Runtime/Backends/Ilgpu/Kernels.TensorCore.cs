@@ -124,19 +124,31 @@ internal static partial class Kernels
                 uint a10 = Pair(sa, ra), a11 = Pair(sa, ra + 8 * MmaStrideA);
                 uint a12 = Pair(sa, ra + 8), a13 = Pair(sa, ra + 8 * MmaStrideA + 8);
                 int rb = (ks + 2 * t) * MmaStrideB + wn + g; // B fragments: rows 2t, 2t + 1 and 2t + 8, 2t + 9 of column g
-                var mma = default(TMma);
-                uint b0 = PairB(sb, rb), b1 = PairB(sb, rb + 8 * MmaStrideB);
-                mma.Tile0(a00, a01, a02, a03, b0, b1); mma.Tile4(a10, a11, a12, a13, b0, b1);
-                (b0, b1) = (PairB(sb, rb + 8), PairB(sb, rb + 8 + 8 * MmaStrideB));
-                mma.Tile1(a00, a01, a02, a03, b0, b1); mma.Tile5(a10, a11, a12, a13, b0, b1);
-                (b0, b1) = (PairB(sb, rb + 16), PairB(sb, rb + 16 + 8 * MmaStrideB));
-                mma.Tile2(a00, a01, a02, a03, b0, b1); mma.Tile6(a10, a11, a12, a13, b0, b1);
-                (b0, b1) = (PairB(sb, rb + 24), PairB(sb, rb + 24 + 8 * MmaStrideB));
-                mma.Tile3(a00, a01, a02, a03, b0, b1); mma.Tile7(a10, a11, a12, a13, b0, b1);
+                WarpTiles<TMma>(a00, a01, a02, a03, a10, a11, a12, a13,
+                    PairB(sb, rb), PairB(sb, rb + 8 * MmaStrideB), PairB(sb, rb + 8), PairB(sb, rb + 8 + 8 * MmaStrideB),
+                    PairB(sb, rb + 16), PairB(sb, rb + 16 + 8 * MmaStrideB), PairB(sb, rb + 24), PairB(sb, rb + 24 + 8 * MmaStrideB));
             }
             Group.Barrier();
         }
-        int r0 = row0 + wm + g, cn = col0 + wn + 2 * t;
+        StoreWarpTiles(c, row0 + wm + g, col0 + wn + 2 * t, m, n);
+    }
+
+    /// <summary>One k-step of a warp: its two m16 rows of A fragments times four n8 columns of B fragments, into the eight
+    /// accumulator tiles (tile 4·mi + ni).</summary>
+    private static void WarpTiles<TMma>(uint a00, uint a01, uint a02, uint a03, uint a10, uint a11, uint a12, uint a13,
+        uint b00, uint b01, uint b10, uint b11, uint b20, uint b21, uint b30, uint b31) where TMma : struct, IMmaKind
+    {
+        var mma = default(TMma);
+        mma.Tile0(a00, a01, a02, a03, b00, b01); mma.Tile4(a10, a11, a12, a13, b00, b01);
+        mma.Tile1(a00, a01, a02, a03, b10, b11); mma.Tile5(a10, a11, a12, a13, b10, b11);
+        mma.Tile2(a00, a01, a02, a03, b20, b21); mma.Tile6(a10, a11, a12, a13, b20, b21);
+        mma.Tile3(a00, a01, a02, a03, b30, b31); mma.Tile7(a10, a11, a12, a13, b30, b31);
+    }
+
+    /// <summary>Writes a warp's eight accumulator tiles: this thread's rows from <paramref name="r0"/> (the second m-tile 16
+    /// further), columns from <paramref name="cn"/> (each n-tile 8 further), inside [m, n].</summary>
+    private static void StoreWarpTiles(ArrayView<float> c, int r0, int cn, int m, int n)
+    {
         StoreTile(c, Accumulators0(), r0, cn, m, n); StoreTile(c, Accumulators1(), r0, cn + 8, m, n);
         StoreTile(c, Accumulators2(), r0, cn + 16, m, n); StoreTile(c, Accumulators3(), r0, cn + 24, m, n);
         StoreTile(c, Accumulators4(), r0 + 16, cn, m, n); StoreTile(c, Accumulators5(), r0 + 16, cn + 8, m, n);
