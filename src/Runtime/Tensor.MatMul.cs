@@ -88,12 +88,23 @@ public sealed partial class Tensor
         var da = a.IsContiguous ? a : a.Dense(copy: true);
         var db = b.IsContiguous ? b : b.Dense(copy: true);
         var wide = Allocate([m, n], DType.Float32, a.Device);
-        if (k == 0) wide.ZeroInPlace();
-        else if (a.DType == DType.Float32)
-            backend.MatMulTf32(da.Storage, da.Layout.Offset, db.Storage, db.Layout.Offset, wide.Storage, m, n, k);
-        else backend.MatMulHalf(da.Storage, da.Layout.Offset, db.Storage, db.Layout.Offset, wide.Storage, m, n, k);
-        if (!ReferenceEquals(da, a)) da.Dispose();
-        if (!ReferenceEquals(db, b)) db.Dispose();
+        try
+        {
+            if (k == 0) wide.ZeroInPlace();
+            else if (a.DType == DType.Float32)
+                backend.MatMulTf32(da.Storage, da.Layout.Offset, db.Storage, db.Layout.Offset, wide.Storage, m, n, k);
+            else backend.MatMulHalf(da.Storage, da.Layout.Offset, db.Storage, db.Layout.Offset, wide.Storage, m, n, k);
+        }
+        catch
+        {
+            wide.Dispose();
+            throw;
+        }
+        finally
+        {
+            if (!ReferenceEquals(da, a)) da.Dispose();
+            if (!ReferenceEquals(db, b)) db.Dispose();
+        }
         var c = wide;
         if (a.DType != DType.Float32)
         {

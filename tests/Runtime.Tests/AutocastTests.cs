@@ -264,7 +264,14 @@ public class AutocastMemoryTests
             GC.WaitForPendingFinalizers();
             long used = d.Stats.BytesInUse;
             for (int i = 0; i < 5; i++) Functional.Linear(x, w).Dispose();
-            Assert.True(d.Stats.BytesInUse <= used, $"{d.Stats.BytesInUse - used} bytes more in use");
+            Assert.True(d.Stats.BytesInUse <= used, $"Linear: {d.Stats.BytesInUse - used} bytes more in use");
+            using var q = x.Reshape(4, 16, 128);
+            Functional.ScaledDotProductAttention(q, q, q).Dispose();
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            used = d.Stats.BytesInUse;
+            for (int i = 0; i < 5; i++) Functional.ScaledDotProductAttention(q, q, q, isCausal: true).Dispose();
+            Assert.True(d.Stats.BytesInUse <= used, $"attention: {d.Stats.BytesInUse - used} bytes more in use");
         }
     }
 }

@@ -103,6 +103,11 @@ public class Tf32Tests
                             $"{m}×{n}×{k} [{i}, {j}]: {got[i * n + j]} vs {sum}");
                     }
             }
+            // A product that shows which path ran: 1 + 2⁻¹¹ + 2⁻¹³ is past TF32's halfway point, so TF32 reads it as 1 + 2⁻¹⁰.
+            float odd = 1 + (float)Math.ScaleB(1, -11) + (float)Math.ScaleB(1, -13);
+            using var single = Tensor.FromArray(new[] { odd }, [1, 1]).To(d);
+            using var one = Tensor.Ones([1, 1], device: d);
+            Assert.Equal(d.Kind == DeviceKind.Cuda ? 1 + (float)Math.ScaleB(1, -10) : odd, Tensor.MatMul(single, one).Item<float>());
         }
         finally { Device.AllowTf32 = false; }
     }

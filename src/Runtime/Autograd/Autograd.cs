@@ -65,7 +65,12 @@ public static class Autograd
                         throw new InvalidOperationException(
                             $"Backward: the rule of {node.Op} returned a gradient of shape {Layout.Format(gx.Layout.ShapeArray)} " +
                             $"for an input of shape {Layout.Format(x.Layout.ShapeArray)} (a bug in the rule).");
-                    if (gx.DType != x.DType && gx.DType.IsFloat() && x.DType.IsFloat()) gx = gx.To(x.DType); // a promoted op's
+                    if (gx.DType != x.DType && gx.DType.IsFloat() && x.DType.IsFloat()) // a promoted op's gradient
+                    {
+                        var uncast = gx;
+                        gx = gx.To(x.DType);
+                        if (Fresh(uncast, g, node, inputGrads, i)) uncast.Dispose(); // made for this input alone
+                    }
                     if (x.Node is null) x.AccumulateGrad(gx, Fresh(gx, g, node, inputGrads, i));
                     else grads[x] = grads.TryGetValue(x, out var acc) ? acc + gx : gx;
                 }

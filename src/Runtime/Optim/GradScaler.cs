@@ -127,8 +127,11 @@ public sealed class GradScaler
                 "GradScaler.Step: this optimizer already stepped since the last Update; call Update first.");
         if (r.Stage == Stage.Ready) Unscale(optimizer);
         if (!r.Checked)
+        {
+            _records.Remove(optimizer); // nothing was unscaled: after a Backward the next Step starts afresh
             throw new InvalidOperationException("GradScaler.Step: none of the optimizer's parameters has a gradient, so no " +
                 "inf check was recorded; call Backward on the scaled loss first.");
+        }
         r.Stage = Stage.Stepped;
         if (r.FoundInf) return false;
         optimizer.Step();
@@ -154,7 +157,7 @@ public sealed class GradScaler
         }
         else
         {
-            if (_records.Count == 0)
+            if (!_records.Values.Any(r => r.Checked))
                 throw new InvalidOperationException("GradScaler.Update: no gradients were unscaled or stepped since the last Update.");
             if (_records.Values.Any(r => r.FoundInf)) { _scale *= BackoffFactor; _growthTracker = 0; }
             else if (++_growthTracker == GrowthInterval)

@@ -16,7 +16,11 @@ internal sealed partial class IlgpuBackend
         Environment.GetEnvironmentVariable("DEEPSHARP_TENSOR_CORES") == "1";
 
     /// <summary>Whether <see cref="MatMulHalf"/> can run here.</summary>
-    public bool HasTensorCoreGemm => TensorCoreGemm && Accelerator.AcceleratorType == AcceleratorType.Cuda;
+    public bool HasTensorCoreGemm => TensorCoreGemm && Ampere;
+
+    /// <summary>A CUDA device of compute capability 8.0 or later: the mma shapes used (m16n8k16 bf16/f16, m16n8k8 tf32) need
+    /// sm_80; on older GPUs the switches are ignored, as PyTorch ignores allow_tf32.</summary>
+    private bool Ampere => Accelerator is ILGPU.Runtime.Cuda.CudaAccelerator { Architecture: { Major: >= 8 } };
 
     /// <summary>c [m, n] (float32, dense from 0) = a [m, k] · b [k, n], both 16-bit of one dtype, dense row-major from their
     /// offsets; accumulated in float32 on tensor cores.</summary>
@@ -25,7 +29,7 @@ internal sealed partial class IlgpuBackend
         using var scope = Enter(nameof(MatMulHalf));
         try
         {
-            if (m * n == 0) return;
+            if ((long)m * n == 0) return;
             var va = V<ushort>(a).SubView(offA, (long)m * k);
             var vb = V<ushort>(b).SubView(offB, (long)k * n);
             int groups = (m + Kernels.MmaTile - 1) / Kernels.MmaTile * ((n + Kernels.MmaTile - 1) / Kernels.MmaTile);
@@ -38,7 +42,7 @@ internal sealed partial class IlgpuBackend
     }
 
     /// <summary>Whether <see cref="MatMulTf32"/> may run here (<see cref="Device.AllowTf32"/> on a CUDA device).</summary>
-    public bool UsesTf32 => Device.AllowTf32 && Accelerator.AcceleratorType == AcceleratorType.Cuda;
+    public bool UsesTf32 => Device.AllowTf32 && Ampere;
 
     /// <summary>c [m, n] (float32, dense from 0) = a [m, k] · b [k, n], float32 dense row-major from their offsets, on TF32
     /// tensor cores (<see cref="Kernels.GemmMmaTf32"/>).</summary>
@@ -47,7 +51,7 @@ internal sealed partial class IlgpuBackend
         using var scope = Enter(nameof(MatMulTf32));
         try
         {
-            if (m * n == 0) return;
+            if ((long)m * n == 0) return;
             int groups = (m + Kernels.MmaTile - 1) / Kernels.MmaTile * ((n + Kernels.MmaTile - 1) / Kernels.MmaTile);
             _launches++;
             GemmTf32K()(new KernelConfig(groups, Kernels.MmaThreads), V<float>(a).SubView(offA, (long)m * k),

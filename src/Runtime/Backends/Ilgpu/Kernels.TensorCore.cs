@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Runtime.Cuda;
 
@@ -36,20 +37,28 @@ internal struct MmaBFloat16 : IMmaKind
 {
     private const string Op = "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 ", Ab = ", {%0,%1,%2,%3}, {%4,%5}, ";
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile0(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc0,dsacc1,dsacc2,dsacc3}" + Ab + "{dsacc0,dsacc1,dsacc2,dsacc3};", a0, a1, a2, a3, b0, b1);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile1(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc4,dsacc5,dsacc6,dsacc7}" + Ab + "{dsacc4,dsacc5,dsacc6,dsacc7};", a0, a1, a2, a3, b0, b1);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile2(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc8,dsacc9,dsacc10,dsacc11}" + Ab + "{dsacc8,dsacc9,dsacc10,dsacc11};", a0, a1, a2, a3, b0, b1);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile3(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc12,dsacc13,dsacc14,dsacc15}" + Ab + "{dsacc12,dsacc13,dsacc14,dsacc15};", a0, a1, a2, a3, b0, b1);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile4(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc16,dsacc17,dsacc18,dsacc19}" + Ab + "{dsacc16,dsacc17,dsacc18,dsacc19};", a0, a1, a2, a3, b0, b1);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile5(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc20,dsacc21,dsacc22,dsacc23}" + Ab + "{dsacc20,dsacc21,dsacc22,dsacc23};", a0, a1, a2, a3, b0, b1);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile6(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc24,dsacc25,dsacc26,dsacc27}" + Ab + "{dsacc24,dsacc25,dsacc26,dsacc27};", a0, a1, a2, a3, b0, b1);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile7(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc28,dsacc29,dsacc30,dsacc31}" + Ab + "{dsacc28,dsacc29,dsacc30,dsacc31};", a0, a1, a2, a3, b0, b1);
 }
@@ -59,20 +68,28 @@ internal struct MmaHalf : IMmaKind
 {
     private const string Op = "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 ", Ab = ", {%0,%1,%2,%3}, {%4,%5}, ";
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile0(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc0,dsacc1,dsacc2,dsacc3}" + Ab + "{dsacc0,dsacc1,dsacc2,dsacc3};", a0, a1, a2, a3, b0, b1);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile1(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc4,dsacc5,dsacc6,dsacc7}" + Ab + "{dsacc4,dsacc5,dsacc6,dsacc7};", a0, a1, a2, a3, b0, b1);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile2(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc8,dsacc9,dsacc10,dsacc11}" + Ab + "{dsacc8,dsacc9,dsacc10,dsacc11};", a0, a1, a2, a3, b0, b1);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile3(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc12,dsacc13,dsacc14,dsacc15}" + Ab + "{dsacc12,dsacc13,dsacc14,dsacc15};", a0, a1, a2, a3, b0, b1);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile4(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc16,dsacc17,dsacc18,dsacc19}" + Ab + "{dsacc16,dsacc17,dsacc18,dsacc19};", a0, a1, a2, a3, b0, b1);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile5(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc20,dsacc21,dsacc22,dsacc23}" + Ab + "{dsacc20,dsacc21,dsacc22,dsacc23};", a0, a1, a2, a3, b0, b1);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile6(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc24,dsacc25,dsacc26,dsacc27}" + Ab + "{dsacc24,dsacc25,dsacc26,dsacc27};", a0, a1, a2, a3, b0, b1);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile7(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc28,dsacc29,dsacc30,dsacc31}" + Ab + "{dsacc28,dsacc29,dsacc30,dsacc31};", a0, a1, a2, a3, b0, b1);
 }
@@ -135,6 +152,7 @@ internal static partial class Kernels
 
     /// <summary>One k-step of a warp: its two m16 rows of A fragments times four n8 columns of B fragments, into the eight
     /// accumulator tiles (tile 4·mi + ni).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void WarpTiles<TMma>(uint a00, uint a01, uint a02, uint a03, uint a10, uint a11, uint a12, uint a13,
         uint b00, uint b01, uint b10, uint b11, uint b20, uint b21, uint b30, uint b31) where TMma : struct, IMmaKind
     {
@@ -178,7 +196,6 @@ internal static partial class Kernels
         }
     }
 
-    /// <summary>Tile i's accumulators (registers dsacc4i…4i + 3), read once after the k loop.</summary>
     /// <summary>Zeroes the 32 accumulator registers.</summary>
     private const string ZeroAccumulators =
         "mov.b32 dsacc0, 0; mov.b32 dsacc1, 0; mov.b32 dsacc2, 0; mov.b32 dsacc3, 0; mov.b32 dsacc4, 0; mov.b32 dsacc5, 0; " +
@@ -188,6 +205,8 @@ internal static partial class Kernels
         "mov.b32 dsacc24, 0; mov.b32 dsacc25, 0; mov.b32 dsacc26, 0; mov.b32 dsacc27, 0; mov.b32 dsacc28, 0; mov.b32 dsacc29, 0; " +
         "mov.b32 dsacc30, 0; mov.b32 dsacc31, 0; ";
 
+    /// <summary>Tile i's accumulators (registers dsacc4i…4i + 3), read once after the k loop.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Acc4 Accumulators0()
     {
         CudaAsm.Emit("mov.b32 %0, dsacc0;", out float c0);
@@ -197,6 +216,7 @@ internal static partial class Kernels
         return new Acc4 { C0 = c0, C1 = c1, C2 = c2, C3 = c3 };
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Acc4 Accumulators1()
     {
         CudaAsm.Emit("mov.b32 %0, dsacc4;", out float c0);
@@ -206,6 +226,7 @@ internal static partial class Kernels
         return new Acc4 { C0 = c0, C1 = c1, C2 = c2, C3 = c3 };
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Acc4 Accumulators2()
     {
         CudaAsm.Emit("mov.b32 %0, dsacc8;", out float c0);
@@ -215,6 +236,7 @@ internal static partial class Kernels
         return new Acc4 { C0 = c0, C1 = c1, C2 = c2, C3 = c3 };
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Acc4 Accumulators3()
     {
         CudaAsm.Emit("mov.b32 %0, dsacc12;", out float c0);
@@ -224,6 +246,7 @@ internal static partial class Kernels
         return new Acc4 { C0 = c0, C1 = c1, C2 = c2, C3 = c3 };
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Acc4 Accumulators4()
     {
         CudaAsm.Emit("mov.b32 %0, dsacc16;", out float c0);
@@ -233,6 +256,7 @@ internal static partial class Kernels
         return new Acc4 { C0 = c0, C1 = c1, C2 = c2, C3 = c3 };
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Acc4 Accumulators5()
     {
         CudaAsm.Emit("mov.b32 %0, dsacc20;", out float c0);
@@ -242,6 +266,7 @@ internal static partial class Kernels
         return new Acc4 { C0 = c0, C1 = c1, C2 = c2, C3 = c3 };
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Acc4 Accumulators6()
     {
         CudaAsm.Emit("mov.b32 %0, dsacc24;", out float c0);
@@ -251,6 +276,7 @@ internal static partial class Kernels
         return new Acc4 { C0 = c0, C1 = c1, C2 = c2, C3 = c3 };
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Acc4 Accumulators7()
     {
         CudaAsm.Emit("mov.b32 %0, dsacc28;", out float c0);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Runtime.Cuda;
 
@@ -9,20 +10,28 @@ internal struct MmaTf32 : IMmaKind
 {
     private const string Op = "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 ", Ab = ", {%0,%1,%2,%3}, {%4,%5}, ";
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile0(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc0,dsacc1,dsacc2,dsacc3}" + Ab + "{dsacc0,dsacc1,dsacc2,dsacc3};", a0, a1, a2, a3, b0, b1);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile1(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc4,dsacc5,dsacc6,dsacc7}" + Ab + "{dsacc4,dsacc5,dsacc6,dsacc7};", a0, a1, a2, a3, b0, b1);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile2(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc8,dsacc9,dsacc10,dsacc11}" + Ab + "{dsacc8,dsacc9,dsacc10,dsacc11};", a0, a1, a2, a3, b0, b1);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile3(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc12,dsacc13,dsacc14,dsacc15}" + Ab + "{dsacc12,dsacc13,dsacc14,dsacc15};", a0, a1, a2, a3, b0, b1);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile4(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc16,dsacc17,dsacc18,dsacc19}" + Ab + "{dsacc16,dsacc17,dsacc18,dsacc19};", a0, a1, a2, a3, b0, b1);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile5(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc20,dsacc21,dsacc22,dsacc23}" + Ab + "{dsacc20,dsacc21,dsacc22,dsacc23};", a0, a1, a2, a3, b0, b1);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile6(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc24,dsacc25,dsacc26,dsacc27}" + Ab + "{dsacc24,dsacc25,dsacc26,dsacc27};", a0, a1, a2, a3, b0, b1);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Tile7(uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) =>
         CudaAsm.Emit(Op + "{dsacc28,dsacc29,dsacc30,dsacc31}" + Ab + "{dsacc28,dsacc29,dsacc30,dsacc31};", a0, a1, a2, a3, b0, b1);
 }
