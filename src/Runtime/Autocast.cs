@@ -78,7 +78,11 @@ public static class Autocast
 
     /// <summary>An op on PyTorch's lower-precision list: float32 inputs rounded to the scope's low dtype (the casts are
     /// recorded); outside a scope, or for other dtypes, the tensor itself.</summary>
-    internal static Tensor Lower(Tensor x) => _dtype is { } low && x.DType == DType.Float32 ? x.To(low) : x;
+    internal static Tensor Lower(Tensor x) => _dtype is { } low && Cast(x.DType, low) ? x.To(low) : x;
+
+    /// <summary>Whether a lower-list op casts an input of <paramref name="dtype"/> to <paramref name="low"/>: float32 and
+    /// the other 16-bit type do (PyTorch casts every floating-point input), float64 and integers do not.</summary>
+    private static bool Cast(DType dtype, DType low) => dtype != low && dtype is DType.Float32 or DType.Float16 or DType.BFloat16;
 
     /// <inheritdoc cref="Lower(Tensor)"/>
     internal static Tensor? LowerOptional(Tensor? x) => x is null ? null : Lower(x);
@@ -116,8 +120,9 @@ public static class Autocast
     /// <summary>Whether any of the tensors is 16-bit.</summary>
     internal static bool AnyHalf(params Tensor?[] xs) => xs.Any(x => x is not null && IsHalf(x));
 
-    /// <summary>Whether a scope is active and any of the tensors is float32 (a lower-list op then rounds it first).</summary>
-    internal static bool LowersAny(params Tensor?[] xs) => _dtype is not null && xs.Any(x => x is { DType: DType.Float32 });
+    /// <summary>Whether a scope is active and any of the tensors is float32 or the other 16-bit type (a lower-list op then
+    /// rounds it first).</summary>
+    internal static bool LowersAny(params Tensor?[] xs) => _dtype is { } low && xs.Any(x => x is not null && Cast(x.DType, low));
 
     /// <summary>
     /// An op on PyTorch's lower-precision list under a scope: its float32 inputs rounded to the low dtype, then

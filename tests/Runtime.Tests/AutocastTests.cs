@@ -93,6 +93,8 @@ public class AutocastTests
         }
         Assert.Null(Autocast.LowDType);
         Assert.Equal(DType.BFloat16, logits.DType);
+        using (Autocast.Enable(DType.BFloat16)) // a float16 input is cast to the scope's dtype too, as PyTorch casts every float
+            Assert.Equal(DType.BFloat16, Functional.Linear(x.To(DType.Float16), w).DType);
         Assert.Equal(DType.Float32, probs.DType);
         Assert.Equal(DType.Float32, norm.DType);
         Assert.Equal(DType.Float32, loss.DType);
