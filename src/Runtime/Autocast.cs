@@ -84,9 +84,6 @@ public static class Autocast
     /// the other 16-bit type do (PyTorch casts every floating-point input), float64 and integers do not.</summary>
     private static bool Cast(DType dtype, DType low) => dtype != low && dtype is DType.Float32 or DType.Float16 or DType.BFloat16;
 
-    /// <inheritdoc cref="Lower(Tensor)"/>
-    internal static Tensor? LowerOptional(Tensor? x) => x is null ? null : Lower(x);
-
     /// <summary>The result dtype of an elementwise op on a and b: as <see cref="Promote(DType, DType)"/>, except that a 0-dim
     /// float operand does not widen a float tensor (PyTorch's rule: <c>h16 * torch.tensor(2.)</c> stays float16).</summary>
     internal static DType PromoteOperands(Tensor a, Tensor b) =>
@@ -143,6 +140,10 @@ public static class Autocast
 
     /// <summary>The dtype a float32-list op (softmax, losses, norms) returns for x: float32 inside a scope, x's own outside.</summary>
     internal static DType Float32ListResult(Tensor x) => IsEnabled ? DType.Float32 : x.DType;
+
+    /// <summary>The dtype a two-input float32-list op (the losses) returns: float32 inside a scope, its inputs' promoted dtype
+    /// outside.</summary>
+    internal static DType Float32ListResult(Tensor a, Tensor b) => IsEnabled ? DType.Float32 : PromoteOperands(a, b);
 
     /// <summary>x widened to float32 if 16-bit (the cast is recorded), else x.</summary>
     internal static Tensor Wide(Tensor x) => IsHalf(x) ? x.To(DType.Float32) : x;

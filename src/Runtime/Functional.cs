@@ -77,8 +77,8 @@ public static partial class Functional
         SameShape(nameof(MseLoss), prediction, target, nameof(prediction), nameof(target));
         Check.Defined(nameof(MseLoss), reduction);
         if (Autocast.AnyHalf(prediction, target)) // on the float32 list
-            return Autocast.InFloat32(prediction, target,
-                Autocast.IsEnabled ? DType.Float32 : Autocast.Promote(prediction.DType, target.DType), (p, t) => MseLoss(p, t, reduction));
+            return Autocast.InFloat32(prediction, target, Autocast.Float32ListResult(prediction, target),
+                (p, t) => MseLoss(p, t, reduction));
         return TensorScope.Composite((prediction, target, reduction),
             static a => Reduce((a.prediction - a.target).Square(), a.reduction));
     }
@@ -146,7 +146,7 @@ public static partial class Functional
         const string op = nameof(BinaryCrossEntropyWithLogits);
         SameShape(op, logits, targets);
         if (Autocast.AnyHalf(logits, targets)) // on the float32 list
-            return Autocast.InFloat32(logits, targets, Autocast.IsEnabled ? DType.Float32 : Autocast.Promote(logits.DType, targets.DType),
+            return Autocast.InFloat32(logits, targets, Autocast.Float32ListResult(logits, targets),
                 (x, t) => BinaryCrossEntropyWithLogits(x, t, reduction));
         Check.Float32(op, logits, "logits"); Check.Float32(op, targets, "targets");
         Check.SameDevice(op, logits, "logits", targets, "targets");

@@ -16,12 +16,10 @@ public sealed partial class Tensor
         const string op = nameof(MatMul);
         Check.NotNull(op, a, "a"); Check.NotNull(op, b, "b");
         if (Autocast.LowersAny(a, b)) return Autocast.Lowered([a, b], t => MatMul(t[0]!, t[1]!)); // on the lower-precision list
-        if (a.DType == b.DType && Autocast.IsHalf(a) && a.Rank == 2 && b.Rank == 2 && a.Device == b.Device &&
-            a.Layout.ShapeArray[1] == b.Layout.ShapeArray[0] && a.Backend is Backends.Ilgpu.IlgpuBackend { HasTensorCoreGemm: true } tc)
-            return MatMulTensorCores(a, b, tc);
-        if (a.DType == DType.Float32 && b.DType == DType.Float32 && a.Rank == 2 && b.Rank == 2 && a.Device == b.Device &&
-            a.Layout.ShapeArray[1] == b.Layout.ShapeArray[0] && a.Backend is Backends.Ilgpu.IlgpuBackend { UsesTf32: true } tf)
-            return MatMulTensorCores(a, b, tf);
+        if (a.DType == b.DType && a.Rank == 2 && b.Rank == 2 && a.Device == b.Device && a.Layout.ShapeArray[1] == b.Layout.ShapeArray[0]
+            && a.Backend is Backends.Ilgpu.IlgpuBackend tc
+            && (Autocast.IsHalf(a) ? tc.HasTensorCoreGemm : a.DType == DType.Float32 && tc.UsesTf32))
+            return MatMulTensorCores(a, b, tc); // opt-in tensor cores (16-bit, or float32 as TF32)
         if (Autocast.IsHalf(a) || Autocast.IsHalf(b))
             return Autocast.InFloat32(a, b, Autocast.Promote(a.DType, b.DType), MatMul); // accumulated in float32
         Check.Float32(op, a, "a"); Check.Float32(op, b, "b");
