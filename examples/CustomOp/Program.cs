@@ -43,6 +43,7 @@ return Expect.ExitCode();
 public struct SwishOp : IUnaryOp
 {
     public float Apply(float x) => x / (1f + MathF.Exp(-x));
+    public double Apply(double x) => x / (1.0 + Math.Exp(-x)); // float64 tensors
     public Vector256<float> Apply(Vector256<float> x) => x / (Vector256<float>.One + Vector256.Exp(-x));
     public Vector128<float> Apply(Vector128<float> x) => x / (Vector128<float>.One + Vector128.Exp(-x));
 }

@@ -90,11 +90,22 @@ public static class Autocast
         a.DType != b.DType && a.DType.IsFloat() && b.DType.IsFloat() && (a.Rank == 0) != (b.Rank == 0)
             ? (a.Rank == 0 ? b.DType : a.DType) : Promote(a.DType, b.DType);
 
-    /// <summary>The dtype an op computes its result in: the common dtype of float inputs, float32 when they differ; a non-float
-    /// or float64 operand's own dtype (the op's dtype check then names it).</summary>
+    /// <summary>The dtype an op computes its result in (PyTorch's promotion): the common dtype of float inputs — float64 when
+    /// either is float64, else float32 when they differ; a non-float operand's own dtype (the op's dtype check then names
+    /// it).</summary>
     internal static DType Promote(DType a, DType b) =>
-        a == b ? a : a is DType.Float32 or DType.Float16 or DType.BFloat16 && b is DType.Float32 or DType.Float16 or DType.BFloat16
-            ? DType.Float32 : a is DType.Float32 or DType.Float16 or DType.BFloat16 ? b : a;
+        a == b ? a : a.IsFloat() && b.IsFloat() ? (a == DType.Float64 || b == DType.Float64 ? DType.Float64 : DType.Float32)
+            : a.IsFloat() ? b : a;
+
+    /// <summary>Whether a and b are floats of different dtypes (an op then casts them to <see cref="PromoteOperands"/>).</summary>
+    internal static bool Mixed(Tensor a, Tensor b) => a.DType != b.DType && a.DType.IsFloat() && b.DType.IsFloat();
+
+    /// <summary>Runs <paramref name="op"/> on a and b cast to their common dtype (<see cref="PromoteOperands"/>; the casts
+    /// are recorded, so each input's gradient comes back in its own dtype); the cast copies go back to the pool at once
+    /// unless autograd holds them.</summary>
+    internal static Tensor Promoted(Tensor a, Tensor b, Func<Tensor, Tensor, Tensor> op) =>
+        TensorScope.Composite((a, b, dt: PromoteOperands(a, b), op),
+            static s => s.op(s.a.DType == s.dt ? s.a : s.a.To(s.dt), s.b.DType == s.dt ? s.b : s.b.To(s.dt)));
 
     /// <summary>
     /// Runs a float32 op on inputs that may be 16-bit: they are widened exactly, <paramref name="op"/> computes in float32,

@@ -131,6 +131,15 @@ internal static class Check
                 "Operations never copy between devices; move one with .To(device) first.");
     }
 
+    /// <summary>Whether t is float32 or float64: the dtypes the kernels compute in.</summary>
+    public static void Computes(string op, Tensor t, string name)
+    {
+        NotNull(op, t, name);
+        if (t.DType is not (DType.Float32 or DType.Float64))
+            throw new NotSupportedException($"{op}: argument '{name}' has dtype {t.DType.Name()}, but {op} computes on float32 and " +
+                "float64. Convert it with .To(DType.Float32).");
+    }
+
     public static void Float32(string op, Tensor t, string name)
     {
         NotNull(op, t, name);

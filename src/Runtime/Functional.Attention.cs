@@ -21,7 +21,7 @@ public static partial class Functional
     /// <exception cref="ArgumentException">A shape does not fit (rank below 2, E or S differ, batch dims or the mask do not
     /// broadcast), or a mask is given with isCausal, or the mask's dtype is float64.</exception>
     /// <exception cref="ArgumentOutOfRangeException">dropoutP is outside [0, 1), or scale is NaN.</exception>
-    /// <exception cref="NotSupportedException">query, key or value is not float32.</exception>
+    /// <exception cref="NotSupportedException">query, key or value is not float32 or float64.</exception>
     /// <exception cref="DeviceMismatchException">The tensors are on different devices.</exception>
     public static Tensor ScaledDotProductAttention(Tensor query, Tensor key, Tensor value, Tensor? attnMask = null, float dropoutP = 0f,
         bool isCausal = false, float? scale = null, Generator? generator = null) =>
@@ -37,7 +37,7 @@ public static partial class Functional
     /// <exception cref="ArgumentNullException">query, key or value is null.</exception>
     /// <exception cref="ArgumentException">A shape does not fit, a mask is given with isCausal, or the mask is float64.</exception>
     /// <exception cref="ArgumentOutOfRangeException">dropoutP is outside [0, 1), or scale is NaN.</exception>
-    /// <exception cref="NotSupportedException">query, key or value is not float32.</exception>
+    /// <exception cref="NotSupportedException">query, key or value is not float32 or float64.</exception>
     /// <exception cref="DeviceMismatchException">The tensors are on different devices.</exception>
     public static (Tensor Output, Tensor Weights) ScaledDotProductAttentionWithWeights(Tensor query, Tensor key, Tensor value,
         Tensor? attnMask = null, float dropoutP = 0f, bool isCausal = false, float? scale = null, Generator? generator = null) =>
@@ -56,7 +56,9 @@ public static partial class Functional
                     Autocast.Wide(m) : null, a.dropoutP, a.isCausal, a.scale, a.generator));
             return dtype == DType.Float32 ? (o, w) : (o.To(dtype), w.To(dtype));
         }
-        Check.Float32(op, query, nameof(query)); Check.Float32(op, key, nameof(key)); Check.Float32(op, value, nameof(value));
+        if (Autocast.Mixed(query, key) || Autocast.Mixed(query, value)) // float32 with float64: all in float64
+            (query, key, value) = (query.To(DType.Float64), key.To(DType.Float64), value.To(DType.Float64));
+        Check.Computes(op, query, nameof(query)); Check.Computes(op, key, nameof(key)); Check.Computes(op, value, nameof(value));
         Check.SameDevice(op, query, nameof(query), key, nameof(key)); Check.SameDevice(op, query, nameof(query), value, nameof(value));
         if (attnMask is not null) Check.SameDevice(op, query, nameof(query), attnMask, nameof(attnMask));
         var scoreShape = AttentionShapes(op, query, key, value);
@@ -67,7 +69,7 @@ public static partial class Functional
         if (isCausal && attnMask is not null)
             throw new ArgumentException($"{op}: give either attnMask or isCausal, not both (as PyTorch); fold the causal mask into " +
                 "attnMask instead.", nameof(attnMask));
-        if (attnMask is not null) CheckAttentionMask(op, attnMask, scoreShape);
+        if (attnMask is not null) CheckAttentionMask(op, attnMask, scoreShape, query.DType);
         float s = scale ?? 1f / MathF.Sqrt(query.Layout.ShapeArray[^1]);
         var scores = Tensor.MatMul(query, key.Transpose(-2, -1));
         var weights = AttentionWeights(scores, AdditiveMask(attnMask), s, isCausal);
@@ -87,6 +89,7 @@ public static partial class Functional
     internal static Tensor AttentionWeights(Tensor scores, Tensor? mask, float scale, bool causal)
     {
         const string op = "AttentionSoftmax";
+        if (scores.DType == DType.Float64) return AttentionWeights64(scores, mask, scale, causal);
         var y = Tensor.AttentionSoftmax(scores, mask, scale, causal);
         if (!Autograd.IsEnabled || !(scores.RequiresGrad || mask is { RequiresGrad: true })) return y;
         if (mask is not { RequiresGrad: true })
@@ -95,10 +98,33 @@ public static partial class Functional
             [Tensor.AttentionSoftmaxBackward(y, g, scale), Tensor.AttentionSoftmaxBackward(y, g, 1f).SumTo(mask.Layout.ShapeArray)], y);
     }
 
-    /// <summary>A mask as float32 to add: float32 as it is; int32/int64 as 0 where nonzero (attend) and −inf elsewhere.</summary>
+    /// <summary>
+    /// The float64 attention softmax, composed from the op set (exact checks): z = scale·scores + mask (+ −inf above the
+    /// diagonal when causal), softmax along the last axis, with the fused kernel's rule that a fully masked row is zeros (its
+    /// scores get no gradient). Autograd differentiates the composite.
+    /// </summary>
+    private static Tensor AttentionWeights64(Tensor scores, Tensor? mask, float scale, bool causal)
+    {
+        var z = scores * scale;
+        if (mask is not null) z = z + mask;
+        if (causal)
+        {
+            int l = scores.Layout.ShapeArray[^2], n = scores.Layout.ShapeArray[^1];
+            var upper = new double[l * n];
+            for (int i = 0; i < l; i++) for (int j = i + 1; j < n; j++) upper[i * n + j] = double.NegativeInfinity;
+            z = z + Tensor.FromArray(upper, [l, n], scores.Device);
+        }
+        Tensor blocked;
+        using (Autograd.NoGrad()) blocked = z.Max(-1, keepDim: true).Eq(float.NegativeInfinity);
+        var zero = Tensor.Full([], 0, DType.Float64, scores.Device);
+        return Tensor.Where(blocked, zero, Softmax(Tensor.Where(blocked, zero, z), -1));
+    }
+
+    /// <summary>A mask to add: float32 (or float64, with float64 queries) as it is; int32/int64 as 0 where nonzero (attend) and
+    /// −inf elsewhere.</summary>
     internal static Tensor? AdditiveMask(Tensor? mask, bool trueMeansIgnore = false)
     {
-        if (mask is null || mask.DType == DType.Float32) return mask;
+        if (mask is null || mask.DType is DType.Float32 or DType.Float64) return mask; // float64 goes with float64 queries
         var cond = mask.To(DType.Float32);
         Tensor zero = Tensor.Scalar(0f, mask.Device), blocked = Tensor.Scalar(float.NegativeInfinity, mask.Device);
         return trueMeansIgnore ? Tensor.Where(cond, blocked, zero) : Tensor.Where(cond, zero, blocked);
@@ -122,11 +148,11 @@ public static partial class Functional
         return [.. batch, qs[^2], ks[^2]];
     }
 
-    private static void CheckAttentionMask(string op, Tensor mask, int[] scoreShape)
+    private static void CheckAttentionMask(string op, Tensor mask, int[] scoreShape, DType dtype)
     {
-        if (mask.DType == DType.Float64)
+        if (mask.DType == DType.Float64 && dtype != DType.Float64)
             throw new ArgumentException($"{op}: attnMask must be float32 (added to the scores) or int32/int64 (boolean: nonzero = " +
-                "may attend), got float64.", "attnMask");
+                "may attend), got float64 (a float64 mask goes with float64 queries).", "attnMask");
         var ms = mask.Layout.ShapeArray;
         bool fits = ms.Length <= scoreShape.Length;
         for (int i = 1; fits && i <= ms.Length; i++) fits = ms[^i] == 1 || ms[^i] == scoreShape[^i];

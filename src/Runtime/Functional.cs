@@ -29,10 +29,29 @@ public static partial class Functional
     {
         if (Autocast.IsHalf(Check.NotNull(op, x, nameof(x)))) // on the float32 list
             return Autocast.InFloat32(x, Autocast.Float32ListResult(x), w => SoftmaxAlong(op, w, axis, kind));
-        Check.Float32(op, x, nameof(x));
+        Check.Computes(op, x, nameof(x));
         int ax = Layout.Axis(axis, x.Rank, op);
+        if (x.DType == DType.Float64) return Composed64(x, ax, kind);
         var y = Tensor.SoftmaxAlong(x, ax, kind);
         return Autograd.Needed(x) ? Autograd.Record(y, op, [x], g => [Grads.Softmax(y, g, ax, kind)], y) : y;
+    }
+
+    /// <summary>
+    /// Float64 softmax and log-softmax composed from the op set (float64 serves exact checks, not speed): z = x − max (the
+    /// max held constant), then e^z / Σ e^z or z − log Σ e^z, with the fused kernels' special values (−inf entries give 0
+    /// and −inf; a row without a finite max is all NaN). Autograd differentiates the composite.
+    /// </summary>
+    private static Tensor Composed64(Tensor x, int ax, Backends.SoftmaxKind kind)
+    {
+        if (x.Layout.ShapeArray[ax] == 0) return Tensor.Zeros(x.Layout.ShapeArray, DType.Float64, x.Device);
+        return TensorScope.Composite((x, ax, kind), static a =>
+        {
+            Tensor m;
+            using (Autograd.NoGrad()) m = a.x.Max(a.ax, keepDim: true);
+            var z = a.x - m;
+            return a.kind == Backends.SoftmaxKind.Softmax ? z.Exp() / z.Exp().Sum(a.ax, keepDim: true)
+                : z - z.Exp().Sum(a.ax, keepDim: true).Log();
+        });
     }
 
     /// <summary>
@@ -50,7 +69,14 @@ public static partial class Functional
             return Autocast.Lowered([x, weight, bias], t => Linear(t[0]!, t[1]!, t[2]));
         if (Autocast.AnyHalf(x, weight, bias)) // the product accumulates in float32 and rounds once, bias included
             return Autocast.InFloat32([x, weight, bias], Autocast.Promote(x.DType, weight.DType), t => Linear(t[0]!, t[1]!, t[2]));
-        Check.Float32(op, x, "x"); Check.Float32(op, weight, "weight");
+        if (Autocast.Mixed(x, weight) || bias is not null && Autocast.Mixed(x, bias)) // float32 with float64: in float64
+        {
+            var dt = bias is null ? Autocast.Promote(x.DType, weight.DType)
+                : Autocast.Promote(Autocast.Promote(x.DType, weight.DType), bias.DType);
+            return TensorScope.Composite((x, weight, bias, dt),
+                static a => Linear(a.x.To(a.dt), a.weight.To(a.dt), a.bias?.To(a.dt)));
+        }
+        Check.Computes(op, x, "x"); Check.Computes(op, weight, "weight");
         Check.SameDevice(op, x, "x", weight, "weight");
         if (weight.Rank != 2)
             throw new ArgumentException($"{op}: weight must be [out, in], got {Layout.Format(weight.Layout.ShapeArray)}.");
@@ -106,7 +132,9 @@ public static partial class Functional
         Check.SameDevice(op, logits, "logits", labels, "labels");
         if (Autocast.IsHalf(logits)) // on the float32 list
             return Autocast.InFloat32(logits, Autocast.Float32ListResult(logits), w => CrossEntropy(w, labels, reduction));
-        Check.Float32(op, logits, "logits");
+        Check.Computes(op, logits, "logits");
+        if (logits.DType == DType.Float64)
+            return TensorScope.Composite((logits, labels, reduction), static a => CrossEntropy64(a.logits, a.labels, a.reduction));
         // One fused kernel per direction (a stable log-sum-exp per row; softmax minus one-hot back) instead of the ~20
         // launches of the composite of log-softmax, one-hot, multiply and sum. No host round-trip: a label outside [0, classes)
         // throws on the CPU and gives a NaN loss on accelerators (as a device-side assert would in PyTorch).
@@ -132,6 +160,21 @@ public static partial class Functional
         return fused ? loss : Reduce(loss, reduction);
     }
 
+    /// <summary>Float64 cross-entropy composed from the op set (exact checks): −log_softmax(x)[label] per row, then the
+    /// reduction. The labels are read back to the host and checked on every device.</summary>
+    private static Tensor CrossEntropy64(Tensor logits, Tensor labels, Reduction reduction)
+    {
+        int classes = logits.Layout.ShapeArray[1];
+        var values = labels.To(DType.Int64).ToArray<long>();
+        int bad = Array.FindIndex(values, v => v < 0 || v >= classes);
+        if (bad >= 0)
+            throw new ArgumentOutOfRangeException(nameof(labels), values[bad],
+                $"{nameof(CrossEntropy)}: label {values[bad]} (row {bad}) is outside [0, {classes}).");
+        var logp = LogSoftmax(logits, 1);
+        var picked = Tensor.Where(OneHot(labels, classes, logits.Device), logp, Tensor.Full([], 0, DType.Float64, logits.Device));
+        return Reduce(-picked.Sum(1), reduction);
+    }
+
     /// <summary>
     /// Binary cross-entropy from logits and targets in [0, 1] of the same shape (PyTorch's
     /// <c>F.binary_cross_entropy_with_logits</c>): max(x, 0) − x·t + log1p(e^−|x|) per element, in one launch, then the
@@ -148,7 +191,9 @@ public static partial class Functional
         if (Autocast.AnyHalf(logits, targets)) // on the float32 list
             return Autocast.InFloat32(logits, targets, Autocast.Float32ListResult(logits, targets),
                 (x, t) => BinaryCrossEntropyWithLogits(x, t, reduction));
-        Check.Float32(op, logits, "logits"); Check.Float32(op, targets, "targets");
+        if (Autocast.Mixed(logits, targets))
+            return Autocast.Promoted(logits, targets, (x, t) => BinaryCrossEntropyWithLogits(x, t, reduction));
+        Check.Computes(op, logits, "logits"); Check.Computes(op, targets, "targets");
         Check.SameDevice(op, logits, "logits", targets, "targets");
         // Its own rule rather than the composite's: relu'(0) = 0 and |x|'(0) = 0 made the composite's gradient −t at x = 0.
         return TensorScope.Composite((logits, targets, reduction), static a =>
@@ -201,7 +246,7 @@ public static partial class Functional
     private static void CheckBias(string op, Tensor x, Tensor? bias, int outFeatures)
     {
         if (bias is null) return;
-        Check.Float32(op, bias, "bias");
+        Check.Computes(op, bias, "bias");
         Check.SameDevice(op, x, "x", bias, "bias");
         if (bias.Rank != 1 || bias.Count != outFeatures)
             throw new ArgumentException($"{op}: bias must be [out] = [{outFeatures}], got {Layout.Format(bias.Layout.ShapeArray)}.");

@@ -29,12 +29,14 @@ public sealed partial class Tensor
     /// y = op(x) elementwise with a custom op struct (see <see cref="IUnaryOp"/>), on this tensor's device: the CPU runs the
     /// op's Vector256 rule (Vector128 on Arm64), accelerators (CUDA, OpenCL, the ILGPU simulator) its scalar rule, compiled
     /// once per op type. x
-    /// may be any view; y is a new dense float32 tensor of x's shape. Autograd records y with <paramref name="gradient"/>.
+    /// may be any view; y is a new dense tensor of x's shape and dtype (float32 or float64). Autograd records y with
+    /// <paramref name="gradient"/>.
     /// </summary>
     /// <example><code>
     /// public struct Swish : IUnaryOp   // public: GPU kernels are compiled from it
     /// {
     ///     public float Apply(float x) => x / (1f + MathF.Exp(-x));
+    ///     public double Apply(double x) => x / (1.0 + Math.Exp(-x));   // float64 tensors
     ///     public Vector256&lt;float&gt; Apply(Vector256&lt;float&gt; x) => x / (Vector256&lt;float&gt;.One + Vector256.Exp(-x));
     ///     public Vector128&lt;float&gt; Apply(Vector128&lt;float&gt; x) => x / (Vector128&lt;float&gt;.One + Vector128.Exp(-x));
     /// }
@@ -44,7 +46,7 @@ public sealed partial class Tensor
     /// <param name="gradient">dL/dx from (x, y, dL/dy); null when the op has no gradient (a mask or a rounding): its result then
     /// never requires grad.</param>
     /// <param name="name">The name autograd shows (<see cref="GradFn"/>); the op type's name by default.</param>
-    /// <exception cref="NotSupportedException">This tensor is not float32, or TOp cannot run in GPU kernels (not public, or
+    /// <exception cref="NotSupportedException">This tensor is not float32 or float64, or TOp cannot run in GPU kernels (not public, or
     /// holding references).</exception>
     /// <exception cref="ObjectDisposedException">This tensor was disposed.</exception>
     public Tensor Map<TOp>(TOp op, UnaryGradient? gradient, string? name = null) where TOp : struct, IUnaryOp
@@ -60,15 +62,15 @@ public sealed partial class Tensor
     /// device (the CPU runs its Vector256 or Vector128 rule, accelerators its scalar rule). Autograd records y with
     /// <paramref name="gradient"/>, whose results are summed back to each input's shape.
     /// </summary>
-    /// <param name="a">The left operand (float32).</param>
-    /// <param name="b">The right operand (float32, same device).</param>
+    /// <param name="a">The left operand (float32 or float64; mixed operands compute in float64).</param>
+    /// <param name="b">The right operand (float32 or float64, same device).</param>
     /// <param name="op">The op; its fields are its parameters.</param>
     /// <param name="gradient">(dL/da, dL/db) from (a, b, y, dL/dy); null when the op has no gradient.</param>
     /// <param name="name">The name autograd shows; the op type's name by default.</param>
     /// <exception cref="ArgumentNullException">a or b is null.</exception>
     /// <exception cref="ArgumentException">The shapes do not broadcast.</exception>
     /// <exception cref="DeviceMismatchException">a and b are on different devices.</exception>
-    /// <exception cref="NotSupportedException">An operand is not float32, or TOp cannot run in GPU kernels.</exception>
+    /// <exception cref="NotSupportedException">An operand is not float32 or float64, or TOp cannot run in GPU kernels.</exception>
     public static Tensor Map<TOp>(Tensor a, Tensor b, TOp op, BinaryGradient? gradient, string? name = null)
         where TOp : struct, IBinaryOp
     {

@@ -10,8 +10,8 @@ public sealed partial class Tensor
     internal static Tensor Map<TOp>(string op, Tensor x, TOp f) where TOp : struct, IUnaryOp
     {
         if (Autocast.IsHalf(Check.NotNull(op, x, "x"))) return Autocast.InFloat32(x, DType.Float32, w => Map(op, w, f)); // masks
-        Check.Float32(op, x, "x");
-        var y = Allocate(x.Shape, DType.Float32, x.Device);
+        Check.Computes(op, x, "x");
+        var y = Allocate(x.Shape, x.DType, x.Device);
         x.Backend.Unary(x.Storage, y.Storage, StridedMap.Create(x.Layout.ShapeArray, x.Layout, y.Layout), x.Count, f);
         return y;
     }
@@ -22,11 +22,13 @@ public sealed partial class Tensor
     internal static Tensor Map<TOp>(string op, Tensor a, Tensor b, TOp f) where TOp : struct, IBinaryOp
     {
         if (Autocast.IsHalf(Check.NotNull(op, a, "a")) || Autocast.IsHalf(Check.NotNull(op, b, "b")))
-            return Autocast.InFloat32(a, b, DType.Float32, (p, q) => Map(op, p, q, f));
-        Check.Float32(op, a, "a"); Check.Float32(op, b, "b");
+            return Autocast.InFloat32(a, b, Autocast.Promote(a.DType, b.DType) == DType.Float64 ? DType.Float64 : DType.Float32,
+                (p, q) => Map(op, p, q, f));
+        if (Autocast.Mixed(a, b)) return Autocast.Promoted(a, b, (p, q) => Map(op, p, q, f));
+        Check.Computes(op, a, "a"); Check.Computes(op, b, "b");
         Check.SameDevice(op, a, "a", b, "b");
         var shape = Check.Broadcast(op, a.Layout.ShapeArray, b.Layout.ShapeArray);
-        var y = Allocate(shape, DType.Float32, a.Device);
+        var y = Allocate(shape, a.DType, a.Device);
         var map = StridedMap.Create(shape, a.Layout.Expand(shape), b.Layout.Expand(shape), y.Layout);
         a.Backend.Binary(a.Storage, b.Storage, y.Storage, map, y.Count, f);
         return y;
@@ -41,10 +43,13 @@ public sealed partial class Tensor
             Autocast.IsHalf(Check.NotNull(op, b, "b")))
             return Autocast.InFloat32(a, b, Autocast.PromoteOperands(a, b),
                 (p, q) => Where(Autocast.IsHalf(cond) ? cond.To(DType.Float32) : cond, p, q));
-        Check.Float32(op, cond, "cond"); Check.Float32(op, a, "a"); Check.Float32(op, b, "b");
+        if (Autocast.Mixed(a, b)) return Autocast.Promoted(a, b, (p, q) => Where(cond, p, q));
+        Check.Computes(op, cond, "cond"); Check.Computes(op, a, "a"); Check.Computes(op, b, "b");
         Check.SameDevice(op, cond, "cond", a, "a"); Check.SameDevice(op, cond, "cond", b, "b");
+        if (cond.DType != a.DType) // a mask of the other float dtype: its values converted (1 and 0 stay exact)
+            return TensorScope.Composite((cond, a, b), static s => Where(s.cond.Detach().To(s.a.DType), s.a, s.b));
         var shape = Check.Broadcast(op, Check.Broadcast(op, cond.Layout.ShapeArray, a.Layout.ShapeArray), b.Layout.ShapeArray);
-        var y = Allocate(shape, DType.Float32, a.Device);
+        var y = Allocate(shape, a.DType, a.Device);
         var map = StridedMap.Create(shape, cond.Layout.Expand(shape), a.Layout.Expand(shape), b.Layout.Expand(shape));
         a.Backend.Where(cond.Storage, a.Storage, b.Storage, y.Storage, map, y.Count);
         return Autograd.Record(y, op, [a, b], g => Grads.Where(cond, a, b, g), cond);
@@ -66,6 +71,7 @@ public sealed partial class Tensor
     {
         if (Autocast.IsHalf(Check.NotNull(op, a, "a")) || Autocast.IsHalf(Check.NotNull(op, b, "b")))
             return Autocast.InFloat32(a, b, Autocast.PromoteOperands(a, b), (p, q) => Binary(op, p, q, f, rule));
+        if (Autocast.Mixed(a, b)) return Autocast.Promoted(a, b, (p, q) => Binary(op, p, q, f, rule));
         var y = Map(op, a, b, f);
         return Autograd.Needed(a, b) ? RecordBinary(op, a, b, y, rule) : y;
     }

@@ -82,7 +82,12 @@ public sealed partial class Tensor
             var o = wideOther ?? other;
             return Autocast.IsHalf(this) ? InPlaceWidened(w => w.InPlace(op, o, f)) : InPlace(op, o, f);
         }
-        Check.Float32(op, this, "this"); Check.Float32(op, other, "other");
+        Check.Computes(op, this, "this"); Check.Computes(op, other, "other");
+        if (other.DType != DType) // float32 into float64 or back: other converted first, the result rounded as this dtype
+        {
+            using var converted = other.Detach().To(DType);
+            return InPlace(op, converted, f);
+        }
         var (src, layout) = Unaliased(other);
         var map = StridedMap.Create(Layout.ShapeArray, Layout, layout, Layout);
         Backend.Binary(Storage, src.Storage, Storage, map, Count, f);
@@ -95,7 +100,7 @@ public sealed partial class Tensor
     {
         CheckInPlace(op, null);
         if (Autocast.IsHalf(this)) return InPlaceWidened(w => w.InPlace(op, f));
-        Check.Float32(op, this, "this");
+        Check.Computes(op, this, "this");
         Backend.Unary(Storage, Storage, StridedMap.Create(Layout.ShapeArray, Layout, Layout), Count, f);
         _storage.Bump();
         return this;

@@ -22,7 +22,8 @@ public sealed partial class Tensor
             return MatMulTensorCores(a, b, tc); // opt-in tensor cores (16-bit, or float32 as TF32)
         if (Autocast.IsHalf(a) || Autocast.IsHalf(b))
             return Autocast.InFloat32(a, b, Autocast.Promote(a.DType, b.DType), MatMul); // accumulated in float32
-        Check.Float32(op, a, "a"); Check.Float32(op, b, "b");
+        if (Autocast.Mixed(a, b)) return Autocast.Promoted(a, b, MatMul); // float32 with float64: in float64
+        Check.Computes(op, a, "a"); Check.Computes(op, b, "b");
         Check.SameDevice(op, a, "a", b, "b");
         if (a.Rank == 0 || b.Rank == 0)
             throw new ArgumentException(
@@ -40,7 +41,7 @@ public sealed partial class Tensor
         int batch = Layout.Numel(batchShape);
         var A3 = Batched(A, batchShape, batch, m, k);
         var B3 = Batched(B, batchShape, batch, k, n);
-        var c = Allocate([batch, m, n], DType.Float32, a.Device);
+        var c = Allocate([batch, m, n], a.DType, a.Device);
         var g = new GemmArgs
         {
             Batch = batch, M = m, N = n, K = k,
@@ -67,7 +68,7 @@ public sealed partial class Tensor
             throw new ArgumentException(
                 $"MatMul: shapes {Layout.Format(a.Layout.ShapeArray)} and {Layout.Format(b.Layout.ShapeArray)} are not aligned: " +
                 $"the first has {k} columns but the second has {k2} rows.");
-        var c = Allocate([m, n], DType.Float32, a.Device);
+        var c = Allocate([m, n], a.DType, a.Device);
         var g = new GemmArgs
         {
             Batch = 1, M = m, N = n, K = k,
@@ -123,7 +124,7 @@ public sealed partial class Tensor
     {
         int m = x.Layout.ShapeArray[0], k = x.Layout.ShapeArray[1], n = w.Layout.ShapeArray[0];
         var b = bias is null || bias.IsContiguous ? bias : bias.Dense(copy: true);
-        var c = Allocate([m, n], DType.Float32, x.Device);
+        var c = Allocate([m, n], x.DType, x.Device);
         var g = new GemmArgs
         {
             Batch = 1, M = m, N = n, K = k,

@@ -91,7 +91,7 @@ public sealed partial class Tensor
     {
         if (Autocast.IsHalf(this)) // accumulated in float32, rounded once
             return Autocast.InFloat32(this, DType, w => w.Reduce<TOp>(op, axes, keepDim, rule, nonEmpty));
-        Check.Float32(op, this, "x");
+        Check.Computes(op, this, "x");
         var norm = NormalizeAxes(op, axes);
         if (nonEmpty && norm.Any(a => Layout.ShapeArray[a] == 0))
             throw new ArgumentException(
@@ -106,7 +106,7 @@ public sealed partial class Tensor
             int first = norm[start], last = norm[end];
             int outer = Prod(shape, 0, first), n = Prod(shape, first, last + 1), inner = Prod(shape, last + 1, shape.Length);
             for (int d = first; d <= last; d++) shape[d] = 1;
-            var part = Allocate((int[])shape.Clone(), DType.Float32, Device);
+            var part = Allocate((int[])shape.Clone(), DType, Device);
             Backend.Reduce<TOp>(x.Storage, x.Layout.Offset, part.Storage, outer, n, inner);
             if (!ReferenceEquals(x, this)) x.Dispose();
             x = part;
@@ -127,7 +127,7 @@ public sealed partial class Tensor
         if (Autocast.IsHalf(this)) return Autocast.InFloat32(this, DType.Int64, w => w.ArgReduce(op, axis, keepDim, max));
         if (axis is null)
         {
-            Check.Float32(op, this, "x");
+            Check.Computes(op, this, "x");
             return Flatten().ArgReduce(op, 0, false, max);
         }
         var (y, _, ax) = ArgReduceKept(op, axis.Value, max, withValues: false);
@@ -140,7 +140,7 @@ public sealed partial class Tensor
     /// <summary>Indices (int64) and, when asked, values of the first max or min along the axis, with the axis kept as 1.</summary>
     private (Tensor Indices, Tensor? Values, int Axis) ArgReduceKept(string op, int axis, bool max, bool withValues)
     {
-        Check.Float32(op, this, "x");
+        Check.Computes(op, this, "x");
         int ax = Layout.Axis(axis, Rank, op);
         if (Rank > 0 && Layout.ShapeArray[ax] == 0)
             throw new ArgumentException(
@@ -150,7 +150,7 @@ public sealed partial class Tensor
         int outer = Prod(shape, 0, ax), n = Rank == 0 ? 1 : shape[ax], inner = Prod(shape, ax + 1, shape.Length);
         if (Rank > 0) shape[ax] = 1;
         var y = Allocate(shape, DType.Int64, Device);
-        var values = withValues ? Allocate(shape, DType.Float32, Device) : null;
+        var values = withValues ? Allocate(shape, DType, Device) : null;
         Backend.ArgReduce(x.Storage, x.Layout.Offset, y.Storage, outer, n, inner, max, values?.Storage);
         ReleaseDense(x);
         return (y, values, ax);
@@ -175,7 +175,7 @@ public sealed partial class Tensor
     /// </summary>
     internal static Tensor ScatterAlong(Tensor g, Tensor index, int[] shape, int axis)
     {
-        var dx = Allocate(shape, DType.Float32, g.Device);
+        var dx = Allocate(shape, g.DType, g.Device);
         int n = shape.Length == 0 ? 1 : shape[axis], outer = Prod(shape, 0, axis), inner = Prod(shape, axis + 1, shape.Length);
         var gd = g.Dense();
         g.Backend.ScatterAlong(gd.Storage, gd.Layout.Offset, index.Storage, dx.Storage, outer, n, inner);

@@ -11,6 +11,7 @@ public static class TestOps
     public struct Softplus : IUnaryOp
     {
         public float Apply(float x) => MathF.Max(x, 0f) + MathF.Log(1f + MathF.Exp(-MathF.Abs(x)));
+        public double Apply(double x) => Math.Max(x, 0.0) + Math.Log(1.0 + Math.Exp(-Math.Abs(x)));
         public Vector256<float> Apply(Vector256<float> x) =>
             Vector256.Max(x, Vector256<float>.Zero) + Vector256.Log(Vector256<float>.One + Vector256.Exp(-Vector256.Abs(x)));
         public Vector128<float> Apply(Vector128<float> x) =>
@@ -22,6 +23,7 @@ public static class TestOps
     {
         public float Bias;
         public float Apply(float a, float b) => a * b + Bias * a;
+        public double Apply(double a, double b) => a * b + Bias * a;
         public Vector256<float> Apply(Vector256<float> a, Vector256<float> b) => a * b + Vector256.Create(Bias) * a;
         public Vector128<float> Apply(Vector128<float> a, Vector128<float> b) => a * b + Vector128.Create(Bias) * a;
     }
@@ -34,6 +36,7 @@ public static class TestOps
     internal struct Hidden : IUnaryOp
     {
         public float Apply(float x) => x;
+        public double Apply(double x) => x;
         public Vector256<float> Apply(Vector256<float> x) => x;
         public Vector128<float> Apply(Vector128<float> x) => x;
     }
@@ -42,6 +45,7 @@ public static class TestOps
     {
         public string Label;
         public readonly float Apply(float x) => x;
+        public readonly double Apply(double x) => x;
         public readonly Vector256<float> Apply(Vector256<float> x) => x;
         public readonly Vector128<float> Apply(Vector128<float> x) => x;
     }

@@ -23,6 +23,9 @@ public class PtxCompileTests
     private static readonly (Type T, Type E)[] Elements = [(typeof(float), typeof(F32)), (typeof(double), typeof(F64)),
         (typeof(int), typeof(I32)), (typeof(long), typeof(I64)), (typeof(ushort), typeof(F16)), (typeof(ushort), typeof(BF16))];
 
+    /// <summary>The element types of the element-generic kernels.</summary>
+    private static readonly Type[] Floats = [typeof(float), typeof(double)];
+
     public static IEnumerable<(MethodInfo Method, bool Explicit)> AllKernels()
     {
         MethodInfo K(string name) => typeof(Kernels).GetMethod(name)!;
@@ -31,18 +34,21 @@ public class PtxCompileTests
             { typeof(RightScalar<>).MakeGenericType(b), typeof(LeftScalar<>).MakeGenericType(b) })).ToList();
         foreach (var u in unary)
         {
-            yield return (K(nameof(Kernels.Unary)).MakeGenericMethod(u), false);
+            foreach (var t in Floats) yield return (K(nameof(Kernels.Unary)).MakeGenericMethod(t, u), false);
             yield return (K(nameof(Kernels.UnaryDense)).MakeGenericMethod(u), false);
         }
         foreach (var b in binary)
         {
-            yield return (K(nameof(Kernels.Binary)).MakeGenericMethod(b), false);
+            foreach (var t in Floats) yield return (K(nameof(Kernels.Binary)).MakeGenericMethod(t, b), false);
             yield return (K(nameof(Kernels.BinaryDense)).MakeGenericMethod(b), false);
         }
         foreach (var r in Implementing(typeof(IReduceOp)))
         {
-            yield return (K(nameof(Kernels.ReduceRows)).MakeGenericMethod(r), true);
-            yield return (K(nameof(Kernels.ReduceColumns)).MakeGenericMethod(r), false);
+            foreach (var t in Floats)
+            {
+                yield return (K(nameof(Kernels.ReduceRows)).MakeGenericMethod(t, r), true);
+                yield return (K(nameof(Kernels.ReduceColumns)).MakeGenericMethod(t, r), false);
+            }
         }
         foreach (var (t, e) in Elements)
         {
@@ -53,15 +59,18 @@ public class PtxCompileTests
                 yield return (K(nameof(Kernels.Convert)).MakeGenericMethod(t, e, t2, e2), false);
         }
         yield return (K(nameof(Kernels.Fill)).MakeGenericMethod(typeof(float), typeof(RandomOp)), false);
-        yield return (K(nameof(Kernels.Where)), false);
-        yield return (K(nameof(Kernels.ArgReduce)), false);
-        yield return (K(nameof(Kernels.ScatterAlong)), false);
+        foreach (var t in Floats)
+        {
+            yield return (K(nameof(Kernels.Where)).MakeGenericMethod(t), false);
+            yield return (K(nameof(Kernels.ArgReduce)).MakeGenericMethod(t), false);
+            yield return (K(nameof(Kernels.ScatterAlong)).MakeGenericMethod(t), false);
+            yield return (K(nameof(Kernels.GemmDirect)).MakeGenericMethod(t), false);
+        }
         yield return (K(nameof(Kernels.Gemm)).MakeGenericMethod(typeof(DynamicTiles)), true);
         yield return (K(nameof(Kernels.Gemm)).MakeGenericMethod(typeof(StaticTiles)), true);
         foreach (var ta in new[] { typeof(KRun), typeof(MnRun) })
             foreach (var tb in new[] { typeof(KRun), typeof(MnRun) })
                 yield return (K(nameof(Kernels.GemmVector)).MakeGenericMethod(ta, tb), true);
-        yield return (K(nameof(Kernels.GemmDirect)), false);
         yield return (K(nameof(Kernels.GemmMma)).MakeGenericMethod(typeof(MmaBFloat16)), true);
         yield return (K(nameof(Kernels.GemmMma)).MakeGenericMethod(typeof(MmaHalf)), true);
         yield return (K(nameof(Kernels.GemmMmaTf32)), true);

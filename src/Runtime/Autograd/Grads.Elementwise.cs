@@ -11,7 +11,7 @@ internal static partial class Grads
 {
     public static Tensor Identity(Tensor x, Tensor y, Tensor g) => g;
     public static Tensor Neg(Tensor x, Tensor y, Tensor g) => -g;
-    public static Tensor Zero(Tensor x, Tensor y, Tensor g) => Tensor.Zeros(x.Shape, DType.Float32, g.Device); // zeros_like
+    public static Tensor Zero(Tensor x, Tensor y, Tensor g) => Tensor.Zeros(x.Shape, g.DType, g.Device); // zeros_like
     public static Tensor Abs(Tensor x, Tensor y, Tensor g) => g * x.Sign();
     public static Tensor Exp(Tensor x, Tensor y, Tensor g) => g * y;
     public static Tensor Log(Tensor x, Tensor y, Tensor g) => g / x;

@@ -25,7 +25,7 @@ internal static partial class Grads
     /// <summary>Slice and Select, views that pick part of x: zeros of x's shape with g written where the view looked.</summary>
     public static Tensor Scatter(Tensor x, Tensor g, Func<Tensor, Tensor> view)
     {
-        var z = Tensor.Zeros(x.Shape, DType.Float32, x.Device);
+        var z = Tensor.Zeros(x.Shape, g.DType, x.Device);
         view(z).CopyFrom(g);
         return z;
     }

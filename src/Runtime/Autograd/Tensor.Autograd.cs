@@ -73,7 +73,7 @@ public sealed partial class Tensor
                     $"Backward: the gradient has shape {Layout.Format(gradient.Layout.ShapeArray)} but this tensor has " +
                     $"{Layout.Format(Layout.ShapeArray)}.");
         }
-        var g = gradient ?? (Rank == 0 ? One(Device) : Full(Shape, 1, DType, Device));
+        var g = gradient ?? (Rank == 0 && DType == DType.Float32 ? One(Device) : Full(Shape, 1, DType, Device));
         if (Node is null) { AccumulateGrad(g); return; }
         Autograd.Backward(this, g, retainGraph);
     }

@@ -101,7 +101,7 @@ internal static class ActivationMath
         return Vector128.ConditionalSelect(Vector128.LessThan(Vector128.Abs(x), Half(Expm1Series)), series, Vector128.Exp(x) - H.One);
     }
 
-    /// <summary>log(1 + x) for x ≥ 0 (<see cref="LossMath.Log1p"/>) on 8 lanes.</summary>
+    /// <summary>log(1 + x) for x ≥ 0 (<see cref="LossMath.Log1p(float)"/>) on 8 lanes.</summary>
     public static V Log1p(V x)
     {
         var s = x / (Splat(2f) + x);
@@ -109,12 +109,55 @@ internal static class ActivationMath
             Vector256.Log(V.One + x));
     }
 
-    /// <summary>log(1 + x) for x ≥ 0 (<see cref="LossMath.Log1p"/>) on 4 lanes.</summary>
+    /// <summary>log(1 + x) for x ≥ 0 (<see cref="LossMath.Log1p(float)"/>) on 4 lanes.</summary>
     public static H Log1p(H x)
     {
         var s = x / (Half(2f) + x);
         return Vector128.ConditionalSelect(Vector128.LessThan(x, Half(LossMath.SeriesBelow)), s * LossMath.Series(s * s),
             Vector128.Log(H.One + x));
+    }
+
+    // Double precision (float64 tensors): sums and continued fractions that converge to the last bit, in plain arithmetic and
+    // Math.Exp, so every device computes them alike. ElementwiseTests checks them against System.Math-based references.
+
+    /// <summary>erf(|x|) is 1 in float64 beyond this (erfc(6) ≈ 2e−17 is below half an ulp of 1).</summary>
+    private const double ErfSaturateD = 6.0;
+    private const double TwoOverSqrtPi = 1.12837916709551257390, InvSqrtPi = 0.56418958354775628695;
+
+    /// <summary>The error function in double precision: below |x| = 3 the all-positive series
+    /// erf x = 2/√π·e^(−x²)·Σ 2ⁿx^(2n+1)/(2n+1)!! (no cancellation), above 1 − erfc x from erfc's continued fraction;
+    /// ±1 beyond 6, NaN stays NaN, −0 stays −0.</summary>
+    public static double Erf(double x)
+    {
+        double t = Math.Abs(x);
+        if (!(t < ErfSaturateD)) return double.IsNaN(x) ? x : x < 0.0 ? -1.0 : 1.0;
+        double e;
+        if (t < 3.0)
+        {
+            double term = t, sum = t, r = 2.0 * t * t;
+            for (int n = 1; n < 200 && term > 1e-17 * sum; n++) { term *= r / (2 * n + 1); sum += term; }
+            e = TwoOverSqrtPi * Math.Exp(-t * t) * sum;
+        }
+        else e = 1.0 - Erfc(t);
+        return x < 0.0 ? -e : x == 0.0 ? x : e; // ±0 kept
+    }
+
+    /// <summary>erfc t for t ≥ 3: e^(−t²)/√π / (t + (1/2)/(t + 1/(t + (3/2)/(t + …)))), evaluated from depth 60 back.</summary>
+    private static double Erfc(double t)
+    {
+        double f = t;
+        for (int k = 60; k >= 1; k--) f = t + 0.5 * k / f;
+        return InvSqrtPi * Math.Exp(-t * t) / f;
+    }
+
+    /// <summary>e^x − 1 in double precision: the Taylor series to x¹⁷ for |x| &lt; 0.5 (the rest is below 1e−19 relative),
+    /// elsewhere e^x − 1. −inf gives −1, NaN stays NaN.</summary>
+    public static double Expm1(double x)
+    {
+        if (!(Math.Abs(x) < 0.5)) return Math.Exp(x) - 1.0;
+        double term = x, sum = x;
+        for (int n = 2; n <= 17; n++) { term *= x / n; sum += term; }
+        return sum;
     }
 
     private static V Splat(float v) => Vector256.Create(v);

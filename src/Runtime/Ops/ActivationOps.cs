@@ -13,6 +13,7 @@ internal struct LeakyReluOp(float slope) : IUnaryOp
 {
     public float Slope = slope;
     public float Apply(float x) => x > 0f ? x : x * Slope;
+    public double Apply(double x) => x > 0.0 ? x : x * Slope;
     public V Apply(V x) => Vector256.ConditionalSelect(Vector256.GreaterThan(x, V.Zero), x, x * Vector256.Create(Slope));
     public H Apply(H x) => Vector128.ConditionalSelect(Vector128.GreaterThan(x, H.Zero), x, x * Vector128.Create(Slope));
 }
@@ -21,7 +22,9 @@ internal struct LeakyReluOp(float slope) : IUnaryOp
 internal struct GeluOp : IUnaryOp
 {
     internal const float InvSqrt2 = 0.707106781f;
+    internal const double InvSqrt2D = 0.70710678118654752440;
     public float Apply(float x) => 0.5f * x * (1f + M.Erf(x * InvSqrt2));
+    public double Apply(double x) => 0.5 * x * (1.0 + M.Erf(x * InvSqrt2D));
     public V Apply(V x) => Vector256.Create(0.5f) * x * (V.One + M.Erf(x * Vector256.Create(InvSqrt2)));
     public H Apply(H x) => Vector128.Create(0.5f) * x * (H.One + M.Erf(x * Vector128.Create(InvSqrt2)));
 }
@@ -33,7 +36,9 @@ internal struct GeluOp : IUnaryOp
 internal struct GeluTanhOp : IUnaryOp
 {
     internal const float Beta = 0.797884561f, Kappa = 0.044715f;
+    internal const double BetaD = 0.79788456080286535588, KappaD = 0.044715;
     public float Apply(float x) => x / (1f + MathF.Exp(-2f * Beta * (x + Kappa * x * x * x)));
+    public double Apply(double x) => x / (1.0 + Math.Exp(-2.0 * BetaD * (x + KappaD * x * x * x)));
     public V Apply(V x) => x / (V.One + Vector256.Exp(Vector256.Create(-2f * Beta) * (x + Vector256.Create(Kappa) * x * x * x)));
     public H Apply(H x) => x / (H.One + Vector128.Exp(Vector128.Create(-2f * Beta) * (x + Vector128.Create(Kappa) * x * x * x)));
 }
@@ -41,6 +46,7 @@ internal struct GeluTanhOp : IUnaryOp
 internal struct SiluOp : IUnaryOp
 {
     public float Apply(float x) => x / (1f + MathF.Exp(-x));
+    public double Apply(double x) => x / (1.0 + Math.Exp(-x));
     public V Apply(V x) => x / (V.One + Vector256.Exp(-x));
     public H Apply(H x) => x / (H.One + Vector128.Exp(-x));
 }
@@ -52,6 +58,11 @@ internal struct ClampOp(float min, float max) : IUnaryOp
     public float Apply(float x)
     {
         float y = x < Min ? Min : x;
+        return y > Max ? Max : y;
+    }
+    public double Apply(double x)
+    {
+        double y = x < Min ? Min : x;
         return y > Max ? Max : y;
     }
     public V Apply(V x)
@@ -72,6 +83,7 @@ internal struct EluOp(float alpha) : IUnaryOp
 {
     public float Alpha = alpha;
     public float Apply(float x) => x > 0f ? x : Alpha * M.Expm1(x);
+    public double Apply(double x) => x > 0.0 ? x : Alpha * M.Expm1(x);
     public V Apply(V x) => Vector256.ConditionalSelect(Vector256.GreaterThan(x, V.Zero), x, Vector256.Create(Alpha) * M.Expm1(x));
     public H Apply(H x) => Vector128.ConditionalSelect(Vector128.GreaterThan(x, H.Zero), x, Vector128.Create(Alpha) * M.Expm1(x));
 }
@@ -81,6 +93,7 @@ internal struct SoftplusOp(float beta, float threshold) : IUnaryOp
 {
     public float Beta = beta, Threshold = threshold;
     public float Apply(float x) => x * Beta > Threshold ? x : LossMath.Log1p(MathF.Exp(x * Beta)) / Beta;
+    public double Apply(double x) => x * Beta > Threshold ? x : LossMath.Log1p(Math.Exp(x * Beta)) / Beta;
     public V Apply(V x)
     {
         var bx = x * Vector256.Create(Beta);
@@ -98,6 +111,7 @@ internal struct SoftplusOp(float beta, float threshold) : IUnaryOp
 internal struct ErfOp : IUnaryOp
 {
     public float Apply(float x) => M.Erf(x);
+    public double Apply(double x) => M.Erf(x);
     public V Apply(V x) => M.Erf(x);
     public H Apply(H x) => M.Erf(x);
 }
@@ -107,6 +121,7 @@ internal struct LeakyReluGradOp(float slope) : IBinaryOp
 {
     public float Slope = slope;
     public float Apply(float a, float b) => a > 0f ? b : b * Slope;
+    public double Apply(double a, double b) => a > 0.0 ? b : b * Slope;
     public V Apply(V a, V b) => Vector256.ConditionalSelect(Vector256.GreaterThan(a, V.Zero), b, b * Vector256.Create(Slope));
     public H Apply(H a, H b) => Vector128.ConditionalSelect(Vector128.GreaterThan(a, H.Zero), b, b * Vector128.Create(Slope));
 }
@@ -115,8 +130,11 @@ internal struct LeakyReluGradOp(float slope) : IBinaryOp
 internal struct GeluGradOp : IBinaryOp
 {
     private const float InvSqrt2Pi = 0.398942280f;
+    private const double InvSqrt2PiD = 0.39894228040143267794;
     public float Apply(float a, float b) =>
         b * (0.5f * (1f + M.Erf(a * GeluOp.InvSqrt2)) + a * InvSqrt2Pi * MathF.Exp(-0.5f * a * a));
+    public double Apply(double a, double b) =>
+        b * (0.5 * (1.0 + M.Erf(a * GeluOp.InvSqrt2D)) + a * InvSqrt2PiD * Math.Exp(-0.5 * a * a));
     public V Apply(V a, V b) => b * (Vector256.Create(0.5f) * (V.One + M.Erf(a * Vector256.Create(GeluOp.InvSqrt2)))
         + a * Vector256.Create(InvSqrt2Pi) * Vector256.Exp(Vector256.Create(-0.5f) * a * a));
     public H Apply(H a, H b) => b * (Vector128.Create(0.5f) * (H.One + M.Erf(a * Vector128.Create(GeluOp.InvSqrt2)))
@@ -131,6 +149,11 @@ internal struct GeluTanhGradOp : IBinaryOp
     {
         float s = 1f / (1f + MathF.Exp(-2f * GeluTanhOp.Beta * (a + GeluTanhOp.Kappa * a * a * a)));
         return b * (s + 2f * a * s * (1f - s) * GeluTanhOp.Beta * (1f + 3f * GeluTanhOp.Kappa * a * a));
+    }
+    public double Apply(double a, double b)
+    {
+        double s = 1.0 / (1.0 + Math.Exp(-2.0 * GeluTanhOp.BetaD * (a + GeluTanhOp.KappaD * a * a * a)));
+        return b * (s + 2.0 * a * s * (1.0 - s) * GeluTanhOp.BetaD * (1.0 + 3.0 * GeluTanhOp.KappaD * a * a));
     }
     public V Apply(V a, V b)
     {
@@ -156,6 +179,11 @@ internal struct SiluGradOp : IBinaryOp
         float s = 1f / (1f + MathF.Exp(-a));
         return b * s * (1f + a * (1f - s));
     }
+    public double Apply(double a, double b)
+    {
+        double s = 1.0 / (1.0 + Math.Exp(-a));
+        return b * s * (1.0 + a * (1.0 - s));
+    }
     public V Apply(V a, V b)
     {
         var s = V.One / (V.One + Vector256.Exp(-a));
@@ -173,6 +201,7 @@ internal struct HardtanhGradOp(float min, float max) : IBinaryOp
 {
     public float Min = min, Max = max;
     public float Apply(float a, float b) => a <= Min || a >= Max ? 0f : b;
+    public double Apply(double a, double b) => a <= Min || a >= Max ? 0.0 : b;
     public V Apply(V a, V b) => Vector256.AndNot(b,
         Vector256.LessThanOrEqual(a, Vector256.Create(Min)) | Vector256.GreaterThanOrEqual(a, Vector256.Create(Max)));
     public H Apply(H a, H b) => Vector128.AndNot(b,
@@ -184,6 +213,7 @@ internal struct ClampGradOp(float min, float max) : IBinaryOp
 {
     public float Min = min, Max = max;
     public float Apply(float a, float b) => a >= Min && a <= Max ? b : 0f;
+    public double Apply(double a, double b) => a >= Min && a <= Max ? b : 0.0;
     public V Apply(V a, V b) => b &
         (Vector256.GreaterThanOrEqual(a, Vector256.Create(Min)) & Vector256.LessThanOrEqual(a, Vector256.Create(Max)));
     public H Apply(H a, H b) => b &
@@ -195,6 +225,7 @@ internal struct EluGradOp(float alpha) : IBinaryOp
 {
     public float Alpha = alpha;
     public float Apply(float a, float b) => a <= 0f ? b * Alpha * MathF.Exp(a) : b;
+    public double Apply(double a, double b) => a <= 0.0 ? b * Alpha * Math.Exp(a) : b;
     public V Apply(V a, V b) => Vector256.ConditionalSelect(Vector256.LessThanOrEqual(a, V.Zero),
         b * Vector256.Create(Alpha) * Vector256.Exp(a), b);
     public H Apply(H a, H b) => Vector128.ConditionalSelect(Vector128.LessThanOrEqual(a, H.Zero),
@@ -206,6 +237,7 @@ internal struct SoftplusGradOp(float beta, float threshold) : IBinaryOp
 {
     public float Beta = beta, Threshold = threshold;
     public float Apply(float a, float b) => a * Beta > Threshold ? b : b / (1f + MathF.Exp(-a * Beta));
+    public double Apply(double a, double b) => a * Beta > Threshold ? b : b / (1.0 + Math.Exp(-a * Beta));
     public V Apply(V a, V b)
     {
         var bx = a * Vector256.Create(Beta);
@@ -222,7 +254,9 @@ internal struct SoftplusGradOp(float beta, float threshold) : IBinaryOp
 internal struct ErfGradOp : IBinaryOp
 {
     private const float TwoOverSqrtPi = 1.12837917f;
+    private const double TwoOverSqrtPiD = 1.12837916709551257390;
     public float Apply(float a, float b) => b * TwoOverSqrtPi * MathF.Exp(-a * a);
+    public double Apply(double a, double b) => b * TwoOverSqrtPiD * Math.Exp(-a * a);
     public V Apply(V a, V b) => b * Vector256.Create(TwoOverSqrtPi) * Vector256.Exp(-a * a);
     public H Apply(H a, H b) => b * Vector128.Create(TwoOverSqrtPi) * Vector128.Exp(-a * a);
 }

@@ -8,30 +8,35 @@ namespace DeepSharp.Ops;
 internal struct AddOp : IBinaryOp
 {
     public float Apply(float a, float b) => a + b;
+    public double Apply(double a, double b) => a + b;
     public V Apply(V a, V b) => a + b;
     public H Apply(H a, H b) => a + b;
 }
 internal struct SubOp : IBinaryOp
 {
     public float Apply(float a, float b) => a - b;
+    public double Apply(double a, double b) => a - b;
     public V Apply(V a, V b) => a - b;
     public H Apply(H a, H b) => a - b;
 }
 internal struct MulOp : IBinaryOp
 {
     public float Apply(float a, float b) => a * b;
+    public double Apply(double a, double b) => a * b;
     public V Apply(V a, V b) => a * b;
     public H Apply(H a, H b) => a * b;
 }
 internal struct DivOp : IBinaryOp
 {
     public float Apply(float a, float b) => a / b;
+    public double Apply(double a, double b) => a / b;
     public V Apply(V a, V b) => a / b;
     public H Apply(H a, H b) => a / b;
 }
 internal struct PowOp : IBinaryOp
 {
     public float Apply(float a, float b) => MathF.Pow(a, b);
+    public double Apply(double a, double b) => Math.Pow(a, b);
     public V Apply(V a, V b) => Lanes.Map(this, a, b);
     public H Apply(H a, H b) => Lanes.Map(this, a, b);
 }
@@ -40,6 +45,7 @@ internal struct PowOp : IBinaryOp
 internal struct MaximumOp : IBinaryOp
 {
     public float Apply(float a, float b) => float.IsNaN(a) || a > b ? a : b;
+    public double Apply(double a, double b) => double.IsNaN(a) || a > b ? a : b;
     public V Apply(V a, V b) => Vector256.ConditionalSelect(Vector256.GreaterThan(a, b) | ~Vector256.Equals(a, a), a, b);
     public H Apply(H a, H b) => Vector128.ConditionalSelect(Vector128.GreaterThan(a, b) | ~Vector128.Equals(a, a), a, b);
 }
@@ -48,6 +54,7 @@ internal struct MaximumOp : IBinaryOp
 internal struct MinimumOp : IBinaryOp
 {
     public float Apply(float a, float b) => float.IsNaN(a) || a < b ? a : b;
+    public double Apply(double a, double b) => double.IsNaN(a) || a < b ? a : b;
     public V Apply(V a, V b) => Vector256.ConditionalSelect(Vector256.LessThan(a, b) | ~Vector256.Equals(a, a), a, b);
     public H Apply(H a, H b) => Vector128.ConditionalSelect(Vector128.LessThan(a, b) | ~Vector128.Equals(a, a), a, b);
 }
@@ -56,36 +63,42 @@ internal struct MinimumOp : IBinaryOp
 internal struct EqOp : IBinaryOp
 {
     public float Apply(float a, float b) => a == b ? 1f : 0f;
+    public double Apply(double a, double b) => a == b ? 1.0 : 0.0;
     public V Apply(V a, V b) => Vector256.Equals(a, b) & V.One;
     public H Apply(H a, H b) => Vector128.Equals(a, b) & H.One;
 }
 internal struct NeOp : IBinaryOp
 {
     public float Apply(float a, float b) => a != b ? 1f : 0f;
+    public double Apply(double a, double b) => a != b ? 1.0 : 0.0;
     public V Apply(V a, V b) => ~Vector256.Equals(a, b) & V.One;
     public H Apply(H a, H b) => ~Vector128.Equals(a, b) & H.One;
 }
 internal struct LtOp : IBinaryOp
 {
     public float Apply(float a, float b) => a < b ? 1f : 0f;
+    public double Apply(double a, double b) => a < b ? 1.0 : 0.0;
     public V Apply(V a, V b) => Vector256.LessThan(a, b) & V.One;
     public H Apply(H a, H b) => Vector128.LessThan(a, b) & H.One;
 }
 internal struct LeOp : IBinaryOp
 {
     public float Apply(float a, float b) => a <= b ? 1f : 0f;
+    public double Apply(double a, double b) => a <= b ? 1.0 : 0.0;
     public V Apply(V a, V b) => Vector256.LessThanOrEqual(a, b) & V.One;
     public H Apply(H a, H b) => Vector128.LessThanOrEqual(a, b) & H.One;
 }
 internal struct GtOp : IBinaryOp
 {
     public float Apply(float a, float b) => a > b ? 1f : 0f;
+    public double Apply(double a, double b) => a > b ? 1.0 : 0.0;
     public V Apply(V a, V b) => Vector256.GreaterThan(a, b) & V.One;
     public H Apply(H a, H b) => Vector128.GreaterThan(a, b) & H.One;
 }
 internal struct GeOp : IBinaryOp
 {
     public float Apply(float a, float b) => a >= b ? 1f : 0f;
+    public double Apply(double a, double b) => a >= b ? 1.0 : 0.0;
     public V Apply(V a, V b) => Vector256.GreaterThanOrEqual(a, b) & V.One;
     public H Apply(H a, H b) => Vector128.GreaterThanOrEqual(a, b) & H.One;
 }
@@ -95,6 +108,7 @@ internal struct GeOp : IBinaryOp
 internal struct ReluGradOp : IBinaryOp
 {
     public float Apply(float a, float b) => a <= 0f ? 0f : b;
+    public double Apply(double a, double b) => a <= 0.0 ? 0.0 : b;
     public V Apply(V a, V b) => Vector256.AndNot(b, Vector256.LessThanOrEqual(a, V.Zero));
     public H Apply(H a, H b) => Vector128.AndNot(b, Vector128.LessThanOrEqual(a, H.Zero));
 }
@@ -102,6 +116,7 @@ internal struct ReluGradOp : IBinaryOp
 internal struct MaxShareOp : IBinaryOp
 {
     public float Apply(float a, float b) => a < b ? 0f : a == b ? 0.5f : 1f;
+    public double Apply(double a, double b) => a < b ? 0.0 : a == b ? 0.5 : 1.0;
     public V Apply(V a, V b) => Vector256.ConditionalSelect(Vector256.LessThan(a, b), V.Zero,
         Vector256.ConditionalSelect(Vector256.Equals(a, b), Vector256.Create(0.5f), V.One));
     public H Apply(H a, H b) => Vector128.ConditionalSelect(Vector128.LessThan(a, b), H.Zero,
@@ -112,6 +127,7 @@ internal struct MaxShareOp : IBinaryOp
 internal struct MaskedScaleOp : IBinaryOp
 {
     public float Apply(float a, float b) => a == 0f ? 0f : a * b;
+    public double Apply(double a, double b) => a == 0.0 ? 0.0 : a * b;
     public V Apply(V a, V b) => Vector256.AndNot(a * b, Vector256.Equals(a, V.Zero));
     public H Apply(H a, H b) => Vector128.AndNot(a * b, Vector128.Equals(a, H.Zero));
 }
@@ -120,6 +136,7 @@ internal struct MaskedScaleOp : IBinaryOp
 internal struct PowBaseGradOp : IBinaryOp
 {
     public float Apply(float a, float b) => b == 0f ? 0f : b * MathF.Pow(a, b - 1f);
+    public double Apply(double a, double b) => b == 0.0 ? 0.0 : b * Math.Pow(a, b - 1.0);
     public V Apply(V a, V b) => Lanes.Map(this, a, b);
     public H Apply(H a, H b) => Lanes.Map(this, a, b);
 }
@@ -128,6 +145,7 @@ internal struct PowBaseGradOp : IBinaryOp
 internal struct PowExponentGradOp : IBinaryOp
 {
     public float Apply(float a, float b) => a == 0f && b >= 0f ? 0f : MathF.Pow(a, b) * MathF.Log(a);
+    public double Apply(double a, double b) => a == 0.0 && b >= 0.0 ? 0.0 : Math.Pow(a, b) * Math.Log(a);
     public V Apply(V a, V b) => Lanes.Map(this, a, b);
     public H Apply(H a, H b) => Lanes.Map(this, a, b);
 }
@@ -135,12 +153,14 @@ internal struct PowExponentGradOp : IBinaryOp
 internal struct SigmoidGradOp : IBinaryOp
 {
     public float Apply(float a, float b) => b * a * (1f - a);
+    public double Apply(double a, double b) => b * a * (1.0 - a);
     public V Apply(V a, V b) => b * a * (V.One - a);
     public H Apply(H a, H b) => b * a * (H.One - a);
 }
 internal struct TanhGradOp : IBinaryOp
 {
     public float Apply(float a, float b) => b * (1f - a * a);
+    public double Apply(double a, double b) => b * (1.0 - a * a);
     public V Apply(V a, V b) => b * (V.One - a * a);
     public H Apply(H a, H b) => b * (H.One - a * a);
 }
@@ -148,21 +168,27 @@ internal struct TanhGradOp : IBinaryOp
 internal struct SumOp : IReduceOp
 {
     public float Identity => 0f;
+    double IReduceOp<double>.Identity => 0.0;
     public float Combine(float a, float b) => a + b;
+    public double Combine(double a, double b) => a + b;
     public V Combine(V a, V b) => a + b;
     public H Combine(H a, H b) => a + b;
 }
 internal struct MaxOp : IReduceOp
 {
     public float Identity => float.NegativeInfinity;
+    double IReduceOp<double>.Identity => double.NegativeInfinity;
     public float Combine(float a, float b) => default(MaximumOp).Apply(a, b);
+    public double Combine(double a, double b) => default(MaximumOp).Apply(a, b);
     public V Combine(V a, V b) => default(MaximumOp).Apply(a, b);
     public H Combine(H a, H b) => default(MaximumOp).Apply(a, b);
 }
 internal struct MinOp : IReduceOp
 {
     public float Identity => float.PositiveInfinity;
+    double IReduceOp<double>.Identity => double.PositiveInfinity;
     public float Combine(float a, float b) => default(MinimumOp).Apply(a, b);
+    public double Combine(double a, double b) => default(MinimumOp).Apply(a, b);
     public V Combine(V a, V b) => default(MinimumOp).Apply(a, b);
     public H Combine(H a, H b) => default(MinimumOp).Apply(a, b);
 }

@@ -9,24 +9,40 @@ namespace DeepSharp.Ops;
 // interfaces, each width is a member the op writes (a default interface member would box the struct on every call).
 // IUnaryOp and IBinaryOp are public: user structs implementing them run through Tensor.Map exactly as the built-in ones.
 
+/// <summary>y = f(x) on one element of type <typeparamref name="T"/>: the scalar rule that every ILGPU kernel runs (generic
+/// over the element type) and the CPU runs where it has no vector rule.</summary>
+/// <typeparam name="T">The element type: float or double.</typeparam>
+public interface IUnaryOp<T> where T : unmanaged
+{
+    /// <summary>The rule on one element.</summary>
+    T Apply(T x);
+}
+
+/// <summary>y = f(a, b) on one pair of elements of type <typeparamref name="T"/> (see <see cref="IUnaryOp{T}"/>).</summary>
+/// <typeparam name="T">The element type: float or double.</typeparam>
+public interface IBinaryOp<T> where T : unmanaged
+{
+    /// <summary>The rule on one pair.</summary>
+    T Apply(T a, T b);
+}
+
 /// <summary>
-/// y = f(x), elementwise on float32: a custom op for <see cref="Tensor.Map{TOp}(TOp, UnaryGradient?, string?)"/>, run by every
-/// device in the same kernels and CPU loops as the built-in ops.
+/// y = f(x), elementwise on float32 and float64: a custom op for <see cref="Tensor.Map{TOp}(TOp, UnaryGradient?, string?)"/>,
+/// run by every device in the same kernels and CPU loops as the built-in ops.
 /// </summary>
 /// <remarks>
 /// Write it as a <c>public struct</c> (an internal one needs
 /// <c>[assembly: InternalsVisibleTo("ILGPURuntime")]</c>, ILGPU's launchers' assembly) with only value-type fields — its
 /// parameters, passed by value to every kernel — and no references. The scalar rule is all that GPU kernels run: ILGPU
 /// compiles it to PTX or OpenCL C, so keep it to arithmetic, comparisons and <see cref="MathF"/> (no allocations, exceptions,
-/// virtual or interface calls, or mutable static state). The vector rules are what the CPU runs: Vector256 (eight lanes) on
-/// x64 with AVX2, Vector128 (four lanes) on Arm64 and other CPUs without 256-bit vectors. Both must compute the same function
-/// as the scalar rule (lane by lane, the same operations give the same bits); an op with no vector form may compute each
-/// lane with the scalar rule.
+/// virtual or interface calls, or mutable static state). The double rule is what float64 tensors run, on every device
+/// (write it with <see cref="Math"/>; it serves exact checks, so keep it accurate to double precision). The float vector
+/// rules are what the CPU runs for float32: Vector256 (eight lanes) on x64 with AVX2, Vector128 (four lanes) on Arm64 and
+/// other CPUs without 256-bit vectors. Both must compute the same function as the float scalar rule (lane by lane, the same
+/// operations give the same bits); an op with no vector form may compute each lane with the scalar rule.
 /// </remarks>
-public interface IUnaryOp
+public interface IUnaryOp : IUnaryOp<float>, IUnaryOp<double>
 {
-    /// <summary>The scalar rule (every ILGPU kernel, and the CPU for a tail shorter than a vector).</summary>
-    float Apply(float x);
     /// <summary>The same rule on 8 lanes (the managed CPU backend where 256-bit vectors are accelerated).</summary>
     Vector256<float> Apply(Vector256<float> x);
     /// <summary>The same rule on 4 lanes (the managed CPU backend elsewhere, e.g. Arm64).</summary>
@@ -34,27 +50,30 @@ public interface IUnaryOp
 }
 
 /// <summary>
-/// y = f(a, b), elementwise on float32 with broadcasting: a custom op for
+/// y = f(a, b), elementwise on float32 and float64 with broadcasting: a custom op for
 /// <see cref="Tensor.Map{TOp}(Tensor, Tensor, TOp, BinaryGradient?, string?)"/>. The rules for writing one are those of
 /// <see cref="IUnaryOp"/>.
 /// </summary>
-public interface IBinaryOp
+public interface IBinaryOp : IBinaryOp<float>, IBinaryOp<double>
 {
-    /// <summary>The scalar rule (every ILGPU kernel, and the CPU for a tail shorter than a vector).</summary>
-    float Apply(float a, float b);
     /// <summary>The same rule on 8 lanes (the managed CPU backend where 256-bit vectors are accelerated).</summary>
     Vector256<float> Apply(Vector256<float> a, Vector256<float> b);
     /// <summary>The same rule on 4 lanes (the managed CPU backend elsewhere, e.g. Arm64).</summary>
     Vector128<float> Apply(Vector128<float> a, Vector128<float> b);
 }
 
-/// <summary>An associative, commutative fold over an axis.</summary>
-internal interface IReduceOp
+/// <summary>An associative, commutative fold over an axis, on elements of type T.</summary>
+internal interface IReduceOp<T> where T : unmanaged
 {
-    /// <summary>The neutral element (0 for sum, -inf for max).</summary>
-    float Identity { get; }
+    /// <summary>The neutral element.</summary>
+    T Identity { get; }
     /// <summary>Combines two partial results.</summary>
-    float Combine(float a, float b);
+    T Combine(T a, T b);
+}
+
+/// <summary>An associative, commutative fold over an axis (float32 with vector forms, and float64).</summary>
+internal interface IReduceOp : IReduceOp<float>, IReduceOp<double>
+{
     /// <summary>Combines two vectors of partial results lane by lane.</summary>
     Vector256<float> Combine(Vector256<float> a, Vector256<float> b);
     /// <inheritdoc cref="Combine(Vector256{float}, Vector256{float})"/>
@@ -66,6 +85,13 @@ internal interface IIndexOp<T> where T : unmanaged
 {
     /// <summary>The value at linear index <paramref name="i"/>.</summary>
     T At(int i);
+}
+
+/// <summary>Unambiguous access to a reduce op's neutral element (IReduceOp inherits one per element type).</summary>
+internal static class ReduceIdentity
+{
+    /// <summary>The neutral element of TOp on T.</summary>
+    public static T Of<T, TOp>() where T : unmanaged where TOp : struct, IReduceOp<T> => default(TOp).Identity;
 }
 
 /// <summary>Lane-by-lane fallback for rules with no vector form.</summary>

@@ -70,6 +70,7 @@ internal sealed partial class CpuBackend : IBackend
     // the width-generic loops below, compiled once for Vector256 and once for Vector128 (see CpuBackend.Vectors.cs).
     public void Unary<TOp>(Storage x, Storage y, StridedMap map, int count, TOp op) where TOp : struct, IUnaryOp
     {
+        if (x.DType == DType.Float64) { UnaryScalar<double, TOp>(x, y, map, count, op); return; }
         var xs = E(x); var ys = E(y);
         bool wide = Wide;
         Segments(map, count, 2, (i, len, a, o, _) =>
@@ -109,6 +110,7 @@ internal sealed partial class CpuBackend : IBackend
 
     public void Binary<TOp>(Storage a, Storage b, Storage y, StridedMap map, int count, TOp op) where TOp : struct, IBinaryOp
     {
+        if (a.DType == DType.Float64) { BinaryScalar<double, TOp>(a, b, y, map, count, op); return; }
         var xa = E(a); var xb = E(b); var ys = E(y);
         bool wide = Wide;
         Segments(map, count, 2, (i, len, oa, ob, o) =>
@@ -203,6 +205,7 @@ internal sealed partial class CpuBackend : IBackend
 
     public void Where(Storage cond, Storage a, Storage b, Storage y, StridedMap map, int count)
     {
+        if (a.DType == DType.Float64) { WhereScalar<double>(cond, a, b, y, map, count); return; }
         var c = E(cond); var xa = E(a); var xb = E(b); var ys = E(y);
         Segments(map, count, 2, (i, len, oc, oa, ob) =>
         {

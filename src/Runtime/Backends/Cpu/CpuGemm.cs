@@ -24,6 +24,7 @@ internal sealed partial class CpuBackend
 
     public unsafe void MatMul(Storage a, Storage b, Storage c, GemmArgs g, Storage? bias = null)
     {
+        if (a.DType == DType.Float64) { MatMulF64(a, b, c, g, bias); return; }
         var xa = E(a); var xb = E(b); var xc = E(c);
         var xbias = g.Bias != BiasMode.None ? E(bias!) : default;
         fixed (float* pa = xa, pb = xb, pc = xc, pbias = xbias)

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.Intrinsics;
 using DeepSharp.Ops;
 
@@ -7,6 +8,7 @@ internal sealed partial class CpuBackend
 {
     public void Reduce<TOp>(Storage x, int xOffset, Storage y, int outer, int n, int inner) where TOp : struct, IReduceOp
     {
+        if (x.DType == DType.Float64) { ReduceScalar<double, TOp>(x, xOffset, y, outer, n, inner); return; }
         var xs = E(x); var ys = E(y);
         if (inner == 1 && outer < CpuParallel.Threads && CpuParallel.Threads > 1 && n >= CpuParallel.MinParallelWork)
         {
@@ -31,7 +33,7 @@ internal sealed partial class CpuBackend
                 int src = xOffset + o * n * inner;
                 if (inner == 1) { ys[o] = FoldRow<TOp>(xs.AsSpan(src, n)); continue; }
                 var dst = ys.AsSpan(o * inner, inner);
-                dst.Fill(default(TOp).Identity);
+                dst.Fill(ReduceIdentity.Of<float, TOp>());
                 for (int k = 0; k < n; k++) CombineInto<TOp>(dst, xs.AsSpan(src + k * inner, inner));
             }
         });
@@ -41,14 +43,14 @@ internal sealed partial class CpuBackend
     {
         var op = default(TOp);
         int k = 0;
-        float acc = op.Identity;
+        float acc = ReduceIdentity.Of<float, TOp>();
         if (row.Length >= 16)
         {
             // Two 8-lane accumulators hide the add latency; lanes are folded at the end (pairwise-ish, better than serial).
             // Without 256-bit vectors each accumulator is two Vector128 halves combined the same way: the same bits.
             if (Wide)
             {
-                var v0 = Vector256.Create(op.Identity); var v1 = v0;
+                var v0 = Vector256.Create(ReduceIdentity.Of<float, TOp>()); var v1 = v0;
                 for (; k <= row.Length - 16; k += 16)
                 {
                     v0 = op.Combine(v0, Vector256.Create(row.Slice(k, 8)));
@@ -59,7 +61,7 @@ internal sealed partial class CpuBackend
             }
             else
             {
-                var lo0 = Vector128.Create(op.Identity); var hi0 = lo0; var lo1 = lo0; var hi1 = lo0;
+                var lo0 = Vector128.Create(ReduceIdentity.Of<float, TOp>()); var hi0 = lo0; var lo1 = lo0; var hi1 = lo0;
                 for (; k <= row.Length - 16; k += 16)
                 {
                     lo0 = op.Combine(lo0, Vector128.Create(row.Slice(k, 4)));
@@ -91,31 +93,14 @@ internal sealed partial class CpuBackend
 
     public void ArgReduce(Storage x, int xOffset, Storage y, int outer, int n, int inner, bool max, Storage? values = null)
     {
-        var xs = E(x); var ys = ((CpuStorage)y).Elements<long>();
-        var vs = values is null ? default : E(values);
-        bool keepValues = values != null;
-        CpuParallel.For(outer * inner, n, (lo, hi) =>
-        {
-            for (int t = lo; t < hi; t++)
-            {
-                int o = t / inner, j = t % inner, src = xOffset + o * n * inner + j;
-                long k = ArgScan.Best(xs.Array, xs.Start + src, inner, n, max);
-                ys[t] = k;
-                if (keepValues) vs[t] = xs[src + (int)k * inner];
-            }
-        });
+        if (x.DType == DType.Float64) ArgReduceOf<double>(x, xOffset, y, outer, n, inner, max, values);
+        else ArgReduceOf<float>(x, xOffset, y, outer, n, inner, max, values);
     }
 
     public void ScatterAlong(Storage g, int gOffset, Storage index, Storage dx, int outer, int n, int inner)
     {
-        var gs = E(g); var ix = ((CpuStorage)index).Elements<long>(); var ds = E(dx);
-        CpuParallel.For(outer, n * inner, (lo, hi) =>
-        {
-            ds.AsSpan(lo * n * inner, (hi - lo) * n * inner).Clear();
-            for (int o = lo; o < hi; o++)
-                for (int j = 0; j < inner; j++)
-                    ds[(o * n + (int)ix[o * inner + j]) * inner + j] = gs[gOffset + o * inner + j];
-        });
+        if (g.DType == DType.Float64) ScatterAlongOf<double>(g, gOffset, index, dx, outer, n, inner);
+        else ScatterAlongOf<float>(g, gOffset, index, dx, outer, n, inner);
     }
 }
 
@@ -123,16 +108,16 @@ internal sealed partial class CpuBackend
 internal static class ArgScan
 {
     /// <summary>True when <paramref name="v"/> should replace the current <paramref name="best"/>.</summary>
-    public static bool Better(float v, float best, bool max) =>
-        !float.IsNaN(best) && (float.IsNaN(v) || (max ? v > best : v < best));
+    public static bool Better<T>(T v, T best, bool max) where T : IFloatingPointIeee754<T> =>
+        !T.IsNaN(best) && (T.IsNaN(v) || (max ? v > best : v < best));
 
     /// <summary>Index along n of the best of x[start + k·stride], k &lt; n.</summary>
-    public static long Best(float[] x, int start, int stride, int n, bool max)
+    public static long Best<T>(T[] x, int start, int stride, int n, bool max) where T : IFloatingPointIeee754<T>
     {
-        float best = x[start]; long idx = 0;
+        T best = x[start]; long idx = 0;
         for (int k = 1; k < n; k++)
         {
-            float v = x[start + k * stride];
+            T v = x[start + k * stride];
             if (Better(v, best, max)) { best = v; idx = k; }
         }
         return idx;

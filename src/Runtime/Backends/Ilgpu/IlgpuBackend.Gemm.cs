@@ -40,6 +40,13 @@ internal sealed partial class IlgpuBackend
         try
         {
             if (g.Batch * g.M * g.N == 0) return;
+            if (a.DType == DType.Float64)
+            {
+                // Float64 serves exact checks, not speed: one thread per element of C (K = 0 gives the bias alone).
+                _launches++;
+                GemmDirectK<double>()(g.Batch * g.M * g.N, V<double>(a), V<double>(b), V<double>(c), V<double>(bias ?? c), g);
+                return;
+            }
             var biasView = bias is null ? V<float>(c) : V<float>(bias); // unused without a bias
             if (g.K == 0)
             {
@@ -55,7 +62,7 @@ internal sealed partial class IlgpuBackend
             if (!UseTiledGemm)
             {
                 _launches++;
-                GemmDirectK()(g.Batch * g.M * g.N, V<float>(a), V<float>(b), V<float>(c), biasView, g);
+                GemmDirectK<float>()(g.Batch * g.M * g.N, V<float>(a), V<float>(b), V<float>(c), biasView, g);
                 return;
             }
             // A T×T group computes an (8T)² block of C, 8×8 per thread. When the grid would not fill the device twice, split

@@ -1,3 +1,4 @@
+using System.Numerics;
 using DeepSharp.Ops;
 using ILGPU;
 using ILGPU.Runtime;
@@ -53,20 +54,21 @@ internal sealed partial class IlgpuBackend
             b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<TIn>, ArrayView<TOut>, StridedMap>(
                 Kernels.Convert<TIn, EIn, TOut, EOut>));
 
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, StridedMap, TOp> UnaryK<TOp>() where TOp : struct, IUnaryOp =>
-        Compiled("unary", typeof(TOp), null, static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, StridedMap, TOp>(Kernels.Unary<TOp>));
+    private Action<Index1D, ArrayView<T>, ArrayView<T>, StridedMap, TOp> UnaryK<T, TOp>()
+        where T : unmanaged where TOp : struct, IUnaryOp<T> =>
+        Compiled("unary", typeof(TOp), typeof(T), static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, StridedMap, TOp>(Kernels.Unary<T, TOp>));
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, DenseArgs, TOp> UnaryDenseK<TOp>() where TOp : struct, IUnaryOp =>
         Compiled("unaryDense", typeof(TOp), null, static b =>
             b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, DenseArgs, TOp>(
                 Kernels.UnaryDense<TOp>));
 
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap, TOp> BinaryK<TOp>()
-        where TOp : struct, IBinaryOp =>
-        Compiled("binary", typeof(TOp), null, static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap, TOp>(
-                Kernels.Binary<TOp>));
+    private Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, StridedMap, TOp> BinaryK<T, TOp>()
+        where T : unmanaged where TOp : struct, IBinaryOp<T> =>
+        Compiled("binary", typeof(TOp), typeof(T), static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, StridedMap, TOp>(
+                Kernels.Binary<T, TOp>));
 
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseArgs, TOp> BinaryDenseK<TOp>()
         where TOp : struct, IBinaryOp =>
@@ -74,33 +76,39 @@ internal sealed partial class IlgpuBackend
             b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, DenseArgs, TOp>(
                 Kernels.BinaryDense<TOp>));
 
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, StridedMap> WhereK() =>
-        Compiled("where", typeof(float), null, static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-                StridedMap>(Kernels.Where));
+    private Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, StridedMap> WhereK<T>()
+        where T : unmanaged, INumberBase<T> =>
+        Compiled("where", typeof(T), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>,
+                StridedMap>(Kernels.Where<T>));
 
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ReduceArgs> ReduceRowsK<TOp>() where TOp : struct, IReduceOp =>
-        Compiled("reduceRows", typeof(TOp), null, static b =>
-            b.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ReduceArgs>(Kernels.ReduceRows<TOp>));
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ReduceArgs> ReduceRowsK<T, TOp>()
+        where T : unmanaged where TOp : struct, IReduceOp<T> =>
+        Compiled("reduceRows", typeof(TOp), typeof(T), static b =>
+            b.Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ReduceArgs>(Kernels.ReduceRows<T, TOp>));
 
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ReduceArgs> ReduceColumnsK<TOp>() where TOp : struct, IReduceOp =>
-        Compiled("reduceCols", typeof(TOp), null, static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ReduceArgs>(Kernels.ReduceColumns<TOp>));
+    private Action<Index1D, ArrayView<T>, ArrayView<T>, ReduceArgs> ReduceColumnsK<T, TOp>()
+        where T : unmanaged where TOp : struct, IReduceOp<T> =>
+        Compiled("reduceCols", typeof(TOp), typeof(T), static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ReduceArgs>(Kernels.ReduceColumns<T, TOp>));
 
-    private Action<Index1D, ArrayView<float>, ArrayView<long>, ArrayView<float>, ReduceArgs, ArgMode> ArgReduceK() =>
-        Compiled("argReduce", typeof(float), null, static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<long>, ArrayView<float>, ReduceArgs, ArgMode>(
-                Kernels.ArgReduce));
+    private Action<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, ReduceArgs, ArgMode> ArgReduceK<T>()
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        Compiled("argReduce", typeof(T), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, ReduceArgs, ArgMode>(
+                Kernels.ArgReduce<T>));
 
-    private Action<Index1D, ArrayView<float>, ArrayView<long>, ArrayView<float>, ReduceArgs> ScatterAlongK() =>
-        Compiled("scatterAlong", typeof(float), null, static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<long>, ArrayView<float>, ReduceArgs>(
-                Kernels.ScatterAlong));
+    private Action<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, ReduceArgs> ScatterAlongK<T>()
+        where T : unmanaged, INumberBase<T> =>
+        Compiled("scatterAlong", typeof(T), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, ReduceArgs>(
+                Kernels.ScatterAlong<T>));
 
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs> GemmDirectK() =>
-        Compiled("gemmDirect", typeof(float), null, static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-                GemmArgs>(Kernels.GemmDirect));
+    private Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, GemmArgs> GemmDirectK<T>()
+        where T : unmanaged, INumberBase<T> =>
+        Compiled("gemmDirect", typeof(T), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>,
+                GemmArgs>(Kernels.GemmDirect<T>));
 
     // With launch bounds (2 groups per SM of 256 threads, or of 128 for GemmVector; CUDA only) ptxas keeps the GEMM at 128
     // (255) registers so two groups fit on an SM; without them it took a few more and the driver's occupancy estimate fell
@@ -279,12 +287,13 @@ internal sealed partial class IlgpuBackend
         Action[] work =
         [
             () => _ = StaticTilesOnly ? GemmK<StaticTiles>() : GemmK<DynamicTiles>(),
-            () => UnaryDenseK<ReluOp>(), () => UnaryK<ReluOp>(), () => BinaryK<AddOp>(), () => BinaryDenseK<AddOp>(),
-            () => BinaryK<ReluGradOp>(), () => BinaryDenseK<ReluGradOp>(), () => BinaryK<MulOp>(), () => ReduceColumnsK<SumOp>(),
-            () => ReduceRowsK<SumOp>(), () => ReduceColumnsK<MaxOp>(), () => CopyK<float>(), () => CopyK<long>(),
-            () => FillK<float, FillOp<float>>(), () => CeReducedK<long, I64>(), () => CeBackK<long, I64>(), () => CeK<long, I64>(),
-            () => UpdateK<SgdStep>(), () => UpdateK<AdamStep>(), () => ArgReduceK(), () => UnfoldK(), () => FoldK(), () => MaxPoolBackK(),
-            () => BinaryK<EqOp>(), () => UnaryK<RightScalar<MulOp>>(),
+            () => UnaryDenseK<ReluOp>(), () => UnaryK<float, ReluOp>(), () => BinaryK<float, AddOp>(), () => BinaryDenseK<AddOp>(),
+            () => BinaryK<float, ReluGradOp>(), () => BinaryDenseK<ReluGradOp>(), () => BinaryK<float, MulOp>(),
+            () => ReduceColumnsK<float, SumOp>(), () => ReduceRowsK<float, SumOp>(), () => ReduceColumnsK<float, MaxOp>(),
+            () => CopyK<float>(), () => CopyK<long>(), () => FillK<float, FillOp<float>>(), () => CeReducedK<long, I64>(),
+            () => CeBackK<long, I64>(), () => CeK<long, I64>(), () => UpdateK<SgdStep>(), () => UpdateK<AdamStep>(),
+            () => ArgReduceK<float>(), () => UnfoldK(), () => FoldK(), () => MaxPoolBackK(),
+            () => BinaryK<float, EqOp>(), () => UnaryK<float, RightScalar<MulOp>>(),
         ];
         var task = new Task(() =>
             Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount / 2) }, w =>

@@ -113,6 +113,12 @@ internal sealed partial class IlgpuBackend : IBackend
         try
         {
             if (count == 0) return;
+            if (x.DType == DType.Float64)
+            {
+                _launches++;
+                UnaryK<double, TOp>()(count, V<double>(x), V<double>(y), map, op);
+                return;
+            }
             if (Dense(map, count, binary: false))
             {
                 _launches++;
@@ -121,7 +127,7 @@ internal sealed partial class IlgpuBackend : IBackend
                 return;
             }
             _launches++;
-            UnaryK<TOp>()(count, V<float>(x), V<float>(y), map, op);
+            UnaryK<float, TOp>()(count, V<float>(x), V<float>(y), map, op);
         }
         catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(Unary)); }
     }
@@ -132,6 +138,12 @@ internal sealed partial class IlgpuBackend : IBackend
         try
         {
             if (count == 0) return;
+            if (a.DType == DType.Float64)
+            {
+                _launches++;
+                BinaryK<double, TOp>()(count, V<double>(a), V<double>(b), V<double>(y), map, op);
+                return;
+            }
             if (Dense(map, count, binary: true))
             {
                 _launches++;
@@ -140,7 +152,7 @@ internal sealed partial class IlgpuBackend : IBackend
                 return;
             }
             _launches++;
-            BinaryK<TOp>()(count, V<float>(a), V<float>(b), V<float>(y), map, op);
+            BinaryK<float, TOp>()(count, V<float>(a), V<float>(b), V<float>(y), map, op);
         }
         catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(Binary)); }
     }
@@ -160,7 +172,8 @@ internal sealed partial class IlgpuBackend : IBackend
         {
             if (count == 0) return;
             _launches++;
-            WhereK()(count, V<float>(cond), V<float>(a), V<float>(b), V<float>(y), map);
+            if (a.DType == DType.Float64) WhereK<double>()(count, V<double>(cond), V<double>(a), V<double>(b), V<double>(y), map);
+            else WhereK<float>()(count, V<float>(cond), V<float>(a), V<float>(b), V<float>(y), map);
         }
         catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(Where)); }
     }
@@ -174,12 +187,17 @@ internal sealed partial class IlgpuBackend : IBackend
             var r = new ReduceArgs { Offset = xOffset, N = n, Inner = inner };
             // A group per row pays off for long rows; short rows (a loss over classes) fold one per thread, with no barriers.
             _launches++;
-            if (inner == 1 && n >= 256)
-                ReduceRowsK<TOp>()(new KernelConfig(outer, ReduceGroup), V<float>(x), V<float>(y), r);
-            else
-                ReduceColumnsK<TOp>()(outer * inner, V<float>(x), V<float>(y), r);
+            if (x.DType == DType.Float64) Reduce<double, TOp>(x, y, outer, inner, r);
+            else Reduce<float, TOp>(x, y, outer, inner, r);
         }
         catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(Reduce)); }
+    }
+
+    private void Reduce<T, TOp>(Storage x, Storage y, int outer, int inner, ReduceArgs r)
+        where T : unmanaged where TOp : struct, IReduceOp<T>
+    {
+        if (inner == 1 && r.N >= 256) ReduceRowsK<T, TOp>()(new KernelConfig(outer, ReduceGroup), V<T>(x), V<T>(y), r);
+        else ReduceColumnsK<T, TOp>()(outer * inner, V<T>(x), V<T>(y), r);
     }
 
     public void ArgReduce(Storage x, int xOffset, Storage y, int outer, int n, int inner, bool max, Storage? values = null)
@@ -194,7 +212,8 @@ internal sealed partial class IlgpuBackend : IBackend
                 Find = max ? Extremum.Max : Extremum.Min, Outputs = values is null ? ArgOutputs.Indices : ArgOutputs.IndicesAndValues,
             };
             _launches++;
-            ArgReduceK()(outer * inner, V<float>(x), V<long>(y), V<float>(values ?? x), r, mode); // x stands in, unwritten
+            if (x.DType == DType.Float64) ArgReduceK<double>()(outer * inner, V<double>(x), V<long>(y), V<double>(values ?? x), r, mode);
+            else ArgReduceK<float>()(outer * inner, V<float>(x), V<long>(y), V<float>(values ?? x), r, mode); // x stands in, unwritten
         }
         catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(ArgReduce)); }
     }
@@ -207,7 +226,8 @@ internal sealed partial class IlgpuBackend : IBackend
             if (outer * n * inner == 0) return;
             var r = new ReduceArgs { Offset = gOffset, N = n, Inner = inner };
             _launches++;
-            ScatterAlongK()(outer * n * inner, V<float>(g), V<long>(index), V<float>(dx), r);
+            if (g.DType == DType.Float64) ScatterAlongK<double>()(outer * n * inner, V<double>(g), V<long>(index), V<double>(dx), r);
+            else ScatterAlongK<float>()(outer * n * inner, V<float>(g), V<long>(index), V<float>(dx), r);
         }
         catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(ScatterAlong)); }
     }

@@ -1,3 +1,4 @@
+using System.Numerics;
 using DeepSharp.Backends;
 using ILGPU;
 using ILGPU.Runtime;
@@ -65,12 +66,13 @@ internal static partial class Kernels
     /// GEMM without shared memory: one thread per element of C, k unrolled by four. Runs when
     /// <c>IlgpuBackend.UseTiledGemm</c> is off (a fallback and a reference for the tiled kernels).
     /// </summary>
-    public static void GemmDirect(Index1D t, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, GemmArgs g)
+    public static void GemmDirect<T>(Index1D t, ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, ArrayView<T> bias, GemmArgs g)
+        where T : unmanaged, INumberBase<T>
     {
         int col = t % g.N, rest = t / g.N, row = rest % g.M, batch = rest / g.M;
         GemmBase(g, batch, out int pa, out int pb);
         pa += row * g.RowA; pb += col * g.ColB;
-        float acc = 0f;
+        T acc = T.Zero;
         int k = 0;
         for (; k + 4 <= g.K; k += 4)
             acc += a[pa + k * g.ColA] * b[pb + k * g.RowB] + a[pa + (k + 1) * g.ColA] * b[pb + (k + 1) * g.RowB]

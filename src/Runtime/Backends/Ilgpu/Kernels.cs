@@ -1,3 +1,4 @@
+using System.Numerics;
 using DeepSharp.Backends.Cpu;
 using DeepSharp.Ops;
 using ILGPU;
@@ -65,9 +66,9 @@ internal static partial class Kernels
         y[b] = default(EOut).FromDouble(default(EIn).ToDouble(x[a]));
     }
 
-    /// <summary>y[map.B(i)] = op(x[map.A(i)]).</summary>
-    public static void Unary<TOp>(Index1D i, ArrayView<float> x, ArrayView<float> y, StridedMap map, TOp op)
-        where TOp : struct, IUnaryOp
+    /// <summary>y[map.B(i)] = op(x[map.A(i)]), on float32 or float64.</summary>
+    public static void Unary<T, TOp>(Index1D i, ArrayView<T> x, ArrayView<T> y, StridedMap map, TOp op)
+        where T : unmanaged where TOp : struct, IUnaryOp<T>
     {
         var (a, o, _) = map.Map(i);
         y[o] = op.Apply(x[a]);
@@ -105,19 +106,20 @@ internal static partial class Kernels
         else for (; i < d.Count; i++) y[d.OffC + i] = op.Apply(a[d.OffA + i], b[d.OffB + i]);
     }
 
-    /// <summary>y[map.C(i)] = op(a[map.A(i)], b[map.B(i)]).</summary>
-    public static void Binary<TOp>(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, StridedMap map, TOp op)
-        where TOp : struct, IBinaryOp
+    /// <summary>y[map.C(i)] = op(a[map.A(i)], b[map.B(i)]), on float32 or float64.</summary>
+    public static void Binary<T, TOp>(Index1D i, ArrayView<T> a, ArrayView<T> b, ArrayView<T> y, StridedMap map, TOp op)
+        where T : unmanaged where TOp : struct, IBinaryOp<T>
     {
         var (oa, ob, o) = map.Map(i);
         y[o] = op.Apply(a[oa], b[ob]);
     }
 
     /// <summary>y[i] = cond != 0 ? a : b.</summary>
-    public static void Where(Index1D i, ArrayView<float> cond, ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, StridedMap map)
+    public static void Where<T>(Index1D i, ArrayView<T> cond, ArrayView<T> a, ArrayView<T> b, ArrayView<T> y, StridedMap map)
+        where T : unmanaged, INumberBase<T>
     {
         var (oc, oa, ob) = map.Map(i);
-        y[i] = cond[oc] != 0f ? a[oa] : b[ob];
+        y[i] = cond[oc] != T.Zero ? a[oa] : b[ob];
     }
 
     /// <summary>Largest group of the tree reductions; their shared memory is a static array of this size (on OpenCL dynamic
@@ -125,12 +127,12 @@ internal static partial class Kernels
     public const int MaxReduceGroup = 256;
 
     /// <summary>One group per row of a [Outer, N] block (Inner = 1): strided partial folds, then a shared-memory tree.</summary>
-    public static void ReduceRows<TOp>(ArrayView<float> x, ArrayView<float> y, ReduceArgs r) where TOp : struct, IReduceOp
+    public static void ReduceRows<T, TOp>(ArrayView<T> x, ArrayView<T> y, ReduceArgs r) where T : unmanaged where TOp : struct, IReduceOp<T>
     {
-        var shared = SharedMemory.Allocate<float>(MaxReduceGroup); // one float per thread; the group size is a power of two
+        var shared = SharedMemory.Allocate<T>(MaxReduceGroup); // one element per thread; the group size is a power of two
         var op = default(TOp);
         int row = Grid.IdxX, t = Group.IdxX, size = Group.DimX, start = r.Offset + row * r.N;
-        float acc = op.Identity;
+        T acc = op.Identity;
         for (int k = t; k < r.N; k += size) acc = op.Combine(acc, x[start + k]);
         shared[t] = acc;
         Group.Barrier();
@@ -143,24 +145,26 @@ internal static partial class Kernels
     }
 
     /// <summary>One thread per output of [Outer, N, Inner] with Inner &gt; 1: neighbours read neighbouring columns (coalesced).</summary>
-    public static void ReduceColumns<TOp>(Index1D t, ArrayView<float> x, ArrayView<float> y, ReduceArgs r) where TOp : struct, IReduceOp
+    public static void ReduceColumns<T, TOp>(Index1D t, ArrayView<T> x, ArrayView<T> y, ReduceArgs r)
+        where T : unmanaged where TOp : struct, IReduceOp<T>
     {
         var op = default(TOp);
         int o = t / r.Inner, j = t - o * r.Inner, start = r.Offset + o * r.N * r.Inner + j;
-        float acc = op.Identity;
+        T acc = op.Identity;
         for (int k = 0; k < r.N; k++) acc = op.Combine(acc, x[start + k * r.Inner]);
         y[t] = acc;
     }
 
     /// <summary>Arg-max or arg-min along N; ties keep the first index, NaN wins (as in PyTorch).</summary>
-    public static void ArgReduce(Index1D t, ArrayView<float> x, ArrayView<long> y, ArrayView<float> values, ReduceArgs r, ArgMode mode)
+    public static void ArgReduce<T>(Index1D t, ArrayView<T> x, ArrayView<long> y, ArrayView<T> values, ReduceArgs r, ArgMode mode)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         int o = t / r.Inner, j = t - o * r.Inner, start = r.Offset + o * r.N * r.Inner + j;
-        float best = x[start];
+        T best = x[start];
         long idx = 0;
         for (int k = 1; k < r.N; k++)
         {
-            float v = x[start + k * r.Inner];
+            T v = x[start + k * r.Inner];
             if (ArgScan.Better(v, best, mode.Find == Extremum.Max)) { best = v; idx = k; }
         }
         y[t] = idx;
@@ -168,10 +172,11 @@ internal static partial class Kernels
     }
 
     /// <summary>One thread per element of dx [outer, n, inner]: g[o, j] where k is index[o, j], else 0 (a gather: no atomics).</summary>
-    public static void ScatterAlong(Index1D t, ArrayView<float> g, ArrayView<long> index, ArrayView<float> dx, ReduceArgs r)
+    public static void ScatterAlong<T>(Index1D t, ArrayView<T> g, ArrayView<long> index, ArrayView<T> dx, ReduceArgs r)
+        where T : unmanaged, INumberBase<T>
     {
         int j = t % r.Inner, rest = t / r.Inner, k = rest % r.N, o = rest / r.N, src = o * r.Inner + j;
-        dx[t] = index[src] == k ? g[r.Offset + src] : 0f;
+        dx[t] = index[src] == k ? g[r.Offset + src] : T.Zero;
     }
 }
 
