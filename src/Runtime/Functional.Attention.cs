@@ -70,13 +70,17 @@ public static partial class Functional
             throw new ArgumentException($"{op}: give either attnMask or isCausal, not both (as PyTorch); fold the causal mask into " +
                 "attnMask instead.", nameof(attnMask));
         if (attnMask is not null) CheckAttentionMask(op, attnMask, scoreShape, query.DType);
+        bool f64 = query.DType == DType.Float64;
         float s = scale ?? 1f / MathF.Sqrt(query.Layout.ShapeArray[^1]);
         var scores = Tensor.MatMul(query, key.Transpose(-2, -1));
-        var weights = AttentionWeights(scores, AdditiveMask(attnMask), s, isCausal);
+        var weights = f64 ? AttentionWeights64(scores, AdditiveMask(attnMask), scale ?? 1.0 / Math.Sqrt(query.Layout.ShapeArray[^1]),
+                isCausal)
+            : AttentionWeights(scores, AdditiveMask(attnMask), s, isCausal);
         if (dropoutP > 0f)
         {
             var keep = Tensor.Rand(weights.Shape, generator: generator, device: weights.Device).Ge(Tensor.Scalar(dropoutP, weights.Device));
-            weights = weights * keep * (1f / (1f - dropoutP));
+            weights = f64 ? weights * keep * Tensor.Full([], 1.0 / (1.0 - dropoutP), DType.Float64, weights.Device)
+                : weights * keep * (1f / (1f - dropoutP));
         }
         return (Tensor.MatMul(weights, value), weights);
     }
@@ -89,7 +93,6 @@ public static partial class Functional
     internal static Tensor AttentionWeights(Tensor scores, Tensor? mask, float scale, bool causal)
     {
         const string op = "AttentionSoftmax";
-        if (scores.DType == DType.Float64) return AttentionWeights64(scores, mask, scale, causal);
         var y = Tensor.AttentionSoftmax(scores, mask, scale, causal);
         if (!Autograd.IsEnabled || !(scores.RequiresGrad || mask is { RequiresGrad: true })) return y;
         if (mask is not { RequiresGrad: true })
@@ -103,9 +106,10 @@ public static partial class Functional
     /// diagonal when causal), softmax along the last axis, with the fused kernel's rule that a fully masked row is zeros (its
     /// scores get no gradient). Autograd differentiates the composite.
     /// </summary>
-    private static Tensor AttentionWeights64(Tensor scores, Tensor? mask, float scale, bool causal)
+    private static Tensor AttentionWeights64(Tensor scores, Tensor? mask, double scale, bool causal)
     {
-        var z = scores * scale;
+        if (scores.Count == 0) return scores * 0f; // no keys (S = 0) or no queries: empty or zero weights, recorded
+        var z = scores * Tensor.Full([], scale, DType.Float64, scores.Device);
         if (mask is not null) z = z + mask;
         if (causal)
         {

@@ -43,7 +43,7 @@ public static partial class Functional
     /// </summary>
     private static Tensor Composed64(Tensor x, int ax, Backends.SoftmaxKind kind)
     {
-        if (x.Layout.ShapeArray[ax] == 0) return Tensor.Zeros(x.Layout.ShapeArray, DType.Float64, x.Device);
+        if (x.Layout.ShapeArray[ax] == 0) return x * 0f; // empty: an empty result, recorded as the float32 path's
         return TensorScope.Composite((x, ax, kind), static a =>
         {
             Tensor m;

@@ -46,8 +46,8 @@ public sealed partial class Tensor
         if (Autocast.Mixed(a, b)) return Autocast.Promoted(a, b, (p, q) => Where(cond, p, q));
         Check.Computes(op, cond, "cond"); Check.Computes(op, a, "a"); Check.Computes(op, b, "b");
         Check.SameDevice(op, cond, "cond", a, "a"); Check.SameDevice(op, cond, "cond", b, "b");
-        if (cond.DType != a.DType) // a mask of the other float dtype: its values converted (1 and 0 stay exact)
-            return TensorScope.Composite((cond, a, b), static s => Where(s.cond.Detach().To(s.a.DType), s.a, s.b));
+        if (cond.DType != a.DType) // a mask of the other float dtype: nonzero → 1 in its own dtype first (1e−300 stays true)
+            return TensorScope.Composite((cond, a, b), static s => Where(s.cond.Detach().Ne(0f).To(s.a.DType), s.a, s.b));
         var shape = Check.Broadcast(op, Check.Broadcast(op, cond.Layout.ShapeArray, a.Layout.ShapeArray), b.Layout.ShapeArray);
         var y = Allocate(shape, a.DType, a.Device);
         var map = StridedMap.Create(shape, cond.Layout.Expand(shape), a.Layout.Expand(shape), b.Layout.Expand(shape));

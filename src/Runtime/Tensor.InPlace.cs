@@ -83,7 +83,13 @@ public sealed partial class Tensor
             return Autocast.IsHalf(this) ? InPlaceWidened(w => w.InPlace(op, o, f)) : InPlace(op, o, f);
         }
         Check.Computes(op, this, "this"); Check.Computes(op, other, "other");
-        if (other.DType != DType) // float32 into float64 or back: other converted first, the result rounded as this dtype
+        if (other.DType == DType.Float64 && DType == DType.Float32) // computed in float64 and rounded once, as PyTorch
+        {
+            using var wide = To(DType.Float64);
+            wide.InPlace(op, other, f);
+            return CopyFrom(wide);
+        }
+        if (other.DType != DType) // float32 into float64: other widened exactly
         {
             using var converted = other.Detach().To(DType);
             return InPlace(op, converted, f);

@@ -15,6 +15,9 @@ public sealed partial class Tensor
         if (Autocast.IsHalf(this)) return Autocast.InFloat32(this, DType, w => w.Mean(axes, keepDim)); // one rounding, not two
         var norm = NormalizeAxes("Mean", axes);
         int n = norm.Aggregate(1, (acc, a) => acc * Layout.ShapeArray[a]);
+        if (DType == DType.Float64) // divided in double, as PyTorch (a float32 1/n would be off by ~3e−8)
+            return TensorScope.Composite((x: this, axes, keepDim, n),
+                static a => a.x.Sum(a.axes, a.keepDim) / Full([], a.n, DType.Float64, a.x.Device));
         return Sum(axes, keepDim) * (n == 0 ? float.NaN : 1f / n);
     }
     /// <summary>Mean over one axis.</summary>

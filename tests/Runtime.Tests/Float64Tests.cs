@@ -84,6 +84,61 @@ public class Float64Tests
         Assert.Equal(new[] { 1f, 2f }, f32.Grad.ToArray<float>());
     }
 
+    [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
+    public void ScalarsAndEdgeCasesStayInDouble(string device)
+    {
+        var d = TestDevices.Use(device);
+        var v = Tensor.FromArray(new[] { 0.1, 0.2, 0.3 }, device: d).RequiresGradient();
+        var mean = v.Mean();
+        Assert.Equal((0.1 + 0.2 + 0.3) / 3, mean.Item<double>()); // divided by n in double, as PyTorch
+        mean.Backward();
+        Assert.Equal(1.0 / 3, v.Grad!.ToArray<double>()[0]);
+
+        // Attention's default scale 1/√E in double: weights equal a double softmax of q·k/√3.
+        var q = Tensor.FromArray(new[] { 0.3, -1.1, 0.7 }, [1, 3], d);
+        var k = Tensor.FromArray(new[] { 1.0, 0.5, -0.2, 0.1, 0.9, 2.0 }, [2, 3], d);
+        var (_, w) = Functional.ScaledDotProductAttentionWithWeights(q, k, k);
+        double s0 = (0.3 - 0.55 - 0.14) / Math.Sqrt(3), s1 = (0.03 - 0.99 + 1.4) / Math.Sqrt(3);
+        Close(1 / (1 + Math.Exp(s1 - s0)), w.ToArray<double>()[0], $"attention weight on {d}", 1e-15);
+        // No keys: empty weights and an output of zeros, as float32 (and PyTorch).
+        var none = Tensor.Zeros([0, 3], DType.Float64, d);
+        Assert.Equal(new[] { 0.0, 0.0, 0.0 }, Functional.ScaledDotProductAttention(q, none, none).ToArray<double>());
+
+        var empty = Tensor.Zeros([2, 0], DType.Float64, d).RequiresGradient();
+        Functional.Softmax(empty, 1).Sum().Backward(); // recorded like float32's
+        Assert.Equal([2, 0], empty.Grad!.Shape);
+
+        var picked = Tensor.Where(Tensor.FromArray(new[] { 1e-300, 0.0 }, device: d), Tensor.Ones([2], device: d),
+            Tensor.Zeros([2], device: d));
+        Assert.Equal(new[] { 1f, 0f }, picked.ToArray<float>()); // a tiny float64 mask entry is still true
+
+        var x32 = Tensor.Ones([1], device: d);
+        x32.AddInPlace(Tensor.FromArray(new[] { Math.Pow(2, -24) + Math.Pow(2, -50) }, device: d));
+        Assert.Equal(1f + MathF.Pow(2, -23), x32.Item<float>()); // computed in float64, rounded once (up)
+    }
+
+    [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
+    public void ClipGradNormComputesInDoubleAndMixesDTypes(string device)
+    {
+        var d = TestDevices.Use(device);
+        var a = Tensor.Zeros([2], DType.Float64, d).RequiresGradient();
+        a.Grad = Tensor.FromArray(new[] { 3.0, 4.0 + 1e-12 }, device: d);
+        var total = Optim.ClipGrad.Norm([a], maxNorm: 100f);
+        Assert.Equal(DType.Float64, total.DType);
+        Close(Math.Sqrt(9 + (4 + 1e-12) * (4 + 1e-12)), total.Item<double>(), $"float64 norm on {d}", 1e-15);
+
+        var b = Tensor.Zeros([1], device: d).RequiresGradient();
+        b.Grad = Tensor.FromArray(new[] { 12f }, device: d);
+        a.Grad = Tensor.FromArray(new[] { 3.0, 4.0 }, device: d);
+        var mixed = Optim.ClipGrad.Norm([a, b], maxNorm: 6.5f); // √(3² + 4² + 12²) = 13: both scaled by 6.5 / (13 + 1e−6)
+        Assert.Equal(DType.Float64, mixed.DType);
+        Close(13, mixed.Item<double>(), $"mixed norm on {d}", 1e-15);
+        double scale = 6.5 / (13 + 1e-6);
+        Close(3 * scale, a.Grad.ToArray<double>()[0], $"float64 gradient clipped on {d}", 1e-15);
+        Assert.Equal(DType.Float32, b.Grad.DType);
+        Assert.Equal(12 * scale, b.Grad.ToArray<float>()[0], 1e-5);
+    }
+
     [Fact]
     public void DoubleSpecialFunctionsAreAccurate()
     {
@@ -115,6 +170,20 @@ public class Float64Tests
             Close(expm1, ActivationMath.Expm1(x), $"expm1({x})", 6e-16);
             Close(log1p, LossMath.Log1p(Math.Abs(x)), $"log1p({Math.Abs(x)})", 6e-16);
         }
+        // erf where the series and the continued fraction meet and where they are hardest (CPython's math.erf).
+        (double X, double Erf)[] hard =
+        [
+            (0.2201, 0.24440341585328917), (0.37, 0.39920598404299923), (0.61, 0.6116812188758802), (0.88, 0.7866873191739325),
+            (0.999, 0.8422852702064969), (1.0, 0.8427007929497149), (1.13, 0.8899706703629623), (1.49, 0.9648978648432042),
+            (1.51, 0.9672767481287117), (1.87, 0.9918207476107067), (2.2, 0.9981371537020182), (2.61, 0.9997767113907082),
+            (2.9342, 0.9999666922043342), (2.999, 0.9999777698314002),
+        ];
+        foreach (var (x, erf) in hard)
+        {
+            Close(erf, ActivationMath.Erf(x), $"erf({x})", 4.5e-16); // 2 ulp
+            Close(-erf, ActivationMath.Erf(-x), $"erf({-x})", 4.5e-16);
+        }
+        Assert.True(double.IsNegative(ActivationMath.Expm1(-0.0)));
         Assert.True(double.IsNaN(ActivationMath.Erf(double.NaN)));
         Assert.Equal(-1.0, ActivationMath.Expm1(double.NegativeInfinity));
         Assert.True(double.IsNegative(ActivationMath.Erf(-0.0)));

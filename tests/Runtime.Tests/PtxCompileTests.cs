@@ -98,8 +98,9 @@ public class PtxCompileTests
         yield return (K(nameof(Kernels.SoftmaxColumns)), false);
         yield return (K(nameof(Kernels.SoftmaxBackColumns)), false);
         yield return (K(nameof(Kernels.IndexAddRows)).MakeGenericMethod(typeof(long), typeof(I64)), false);
-        foreach (var u in Implementing(typeof(IUpdateOp))) yield return (K(nameof(Kernels.Update)).MakeGenericMethod(u), false);
-        yield return (K(nameof(Kernels.GradNormPartials)), false);
+        foreach (var u in Implementing(typeof(IUpdateOp)))
+            foreach (var t in Floats) yield return (K(nameof(Kernels.Update)).MakeGenericMethod(t, u), false);
+        foreach (var t in Floats) yield return (K(nameof(Kernels.GradNormPartials)).MakeGenericMethod(t), false);
         yield return (K(nameof(Kernels.NormStats)), true);
         yield return (K(nameof(Kernels.NormGradSums)), true);
         yield return (K(nameof(Kernels.NormForward)), false);

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.Intrinsics;
 using H = System.Runtime.Intrinsics.Vector128<float>;
 using V = System.Runtime.Intrinsics.Vector256<float>;
@@ -7,10 +8,15 @@ namespace DeepSharp.Ops;
 /// <summary>One optimizer step for one element: new (parameter, state1, state2, state3) from (parameter, gradient, state1,
 /// state2, state3). One fused kernel applies it to a whole parameter; a state the rule does not use aliases the gradient and
 /// is returned unchanged.</summary>
-internal interface IUpdateOp
+internal interface IUpdateOp<T> where T : unmanaged
 {
-    /// <summary>The update rule (used by the ILGPU kernel and by CPU tails).</summary>
-    (float P, float M, float V, float W) Apply(float p, float g, float m, float v, float w);
+    /// <summary>The update rule on one element (the ILGPU kernels, generic over T, and the CPU's scalar loops).</summary>
+    (T P, T M, T V, T W) Apply(T p, T g, T m, T v, T w);
+}
+
+/// <summary>An update rule on float32 (scalar and vector forms) and float64.</summary>
+internal interface IUpdateOp : IUpdateOp<float>, IUpdateOp<double>
+{
     /// <summary>The same rule on 8 lanes, operation for operation (same bits), for the managed CPU backend.</summary>
     (V P, V M, V V, V W) Apply(V p, V g, V m, V v, V w);
     /// <summary>The same rule on 4 lanes (the CPU backend without 256-bit vectors).</summary>
@@ -52,6 +58,18 @@ internal struct SgdStep : IUpdateOp
         if (Momentum != 0f)
         {
             m = Buffer == MomentumBuffer.Start ? d : Momentum * m + (1f - Dampening) * d;
+            d = Direction == SgdDirection.Nesterov ? d + Momentum * m : m;
+        }
+        return (p - Lr * d, m, v, w);
+    }
+
+    /// <inheritdoc/>
+    public readonly (double P, double M, double V, double W) Apply(double p, double g, double m, double v, double w)
+    {
+        double d = g + WeightDecay * p;
+        if (Momentum != 0f)
+        {
+            m = Buffer == MomentumBuffer.Start ? d : Momentum * m + (1.0 - Dampening) * d;
             d = Direction == SgdDirection.Nesterov ? d + Momentum * m : m;
         }
         return (p - Lr * d, m, v, w);
@@ -104,6 +122,8 @@ internal struct AdamStep : IUpdateOp
     public float Correction1, Correction2;
     /// <summary>1 - lr · wd (AdamW's decoupled shrink; unused by Adam).</summary>
     public float Shrink;
+    /// <summary>The corrections and the shrink computed in double, for the float64 rule.</summary>
+    public double Correction1D, Correction2D, ShrinkD;
     /// <summary>Adam or AdamW, with or without AMSGrad.</summary>
     public AdamVariant Variant;
 
@@ -118,6 +138,20 @@ internal struct AdamStep : IUpdateOp
         float s = v;
         if ((Variant & AdamVariant.AmsGrad) != 0) { w = default(MaximumOp).Apply(w, v); s = w; }
         float step = Lr * (m / Correction1) / (MathF.Sqrt(s / Correction2) + Eps);
+        return (p - step, m, v, w);
+    }
+
+    /// <inheritdoc/>
+    public readonly (double P, double M, double V, double W) Apply(double p, double g, double m, double v, double w)
+    {
+        double d = g;
+        if ((Variant & AdamVariant.Decoupled) != 0) p *= ShrinkD;
+        else d = g + WeightDecay * p;
+        m = Beta1 * m + (1.0 - Beta1) * d;
+        v = Beta2 * v + (1.0 - Beta2) * d * d;
+        double s = v;
+        if ((Variant & AdamVariant.AmsGrad) != 0) { w = default(MaximumOp).Apply(w, v); s = w; }
+        double step = Lr * (m / Correction1D) / (Math.Sqrt(s / Correction2D) + Eps);
         return (p - step, m, v, w);
     }
 
@@ -180,6 +214,18 @@ internal struct RmsPropStep : IUpdateOp
     }
 
     /// <inheritdoc/>
+    public readonly (double P, double M, double V, double W) Apply(double p, double g, double m, double v, double w)
+    {
+        double d = g + WeightDecay * p;
+        v = Alpha * v + (1.0 - Alpha) * d * d;
+        double s = v;
+        if (Variant == RmsVariant.Centered) { w = Alpha * w + (1.0 - Alpha) * d; s = v - w * w; }
+        double q = d / (Math.Sqrt(s) + Eps);
+        if (Momentum > 0f) { m = Momentum * m + q; q = m; }
+        return (p - Lr * q, m, v, w);
+    }
+
+    /// <inheritdoc/>
     public readonly (V P, V M, V V, V W) Apply(V p, V g, V m, V v, V w)
     {
         V d = g + WeightDecay * p;
@@ -209,6 +255,8 @@ internal struct AdagradStep : IUpdateOp
 {
     /// <summary>The decayed step size lr / (1 + (t - 1) · lr_decay), ε and the L2 weight decay.</summary>
     public float Clr, Eps, WeightDecay;
+    /// <summary>The decayed step size in double, for the float64 rule.</summary>
+    public double ClrD;
 
     /// <inheritdoc/>
     public readonly (float P, float M, float V, float W) Apply(float p, float g, float m, float v, float w)
@@ -216,6 +264,14 @@ internal struct AdagradStep : IUpdateOp
         float d = g + WeightDecay * p;
         m += d * d;
         return (p - Clr * (d / (MathF.Sqrt(m) + Eps)), m, v, w);
+    }
+
+    /// <inheritdoc/>
+    public readonly (double P, double M, double V, double W) Apply(double p, double g, double m, double v, double w)
+    {
+        double d = g + WeightDecay * p;
+        m += d * d;
+        return (p - ClrD * (d / (Math.Sqrt(m) + Eps)), m, v, w);
     }
 
     /// <inheritdoc/>
@@ -254,16 +310,17 @@ internal static class GradNormTerm
     public static GradNormKind Kind(float p) =>
         p == 2f ? GradNormKind.Two : p == 1f ? GradNormKind.One : float.IsPositiveInfinity(p) ? GradNormKind.Inf : GradNormKind.Power;
 
-    public static float Of(float x, GradNormKind kind, float p) => kind switch
+    /// <summary>x's term: x², |x|^p or |x| (p as T: the kernels cannot convert a float to a generic T).</summary>
+    public static T Of<T>(T x, GradNormKind kind, T p) where T : IFloatingPointIeee754<T> => kind switch
     {
         GradNormKind.Two => x * x,
-        GradNormKind.Power => MathF.Pow(MathF.Abs(x), p),
-        _ => MathF.Abs(x),
+        GradNormKind.Power => T.Pow(T.Abs(x), p),
+        _ => T.Abs(x),
     };
 
     /// <summary>Folds a term into a partial: a sum, or for the ∞-norm a maximum (NaN wins, as torch.max).</summary>
-    public static float Combine(float acc, float term, GradNormKind kind) =>
-        kind == GradNormKind.Inf ? default(MaximumOp).Apply(acc, term) : acc + term;
+    public static T Combine<T>(T acc, T term, GradNormKind kind) where T : IFloatingPointIeee754<T> =>
+        kind != GradNormKind.Inf ? acc + term : T.IsNaN(acc) || acc > term ? acc : term;
 }
 
 /// <summary>An exponential moving average of a parameter (torch.optim.swa_utils' EMA: lerp(average, parameter, 1 - decay),
@@ -276,6 +333,10 @@ internal struct EmaStep : IUpdateOp
     /// <inheritdoc/>
     public readonly (float P, float M, float V, float W) Apply(float p, float g, float m, float v, float w) =>
         (Weight < 0.5f ? p + Weight * (g - p) : g - (g - p) * (1f - Weight), m, v, w);
+
+    /// <inheritdoc/>
+    public readonly (double P, double M, double V, double W) Apply(double p, double g, double m, double v, double w) =>
+        (Weight < 0.5f ? p + Weight * (g - p) : g - (g - p) * (1.0 - Weight), m, v, w);
 
     /// <inheritdoc/>
     public readonly (V P, V M, V V, V W) Apply(V p, V g, V m, V v, V w) =>

@@ -53,6 +53,6 @@ public sealed class Adagrad : Optimizer
     {
         SlotOf(state, 0, p, group["initial_accumulator_value"]);
         double clr = group.LearningRate / (1 + (state.Step - 1) * (double)group["lr_decay"]);
-        Launch(p, g, state, new AdagradStep { Clr = (float)clr, Eps = group["eps"], WeightDecay = group.WeightDecay });
+        Launch(p, g, state, new AdagradStep { Clr = (float)clr, ClrD = clr, Eps = group["eps"], WeightDecay = group.WeightDecay });
     }
 }

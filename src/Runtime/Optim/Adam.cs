@@ -136,6 +136,7 @@ internal static class AdamRule
         {
             Lr = lr, Beta1 = b1, Beta2 = b2, Eps = group["eps"], WeightDecay = wd, Shrink = 1f - lr * wd, Variant = variant,
             Correction1 = 1f - MathF.Pow(b1, t), Correction2 = 1f - MathF.Pow(b2, t),
+            Correction1D = 1 - Math.Pow(b1, t), Correction2D = 1 - Math.Pow(b2, t), ShrinkD = 1 - (double)lr * wd,
         };
     }
 }

@@ -13,17 +13,17 @@ public static class ClipGrad
 {
     /// <summary>
     /// Scales every gradient in place by min(1, maxNorm / (total + 1e-6)), where total is the norm of all the gradients
-    /// together (as if concatenated into one vector), and returns total as a float32 scalar tensor on their device
-    /// (torch.nn.utils.clip_grad_norm_). Parameters without a gradient (or without a tensor yet) are skipped; with no
-    /// gradient at all the norm is a CPU zero. A NaN or infinite gradient gives a NaN or infinite norm, and then NaN
-    /// gradients (PyTorch's default, error_if_nonfinite = false).
+    /// together (as if concatenated into one vector), and returns total as a scalar tensor on their device (float32, or
+    /// float64 when a gradient is float64; torch.nn.utils.clip_grad_norm_). Parameters without a gradient (or without a
+    /// tensor yet) are skipped; with no gradient at all the norm is a CPU zero. A NaN or infinite gradient gives a NaN or
+    /// infinite norm, and then NaN gradients (PyTorch's default, error_if_nonfinite = false).
     /// </summary>
     /// <param name="parameters">A model's parameters (<c>net.Parameters()</c>) or tensors.</param>
     /// <param name="maxNorm">The largest norm kept (≥ 0).</param>
     /// <param name="normType">p of the p-norm (&gt; 0), or <see cref="float.PositiveInfinity"/> for the largest magnitude.</param>
     /// <exception cref="ArgumentNullException">The sequence or an item is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">maxNorm is negative or NaN, or normType is not &gt; 0.</exception>
-    /// <exception cref="ArgumentException">Gradients are on different devices, or one is not float32.</exception>
+    /// <exception cref="ArgumentException">Gradients are on different devices, or one is not float32 or float64.</exception>
     public static Tensor Norm(IEnumerable<IParameter> parameters, float maxNorm, float normType = 2f)
     {
         if (!(maxNorm >= 0))
@@ -46,7 +46,7 @@ public static class ClipGrad
     /// without a gradient are skipped.</summary>
     /// <exception cref="ArgumentNullException">The sequence or an item is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">clipValue is negative or NaN.</exception>
-    /// <exception cref="ArgumentException">A gradient is not float32.</exception>
+    /// <exception cref="ArgumentException">A gradient is not float32 or float64.</exception>
     public static void Value(IEnumerable<IParameter> parameters, float clipValue)
     {
         if (!(clipValue >= 0))
@@ -67,8 +67,8 @@ public static class ClipGrad
             if (p is null) throw new ArgumentNullException(nameof(parameters), $"{op}: parameter {i} is null.");
             i++;
             if (!p.IsInitialized || p.Data is not { Grad: { } g } t || !seen.Add(t)) continue;
-            if (g.DType != DType.Float32)
-                throw new ArgumentException($"{op}: the gradient of parameter {i - 1} is {g.DType.Name()}, not float32.",
+            if (g.DType is not (DType.Float32 or DType.Float64))
+                throw new ArgumentException($"{op}: the gradient of parameter {i - 1} is {g.DType.Name()}, not float32 or float64.",
                     nameof(parameters));
             if (grads.Count > 0 && g.Device != grads[0].Device)
                 throw new ArgumentException($"{op}: gradients are on {grads[0].Device} and {g.Device}; clip each device's parameters " +
@@ -78,13 +78,31 @@ public static class ClipGrad
         return grads;
     }
 
-    /// <summary>The p-norm of all the gradients: one pass (<see cref="IBackend.GradNormPartials"/>) and one reduction.</summary>
+    /// <summary>The p-norm of all the gradients: one pass (<see cref="IBackend.GradNormPartials"/>) and one reduction per
+    /// dtype; float32 and float64 gradients together give the float64 norm of both groups' norms (as PyTorch's
+    /// foreach clipping, which groups by dtype).</summary>
     internal static Tensor TotalNorm(List<Tensor> grads, float p)
+    {
+        if (grads.Any(g => g.DType != grads[0].DType))
+        {
+            var norms = grads.GroupBy(g => g.DType).Select(group => TotalNorm(group.ToList(), p).To(DType.Float64)).ToList();
+            using var stacked = Tensor.Stack(norms);
+            foreach (var n in norms) n.Dispose();
+            var kind = GradNormTerm.Kind(p);
+            if (kind == GradNormKind.Inf) return stacked.Max();
+            using var powered = kind == GradNormKind.One ? null : stacked.Pow(p);
+            using var sum = (powered ?? stacked).Sum();
+            return kind == GradNormKind.One ? sum.Clone() : kind == GradNormKind.Two ? sum.Sqrt() : sum.Pow(1f / p);
+        }
+        return TotalNormOfOneDType(grads, p);
+    }
+
+    private static Tensor TotalNormOfOneDType(List<Tensor> grads, float p)
     {
         var dense = grads.Select(g => g.Dense()).ToList();
         var items = dense.Select(g => new GradNormItem(g.Storage, g.Layout.Offset, g.Count)).ToList();
         var backend = grads[0].Backend;
-        using var partials = Tensor.Allocate([backend.GradNormPartialCount(items)], DType.Float32, grads[0].Device);
+        using var partials = Tensor.Allocate([backend.GradNormPartialCount(items)], grads[0].DType, grads[0].Device);
         backend.GradNormPartials(items, partials.Storage, p);
         for (int i = 0; i < grads.Count; i++) grads[i].ReleaseDense(dense[i]);
         var kind = GradNormTerm.Kind(p);

@@ -173,9 +173,10 @@ public abstract partial class Optimizer
             }
             var src = _sources[i];
             var shape = src.IsInitialized ? src.Data.Shape : null;
-            if (t.DType != DType.Float32 || shape is not null && !shape.SequenceEqual(t.Shape))
+            var dtype = src.IsInitialized ? src.Data.DType : t.DType is DType.Float64 ? DType.Float64 : DType.Float32;
+            if (t.DType != dtype || shape is not null && !shape.SequenceEqual(t.Shape))
             {
-                problems.Add($"'{key}' is {t.DType.Name()} {Layout.Format(t.Shape)} but {Describe(src, i)} is float32 " +
+                problems.Add($"'{key}' is {t.DType.Name()} {Layout.Format(t.Shape)} but {Describe(src, i)} is {dtype.Name()} " +
                     (shape is null ? "(no tensor yet)" : Layout.Format(shape)));
                 continue;
             }
@@ -202,10 +203,10 @@ public abstract partial class Optimizer
     {
         if (!_pending.TryGetValue(i, out var st)) return;
         foreach (var t in st.Slots)
-            if (t is not null && !t.Layout.ShapeArray.SequenceEqual(p.Layout.ShapeArray))
-                throw new InvalidOperationException($"{Name}: the state loaded for {Describe(_sources[i], i)} has shape " +
-                    $"{Layout.Format(t.Layout.ShapeArray)} but the parameter was created as {Layout.Format(p.Layout.ShapeArray)}; " +
-                    "load a checkpoint of this model.");
+            if (t is not null && (!t.Layout.ShapeArray.SequenceEqual(p.Layout.ShapeArray) || t.DType != p.DType))
+                throw new InvalidOperationException($"{Name}: the state loaded for {Describe(_sources[i], i)} is " +
+                    $"{t.DType.Name()} {Layout.Format(t.Layout.ShapeArray)} but the parameter was created as {p.DType.Name()} " +
+                    $"{Layout.Format(p.Layout.ShapeArray)}; load a checkpoint of this model.");
     }
 
     private void DropPending()

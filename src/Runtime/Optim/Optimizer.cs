@@ -90,10 +90,10 @@ public abstract partial class Optimizer : IDisposable
 
     private void Check(Tensor p, int index, IParameter? source)
     {
-        if (p.DType == DType.Float32 && p.IsContiguous) return;
+        if (p.DType is DType.Float32 or DType.Float64 && p.IsContiguous) return;
         var name = Describe(source ?? p, index);
-        if (p.DType != DType.Float32)
-            throw new ArgumentException($"{Name}: {name} is {p.DType.Name()}; optimizers update float32 tensors.");
+        if (p.DType is not (DType.Float32 or DType.Float64))
+            throw new ArgumentException($"{Name}: {name} is {p.DType.Name()}; optimizers update float32 and float64 tensors.");
         throw new ArgumentException($"{Name}: {name} is a strided view; optimize the dense tensor it views.");
     }
 
@@ -150,8 +150,8 @@ public abstract partial class Optimizer : IDisposable
     /// <summary>Applies one update to every parameter that has a gradient.</summary>
     /// <exception cref="InvalidOperationException">A gradient does not fit its parameter (shape, device or dtype), or state loaded
     /// for a deferred parameter does not fit the tensor it got; then no parameter is changed.</exception>
-    /// <exception cref="ArgumentException">A parameter that has a gradient is not a dense float32 tensor; then no parameter
-    /// is changed.</exception>
+    /// <exception cref="ArgumentException">A parameter that has a gradient is not a dense float32 or float64 tensor; then no
+    /// parameter is changed.</exception>
     /// <exception cref="ObjectDisposedException">The optimizer was disposed.</exception>
     public void Step()
     {
@@ -210,7 +210,7 @@ public abstract partial class Optimizer : IDisposable
     {
         if (state.Slots[k] is { } t) return t;
         using var _ = TensorScope.Suspend(); // optimizer state outlives every step's scope
-        return state.Slots[k] = Tensor.Full(p.Shape, fill, DType.Float32, p.Device);
+        return state.Slots[k] = Tensor.Full(p.Shape, fill, p.DType, p.Device);
     }
 
     // Updates queued by Launch: consecutive parameters on one device with the same rule go out together (an accelerator
@@ -226,7 +226,8 @@ public abstract partial class Optimizer : IDisposable
     {
         var backend = p.Backend;
         if (_queued.Count > 0
-            && (_queuedBackend != backend || _queuedOp is not TOp prev || !EqualityComparer<TOp>.Default.Equals(prev, op)))
+            && (_queuedBackend != backend || _queuedOp is not TOp prev || !EqualityComparer<TOp>.Default.Equals(prev, op)
+                || _queued[0].P.DType != p.DType)) // one dtype per backend call
             Flush();
         if (_queued.Count == 0)
         {

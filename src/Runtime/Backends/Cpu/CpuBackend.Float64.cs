@@ -91,6 +91,21 @@ internal sealed partial class CpuBackend
         });
     }
 
+    /// <summary>One optimizer update of a parameter, element by element (the parameter written last: states may alias g).</summary>
+    private static void UpdateScalar<T, TOp>(UpdateItem u, TOp op) where T : unmanaged where TOp : struct, IUpdateOp<T>
+    {
+        var ps = Host<T>(u.P); var gs = Host<T>(u.G); var ms = Host<T>(u.M); var vs = Host<T>(u.V); var ws = Host<T>(u.W);
+        int pOffset = u.POffset, gOffset = u.GOffset;
+        CpuParallel.For(u.Count, 8, (lo, hi) =>
+        {
+            for (int i = lo; i < hi; i++)
+            {
+                var (np, nm, nv, nw) = op.Apply(ps[pOffset + i], gs[gOffset + i], ms[i], vs[i], ws[i]);
+                ms[i] = nm; vs[i] = nv; ws[i] = nw; ps[pOffset + i] = np;
+            }
+        });
+    }
+
     /// <summary>C = A·B (+ bias) in double, i-k-j order over the strides of <paramref name="g"/>, rows of C across the cores.</summary>
     private static void MatMulF64(Storage a, Storage b, Storage c, GemmArgs g, Storage? bias)
     {

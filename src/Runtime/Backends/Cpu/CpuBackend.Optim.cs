@@ -14,6 +14,7 @@ internal sealed partial class CpuBackend
 
     private static void Update<TOp>(UpdateItem u, TOp op) where TOp : struct, IUpdateOp
     {
+        if (u.P.DType == DType.Float64) { UpdateScalar<double, TOp>(u, op); return; }
         var ps = E(u.P); var gs = E(u.G); var ms = E(u.M); var vs = E(u.V); var ws = E(u.W);
         int pOffset = u.POffset, gOffset = u.GOffset;
         bool wide = Wide;
@@ -59,29 +60,33 @@ internal sealed partial class CpuBackend
         var kind = GradNormTerm.Kind(p);
         var blocks = new List<(GradNormItem Item, int Start)>();
         foreach (var u in items) for (int s = 0; s < u.Count; s += GradNormBlock) blocks.Add((u, s));
-        var output = E(partials);
+        var output = partials.DType == DType.Float64 ? default : E(partials);
         CpuParallel.For(blocks.Count, GradNormBlock, (lo, hi) =>
         {
             for (int b = lo; b < hi; b++)
             {
                 var (u, start) = blocks[b];
-                var x = E(u.X);
-                ref float xr = ref Unsafe.Add(ref x.Ref, u.Offset);
+                bool x64 = u.X.DType == DType.Float64; // one dtype per call (ClipGrad), partials in it
+                var x = x64 ? default : E(u.X);
+                var xs64 = x64 ? Host<double>(u.X) : default;
+                ref float xr = ref x64 ? ref Unsafe.NullRef<float>() : ref Unsafe.Add(ref x.Ref, u.Offset);
+                ref double xd = ref x64 ? ref Unsafe.Add(ref xs64.Ref, u.Offset) : ref Unsafe.NullRef<double>();
                 int end = Math.Min(u.Count, start + GradNormBlock);
                 double acc = 0;
                 for (int i = start; i < end; i++)
                 {
-                    float v = Unsafe.Add(ref xr, i);
+                    double v = x64 ? Unsafe.Add(ref xd, i) : Unsafe.Add(ref xr, i);
                     acc = kind switch
                     {
-                        GradNormKind.Two => acc + (double)v * v,
-                        GradNormKind.One => acc + Math.Abs((double)v),
-                        GradNormKind.Inf => float.IsNaN(v) || Math.Abs(v) > acc ? Math.Abs((double)v) : acc,
-                        _ => acc + Math.Pow(Math.Abs((double)v), p),
+                        GradNormKind.Two => acc + v * v,
+                        GradNormKind.One => acc + Math.Abs(v),
+                        GradNormKind.Inf => double.IsNaN(v) || Math.Abs(v) > acc ? Math.Abs(v) : acc,
+                        _ => acc + Math.Pow(Math.Abs(v), p),
                     };
                     if (double.IsNaN(acc)) break; // NaN stays NaN (torch's norm of a NaN gradient)
                 }
-                Unsafe.Add(ref output.Ref, b) = (float)acc;
+                if (x64) Host<double>(partials)[b] = acc;
+                else Unsafe.Add(ref output.Ref, b) = (float)acc;
             }
         });
     }

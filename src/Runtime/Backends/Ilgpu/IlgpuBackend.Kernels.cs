@@ -160,13 +160,14 @@ internal sealed partial class IlgpuBackend
             b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, GatherArgs>(
                 Kernels.IndexAddRows<TIdx, EIdx>));
 
-    private Action<Index1D, GradNormSlots, ArrayView<float>, GradNormArgs> GradNormPartialsK() =>
-        Compiled("gradNormPartials", typeof(float), null, static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, GradNormSlots, ArrayView<float>, GradNormArgs>(Kernels.GradNormPartials));
+    private Action<Index1D, GradNormSlots<T>, ArrayView<T>, GradNormArgs, T> GradNormPartialsK<T>()
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        Compiled("gradNormPartials", typeof(T), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, GradNormSlots<T>, ArrayView<T>, GradNormArgs, T>(Kernels.GradNormPartials));
 
-    private Action<Index1D, UpdateSlots, TOp> UpdateK<TOp>() where TOp : struct, IUpdateOp =>
-        Compiled("update", typeof(TOp), null,
-            static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, UpdateSlots, TOp>(Kernels.Update<TOp>));
+    private Action<Index1D, UpdateSlots<T>, TOp> UpdateK<T, TOp>() where T : unmanaged where TOp : struct, IUpdateOp<T> =>
+        Compiled("update", typeof(TOp), typeof(T),
+            static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, UpdateSlots<T>, TOp>(Kernels.Update<T, TOp>));
 
     private Action<KernelConfig, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs, float>
         CeReducedK<TIdx, EIdx>()
@@ -291,7 +292,7 @@ internal sealed partial class IlgpuBackend
             () => BinaryK<float, ReluGradOp>(), () => BinaryDenseK<ReluGradOp>(), () => BinaryK<float, MulOp>(),
             () => ReduceColumnsK<float, SumOp>(), () => ReduceRowsK<float, SumOp>(), () => ReduceColumnsK<float, MaxOp>(),
             () => CopyK<float>(), () => CopyK<long>(), () => FillK<float, FillOp<float>>(), () => CeReducedK<long, I64>(),
-            () => CeBackK<long, I64>(), () => CeK<long, I64>(), () => UpdateK<SgdStep>(), () => UpdateK<AdamStep>(),
+            () => CeBackK<long, I64>(), () => CeK<long, I64>(), () => UpdateK<float, SgdStep>(), () => UpdateK<float, AdamStep>(),
             () => ArgReduceK<float>(), () => UnfoldK(), () => FoldK(), () => MaxPoolBackK(),
             () => BinaryK<float, EqOp>(), () => UnaryK<float, RightScalar<MulOp>>(),
         ];

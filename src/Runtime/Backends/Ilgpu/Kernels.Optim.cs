@@ -1,3 +1,4 @@
+using System.Numerics;
 using DeepSharp.Ops;
 using ILGPU;
 using ILGPU.Runtime;
@@ -11,7 +12,7 @@ internal static partial class Kernels
     /// Fused optimizer step over up to four parameters in one launch: element i belongs to the first slot whose End
     /// exceeds it. (p, m, v, w) = op(p, g, m, v, w); the parameter is written last (the states may alias g).
     /// </summary>
-    public static void Update<TOp>(Index1D i, UpdateSlots s, TOp op) where TOp : struct, IUpdateOp
+    public static void Update<T, TOp>(Index1D i, UpdateSlots<T> s, TOp op) where T : unmanaged where TOp : struct, IUpdateOp<T>
     {
         if (i < s.End0) UpdateOne(s.P0, s.PO0, s.G0, s.GO0, s.M0, s.V0, s.W0, i, op);
         else if (i < s.End1) UpdateOne(s.P1, s.PO1, s.G1, s.GO1, s.M1, s.V1, s.W1, i - s.End0, op);
@@ -19,9 +20,9 @@ internal static partial class Kernels
         else UpdateOne(s.P3, s.PO3, s.G3, s.GO3, s.M3, s.V3, s.W3, i - s.End2, op);
     }
 
-    private static void UpdateOne<TOp>(ArrayView<float> p, int po, ArrayView<float> g, int go, ArrayView<float> m, ArrayView<float> v,
-        ArrayView<float> w, int i, TOp op)
-        where TOp : struct, IUpdateOp
+    private static void UpdateOne<T, TOp>(ArrayView<T> p, int po, ArrayView<T> g, int go, ArrayView<T> m, ArrayView<T> v,
+        ArrayView<T> w, int i, TOp op)
+        where T : unmanaged where TOp : struct, IUpdateOp<T>
     {
         var (np, nm, nv, nw) = op.Apply(p[po + i], g[go + i], m[i], v[i], w[i]);
         m[i] = nm; v[i] = nv; w[i] = nw; p[po + i] = np;
@@ -33,41 +34,41 @@ internal static partial class Kernels
 {
     /// <summary>Thread t folds elements t, t + T, t + 2T, … of the four runs laid end to end (T threads) into
     /// partials[Base + t]: a fixed assignment, so the sum of the partials does not depend on scheduling.</summary>
-    public static void GradNormPartials(Index1D t, GradNormSlots s, ArrayView<float> partials, GradNormArgs a)
+    public static void GradNormPartials<T>(Index1D t, GradNormSlots<T> s, ArrayView<T> partials, GradNormArgs a, T p)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        float acc = 0f;
+        T acc = T.Zero;
         for (int i = t; i < s.End3; i += a.Threads)
         {
-            float x = i < s.End0 ? s.X0[s.O0 + i] : i < s.End1 ? s.X1[s.O1 + i - s.End0]
+            T x = i < s.End0 ? s.X0[s.O0 + i] : i < s.End1 ? s.X1[s.O1 + i - s.End0]
                 : i < s.End2 ? s.X2[s.O2 + i - s.End1] : s.X3[s.O3 + i - s.End2];
-            acc = GradNormTerm.Combine(acc, GradNormTerm.Of(x, a.Kind, a.P), a.Kind);
+            acc = GradNormTerm.Combine(acc, GradNormTerm.Of(x, a.Kind, p), a.Kind);
         }
         partials[a.Base + t] = acc;
     }
+
 }
 
 /// <summary>The norm's power and where a launch writes its partials.</summary>
 internal struct GradNormArgs
 {
-    /// <summary>Which power, and p for <see cref="GradNormKind.Power"/>.</summary>
+    /// <summary>Which power (p itself is a kernel argument in the element type).</summary>
     public GradNormKind Kind;
-    /// <summary>The p of the norm.</summary>
-    public float P;
     /// <summary>Threads per launch, and the first partial this launch writes.</summary>
     public int Threads, Base;
 }
 
-/// <summary>Four gradient runs of one <see cref="Kernels.GradNormPartials"/> launch: views, offsets, cumulative ends.</summary>
-internal struct GradNormSlots
+/// <summary>Four gradient runs of one <see cref="Kernels.GradNormPartials{T}"/> launch: views, offsets, cumulative ends.</summary>
+internal struct GradNormSlots<T> where T : unmanaged
 {
     /// <summary>The gradients' views.</summary>
-    public ArrayView<float> X0, X1, X2, X3;
+    public ArrayView<T> X0, X1, X2, X3;
     /// <summary>Element offsets per slot.</summary>
     public int O0, O1, O2, O3;
     /// <summary>Cumulative element counts: slot k covers [End(k-1), End(k)).</summary>
     public int End0, End1, End2, End3;
 
-    internal void Set(int k, ArrayView<float> x, int offset, int end)
+    internal void Set(int k, ArrayView<T> x, int offset, int end)
     {
         switch (k)
         {
@@ -79,18 +80,17 @@ internal struct GradNormSlots
     }
 }
 
-/// <summary>Four parameters of one <see cref="Kernels.Update{TOp}"/> launch: views, offsets and cumulative element ends.</summary>
-internal struct UpdateSlots
+/// <summary>Four parameters of one <see cref="Kernels.Update{T, TOp}"/> launch: views, offsets and cumulative element ends.</summary>
+internal struct UpdateSlots<T> where T : unmanaged
 {
     /// <summary>Parameter, gradient and state views per slot.</summary>
-    public ArrayView<float> P0, G0, M0, V0, W0, P1, G1, M1, V1, W1, P2, G2, M2, V2, W2, P3, G3, M3, V3, W3;
+    public ArrayView<T> P0, G0, M0, V0, W0, P1, G1, M1, V1, W1, P2, G2, M2, V2, W2, P3, G3, M3, V3, W3;
     /// <summary>Element offsets of the parameter and gradient per slot.</summary>
     public int PO0, GO0, PO1, GO1, PO2, GO2, PO3, GO3;
     /// <summary>Cumulative element counts: slot k covers [End(k-1), End(k)).</summary>
     public int End0, End1, End2, End3;
 
-    internal void Set(int k, ArrayView<float> p, int po, ArrayView<float> g, int go, ArrayView<float> m, ArrayView<float> v,
-        ArrayView<float> w, int end)
+    internal void Set(int k, ArrayView<T> p, int po, ArrayView<T> g, int go, ArrayView<T> m, ArrayView<T> v, ArrayView<T> w, int end)
     {
         switch (k)
         {
