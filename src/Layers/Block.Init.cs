@@ -3,6 +3,7 @@ namespace DeepSharp.Layers;
 public abstract partial class Block
 {
     private Device _device = Device.Cpu;
+    private DType _dtype = DType.Float32;
 
     /// <summary>
     /// Initializes the tree's parameters: those with known shapes get data now, on <paramref name="device"/>; deferred ones
@@ -54,7 +55,7 @@ public abstract partial class Block
         ArgumentNullException.ThrowIfNull(inputShape);
         var shape = (int[])inputShape.Clone();
         if (shape.Length > 1) shape[0] = 0;
-        using (Autograd.NoGrad()) Call(Tensor.Zeros(shape, DType.Float32, device ?? _device));
+        using (Autograd.NoGrad()) Call(Tensor.Zeros(shape, _dtype, device ?? _device));
         return NamedParameters().Select(p => (p.Path, p.Parameter.Shape)).ToList();
     }
 
@@ -85,7 +86,7 @@ public abstract partial class Block
 
     /// <summary>A model that has no data yet lives where its first batch (or <see cref="Initialize"/>'s device) is: the
     /// parameters are created there, and the buffers made at construction (running statistics, on the CPU) follow them,
-    /// once. After that, or after <see cref="To"/>, a batch on another device is a mismatch that layers report.</summary>
+    /// once. After that, or after <see cref="To(Device)"/>, a batch on another device is a mismatch that layers report.</summary>
     private void Place(Device device)
     {
         if (!_placed && !NamedParameters().Any(p => p.Parameter.IsInitialized))
@@ -120,6 +121,46 @@ public abstract partial class Block
         foreach (var p in Parameters())
             if (p.IsInitialized) MoveInPlace(p.Data, device);
         return this;
+    }
+
+    /// <summary>
+    /// Converts every parameter and floating-point buffer to <paramref name="dtype"/> in place (PyTorch's
+    /// <c>model.double()</c> / <c>model.float()</c>): the parameter and tensor objects stay the same, so ties and optimizer
+    /// references survive (an optimizer's state follows at its next step); gradients are converted too, and deferred
+    /// parameters will be created in it. Float64 models compute in double on every device — for exact checks, as a float64
+    /// gradient check of a whole model: <c>net.To(DType.Float64)</c>.
+    /// </summary>
+    /// <example><code>
+    /// var net = new Sequential(new Dense(8), new Relu(), new Dense(1)).To(DType.Float64);
+    /// var y = net.Call(Tensor.Randn([4, 3]).To(DType.Float64));   // float64 all the way
+    /// </code></example>
+    /// <exception cref="ArgumentException">dtype is not Float32 or Float64.</exception>
+    public Block To(DType dtype)
+    {
+        if (dtype is not (DType.Float32 or DType.Float64))
+            throw new ArgumentException($"Block.To: a model's dtype is Float32 or Float64, got {dtype.Name()}; for 16-bit " +
+                "compute use Autocast.Enable(DType.BFloat16).", nameof(dtype));
+        CheckRegistration();
+        using var _ = TensorScope.Suspend();
+        using var __ = Autograd.NoGrad();
+        foreach (var (_, b) in NamedBlocks())
+        {
+            b._dtype = dtype;
+            foreach (var (_, t) in b._buffers)
+                if (t.DType is DType.Float32 or DType.Float64) ConvertInPlace(t, dtype);
+        }
+        foreach (var p in Parameters()) p.ConvertTo(dtype);
+        return this;
+    }
+
+    /// <summary>Makes <paramref name="t"/> (if any) hold its elements as <paramref name="dtype"/>, keeping the tensor object.</summary>
+    internal static void ConvertInPlace(Tensor? t, DType dtype)
+    {
+        if (t is null || t.DType == dtype) return;
+        using var _ = TensorScope.Suspend();
+        using var __ = Autograd.NoGrad();
+        using var converted = t.To(dtype);
+        t.SetData(converted);
     }
 
     /// <summary>Makes <paramref name="t"/> hold its elements on <paramref name="device"/>, keeping the tensor object. The

@@ -13,7 +13,7 @@ public abstract partial class Block
     public string Summary(int[] inputShape, Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(inputShape);
-        return SummaryOf(() => Call(Tensor.Zeros(inputShape, DType.Float32, device ?? _device)), Layout.Format(inputShape));
+        return SummaryOf(() => Call(Tensor.Zeros(inputShape, _dtype, device ?? _device)), Layout.Format(inputShape));
     }
 
     /// <summary>The summary table of one run of <paramref name="run"/> (no gradients); <paramref name="input"/> describes its

@@ -12,6 +12,7 @@ public sealed class Parameter : IParameter
 {
     private Tensor? _data;
     private int[] _shape;
+    private DType _dtype = DType.Float32;
     private readonly ulong _seed = Init.NextStreamSeed(); // see Init: one stream per parameter, taken at construction
     private ulong _round; // initializers applied so far: each draws from a round of its own
 
@@ -19,13 +20,14 @@ public sealed class Parameter : IParameter
     /// that requires grad. A strided view (a transpose, a slice) is copied to dense memory first, which the optimizers
     /// update in one pass.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="data"/> is null.</exception>
-    /// <exception cref="ArgumentException"><paramref name="data"/> is not float32.</exception>
+    /// <exception cref="ArgumentException"><paramref name="data"/> is not float32 or float64.</exception>
     public Parameter(Tensor data, bool requiresGrad = true)
     {
         ArgumentNullException.ThrowIfNull(data);
-        if (data.DType != DType.Float32)
-            throw new ArgumentException($"Parameter: data must be float32, got {data.DType.Name()}; convert it with .To(DType.Float32).",
-                nameof(data));
+        if (data.DType is not (DType.Float32 or DType.Float64))
+            throw new ArgumentException($"Parameter: data must be float32 or float64, got {data.DType.Name()}; convert it with " +
+                ".To(DType.Float32).", nameof(data));
+        _dtype = data.DType;
         if (!data.IsContiguous)
         {
             using var _ = TensorScope.Suspend();
@@ -59,6 +61,18 @@ public sealed class Parameter : IParameter
     /// <summary>The shape; -1 for dims not known before the first batch.</summary>
     public int[] Shape => (int[])_shape.Clone();
 
+    /// <summary>The data's dtype: float32, or float64 after <see cref="Block.To(DType)"/> (deferred parameters are created
+    /// in it).</summary>
+    public DType DType => _data?.DType ?? _dtype;
+
+    /// <summary>Converts the data (and gradient) to <paramref name="dtype"/> in place, keeping the tensor object; data
+    /// created later is created in it.</summary>
+    internal void ConvertTo(DType dtype)
+    {
+        _dtype = dtype;
+        Block.ConvertInPlace(_data, dtype);
+    }
+
     /// <summary>True once the parameter has data (all dims known and initialized).</summary>
     public bool IsInitialized => _data != null;
 
@@ -82,7 +96,8 @@ public sealed class Parameter : IParameter
     /// To edit the values in place, use <see cref="Values"/>.
     /// </summary>
     /// <exception cref="UninitializedParameterException">Read before the parameter has data.</exception>
-    /// <exception cref="ArgumentException">Assigned a tensor whose shape does not fit or that is not float32.</exception>
+    /// <exception cref="ArgumentException">Assigned a tensor whose shape does not fit or that is not float32 or float64 (its
+    /// values are converted to the parameter's dtype).</exception>
     public Tensor Data
     {
         get => _data ?? throw (_released ? Released() : new UninitializedParameterException(this));
@@ -92,7 +107,7 @@ public sealed class Parameter : IParameter
             CheckFits(value);
             using var _ = Autograd.NoGrad();
             using var __ = TensorScope.Suspend(); // the parameter's data outlives any step's scope
-            if (_data is null) Adopt(value.Copy(value.Device));
+            if (_data is null) Adopt(value.DType == _dtype ? value.Copy(value.Device) : value.Detach().To(_dtype));
             else if (value.Device == _data.Device) _data.CopyFrom(value);
             else
             {
@@ -141,7 +156,7 @@ public sealed class Parameter : IParameter
         if (shape.Length != _shape.Length || shape.Where((d, i) => _shape[i] != -1 && _shape[i] != d).Any())
             throw new InvalidOperationException($"Parameter '{Path}': shape {Layout.Format(_shape)} cannot become {Layout.Format(shape)}.");
         using var _ = TensorScope.Suspend(); // the parameter's data outlives any step's scope
-        var t = Tensor.Zeros(shape, DType.Float32, device);
+        var t = Tensor.Zeros(shape, _dtype, device);
         using (Autograd.NoGrad()) Initializer.Fill(t, new InitContext(Path, (int[])shape.Clone(), Stream()));
         Adopt(t);
     }
@@ -160,9 +175,9 @@ public sealed class Parameter : IParameter
 
     private void CheckFits(Tensor t)
     {
-        if (t.DType != DType.Float32)
+        if (t.DType is not (DType.Float32 or DType.Float64))
             throw new ArgumentException(
-                $"Parameter '{Path}': data must be float32, got {t.DType.Name()}; convert it with .To(DType.Float32).");
+                $"Parameter '{Path}': data must be float32 or float64, got {t.DType.Name()}; convert it with .To(DType.Float32).");
         var shape = t.Shape;
         if (shape.Length != _shape.Length || _shape.Where((d, i) => d != -1 && d != shape[i]).Any())
             throw new ArgumentException(

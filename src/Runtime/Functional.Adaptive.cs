@@ -27,6 +27,7 @@ public static partial class Functional
         if (Autocast.IsEnabled) return Autocast.Off((x, outputSize), static a => AdaptiveAvgPool2d(a.x, a.outputSize)); // on no list
         CheckAdaptive(op, x, outputSize);
         if (outputSize == (1, 1)) return x.Mean([2, 3], keepDim: true);
+        if (x.DType == DType.Float64) return Adaptive64(x, outputSize, max: false);
         var s = x.Layout.ShapeArray;
         var rows = Tensor.FromArray(Averaging(s[2], outputSize.H), [outputSize.H, s[2]], x.Device);
         var columns = Tensor.FromArray(Averaging(s[3], outputSize.W), [outputSize.W, s[3]], x.Device);
@@ -55,6 +56,7 @@ public static partial class Functional
         const string op = nameof(AdaptiveMaxPool2d);
         if (Autocast.IsHalf(Check.NotNull(op, x, "x"))) return Autocast.InFloat32(x, x.DType, w => AdaptiveMaxPool2d(w, outputSize));
         CheckAdaptive(op, x, outputSize);
+        if (x.DType == DType.Float64) return Adaptive64(x, outputSize, max: true);
         var s = x.Layout.ShapeArray;
         if (s[2] % outputSize.H == 0 && s[3] % outputSize.W == 0)
         {
@@ -66,7 +68,7 @@ public static partial class Functional
 
     private static void CheckAdaptive(string op, Tensor x, (int H, int W) outputSize)
     {
-        Check.Float32(op, x, "x");
+        Check.Computes(op, x, "x");
         if (x.Rank != 4)
             throw new ArgumentException($"{op}: expected input [batch, channels, height, width], got {Layout.Format(x.Layout.ShapeArray)}.",
                 nameof(x));

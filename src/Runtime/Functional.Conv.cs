@@ -60,7 +60,7 @@ public static partial class Functional
         if (Autocast.AnyHalf(x, weight, bias)) // accumulated in float32, rounded once
             return Autocast.InFloat32([x, weight, bias], Autocast.Promote(x.DType, weight.DType),
                 t => Conv2d(t[0]!, t[1]!, t[2], stride, padding, dilation, groups));
-        Check.Float32(op, x, "x"); Check.Float32(op, weight, "weight");
+        Check.Computes(op, x, "x"); Check.Computes(op, weight, "weight");
         Check.SameDevice(op, x, "x", weight, "weight");
         if (groups < 1)
             throw new ArgumentOutOfRangeException(nameof(groups), groups, $"{op}: groups must be >= 1, got {groups}.");
@@ -78,6 +78,7 @@ public static partial class Functional
         CheckBias(op, x, bias, o);
         // Checked before any size is computed; the windows' element count fits an int, so every product below does too.
         var a = Check.Window(op, x.Layout.ShapeArray, (ws[2], ws[3]), stride, padding, dilation ?? (1, 1), nameof(weight));
+        if (AnyFloat64(x, weight, bias)) return Conv2d64(x, weight, bias, a, o, groups); // float64 anywhere: in float64
         // The windows, the product and the views between them are intermediates: returned to the pool at once when
         // autograd records nothing (inference), else held by the graph.
         return TensorScope.Composite((x, weight, bias, a, o, groups), static s =>

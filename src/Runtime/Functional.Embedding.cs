@@ -13,7 +13,7 @@ public static partial class Functional
     /// <param name="paddingIdx">A row that receives no gradient (negative counts from the end), or null.</param>
     /// <exception cref="ArgumentNullException">indices or weight is null.</exception>
     /// <exception cref="ArgumentException">weight is not 2-D, or indices are not int32/int64.</exception>
-    /// <exception cref="NotSupportedException">weight is not float32.</exception>
+    /// <exception cref="NotSupportedException">weight is not float32 or float64.</exception>
     /// <exception cref="DeviceMismatchException">indices and weight are on different devices.</exception>
     /// <exception cref="ArgumentOutOfRangeException">paddingIdx is outside [-num, num); or an index is outside [0, num) on
     /// the CPU (where the indices are read without a device round-trip), or outside [-num, num) on accelerators (found
@@ -23,7 +23,7 @@ public static partial class Functional
     public static Tensor Embedding(Tensor indices, Tensor weight, int? paddingIdx = null)
     {
         const string op = nameof(Embedding);
-        Check.NotNull(op, indices, nameof(indices)); Check.Float32(op, weight, nameof(weight));
+        Check.NotNull(op, indices, nameof(indices)); Check.Computes(op, weight, nameof(weight));
         if (weight.Rank != 2)
             throw new ArgumentException($"{op}: weight must be [num, dim], got {Layout.Format(weight.Layout.ShapeArray)}.", nameof(weight));
         if (indices.DType is not (DType.Int32 or DType.Int64))
@@ -45,6 +45,14 @@ public static partial class Functional
                 throw new ArgumentOutOfRangeException(nameof(indices), values[bad],
                     $"{op}: index {values[bad]} (element {bad}) is outside [0, {num}) for a weight of {num} rows.");
         }
+        if (weight.DType == DType.Float64) // composed: the padding row's gradient cut by a detached copy of that row
+            return TensorScope.Composite((indices, weight, pad, num), static a =>
+            {
+                var padRow = a.pad is int p
+                    ? OneHot(Tensor.FromArray(new long[] { p }, [1], a.weight.Device), a.num).Reshape(a.num, 1) : null;
+                var w = padRow is null ? a.weight : Tensor.Where(padRow, a.weight.Detach(), a.weight);
+                return GatherRows64(w, a.indices, nameof(Embedding));
+            });
         var idx = indices.Dense();
         Tensor y;
         using (Autograd.NoGrad()) y = weight.GatherRows(idx);

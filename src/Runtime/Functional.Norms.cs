@@ -17,7 +17,7 @@ public static partial class Functional
     /// <exception cref="ArgumentException">x has fewer than 2 dims; a statistic or affine tensor is not [C]; only one of the
     /// running statistics is given, or none in eval mode; training with one value per channel.</exception>
     /// <exception cref="ArgumentOutOfRangeException">eps is negative or NaN.</exception>
-    /// <exception cref="NotSupportedException">A tensor is not float32.</exception>
+    /// <exception cref="NotSupportedException">A tensor is not float32 or float64 (float64 anywhere: computed in float64).</exception>
     /// <exception cref="DeviceMismatchException">The tensors are on different devices.</exception>
     public static Tensor BatchNorm(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null,
         bool training = false, float momentum = 0.1f, float eps = 1e-5f)
@@ -25,7 +25,7 @@ public static partial class Functional
         const string op = nameof(BatchNorm);
         if (Autocast.IsHalf(Check.NotNull(op, x, nameof(x)))) // computed in float32, returned in x's dtype (on neither list)
             return Autocast.InFloat32(x, x.DType, w => BatchNorm(w, runningMean, runningVar, weight, bias, training, momentum, eps));
-        Check.Float32(op, x, nameof(x));
+        Check.Computes(op, x, nameof(x));
         if (x.Rank < 2)
             throw new ArgumentException(
                 $"{op}: expected input [batch, channels, ...] (2 or more dims), got {Layout.Format(x.Layout.ShapeArray)}.", nameof(x));
@@ -47,6 +47,8 @@ public static partial class Functional
         if (training && perChannel == 1)
             throw new ArgumentException($"{op}: expected more than 1 value per channel when training, got input size " +
                 $"{Layout.Format(shape)}.", nameof(x));
+        if (AnyFloat64(x, runningMean, runningVar, weight, bias))
+            return BatchNorm64(x, runningMean, runningVar, weight, bias, training, momentum, eps);
         var a = new NormArgs
         {
             Outer = n, Slots = c, Inner = s, StatDiv = 1, AffinePeriod = Math.Max(c, 1), AffineDiv = Math.Max(s, 1), Eps = eps,
@@ -80,14 +82,14 @@ public static partial class Functional
     /// <exception cref="ArgumentNullException">x or normalizedShape is null.</exception>
     /// <exception cref="ArgumentException">x's trailing dims are not normalizedShape, or weight or bias has another shape.</exception>
     /// <exception cref="ArgumentOutOfRangeException">eps is negative or NaN.</exception>
-    /// <exception cref="NotSupportedException">A tensor is not float32.</exception>
+    /// <exception cref="NotSupportedException">A tensor is not float32 or float64 (float64 anywhere: computed in float64).</exception>
     /// <exception cref="DeviceMismatchException">The tensors are on different devices.</exception>
     public static Tensor LayerNorm(Tensor x, int[] normalizedShape, Tensor? weight = null, Tensor? bias = null, float eps = 1e-5f)
     {
         const string op = nameof(LayerNorm);
         if (Autocast.IsHalf(Check.NotNull(op, x, nameof(x)))) // on the float32 list
             return Autocast.InFloat32(x, Autocast.Float32ListResult(x), w => LayerNorm(w, normalizedShape, weight, bias, eps));
-        Check.Float32(op, x, nameof(x));
+        Check.Computes(op, x, nameof(x));
         Check.NotNull(op, normalizedShape, nameof(normalizedShape));
         var shape = x.Layout.ShapeArray;
         int k = normalizedShape.Length;
@@ -97,13 +99,14 @@ public static partial class Functional
         foreach (var (t, name) in new[] { (weight, nameof(weight)), (bias, nameof(bias)) })
         {
             if (t is null) continue;
-            Check.Float32(op, t, name);
+            Check.Computes(op, t, name);
             Check.SameDevice(op, x, nameof(x), t, name);
             if (!t.Layout.ShapeArray.AsSpan().SequenceEqual(normalizedShape))
                 throw new ArgumentException($"{op}: {name} must have normalizedShape {Layout.Format(normalizedShape)}, got " +
                     $"{Layout.Format(t.Layout.ShapeArray)}.", name);
         }
         CheckEps(op, eps);
+        if (AnyFloat64(x, weight, bias)) return LayerNorm64(x, k, weight, bias, eps);
         int d = Layout.Numel(normalizedShape), rows = Layout.Numel(shape[..^k]);
         var a = new NormArgs
         {
@@ -123,14 +126,14 @@ public static partial class Functional
     /// <exception cref="ArgumentException">x has fewer than 2 dims, C is not divisible by numGroups, or weight or bias is not
     /// [C].</exception>
     /// <exception cref="ArgumentOutOfRangeException">numGroups is below 1, or eps is negative or NaN.</exception>
-    /// <exception cref="NotSupportedException">A tensor is not float32.</exception>
+    /// <exception cref="NotSupportedException">A tensor is not float32 or float64 (float64 anywhere: computed in float64).</exception>
     /// <exception cref="DeviceMismatchException">The tensors are on different devices.</exception>
     public static Tensor GroupNorm(Tensor x, int numGroups, Tensor? weight = null, Tensor? bias = null, float eps = 1e-5f)
     {
         const string op = nameof(GroupNorm);
         if (Autocast.IsHalf(Check.NotNull(op, x, nameof(x)))) // on the float32 list
             return Autocast.InFloat32(x, Autocast.Float32ListResult(x), w => GroupNorm(w, numGroups, weight, bias, eps));
-        Check.Float32(op, x, nameof(x));
+        Check.Computes(op, x, nameof(x));
         if (x.Rank < 2)
             throw new ArgumentException(
                 $"{op}: expected input [batch, channels, ...] (2 or more dims), got {Layout.Format(x.Layout.ShapeArray)}.", nameof(x));
@@ -144,6 +147,7 @@ public static partial class Functional
         PerChannel(op, x, weight, nameof(weight), c);
         PerChannel(op, x, bias, nameof(bias), c);
         CheckEps(op, eps);
+        if (AnyFloat64(x, weight, bias)) return GroupNorm64(x, numGroups, weight, bias, eps);
         var a = new NormArgs
         {
             Outer = 1, Slots = n * numGroups, Inner = c / numGroups * s, StatDiv = 1, AffinePeriod = numGroups, AffineDiv = Math.Max(s, 1),
@@ -178,11 +182,11 @@ public static partial class Functional
     private static NormAffine Affine(Tensor? weight, Tensor? bias) =>
         (weight is null ? NormAffine.None : NormAffine.Weight) | (bias is null ? NormAffine.None : NormAffine.Bias);
 
-    /// <summary>An optional per-channel tensor: float32, on x's device, [C].</summary>
+    /// <summary>An optional per-channel tensor: float32 or float64, on x's device, [C].</summary>
     private static void PerChannel(string op, Tensor x, Tensor? t, string name, int channels)
     {
         if (t is null) return;
-        Check.Float32(op, t, name);
+        Check.Computes(op, t, name);
         Check.SameDevice(op, x, nameof(x), t, name);
         if (t.Rank != 1 || t.Count != channels)
             throw new ArgumentException($"{op}: {name} must be [channels] = [{channels}] for input of shape " +

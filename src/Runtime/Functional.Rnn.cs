@@ -12,7 +12,7 @@ public static partial class Functional
     /// </summary>
     /// <exception cref="ArgumentNullException">gates or cPrev is null.</exception>
     /// <exception cref="ArgumentException">The shapes are not [B, 4H] and [B, H], the devices differ, or a tensor is not
-    /// float32.</exception>
+    /// float32 or float64.</exception>
     public static (Tensor H, Tensor C) LstmCell(Tensor gates, Tensor cPrev)
     {
         const string op = nameof(LstmCell);
@@ -20,6 +20,7 @@ public static partial class Functional
         if (Autocast.IsEnabled) return Autocast.Off((gates, cPrev), static a => LstmCell(a.gates, a.cPrev)); // a float32 recurrence
         if (Autocast.AnyHalf(gates, cPrev)) return LstmCell(Autocast.Wide(gates), Autocast.Wide(cPrev)); // float32 results
         CheckCell(op, gates, nameof(gates), 4, cPrev, nameof(cPrev));
+        if (AnyFloat64(gates, cPrev)) return LstmCell64(gates, cPrev);
         var hc = Tensor.LstmCellRows(gates, cPrev);
         hc = Autograd.Record(hc, op, [gates, cPrev], g => Grads.LstmCell(gates, cPrev, g), gates, cPrev);
         return (hc[0], hc[1]);
@@ -33,7 +34,7 @@ public static partial class Functional
     /// </summary>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException">The shapes are not [B, 3H], [B, 3H] and [B, H], the devices differ, or a tensor is
-    /// not float32.</exception>
+    /// not float32 or float64.</exception>
     public static Tensor GruCell(Tensor xGates, Tensor hGates, Tensor hPrev)
     {
         const string op = nameof(GruCell);
@@ -43,6 +44,7 @@ public static partial class Functional
             return GruCell(Autocast.Wide(xGates), Autocast.Wide(hGates), Autocast.Wide(hPrev));
         CheckCell(op, xGates, nameof(xGates), 3, hPrev, nameof(hPrev));
         CheckCell(op, hGates, nameof(hGates), 3, hPrev, nameof(hPrev));
+        if (AnyFloat64(xGates, hGates, hPrev)) return GruCell64(xGates, hGates, hPrev);
         var h = Tensor.GruCellRows(xGates, hGates, hPrev);
         return Autograd.Record(h, op, [xGates, hGates, hPrev], g => Grads.GruCell(xGates, hGates, hPrev, g), xGates, hGates, hPrev);
     }
@@ -59,7 +61,7 @@ public static partial class Functional
     /// </summary>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException">The shapes are not [T, B, 4H], [4H, H], [B, H] and [B, H], the devices differ, or a
-    /// tensor is not float32.</exception>
+    /// tensor is not float32 or float64 (float64 anywhere: computed in float64).</exception>
     public static (Tensor Output, Tensor H, Tensor C) LstmSequence(Tensor xGates, Tensor weightHh, Tensor h0, Tensor c0,
         bool reverse = false)
     {
@@ -74,9 +76,10 @@ public static partial class Functional
         if (!c0.Layout.ShapeArray.SequenceEqual(h0.Layout.ShapeArray))
             throw new ArgumentException($"{op}: c0 must have h0's shape {Layout.Format(h0.Layout.ShapeArray)}, got " +
                 $"{Layout.Format(c0.Layout.ShapeArray)}.", nameof(c0));
-        Check.SameDevice(op, xGates, nameof(xGates), c0, nameof(c0)); Check.Float32(op, c0, nameof(c0));
+        Check.SameDevice(op, xGates, nameof(xGates), c0, nameof(c0)); Check.Computes(op, c0, nameof(c0));
         int t = xGates.Layout.ShapeArray[0];
-        if (t > 0 && (xGates.Device != Device.Cpu || hidden % Backends.Cpu.CpuBackend.LstmUnitBlock == 0))
+        bool f64 = AnyFloat64(xGates, weightHh, h0, c0); // float64 anywhere: the per-step loop, in float64
+        if (t > 0 && !f64 && (xGates.Device != Device.Cpu || hidden % Backends.Cpu.CpuBackend.LstmUnitBlock == 0))
             return Tensor.LstmSequenceFused(xGates, weightHh, h0, c0, reverse);
         var (h, c) = (h0, c0);
         var hs = new Tensor[t];
@@ -86,7 +89,8 @@ public static partial class Functional
             (h, c) = LstmCell(xGates[step] + Linear(h, weightHh), c);
             hs[step] = h;
         }
-        return (t == 0 ? Tensor.Zeros([0, .. h0.Layout.ShapeArray], DType.Float32, h0.Device) : Tensor.Stack(hs, 0), h, c);
+        return (t == 0 ? Tensor.Zeros([0, .. h0.Layout.ShapeArray], f64 ? DType.Float64 : DType.Float32, h0.Device)
+            : Tensor.Stack(hs, 0), h, c);
     }
 
     /// <summary>
@@ -106,7 +110,7 @@ public static partial class Functional
     /// </code></example>
     /// <exception cref="ArgumentNullException">xGates, weightHh or h0 is null.</exception>
     /// <exception cref="ArgumentException">The shapes are not [T, B, 3H], [3H, H], [3H] and [B, H], the devices differ, or
-    /// a tensor is not float32.</exception>
+    /// a tensor is not float32 or float64 (float64 anywhere: computed in float64).</exception>
     public static (Tensor Output, Tensor H) GruSequence(Tensor xGates, Tensor weightHh, Tensor? biasHh, Tensor h0,
         bool reverse = false)
     {
@@ -124,10 +128,11 @@ public static partial class Functional
             if (biasHh.Rank != 1 || biasHh.Layout.ShapeArray[0] != 3 * hidden)
                 throw new ArgumentException($"{op}: biasHh must be [3·hidden] = [{3 * hidden}] for h0 " +
                     $"{Layout.Format(h0.Layout.ShapeArray)}, got {Layout.Format(biasHh.Layout.ShapeArray)}.", nameof(biasHh));
-            Check.SameDevice(op, xGates, nameof(xGates), biasHh, nameof(biasHh)); Check.Float32(op, biasHh, nameof(biasHh));
+            Check.SameDevice(op, xGates, nameof(xGates), biasHh, nameof(biasHh)); Check.Computes(op, biasHh, nameof(biasHh));
         }
         int t = xGates.Layout.ShapeArray[0];
-        if (t > 0 && (xGates.Device != Device.Cpu || hidden % Backends.Cpu.CpuBackend.LstmUnitBlock == 0))
+        bool f64 = AnyFloat64(xGates, weightHh, biasHh, h0); // float64 anywhere: the per-step loop, in float64
+        if (t > 0 && !f64 && (xGates.Device != Device.Cpu || hidden % Backends.Cpu.CpuBackend.LstmUnitBlock == 0))
             return Tensor.GruSequenceFused(xGates, weightHh, biasHh, h0, reverse);
         var h = h0;
         var hs = new Tensor[t];
@@ -137,7 +142,8 @@ public static partial class Functional
             h = GruCell(xGates[step], Linear(h, weightHh, biasHh), h);
             hs[step] = h;
         }
-        return (t == 0 ? Tensor.Zeros([0, .. h0.Layout.ShapeArray], DType.Float32, h0.Device) : Tensor.Stack(hs, 0), h);
+        return (t == 0 ? Tensor.Zeros([0, .. h0.Layout.ShapeArray], f64 ? DType.Float64 : DType.Float32, h0.Device)
+            : Tensor.Stack(hs, 0), h);
     }
 
     /// <summary>The shared checks of the sequence ops: h0 [B, H], xGates [T, B, k·H], weightHh [k·H, H], one device,
@@ -156,7 +162,7 @@ public static partial class Functional
                 $"{Layout.Format(h0.Layout.ShapeArray)}, got {Layout.Format(weightHh.Layout.ShapeArray)}.", nameof(weightHh));
         Check.SameDevice(op, xGates, nameof(xGates), weightHh, nameof(weightHh));
         Check.SameDevice(op, xGates, nameof(xGates), h0, nameof(h0));
-        Check.Float32(op, xGates, nameof(xGates)); Check.Float32(op, weightHh, nameof(weightHh)); Check.Float32(op, h0, nameof(h0));
+        Check.Computes(op, xGates, nameof(xGates)); Check.Computes(op, weightHh, nameof(weightHh)); Check.Computes(op, h0, nameof(h0));
         return hidden;
     }
 
@@ -170,6 +176,6 @@ public static partial class Functional
             throw new ArgumentException($"{op}: {gatesName} must be [batch, {k}·hidden] = [{b}, {k * h}] for {stateName} " +
                 $"{Layout.Format(state.Layout.ShapeArray)}, got {Layout.Format(gates.Layout.ShapeArray)}.", gatesName);
         Check.SameDevice(op, gates, gatesName, state, stateName);
-        Check.Float32(op, gates, gatesName); Check.Float32(op, state, stateName);
+        Check.Computes(op, gates, gatesName); Check.Computes(op, state, stateName);
     }
 }

@@ -59,7 +59,7 @@ public static partial class Functional
     /// added inside the product's kernel (one launch on accelerators for small layers) and backward computes only the
     /// gradients that are needed.
     /// </summary>
-    /// <exception cref="ArgumentException">The shapes do not fit together or a tensor is not float32.</exception>
+    /// <exception cref="ArgumentException">The shapes do not fit together or a tensor is not float32 or float64.</exception>
     /// <exception cref="DeviceMismatchException">The tensors are on different devices.</exception>
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null)
     {
@@ -182,7 +182,7 @@ public static partial class Functional
     /// when they require grad (as PyTorch).
     /// </summary>
     /// <exception cref="ArgumentException">The shapes differ.</exception>
-    /// <exception cref="NotSupportedException">A tensor is not float32.</exception>
+    /// <exception cref="NotSupportedException">A tensor is not float32 or float64.</exception>
     /// <exception cref="DeviceMismatchException">The tensors are on different devices.</exception>
     public static Tensor BinaryCrossEntropyWithLogits(Tensor logits, Tensor targets, Reduction reduction = Reduction.Mean)
     {

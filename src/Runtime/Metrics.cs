@@ -38,7 +38,7 @@ public static class Metrics
     /// 1 for a correct row and 0 otherwise.</param>
     /// <exception cref="ArgumentNullException">logits or labels is null.</exception>
     /// <exception cref="ArgumentException">logits is not [N, C] with C ≥ 1, or labels is not int32/int64 [N].</exception>
-    /// <exception cref="NotSupportedException">logits is not float32.</exception>
+    /// <exception cref="NotSupportedException">logits is not float32 or float64 (16-bit logits are widened).</exception>
     /// <exception cref="ArgumentOutOfRangeException">topK is outside [1, C], reduction is not a <see cref="Reduction"/>, or a
     /// label lies outside [0, C).</exception>
     /// <exception cref="DeviceMismatchException">logits and labels are on different devices.</exception>
@@ -54,7 +54,7 @@ public static class Metrics
         using var _ = Autograd.NoGrad();
         return TensorScope.Composite((logits, labels, topK, reduction), static a =>
         {
-            var hit = a.topK == 1 ? TopOne(a.logits, a.labels) : RankOfLabel(a.logits, a.labels).Lt(a.topK);
+            var hit = a.topK == 1 ? TopOne(a.logits, a.labels) : RankOfLabel(a.logits, a.labels).Lt(a.topK).To(DType.Float32);
             return a.reduction switch
             {
                 Reduction.Mean => hit.Mean(),
@@ -127,7 +127,7 @@ public static class Metrics
     /// perplexities. Not recorded by autograd.
     /// </summary>
     /// <exception cref="ArgumentNullException">meanCrossEntropy is null.</exception>
-    /// <exception cref="NotSupportedException">meanCrossEntropy is not float32.</exception>
+    /// <exception cref="NotSupportedException">meanCrossEntropy is not float32 or float64.</exception>
     public static Tensor Perplexity(Tensor meanCrossEntropy)
     {
         Check.NotNull(nameof(Perplexity), meanCrossEntropy, nameof(meanCrossEntropy));
@@ -148,7 +148,7 @@ public static class Metrics
     /// e^(mean cross-entropy), a 0-D float32 tensor (torchmetrics' <c>perplexity</c> on flattened tokens).</summary>
     /// <exception cref="ArgumentNullException">logits or labels is null.</exception>
     /// <exception cref="ArgumentException">logits is not [N, V] or labels is not int32/int64 [N].</exception>
-    /// <exception cref="NotSupportedException">logits is not float32.</exception>
+    /// <exception cref="NotSupportedException">logits is not float32 or float64 (16-bit logits are widened).</exception>
     /// <exception cref="ArgumentOutOfRangeException">A label lies outside [0, V).</exception>
     /// <exception cref="DeviceMismatchException">logits and labels are on different devices.</exception>
     public static Tensor Perplexity(Tensor logits, Tensor labels)
@@ -185,7 +185,7 @@ public static class Metrics
         return ahead.Sum(1);
     }
 
-    /// <summary>Scores [N, C] (float32, C in [1, 2^24]) and labels [N] on one device; returns C.</summary>
+    /// <summary>Scores [N, C] (float32 or float64, C in [1, 2^24]) and labels [N] on one device; returns C.</summary>
     private static int CheckScores(string op, Tensor scores, Tensor labels, string name = "logits")
     {
         Check.NotNull(op, scores, name); Check.NotNull(op, labels, nameof(labels));
@@ -194,7 +194,7 @@ public static class Metrics
             throw new ArgumentException($"{op}: {name} must be [N, C] with C ≥ 1 classes, got {Layout.Format(shape)}.", name);
         if (shape[1] > MaxClasses)
             throw new ArgumentException($"{op}: {name} has {shape[1]} classes; at most 2^24 are supported.", name);
-        Check.Float32(op, scores, name);
+        Check.Computes(op, scores, name);
         CheckLabels(op, labels, nameof(labels), shape[0]);
         Check.SameDevice(op, scores, name, labels, nameof(labels));
         return shape[1];

@@ -71,11 +71,12 @@ public sealed partial class Tensor
     public Tensor GatherRows(Tensor index)
     {
         const string op = nameof(GatherRows);
-        Check.Float32(op, this, "x");
+        Check.Computes(op, this, "x");
         Check.SameDevice(op, this, "x", index, "index");
         if (index.DType is not (DType.Int32 or DType.Int64))
             throw new ArgumentException($"{op}: the index must be int32 or int64, got {index.DType.Name()}.");
         if (Rank == 0) throw new ArgumentException($"{op}: cannot pick rows of a 0-D tensor.");
+        if (DType == DType.Float64) return Functional.GatherRows64(this, index, op);
         var x = Dense(); var idx = index.Dense();
         int rows = Layout.ShapeArray[0], cols = Count / Math.Max(rows, 1);
         var y = Allocate([.. index.Layout.ShapeArray, .. Layout.ShapeArray[1..]], DType.Float32, Device);

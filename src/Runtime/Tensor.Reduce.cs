@@ -34,7 +34,7 @@ public sealed partial class Tensor
     /// </remarks>
     /// <exception cref="ArgumentException">A reduced dim is empty, or an axis is named twice.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An axis is outside [-rank, rank).</exception>
-    /// <exception cref="NotSupportedException">x is not float32.</exception>
+    /// <exception cref="NotSupportedException">x is not float32 or float64 (16-bit is widened).</exception>
     public Tensor Max(int[]? axes = null, bool keepDim = false) => Reduce<MaxOp>("Max", axes, keepDim, Grads.MaxMin, nonEmpty: true);
     /// <summary>Largest value over one axis (see <see cref="Max(int[], bool)"/> for ties and NaN).</summary>
     /// <exception cref="ArgumentException">The dim is empty.</exception>
@@ -59,7 +59,7 @@ public sealed partial class Tensor
     /// <see cref="Max(int[], bool)"/>, which splits it among ties. One launch each way on accelerators.</remarks>
     /// <exception cref="ArgumentException">The dim is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The axis is outside [-rank, rank).</exception>
-    /// <exception cref="NotSupportedException">x is not float32.</exception>
+    /// <exception cref="NotSupportedException">x is not float32 or float64 (16-bit is widened).</exception>
     public (Tensor Values, Tensor Indices) MaxWithIndices(int axis, bool keepDim = false) =>
         WithIndices("MaxWithIndices", axis, keepDim, max: true);
 

@@ -13,6 +13,7 @@ public sealed partial class Tensor
     /// </summary>
     internal static Tensor Windows(Tensor x, WindowArgs a, float pad, string op, bool batchInner = false)
     {
+        if (x.DType == DType.Float64) return Functional.Windows64(x, a, pad, batchInner);
         var xd = x.Dense();
         a = a with { Offset = xd.Layout.Offset, Pad = pad, Columns = batchInner ? ColumnLayout.BatchInner : ColumnLayout.PerImage };
         int n = a.N, c = a.C, kk = a.KK;
@@ -47,6 +48,8 @@ public sealed partial class Tensor
     /// </summary>
     internal static Tensor MaxPool(Tensor x, WindowArgs a, string op)
     {
+        if (x.DType == DType.Float64) // composed: the windows' max (its gradient splits ties evenly, as the fused rule's)
+            return TensorScope.Composite((x, a), static s => Functional.Windows64(s.x, s.a, double.NegativeInfinity).Max(2));
         var xd = x.Dense();
         a = a with { Offset = xd.Layout.Offset, Pad = float.NegativeInfinity };
         var y = Allocate([a.N, a.C, a.OH, a.OW], DType.Float32, x.Device);
@@ -74,6 +77,9 @@ public sealed partial class Tensor
     /// </summary>
     internal static Tensor AvgPool(Tensor x, WindowArgs a, string op)
     {
+        if (x.DType == DType.Float64)
+            return TensorScope.Composite((x, a), static s =>
+                Functional.Windows64(s.x, s.a, 0).Sum(2) / Full([], s.a.KH * s.a.KW, DType.Float64, s.x.Device));
         var xd = x.Dense();
         var args = a with { Offset = xd.Layout.Offset, Pad = 0f };
         var y = Allocate([a.N, a.C, a.OH, a.OW], DType.Float32, x.Device);
@@ -96,7 +102,7 @@ public sealed partial class Tensor
     internal static WindowArgs WindowsOf(Tensor x, (int H, int W) k, (int H, int W) stride, (int H, int W) padding,
         (int H, int W) dilation, string op, string kernelName = "kernel")
     {
-        Check.Float32(op, x, "x");
+        Check.Computes(op, x, "x");
         if (x.Rank != 4)
             throw new ArgumentException($"{op}: expected input [batch, channels, height, width], got {Layout.Format(x.Layout.ShapeArray)}.",
                 "x");

@@ -70,29 +70,37 @@ public sealed partial class Tensor : IDisposable, Optim.IParameter
     }
 
     /// <summary>
-    /// Makes this leaf hold <paramref name="source"/>'s elements (any device, same dtype), keeping the tensor object, so
-    /// references to it (tied parameters, optimizers) see the change: how a model moves to a device or loads weights.
+    /// Makes this leaf hold <paramref name="source"/>'s elements (any device, any dtype: PyTorch's <c>t.data = source</c>),
+    /// keeping the tensor object, so references to it (tied parameters, optimizers) see the change: how a model moves to a
+    /// device, changes dtype or loads weights. A gradient follows to the new device and dtype (or is dropped when the shape
+    /// changed).
     /// </summary>
     /// <exception cref="ArgumentNullException">source is null.</exception>
-    /// <exception cref="InvalidOperationException">This tensor is not a leaf, or the dtypes differ.</exception>
+    /// <exception cref="InvalidOperationException">This tensor is not a leaf.</exception>
     public void SetData(Tensor source)
     {
         Check.NotNull(nameof(SetData), source, nameof(source));
         if (!IsLeaf)
             throw new InvalidOperationException($"SetData: only leaf tensors can take new data; this one was computed by {GradFn}.");
-        if (source.DType != DType)
-            throw new InvalidOperationException($"SetData: the source is {source.DType.Name()} but this tensor is {DType.Name()}.");
+        TakeStorage(source);
+        if (Grad is { } g && (g.Device != Device || g.DType != DType || !g.Layout.ShapeArray.SequenceEqual(Layout.ShapeArray)))
+        {
+            using var _ = TensorScope.Suspend();
+            using var __ = Autograd.NoGrad();
+            Grad = !g.Layout.ShapeArray.SequenceEqual(Layout.ShapeArray) ? null
+                : g.DType == DType ? g.To(Device) : g.To(Device).To(DType);
+        }
+    }
+
+    /// <summary>This tensor's storage and layout become source's (which keeps its own hold).</summary>
+    private void TakeStorage(Tensor source)
+    {
         var storage = source.Storage;
         storage.AddRef();
         var old = _storage;
         _storage = storage;
         Layout = source.Layout; // graphs that saved this tensor see another storage and layout, and refuse to use it
         if (!_disposed) old.Release();
-        if (Grad is { } g && (g.Device != Device || !g.Layout.ShapeArray.SequenceEqual(Layout.ShapeArray)))
-        {
-            using var _ = TensorScope.Suspend();
-            Grad = g.Layout.ShapeArray.SequenceEqual(Layout.ShapeArray) ? g.To(Device) : null;
-        }
     }
 
     /// <summary>Gives this tensor (one just made by an op, not yet shared) another layout over the same elements.</summary>

@@ -210,7 +210,8 @@ public class BlockContractTests
         var fromGraph = new Parameter(source * 3f);
         Assert.True(fromGraph.Data.IsLeaf);
         Assert.Equal(new float[] { 3, 3 }, fromGraph.Data.ToArray<float>());
-        Assert.Equal("data", Assert.Throws<ArgumentException>(() => new Parameter(Tensor.Ones([2], DType.Float64))).ParamName);
+        Assert.Equal(DType.Float64, new Parameter(Tensor.Ones([2], DType.Float64)).DType); // float64 models (Block.To)
+        Assert.Equal("data", Assert.Throws<ArgumentException>(() => new Parameter(Tensor.Ones([2], DType.Int64))).ParamName);
         Assert.Contains("cpu", p.ToString());
         Assert.DoesNotContain("cpu", new Parameter([2], Init.Zeros).ToString());
     }

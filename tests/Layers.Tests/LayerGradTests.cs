@@ -2,14 +2,16 @@ using DeepSharp.Layers;
 
 namespace DeepSharp.Layers.Tests;
 
-/// <summary>Finite-difference checks of every built-in layer: gradients of the input and of every parameter.</summary>
+/// <summary>Gradient checks of every built-in layer, of the input and of every parameter: in float64 against finite
+/// differences, and in float32 against the float64 gradients.</summary>
 public class LayerGradTests
 {
     private static readonly string[] Names = ["dense", "conv", "conv_stride_pad", "conv_batch", "maxpool", "maxpool_overlap", "avgpool",
         "relu", "sigmoid", "tanh", "flatten", "dropout_eval", "leaky_relu", "gelu", "gelu_tanh", "silu", "elu", "hardtanh", "softplus",
         "softmax", "log_softmax", "identity", "flatten_dims", "dropout1d_eval", "dropout2d_eval",
         "lstm", "gru", "rnn_bidirectional", "mha_self_causal_padding", "mha_kdim_batch_first",
-        "encoder_layer", "encoder_layer_pre_gelu_causal", "decoder_layer"];
+        "encoder_layer", "encoder_layer_pre_gelu_causal", "decoder_layer", "adaptive_avg", "adaptive_max", "residual_projection",
+        "positional_encoding", "transformer_encoder", "transformer"];
 
     public static TheoryData<string, string> Layers()
     {
@@ -55,6 +57,13 @@ public class LayerGradTests
         "encoder_layer_pre_gelu_causal" => (new Causal(new TransformerEncoderLayer(4, 2, 5, 0f, TransformerActivation.Gelu,
             batchFirst: true, normFirst: true)), [2, 3, 4]),
         "decoder_layer" => (new Decode(new TransformerDecoderLayer(4, 2, 5, 0f, TransformerActivation.Gelu, normFirst: true)), [3, 2, 4]),
+        "adaptive_avg" => (new AdaptiveAvgPool2d((2, 4)), [1, 2, 5, 6]),
+        "adaptive_max" => (new AdaptiveMaxPool2d((2, 4)), [1, 2, 5, 6]),
+        "residual_projection" => (new Residual(3, stride: 2), [2, 2, 4, 4]), // batch norm in training mode, a 1×1 projection
+        "positional_encoding" => (new PositionalEncoding(4, 0f), [2, 3, 4]),
+        "transformer_encoder" => (new TransformerEncoder(() => new TransformerEncoderLayer(4, 2, 6, 0f, TransformerActivation.Gelu), 2,
+            new LayerNorm(4)), [3, 2, 4]),
+        "transformer" => (new WholeTransformer(new Transformer(4, 2, 1, 1, 5, 0f, TransformerActivation.Gelu)), [3, 2, 4]),
         _ => (new Dropout(0.5f).Eval(), [2, 3]),
     };
 
@@ -100,6 +109,14 @@ public class LayerGradTests
         }
     }
 
+    /// <summary>A whole transformer over src = x and tgt = half of x without its first step.</summary>
+    private sealed class WholeTransformer : Block
+    {
+        private readonly Transformer _model;
+        public WholeTransformer(Transformer model) => _model = Register("model", model);
+        protected override Tensor Forward(Tensor x) => _model.Call(x, x.Slice(0, 1) * 0.5f);
+    }
+
     /// <summary>An encoder layer called with isCausal.</summary>
     private sealed class Causal : Block
     {
@@ -116,44 +133,25 @@ public class LayerGradTests
         protected override Tensor Forward(Tensor x) => _layer.Call(x, x.Slice(0, 1) * 0.5f, tgtIsCausal: true);
     }
 
+    /// <summary>Distinct input values away from relu's kink and max-pool ties.</summary>
+    private static float[] Input(int count) =>
+        Enumerable.Range(0, count).Select(i => (float)((i * 7 % count) - count / 2.0 + 0.37) * 0.3f).ToArray();
+
     [Theory, MemberData(nameof(Layers))]
-    public void GradientsMatchFiniteDifferences(string device, string name)
+    public void Float64GradientsMatchFiniteDifferences(string device, string name)
     {
         var d = DeepSharp.Tests.TestDevices.Use(device);
         var (block, shape) = Make(name);
         block.Initialize(device: d);
-        int count = shape.Aggregate(1, (a, b) => a * b);
-        // Distinct values away from relu's kink and max-pool ties.
-        var xv = Enumerable.Range(0, count).Select(i => (float)((i * 7 % count) - count / 2.0 + 0.37) * 0.3f).ToArray();
-        var x = Tensor.FromArray(xv, shape, d).RequiresGradient();
-        var y = block.Call(x);
-        var w = Tensor.FromArray(Enumerable.Range(0, y.Count).Select(i => (float)Math.Cos(i + 0.3)).ToArray(), y.Shape, d);
-        (y * w).Sum().Backward();
-        double Loss() { using var _ = Autograd.NoGrad(); return (block.Call(x.Detach()) * w).Sum().Item(); }
-        Assert.Empty(block.ParametersWithoutGrad());
-        var targets = new List<(string What, Tensor Data, Tensor Grad)> { ("x", x, x.Grad!) };
-        targets.AddRange(block.NamedParameters().Select(p => (p.Path, p.Parameter.Data, p.Parameter.Grad!)));
-        // The numerical side runs on the CPU: move the block there (in place) with the same values.
-        block.To(Device.Cpu);
-        x = x.To(Device.Cpu).Detach(); w = w.To(Device.Cpu);
-        targets = targets.Select(t => (t.What, t.What == "x" ? x : t.Data, t.Grad)).ToList();
-        const float eps = 1e-2f;
-        foreach (var (what, data, grad) in targets)
-        {
-            var analytic = grad.ToArray<float>();
-            for (int j = 0; j < data.Count; j++)
-            {
-                var flat = data.Detach().Reshape(-1);
-                float orig = flat[j].Item();
-                using (Autograd.NoGrad()) flat[j].FillInPlace(orig + eps);
-                double up = Loss();
-                using (Autograd.NoGrad()) flat[j].FillInPlace(orig - eps);
-                double down = Loss();
-                using (Autograd.NoGrad()) flat[j].FillInPlace(orig);
-                double numeric = (up - down) / (2 * eps);
-                Assert.True(Math.Abs(numeric - analytic[j]) <= 2e-2 * (1 + Math.Abs(numeric)),
-                    $"{name} on {d}: d/d{what}[{j}] autograd {analytic[j]} vs {numeric}");
-            }
-        }
+        LayerGradCheck.Float64(block, shape, Input(shape.Aggregate(1, (a, b) => a * b)), d, name);
+    }
+
+    [Theory, MemberData(nameof(Layers))]
+    public void Float32GradientsMatchTheFloat64Reference(string device, string name)
+    {
+        var d = DeepSharp.Tests.TestDevices.Use(device);
+        var (block, shape) = Make(name);
+        block.Initialize(device: d);
+        LayerGradCheck.Float32(block, shape, Input(shape.Aggregate(1, (a, b) => a * b)), d, name);
     }
 }

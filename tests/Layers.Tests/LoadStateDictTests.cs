@@ -80,7 +80,11 @@ public class LoadStateDictTests
         Assert.Contains("rank 1, expected 2", rank.Message);
         Assert.Throws<ArgumentException>(() => new Parameter([2, -1], Init.Zeros).Data = Tensor.Ones(2, 3, 4));
         Assert.Throws<ArgumentException>(() => p.Data = Tensor.Ones(3, 2));
-        Assert.Throws<ArgumentException>(() => p.Data = Tensor.Ones([2, 3], DType.Float64));
+        Assert.Throws<ArgumentException>(() => p.Data = Tensor.Ones([2, 3], DType.Int32));
+        p.Data = Tensor.Full([2, 3], 0.1, DType.Float64); // values converted to the parameter's float32
+        Assert.Equal(DType.Float32, p.Data.DType);
+        Assert.All(p.Data.ToArray<float>(), v => Assert.Equal(0.1f, v));
+        p.Data = Tensor.Full([2, 3], 3, DType.Float32);
         Assert.Throws<ArgumentNullException>(() => p.Data = null!);
         // A source sharing the parameter's own memory (its transpose) is read before it is overwritten.
         var square = new Parameter(Tensor.FromArray(Enumerable.Range(0, 16).Select(i => (float)i).ToArray(), [4, 4]));

@@ -171,12 +171,10 @@ public class NormLayerTests
         _ => (new GroupNorm(2, 4), [2, 4, 3]),
     };
 
-    /// <summary>Every parameter's and the input's gradient against central differences (as LayerGradTests), with weights and
-    /// biases away from their defaults.</summary>
-    [Theory, MemberData(nameof(GradCases))]
-    public void GradientsMatchFiniteDifferences(string device, string name)
+    /// <summary>The layer with weights and biases away from their defaults (and, for "_eval", running statistics away
+    /// from 0 and 1, then eval mode) on <paramref name="d"/>, and its input.</summary>
+    private static (Block Block, int[] Shape, float[] Input) Prepared(string name, Device d)
     {
-        var d = TestDevices.Use(device);
         var (block, shape) = Make(name);
         block.Initialize();
         using (Autograd.NoGrad())
@@ -189,36 +187,27 @@ public class NormLayerTests
         }
         block.To(d);
         int count = shape.Aggregate(1, (a, b) => a * b);
-        var xv = Enumerable.Range(0, count).Select(i => (float)Math.Sin(1.7 * i + 0.4) * 2f).ToArray();
-        var x = Tensor.FromArray(xv, shape, d).RequiresGradient();
-        var y = block.Call(x);
-        var w = Tensor.FromArray(Enumerable.Range(0, y.Count).Select(i => (float)Math.Cos(i + 0.3)).ToArray(), y.Shape, d);
-        (y * w).Sum().Backward();
-        Assert.Empty(block.ParametersWithoutGrad());
-        var targets = new List<(string What, Tensor Data, float[] Grad)> { ("x", x, x.Grad!.ToArray<float>()) };
-        targets.AddRange(block.NamedParameters().Select(p => (p.Path, p.Parameter.Data, p.Parameter.Grad!.ToArray<float>())));
-        block.To(Device.Cpu);
-        // Batch-statistics layers would move their running statistics on each numerical pass; only eval mode reads them.
-        double Loss(Tensor input) { using var _ = Autograd.NoGrad(); return (block.Call(input) * w.To(Device.Cpu)).Sum().Item(); }
-        x = x.To(Device.Cpu).Detach();
-        const float eps = 1e-2f;
-        foreach (var (what, data0, analytic) in targets)
-        {
-            var data = what == "x" ? x : data0;
-            for (int j = 0; j < data.Count; j++)
-            {
-                var flat = data.Detach().Reshape(-1);
-                float orig = flat[j].Item();
-                using (Autograd.NoGrad()) flat[j].FillInPlace(orig + eps);
-                double up = Loss(x);
-                using (Autograd.NoGrad()) flat[j].FillInPlace(orig - eps);
-                double down = Loss(x);
-                using (Autograd.NoGrad()) flat[j].FillInPlace(orig);
-                double numeric = (up - down) / (2 * eps);
-                Assert.True(Math.Abs(numeric - analytic[j]) <= 2e-2 * (1 + Math.Abs(numeric)),
-                    $"{name} on {d}: d/d{what}[{j}] autograd {analytic[j]} vs {numeric}");
-            }
-        }
+        return (block, shape, Enumerable.Range(0, count).Select(i => (float)Math.Sin(1.7 * i + 0.4) * 2f).ToArray());
+    }
+
+    /// <summary>Every parameter's and the input's gradient in float64 against central differences (see
+    /// <see cref="LayerGradCheck"/>); batch-statistics layers move their running statistics on each pass without reading
+    /// them, and eval mode reads them without moving them.</summary>
+    [Theory, MemberData(nameof(GradCases))]
+    public void Float64GradientsMatchFiniteDifferences(string device, string name)
+    {
+        var d = TestDevices.Use(device);
+        var (block, shape, x) = Prepared(name, d);
+        LayerGradCheck.Float64(block, shape, x, d, name);
+    }
+
+    /// <summary>The fused float32 norms' gradients against the float64 ones (see <see cref="LayerGradCheck"/>).</summary>
+    [Theory, MemberData(nameof(GradCases))]
+    public void Float32GradientsMatchTheFloat64Reference(string device, string name)
+    {
+        var d = TestDevices.Use(device);
+        var (block, shape, x) = Prepared(name, d);
+        LayerGradCheck.Float32(block, shape, x, d, name);
     }
 
     [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]

@@ -6,19 +6,12 @@ namespace DeepSharp.Tests;
 /// The gradient check in float64, as PyTorch's gradcheck: every case of <see cref="GradCheckTests"/> (the float32 table)
 /// runs with float64 inputs on every device, against central differences of float64 forward passes on the CPU with
 /// eps 1e−6, and must agree to 1e−6 relative — tight enough that a gradient rule 1e−4 wrong fails (the float32 check allows
-/// 2 %). The cases whose ops do not compute in float64 yet are listed in <see cref="Pending"/>, and a test keeps that list
-/// honest: each of them must still refuse float64 with a clear error.
+/// 2 %). The fused float32 ops (norms, windows, pooling, recurrent cells, attention's softmax, cross-entropy) run their
+/// float64 composites here (Functional.Float64.cs); <see cref="GradCheckTests"/> checks the fused rules themselves against
+/// these float64 gradients.
 /// </summary>
 public class GradCheck64Tests
 {
-    /// <summary>Cases of the float32 table whose ops have no float64 kernels yet.</summary>
-    public static readonly HashSet<string> Pending =
-    [
-        "gather_rows", "embedding", "conv2d_rect_dilated", "conv2d_groups", "conv2d_depthwise", "conv2d_1x1", "max_pool_rect",
-        "avg_pool_rect_exclude_pad", "adaptive_avg", "adaptive_avg_global", "adaptive_max", "lstm_cell", "lstm_sequence_reverse",
-        "gru_cell",
-    ];
-
     /// <summary>Cases that are float32 by design: a round trip through float32 cannot be checked to 1e−6.</summary>
     private static readonly HashSet<string> Float32Only = ["dtype_roundtrip"];
 
@@ -26,15 +19,8 @@ public class GradCheck64Tests
     {
         var d = new TheoryData<string, string>();
         foreach (var dev in TestDevices.Names)
-            foreach (var name in GradCheckTests.Cases.Keys.Where(n => !Pending.Contains(n) && !Float32Only.Contains(n)))
+            foreach (var name in GradCheckTests.Cases.Keys.Where(n => !Float32Only.Contains(n)))
                 d.Add(dev, name);
-        return d;
-    }
-
-    public static TheoryData<string> PendingCases()
-    {
-        var d = new TheoryData<string>();
-        foreach (var name in Pending) d.Add(name);
         return d;
     }
 
@@ -80,15 +66,5 @@ public class GradCheck64Tests
                     $"{name}: d/dx{i}[{j}] autograd {analytic[j]:R} vs finite differences {numeric:R} on {d}");
             }
         }
-    }
-
-    [Theory, MemberData(nameof(PendingCases))]
-    public void APendingCaseRefusesFloat64WithAClearError(string name)
-    {
-        var c = GradCheckTests.Cases[name];
-        var inputs = Values(c).Select((v, i) => Tensor.FromArray(v, c.Shapes[i])).ToArray();
-        var e = Assert.ThrowsAny<Exception>(() => c.F(inputs));
-        Assert.True(e is NotSupportedException && e.Message.Contains("float64", StringComparison.Ordinal),
-            $"{name}: expected a NotSupportedException naming float64, got {e.GetType().Name}: {e.Message}");
     }
 }

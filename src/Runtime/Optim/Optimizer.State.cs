@@ -173,9 +173,10 @@ public abstract partial class Optimizer
             }
             var src = _sources[i];
             var shape = src.IsInitialized ? src.Data.Shape : null;
-            var dtype = src.IsInitialized ? src.Data.DType : t.DType is DType.Float64 ? DType.Float64 : DType.Float32;
-            if (t.DType != dtype || shape is not null && !shape.SequenceEqual(t.Shape))
+            // Float32 or float64 state fits either (converted to the parameter's dtype at its next step, as torch.optim casts).
+            if (t.DType is not (DType.Float32 or DType.Float64) || shape is not null && !shape.SequenceEqual(t.Shape))
             {
+                var dtype = src.IsInitialized ? src.Data.DType : DType.Float32;
                 problems.Add($"'{key}' is {t.DType.Name()} {Layout.Format(t.Shape)} but {Describe(src, i)} is {dtype.Name()} " +
                     (shape is null ? "(no tensor yet)" : Layout.Format(shape)));
                 continue;
@@ -194,7 +195,7 @@ public abstract partial class Optimizer
     private ParamState? TakePending(int i, Tensor p)
     {
         if (!_pending.Remove(i, out var st)) return null;
-        st.Follow(p.Device);
+        st.Follow(p.Device, p.DType);
         return st;
     }
 
@@ -203,10 +204,10 @@ public abstract partial class Optimizer
     {
         if (!_pending.TryGetValue(i, out var st)) return;
         foreach (var t in st.Slots)
-            if (t is not null && (!t.Layout.ShapeArray.SequenceEqual(p.Layout.ShapeArray) || t.DType != p.DType))
-                throw new InvalidOperationException($"{Name}: the state loaded for {Describe(_sources[i], i)} is " +
-                    $"{t.DType.Name()} {Layout.Format(t.Layout.ShapeArray)} but the parameter was created as {p.DType.Name()} " +
-                    $"{Layout.Format(p.Layout.ShapeArray)}; load a checkpoint of this model.");
+            if (t is not null && !t.Layout.ShapeArray.SequenceEqual(p.Layout.ShapeArray))
+                throw new InvalidOperationException($"{Name}: the state loaded for {Describe(_sources[i], i)} has shape " +
+                    $"{Layout.Format(t.Layout.ShapeArray)} but the parameter was created as {Layout.Format(p.Layout.ShapeArray)}; " +
+                    "load a checkpoint of this model.");
     }
 
     private void DropPending()

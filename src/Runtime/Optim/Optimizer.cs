@@ -201,7 +201,7 @@ public abstract partial class Optimizer : IDisposable
     private ParamState StateOf(int i, Tensor p)
     {
         var state = _state[i] ??= TakePending(i, p) ?? new ParamState();
-        state.Follow(p.Device); // the model moved (Block.To): its state follows
+        state.Follow(p.Device, p.DType); // the model moved or changed dtype (Block.To): its state follows
         return state;
     }
 
@@ -255,13 +255,17 @@ internal sealed class ParamState : IDisposable
     /// <summary>The state tensors (null until the rule needs one).</summary>
     public readonly Tensor?[] Slots = new Tensor?[3];
 
-    /// <summary>Moves the state to <paramref name="device"/>, keeping the tensor objects.</summary>
-    public void Follow(Device device)
+    /// <summary>Moves the state to <paramref name="device"/> and converts it to <paramref name="dtype"/>, keeping the tensor
+    /// objects.</summary>
+    public void Follow(Device device, DType dtype)
     {
         foreach (var t in Slots)
         {
-            if (t is null || t.Device == device) continue;
+            if (t is null) continue;
             using var _ = TensorScope.Suspend();
+            if (t.DType != dtype)
+                using (var converted = t.To(dtype)) t.SetData(converted);
+            if (t.Device == device) continue;
             using var moved = t.To(device); // released here: t keeps the only hold on its new memory
             t.SetData(moved);
         }
