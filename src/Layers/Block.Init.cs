@@ -125,21 +125,28 @@ public abstract partial class Block
 
     /// <summary>
     /// Converts every parameter and floating-point buffer to <paramref name="dtype"/> in place (PyTorch's
-    /// <c>model.double()</c> / <c>model.float()</c>): the parameter and tensor objects stay the same, so ties and optimizer
-    /// references survive (an optimizer's state follows at its next step); gradients are converted too, and deferred
-    /// parameters will be created in it. Float64 models compute in double on every device — for exact checks, as a float64
-    /// gradient check of a whole model: <c>net.To(DType.Float64)</c>.
+    /// <c>model.double()</c>, <c>model.float()</c>, <c>model.bfloat16()</c>): the parameter and tensor objects stay the
+    /// same, so ties and optimizer references survive (an optimizer's state follows at its next step); gradients are
+    /// converted too, and deferred parameters will be created in it.
+    /// <list type="bullet">
+    /// <item>Float64: the model computes in double on every device, for exact checks (a float64 gradient check of a whole
+    /// model).</item>
+    /// <item>Float16 or BFloat16: weights held in half the memory; each op widens them to float32 and rounds its result to
+    /// its inputs' dtype, and the optimizers keep float32 master weights (updated with the widened gradients, the
+    /// parameter rounded from them once per step). To keep float32 weights and compute in 16 bits instead, use
+    /// <c>Autocast.Enable</c>.</item>
+    /// </list>
     /// </summary>
     /// <example><code>
     /// var net = new Sequential(new Dense(8), new Relu(), new Dense(1)).To(DType.Float64);
     /// var y = net.Call(Tensor.Randn([4, 3]).To(DType.Float64));   // float64 all the way
     /// </code></example>
-    /// <exception cref="ArgumentException">dtype is not Float32 or Float64.</exception>
+    /// <exception cref="ArgumentException">dtype is not a floating-point dtype.</exception>
     public Block To(DType dtype)
     {
-        if (dtype is not (DType.Float32 or DType.Float64))
-            throw new ArgumentException($"Block.To: a model's dtype is Float32 or Float64, got {dtype.Name()}; for 16-bit " +
-                "compute use Autocast.Enable(DType.BFloat16).", nameof(dtype));
+        if (!dtype.IsFloat())
+            throw new ArgumentException($"Block.To: a model's dtype is Float32, Float64, Float16 or BFloat16, got {dtype.Name()}.",
+                nameof(dtype));
         CheckRegistration();
         using var _ = TensorScope.Suspend();
         using var __ = Autograd.NoGrad();
@@ -147,7 +154,7 @@ public abstract partial class Block
         {
             b._dtype = dtype;
             foreach (var (_, t) in b._buffers)
-                if (t.DType is DType.Float32 or DType.Float64) ConvertInPlace(t, dtype);
+                if (t.DType.IsFloat()) ConvertInPlace(t, dtype);
         }
         foreach (var p in Parameters()) p.ConvertTo(dtype);
         return this;

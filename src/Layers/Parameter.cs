@@ -20,13 +20,13 @@ public sealed class Parameter : IParameter
     /// that requires grad. A strided view (a transpose, a slice) is copied to dense memory first, which the optimizers
     /// update in one pass.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="data"/> is null.</exception>
-    /// <exception cref="ArgumentException"><paramref name="data"/> is not float32 or float64.</exception>
+    /// <exception cref="ArgumentException"><paramref name="data"/> is not floating-point.</exception>
     public Parameter(Tensor data, bool requiresGrad = true)
     {
         ArgumentNullException.ThrowIfNull(data);
-        if (data.DType is not (DType.Float32 or DType.Float64))
-            throw new ArgumentException($"Parameter: data must be float32 or float64, got {data.DType.Name()}; convert it with " +
-                ".To(DType.Float32).", nameof(data));
+        if (!data.DType.IsFloat())
+            throw new ArgumentException($"Parameter: data must be floating-point (float32, float64, float16 or bfloat16), got " +
+                $"{data.DType.Name()}; convert it with .To(DType.Float32).", nameof(data));
         _dtype = data.DType;
         if (!data.IsContiguous)
         {
@@ -61,8 +61,8 @@ public sealed class Parameter : IParameter
     /// <summary>The shape; -1 for dims not known before the first batch.</summary>
     public int[] Shape => (int[])_shape.Clone();
 
-    /// <summary>The data's dtype: float32, or float64 after <see cref="Block.To(DType)"/> (deferred parameters are created
-    /// in it).</summary>
+    /// <summary>The data's dtype: float32 unless converted by <see cref="Block.To(DType)"/> (deferred parameters are
+    /// created in it).</summary>
     public DType DType => _data?.DType ?? _dtype;
 
     /// <summary>Converts the data (and gradient) to <paramref name="dtype"/> in place, keeping the tensor object; data
@@ -96,7 +96,7 @@ public sealed class Parameter : IParameter
     /// To edit the values in place, use <see cref="Values"/>.
     /// </summary>
     /// <exception cref="UninitializedParameterException">Read before the parameter has data.</exception>
-    /// <exception cref="ArgumentException">Assigned a tensor whose shape does not fit or that is not float32 or float64 (its
+    /// <exception cref="ArgumentException">Assigned a tensor whose shape does not fit or that is not floating-point (its
     /// values are converted to the parameter's dtype).</exception>
     public Tensor Data
     {
@@ -175,9 +175,9 @@ public sealed class Parameter : IParameter
 
     private void CheckFits(Tensor t)
     {
-        if (t.DType is not (DType.Float32 or DType.Float64))
+        if (!t.DType.IsFloat())
             throw new ArgumentException(
-                $"Parameter '{Path}': data must be float32 or float64, got {t.DType.Name()}; convert it with .To(DType.Float32).");
+                $"Parameter '{Path}': data must be floating-point, got {t.DType.Name()}; convert it with .To(DType.Float32).");
         var shape = t.Shape;
         if (shape.Length != _shape.Length || _shape.Where((d, i) => d != -1 && d != shape[i]).Any())
             throw new ArgumentException(

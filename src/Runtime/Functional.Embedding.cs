@@ -23,7 +23,10 @@ public static partial class Functional
     public static Tensor Embedding(Tensor indices, Tensor weight, int? paddingIdx = null)
     {
         const string op = nameof(Embedding);
-        Check.NotNull(op, indices, nameof(indices)); Check.Computes(op, weight, nameof(weight));
+        Check.NotNull(op, indices, nameof(indices)); Check.NotNull(op, weight, nameof(weight));
+        if (Autocast.IsHalf(weight)) // a 16-bit table: rows picked from a float32 copy, the result (and gradient) 16-bit
+            return Autocast.InFloat32(weight, weight.DType, w => Embedding(indices, w, paddingIdx));
+        Check.Computes(op, weight, nameof(weight));
         if (weight.Rank != 2)
             throw new ArgumentException($"{op}: weight must be [num, dim], got {Layout.Format(weight.Layout.ShapeArray)}.", nameof(weight));
         if (indices.DType is not (DType.Int32 or DType.Int64))

@@ -23,8 +23,8 @@ public static partial class Functional
         bool training = false, float momentum = 0.1f, float eps = 1e-5f)
     {
         const string op = nameof(BatchNorm);
-        if (Autocast.IsHalf(Check.NotNull(op, x, nameof(x)))) // computed in float32, returned in x's dtype (on neither list)
-            return Autocast.InFloat32(x, x.DType, w => BatchNorm(w, runningMean, runningVar, weight, bias, training, momentum, eps));
+        if (Autocast.AnyHalf(Check.NotNull(op, x, nameof(x)), weight, bias, runningMean, runningVar)) // in float32, x's dtype out
+            return BatchNormWidened(x, runningMean, runningVar, weight, bias, training, momentum, eps);
         Check.Computes(op, x, nameof(x));
         if (x.Rank < 2)
             throw new ArgumentException(
@@ -66,6 +66,25 @@ public static partial class Functional
         return RecordNorm(op, x, xd, weight, bias, mean, var, plan, owned: training);
     }
 
+    /// <summary>Batch norm with a 16-bit input, weight, bias or running statistic: computed in float32 (the weights' casts
+    /// recorded, so their gradients come back 16-bit), the result in x's dtype; 16-bit running statistics are read from
+    /// float32 copies and, when training, written back rounded once.</summary>
+    private static Tensor BatchNormWidened(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias,
+        bool training, float momentum, float eps)
+    {
+        Tensor? Wide(Tensor? s) => s is not null && Autocast.IsHalf(s) ? s.Detach().To(DType.Float32) : null;
+        var (mean, var) = (Wide(runningMean), Wide(runningVar)); // in eval mode the graph keeps them (backward reads them)
+        var y = Autocast.InFloat32([x, weight, bias], x.DType,
+            t => BatchNorm(t[0]!, mean ?? runningMean, var ?? runningVar, t[1], t[2], training, momentum, eps));
+        if (training)
+            using (Autograd.NoGrad())
+            {
+                if (mean is not null) { runningMean!.CopyFrom(mean); mean.Dispose(); }
+                if (var is not null) { runningVar!.CopyFrom(var); var.Dispose(); }
+            }
+        return y;
+    }
+
     /// <summary>running = (1 − momentum)·running + momentum·batch, with the unbiased batch variance (not recorded).</summary>
     private static void UpdateRunning(Tensor runningMean, Tensor runningVar, Tensor mean, Tensor var, float momentum, long m)
     {
@@ -87,8 +106,9 @@ public static partial class Functional
     public static Tensor LayerNorm(Tensor x, int[] normalizedShape, Tensor? weight = null, Tensor? bias = null, float eps = 1e-5f)
     {
         const string op = nameof(LayerNorm);
-        if (Autocast.IsHalf(Check.NotNull(op, x, nameof(x)))) // on the float32 list
-            return Autocast.InFloat32(x, Autocast.Float32ListResult(x), w => LayerNorm(w, normalizedShape, weight, bias, eps));
+        if (Autocast.AnyHalf(Check.NotNull(op, x, nameof(x)), weight, bias)) // on the float32 list; 16-bit weights widened too
+            return Autocast.InFloat32([x, weight, bias], Autocast.Float32ListResult(x),
+                t => LayerNorm(t[0]!, normalizedShape, t[1], t[2], eps));
         Check.Computes(op, x, nameof(x));
         Check.NotNull(op, normalizedShape, nameof(normalizedShape));
         var shape = x.Layout.ShapeArray;
@@ -131,8 +151,8 @@ public static partial class Functional
     public static Tensor GroupNorm(Tensor x, int numGroups, Tensor? weight = null, Tensor? bias = null, float eps = 1e-5f)
     {
         const string op = nameof(GroupNorm);
-        if (Autocast.IsHalf(Check.NotNull(op, x, nameof(x)))) // on the float32 list
-            return Autocast.InFloat32(x, Autocast.Float32ListResult(x), w => GroupNorm(w, numGroups, weight, bias, eps));
+        if (Autocast.AnyHalf(Check.NotNull(op, x, nameof(x)), weight, bias)) // on the float32 list; 16-bit weights widened too
+            return Autocast.InFloat32([x, weight, bias], Autocast.Float32ListResult(x), t => GroupNorm(t[0]!, numGroups, t[1], t[2], eps));
         Check.Computes(op, x, nameof(x));
         if (x.Rank < 2)
             throw new ArgumentException(

@@ -71,6 +71,7 @@ public sealed partial class Tensor
     public Tensor GatherRows(Tensor index)
     {
         const string op = nameof(GatherRows);
+        if (Autocast.IsHalf(this)) return Autocast.InFloat32(this, DType, w => w.GatherRows(index)); // picked from a float32 copy
         Check.Computes(op, this, "x");
         Check.SameDevice(op, this, "x", index, "index");
         if (index.DType is not (DType.Int32 or DType.Int64))

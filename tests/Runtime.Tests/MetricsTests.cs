@@ -157,7 +157,8 @@ public class MetricsTests
         Assert.Contains("[N] = [3], got [2]", a.Message);
         a = Assert.Throws<ArgumentException>(() => Metrics.Accuracy(logits, labels.To(DType.Float32)));
         Assert.Contains("int32 or int64", a.Message);
-        Assert.Throws<NotSupportedException>(() => Metrics.Accuracy(logits.To(DType.Float64), labels));
+        Assert.Throws<NotSupportedException>(() => Metrics.Accuracy(Tensor.Zeros([3, 2], DType.Int32, d), labels));
+        Assert.Equal(Metrics.Accuracy(logits, labels).Item<float>(), Metrics.Accuracy(logits.To(DType.Float64), labels).Item<float>());
         Assert.Throws<ArgumentNullException>(() => Metrics.Accuracy(null!, labels));
         Assert.Throws<ArgumentNullException>(() => Metrics.ConfusionMatrix(logits, null!));
         // Confusion matrix: classes missing or disagreeing, a prediction out of range.

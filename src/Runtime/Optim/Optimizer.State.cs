@@ -11,7 +11,8 @@ public abstract partial class Optimizer
     /// <summary>
     /// The optimizer's state as a flat dictionary of tensors, in the spirit of PyTorch's <c>state_dict()</c>: for each
     /// parameter (numbered in group order from 0) that has state, <c>state.{i}.step</c> (int64) and its buffers
-    /// (<c>state.{i}.momentum_buffer</c>, <c>state.{i}.exp_avg</c>, …); for each group, <c>param_groups.{j}.params</c> (the
+    /// (<c>state.{i}.momentum_buffer</c>, <c>state.{i}.exp_avg</c>, …) and, for a 16-bit parameter, its float32 master
+    /// weights (<c>state.{i}.master_param</c>); for each group, <c>param_groups.{j}.params</c> (the
     /// parameter numbers, int64) and every hyper-parameter and option as a float32 scalar (<c>param_groups.{j}.lr</c>, …);
     /// and <c>step_count</c>. Buffers are the live tensors (save them before the next step changes them); deferred
     /// parameters' loaded but not yet applied state is included.
@@ -28,6 +29,7 @@ public abstract partial class Optimizer
             d.Add($"state.{i}.step", Tensor.Full([], st.Step, DType.Int64));
             for (int k = 0; k < 3; k++)
                 if (st.Slots[k] is { } t) d.Add($"state.{i}.{SlotNames[k]}", t);
+            if (st.Master is { } master) d.Add($"state.{i}.{MasterKey}", master);
         }
         for (int j = 0, first = 0; j < _groups.Length; first += _groups[j].Parameters.Count, j++)
         {
@@ -160,7 +162,7 @@ public abstract partial class Optimizer
                 problems.Add($"'{key}' is for parameter {parts[1]}, but this {Name} has {_sources.Length} (0..{_sources.Length - 1})");
                 continue;
             }
-            int k = Array.IndexOf(SlotNames, parts[2]);
+            int k = parts[2] == MasterKey ? 3 : Array.IndexOf(SlotNames, parts[2]);
             if (parts[2] != "step" && k < 0) continue; // reported as unexpected
             used.Add(key);
             if (t is null) { problems.Add($"'{key}' is null"); continue; }
@@ -181,7 +183,13 @@ public abstract partial class Optimizer
                     (shape is null ? "(no tensor yet)" : Layout.Format(shape)));
                 continue;
             }
-            st.Slots[k] = t.Copy(src.IsInitialized ? src.Data.Device : t.Device);
+            var copy = t.Copy(src.IsInitialized ? src.Data.Device : t.Device);
+            if (k < 3) st.Slots[k] = copy;
+            else
+            {
+                st.Master = copy.DType == DType.Float32 ? copy : copy.To(DType.Float32);
+                if (!ReferenceEquals(st.Master, copy)) copy.Dispose();
+            }
         }
         foreach (var (i, st) in result)
             if (!state.ContainsKey($"state.{i}.step")) problems.Add($"missing 'state.{i}.step'");

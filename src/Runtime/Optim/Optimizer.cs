@@ -90,10 +90,10 @@ public abstract partial class Optimizer : IDisposable
 
     private void Check(Tensor p, int index, IParameter? source)
     {
-        if (p.DType is DType.Float32 or DType.Float64 && p.IsContiguous) return;
+        if (p.DType.IsFloat() && p.IsContiguous) return;
         var name = Describe(source ?? p, index);
-        if (p.DType is not (DType.Float32 or DType.Float64))
-            throw new ArgumentException($"{Name}: {name} is {p.DType.Name()}; optimizers update float32 and float64 tensors.");
+        if (!p.DType.IsFloat())
+            throw new ArgumentException($"{Name}: {name} is {p.DType.Name()}; optimizers update floating-point tensors.");
         throw new ArgumentException($"{Name}: {name} is a strided view; optimize the dense tensor it views.");
     }
 
@@ -171,6 +171,7 @@ public abstract partial class Optimizer : IDisposable
         StepCount++;
         using var _ = Autograd.NoGrad();
         var done = new HashSet<Tensor>(ReferenceEqualityComparer.Instance); // a tensor under two parameters is updated once
+        var halves = new List<(Tensor P, Tensor Master, Tensor Grad)>();
         try
         {
             for (int i = 0; i < _sources.Length; i++)
@@ -180,12 +181,26 @@ public abstract partial class Optimizer : IDisposable
                 var g = grad.Dense();
                 var state = StateOf(i, p);
                 state.Step++;
-                Update(_groups[_groupOf[i]], state, p, g);
+                if (Autocast.IsHalf(p))
+                {
+                    // A 16-bit parameter: the rule updates its float32 master weights with the widened gradient, and the
+                    // parameter takes them rounded once, so steps below its spacing still add up.
+                    var master = MasterOf(state, p);
+                    var wide = g.To(DType.Float32);
+                    halves.Add((p, master, wide));
+                    Update(_groups[_groupOf[i]], state, master, wide);
+                }
+                else Update(_groups[_groupOf[i]], state, p, g);
                 p.Storage.Bump();
             }
             Flush();
+            foreach (var (p, master, _) in halves) p.CopyFrom(master);
         }
-        finally { _queued.Clear(); } // nothing queued outlives a Step, even one that failed
+        finally
+        {
+            _queued.Clear(); // nothing queued outlives a Step, even one that failed
+            foreach (var (_, _, wide) in halves) wide.Dispose();
+        }
     }
 
     /// <summary>Queues one parameter's update (<see cref="Launch"/>), creating the state it needs (<see cref="SlotOf"/>).</summary>
@@ -201,8 +216,20 @@ public abstract partial class Optimizer : IDisposable
     private ParamState StateOf(int i, Tensor p)
     {
         var state = _state[i] ??= TakePending(i, p) ?? new ParamState();
-        state.Follow(p.Device, p.DType); // the model moved or changed dtype (Block.To): its state follows
+        state.Follow(p.Device, Autocast.IsHalf(p) ? DType.Float32 : p.DType); // the model moved or changed dtype: the state follows
         return state;
+    }
+
+    /// <summary>The state-dict name of a 16-bit parameter's float32 master weights.</summary>
+    private const string MasterKey = "master_param";
+
+    /// <summary>A 16-bit parameter's float32 master weights, made from its values at its first step (or loaded).</summary>
+    private static Tensor MasterOf(ParamState state, Tensor p)
+    {
+        if (state.Master is { } m && m.Layout.ShapeArray.SequenceEqual(p.Layout.ShapeArray)) return m;
+        using var _ = TensorScope.Suspend(); // the master weights outlive every step's scope
+        state.Master?.Dispose();
+        return state.Master = p.Detach().To(DType.Float32);
     }
 
     /// <summary>State slot <paramref name="k"/> of a parameter, created as <paramref name="fill"/> (of p's shape) if new.</summary>
@@ -254,14 +281,17 @@ internal sealed class ParamState : IDisposable
     public int Step;
     /// <summary>The state tensors (null until the rule needs one).</summary>
     public readonly Tensor?[] Slots = new Tensor?[3];
+    /// <summary>A 16-bit parameter's float32 master weights (null for other parameters).</summary>
+    public Tensor? Master;
 
     /// <summary>Moves the state to <paramref name="device"/> and converts it to <paramref name="dtype"/>, keeping the tensor
     /// objects.</summary>
     public void Follow(Device device, DType dtype)
     {
-        foreach (var t in Slots)
+        foreach (var t in Slots.Append(Master))
         {
             if (t is null) continue;
+            if (ReferenceEquals(t, Master)) dtype = DType.Float32; // the master weights stay float32
             using var _ = TensorScope.Suspend();
             if (t.DType != dtype)
                 using (var converted = t.To(dtype)) t.SetData(converted);
@@ -275,5 +305,7 @@ internal sealed class ParamState : IDisposable
     public void Dispose()
     {
         for (int k = 0; k < Slots.Length; k++) { Slots[k]?.Dispose(); Slots[k] = null; }
+        Master?.Dispose();
+        Master = null;
     }
 }
