@@ -171,7 +171,7 @@ public abstract partial class Optimizer : IDisposable
         StepCount++;
         using var _ = Autograd.NoGrad();
         var done = new HashSet<Tensor>(ReferenceEqualityComparer.Instance); // a tensor under two parameters is updated once
-        var halves = new List<(Tensor P, Tensor Master, Tensor Grad)>();
+        List<(Tensor P, Tensor Master, Tensor Grad)>? halves = null; // only with 16-bit parameters
         try
         {
             for (int i = 0; i < _sources.Length; i++)
@@ -187,19 +187,19 @@ public abstract partial class Optimizer : IDisposable
                     // parameter takes them rounded once, so steps below its spacing still add up.
                     var master = MasterOf(state, p);
                     var wide = g.To(DType.Float32);
-                    halves.Add((p, master, wide));
+                    (halves ??= []).Add((p, master, wide));
                     Update(_groups[_groupOf[i]], state, master, wide);
                 }
                 else Update(_groups[_groupOf[i]], state, p, g);
                 p.Storage.Bump();
             }
             Flush();
-            foreach (var (p, master, _) in halves) p.CopyFrom(master);
+            foreach (var (p, master, _) in halves ?? []) p.CopyFrom(master);
         }
         finally
         {
             _queued.Clear(); // nothing queued outlives a Step, even one that failed
-            foreach (var (_, _, wide) in halves) wide.Dispose();
+            foreach (var (_, _, wide) in halves ?? []) wide.Dispose();
         }
     }
 
@@ -288,10 +288,11 @@ internal sealed class ParamState : IDisposable
     /// objects.</summary>
     public void Follow(Device device, DType dtype)
     {
-        foreach (var t in Slots.Append(Master))
+        for (int k = 0; k <= Slots.Length; k++) // the slots, then the master weights, which stay float32
         {
+            var t = k < Slots.Length ? Slots[k] : Master;
             if (t is null) continue;
-            if (ReferenceEquals(t, Master)) dtype = DType.Float32; // the master weights stay float32
+            if (k == Slots.Length) dtype = DType.Float32;
             using var _ = TensorScope.Suspend();
             if (t.DType != dtype)
                 using (var converted = t.To(dtype)) t.SetData(converted);
