@@ -76,7 +76,7 @@ public abstract partial class Block
         foreach (var (key, value) in given)
         {
             if (!targets.TryGetValue(key, out var target)) continue;
-            var (wantType, wantShape) = target.P is { } p ? (DType.Float32, p.Shape) : (target.B!.DType, target.B.Shape);
+            var (wantType, wantShape) = target.P is { } p ? (p.DType, p.Shape) : (target.B!.DType, target.B.Shape);
             bool fits = value.Rank == wantShape.Length && wantShape.Select((d, i) => d == -1 || d == value.Layout.Shape[i]).All(ok => ok);
             bool typeFits = value.DType == wantType || (value.DType.IsFloat() && wantType.IsFloat()); // floats convert, as torch's copy_
             if (!typeFits || !fits)
@@ -96,7 +96,7 @@ public abstract partial class Block
             if (!targets.TryGetValue(key, out var target)) continue;
             if (target.P is { } p)
             {
-                using var converted = value.DType == DType.Float32 ? null : value.To(DType.Float32); // float16/bfloat16/float64
+                using var converted = value.DType == p.DType ? null : value.To(p.DType); // converted once, to the model's dtype
                 var v = converted ?? value;
                 if (p.IsInitialized || v.Device == _device) p.Data = v; // the setter copies, across devices too
                 else

@@ -27,10 +27,9 @@ public static partial class Functional
         if (Autocast.IsEnabled) return Autocast.Off((x, outputSize), static a => AdaptiveAvgPool2d(a.x, a.outputSize)); // on no list
         CheckAdaptive(op, x, outputSize);
         if (outputSize == (1, 1)) return x.Mean([2, 3], keepDim: true);
-        if (x.DType == DType.Float64) return Adaptive64(x, outputSize, max: false);
         var s = x.Layout.ShapeArray;
-        var rows = Tensor.FromArray(Averaging(s[2], outputSize.H), [outputSize.H, s[2]], x.Device);
-        var columns = Tensor.FromArray(Averaging(s[3], outputSize.W), [outputSize.W, s[3]], x.Device);
+        var rows = Averaging(s[2], outputSize.H, x); // the averaging weights in x's precision
+        var columns = Averaging(s[3], outputSize.W, x);
         return TensorScope.Composite((x, rows, columns), static a => a.rows.MatMul(a.x.MatMul(a.columns.T)));
     }
 
@@ -56,13 +55,13 @@ public static partial class Functional
         const string op = nameof(AdaptiveMaxPool2d);
         if (Autocast.IsHalf(Check.NotNull(op, x, "x"))) return Autocast.InFloat32(x, x.DType, w => AdaptiveMaxPool2d(w, outputSize));
         CheckAdaptive(op, x, outputSize);
-        if (x.DType == DType.Float64) return Adaptive64(x, outputSize, max: true);
         var s = x.Layout.ShapeArray;
         if (s[2] % outputSize.H == 0 && s[3] % outputSize.W == 0)
         {
             var k = (s[2] / outputSize.H, s[3] / outputSize.W);
             return Tensor.MaxPool(x, Check.Window(op, s, k, k, (0, 0), (1, 1), nameof(outputSize)), op);
         }
+        if (x.DType == DType.Float64) return AdaptiveMax64(x, outputSize); // bins that do not tile x
         return Tensor.AdaptiveMax(x, outputSize.H, outputSize.W, op);
     }
 
@@ -85,14 +84,19 @@ public static partial class Functional
     }
 
     /// <summary>[outputs, size]: row i holds 1/len over input indices [⌊i·size/outputs⌋, ⌈(i + 1)·size/outputs⌉).</summary>
-    private static float[] Averaging(int size, int outputs)
+    /// <summary>[outputs, size]: row i averages bin i (1/count over its elements), in float64 for a float64 x.</summary>
+    private static Tensor Averaging(int size, int outputs, Tensor x)
     {
-        var m = new float[(long)outputs * size];
+        bool f64 = x.DType == DType.Float64;
+        var m = f64 ? new double[(long)outputs * size] : null;
+        var m32 = f64 ? null : new float[(long)outputs * size];
         for (int i = 0; i < outputs; i++)
         {
             int start = Backends.AdaptiveArgs.Start(i, size, outputs), end = Backends.AdaptiveArgs.End(i, size, outputs);
-            for (int j = start; j < end; j++) m[(long)i * size + j] = 1f / (end - start);
+            for (int j = start; j < end; j++)
+                if (f64) m![(long)i * size + j] = 1.0 / (end - start);
+                else m32![(long)i * size + j] = 1f / (end - start);
         }
-        return m;
+        return f64 ? Tensor.FromArray(m!, [outputs, size], x.Device) : Tensor.FromArray(m32!, [outputs, size], x.Device);
     }
 }

@@ -56,7 +56,8 @@ public static partial class Functional
                     Autocast.Wide(m) : null, a.dropoutP, a.isCausal, a.scale, a.generator));
             return dtype == DType.Float32 ? (o, w) : (o.To(dtype), w.To(dtype));
         }
-        if (Autocast.Mixed(query, key) || Autocast.Mixed(query, value)) // float32 with float64: all in float64
+        if (Autocast.Mixed(query, key) || Autocast.Mixed(query, value) || attnMask is { DType: DType.Float64 } && query.DType.IsFloat())
+            // float32 with float64 (a float64 mask included): all in float64
             (query, key, value) = (query.To(DType.Float64), key.To(DType.Float64), value.To(DType.Float64));
         Check.Computes(op, query, nameof(query)); Check.Computes(op, key, nameof(key)); Check.Computes(op, value, nameof(value));
         Check.SameDevice(op, query, nameof(query), key, nameof(key)); Check.SameDevice(op, query, nameof(query), value, nameof(value));

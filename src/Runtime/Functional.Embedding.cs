@@ -48,14 +48,6 @@ public static partial class Functional
                 throw new ArgumentOutOfRangeException(nameof(indices), values[bad],
                     $"{op}: index {values[bad]} (element {bad}) is outside [0, {num}) for a weight of {num} rows.");
         }
-        if (weight.DType == DType.Float64) // composed: the padding row's gradient cut by a detached copy of that row
-            return TensorScope.Composite((indices, weight, pad, num), static a =>
-            {
-                var padRow = a.pad is int p
-                    ? OneHot(Tensor.FromArray(new long[] { p }, [1], a.weight.Device), a.num).Reshape(a.num, 1) : null;
-                var w = padRow is null ? a.weight : Tensor.Where(padRow, a.weight.Detach(), a.weight);
-                return GatherRows64(w, a.indices, nameof(Embedding));
-            });
         var idx = indices.Dense();
         Tensor y;
         using (Autograd.NoGrad()) y = weight.GatherRows(idx);

@@ -39,8 +39,9 @@ public static partial class Functional
                         {
                             using var batchMean = mean.Reshape(c) * Scalar64(a.momentum, a.x);
                             using var batchVar = var.Reshape(c) * Scalar64(a.momentum * (double)m / (m - 1), a.x);
-                            a.runningMean.MulInPlace(1f - a.momentum).AddInPlace(batchMean);
-                            a.runningVar!.MulInPlace(1f - a.momentum).AddInPlace(batchVar);
+                            using var keep = Scalar64(1.0 - a.momentum, a.x); // in double: 1f − momentum would round
+                            a.runningMean.MulInPlace(keep).AddInPlace(batchMean);
+                            a.runningVar!.MulInPlace(keep).AddInPlace(batchVar);
                         }
                 }
                 else (mean, var) = (F64(a.runningMean!.Detach())!.Reshape(perChannel), F64(a.runningVar!.Detach())!.Reshape(perChannel));
@@ -128,11 +129,13 @@ public static partial class Functional
             return y.Reshape(a.N, o, a.OH, a.OW);
         });
 
-    /// <summary>Adaptive pooling in float64 over PyTorch's bins: each output the mean or max of its bin.</summary>
-    private static Tensor Adaptive64(Tensor x, (int H, int W) output, bool max) =>
-        TensorScope.Composite((x: F64(x)!, output, max), static s =>
+    /// <summary>Adaptive max pooling in float64 over PyTorch's bins (when they do not tile x): each output the max of its
+    /// bin, split evenly among ties as the fused rule does. One view per bin, so its backward costs a pass over x per output
+    /// element: a check's sizes, not a training run's.</summary>
+    private static Tensor AdaptiveMax64(Tensor x, (int H, int W) output) =>
+        TensorScope.Composite((x: F64(x)!, output), static s =>
         {
-            var (x, output, max) = s;
+            var (x, output) = s;
             int h = x.Layout.ShapeArray[2], w = x.Layout.ShapeArray[3];
             var bins = new List<Tensor>(output.H * output.W);
             for (int i = 0; i < output.H; i++)
@@ -140,7 +143,7 @@ public static partial class Functional
                 {
                     var bin = x.Slice(2, AdaptiveArgs.Start(i, h, output.H), AdaptiveArgs.End(i, h, output.H))
                         .Slice(3, AdaptiveArgs.Start(j, w, output.W), AdaptiveArgs.End(j, w, output.W));
-                    bins.Add(max ? bin.Max([2, 3]) : bin.Mean([2, 3]));
+                    bins.Add(bin.Max([2, 3]));
                 }
             var shape = x.Layout.ShapeArray;
             return Tensor.Stack(bins, 2).Reshape(shape[0], shape[1], output.H, output.W);
@@ -171,20 +174,4 @@ public static partial class Functional
             var n = (X(2) + r * Hg(2)).Tanh();
             return (1f - z) * n + z * a.hPrev;
         });
-
-    /// <summary>Rows of a float64 x picked by index (negative counts from the end), each a recorded view: exact values and
-    /// gradients, infinities and NaN included. The indices are read back to the host and checked on every device.</summary>
-    internal static Tensor GatherRows64(Tensor x, Tensor index, string op)
-    {
-        int rows = x.Layout.ShapeArray[0];
-        var values = index.To(DType.Int64).ToArray<long>();
-        int bad = Array.FindIndex(values, v => v < -rows || v >= rows);
-        if (bad >= 0)
-            throw new ArgumentOutOfRangeException(nameof(index), values[bad],
-                $"{op}: index {values[bad]} at position {bad} is out of range for {rows} rows (expected {-rows}..{rows - 1}).");
-        int[] shape = [.. index.Layout.ShapeArray, .. x.Layout.ShapeArray[1..]];
-        if (values.Length == 0) return x.Slice(0, 0, 0).Reshape(shape);
-        return TensorScope.Composite((x, values, shape), static a =>
-            Tensor.Stack(a.values.Select(v => a.x.Select(0, (int)(v < 0 ? v + a.x.Layout.ShapeArray[0] : v))).ToList()).Reshape(a.shape));
-    }
 }

@@ -77,10 +77,9 @@ public sealed partial class Tensor
         if (index.DType is not (DType.Int32 or DType.Int64))
             throw new ArgumentException($"{op}: the index must be int32 or int64, got {index.DType.Name()}.");
         if (Rank == 0) throw new ArgumentException($"{op}: cannot pick rows of a 0-D tensor.");
-        if (DType == DType.Float64) return Functional.GatherRows64(this, index, op);
         var x = Dense(); var idx = index.Dense();
         int rows = Layout.ShapeArray[0], cols = Count / Math.Max(rows, 1);
-        var y = Allocate([.. index.Layout.ShapeArray, .. Layout.ShapeArray[1..]], DType.Float32, Device);
+        var y = Allocate([.. index.Layout.ShapeArray, .. Layout.ShapeArray[1..]], DType, Device);
         Backend.GatherRows(x.Storage, x.Layout.Offset, rows, cols, idx.Storage, idx.Layout.Offset, y.Storage, idx.Count);
         ReleaseDense(x);
         var source = this;
@@ -91,7 +90,7 @@ public sealed partial class Tensor
     /// <paramref name="index"/> (dense) names, repeats adding up: the adjoint of <see cref="GatherRows"/> (not recorded).</summary>
     internal static Tensor IndexAddRows(int[] shape, Tensor index, Tensor src)
     {
-        var z = Zeros(shape, DType.Float32, src.Device);
+        var z = Zeros(shape, src.DType, src.Device);
         int rows = shape[0], cols = z.Count / Math.Max(rows, 1);
         var s = src.Dense();
         z.Backend.IndexAddRows(z.Storage, rows, cols, index.Storage, index.Layout.Offset, s.Storage, s.Layout.Offset, index.Count);

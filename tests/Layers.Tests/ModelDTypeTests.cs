@@ -50,6 +50,31 @@ public class ModelDTypeTests
         Assert.Equal(weight.Data.ToArray<float>().Select(v => (double)v), copy.Parameters().First().Data.ToArray<double>());
     }
 
+    [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
+    public void AFloat64ModelSavesLoadsAndAveragesInDouble(string device)
+    {
+        var d = TestDevices.Use(device);
+        Sequential Make() => new(new Dense(3, inFeatures: 2), new Tanh(), new Dense(1));
+        var net = Make();
+        net.Initialize(device: d);
+        net.To(DType.Float64);
+        net.Call(Tensor.Ones([1, 2], DType.Float64, d));
+        var w = net.Parameters().First();
+        using (Autograd.NoGrad()) w.Data.AddInPlace(Tensor.Full([], 1e-12, DType.Float64, d)); // below float32's resolution
+        var copy = Make().To(DType.Float64);
+        copy.Initialize(device: d);
+        copy.LoadStateDict(net.StateDict()); // loaded as float64: nothing rounds through float32
+        Assert.Equal(w.Data.ToArray<double>(), copy.Parameters().First().Data.ToArray<double>());
+
+        var ema = new ExponentialMovingAverage(net.Parameters(), decay: 0.5f);
+        ema.Update();
+        using (Autograd.NoGrad()) w.Data.AddInPlace(Tensor.Full([], 1e-12, DType.Float64, d));
+        ema.Update(); // the average moves by half of 1e−12, in double
+        var avg = ema.StateDict()["average.0"];
+        Assert.Equal(DType.Float64, avg.DType);
+        Assert.Equal(w.Data.ToArray<double>()[0] - 0.5e-12, avg.ToArray<double>()[0], 1e-16);
+    }
+
     [Fact]
     public void DeferredParametersAreCreatedInTheModelsDType()
     {

@@ -104,6 +104,10 @@ public class Float64Tests
         var none = Tensor.Zeros([0, 3], DType.Float64, d);
         Assert.Equal(new[] { 0.0, 0.0, 0.0 }, Functional.ScaledDotProductAttention(q, none, none).ToArray<double>());
 
+        // A float64 mask makes float32 attention compute in float64, as any float64 operand does.
+        Assert.Equal(DType.Float64, Functional.ScaledDotProductAttention(q.To(DType.Float32), k.To(DType.Float32), k.To(DType.Float32),
+            Tensor.Zeros([1, 2], DType.Float64, d)).DType);
+
         var empty = Tensor.Zeros([2, 0], DType.Float64, d).RequiresGradient();
         Functional.Softmax(empty, 1).Sum().Backward(); // recorded like float32's
         Assert.Equal([2, 0], empty.Grad!.Shape);
@@ -129,6 +133,8 @@ public class Float64Tests
 
         var b = Tensor.Zeros([1], device: d).RequiresGradient();
         b.Grad = Tensor.FromArray(new[] { 12f }, device: d);
+        a.Grad = Tensor.FromArray(new[] { 1.0, 2.0 }, device: d);
+        Close(Math.Cbrt(9), Optim.ClipGrad.Norm([a], maxNorm: 100f, normType: 3f).Item<double>(), $"3-norm on {d}", 1e-15);
         a.Grad = Tensor.FromArray(new[] { 3.0, 4.0 }, device: d);
         var mixed = Optim.ClipGrad.Norm([a, b], maxNorm: 6.5f); // √(3² + 4² + 12²) = 13: both scaled by 6.5 / (13 + 1e−6)
         Assert.Equal(DType.Float64, mixed.DType);

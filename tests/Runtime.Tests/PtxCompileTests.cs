@@ -84,9 +84,12 @@ public class PtxCompileTests
         yield return (K(nameof(Kernels.AvgPoolBack)), false);
         yield return (K(nameof(Kernels.AdaptiveMax)), false);
         yield return (K(nameof(Kernels.AdaptiveMaxBack)), false);
-        yield return (K(nameof(Kernels.GatherRows)).MakeGenericMethod(typeof(int), typeof(I32)), false);
-        yield return (K(nameof(Kernels.GatherRows)).MakeGenericMethod(typeof(long), typeof(I64)), false);
-        yield return (K(nameof(Kernels.IndexAddRows)).MakeGenericMethod(typeof(int), typeof(I32)), false);
+        foreach (var (t, add) in new[] { (typeof(float), typeof(AtomicF32)), (typeof(double), typeof(AtomicF64)) })
+            foreach (var (idx, e) in new[] { (typeof(int), typeof(I32)), (typeof(long), typeof(I64)) })
+            {
+                yield return (K(nameof(Kernels.GatherRows)).MakeGenericMethod(t, idx, e), false);
+                yield return (K(nameof(Kernels.IndexAddRows)).MakeGenericMethod(t, add, idx, e), false);
+            }
         foreach (var (t, e) in new[] { (typeof(int), typeof(I32)), (typeof(long), typeof(I64)) })
         {
             yield return (K(nameof(Kernels.CrossEntropy)).MakeGenericMethod(t, e), false);
@@ -97,7 +100,6 @@ public class PtxCompileTests
         yield return (K(nameof(Kernels.SoftmaxBackRows)), true);
         yield return (K(nameof(Kernels.SoftmaxColumns)), false);
         yield return (K(nameof(Kernels.SoftmaxBackColumns)), false);
-        yield return (K(nameof(Kernels.IndexAddRows)).MakeGenericMethod(typeof(long), typeof(I64)), false);
         foreach (var u in Implementing(typeof(IUpdateOp)))
             foreach (var t in Floats) yield return (K(nameof(Kernels.Update)).MakeGenericMethod(t, u), false);
         foreach (var t in Floats) yield return (K(nameof(Kernels.GradNormPartials)).MakeGenericMethod(t), false);

@@ -92,10 +92,14 @@ public static class ClipGrad
             if (kind == GradNormKind.Inf) return stacked.Max();
             using var powered = kind == GradNormKind.One ? null : stacked.Pow(p);
             using var sum = (powered ?? stacked).Sum();
-            return kind == GradNormKind.One ? sum.Clone() : kind == GradNormKind.Two ? sum.Sqrt() : sum.Pow(1f / p);
+            return kind == GradNormKind.One ? sum.Clone() : kind == GradNormKind.Two ? sum.Sqrt() : Root(sum, p);
         }
         return TotalNormOfOneDType(grads, p);
     }
+
+    /// <summary>sum^(1/p), the exponent in the sum's precision (a float32 1/3 would cost a float64 norm 2e−8).</summary>
+    private static Tensor Root(Tensor sum, float p) =>
+        sum.DType == DType.Float64 ? sum.Pow(Tensor.Full([], 1.0 / p, DType.Float64, sum.Device)) : sum.Pow(1f / p);
 
     private static Tensor TotalNormOfOneDType(List<Tensor> grads, float p)
     {
@@ -109,6 +113,6 @@ public static class ClipGrad
         if (kind == GradNormKind.Inf) return partials.Max();
         var sum = partials.Sum();
         if (kind == GradNormKind.One) return sum;
-        using (sum) return kind == GradNormKind.Two ? sum.Sqrt() : sum.Pow(1f / p);
+        using (sum) return kind == GradNormKind.Two ? sum.Sqrt() : Root(sum, p);
     }
 }

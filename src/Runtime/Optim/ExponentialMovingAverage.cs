@@ -41,7 +41,7 @@ public sealed class ExponentialMovingAverage : IDisposable
     public IReadOnlyList<Tensor?> Averages => _averages;
 
     /// <summary>Folds the parameters' current values into the averages (a parameter's first update copies it).</summary>
-    /// <exception cref="ArgumentException">A parameter is not a dense float32 tensor.</exception>
+    /// <exception cref="ArgumentException">A parameter is not a dense float32 or float64 tensor.</exception>
     /// <exception cref="InvalidOperationException">A parameter's shape changed since its first update.</exception>
     /// <exception cref="ObjectDisposedException">The average was disposed.</exception>
     public void Update()
@@ -49,24 +49,24 @@ public sealed class ExponentialMovingAverage : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         using var _ = Autograd.NoGrad();
         using var __ = TensorScope.Suspend(); // the averages outlive any step's scope
-        var batches = new Dictionary<IBackend, List<UpdateItem>>();
+        var batches = new Dictionary<(IBackend, DType), List<UpdateItem>>(); // one dtype per backend call
         for (int i = 0; i < _sources.Length; i++)
         {
             if (!_sources[i].IsInitialized) continue;
             var p = _sources[i].Data;
-            if (p.DType != DType.Float32 || !p.IsContiguous)
-                throw new ArgumentException($"ExponentialMovingAverage: parameter {i} is not a dense float32 tensor.");
+            if (p.DType is not (DType.Float32 or DType.Float64) || !p.IsContiguous)
+                throw new ArgumentException($"ExponentialMovingAverage: parameter {i} is not a dense float32 or float64 tensor.");
             if (_averages[i] is not { } avg) { _averages[i] = p.Copy(p.Device); continue; }
             if (!avg.Layout.ShapeArray.SequenceEqual(p.Layout.ShapeArray))
                 throw new InvalidOperationException($"ExponentialMovingAverage: parameter {i} has shape {Layout.Format(p.Shape)} but " +
                     $"its average {Layout.Format(avg.Shape)}.");
-            Follow(avg, p.Device);
+            Follow(avg, p.Device, p.DType);
             // The average is the rule's "parameter" and the parameter its read-only "gradient" (the unused states alias it).
-            (batches.TryGetValue(p.Backend, out var list) ? list : batches[p.Backend] = [])
+            (batches.TryGetValue((p.Backend, p.DType), out var list) ? list : batches[(p.Backend, p.DType)] = [])
                 .Add(new UpdateItem(avg.Storage, 0, p.Storage, p.Layout.Offset, p.Storage, p.Storage, p.Storage, p.Count));
         }
         var op = new EmaStep { Weight = 1f - Decay };
-        foreach (var (backend, items) in batches)
+        foreach (var ((backend, _), items) in batches)
         {
             backend.Update(items, op);
             foreach (var u in items) u.P.Bump();
@@ -84,8 +84,11 @@ public sealed class ExponentialMovingAverage : IDisposable
             if (_averages[i] is { } avg && _sources[i].IsInitialized) _sources[i].Data.CopyFrom(avg);
     }
 
-    private static void Follow(Tensor t, Device device)
+    /// <summary>The average moved to the parameter's device and converted to its dtype (the model moved or changed dtype).</summary>
+    private static void Follow(Tensor t, Device device, DType dtype)
     {
+        if (t.DType != dtype)
+            using (var converted = t.To(dtype)) t.SetData(converted);
         if (t.Device == device) return;
         using var moved = t.To(device);
         t.SetData(moved);
@@ -125,7 +128,7 @@ public sealed class ExponentialMovingAverage : IDisposable
                 && int.TryParse(key.AsSpan(8), NumberStyles.None, CultureInfo.InvariantCulture, out int i) && i < _sources.Length)
             {
                 var shape = _sources[i].IsInitialized ? _sources[i].Data.Shape : null;
-                if (t is null || t.DType != DType.Float32 || shape is not null && !shape.SequenceEqual(t.Shape))
+                if (t is null || t.DType is not (DType.Float32 or DType.Float64) || shape is not null && !shape.SequenceEqual(t.Shape))
                     problems.Add($"'{key}' does not fit parameter {i} ({(shape is null ? "no tensor yet" : Layout.Format(shape))})");
                 else loaded[i] = t;
             }

@@ -5,7 +5,14 @@ internal sealed partial class CpuBackend
 {
     public void GatherRows(Storage x, int xOffset, int rows, int cols, Storage index, int indexOffset, Storage y, int count)
     {
-        var xs = E(x); var ys = E(y);
+        if (x.DType == DType.Float64) GatherRowsOf<double>(x, xOffset, rows, cols, index, indexOffset, y, count);
+        else GatherRowsOf<float>(x, xOffset, rows, cols, index, indexOffset, y, count);
+    }
+
+    private static void GatherRowsOf<T>(Storage x, int xOffset, int rows, int cols, Storage index, int indexOffset, Storage y,
+        int count) where T : unmanaged
+    {
+        var xs = Host<T>(x); var ys = Host<T>(y);
         for (int r = 0; r < count; r++)
         {
             long ix = IndexAt(index, indexOffset + r);
@@ -19,7 +26,14 @@ internal sealed partial class CpuBackend
 
     public void IndexAddRows(Storage y, int rows, int cols, Storage index, int indexOffset, Storage src, int srcOffset, int count)
     {
-        var ys = ((CpuStorage)y).Span<float>(); var xs = E(src);
+        if (y.DType == DType.Float64) IndexAddRowsOf<double>(y, rows, cols, index, indexOffset, src, srcOffset, count);
+        else IndexAddRowsOf<float>(y, rows, cols, index, indexOffset, src, srcOffset, count);
+    }
+
+    private static void IndexAddRowsOf<T>(Storage y, int rows, int cols, Storage index, int indexOffset, Storage src, int srcOffset,
+        int count) where T : unmanaged, System.Numerics.INumberBase<T>
+    {
+        var ys = ((CpuStorage)y).Span<T>(); var xs = Host<T>(src);
         for (int r = 0; r < count; r++)
         {
             long ix = IndexAt(index, indexOffset + r);

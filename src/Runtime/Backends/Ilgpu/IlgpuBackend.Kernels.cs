@@ -148,17 +148,17 @@ internal sealed partial class IlgpuBackend
             threads, 0);
     }
 
-    private Action<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<int>, GatherArgs> GatherK<TIdx, EIdx>()
-        where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
-        Compiled("gather", typeof(TIdx), null, static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<int>,
-                GatherArgs>(Kernels.GatherRows<TIdx, EIdx>));
+    private Action<Index1D, ArrayView<T>, ArrayView<TIdx>, ArrayView<T>, ArrayView<int>, GatherArgs> GatherK<T, TIdx, EIdx>()
+        where T : unmanaged where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
+        Compiled("gather", typeof(TIdx), typeof(T), static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<TIdx>, ArrayView<T>, ArrayView<int>,
+                GatherArgs>(Kernels.GatherRows<T, TIdx, EIdx>));
 
-    private Action<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, GatherArgs> IndexAddK<TIdx, EIdx>()
-        where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
-        Compiled("indexAdd", typeof(TIdx), null, static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, GatherArgs>(
-                Kernels.IndexAddRows<TIdx, EIdx>));
+    private Action<Index1D, ArrayView<T>, ArrayView<TIdx>, ArrayView<T>, GatherArgs> IndexAddK<T, TAdd, TIdx, EIdx>()
+        where T : unmanaged where TAdd : struct, IAtomicAdd<T> where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
+        Compiled("indexAdd", typeof(TIdx), typeof(T), static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<TIdx>, ArrayView<T>, GatherArgs>(
+                Kernels.IndexAddRows<T, TAdd, TIdx, EIdx>));
 
     private Action<Index1D, GradNormSlots<T>, ArrayView<T>, GradNormArgs, T> GradNormPartialsK<T>()
         where T : unmanaged, IFloatingPointIeee754<T> =>

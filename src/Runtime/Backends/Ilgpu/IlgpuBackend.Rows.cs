@@ -17,8 +17,14 @@ internal sealed partial class IlgpuBackend
             var error = _gatherError ??= Accelerator.Allocate1D<int>(1);
             error.MemSetToZero(Accelerator.DefaultStream);
             _launches++;
-            if (index.DType == DType.Int32) LaunchGather<int, I32>(x, index, y, error.View, args, count * cols);
-            else LaunchGather<long, I64>(x, index, y, error.View, args, count * cols);
+            bool f64 = x.DType == DType.Float64;
+            if (index.DType == DType.Int32)
+            {
+                if (f64) LaunchGather<double, int, I32>(x, index, y, error.View, args, count * cols);
+                else LaunchGather<float, int, I32>(x, index, y, error.View, args, count * cols);
+            }
+            else if (f64) LaunchGather<double, long, I64>(x, index, y, error.View, args, count * cols);
+            else LaunchGather<float, long, I64>(x, index, y, error.View, args, count * cols);
             int bad = error.GetAsArray1D(Accelerator.DefaultStream)[0];
             if (bad != 0)
             {
@@ -44,11 +50,11 @@ internal sealed partial class IlgpuBackend
         return one[0];
     }
 
-    private void LaunchGather<TIdx, EIdx>(Storage x, Storage index, Storage y, ArrayView<int> error, GatherArgs args, int n)
-        where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
+    private void LaunchGather<T, TIdx, EIdx>(Storage x, Storage index, Storage y, ArrayView<int> error, GatherArgs args, int n)
+        where T : unmanaged where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
     {
         _launches++;
-        GatherK<TIdx, EIdx>()(n, V<float>(x), V<TIdx>(index), V<float>(y), error, args);
+        GatherK<T, TIdx, EIdx>()(n, V<T>(x), V<TIdx>(index), V<T>(y), error, args);
     }
 
     public void IndexAddRows(Storage y, int rows, int cols, Storage index, int indexOffset, Storage src, int srcOffset, int count)
@@ -58,16 +64,22 @@ internal sealed partial class IlgpuBackend
         using var scope = Enter(nameof(IndexAddRows));
         try
         {
-            if (index.DType == DType.Int32) LaunchIndexAdd<int, I32>(y, index, src, args, count * cols);
-            else LaunchIndexAdd<long, I64>(y, index, src, args, count * cols);
+            bool f64 = y.DType == DType.Float64;
+            if (index.DType == DType.Int32)
+            {
+                if (f64) LaunchIndexAdd<double, AtomicF64, int, I32>(y, index, src, args, count * cols);
+                else LaunchIndexAdd<float, AtomicF32, int, I32>(y, index, src, args, count * cols);
+            }
+            else if (f64) LaunchIndexAdd<double, AtomicF64, long, I64>(y, index, src, args, count * cols);
+            else LaunchIndexAdd<float, AtomicF32, long, I64>(y, index, src, args, count * cols);
         }
         catch (AcceleratorException e) when (IsDeviceFailure(e)) { throw Fault(e, nameof(IndexAddRows)); }
     }
 
-    private void LaunchIndexAdd<TIdx, EIdx>(Storage y, Storage index, Storage src, GatherArgs args, int n)
-        where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
+    private void LaunchIndexAdd<T, TAdd, TIdx, EIdx>(Storage y, Storage index, Storage src, GatherArgs args, int n)
+        where T : unmanaged where TAdd : struct, IAtomicAdd<T> where TIdx : unmanaged where EIdx : struct, IElement<TIdx>
     {
         _launches++;
-        IndexAddK<TIdx, EIdx>()(n, V<float>(y), V<TIdx>(index), V<float>(src), args);
+        IndexAddK<T, TAdd, TIdx, EIdx>()(n, V<T>(y), V<TIdx>(index), V<T>(src), args);
     }
 }
