@@ -117,6 +117,42 @@ public class PtxCompileTests
         yield return (K(nameof(Kernels.GruCellBackward)), false);
     }
 
+    /// <summary>
+    /// The element-generic kernels' float32 instantiations hold no float64 instruction: generic over the element type, they
+    /// must compile to what a float32 kernel written by hand would (a double constant or conversion slipped into the shared
+    /// code would cost consumer GPUs, with their 1/32 or 1/64 rate of double arithmetic, many times over).
+    /// </summary>
+    [Fact]
+    public void TheFloat32FormsOfTheElementGenericKernelsUseNoDoubles()
+    {
+        using var context = Context.Create(b => b.EnableAlgorithms().Optimize(OptimizationLevel.O1));
+        using var backend = new PTXBackend(context, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null!);
+        string[] generic = [nameof(Kernels.Unary), nameof(Kernels.Binary), nameof(Kernels.Where), nameof(Kernels.ReduceRows),
+            nameof(Kernels.ReduceColumns), nameof(Kernels.ArgReduce), nameof(Kernels.ScatterAlong), nameof(Kernels.GemmDirect),
+            nameof(Kernels.Update), nameof(Kernels.GradNormPartials), nameof(Kernels.GatherRows), nameof(Kernels.IndexAddRows)];
+        // Known, and not the generic code's doing: ILGPU's MathF.Pow tests its argument in double (the pow ops, and the
+        // p-norm's |x|^p), and an index tensor's elements convert to long through IElement.ToDouble (exact).
+        static bool Known(MethodInfo m) => m.Name == nameof(Kernels.GradNormPartials) || m.GetGenericArguments().Any(a =>
+            a.Name.Contains("Pow", StringComparison.Ordinal) || a == typeof(I32) || a == typeof(I64)
+            || a.IsGenericType && a.GetGenericArguments().Any(g => g.Name.Contains("Pow", StringComparison.Ordinal)));
+        var kernels = AllKernels().Where(k => generic.Contains(k.Method.Name) && k.Method.GetGenericArguments()[0] == typeof(float)
+            && !Known(k.Method)).ToList();
+        Assert.True(kernels.Count > 100, $"only {kernels.Count} float32 kernels enumerated");
+        var doubles = new List<string>();
+        foreach (var (method, isExplicit) in kernels)
+        {
+            var entry = isExplicit ? EntryPointDescription.FromExplicitlyGroupedKernel(method)
+                : EntryPointDescription.FromImplicitlyGroupedKernel(method);
+            var ptx = ((PTXCompiledKernel)backend.Compile(entry, default)).PTXAssembly;
+            // Double arithmetic or conversions; loading an op's unused double field (ld.param) costs nothing.
+            var lines = ptx.Split('\n').Where(l => l.Contains(".f64", StringComparison.Ordinal)
+                && !l.TrimStart().StartsWith(".reg", StringComparison.Ordinal) && !l.Contains("ld.param", StringComparison.Ordinal));
+            if (lines.Any())
+                doubles.Add($"{method.Name}<{string.Join(", ", method.GetGenericArguments().Select(a => a.Name))}>: {lines.First().Trim()}");
+        }
+        Assert.True(doubles.Count == 0, "float64 instructions in: " + string.Join(", ", doubles));
+    }
+
     [Fact]
     public void EveryKernelCompilesToPtxForSm90()
     {
