@@ -148,7 +148,8 @@ public class PtxCompileTests
             var lines = ptx.Split('\n').Where(l => l.Contains(".f64", StringComparison.Ordinal)
                 && !l.TrimStart().StartsWith(".reg", StringComparison.Ordinal) && !l.Contains("ld.param", StringComparison.Ordinal));
             if (lines.Any())
-                doubles.Add($"{method.Name}<{string.Join(", ", method.GetGenericArguments().Select(a => a.Name))}>: {lines.First().Trim()}");
+                doubles.Add($"{method.Name}<{string.Join(", ", method.GetGenericArguments().Select(a => a.Name))}>: " +
+                    lines.First().Trim());
         }
         Assert.True(doubles.Count == 0, "float64 instructions in: " + string.Join(", ", doubles));
     }
