@@ -19,7 +19,7 @@ public static partial class Functional
     /// </summary>
     /// <exception cref="ArgumentNullException">query, key or value is null.</exception>
     /// <exception cref="ArgumentException">A shape does not fit (rank below 2, E or S differ, batch dims or the mask do not
-    /// broadcast), or a mask is given with isCausal, or the mask's dtype is float64.</exception>
+    /// broadcast), or a mask is given with isCausal.</exception>
     /// <exception cref="ArgumentOutOfRangeException">dropoutP is outside [0, 1), or scale is NaN.</exception>
     /// <exception cref="NotSupportedException">query, key or value is not float32 or float64.</exception>
     /// <exception cref="DeviceMismatchException">The tensors are on different devices.</exception>
@@ -35,7 +35,7 @@ public static partial class Functional
     /// masks and exceptions.
     /// </summary>
     /// <exception cref="ArgumentNullException">query, key or value is null.</exception>
-    /// <exception cref="ArgumentException">A shape does not fit, a mask is given with isCausal, or the mask is float64.</exception>
+    /// <exception cref="ArgumentException">A shape does not fit or a mask is given with isCausal.</exception>
     /// <exception cref="ArgumentOutOfRangeException">dropoutP is outside [0, 1), or scale is NaN.</exception>
     /// <exception cref="NotSupportedException">query, key or value is not float32 or float64.</exception>
     /// <exception cref="DeviceMismatchException">The tensors are on different devices.</exception>
@@ -70,7 +70,7 @@ public static partial class Functional
         if (isCausal && attnMask is not null)
             throw new ArgumentException($"{op}: give either attnMask or isCausal, not both (as PyTorch); fold the causal mask into " +
                 "attnMask instead.", nameof(attnMask));
-        if (attnMask is not null) CheckAttentionMask(op, attnMask, scoreShape, query.DType);
+        if (attnMask is not null) CheckAttentionMask(op, attnMask, scoreShape);
         bool f64 = query.DType == DType.Float64;
         float s = scale ?? 1f / MathF.Sqrt(query.Layout.ShapeArray[^1]);
         var scores = Tensor.MatMul(query, key.Transpose(-2, -1));
@@ -153,11 +153,8 @@ public static partial class Functional
         return [.. batch, qs[^2], ks[^2]];
     }
 
-    private static void CheckAttentionMask(string op, Tensor mask, int[] scoreShape, DType dtype)
+    private static void CheckAttentionMask(string op, Tensor mask, int[] scoreShape)
     {
-        if (mask.DType == DType.Float64 && dtype != DType.Float64)
-            throw new ArgumentException($"{op}: attnMask must be float32 (added to the scores) or int32/int64 (boolean: nonzero = " +
-                "may attend), got float64 (a float64 mask goes with float64 queries).", "attnMask");
         var ms = mask.Layout.ShapeArray;
         bool fits = ms.Length <= scoreShape.Length;
         for (int i = 1; fits && i <= ms.Length; i++) fits = ms[^i] == 1 || ms[^i] == scoreShape[^i];
