@@ -22,8 +22,7 @@ public sealed partial class Tensor
     internal static Tensor Map<TOp>(string op, Tensor a, Tensor b, TOp f) where TOp : struct, IBinaryOp
     {
         if (Autocast.IsHalf(Check.NotNull(op, a, "a")) || Autocast.IsHalf(Check.NotNull(op, b, "b")))
-            return Autocast.InFloat32(a, b, Autocast.Promote(a.DType, b.DType) == DType.Float64 ? DType.Float64 : DType.Float32,
-                (p, q) => Map(op, p, q, f));
+            return Autocast.InFloat32(a, b, DType.Float32, (p, q) => Map(op, p, q, f)); // a float64 operand's result stays float64
         if (Autocast.Mixed(a, b)) return Autocast.Promoted(a, b, (p, q) => Map(op, p, q, f));
         Check.Computes(op, a, "a"); Check.Computes(op, b, "b");
         Check.SameDevice(op, a, "a", b, "b");

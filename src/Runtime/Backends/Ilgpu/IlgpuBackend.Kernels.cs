@@ -8,7 +8,8 @@ namespace DeepSharp.Backends.Ilgpu;
 /// <summary>
 /// The backend's compiled kernels, one accessor per kernel: each compiles its kernel on first use (once per process and
 /// accelerator, even when a launch and the background warm-up ask at the same time) and returns the launcher. Launch
-/// sites and <see cref="WarmUp"/> go through the same accessors.
+/// sites and <see cref="WarmUp"/> go through the same accessors (the row, optimizer and tensor-core kernels' accessors sit
+/// beside their launches).
 /// </summary>
 internal sealed partial class IlgpuBackend
 {
@@ -147,27 +148,6 @@ internal sealed partial class IlgpuBackend
         return Accelerator.EstimateMaxActiveGroupsPerMultiprocessor(Accelerator.LoadKernel(method, GemmSpecialization(threads)),
             threads, 0);
     }
-
-    private Action<Index1D, ArrayView<T>, ArrayView<TIdx>, ArrayView<T>, ArrayView<int>, GatherArgs> GatherK<T, TIdx, EIdx>()
-        where T : unmanaged where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
-        Compiled("gather", typeof(TIdx), typeof(T), static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<TIdx>, ArrayView<T>, ArrayView<int>,
-                GatherArgs>(Kernels.GatherRows<T, TIdx, EIdx>));
-
-    private Action<Index1D, ArrayView<T>, ArrayView<TIdx>, ArrayView<T>, GatherArgs> IndexAddK<T, TAdd, TIdx, EIdx>()
-        where T : unmanaged where TAdd : struct, IAtomicAdd<T> where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
-        Compiled("indexAdd", typeof(TIdx), typeof(T), static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<TIdx>, ArrayView<T>, GatherArgs>(
-                Kernels.IndexAddRows<T, TAdd, TIdx, EIdx>));
-
-    private Action<Index1D, GradNormSlots<T>, ArrayView<T>, GradNormArgs, T> GradNormPartialsK<T>()
-        where T : unmanaged, IFloatingPointIeee754<T> =>
-        Compiled("gradNormPartials", typeof(T), null, static b =>
-            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, GradNormSlots<T>, ArrayView<T>, GradNormArgs, T>(Kernels.GradNormPartials));
-
-    private Action<Index1D, UpdateSlots<T>, TOp> UpdateK<T, TOp>() where T : unmanaged where TOp : struct, IUpdateOp<T> =>
-        Compiled("update", typeof(TOp), typeof(T),
-            static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, UpdateSlots<T>, TOp>(Kernels.Update<T, TOp>));
 
     private Action<KernelConfig, ArrayView<float>, ArrayView<TIdx>, ArrayView<float>, ArrayView<float>, GatherArgs, float>
         CeReducedK<TIdx, EIdx>()

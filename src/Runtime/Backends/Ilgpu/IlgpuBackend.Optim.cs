@@ -74,4 +74,13 @@ internal sealed partial class IlgpuBackend
             GradNormPartialsK<T>()(GradNormThreads, s, V<T>(partials), args, pT);
         }
     }
+
+    private Action<Index1D, GradNormSlots<T>, ArrayView<T>, GradNormArgs, T> GradNormPartialsK<T>()
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        Compiled("gradNormPartials", typeof(T), null, static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, GradNormSlots<T>, ArrayView<T>, GradNormArgs, T>(Kernels.GradNormPartials));
+
+    private Action<Index1D, UpdateSlots<T>, TOp> UpdateK<T, TOp>() where T : unmanaged where TOp : struct, IUpdateOp<T> =>
+        Compiled("update", typeof(TOp), typeof(T),
+            static b => b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, UpdateSlots<T>, TOp>(Kernels.Update<T, TOp>));
 }

@@ -82,4 +82,16 @@ internal sealed partial class IlgpuBackend
         _launches++;
         IndexAddK<T, TAdd, TIdx, EIdx>()(n, V<T>(y), V<TIdx>(index), V<T>(src), args);
     }
+
+    private Action<Index1D, ArrayView<T>, ArrayView<TIdx>, ArrayView<T>, ArrayView<int>, GatherArgs> GatherK<T, TIdx, EIdx>()
+        where T : unmanaged where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
+        Compiled("gather", typeof(TIdx), typeof(T), static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<TIdx>, ArrayView<T>, ArrayView<int>,
+                GatherArgs>(Kernels.GatherRows<T, TIdx, EIdx>));
+
+    private Action<Index1D, ArrayView<T>, ArrayView<TIdx>, ArrayView<T>, GatherArgs> IndexAddK<T, TAdd, TIdx, EIdx>()
+        where T : unmanaged where TAdd : struct, IAtomicAdd<T> where TIdx : unmanaged where EIdx : struct, IElement<TIdx> =>
+        Compiled("indexAdd", typeof(TIdx), typeof(T), static b =>
+            b.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<TIdx>, ArrayView<T>, GatherArgs>(
+                Kernels.IndexAddRows<T, TAdd, TIdx, EIdx>));
 }
