@@ -21,7 +21,7 @@ cat > "$tmp/consumer/nuget.config" <<XML
 </configuration>
 XML
 cd "$tmp/consumer"
-dotnet restore -p:DeepSharpVersion="$version" --packages "$tmp/packages" -nologo -v quiet
+dotnet restore -p:DeepSharpVersion="$version" --packages "$tmp/packages" -v quiet > restore.log 2>&1 || { cat restore.log; exit 1; }
 # Each installed package must be the very file packed above (a package of the same id and version elsewhere would differ).
 for id in DeepSharp DeepSharp.Runtime DeepSharp.Layers DeepSharp.IO; do
   lower=$(echo "$id" | tr '[:upper:]' '[:lower:]')
@@ -31,6 +31,6 @@ for id in DeepSharp DeepSharp.Runtime DeepSharp.Layers DeepSharp.IO; do
   [ -f "$installed" ] && [ "$(cat "$installed")" = "$packed" ] ||
     { echo "the consumer did not install $id $version from the packed feed" >&2; exit 1; }
 done
-dotnet build -c Release --no-restore -p:DeepSharpVersion="$version" -nologo -v quiet
+dotnet build -c Release --no-restore -p:DeepSharpVersion="$version" -nologo -v quiet > build.log 2>&1 || { cat build.log; exit 1; }
 dotnet bin/Release/net10.0/PackageConsumer.dll
 echo "package: DeepSharp $version installed from a folder feed and trained ($(ls "$tmp/feed" | tr '\n' ' '))"

@@ -1,6 +1,6 @@
 """Checks that the README's "train on your own data" example is code that runs: every C# block in the README preceded by
 a line <!-- consumer: NAME --> must equal, line for line (leading whitespace and using directives aside), the lines
-between "// README: NAME" and "// README: end" in the consumer program that CI installs the packages into and runs.
+between "// <NAME>" and "// </NAME>" in the consumer program that CI installs the packages into and runs.
 Usage: python3 tools/check_readme_example.py tests/PackageConsumer/Program.cs README.md src/README.package.md"""
 import re
 import sys
@@ -18,9 +18,9 @@ for path in sys.argv[2:]:
     if not blocks:
         sys.exit(f"{path}: no block marked <!-- consumer: NAME --> (the example CI runs)")
     for name, code in blocks:
-        m = re.search(rf"// README: {re.escape(name)}\n(.*?)// README: end", program, re.S)
+        m = re.search(rf"// <{re.escape(name)}>\n(.*?)// </{re.escape(name)}>", program, re.S)
         if not m:
-            sys.exit(f"{sys.argv[1]}: no region '// README: {name}' … '// README: end'")
+            sys.exit(f"{sys.argv[1]}: no region '// <{name}>' … '// </{name}>'")
         want, have = lines(code), lines(m.group(1))
         if want == have:
             continue

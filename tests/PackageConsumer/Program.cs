@@ -1,6 +1,7 @@
 // Train a model on your own data, as a user of the DeepSharp package does: a CSV file, then a folder of images. The data
-// here is made up (SampleData.cs) so that the program runs anywhere; the blocks marked README are the README's example,
-// line for line (tools/check-package.sh checks that). Exits 1 if a model does not learn or its file does not load back.
+// here is made up (SampleData.cs) so that the program runs anywhere. The regions <csv> and <images> are the README's
+// example line for line (tools/check-package.sh checks that), and the docs' getting-started page includes them.
+// Exits 1 if a model does not learn or its file does not load back.
 using DeepSharp;
 using DeepSharp.Data;
 using DeepSharp.IO;
@@ -13,7 +14,19 @@ SampleData.WriteImages("images", perClass: 24);
 var failures = new List<string>();
 
 {
-    // README: csv
+    // <first>
+    var d = Device.TryGpu();                          // cuda:0 if there is one, else the CPU; never throws
+    var x = Tensor.Randn([2, 3], generator: new Generator(42), device: d);
+    var w = Tensor.Ones([3, 4], device: d).RequiresGradient();
+    var y = (x.MatMul(w) + 1f).Relu();                // broadcasting, C# operators, scalars on either side
+    y.Sum().Backward();                               // w.Grad now holds d(sum y)/dw
+    Console.WriteLine(w.Grad);
+    // </first>
+    if (w.Grad is null) failures.Add("first tensors: no gradient");
+}
+
+{
+    // <csv>
     var device = Device.TryGpu();                           // cuda:0 if there is one, else the CPU
     var data = Csv.ReadDataset("data.csv");                  // the label is the last column: 0, 1, 2, …
     var loader = new DataLoader(data, batchSize: 32, shuffle: true, seed: 0, device: device);
@@ -35,18 +48,32 @@ var failures = new List<string>();
         Console.WriteLine($"epoch {epoch}: loss {epochLoss:F4}");
     }
     net.Save("model.params");                                // later: net.Load("model.params")
-    // README: end
+    // </csv>
+    // <evaluate>
+    net.Eval();                                              // dropout off; batch norm uses its running statistics
+    float correct = 0;
+    using (Autograd.NoGrad())
+        foreach (var (x, y) in loader)
+        {
+            using var scope = TensorScope.Begin();
+            correct += Metrics.Accuracy(net.Call(x), y, reduction: Reduction.Sum).Item();
+        }
+    Console.WriteLine($"accuracy: {correct / loader.SampleCount:P1}");
+    var again = new Sequential(new Dense(64), new Relu(), new Dense(3));
+    again.Load("model.params");                              // strict: every name and shape must match
+    // </evaluate>
+    if (!(correct / loader.SampleCount > 0.9f)) failures.Add($"csv: training accuracy {correct / loader.SampleCount}");
     Check("csv", epochLoss, bar: 0.2f, net, new Sequential(new Dense(64), new Relu(), new Dense(3)), [4, 4], device);
 }
 
 {
     var device = Device.TryGpu();
-    // README: images
+    // <images>
     var images = new ImageFolder("images", height: 16, width: 16, channels: 1);   // images/<class>/<name>.png
     var loader = new DataLoader(images, batchSize: 16, shuffle: true, seed: 0, device: device);
     var net = new Sequential(new Conv2d(8, 3, padding: 1), new Relu(), new MaxPool2d(2), new Flatten(),
         new Dense(images.Classes.Count));
-    // README: end
+    // </images>
     var opt = new Adam(net.Parameters(), lr: 0.01f);
     float epochLoss = 0;
     for (int epoch = 1; epoch <= 10; epoch++)
