@@ -29,13 +29,20 @@ internal static class CheckpointFormat
 
     public static string DTypeName(DType t) => t.Name();
 
+    /// <summary>Every dtype the format stores (each by its <see cref="DTypeName"/> in the table): every
+    /// <see cref="DType"/>.</summary>
+    public static readonly DType[] DTypes = Enum.GetValues<DType>();
+
+    private static readonly byte[][] DTypeNames = [.. DTypes.Select(t => System.Text.Encoding.UTF8.GetBytes(DTypeName(t)))];
+
+    /// <summary>The dtype names a table may hold, for messages: "float32, float64, …".</summary>
+    public static string DTypeList => string.Join(", ", DTypes.Select(DTypeName));
+
     /// <summary>The dtype a table entry names (compared as bytes: nothing is allocated per tensor).</summary>
-    public static DType? ParseDType(ReadOnlySpan<byte> s) =>
-        s.SequenceEqual("float32"u8) ? DType.Float32
-        : s.SequenceEqual("float64"u8) ? DType.Float64
-        : s.SequenceEqual("int32"u8) ? DType.Int32
-        : s.SequenceEqual("int64"u8) ? DType.Int64
-        : s.SequenceEqual("float16"u8) ? DType.Float16
-        : s.SequenceEqual("bfloat16"u8) ? DType.BFloat16
-        : null;
+    public static DType? ParseDType(ReadOnlySpan<byte> s)
+    {
+        for (int i = 0; i < DTypes.Length; i++)
+            if (s.SequenceEqual(DTypeNames[i])) return DTypes[i];
+        return null;
+    }
 }

@@ -36,8 +36,11 @@ internal sealed partial class CheckpointReader
 
     private CheckpointReader(Stream stream, Device device) { _stream = stream; _length = stream.Length; _device = device; }
 
+    /// <exception cref="PlatformNotSupportedException">The machine is big-endian: the elements would be read byte-swapped.</exception>
     public static (CheckpointValue Root, IReadOnlyDictionary<string, string> Meta) Read(Stream stream, Device device) =>
-        new CheckpointReader(stream, device).Run();
+        BitConverter.IsLittleEndian
+            ? new CheckpointReader(stream, device).Run()
+            : throw new PlatformNotSupportedException("Checkpoints are little-endian; this machine is big-endian.");
 
     private (CheckpointValue, IReadOnlyDictionary<string, string>) Run()
     {
@@ -67,7 +70,7 @@ internal sealed partial class CheckpointReader
         ReadFully(header, CheckpointFormat.PrefixLength);
         if (Crc32.Of(header) != headerCrc)
             throw new CheckpointFormatException(
-                "Corrupted checkpoint header: its CRC-32 does not match (the header or the prefix was changed)",
+                "Corrupted checkpoint header: its CRC-32 does not match (the header, or the CRC stored in the prefix, was changed)",
                 CheckpointFormat.PrefixLength);
         var reader = new MessagePackReader(header);
         try { return Parse(ref reader); }
@@ -125,7 +128,7 @@ internal sealed partial class CheckpointReader
             if (r.ReadArrayHeader() != 3) throw Bad($"tensor {i}: an entry must be [dtype, shape, crc]", ref r);
             var name = ReadStringBytes(ref r);
             var dtype = CheckpointFormat.ParseDType(name)
-                ?? throw Bad($"tensor {i}: unknown dtype '{Ascii(name)}' (expected float32, float64, int32 or int64)", ref r);
+                ?? throw Bad($"tensor {i}: unknown dtype '{Ascii(name)}' (expected one of {CheckpointFormat.DTypeList})", ref r);
             int rank = r.ReadArrayHeader();
             if (rank < 0 || rank > CheckpointLimits.MaxRank)
                 throw Bad($"tensor {i}: rank {rank} exceeds the limit of {CheckpointLimits.MaxRank}", ref r);

@@ -5,6 +5,13 @@ public abstract partial class Block
     private Device _device = Device.Cpu;
     private DType _dtype = DType.Float32;
 
+    // Whether To(Device) or Initialize(device: …) chose the tree's device: then deferred parameters are created there, and a
+    // batch on another device is refused before any is (PyTorch's lazy modules after model.to(device)).
+    private bool _deviceChosen;
+
+    /// <summary>Where parameters that get their data now are created: the chosen device, else the batch's.</summary>
+    private Device Home(Device batch) => _deviceChosen ? _device : batch;
+
     /// <summary>
     /// Initializes the tree's parameters: those with known shapes get data now, on <paramref name="device"/>; deferred ones
     /// get <paramref name="init"/> recorded and applied when their shapes are known. With an initializer, it replaces each
@@ -19,7 +26,7 @@ public abstract partial class Block
         if (device != null)
         {
             Place(device);
-            foreach (var (_, b) in NamedBlocks()) b._device = device;
+            foreach (var (_, b) in NamedBlocks()) (b._device, b._deviceChosen) = (device, true);
         }
         int touched = 0;
         foreach (var (path, p) in ParametersInApplyOrder())
@@ -59,10 +66,19 @@ public abstract partial class Block
         return NamedParameters().Select(p => (p.Path, p.Parameter.Shape)).ToList();
     }
 
-    /// <summary>Gives a deferred parameter its data once <paramref name="shape"/> is known (call from <see cref="Forward"/>).</summary>
+    /// <summary>Gives a deferred parameter its data once <paramref name="shape"/> is known (call from <see cref="Forward"/>),
+    /// on <paramref name="device"/>, the input's.</summary>
+    /// <exception cref="DeviceMismatchException">The model was moved to another device with <see cref="To(Device)"/> (or
+    /// <see cref="Initialize"/>'s device); nothing is created.</exception>
     protected void Materialize(Parameter parameter, int[] shape, Device device)
     {
+        ArgumentNullException.ThrowIfNull(parameter);
+        ArgumentNullException.ThrowIfNull(device);
         if (parameter.IsInitialized) return;
+        if (_deviceChosen && device != _device)
+            throw new DeviceMismatchException($"{GetType().Name}: the model was moved to {_device}, where parameter " +
+                $"{parameter.Path} will be created, but the input is on {device}. Move the input with x.To(device); nothing " +
+                "is copied silently.");
         parameter.Materialize(shape, device);
     }
 
@@ -114,7 +130,7 @@ public abstract partial class Block
         using var __ = Autograd.NoGrad();
         foreach (var (_, b) in NamedBlocks())
         {
-            b._device = device;
+            (b._device, b._deviceChosen) = (device, true);
             b._placed = true;
             foreach (var (_, t) in b._buffers) MoveInPlace(t, device);
         }

@@ -36,13 +36,13 @@ public abstract partial class Block : IDisposable
     {
         if (_root != null)
         {
-            if (!_ownReady) PrepareOwn(device ?? _device);
+            if (!_ownReady) PrepareOwn(Home(device ?? _device));
             return Recorded(forward(this, input));
         }
         _root = this;
         try
         {
-            PrepareRoot(device ?? _device);
+            PrepareRoot(Home(device ?? _device));
             return Recorded(forward(this, input));
         }
         finally { _root = null; }

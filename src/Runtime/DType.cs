@@ -7,7 +7,7 @@ public enum DType
 {
     /// <summary>32-bit IEEE float: every math op supports it.</summary>
     Float32,
-    /// <summary>64-bit IEEE float: creation, copies, casts and reads.</summary>
+    /// <summary>64-bit IEEE float: every op computes in double on every device (for exact checks; slower than float32).</summary>
     Float64,
     /// <summary>32-bit signed integer: indices, creation, copies, casts.</summary>
     Int32,

@@ -210,6 +210,28 @@ public class BlockTests
         Assert.Single(net.NamedParameters(), p => p.Path.EndsWith("weight"));
     }
 
+    /// <summary>PyTorch's lazy modules after <c>model.to(device)</c>: deferred parameters are created on the device the model
+    /// was moved to (or initialized on), and a batch elsewhere is refused before the deferred ones are created.</summary>
+    [Fact]
+    public void DeferredParametersAreCreatedWhereTheModelWasMoved()
+    {
+        var sim = Device.IlgpuCpu;
+        var net = new Sequential(new Dense(4), new Relu(), new Dense(2, 4));
+        net.To(sim);
+        var e = Assert.Throws<DeviceMismatchException>(() => net.Call(Tensor.Rand([2, 3])));
+        Assert.Contains("ilgpu-cpu", e.Message);
+        Assert.Contains("0.weight", e.Message);
+        Assert.False(((Dense)net[0]).Weight.IsInitialized);
+        net.Call(Tensor.Rand([2, 3], device: sim));
+        Assert.All(net.Parameters(), p => Assert.Equal(sim, p.Data.Device));
+
+        var lazy = new Sequential(new Dense(3));
+        lazy.Initialize(device: sim);
+        Assert.Throws<DeviceMismatchException>(() => lazy.Materialize([2, 5], Device.Cpu));
+        Assert.Equal([3, 5], lazy.Materialize([2, 5]).Single(p => p.Path == "0.weight").Shape);
+        Assert.Equal(sim, ((Dense)lazy[0]).Weight.Data.Device);
+    }
+
     /// <summary>The book's MyLinear bug in PyTorch: using detached data in Forward silently stops the gradient.</summary>
     private sealed class DetachedLinear : Block
     {
