@@ -1,7 +1,8 @@
 """Renders every page of a built docfx site (docs/_site) in headless Chromium, served over HTTP as a browser sees it, and
-checks what the reader gets after the scripts ran: the article has text, every code block is highlighted, the side
-table of contents loaded (API and guide pages), and no script error reached the console. Optionally saves screenshots
-of a few pages to look at. Usage: python3 tools/check_pages.py docs/_site [screenshot-folder]"""
+checks what the reader gets after the scripts ran: the article has text, every code block is highlighted and not empty
+(docfx includes a missing region as nothing), the side table of contents loaded (API and guide pages), and no script
+error reached the console. Optionally saves screenshots of a few pages to look at.
+Usage: python3 tools/check_pages.py docs/_site [screenshot-folder]"""
 import concurrent.futures
 import functools
 import http.server
@@ -39,10 +40,13 @@ def render(rel):
     text = re.sub(r"<[^>]+>|\s+", " ", article.group(1)).strip() if article else ""
     if len(text) < 40:
         problems.append("the article is missing or empty")
-    codes = re.findall(r"<pre[^>]*>\s*<code([^>]*)>", dom)
-    plain = [c for c in codes if 'data-highlighted="yes"' not in c]
+    codes = re.findall(r"<pre[^>]*>\s*<code([^>]*)>(.*?)</code>", dom, re.S)
+    plain = [c for c, _ in codes if 'data-highlighted="yes"' not in c]
     if plain:
         problems.append(f"{len(plain)} of {len(codes)} code blocks are not highlighted")
+    empty = sum(1 for _, body in codes if not re.sub(r"<[^>]+>", "", body).strip())
+    if empty:
+        problems.append(f"{empty} code blocks are empty (an include whose file or region is missing)")
     toc = re.search(r'<nav[^>]*id="toc"[^>]*>(.*?)</nav>', dom, re.S)
     if rel.startswith(("api/", "articles/")) and not (toc and "<a " in toc.group(1)):
         problems.append("the table of contents did not load")

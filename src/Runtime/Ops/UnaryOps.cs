@@ -72,6 +72,8 @@ internal struct TanhOp : IUnaryOp
     public H Apply(H x) => Lanes.Map(this, x);
 }
 
+// The docs site shows ReluOp (docs/articles/devices-and-kernels.md includes the region below).
+// <relu>
 /// <summary>max(x, 0); NaN stays NaN as in PyTorch.</summary>
 internal struct ReluOp : IUnaryOp
 {
@@ -80,6 +82,7 @@ internal struct ReluOp : IUnaryOp
     public V Apply(V x) => Vector256.ConditionalSelect(Vector256.LessThan(x, V.Zero), V.Zero, x);
     public H Apply(H x) => Vector128.ConditionalSelect(Vector128.LessThan(x, H.Zero), H.Zero, x);
 }
+// </relu>
 
 /// <summary>1 / (1 + e^-x): saturates to exactly 0 or 1 for large |x|, never NaN.</summary>
 internal struct SigmoidOp : IUnaryOp

@@ -66,6 +66,8 @@ internal static partial class Kernels
         y[b] = default(EOut).FromDouble(default(EIn).ToDouble(x[a]));
     }
 
+    // The docs site shows this kernel (docs/articles/devices-and-kernels.md includes the region below).
+    // <unary-kernel>
     /// <summary>y[map.B(i)] = op(x[map.A(i)]), on float32 or float64.</summary>
     public static void Unary<T, TOp>(Index1D i, ArrayView<T> x, ArrayView<T> y, StridedMap map, TOp op)
         where T : unmanaged where TOp : struct, IUnaryOp<T>
@@ -73,6 +75,7 @@ internal static partial class Kernels
         var (a, o, _) = map.Map(i);
         y[o] = op.Apply(x[a]);
     }
+    // </unary-kernel>
 
     /// <summary>
     /// Dense unary op, four elements per thread through 16-byte loads and stores (x and y start 16-byte aligned); the
