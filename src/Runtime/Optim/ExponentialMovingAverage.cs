@@ -139,10 +139,13 @@ public sealed class ExponentialMovingAverage : IDisposable
             throw new ArgumentException("ExponentialMovingAverage.LoadStateDict: the state dict does not fit; nothing was loaded. " +
                 string.Join("; ", problems) + ".", nameof(state));
         using var _ = TensorScope.Suspend();
+        // Copies first, then frees the old averages: the state dict may hold them (ema.LoadStateDict(ema.StateDict())).
+        var copies = new Tensor?[_averages.Length];
+        foreach (var (i, t) in loaded) copies[i] = t.Copy(_sources[i].IsInitialized ? _sources[i].Data.Device : t.Device);
         for (int i = 0; i < _averages.Length; i++)
         {
             _averages[i]?.Dispose();
-            _averages[i] = loaded.TryGetValue(i, out var t) ? t.Copy(_sources[i].IsInitialized ? _sources[i].Data.Device : t.Device) : null;
+            _averages[i] = copies[i];
         }
         NumUpdates = (int)n;
     }
