@@ -19,7 +19,9 @@ for app in Digits LeNet BatchNorm ResNet Language; do
   [ -z "$missing" ] || { echo "$app --help: options without a default:"; echo "$missing"; exit 1; } >&2
 done
 grep -q -- '--model <rnn|gru|lstm' "$tmp/help"
-"$(exe ResNet)" --help | grep -q -- '--activation <sigmoid|relu>'
+"$(exe LeNet)" --help | grep -q -- '--activation <sigmoid|relu>'
+# ResNet's model has no choice of activation or pooling, so it does not offer the options.
+if "$(exe ResNet)" --help | grep -q -- '--activation\|--pool'; then echo "ResNet --help offers --activation or --pool" >&2; exit 1; fi
 
 bad() { # app, arguments...: must exit 2 with one line on standard error and nothing on standard output
   local rc=0

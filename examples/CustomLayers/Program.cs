@@ -18,6 +18,12 @@ var y = model.Call(Tensor.Rand([2, 64]));
 Console.WriteLine($"Sequential(MyLinear(64, 8), MyLinear(8, 1))(X) = {y}");
 y.Sum().Backward();
 Expect.That(model.ParametersWithoutGrad().Count == 0, "gradients reach MyLinear's own parameters");
+// The ReLU at the end may cut the whole output (as it does in the book's run), which leaves every gradient zero: the
+// first layer's eight outputs show that nonzero gradients flow into its weight.
+var first = new MyLinear(64, 8);
+first.Call(Tensor.Rand([2, 64])).Sum().Backward();
+var firstGrad = first.NamedParameters().Single(p => p.Path == "weight").Parameter.Data.Grad!;
+Expect.That(firstGrad.Abs().Max().Item() > 0, "a nonzero gradient flows into MyLinear's weight");
 
 // Beyond the chapter: a block of two inputs (attention and recurrent layers take several) derives from Block<TIn, TOut>.
 var gate = new ContextGate(8);

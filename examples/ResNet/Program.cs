@@ -4,5 +4,6 @@
 using DeepSharp.Layers;
 
 return Trainer.Run("ResNet", args, new VisionOptions(Epochs: 10, BatchSize: 128, LearningRate: 0.05f, Device: null, Seed: 0,
-    Out: Path.Combine("runs", "resnet"), Resume: false, Data: null, Subset: 0, MinAccuracy: 0f, Threads: 0, Width: 64),
+    Out: Path.Combine("runs", "resnet"), Resume: false, Data: null, Subset: 0, MinAccuracy: 0f, Threads: 0, Activation: null,
+    Pool: null, Width: 64),
     o => ResNet.Create([2, 2, 2, 2], [o.Width, 2 * o.Width, 4 * o.Width, 8 * o.Width], classes: 10, smallImages: true));

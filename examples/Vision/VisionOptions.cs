@@ -1,9 +1,10 @@
 using System.CommandLine;
 
 /// <summary>Command-line options shared by the Fashion-MNIST apps (LeNet, BatchNorm, ResNet); all optional, and
-/// <c>--help</c> lists them with the app's defaults.</summary>
+/// <c>--help</c> lists them with the app's defaults. An app whose model has no choice of activation or pooling (ResNet)
+/// passes null for them, and does not offer those options.</summary>
 public sealed record VisionOptions(int Epochs, int BatchSize, float LearningRate, string? Device, ulong Seed, string Out, bool Resume,
-    string? Data, int Subset, float MinAccuracy, int Threads, string Activation = "sigmoid", string Pool = "avg", int Width = 1,
+    string? Data, int Subset, float MinAccuracy, int Threads, string? Activation = "sigmoid", string? Pool = "avg", int Width = 1,
     bool Cosine = false, OptimizerChoice? Optimizer = null, string Autocast = "none")
 {
     /// <summary>Parses <paramref name="args"/> over the app's defaults <paramref name="d"/>: the options, or null with the
@@ -23,17 +24,19 @@ public sealed record VisionOptions(int Epochs, int BatchSize, float LearningRate
         var minAccuracy = Cli.Number("--min-accuracy", d.MinAccuracy, v => v is >= 0 and <= 1, "a number in [0, 1]",
             "exit with code 1 when the test accuracy ends below it", "X");
         var threads = Cli.Int("--threads", d.Threads, 0, "CPU threads (0: every core)");
-        var activation = Cli.Choice("--activation", d.Activation, ["sigmoid", "relu"], "the activation after each hidden layer");
-        var pool = Cli.Choice("--pool", d.Pool, ["avg", "max"], "the 2×2 pooling (LeNet, BatchNorm)");
+        var activation = d.Activation is null ? null
+            : Cli.Choice("--activation", d.Activation, ["sigmoid", "relu"], "the activation after each hidden layer");
+        var pool = d.Pool is null ? null : Cli.Choice("--pool", d.Pool, ["avg", "max"], "the 2×2 pooling");
         var width = Cli.Int("--width", d.Width, 1, "LeNet, BatchNorm: channels ×N; ResNet: the first stage's channels");
         var cosine = Cli.Flag("--cosine", "the learning rate falls from --lr to 0 along a half cosine over the run");
         var autocast = Precision.Option();
         var root = new RootCommand($"{app} on Fashion-MNIST (Dive into Deep Learning): trains with a checkpoint per epoch, then " +
             "prints the test accuracy per class and writes metrics.csv, metrics.png and metrics.svg.")
         {
-            epochs, batchSize, lr, device, seed, output, resume, data, subset, minAccuracy, threads, activation, pool, width, cosine,
+            epochs, batchSize, lr, device, seed, output, resume, data, subset, minAccuracy, threads, width, cosine,
             optimizer.Name, optimizer.Momentum, optimizer.WeightDecay, autocast,
         };
+        foreach (var option in new[] { activation, pool }.OfType<Option<string>>()) root.Add(option);
         if (Cli.Parse(root, args, out var r) is { } code)
         {
             exitCode = code;
@@ -42,7 +45,8 @@ public sealed record VisionOptions(int Epochs, int BatchSize, float LearningRate
         exitCode = 0;
         return new VisionOptions(r.GetValue(epochs), r.GetValue(batchSize), r.GetValue(lr), r.GetValue(device), r.GetValue(seed),
             r.GetValue(output)!, r.GetValue(resume), r.GetValue(data), r.GetValue(subset), r.GetValue(minAccuracy),
-            r.GetValue(threads), r.GetValue(activation)!, r.GetValue(pool)!, r.GetValue(width), r.GetValue(cosine), optimizer.Read(r),
+            r.GetValue(threads), activation is null ? null : r.GetValue(activation), pool is null ? null : r.GetValue(pool),
+            r.GetValue(width), r.GetValue(cosine), optimizer.Read(r),
             r.GetValue(autocast)!);
     }
 
