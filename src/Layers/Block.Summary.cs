@@ -7,8 +7,9 @@ public abstract partial class Block
     [ThreadStatic] private static List<(Block Block, string Output)>? _recorder;
 
     /// <summary>
-    /// Runs one batch of <paramref name="inputShape"/> (no gradients) and prints each block's output shape, its own
-    /// parameter count, how many of those are shared with another block, and its device; then the totals.
+    /// Runs one batch of <paramref name="inputShape"/> (no gradients) and prints, for each block call, its path (a block used
+    /// in several places: the path of that use), output shape, own parameter count, how many of those are shared (used in
+    /// another place, by another block or by the same block placed twice), and its device; then the totals.
     /// </summary>
     public string Summary(int[] inputShape, Device? device = null)
     {
@@ -24,18 +25,29 @@ public abstract partial class Block
         _recorder = calls;
         try { using (Autograd.NoGrad()) run(); }
         finally { _recorder = null; }
-        var paths = new Dictionary<Block, string>(ReferenceEqualityComparer.Instance);
-        foreach (var (path, b) in NamedBlocks()) paths.TryAdd(b, path.Length == 0 ? "(root)" : path);
+        // Every path of every block: a block used in two places (the book's tied layer) has two, and its parameters count as
+        // shared, as does a parameter that two blocks register; the k-th call of a block is shown under its k-th path.
+        var paths = new Dictionary<Block, List<string>>(ReferenceEqualityComparer.Instance);
         var owners = new Dictionary<Parameter, int>(ReferenceEqualityComparer.Instance);
-        foreach (var (_, b) in NamedBlocks()) foreach (var (_, p) in b._parameters) owners[p] = owners.GetValueOrDefault(p) + 1;
+        void Walk(string path, Block b)
+        {
+            if (!paths.TryGetValue(b, out var list)) paths[b] = list = [];
+            list.Add(path.Length == 0 ? "(root)" : path);
+            foreach (var (_, p) in b._parameters) owners[p] = owners.GetValueOrDefault(p) + 1;
+            foreach (var child in b._children) Walk(Join(path, child.Name), child.Block);
+        }
+        Walk("", this);
+        var callsSoFar = new Dictionary<Block, int>(ReferenceEqualityComparer.Instance);
         var sb = new StringBuilder($"{"block",-22} {"type",-14} {"output",-18} {"params",10} {"shared",8}  device\n");
         foreach (var (b, output) in calls)
         {
+            int k = callsSoFar[b] = callsSoFar.GetValueOrDefault(b) + 1;
+            string path = paths.TryGetValue(b, out var list) ? list[Math.Min(k, list.Count) - 1] : "?";
             long own = b._parameters.Sum(p => (long)p.Parameter.Data.Count);
             long shared = b._parameters.Where(p => owners[p.Parameter] > 1).Sum(p => (long)p.Parameter.Data.Count);
             var dev = b._parameters.Select(p => p.Parameter.Data.Device.ToString()).FirstOrDefault() ?? "-";
             sb.Append(
-                $"{paths.GetValueOrDefault(b, "?"),-22} {b.GetType().Name,-14} {output,-18} {own,10:N0} {shared,8:N0}  " +
+                $"{path,-22} {b.GetType().Name,-14} {output,-18} {own,10:N0} {shared,8:N0}  " +
                 $"{dev}\n");
         }
         long total = Parameters().Sum(p => (long)p.Data.Count);

@@ -108,9 +108,9 @@ public class LoadAndSummaryTests
         Assert.Equal(
         [
             new Row("0", "Dense", 40, 0, "cpu"),
-            new Row("1", "Dense", 72, 64, "cpu"),      // its weight is also the last block's
+            new Row("1", "Dense", 72, 72, "cpu"),      // placed twice (the book's tied layer): all of it is shared
             new Row("2", "Relu", 0, 0, "-"),
-            new Row("1", "Dense", 72, 64, "cpu"),      // a block called twice: a row per call
+            new Row("3", "Dense", 72, 72, "cpu"),      // a row per call, under the path of that use
             new Row("4", "TiedTo", 64, 64, "cpu"),
             new Row("(root)", "Sequential", 0, 0, "-"),
         ], rows);
