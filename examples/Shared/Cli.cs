@@ -92,7 +92,8 @@ public static class Cli
     {
         var o = new Option<string?>("--device")
         {
-            Description = "cpu, cuda:0, opencl:0 or ilgpu-cpu (examples/Devices lists them) [default: cuda:0 if present, else cpu]",
+            Description = "cpu, cuda:0, opencl:0 or ilgpu-cpu (examples/Devices lists them) [default: the first GPU, CUDA " +
+                "then OpenCL, else cpu]",
             HelpName = "NAME",
         };
         o.Validators.Add(r =>

@@ -15,7 +15,7 @@ var failures = new List<string>();
 
 {
     // <first>
-    var d = Device.TryGpu();                          // cuda:0 if there is one, else the CPU; never throws
+    var d = Device.TryGpu();                          // the first GPU (CUDA, else OpenCL), else the CPU
     var x = Tensor.Randn([2, 3], generator: new Generator(42), device: d);
     var w = Tensor.Ones([3, 4], device: d).RequiresGradient();
     var y = (x.MatMul(w) + 1f).Relu();                // broadcasting, C# operators, scalars on either side
@@ -27,7 +27,7 @@ var failures = new List<string>();
 
 {
     // <csv>
-    var device = Device.TryGpu();                           // cuda:0 if there is one, else the CPU
+    var device = Device.TryGpu();                           // the first GPU (CUDA, else OpenCL), else the CPU
     var data = Csv.ReadDataset("data.csv");                  // the label is the last column: 0, 1, 2, …
     var loader = new DataLoader(data, batchSize: 32, shuffle: true, seed: 0, device: device);
     var net = new Sequential(new Dense(64), new Relu(), new Dense(3));   // input size comes from the first batch
