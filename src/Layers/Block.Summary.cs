@@ -7,9 +7,9 @@ public abstract partial class Block
     [ThreadStatic] private static List<(Block Block, string Output)>? _recorder;
 
     /// <summary>
-    /// Runs one batch of <paramref name="inputShape"/> (no gradients) and prints, for each block call, its path (a block used
-    /// in several places: the path of that use), output shape, own parameter count, how many of those are shared (used in
-    /// another place, by another block or by the same block placed twice), and its device; then the totals.
+    /// Runs one batch of <paramref name="inputShape"/> (no gradients) and returns a table with a row per block call: its path
+    /// (a block used in several places: the path of that use), output shape, own parameter count, how many of those are
+    /// shared (used in another place, by another block or by the same block placed twice), and its device; then the totals.
     /// </summary>
     public string Summary(int[] inputShape, Device? device = null)
     {
